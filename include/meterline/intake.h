@@ -1,0 +1,44 @@
+/*
+ * The one path every inbound message takes, whatever its channel: the
+ * contract between channel adapters (SMPP, HTTP, replay) and the store.
+ *
+ * A channel hands a message to intake_submit(); the store batches it, logs
+ * it, runs the dialog engine and commits. Only after COMMIT does the done
+ * callback run, so a channel acknowledges nothing that is not durable.
+ */
+#ifndef METERLINE_INTAKE_H
+#define METERLINE_INTAKE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct inbound_msg {
+	const char *channel;	/* "sms", "viber", "whatsapp", "telegram", "replay"... */
+	const char *sender;	/* customer's address (MSISDN or messenger id) */
+	const char *recipient;	/* the number the customer wrote to */
+	const char *text;	/* UTF-8, already decoded by the channel */
+	size_t      text_len;
+	int64_t     time_us;	/* the message's own time, Unix microseconds */
+	const char *external_id;/* the channel's id, NULL when it has none (SMS) */
+	uint8_t     dcs;	/* raw encoding facts, for the log */
+	unsigned    text_flags;	/* TEXT_F_* from the decoder */
+};
+
+enum intake_status {
+	INTAKE_APPLIED,		/* committed now */
+	INTAKE_DUPLICATE,	/* seen before: original outcome and reply */
+	INTAKE_TEMPFAIL,	/* nothing stored; the channel asks for a retry */
+};
+
+struct intake_result {
+	enum intake_status status;
+	const char        *outcome;	/* "accepted", "prompt", "rejected"... */
+	const char        *reason;	/* "too_many_digits"... or NULL */
+	const char        *reply;	/* UTF-8 reply text, or NULL (TEMPFAIL) */
+	int64_t            message_id;	/* row in the message log, 0 if none */
+};
+
+/* Called exactly once per submitted message. The result is borrowed. */
+typedef void (*intake_done_cb)(const struct intake_result *, void *arg);
+
+#endif

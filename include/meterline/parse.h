@@ -1,0 +1,78 @@
+/*
+ * The ПС grammar: one customer text (UTF-8) to one command.
+ *
+ * A parser owns its compiled PCRE2 patterns, match data and scratch buffer,
+ * so parsing allocates nothing per message. One parser per thread.
+ */
+#ifndef METERLINE_PARSE_H
+#define METERLINE_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define PARSE_MAX_VALUES   6
+#define PARSE_CONTRACT_MIN 4
+#define PARSE_CONTRACT_MAX 12
+#define PARSE_VALUE_MAX_DIGITS 10
+#define PARSE_MAX_TEXT     4096	/* longer texts are invalid (too_long) */
+
+enum parse_kind {
+	PARSE_INVALID = 0,
+	PARSE_SUBMIT,	/* ПС <contract> v1..vk, k >= 1 */
+	PARSE_START,	/* ПС <contract> */
+	PARSE_VALUES,	/* v1..vk with no keyword */
+	PARSE_CANCEL,	/* ОТМЕНА / СТОП */
+	PARSE_HELP,	/* ПОМОЩЬ / СПРАВКА / ? */
+};
+
+/* Why a text is invalid; PARSE_R_NONE for every other kind. */
+enum parse_reason {
+	PARSE_R_NONE = 0,
+	PARSE_R_EMPTY,		/* nothing but spaces */
+	PARSE_R_TOO_LONG,	/* over PARSE_MAX_TEXT bytes */
+	PARSE_R_BAD_UTF8,	/* not valid UTF-8 */
+	PARSE_R_NO_CONTRACT,	/* keyword without a contract number */
+	PARSE_R_BAD_CONTRACT,	/* contract not 4..12 ASCII digits */
+	PARSE_R_BAD_VALUE,	/* a value of more than 10 digits */
+	PARSE_R_TOO_MANY_VALUES,/* more than PARSE_MAX_VALUES values */
+	PARSE_R_NON_ASCII_DIGIT,/* digits of another script */
+	PARSE_R_UNKNOWN,	/* anything else: no keyword, junk, typos */
+	PARSE_R__MAX
+};
+
+struct parse_result {
+	enum parse_kind   kind;
+	enum parse_reason reason;
+	bool              truncated;	/* a fraction was dropped */
+	uint8_t           nvalues;
+	char              contract[PARSE_CONTRACT_MAX + 1];	/* as written */
+	uint64_t          values[PARSE_MAX_VALUES];
+};
+
+struct parser;
+
+/* Compile the grammar. Returns NULL and fills err on failure. */
+struct parser *parser_new(char *err, size_t errlen);
+void           parser_free(struct parser *);	/* NULL-safe */
+
+/*
+ * Parse one text of len bytes (UTF-8, need not be NUL-terminated).
+ * Always fills *out; returns out->kind.
+ */
+enum parse_kind parser_parse(struct parser *, const char *text, size_t len,
+                             struct parse_result *out);
+
+const char *parse_kind_name(enum parse_kind);		/* "submit", ... */
+const char *parse_reason_name(enum parse_reason);	/* "bad_contract", ... */
+
+/* Number of decimal digits of v as written without leading zeros (0 -> 1). */
+unsigned parse_value_digits(uint64_t v);
+
+/*
+ * Write r as one JSON object (no newline) into buf, the format of
+ * `meterline parse --json`. Returns the length, or -1 if buf is too small.
+ */
+int parse_result_json(const struct parse_result *r, char *buf, size_t buflen);
+
+#endif

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Build meterline and run every test: a normal build, then the same suite
+# under AddressSanitizer + UndefinedBehaviorSanitizer, then a short fuzz run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+deps_install
+
+jobs=$(nproc)
+
+echo "== normal build =="
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$jobs"
+(cd build && ctest --output-on-failure -j "$jobs")
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build =="
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMLINE_SANITIZE=ON >/dev/null
+cmake --build build-asan -j "$jobs"
+(cd build-asan &&
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ctest --output-on-failure -j "$jobs")
+
+if [ -x scripts/fuzz.sh ] && command -v clang >/dev/null; then
+	echo "== fuzz smoke (30 s) =="
+	scripts/fuzz.sh 30
+fi

@@ -1,0 +1,19 @@
+/*
+ * Subcommands of the meterline binary. Each takes argc/argv starting at its
+ * own name, handles its own --help, and returns the process exit status:
+ * 0 success, 1 failure, 2 usage error.
+ */
+#ifndef METERLINE_COMMANDS_H
+#define METERLINE_COMMANDS_H
+
+#define EXIT_USAGE 2
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+int cmd_parse(int argc, char **argv);
+
+#endif

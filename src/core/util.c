@@ -1,0 +1,61 @@
+/* Allocation wrappers: out of memory is not an error we can recover from. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meterline/util.h"
+
+static void
+oom(size_t size)
+{
+	/* The only I/O in the core: a last word before abort. */
+	fprintf(stderr, "meterline: out of memory (%zu bytes)\n", size);
+	abort();
+}
+
+void *
+xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+
+	if (p == NULL)
+		oom(size);
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		oom(n * size);
+	return p;
+}
+
+void *
+xrealloc(void *old, size_t size)
+{
+	void *p = realloc(old, size ? size : 1);
+
+	if (p == NULL)
+		oom(size);
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	return memcpy(xmalloc(n), s, n);
+}
+
+char *
+strlcpy_s(char *dst, const char *src, size_t size)
+{
+	if (size == 0)
+		return dst;
+	snprintf(dst, size, "%s", src);
+	return dst;
+}
