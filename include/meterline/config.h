@@ -1,0 +1,174 @@
+/*
+ * Configuration: one struct, one defaults function, one table of keys
+ * (src/core/config.c), and a loader for the INI file (src/io/config_load.c,
+ * libinih). Everything is validated at load so the rest of the code trusts
+ * the values. etc/meterline.conf documents every key with its default.
+ *
+ * struct config is fixed-size and pointer-free (the time zone and the reply
+ * templates are embedded), so it can be copied, and reloading never leaves
+ * a half-built config behind: load into a new struct, then swap.
+ */
+#ifndef METERLINE_CONFIG_H
+#define METERLINE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meterline/log.h"
+#include "meterline/model.h"
+#include "meterline/templates.h"
+#include "meterline/tz.h"
+
+#define CONFIG_HOST_MAX		255
+#define CONFIG_PATH_MAX		511
+#define CONFIG_CONNINFO_MAX	1023
+#define CONFIG_SECRET_MAX	255
+
+enum config_policy {
+	CONFIG_POLICY_UNSET,	/* per-resource key absent: use [window] policy */
+	CONFIG_POLICY_REJECT,	/* a value outside the window is rejected */
+	CONFIG_POLICY_ACCEPT,	/* accepted, flagged outside_window */
+};
+
+enum config_bind {
+	CONFIG_BIND_TRANSCEIVER,	/* one bind_transceiver */
+	CONFIG_BIND_PAIR,		/* bind_receiver + bind_transmitter */
+};
+
+/* Days of the month readings are taken, inclusive; from > to wraps (30-3). */
+struct config_window {
+	uint8_t            from, to;	/* 1..31; 0 = unset (inherit) */
+	enum config_policy policy;
+};
+
+struct config_database {
+	char conninfo[CONFIG_CONNINFO_MAX + 1];	/* libpq; may hold a password */
+};
+
+/* [smpp]: the channel is enabled when the section is present. */
+struct config_smpp {
+	bool             enabled;
+	char             host[CONFIG_HOST_MAX + 1];
+	int              port;
+	char             system_id[16];		/* SMPP limits: 15, 8, 12, 40 */
+	char             password[9];		/* secret */
+	char             password_file[CONFIG_PATH_MAX + 1];
+	char             system_type[13];
+	enum config_bind bind;
+	int              addr_ton, addr_npi;
+	char             address_range[41];
+	int              window;		/* outstanding requests per bind */
+	int              enquire_link_interval;	/* seconds */
+	int              response_timeout;	/* seconds to wait for a *_resp */
+	uint32_t         temporary_error_status;	/* deliver_sm_resp when the DB is down */
+	bool             tls;
+	char             tls_ca_file[CONFIG_PATH_MAX + 1];	/* "" = system CAs */
+};
+
+/* [http]: the messenger bridge; enabled when the section is present. */
+struct config_http {
+	bool enabled;
+	char listen[CONFIG_HOST_MAX + 1];	/* "127.0.0.1:8080", "[::1]:8080" */
+	char secret[CONFIG_SECRET_MAX + 1];	/* HMAC-SHA256 key, secret */
+	char secret_file[CONFIG_PATH_MAX + 1];
+	int  rate_limit;			/* requests/s over all clients, 0 = off */
+	int  rate_burst;
+	int  max_body;				/* bytes; larger bodies get 413 */
+};
+
+struct config_dialog {
+	int64_t expiry;		/* seconds of idle time before a dialog expires */
+};
+
+struct config_window_set {
+	char                 timezone[TZ_NAME_MAX + 1];	/* IANA name */
+	struct tz            tz;			/* loaded from timezone */
+	struct config_window all;			/* [window] days, policy */
+	struct config_window res[MODEL__RES_MAX];	/* days.<resource>... */
+};
+
+/* Daily maxima in thousandths of a meter unit (kWh, m³) per day. */
+struct config_limits {
+	uint32_t daily_milli[MODEL__RES_MAX];
+};
+
+struct config_store {
+	int     batch_max;		/* messages per transaction */
+	int64_t duplicate_window;	/* seconds a message id is remembered */
+};
+
+struct config_log {
+	enum log_level level;
+};
+
+struct config {
+	struct config_database   database;
+	struct config_smpp       smpp;
+	struct config_http       http;
+	struct config_dialog     dialog;
+	struct config_window_set window;
+	struct config_limits     limits;
+	struct config_store      store;
+	struct config_log        log;
+	char                     templates[TPL__MAX][TPL_MAX + 1];
+};
+
+/*
+ * Fill every field with its default from the key table. The time zone is
+ * Europe/Moscow as the built-in rule "MSK-3" (exact since 2014-10-26);
+ * config_load() replaces it with the full TZif history.
+ */
+void config_defaults(struct config *);
+
+/*
+ * Set one key from its text. section and key as in the file ("smpp",
+ * "port"); a key inside a known section also marks the section present.
+ * Returns 0, or -1 with why (without file, line or key) in why.
+ */
+int config_set(struct config *, const char *section, const char *key,
+               const char *value, char *why, size_t whylen);
+
+/* Mark a section present (a channel section enables its channel). */
+int config_section(struct config *, const char *section, char *why,
+                   size_t whylen);
+
+/* Whether section.key is a secret (its value is never printed). */
+bool config_key_secret(const char *section, const char *key);
+
+/*
+ * Cross-key checks after every key is set: required keys of enabled
+ * channels, password vs password_file, the time zone loaded... Calls report
+ * once per problem with the "section.key" concerned; returns the count.
+ */
+typedef void (*config_report_cb)(const char *section, const char *key,
+                                 const char *why, void *arg);
+int config_check(const struct config *, config_report_cb, void *arg);
+
+/* The window in effect for a resource (per-resource keys over [window]). */
+struct config_window config_window_for(const struct config *,
+                                       enum model_resource);
+
+/*
+ * Print the whole config as INI into buf (cap bytes, NUL included), secrets
+ * shown as "(set)" and any password= inside conninfo masked. Returns the
+ * length it needed (as snprintf).
+ */
+size_t config_dump(const struct config *, char *buf, size_t cap);
+
+/* Parse durations "90", "90s", "30m", "2h", "7d" into seconds. */
+int config_parse_duration(const char *, int64_t *seconds);
+
+/*
+ * Load path: defaults, then the file, then password_file/secret_file and
+ * the time zone, then config_check. Errors, one per line, as
+ * "file:line: section.key: why" in err. Returns 0 or -1.
+ * Defined in src/io/config_load.c.
+ */
+int config_load(struct config *, const char *path, char *err, size_t errlen);
+
+/* Same, from a string (name is used in messages); for tests and `check`. */
+int config_load_string(struct config *, const char *name, const char *text,
+                       char *err, size_t errlen);
+
+#endif

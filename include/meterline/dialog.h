@@ -1,0 +1,196 @@
+/*
+ * The dialog engine: what meterline decides for one message.
+ *
+ * Pure: no I/O, no clock reads, no globals, no allocation. The same inputs
+ * always give the same decision, so live SMS, the messenger bridge, replay
+ * and the tests share it. The store, per message, in one transaction:
+ *
+ *   1. parses the text (parser_parse) into a struct parse_result;
+ *   2. locks and loads the sender's dialog row for (channel, sender), if any;
+ *   3. loads the contract named by dialog_contract_needed(cmd, dialog), if
+ *      that returns non-NULL (the command's contract, else the dialog's);
+ *   4. calls dialog_decide();
+ *   5. writes out->dialog (or deletes the row when !out->has_dialog),
+ *      out->submission when has_submission (values, and each register's new
+ *      last value and date), the outcome and the reply; COMMITs.
+ *
+ * See docs/dialog.md for the rules and docs/outcomes.md for the codes.
+ */
+#ifndef METERLINE_DIALOG_H
+#define METERLINE_DIALOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meterline/config.h"
+#include "meterline/model.h"
+#include "meterline/parse.h"
+
+#define DIALOG_REPLY_MAX 1024	/* bytes of a rendered reply, NUL included */
+
+/*
+ * The open dialog of one (channel, sender). It serialises into one
+ * PostgreSQL row, one column per field:
+ *
+ *   CREATE TABLE dialog (
+ *     channel    text     NOT NULL,
+ *     sender     text     NOT NULL,
+ *     contract   text     NOT NULL,     -- contract
+ *     nregisters smallint NOT NULL,     -- nregisters
+ *     next       smallint NOT NULL,     -- next (= cardinality(vals))
+ *     vals       integer[] NOT NULL,    -- values[0 .. next-1]
+ *     started_us bigint   NOT NULL,     -- started_us
+ *     last_us    bigint   NOT NULL,     -- last_us
+ *     PRIMARY KEY (channel, sender));
+ *
+ * Values fit integer (MODEL_DIGITS_MAX is 9). Times are Unix microseconds
+ * in UTC, as inbound_msg.time_us (to_timestamp(last_us / 1e6) to read them).
+ * dialog_state_check() validates a row read back.
+ */
+struct dialog_state {
+	char     contract[MODEL_CONTRACT_MAX + 1];
+	uint8_t  nregisters;	/* the contract's count when the dialog began */
+	uint8_t  next;		/* index of the register asked for next */
+	uint32_t values[MODEL_MAX_REGISTERS];	/* values[0..next-1] collected */
+	int64_t  started_us;	/* the ПС that opened it */
+	int64_t  last_us;	/* last message that touched it */
+};
+
+enum dialog_outcome {
+	DIALOG_OUT_ACCEPTED,	/* a submission is stored */
+	DIALOG_OUT_PROMPT,	/* values taken (or a dialog started); asks for more */
+	DIALOG_OUT_CANCELLED,	/* ОТМЕНА/СТОП (reason nothing_to_cancel without a dialog) */
+	DIALOG_OUT_HELP,	/* ПОМОЩЬ/СПРАВКА/? */
+	DIALOG_OUT_REJECTED,	/* see the reason */
+	DIALOG__OUT_MAX
+};
+
+/* Stable: the names are in logs, metrics, replay reports and the database. */
+enum dialog_reason {
+	DIALOG_R_NONE,
+	DIALOG_R_BAD_FORMAT,
+	DIALOG_R_UNKNOWN_CONTRACT,
+	DIALOG_R_CLOSED_CONTRACT,
+	DIALOG_R_TOO_MANY_VALUES,
+	DIALOG_R_TOO_MANY_DIGITS,
+	DIALOG_R_LOWER_THAN_LAST,
+	DIALOG_R_OUTSIDE_WINDOW,
+	DIALOG_R_NO_DIALOG,
+	DIALOG_R_EXPIRED,
+	DIALOG_R_NOTHING_TO_CANCEL,
+	DIALOG__R_MAX
+};
+
+/* Facts about a decision, for the log and for review (bit set). */
+#define DIALOG_F_HIGH_CONSUMPTION 0x01	/* daily consumption above [limits] */
+#define DIALOG_F_WRAPAROUND	  0x02	/* a register rolled over its scale */
+#define DIALOG_F_OUTSIDE_WINDOW	  0x04	/* accepted outside the window (policy accept) */
+#define DIALOG_F_TRUNCATED	  0x08	/* the parser dropped a fraction */
+#define DIALOG_F_REPLACED	  0x10	/* an open dialog was replaced by a new ПС */
+#define DIALOG_F_EXPIRED	  0x20	/* an expired dialog was discarded */
+#define DIALOG_F_CONTRACT_CHANGED 0x40	/* registers changed mid-dialog; restarted */
+#define DIALOG_F_NO_LAST	  0x80	/* a register had no last value (new meter) */
+#define DIALOG__F_COUNT		  8
+
+/* What to store when every register is filled: one reading per register. */
+struct dialog_submission {
+	char                contract[MODEL_CONTRACT_MAX + 1];
+	enum model_resource resource;
+	uint8_t             nvalues;	/* = the contract's nregisters */
+	uint32_t            values[MODEL_MAX_REGISTERS];
+	/* value - last, or 10^digits - last + value on a wrap-around; 0 when
+	   the register had no last value (see reg_flags) */
+	uint32_t            consumption[MODEL_MAX_REGISTERS];
+	uint8_t             reg_flags[MODEL_MAX_REGISTERS];	/* WRAPAROUND, NO_LAST */
+	unsigned            flags;	/* DIALOG_F_* of the whole submission */
+	uint64_t            daily_milli;	/* consumption per day x 1000, summed */
+	int64_t             time_us;	/* the completing message's time */
+	int32_t             date;	/* its local date: each register's new last_date */
+	int64_t             started_us;	/* when the dialog began */
+};
+
+struct dialog_input {
+	int64_t                    time_us;	/* the message's own time, UTC */
+	const char                *channel;	/* owner of the dialog, with sender */
+	const char                *sender;
+	const struct parse_result *cmd;
+	const struct dialog_state *dialog;	/* the sender's open dialog, or NULL */
+	/* the contract named by dialog_contract_needed(), or NULL: not found */
+	const struct model_contract *contract;
+};
+
+struct dialog_decision {
+	enum dialog_outcome      outcome;
+	enum dialog_reason       reason;
+	unsigned                 flags;		/* DIALOG_F_* */
+	bool                     has_dialog;	/* false: delete the sender's row */
+	struct dialog_state      dialog;
+	bool                     has_submission;
+	struct dialog_submission submission;
+	size_t                   reply_len;
+	char                     reply[DIALOG_REPLY_MAX];	/* UTF-8, NUL-terminated */
+};
+
+/*
+ * The contract number the store must load before dialog_decide: the
+ * command's for ПС (with or without values), else the open dialog's for
+ * bare values, else NULL (help, cancel, bad format: no contract needed).
+ * Points into cmd or dialog.
+ */
+const char *dialog_contract_needed(const struct parse_result *cmd,
+                                   const struct dialog_state *dialog);
+
+/*
+ * Decide one message. in->contract must be the contract numbered
+ * dialog_contract_needed(in->cmd, in->dialog) or NULL when billing has no
+ * such contract; cfg must have passed config_check. Fills every field of
+ * *out. Returns 0, or -1 on a caller error (contract number mismatch,
+ * a dialog that fails dialog_state_check), with a reason in out->reply.
+ */
+int dialog_decide(const struct dialog_input *in, const struct config *cfg,
+                  struct dialog_decision *out);
+
+/* Whether the dialog has been idle longer than the configured expiry. */
+bool dialog_expired(const struct dialog_state *, int64_t time_us,
+                    const struct config *);
+
+/* Validate a dialog row read back from the database. */
+int dialog_state_check(const struct dialog_state *, char *err, size_t errlen);
+
+/*
+ * Checks on one value (src/core/validate.c), also usable on their own.
+ *
+ * Check value against a register: digit capacity, then lower than last
+ * unless a wrap-around (last >= 90% of 10^digits and value < 10%). Returns
+ * DIALOG_R_NONE, DIALOG_R_TOO_MANY_DIGITS or DIALOG_R_LOWER_THAN_LAST; on
+ * success sets *consumption and *reg_flags (DIALOG_F_WRAPAROUND,
+ * DIALOG_F_NO_LAST).
+ */
+enum dialog_reason validate_value(const struct model_register *, uint64_t value,
+                                  uint32_t *consumption, uint8_t *reg_flags);
+
+/* Whether local civil date (year, month, day) is inside window w. */
+bool validate_in_window(const struct config_window *w, int year,
+                        unsigned month, unsigned day);
+
+/*
+ * Consumption per day x 1000 over the registers of s (each since its
+ * register's last date, at least one day), and whether it is above the
+ * resource's daily maximum.
+ */
+uint64_t validate_daily_milli(const struct model_contract *,
+                              const struct dialog_submission *s);
+bool     validate_high(const struct config *, enum model_resource,
+                       uint64_t daily_milli);
+
+/* "accepted", "prompt", "cancelled", "help", "rejected". */
+const char *dialog_outcome_name(enum dialog_outcome);
+/* "bad_format"...; NULL for DIALOG_R_NONE (intake_result.reason is NULL). */
+const char *dialog_reason_name(enum dialog_reason);
+/* Name of one DIALOG_F_* bit: "high_consumption"...; NULL if unknown. */
+const char *dialog_flag_name(unsigned flag);
+/* All set flags as "high_consumption,wraparound" into buf; returns buf. */
+const char *dialog_flags_str(unsigned flags, char *buf, size_t buflen);
+
+#endif
