@@ -3,6 +3,7 @@
  *
  * A parser owns its compiled PCRE2 patterns, match data and scratch buffer,
  * so parsing allocates nothing per message. One parser per thread.
+ * docs/grammar.md states the exact rules, with examples.
  */
 #ifndef METERLINE_PARSE_H
 #define METERLINE_PARSE_H
@@ -16,6 +17,7 @@
 #define PARSE_CONTRACT_MAX 12
 #define PARSE_VALUE_MAX_DIGITS 10
 #define PARSE_MAX_TEXT     4096	/* longer texts are invalid (too_long) */
+#define PARSE_JSON_MAX     256	/* parse_result_json never needs more */
 
 enum parse_kind {
 	PARSE_INVALID = 0,
@@ -24,23 +26,36 @@ enum parse_kind {
 	PARSE_VALUES,	/* v1..vk with no keyword */
 	PARSE_CANCEL,	/* ОТМЕНА / СТОП */
 	PARSE_HELP,	/* ПОМОЩЬ / СПРАВКА / ? */
+	PARSE__KIND_MAX
 };
 
-/* Why a text is invalid; PARSE_R_NONE for every other kind. */
+/*
+ * Why a text is invalid; PARSE_R_NONE for every other kind. When several
+ * apply, the first in this order wins, and among the grammar reasons
+ * (no_contract .. too_many_values) the first problem in reading order.
+ */
 enum parse_reason {
 	PARSE_R_NONE = 0,
-	PARSE_R_EMPTY,		/* nothing but spaces */
 	PARSE_R_TOO_LONG,	/* over PARSE_MAX_TEXT bytes */
 	PARSE_R_BAD_UTF8,	/* not valid UTF-8 */
+	PARSE_R_EMPTY,		/* nothing but spaces */
+	PARSE_R_NON_ASCII_DIGIT,/* digits of another script (full-width, ...) */
 	PARSE_R_NO_CONTRACT,	/* keyword without a contract number */
-	PARSE_R_BAD_CONTRACT,	/* contract not 4..12 ASCII digits */
+	PARSE_R_BAD_CONTRACT,	/* contract not 4..12 ASCII digits, or a fraction */
 	PARSE_R_BAD_VALUE,	/* a value of more than 10 digits */
 	PARSE_R_TOO_MANY_VALUES,/* more than PARSE_MAX_VALUES values */
-	PARSE_R_NON_ASCII_DIGIT,/* digits of another script */
-	PARSE_R_UNKNOWN,	/* anything else: no keyword, junk, typos */
+	PARSE_R_BAD_SYNTAX,	/* starts like a command (ПС, a number, a
+				 * command word) but the rest does not fit */
+	PARSE_R_UNKNOWN,	/* anything else: no keyword, words, junk */
 	PARSE_R__MAX
 };
 
+/*
+ * SUBMIT: contract and 1..6 values. START: contract. VALUES: 1..6 values.
+ * CANCEL, HELP: nothing else. INVALID: reason; contract too when the
+ * contract was good and a value was not (bad_value, too_many_values), so a
+ * reply can name it. Fields not listed are zero / "".
+ */
 struct parse_result {
 	enum parse_kind   kind;
 	enum parse_reason reason;
@@ -56,9 +71,12 @@ struct parser;
 struct parser *parser_new(char *err, size_t errlen);
 void           parser_free(struct parser *);	/* NULL-safe */
 
+/* Whether the patterns run as JIT machine code (else the interpreter). */
+bool parser_jit(const struct parser *);
+
 /*
- * Parse one text of len bytes (UTF-8, need not be NUL-terminated).
- * Always fills *out; returns out->kind.
+ * Parse one text of len bytes (UTF-8, need not be NUL-terminated, may
+ * contain any bytes). Always fills *out; returns out->kind.
  */
 enum parse_kind parser_parse(struct parser *, const char *text, size_t len,
                              struct parse_result *out);
@@ -70,8 +88,9 @@ const char *parse_reason_name(enum parse_reason);	/* "bad_contract", ... */
 unsigned parse_value_digits(uint64_t v);
 
 /*
- * Write r as one JSON object (no newline) into buf, the format of
- * `meterline parse --json`. Returns the length, or -1 if buf is too small.
+ * Write r as one JSON object (no newline, NUL-terminated) into buf, the
+ * format of `meterline parse --json`. Returns the length, or -1 if buf is
+ * too small (PARSE_JSON_MAX always suffices).
  */
 int parse_result_json(const struct parse_result *r, char *buf, size_t buflen);
 
