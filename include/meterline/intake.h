@@ -41,4 +41,25 @@ struct intake_result {
 /* Called exactly once per submitted message. The result is borrowed. */
 typedef void (*intake_done_cb)(const struct intake_result *, void *arg);
 
+/*
+ * Where a channel sends its messages: the store in the service, a fake in
+ * channel tests. submit copies what it needs from msg. It returns 0 when
+ * the message is queued: done then runs exactly once, later, from the event
+ * loop (never from inside submit). It returns -1 when the message is
+ * refused at once (queue full, shutting down): done never runs and the
+ * channel answers with its temporary failure.
+ */
+struct intake {
+	int   (*submit)(void *ctx, const struct inbound_msg *msg,
+	                intake_done_cb done, void *arg);
+	void   *ctx;
+};
+
+static inline int
+intake_submit(const struct intake *in, const struct inbound_msg *msg,
+              intake_done_cb done, void *arg)
+{
+	return in->submit(in->ctx, msg, done, arg);
+}
+
 #endif
