@@ -84,6 +84,11 @@ int32_t tz_offset(const struct tz *, int64_t t);
 /* Local civil time at Unix time t. */
 void tz_local(const struct tz *, int64_t t, struct tz_civil *out);
 
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
+int32_t tz_days_from_civil(int year, unsigned month, unsigned day);
+void    tz_civil_from_days(int32_t days, int *year, unsigned *month,
+                           unsigned *day);
+
 /*
  * Load NAME from $TZDIR (when set) or /usr/share/zoneinfo. NAME must be an
  * IANA name: no leading '/', no "..". Defined in src/io/tz_load.c.
