@@ -1,0 +1,332 @@
+/*
+ * Decoding short-message text of every data_coding to UTF-8.
+ *
+ * Each decoder turns octets into code points and appends them to a sink
+ * that knows where the output ends; a character that does not fit ends
+ * the output there, so a cut never falls inside a character. The UCS-2
+ * decoder is on the hot path of every inbound SMS: keep it branch-light
+ * and free of calls.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meterline/text.h"
+#include "text_internal.h"
+
+/* Output in progress: o is the next byte, lim the byte kept for the NUL. */
+struct sink {
+	char     *o;
+	char     *lim;
+	unsigned  flags;
+};
+
+/* Append a code point of two or more UTF-8 bytes; false if it won't fit. */
+static inline bool
+sink_put_wide(struct sink *s, uint32_t cp)
+{
+	unsigned char *o = (unsigned char *)s->o;
+	size_t         room = (size_t)(s->lim - s->o);
+
+	if (cp < 0x800) {
+		if (room < 2)
+			return false;
+		o[0] = (unsigned char)(0xC0 | cp >> 6);
+		o[1] = (unsigned char)(0x80 | (cp & 0x3F));
+		s->o += 2;
+	} else if (cp < 0x10000) {
+		if (room < 3)
+			return false;
+		o[0] = (unsigned char)(0xE0 | cp >> 12);
+		o[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+		o[2] = (unsigned char)(0x80 | (cp & 0x3F));
+		s->o += 3;
+	} else {
+		if (room < 4)
+			return false;
+		o[0] = (unsigned char)(0xF0 | cp >> 18);
+		o[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+		o[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+		o[3] = (unsigned char)(0x80 | (cp & 0x3F));
+		s->o += 4;
+	}
+	return true;
+}
+
+/*
+ * Append one code point (never a surrogate). U+0000 is dropped so that
+ * the output is a proper C string: SMSCs pad with NULs, and a NUL in the
+ * middle would silently cut every strlen-based consumer. Returns false
+ * and marks the output truncated when cp does not fit.
+ */
+static inline bool
+sink_put(struct sink *s, uint32_t cp)
+{
+	if (cp - 1 < 0x7F) {
+		if (s->o == s->lim)
+			goto full;
+		*s->o++ = (char)cp;
+		return true;
+	}
+	if (cp == 0) {
+		s->flags |= TEXT_F_NUL_DROPPED;
+		return true;
+	}
+	if (sink_put_wide(s, cp))
+		return true;
+full:
+	s->flags |= TEXT_F_TRUNCATED;
+	return false;
+}
+
+/* Append U+FFFD for input that is invalid in its encoding. */
+static inline bool
+sink_put_bad(struct sink *s)
+{
+	s->flags |= TEXT_F_REPLACED;
+	return sink_put(s, UCS_REPLACEMENT);
+}
+
+enum text_charset
+text_dcs_charset(uint8_t dcs, unsigned *flags)
+{
+	switch (dcs) {
+	case TEXT_DCS_GSM7:
+		return TEXT_CS_GSM7;
+	case TEXT_DCS_IA5:
+		return TEXT_CS_IA5;
+	case TEXT_DCS_LATIN1:
+		return TEXT_CS_LATIN1;
+	case TEXT_DCS_CYRILLIC:
+		return TEXT_CS_CYRILLIC;
+	case TEXT_DCS_UCS2:
+		return TEXT_CS_UCS2;
+	}
+	/*
+	 * SMPP 3.4 reserves 0x10-0xBF, but some SMSCs copy the GSM TP-DCS
+	 * through unchanged. In 03.38's general coding groups (0x00-0x7F)
+	 * bit 5 means compressed, which we cannot read, and bits 3-2 give the
+	 * alphabet; 0xC0-0xDF (message waiting) is GSM-7, 0xE0-0xEF UCS-2,
+	 * and 0xF0-0xFF is GSM-7 when bit 2 is clear, 8-bit data when set.
+	 */
+	if (dcs >= 0x10 && dcs < 0x80 && !(dcs & 0x20)) {
+		if ((dcs & 0x0C) == 0x00)
+			return TEXT_CS_GSM7;
+		if ((dcs & 0x0C) == 0x08)
+			return TEXT_CS_UCS2;
+	} else if (dcs >= 0xC0 && dcs < 0xE0) {
+		return TEXT_CS_GSM7;
+	} else if (dcs >= 0xE0 && dcs < 0xF0) {
+		return TEXT_CS_UCS2;
+	} else if (dcs >= 0xF0 && !(dcs & 0x04)) {
+		return TEXT_CS_GSM7;
+	}
+	if (flags != NULL)
+		*flags |= TEXT_F_UNKNOWN_DCS;
+	return TEXT_CS_LATIN1;
+}
+
+/*
+ * The character after an escape at in[*i]. 03.38: an escape followed by
+ * a code the extension table does not define shows the default-alphabet
+ * character, ESC ESC (reserved for another table) and a dangling escape
+ * show a space. Those are marked replaced, so they reach the log.
+ */
+static uint32_t
+gsm7_escaped(const uint8_t *in, size_t len, size_t *i, struct sink *s)
+{
+	uint8_t c;
+
+	if (*i + 1 == len || in[*i + 1] >= 0x80) {
+		s->flags |= TEXT_F_REPLACED;
+		return ' ';
+	}
+	c = in[++*i];
+	if (gsm7_ext[c] != 0)
+		return gsm7_ext[c];
+	s->flags |= TEXT_F_REPLACED;
+	return gsm7_basic[c];
+}
+
+/* GSM 03.38, one septet per octet; an octet >= 0x80 is invalid. */
+static void
+decode_gsm7(const uint8_t *in, size_t len, struct sink *s)
+{
+	for (size_t i = 0; i < len; i++) {
+		uint8_t  c = in[i];
+		uint32_t cp;
+
+		if (c >= 0x80) {
+			if (!sink_put_bad(s))
+				return;
+			continue;
+		}
+		cp = c == GSM7_ESC ? gsm7_escaped(in, len, &i, s) : gsm7_basic[c];
+		if (!sink_put(s, cp))
+			return;
+	}
+}
+
+/* IA5 is 7-bit ASCII: an octet >= 0x80 cannot be trusted as anything. */
+static void
+decode_ia5(const uint8_t *in, size_t len, struct sink *s)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (!(in[i] < 0x80 ? sink_put(s, in[i]) : sink_put_bad(s)))
+			return;
+	}
+}
+
+static void
+decode_latin1(const uint8_t *in, size_t len, struct sink *s)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (!sink_put(s, in[i]))
+			return;
+	}
+}
+
+/*
+ * ISO-8859-5: Latin-1 up to 0xA0; above, Cyrillic at U+0360 + c except
+ * the soft hyphen (0xAD), the numero sign (0xF0) and the section sign
+ * (0xFD).
+ */
+static uint32_t
+iso8859_5(uint8_t c)
+{
+	if (c <= 0xA0 || c == 0xAD)
+		return c;
+	if (c == 0xF0)
+		return 0x2116;
+	if (c == 0xFD)
+		return 0x00A7;
+	return 0x0360u + c;
+}
+
+static void
+decode_cyrillic(const uint8_t *in, size_t len, struct sink *s)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (!sink_put(s, iso8859_5(in[i])))
+			return;
+	}
+}
+
+/*
+ * A surrogate unit u read at in[*i - 2]: combine a high one with the low
+ * one that follows, else it is unpaired and becomes U+FFFD.
+ */
+static uint32_t
+ucs2_surrogate(uint32_t u, const uint8_t *in, size_t n, size_t *i,
+               struct sink *s)
+{
+	uint32_t lo;
+
+	if (u < 0xDC00 && *i < n) {
+		lo = (uint32_t)in[*i] << 8 | in[*i + 1];
+		if (lo - 0xDC00 < 0x400) {
+			*i += 2;
+			return 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+		}
+	}
+	s->flags |= TEXT_F_REPLACED;
+	return UCS_REPLACEMENT;
+}
+
+/*
+ * UTF-16BE. An odd trailing octet becomes U+FFFD. The common cases
+ * (ASCII, then two-byte UTF-8 such as Cyrillic) are tested first.
+ */
+static void
+decode_ucs2(const uint8_t *in, size_t len, struct sink *s)
+{
+	size_t n = len & ~(size_t)1, i = 0;
+
+	while (i < n) {
+		uint32_t u = (uint32_t)in[i] << 8 | in[i + 1];
+
+		i += 2;
+		if (u - 1 < 0x7F) {
+			if (s->o == s->lim)
+				goto full;
+			*s->o++ = (char)u;
+			continue;
+		}
+		if (u - 0xD800 < 0x800)
+			u = ucs2_surrogate(u, in, n, &i, s);
+		if (!sink_put(s, u))
+			return;
+	}
+	if (len & 1)
+		sink_put_bad(s);
+	return;
+full:
+	s->flags |= TEXT_F_TRUNCATED;
+}
+
+size_t
+text_decode(uint8_t dcs, const uint8_t *in, size_t len, char *out,
+            size_t outcap, unsigned *flags)
+{
+	struct sink       s = { out, out, 0 };
+	enum text_charset cs = text_dcs_charset(dcs, &s.flags);
+
+	if (outcap == 0) {
+		if (len > 0)
+			s.flags |= TEXT_F_TRUNCATED;
+		if (flags != NULL)
+			*flags = s.flags;
+		return 0;
+	}
+	s.lim = out + outcap - 1;
+	switch (cs) {
+	case TEXT_CS_GSM7:
+		decode_gsm7(in, len, &s);
+		break;
+	case TEXT_CS_IA5:
+		decode_ia5(in, len, &s);
+		break;
+	case TEXT_CS_LATIN1:
+		decode_latin1(in, len, &s);
+		break;
+	case TEXT_CS_CYRILLIC:
+		decode_cyrillic(in, len, &s);
+		break;
+	case TEXT_CS_UCS2:
+		decode_ucs2(in, len, &s);
+		break;
+	}
+	*s.o = '\0';
+	if (flags != NULL)
+		*flags = s.flags;
+	return (size_t)(s.o - out);
+}
+
+size_t
+text_gsm7_unpack(const uint8_t *packed, size_t nbytes, unsigned fill_bits,
+                 size_t nseptets, uint8_t *septets, size_t septcap)
+{
+	size_t bits = nbytes > SIZE_MAX / 8 ? SIZE_MAX : nbytes * 8;
+	size_t n;
+
+	if (fill_bits >= bits)
+		return 0;
+	/* Septets are packed least significant bit first (03.38 6.1.2.1.1). */
+	n = (bits - fill_bits) / 7;
+	if (n > nseptets)
+		n = nseptets;
+	if (n > septcap)
+		n = septcap;
+	for (size_t k = 0; k < n; k++) {
+		size_t   pos = fill_bits + 7 * k;
+		size_t   b = pos >> 3;
+		unsigned shift = pos & 7;
+		unsigned v = packed[b] >> shift;
+
+		/* A septet crossing into the next octet: that octet exists. */
+		if (shift > 1)
+			v |= (unsigned)packed[b + 1] << (8 - shift);
+		septets[k] = (uint8_t)(v & 0x7F);
+	}
+	return n;
+}

@@ -1,0 +1,27 @@
+/* Shared between the text decoders and encoder; not a public interface. */
+#ifndef METERLINE_TEXT_INTERNAL_H
+#define METERLINE_TEXT_INTERNAL_H
+
+#include <stdint.h>
+
+#define GSM7_ESC 0x1B	/* escape to the extension table */
+#define UCS_REPLACEMENT 0xFFFD
+
+/*
+ * GSM 03.38 default alphabet and extension table as Unicode code points.
+ * gsm7_ext[c] is 0 where 03.38 defines no character for ESC c.
+ * gsm7_basic[GSM7_ESC] is a space: what 03.38 says to show for an escape
+ * that cannot be resolved.
+ */
+extern const uint16_t gsm7_basic[128];
+extern const uint16_t gsm7_ext[128];
+
+/*
+ * The GSM-7 encoding of code point cp: a septet 0..0x7F, or 0x100 | code
+ * for ESC code from the extension table, or -1 if cp has none.
+ */
+int gsm7_from_ucs(uint32_t cp);
+
+#define GSM7_IS_EXT(g) ((g) & 0x100)
+
+#endif
