@@ -266,10 +266,10 @@ scan_values(const char *s, size_t start, size_t end, struct parse_result *out)
 		if (i > start && (s[i - 1] == ',' || s[i - 1] == '.') &&
 		    j - i <= 3) {
 			out->truncated = true;
-		} else if (j - i > PARSE_VALUE_MAX_DIGITS) {
-			return PARSE_R_BAD_VALUE;
 		} else if (out->nvalues == PARSE_MAX_VALUES) {
 			return PARSE_R_TOO_MANY_VALUES;
+		} else if (j - i > PARSE_VALUE_MAX_DIGITS) {
+			return PARSE_R_BAD_VALUE;
 		} else {
 			out->values[out->nvalues++] = v;
 		}

@@ -1,0 +1,814 @@
+/*
+ * The ПС grammar: a table of texts and the exact JSON `meterline parse
+ * --json` must print for each (docs/grammar.md is the rule book), the same
+ * table re-run with every kind of space, limits at their edges, and a
+ * seeded random sweep (random bytes and mutations of valid messages) that
+ * checks the result's invariants.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "meterline/parse.h"
+
+/* ---- the table ------------------------------------------------------- */
+
+struct gcase {
+	const char *text;
+	size_t      len;	/* 0: strlen(text) */
+	const char *json;
+};
+
+#define T(text, json) { text, 0, json }
+#define B(text, json) { text, sizeof(text) - 1, json }	/* may hold NUL */
+
+#define SUBMIT(c, v) "{\"kind\":\"submit\",\"contract\":\"" c "\",\"values\":[" v "]}"
+#define SUBMIT_T(c, v) "{\"kind\":\"submit\",\"contract\":\"" c "\",\"values\":[" v "],\"truncated\":true}"
+#define START(c)     "{\"kind\":\"start\",\"contract\":\"" c "\"}"
+#define VALUES(v)    "{\"kind\":\"values\",\"values\":[" v "]}"
+#define VALUES_T(v)  "{\"kind\":\"values\",\"values\":[" v "],\"truncated\":true}"
+#define CANCEL       "{\"kind\":\"cancel\"}"
+#define HELP         "{\"kind\":\"help\"}"
+#define INVALID(r)   "{\"kind\":\"invalid\",\"reason\":\"" r "\"}"
+#define INVALID_C(r, c) "{\"kind\":\"invalid\",\"reason\":\"" r "\",\"contract\":\"" c "\"}"
+
+static const struct gcase cases[] = {
+	/* spec §1 and the reference instructions, as written */
+	T("ПС 102057522 11638", SUBMIT("102057522", "11638")),
+	T("ПС 123859", START("123859")),
+	T("ПС 123859 45055 23186", SUBMIT("123859", "45055,23186")),
+	T("ПС 123859 45055", SUBMIT("123859", "45055")),
+	T("ПС 123859 20", SUBMIT("123859", "20")),
+	T("ПС 176354 40", SUBMIT("176354", "40")),
+	T("45055 23186", VALUES("45055,23186")),
+	T("45055", VALUES("45055")),
+	T("ОТМЕНА", CANCEL),
+	T("СТОП", CANCEL),
+	T("ПОМОЩЬ", HELP),
+	T("СПРАВКА", HELP),
+	T("?", HELP),
+
+	/* keyword spellings, any case */
+	T("пс 102057522 11638", SUBMIT("102057522", "11638")),
+	T("Пс 102057522 11638", SUBMIT("102057522", "11638")),
+	T("пС 102057522 11638", SUBMIT("102057522", "11638")),
+	T("PS 102057522 11638", SUBMIT("102057522", "11638")),
+	T("ps 102057522 11638", SUBMIT("102057522", "11638")),
+	T("Ps 102057522 11638", SUBMIT("102057522", "11638")),
+	T("pS 102057522 11638", SUBMIT("102057522", "11638")),
+	T("ПC 102057522 11638", SUBMIT("102057522", "11638")),	/* Latin C */
+	T("пc 102057522 11638", SUBMIT("102057522", "11638")),
+	T("Пc 123859", START("123859")),
+	T("PС 102057522 11638", SUBMIT("102057522", "11638")),	/* Latin P, Cyrillic С */
+	T("pс 123859", START("123859")),
+	T("PC 123859", START("123859")),			/* both Latin */
+	T("ПS 123859", START("123859")),
+	T("РС 123859 11638", INVALID("unknown")),		/* Cyrillic Р is not П */
+	T("ЗЫ 123859", INVALID("unknown")),
+	T("П С 123859", INVALID("unknown")),
+	T("ПСС 123859", INVALID("unknown")),
+	T("ПСИХ", INVALID("unknown")),
+	T("PSX 1234", INVALID("unknown")),
+
+	/* after the keyword: : . - # № and spaces, or nothing */
+	T("ПС123859 11638", SUBMIT("123859", "11638")),
+	T("ПС: №123859 11638", SUBMIT("123859", "11638")),
+	T("ПС:123859 11638", SUBMIT("123859", "11638")),
+	T("ПС.123859 11638", SUBMIT("123859", "11638")),
+	T("ПС-123859 11638", SUBMIT("123859", "11638")),
+	T("ПС#123859 11638", SUBMIT("123859", "11638")),
+	T("ПС№123859 11638", SUBMIT("123859", "11638")),
+	T("ПС № 123859 11638", SUBMIT("123859", "11638")),
+	T("ПС - 123859", START("123859")),
+	T("ПС :: 123859", START("123859")),
+	T("ps#123859", START("123859")),
+	T("ПС, 123859", INVALID("bad_syntax")),			/* , is not listed */
+	T("ПС N123859", INVALID("bad_syntax")),
+
+	/* contract: 4-12 ASCII digits, as written */
+	T("пс 0123 5", SUBMIT("0123", "5")),
+	T("ПС 1234", START("1234")),
+	T("ПС 123456789012", START("123456789012")),
+	T("ПС 000000000000 7", SUBMIT("000000000000", "7")),
+	T("ПС 007", INVALID("bad_contract")),
+	T("ПС 123 5", INVALID("bad_contract")),
+	T("ПС 1 5", INVALID("bad_contract")),
+	T("ПС 1234567890123", INVALID("bad_contract")),
+	T("ПС 1234567890123 5", INVALID("bad_contract")),
+	T("ПС12", INVALID("bad_contract")),
+	T("ПС 12 34 56", INVALID("bad_contract")),
+
+	/* a fraction on the contract; , or . with 4+ digits is a separator */
+	T("ПС 123859,5", INVALID("bad_contract")),
+	T("ПС 123859.123", INVALID("bad_contract")),
+	T("ПС 123859,5 11638", INVALID("bad_contract")),
+	T("ПС 123859,45055", SUBMIT("123859", "45055")),
+	T("ПС 123859.45055 23186", SUBMIT("123859", "45055,23186")),
+	T("ПС 123859,1234", SUBMIT("123859", "1234")),
+
+	/* values: leading zeros dropped, 1-10 digits as written */
+	T("ПС 102057522 0011638", SUBMIT("102057522", "11638")),
+	T("ПС 1234 0", SUBMIT("1234", "0")),
+	T("ПС 1234 000", SUBMIT("1234", "0")),
+	T("ПС 1234 0000000000", SUBMIT("1234", "0")),
+	T("ПС 1234 9999999999", SUBMIT("1234", "9999999999")),
+	T("ПС 1234 0000000001", SUBMIT("1234", "1")),
+	T("ПС 1234 10000000000", INVALID_C("bad_value", "1234")),
+	T("ПС 1234 00000000000", INVALID_C("bad_value", "1234")),
+	T("ПС 123859 12345678901", INVALID_C("bad_value", "123859")),
+	T("5", VALUES("5")),
+	T("0", VALUES("0")),
+	T("00", VALUES("0")),
+	T("1234567890", VALUES("1234567890")),
+	T("12345678901", INVALID("bad_value")),
+	T("102057522 11638", VALUES("102057522,11638")),
+
+	/* at most 6 values; fractions are not values */
+	T("ПС 123859 1 2 3 4 5 6", SUBMIT("123859", "1,2,3,4,5,6")),
+	T("ПС 123859 1 2 3 4 5 6 7", INVALID_C("too_many_values", "123859")),
+	T("1 2 3 4 5 6", VALUES("1,2,3,4,5,6")),
+	T("1 2 3 4 5 6 7", INVALID("too_many_values")),
+	T("ПС 1234 1,5 2,5 3,5 4,5 5,5 6,5", SUBMIT_T("1234", "1,2,3,4,5,6")),
+	T("1,5 2,5 3,5 4,5 5,5 6,5 7,5", INVALID("too_many_values")),
+
+	/* the first problem in reading order wins */
+	T("ПС 123859 12345678901 1 2 3 4 5 6", INVALID_C("bad_value", "123859")),
+	T("ПС 123859 1 2 3 4 5 6 12345678901", INVALID_C("too_many_values", "123859")),
+	T("ПС 12 12345678901", INVALID("bad_contract")),
+	T("ПС 12,5 1 2 3 4 5 6 7", INVALID("bad_contract")),
+
+	/* fractions: , or . then 1-3 digits, dropped */
+	T("ПС 102057522 11638,5", SUBMIT_T("102057522", "11638")),
+	T("ПС 102057522 11638.57", SUBMIT_T("102057522", "11638")),
+	T("ПС 102057522 11638,123", SUBMIT_T("102057522", "11638")),
+	T("ПС 102057522 11638.999", SUBMIT_T("102057522", "11638")),
+	T("ПС 102057522 11638,0", SUBMIT_T("102057522", "11638")),
+	T("ПС 123859 45055,5 23186", SUBMIT_T("123859", "45055,23186")),
+	T("45055,5 23186,123", VALUES_T("45055,23186")),
+	T("11638,5", VALUES_T("11638")),
+	T("0,5", VALUES_T("0")),
+	T("12345678901,5", INVALID("bad_value")),
+
+	/* , or . then 4+ digits: two values */
+	T("11638,50000", VALUES("11638,50000")),
+	T("11638,5000", VALUES("11638,5000")),
+	T("45055,23186", VALUES("45055,23186")),
+	T("45055.23186", VALUES("45055,23186")),
+	T("1,5,12345", VALUES_T("1,12345")),
+	T("1,0001", VALUES("1,1")),
+	T("1,12345678901", INVALID("bad_value")),
+	T("ПС 123859 45055,23186", SUBMIT("123859", "45055,23186")),
+
+	/* other separators: ; and /, with or without spaces */
+	T("45055;23186", VALUES("45055,23186")),
+	T("45055; 23186", VALUES("45055,23186")),
+	T("45055 ;23186", VALUES("45055,23186")),
+	T("45055 ; 23186", VALUES("45055,23186")),
+	T("45055/23186", VALUES("45055,23186")),
+	T("45055 / 23186", VALUES("45055,23186")),
+	T("ПС 123859;45055/23186", SUBMIT("123859", "45055,23186")),
+	T("ПС 123859 / 45055", SUBMIT("123859", "45055")),
+	T("45055;;23186", INVALID("bad_syntax")),
+	T("45055;/23186", INVALID("bad_syntax")),
+	T("45055, 23186", INVALID("bad_syntax")),
+	T("45055 ,23186", INVALID("bad_syntax")),
+	T("45055 .23186", INVALID("bad_syntax")),
+	T("45055-23186", INVALID("bad_syntax")),
+	T("45055:23186", INVALID("bad_syntax")),
+	T("1,5,5", INVALID("bad_syntax")),
+	T("1.5.5", INVALID("bad_syntax")),
+	T("1,,5", INVALID("bad_syntax")),
+	T("1,5a", INVALID("bad_syntax")),
+
+	/* one trailing . , ; or / is forgiven */
+	T("ПС 102057522 11638.", SUBMIT("102057522", "11638")),
+	T("ПС 102057522 11638,", SUBMIT("102057522", "11638")),
+	T("ПС 102057522 11638;", SUBMIT("102057522", "11638")),
+	T("ПС 102057522 11638/", SUBMIT("102057522", "11638")),
+	T("ПС 102057522 11638 .", SUBMIT("102057522", "11638")),
+	T("ПС 102057522 11638,5.", SUBMIT_T("102057522", "11638")),
+	T("ПС 123859.", START("123859")),
+	T("45055 23186.", VALUES("45055,23186")),
+	T("ПС 102057522 11638..", INVALID("bad_syntax")),
+	T("ПС 102057522 11638.;", INVALID("bad_syntax")),
+	T(";45055", INVALID("unknown")),
+	T(".5", INVALID("unknown")),
+
+	/* keyword alone */
+	T("ПС", INVALID("no_contract")),
+	T("пс", INVALID("no_contract")),
+	T("PS", INVALID("no_contract")),
+	T("ПС:", INVALID("no_contract")),
+	T("ПС №", INVALID("no_contract")),
+	T("ПС .", INVALID("no_contract")),
+	T("  ПС  ", INVALID("no_contract")),
+
+	/* starts like a command, the rest does not fit */
+	T("ПС abc", INVALID("bad_syntax")),
+	T("ПС договор 123859 11638", INVALID("bad_syntax")),
+	T("ПС 123859 abc", INVALID("bad_syntax")),
+	T("ПС 102057522 11638 кВт", INVALID("bad_syntax")),
+	T("ПС 102057522 11638кВт", INVALID("bad_syntax")),
+	T("ПС 123859 -5", INVALID("bad_syntax")),
+	T("ПС 123859 +5", INVALID("bad_syntax")),
+	T("ПС123abc", INVALID("bad_syntax")),
+	T("ПС?", INVALID("bad_syntax")),
+	T("ПС 123859 11638 ПС 123859 11638", INVALID("bad_syntax")),
+	T("12345 abc", INVALID("bad_syntax")),
+	T("5 коп", INVALID("bad_syntax")),
+	T("ОТМЕНА 123859", INVALID("bad_syntax")),
+	T("стоп стоп", INVALID("bad_syntax")),
+	T("Помощь пожалуйста", INVALID("bad_syntax")),
+	T("стоп!!!!", INVALID("bad_syntax")),
+	T("ПС 1234 5 \xf0\x9f\x98\x80", INVALID("bad_syntax")),	/* emoji */
+	B("ПС 1234\0 5", INVALID("bad_syntax")),
+
+	/* not a command */
+	T("привет", INVALID("unknown")),
+	T("Показания 123859 11638", INVALID("unknown")),
+	T("hello", INVALID("unknown")),
+	T("№123859 11638", INVALID("unknown")),
+	T("-5", INVALID("unknown")),
+	T("+79001234567", INVALID("unknown")),
+	T("ОТМЕНИТЬ", INVALID("unknown")),
+	T("СТОПП", INVALID("unknown")),
+	T("STOP", INVALID("unknown")),
+	T("CТОП", INVALID("unknown")),			/* Latin C: only ПС tolerates it */
+	T("?????", INVALID("unknown")),
+	T("? 5", INVALID("unknown")),
+	B("\0", INVALID("unknown")),
+	T("\xef\xbf\xbd", INVALID("unknown")),		/* U+FFFD from a decoder */
+
+	/* cancel and help: any case, spaces, up to three of . ! ? */
+	T("отмена", CANCEL),
+	T("Отмена", CANCEL),
+	T("оТмЕнА", CANCEL),
+	T("стоп", CANCEL),
+	T("Стоп", CANCEL),
+	T("  стоп  ", CANCEL),
+	T("\tСТОП\r\n", CANCEL),
+	T("Стоп!", CANCEL),
+	T("Отмена.", CANCEL),
+	T("стоп !!!", CANCEL),
+	T("помощь", HELP),
+	T("Помощь", HELP),
+	T("справка", HELP),
+	T("Справка", HELP),
+	T("сПрАвКа", HELP),
+	T(" ? ", HELP),
+	T("??", HELP),
+	T("????", HELP),
+	T("Помощь?", HELP),
+	T("справка!", HELP),
+
+	/* spaces of every kind count as spaces; ends are trimmed */
+	T("ПС\u00a0102057522\u00a011638", SUBMIT("102057522", "11638")),
+	T("ПС\u202f102057522\u2007""11638", SUBMIT("102057522", "11638")),
+	T("ПС\t102057522\t\t11638", SUBMIT("102057522", "11638")),
+	T("ПС\r\n102057522\r\n11638\r\n", SUBMIT("102057522", "11638")),
+	T("ПС\v102057522\f11638", SUBMIT("102057522", "11638")),
+	T("ПС102057522\u200b11638", SUBMIT("102057522", "11638")),
+	T("ПС 102057522\u200c\u200d11638", SUBMIT("102057522", "11638")),
+	T("ПС\u2060102057522 \u2060 11638", SUBMIT("102057522", "11638")),
+	T("\ufeffПС 102057522 11638", SUBMIT("102057522", "11638")),
+	T("ПС\u3000102057522\u200311638", SUBMIT("102057522", "11638")),
+	T("ПС\u2028102057522\u202911638\xc2\x85", SUBMIT("102057522", "11638")),
+	T("\u200e\u202bПС 102057522 11638\u202c", SUBMIT("102057522", "11638")),
+	T("   ПС    102057522     11638    ", SUBMIT("102057522", "11638")),
+	T("\u00a0\u00a0стоп\u00a0", CANCEL),
+	T("\u200b?\u200b", HELP),
+	T("1163\u200b8", VALUES("1163,8")),		/* a zero-width space splits */
+	T("П\u200bС 1234 5", INVALID("unknown")),
+	T("ПС 11638\u00a0,5", INVALID("bad_syntax")),
+	T("", INVALID("empty")),
+	T("   ", INVALID("empty")),
+	T("\u00a0\u200b\t\r\n \ufeff\u3000", INVALID("empty")),
+
+	/* only ASCII digits are digits */
+	T("ПС １２３４５６ 5", INVALID("non_ascii_digit")),		/* full-width */
+	T("ПС 123859 １１６３８", INVALID("non_ascii_digit")),
+	T("ПС 123859 ١٢٣٤٥", INVALID("non_ascii_digit")),		/* Arabic-Indic */
+	T("ПС 123859 ۱۲۳۴۵", INVALID("non_ascii_digit")),		/* Persian */
+	T("ПС 123859 १२३४५", INVALID("non_ascii_digit")),		/* Devanagari */
+	T("ПС 123859 11638²", INVALID("non_ascii_digit")),
+	T("ПС 123859 11638½", INVALID("non_ascii_digit")),
+	T("ПС 123859 \xf0\x9d\x9f\x8f", INVALID("non_ascii_digit")),	/* math bold 1 */
+	T("٣", INVALID("non_ascii_digit")),
+	T("１", INVALID("non_ascii_digit")),
+	T("привет ٣", INVALID("non_ascii_digit")),
+
+	/* invalid UTF-8, anywhere */
+	T("\xff", INVALID("bad_utf8")),
+	T("ПС 1234 \xff", INVALID("bad_utf8")),
+	T("ПС 1234 5\x80", INVALID("bad_utf8")),
+	T("\xc0\x80", INVALID("bad_utf8")),				/* overlong NUL */
+	T("\xc1\xbf", INVALID("bad_utf8")),
+	T("\xe0\x80\xaf", INVALID("bad_utf8")),				/* overlong / */
+	T("\xed\xa0\x80", INVALID("bad_utf8")),				/* surrogate */
+	T("\xed\xbf\xbf", INVALID("bad_utf8")),
+	T("\xf0\x8f\xbf\xbf", INVALID("bad_utf8")),			/* overlong */
+	T("\xf4\x90\x80\x80", INVALID("bad_utf8")),			/* > U+10FFFF */
+	T("\xf5\x80\x80\x80", INVALID("bad_utf8")),
+	T("ПС 1234 \xd0", INVALID("bad_utf8")),				/* cut */
+	T("\xd0 ", INVALID("bad_utf8")),
+	T("\xe2\x80", INVALID("bad_utf8")),
+	T("\xf0\x9f\x98", INVALID("bad_utf8")),
+	T("   \xfe   ", INVALID("bad_utf8")),
+	T("ПС 1234 5 ٣ \xff", INVALID("bad_utf8")),
+};
+
+/* ---- helpers --------------------------------------------------------- */
+
+static struct parser *P;
+
+static int
+setup(void **state)
+{
+	char err[256];
+
+	(void)state;
+	P = parser_new(err, sizeof(err));
+	if (P == NULL)
+		fprintf(stderr, "parser_new: %s\n", err);
+	return P == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	parser_free(P);
+	return 0;
+}
+
+static size_t
+case_len(const struct gcase *c)
+{
+	return c->len ? c->len : strlen(c->text);
+}
+
+/* Parse and render as JSON; fail the test with the text on a mismatch. */
+static void
+expect_json(const char *what, const char *text, size_t len, const char *want)
+{
+	struct parse_result r;
+	char got[PARSE_JSON_MAX];
+
+	parser_parse(P, text, len, &r);
+	assert_true(parse_result_json(&r, got, sizeof(got)) > 0);
+	if (strcmp(got, want) != 0) {
+		fprintf(stderr, "%s: text \"%.*s\"\n  want %s\n  got  %s\n",
+		        what, (int)len, text, want, got);
+		fail();
+	}
+}
+
+/* Replace every ASCII space of s with rep, into out (cap bytes). */
+static size_t
+replace_spaces(const char *s, size_t len, const char *rep, char *out,
+               size_t cap)
+{
+	size_t o = 0, rl = strlen(rep);
+
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == ' ') {
+			assert_true(o + rl < cap);
+			memcpy(out + o, rep, rl);
+			o += rl;
+		} else {
+			assert_true(o + 1 < cap);
+			out[o++] = s[i];
+		}
+	}
+	return o;
+}
+
+/* ---- table tests ----------------------------------------------------- */
+
+static void
+test_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_json("table", cases[i].text, case_len(&cases[i]),
+		            cases[i].json);
+	print_message("%zu grammar cases\n", sizeof(cases) / sizeof(cases[0]));
+}
+
+/* Every space of the table, written as another kind of space, or padded. */
+static void
+test_table_spaces(void **state)
+{
+	static const char *const spaces[] = {
+		"\t", "\r\n", "  ", "\u00a0", "\u202f", "\u2007", "\u200b",
+		"\u2060", "\ufeff", " \u200d ", "\u3000", "\u2028",
+	};
+	char buf[1024];
+	size_t n, sl;
+
+	(void)state;
+	for (size_t s = 0; s < sizeof(spaces) / sizeof(spaces[0]); s++) {
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			const struct gcase *c = &cases[i];
+
+			n = replace_spaces(c->text, case_len(c), spaces[s],
+			                   buf, sizeof(buf));
+			expect_json("spaces", buf, n, c->json);
+			/* the same kind of space at both ends is trimmed */
+			sl = strlen(spaces[s]);
+			memmove(buf + sl, buf, n);
+			memcpy(buf, spaces[s], sl);
+			memcpy(buf + sl + n, spaces[s], sl);
+			expect_json("padded", buf, n + 2 * sl, c->json);
+		}
+	}
+}
+
+/* ---- limits ---------------------------------------------------------- */
+
+static void
+test_max_text(void **state)
+{
+	static char buf[PARSE_MAX_TEXT + 2];
+	const char *msg = "ПС 102057522 11638";
+	size_t n = strlen(msg);
+	struct parse_result r;
+
+	(void)state;
+	/* exactly PARSE_MAX_TEXT bytes: spaces around a valid text */
+	memset(buf, ' ', sizeof(buf));
+	memcpy(buf + 100, msg, n);
+	expect_json("max", buf, PARSE_MAX_TEXT, SUBMIT("102057522", "11638"));
+	/* one byte more: too long, whatever it holds */
+	expect_json("max+1", buf, PARSE_MAX_TEXT + 1, INVALID("too_long"));
+	memset(buf, 0xff, sizeof(buf));
+	expect_json("max+1 bad", buf, PARSE_MAX_TEXT + 1, INVALID("too_long"));
+	expect_json("max bad", buf, PARSE_MAX_TEXT, INVALID("bad_utf8"));
+	/* a text that fills the limit with non-ASCII */
+	for (size_t i = 0; i + 2 <= PARSE_MAX_TEXT; i += 2)
+		memcpy(buf + i, "\xd0\x9f", 2);		/* П */
+	expect_json("max П", buf, PARSE_MAX_TEXT, INVALID("unknown"));
+	/* len 0 with a NULL-free pointer */
+	assert_int_equal(parser_parse(P, "x", 0, &r), PARSE_INVALID);
+	assert_int_equal(r.reason, PARSE_R_EMPTY);
+}
+
+/* Many values and long digit runs do not blow up the matcher. */
+static void
+test_long_runs(void **state)
+{
+	static char buf[PARSE_MAX_TEXT];
+	size_t n = 0;
+
+	(void)state;
+	n = (size_t)snprintf(buf, sizeof(buf), "ПС 123859");
+	while (n + 2 <= sizeof(buf)) {
+		buf[n++] = ' ';
+		buf[n++] = '7';
+	}
+	expect_json("2000 values", buf, n,
+	            INVALID_C("too_many_values", "123859"));
+	memset(buf, '9', sizeof(buf));
+	expect_json("4096 digits", buf, sizeof(buf), INVALID("bad_value"));
+	memcpy(buf, "ПС ", 5);
+	expect_json("ПС 4091 digits", buf, sizeof(buf), INVALID("bad_contract"));
+	for (n = 0; n + 2 <= sizeof(buf); n += 2)
+		memcpy(buf + n, "1,", 2);
+	expect_json("1,1,1...", buf, sizeof(buf), INVALID("bad_syntax"));
+}
+
+/* ---- result fields and helpers ------------------------------------- */
+
+static void
+test_fields(void **state)
+{
+	struct parse_result r;
+	const char *s = "ПС 0123 0045055,5 23186";
+
+	(void)state;
+	assert_int_equal(parser_parse(P, s, strlen(s), &r), PARSE_SUBMIT);
+	assert_int_equal(r.kind, PARSE_SUBMIT);
+	assert_int_equal(r.reason, PARSE_R_NONE);
+	assert_string_equal(r.contract, "0123");
+	assert_int_equal(r.nvalues, 2);
+	assert_int_equal(r.values[0], 45055);
+	assert_int_equal(r.values[1], 23186);
+	assert_true(r.truncated);
+
+	/* a text need not be NUL-terminated: only len bytes are read */
+	s = "ПС 1234 56789";
+	assert_int_equal(parser_parse(P, s, strlen(s) - 3, &r), PARSE_SUBMIT);
+	assert_int_equal(r.values[0], 56);
+
+	/* the previous result does not leak into the next */
+	s = "стоп";
+	assert_int_equal(parser_parse(P, s, strlen(s), &r), PARSE_CANCEL);
+	assert_string_equal(r.contract, "");
+	assert_int_equal(r.nvalues, 0);
+	assert_false(r.truncated);
+	s = "11638,5 1 2 3 4 5 6";
+	assert_int_equal(parser_parse(P, s, strlen(s), &r), PARSE_INVALID);
+	assert_int_equal(r.reason, PARSE_R_TOO_MANY_VALUES);
+	assert_int_equal(r.nvalues, 0);
+	assert_false(r.truncated);
+}
+
+static void
+test_names(void **state)
+{
+	(void)state;
+	assert_string_equal(parse_kind_name(PARSE_INVALID), "invalid");
+	assert_string_equal(parse_kind_name(PARSE_SUBMIT), "submit");
+	assert_string_equal(parse_kind_name(PARSE_START), "start");
+	assert_string_equal(parse_kind_name(PARSE_VALUES), "values");
+	assert_string_equal(parse_kind_name(PARSE_CANCEL), "cancel");
+	assert_string_equal(parse_kind_name(PARSE_HELP), "help");
+	assert_string_equal(parse_kind_name((enum parse_kind)99), "?");
+	assert_string_equal(parse_reason_name(PARSE_R_NONE), "none");
+	assert_string_equal(parse_reason_name(PARSE_R_TOO_LONG), "too_long");
+	assert_string_equal(parse_reason_name(PARSE_R_BAD_UTF8), "bad_utf8");
+	assert_string_equal(parse_reason_name(PARSE_R_EMPTY), "empty");
+	assert_string_equal(parse_reason_name(PARSE_R_NON_ASCII_DIGIT),
+	                    "non_ascii_digit");
+	assert_string_equal(parse_reason_name(PARSE_R_NO_CONTRACT),
+	                    "no_contract");
+	assert_string_equal(parse_reason_name(PARSE_R_BAD_CONTRACT),
+	                    "bad_contract");
+	assert_string_equal(parse_reason_name(PARSE_R_BAD_VALUE), "bad_value");
+	assert_string_equal(parse_reason_name(PARSE_R_TOO_MANY_VALUES),
+	                    "too_many_values");
+	assert_string_equal(parse_reason_name(PARSE_R_BAD_SYNTAX),
+	                    "bad_syntax");
+	assert_string_equal(parse_reason_name(PARSE_R_UNKNOWN), "unknown");
+	assert_string_equal(parse_reason_name(PARSE_R__MAX), "?");
+	for (int k = 0; k < PARSE__KIND_MAX; k++)
+		assert_string_not_equal(parse_kind_name(k), "?");
+	for (int r = 0; r < PARSE_R__MAX; r++)
+		assert_string_not_equal(parse_reason_name(r), "?");
+}
+
+static void
+test_value_digits(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_value_digits(0), 1);
+	assert_int_equal(parse_value_digits(9), 1);
+	assert_int_equal(parse_value_digits(10), 2);
+	assert_int_equal(parse_value_digits(11638), 5);
+	assert_int_equal(parse_value_digits(99999), 5);
+	assert_int_equal(parse_value_digits(100000), 6);
+	assert_int_equal(parse_value_digits(9999999999ULL), 10);
+	assert_int_equal(parse_value_digits(UINT64_MAX), 20);
+}
+
+static void
+test_json_buffer(void **state)
+{
+	struct parse_result r;
+	char buf[PARSE_JSON_MAX];
+	const char *s = "ПС 123456789012 9999999999 9999999999 9999999999 "
+	                "9999999999 9999999999 9999999999,5";
+	int n;
+
+	(void)state;
+	assert_int_equal(parser_parse(P, s, strlen(s), &r), PARSE_SUBMIT);
+	n = parse_result_json(&r, buf, sizeof(buf));
+	assert_true(n > 0 && (size_t)n == strlen(buf));
+	assert_string_equal(buf, SUBMIT_T("123456789012",
+	    "9999999999,9999999999,9999999999,9999999999,9999999999,9999999999"));
+	/* exactly enough room, then one byte short */
+	assert_int_equal(parse_result_json(&r, buf, (size_t)n + 1), n);
+	assert_int_equal(parse_result_json(&r, buf, (size_t)n), -1);
+	assert_int_equal(parse_result_json(&r, buf, 0), -1);
+}
+
+/* Two parsers are independent: no state is shared between them. */
+static void
+test_two_parsers(void **state)
+{
+	struct parser *q;
+	struct parse_result a, b;
+	char err[128];
+	const char *s1 = "ПС 123859 45055", *s2 = "стоп";
+
+	(void)state;
+	q = parser_new(err, sizeof(err));
+	assert_non_null(q);
+	parser_parse(P, s1, strlen(s1), &a);
+	parser_parse(q, s2, strlen(s2), &b);
+	assert_int_equal(a.kind, PARSE_SUBMIT);
+	assert_int_equal(b.kind, PARSE_CANCEL);
+	assert_string_equal(a.contract, "123859");
+	parser_free(q);
+	parser_free(NULL);
+}
+
+/* ---- random sweep ---------------------------------------------------- */
+
+/* xorshift64*: deterministic, so a failure reproduces from its seed. */
+static uint64_t
+rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545F4914F6CDD1DULL;
+}
+
+static bool
+all_digits(const char *s, size_t min, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n < min || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* What every result must satisfy, whatever the input. */
+static void
+check_invariants(const char *text, size_t len, const struct parse_result *r)
+{
+	struct parse_result again;
+	char json[PARSE_JSON_MAX];
+	bool ok = true;
+
+	switch (r->kind) {
+	case PARSE_SUBMIT:
+	case PARSE_VALUES:
+		ok = r->nvalues >= 1 && r->nvalues <= PARSE_MAX_VALUES;
+		for (unsigned i = 0; ok && i < r->nvalues; i++)
+			ok = r->values[i] <= 9999999999ULL;
+		if (r->kind == PARSE_SUBMIT)
+			ok = ok && all_digits(r->contract, 4, 12);
+		else
+			ok = ok && r->contract[0] == '\0';
+		ok = ok && r->reason == PARSE_R_NONE;
+		break;
+	case PARSE_START:
+		ok = all_digits(r->contract, 4, 12) && r->nvalues == 0 &&
+		    !r->truncated && r->reason == PARSE_R_NONE;
+		break;
+	case PARSE_CANCEL:
+	case PARSE_HELP:
+		ok = r->contract[0] == '\0' && r->nvalues == 0 &&
+		    !r->truncated && r->reason == PARSE_R_NONE;
+		break;
+	case PARSE_INVALID:
+		ok = r->reason > PARSE_R_NONE && r->reason < PARSE_R__MAX &&
+		    r->nvalues == 0 && !r->truncated &&
+		    (r->contract[0] == '\0' || all_digits(r->contract, 4, 12));
+		break;
+	default:
+		ok = false;
+	}
+	ok = ok && parse_result_json(r, json, sizeof(json)) > 0;
+	/* deterministic: the same text gives the same result */
+	parser_parse(P, text, len, &again);
+	ok = ok && memcmp(&again, r, sizeof(again)) == 0;
+	if (!ok) {
+		fprintf(stderr, "invariant broken for %zu bytes:", len);
+		for (size_t i = 0; i < len; i++)
+			fprintf(stderr, " %02x", (unsigned char)text[i]);
+		fprintf(stderr, "\n");
+		fail();
+	}
+}
+
+/* Pieces that make random texts look like messages. */
+static const char *const pieces[] = {
+	"0", "1", "5", "9", "12345", "102057522", " ", "  ", ",", ".", ";", "/",
+	":", "-", "#", "№", "ПС", "пс", "PS", "ПC", "П", "С", "\u00a0",
+	"\u200b", "\ufeff", "\t", "\r\n", "стоп", "ОТМЕНА", "помощь", "?", "!",
+	"１", "٣", "\xd0", "\xff", "\x80", "\xed\xa0\x80", "\0", "а", "z",
+};
+
+static size_t
+random_text(uint64_t *seed, char *buf, size_t cap)
+{
+	size_t n = 0, want = rnd(seed) % 48;
+	unsigned mode = rnd(seed) % 4;
+
+	while (n < want) {
+		if (mode == 0) {	/* raw bytes */
+			if (n + 1 > cap)
+				break;
+			buf[n++] = (char)(rnd(seed) & 0xff);
+		} else {		/* message-like pieces */
+			const char *p = pieces[rnd(seed) % (sizeof(pieces) /
+			                                   sizeof(pieces[0]))];
+			size_t pl = p[0] ? strlen(p) : 1;
+
+			if (n + pl > cap)
+				break;
+			memcpy(buf + n, p, pl);
+			n += pl;
+		}
+	}
+	return n;
+}
+
+static const char *const seeds[] = {
+	"ПС 102057522 11638", "ПС 123859", "ПС 123859 45055 23186",
+	"45055 23186", "ОТМЕНА", "помощь", "?", "ПС: №123859 11638,5",
+	"45055,5 23186,123", "11638,50000", "PS 0123 5; 6/7",
+};
+
+/* Change a valid message by 1-4 random edits. */
+static size_t
+mutate(uint64_t *seed, char *buf, size_t cap)
+{
+	const char *s = seeds[rnd(seed) % (sizeof(seeds) / sizeof(seeds[0]))];
+	size_t n = strlen(s), edits = 1 + rnd(seed) % 4, at;
+
+	memcpy(buf, s, n);
+	while (edits--) {
+		at = n ? rnd(seed) % (n + 1) : 0;
+		switch (rnd(seed) % 4) {
+		case 0:			/* insert a byte */
+			if (n + 1 >= cap)
+				break;
+			memmove(buf + at + 1, buf + at, n - at);
+			buf[at] = (char)(rnd(seed) & 0xff);
+			n++;
+			break;
+		case 1:			/* delete a byte */
+			if (at < n) {
+				memmove(buf + at, buf + at + 1, n - at - 1);
+				n--;
+			}
+			break;
+		case 2:			/* replace a byte */
+			if (at < n)
+				buf[at] = (char)(rnd(seed) & 0xff);
+			break;
+		default:		/* replace with a digit or separator */
+			if (at < n)
+				buf[at] = "0123456789 ,.;/"[rnd(seed) % 15];
+			break;
+		}
+	}
+	return n;
+}
+
+#define SWEEP 1000000
+
+static void
+test_random(void **state)
+{
+	uint64_t seed = 0x6d65746572ULL;	/* "meter" */
+	unsigned kinds[PARSE__KIND_MAX] = { 0 };
+	struct parse_result r;
+	char buf[256];
+	size_t n;
+
+	(void)state;
+	for (unsigned i = 0; i < SWEEP; i++) {
+		if (i % 2)
+			n = random_text(&seed, buf, sizeof(buf));
+		else
+			n = mutate(&seed, buf, sizeof(buf));
+		parser_parse(P, buf, n, &r);
+		/* determinism is checked on a sample: it parses twice */
+		if (i % 16 == 0)
+			check_invariants(buf, n, &r);
+		else if ((unsigned)r.kind >= PARSE__KIND_MAX)
+			fail();
+		kinds[r.kind]++;
+	}
+	/* the sweep reaches every kind, so it is not all rejects */
+	for (int k = 0; k < PARSE__KIND_MAX; k++)
+		assert_true(kinds[k] > 0);
+	print_message("%u random texts: invalid %u submit %u start %u values "
+	              "%u cancel %u help %u\n", SWEEP, kinds[0], kinds[1],
+	              kinds[2], kinds[3], kinds[4], kinds[5]);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_table_spaces),
+		cmocka_unit_test(test_max_text),
+		cmocka_unit_test(test_long_runs),
+		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_value_digits),
+		cmocka_unit_test(test_json_buffer),
+		cmocka_unit_test(test_two_parsers),
+		cmocka_unit_test(test_random),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
