@@ -234,34 +234,65 @@ ucs2_surrogate(uint32_t u, const uint8_t *in, size_t n, size_t *i,
 }
 
 /*
- * UTF-16BE. An odd trailing octet becomes U+FFFD. The common cases
- * (ASCII, then two-byte UTF-8 such as Cyrillic) are tested first.
+ * UTF-16BE when the output surely fits: two input octets never make more
+ * than three output bytes (a pair: four from four), so nothing is checked
+ * per character. ASCII, then two-byte UTF-8 (Cyrillic) come first.
  */
 static void
-decode_ucs2(const uint8_t *in, size_t len, struct sink *s)
+decode_ucs2_roomy(const uint8_t *in, size_t n, struct sink *s)
 {
-	size_t n = len & ~(size_t)1, i = 0;
+	unsigned char *o = (unsigned char *)s->o;
 
-	while (i < n) {
+	for (size_t i = 0; i < n;) {
 		uint32_t u = (uint32_t)in[i] << 8 | in[i + 1];
 
 		i += 2;
 		if (u - 1 < 0x7F) {
-			if (s->o == s->lim)
-				goto full;
-			*s->o++ = (char)u;
-			continue;
+			*o++ = (unsigned char)u;
+		} else if (u - 1 < 0x7FF) {
+			o[0] = (unsigned char)(0xC0 | u >> 6);
+			o[1] = (unsigned char)(0x80 | (u & 0x3F));
+			o += 2;
+		} else if (u == 0) {
+			s->flags |= TEXT_F_NUL_DROPPED;
+		} else {
+			if (u - 0xD800 < 0x800)
+				u = ucs2_surrogate(u, in, n, &i, s);
+			s->o = (char *)o;
+			(void)sink_put_wide(s, u);
+			o = (unsigned char *)s->o;
 		}
+	}
+	s->o = (char *)o;
+}
+
+/* UTF-16BE into a buffer that may be too small: checked per character. */
+static void
+decode_ucs2_tight(const uint8_t *in, size_t n, struct sink *s)
+{
+	for (size_t i = 0; i < n;) {
+		uint32_t u = (uint32_t)in[i] << 8 | in[i + 1];
+
+		i += 2;
 		if (u - 0xD800 < 0x800)
 			u = ucs2_surrogate(u, in, n, &i, s);
 		if (!sink_put(s, u))
 			return;
 	}
-	if (len & 1)
+}
+
+/* UTF-16BE; an odd trailing octet becomes U+FFFD. */
+static void
+decode_ucs2(const uint8_t *in, size_t len, struct sink *s)
+{
+	size_t n = len & ~(size_t)1;
+
+	if ((size_t)(s->lim - s->o) / 3 >= n / 2)
+		decode_ucs2_roomy(in, n, s);
+	else
+		decode_ucs2_tight(in, n, s);
+	if ((len & 1) && !(s->flags & TEXT_F_TRUNCATED))
 		sink_put_bad(s);
-	return;
-full:
-	s->flags |= TEXT_F_TRUNCATED;
 }
 
 size_t
