@@ -15,5 +15,6 @@ struct command {
 };
 
 int cmd_parse(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 
 #endif

@@ -7,6 +7,7 @@
 /* Add one line here per subcommand; keep them in the order of --help. */
 static const struct command commands[] = {
 	{ "parse", cmd_parse, "show what a customer's text means" },
+	{ "migrate", cmd_migrate, "create or upgrade the database schema" },
 };
 
 static void

@@ -1,0 +1,52 @@
+#!/bin/sh
+# meterline migrate: from empty, again (no-op), concurrent runs, and a
+# database newer than the binary.
+set -eu
+. "$(dirname "$0")/lib.sh"
+: "${MLINE_BIN:?}"
+
+db_create itest_migrate
+
+out=$("$MLINE_BIN" migrate --db "$DB")
+expect_match "first run" "$out" '^schema migrated from version 0 to [0-9]+ \([0-9]+ migrations?\), 16 partitions created$'
+latest=$(sql "SELECT max(version) FROM meterline_schema")
+
+out=$("$MLINE_BIN" migrate --db "$DB")
+expect_eq "second run" "$out" "schema up to date at version $latest, 0 partitions created"
+expect_eq "versions recorded once" "$(sql "SELECT count(*) = count(DISTINCT version) FROM meterline_schema")" t
+
+for t in contracts registers messages message_ids dialogs submissions readings outbox; do
+	expect_eq "table $t" "$(sql "SELECT to_regclass('$t') IS NOT NULL")" t
+done
+month=$(sql "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYYMM')")
+for t in messages submissions readings outbox; do
+	expect_eq "partition ${t}_$month" "$(sql "SELECT to_regclass('${t}_$month') IS NOT NULL")" t
+done
+expect_eq "partitions per table" \
+	"$(sql "SELECT count(*) FROM pg_inherits WHERE inhparent = 'messages'::regclass")" 4
+
+# Rows land in the current month's partition.
+sql "INSERT INTO messages (id, received_at, channel, sender, recipient, text, outcome, dedupe_key)
+     VALUES (1, now(), 'sms', '79000000001', '1234', 'x', 'help', 1)"
+expect_eq "routed" "$(sql "SELECT count(*) FROM messages_$month")" 1
+
+# Two concurrent runs on a fresh database: both succeed, applied once.
+db_create itest_migrate_race
+"$MLINE_BIN" migrate --db "$DB" >/dev/null & p1=$!
+"$MLINE_BIN" migrate --db "$DB" >/dev/null & p2=$!
+wait $p1 || fail "concurrent run 1"
+wait $p2 || fail "concurrent run 2"
+expect_eq "race: versions" "$(sql "SELECT count(*) FROM meterline_schema")" \
+	"$(sql "SELECT count(DISTINCT version) FROM meterline_schema")"
+
+# A database newer than this binary is refused and left alone.
+sql "INSERT INTO meterline_schema (version, name) VALUES (9999, '9999_future')"
+if out=$("$MLINE_BIN" migrate --db "$DB" 2>&1); then fail "newer database accepted"; fi
+expect_match "refusal" "$out" 'version 9999, newer than this binary'
+
+# Usage errors.
+set +e
+"$MLINE_BIN" migrate --bogus >/dev/null 2>&1; rc=$?
+set -e
+expect_eq "usage exit" "$rc" 2
+echo "ok"
