@@ -16,9 +16,9 @@
 
 /* Output in progress: o is the next byte, lim the byte kept for the NUL. */
 struct sink {
-	char     *o;
-	char     *lim;
-	unsigned  flags;
+	char *o;
+	char *lim;
+	unsigned flags;
 };
 
 /* Append a code point of two or more UTF-8 bytes; false if it won't fit. */
@@ -26,7 +26,7 @@ static inline bool
 sink_put_wide(struct sink *s, uint32_t cp)
 {
 	unsigned char *o = (unsigned char *)s->o;
-	size_t         room = (size_t)(s->lim - s->o);
+	size_t room = (size_t)(s->lim - s->o);
 
 	if (cp < 0x800) {
 		if (room < 2)
@@ -153,7 +153,7 @@ static void
 decode_gsm7(const uint8_t *in, size_t len, struct sink *s)
 {
 	for (size_t i = 0; i < len; i++) {
-		uint8_t  c = in[i];
+		uint8_t c = in[i];
 		uint32_t cp;
 
 		if (c >= 0x80) {
@@ -161,7 +161,8 @@ decode_gsm7(const uint8_t *in, size_t len, struct sink *s)
 				return;
 			continue;
 		}
-		cp = c == GSM7_ESC ? gsm7_escaped(in, len, &i, s) : gsm7_basic[c];
+		cp = c == GSM7_ESC ? gsm7_escaped(in, len, &i, s)
+		                   : gsm7_basic[c];
 		if (!sink_put(s, cp))
 			return;
 	}
@@ -299,7 +300,7 @@ size_t
 text_decode(uint8_t dcs, const uint8_t *in, size_t len, char *out,
             size_t outcap, unsigned *flags)
 {
-	struct sink       s = { out, out, 0 };
+	struct sink s = {out, out, 0};
 	enum text_charset cs = text_dcs_charset(dcs, &s.flags);
 
 	if (outcap == 0) {
@@ -349,8 +350,8 @@ text_gsm7_unpack(const uint8_t *packed, size_t nbytes, unsigned fill_bits,
 	if (n > septcap)
 		n = septcap;
 	for (size_t k = 0; k < n; k++) {
-		size_t   pos = fill_bits + 7 * k;
-		size_t   b = pos >> 3;
+		size_t pos = fill_bits + 7 * k;
+		size_t b = pos >> 3;
 		unsigned shift = pos & 7;
 		unsigned v = packed[b] >> shift;
 

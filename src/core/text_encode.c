@@ -36,10 +36,10 @@ encode_error(char *err, size_t errlen, const char *fmt, ...)
 static int
 utf8_next(const unsigned char *s, size_t n, size_t *i, uint32_t *cp)
 {
-	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	unsigned char         c = s[*i];
-	size_t                k, need;
-	uint32_t              v;
+	static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+	unsigned char c = s[*i];
+	size_t k, need;
+	uint32_t v;
 
 	if (c < 0x80) {
 		*cp = c;
@@ -71,9 +71,9 @@ utf8_next(const unsigned char *s, size_t n, size_t *i, uint32_t *cp)
 
 /* What the first pass learns about a text. */
 struct encode_plan {
-	bool   gsm7;	/* every character has a GSM-7 encoding */
-	size_t septets;	/* GSM-7 length, escapes counting two */
-	size_t units;	/* UTF-16 length, pairs counting two */
+	bool gsm7;      /* every character has a GSM-7 encoding */
+	size_t septets; /* GSM-7 length, escapes counting two */
+	size_t units;   /* UTF-16 length, pairs counting two */
 };
 
 static int
@@ -81,15 +81,16 @@ encode_plan(const char *utf8, size_t len, struct encode_plan *p, char *err,
             size_t errlen)
 {
 	const unsigned char *s = (const unsigned char *)utf8;
-	size_t               i = 0, at;
-	uint32_t             cp;
+	size_t i = 0, at;
+	uint32_t cp;
 
 	p->gsm7 = true;
 	p->septets = p->units = 0;
 	while (i < len) {
 		at = i;
 		if (utf8_next(s, len, &i, &cp) != 0) {
-			encode_error(err, errlen, "invalid UTF-8 at byte %zu", at);
+			encode_error(err, errlen, "invalid UTF-8 at byte %zu",
+			             at);
 			return -1;
 		}
 		p->units += cp >= 0x10000 ? 2 : 1;
@@ -142,11 +143,11 @@ part_open(struct text_sms *out, bool concat, uint8_t ref)
 	p->len = 0;
 	if (!concat)
 		return;
-	p->data[0] = 0x05;	/* UDH length */
-	p->data[1] = 0x00;	/* IE: concatenated SM, 8-bit reference */
-	p->data[2] = 0x03;	/* IE length */
+	p->data[0] = 0x05; /* UDH length */
+	p->data[1] = 0x00; /* IE: concatenated SM, 8-bit reference */
+	p->data[2] = 0x03; /* IE length */
 	p->data[3] = ref;
-	p->data[4] = 0;		/* total: known once every part is filled */
+	p->data[4] = 0; /* total: known once every part is filled */
 	p->data[5] = (uint8_t)out->nparts;
 	p->len = TEXT_UDH_LEN;
 }
@@ -160,10 +161,10 @@ encode_fill(const char *utf8, size_t len, uint8_t ref, bool concat, size_t cap,
             struct text_sms *out)
 {
 	const unsigned char *s = (const unsigned char *)utf8;
-	size_t               i = 0, n, room = cap;
-	uint8_t              buf[4];
-	uint32_t             cp;
-	struct text_part    *p;
+	size_t i = 0, n, room = cap;
+	uint8_t buf[4];
+	uint32_t cp;
+	struct text_part *p;
 
 	out->nparts = 0;
 	part_open(out, concat, ref);
@@ -192,8 +193,8 @@ text_encode(const char *utf8, size_t len, uint8_t ref, struct text_sms *out,
             char *err, size_t errlen)
 {
 	struct encode_plan plan;
-	size_t             single, cap;
-	bool               concat;
+	size_t single, cap;
+	bool concat;
 
 	out->nparts = 0;
 	if (encode_plan(utf8, len, &plan, err, errlen) != 0)
@@ -209,11 +210,13 @@ text_encode(const char *utf8, size_t len, uint8_t ref, struct text_sms *out,
 		cap = 2 * TEXT_UCS2_PART;
 		concat = plan.units > TEXT_UCS2_SINGLE;
 	}
-	if (encode_fill(utf8, len, ref, concat, concat ? cap : single, out) != 0) {
+	if (encode_fill(utf8, len, ref, concat, concat ? cap : single, out) !=
+	    0) {
 		encode_error(err, errlen,
-		    "text too long: %zu %s need more than %d parts", plan.gsm7 ?
-		    plan.septets : plan.units, plan.gsm7 ? "GSM-7 septets" :
-		    "UCS-2 code units", TEXT_MAX_PARTS);
+		             "text too long: %zu %s need more than %d parts",
+		             plan.gsm7 ? plan.septets : plan.units,
+		             plan.gsm7 ? "GSM-7 septets" : "UCS-2 code units",
+		             TEXT_MAX_PARTS);
 		out->nparts = 0;
 		return -1;
 	}

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#define GSM7_ESC 0x1B	/* escape to the extension table */
+#define GSM7_ESC        0x1B /* escape to the extension table */
 #define UCS_REPLACEMENT 0xFFFD
 
 /*
@@ -22,6 +22,6 @@ extern const uint16_t gsm7_ext[128];
  */
 int gsm7_from_ucs(uint32_t cp);
 
-#define GSM7_IS_EXT(g) ((g) & 0x100)
+#define GSM7_IS_EXT(g) ((g)&0x100)
 
 #endif

@@ -24,13 +24,13 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                         \
-	do {                                                             \
-		if (!(x)) {                                              \
-			fprintf(stderr, "check failed: %s at %s:%d\n", #x, \
-			    __FILE__, __LINE__);                         \
-			abort();                                         \
-		}                                                        \
+#define CHECK(x)                                                               \
+	do {                                                                   \
+		if (!(x)) {                                                    \
+			fprintf(stderr, "check failed: %s at %s:%d\n", #x,     \
+			        __FILE__, __LINE__);                           \
+			abort();                                               \
+		}                                                              \
 	} while (0)
 
 /* Length of the well-formed UTF-8 sequence at s (RFC 3629), 0 if none. */
@@ -38,7 +38,7 @@ static size_t
 utf8_seq(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-	size_t        len;
+	size_t len;
 
 	if (c < 0x80)
 		return 1;
@@ -71,7 +71,7 @@ static bool
 utf8_ok(const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t               k;
+	size_t k;
 
 	for (size_t i = 0; i < n; i += k) {
 		if ((k = utf8_seq(s + i, n - i)) == 0)
@@ -87,8 +87,8 @@ utf8_ok(const char *str, size_t n)
 static char *
 decode_checked(uint8_t dcs, const uint8_t *in, size_t len, size_t *n)
 {
-	size_t   cap = TEXT_UTF8_MAX(len) + 1;
-	char    *out = malloc(cap);
+	size_t cap = TEXT_UTF8_MAX(len) + 1;
+	char *out = malloc(cap);
 	unsigned flags;
 
 	CHECK(out != NULL);
@@ -106,9 +106,9 @@ static void
 check_truncated(uint8_t dcs, const uint8_t *in, size_t len, const char *full,
                 size_t fulln, size_t cap)
 {
-	char    *out = malloc(cap ? cap : 1);
+	char *out = malloc(cap ? cap : 1);
 	unsigned flags;
-	size_t   n, next;
+	size_t n, next;
 
 	CHECK(out != NULL);
 	n = text_decode(dcs, in, len, out, cap, &flags);
@@ -133,9 +133,9 @@ check_truncated(uint8_t dcs, const uint8_t *in, size_t len, const char *full,
 static void
 check_unpack(const uint8_t *in, size_t len, unsigned fill)
 {
-	size_t   want = len * 8 / 7 + 1, n, outn;
+	size_t want = len * 8 / 7 + 1, n, outn;
 	uint8_t *sept = malloc(want);
-	char    *out;
+	char *out;
 
 	CHECK(sept != NULL);
 	n = text_gsm7_unpack(in, len, fill, want, sept, want);
@@ -152,10 +152,10 @@ static void
 check_encode(const char *text, size_t n, uint8_t ref)
 {
 	static struct text_sms sms;
-	static uint8_t         all[TEXT_MAX_PARTS * TEXT_PART_BYTES];
-	char                   err[128];
-	size_t                 m = 0, back, udh;
-	char                  *out;
+	static uint8_t all[TEXT_MAX_PARTS * TEXT_PART_BYTES];
+	char err[128];
+	size_t m = 0, back, udh;
+	char *out;
 
 	if (text_encode(text, n, ref, &sms, err, sizeof(err)) != 0) {
 		/* Decoded text is valid UTF-8: only length may fail. */
@@ -191,7 +191,7 @@ static void
 check_parse(const char *text, size_t n)
 {
 	struct parse_result r, again;
-	char                json[1024];
+	char json[1024];
 
 	parser_parse(parser, text, n, &r);
 	CHECK(r.kind >= PARSE_INVALID && r.kind <= PARSE_HELP);
@@ -208,7 +208,8 @@ check_parse(const char *text, size_t n)
 	if (r.kind == PARSE_SUBMIT || r.kind == PARSE_VALUES)
 		CHECK(r.nvalues >= 1);
 	for (unsigned i = 0; i < r.nvalues; i++)
-		CHECK(parse_value_digits(r.values[i]) <= PARSE_VALUE_MAX_DIGITS);
+		CHECK(parse_value_digits(r.values[i]) <=
+		      PARSE_VALUE_MAX_DIGITS);
 	CHECK(parse_result_json(&r, json, sizeof(json)) > 0);
 	CHECK(parse_kind_name(r.kind) != NULL);
 	CHECK(parse_reason_name(r.reason) != NULL);
@@ -217,7 +218,7 @@ check_parse(const char *text, size_t n)
 	CHECK(again.kind == r.kind && again.reason == r.reason);
 	CHECK(again.nvalues == r.nvalues);
 	CHECK(memcmp(again.values, r.values, r.nvalues * sizeof(r.values[0])) ==
-	    0);
+	      0);
 }
 #endif
 
@@ -242,9 +243,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *in = data + 1;
-	size_t         len, n;
-	uint8_t        dcs;
-	char          *text;
+	size_t len, n;
+	uint8_t dcs;
+	char *text;
 
 	if (size == 0)
 		return 0;
@@ -257,7 +258,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_unpack(in, len, dcs % 7);
 #ifdef MLINE_FUZZ_GRAMMAR
 	check_parse(text, n);
-	check_parse((const char *)in, len);	/* raw bytes, often not UTF-8 */
+	check_parse((const char *)in, len); /* raw bytes, often not UTF-8 */
 #endif
 	check_encode(text, n, dcs);
 	free(text);
