@@ -1,0 +1,708 @@
+/*
+ * Configuration: the table of every key with its type, bounds and default,
+ * setting a key from text, cross-key checks and a dump with secrets masked.
+ * Pure: reading files (the INI file, *_file secrets, zoneinfo) is
+ * config_load's job in src/io/config_load.c.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meterline/config.h"
+#include "meterline/util.h"
+
+enum cfg_type {
+	CFG_STR,	/* char array; size is the array's */
+	CFG_INT,	/* int / int32 / uint32 / int64 by size; decimal or 0x hex */
+	CFG_BOOL,
+	CFG_DURATION,	/* seconds, "90", "90s", "30m", "2h", "7d" */
+	CFG_ENUM,	/* int-sized enum, value is the index in names */
+	CFG_DAYS,	/* struct config_window days "18-25" */
+	CFG_POLICY,	/* enum config_policy */
+	CFG_LIMIT,	/* uint32 thousandths, "200", "2.5" */
+	CFG_TZ,		/* IANA name; config_load loads the zone */
+};
+
+#define CFG_SECRET	0x1	/* never printed */
+#define CFG_UNSET_OK	0x2	/* "" means inherit from [window] */
+#define CFG_HEX		0x4	/* an unsigned 32-bit status, printed in hex */
+
+struct cfg_key {
+	const char        *section, *key;
+	enum cfg_type      type;
+	size_t             off, size;
+	int64_t            min, max;
+	const char *const *names;	/* CFG_ENUM: NULL-terminated */
+	const char        *def;
+	unsigned           flags;
+};
+
+#define F(m)	offsetof(struct config, m), sizeof(((struct config *)0)->m)
+#define SECS(x)	((int64_t)(x))
+#define MINUTE	60
+#define HOUR	3600
+#define DAY	86400
+
+static const char *const bind_names[] = { "transceiver", "pair", NULL };
+static const char *const level_names[] = { "debug", "info", "warn", "error",
+    NULL };
+
+/*
+ * Every key, its bounds and its default: config_defaults() applies the
+ * defaults through config_set(), so this table is their only home.
+ */
+static const struct cfg_key cfg_keys[] = {
+	{ "database", "conninfo", CFG_STR, F(database.conninfo), 0, 0, NULL,
+	    "dbname=meterline", CFG_SECRET },
+
+	{ "smpp", "host", CFG_STR, F(smpp.host), 0, 0, NULL, "", 0 },
+	{ "smpp", "port", CFG_INT, F(smpp.port), 1, 65535, NULL, "2775", 0 },
+	{ "smpp", "system_id", CFG_STR, F(smpp.system_id), 0, 0, NULL, "", 0 },
+	{ "smpp", "password", CFG_STR, F(smpp.password), 0, 0, NULL, "",
+	    CFG_SECRET },
+	{ "smpp", "password_file", CFG_STR, F(smpp.password_file), 0, 0, NULL,
+	    "", 0 },
+	{ "smpp", "system_type", CFG_STR, F(smpp.system_type), 0, 0, NULL, "",
+	    0 },
+	{ "smpp", "bind", CFG_ENUM, F(smpp.bind), 0, 0, bind_names,
+	    "transceiver", 0 },
+	{ "smpp", "addr_ton", CFG_INT, F(smpp.addr_ton), 0, 6, NULL, "0", 0 },
+	{ "smpp", "addr_npi", CFG_INT, F(smpp.addr_npi), 0, 18, NULL, "0", 0 },
+	{ "smpp", "address_range", CFG_STR, F(smpp.address_range), 0, 0, NULL,
+	    "", 0 },
+	{ "smpp", "window", CFG_INT, F(smpp.window), 1, 1000, NULL, "10", 0 },
+	{ "smpp", "enquire_link_interval", CFG_DURATION,
+	    F(smpp.enquire_link_interval), SECS(5), SECS(10 * MINUTE), NULL,
+	    "30s", 0 },
+	{ "smpp", "response_timeout", CFG_DURATION, F(smpp.response_timeout),
+	    SECS(1), SECS(5 * MINUTE), NULL, "10s", 0 },
+	{ "smpp", "temporary_error_status", CFG_INT,
+	    F(smpp.temporary_error_status), 1, 0xffffffffLL, NULL, "0x64",
+	    CFG_HEX },
+	{ "smpp", "tls", CFG_BOOL, F(smpp.tls), 0, 0, NULL, "false", 0 },
+	{ "smpp", "tls_ca_file", CFG_STR, F(smpp.tls_ca_file), 0, 0, NULL, "",
+	    0 },
+
+	{ "http", "listen", CFG_STR, F(http.listen), 0, 0, NULL,
+	    "127.0.0.1:8080", 0 },
+	{ "http", "secret", CFG_STR, F(http.secret), 0, 0, NULL, "",
+	    CFG_SECRET },
+	{ "http", "secret_file", CFG_STR, F(http.secret_file), 0, 0, NULL, "",
+	    0 },
+	{ "http", "rate_limit", CFG_INT, F(http.rate_limit), 0, 1000000, NULL,
+	    "200", 0 },
+	{ "http", "rate_burst", CFG_INT, F(http.rate_burst), 1, 1000000, NULL,
+	    "400", 0 },
+	{ "http", "max_body", CFG_INT, F(http.max_body), 256, 1048576, NULL,
+	    "8192", 0 },
+
+	{ "dialog", "expiry", CFG_DURATION, F(dialog.expiry), SECS(MINUTE),
+	    SECS(DAY), NULL, "30m", 0 },
+
+	{ "window", "days", CFG_DAYS, F(window.all), 0, 0, NULL, "18-25", 0 },
+	{ "window", "timezone", CFG_TZ, F(window.timezone), 0, 0, NULL,
+	    "Europe/Moscow", 0 },
+	{ "window", "policy", CFG_POLICY, F(window.all.policy), 0, 0, NULL,
+	    "reject", 0 },
+	{ "window", "days.electricity", CFG_DAYS,
+	    F(window.res[MODEL_RES_ELECTRICITY]), 0, 0, NULL, "", CFG_UNSET_OK },
+	{ "window", "days.hot_water", CFG_DAYS,
+	    F(window.res[MODEL_RES_HOT_WATER]), 0, 0, NULL, "", CFG_UNSET_OK },
+	{ "window", "days.cold_water", CFG_DAYS,
+	    F(window.res[MODEL_RES_COLD_WATER]), 0, 0, NULL, "", CFG_UNSET_OK },
+	{ "window", "policy.electricity", CFG_POLICY,
+	    F(window.res[MODEL_RES_ELECTRICITY].policy), 0, 0, NULL, "",
+	    CFG_UNSET_OK },
+	{ "window", "policy.hot_water", CFG_POLICY,
+	    F(window.res[MODEL_RES_HOT_WATER].policy), 0, 0, NULL, "",
+	    CFG_UNSET_OK },
+	{ "window", "policy.cold_water", CFG_POLICY,
+	    F(window.res[MODEL_RES_COLD_WATER].policy), 0, 0, NULL, "",
+	    CFG_UNSET_OK },
+
+	{ "limits", "electricity", CFG_LIMIT,
+	    F(limits.daily_milli[MODEL_RES_ELECTRICITY]), 0, 1000000, NULL,
+	    "200", 0 },
+	{ "limits", "hot_water", CFG_LIMIT,
+	    F(limits.daily_milli[MODEL_RES_HOT_WATER]), 0, 1000000, NULL, "2",
+	    0 },
+	{ "limits", "cold_water", CFG_LIMIT,
+	    F(limits.daily_milli[MODEL_RES_COLD_WATER]), 0, 1000000, NULL, "3",
+	    0 },
+
+	{ "store", "batch_max", CFG_INT, F(store.batch_max), 1, 10000, NULL,
+	    "256", 0 },
+	{ "store", "duplicate_window", CFG_DURATION, F(store.duplicate_window),
+	    SECS(HOUR), SECS(366 * DAY), NULL, "7d", 0 },
+
+	{ "log", "level", CFG_ENUM, F(log.level), 0, 0, level_names, "info", 0 },
+};
+
+static const char *const cfg_sections[] = { "database", "smpp", "http",
+    "dialog", "window", "limits", "store", "log", "templates" };
+
+static int
+cfg_why(char *why, size_t whylen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+cfg_why(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static const struct cfg_key *
+cfg_find(const char *section, const char *key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cfg_keys); i++) {
+		if (strcmp(cfg_keys[i].section, section) == 0 &&
+		    strcmp(cfg_keys[i].key, key) == 0)
+			return &cfg_keys[i];
+	}
+	return NULL;
+}
+
+/* A signed integer, decimal or 0x hex, the whole string. */
+static int
+cfg_parse_int(const char *s, int64_t *out)
+{
+	char     *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 0);
+	if (errno != 0 || end == s || *end != '\0' || s[0] == ' ')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+config_parse_duration(const char *s, int64_t *seconds)
+{
+	static const struct { char unit; int64_t mult; } units[] = {
+		{ 's', 1 }, { 'm', MINUTE }, { 'h', HOUR }, { 'd', DAY },
+	};
+	int64_t v = 0, mult = 1;
+	size_t  n = strspn(s, "0123456789");
+
+	if (n == 0 || n > 9)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	if (s[n] != '\0') {
+		mult = 0;
+		for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+			if (s[n] == units[i].unit && s[n + 1] == '\0')
+				mult = units[i].mult;
+		}
+		if (mult == 0)
+			return -1;
+	}
+	*seconds = v * mult;
+	return 0;
+}
+
+/* "18-25": two days of the month; "" only where inheriting is allowed. */
+static int
+cfg_parse_days(const char *s, struct config_window *w, bool unset_ok)
+{
+	unsigned from, to;
+	int      used = 0;
+
+	if (s[0] == '\0' && unset_ok) {
+		w->from = w->to = 0;
+		return 0;
+	}
+	if (sscanf(s, "%2u - %2u%n", &from, &to, &used) != 2 ||
+	    s[used] != '\0' || from < 1 || from > 31 || to < 1 || to > 31)
+		return -1;
+	w->from = (uint8_t)from;
+	w->to = (uint8_t)to;
+	return 0;
+}
+
+/* "2.5" -> 2500: up to three decimals. */
+static int
+cfg_parse_limit(const char *s, int64_t *milli)
+{
+	size_t  n = strspn(s, "0123456789"), frac = 0;
+	int64_t v = 0;
+
+	if (n == 0 || n > 7)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	v *= 1000;
+	if (s[n] == '.') {
+		frac = strspn(s + n + 1, "0123456789");
+		if (frac == 0 || frac > 3)
+			return -1;
+		for (size_t i = 0, scale = 100; i < frac; i++, scale /= 10)
+			v += (s[n + 1 + i] - '0') * (int64_t)scale;
+		n += 1 + frac;
+	}
+	if (s[n] != '\0')
+		return -1;
+	*milli = v;
+	return 0;
+}
+
+static int
+cfg_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (strcmp(s, yes[i]) == 0 || strcmp(s, no[i]) == 0) {
+			*out = strcmp(s, yes[i]) == 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+cfg_parse_enum(const char *const *names, const char *s, int *out)
+{
+	for (int i = 0; names[i] != NULL; i++) {
+		if (strcmp(names[i], s) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Store v into an integer field of 4 or 8 bytes. */
+static void
+cfg_store_int(void *field, size_t size, int64_t v)
+{
+	if (size == sizeof(int64_t)) {
+		memcpy(field, &v, sizeof(v));
+	} else {
+		uint32_t u = (uint32_t)v;	/* int or uint32: same bits */
+
+		memcpy(field, &u, sizeof(u));
+	}
+}
+
+static int
+cfg_set_number(const struct cfg_key *k, void *field, const char *value,
+               char *why, size_t whylen)
+{
+	int64_t v, scale;
+	int     rc;
+
+	if (k->type == CFG_DURATION)
+		rc = config_parse_duration(value, &v);
+	else if (k->type == CFG_LIMIT)
+		rc = cfg_parse_limit(value, &v);
+	else
+		rc = cfg_parse_int(value, &v);
+	if (rc != 0)
+		return cfg_why(why, whylen, "\"%s\" is not %s", value,
+		    k->type == CFG_DURATION ? "a duration (90s, 30m, 2h, 7d)" :
+		    k->type == CFG_LIMIT ? "a number (200, 2.5)" : "an integer");
+	scale = k->type == CFG_LIMIT ? 1000 : 1;	/* bounds are in units */
+	if (v < k->min * scale || v > k->max * scale)
+		return cfg_why(why, whylen, "%s is out of range %" PRId64 "..%"
+		    PRId64, value, k->min, k->max);
+	cfg_store_int(field, k->size, v);
+	return 0;
+}
+
+static int
+cfg_set_string(const struct cfg_key *k, char *field, const char *value,
+               char *why, size_t whylen)
+{
+	if (strlen(value) >= k->size)
+		return cfg_why(why, whylen, "longer than %zu characters",
+		    k->size - 1);
+	memcpy(field, value, strlen(value) + 1);
+	return 0;
+}
+
+static int
+cfg_set_key(const struct cfg_key *k, struct config *cfg, const char *value,
+            char *why, size_t whylen)
+{
+	char *field = (char *)cfg + k->off;
+	int   e = 0;
+	bool  b;
+
+	switch (k->type) {
+	case CFG_STR:
+	case CFG_TZ:
+		return cfg_set_string(k, field, value, why, whylen);
+	case CFG_INT:
+	case CFG_DURATION:
+	case CFG_LIMIT:
+		return cfg_set_number(k, field, value, why, whylen);
+	case CFG_BOOL:
+		if (cfg_parse_bool(value, &b) != 0)
+			return cfg_why(why, whylen, "\"%s\" is not true or false",
+			    value);
+		memcpy(field, &b, sizeof(b));
+		return 0;
+	case CFG_ENUM:
+		if (cfg_parse_enum(k->names, value, &e) != 0)
+			return cfg_why(why, whylen, "\"%s\" is not one of %s%s%s",
+			    value, k->names[0], k->names[1] ? ", " : "",
+			    k->names[1] ? k->names[1] : "");
+		memcpy(field, &e, sizeof(e));
+		return 0;
+	case CFG_POLICY:
+		if (value[0] == '\0' && (k->flags & CFG_UNSET_OK))
+			e = CONFIG_POLICY_UNSET;
+		else if (strcmp(value, "reject") == 0)
+			e = CONFIG_POLICY_REJECT;
+		else if (strcmp(value, "accept") == 0)
+			e = CONFIG_POLICY_ACCEPT;
+		else
+			return cfg_why(why, whylen, "\"%s\" is not reject or accept",
+			    value);
+		memcpy(field, &e, sizeof(e));
+		return 0;
+	case CFG_DAYS:
+		if (cfg_parse_days(value, (struct config_window *)(void *)field,
+		    k->flags & CFG_UNSET_OK) != 0)
+			return cfg_why(why, whylen, "\"%s\" is not days of the month "
+			    "like 18-25 or 30-3", value);
+		return 0;
+	}
+	return cfg_why(why, whylen, "internal: bad key type");
+}
+
+static bool
+cfg_section_known(const char *section)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cfg_sections); i++) {
+		if (strcmp(cfg_sections[i], section) == 0)
+			return true;
+	}
+	return false;
+}
+
+int
+config_section(struct config *cfg, const char *section, char *why,
+               size_t whylen)
+{
+	if (!cfg_section_known(section))
+		return cfg_why(why, whylen, "unknown section [%s]", section);
+	if (strcmp(section, "smpp") == 0)
+		cfg->smpp.enabled = true;
+	if (strcmp(section, "http") == 0)
+		cfg->http.enabled = true;
+	return 0;
+}
+
+static int
+cfg_set_template(struct config *cfg, const char *key, const char *value,
+                 char *why, size_t whylen)
+{
+	int id = tpl_lookup(key);
+
+	if (id < 0)
+		return cfg_why(why, whylen, "unknown reply template");
+	if (tpl_check((enum tpl_id)id, value, why, whylen) != 0)
+		return -1;
+	memcpy(cfg->templates[id], value, strlen(value) + 1);
+	return 0;
+}
+
+int
+config_set(struct config *cfg, const char *section, const char *key,
+           const char *value, char *why, size_t whylen)
+{
+	const struct cfg_key *k;
+
+	if (config_section(cfg, section, why, whylen) != 0)
+		return -1;
+	if (strcmp(section, "templates") == 0)
+		return cfg_set_template(cfg, key, value, why, whylen);
+	if ((k = cfg_find(section, key)) == NULL)
+		return cfg_why(why, whylen, "unknown key");
+	return cfg_set_key(k, cfg, value, why, whylen);
+}
+
+bool
+config_key_secret(const char *section, const char *key)
+{
+	const struct cfg_key *k = cfg_find(section, key);
+
+	return k != NULL && (k->flags & CFG_SECRET);
+}
+
+void
+config_defaults(struct config *cfg)
+{
+	char why[256];
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < ARRAY_SIZE(cfg_keys); i++) {
+		if (cfg_set_key(&cfg_keys[i], cfg, cfg_keys[i].def, why,
+		    sizeof(why)) != 0) {
+			fprintf(stderr, "meterline: bad default %s.%s: %s\n",
+			    cfg_keys[i].section, cfg_keys[i].key, why);
+			abort();	/* a bug in the table above */
+		}
+	}
+	for (int i = 0; i < TPL__MAX; i++)
+		strlcpy_s(cfg->templates[i], tpl_default(i), TPL_MAX + 1);
+	/* Moscow has kept MSK (+3) without DST since 2014-10-26. */
+	tz_from_rule(&cfg->window.tz, "Europe/Moscow", "MSK-3", why,
+	    sizeof(why));
+}
+
+struct config_window
+config_window_for(const struct config *cfg, enum model_resource res)
+{
+	struct config_window w = cfg->window.all;
+	const struct config_window *r = &cfg->window.res[res];
+
+	if (r->from != 0) {
+		w.from = r->from;
+		w.to = r->to;
+	}
+	if (r->policy != CONFIG_POLICY_UNSET)
+		w.policy = r->policy;
+	return w;
+}
+
+/* ---- cross-key checks ------------------------------------------------ */
+
+/* "host:port" or "[v6]:port" with a port of 1..65535. */
+static bool
+cfg_hostport_ok(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	int64_t     port;
+
+	if (colon == NULL || colon == s)
+		return false;
+	if (s[0] == '[' && colon[-1] != ']')
+		return false;
+	return cfg_parse_int(colon + 1, &port) == 0 && port >= 1 &&
+	    port <= 65535;
+}
+
+static int
+cfg_check_smpp(const struct config_smpp *s, config_report_cb report,
+               void *arg)
+{
+	int n = 0;
+
+	if (!s->enabled)
+		return 0;
+	if (s->host[0] == '\0')
+		report("smpp", "host", "required when [smpp] is present", arg), n++;
+	if (s->system_id[0] == '\0')
+		report("smpp", "system_id", "required when [smpp] is present",
+		    arg), n++;
+	if (s->password[0] != '\0' && s->password_file[0] != '\0')
+		report("smpp", "password_file", "set password or password_file,"
+		    " not both", arg), n++;
+	if (!s->tls && s->tls_ca_file[0] != '\0')
+		report("smpp", "tls_ca_file", "set, but tls is off", arg), n++;
+	return n;
+}
+
+static int
+cfg_check_http(const struct config_http *h, config_report_cb report,
+               void *arg)
+{
+	int n = 0;
+
+	if (!h->enabled)
+		return 0;
+	if (!cfg_hostport_ok(h->listen))
+		report("http", "listen", "not host:port (127.0.0.1:8080, "
+		    "[::1]:8080)", arg), n++;
+	if (h->secret[0] != '\0' && h->secret_file[0] != '\0')
+		report("http", "secret_file", "set secret or secret_file, not both",
+		    arg), n++;
+	else if (h->secret[0] == '\0' && h->secret_file[0] == '\0')
+		report("http", "secret", "required when [http] is present (or "
+		    "secret_file): requests are signed with it", arg), n++;
+	if (h->rate_limit > 0 && h->rate_burst < h->rate_limit)
+		report("http", "rate_burst", "smaller than rate_limit", arg), n++;
+	return n;
+}
+
+int
+config_check(const struct config *cfg, config_report_cb report, void *arg)
+{
+	int n = cfg_check_smpp(&cfg->smpp, report, arg) +
+	    cfg_check_http(&cfg->http, report, arg);
+
+	if (cfg->database.conninfo[0] == '\0')
+		report("database", "conninfo", "required", arg), n++;
+	if (strcmp(cfg->window.tz.name, cfg->window.timezone) != 0)
+		report("window", "timezone", "zone not loaded (config_load "
+		    "loads it)", arg), n++;
+	return n;
+}
+
+/* ---- dump -------------------------------------------------------------- */
+
+/* A growing string in a caller buffer; len counts what did not fit too. */
+struct cfg_out {
+	char  *buf;
+	size_t cap, len;
+};
+
+static void
+cfg_printf(struct cfg_out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+cfg_printf(struct cfg_out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int     n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(o->len < o->cap ? o->buf + o->len : NULL,
+	    o->len < o->cap ? o->cap - o->len : 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->len += (size_t)n;
+}
+
+/* conninfo with the value of password=... (or user:pass@ in a URI) hidden. */
+static void
+cfg_put_conninfo(struct cfg_out *o, const char *s)
+{
+	const char *pw = strstr(s, "password"), *at, *scheme;
+
+	if ((scheme = strstr(s, "://")) != NULL &&
+	    (at = strchr(scheme, '@')) != NULL &&
+	    memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) != NULL) {
+		const char *colon = memchr(scheme + 3, ':',
+		    (size_t)(at - scheme - 3));
+
+		cfg_printf(o, "%.*s:***%s", (int)(colon - s), s, at);
+		return;
+	}
+	if (pw == NULL || (pw = strchr(pw, '=')) == NULL) {
+		cfg_printf(o, "%s", s);
+		return;
+	}
+	pw++;
+	pw += strspn(pw, " ");
+	cfg_printf(o, "%.*s***%s", (int)(pw - s), s, pw + strcspn(pw, " "));
+}
+
+static void
+cfg_put_duration(struct cfg_out *o, int64_t v)
+{
+	if (v != 0 && v % DAY == 0)
+		cfg_printf(o, "%" PRId64 "d", v / DAY);
+	else if (v != 0 && v % HOUR == 0)
+		cfg_printf(o, "%" PRId64 "h", v / HOUR);
+	else if (v != 0 && v % MINUTE == 0)
+		cfg_printf(o, "%" PRId64 "m", v / MINUTE);
+	else
+		cfg_printf(o, "%" PRId64 "s", v);
+}
+
+/* Read an integer field of 4 or 8 bytes. */
+static int64_t
+cfg_load_int(const void *field, size_t size, bool is_unsigned)
+{
+	int64_t  v;
+	uint32_t u;
+
+	if (size == sizeof(int64_t)) {
+		memcpy(&v, field, sizeof(v));
+		return v;
+	}
+	memcpy(&u, field, sizeof(u));
+	return is_unsigned ? (int64_t)u : (int64_t)(int32_t)u;
+}
+
+static void
+cfg_put_value(struct cfg_out *o, const struct cfg_key *k, const char *field)
+{
+	const struct config_window *w = (const void *)field;
+	int64_t v = 0;
+	bool    b;
+
+	if (k->type == CFG_INT || k->type == CFG_DURATION ||
+	    k->type == CFG_LIMIT || k->type == CFG_ENUM || k->type == CFG_POLICY)
+		v = cfg_load_int(field, k->size, k->flags & CFG_HEX);
+	switch (k->type) {
+	case CFG_STR:
+	case CFG_TZ:
+		if (k->flags & CFG_SECRET && strcmp(k->key, "conninfo") == 0)
+			cfg_put_conninfo(o, field);
+		else if (k->flags & CFG_SECRET)
+			cfg_printf(o, "%s", field[0] ? "(set)" : "");
+		else
+			cfg_printf(o, "%s", field);
+		break;
+	case CFG_INT:
+		cfg_printf(o, k->flags & CFG_HEX ? "0x%" PRIx64 : "%" PRId64, v);
+		break;
+	case CFG_DURATION:
+		cfg_put_duration(o, v);
+		break;
+	case CFG_LIMIT:
+		cfg_printf(o, "%" PRId64, v / 1000);
+		if (v % 1000 != 0)
+			cfg_printf(o, ".%03" PRId64, v % 1000);
+		break;
+	case CFG_BOOL:
+		memcpy(&b, field, sizeof(b));
+		cfg_printf(o, "%s", b ? "true" : "false");
+		break;
+	case CFG_ENUM:
+		cfg_printf(o, "%s", k->names[v]);
+		break;
+	case CFG_POLICY:
+		cfg_printf(o, "%s", v == CONFIG_POLICY_REJECT ? "reject" :
+		    v == CONFIG_POLICY_ACCEPT ? "accept" : "");
+		break;
+	case CFG_DAYS:
+		if (w->from != 0)
+			cfg_printf(o, "%u-%u", w->from, w->to);
+		break;
+	}
+}
+
+size_t
+config_dump(const struct config *cfg, char *buf, size_t cap)
+{
+	struct cfg_out o = { buf, cap, 0 };
+	const char    *section = "";
+
+	if (cap > 0)
+		buf[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(cfg_keys); i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+
+		if ((strcmp(k->section, "smpp") == 0 && !cfg->smpp.enabled) ||
+		    (strcmp(k->section, "http") == 0 && !cfg->http.enabled))
+			continue;	/* a disabled channel has no section */
+		if (strcmp(section, k->section) != 0)
+			cfg_printf(&o, "%s[%s]\n", o.len ? "\n" : "",
+			    section = k->section);
+		cfg_printf(&o, "%s = ", k->key);
+		cfg_put_value(&o, k, (const char *)cfg + k->off);
+		cfg_printf(&o, "\n");
+	}
+	cfg_printf(&o, "\n[templates]\n");
+	for (int i = 0; i < TPL__MAX; i++)
+		cfg_printf(&o, "%s = %s\n", tpl_name(i), cfg->templates[i]);
+	return o.len;
+}
