@@ -16,5 +16,6 @@ struct command {
 
 int cmd_parse(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 #endif

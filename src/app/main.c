@@ -8,6 +8,7 @@
 static const struct command commands[] = {
 	{ "parse", cmd_parse, "show what a customer's text means" },
 	{ "migrate", cmd_migrate, "create or upgrade the database schema" },
+	{ "import", cmd_import, "load contracts from billing (CSV)" },
 };
 
 static void

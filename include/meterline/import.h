@@ -1,0 +1,44 @@
+/*
+ * Contract import from billing: a CSV with a header, one row per register,
+ *
+ *   contract,resource,position,register,digits,last_value,last_date[,status]
+ *
+ * loaded with upsert semantics in one transaction: COPY into a temporary
+ * table, checks across rows in SQL, then one INSERT ... ON CONFLICT per
+ * table. A bad line is reported and skipped together with the other lines
+ * of its contract (half a contract would make the dialog ask for the wrong
+ * registers); the rest is loaded. docs/store.md has the rules.
+ */
+#ifndef METERLINE_IMPORT_H
+#define METERLINE_IMPORT_H
+
+#include <stdio.h>
+
+struct import_report {
+	long lines;		/* data lines read (header excluded) */
+	long bad_lines;		/* reported and skipped */
+	long contracts_skipped;	/* had a bad line: none of their lines loaded */
+	long contracts;		/* contracts loaded (new, changed or not) */
+	long contracts_new;	/* of which new */
+	long contracts_changed;	/* of which existing with another resource/status */
+	long registers_removed;	/* of loaded contracts, absent from the file */
+	long registers;		/* registers loaded */
+	long registers_changed;	/* of which new or changed */
+	double seconds;
+};
+
+/* One bad line: file name, line number (1 = header), why. */
+typedef void (*import_bad_cb)(const char *name, long line, const char *why,
+                              void *arg);
+
+/*
+ * Import the CSV read from `in` (called `name` in reports) into the
+ * database at conninfo. Blocking (CLI, tests, bench). Returns 0 when the
+ * file was processed, even with bad lines; -1 with why in err when nothing
+ * was loaded (no database, bad header, I/O or SQL error).
+ */
+int import_contracts(const char *conninfo, FILE *in, const char *name,
+                     import_bad_cb bad, void *arg, struct import_report *,
+                     char *err, size_t errlen);
+
+#endif
