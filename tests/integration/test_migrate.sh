@@ -44,6 +44,20 @@ sql "INSERT INTO meterline_schema (version, name) VALUES (9999, '9999_future')"
 if out=$("$MLINE_BIN" migrate --db "$DB" 2>&1); then fail "newer database accepted"; fi
 expect_match "refusal" "$out" 'version 9999, newer than this binary'
 
+# --config: [database] conninfo is used; --db overrides it.
+conf=$(mktemp)
+trap 'rm -f "$conf"' EXIT
+db_create itest_migrate_conf
+printf '[database]\nconninfo = %s\n' "$DB" >"$conf"
+out=$("$MLINE_BIN" migrate --config "$conf")
+expect_match "--config" "$out" '^schema migrated from version 0'
+printf '[database]\nconninfo = host=/nonexistent dbname=x\n' >"$conf"
+out=$("$MLINE_BIN" migrate --config "$conf" --db "$DB")
+expect_match "--db over --config" "$out" '^schema up to date'
+printf '[database]\nbogus = 1\n' >"$conf"
+if out=$("$MLINE_BIN" migrate --config "$conf" --db "$DB" 2>&1); then fail "broken config accepted"; fi
+expect_match "broken config" "$out" 'bogus'
+
 # Usage errors.
 set +e
 "$MLINE_BIN" migrate --bogus >/dev/null 2>&1; rc=$?
