@@ -1,0 +1,820 @@
+/*
+ * The ESME link against the SMSC simulator over real TCP on 127.0.0.1, both
+ * on one event loop, with a fake store in place of PostgreSQL. Each test
+ * says what it proves.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include <event2/event.h>
+
+#include "meterline/log.h"
+#include "meterline/smpp_codec.h"
+#include "meterline/smpp_link.h"
+#include "meterline/smsc_sim.h"
+
+#define MAXREC 256
+
+/* A fake store: remembers what it got, answers after a delay. */
+struct harness {
+	struct event_base  *base;
+	struct smsc_sim    *sim;
+	struct smpp_link   *link;
+	struct smpp_link_cfg cfg;
+	struct smsc_sim_cfg scfg;
+	int                 store_delay_ms;
+	unsigned            tempfail_first;	/* answer TEMPFAIL to the first N */
+	const char         *reply;		/* sent back through the link */
+	unsigned            submitted, applied, tempfailed;
+	char                texts[MAXREC][1200];
+	char                senders[MAXREC][32];
+	/* What the simulator saw from the ESME. */
+	unsigned            resp_ok, resp_err, nacks, unbinds;
+	uint32_t            last_resp_status, last_nack_status, last_nack_seq;
+	int                 ack_before_commit;	/* must stay 0 */
+	unsigned            receipts;
+	char                receipt_id[66];
+	unsigned            mt_reports, mt_accepted, mt_last;
+	char                mt_id[66];
+	int                 sim_done, stopped;
+};
+
+struct store_job {
+	struct harness *h;
+	intake_done_cb  done;
+	void           *arg;
+	int             tempfail;
+};
+
+static void
+store_answer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store_job *j = arg;
+	struct intake_result r = { INTAKE_APPLIED, "accepted", NULL, NULL, 1 };
+
+	(void)fd;
+	(void)what;
+	if (j->tempfail) {
+		r.status = INTAKE_TEMPFAIL;
+		j->h->tempfailed++;
+	} else {
+		j->h->applied++;
+	}
+	j->done(&r, j->arg);
+	free(j);
+}
+
+static void
+fake_submit(void *ctx, const struct inbound_msg *m, intake_done_cb done,
+            void *arg)
+{
+	struct harness *h = ctx;
+	struct store_job *j = calloc(1, sizeof(*j));
+	struct timeval tv = { 0, h->store_delay_ms * 1000 };
+	unsigned i = h->submitted++;
+
+	if (i < MAXREC) {
+		snprintf(h->texts[i], sizeof(h->texts[i]), "%.*s", (int)m->text_len,
+		    m->text);
+		snprintf(h->senders[i], sizeof(h->senders[i]), "%s", m->sender);
+	}
+	assert_string_equal(m->channel, "sms");
+	j->h = h;
+	j->done = done;
+	j->arg = arg;
+	j->tempfail = i < h->tempfail_first;
+	/* The outbox would send the reply once committed; do it here. */
+	if (h->reply != NULL && !j->tempfail) {
+		struct smpp_mt mt = { m->recipient, m->sender, h->reply,
+		                      strlen(h->reply), i + 1 };
+		char err[128];
+
+		assert_int_equal(smpp_link_send(h->link, &mt, err, sizeof(err)), 0);
+	}
+	event_base_once(h->base, -1, EV_TIMEOUT, store_answer_cb, j, &tv);
+}
+
+static void
+fake_receipt(void *ctx, const struct smpp_receipt *r, intake_done_cb done,
+             void *arg)
+{
+	struct harness *h = ctx;
+	struct intake_result res = { INTAKE_APPLIED, NULL, NULL, NULL, 0 };
+
+	h->receipts++;
+	snprintf(h->receipt_id, sizeof(h->receipt_id), "%s", r->message_id);
+	assert_string_equal(r->stat, "DELIVRD");
+	done(&res, arg);
+}
+
+static void
+fake_mt_report(void *ctx, const struct smpp_mt_report *r)
+{
+	struct harness *h = ctx;
+
+	h->mt_reports++;
+	if (r->state == SMPP_MT_ACCEPTED) {
+		h->mt_accepted++;
+		snprintf(h->mt_id, sizeof(h->mt_id), "%s", r->message_id);
+	}
+	if (r->last)
+		h->mt_last++;
+}
+
+/* Every deliver_sm_resp the ESME sends must follow a store commit. */
+static void
+sim_observer(void *arg, const struct smpp_pdu *p)
+{
+	struct harness *h = arg;
+
+	switch (p->hdr.id) {
+	case SMPP_CMD_DELIVER_SM_RESP:
+	case SMPP_CMD_DATA_SM_RESP:
+		h->last_resp_status = p->hdr.status;
+		if (p->hdr.status == SMPP_ESME_ROK)
+			h->resp_ok++;
+		else
+			h->resp_err++;
+		if (p->hdr.status == SMPP_ESME_ROK && h->applied == 0 && h->receipts == 0)
+			h->ack_before_commit = 1;
+		break;
+	case SMPP_CMD_GENERIC_NACK:
+		h->nacks++;
+		h->last_nack_status = p->hdr.status;
+		h->last_nack_seq = p->hdr.seq;
+		break;
+	case SMPP_CMD_UNBIND:
+		h->unbinds++;
+		break;
+	default:
+		break;
+	}
+}
+
+static struct harness *
+harness_new(void)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+
+	if (getenv("SMPP_TEST_DEBUG"))
+		log_set_level(LOG_DEBUG);
+	else
+		log_set_level(LOG_ERROR);
+	h->base = event_base_new();
+	smsc_sim_cfg_defaults(&h->scfg);
+	h->scfg.system_id = "meter01";
+	h->scfg.password = "secret";
+	h->scfg.redeliver_ms = 100;
+	h->scfg.reply_timeout_ms = 3000;
+	smpp_link_cfg_defaults(&h->cfg);
+	h->cfg.name = "test";
+	h->cfg.system_id = "meter01";
+	h->cfg.password = "secret";
+	h->cfg.reconnect_min_ms = 50;
+	h->cfg.reconnect_max_ms = 400;
+	h->cfg.response_timeout_ms = 2000;
+	h->cfg.mt_retry_ms = 50;
+	h->cfg.throttle_pause_ms = 50;
+	h->store_delay_ms = 5;
+	return h;
+}
+
+/* Start the simulator and the link with the settings made so far. */
+static void
+harness_start(struct harness *h)
+{
+	struct smpp_link_hooks hooks = { fake_submit, fake_receipt, fake_mt_report,
+	                                 NULL, h };
+	char err[160];
+
+	h->scfg.port = 0;
+	h->sim = smsc_sim_new(h->base, &h->scfg, err, sizeof(err));
+	assert_non_null(h->sim);
+	smsc_sim_set_observer(h->sim, sim_observer, h);
+	h->cfg.port = smsc_sim_port(h->sim);
+	h->link = smpp_link_new(h->base, &h->cfg, &hooks, err, sizeof(err));
+	assert_non_null(h->link);
+	smpp_link_start(h->link);
+}
+
+static void
+harness_free(struct harness *h)
+{
+	smpp_link_free(h->link);
+	smsc_sim_free(h->sim);
+	/* Let closers and pending one-shot events run before freeing the base. */
+	for (int i = 0; i < 20; i++)
+		event_base_loop(h->base, EVLOOP_NONBLOCK);
+	event_base_free(h->base);
+	free(h);
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Run the loop until pred holds; fail after timeout_ms. */
+static void
+run_until(struct harness *h, int (*pred)(struct harness *), int timeout_ms)
+{
+	int64_t end = mono_ms() + timeout_ms;
+
+	while (!pred(h)) {
+		if (mono_ms() > end)
+			fail_msg("condition not reached in %d ms", timeout_ms);
+		event_base_loop(h->base, EVLOOP_ONCE);
+	}
+}
+
+static void
+run_for(struct harness *h, int ms)
+{
+	int64_t end = mono_ms() + ms;
+
+	while (mono_ms() < end)
+		event_base_loop(h->base, EVLOOP_ONCE);
+}
+
+static int
+is_bound(struct harness *h)
+{
+	return smpp_link_bound(h->link) && smsc_sim_bound(h->sim) > 0;
+}
+
+static int
+sim_finished(struct harness *h)
+{
+	return h->sim_done;
+}
+
+static void
+on_sim_done(void *arg)
+{
+	((struct harness *)arg)->sim_done = 1;
+}
+
+static int
+mt_settled(struct harness *h)
+{
+	return h->mt_last >= 1;
+}
+
+static void
+play(struct harness *h, enum smsc_sim_mode mode)
+{
+	smsc_sim_run(h->sim, mode, on_sim_done, h);
+	run_until(h, sim_finished, 10000);
+}
+
+/* Bind, one GSM-7 MO, the store's callback, then deliver_sm_resp, reply. */
+static void
+test_mo_single_gsm7(void **state)
+{
+	struct harness *h = harness_new();
+	const struct smsc_sim_reply *r;
+	char err[128];
+
+	(void)state;
+	h->reply = "Accepted: 11638";
+	h->store_delay_ms = 50;
+	harness_start(h);
+	run_until(h, is_bound, 3000);
+	assert_int_equal(smsc_sim_add_mo(h->sim, "447700900123", "7377",
+	    "PS 123859 11638", err, sizeof(err)), 0);
+	play(h, SMSC_SIM_SCENARIO);
+	assert_int_equal(h->submitted, 1);
+	assert_string_equal(h->texts[0], "PS 123859 11638");
+	assert_string_equal(h->senders[0], "447700900123");
+	assert_int_equal(h->resp_ok, 1);
+	assert_false(h->ack_before_commit);
+	assert_int_equal(smsc_sim_replies(h->sim, &r), 1);
+	assert_string_equal(r[0].text, "Accepted: 11638");
+	assert_string_equal(r[0].to, "447700900123");
+	assert_string_equal(r[0].from, "7377");
+	run_until(h, mt_settled, 3000);
+	assert_int_equal(h->mt_accepted, 1);
+	assert_true(h->mt_id[0] != '\0');
+	harness_free(h);
+}
+
+/* Cyrillic in UCS-2 both ways; a long reply goes out as concatenated MT. */
+static void
+test_ucs2_and_long_reply(void **state)
+{
+	struct harness *h = harness_new();
+	const struct smsc_sim_reply *r;
+	static char longreply[1024];
+	char err[128];
+
+	(void)state;
+	longreply[0] = '\0';
+	for (int i = 0; i < 8; i++)
+		strcat(longreply, "Показания приняты, спасибо! ");
+	h->reply = longreply;
+	harness_start(h);
+	run_until(h, is_bound, 3000);
+	assert_int_equal(smsc_sim_add_mo(h->sim, "79001234567", "7377",
+	    "Показания 123456 42,5", err, sizeof(err)), 0);
+	play(h, SMSC_SIM_SCENARIO);
+	assert_string_equal(h->texts[0], "Показания 123456 42,5");
+	assert_int_equal(smsc_sim_replies(h->sim, &r), 1);
+	assert_string_equal(r[0].text, longreply);
+	assert_int_equal(r[0].dcs, 0x08);
+	assert_true(r[0].parts >= 4);
+	run_until(h, mt_settled, 3000);
+	assert_int_equal(h->mt_accepted, r[0].parts);
+	assert_int_equal(h->mt_last, 1);
+	harness_free(h);
+}
+
+/* A long MO arrives in parts (8-bit UDH) and reaches the store once, whole;
+ * every part is answered only after the store's callback. */
+static void
+test_concatenated_mo(void **state)
+{
+	struct harness *h = harness_new();
+	static char text[400];
+	char err[128];
+
+	(void)state;
+	for (int i = 0; i < 35; i++)
+		strcat(text, "P 12345 ");
+	harness_start(h);
+	run_until(h, is_bound, 3000);
+	h->reply = "ok";
+	assert_int_equal(smsc_sim_add_mo(h->sim, "79001234567", "7377", text, err,
+	    sizeof(err)), 0);
+	play(h, SMSC_SIM_SCENARIO);
+	assert_int_equal(h->submitted, 1);
+	assert_string_equal(h->texts[0], text);
+	assert_int_equal(h->resp_ok, 2);
+	assert_false(h->ack_before_commit);
+	harness_free(h);
+}
+
+static void
+sm_part(struct smpp_sm *sm, const char *src, const uint8_t *ud, size_t len,
+        uint8_t esm)
+{
+	memset(sm, 0, sizeof(*sm));
+	sm->src = (struct smpp_addr){ 1, 1, "" };
+	snprintf(sm->src.addr, sizeof(sm->src.addr), "%s", src);
+	sm->dst = (struct smpp_addr){ 0, 1, "7377" };
+	memcpy(sm->ud, ud, len);
+	sm->ud_len = (uint16_t)len;
+	sm->esm_class = esm;
+}
+
+static int
+one_submitted(struct harness *h)
+{
+	return h->submitted >= 1 && h->resp_ok + h->resp_err >= 1;
+}
+
+static int
+four_answers(struct harness *h)
+{
+	return h->resp_ok >= 4;
+}
+
+/* 16-bit references, out of order and a duplicate; then sar_* TLVs on
+ * data_sm. Each reassembles in order, once; the duplicate is answered. */
+static void
+test_concat_out_of_order_dup_16bit_sar(void **state)
+{
+	struct harness *h = harness_new();
+	static const uint8_t p1[] = { 6, 0x08, 4, 0x12, 0x34, 3, 1, 'A', 'A' };
+	static const uint8_t p2[] = { 6, 0x08, 4, 0x12, 0x34, 3, 2, 'B', 'B' };
+	static const uint8_t p3[] = { 6, 0x08, 4, 0x12, 0x34, 3, 3, 'C' };
+	struct smpp_sm sm;
+
+	(void)state;
+	harness_start(h);
+	run_until(h, is_bound, 3000);
+	sm_part(&sm, "79001112233", p3, sizeof(p3), SMPP_ESM_UDHI);
+	assert_true(smsc_sim_send_sm(h->sim, SMPP_CMD_DELIVER_SM, &sm) > 0);
+	sm_part(&sm, "79001112233", p1, sizeof(p1), SMPP_ESM_UDHI);
+	assert_true(smsc_sim_send_sm(h->sim, SMPP_CMD_DELIVER_SM, &sm) > 0);
+	assert_true(smsc_sim_send_sm(h->sim, SMPP_CMD_DELIVER_SM, &sm) > 0);
+	sm_part(&sm, "79001112233", p2, sizeof(p2), SMPP_ESM_UDHI);
+	assert_true(smsc_sim_send_sm(h->sim, SMPP_CMD_DELIVER_SM, &sm) > 0);
+	run_until(h, four_answers, 3000);
+	assert_int_equal(h->submitted, 1);
+	assert_string_equal(h->texts[0], "AABBC");
+	assert_int_equal(smpp_link_stats(h->link)->mo_duplicate_parts, 1);
+	assert_false(h->ack_before_commit);
+
+	/* sar_* TLVs, data_sm, parts 2 then 1. */
+	sm_part(&sm, "79004445566", (const uint8_t *)"yz", 2, 0);
+	sm.concat = (struct smpp_concat){ SMPP_CONCAT_SAR, 77, 2, 2 };
+	assert_true(smsc_sim_send_sm(h->sim, SMPP_CMD_DATA_SM, &sm) > 0);
+	sm_part(&sm, "79004445566", (const uint8_t *)"wx", 2, 0);
+	sm.concat = (struct smpp_concat){ SMPP_CONCAT_SAR, 77, 2, 1 };
+	assert_true(smsc_sim_send_sm(h->sim, SMPP_CMD_DATA_SM, &sm) > 0);
+	h->resp_ok = 0;
+	run_until(h, is_bound, 10);
+	while (h->resp_ok < 2)
+		event_base_loop(h->base, EVLOOP_ONCE);
+	assert_int_equal(h->submitted, 2);
+	assert_string_equal(h->texts[1], "wxyz");
+	harness_free(h);
+}
+
+/* Missing parts: after concat_timeout_ms what arrived is processed. */
+static void
+test_concat_timeout(void **state)
+{
+	struct harness *h = harness_new();
+	static const uint8_t p1[] = { 5, 0x00, 3, 9, 3, 1, 'a' };
+	static const uint8_t p3[] = { 5, 0x00, 3, 9, 3, 3, 'c' };
+	struct smpp_sm sm;
+	int64_t t0;
+
+	(void)state;
+	h->cfg.concat_timeout_ms = 200;
+	harness_start(h);
+	run_until(h, is_bound, 3000);
+	t0 = mono_ms();
+	sm_part(&sm, "79001112233", p1, sizeof(p1), SMPP_ESM_UDHI);
+	smsc_sim_send_sm(h->sim, SMPP_CMD_DELIVER_SM, &sm);
+	sm_part(&sm, "79001112233", p3, sizeof(p3), SMPP_ESM_UDHI);
+	smsc_sim_send_sm(h->sim, SMPP_CMD_DELIVER_SM, &sm);
+	run_until(h, one_submitted, 3000);
+	while (h->resp_ok < 2)
+		event_base_loop(h->base, EVLOOP_ONCE);
+	assert_true(mono_ms() - t0 >= 190);
+	assert_string_equal(h->texts[0], "ac");
+	assert_int_equal(smpp_link_stats(h->link)->mo_partial, 1);
+	harness_free(h);
+}
+
+/* TEMPFAIL from the store: deliver_sm_resp carries the configured status,
+ * the SMSC redelivers, and the second attempt is acknowledged. */
+static void
+test_tempfail_then_redelivery(void **state)
+{
+	struct harness *h = harness_new();
+	char err[128];
+
+	(void)state;
+	h->tempfail_first = 1;
+	h->cfg.temporary_error_status = 0x0458;	/* an operator's vendor code */
+	harness_start(h);
+	run_until(h, is_bound, 3000);
+	h->reply = "ok";
+	smsc_sim_add_mo(h->sim, "79001234567", "7377", "P 1 2", err, sizeof(err));
+	play(h, SMSC_SIM_FLOOD);
+	assert_int_equal(h->submitted, 2);
+	assert_int_equal(h->resp_err, 1);
+	assert_int_equal(h->resp_ok, 1);
+	assert_int_equal(smsc_sim_stats(h->sim)->mo_redelivered, 1);
+	assert_int_equal(smpp_link_stats(h->link)->mo_tempfail, 1);
+	harness_free(h);
+}
+
+static int
+enquired_both_ways(struct harness *h)
+{
+	return smpp_link_stats(h->link)->enquire_sent >= 2 &&
+	    smsc_sim_stats(h->sim)->enquire_answered >= 2 &&
+	    smsc_sim_stats(h->sim)->enquire_received >= 2 &&
+	    smpp_link_stats(h->link)->enquire_answered >= 2;
+}
+
+/* enquire_link sent by each side when idle and answered by the other. */
+static void
+test_enquire_link_both_ways(void **state)
+{
+	struct harness *h = harness_new();
+
+	(void)state;
+	h->cfg.enquire_link_ms = 100;
+	h->scfg.enquire_link_ms = 130;
+	harness_start(h);
+	run_until(h, is_bound, 3000);
+	run_until(h, enquired_both_ways, 3000);
+	assert_int_equal(smpp_link_stats(h->link)->drops, 0);
+	harness_free(h);
+}
+
+/* The first binds are refused (error, no body): reconnect with backoff. */
+static void
+test_refused_bind_backoff(void **state)
+{
+	struct harness *h = harness_new();
+	int64_t t0;
+
+	(void)state;
+	h->scfg.refuse_binds = 3;
+	t0 = mono_ms();
+	harness_start(h);
+	run_until(h, is_bound, 5000);
+	/* Backoff 50, then [50,100], then [100,200] ms: at least 200 ms. */
+	assert_true(mono_ms() - t0 >= 200);
+	assert_int_equal(smpp_link_stats(h->link)->binds_refused, 3);
+	assert_int_equal(smpp_link_stats(h->link)->connects, 4);
+	harness_free(h);
+}
+
+/* Wrong credentials are refused, and retried, never bound. */
+static void
+test_bad_password(void **state)
+{
+	struct harness *h = harness_new();
+
+	(void)state;
+	h->cfg.password = "wrong";
+	harness_start(h);
+	run_for(h, 400);
+	assert_false(smpp_link_bound(h->link));
+	assert_true(smpp_link_stats(h->link)->binds_refused >= 2);
+	assert_true(smpp_link_stats(h->link)->connects <= 6);	/* no tight loop */
+	harness_free(h);
+}
+
+/* The SMSC drops the link mid-flood, twice: everything arrives anyway. */
+static void
+test_drop_mid_flood(void **state)
+{
+	struct harness *h = harness_new();
+	char err[128], sender[32];
+
+	(void)state;
+	h->scfg.drop_after_pdus = 15;
+	h->scfg.drop_times = 2;
+	h->scfg.window = 5;
+	h->reply = "ok";
+	harness_start(h);
+	run_until(h, is_bound, 3000);
+	for (int i = 0; i < 30; i++) {
+		snprintf(sender, sizeof(sender), "7900%07d", i);
+		smsc_sim_add_mo(h->sim, sender, "7377", "P 1 2", err, sizeof(err));
+	}
+	play(h, SMSC_SIM_FLOOD);
+	assert_int_equal(smsc_sim_stats(h->sim)->mo_done, 30);
+	assert_int_equal(smsc_sim_stats(h->sim)->drops, 2);
+	assert_true(smpp_link_stats(h->link)->binds_ok >= 3);
+	assert_true(h->submitted >= 30);
+	harness_free(h);
+}
+
+/* submit_sm throttled twice, then a temporary error: paused, retried,
+ * accepted; the SMSC message id is reported. */
+static void
+test_throttled_submit(void **state)
+{
+	struct harness *h = harness_new();
+	char err[128];
+
+	(void)state;
+	h->scfg.throttle_submits = 2;
+	h->scfg.tempfail_submits = 1;
+	h->reply = "Accepted";
+	harness_start(h);
+	run_until(h, is_bound, 3000);
+	smsc_sim_add_mo(h->sim, "79001234567", "7377", "P 1 2", err, sizeof(err));
+	play(h, SMSC_SIM_SCENARIO);
+	run_until(h, mt_settled, 3000);
+	assert_int_equal(smpp_link_stats(h->link)->mt_throttled, 2);
+	assert_int_equal(smpp_link_stats(h->link)->mt_retries, 1);
+	assert_int_equal(h->mt_accepted, 1);
+	assert_int_equal(smsc_sim_stats(h->sim)->submits, 4);
+	harness_free(h);
+}
+
+static int
+got_receipt(struct harness *h)
+{
+	return h->receipts > 0;
+}
+
+/* A delivery receipt goes to the receipt hook, never to the store. */
+static void
+test_delivery_receipt(void **state)
+{
+	struct harness *h = harness_new();
+	char err[128];
+
+	(void)state;
+	h->scfg.receipts = 1;
+	h->reply = "ok";
+	harness_start(h);
+	run_until(h, is_bound, 3000);
+	smsc_sim_add_mo(h->sim, "79001234567", "7377", "P 1 2", err, sizeof(err));
+	play(h, SMSC_SIM_SCENARIO);
+	run_until(h, got_receipt, 3000);
+	assert_int_equal(h->submitted, 1);
+	assert_string_equal(h->receipt_id, h->mt_id);
+	harness_free(h);
+}
+
+static int
+got_nack(struct harness *h)
+{
+	return h->nacks > 0;
+}
+
+static int
+got_resp(struct harness *h)
+{
+	return h->resp_err > 0;
+}
+
+static int
+rebound(struct harness *h)
+{
+	return smpp_link_stats(h->link)->binds_ok >= 2 && is_bound(h);
+}
+
+/* Unknown command -> generic_nack; bad TLV -> deliver_sm_resp error; the
+ * link survives both; an absurd command_length drops and rebinds. */
+static void
+test_malformed_pdus(void **state)
+{
+	struct harness *h = harness_new();
+	uint8_t raw[64];
+	struct smpp_sm sm;
+	uint8_t frame[128];
+	int n;
+
+	(void)state;
+	harness_start(h);
+	run_until(h, is_bound, 3000);
+	smpp_encode_header(raw, sizeof(raw), 0x00000099, 0, 77);
+	smsc_sim_send_raw(h->sim, raw, 16);
+	run_until(h, got_nack, 3000);
+	assert_int_equal(h->last_nack_status, SMPP_ESME_RINVCMDID);
+	assert_int_equal(h->last_nack_seq, 77);
+
+	sm_part(&sm, "79001234567", (const uint8_t *)"x", 1, 0);
+	n = smpp_encode_sm(frame, sizeof(frame), SMPP_CMD_DELIVER_SM, 78, &sm, NULL, 0);
+	memcpy(frame + n, "\x04\x24\x00\x40zz", 6);	/* TLV past the end */
+	frame[0] = 0;
+	frame[1] = 0;
+	frame[2] = 0;
+	frame[3] = (uint8_t)(n + 6);
+	smsc_sim_send_raw(h->sim, frame, (size_t)n + 6);
+	run_until(h, got_resp, 3000);
+	assert_int_equal(h->last_resp_status, SMPP_ESME_RINVOPTPARSTREAM);
+	assert_true(smpp_link_bound(h->link));
+	assert_int_equal(h->submitted, 0);
+
+	memcpy(raw, "\x00\x01\x86\xa0\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00\x09", 16);
+	smsc_sim_send_raw(h->sim, raw, 16);
+	run_until(h, rebound, 3000);
+	assert_int_equal(h->last_nack_status, SMPP_ESME_RINVCMDLEN);
+	harness_free(h);
+}
+
+static int
+store_has_one(struct harness *h)
+{
+	return h->submitted >= 1;
+}
+
+static int
+store_has_two_and_ack(struct harness *h)
+{
+	return h->submitted >= 2 && h->resp_ok >= 1;
+}
+
+/* The store answers after the link was dropped and rebound: nothing is
+ * written to the new connection; the SMSC redelivers; then acknowledged. */
+static void
+test_late_done_after_reconnect(void **state)
+{
+	struct harness *h = harness_new();
+	char err[128];
+
+	(void)state;
+	h->store_delay_ms = 300;
+	h->reply = "ok";
+	harness_start(h);
+	run_until(h, is_bound, 3000);
+	smsc_sim_add_mo(h->sim, "79001234567", "7377", "P 1 2", err, sizeof(err));
+	smsc_sim_run(h->sim, SMSC_SIM_FLOOD, on_sim_done, h);
+	run_until(h, store_has_one, 3000);
+	smsc_sim_drop(h->sim);
+	run_until(h, store_has_two_and_ack, 5000);
+	assert_int_equal(smpp_link_stats(h->link)->mo_dropped_acks, 1);
+	assert_int_equal(h->resp_err, 0);
+	run_until(h, sim_finished, 3000);
+	harness_free(h);
+}
+
+static void
+on_stopped(void *arg)
+{
+	((struct harness *)arg)->stopped = 1;
+}
+
+static int
+is_stopped(struct harness *h)
+{
+	return h->stopped;
+}
+
+/* Graceful stop: the pending store answer is still acknowledged, queued
+ * replies go out, then unbind; new MO during the stop get the temp status. */
+static void
+test_graceful_stop(void **state)
+{
+	struct harness *h = harness_new();
+	char err[128];
+
+	(void)state;
+	h->store_delay_ms = 200;
+	h->reply = "bye";
+	harness_start(h);
+	run_until(h, is_bound, 3000);
+	smsc_sim_add_mo(h->sim, "79001234567", "7377", "P 1 2", err, sizeof(err));
+	smsc_sim_run(h->sim, SMSC_SIM_FLOOD, on_sim_done, h);
+	run_until(h, store_has_one, 3000);
+	smpp_link_stop(h->link, on_stopped, h);
+	run_until(h, is_stopped, 5000);
+	assert_int_equal(h->resp_ok, 1);
+	assert_int_equal(h->unbinds, 1);
+	assert_int_equal(h->mt_accepted, 1);
+	assert_false(smpp_link_bound(h->link));
+	harness_free(h);
+}
+
+/* A receiver + transmitter pair: MO on one bind, the reply on the other. */
+static void
+test_rx_tx_pair(void **state)
+{
+	struct harness *h = harness_new();
+	const struct smsc_sim_reply *r;
+	char err[128];
+
+	(void)state;
+	h->cfg.bind_mode = SMPP_BIND_RX_TX;
+	h->reply = "pair ok";
+	harness_start(h);
+	run_until(h, is_bound, 3000);
+	while (smsc_sim_bound(h->sim) < 2)
+		event_base_loop(h->base, EVLOOP_ONCE);
+	smsc_sim_add_mo(h->sim, "79001234567", "7377", "P 1 2", err, sizeof(err));
+	play(h, SMSC_SIM_SCENARIO);
+	assert_int_equal(smsc_sim_replies(h->sim, &r), 1);
+	assert_string_equal(r[0].text, "pair ok");
+	harness_free(h);
+}
+
+/* Config errors are reported, not crashed on. */
+static void
+test_bad_config(void **state)
+{
+	struct smpp_link_cfg c;
+	struct smpp_link_hooks hooks = { fake_submit, NULL, NULL, NULL, NULL };
+	struct event_base *base = event_base_new();
+	char err[128];
+
+	(void)state;
+	smpp_link_cfg_defaults(&c);
+	c.host = "smsc.example.net";
+	assert_null(smpp_link_new(base, &c, &hooks, err, sizeof(err)));
+	assert_non_null(strstr(err, "numeric"));
+	smpp_link_cfg_defaults(&c);
+	c.password = "toolongpassword";
+	assert_null(smpp_link_new(base, &c, &hooks, err, sizeof(err)));
+	event_base_free(base);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mo_single_gsm7),
+		cmocka_unit_test(test_ucs2_and_long_reply),
+		cmocka_unit_test(test_concatenated_mo),
+		cmocka_unit_test(test_concat_out_of_order_dup_16bit_sar),
+		cmocka_unit_test(test_concat_timeout),
+		cmocka_unit_test(test_tempfail_then_redelivery),
+		cmocka_unit_test(test_enquire_link_both_ways),
+		cmocka_unit_test(test_refused_bind_backoff),
+		cmocka_unit_test(test_bad_password),
+		cmocka_unit_test(test_drop_mid_flood),
+		cmocka_unit_test(test_throttled_submit),
+		cmocka_unit_test(test_delivery_receipt),
+		cmocka_unit_test(test_malformed_pdus),
+		cmocka_unit_test(test_late_done_after_reconnect),
+		cmocka_unit_test(test_graceful_stop),
+		cmocka_unit_test(test_rx_tx_pair),
+		cmocka_unit_test(test_bad_config),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
