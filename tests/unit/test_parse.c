@@ -431,6 +431,114 @@ test_table_spaces(void **state)
 	}
 }
 
+/* Shifting a text by 1..9 leading spaces moves every 8-byte boundary. */
+static void
+test_table_alignment(void **state)
+{
+	char buf[1024];
+
+	(void)state;
+	for (size_t k = 1; k <= 9; k++) {
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			const struct gcase *c = &cases[i];
+
+			memset(buf, ' ', k);
+			memcpy(buf + k, c->text, case_len(c));
+			expect_json("shifted", buf, k + case_len(c), c->json);
+		}
+	}
+}
+
+/*
+ * Change the case of ASCII and Russian letters of s: up != 0 to capitals.
+ * Russian letters keep their byte length (2), so out is as long as s.
+ */
+static void
+change_case(const char *s, size_t len, char *out, int up)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned b = u[i], b1 = i + 1 < len ? u[i + 1] : 0;
+
+		out[i] = (char)b;
+		if (up && b >= 'a' && b <= 'z')
+			out[i] = (char)(b - 32);
+		else if (!up && b >= 'A' && b <= 'Z')
+			out[i] = (char)(b + 32);
+		else if (up && b == 0xD0 && b1 >= 0xB0 && b1 <= 0xBF)
+			out[++i] = (char)(b1 - 0x20);		/* а-п */
+		else if (up && b == 0xD1 && b1 >= 0x80 && b1 <= 0x8F) {
+			out[i] = (char)0xD0;			/* р-я */
+			out[++i] = (char)(b1 + 0x20);
+		} else if (!up && b == 0xD0 && b1 >= 0x90 && b1 <= 0x9F)
+			out[++i] = (char)(b1 + 0x20);
+		else if (!up && b == 0xD0 && b1 >= 0xA0 && b1 <= 0xAF) {
+			out[i] = (char)0xD1;
+			out[++i] = (char)(b1 - 0x20);
+		} else if (b >= 0xC2 && b1 != 0) {
+			out[++i] = (char)b1;	/* other 2-byte: as is */
+		}
+	}
+}
+
+/* The grammar ignores case: every case, upper and lower, means the same. */
+static void
+test_table_case(void **state)
+{
+	char buf[1024];
+
+	(void)state;
+	for (int up = 0; up <= 1; up++) {
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			const struct gcase *c = &cases[i];
+
+			change_case(c->text, case_len(c), buf, up);
+			expect_json(up ? "upper" : "lower", buf, case_len(c),
+			            c->json);
+		}
+	}
+}
+
+/* Values of every length, at every alignment, against strtoull. */
+static void
+test_value_lengths(void **state)
+{
+	uint64_t seed = 42;
+	char digits[32], text[64], want[PARSE_JSON_MAX];
+	size_t n;
+
+	(void)state;
+	for (unsigned len = 1; len <= 13; len++) {
+		for (unsigned rep = 0; rep < 64; rep++) {
+			for (unsigned d = 0; d < len; d++) {
+				seed = seed * 6364136223846793005ULL + 1;
+				digits[d] = (char)('0' + (seed >> 33) % 10);
+			}
+			digits[len] = '\0';
+			/* rep picks the offset: 0..7 leading spaces */
+			n = (size_t)snprintf(text, sizeof(text), "%*sПС 1234 %s",
+			                     (int)(rep % 8), "", digits);
+			if (len <= 10)
+				snprintf(want, sizeof(want), SUBMIT("1234", "%llu"),
+				         strtoull(digits, NULL, 10));
+			else
+				snprintf(want, sizeof(want), "%s",
+				         INVALID_C("bad_value", "1234"));
+			expect_json("value", text, n, want);
+			n = (size_t)snprintf(text, sizeof(text), "%*s%s 7",
+			                     (int)(rep % 8), "", digits);
+			if (len <= 10)
+				snprintf(want, sizeof(want), VALUES("%llu,7"),
+				         strtoull(digits, NULL, 10));
+			else
+				snprintf(want, sizeof(want), "%s",
+				         INVALID("bad_value"));
+			expect_json("bare value", text, n, want);
+		}
+	}
+}
+
 /* ---- limits ---------------------------------------------------------- */
 
 static void
@@ -800,6 +908,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_table_spaces),
+		cmocka_unit_test(test_table_alignment),
+		cmocka_unit_test(test_table_case),
+		cmocka_unit_test(test_value_lengths),
 		cmocka_unit_test(test_max_text),
 		cmocka_unit_test(test_long_runs),
 		cmocka_unit_test(test_fields),
