@@ -49,7 +49,7 @@ struct config_database {
 /* [smpp]: the channel is enabled when the section is present. */
 struct config_smpp {
 	bool             enabled;
-	char             host[CONFIG_HOST_MAX + 1];
+	char             host[CONFIG_HOST_MAX + 1];	/* numeric address */
 	int              port;
 	char             system_id[16];		/* SMPP limits: 15, 8, 12, 40 */
 	char             password[9];		/* secret */
@@ -61,7 +61,10 @@ struct config_smpp {
 	int              window;		/* outstanding requests per bind */
 	int              enquire_link_interval;	/* seconds */
 	int              response_timeout;	/* seconds to wait for a *_resp */
+	int              reconnect_max;		/* seconds, the backoff cap */
 	uint32_t         temporary_error_status;	/* deliver_sm_resp when the DB is down */
+	int              reply_ton, reply_npi;	/* source of replies (the short number) */
+	bool             registered_delivery;	/* ask for delivery receipts */
 	bool             tls;
 	char             tls_ca_file[CONFIG_PATH_MAX + 1];	/* "" = system CAs */
 };
@@ -70,9 +73,10 @@ struct config_smpp {
 struct config_http {
 	bool enabled;
 	char listen[CONFIG_HOST_MAX + 1];	/* "127.0.0.1:8080", "[::1]:8080" */
+	char admin_listen[CONFIG_HOST_MAX + 1];	/* /healthz, /metrics; "" = on listen */
 	char secret[CONFIG_SECRET_MAX + 1];	/* HMAC-SHA256 key, secret */
 	char secret_file[CONFIG_PATH_MAX + 1];
-	int  rate_limit;			/* requests/s over all clients, 0 = off */
+	int  rate_limit;			/* messages per minute per sender, 0 = off */
 	int  rate_burst;
 	int  max_body;				/* bytes; larger bodies get 413 */
 };

@@ -79,25 +79,33 @@ static const struct cfg_key cfg_keys[] = {
 	    "30s", 0 },
 	{ "smpp", "response_timeout", CFG_DURATION, F(smpp.response_timeout),
 	    SECS(1), SECS(5 * MINUTE), NULL, "10s", 0 },
+	{ "smpp", "reconnect_max", CFG_DURATION, F(smpp.reconnect_max), SECS(1),
+	    SECS(HOUR), NULL, "1m", 0 },
 	{ "smpp", "temporary_error_status", CFG_INT,
 	    F(smpp.temporary_error_status), 1, 0xffffffffLL, NULL, "0x64",
 	    CFG_HEX },
+	{ "smpp", "reply_ton", CFG_INT, F(smpp.reply_ton), 0, 6, NULL, "0", 0 },
+	{ "smpp", "reply_npi", CFG_INT, F(smpp.reply_npi), 0, 18, NULL, "1", 0 },
+	{ "smpp", "registered_delivery", CFG_BOOL, F(smpp.registered_delivery),
+	    0, 0, NULL, "true", 0 },
 	{ "smpp", "tls", CFG_BOOL, F(smpp.tls), 0, 0, NULL, "false", 0 },
 	{ "smpp", "tls_ca_file", CFG_STR, F(smpp.tls_ca_file), 0, 0, NULL, "",
 	    0 },
 
 	{ "http", "listen", CFG_STR, F(http.listen), 0, 0, NULL,
 	    "127.0.0.1:8080", 0 },
+	{ "http", "admin_listen", CFG_STR, F(http.admin_listen), 0, 0, NULL, "",
+	    0 },
 	{ "http", "secret", CFG_STR, F(http.secret), 0, 0, NULL, "",
 	    CFG_SECRET },
 	{ "http", "secret_file", CFG_STR, F(http.secret_file), 0, 0, NULL, "",
 	    0 },
-	{ "http", "rate_limit", CFG_INT, F(http.rate_limit), 0, 1000000, NULL,
-	    "200", 0 },
-	{ "http", "rate_burst", CFG_INT, F(http.rate_burst), 1, 1000000, NULL,
-	    "400", 0 },
+	{ "http", "rate_limit", CFG_INT, F(http.rate_limit), 0, 100000, NULL,
+	    "20", 0 },
+	{ "http", "rate_burst", CFG_INT, F(http.rate_burst), 1, 100000, NULL,
+	    "20", 0 },
 	{ "http", "max_body", CFG_INT, F(http.max_body), 256, 1048576, NULL,
-	    "8192", 0 },
+	    "16384", 0 },
 
 	{ "dialog", "expiry", CFG_DURATION, F(dialog.expiry), SECS(MINUTE),
 	    SECS(DAY), NULL, "30m", 0 },
@@ -481,6 +489,16 @@ config_window_for(const struct config *cfg, enum model_resource res)
 
 /* ---- cross-key checks ------------------------------------------------ */
 
+/* Report one problem (report may be NULL: count only); returns 1. */
+static int
+cfg_report(config_report_cb report, void *arg, const char *section,
+           const char *key, const char *why)
+{
+	if (report != NULL)
+		report(section, key, why, arg);
+	return 1;
+}
+
 /* "host:port" or "[v6]:port" with a port of 1..65535. */
 static bool
 cfg_hostport_ok(const char *s)
@@ -500,20 +518,21 @@ static int
 cfg_check_smpp(const struct config_smpp *s, config_report_cb report,
                void *arg)
 {
+	static const char *const required = "required when [smpp] is present";
 	int n = 0;
 
 	if (!s->enabled)
 		return 0;
 	if (s->host[0] == '\0')
-		report("smpp", "host", "required when [smpp] is present", arg), n++;
+		n += cfg_report(report, arg, "smpp", "host", required);
 	if (s->system_id[0] == '\0')
-		report("smpp", "system_id", "required when [smpp] is present",
-		    arg), n++;
+		n += cfg_report(report, arg, "smpp", "system_id", required);
 	if (s->password[0] != '\0' && s->password_file[0] != '\0')
-		report("smpp", "password_file", "set password or password_file,"
-		    " not both", arg), n++;
+		n += cfg_report(report, arg, "smpp", "password_file",
+		    "set password or password_file, not both");
 	if (!s->tls && s->tls_ca_file[0] != '\0')
-		report("smpp", "tls_ca_file", "set, but tls is off", arg), n++;
+		n += cfg_report(report, arg, "smpp", "tls_ca_file",
+		    "set, but tls is off");
 	return n;
 }
 
@@ -526,16 +545,18 @@ cfg_check_http(const struct config_http *h, config_report_cb report,
 	if (!h->enabled)
 		return 0;
 	if (!cfg_hostport_ok(h->listen))
-		report("http", "listen", "not host:port (127.0.0.1:8080, "
-		    "[::1]:8080)", arg), n++;
+		n += cfg_report(report, arg, "http", "listen",
+		    "not host:port (127.0.0.1:8080, [::1]:8080)");
+	if (h->admin_listen[0] != '\0' && !cfg_hostport_ok(h->admin_listen))
+		n += cfg_report(report, arg, "http", "admin_listen",
+		    "not host:port");
 	if (h->secret[0] != '\0' && h->secret_file[0] != '\0')
-		report("http", "secret_file", "set secret or secret_file, not both",
-		    arg), n++;
+		n += cfg_report(report, arg, "http", "secret_file",
+		    "set secret or secret_file, not both");
 	else if (h->secret[0] == '\0' && h->secret_file[0] == '\0')
-		report("http", "secret", "required when [http] is present (or "
-		    "secret_file): requests are signed with it", arg), n++;
-	if (h->rate_limit > 0 && h->rate_burst < h->rate_limit)
-		report("http", "rate_burst", "smaller than rate_limit", arg), n++;
+		n += cfg_report(report, arg, "http", "secret", "required when "
+		    "[http] is present (or secret_file): requests are signed "
+		    "with it");
 	return n;
 }
 
@@ -546,10 +567,10 @@ config_check(const struct config *cfg, config_report_cb report, void *arg)
 	    cfg_check_http(&cfg->http, report, arg);
 
 	if (cfg->database.conninfo[0] == '\0')
-		report("database", "conninfo", "required", arg), n++;
+		n += cfg_report(report, arg, "database", "conninfo", "required");
 	if (strcmp(cfg->window.tz.name, cfg->window.timezone) != 0)
-		report("window", "timezone", "zone not loaded (config_load "
-		    "loads it)", arg), n++;
+		n += cfg_report(report, arg, "window", "timezone",
+		    "zone not loaded (config_load loads it)");
 	return n;
 }
 

@@ -151,8 +151,11 @@ load_reader(char *str, int num, void *stream)
 	c->line++;
 	load_scan(c, c->next, len);
 	if (len + 1 >= (size_t)num) {
-		load_error(c, c->line, "line longer than %d bytes (continue a "
-		    "long value on the next line, indented)", num - 2);
+		/* a long comment is harmless: drop it quietly */
+		if (!strchr(";#", c->next[strspn(c->next, " \t")]))
+			load_error(c, c->line, "line longer than %d bytes "
+			    "(continue a long value on the next line, indented)",
+			    num - 2);
 		strlcpy_s(str, "\n", (size_t)num);
 	} else {
 		memcpy(str, c->next, len);

@@ -189,6 +189,8 @@ values_str(const uint32_t *v, unsigned n, char *buf, size_t len)
 		    i ? " " : "", v[i]);
 }
 
+static void templates_uk(struct config *);
+
 static void
 check_step(const struct conversation *cv, unsigned i, const struct step *st,
            const struct dialog_decision *out)
@@ -211,6 +213,11 @@ check_step(const struct conversation *cv, unsigned i, const struct step *st,
 		fail_msg("%s step %u: reply\n  \"%s\"\nwant\n  \"%s\"", cv->name, i,
 		    out->reply, st->reply);
 	assert_int_equal(out->reply_len, strlen(out->reply));
+	/* default replies fit one SMS; help is the declared two-part one */
+	if (cv->setup != templates_uk && out->outcome != DIALOG_OUT_HELP &&
+	    tpl_ucs2_units(out->reply) > TPL_SMS_UNITS)
+		fail_msg("%s step %u: reply of %zu characters: %s", cv->name, i,
+		    tpl_ucs2_units(out->reply), out->reply);
 	if (out->has_dialog)
 		snprintf(got, sizeof(got), "%s/%u", out->dialog.contract,
 		    out->dialog.next);

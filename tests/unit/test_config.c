@@ -1,0 +1,431 @@
+/*
+ * Configuration: defaults, every kind of key, errors as file:line: key: why,
+ * the INI file through libinih, secrets from files and masked in dumps,
+ * and etc/meterline.conf documenting every key with its real default.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "meterline/config.h"
+
+static struct config cfg;	/* 30 KiB: off the stack */
+static char err[4096];
+static char dump[65536];
+
+static int
+load(const char *text)
+{
+	return config_load_string(&cfg, "test.conf", text, err, sizeof(err));
+}
+
+static void
+expect_error(const char *text, const char *want)
+{
+	if (load(text) == 0)
+		fail_msg("loaded, want error %s", want);
+	if (strstr(err, want) == NULL)
+		fail_msg("error\n%s\ndoes not contain\n%s", err, want);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct config_window w;
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_false(cfg.smpp.enabled);
+	assert_false(cfg.http.enabled);
+	assert_string_equal(cfg.database.conninfo, "dbname=meterline");
+	assert_int_equal(cfg.smpp.port, 2775);
+	assert_int_equal(cfg.smpp.bind, CONFIG_BIND_TRANSCEIVER);
+	assert_int_equal(cfg.smpp.enquire_link_interval, 30);
+	assert_int_equal(cfg.smpp.temporary_error_status, 0x64);
+	assert_int_equal(cfg.dialog.expiry, 30 * 60);
+	assert_int_equal(cfg.store.duplicate_window, 7 * 86400);
+	assert_int_equal(cfg.log.level, LOG_INFO);
+	assert_string_equal(cfg.window.timezone, "Europe/Moscow");
+	assert_string_equal(cfg.window.tz.name, "Europe/Moscow");
+	assert_int_equal(tz_offset(&cfg.window.tz, 1716000000), 3 * 3600);
+	w = config_window_for(&cfg, MODEL_RES_HOT_WATER);
+	assert_true(w.from == 18 && w.to == 25 && w.policy == CONFIG_POLICY_REJECT);
+	assert_int_equal(cfg.limits.daily_milli[MODEL_RES_ELECTRICITY], 200000);
+	assert_int_equal(cfg.limits.daily_milli[MODEL_RES_HOT_WATER], 2000);
+	assert_int_equal(cfg.limits.daily_milli[MODEL_RES_COLD_WATER], 3000);
+	assert_string_equal(cfg.templates[TPL_ACCEPTED],
+	    "Показания приняты. Спасибо.");
+	assert_int_equal(config_check(&cfg, NULL, NULL), 0);
+}
+
+static void
+test_set_values(void **state)
+{
+	static const struct { const char *s, *k, *v; } ok[] = {
+		{ "smpp", "port", "3000" }, { "smpp", "tls", "yes" },
+		{ "smpp", "temporary_error_status", "0x58" },
+		{ "smpp", "bind", "pair" }, { "dialog", "expiry", "45m" },
+		{ "window", "days", " 30 - 3" }, { "window", "policy", "accept" },
+		{ "window", "days.hot_water", "20-28" },
+		{ "window", "policy.cold_water", "accept" },
+		{ "limits", "hot_water", "2.5" }, { "limits", "cold_water", "0.125" },
+		{ "store", "duplicate_window", "36h" }, { "log", "level", "debug" },
+		{ "templates", "accepted", "Дякуємо, {contract}!" },
+	};
+	char why[256];
+	struct config_window w;
+
+	(void)state;
+	config_defaults(&cfg);
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		if (config_set(&cfg, ok[i].s, ok[i].k, ok[i].v, why, sizeof(why)))
+			fail_msg("%s.%s = %s: %s", ok[i].s, ok[i].k, ok[i].v, why);
+	}
+	assert_true(cfg.smpp.enabled);	/* a key of [smpp] enables it */
+	assert_int_equal(cfg.smpp.port, 3000);
+	assert_true(cfg.smpp.tls);
+	assert_int_equal(cfg.smpp.temporary_error_status, 0x58);
+	assert_int_equal(cfg.smpp.bind, CONFIG_BIND_PAIR);
+	assert_int_equal(cfg.dialog.expiry, 45 * 60);
+	assert_int_equal(cfg.store.duplicate_window, 36 * 3600);
+	assert_int_equal(cfg.log.level, LOG_DEBUG);
+	assert_int_equal(cfg.limits.daily_milli[MODEL_RES_HOT_WATER], 2500);
+	assert_int_equal(cfg.limits.daily_milli[MODEL_RES_COLD_WATER], 125);
+	w = config_window_for(&cfg, MODEL_RES_ELECTRICITY);
+	assert_true(w.from == 30 && w.to == 3 && w.policy == CONFIG_POLICY_ACCEPT);
+	w = config_window_for(&cfg, MODEL_RES_HOT_WATER);
+	assert_true(w.from == 20 && w.to == 28 && w.policy == CONFIG_POLICY_ACCEPT);
+	config_set(&cfg, "window", "policy", "reject", why, sizeof(why));
+	w = config_window_for(&cfg, MODEL_RES_COLD_WATER);
+	assert_true(w.from == 30 && w.policy == CONFIG_POLICY_ACCEPT);
+	w = config_window_for(&cfg, MODEL_RES_ELECTRICITY);
+	assert_int_equal(w.policy, CONFIG_POLICY_REJECT);
+}
+
+static void
+test_set_errors(void **state)
+{
+	static const struct { const char *s, *k, *v, *why; } bad[] = {
+		{ "smpp", "port", "0", "out of range 1..65535" },
+		{ "smpp", "port", "80x", "not an integer" },
+		{ "smpp", "port", "", "not an integer" },
+		{ "smpp", "tls", "maybe", "not true or false" },
+		{ "smpp", "bind", "receiver", "not one of transceiver, pair" },
+		{ "smpp", "system_id", "a_system_id_too_long", "longer than 15" },
+		{ "smpp", "password", "123456789", "longer than 8" },
+		{ "smpp", "colour", "red", "unknown key" },
+		{ "smtp", "host", "x", "unknown section [smtp]" },
+		{ "dialog", "expiry", "30x", "not a duration" },
+		{ "dialog", "expiry", "30s", "out of range" },
+		{ "dialog", "expiry", "2d", "out of range" },
+		{ "window", "days", "0-5", "not days of the month" },
+		{ "window", "days", "18-", "not days of the month" },
+		{ "window", "days", "18-32", "not days of the month" },
+		{ "window", "days", "", "not days of the month" },
+		{ "window", "days", "18-25x", "not days of the month" },
+		{ "window", "policy", "maybe", "not reject or accept" },
+		{ "window", "policy", "", "not reject or accept" },
+		{ "limits", "electricity", "2.5555", "not a number" },
+		{ "limits", "electricity", "-1", "not a number" },
+		{ "limits", "electricity", "1000001", "out of range" },
+		{ "templates", "accepted", "{nope}", "unknown placeholder {nope}" },
+		{ "templates", "accepted", "{value}", "not available in this reply" },
+		{ "templates", "accepted", "", "empty reply" },
+		{ "templates", "goodbye", "x", "unknown reply template" },
+	};
+	char why[256];
+
+	(void)state;
+	config_defaults(&cfg);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (config_set(&cfg, bad[i].s, bad[i].k, bad[i].v, why,
+		    sizeof(why)) == 0)
+			fail_msg("%s.%s = \"%s\" accepted", bad[i].s, bad[i].k, bad[i].v);
+		if (strstr(why, bad[i].why) == NULL)
+			fail_msg("%s.%s = \"%s\": \"%s\", want \"%s\"", bad[i].s,
+			    bad[i].k, bad[i].v, why, bad[i].why);
+	}
+}
+
+static void
+test_load_full(void **state)
+{
+	(void)state;
+	assert_int_equal(load(
+	    "; comment\n"
+	    "# another\n"
+	    "[database]\n"
+	    "conninfo = host=10.0.0.5 dbname=readings\n"
+	    "\n"
+	    "[smpp]\n"
+	    "host = 10.0.0.7\n"
+	    "port=2776\n"
+	    "system_id = meter01\n"
+	    "password = secret\n"
+	    "bind = pair   ; inline comment\n"
+	    "\n"
+	    "[http]\n"
+	    "listen = [::1]:9090\n"
+	    "secret = k3y\n"
+	    "\n"
+	    "[window]\n"
+	    "days = 20-26\n"
+	    "days.cold_water = 15-20\n"
+	    "timezone = Europe/Kyiv\n"
+	    "\n"
+	    "[templates]\n"
+	    "accepted = Прийнято,\n"
+	    "  дякуємо!\n"), 0);
+	assert_string_equal(cfg.database.conninfo, "host=10.0.0.5 dbname=readings");
+	assert_true(cfg.smpp.enabled && cfg.http.enabled);
+	assert_string_equal(cfg.smpp.host, "10.0.0.7");
+	assert_int_equal(cfg.smpp.port, 2776);
+	assert_string_equal(cfg.smpp.password, "secret");
+	assert_int_equal(cfg.smpp.bind, CONFIG_BIND_PAIR);
+	assert_string_equal(cfg.http.listen, "[::1]:9090");
+	assert_int_equal(cfg.window.all.from, 20);
+	assert_int_equal(cfg.window.res[MODEL_RES_COLD_WATER].from, 15);
+	assert_string_equal(cfg.window.tz.name, "Europe/Kyiv");
+	assert_true(cfg.window.tz.ntimes > 50);	/* the real file, with history */
+	assert_string_equal(cfg.templates[TPL_ACCEPTED], "Прийнято, дякуємо!");
+}
+
+static void
+test_load_errors(void **state)
+{
+	(void)state;
+	expect_error("[smpp]\nhost = 10.0.0.7\nport = 99999\n",
+	    "test.conf:3: smpp.port: 99999 is out of range 1..65535");
+	expect_error("[database]\nconninfo = x\n[dialog]\nexpiry = soon\n",
+	    "test.conf:4: dialog.expiry: \"soon\" is not a duration");
+	expect_error("[sms]\nhost = x\n", "test.conf:1: [sms]: unknown section");
+	expect_error("[dialog]\nexpiry = 10m\nexpiry = 20m\n",
+	    "test.conf:3: dialog.expiry: set twice (first at line 2)");
+	expect_error("[dialog]\nthis line has no equals sign\n",
+	    "test.conf:2: syntax error");
+	expect_error("[window]\ntimezone = Mars/Olympus_Mons\n",
+	    "test.conf:2: window.timezone:");
+	expect_error("[window]\ntimezone = ../../etc/passwd\n",
+	    "is not an IANA time zone name");
+	expect_error("[templates]\nprompt = Договор {contract}: {reg}\n",
+	    "test.conf:2: templates.prompt: unknown placeholder {reg}");
+	/* every problem at once, one per line */
+	expect_error("[smpp]\nport = x\n[log]\nlevel = loud\n",
+	    "test.conf:2: smpp.port: \"x\" is not an integer\n"
+	    "test.conf:4: log.level: \"loud\" is not one of debug, info");
+}
+
+static void
+test_load_long_line(void **state)
+{
+	char text[1024];
+
+	(void)state;
+	snprintf(text, sizeof(text), "[templates]\nhelp = %0250d\n", 7);
+	expect_error(text, "test.conf:2: line longer than 198 bytes");
+}
+
+static void
+test_channel_sections(void **state)
+{
+	(void)state;
+	/* an empty [smpp] still enables the channel: its keys are required */
+	expect_error("[database]\nconninfo = x\n\n[smpp]\n",
+	    "test.conf:4: smpp.host: required when [smpp] is present");
+	assert_non_null(strstr(err, "test.conf:4: smpp.system_id: required"));
+	expect_error("[http]\nlisten = 127.0.0.1\n",
+	    "test.conf:2: http.listen: not host:port");
+	assert_non_null(strstr(err, "http.secret: required when [http]"));
+	expect_error("[smpp]\nhost=1.2.3.4\nsystem_id=x\npassword=a\n"
+	    "password_file=/nonexistent\n",
+	    "test.conf:5: smpp.password_file: set password or password_file, "
+	    "not both");
+	assert_int_equal(load("[database]\nconninfo = x\n"), 0);
+	assert_false(cfg.smpp.enabled || cfg.http.enabled);
+	/* a UTF-8 BOM from a Windows editor before the first section */
+	assert_int_equal(load("\xef\xbb\xbf[smpp]\r\nhost = 10.0.0.1\r\n"
+	    "system_id = x\r\n"), 0);
+	assert_true(cfg.smpp.enabled);
+	assert_string_equal(cfg.smpp.host, "10.0.0.1");
+}
+
+/* Write text into a new temporary file; returns its path in path. */
+static void
+temp_file(char *path, size_t len, const char *text)
+{
+	int fd;
+
+	snprintf(path, len, "/tmp/meterline-test-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static void
+test_secret_files(void **state)
+{
+	char pw[64], sec[64], empty[64], text[512];
+
+	(void)state;
+	temp_file(pw, sizeof(pw), "pa55\n");
+	temp_file(sec, sizeof(sec), "hmac-key-1\r\n");
+	temp_file(empty, sizeof(empty), "\n");
+	snprintf(text, sizeof(text), "[smpp]\nhost = 10.0.0.1\nsystem_id = x\n"
+	    "password_file = %s\n[http]\nsecret_file = %s\n", pw, sec);
+	assert_int_equal(load(text), 0);
+	assert_string_equal(cfg.smpp.password, "pa55");
+	assert_string_equal(cfg.http.secret, "hmac-key-1");
+	snprintf(text, sizeof(text), "[http]\n\nsecret_file = %s\n", empty);
+	expect_error(text, "test.conf:3: http.secret_file: ");
+	assert_non_null(strstr(err, "is empty"));
+	expect_error("[http]\nsecret_file = /nonexistent/key\n",
+	    "test.conf:2: http.secret_file: /nonexistent/key: No such file");
+	unlink(pw);
+	unlink(sec);
+	unlink(empty);
+}
+
+static void
+test_dump_masks_secrets(void **state)
+{
+	size_t n;
+
+	(void)state;
+	assert_int_equal(load("[database]\n"
+	    "conninfo = host=db user=m password=hunter2 dbname=x\n"
+	    "[smpp]\nhost = 10.0.0.1\nsystem_id = x\npassword = s3cr3t\n"
+	    "[http]\nsecret = t0ps3cr3t\n"), 0);
+	n = config_dump(&cfg, dump, sizeof(dump));
+	assert_int_equal(n, strlen(dump));
+	assert_null(strstr(dump, "hunter2"));
+	assert_null(strstr(dump, "s3cr3t"));
+	assert_null(strstr(dump, "t0ps3cr3t"));
+	assert_non_null(strstr(dump, "conninfo = host=db user=m password=*** "
+	    "dbname=x\n"));
+	assert_non_null(strstr(dump, "\npassword = (set)\n"));
+	assert_non_null(strstr(dump, "\nsecret = (set)\n"));
+	assert_non_null(strstr(dump, "\ntemporary_error_status = 0x64\n"));
+	assert_true(config_key_secret("smpp", "password"));
+	assert_false(config_key_secret("smpp", "host"));
+
+	config_set(&cfg, "database", "conninfo",
+	    "postgresql://meter:hunter2@db.local/readings", err, sizeof(err));
+	config_dump(&cfg, dump, sizeof(dump));
+	assert_null(strstr(dump, "hunter2"));
+	assert_non_null(strstr(dump, "postgresql://meter:***@db.local/readings"));
+	/* a small buffer still gets a NUL-terminated prefix */
+	assert_true(config_dump(&cfg, dump, 16) > 16);
+	assert_int_equal(strlen(dump), 15);
+}
+
+static void
+test_check_needs_loaded_zone(void **state)
+{
+	char why[256];
+
+	(void)state;
+	config_defaults(&cfg);
+	config_set(&cfg, "window", "timezone", "Europe/Kyiv", why, sizeof(why));
+	assert_int_equal(config_check(&cfg, NULL, NULL), 1);
+	assert_int_equal(tz_load(&cfg.window.tz, "Europe/Kyiv", why,
+	    sizeof(why)), 0);
+	assert_int_equal(config_check(&cfg, NULL, NULL), 0);
+}
+
+/* Does the section of conf at pos (the last "[x]" before it) equal s? */
+static bool
+in_section(const char *conf, const char *pos, const char *s)
+{
+	const char *p = pos, *hdr = NULL;
+
+	/* "[x]" or, for a channel disabled by default, "#[x]" */
+	while (p > conf) {
+		p--;
+		if (*p == '[' && (p == conf || p[-1] == '\n' ||
+		    (p[-1] == '#' && (p - 1 == conf || p[-2] == '\n')))) {
+			hdr = p;
+			break;
+		}
+	}
+	return hdr != NULL && strncmp(hdr + 1, s, strlen(s)) == 0 &&
+	    hdr[1 + strlen(s)] == ']';
+}
+
+/*
+ * etc/meterline.conf shows every key, commented out, with its default as
+ * config_dump prints it; and loading it as is gives the defaults.
+ */
+static void
+test_example_file_documents_defaults(void **state)
+{
+	static char conf[131072];
+	char        line[1024], section[64] = "", want[1100];
+	FILE       *f = fopen(MLINE_SOURCE_DIR "/etc/meterline.conf", "r");
+	size_t      n;
+	struct config defaults;
+
+	(void)state;
+	assert_non_null(f);
+	n = fread(conf, 1, sizeof(conf) - 1, f);
+	fclose(f);
+	conf[n] = '\0';
+	config_defaults(&cfg);
+	cfg.smpp.enabled = cfg.http.enabled = true;	/* dump every section */
+	config_dump(&cfg, dump, sizeof(dump));
+	for (char *p = dump, *nl; *p != '\0'; p = nl + 1) {
+		const char *hit;
+
+		nl = strchr(p, '\n');
+		snprintf(line, sizeof(line), "%.*s", (int)(nl - p), p);
+		if (line[0] == '[') {
+			snprintf(section, sizeof(section), "%.*s",
+			    (int)strlen(line) - 2, line + 1);
+			continue;
+		}
+		if (line[0] == '\0')
+			continue;
+		/* "key = " with nothing after is written "#key =" */
+		if (line[strlen(line) - 1] == ' ')
+			line[strlen(line) - 1] = '\0';
+		snprintf(want, sizeof(want), "\n#%s\n", line);
+		hit = strstr(conf, want);
+		if (hit == NULL || !in_section(conf, hit + 1, section))
+			fail_msg("etc/meterline.conf lacks \"#%s\" in [%s]", line,
+			    section);
+	}
+	/* as shipped, every key commented: loads to the defaults */
+	assert_int_equal(config_load(&cfg, MLINE_SOURCE_DIR "/etc/meterline.conf",
+	    err, sizeof(err)), 0);
+	config_defaults(&defaults);
+	assert_memory_equal(&cfg.templates, &defaults.templates,
+	    sizeof(defaults.templates));
+	assert_int_equal(cfg.dialog.expiry, defaults.dialog.expiry);
+	assert_false(cfg.smpp.enabled || cfg.http.enabled);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_set_values),
+		cmocka_unit_test(test_set_errors),
+		cmocka_unit_test(test_load_full),
+		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_load_long_line),
+		cmocka_unit_test(test_channel_sections),
+		cmocka_unit_test(test_secret_files),
+		cmocka_unit_test(test_dump_masks_secrets),
+		cmocka_unit_test(test_check_needs_loaded_zone),
+		cmocka_unit_test(test_example_file_documents_defaults),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
