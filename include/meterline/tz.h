@@ -88,6 +88,8 @@ void tz_local(const struct tz *, int64_t t, struct tz_civil *out);
 int32_t tz_days_from_civil(int year, unsigned month, unsigned day);
 void    tz_civil_from_days(int32_t days, int *year, unsigned *month,
                            unsigned *day);
+/* Days in a month of the proleptic Gregorian calendar (28..31). */
+unsigned tz_month_days(int year, unsigned month);
 
 /*
  * Load NAME from $TZDIR (when set) or /usr/share/zoneinfo. NAME must be an

@@ -458,12 +458,18 @@ config_defaults(struct config *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	for (size_t i = 0; i < ARRAY_SIZE(cfg_keys); i++) {
-		if (cfg_set_key(&cfg_keys[i], cfg, cfg_keys[i].def, why,
-		    sizeof(why)) != 0) {
-			fprintf(stderr, "meterline: bad default %s.%s: %s\n",
-			    cfg_keys[i].section, cfg_keys[i].key, why);
-			abort();	/* a bug in the table above */
-		}
+		const struct cfg_key *k = &cfg_keys[i];
+		bool number = k->type == CFG_INT || k->type == CFG_DURATION ||
+		    k->type == CFG_LIMIT;
+
+		if (number && k->size != 4 && k->size != 8)
+			snprintf(why, sizeof(why), "field of %zu bytes", k->size);
+		else if (cfg_set_key(k, cfg, k->def, why, sizeof(why)) == 0)
+			continue;
+		/* a bug in the table above, caught by any test */
+		fprintf(stderr, "meterline: bad default %s.%s: %s\n", k->section,
+		    k->key, why);
+		abort();
 	}
 	for (int i = 0; i < TPL__MAX; i++)
 		strlcpy_s(cfg->templates[i], tpl_default(i), TPL_MAX + 1);

@@ -69,8 +69,8 @@ is_leap(int y)
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-static unsigned
-month_days(int y, unsigned m)
+unsigned
+tz_month_days(int y, unsigned m)
 {
 	static const unsigned days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30,
 	    31, 30, 31 };
@@ -226,7 +226,7 @@ rule_day(const struct tz_date *d, int y)
 	/* Weekday d of week w (5 = the last) of month m. */
 	first = tz_days_from_civil(y, d->month, 1);
 	mday = 1 + (d->day + 7 - weekday(first)) % 7 + 7 * (d->week - 1u);
-	while (mday > month_days(y, d->month))
+	while (mday > tz_month_days(y, d->month))
 		mday -= 7;
 	return first + (int32_t)mday - 1;
 }

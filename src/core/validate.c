@@ -43,21 +43,11 @@ validate_value(const struct model_register *r, uint64_t value,
 	return DIALOG_R_NONE;
 }
 
-static unsigned
-validate_month_days(int y, unsigned m)
-{
-	static const unsigned days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30,
-	    31, 30, 31 };
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return m == 2 && leap ? 29 : days[m - 1];
-}
-
 bool
 validate_in_window(const struct config_window *w, int year, unsigned month,
                    unsigned day)
 {
-	unsigned last = validate_month_days(year, month);
+	unsigned last = tz_month_days(year, month);
 	/* "25-31" in February means 25-28; "30-3" opens on the 28th. */
 	unsigned from = w->from < last ? w->from : last;
 	unsigned to = w->to < last ? w->to : last;
