@@ -3,11 +3,13 @@
  * the HMAC signature, channel names and the request body. No libevent here.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <jansson.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -207,20 +209,93 @@ http_content_type_json(const char *value)
 	return *p == '\0';
 }
 
+struct http_signer {
+	EVP_MAC     *mac;
+	EVP_MAC_CTX *ctx;
+};
+
+struct http_signer *
+http_signer_new(const unsigned char *secret, size_t len)
+{
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+		    (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	struct http_signer *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	s->ctx = s->mac ? EVP_MAC_CTX_new(s->mac) : NULL;
+	if (s->ctx == NULL || !EVP_MAC_init(s->ctx, secret, len, params)) {
+		http_signer_free(s);
+		return NULL;
+	}
+	return s;
+}
+
 void
-http_signature_hex(const void *body, size_t len, const unsigned char *secret,
-                   size_t secret_len, char hex[65])
+http_signer_free(struct http_signer *s)
+{
+	if (s == NULL)
+		return;
+	EVP_MAC_CTX_free(s->ctx);
+	EVP_MAC_free(s->mac);
+	free(s);
+}
+
+/* HMAC-SHA256 of body into mac[32]; -1 on an OpenSSL failure. A NULL key
+ * in EVP_MAC_init keeps the prepared key (its ipad/opad state). */
+static int
+signer_mac(struct http_signer *s, const void *body, size_t len,
+           unsigned char mac[32])
+{
+	unsigned char out[EVP_MAX_MD_SIZE];
+	size_t outlen = 0;
+
+	if (!EVP_MAC_init(s->ctx, NULL, 0, NULL) ||
+	    !EVP_MAC_update(s->ctx, body, len) ||
+	    !EVP_MAC_final(s->ctx, out, &outlen, sizeof(out)) || outlen != 32)
+		return -1;
+	memcpy(mac, out, 32);
+	return 0;
+}
+
+static void
+hex_encode(const unsigned char mac[32], char hex[65])
 {
 	static const char digits[] = "0123456789abcdef";
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0;
 
-	HMAC(EVP_sha256(), secret, (int)secret_len, body, len, mac, &maclen);
 	for (unsigned int i = 0; i < 32; i++) {
 		hex[2 * i] = digits[mac[i] >> 4];
 		hex[2 * i + 1] = digits[mac[i] & 15];
 	}
 	hex[64] = '\0';
+}
+
+void
+http_signer_hex(struct http_signer *s, const void *body, size_t len,
+                char hex[65])
+{
+	unsigned char mac[32];
+
+	if (signer_mac(s, body, len, mac) < 0)
+		memset(mac, 0, sizeof(mac));
+	hex_encode(mac, hex);
+}
+
+void
+http_signature_hex(const void *body, size_t len, const unsigned char *secret,
+                   size_t secret_len, char hex[65])
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+
+	if (HMAC(EVP_sha256(), secret, (int)secret_len, body, len, mac,
+	    &maclen) == NULL)
+		memset(mac, 0, 32);
+	hex_encode(mac, hex);
 }
 
 static int
@@ -235,12 +310,10 @@ hex_nibble(char c)
 	return -1;
 }
 
-enum http_sig
-http_signature_check(const char *header, const void *body, size_t len,
-                     const unsigned char *secret, size_t secret_len)
+/* "sha256=<64 hex>" into got[32]. */
+static enum http_sig
+sig_parse(const char *header, unsigned char got[32])
 {
-	unsigned char want[EVP_MAX_MD_SIZE], got[32];
-	unsigned int wantlen = 0;
 	const char *hex;
 
 	if (header == NULL)
@@ -250,13 +323,41 @@ http_signature_check(const char *header, const void *body, size_t len,
 	hex = header + sizeof(HTTP_SIG_PREFIX) - 1;
 	if (strlen(hex) != HTTP_SIG_HEX)
 		return HTTP_SIG_MALFORMED;
-	for (size_t i = 0; i < sizeof(got); i++) {
+	for (size_t i = 0; i < 32; i++) {
 		int hi = hex_nibble(hex[2 * i]), lo = hex_nibble(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return HTTP_SIG_MALFORMED;
 		got[i] = (unsigned char)(hi << 4 | lo);
 	}
+	return HTTP_SIG_OK;
+}
+
+enum http_sig
+http_signer_check(struct http_signer *s, const char *header, const void *body,
+                  size_t len)
+{
+	unsigned char want[32], got[32];
+	enum http_sig r = sig_parse(header, got);
+
+	if (r != HTTP_SIG_OK)
+		return r;
+	if (signer_mac(s, body, len, want) < 0)
+		return HTTP_SIG_MISMATCH;
+	return CRYPTO_memcmp(want, got, sizeof(got)) == 0 ? HTTP_SIG_OK :
+	    HTTP_SIG_MISMATCH;
+}
+
+enum http_sig
+http_signature_check(const char *header, const void *body, size_t len,
+                     const unsigned char *secret, size_t secret_len)
+{
+	unsigned char want[EVP_MAX_MD_SIZE], got[32];
+	unsigned int wantlen = 0;
+	enum http_sig r = sig_parse(header, got);
+
+	if (r != HTTP_SIG_OK)
+		return r;
 	if (HMAC(EVP_sha256(), secret, (int)secret_len, body, len, want,
 	    &wantlen) == NULL || wantlen != sizeof(got))
 		return HTTP_SIG_MISMATCH;

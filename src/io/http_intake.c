@@ -80,6 +80,7 @@ struct http_intake {
 	struct evhttp_bound_socket  *sock, *admin_sock;
 	int                          port, admin_port;
 	struct http_ratelimit       *rl;
+	struct http_signer          *signer;
 	struct http_pending        **table;	/* in flight by (channel, id) */
 	size_t                       table_mask;
 	struct http_pending         *pendings;	/* every live pending */
@@ -475,8 +476,8 @@ http_messages_precheck(struct http_intake *srv, struct evhttp_request *req,
 		http_error(srv, req, 413, "body_too_large", detail, 0, t0);
 		return -1;
 	}
-	sig = http_signature_check(evhttp_find_header(in, HTTP_SIG_HEADER),
-	    body, len, srv->cfg.secret, srv->cfg.secret_len);
+	sig = http_signer_check(srv->signer,
+	    evhttp_find_header(in, HTTP_SIG_HEADER), body, len);
 	if (sig == HTTP_SIG_OK)
 		return 0;
 	log_info("http: %s signature from %s",
@@ -741,8 +742,8 @@ http_cfg_check(const struct http_cfg *c, char *err, size_t errlen)
 
 	if (c->secret_len == 0 || c->secret_len > HTTP_SECRET_MAX)
 		why = "the shared secret is empty";
-	else if (c->max_body == 0 || c->hard_max_body < c->max_body)
-		why = "max_body must be > 0 and <= hard_max_body";
+	else if (c->max_body == 0 || c->max_body > ((size_t)1 << 28))
+		why = "max_body must be between 1 and 256 MiB";
 	else if (c->max_text == 0 || c->max_headers < 256)
 		why = "max_text must be > 0 and max_headers >= 256";
 	else if (c->timeout <= 0 || c->reply_timeout <= 0 ||
@@ -813,6 +814,10 @@ http_intake_new(struct event_base *base, const struct http_cfg *cfg,
 	srv = xcalloc(1, sizeof(*srv));
 	srv->base = base;
 	srv->cfg = *cfg;
+	/* Bodies between max_body and the hard limit get our JSON 413; above
+	 * it evhttp refuses them without reading them. */
+	if (srv->cfg.hard_max_body < 4 * cfg->max_body)
+		srv->cfg.hard_max_body = 4 * cfg->max_body;
 	srv->intake = *deps->intake;
 	srv->metrics = deps->metrics;
 	srv->health = deps->health;
@@ -829,6 +834,12 @@ http_intake_new(struct event_base *base, const struct http_cfg *cfg,
 	 * keeps them in a queue instead of its heap. */
 	srv->reply_tv = event_base_init_common_timeout(base, &tv);
 	http_register_metrics(srv);
+	srv->signer = http_signer_new(cfg->secret, cfg->secret_len);
+	if (srv->signer == NULL) {
+		snprintf(err, errlen, "http: cannot set up HMAC-SHA256");
+		http_intake_free(srv);
+		return NULL;
+	}
 	if (http_intake_bind(srv, err, errlen) < 0) {
 		http_intake_free(srv);
 		return NULL;
@@ -894,6 +905,7 @@ http_intake_free(struct http_intake *srv)
 	if (srv->admin != NULL)
 		evhttp_free(srv->admin);
 	http_ratelimit_free(srv->rl);
+	http_signer_free(srv->signer);
 	free(srv->table);
 	free(srv);
 }

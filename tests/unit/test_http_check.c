@@ -133,6 +133,33 @@ test_signature_rfc4231(void **state)
 }
 
 static void
+test_signer(void **state)
+{
+	static const char data[] = "what do ya want for nothing?";
+	struct http_signer *s = http_signer_new((const unsigned char *)"Jefe", 4);
+	char hex[65], hdr[80];
+
+	(void)state;
+	assert_non_null(s);
+	for (int i = 0; i < 3; i++) {	/* the prepared key is reused */
+		http_signer_hex(s, data, strlen(data), hex);
+		assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c7"
+		    "5a003f089d2739839dec58b964ec3843");
+	}
+	snprintf(hdr, sizeof(hdr), "sha256=%s", hex);
+	assert_int_equal(http_signer_check(s, hdr, data, strlen(data)),
+	    HTTP_SIG_OK);
+	assert_int_equal(http_signer_check(s, hdr, data, strlen(data) - 1),
+	    HTTP_SIG_MISMATCH);
+	assert_int_equal(http_signer_check(s, NULL, data, 1), HTTP_SIG_MISSING);
+	hdr[70] = '\0';
+	assert_int_equal(http_signer_check(s, hdr, data, strlen(data)),
+	    HTTP_SIG_MALFORMED);
+	http_signer_free(s);
+	http_signer_free(NULL);
+}
+
+static void
 test_channel(void **state)
 {
 	(void)state;
@@ -310,6 +337,7 @@ main(void)
 		cmocka_unit_test(test_content_type),
 		cmocka_unit_test(test_signature),
 		cmocka_unit_test(test_signature_rfc4231),
+		cmocka_unit_test(test_signer),
 		cmocka_unit_test(test_channel),
 		cmocka_unit_test(test_msg_good),
 		cmocka_unit_test(test_msg_bad),

@@ -1,0 +1,571 @@
+/*
+ * bench_http: POST /v1/messages throughput and latency. A small libevent
+ * client keeps C keep-alive connections busy (each sends its next request
+ * as soon as the previous answer is in) with signed single-register
+ * submissions ("ПС 102057522 11638"), each with a new id and, unless
+ * --senders is given, a new sender (so the per-sender rate limit never
+ * triggers but its table is exercised). Prints requests/s and latency
+ * percentiles per run and the median of the runs.
+ *
+ *   bench_http [--connections 64] [--duration 5] [--runs 3]
+ *   bench_http --url http://127.0.0.1:8080/v1/messages --secret S [...]
+ *   bench_http --smoke     in-process server, short runs; exit 1 on errors
+ *
+ * Without --url the server runs in this process, in its own thread and
+ * event loop, with a fake intake that answers every message "accepted" on
+ * the next loop iteration (no database): the figure is the HTTP layer's.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "meterline/http_intake.h"
+#include "meterline/intake.h"
+#include "meterline/log.h"
+#include "meterline/metrics.h"
+
+#define BENCH_SECRET	"bench-secret"
+#define BENCH_TEXT	"ПС 102057522 11638"
+#define RUNS_MAX	15
+
+struct opts {
+	char   url[256];
+	char   secret[256];
+	int    connections;
+	double duration;
+	int    runs;
+	long   senders;	/* 0 = a new sender per request */
+	bool   smoke;
+};
+
+/*
+ * An event base whose epoll backend batches changes per loop iteration:
+ * evhttp disables and re-enables reading around every request, and the
+ * changelist turns those pairs into no epoll_ctl call at all.
+ */
+static struct event_base *
+bench_base_new(void)
+{
+	struct event_config *ec = event_config_new();
+	struct event_base *b;
+
+	if (getenv("BENCH_NO_CHANGELIST") == NULL)
+		event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	b = event_base_new_with_config(ec);
+	event_config_free(ec);
+	return b;
+}
+
+/* ---- the in-process server with a fake instant intake ---- */
+
+struct fake_job {
+	intake_done_cb   done;
+	void            *arg;
+	struct fake_job *next;
+};
+
+struct server {
+	struct event_base  *base;
+	struct http_intake *http;
+	struct metrics     *metrics;
+	struct event       *flush, *tick;
+	struct fake_job    *jobs, **tail;
+	atomic_bool         stop;
+	pthread_t           thread;
+};
+
+/* Answer everything queued since the last loop iteration, like a store
+ * that commits one batch per iteration. */
+static void
+fake_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	static const struct intake_result ok = { INTAKE_APPLIED, "accepted",
+	    NULL, "Показания приняты. Спасибо.", 1 };
+	struct server *s = arg;
+	struct fake_job *j = s->jobs;
+
+	(void)fd;
+	(void)what;
+	s->jobs = NULL;
+	s->tail = &s->jobs;
+	while (j != NULL) {
+		struct fake_job *next = j->next;
+
+		j->done(&ok, j->arg);
+		free(j);
+		j = next;
+	}
+}
+
+static int
+fake_submit(void *ctx, const struct inbound_msg *m, intake_done_cb done,
+            void *arg)
+{
+	struct server *s = ctx;
+	struct fake_job *j = malloc(sizeof(*j));
+
+	(void)m;
+	j->done = done;
+	j->arg = arg;
+	j->next = NULL;
+	*s->tail = j;
+	s->tail = &j->next;
+	event_active(s->flush, EV_TIMEOUT, 0);
+	return 0;
+}
+
+static void
+server_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (atomic_load(&s->stop))
+		event_base_loopbreak(s->base);
+}
+
+static void *
+server_main(void *arg)
+{
+	struct server *s = arg;
+
+	event_base_dispatch(s->base);
+	return NULL;
+}
+
+static int
+server_start(struct server *s, struct opts *o)
+{
+	struct timeval tv = { 0, 50000 };
+	struct http_cfg cfg;
+	struct intake in = { fake_submit, s };
+	struct http_intake_deps deps = { &in, NULL, NULL, NULL };
+	char err[256];
+
+	memset(s, 0, sizeof(*s));
+	s->base = bench_base_new();
+	s->metrics = metrics_new();
+	deps.metrics = s->metrics;
+	s->tail = &s->jobs;
+	s->flush = event_new(s->base, -1, 0, fake_flush_cb, s);
+	s->tick = event_new(s->base, -1, EV_PERSIST, server_tick_cb, s);
+	event_add(s->tick, &tv);
+	http_cfg_defaults(&cfg);
+	snprintf(cfg.listen, sizeof(cfg.listen), "127.0.0.1:0");
+	memcpy(cfg.secret, BENCH_SECRET, strlen(BENCH_SECRET));
+	cfg.secret_len = strlen(BENCH_SECRET);
+	s->http = http_intake_new(s->base, &cfg, &deps, err, sizeof(err));
+	if (s->http == NULL) {
+		fprintf(stderr, "bench_http: %s\n", err);
+		return -1;
+	}
+	snprintf(o->url, sizeof(o->url), "http://127.0.0.1:%d/v1/messages",
+	    http_intake_port(s->http));
+	snprintf(o->secret, sizeof(o->secret), "%s", BENCH_SECRET);
+	atomic_store(&s->stop, false);
+	return pthread_create(&s->thread, NULL, server_main, s) == 0 ? 0 : -1;
+}
+
+static void
+server_stop(struct server *s)
+{
+	atomic_store(&s->stop, true);
+	pthread_join(s->thread, NULL);
+	http_intake_free(s->http);
+	fake_flush_cb(-1, 0, s);
+	event_free(s->flush);
+	event_free(s->tick);
+	metrics_free(s->metrics);
+	event_base_free(s->base);
+}
+
+/* ---- the client ---- */
+
+struct run;
+
+struct conn {
+	struct bufferevent *bev;
+	struct run         *run;
+	int64_t             sent_ns;
+	bool                busy;
+};
+
+struct run {
+	struct event_base  *base;
+	struct sockaddr_storage addr;
+	int                 addrlen;
+	char                host[128], path[128];
+	const struct opts  *o;
+	struct conn        *conns;
+	int64_t             start_ns, end_ns;
+	bool                stopping;
+	int                 active;
+	long                seq, ok, errors;
+	int64_t            *lat_ns;
+	size_t              nlat, caplat;
+	unsigned            tag;
+	struct http_signer *signer;
+};
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Build and queue the next signed request on c. */
+static void
+conn_send(struct conn *c)
+{
+	struct run *r = c->run;
+	char body[512], hex[65];
+	long n = r->seq++;
+	long sender = r->o->senders > 0 ? n % r->o->senders : n;
+	int blen;
+
+	blen = snprintf(body, sizeof(body),
+	    "{\"id\":\"bench-%u-%ld\",\"channel\":\"viber\","
+	    "\"from\":\"79%09ld\",\"to\":\"7377\",\"text\":\"%s\","
+	    "\"timestamp\":\"2024-05-20T10:00:00+03:00\"}",
+	    r->tag, n, sender % 1000000000, BENCH_TEXT);
+	http_signer_hex(r->signer, body, (size_t)blen, hex);
+	evbuffer_add_printf(bufferevent_get_output(c->bev),
+	    "POST %s HTTP/1.1\r\nHost: %s\r\n"
+	    "Content-Type: application/json\r\n"
+	    "X-Meterline-Signature: sha256=%s\r\n"
+	    "Content-Length: %d\r\n\r\n%s", r->path, r->host, hex, blen, body);
+	c->sent_ns = now_ns();
+	c->busy = true;
+}
+
+static void
+run_record(struct run *r, int64_t ns)
+{
+	if (r->nlat == r->caplat) {
+		r->caplat = r->caplat ? r->caplat * 2 : 65536;
+		r->lat_ns = realloc(r->lat_ns, r->caplat * sizeof(*r->lat_ns));
+	}
+	r->lat_ns[r->nlat++] = ns;
+}
+
+static void
+conn_done(struct conn *c)
+{
+	struct run *r = c->run;
+
+	if (c->bev != NULL) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+	c->busy = false;
+	if (--r->active == 0)
+		event_base_loopbreak(r->base);
+}
+
+/* One complete response in the input buffer? Consume it: status, or 0. */
+static int
+conn_take_response(struct evbuffer *in)
+{
+	struct evbuffer_ptr p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+	char head[1024], *cl;
+	size_t hlen;
+	long clen = 0;
+
+	if (p.pos < 0)
+		return 0;
+	hlen = (size_t)p.pos + 4;
+	if (hlen >= sizeof(head))
+		return -1;
+	evbuffer_copyout(in, head, hlen);
+	head[hlen] = '\0';
+	for (char *q = head; *q; q++)
+		if (*q >= 'A' && *q <= 'Z')
+			*q = (char)(*q - 'A' + 'a');
+	if ((cl = strstr(head, "\r\ncontent-length:")) != NULL)
+		clen = atol(cl + 17);
+	if (evbuffer_get_length(in) < hlen + (size_t)clen)
+		return 0;
+	evbuffer_drain(in, hlen + (size_t)clen);
+	return atoi(head + 9);
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct run *r = c->run;
+	int status;
+
+	while ((status = conn_take_response(bufferevent_get_input(bev))) != 0) {
+		int64_t t = now_ns();
+
+		if (status == 200) {
+			r->ok++;
+			run_record(r, t - c->sent_ns);
+		} else {
+			if (r->errors++ < 5)
+				fprintf(stderr, "bench_http: HTTP %d\n", status);
+		}
+		c->busy = false;
+		if (r->stopping || t >= r->end_ns) {
+			r->stopping = true;
+			conn_done(c);
+			return;
+		}
+		conn_send(c);
+	}
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		c->run->errors++;
+		fprintf(stderr, "bench_http: connection %s\n",
+		    what & BEV_EVENT_EOF ? "closed" : strerror(errno));
+		conn_done(c);
+	}
+}
+
+/* http://host:port/path */
+static int
+parse_url(struct run *r, const char *url)
+{
+	const char *p, *slash;
+
+	if (strncmp(url, "http://", 7) != 0)
+		return -1;
+	p = url + 7;
+	slash = strchr(p, '/');
+	if (slash == NULL || (size_t)(slash - p) >= sizeof(r->host))
+		return -1;
+	snprintf(r->host, sizeof(r->host), "%.*s", (int)(slash - p), p);
+	snprintf(r->path, sizeof(r->path), "%s", slash);
+	r->addrlen = sizeof(r->addr);
+	return evutil_parse_sockaddr_port(r->host, (struct sockaddr *)&r->addr,
+	    &r->addrlen);
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double
+pct_ms(const struct run *r, double p)
+{
+	size_t i;
+
+	if (r->nlat == 0)
+		return 0;
+	i = (size_t)(p * (double)(r->nlat - 1) + 0.5);
+	return (double)r->lat_ns[i] / 1e6;
+}
+
+struct result {
+	double rps, p50, p99, max;
+	long   errors;
+};
+
+/* CPU time of the whole process (client and in-process server), in µs. */
+static int64_t
+cpu_us(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+	    ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
+
+static int
+run_once(const struct opts *o, unsigned tag, struct result *res)
+{
+	struct run r;
+	int64_t elapsed, cpu0 = cpu_us(), cpu;
+
+	memset(&r, 0, sizeof(r));
+	r.o = o;
+	r.tag = tag;
+	if (parse_url(&r, o->url) < 0) {
+		fprintf(stderr, "bench_http: cannot use URL %s (http://IP:PORT/path)\n",
+		    o->url);
+		return -1;
+	}
+	r.base = bench_base_new();
+	r.signer = http_signer_new((const unsigned char *)o->secret,
+	    strlen(o->secret));
+	r.conns = calloc((size_t)o->connections, sizeof(*r.conns));
+	r.start_ns = now_ns();
+	r.end_ns = r.start_ns + (int64_t)(o->duration * 1e9);
+	for (int i = 0; i < o->connections; i++) {
+		struct conn *c = &r.conns[i];
+
+		c->run = &r;
+		c->bev = bufferevent_socket_new(r.base, -1, BEV_OPT_CLOSE_ON_FREE);
+		bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
+		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+		if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&r.addr,
+		    r.addrlen) < 0) {
+			fprintf(stderr, "bench_http: connect failed\n");
+			bufferevent_free(c->bev);
+			c->bev = NULL;
+			r.errors++;
+			continue;
+		}
+		r.active++;
+		conn_send(c);
+	}
+	if (r.active > 0)
+		event_base_dispatch(r.base);
+	elapsed = now_ns() - r.start_ns;
+	cpu = cpu_us() - cpu0;
+	for (int i = 0; i < o->connections; i++)
+		if (r.conns[i].bev)
+			bufferevent_free(r.conns[i].bev);
+	qsort(r.lat_ns, r.nlat, sizeof(*r.lat_ns), cmp_i64);
+	res->rps = (double)r.ok / ((double)elapsed / 1e9);
+	res->p50 = pct_ms(&r, 0.50);
+	res->p99 = pct_ms(&r, 0.99);
+	res->max = r.nlat ? (double)r.lat_ns[r.nlat - 1] / 1e6 : 0;
+	res->errors = r.errors;
+	printf("run %u: %ld requests in %.2f s: %.0f requests/s, latency p50 "
+	    "%.2f ms, p99 %.2f ms, max %.2f ms, errors %ld, CPU %.1f us/request "
+	    "(this process)\n", tag, r.ok, (double)elapsed / 1e9, res->rps,
+	    res->p50, res->p99, res->max, r.errors,
+	    r.ok ? (double)cpu / (double)r.ok : 0.0);
+	free(r.lat_ns);
+	free(r.conns);
+	http_signer_free(r.signer);
+	event_base_free(r.base);
+	return 0;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: bench_http [--smoke] [--url http://IP:PORT/v1/messages "
+	    "--secret S] [--connections N] [--duration SECONDS] [--runs N] "
+	    "[--senders N]\n");
+	exit(2);
+}
+
+static void
+parse_args(int argc, char **argv, struct opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->connections = 64;
+	o->duration = 5;
+	o->runs = 3;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(a, "--smoke") == 0) {
+			o->smoke = true;
+			o->duration = 0.3;
+			continue;
+		}
+		if (v == NULL)
+			usage();
+		i++;
+		if (strcmp(a, "--url") == 0)
+			snprintf(o->url, sizeof(o->url), "%s", v);
+		else if (strcmp(a, "--secret") == 0)
+			snprintf(o->secret, sizeof(o->secret), "%s", v);
+		else if (strcmp(a, "--connections") == 0)
+			o->connections = atoi(v);
+		else if (strcmp(a, "--duration") == 0)
+			o->duration = atof(v);
+		else if (strcmp(a, "--runs") == 0)
+			o->runs = atoi(v);
+		else if (strcmp(a, "--senders") == 0)
+			o->senders = atol(v);
+		else
+			usage();
+	}
+	if (o->connections < 1 || o->connections > 10000 || o->runs < 1 ||
+	    o->runs > RUNS_MAX || o->duration <= 0)
+		usage();
+	if (o->url[0] != '\0' && o->secret[0] == '\0') {
+		fprintf(stderr, "bench_http: --url needs --secret\n");
+		exit(2);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o;
+	struct server srv;
+	struct result res[RUNS_MAX];
+	double rps[RUNS_MAX], p99[RUNS_MAX];
+	bool own = false;
+	long errors = 0;
+
+	parse_args(argc, argv, &o);
+	signal(SIGPIPE, SIG_IGN);
+	log_set_level(LOG_WARN);
+	if (o.url[0] == '\0') {
+		if (server_start(&srv, &o) < 0)
+			return 1;
+		own = true;
+	}
+	printf("bench_http: %s, %d connections, %.1f s x %d runs%s\n", o.url,
+	    o.connections, o.duration, o.runs,
+	    own ? " (in-process server, fake instant intake)" : "");
+	for (int i = 0; i < o.runs; i++) {
+		if (run_once(&o, (unsigned)(time(NULL) % 100000) * 100 +
+		    (unsigned)i + 1, &res[i]) < 0)
+			return 1;
+		rps[i] = res[i].rps;
+		p99[i] = res[i].p99;
+		errors += res[i].errors;
+	}
+	if (own)
+		server_stop(&srv);
+	qsort(rps, (size_t)o.runs, sizeof(double), cmp_double);
+	qsort(p99, (size_t)o.runs, sizeof(double), cmp_double);
+	printf("median of %d: %.0f requests/s, p99 %.2f ms\n", o.runs,
+	    rps[o.runs / 2], p99[o.runs / 2]);
+	if (errors > 0 || rps[0] <= 0) {
+		fprintf(stderr, "bench_http: %ld errors\n", errors);
+		return 1;
+	}
+	return 0;
+}
