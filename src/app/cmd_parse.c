@@ -31,9 +31,9 @@ static const char *const reason_text[PARSE_R__MAX] = {
 	[PARSE_R_TOO_LONG] = "longer than 4096 bytes",
 	[PARSE_R_BAD_UTF8] = "not valid UTF-8",
 	[PARSE_R_EMPTY] = "nothing but spaces",
-	[PARSE_R_NON_ASCII_DIGIT] = "digits other than 0-9 (full-width, "
-	                            "another script)",
-	[PARSE_R_NO_CONTRACT] = "keyword without a contract number",
+	[PARSE_R_NON_ASCII_DIGIT] = "digits other than 0-9: full-width or "
+	                            "another script",
+	[PARSE_R_NO_CONTRACT] = "ПС without a contract number",
 	[PARSE_R_BAD_CONTRACT] = "contract must be 4-12 digits, no fraction",
 	[PARSE_R_BAD_VALUE] = "a value has more than 10 digits",
 	[PARSE_R_TOO_MANY_VALUES] = "more than 6 values",

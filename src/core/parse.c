@@ -30,10 +30,13 @@
 #include "meterline/parse.h"
 #include "meterline/util.h"
 
+/* -DPARSE_SWAR=0 forces the byte loops (to test them on x86). */
+#ifndef PARSE_SWAR
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define PARSE_SWAR 1
 #else
 #define PARSE_SWAR 0
+#endif
 #endif
 
 /*
@@ -297,19 +300,19 @@ norm_char(const struct parser *p, const unsigned char *in, size_t i,
 }
 
 /*
- * Normalise len bytes of in into out (len + PAD bytes): ASCII bytes go through p->ascii (spaces to ' ',
- * capitals to lower case), wide spaces become ' ' too, a run of spaces
- * becomes one and none is left at either end; Russian capitals are folded
- * to lower case. PAD zero bytes follow the output. Sets *foreign when a
- * non-ASCII, non-Cyrillic character is kept (it may be a digit of another
- * script). Returns the output length, never more than len, or -1 for
- * invalid UTF-8.
+ * Normalise len bytes of in into out (len + PAD bytes): ASCII bytes go
+ * through p->ascii (spaces to ' ', capitals to lower case), wide spaces
+ * become ' ' too, a run of spaces becomes one and none is left at either
+ * end; Russian capitals are folded to lower case. PAD zero bytes follow
+ * the output. Sets *foreign when a non-ASCII, non-Cyrillic character is
+ * kept (it may be a digit of another script). Returns the output length,
+ * never more than len, or -1 for invalid UTF-8.
  *
- * Runs of plain bytes (printable ASCII, not capitals: digits, mostly)
- * are copied 8 at a time while 8 bytes are left; a store may write up to
- * 8 bytes past the run, which later output overwrites.
- * Spaces are collapsed without a branch: write ' ', then advance unless
- * the previous output was a space too.
+ * Runs of plain bytes (printable ASCII, not capitals: digits, mostly) are
+ * copied 8 at a time while 8 bytes are left; a store may write up to 8
+ * bytes past the run, which later output overwrites. A space is always
+ * written, and the output advances past it only when the previous output
+ * was not a space: arithmetic, not a branch that would mispredict.
  */
 static int
 norm_text(const struct parser *p, const unsigned char *in, size_t len,
@@ -482,9 +485,10 @@ read_keyword(const char *s, size_t n, struct parse_result *out)
 static enum parse_kind
 read_match(struct parser *p, const char *s, size_t n, struct parse_result *out)
 {
+	PCRE2_SPTR mark = pcre2_get_mark(p->md);
 	enum parse_reason r;
 
-	switch (pcre2_get_mark(p->md)[0]) {
+	switch (mark != NULL ? mark[0] : 0) {
 	case 'K':
 		return read_keyword(s, n, out);
 	case 'V':
@@ -493,8 +497,10 @@ read_match(struct parser *p, const char *s, size_t n, struct parse_result *out)
 		return out->kind = PARSE_VALUES;
 	case 'X':
 		return out->kind = PARSE_CANCEL;
-	default:
+	case 'H':
 		return out->kind = PARSE_HELP;
+	default:	/* every branch sets a mark: cannot happen */
+		return set_invalid(out, PARSE_R_UNKNOWN);
 	}
 }
 
