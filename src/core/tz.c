@@ -179,7 +179,8 @@ tz_rule_parse(struct tz_rule *r, const char *s, char *err, size_t errlen)
 	int32_t     off;
 
 	memset(r, 0, sizeof(*r));
-	if ((p = rule_name(p)) == NULL || (p = rule_hms(p, &off)) == NULL)
+	if ((p = rule_name(p)) == NULL || (p = rule_hms(p, &off)) == NULL ||
+	    off < -24 * 3600 || off > 24 * 3600)
 		return rule_fail(err, errlen, s, "standard time name or offset");
 	r->std_off = -off;	/* POSIX counts west of Greenwich */
 	if (*p == '\0')
@@ -189,7 +190,8 @@ tz_rule_parse(struct tz_rule *r, const char *s, char *err, size_t errlen)
 	r->has_dst = true;
 	r->dst_off = r->std_off + 3600;
 	if (*p != ',' && *p != '\0') {
-		if ((p = rule_hms(p, &off)) == NULL)
+		if ((p = rule_hms(p, &off)) == NULL || off < -24 * 3600 ||
+		    off > 24 * 3600)
 			return rule_fail(err, errlen, s, "daylight offset");
 		r->dst_off = -off;
 	}

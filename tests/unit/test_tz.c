@@ -145,7 +145,7 @@ test_rule_parse(void **state)
 	static const char *const bad[] = { "", "M", "MSK", "MSK-", "MSK-3X",
 	    "EET-2EEST,M3.5.0", "EET-2EEST,M13.5.0,M10.5.0",
 	    "EET-2EEST,M3.6.0,M10.5.0", "EET-2EEST,J0,J365", "<+03-3",
-	    "EET-2EEST,M3.5.7,M10.5.0", "UTC-200" };
+	    "EET-2EEST,M3.5.7,M10.5.0", "UTC-200", "UTC-25", "EET-2EEST-25" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (tz_rule_parse(&r, bad[i], err, sizeof(err)) == 0)
 			fail_msg("accepted bad rule \"%s\"", bad[i]);
@@ -166,6 +166,40 @@ test_bad_files(void **state)
 	assert_int_equal(tz_load(&zone, "../etc/passwd", err, sizeof(err)), -1);
 	assert_int_equal(tz_load(&zone, "/etc/localtime", err, sizeof(err)), -1);
 	assert_int_equal(tz_load(&zone, "Nowhere/Atlantis", err, sizeof(err)), -1);
+}
+
+/* Every truncation and many corruptions of a real file: no crash, no read
+ * past the end (ASan), and a successful parse still answers sanely. */
+static void
+test_damaged_files(void **state)
+{
+	static uint8_t data[8192], copy[8192];
+	FILE    *f = fopen("/usr/share/zoneinfo/Europe/Kyiv", "rb");
+	size_t   len;
+	uint64_t seed = 7;
+
+	(void)state;
+	assert_non_null(f);
+	len = fread(data, 1, sizeof(data), f);
+	fclose(f);
+	assert_int_equal(tz_parse(&zone, "Kyiv", data, len, err, sizeof(err)), 0);
+	for (size_t n = 0; n < len; n++) {
+		memcpy(copy, data, n);	/* a fresh buffer of exactly n bytes */
+		if (tz_parse(&zone, "cut", copy, n, err, sizeof(err)) == 0)
+			(void)tz_offset(&zone, 1700000000);
+	}
+	for (unsigned i = 0; i < 20000; i++) {
+		memcpy(copy, data, len);
+		for (unsigned k = 0; k < 4; k++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			copy[(seed >> 33) % len] ^= (uint8_t)(1u << (seed >> 60) % 8);
+		}
+		if (tz_parse(&zone, "flip", copy, len, err, sizeof(err)) == 0) {
+			int32_t off = tz_offset(&zone, (int64_t)(seed >> 40));
+
+			assert_true(off > -26 * 3600 && off < 26 * 3600);
+		}
+	}
 }
 
 /*
@@ -250,6 +284,7 @@ main(void)
 		cmocka_unit_test(test_kyiv_dst_edges),
 		cmocka_unit_test(test_rule_parse),
 		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_damaged_files),
 		cmocka_unit_test(test_against_libc_files),
 		cmocka_unit_test(test_against_libc_rules),
 	};
