@@ -21,7 +21,7 @@ cmake --build "$build" -j 2 --target fuzz_text_parse >/dev/null
 corpus=$build/fuzz-corpus
 artifacts=$build/fuzz-artifacts
 mkdir -p "$corpus" "$artifacts"
-cp -n tests/fuzz/corpus/* "$corpus"/
+cp tests/fuzz/corpus/* "$corpus"/	# seeds are small; refreshing them is harmless
 log=$build/fuzz.log
 
 echo "fuzzing fuzz_text_parse for ${secs}s (log: $log)"
