@@ -10,6 +10,8 @@
  *   bench_http [--connections 64] [--duration 5] [--runs 3]
  *   bench_http --url http://127.0.0.1:8080/v1/messages --secret S [...]
  *   bench_http --smoke     in-process server, short runs; exit 1 on errors
+ *   bench_http --serve     only the in-process server (no rate limit), for
+ *                          wrk or curl; prints its URL, stops on Ctrl-C
  *
  * Without --url the server runs in this process, in its own thread and
  * event loop, with a fake intake that answers every message "accepted" on
@@ -18,6 +20,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -53,7 +56,7 @@ struct opts {
 	double duration;
 	int    runs;
 	long   senders;	/* 0 = a new sender per request */
-	bool   smoke;
+	bool   smoke, serve;
 };
 
 /*
@@ -173,6 +176,8 @@ server_start(struct server *s, struct opts *o)
 	snprintf(cfg.listen, sizeof(cfg.listen), "127.0.0.1:0");
 	memcpy(cfg.secret, BENCH_SECRET, strlen(BENCH_SECRET));
 	cfg.secret_len = strlen(BENCH_SECRET);
+	if (o->serve)	/* wrk repeats one request: one sender */
+		cfg.rate_per_minute = 0;
 	s->http = http_intake_new(s->base, &cfg, &deps, err, sizeof(err));
 	if (s->http == NULL) {
 		fprintf(stderr, "bench_http: %s\n", err);
@@ -198,32 +203,34 @@ server_stop(struct server *s)
 	event_base_free(s->base);
 }
 
-/* ---- the client ---- */
+/* ---- the client: raw non-blocking sockets, one event per connection ---- */
 
 struct run;
 
 struct conn {
-	struct bufferevent *bev;
-	struct run         *run;
-	int64_t             sent_ns;
-	bool                busy;
+	int          fd;
+	struct event *ev;
+	struct run  *run;
+	int64_t      sent_ns;
+	size_t       inlen;
+	char         in[16384];
 };
 
 struct run {
-	struct event_base  *base;
+	struct event_base      *base;
 	struct sockaddr_storage addr;
-	int                 addrlen;
-	char                host[128], path[128];
-	const struct opts  *o;
-	struct conn        *conns;
-	int64_t             start_ns, end_ns;
-	bool                stopping;
-	int                 active;
-	long                seq, ok, errors;
-	int64_t            *lat_ns;
-	size_t              nlat, caplat;
-	unsigned            tag;
-	struct http_signer *signer;
+	int                     addrlen;
+	char                    host[128], path[128];
+	const struct opts      *o;
+	struct conn            *conns;
+	int64_t                 start_ns, end_ns;
+	bool                    stopping;
+	int                     active;
+	long                    seq, ok, errors;
+	int64_t                *lat_ns;
+	size_t                  nlat, caplat;
+	unsigned                tag;
+	struct http_signer     *signer;
 };
 
 static int64_t
@@ -235,15 +242,50 @@ now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Build and queue the next signed request on c. */
+static void
+conn_close(struct conn *c)
+{
+	struct run *r = c->run;
+
+	if (c->fd < 0)
+		return;
+	event_free(c->ev);
+	close(c->fd);
+	c->fd = -1;
+	if (--r->active == 0)
+		event_base_loopbreak(r->base);
+}
+
+/* Write all of buf (a request is small: the socket buffer takes it). */
+static int
+conn_write(struct conn *c, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			struct timespec ts = { 0, 100000 };
+
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Build and send the next signed request on c. */
 static void
 conn_send(struct conn *c)
 {
 	struct run *r = c->run;
-	char body[512], hex[65];
+	char body[512], req[1024], hex[65];
 	long n = r->seq++;
 	long sender = r->o->senders > 0 ? n % r->o->senders : n;
-	int blen;
+	int blen, len;
 
 	blen = snprintf(body, sizeof(body),
 	    "{\"id\":\"bench-%u-%ld\",\"channel\":\"viber\","
@@ -251,13 +293,15 @@ conn_send(struct conn *c)
 	    "\"timestamp\":\"2024-05-20T10:00:00+03:00\"}",
 	    r->tag, n, sender % 1000000000, BENCH_TEXT);
 	http_signer_hex(r->signer, body, (size_t)blen, hex);
-	evbuffer_add_printf(bufferevent_get_output(c->bev),
-	    "POST %s HTTP/1.1\r\nHost: %s\r\n"
+	len = snprintf(req, sizeof(req), "POST %s HTTP/1.1\r\nHost: %s\r\n"
 	    "Content-Type: application/json\r\n"
 	    "X-Meterline-Signature: sha256=%s\r\n"
 	    "Content-Length: %d\r\n\r\n%s", r->path, r->host, hex, blen, body);
 	c->sent_ns = now_ns();
-	c->busy = true;
+	if (conn_write(c, req, (size_t)len) < 0) {
+		r->errors++;
+		conn_close(c);
+	}
 }
 
 static void
@@ -270,86 +314,100 @@ run_record(struct run *r, int64_t ns)
 	r->lat_ns[r->nlat++] = ns;
 }
 
-static void
-conn_done(struct conn *c)
-{
-	struct run *r = c->run;
-
-	if (c->bev != NULL) {
-		bufferevent_free(c->bev);
-		c->bev = NULL;
-	}
-	c->busy = false;
-	if (--r->active == 0)
-		event_base_loopbreak(r->base);
-}
-
-/* One complete response in the input buffer? Consume it: status, or 0. */
+/* A complete response at the start of c->in? Consume it and return its
+ * status; 0 when more bytes are needed, -1 when it cannot be parsed. */
 static int
-conn_take_response(struct evbuffer *in)
+conn_take_response(struct conn *c)
 {
-	struct evbuffer_ptr p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-	char head[1024], *cl;
-	size_t hlen;
-	long clen = 0;
+	char *end = NULL, *p;
+	size_t hlen, clen = 0, total;
+	int status;
 
-	if (p.pos < 0)
-		return 0;
-	hlen = (size_t)p.pos + 4;
-	if (hlen >= sizeof(head))
+	for (size_t i = 0; i + 4 <= c->inlen && end == NULL; i++)
+		if (memcmp(c->in + i, "\r\n\r\n", 4) == 0)
+			end = c->in + i;
+	if (end == NULL)
+		return c->inlen >= sizeof(c->in) ? -1 : 0;
+	hlen = (size_t)(end - c->in) + 4;
+	for (p = c->in; p < end; p++) {
+		if ((*p == 'C' || *p == 'c') && p > c->in && p[-1] == '\n' &&
+		    strncasecmp(p, "content-length:", 15) == 0) {
+			clen = (size_t)atol(p + 15);
+			break;
+		}
+	}
+	total = hlen + clen;
+	if (total > sizeof(c->in))
 		return -1;
-	evbuffer_copyout(in, head, hlen);
-	head[hlen] = '\0';
-	for (char *q = head; *q; q++)
-		if (*q >= 'A' && *q <= 'Z')
-			*q = (char)(*q - 'A' + 'a');
-	if ((cl = strstr(head, "\r\ncontent-length:")) != NULL)
-		clen = atol(cl + 17);
-	if (evbuffer_get_length(in) < hlen + (size_t)clen)
+	if (c->inlen < total)
 		return 0;
-	evbuffer_drain(in, hlen + (size_t)clen);
-	return atoi(head + 9);
+	status = atoi(c->in + 9);
+	memmove(c->in, c->in + total, c->inlen - total);
+	c->inlen -= total;
+	return status > 0 ? status : -1;
 }
 
 static void
-conn_read_cb(struct bufferevent *bev, void *arg)
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	struct run *r = c->run;
+	ssize_t n;
 	int status;
 
-	while ((status = conn_take_response(bufferevent_get_input(bev))) != 0) {
+	(void)what;
+	n = recv(fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		r->errors++;
+		fprintf(stderr, "bench_http: connection %s\n",
+		    n == 0 ? "closed by the server" : strerror(errno));
+		conn_close(c);
+		return;
+	}
+	c->inlen += (size_t)n;
+	while ((status = conn_take_response(c)) != 0) {
 		int64_t t = now_ns();
 
 		if (status == 200) {
 			r->ok++;
 			run_record(r, t - c->sent_ns);
-		} else {
-			if (r->errors++ < 5)
-				fprintf(stderr, "bench_http: HTTP %d\n", status);
+		} else if (r->errors++ < 5) {
+			fprintf(stderr, "bench_http: HTTP %d\n", status);
 		}
-		c->busy = false;
-		if (r->stopping || t >= r->end_ns) {
+		if (status < 0 || r->stopping || t >= r->end_ns) {
 			r->stopping = true;
-			conn_done(c);
+			conn_close(c);
 			return;
 		}
 		conn_send(c);
+		if (c->fd < 0)
+			return;
 	}
 }
 
-static void
-conn_event_cb(struct bufferevent *bev, short what, void *arg)
+static int
+conn_open(struct run *r, struct conn *c)
 {
-	struct conn *c = arg;
+	int one = 1;
 
-	(void)bev;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-		c->run->errors++;
-		fprintf(stderr, "bench_http: connection %s\n",
-		    what & BEV_EVENT_EOF ? "closed" : strerror(errno));
-		conn_done(c);
+	c->run = r;
+	c->fd = socket(r->addr.ss_family, SOCK_STREAM, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&r->addr,
+	    (socklen_t)r->addrlen) < 0) {
+		fprintf(stderr, "bench_http: connect: %s\n", strerror(errno));
+		if (c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+		return -1;
 	}
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	evutil_make_socket_nonblocking(c->fd);
+	c->ev = event_new(r->base, c->fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+	event_add(c->ev, NULL);
+	r->active++;
+	return 0;
 }
 
 /* http://host:port/path */
@@ -424,33 +482,22 @@ run_once(const struct opts *o, unsigned tag, struct result *res)
 	r.signer = http_signer_new((const unsigned char *)o->secret,
 	    strlen(o->secret));
 	r.conns = calloc((size_t)o->connections, sizeof(*r.conns));
+	for (int i = 0; i < o->connections; i++) {
+		r.conns[i].fd = -1;
+		if (conn_open(&r, &r.conns[i]) < 0)
+			r.errors++;
+	}
 	r.start_ns = now_ns();
 	r.end_ns = r.start_ns + (int64_t)(o->duration * 1e9);
-	for (int i = 0; i < o->connections; i++) {
-		struct conn *c = &r.conns[i];
-
-		c->run = &r;
-		c->bev = bufferevent_socket_new(r.base, -1, BEV_OPT_CLOSE_ON_FREE);
-		bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
-		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-		if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&r.addr,
-		    r.addrlen) < 0) {
-			fprintf(stderr, "bench_http: connect failed\n");
-			bufferevent_free(c->bev);
-			c->bev = NULL;
-			r.errors++;
-			continue;
-		}
-		r.active++;
-		conn_send(c);
-	}
+	for (int i = 0; i < o->connections; i++)
+		if (r.conns[i].fd >= 0)
+			conn_send(&r.conns[i]);
 	if (r.active > 0)
 		event_base_dispatch(r.base);
 	elapsed = now_ns() - r.start_ns;
 	cpu = cpu_us() - cpu0;
 	for (int i = 0; i < o->connections; i++)
-		if (r.conns[i].bev)
-			bufferevent_free(r.conns[i].bev);
+		conn_close(&r.conns[i]);
 	qsort(r.lat_ns, r.nlat, sizeof(*r.lat_ns), cmp_i64);
 	res->rps = (double)r.ok / ((double)elapsed / 1e9);
 	res->p50 = pct_ms(&r, 0.50);
@@ -501,6 +548,10 @@ parse_args(int argc, char **argv, struct opts *o)
 			o->duration = 0.3;
 			continue;
 		}
+		if (strcmp(a, "--serve") == 0) {
+			o->serve = true;
+			continue;
+		}
 		if (v == NULL)
 			usage();
 		i++;
@@ -522,6 +573,8 @@ parse_args(int argc, char **argv, struct opts *o)
 	if (o->connections < 1 || o->connections > 10000 || o->runs < 1 ||
 	    o->runs > RUNS_MAX || o->duration <= 0)
 		usage();
+	if (o->serve && o->url[0] != '\0')
+		usage();
 	if (o->url[0] != '\0' && o->secret[0] == '\0') {
 		fprintf(stderr, "bench_http: --url needs --secret\n");
 		exit(2);
@@ -537,14 +590,31 @@ main(int argc, char **argv)
 	double rps[RUNS_MAX], p99[RUNS_MAX];
 	bool own = false;
 	long errors = 0;
+	sigset_t stop_set;
 
 	parse_args(argc, argv, &o);
 	signal(SIGPIPE, SIG_IGN);
+	/* blocked in every thread, taken by sigwait in --serve */
+	sigemptyset(&stop_set);
+	sigaddset(&stop_set, SIGINT);
+	sigaddset(&stop_set, SIGTERM);
+	if (o.serve)
+		pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
 	log_set_level(LOG_WARN);
 	if (o.url[0] == '\0') {
 		if (server_start(&srv, &o) < 0)
 			return 1;
 		own = true;
+	}
+	if (own && o.serve) {
+		int sig;
+
+		printf("bench_http: serving %s (secret %s) until Ctrl-C\n",
+		    o.url, o.secret);
+		fflush(stdout);
+		sigwait(&stop_set, &sig);
+		server_stop(&srv);
+		return 0;
 	}
 	printf("bench_http: %s, %d connections, %.1f s x %d runs%s\n", o.url,
 	    o.connections, o.duration, o.runs,
