@@ -198,7 +198,10 @@ dlg_var_remaining(struct dlg *d, unsigned from, bool with_keyword)
 	dlg_var_num(d, TPL_VAR_EXPECTED, d->expected, c->nregisters - from);
 }
 
-/* {register}, {digits}, {last}, {example} for register i alone. */
+/*
+ * {register}, {digits}, {last} for register i; {registers}, {expected} from
+ * i on; {example} one value, as the customer should resend just this one.
+ */
 static void
 dlg_var_register(struct dlg *d, unsigned i)
 {
