@@ -81,6 +81,8 @@ struct http_intake {
 	int                          port, admin_port;
 	struct http_ratelimit       *rl;
 	struct http_signer          *signer;
+	int64_t                      log_us;	/* last client-error log line */
+	unsigned                     log_quiet;	/* lines suppressed since */
 	struct http_pending        **table;	/* in flight by (channel, id) */
 	size_t                       table_mask;
 	struct http_pending         *pendings;	/* every live pending */
@@ -437,6 +439,24 @@ http_reply_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- POST /v1/messages ---- */
 
+/*
+ * Whether to log a client error now: at most one line per second, since a
+ * flood of bad requests must not flood the log. *quiet gets the number of
+ * lines suppressed since the last one.
+ */
+static bool
+http_log_ok(struct http_intake *srv, int64_t now_us, unsigned *quiet)
+{
+	if (now_us - srv->log_us < 1000000 && srv->log_us != 0) {
+		srv->log_quiet++;
+		return false;
+	}
+	*quiet = srv->log_quiet;
+	srv->log_quiet = 0;
+	srv->log_us = now_us;
+	return true;
+}
+
 /* The client's address, for the log. */
 static const char *
 http_peer(struct evhttp_request *req)
@@ -458,6 +478,7 @@ http_messages_precheck(struct http_intake *srv, struct evhttp_request *req,
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	enum http_sig sig;
+	unsigned quiet;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		http_not_allowed(srv, req, "POST", t0);
@@ -480,9 +501,11 @@ http_messages_precheck(struct http_intake *srv, struct evhttp_request *req,
 	    evhttp_find_header(in, HTTP_SIG_HEADER), body, len);
 	if (sig == HTTP_SIG_OK)
 		return 0;
-	log_info("http: %s signature from %s",
-	    sig == HTTP_SIG_MISSING ? "missing" :
-	    sig == HTTP_SIG_MALFORMED ? "malformed" : "wrong", http_peer(req));
+	if (http_log_ok(srv, t0, &quiet))
+		log_info("http: %s signature from %s (%u similar lines "
+		    "suppressed)", sig == HTTP_SIG_MISSING ? "missing" :
+		    sig == HTTP_SIG_MALFORMED ? "malformed" : "wrong",
+		    http_peer(req), quiet);
 	http_error(srv, req, 401,
 	    sig == HTTP_SIG_MISSING ? "missing_signature" : "bad_signature",
 	    sig == HTTP_SIG_MISSING ? "X-Meterline-Signature is required" :
@@ -569,9 +592,12 @@ http_messages_cb(struct evhttp_request *req, void *arg)
 	wait = http_ratelimit_take(srv->rl, rkey, rkey_len, t0);
 	if (wait > 0) {
 		char masked[48];
+		unsigned quiet;
 
-		log_info("http: rate limit for %s sender %s", m.channel,
-		    log_mask_phone(m.from, masked, sizeof(masked)));
+		if (http_log_ok(srv, t0, &quiet))
+			log_info("http: rate limit for %s sender %s (%u similar "
+			    "lines suppressed)", m.channel,
+			    log_mask_phone(m.from, masked, sizeof(masked)), quiet);
 		metrics_inc(srv->m_limited, m.channel);
 		http_error(srv, req, 429, "rate_limited",
 		    "too many messages from this sender", wait, t0);

@@ -1091,6 +1091,79 @@ test_client_gone_before_reply(void **state)
 	tcl_free(c);
 }
 
+struct count_arg {
+	struct tcl *c;
+	int         n;
+};
+
+static bool
+has_n(void *arg)
+{
+	struct count_arg *a = arg;
+
+	return a->c->nresp >= a->n || a->c->eof;
+}
+
+/* Two requests in one write: answered in order, the first one slow. */
+static void
+test_pipelined(void **state)
+{
+	struct tcl *c = tcl_new(http_intake_port(srv));
+	char *b1 = mkbody("pipe-1", "viber", "79120000001", "delay:100");
+	char *b2 = mkbody("pipe-2", "viber", "79120000001", "ПС 1 2");
+	size_t l1, l2;
+	char *r1 = mkreq("POST", "/v1/messages", "application/json", "", b1,
+	    strlen(b1), &l1);
+	char *r2 = mkreq("POST", "/v1/messages", "application/json", "", b2,
+	    strlen(b2), &l2);
+	char *both = malloc(l1 + l2);
+	struct count_arg a = { c, 2 };
+
+	(void)state;
+	memcpy(both, r1, l1);
+	memcpy(both + l1, r2, l2);
+	tcl_send(c, both, l1 + l2);
+	assert_true(run_until(has_n, &a, 5000));
+	assert_int_equal(c->nresp, 2);
+	assert_non_null(strstr(c->last.body, "\"pipe-2\""));
+	assert_int_equal(fake.submits, 2);
+	free(both);
+	free(r1);
+	free(r2);
+	free(b1);
+	free(b2);
+	tcl_free(c);
+}
+
+/* A chunked body is signed and checked as its de-chunked bytes. */
+static void
+test_chunked(void **state)
+{
+	struct tcl *c = tcl_new(http_intake_port(srv));
+	char *body = mkbody("chunk-1", "viber", "79120000001", "ПС 1 2");
+	size_t blen = strlen(body), half = blen / 2;
+	char hex[65], head[512], *raw;
+	struct resp *r;
+	int n;
+
+	(void)state;
+	http_signature_hex(body, blen, (const unsigned char *)SECRET,
+	    strlen(SECRET), hex);
+	snprintf(head, sizeof(head), "POST /v1/messages HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+	    "X-Meterline-Signature: sha256=%s\r\n\r\n", hex);
+	raw = malloc(strlen(head) + blen + 64);
+	n = sprintf(raw, "%s%zx\r\n%.*s\r\n%zx\r\n%s\r\n0\r\n\r\n", head,
+	    half, (int)half, body, blen - half, body + half);
+	r = tcl_exchange(c, raw, (size_t)n);
+	assert_non_null(r);
+	assert_int_equal(r->status, 200);
+	assert_string_equal(fake.last_id, "chunk-1");
+	free(raw);
+	free(body);
+	tcl_free(c);
+}
+
 static void
 test_health(void **state)
 {
@@ -1251,6 +1324,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_parallel_keepalive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_gone_before_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pipelined, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chunked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_endpoint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_listener, setup, teardown),
