@@ -363,7 +363,7 @@ dlg_too_many(struct dlg *d, const struct dialog_state *s, bool with_keyword)
 	dlg_keep(d, s);
 	dlg_var_remaining(d, s->next, with_keyword);
 	if (cmd->kind == PARSE_INVALID)
-		dlg_var(d, TPL_VAR_GOT, "более 6");
+		dlg_var(d, TPL_VAR_GOT, ">6");	/* language-neutral */
 	else
 		dlg_var_num(d, TPL_VAR_GOT, d->got, cmd->nvalues);
 	dlg_reject(d, DIALOG_R_TOO_MANY_VALUES, TPL_TOO_MANY_VALUES);
