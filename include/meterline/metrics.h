@@ -66,8 +66,10 @@ struct metric *metrics_find(const struct metrics *, const char *name);
 struct metric_series *metrics_series(struct metric *, ...);
 struct metric_series *metrics_seriesv(struct metric *, const char *const *values);
 
-void metrics_add(struct metric_series *, double);	/* counter, gauge */
-void metrics_set(struct metric_series *, double);	/* gauge */
+void metrics_add(struct metric_series *, double);	/* counter (>= 0), gauge */
+/* Gauge; or a counter mirroring a count kept elsewhere (a render
+ * callback copying store_stats), which must never go down. */
+void metrics_set(struct metric_series *, double);
 void metrics_observe(struct metric_series *, double);	/* histogram */
 double metrics_value(const struct metric_series *);	/* counter, gauge; sum for a histogram */
 unsigned long long metrics_count(const struct metric_series *);	/* histogram observations */

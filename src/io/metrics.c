@@ -334,7 +334,7 @@ metrics_add(struct metric_series *s, double v)
 void
 metrics_set(struct metric_series *s, double v)
 {
-	if (s != NULL && s->family->type == METRICS_GAUGE)
+	if (s != NULL && s->family->type != METRICS_HISTOGRAM)
 		s->value = v;
 }
 

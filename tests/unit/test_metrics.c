@@ -38,6 +38,7 @@ test_counter_labels(void **state)
 	metrics_add(metrics_series(c, "sms", "prompt"), 5);
 	metrics_add(metrics_series(c, "sms", "prompt"), -3);	/* ignored */
 	assert_true(metrics_value(metrics_series(c, "viber", "accepted")) == 2);
+	metrics_set(metrics_series(c, "viber", "accepted"), 2);	/* mirrored */
 	s = render(m);
 	assert_string_equal(s,
 	    "# HELP mline_msgs_total Messages.\n"
