@@ -64,8 +64,8 @@ CREATE TABLE messages (
 	duplicate_of bigint,			-- the original, for duplicates
 	PRIMARY KEY (id, logged_at)
 ) PARTITION BY RANGE (logged_at);
--- Redelivery check: same key, applied, recently.
-CREATE INDEX messages_dedupe ON messages (dedupe_key, received_at) WHERE advanced;
+-- Redelivery check: same key, applied recently (logged_at prunes partitions).
+CREATE INDEX messages_dedupe ON messages (dedupe_key, logged_at) WHERE advanced;
 
 -- External ids (messenger bridge, replay) seen once: unique across all
 -- partitions of messages, which a partitioned index cannot be.

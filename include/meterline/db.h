@@ -4,8 +4,8 @@
  * Two faces:
  *  - struct db_sync, blocking, for command-line tools (migrate, import) and
  *    tests, never inside the event loop;
- *  - struct db (db_async.h section below), asynchronous on a libevent base,
- *    used by the store.
+ *  - struct db, asynchronous on a libevent base, used by the store
+ *    (src/io/db.c; see the section below).
  */
 #ifndef METERLINE_DB_H
 #define METERLINE_DB_H
@@ -55,5 +55,89 @@ int db_sync_copy_begin(struct db_sync *, const char *sql, char *err,
 int db_sync_copy_put(struct db_sync *, const char *buf, size_t len, char *err,
                      size_t errlen);
 int db_sync_copy_end(struct db_sync *, char *err, size_t errlen);
+
+/* ---- asynchronous ------------------------------------------------------ */
+
+/*
+ * One connection driven by a libevent base: nonblocking connect with its
+ * own timeout, pipeline mode, statements prepared at every connect,
+ * reconnect with exponential backoff and jitter, one log line per state
+ * change. Never blocks.
+ *
+ * Work is sent in rounds: db_send() queues statements, db_round() closes
+ * the round and flushes it. The round's callback gets every result at
+ * once. A round with sync ends the implicit transaction of the pipeline:
+ * everything since the previous sync commits together, or not at all.
+ * A round without sync keeps the transaction open (its locks too) so that
+ * the caller can decide on the results and send the next round.
+ */
+struct event_base;
+struct db;
+
+struct db_stmt {
+	const char *name;	/* prepared statement name */
+	const char *sql;	/* with $1.. placeholders; types by casts */
+	int         nparams;
+};
+
+struct db_opts {
+	const char           *conninfo;
+	const struct db_stmt *stmts;	/* prepared at every connect */
+	size_t                nstmts;
+	const char           *session_sql;	/* run once per connect, or NULL */
+	int                   connect_timeout_ms;	/* 0: 10 s */
+	int                   round_timeout_ms;	/* 0: 60 s; then the link is dropped */
+	int                   backoff_min_ms;	/* 0: 100 ms */
+	int                   backoff_max_ms;	/* 0: 30 s */
+};
+
+/* What a round gives back. rows[i] is statement i's result (NULL if lost). */
+struct db_round_result {
+	size_t                 nrows;
+	struct db_rows *const *rows;
+	bool                   lost;	/* connection lost: nothing applied */
+	int                    failed;	/* first statement that failed, -1 none */
+	char                   sqlstate[6];	/* of that failure, "" if lost */
+	char                   error[256];	/* its message */
+};
+
+/* Called once per round, in order. The result is borrowed. */
+typedef void (*db_round_cb)(const struct db_round_result *, void *arg);
+/* Connection became usable (up) or was lost (!up), once per change. */
+typedef void (*db_state_cb)(bool up, void *arg);
+
+/* Create and start connecting. opts is copied; the strings are borrowed. */
+struct db *db_new(struct event_base *, const struct db_opts *, db_state_cb,
+                  void *arg);
+/* Close at once; rounds in flight get lost=true. NULL-safe. */
+void db_free(struct db *);
+bool db_ready(const struct db *);
+
+/*
+ * Queue prepared statement number stmt (index into opts.stmts) with text
+ * parameters (NULL entries are SQL NULL; libpq copies them). Or an
+ * unprepared statement without parameters. 0, or -1 when not ready.
+ */
+int db_send(struct db *, int stmt, const char *const *params);
+int db_send_sql(struct db *, const char *sql);
+
+/*
+ * Close the round of the statements sent since the last one, with sync or
+ * not; cb gets the results. A round after a failed one in the same
+ * transaction gets only aborted statements: end it with a sync round.
+ * 0, or -1 when not ready (cb never runs).
+ */
+int db_round(struct db *, bool sync, db_round_cb cb, void *arg);
+
+/* Counters for metrics and tests. */
+struct db_stats {
+	uint64_t connects;	/* successful connects */
+	uint64_t failures;	/* failed connects and lost connections */
+	uint64_t rounds;
+};
+void db_stats(const struct db *, struct db_stats *);
+
+/* The backend's process id (for tests: pg_terminate_backend), 0 if none. */
+int db_backend_pid(const struct db *);
 
 #endif

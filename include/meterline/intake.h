@@ -22,7 +22,15 @@ struct inbound_msg {
 	const char *external_id;/* the channel's id, NULL when it has none (SMS) */
 	uint8_t     dcs;	/* raw encoding facts, for the log */
 	unsigned    text_flags;	/* TEXT_F_* from the decoder */
+	unsigned    flags;	/* INTAKE_F_* */
 };
+
+/*
+ * Replies are queued in the outbox (and sent by the SMPP link) only for
+ * channel "sms"; other channels take the reply from the result. This flag
+ * keeps an "sms" reply out of the outbox too (replay without sending).
+ */
+#define INTAKE_F_NO_OUTBOX 0x01
 
 enum intake_status {
 	INTAKE_APPLIED,		/* committed now */

@@ -485,17 +485,25 @@ import_count(struct import *im, const char *sql, long *a, long *b, long *c,
  * The upsert. A register's last value and date from billing replace ours
  * unless ours is newer (a reading accepted after billing's export) and the
  * meter is the same (same digit capacity).
+ *
+ * Rows that would not change are filtered out before the INSERT: ON
+ * CONFLICT locks every row it meets, even when its WHERE skips the update,
+ * and the store locks registers while it applies readings. Rows are
+ * written in (contract, position) order, the order the store locks them
+ * in, so the two never deadlock.
  */
 static const char import_contracts_sql[] =
-	"WITH u AS (INSERT INTO contracts AS c (contract, resource, status)"
-	" SELECT DISTINCT ON (contract) contract, resource, status"
-	" FROM import_rows ORDER BY contract, line"
-	" ON CONFLICT (contract) DO UPDATE SET resource = EXCLUDED.resource,"
-	"  status = EXCLUDED.status, imported_at = EXCLUDED.imported_at"
-	" WHERE (c.resource, c.status) IS DISTINCT FROM"
-	"  (EXCLUDED.resource, EXCLUDED.status)"
-	" RETURNING (xmax = 0) AS new)"
-	" SELECT (SELECT count(DISTINCT contract) FROM import_rows),"
+	"WITH f AS (SELECT DISTINCT ON (contract) contract, resource, status"
+	"  FROM import_rows ORDER BY contract, line),"
+	" u AS (INSERT INTO contracts AS c (contract, resource, status)"
+	"  SELECT f.contract, f.resource, f.status FROM f"
+	"  WHERE NOT EXISTS (SELECT 1 FROM contracts x WHERE x.contract = f.contract"
+	"   AND x.resource = f.resource AND x.status = f.status)"
+	"  ORDER BY f.contract"
+	"  ON CONFLICT (contract) DO UPDATE SET resource = EXCLUDED.resource,"
+	"   status = EXCLUDED.status, imported_at = EXCLUDED.imported_at"
+	"  RETURNING (xmax = 0) AS new)"
+	" SELECT (SELECT count(*) FROM f),"
 	"  count(*) FILTER (WHERE new), count(*) FILTER (WHERE NOT new) FROM u";
 static const char import_removed_sql[] =
 	"WITH d AS (DELETE FROM registers g"
@@ -503,23 +511,27 @@ static const char import_removed_sql[] =
 	" AND NOT EXISTS (SELECT 1 FROM import_rows i"
 	"  WHERE i.contract = g.contract AND i.position = g.position)"
 	" RETURNING 1) SELECT count(*) FROM d";
-#define IMPORT_KEEP_OURS \
-	"g.digits = EXCLUDED.digits AND g.last_date IS NOT NULL" \
-	" AND (EXCLUDED.last_date IS NULL OR EXCLUDED.last_date < g.last_date)"
+/* Whether register `o` (ours) keeps its last value over `t` (billing's). */
+#define IMPORT_KEEP_OURS(o, t) \
+	o ".digits = " t ".digits AND " o ".last_date IS NOT NULL AND (" \
+	t ".last_date IS NULL OR " t ".last_date < " o ".last_date)"
 static const char import_registers_sql[] =
 	"WITH u AS (INSERT INTO registers AS g"
 	" (contract, position, name, digits, last_value, last_date)"
-	" SELECT contract, position, name, digits, last_value, last_date"
-	" FROM import_rows"
+	" SELECT i.contract, i.position, i.name, i.digits, i.last_value, i.last_date"
+	" FROM import_rows i"
+	" WHERE NOT EXISTS (SELECT 1 FROM registers x WHERE x.contract = i.contract"
+	"  AND x.position = i.position AND x.name = i.name AND x.digits = i.digits"
+	"  AND ((" IMPORT_KEEP_OURS("x", "i") ")"
+	"   OR (x.last_value IS NOT DISTINCT FROM i.last_value"
+	"    AND x.last_date IS NOT DISTINCT FROM i.last_date)))"
+	" ORDER BY i.contract, i.position"
 	" ON CONFLICT (contract, position) DO UPDATE SET"
 	"  name = EXCLUDED.name, digits = EXCLUDED.digits,"
-	"  last_value = CASE WHEN " IMPORT_KEEP_OURS
+	"  last_value = CASE WHEN " IMPORT_KEEP_OURS("g", "EXCLUDED")
 	"   THEN g.last_value ELSE EXCLUDED.last_value END,"
-	"  last_date = CASE WHEN " IMPORT_KEEP_OURS
+	"  last_date = CASE WHEN " IMPORT_KEEP_OURS("g", "EXCLUDED")
 	"   THEN g.last_date ELSE EXCLUDED.last_date END"
-	" WHERE (g.name, g.digits) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.digits)"
-	"  OR (NOT (" IMPORT_KEEP_OURS ") AND (g.last_value, g.last_date)"
-	"   IS DISTINCT FROM (EXCLUDED.last_value, EXCLUDED.last_date))"
 	" RETURNING 1)"
 	" SELECT (SELECT count(*) FROM import_rows), (SELECT count(*) FROM u)";
 

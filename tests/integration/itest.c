@@ -46,6 +46,13 @@ itest_admin_conninfo(void)
 	return buf;
 }
 
+static void
+itest_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
 PGconn *
 itest_connect(const char *conninfo)
 {
@@ -53,7 +60,7 @@ itest_connect(const char *conninfo)
 
 	if (PQstatus(c) != CONNECTION_OK)
 		itest_fail("connect '%s': %s", conninfo, PQerrorMessage(c));
-	PQsetNoticeProcessor(c, NULL, NULL);
+	PQsetNoticeProcessor(c, itest_notice, NULL);
 	return c;
 }
 

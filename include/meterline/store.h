@@ -1,0 +1,91 @@
+/*
+ * The store: applies inbound messages to PostgreSQL, in batches.
+ *
+ * Group commit: messages submitted while a transaction is in flight wait
+ * and go together into the next one, up to [store] batch_max. One
+ * transaction per batch: advisory locks on every (channel, sender) of the
+ * batch, in sorted order; the senders' dialogs, the contracts concerned and
+ * earlier copies of the messages loaded in one round trip; the dialog
+ * engine run in C, in arrival order; the message log, dialogs,
+ * submissions, readings, registers' last values and outbox written with
+ * one array statement each; COMMIT. Only then does each message's done
+ * callback run. docs/store.md has the whole story (duplicates, failures).
+ */
+#ifndef METERLINE_STORE_H
+#define METERLINE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meterline/intake.h"
+
+struct event_base;
+struct config;
+struct store;
+
+struct store_opts {
+	const char          *conninfo;	/* libpq (multi-host is fine) */
+	const struct config *cfg;	/* borrowed; store_set_config swaps it */
+	size_t               queue_max;	/* 0: 16 x batch_max; beyond, submit refuses */
+	int                  partitions_every_s;	/* 0: 3600 */
+	int                  backoff_max_ms;	/* 0: 30 s (reconnect backoff cap) */
+};
+
+/*
+ * Create the store and start connecting (asynchronously). Returns NULL
+ * with why in err only for bad options. The database schema must be at
+ * this binary's version (`meterline migrate`); until it is, the store
+ * stays down and says so in the log.
+ */
+struct store *store_new(struct event_base *, const struct store_opts *,
+                        char *err, size_t errlen);
+
+/*
+ * Free at once. Messages still queued or in flight get INTAKE_TEMPFAIL
+ * (an in-flight COMMIT may still land: its messages are then found as
+ * duplicates when the channel retries). NULL-safe. Drain first for a
+ * clean stop: stop submitting, wait for store_pending() == 0.
+ */
+void store_free(struct store *);
+
+/*
+ * Submit one message: the intake contract (intake.h). Copies msg. Returns
+ * 0 and calls done exactly once later from the loop, or -1 at once when
+ * the database is down or the queue is full (done never runs).
+ */
+int store_submit(struct store *, const struct inbound_msg *, intake_done_cb,
+                 void *arg);
+
+/* The store as the intake channels submit to. */
+struct intake store_intake(struct store *);
+
+/* Connected, schema checked, accepting messages. */
+bool store_ready(const struct store *);
+
+/* Messages queued or in flight. */
+size_t store_pending(const struct store *);
+
+/* Use another config from the next batch on (reload). Borrowed. */
+void store_set_config(struct store *, const struct config *);
+
+#define STORE_HIST 15	/* batch sizes: [1], [2,3], [4,7], ... [8192, 16383] */
+
+struct store_stats {
+	uint64_t batches;	/* committed */
+	uint64_t applied;	/* messages committed as applied */
+	uint64_t duplicates;	/* messages committed as duplicates */
+	uint64_t tempfails;	/* messages answered INTAKE_TEMPFAIL */
+	uint64_t refused;	/* submits refused (down, queue full) */
+	uint64_t failed_batches;	/* transactions not committed */
+	uint64_t retries;	/* batches retried (serialization, lock timeout) */
+	uint64_t splits;	/* batches split to isolate a failing message */
+	uint64_t reconnects;	/* connections made after the first */
+	uint64_t batch_hist[STORE_HIST];	/* committed batches by size */
+};
+void store_stats(const struct store *, struct store_stats *);
+
+/* The backend pid of the store's connection (tests), 0 if none. */
+int store_backend_pid(const struct store *);
+
+#endif

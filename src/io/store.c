@@ -1,0 +1,719 @@
+/*
+ * The store: a queue of submitted messages, one transaction in flight at a
+ * time, and what to do when it fails.
+ *
+ * A batch is two rounds on one pipelined connection, both inside one
+ * implicit transaction that the sync at the end of round 2 commits:
+ *
+ *   round 1: advisory locks (sorted), message ids, earlier copies, dialogs,
+ *            contracts (registers locked in sorted order)   -> decide in C
+ *   round 2: message log, external ids, dialogs, submissions + readings,
+ *            registers, outbox; sync = COMMIT              -> done callbacks
+ *
+ * Whatever arrives meanwhile waits in the queue and makes the next batch
+ * (group commit). Failures: connection lost -> every message of the batch
+ * gets INTAKE_TEMPFAIL; serialization failure, deadlock or lock timeout ->
+ * the batch is retried (3 times); an error that one message can cause
+ * (SQLSTATE classes 22 and 23) -> the batch is split in halves until the
+ * message is alone, and only it fails; anything else -> TEMPFAIL.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "meterline/log.h"
+#include "meterline/migrate.h"
+#include "meterline/store.h"
+#include "meterline/util.h"
+#include "store_int.h"
+
+#define STORE_RETRIES	3
+#define STORE_CHECK_S	30	/* retry a failed schema check after this */
+
+/* The size of a batch to retry or of one half of a split one. */
+struct store_forced {
+	size_t n;
+	int    attempts;	/* retries already made */
+};
+
+enum store_busy {
+	STORE_IDLE,
+	STORE_CHECKING,		/* schema version + partitions after connect */
+	STORE_PARTITIONS,	/* the periodic partition round */
+	STORE_BATCH,		/* a batch in flight */
+};
+
+struct store {
+	struct event_base   *base;
+	struct store_opts    opts;
+	const struct config *cfg;
+	struct db           *db;
+	struct parser       *parser;
+	bool                 up;		/* connected and schema checked */
+	bool                 ever_up;
+	bool                 freeing;
+	bool                 partitions_due;
+	enum store_busy      busy;
+	/* the queue: a ring of messages not yet in a batch */
+	struct store_msg    *q;
+	size_t               qhead, qlen, qcap;
+	/* batches imposed by retries and splits; the next is the last */
+	struct store_forced *forced;
+	size_t               nforced, forced_cap;
+	struct store_batch   batch;
+	struct event        *kick;		/* start the next batch from the loop */
+	struct event        *partitions_timer;
+	struct event        *check_timer;
+	char                 saved_state[6];	/* a round-1 failure, until its sync */
+	char                 saved_error[256];
+	struct store_stats   stats;
+};
+
+static void store_kick(struct store *);
+
+/* ---- queue ---------------------------------------------------------------- */
+
+static void
+store_queue_grow(struct store *st)
+{
+	size_t cap = st->qcap ? st->qcap * 2 : 256;
+	struct store_msg *q = xmalloc(cap * sizeof(*q));
+
+	for (size_t i = 0; i < st->qlen; i++)
+		q[i] = st->q[(st->qhead + i) % st->qcap];
+	free(st->q);
+	st->q = q;
+	st->qcap = cap;
+	st->qhead = 0;
+}
+
+static void
+store_push_back(struct store *st, const struct store_msg *m)
+{
+	if (st->qlen == st->qcap)
+		store_queue_grow(st);
+	st->q[(st->qhead + st->qlen++) % st->qcap] = *m;
+}
+
+static void
+store_push_front(struct store *st, const struct store_msg *m)
+{
+	if (st->qlen == st->qcap)
+		store_queue_grow(st);
+	st->qhead = (st->qhead + st->qcap - 1) % st->qcap;
+	st->q[st->qhead] = *m;
+	st->qlen++;
+}
+
+static struct store_msg
+store_pop_front(struct store *st)
+{
+	struct store_msg m = st->q[st->qhead];
+
+	st->qhead = (st->qhead + 1) % st->qcap;
+	st->qlen--;
+	return m;
+}
+
+/* ---- copying a message in ------------------------------------------------ */
+
+/*
+ * Copy s (len bytes) as valid UTF-8 without NUL bytes: each invalid byte
+ * and each NUL becomes U+FFFD. PostgreSQL text takes nothing else, and one
+ * bad message must not fail its batch. Returns the bytes written.
+ */
+static size_t
+store_utf8_copy(char *dst, const unsigned char *s, size_t len)
+{
+	size_t o = 0, i = 0;
+
+	while (i < len) {
+		unsigned c = s[i], n = 0, cp = 0, ok = 1;
+
+		if (c >= 0x01 && c < 0x80) {
+			dst[o++] = (char)c;
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) { n = 1; cp = c & 0x1f; }
+		else if (c >= 0xe0 && c <= 0xef) { n = 2; cp = c & 0x0f; }
+		else if (c >= 0xf0 && c <= 0xf4) { n = 3; cp = c & 0x07; }
+		else ok = 0;
+		for (unsigned k = 1; ok && k <= n; k++) {
+			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
+				ok = 0;
+			else
+				cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if (ok && ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff))))
+			ok = 0;
+		if (!ok) {
+			memcpy(dst + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+			continue;
+		}
+		memcpy(dst + o, s + i, n + 1);
+		o += n + 1;
+		i += n + 1;
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+/* One allocation for all the strings of msg; in.* point into it. */
+static void
+store_copy_in(struct store_msg *m, const struct inbound_msg *msg)
+{
+	const char *src[5] = { msg->channel, msg->sender, msg->recipient,
+	    msg->external_id, msg->text };
+	size_t lens[5], total = 0;
+	const char **dst[5] = { &m->in.channel, &m->in.sender, &m->in.recipient,
+	    &m->in.external_id, &m->in.text };
+	char *p;
+
+	for (int i = 0; i < 5; i++) {
+		lens[i] = src[i] == NULL ? 0 : i == 4 ? msg->text_len : strlen(src[i]);
+		total += lens[i] * 3 + 1;
+	}
+	m->in = *msg;
+	p = m->copy = xmalloc(total);
+	for (int i = 0; i < 5; i++) {
+		size_t n;
+
+		if (src[i] == NULL && i != 4) {
+			*dst[i] = i == 3 ? NULL : "";
+			continue;
+		}
+		n = store_utf8_copy(p, (const unsigned char *)(src[i] ? src[i] : ""),
+		    lens[i]);
+		*dst[i] = p;
+		if (i == 4)
+			m->in.text_len = n;
+		p += n + 1;
+	}
+}
+
+int
+store_submit(struct store *st, const struct inbound_msg *msg,
+    intake_done_cb done, void *arg)
+{
+	struct store_msg m;
+	const char *sk[2], *dk[4];
+
+	if (!st->up || st->freeing || st->qlen >= st->opts.queue_max) {
+		st->stats.refused++;
+		return -1;
+	}
+	memset(&m, 0, sizeof(m));
+	store_copy_in(&m, msg);
+	m.done = done;
+	m.done_arg = arg;
+	sk[0] = dk[0] = m.in.channel;
+	sk[1] = dk[1] = m.in.sender;
+	dk[2] = m.in.recipient;
+	dk[3] = m.in.text;
+	m.sender_key = store_hash(sk, 2);
+	m.dedupe_key = store_hash(dk, 4);
+	store_push_back(st, &m);
+	if (st->busy == STORE_IDLE)
+		store_kick(st);
+	return 0;
+}
+
+static int
+store_intake_submit(void *ctx, const struct inbound_msg *msg,
+    intake_done_cb done, void *arg)
+{
+	return store_submit(ctx, msg, done, arg);
+}
+
+struct intake
+store_intake(struct store *st)
+{
+	struct intake in = { store_intake_submit, st };
+
+	return in;
+}
+
+/* ---- answering ------------------------------------------------------------ */
+
+static void
+store_answer(struct store_msg *m, const struct intake_result *r)
+{
+	m->done(r, m->done_arg);
+	free(m->copy);
+	m->copy = NULL;
+}
+
+static void
+store_tempfail(struct store *st, struct store_msg *m)
+{
+	struct intake_result r = { .status = INTAKE_TEMPFAIL };
+
+	st->stats.tempfails++;
+	store_answer(m, &r);
+}
+
+/* The batch is over without a commit: every message fails for now. */
+static void
+store_batch_tempfail(struct store *st)
+{
+	struct store_batch *b = &st->batch;
+
+	st->stats.failed_batches++;
+	for (size_t i = 0; i < b->n; i++)
+		store_tempfail(st, &b->msgs[i]);
+	b->n = 0;
+}
+
+static const char *
+store_text(const struct store_batch *b, size_t off)
+{
+	return off == STORE_NONE ? NULL : b->text.p + off;
+}
+
+/* Committed: now, and only now, every message hears its result. */
+static void
+store_batch_committed(struct store *st)
+{
+	struct store_batch *b = &st->batch;
+	unsigned bucket = 0;
+
+	while (bucket + 1 < STORE_HIST && (b->n >> (bucket + 1)) != 0)
+		bucket++;
+	st->stats.batch_hist[bucket]++;
+	st->stats.batches++;
+	for (size_t i = 0; i < b->n; i++) {
+		struct store_msg *m = &b->msgs[i];
+		struct intake_result r = {
+			.status = m->status,
+			.outcome = store_text(b, m->outcome),
+			.reason = store_text(b, m->reason),
+			.reply = store_text(b, m->reply),
+			.message_id = m->original ? m->original : m->id,
+		};
+
+		if (m->status == INTAKE_TEMPFAIL) {
+			store_tempfail(st, m);
+			continue;
+		}
+		if (m->status == INTAKE_DUPLICATE)
+			st->stats.duplicates++;
+		else
+			st->stats.applied++;
+		store_answer(m, &r);
+	}
+	b->n = 0;
+}
+
+/* ---- failures --------------------------------------------------------------- */
+
+/*
+ * Put the batch's messages back at the head of the queue, in order, to be
+ * taken again as one batch (retry) or as two (split: second_size > 0).
+ */
+static void
+store_requeue(struct store *st, size_t first_size, size_t second_size,
+    int attempts)
+{
+	struct store_batch *b = &st->batch;
+
+	for (size_t i = b->n; i-- > 0;)
+		store_push_front(st, &b->msgs[i]);
+	if (st->nforced + 2 > st->forced_cap) {
+		st->forced_cap = st->forced_cap ? st->forced_cap * 2 : 16;
+		st->forced = xrealloc(st->forced, st->forced_cap * sizeof(*st->forced));
+	}
+	if (second_size > 0)
+		st->forced[st->nforced++] = (struct store_forced){ second_size, 0 };
+	st->forced[st->nforced++] = (struct store_forced){ first_size, attempts };
+	b->n = 0;
+}
+
+static bool
+store_transient(const char *sqlstate)
+{
+	return strncmp(sqlstate, "40", 2) == 0 ||	/* serialization, deadlock */
+	    strcmp(sqlstate, "55P03") == 0 ||		/* lock_not_available */
+	    strcmp(sqlstate, "57014") == 0;		/* statement timeout */
+}
+
+/* Classes of errors one message's data can cause. */
+static bool
+store_data_error(const char *sqlstate)
+{
+	return strncmp(sqlstate, "22", 2) == 0 || strncmp(sqlstate, "23", 2) == 0;
+}
+
+/*
+ * The transaction failed with a server error (the connection is fine).
+ * Retry, split, or give up on the batch.
+ */
+static void
+store_batch_failed(struct store *st, const char *sqlstate, const char *error)
+{
+	struct store_batch *b = &st->batch;
+	size_t n = b->n;
+
+	if (strstr(error, "no partition of relation") != NULL)
+		st->partitions_due = true;	/* create it, then retry */
+	if ((store_transient(sqlstate) || st->partitions_due) &&
+	    b->attempts < STORE_RETRIES) {
+		log_info("store: batch of %zu not applied (%s [%s]); retrying", n,
+		    error, sqlstate);
+		st->stats.retries++;
+		st->stats.failed_batches++;
+		store_requeue(st, n, 0, b->attempts + 1);
+		return;
+	}
+	if (store_data_error(sqlstate) && n > 1) {
+		log_warn("store: batch of %zu not applied (%s [%s]); splitting it "
+		    "to find the message", n, error, sqlstate);
+		st->stats.splits++;
+		st->stats.failed_batches++;
+		store_requeue(st, n / 2, n - n / 2, 0);
+		return;
+	}
+	if (n == 1)
+		log_error("store: message %" PRId64 " from channel %s cannot be "
+		    "stored: %s [%s]; answered as a temporary failure",
+		    b->msgs[0].id, b->msgs[0].in.channel, error, sqlstate);
+	else
+		log_error("store: batch of %zu not applied: %s [%s]", n, error,
+		    sqlstate);
+	store_batch_tempfail(st);
+}
+
+/* ---- the batch rounds ------------------------------------------------------- */
+
+static void
+store_round_done(struct store *st)
+{
+	st->busy = STORE_IDLE;
+	if (!st->freeing)
+		store_kick(st);
+}
+
+static void
+store_round2_cb(const struct db_round_result *r, void *arg)
+{
+	struct store *st = arg;
+
+	if (r->lost) {
+		log_warn("store: connection lost with a batch of %zu in flight: "
+		    "temporary failure for each", st->batch.n);
+		store_batch_tempfail(st);
+	} else if (r->failed >= 0) {
+		store_batch_failed(st, r->sqlstate, r->error);
+	} else {
+		store_batch_committed(st);
+	}
+	store_round_done(st);
+}
+
+/* The sync that ends a transaction round 1 could not finish. */
+static void
+store_abort_cb(const struct db_round_result *r, void *arg)
+{
+	struct store *st = arg;
+
+	if (r->lost)
+		store_batch_tempfail(st);
+	else
+		store_batch_failed(st, st->saved_state, st->saved_error);
+	store_round_done(st);
+}
+
+static void
+store_round1_cb(const struct db_round_result *r, void *arg)
+{
+	struct store *st = arg;
+	char err[128];
+
+	if (r->lost) {
+		store_batch_tempfail(st);
+		store_round_done(st);
+		return;
+	}
+	if (r->failed >= 0) {
+		memcpy(st->saved_state, r->sqlstate, sizeof(st->saved_state));
+		memcpy(st->saved_error, r->error, sizeof(st->saved_error));
+	} else if (batch_decide(&st->batch, r, st->cfg, st->db, err,
+	    sizeof(err)) != 0) {
+		/* nothing written yet: the sync only releases the locks */
+		snprintf(st->saved_state, sizeof(st->saved_state), "XX000");
+		snprintf(st->saved_error, sizeof(st->saved_error), "%s", err);
+	} else {
+		db_round(st->db, true, store_round2_cb, st);
+		return;
+	}
+	db_round(st->db, true, store_abort_cb, st);
+}
+
+/* Take the next batch from the queue and send its first round. */
+static void
+store_batch_start(struct store *st)
+{
+	struct store_batch *b = &st->batch;
+	size_t n = (size_t)st->cfg->store.batch_max;
+
+	b->attempts = 0;
+	if (st->nforced > 0) {
+		n = st->forced[--st->nforced].n;
+		b->attempts = st->forced[st->nforced].attempts;
+	}
+	if (n > st->qlen)
+		n = st->qlen;
+	if (n > b->cap) {
+		b->cap = n;
+		b->msgs = xrealloc(b->msgs, n * sizeof(*b->msgs));
+	}
+	for (b->n = 0; b->n < n; b->n++)
+		b->msgs[b->n] = store_pop_front(st);
+	batch_send_loads(b, st->db, st->parser, st->cfg->store.duplicate_window);
+	st->busy = STORE_BATCH;
+	if (db_round(st->db, false, store_round1_cb, st) != 0) {
+		store_batch_tempfail(st);
+		st->busy = STORE_IDLE;
+	}
+}
+
+/* ---- schema check and partitions ---------------------------------------- */
+
+static void
+store_partitions_cb(const struct db_round_result *r, void *arg)
+{
+	struct store *st = arg;
+
+	if (!r->lost && r->failed >= 0)
+		log_error("store: creating partitions: %s [%s]", r->error, r->sqlstate);
+	if (!r->lost)
+		st->partitions_due = false;	/* on failure, the timer tries again */
+	store_round_done(st);
+}
+
+static void
+store_partitions_send(struct store *st)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "SELECT meterline_ensure_partitions(%d)",
+	    MIGRATE_PARTITIONS_AHEAD);
+	db_send_sql(st->db, sql);
+}
+
+static void
+store_check_cb(const struct db_round_result *r, void *arg)
+{
+	struct store *st = arg;
+	struct timeval tv = { STORE_CHECK_S, 0 };
+	int version;
+
+	st->busy = STORE_IDLE;
+	if (r->lost)
+		return;
+	version = r->failed == 0 ? -1 : atoi(db_rows_get(r->rows[0], 0, 0));
+	if (r->failed >= 0 || version != migrate_latest()) {
+		if (r->failed > 0)
+			log_error("store: %s [%s]", r->error, r->sqlstate);
+		else
+			log_error("store: the database schema is at version %d, this "
+			    "binary needs %d: run 'meterline migrate'", version < 0 ?
+			    0 : version, migrate_latest());
+		evtimer_add(st->check_timer, &tv);
+		return;
+	}
+	if (st->ever_up)
+		st->stats.reconnects++;
+	st->ever_up = true;
+	st->up = true;
+	st->partitions_due = false;
+	log_info("store: ready (schema version %d)", version);
+	store_kick(st);
+}
+
+/* After connect: the schema must be ours; make sure of the partitions. */
+static void
+store_check_send(struct store *st)
+{
+	if (!db_ready(st->db) || st->busy != STORE_IDLE)
+		return;
+	db_send_sql(st->db, "SELECT coalesce(max(version), 0) FROM meterline_schema");
+	store_partitions_send(st);
+	if (db_round(st->db, true, store_check_cb, st) == 0)
+		st->busy = STORE_CHECKING;
+}
+
+static void
+store_check_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	store_check_send(arg);
+}
+
+static void
+store_partitions_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *st = arg;
+
+	(void)fd;
+	(void)what;
+	st->partitions_due = true;
+	if (st->busy == STORE_IDLE)
+		store_kick(st);
+}
+
+static void
+store_db_state_cb(bool up, void *arg)
+{
+	struct store *st = arg;
+
+	if (up) {
+		store_check_send(st);
+		return;
+	}
+	st->up = false;
+	st->busy = STORE_IDLE;	/* the db failed every round in flight */
+	evtimer_del(st->check_timer);
+	store_kick(st);		/* fails the queue from the loop */
+}
+
+/* ---- the loop ------------------------------------------------------------- */
+
+static void
+store_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *st = arg;
+
+	(void)fd;
+	(void)what;
+	if (st->busy != STORE_IDLE || st->freeing)
+		return;
+	if (!st->up || !db_ready(st->db)) {
+		st->nforced = 0;
+		while (st->qlen > 0) {
+			struct store_msg m = store_pop_front(st);
+
+			store_tempfail(st, &m);
+		}
+		return;
+	}
+	if (st->partitions_due) {
+		store_partitions_send(st);
+		if (db_round(st->db, true, store_partitions_cb, st) == 0)
+			st->busy = STORE_PARTITIONS;
+		return;
+	}
+	if (st->qlen > 0)
+		store_batch_start(st);
+}
+
+/* Run the next step from the loop, never from inside a caller. */
+static void
+store_kick(struct store *st)
+{
+	event_active(st->kick, 0, 0);
+}
+
+/* ---- life ------------------------------------------------------------------- */
+
+struct store *
+store_new(struct event_base *base, const struct store_opts *opts, char *err,
+    size_t errlen)
+{
+	struct store *st;
+	struct db_opts dbo = {
+		.conninfo = opts->conninfo,
+		.stmts = store_stmts,
+		.nstmts = ST__MAX,
+		.session_sql = store_session_sql,
+		.backoff_max_ms = opts->backoff_max_ms,
+	};
+	struct timeval every;
+
+	if (opts->cfg == NULL || opts->conninfo == NULL) {
+		snprintf(err, errlen, "store: config and conninfo are required");
+		return NULL;
+	}
+	st = xcalloc(1, sizeof(*st));
+	if ((st->parser = parser_new(err, errlen)) == NULL) {
+		free(st);
+		return NULL;
+	}
+	st->base = base;
+	st->opts = *opts;
+	st->cfg = opts->cfg;
+	if (st->opts.queue_max == 0)
+		st->opts.queue_max = 16 * (size_t)st->cfg->store.batch_max;
+	if (st->opts.partitions_every_s <= 0)
+		st->opts.partitions_every_s = 3600;
+	st->kick = event_new(base, -1, 0, store_kick_cb, st);
+	st->check_timer = evtimer_new(base, store_check_timer_cb, st);
+	st->partitions_timer = event_new(base, -1, EV_PERSIST,
+	    store_partitions_timer_cb, st);
+	every.tv_sec = st->opts.partitions_every_s;
+	every.tv_usec = 0;
+	event_add(st->partitions_timer, &every);
+	st->db = db_new(base, &dbo, store_db_state_cb, st);
+	return st;
+}
+
+void
+store_free(struct store *st)
+{
+	if (st == NULL)
+		return;
+	st->freeing = true;
+	db_free(st->db);	/* the batch in flight fails through its callback */
+	if (st->batch.n > 0)
+		store_batch_tempfail(st);
+	while (st->qlen > 0) {
+		struct store_msg m = store_pop_front(st);
+
+		store_tempfail(st, &m);
+	}
+	event_free(st->kick);
+	event_free(st->check_timer);
+	event_free(st->partitions_timer);
+	parser_free(st->parser);
+	batch_free(&st->batch);
+	free(st->q);
+	free(st->forced);
+	free(st);
+}
+
+bool
+store_ready(const struct store *st)
+{
+	return st->up;
+}
+
+size_t
+store_pending(const struct store *st)
+{
+	return st->qlen + st->batch.n;
+}
+
+void
+store_set_config(struct store *st, const struct config *cfg)
+{
+	st->cfg = cfg;
+}
+
+void
+store_stats(const struct store *st, struct store_stats *out)
+{
+	*out = st->stats;
+}
+
+int
+store_backend_pid(const struct store *st)
+{
+	return db_backend_pid(st->db);
+}
