@@ -6,9 +6,11 @@
 
 /* Add one line here per subcommand; keep them in the order of --help. */
 static const struct command commands[] = {
+	{ "serve", cmd_serve, "run the gateway (SMPP, HTTP bridge, store)" },
 	{ "parse", cmd_parse, "show what a customer's text means" },
 	{ "migrate", cmd_migrate, "create or upgrade the database schema" },
 	{ "import", cmd_import, "load contracts from billing (CSV)" },
+	{ "smsc-sim", cmd_smsc_sim, "SMSC simulator: deliver MO, answer submit_sm" },
 };
 
 static void

@@ -1,0 +1,69 @@
+/*
+ * The outbox sender: replies the store committed to the outbox table go
+ * out over SMPP from here, and their fate comes back here.
+ *
+ * Rows are claimed with FOR UPDATE SKIP LOCKED, so several instances on one
+ * database share the work; a claim leases a row (next_attempt_at moves
+ * ahead) so that a crashed instance's rows are sent again by whoever comes
+ * next. Claims happen when the store says it committed replies
+ * (outbox_kick) and on a timer, so replies left over from a restart or a
+ * link outage go out too. Results and delivery receipts are written back
+ * in batches on the outbox's own connection. docs/outbox.md has the story.
+ */
+#ifndef METERLINE_OUTBOX_H
+#define METERLINE_OUTBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "meterline/intake.h"
+
+struct event_base;
+struct outbox;
+struct smpp_mt;
+struct smpp_mt_report;
+struct smpp_receipt;
+
+/* Hand one reply to the SMPP link; 0 when queued, -1 when refused. */
+typedef int (*outbox_send_fn)(void *ctx, const struct smpp_mt *mt);
+
+struct outbox_opts {
+	const char    *conninfo;
+	outbox_send_fn send;
+	void          *send_ctx;
+	int            poll_ms;		/* 0: 1000; claim due rows this often */
+	int            lease_s;		/* 0: 120; a claimed row's lease */
+	unsigned       claim_max;	/* 0: 500 rows per claim */
+	unsigned       inflight_max;	/* 0: 5000 replies held in memory */
+	unsigned       max_attempts;	/* 0: 10, then the row is failed */
+};
+
+struct outbox_stats {
+	uint64_t claimed, sent, failed, retried, receipts, receipts_unknown;
+	uint64_t inflight;
+};
+
+struct outbox *outbox_new(struct event_base *, const struct outbox_opts *);
+void           outbox_free(struct outbox *);	/* NULL-safe */
+
+/* Whether to claim at all: false while the SMPP link is down. */
+void outbox_set_enabled(struct outbox *, bool);
+/* Claim due rows soon (the store committed some); coalesced. */
+void outbox_kick(struct outbox *);
+/* The link's report on one part of a reply (smpp_link_hooks.mt_report). */
+void outbox_report(struct outbox *, const struct smpp_mt_report *);
+/*
+ * A delivery receipt (smpp_link_hooks.receipt): recorded, then done runs
+ * after the commit (TEMPFAIL when the database is down).
+ */
+void outbox_receipt(struct outbox *, const struct smpp_receipt *,
+                    intake_done_cb done, void *arg);
+/* Write pending results now; done(arg) runs when nothing is left. */
+void outbox_flush(struct outbox *, void (*done)(void *), void *arg);
+bool outbox_idle(const struct outbox *);
+void outbox_stats(const struct outbox *, struct outbox_stats *);
+
+/* SMSC message ids as stored and matched: lower case, no leading zeros. */
+void outbox_normalise_id(const char *in, char *out, size_t outlen);
+
+#endif
