@@ -750,8 +750,12 @@ smpp_link_stop(struct smpp_link *l, void (*stopped)(void *), void *arg)
 void
 link_stop_progress(struct smpp_link *l)
 {
-	int busy = l->inflight_mo > 0 || (l->mt_queued > 0 && link_tx_sess(l));
-	int open = 0;
+	int bound = 0, open = 0, busy;
+
+	for (unsigned i = 0; i < l->nsess; i++)
+		bound |= l->sess[i].st == SS_BOUND;
+	/* Waiting only makes sense while an answer or a reply can still go out. */
+	busy = bound && (l->inflight_mo > 0 || (l->mt_queued > 0 && link_tx_sess(l)));
 
 	if (!l->stopping || l->stop_fired)
 		return;
