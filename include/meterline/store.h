@@ -81,6 +81,7 @@ struct store_stats {
 	uint64_t retries;	/* batches retried (serialization, lock timeout) */
 	uint64_t splits;	/* batches split to isolate a failing message */
 	uint64_t reconnects;	/* connections made after the first */
+	uint64_t db_failures;	/* failed connects and lost connections */
 	uint64_t batch_hist[STORE_HIST];	/* committed batches by size */
 };
 void store_stats(const struct store *, struct store_stats *);

@@ -178,9 +178,16 @@ db_fail(struct db *db, const char *what)
 
 	snprintf(why, sizeof(why), "%s: %s", what,
 	    db->conn ? PQerrorMessage(db->conn) : "no connection");
-	for (char *p = why; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
+	for (char *p = why, *w = why;; p++) {	/* one line, single spaces */
+		char c = *p == '\n' || *p == '\t' ? ' ' : *p;
+
+		if (c == ' ' && (w == why || w[-1] == ' '))
+			continue;
+		if ((*w++ = c) == '\0')
+			break;
+	}
+	for (size_t n = strlen(why); n > 0 && why[n - 1] == ' ';)
+		why[--n] = '\0';
 	if (db->io != NULL) {
 		event_free(db->io);	/* before PQfinish closes the fd */
 		db->io = NULL;

@@ -709,7 +709,11 @@ store_set_config(struct store *st, const struct config *cfg)
 void
 store_stats(const struct store *st, struct store_stats *out)
 {
+	struct db_stats d;
+
+	db_stats(st->db, &d);
 	*out = st->stats;
+	out->db_failures = d.failures;
 }
 
 int

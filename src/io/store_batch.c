@@ -394,8 +394,9 @@ batch_ext_duplicate(struct store_batch *b, size_t i, const struct db_rows *ext)
 }
 
 /*
- * A redelivery: the same (channel, sender, recipient, text) applied within
- * the window, in the log or earlier in this batch. The latest one wins.
+ * A redelivery: the same (channel, sender, recipient, text) as a message
+ * that advanced something within the window, in the log or earlier in
+ * this batch. The latest such message is the original.
  */
 static bool
 batch_redelivery(struct store_batch *b, size_t i, const struct db_rows *prior)
@@ -519,7 +520,12 @@ batch_apply(struct store_batch *b, size_t i, const struct dialog_state *before)
 		smap_put(&b->dedupe_map, m->dedupe_key, BATCH_MSG(i));
 }
 
-/* Decide message i: a duplicate, or the dialog engine's decision applied. */
+/*
+ * Decide message i: a duplicate (its external id, or a redelivery: the
+ * same text from the same sender to the same number after one that
+ * changed something, within the window), else the dialog engine's
+ * decision, applied to the batch's state.
+ */
 static void
 batch_decide_one(struct store_batch *b, size_t i, const struct config *cfg,
     const struct db_rows *ext, const struct db_rows *prior)
@@ -531,6 +537,8 @@ batch_decide_one(struct store_batch *b, size_t i, const struct config *cfg,
 	const struct dialog_decision *d = &b->dec;
 
 	if (m->in.external_id != NULL && batch_ext_duplicate(b, i, ext))
+		return;
+	if (batch_redelivery(b, i, prior))
 		return;
 	if (batch_run_engine(b, m, dlg, cfg) != 0) {
 		log_error("store: message %" PRId64 ": %s; deciding without its "
@@ -546,10 +554,6 @@ batch_decide_one(struct store_batch *b, size_t i, const struct config *cfg,
 	}
 	m->advanced = d->has_submission ||
 	    batch_dialog_differs(dlg, d->has_dialog ? &d->dialog : NULL, false);
-	if (m->advanced && batch_redelivery(b, i, prior)) {
-		m->advanced = false;
-		return;
-	}
 	batch_apply(b, i, dlg);
 }
 

@@ -5,6 +5,8 @@
 #                                  listens only on the Unix socket DIR/.s.PGSQL.PORT
 #   pg_cluster.sh stop DIR [LOG]   stop it (fast, then immediate), copy its
 #                                  server log to LOG, remove DIR
+#   pg_cluster.sh halt DIR         stop the server, keep the cluster
+#   pg_cluster.sh resume DIR       start it again (tests of outages)
 #
 # initdb refuses to run as root, so as root everything runs as the `postgres`
 # user and DIR is handed over to it. The superuser is always `postgres`, auth
@@ -39,7 +41,8 @@ stop_cluster() {
 
 cmd=${1:-}
 dir=${2:-}
-[ -n "$dir" ] || die "usage: pg_cluster.sh start DIR PORT | stop DIR [LOG]"
+usage="usage: pg_cluster.sh start DIR PORT | stop DIR [LOG] | halt DIR | resume DIR"
+[ -n "$dir" ] || die "$usage"
 case $dir in /*) ;; *) die "DIR must be absolute: $dir" ;; esac
 
 case $cmd in
@@ -89,7 +92,13 @@ stop)
 	rm -rf "$dir"
 	echo "pg_cluster: stopped $dir"
 	;;
+halt)
+	as_owner "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null
+	;;
+resume)
+	as_owner "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
+	;;
 *)
-	die "usage: pg_cluster.sh start DIR PORT | stop DIR [LOG]"
+	die "$usage"
 	;;
 esac
