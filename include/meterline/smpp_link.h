@@ -66,6 +66,11 @@ struct smpp_link_cfg {
 	uint8_t     mt_dst_ton, mt_dst_npi;	/* reply destination, 1/1 */
 	int         registered_delivery;	/* ask for delivery receipts, 1 */
 	int         stop_timeout_ms;	/* graceful stop: the bounded wait, 10000 */
+	int         tls;		/* TLS to the SMSC, 0 */
+	const char *tls_ca_file;	/* PEM trust anchors; "" = the system store */
+	const char *tls_server_name;	/* name or IP the certificate must carry;
+					   "" = host */
+	int         tls_verify;		/* check the certificate and the name, 1 */
 };
 
 void smpp_link_cfg_defaults(struct smpp_link_cfg *);

@@ -86,7 +86,8 @@ struct pending {
 struct smpp_link {
 	struct event_base     *base;
 	struct smpp_link_cfg   cfg;		/* strings owned in strs */
-	char                  *strs[6];
+	char                  *strs[8];
+	struct ssl_ctx_st     *tls_ctx;		/* SSL_CTX, NULL without TLS */
 	struct smpp_link_hooks hooks;
 	struct sockaddr_storage addr;
 	int                    addrlen;

@@ -62,6 +62,7 @@ struct smsc_sim {
 	struct event_base     *base;
 	struct smsc_sim_cfg    cfg;
 	char                  *sysid, *pw;
+	struct ssl_ctx_st     *tls_ctx;		/* SSL_CTX when serving TLS */
 	struct evconnlistener *lst;
 	uint16_t               port;
 	struct sconn          *conns;

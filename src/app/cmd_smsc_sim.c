@@ -48,6 +48,8 @@ sim_usage(FILE *f)
 	    "  --timeout S          give up after S seconds (600 with work to do)\n"
 	    "  --quiet              no transcript\n"
 	    "  --log-level L        debug|info|warn|error (info)\n"
+	    "  --tls-cert FILE      serve TLS with this PEM certificate chain\n"
+	    "  --tls-key FILE       and this PEM key (default: in --tls-cert)\n"
 	    "\n"
 	    "Exit status: 0 when every message was acknowledged and answered, 1 when\n"
 	    "not (or on an error), 2 on a usage error.\n");
@@ -105,7 +107,7 @@ enum {
 	O_RECIPIENT, O_WINDOW, O_RATE, O_ENQUIRE, O_REPLY_TIMEOUT, O_REDELIVER,
 	O_RECEIPTS, O_REFUSE, O_DROP_AFTER, O_DROP_TIMES, O_THROTTLE,
 	O_THROTTLE_EVERY, O_TEMPFAIL, O_TEMPFAIL_STATUS, O_TIMEOUT, O_QUIET,
-	O_LOG_LEVEL, O_HELP,
+	O_LOG_LEVEL, O_TLS_CERT, O_TLS_KEY, O_HELP,
 };
 
 static const struct option sim_longopts[] = {
@@ -133,6 +135,8 @@ static const struct option sim_longopts[] = {
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "quiet", no_argument, NULL, O_QUIET },
 	{ "log-level", required_argument, NULL, O_LOG_LEVEL },
+	{ "tls-cert", required_argument, NULL, O_TLS_CERT },
+	{ "tls-key", required_argument, NULL, O_TLS_KEY },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -188,6 +192,8 @@ sim_parse(int argc, char **argv, struct sim_opts *o)
 		case O_RECIPIENT: o->recipient = optarg; break;
 		case O_RECEIPTS: o->cfg.receipts = 1; break;
 		case O_QUIET: o->quiet = 1; break;
+		case O_TLS_CERT: o->cfg.tls_cert_file = optarg; break;
+		case O_TLS_KEY: o->cfg.tls_key_file = optarg; break;
 		case O_TEXT:
 			if (o->ntexts == sizeof(o->texts) / sizeof(o->texts[0])) {
 				fprintf(stderr, "meterline smsc-sim: at most 16 --text\n");

@@ -10,12 +10,16 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "meterline/log.h"
 #include "meterline/smpp_codec.h"
@@ -317,9 +321,15 @@ sconn_read_cb(struct bufferevent *bev, void *arg)
 static void
 sconn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	(void)bev;
-	(void)what;
-	sconn_close(arg, 0);
+	struct sconn *c = arg;
+	unsigned long e;
+
+	if (what & BEV_EVENT_CONNECTED)
+		return;		/* TLS handshake done */
+	while (c->sim->tls_ctx != NULL && (e = bufferevent_get_openssl_error(bev)))
+		log_debug("smsc-sim: TLS: %s", ERR_reason_error_string(e));
+	log_debug("smsc-sim: connection closed (events 0x%x)", (unsigned)what);
+	sconn_close(c, 0);
 }
 
 static void
@@ -328,12 +338,29 @@ sim_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
 {
 	struct smsc_sim *sim = arg;
 	struct sconn *c = xcalloc(1, sizeof(*c));
+	int one = 1;
 
 	(void)lst;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	(void)sa;
 	(void)salen;
 	c->sim = sim;
-	c->bev = bufferevent_socket_new(sim->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (sim->tls_ctx != NULL) {
+		SSL *ssl = SSL_new(sim->tls_ctx);
+
+		c->bev = bufferevent_openssl_socket_new(sim->base, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE |
+		    BEV_OPT_DEFER_CALLBACKS);
+		if (c->bev != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	} else {
+		c->bev = bufferevent_socket_new(sim->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	}
+	if (c->bev == NULL) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
 	c->last_rx = c->last_enquire = sim_now_us();
 	bufferevent_setcb(c->bev, sconn_read_cb, NULL, sconn_event_cb, c);
 	smpp_frame_setup(c->bev);
@@ -369,6 +396,24 @@ sim_tick_cb(evutil_socket_t fd, short what, void *arg)
 	sim_mo_tick(sim, now);
 }
 
+/* The server SSL_CTX from a PEM chain and key; NULL with a reason. */
+static SSL_CTX *
+sim_tls_ctx(const struct smsc_sim_cfg *cfg, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (ctx != NULL &&
+	    SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert_file) == 1 &&
+	    SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key_file ? cfg->tls_key_file :
+	    cfg->tls_cert_file, SSL_FILETYPE_PEM) == 1)
+		return ctx;
+	snprintf(err, errlen, "TLS: cannot use %s: %s", cfg->tls_cert_file,
+	    ERR_reason_error_string(ERR_get_error()));
+	ERR_clear_error();
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
 struct smsc_sim *
 smsc_sim_new(struct event_base *base, const struct smsc_sim_cfg *cfg, char *err,
              size_t errlen)
@@ -384,6 +429,11 @@ smsc_sim_new(struct event_base *base, const struct smsc_sim_cfg *cfg, char *err,
 	sim->cfg.password = sim->pw = xstrdup(cfg->password ? cfg->password : "");
 	if (sim->cfg.window == 0)
 		sim->cfg.window = 1;
+	if (cfg->tls_cert_file != NULL &&
+	    (sim->tls_ctx = sim_tls_ctx(cfg, err, errlen)) == NULL) {
+		smsc_sim_free(sim);
+		return NULL;
+	}
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -480,6 +530,7 @@ smsc_sim_free(struct smsc_sim *sim)
 		event_free(sim->tick);
 	sim_mo_free(sim);
 	smpp_reasm_free(sim->reasm);
+	SSL_CTX_free(sim->tls_ctx);
 	free(sim->sysid);
 	free(sim->pw);
 	free(sim);

@@ -13,7 +13,12 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include <unistd.h>
+
 #include <event2/event.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "meterline/log.h"
 #include "meterline/smpp_codec.h"
@@ -793,6 +798,91 @@ test_bad_config(void **state)
 	event_base_free(base);
 }
 
+/* A self-signed certificate for IP 127.0.0.1, written as PEM to dir. */
+static void
+make_cert(const char *dir, char *cert, char *key, size_t len)
+{
+	EVP_PKEY *pk = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *n;
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
+	FILE *f;
+
+	assert_non_null(pk);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, pk);
+	n = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"meterline test SMSC", -1, -1, 0);
+	X509_set_issuer_name(x, n);
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "IP:127.0.0.1");
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	assert_true(X509_sign(x, pk, EVP_sha256()) > 0);
+	snprintf(cert, len, "%s/cert.pem", dir);
+	snprintf(key, len, "%s/key.pem", dir);
+	f = fopen(cert, "w");
+	PEM_write_X509(f, x);
+	fclose(f);
+	f = fopen(key, "w");
+	PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL);
+	fclose(f);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+}
+
+/* TLS to the SMSC: a verified handshake (IP SAN), then a dialog; a
+ * certificate for another address is refused and never bound. */
+static void
+test_tls(void **state)
+{
+	char dir[] = "/tmp/mline-tls-XXXXXX", cert[256], key[256];
+	const struct smsc_sim_reply *r;
+	struct harness *h;
+	char err[128];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	make_cert(dir, cert, key, sizeof(cert));
+
+	h = harness_new();
+	h->scfg.tls_cert_file = cert;
+	h->scfg.tls_key_file = key;
+	h->cfg.tls = 1;
+	h->cfg.tls_ca_file = cert;
+	h->reply = "over TLS";
+	harness_start(h);
+	run_until(h, is_bound, 3000);
+	smsc_sim_add_mo(h->sim, "79001234567", "7377", "P 1 2", err, sizeof(err));
+	play(h, SMSC_SIM_SCENARIO);
+	assert_int_equal(smsc_sim_replies(h->sim, &r), 1);
+	assert_string_equal(r[0].text, "over TLS");
+	harness_free(h);
+
+	h = harness_new();
+	h->scfg.tls_cert_file = cert;
+	h->scfg.tls_key_file = key;
+	h->cfg.tls = 1;
+	h->cfg.tls_ca_file = cert;
+	h->cfg.tls_server_name = "127.0.0.2";
+	harness_start(h);
+	run_for(h, 300);
+	assert_false(smpp_link_bound(h->link));
+	assert_int_equal(smpp_link_stats(h->link)->binds_ok, 0);
+	assert_true(smpp_link_stats(h->link)->connects >= 2);
+	harness_free(h);
+
+	unlink(cert);
+	unlink(key);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -814,6 +904,7 @@ main(void)
 		cmocka_unit_test(test_graceful_stop),
 		cmocka_unit_test(test_rx_tx_pair),
 		cmocka_unit_test(test_bad_config),
+		cmocka_unit_test(test_tls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
