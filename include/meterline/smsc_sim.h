@@ -96,8 +96,14 @@ void smsc_sim_run(struct smsc_sim *, enum smsc_sim_mode, void (*done)(void *),
 int smsc_sim_send_sm(struct smsc_sim *, uint32_t cmd, const struct smpp_sm *);
 /* Send raw bytes on the receiving connection; 0 or -1. */
 int smsc_sim_send_raw(struct smsc_sim *, const uint8_t *, size_t);
-/* Close every connection now. */
+/* Close every connection now, answers still unsent included (a fault). */
 void smsc_sim_drop(struct smsc_sim *);
+/*
+ * End cleanly: stop listening and ticking, send unbind on every bound
+ * link, close each once its output is written (the loop must run on until
+ * it has nothing left to do, at most about a second).
+ */
+void smsc_sim_close(struct smsc_sim *);
 /* Called with every PDU the ESME sends, after the simulator handled it. */
 void smsc_sim_set_observer(struct smsc_sim *,
                            void (*fn)(void *arg, const struct smpp_pdu *),

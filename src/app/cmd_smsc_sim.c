@@ -263,7 +263,7 @@ cmd_smsc_sim(int argc, char **argv)
 	struct sim_opts o;
 	struct sim_run run = { NULL, 0 };
 	struct smsc_sim *sim;
-	struct event *sigint, *sigterm;
+	struct event *sigint, *sigterm, *timeout;
 	char err[256];
 	int rc, work;
 
@@ -288,23 +288,28 @@ cmd_smsc_sim(int argc, char **argv)
 	sigterm = evsignal_new(run.base, SIGTERM, sim_signal_cb, run.base);
 	event_add(sigint, NULL);
 	event_add(sigterm, NULL);
-	if (work) {
+	timeout = evtimer_new(run.base, sim_signal_cb, run.base);
+	if (work || o.timeout_s) {
 		struct timeval tv = { o.timeout_s ? (time_t)o.timeout_s : 600, 0 };
 
+		evtimer_add(timeout, &tv);
+	}
+	if (work)
 		smsc_sim_run(sim, o.scenario ? SMSC_SIM_SCENARIO : SMSC_SIM_FLOOD,
 		    sim_finished_cb, &run);
-		event_base_loopexit(run.base, &tv);
-	} else if (o.timeout_s) {
-		struct timeval tv = { (time_t)o.timeout_s, 0 };
-
-		event_base_loopexit(run.base, &tv);
-	}
+	event_base_dispatch(run.base);
+	/* Let the last answers reach the ESME, then unbind and close. */
+	event_del(timeout);
+	event_del(sigint);
+	event_del(sigterm);
+	smsc_sim_close(sim);
 	event_base_dispatch(run.base);
 	smsc_sim_report(sim, stderr);
 	rc = work && !run.finished ? 1 : 0;
 	if (rc)
 		fprintf(stderr, "smsc-sim: stopped with %zu messages not done\n",
 		    smsc_sim_pending(sim));
+	event_free(timeout);
 	event_free(sigint);
 	event_free(sigterm);
 	smsc_sim_free(sim);

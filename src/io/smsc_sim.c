@@ -472,6 +472,29 @@ smsc_sim_bound(const struct smsc_sim *sim)
 }
 
 void
+smsc_sim_close(struct smsc_sim *sim)
+{
+	if (sim->lst != NULL) {
+		evconnlistener_free(sim->lst);
+		sim->lst = NULL;
+	}
+	event_del(sim->tick);
+	while (sim->conns != NULL) {
+		struct sconn *c = sim->conns;
+
+		if (c->bound) {
+			uint8_t buf[SMPP_HEADER_LEN];
+
+			smpp_encode_header(buf, sizeof(buf), SMPP_CMD_UNBIND, 0,
+			    sconn_next_seq(c));
+			sconn_write(c, buf, sizeof(buf));
+			c->bound = 0;	/* an orderly end, not a drop */
+		}
+		sconn_close(c, 1);
+	}
+}
+
+void
 smsc_sim_drop(struct smsc_sim *sim)
 {
 	while (sim->conns != NULL)
