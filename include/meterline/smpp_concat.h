@@ -25,6 +25,7 @@ struct smpp_reasm_msg {
 	uint8_t   dcs;		/* data_coding of the first part that arrived */
 	uint8_t   total, got;	/* parts announced and parts present */
 	int       complete;	/* got == total */
+	unsigned  odd_parts;	/* UCS-2 parts of odd length, each end -> U+FFFD */
 	uint8_t  *data;		/* user data of the parts, in order, UDH removed */
 	size_t    len;
 	uint64_t *tokens;	/* one per PDU received for this message */

@@ -4,6 +4,7 @@
 
 #include "meterline/smpp_codec.h"
 #include "meterline/smpp_concat.h"
+#include "meterline/text.h"
 #include "meterline/util.h"
 
 #define REASM_BUCKETS 1024
@@ -126,6 +127,7 @@ static struct smpp_reasm_msg *
 grp_emit(struct smpp_reasm *r, struct grp *g)
 {
 	struct smpp_reasm_msg *m = xcalloc(1, sizeof(*m));
+	int ucs2 = text_dcs_charset(g->dcs, NULL) == TEXT_CS_UCS2;
 	size_t off = 0;
 
 	grp_unlink(r, g);
@@ -135,12 +137,26 @@ grp_emit(struct smpp_reasm *r, struct grp *g)
 	m->total = g->total;
 	m->got = g->got;
 	m->complete = g->got == g->total;
-	m->data = xmalloc(g->bytes + 1);
+	m->data = xmalloc(g->bytes + g->total + 1);
 	for (unsigned i = 0; i < g->total; i++) {
+		size_t n = g->plen[i];
+
 		if (g->part[i] == NULL)
 			continue;
-		memcpy(m->data + off, g->part[i], g->plen[i]);
-		off += g->plen[i];
+		/*
+		 * A UCS-2 part with an odd octet count would shift every part
+		 * after it by one octet: its dangling octet becomes U+FFFD.
+		 */
+		if (ucs2 && n % 2 == 1) {
+			memcpy(m->data + off, g->part[i], n - 1);
+			off += n - 1;
+			m->data[off++] = 0xFF;
+			m->data[off++] = 0xFD;
+			m->odd_parts++;
+			continue;
+		}
+		memcpy(m->data + off, g->part[i], n);
+		off += n;
 	}
 	m->data[off] = 0;
 	m->len = off;

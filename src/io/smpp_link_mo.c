@@ -180,6 +180,13 @@ mo_submit_reasm(struct smpp_link *l, struct smpp_reasm_msg *m)
 		    "after the timeout, processed as it is",
 		    log_mask_phone(m->src, b, sizeof(b)), m->got, m->total);
 	}
+	if (m->odd_parts > 0) {
+		char b[32];
+
+		link_log(l, LOG_WARN, "concatenated UCS-2 message from %s: %u parts "
+		    "of odd length, their last octet replaced by U+FFFD",
+		    log_mask_phone(m->src, b, sizeof(b)), m->odd_parts);
+	}
 	mo_submit(l, m->src, m->dst, m->dcs, m->data, m->len, m->tokens,
 	    m->ntokens);
 	smpp_reasm_msg_free(m);

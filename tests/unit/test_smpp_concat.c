@@ -168,6 +168,29 @@ test_many(void **state)
 	smpp_reasm_free(r);
 }
 
+/* A UCS-2 part of odd length must not shift the parts after it. */
+static void
+test_ucs2_odd_part(void **state)
+{
+	struct smpp_reasm *r = smpp_reasm_new(16, 1 << 16, 1000);
+	struct smpp_concat c1 = { SMPP_CONCAT_UDH8, 5, 2, 1 };
+	struct smpp_concat c2 = { SMPP_CONCAT_UDH8, 5, 2, 2 };
+	static const uint8_t p1[] = { 0x04, 0x1F, 0x04 };	/* П + a stray octet */
+	static const uint8_t p2[] = { 0x04, 0x21 };		/* С */
+	static const uint8_t want[] = { 0x04, 0x1F, 0xFF, 0xFD, 0x04, 0x21 };
+	struct smpp_reasm_msg *m;
+
+	(void)state;
+	smpp_reasm_add(r, "a", "b", &c1, 0x08, p1, sizeof(p1), 1, 0, &m);
+	assert_int_equal(smpp_reasm_add(r, "a", "b", &c2, 0x08, p2, sizeof(p2), 2,
+	    0, &m), SMPP_REASM_COMPLETE);
+	assert_int_equal(m->len, sizeof(want));
+	assert_memory_equal(m->data, want, sizeof(want));
+	assert_int_equal(m->odd_parts, 1);
+	smpp_reasm_msg_free(m);
+	smpp_reasm_free(r);
+}
+
 int
 main(void)
 {
@@ -178,6 +201,7 @@ main(void)
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_ucs2_odd_part),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
