@@ -1,6 +1,6 @@
 /*
  * SMPP 3.4 PDUs as our own small structs. smpp_codec.c is the only file
- * that includes libsmpp34; it checks the raw header and every length before
+ * that includes libsmpp34 (smpp_pdu.c has the library-free helpers); it checks the raw header and every length before
  * the library sees a byte, and works around the library's quirks (see
  * docs/smpp.md). Everything here is pure: no I/O, no allocation.
  */
@@ -175,6 +175,9 @@ int smpp_status_temporary(uint32_t status);
  */
 uint32_t smpp_decode(const uint8_t *frame, size_t len, struct smpp_pdu *out,
                      char *err, size_t errlen);
+
+/* 1 if total and seq describe one part of several (total >= 2, 1..total). */
+int smpp_concat_sane(const struct smpp_concat *);
 
 /*
  * Parse the UDH of sm->ud when esm_class has UDHI: set udh_len, text,
