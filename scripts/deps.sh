@@ -3,7 +3,7 @@
 
 MLINE_DEPS="build-essential cmake pkg-config libpcre2-dev libinih-dev
 libevent-dev libpq-dev libsmpp34-dev libjansson-dev libssl-dev libcmocka-dev
-postgresql postgresql-client tzdata clang libclang-rt-14-dev curl openssl"
+postgresql postgresql-client tzdata clang libclang-rt-14-dev curl openssl libnet-smpp-perl"
 
 deps_install() {
 	local missing=() p

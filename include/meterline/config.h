@@ -67,6 +67,8 @@ struct config_smpp {
 	bool             registered_delivery;	/* ask for delivery receipts */
 	bool             tls;
 	char             tls_ca_file[CONFIG_PATH_MAX + 1];	/* "" = system CAs */
+	char             tls_server_name[CONFIG_HOST_MAX + 1];	/* "" = host */
+	bool             tls_verify;		/* check certificate and name */
 };
 
 /* [http]: the messenger bridge; enabled when the section is present. */

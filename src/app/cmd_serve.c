@@ -48,7 +48,7 @@ struct serve {
 	struct metrics      *metrics;
 	struct metrics_std   std;
 	struct serve_call   *free_calls;
-	struct event        *sig_term, *sig_int, *stop_timer;
+	struct event        *sig_term, *sig_int, *stop_timer, *link_wait;
 	int                  stopping;	/* 0 running, 1 draining, 2 done */
 	int                  stop_ticks;
 };
@@ -232,6 +232,29 @@ serve_link_cfg(const struct config_smpp *c, struct smpp_link_cfg *lc)
 	lc->mt_src_ton = (uint8_t)c->reply_ton;
 	lc->mt_src_npi = (uint8_t)c->reply_npi;
 	lc->registered_delivery = c->registered_delivery;
+	lc->tls = c->tls;
+	lc->tls_ca_file = c->tls_ca_file;
+	lc->tls_server_name = c->tls_server_name;
+	lc->tls_verify = c->tls_verify;
+}
+
+/*
+ * Bind only once the store is ready: an SMSC starts delivering at once, and
+ * every message before that would only earn a temporary error. After the
+ * first bind the link keeps itself up, database or not.
+ */
+static void
+serve_link_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve *sv = arg;
+
+	(void)fd;
+	(void)what;
+	if (!store_ready(sv->store) || sv->stopping)
+		return;
+	event_free(sv->link_wait);
+	sv->link_wait = NULL;
+	smpp_link_start(sv->link);
 }
 
 static int
@@ -243,17 +266,14 @@ serve_start_smpp(struct serve *sv, char *err, size_t errlen)
 	struct outbox_opts oo = { .conninfo = sv->conninfo,
 		.send = serve_outbox_send, .send_ctx = sv };
 
-	if (sv->cfg.smpp.tls) {
-		snprintf(err, errlen, "smpp.tls: TLS to the SMSC is not "
-		    "implemented yet; use a TLS tunnel (stunnel) for now");
-		return -1;
-	}
 	sv->outbox = outbox_new(sv->base, &oo);
 	serve_link_cfg(&sv->cfg.smpp, &lc);
 	if ((sv->link = smpp_link_new(sv->base, &lc, &hooks, err, errlen)) ==
 	    NULL)
 		return -1;
-	smpp_link_start(sv->link);
+	sv->link_wait = event_new(sv->base, -1, EV_PERSIST, serve_link_wait_cb,
+	    sv);
+	event_add(sv->link_wait, &(struct timeval){ 0, 50000 });
 	return 0;
 }
 
@@ -454,6 +474,8 @@ serve_free(struct serve *sv)
 		event_free(sv->sig_int);
 	if (sv->stop_timer != NULL)
 		event_free(sv->stop_timer);
+	if (sv->link_wait != NULL)
+		event_free(sv->link_wait);
 }
 
 int

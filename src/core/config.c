@@ -91,6 +91,10 @@ static const struct cfg_key cfg_keys[] = {
 	{ "smpp", "tls", CFG_BOOL, F(smpp.tls), 0, 0, NULL, "false", 0 },
 	{ "smpp", "tls_ca_file", CFG_STR, F(smpp.tls_ca_file), 0, 0, NULL, "",
 	    0 },
+	{ "smpp", "tls_server_name", CFG_STR, F(smpp.tls_server_name), 0, 0,
+	    NULL, "", 0 },
+	{ "smpp", "tls_verify", CFG_BOOL, F(smpp.tls_verify), 0, 0, NULL, "true",
+	    0 },
 
 	{ "http", "listen", CFG_STR, F(http.listen), 0, 0, NULL,
 	    "127.0.0.1:8080", 0 },
