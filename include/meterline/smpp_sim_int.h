@@ -47,6 +47,7 @@ struct mo_part {
 /* One MO message to deliver. */
 struct mo_item {
 	struct mo_item *wnext;		/* waiting for its reply, by sender */
+	struct mo_item *prev;		/* the sender's message before, if any */
 	char            sender[22], recipient[22];
 	char           *text;
 	uint8_t         dcs;

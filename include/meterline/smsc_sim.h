@@ -54,6 +54,7 @@ struct smsc_sim_stats {
 	uint64_t replies, receipts_sent;
 	uint64_t enquire_sent, enquire_answered, enquire_received;
 	uint64_t generic_nacks;
+	uint32_t last_err_status;	/* of the last deliver_sm answered with one */
 	int64_t  first_mo_us, last_ack_us, last_reply_us;	/* monotonic */
 };
 
@@ -82,7 +83,9 @@ int smsc_sim_load_scenario(struct smsc_sim *, const char *path, char *err,
 
 enum smsc_sim_mode {
 	SMSC_SIM_SCENARIO,	/* one message at a time, each waits for its reply */
-	SMSC_SIM_FLOOD,		/* window and rate; replies counted */
+	SMSC_SIM_FLOOD,		/* window and rate; replies counted. A sender's
+				   next message waits for the reply to its
+				   previous one, as a person would. */
 };
 /*
  * Start delivering the queued messages once an ESME is bound. done(arg)
@@ -115,5 +118,12 @@ size_t smsc_sim_replies(const struct smsc_sim *, const struct smsc_sim_reply **)
 size_t smsc_sim_pending(const struct smsc_sim *);
 /* Print statistics and latency percentiles. */
 void smsc_sim_report(const struct smsc_sim *, FILE *);
+/*
+ * Write what happened to every message, one line each, tab-separated:
+ *   mo    ACKED REPLIED SENDER RECIPIENT TEXT   (ACKED: every part ESME_ROK)
+ *   reply FROM TO PARTS DCS LATENCY_US TEXT     (LATENCY_US -1: unmatched)
+ * Tabs and line breaks in texts become spaces. 0, or -1 on a write error.
+ */
+int smsc_sim_write_results(const struct smsc_sim *, FILE *);
 
 #endif

@@ -29,6 +29,9 @@ sim_usage(FILE *f)
 	    "                       at a time, each waiting for its reply; prints a\n"
 	    "                       transcript\n"
 	    "  --flood N            deliver N messages at --window and --rate\n"
+	    "  --flood-file FILE    deliver the lines of FILE (as --scenario) at\n"
+	    "                       --window and --rate; a sender's next message\n"
+	    "                       waits for the reply to its previous one\n"
 	    "  --text TEXT          flood text; repeat to cycle (\"P 123456 42.5\")\n"
 	    "  --sender-base NUM    flood senders NUM, NUM+1, ... (79000000000)\n"
 	    "  --recipient NUM      flood recipient (7377)\n"
@@ -47,6 +50,8 @@ sim_usage(FILE *f)
 	    "  --tempfail-status S  that status (0x08)\n"
 	    "  --timeout S          give up after S seconds (600 with work to do)\n"
 	    "  --quiet              no transcript\n"
+	    "  --results FILE       at the end, write every MO (acknowledged?\n"
+	    "                       replied?) and every reply to FILE, one per line\n"
 	    "  --log-level L        debug|info|warn|error (info)\n"
 	    "  --tls-cert FILE      serve TLS with this PEM certificate chain\n"
 	    "  --tls-key FILE       and this PEM key (default: in --tls-cert)\n"
@@ -93,7 +98,7 @@ sim_number(const char *opt, const char *s, unsigned long max, unsigned long *out
 
 struct sim_opts {
 	struct smsc_sim_cfg cfg;
-	const char         *scenario;
+	const char         *scenario, *flood_file, *results;
 	unsigned long       flood, timeout_s;
 	const char         *texts[16];
 	unsigned            ntexts;
@@ -107,7 +112,7 @@ enum {
 	O_RECIPIENT, O_WINDOW, O_RATE, O_ENQUIRE, O_REPLY_TIMEOUT, O_REDELIVER,
 	O_RECEIPTS, O_REFUSE, O_DROP_AFTER, O_DROP_TIMES, O_THROTTLE,
 	O_THROTTLE_EVERY, O_TEMPFAIL, O_TEMPFAIL_STATUS, O_TIMEOUT, O_QUIET,
-	O_LOG_LEVEL, O_TLS_CERT, O_TLS_KEY, O_HELP,
+	O_LOG_LEVEL, O_TLS_CERT, O_TLS_KEY, O_FLOOD_FILE, O_RESULTS, O_HELP,
 };
 
 static const struct option sim_longopts[] = {
@@ -137,6 +142,8 @@ static const struct option sim_longopts[] = {
 	{ "log-level", required_argument, NULL, O_LOG_LEVEL },
 	{ "tls-cert", required_argument, NULL, O_TLS_CERT },
 	{ "tls-key", required_argument, NULL, O_TLS_KEY },
+	{ "flood-file", required_argument, NULL, O_FLOOD_FILE },
+	{ "results", required_argument, NULL, O_RESULTS },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -194,6 +201,8 @@ sim_parse(int argc, char **argv, struct sim_opts *o)
 		case O_QUIET: o->quiet = 1; break;
 		case O_TLS_CERT: o->cfg.tls_cert_file = optarg; break;
 		case O_TLS_KEY: o->cfg.tls_key_file = optarg; break;
+		case O_FLOOD_FILE: o->flood_file = optarg; break;
+		case O_RESULTS: o->results = optarg; break;
 		case O_TEXT:
 			if (o->ntexts == sizeof(o->texts) / sizeof(o->texts[0])) {
 				fprintf(stderr, "meterline smsc-sim: at most 16 --text\n");
@@ -225,9 +234,11 @@ sim_parse(int argc, char **argv, struct sim_opts *o)
 			break;
 		}
 	}
-	if (optind < argc || (o->scenario && o->flood)) {
+	if (optind < argc || (o->scenario != NULL) + (o->flood > 0) +
+	    (o->flood_file != NULL) > 1) {
 		fprintf(stderr, "meterline smsc-sim: %s\n", optind < argc ?
-		    "unexpected arguments" : "--scenario and --flood exclude each other");
+		    "unexpected arguments" :
+		    "--scenario, --flood and --flood-file exclude each other");
 		return EXIT_USAGE;
 	}
 	return 0;
@@ -238,9 +249,10 @@ static int
 sim_queue(struct smsc_sim *sim, const struct sim_opts *o)
 {
 	char err[256], sender[24];
+	const char *file = o->scenario ? o->scenario : o->flood_file;
 
-	if (o->scenario != NULL &&
-	    smsc_sim_load_scenario(sim, o->scenario, err, sizeof(err)) != 0) {
+	if (file != NULL &&
+	    smsc_sim_load_scenario(sim, file, err, sizeof(err)) != 0) {
 		fprintf(stderr, "meterline smsc-sim: %s\n", err);
 		return -1;
 	}
@@ -253,6 +265,25 @@ sim_queue(struct smsc_sim *sim, const struct sim_opts *o)
 			fprintf(stderr, "meterline smsc-sim: %s\n", err);
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/* The results file (--results); 0 or -1 with a message. */
+static int
+sim_write_results(const struct smsc_sim *sim, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	int bad = f == NULL;
+
+	if (f != NULL) {
+		bad |= smsc_sim_write_results(sim, f) != 0;
+		bad |= fclose(f) != 0;
+	}
+	if (bad) {
+		fprintf(stderr, "meterline smsc-sim: %s: cannot write results\n",
+		    path);
+		return -1;
 	}
 	return 0;
 }
@@ -270,7 +301,7 @@ cmd_smsc_sim(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	if ((rc = sim_parse(argc, argv, &o)) != 0)
 		return rc == 1 ? 0 : rc;
-	work = o.scenario != NULL || o.flood > 0;
+	work = o.scenario != NULL || o.flood > 0 || o.flood_file != NULL;
 	if (!o.quiet && o.scenario != NULL)
 		o.cfg.transcript = stdout;
 	signal(SIGPIPE, SIG_IGN);
@@ -306,7 +337,9 @@ cmd_smsc_sim(int argc, char **argv)
 	event_base_dispatch(run.base);
 	smsc_sim_report(sim, stderr);
 	rc = work && !run.finished ? 1 : 0;
-	if (rc)
+	if (o.results != NULL && sim_write_results(sim, o.results) != 0)
+		rc = 1;
+	if (work && !run.finished)
 		fprintf(stderr, "smsc-sim: stopped with %zu messages not done\n",
 		    smsc_sim_pending(sim));
 	event_free(timeout);

@@ -61,7 +61,8 @@ smsc_sim_add_mo(struct smsc_sim *sim, const char *sender, const char *recipient,
 	sim->items[sim->nitems++] = it;
 	/* Waiting for a reply, in the order sent, per sender. */
 	for (pp = &sim->waiting[str_hash(sender)]; *pp != NULL; pp = &(*pp)->wnext)
-		;
+		if (strcmp((*pp)->sender, sender) == 0)
+			it->prev = *pp;
 	*pp = it;
 	sim->st.mo_queued++;
 	return 0;
@@ -207,6 +208,9 @@ sim_advance(struct smsc_sim *sim, int64_t now)
 	    sim->cfg.window) {
 		struct mo_item *it = sim->items[sim->next_item];
 
+		/* A person sends the next message after reading the reply. */
+		if (it->prev != NULL && !it->prev->replied && !it->prev->timed_out)
+			break;
 		if (sim->cfg.rate > 0 && (int64_t)sim->next_item >=
 		    (now - sim->run_start) * (int64_t)sim->cfg.rate / 1000000 + 1)
 			break;
@@ -343,6 +347,7 @@ sim_mo_on_resp(struct smsc_sim *sim, struct sconn *c, uint32_t seq,
 		item_settle(sim, p->item);
 	} else {
 		sim->st.mo_acked_err++;
+		sim->st.last_err_status = status;
 		sim_retry(sim, p);
 	}
 	sim_mo_pump(sim);
@@ -503,10 +508,13 @@ smsc_sim_report(const struct smsc_sim *sim, FILE *f)
 			lat[n++] = sim->replies[i].latency_us;
 	qsort(lat, n, sizeof(*lat), cmp_i64);
 	fprintf(f, "MO messages: %llu queued, %llu done; deliver_sm sent %llu "
-	    "(redelivered %llu), answered ok %llu, with errors %llu\n",
+	    "(redelivered %llu), answered ok %llu, with errors %llu",
 	    (unsigned long long)s->mo_queued, (unsigned long long)s->mo_done,
 	    (unsigned long long)s->mo_pdus_sent, (unsigned long long)s->mo_redelivered,
 	    (unsigned long long)s->mo_acked_ok, (unsigned long long)s->mo_acked_err);
+	if (s->mo_acked_err)
+		fprintf(f, " (last 0x%02X)", (unsigned)s->last_err_status);
+	fputc('\n', f);
 	fprintf(f, "replies: %llu; submit_sm %llu: ok %llu, throttled %llu, "
 	    "temporary errors %llu; receipts sent %llu\n",
 	    (unsigned long long)s->replies, (unsigned long long)s->submits,
@@ -527,6 +535,35 @@ smsc_sim_report(const struct smsc_sim *sim, FILE *f)
 		    (double)lat[n / 2] / 1000, (double)lat[(n * 99) / 100] / 1000,
 		    (double)lat[n - 1] / 1000);
 	free(lat);
+}
+
+/* Print s with tabs and line breaks as spaces, so a line stays a line. */
+static void
+results_text(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		fputc(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s, f);
+	fputc('\n', f);
+}
+
+int
+smsc_sim_write_results(const struct smsc_sim *sim, FILE *f)
+{
+	for (size_t i = 0; i < sim->nitems; i++) {
+		const struct mo_item *it = sim->items[i];
+
+		fprintf(f, "mo\t%d\t%d\t%s\t%s\t", it->nacked == it->nparts,
+		    it->replied, it->sender, it->recipient);
+		results_text(f, it->text);
+	}
+	for (size_t i = 0; i < sim->nreplies; i++) {
+		const struct smsc_sim_reply *r = &sim->replies[i];
+
+		fprintf(f, "reply\t%s\t%s\t%u\t%u\t%lld\t", r->from, r->to,
+		    r->parts, r->dcs, (long long)r->latency_us);
+		results_text(f, r->text);
+	}
+	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }
 
 void
