@@ -35,7 +35,7 @@ CREATE TABLE registers (
 	last_value integer CHECK (last_value >= 0),
 	last_date  date,
 	PRIMARY KEY (contract, position)
-);
+) WITH (fillfactor = 80);	-- room for HOT updates of last_value/last_date
 
 -- Every inbound message, whatever happened to it: one row each, written in
 -- the same transaction as its effects. dedupe_key is a 64-bit hash of
@@ -64,7 +64,8 @@ CREATE TABLE messages (
 	duplicate_of bigint,			-- the original, for duplicates
 	PRIMARY KEY (id, logged_at)
 ) PARTITION BY RANGE (logged_at);
--- Redelivery check: same key, applied recently (logged_at prunes partitions).
+-- Redelivery check: same key, advanced something, recently (logged_at prunes
+-- partitions).
 CREATE INDEX messages_dedupe ON messages (dedupe_key, logged_at) WHERE advanced;
 
 -- External ids (messenger bridge, replay) seen once: unique across all
@@ -89,7 +90,7 @@ CREATE TABLE dialogs (
 	started_us bigint NOT NULL,
 	last_us    bigint NOT NULL,
 	PRIMARY KEY (channel, sender)
-);
+) WITH (fillfactor = 80);
 
 -- One complete set of readings (every register of a contract).
 CREATE SEQUENCE submissions_id_seq;

@@ -81,6 +81,7 @@ struct db_stmt {
 };
 
 struct db_opts {
+	const char           *name;	/* in log lines: "db <name>: ..." */
 	const char           *conninfo;
 	const struct db_stmt *stmts;	/* prepared at every connect */
 	size_t                nstmts;

@@ -9,7 +9,7 @@
  * engine run in C, in arrival order; the message log, dialogs,
  * submissions, readings, registers' last values and outbox written with
  * one array statement each; COMMIT. Only then does each message's done
- * callback run. docs/store.md has the whole story (duplicates, failures).
+ * callback run. Batches overlap on several connections (default 2). docs/store.md has the whole story (duplicates, failures).
  */
 #ifndef METERLINE_STORE_H
 #define METERLINE_STORE_H
@@ -28,6 +28,7 @@ struct store_opts {
 	const char          *conninfo;	/* libpq (multi-host is fine) */
 	const struct config *cfg;	/* borrowed; store_set_config swaps it */
 	size_t               queue_max;	/* 0: 16 x batch_max; beyond, submit refuses */
+	int                  connections;	/* 0: 2; batches overlap on them */
 	int                  partitions_every_s;	/* 0: 3600 */
 	int                  backoff_max_ms;	/* 0: 30 s (reconnect backoff cap) */
 };
@@ -83,10 +84,15 @@ struct store_stats {
 	uint64_t reconnects;	/* connections made after the first */
 	uint64_t db_failures;	/* failed connects and lost connections */
 	uint64_t batch_hist[STORE_HIST];	/* committed batches by size */
+	/* where a batch's time goes, summed over batches (microseconds) */
+	uint64_t load_us;	/* round 1 sent -> results: locks and loads */
+	uint64_t decide_us;	/* parse, engine, building the writes (C) */
+	uint64_t write_us;	/* round 2 sent -> committed */
 };
 void store_stats(const struct store *, struct store_stats *);
 
-/* The backend pid of the store's connection (tests), 0 if none. */
+/* The backend pid of the connection carrying a batch, else of the first
+ * connection (tests), 0 if none. */
 int store_backend_pid(const struct store *);
 
 #endif

@@ -69,8 +69,7 @@ static void db_io_cb(evutil_socket_t, short, void *);
 static void
 db_notice(void *arg, const char *msg)
 {
-	(void)arg;
-	log_debug("db: server notice: %s", msg);
+	log_debug("db %s: server notice: %s", ((struct db *)arg)->opts.name, msg);
 }
 
 static void
@@ -101,12 +100,13 @@ db_log_failure(struct db *db, const char *why)
 	time_t now = time(NULL);
 
 	if (strcmp(why, db->last_err) != 0) {
-		log_warn("db: %s", why);
+		log_warn("db %s: %s", db->opts.name, why);
 		snprintf(db->last_err, sizeof(db->last_err), "%s", why);
 		db->last_err_at = now;
 		db->repeats = 0;
 	} else if (now - db->last_err_at >= 60) {
-		log_warn("db: %s (%u more times)", why, db->repeats + 1);
+		log_warn("db %s: %s (%u more times)", db->opts.name, why,
+		    db->repeats + 1);
 		db->last_err_at = now;
 		db->repeats = 0;
 	} else {
@@ -249,7 +249,8 @@ db_prepared_cb(const struct db_round_result *r, void *arg)
 	db->backoff_ms = db->opts.backoff_min_ms;
 	db->stats.connects++;
 	db->last_err[0] = '\0';
-	log_info("db: connected (backend %d)", PQbackendPID(db->conn));
+	log_info("db %s: connected (backend %d)", db->opts.name,
+	    PQbackendPID(db->conn));
 	if (db->state_cb)
 		db->state_cb(true, db->state_arg);
 }
@@ -440,6 +441,8 @@ db_new(struct event_base *base, const struct db_opts *opts, db_state_cb cb,
 
 	db->base = base;
 	db->opts = *opts;
+	if (db->opts.name == NULL)
+		db->opts.name = "main";
 	if (db->opts.connect_timeout_ms <= 0)
 		db->opts.connect_timeout_ms = 10000;
 	if (db->opts.round_timeout_ms <= 0)

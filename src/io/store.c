@@ -11,7 +11,12 @@
  *            registers, outbox; sync = COMMIT              -> done callbacks
  *
  * Whatever arrives meanwhile waits in the queue and makes the next batch
- * (group commit). Failures: connection lost -> every message of the batch
+ * (group commit). With several connections (default 2) batches overlap:
+ * the next batch starts on a free connection as soon as the previous one
+ * holds its locks (its round 1 is back), so one backend writes and commits
+ * while another locks and loads. A sender's messages still apply in
+ * order: a later batch waits for the earlier one's sender locks.
+ * Failures: connection lost -> every message of the batch
  * gets INTAKE_TEMPFAIL; serialization failure, deadlock or lock timeout ->
  * the batch is retried (3 times); an error that one message can cause
  * (SQLSTATE classes 22 and 23) -> the batch is split in halves until the
@@ -21,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -46,33 +53,72 @@ enum store_busy {
 	STORE_BATCH,		/* a batch in flight */
 };
 
+/* One connection and the batch (or other round) it carries. */
+struct store_conn {
+	struct store        *st;
+	struct db           *db;
+	char                 name[24];
+	bool                 up;		/* connected and schema checked */
+	bool                 ever_up;
+	enum store_busy      busy;
+	struct store_batch   batch;
+	struct event        *check_timer;
+	uint64_t             t_mark;	/* when the current phase began */
+	char                 saved_state[6];	/* a round-1 failure, until its sync */
+	char                 saved_error[256];
+};
+
 struct store {
 	struct event_base   *base;
 	struct store_opts    opts;
 	const struct config *cfg;
-	struct db           *db;
+	struct store_conn   *conns;
+	int                  nconns;
 	struct parser       *parser;
-	bool                 up;		/* connected and schema checked */
-	bool                 ever_up;
+	bool                 locking;	/* a batch waits for its round 1 */
 	bool                 freeing;
 	bool                 partitions_due;
-	enum store_busy      busy;
 	/* the queue: a ring of messages not yet in a batch */
 	struct store_msg    *q;
 	size_t               qhead, qlen, qcap;
 	/* batches imposed by retries and splits; the next is the last */
 	struct store_forced *forced;
 	size_t               nforced, forced_cap;
-	struct store_batch   batch;
 	struct event        *kick;		/* start the next batch from the loop */
 	struct event        *partitions_timer;
-	struct event        *check_timer;
-	char                 saved_state[6];	/* a round-1 failure, until its sync */
-	char                 saved_error[256];
 	struct store_stats   stats;
 };
 
 static void store_kick(struct store *);
+
+static uint64_t
+store_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Add the time since the last mark to *acc and mark again. */
+static void
+store_phase(struct store_conn *c, uint64_t *acc)
+{
+	uint64_t now = store_now_us();
+
+	*acc += now - c->t_mark;
+	c->t_mark = now;
+}
+
+/* Whether any connection can take a batch. */
+static bool
+store_up(const struct store *st)
+{
+	for (int i = 0; i < st->nconns; i++)
+		if (st->conns[i].up)
+			return true;
+	return false;
+}
 
 /* ---- queue ---------------------------------------------------------------- */
 
@@ -205,7 +251,7 @@ store_submit(struct store *st, const struct inbound_msg *msg,
 	struct store_msg m;
 	const char *sk[2], *dk[4];
 
-	if (!st->up || st->freeing || st->qlen >= st->opts.queue_max) {
+	if (st->freeing || st->qlen >= st->opts.queue_max || !store_up(st)) {
 		st->stats.refused++;
 		return -1;
 	}
@@ -220,8 +266,7 @@ store_submit(struct store *st, const struct inbound_msg *msg,
 	m.sender_key = store_hash(sk, 2);
 	m.dedupe_key = store_hash(dk, 4);
 	store_push_back(st, &m);
-	if (st->busy == STORE_IDLE)
-		store_kick(st);
+	store_kick(st);
 	return 0;
 }
 
@@ -261,10 +306,8 @@ store_tempfail(struct store *st, struct store_msg *m)
 
 /* The batch is over without a commit: every message fails for now. */
 static void
-store_batch_tempfail(struct store *st)
+store_batch_tempfail(struct store *st, struct store_batch *b)
 {
-	struct store_batch *b = &st->batch;
-
 	st->stats.failed_batches++;
 	for (size_t i = 0; i < b->n; i++)
 		store_tempfail(st, &b->msgs[i]);
@@ -279,9 +322,8 @@ store_text(const struct store_batch *b, size_t off)
 
 /* Committed: now, and only now, every message hears its result. */
 static void
-store_batch_committed(struct store *st)
+store_batch_committed(struct store *st, struct store_batch *b)
 {
-	struct store_batch *b = &st->batch;
 	unsigned bucket = 0;
 
 	while (bucket + 1 < STORE_HIST && (b->n >> (bucket + 1)) != 0)
@@ -318,11 +360,9 @@ store_batch_committed(struct store *st)
  * taken again as one batch (retry) or as two (split: second_size > 0).
  */
 static void
-store_requeue(struct store *st, size_t first_size, size_t second_size,
-    int attempts)
+store_requeue(struct store *st, struct store_batch *b, size_t first_size,
+    size_t second_size, int attempts)
 {
-	struct store_batch *b = &st->batch;
-
 	for (size_t i = b->n; i-- > 0;)
 		store_push_front(st, &b->msgs[i]);
 	if (st->nforced + 2 > st->forced_cap) {
@@ -355,9 +395,9 @@ store_data_error(const char *sqlstate)
  * Retry, split, or give up on the batch.
  */
 static void
-store_batch_failed(struct store *st, const char *sqlstate, const char *error)
+store_batch_failed(struct store *st, struct store_batch *b,
+    const char *sqlstate, const char *error)
 {
-	struct store_batch *b = &st->batch;
 	size_t n = b->n;
 
 	if (strstr(error, "no partition of relation") != NULL)
@@ -368,7 +408,7 @@ store_batch_failed(struct store *st, const char *sqlstate, const char *error)
 		    error, sqlstate);
 		st->stats.retries++;
 		st->stats.failed_batches++;
-		store_requeue(st, n, 0, b->attempts + 1);
+		store_requeue(st, b, n, 0, b->attempts + 1);
 		return;
 	}
 	if (store_data_error(sqlstate) && n > 1) {
@@ -376,7 +416,7 @@ store_batch_failed(struct store *st, const char *sqlstate, const char *error)
 		    "to find the message", n, error, sqlstate);
 		st->stats.splits++;
 		st->stats.failed_batches++;
-		store_requeue(st, n / 2, n - n / 2, 0);
+		store_requeue(st, b, n / 2, n - n / 2, 0);
 		return;
 	}
 	if (n == 1)
@@ -386,80 +426,88 @@ store_batch_failed(struct store *st, const char *sqlstate, const char *error)
 	else
 		log_error("store: batch of %zu not applied: %s [%s]", n, error,
 		    sqlstate);
-	store_batch_tempfail(st);
+	store_batch_tempfail(st, b);
 }
 
 /* ---- the batch rounds ------------------------------------------------------- */
 
 static void
-store_round_done(struct store *st)
+store_round_done(struct store_conn *c)
 {
-	st->busy = STORE_IDLE;
-	if (!st->freeing)
-		store_kick(st);
+	c->busy = STORE_IDLE;
+	if (!c->st->freeing)
+		store_kick(c->st);
 }
 
 static void
 store_round2_cb(const struct db_round_result *r, void *arg)
 {
-	struct store *st = arg;
+	struct store_conn *c = arg;
+	struct store *st = c->st;
 
 	if (r->lost) {
-		log_warn("store: connection lost with a batch of %zu in flight: "
-		    "temporary failure for each", st->batch.n);
-		store_batch_tempfail(st);
+		log_warn("store: connection %s lost with a batch of %zu in flight: "
+		    "temporary failure for each", c->name, c->batch.n);
+		store_batch_tempfail(st, &c->batch);
 	} else if (r->failed >= 0) {
-		store_batch_failed(st, r->sqlstate, r->error);
+		store_batch_failed(st, &c->batch, r->sqlstate, r->error);
 	} else {
-		store_batch_committed(st);
+		store_phase(c, &st->stats.write_us);
+		store_batch_committed(st, &c->batch);
 	}
-	store_round_done(st);
+	store_round_done(c);
 }
 
 /* The sync that ends a transaction round 1 could not finish. */
 static void
 store_abort_cb(const struct db_round_result *r, void *arg)
 {
-	struct store *st = arg;
+	struct store_conn *c = arg;
 
 	if (r->lost)
-		store_batch_tempfail(st);
+		store_batch_tempfail(c->st, &c->batch);
 	else
-		store_batch_failed(st, st->saved_state, st->saved_error);
-	store_round_done(st);
+		store_batch_failed(c->st, &c->batch, c->saved_state, c->saved_error);
+	store_round_done(c);
 }
 
 static void
 store_round1_cb(const struct db_round_result *r, void *arg)
 {
-	struct store *st = arg;
+	struct store_conn *c = arg;
+	struct store *st = c->st;
 	char err[128];
 
+	st->locking = false;	/* its locks are held: the next batch may start */
 	if (r->lost) {
-		store_batch_tempfail(st);
-		store_round_done(st);
+		store_batch_tempfail(st, &c->batch);
+		store_round_done(c);
 		return;
 	}
+	store_phase(c, &st->stats.load_us);
 	if (r->failed >= 0) {
-		memcpy(st->saved_state, r->sqlstate, sizeof(st->saved_state));
-		memcpy(st->saved_error, r->error, sizeof(st->saved_error));
-	} else if (batch_decide(&st->batch, r, st->cfg, st->db, err,
+		memcpy(c->saved_state, r->sqlstate, sizeof(c->saved_state));
+		memcpy(c->saved_error, r->error, sizeof(c->saved_error));
+	} else if (batch_decide(&c->batch, r, st->cfg, c->db, err,
 	    sizeof(err)) != 0) {
 		/* nothing written yet: the sync only releases the locks */
-		snprintf(st->saved_state, sizeof(st->saved_state), "XX000");
-		snprintf(st->saved_error, sizeof(st->saved_error), "%s", err);
+		snprintf(c->saved_state, sizeof(c->saved_state), "XX000");
+		snprintf(c->saved_error, sizeof(c->saved_error), "%s", err);
 	} else {
-		db_round(st->db, true, store_round2_cb, st);
+		db_round(c->db, true, store_round2_cb, c);
+		store_phase(c, &st->stats.decide_us);
+		if (!st->freeing)
+			store_kick(st);
 		return;
 	}
-	db_round(st->db, true, store_abort_cb, st);
+	db_round(c->db, true, store_abort_cb, c);
 }
 
-/* Take the next batch from the queue and send its first round. */
+/* Take the next batch from the queue and send its first round on c. */
 static void
-store_batch_start(struct store *st)
+store_batch_start(struct store *st, struct store_conn *c)
 {
-	struct store_batch *b = &st->batch;
+	struct store_batch *b = &c->batch;
 	size_t n = (size_t)st->cfg->store.batch_max;
 
 	b->attempts = 0;
@@ -475,11 +523,14 @@ store_batch_start(struct store *st)
 	}
 	for (b->n = 0; b->n < n; b->n++)
 		b->msgs[b->n] = store_pop_front(st);
-	batch_send_loads(b, st->db, st->parser, st->cfg->store.duplicate_window);
-	st->busy = STORE_BATCH;
-	if (db_round(st->db, false, store_round1_cb, st) != 0) {
-		store_batch_tempfail(st);
-		st->busy = STORE_IDLE;
+	c->t_mark = store_now_us();
+	batch_send_loads(b, c->db, st->parser, st->cfg->store.duplicate_window);
+	c->busy = STORE_BATCH;
+	st->locking = true;
+	if (db_round(c->db, false, store_round1_cb, c) != 0) {
+		st->locking = false;
+		store_batch_tempfail(st, b);
+		c->busy = STORE_IDLE;
 	}
 }
 
@@ -488,33 +539,34 @@ store_batch_start(struct store *st)
 static void
 store_partitions_cb(const struct db_round_result *r, void *arg)
 {
-	struct store *st = arg;
+	struct store_conn *c = arg;
 
 	if (!r->lost && r->failed >= 0)
 		log_error("store: creating partitions: %s [%s]", r->error, r->sqlstate);
 	if (!r->lost)
-		st->partitions_due = false;	/* on failure, the timer tries again */
-	store_round_done(st);
+		c->st->partitions_due = false;	/* on failure, the timer tries again */
+	store_round_done(c);
 }
 
 static void
-store_partitions_send(struct store *st)
+store_partitions_send(struct store_conn *c)
 {
 	char sql[64];
 
 	snprintf(sql, sizeof(sql), "SELECT meterline_ensure_partitions(%d)",
 	    MIGRATE_PARTITIONS_AHEAD);
-	db_send_sql(st->db, sql);
+	db_send_sql(c->db, sql);
 }
 
 static void
 store_check_cb(const struct db_round_result *r, void *arg)
 {
-	struct store *st = arg;
+	struct store_conn *c = arg;
+	struct store *st = c->st;
 	struct timeval tv = { STORE_CHECK_S, 0 };
 	int version;
 
-	st->busy = STORE_IDLE;
+	c->busy = STORE_IDLE;
 	if (r->lost)
 		return;
 	version = r->failed == 0 ? -1 : atoi(db_rows_get(r->rows[0], 0, 0));
@@ -525,28 +577,28 @@ store_check_cb(const struct db_round_result *r, void *arg)
 			log_error("store: the database schema is at version %d, this "
 			    "binary needs %d: run 'meterline migrate'", version < 0 ?
 			    0 : version, migrate_latest());
-		evtimer_add(st->check_timer, &tv);
+		evtimer_add(c->check_timer, &tv);
 		return;
 	}
-	if (st->ever_up)
+	if (c->ever_up)
 		st->stats.reconnects++;
-	st->ever_up = true;
-	st->up = true;
-	st->partitions_due = false;
-	log_info("store: ready (schema version %d)", version);
+	if (!store_up(st))
+		log_info("store: ready (schema version %d)", version);
+	c->ever_up = true;
+	c->up = true;
 	store_kick(st);
 }
 
 /* After connect: the schema must be ours; make sure of the partitions. */
 static void
-store_check_send(struct store *st)
+store_check_send(struct store_conn *c)
 {
-	if (!db_ready(st->db) || st->busy != STORE_IDLE)
+	if (!db_ready(c->db) || c->busy != STORE_IDLE)
 		return;
-	db_send_sql(st->db, "SELECT coalesce(max(version), 0) FROM meterline_schema");
-	store_partitions_send(st);
-	if (db_round(st->db, true, store_check_cb, st) == 0)
-		st->busy = STORE_CHECKING;
+	db_send_sql(c->db, "SELECT coalesce(max(version), 0) FROM meterline_schema");
+	store_partitions_send(c);
+	if (db_round(c->db, true, store_check_cb, c) == 0)
+		c->busy = STORE_CHECKING;
 }
 
 static void
@@ -565,37 +617,49 @@ store_partitions_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	st->partitions_due = true;
-	if (st->busy == STORE_IDLE)
-		store_kick(st);
+	store_kick(st);
 }
 
 static void
 store_db_state_cb(bool up, void *arg)
 {
-	struct store *st = arg;
+	struct store_conn *c = arg;
 
 	if (up) {
-		store_check_send(st);
+		store_check_send(c);
 		return;
 	}
-	st->up = false;
-	st->busy = STORE_IDLE;	/* the db failed every round in flight */
-	evtimer_del(st->check_timer);
-	store_kick(st);		/* fails the queue from the loop */
+	c->up = false;
+	c->busy = STORE_IDLE;	/* the db failed every round in flight */
+	evtimer_del(c->check_timer);
+	if (!store_up(c->st))
+		log_warn("store: no database connection: refusing messages");
+	store_kick(c->st);	/* fails the queue from the loop if all are down */
 }
 
 /* ---- the loop ------------------------------------------------------------- */
+
+static struct store_conn *
+store_idle_conn(struct store *st)
+{
+	for (int i = 0; i < st->nconns; i++)
+		if (st->conns[i].up && st->conns[i].busy == STORE_IDLE &&
+		    db_ready(st->conns[i].db))
+			return &st->conns[i];
+	return NULL;
+}
 
 static void
 store_kick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct store *st = arg;
+	struct store_conn *c;
 
 	(void)fd;
 	(void)what;
-	if (st->busy != STORE_IDLE || st->freeing)
+	if (st->freeing)
 		return;
-	if (!st->up || !db_ready(st->db)) {
+	if (!store_up(st)) {
 		st->nforced = 0;
 		while (st->qlen > 0) {
 			struct store_msg m = store_pop_front(st);
@@ -604,14 +668,16 @@ store_kick_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		return;
 	}
+	if (st->locking || (c = store_idle_conn(st)) == NULL)
+		return;
 	if (st->partitions_due) {
-		store_partitions_send(st);
-		if (db_round(st->db, true, store_partitions_cb, st) == 0)
-			st->busy = STORE_PARTITIONS;
+		store_partitions_send(c);
+		if (db_round(c->db, true, store_partitions_cb, c) == 0)
+			c->busy = STORE_PARTITIONS;
 		return;
 	}
 	if (st->qlen > 0)
-		store_batch_start(st);
+		store_batch_start(st, c);
 }
 
 /* Run the next step from the loop, never from inside a caller. */
@@ -623,18 +689,29 @@ store_kick(struct store *st)
 
 /* ---- life ------------------------------------------------------------------- */
 
+static void
+store_conn_open(struct store *st, struct store_conn *c, int i)
+{
+	struct db_opts dbo = {
+		.name = c->name,
+		.conninfo = st->opts.conninfo,
+		.stmts = store_stmts,
+		.nstmts = ST__MAX,
+		.session_sql = store_session_sql,
+		.backoff_max_ms = st->opts.backoff_max_ms,
+	};
+
+	c->st = st;
+	snprintf(c->name, sizeof(c->name), "store#%d", i);
+	c->check_timer = evtimer_new(st->base, store_check_timer_cb, c);
+	c->db = db_new(st->base, &dbo, store_db_state_cb, c);
+}
+
 struct store *
 store_new(struct event_base *base, const struct store_opts *opts, char *err,
     size_t errlen)
 {
 	struct store *st;
-	struct db_opts dbo = {
-		.conninfo = opts->conninfo,
-		.stmts = store_stmts,
-		.nstmts = ST__MAX,
-		.session_sql = store_session_sql,
-		.backoff_max_ms = opts->backoff_max_ms,
-	};
 	struct timeval every;
 
 	if (opts->cfg == NULL || opts->conninfo == NULL) {
@@ -653,14 +730,16 @@ store_new(struct event_base *base, const struct store_opts *opts, char *err,
 		st->opts.queue_max = 16 * (size_t)st->cfg->store.batch_max;
 	if (st->opts.partitions_every_s <= 0)
 		st->opts.partitions_every_s = 3600;
+	st->nconns = st->opts.connections > 0 ? st->opts.connections : 2;
 	st->kick = event_new(base, -1, 0, store_kick_cb, st);
-	st->check_timer = evtimer_new(base, store_check_timer_cb, st);
 	st->partitions_timer = event_new(base, -1, EV_PERSIST,
 	    store_partitions_timer_cb, st);
 	every.tv_sec = st->opts.partitions_every_s;
 	every.tv_usec = 0;
 	event_add(st->partitions_timer, &every);
-	st->db = db_new(base, &dbo, store_db_state_cb, st);
+	st->conns = xcalloc((size_t)st->nconns, sizeof(*st->conns));
+	for (int i = 0; i < st->nconns; i++)
+		store_conn_open(st, &st->conns[i], i);
 	return st;
 }
 
@@ -670,19 +749,24 @@ store_free(struct store *st)
 	if (st == NULL)
 		return;
 	st->freeing = true;
-	db_free(st->db);	/* the batch in flight fails through its callback */
-	if (st->batch.n > 0)
-		store_batch_tempfail(st);
+	for (int i = 0; i < st->nconns; i++) {
+		struct store_conn *c = &st->conns[i];
+
+		db_free(c->db);	/* a batch in flight fails through its callback */
+		if (c->batch.n > 0)
+			store_batch_tempfail(st, &c->batch);
+		event_free(c->check_timer);
+		batch_free(&c->batch);
+	}
 	while (st->qlen > 0) {
 		struct store_msg m = store_pop_front(st);
 
 		store_tempfail(st, &m);
 	}
 	event_free(st->kick);
-	event_free(st->check_timer);
 	event_free(st->partitions_timer);
 	parser_free(st->parser);
-	batch_free(&st->batch);
+	free(st->conns);
 	free(st->q);
 	free(st->forced);
 	free(st);
@@ -691,13 +775,17 @@ store_free(struct store *st)
 bool
 store_ready(const struct store *st)
 {
-	return st->up;
+	return store_up(st);
 }
 
 size_t
 store_pending(const struct store *st)
 {
-	return st->qlen + st->batch.n;
+	size_t n = st->qlen;
+
+	for (int i = 0; i < st->nconns; i++)
+		n += st->conns[i].batch.n;
+	return n;
 }
 
 void
@@ -709,15 +797,20 @@ store_set_config(struct store *st, const struct config *cfg)
 void
 store_stats(const struct store *st, struct store_stats *out)
 {
-	struct db_stats d;
-
-	db_stats(st->db, &d);
 	*out = st->stats;
-	out->db_failures = d.failures;
+	for (int i = 0; i < st->nconns; i++) {
+		struct db_stats d;
+
+		db_stats(st->conns[i].db, &d);
+		out->db_failures += d.failures;
+	}
 }
 
 int
 store_backend_pid(const struct store *st)
 {
-	return db_backend_pid(st->db);
+	for (int i = 0; i < st->nconns; i++)
+		if (st->conns[i].busy == STORE_BATCH)
+			return db_backend_pid(st->conns[i].db);
+	return db_backend_pid(st->conns[0].db);
 }

@@ -86,7 +86,11 @@ test_backend_killed(struct tstore *t)
 	    " AND last_value IS NULL"), 1);
 
 	/* The store reconnects by itself; the channel's retry then applies. */
-	tstore_wait_ready(t);
+	store_stats(t->st, &after);
+	for (int i = 0; i < 400 && after.reconnects == before.reconnects; i++) {
+		tstore_spin(t->base, 25);
+		store_stats(t->st, &after);
+	}
 	submit_batch(t, r, 1);
 	tstore_wait(one, 1);
 	for (int k = 0; k < NB; k++)
