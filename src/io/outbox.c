@@ -339,6 +339,8 @@ ob_receipt_params(const struct outbox *ob, struct ob_buf b[2])
 static void
 ob_shift(void *base, size_t *len, size_t n, size_t size)
 {
+	if (n == 0)
+		return;		/* base may be NULL: memmove must not see it */
 	memmove(base, (char *)base + n * size, (*len - n) * size);
 	*len -= n;
 }
