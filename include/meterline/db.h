@@ -25,6 +25,14 @@
 int db_conninfo_resolve(const char *config_path, const char *db_override,
                         char *out, size_t outlen, char *err, size_t errlen);
 
+/*
+ * Copy len bytes of s into dst as text PostgreSQL accepts: valid UTF-8
+ * without NUL bytes, each offending byte replaced by U+FFFD. dst needs
+ * 3 * len + 1 bytes; it is NUL-terminated. Returns the bytes written; the
+ * copy equals s exactly when s was acceptable.
+ */
+size_t db_text_clean(char *dst, const char *s, size_t len);
+
 /* ---- blocking ---------------------------------------------------------- */
 
 struct db_sync;

@@ -68,28 +68,14 @@ import_append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 	(*buf)[*len] = '\0';
 }
 
+/* Whether a name (at most MODEL_NAME_MAX bytes) is text PostgreSQL takes. */
 static bool
-import_utf8_valid(const unsigned char *s)
+import_name_ok(const char *f)
 {
-	while (*s) {
-		unsigned c = *s, n, cp;
+	char clean[3 * MODEL_NAME_MAX + 1];
+	size_t n = strlen(f);
 
-		if (c < 0x80) { s++; continue; }
-		if (c >= 0xc2 && c <= 0xdf) { n = 1; cp = c & 0x1f; }
-		else if (c >= 0xe0 && c <= 0xef) { n = 2; cp = c & 0x0f; }
-		else if (c >= 0xf0 && c <= 0xf4) { n = 3; cp = c & 0x07; }
-		else return false;
-		for (unsigned i = 1; i <= n; i++) {
-			if ((s[i] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i] & 0x3f);
-		}
-		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		s += n + 1;
-	}
-	return true;
+	return db_text_clean(clean, f, n) == n && memcmp(clean, f, n) == 0;
 }
 
 /*
@@ -200,7 +186,7 @@ import_check(char **f, int n, struct import_row *row)
 		return "register name is empty";
 	if (strlen(f[3]) > MODEL_NAME_MAX)
 		return "register name longer than 47 bytes";
-	if (!import_utf8_valid((const unsigned char *)f[3]))
+	if (!import_name_ok(f[3]))
 		return "register name is not valid UTF-8";
 	for (const unsigned char *p = (const unsigned char *)f[3]; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)

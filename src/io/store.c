@@ -166,51 +166,6 @@ store_pop_front(struct store *st)
 
 /* ---- copying a message in ------------------------------------------------ */
 
-/*
- * Copy s (len bytes) as valid UTF-8 without NUL bytes: each invalid byte
- * and each NUL becomes U+FFFD. PostgreSQL text takes nothing else, and one
- * bad message must not fail its batch. Returns the bytes written.
- */
-static size_t
-store_utf8_copy(char *dst, const unsigned char *s, size_t len)
-{
-	size_t o = 0, i = 0;
-
-	while (i < len) {
-		unsigned c = s[i], n = 0, cp = 0, ok = 1;
-
-		if (c >= 0x01 && c < 0x80) {
-			dst[o++] = (char)c;
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) { n = 1; cp = c & 0x1f; }
-		else if (c >= 0xe0 && c <= 0xef) { n = 2; cp = c & 0x0f; }
-		else if (c >= 0xf0 && c <= 0xf4) { n = 3; cp = c & 0x07; }
-		else ok = 0;
-		for (unsigned k = 1; ok && k <= n; k++) {
-			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
-				ok = 0;
-			else
-				cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (ok && ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff))))
-			ok = 0;
-		if (!ok) {
-			memcpy(dst + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i++;
-			continue;
-		}
-		memcpy(dst + o, s + i, n + 1);
-		o += n + 1;
-		i += n + 1;
-	}
-	dst[o] = '\0';
-	return o;
-}
-
 /* One allocation for all the strings of msg; in.* point into it. */
 static void
 store_copy_in(struct store_msg *m, const struct inbound_msg *msg)
@@ -235,8 +190,9 @@ store_copy_in(struct store_msg *m, const struct inbound_msg *msg)
 			*dst[i] = i == 3 ? NULL : "";
 			continue;
 		}
-		n = store_utf8_copy(p, (const unsigned char *)(src[i] ? src[i] : ""),
-		    lens[i]);
+		/* PostgreSQL takes nothing else, and one bad message must not
+		   fail its batch. */
+		n = db_text_clean(p, src[i] ? src[i] : "", lens[i]);
 		*dst[i] = p;
 		if (i == 4)
 			m->in.text_len = n;
@@ -249,7 +205,7 @@ store_submit(struct store *st, const struct inbound_msg *msg,
     intake_done_cb done, void *arg)
 {
 	struct store_msg m;
-	const char *sk[2], *dk[4];
+	const char *dk[4];
 
 	if (st->freeing || st->qlen >= st->opts.queue_max || !store_up(st)) {
 		st->stats.refused++;
@@ -259,11 +215,11 @@ store_submit(struct store *st, const struct inbound_msg *msg,
 	store_copy_in(&m, msg);
 	m.done = done;
 	m.done_arg = arg;
-	sk[0] = dk[0] = m.in.channel;
-	sk[1] = dk[1] = m.in.sender;
+	dk[0] = m.in.channel;
+	dk[1] = m.in.sender;
 	dk[2] = m.in.recipient;
 	dk[3] = m.in.text;
-	m.sender_key = store_hash(sk, 2);
+	m.sender_key = store_sender_key(m.in.channel, m.in.sender);
 	m.dedupe_key = store_hash(dk, 4);
 	store_push_back(st, &m);
 	store_kick(st);

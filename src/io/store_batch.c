@@ -14,15 +14,6 @@
 #include "meterline/util.h"
 #include "store_int.h"
 
-/* The strings of message m that identify its sender. */
-static uint64_t
-batch_sender_hash(const char *channel, const char *sender)
-{
-	const char *k[2] = { channel, sender };
-
-	return store_hash(k, 2);
-}
-
 /* Index of message i's sender, added on first sight. */
 static int
 batch_sender(struct store_batch *b, size_t i)
@@ -199,7 +190,7 @@ batch_load_dialogs(struct store_batch *b, const struct db_rows *rows)
 	for (int r = 0; r < db_rows_count(rows); r++) {
 		const char *channel = db_rows_get(rows, r, 0);
 		const char *sender = db_rows_get(rows, r, 1);
-		uint64_t key = batch_sender_hash(channel, sender);
+		uint64_t key = store_sender_key(channel, sender);
 		struct store_sender *s = NULL;
 		struct dialog_state d;
 		size_t pos = SIZE_MAX;

@@ -63,6 +63,8 @@ void smap_free(struct store_map *);
 
 /* 64-bit FNV-1a over several strings, each followed by a 0 byte. */
 uint64_t store_hash(const char *const *strs, size_t n);
+/* The key of a sender: its advisory lock and its map entry. */
+uint64_t store_sender_key(const char *channel, const char *sender);
 
 /* The prepared statements, by number (store_sql.c). */
 enum store_stmt {

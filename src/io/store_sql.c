@@ -322,3 +322,11 @@ store_hash(const char *const *strs, size_t n)
 	}
 	return h;
 }
+
+uint64_t
+store_sender_key(const char *channel, const char *sender)
+{
+	const char *k[2] = { channel, sender };
+
+	return store_hash(k, 2);
+}
