@@ -54,6 +54,7 @@ struct http_waiter {
 	struct evhttp_request *req;
 	int64_t                t0_us;
 	struct http_waiter    *next;
+	bool                   joined;	/* came while its id was in flight */
 	size_t                 rkey_len;	/* rate-limit key, for a refund */
 	char                   rkey[];
 };
@@ -341,6 +342,7 @@ http_waiter_add(struct http_intake *srv, struct http_pending *p,
 
 	w->req = req;
 	w->t0_us = t0_us;
+	w->joined = false;
 	w->rkey_len = rkey_len;
 	memcpy(w->rkey, rkey, rkey_len);
 	w->next = p->waiters;
@@ -350,7 +352,8 @@ http_waiter_add(struct http_intake *srv, struct http_pending *p,
 }
 
 /* 200 {"id","outcome","reason","reply"}: the same for an original and its
- * duplicates. */
+ * duplicates (which also get X-Meterline-Duplicate, whether the store found
+ * them or they joined the original in flight). */
 static char *
 http_result_body(const struct http_pending *p, const struct intake_result *r)
 {
@@ -387,7 +390,7 @@ http_pending_answer(struct http_pending *p, const struct intake_result *r,
 
 		p->waiters = w->next;
 		if (ok && body != NULL) {
-			if (r->status == INTAKE_DUPLICATE)
+			if (r->status == INTAKE_DUPLICATE || w->joined)
 				evhttp_add_header(evhttp_request_get_output_headers(
 				    w->req), "X-Meterline-Duplicate", "1");
 			http_send(srv, w->req, 200, "application/json", body,
@@ -542,7 +545,7 @@ http_messages_submit(struct http_intake *srv, struct evhttp_request *req,
 		return;
 	}
 	if (p != NULL) {	/* the same (channel, id) is being stored */
-		http_waiter_add(srv, p, req, t0, rkey, rkey_len);
+		http_waiter_add(srv, p, req, t0, rkey, rkey_len)->joined = true;
 		return;
 	}
 	p = http_pending_new(srv, m->channel, m->id);
