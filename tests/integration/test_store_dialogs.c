@@ -161,6 +161,33 @@ test_one_batch(struct tstore *t)
 	ITEST_CHECK(r[0].id < r[1].id && r[2].id < r[3].id);
 }
 
+/*
+ * Texts that need quoting in an array literal, and bytes PostgreSQL would
+ * refuse, survive the trip into the log (the latter as U+FFFD).
+ */
+static void
+test_awkward_text(struct tstore *t)
+{
+	static const char *const texts[] = {
+		"\"quoted\" {braces}, commas\\back", "NULL", "", "ПС\t123859\n",
+	};
+	struct tres r;
+	char sql[256], want[64];
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		tstore_say(t, "79000000009", texts[i], tstore_time(40 + (int)i), &r);
+		snprintf(sql, sizeof(sql), "SELECT '[' || text || ']' FROM messages"
+		    " WHERE id = %lld", (long long)r.id);
+		snprintf(want, sizeof(want), "[%s]", texts[i]);
+		ITEST_EQ_STR(q(sql), want);
+	}
+	tstore_say(t, "79000000009", "a\xff\xfe" "b", tstore_time(50), &r);
+	snprintf(sql, sizeof(sql), "SELECT text FROM messages WHERE id = %lld",
+	    (long long)r.id);
+	ITEST_EQ_STR(q(sql), "a\xef\xbf\xbd\xef\xbf\xbd" "b");
+	ITEST_EQ_STR(r.outcome, "rejected");
+}
+
 /* A multi-host conninfo: the first host is down, the second is used. */
 static void
 test_multihost(const char *conninfo, struct event_base *base)
@@ -194,6 +221,7 @@ main(void)
 	test_water(&t);
 	test_rejections(&t);
 	test_one_batch(&t);
+	test_awkward_text(&t);
 	tstore_close(&t);
 	test_multihost(conninfo, base);
 	PQfinish(db);

@@ -1,0 +1,96 @@
+/*
+ * The store's small parts, without a database: array literals, the text
+ * cleaner, the hash map. (The database round trip of the same literals is
+ * in test_store_dialogs.c.)
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "itest.h"
+#include "meterline/db.h"
+#include "store_int.h"
+
+static void
+test_array_literals(void)
+{
+	struct store_arr a = { 0 };
+
+	sarr_begin(&a);
+	ITEST_EQ_STR(sarr_end(&a), "{}");
+	sarr_begin(&a);
+	sarr_text(&a, "plain");
+	sarr_text(&a, "q\"uote");
+	sarr_text(&a, "back\\slash");
+	sarr_text(&a, NULL);
+	sarr_text(&a, "NULL");
+	sarr_text(&a, "{,}");
+	sarr_text(&a, "");
+	sarr_text(&a, "ПС 123");
+	ITEST_EQ_STR(sarr_end(&a), "{\"plain\",\"q\\\"uote\",\"back\\\\slash\",NULL,"
+	    "\"NULL\",\"{,}\",\"\",\"ПС 123\"}");
+	sarr_begin(&a);
+	sarr_i64(&a, -9223372036854775807LL - 1);
+	sarr_i64(&a, 0);
+	sarr_bool(&a, true);
+	sarr_bool(&a, false);
+	sarr_null(&a);
+	ITEST_EQ_STR(sarr_end(&a), "{-9223372036854775808,0,t,f,NULL}");
+	sbuf_free(&a.b);
+}
+
+static void
+clean(const char *in, size_t len, const char *want)
+{
+	char out[64];
+	size_t n = db_text_clean(out, in, len);
+
+	ITEST_EQ_LONG((long)n, (long)strlen(want));
+	ITEST_EQ_STR(out, want);
+}
+
+static void
+test_text_clean(void)
+{
+	clean("ok ПС €𝄞", strlen("ok ПС €𝄞"), "ok ПС €𝄞");
+	clean("a\0b", 3, "a\xef\xbf\xbd" "b");		/* NUL */
+	clean("a\xff" "b", 3, "a\xef\xbf\xbd" "b");		/* never valid */
+	clean("\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd");	/* overlong '/' */
+	clean("\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"); /* surrogate */
+	clean("\xd0", 1, "\xef\xbf\xbd");			/* cut short */
+	clean("\xf4\x90\x80\x80", 4,				/* above U+10FFFF */
+	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+}
+
+static void
+test_map(void)
+{
+	struct store_map m = { 0 };
+	size_t pos;
+	int seen = 0, v;
+
+	smap_reset(&m, 4);
+	for (int i = 0; i < 1000; i++)		/* grows past the estimate */
+		smap_put(&m, (uint64_t)(i % 10), i);
+	pos = SIZE_MAX;
+	while ((v = smap_next(&m, 7, &pos)) != -1) {
+		ITEST_EQ_LONG(v % 10, 7);
+		seen++;
+	}
+	ITEST_EQ_LONG(seen, 100);
+	pos = SIZE_MAX;
+	ITEST_EQ_LONG(smap_next(&m, 12345, &pos), -1);
+	smap_reset(&m, 4);
+	pos = SIZE_MAX;
+	ITEST_EQ_LONG(smap_next(&m, 7, &pos), -1);
+	smap_free(&m);
+}
+
+int
+main(void)
+{
+	test_array_literals();
+	test_text_clean();
+	test_map();
+	printf("ok\n");
+	return 0;
+}
