@@ -357,6 +357,17 @@ hx_db_create_on(const char *host, const char *port, const char *name)
 	return conninfo;
 }
 
+void
+hx_import(const char *conninfo, const char *csv)
+{
+	char log[600];
+	char *argv[] = { (char *)hx_bin(), "import", "contracts", "--db",
+		(char *)conninfo, (char *)csv, NULL };
+
+	snprintf(log, sizeof(log), "%s/setup.log", hx_workdir());
+	hx_run(argv, log);
+}
+
 const char *
 hx_db_create(const char *name)
 {
@@ -715,7 +726,7 @@ hx_json(const struct hx_resp *r)
 const char *
 hx_jfield(const struct hx_resp *r, const char *key)
 {
-	static char buf[4096];
+	static _Thread_local char buf[4096];
 	json_t *o = hx_json(r), *v = json_object_get(o, key);
 
 	if (v == NULL)

@@ -59,6 +59,10 @@ const char *hx_db_create(const char *name);
 const char *hx_db_create_on(const char *host, const char *port,
                             const char *name);
 
+/* meterline import contracts CSV into the database; fail unless it
+ * exits 0. */
+void hx_import(const char *conninfo, const char *csv);
+
 /* First column of the first row of a printf-formatted query, as a long
  * (0 for NULL) or a string ("" for NULL; static buffer). Fail on errors. */
 long hx_sql_long(const char *conninfo, const char *fmt, ...)
@@ -150,7 +154,7 @@ const char *hx_header(const struct hx_resp *, const char *name, char *buf,
 json_t *hx_json(const struct hx_resp *);
 
 /* json_string_value of member key of the response body ("(null)" for
- * null, static buffer). */
+ * null; a buffer of the calling thread, valid until its next call). */
 const char *hx_jfield(const struct hx_resp *, const char *key);
 
 /* lowercase hex HMAC-SHA256 of body keyed with secret (OpenSSL, not ours). */
