@@ -293,6 +293,9 @@ sim_mo_pump(struct smsc_sim *sim)
 	int64_t now = sim_now_us();
 	struct mo_part **pp = &sim->retry;
 
+	/* The rate's clock starts when there is someone to deliver to. */
+	if (c == NULL && sim->st.first_mo_us == 0)
+		sim->run_start = now;
 	/* Redeliveries whose time has come go first. */
 	while (*pp != NULL) {
 		struct mo_part *p = *pp;
