@@ -86,6 +86,9 @@ struct store {
 	size_t               nforced, forced_cap;
 	struct event        *kick;		/* start the next batch from the loop */
 	struct event        *partitions_timer;
+	char                 last_error[256];	/* log damping of batch failures */
+	time_t               last_error_at;
+	unsigned             error_repeats;
 	struct store_stats   stats;
 };
 
@@ -339,6 +342,32 @@ store_transient(const char *sqlstate)
 	    strcmp(sqlstate, "57014") == 0;		/* statement timeout */
 }
 
+/*
+ * A batch failed for good: log it, but the same error again at most once
+ * a minute (with how often it happened), so a persistent server problem
+ * under traffic does not flood the log.
+ */
+static void
+store_log_failure(struct store *st, const char *sqlstate, const char *error)
+{
+	time_t now = time(NULL);
+	bool same = strcmp(st->last_error, error) == 0;
+
+	if (same && now - st->last_error_at < 60) {
+		st->error_repeats++;
+		return;
+	}
+	if (same && st->error_repeats > 0)
+		log_error("store: batch not applied: %s [%s] (%u more times since"
+		    " the last line)", error, sqlstate, st->error_repeats + 1);
+	else
+		log_error("store: batch not applied: %s [%s]; temporary failure"
+		    " for its messages", error, sqlstate);
+	snprintf(st->last_error, sizeof(st->last_error), "%s", error);
+	st->last_error_at = now;
+	st->error_repeats = 0;
+}
+
 /* Classes of errors one message's data can cause. */
 static bool
 store_data_error(const char *sqlstate)
@@ -375,13 +404,12 @@ store_batch_failed(struct store *st, struct store_batch *b,
 		store_requeue(st, b, n / 2, n - n / 2, 0);
 		return;
 	}
-	if (n == 1)
+	if (store_data_error(sqlstate) && n == 1)
 		log_error("store: message %" PRId64 " from channel %s cannot be "
 		    "stored: %s [%s]; answered as a temporary failure",
 		    b->msgs[0].id, b->msgs[0].in.channel, error, sqlstate);
 	else
-		log_error("store: batch of %zu not applied: %s [%s]", n, error,
-		    sqlstate);
+		store_log_failure(st, sqlstate, error);
 	store_batch_tempfail(st, b);
 }
 

@@ -6,7 +6,9 @@
  * past lock_timeout (batch retried).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -169,6 +171,44 @@ test_lock_timeout(struct tstore *t)
 	ITEST_CHECK(after.retries > before.retries);
 }
 
+/*
+ * A server error no message causes, on every batch: each message a
+ * temporary failure, and one log line, not one per batch.
+ */
+static void
+test_persistent_error(struct tstore *t)
+{
+	char path[] = "/tmp/mline-store-log.XXXXXX", line[512];
+	int fd = mkstemp(path), saved = dup(2), lines = 0;
+	struct tres r;
+	FILE *f;
+
+	itest_exec(db, "CREATE FUNCTION broken() RETURNS trigger LANGUAGE plpgsql AS $$"
+	    " BEGIN RAISE EXCEPTION 'broken on purpose'; END $$;"
+	    "CREATE TRIGGER broken BEFORE INSERT ON outbox"
+	    " FOR EACH ROW EXECUTE FUNCTION broken()");
+	fflush(stderr);
+	dup2(fd, 2);
+	for (int k = 0; k < 20; k++) {
+		tstore_say(t, "79550000003", "?", tstore_time(8 + k), &r);
+		ITEST_EQ_LONG(r.status, INTAKE_TEMPFAIL);
+	}
+	fflush(stderr);
+	dup2(saved, 2);
+	itest_exec(db, "DROP TRIGGER broken ON outbox; DROP FUNCTION broken()");
+	f = fopen(path, "r");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		fputs(line, stderr);
+		lines += strstr(line, "broken on purpose") != NULL;
+	}
+	if (f != NULL)
+		fclose(f);
+	unlink(path);
+	ITEST_EQ_LONG(lines, 1);
+	tstore_say(t, "79550000003", "?", tstore_time(30), &r);
+	ITEST_EQ_LONG(r.status, INTAKE_APPLIED);
+}
+
 int
 main(void)
 {
@@ -182,6 +222,7 @@ main(void)
 	test_poison(&t);
 	test_missing_partition(&t);
 	test_lock_timeout(&t);
+	test_persistent_error(&t);
 	tstore_close(&t);
 	PQfinish(db);
 	event_base_free(base);
