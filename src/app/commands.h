@@ -19,5 +19,7 @@ int cmd_migrate(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_smsc_sim(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_export_log(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 
 #endif

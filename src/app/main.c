@@ -10,6 +10,8 @@ static const struct command commands[] = {
 	{ "parse", cmd_parse, "show what a customer's text means" },
 	{ "migrate", cmd_migrate, "create or upgrade the database schema" },
 	{ "import", cmd_import, "load contracts from billing (CSV)" },
+	{ "replay", cmd_replay, "apply a message log again (dry run, report)" },
+	{ "export-log", cmd_export_log, "write the message log as JSON Lines" },
 	{ "smsc-sim", cmd_smsc_sim, "SMSC simulator: deliver MO, answer submit_sm" },
 };
 

@@ -1,0 +1,436 @@
+/*
+ * meterline replay FILE...: messages from a log (JSON Lines or CSV) through
+ * the store, as live traffic, each at its own time; one line per message,
+ * a progress bar on a terminal, a summary by outcome and reason.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "commands.h"
+#include "meterline/config.h"
+#include "meterline/db.h"
+#include "meterline/log.h"
+#include "meterline/replay.h"
+
+#define REPLAY_BATCH_DEFAULT 2000
+
+static const char replay_usage[] =
+    "usage: meterline replay [options] FILE...   (- reads standard input)\n"
+    "\n"
+    "Apply the messages of a log through the same grammar, dialogs and store\n"
+    "as live traffic, each with its own time as \"now\", in time order per\n"
+    "sender. A message already in the log (same channel and id) is a\n"
+    "duplicate and changes nothing; a line without an id gets a stable one\n"
+    "from its time, channel, from, to and text, so a file replayed twice\n"
+    "changes nothing the second time.\n"
+    "\n"
+    "Formats (detected, or forced with --format):\n"
+    "  JSON Lines  {\"time\":\"2026-11-24T12:30:00+03:00\",\"channel\":\"sms\",\n"
+    "               \"from\":\"79001234567\",\"to\":\"7377\",\"text\":\"ПС 123859\",\"id\":\"...\"}\n"
+    "              (what export-log writes; id optional)\n"
+    "  CSV         header time,channel,from,to,text[,id]; RFC 4180 quoting\n"
+    "\n"
+    "  --dry-run        run everything, then roll back: show what each message\n"
+    "                   would do, change nothing\n"
+    "  --send-replies   queue SMS replies in the outbox (sent to customers);\n"
+    "                   by default nothing is sent\n"
+    "  --json           one JSON object per message instead of a text line\n"
+    "  -q, --quiet      no line per message, only the summary\n"
+    "  --format F       jsonl or csv (default: detected per file)\n"
+    "  --batch N        messages per transaction (default 2000)\n"
+    "  --config FILE    config file (default " DB_CONFIG_DEFAULT ")\n"
+    "  --db CONNINFO    libpq connection string; overrides [database] conninfo\n"
+    "  -h, --help       this text\n"
+    "\n"
+    "Malformed lines are reported on stderr as FILE:LINE: why and skipped.\n"
+    "Exit status: 0 every line processed, 1 some lines malformed,\n"
+    "2 usage, config or database error (or messages that could not be stored).\n";
+
+struct replay_args {
+	const char        *config, *db;
+	enum replay_format fmt;
+	bool               dry_run, send_replies, json, quiet;
+	int                batch;
+};
+
+/* Counts by (outcome, reason) for the summary. */
+struct replay_count {
+	char *outcome, *reason;	/* owned */
+	long        n;
+};
+
+struct replay_cli {
+	struct replay_args   a;
+	const struct config *cfg;
+	bool                 bar;	/* progress bar on stderr */
+	bool                 bar_drawn;
+	struct timespec      t0;
+	struct replay_count *counts;
+	size_t               ncounts;
+	long                 failed;
+	char                *esc;	/* scratch for escaping */
+	size_t               esc_cap;
+};
+
+static double
+replay_elapsed(const struct replay_cli *c)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - c->t0.tv_sec) +
+	    (double)(t.tv_nsec - c->t0.tv_nsec) / 1e9;
+}
+
+static void
+replay_bad(const char *name, long line, const char *why, void *arg)
+{
+	struct replay_cli *c = arg;
+
+	if (c->bar_drawn)
+		fputs("\r\033[K", stderr);
+	fprintf(stderr, "%s:%ld: %s\n", name, line, why);
+}
+
+static void
+replay_count(struct replay_cli *c, const char *outcome, const char *reason)
+{
+	for (size_t i = 0; i < c->ncounts; i++) {
+		struct replay_count *k = &c->counts[i];
+
+		if (strcmp(k->outcome, outcome) == 0 && ((k->reason == NULL &&
+		    reason == NULL) || (k->reason && reason &&
+		    strcmp(k->reason, reason) == 0))) {
+			k->n++;
+			return;
+		}
+	}
+	c->counts = realloc(c->counts, (c->ncounts + 1) * sizeof(*c->counts));
+	if (c->counts == NULL)
+		abort();
+	/* copies: the names die with the run, the summary comes after */
+	c->counts[c->ncounts++] = (struct replay_count){ strdup(outcome),
+	    reason ? strdup(reason) : NULL, 1 };
+}
+
+/* Escaped for a text line (quotes, control bytes). */
+static const char *
+replay_esc(struct replay_cli *c, const char *s, size_t len)
+{
+	if (c->esc_cap < len * 4 + 8) {
+		c->esc_cap = len * 4 + 8;
+		free(c->esc);
+		if ((c->esc = malloc(c->esc_cap)) == NULL)
+			abort();
+	}
+	return log_escape(s, len, c->esc, c->esc_cap);
+}
+
+static void
+replay_print_json(const struct replay_rec *rec, size_t n, const char *time,
+    const char *outcome, const char *reason, const char *reply)
+{
+	json_t *o = json_object();
+	char *line;
+
+	json_object_set_new(o, "n", json_integer((json_int_t)n + 1));
+	json_object_set_new(o, "time", json_string(time));
+	json_object_set_new(o, "channel", json_string(rec->channel));
+	json_object_set_new(o, "from", json_string(rec->from));
+	json_object_set_new(o, "text", json_stringn(rec->text, rec->text_len));
+	json_object_set_new(o, "outcome", json_string(outcome));
+	json_object_set_new(o, "reason", reason ? json_string(reason) : json_null());
+	json_object_set_new(o, "reply", reply ? json_string(reply) : json_null());
+	if ((line = json_dumps(o, JSON_COMPACT)) != NULL)
+		puts(line);
+	free(line);
+	json_decref(o);
+}
+
+static void
+replay_print_text(struct replay_cli *c, const struct replay_rec *rec, size_t n,
+    const char *time, const char *outcome, const char *reason,
+    const char *reply)
+{
+	printf("%zu %s %s %s \"%s\" -> %s", n + 1, time, rec->channel, rec->from,
+	    replay_esc(c, rec->text, rec->text_len), outcome);
+	if (reason != NULL)
+		printf(" (%s)", reason);
+	if (reply != NULL)
+		printf(": \"%s\"", replay_esc(c, reply, strlen(reply)));
+	putchar('\n');
+}
+
+/* One message's result: count it, print it. */
+static void
+replay_result(const struct replay_rec *rec, size_t n,
+    const struct replay_outcome *out, void *arg)
+{
+	struct replay_cli *c = arg;
+	const char *outcome = out->outcome ? out->outcome : "?";
+	const char *reason = out->reason;
+	char time[48];
+
+	if (out->status == INTAKE_DUPLICATE) {
+		reason = outcome;	/* what the original did */
+		outcome = "duplicate";
+	} else if (out->status == INTAKE_TEMPFAIL) {
+		outcome = "failed";
+		reason = "not_stored";
+		c->failed++;
+	}
+	replay_count(c, outcome, reason);
+	if (c->a.quiet)
+		return;
+	if (c->bar_drawn) {
+		fputs("\r\033[K", stderr);
+		c->bar_drawn = false;
+	}
+	replay_time_format(rec->time_us, &c->cfg->window.tz, time, sizeof(time));
+	if (c->a.json)
+		replay_print_json(rec, n, time, outcome, reason, out->reply);
+	else
+		replay_print_text(c, rec, n, time, outcome, reason, out->reply);
+}
+
+static void
+replay_progress(size_t done, size_t total, void *arg)
+{
+	struct replay_cli *c = arg;
+	double t = replay_elapsed(c), rate = t > 0 ? (double)done / t : 0;
+	long eta = rate > 0 ? (long)((double)(total - done) / rate) : 0;
+	char bar[31];
+	size_t fill = total ? done * 30 / total : 30;
+
+	if (!c->bar)
+		return;
+	memset(bar, '#', fill);
+	memset(bar + fill, '-', 30 - fill);
+	bar[30] = '\0';
+	fflush(stdout);
+	fprintf(stderr, "\r[%s] %zu/%zu %.0f msg/s ETA %ld:%02ld\033[K", bar, done,
+	    total, rate, eta / 60, eta % 60);
+	c->bar_drawn = true;
+}
+
+static int
+replay_count_cmp(const void *x, const void *y)
+{
+	const struct replay_count *a = x, *b = y;
+	int d = strcmp(a->outcome, b->outcome);
+
+	if (d != 0)
+		return d;
+	return strcmp(a->reason ? a->reason : "", b->reason ? b->reason : "");
+}
+
+/* The summary by outcome, each with its reasons. */
+static void
+replay_summary(struct replay_cli *c, FILE *f, size_t total, long bad)
+{
+	double t = replay_elapsed(c);
+
+	qsort(c->counts, c->ncounts, sizeof(*c->counts), replay_count_cmp);
+	fprintf(f, "summary: %zu message%s in %.1f s (%.0f msg/s)%s\n", total,
+	    total == 1 ? "" : "s", t, t > 0 ? (double)total / t : 0,
+	    c->a.dry_run ? "; dry run: nothing was changed" : "");
+	for (size_t i = 0; i < c->ncounts;) {
+		size_t j;
+		long sum = 0;
+		bool first = true;
+
+		for (j = i; j < c->ncounts && strcmp(c->counts[j].outcome,
+		    c->counts[i].outcome) == 0; j++)
+			sum += c->counts[j].n;
+		fprintf(f, "  %-12s %8ld", c->counts[i].outcome, sum);
+		for (size_t k = i; k < j; k++) {
+			if (c->counts[k].reason == NULL)
+				continue;
+			fprintf(f, "%s%s %ld", first ? "  (" : ", ",
+			    c->counts[k].reason, c->counts[k].n);
+			first = false;
+		}
+		fprintf(f, "%s\n", first ? "" : ")");
+		i = j;
+	}
+	if (bad > 0)
+		fprintf(f, "  malformed lines skipped: %ld\n", bad);
+}
+
+static int
+replay_parse_args(int argc, char **argv, struct replay_args *a)
+{
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "send-replies", no_argument, NULL, 'S' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	a->batch = REPLAY_BATCH_DEFAULT;
+	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': a->dry_run = true; break;
+		case 'S': a->send_replies = true; break;
+		case 'j': a->json = true; break;
+		case 'q': a->quiet = true; break;
+		case 'c': a->config = optarg; break;
+		case 'd': a->db = optarg; break;
+		case 'f':
+			if (strcmp(optarg, "jsonl") == 0)
+				a->fmt = REPLAY_FMT_JSONL;
+			else if (strcmp(optarg, "csv") == 0)
+				a->fmt = REPLAY_FMT_CSV;
+			else
+				goto usage;
+			break;
+		case 'b':
+			a->batch = atoi(optarg);
+			if (a->batch < 1 || a->batch > 10000)
+				goto usage;
+			break;
+		case 'h': fputs(replay_usage, stdout); return 0;
+		default: goto usage;
+		}
+	}
+	if (optind == argc)
+		goto usage;
+	return -1;
+usage:
+	fputs(replay_usage, stderr);
+	return EXIT_USAGE;
+}
+
+/* Read every file; a file that cannot be opened is a usage error. */
+static int
+replay_read_all(struct replay_cli *c, struct replay_set *set, int nfiles,
+    char **files)
+{
+	char err[1024];
+
+	for (int i = 0; i < nfiles; i++) {
+		bool in = strcmp(files[i], "-") == 0;
+		const char *name = in ? "<stdin>" : files[i];
+		FILE *f = in ? stdin : fopen(files[i], "r");
+		int rc;
+
+		if (f == NULL) {
+			fprintf(stderr, "meterline replay: cannot open ");
+			perror(files[i]);
+			return -1;
+		}
+		rc = replay_read(set, f, name, c->a.fmt, replay_bad, c, err,
+		    sizeof(err));
+		if (!in)
+			fclose(f);
+		if (rc != 0) {
+			/* the file as a whole (its header) is malformed */
+			fprintf(stderr, "%s\n", err);
+			set->bad++;
+		}
+	}
+	return 0;
+}
+
+/* Connect once, blocking, to report a connection error plainly. */
+static int
+replay_check_db(const char *conninfo)
+{
+	char err[1024];
+	struct db_sync *db = db_sync_open(conninfo, err, sizeof(err));
+
+	if (db == NULL) {
+		fprintf(stderr, "meterline replay: %s\n", err);
+		return -1;
+	}
+	db_sync_close(db);
+	return 0;
+}
+
+static int
+replay_go(struct replay_cli *c, struct replay_set *set, const char *conninfo)
+{
+	struct replay_opts o = {
+		.conninfo = conninfo,
+		.cfg = c->cfg,
+		.dry_run = c->a.dry_run,
+		.send_replies = c->a.send_replies,
+		.progress = replay_progress,
+		.progress_arg = c,
+		.progress_ms = c->bar ? 200 : 0,
+	};
+	char err[1024];
+
+	replay_sort(set);
+	clock_gettime(CLOCK_MONOTONIC, &c->t0);
+	if (replay_run(set, &o, replay_result, c, err, sizeof(err)) != 0) {
+		if (c->bar_drawn)
+			fputs("\r\033[K", stderr);
+		fprintf(stderr, "meterline replay: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (c->bar_drawn)
+		fputs("\r\033[K", stderr);
+	fflush(stdout);
+	replay_summary(c, c->a.json || c->a.quiet ? stderr : stdout, set->n,
+	    set->bad);
+	if (c->failed > 0)
+		return EXIT_USAGE;
+	return set->bad > 0 ? 1 : 0;
+}
+
+int
+cmd_replay(int argc, char **argv)
+{
+	struct replay_cli c = { 0 };
+	struct replay_set set = { 0 };
+	struct config *cfg = malloc(sizeof(*cfg));
+	char conninfo[1024], err[4096];
+	bool defaults;
+	int rc;
+
+	if (cfg == NULL || (rc = replay_parse_args(argc, argv, &c.a)) >= 0) {
+		free(cfg);
+		return cfg ? rc : 1;
+	}
+	if (replay_config(cfg, c.a.config, c.a.db, &defaults, conninfo,
+	    sizeof(conninfo), err, sizeof(err)) != 0) {
+		fprintf(stderr, "meterline replay: %s\n", err);
+		free(cfg);
+		return EXIT_USAGE;
+	}
+	log_set_level(LOG_WARN);
+	if (defaults)
+		fprintf(stderr, "meterline replay: no config file: using the "
+		    "built-in defaults (window, time zone, replies)\n");
+	cfg->store.batch_max = c.a.batch;
+	c.cfg = cfg;
+	c.bar = isatty(2);
+	rc = EXIT_USAGE;
+	if (replay_check_db(conninfo) == 0 &&
+	    replay_read_all(&c, &set, argc - optind, argv + optind) == 0)
+		rc = replay_go(&c, &set, conninfo);
+	replay_set_free(&set);
+	for (size_t i = 0; i < c.ncounts; i++) {
+		free(c.counts[i].outcome);
+		free(c.counts[i].reason);
+	}
+	free(c.counts);
+	free(c.esc);
+	free(cfg);
+	return rc;
+}
