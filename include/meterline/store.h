@@ -29,6 +29,16 @@ struct store_opts {
 	const struct config *cfg;	/* borrowed; store_set_config swaps it */
 	size_t               queue_max;	/* 0: 16 x batch_max; beyond, submit refuses */
 	int                  connections;	/* 0: 2; batches overlap on them */
+	/*
+	 * Dry run (replay --dry-run): decide and write as usual but never
+	 * commit. One connection, one transaction for the store's whole life,
+	 * rolled back by store_free; done callbacks run when a batch's writes
+	 * are in (INTAKE_APPLIED means "would apply"). The transaction holds
+	 * the replayed senders' and contracts' locks until store_free: live
+	 * messages for them wait (and fail after lock_timeout). A failed
+	 * batch rolls back everything before it.
+	 */
+	bool                 dry_run;
 	int                  partitions_every_s;	/* 0: 3600 */
 	int                  backoff_max_ms;	/* 0: 30 s (reconnect backoff cap) */
 };

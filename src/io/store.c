@@ -21,6 +21,11 @@
  * the batch is retried (3 times); an error that one message can cause
  * (SQLSTATE classes 22 and 23) -> the batch is split in halves until the
  * message is alone, and only it fails; anything else -> TEMPFAIL.
+ *
+ * Dry run (replay): one connection, and round 2 ends with a flush instead
+ * of a sync, so every batch writes into one transaction that is never
+ * committed: later batches see what earlier ones did, the database keeps
+ * nothing (store_free drops the connection, the server rolls back).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -385,7 +390,7 @@ store_batch_failed(struct store *st, struct store_batch *b,
 {
 	size_t n = b->n;
 
-	if (strstr(error, "no partition of relation") != NULL)
+	if (strstr(error, "no partition of relation") != NULL && !st->opts.dry_run)
 		st->partitions_due = true;	/* create it, then retry */
 	if ((store_transient(sqlstate) || st->partitions_due) &&
 	    b->attempts < STORE_RETRIES) {
@@ -423,6 +428,12 @@ store_round_done(struct store_conn *c)
 		store_kick(c->st);
 }
 
+static void store_abort_cb(const struct db_round_result *, void *);
+
+/*
+ * Round 2 is back: committed (or, in a dry run, written inside the one
+ * transaction that is never committed).
+ */
 static void
 store_round2_cb(const struct db_round_result *r, void *arg)
 {
@@ -433,6 +444,12 @@ store_round2_cb(const struct db_round_result *r, void *arg)
 		log_warn("store: connection %s lost with a batch of %zu in flight: "
 		    "temporary failure for each", c->name, c->batch.n);
 		store_batch_tempfail(st, &c->batch);
+	} else if (r->failed >= 0 && st->opts.dry_run) {
+		/* no sync went with round 2: end the aborted transaction first */
+		memcpy(c->saved_state, r->sqlstate, sizeof(c->saved_state));
+		memcpy(c->saved_error, r->error, sizeof(c->saved_error));
+		db_round(c->db, true, store_abort_cb, c);
+		return;
 	} else if (r->failed >= 0) {
 		store_batch_failed(st, &c->batch, r->sqlstate, r->error);
 	} else {
@@ -478,7 +495,7 @@ store_round1_cb(const struct db_round_result *r, void *arg)
 		snprintf(c->saved_state, sizeof(c->saved_state), "XX000");
 		snprintf(c->saved_error, sizeof(c->saved_error), "%s", err);
 	} else {
-		db_round(c->db, true, store_round2_cb, c);
+		db_round(c->db, !st->opts.dry_run, store_round2_cb, c);
 		store_phase(c, &st->stats.decide_us);
 		if (!st->freeing)
 			store_kick(st);
@@ -600,7 +617,7 @@ store_partitions_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	st->partitions_due = true;
+	st->partitions_due = !st->opts.dry_run;	/* its sync would commit */
 	store_kick(st);
 }
 
@@ -715,6 +732,8 @@ store_new(struct event_base *base, const struct store_opts *opts, char *err,
 	if (st->opts.partitions_every_s <= 0)
 		st->opts.partitions_every_s = 3600;
 	st->nconns = st->opts.connections > 0 ? st->opts.connections : 2;
+	if (st->opts.dry_run)
+		st->nconns = 1;	/* the one transaction that is never committed */
 	st->kick = event_new(base, -1, 0, store_kick_cb, st);
 	st->partitions_timer = event_new(base, -1, EV_PERSIST,
 	    store_partitions_timer_cb, st);

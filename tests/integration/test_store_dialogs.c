@@ -188,6 +188,38 @@ test_awkward_text(struct tstore *t)
 	ITEST_EQ_STR(r.outcome, "rejected");
 }
 
+/*
+ * Dry run: a dialog over three batches (batch_max 1) decides as it would,
+ * each step seeing the one before, and the database keeps nothing.
+ */
+static void
+test_dry_run(const char *conninfo, struct event_base *base)
+{
+	struct tstore t;
+	struct tres r;
+	char before[64], after[64];
+
+	itest_text(db, "SELECT string_agg(last_value::text, ' ' ORDER BY position)"
+	    " FROM registers WHERE contract = '123859'", before, sizeof(before));
+	tstore_open_dry(&t, base, conninfo, 1);
+	tstore_say(&t, "79000000010", "ПС 123859", tstore_time(60), &r);
+	expect(&r, "prompt", "", "день");
+	tstore_say(&t, "79000000010", "99000", tstore_time(61), &r);
+	expect(&r, "prompt", "", "ночь");
+	tstore_say(&t, "79000000010", "99001", tstore_time(62), &r);
+	expect(&r, "accepted", "", "Показания приняты");
+	tstore_say(&t, "79000000010", "ПС 123859 98000 99002", tstore_time(63), &r);
+	expect(&r, "rejected", "lower_than_last", "");	/* sees 99000 */
+	tstore_close(&t);
+	ITEST_EQ_LONG(itest_long(db, "SELECT count(*) FROM messages"
+	    " WHERE sender = '79000000010'"), 0);
+	ITEST_EQ_LONG(itest_long(db, "SELECT count(*) FROM dialogs"
+	    " WHERE sender = '79000000010'"), 0);
+	itest_text(db, "SELECT string_agg(last_value::text, ' ' ORDER BY position)"
+	    " FROM registers WHERE contract = '123859'", after, sizeof(after));
+	ITEST_EQ_STR(after, before);
+}
+
 /* A multi-host conninfo: the first host is down, the second is used. */
 static void
 test_multihost(const char *conninfo, struct event_base *base)
@@ -223,6 +255,7 @@ main(void)
 	test_one_batch(&t);
 	test_awkward_text(&t);
 	tstore_close(&t);
+	test_dry_run(conninfo, base);
 	test_multihost(conninfo, base);
 	PQfinish(db);
 	event_base_free(base);

@@ -126,9 +126,13 @@ main(void)
 	ITEST_CHECK(refused > 40);
 	cluster("resume");
 	tstore_wait_ready(&t);
+	store_stats(t.st, &st);
+	for (int i = 0; i < 200 && st.reconnects < 2; i++) {	/* both connections */
+		tstore_spin(base, 25);
+		store_stats(t.st, &st);
+	}
 	fflush(stderr);
 	dup2(saved, 2);
-	store_stats(t.st, &st);
 	fprintf(stderr, "outage: %d submits refused, %llu connect failures;"
 	    " log:\n", refused, (unsigned long long)st.db_failures);
 	print_file(logpath);

@@ -51,11 +51,11 @@ tstore_wait_ready(struct tstore *t)
 		itest_fail("store not ready after 30 s");
 }
 
-void
-tstore_open(struct tstore *t, struct event_base *base, const char *conninfo,
-    int batch_max)
+static void
+tstore_open_opts(struct tstore *t, struct event_base *base,
+    const char *conninfo, int batch_max, bool dry_run)
 {
-	struct store_opts o = { .conninfo = conninfo };
+	struct store_opts o = { .conninfo = conninfo, .dry_run = dry_run };
 	char ini[128], err[1024];
 
 	memset(t, 0, sizeof(*t));
@@ -69,6 +69,20 @@ tstore_open(struct tstore *t, struct event_base *base, const char *conninfo,
 	if ((t->st = store_new(base, &o, err, sizeof(err))) == NULL)
 		itest_fail("store_new: %s", err);
 	tstore_wait_ready(t);
+}
+
+void
+tstore_open(struct tstore *t, struct event_base *base, const char *conninfo,
+    int batch_max)
+{
+	tstore_open_opts(t, base, conninfo, batch_max, false);
+}
+
+void
+tstore_open_dry(struct tstore *t, struct event_base *base,
+    const char *conninfo, int batch_max)
+{
+	tstore_open_opts(t, base, conninfo, batch_max, true);
 }
 
 void

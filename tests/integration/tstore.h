@@ -41,6 +41,9 @@ int64_t tstore_time(int minutes);
  */
 void tstore_open(struct tstore *, struct event_base *, const char *conninfo,
                  int batch_max);
+/* The same with a dry-run store (nothing ever committed). */
+void tstore_open_dry(struct tstore *, struct event_base *, const char *conninfo,
+                     int batch_max);
 void tstore_close(struct tstore *);
 
 /* Submit; the result lands in *res when done. Fails the test if refused. */
