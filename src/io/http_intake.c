@@ -528,6 +528,26 @@ http_rate_key(const struct http_msg *m, char *buf)
 	return cl + 1 + fl;
 }
 
+/*
+ * Whether the health callback reports the database down: the intake's
+ * refusal then is answered database_unavailable (the intake contract only
+ * says "not now"; the health check says why).
+ */
+static bool
+http_db_down(struct http_intake *srv)
+{
+	struct http_health_item items[HTTP_HEALTH_MAX];
+	size_t n;
+
+	if (srv->health == NULL)
+		return false;
+	n = srv->health(items, HTTP_HEALTH_MAX, srv->health_arg);
+	for (size_t i = 0; i < n && i < HTTP_HEALTH_MAX; i++)
+		if (items[i].name != NULL && strcmp(items[i].name, "database") == 0)
+			return !items[i].ok;
+	return false;
+}
+
 /* Queue the message with the intake, or attach to the same id in flight. */
 static void
 http_messages_submit(struct http_intake *srv, struct evhttp_request *req,
@@ -564,8 +584,13 @@ http_messages_submit(struct http_intake *srv, struct evhttp_request *req,
 	if (p->done_early) {
 		http_pending_free(p);
 	} else if (rc != 0) {
-		http_pending_answer(p, NULL, "unavailable",
-		    "the service cannot take messages now; retry later");
+		if (http_db_down(srv))
+			http_pending_answer(p, NULL, "database_unavailable",
+			    "the database is unavailable; nothing was stored, "
+			    "retry with the same id");
+		else
+			http_pending_answer(p, NULL, "unavailable",
+			    "the service cannot take messages now; retry later");
 		http_pending_free(p);
 	}
 }

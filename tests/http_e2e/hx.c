@@ -72,39 +72,6 @@ hx_init(const char *name, const char *proves)
 		hx_port_next = 24000 + (int)(getpid() % 4000) * 8;
 }
 
-/*
- * Bugs outside tests/http_e2e that abort the service under the sanitizers,
- * reported to their owners: a test that runs into one of them is skipped
- * (77, with the reason) instead of failing, so the rest of the suite stays
- * meaningful. Delete the entry once the bug is fixed.
- */
-static const struct {
-	const char *log_line, *why;
-} hx_known_bugs[] = {
-	{ "src/io/outbox.c:342:2: runtime error",
-	  "outbox.c ob_shift(): memmove from a NULL queue (UBSan nonnull) "
-	  "aborts serve when a reply is settled without receipts queued" },
-};
-
-static bool hx_log_has(const char *path, const char *needle);
-
-static void
-hx_skip_known_bugs(void)
-{
-	for (size_t i = 0; i < sizeof(hx_svcs) / sizeof(hx_svcs[0]); i++) {
-		if (hx_svcs[i] == NULL)
-			continue;
-		for (size_t k = 0; k < sizeof(hx_known_bugs) /
-		    sizeof(hx_known_bugs[0]); k++) {
-			if (hx_log_has(hx_svcs[i]->log, hx_known_bugs[k].log_line)) {
-				printf("SKIP: known bug, not in the HTTP code: %s\n",
-				    hx_known_bugs[k].why);
-				exit(HX_SKIP);
-			}
-		}
-	}
-}
-
 void
 hx_fail(const char *fmt, ...)
 {
@@ -118,7 +85,6 @@ hx_fail(const char *fmt, ...)
 	for (size_t i = 0; i < sizeof(hx_svcs) / sizeof(hx_svcs[0]); i++)
 		if (hx_svcs[i] != NULL)
 			hx_svc_dump_log(hx_svcs[i]);
-	hx_skip_known_bugs();
 	exit(1);
 }
 
