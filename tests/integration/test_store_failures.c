@@ -183,6 +183,8 @@ test_persistent_error(struct tstore *t)
 	struct tres r;
 	FILE *f;
 
+	unlink(path);	/* read back through /proc, gone whatever happens */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	itest_exec(db, "CREATE FUNCTION broken() RETURNS trigger LANGUAGE plpgsql AS $$"
 	    " BEGIN RAISE EXCEPTION 'broken on purpose'; END $$;"
 	    "CREATE TRIGGER broken BEFORE INSERT ON outbox"
@@ -203,7 +205,6 @@ test_persistent_error(struct tstore *t)
 	}
 	if (f != NULL)
 		fclose(f);
-	unlink(path);
 	ITEST_EQ_LONG(lines, 1);
 	tstore_say(t, "79550000003", "?", tstore_time(30), &r);
 	ITEST_EQ_LONG(r.status, INTAKE_APPLIED);
