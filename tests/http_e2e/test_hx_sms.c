@@ -6,7 +6,9 @@
  * Proves: a dialog started by SMS is invisible to the same number on viber
  * (a bare value there is rejected no_dialog); while that SMS dialog waits,
  * the number starts another dialog on viber; both complete, each on its
- * own channel, with a submission per channel in PostgreSQL. The simulator
+ * own channel, with a submission per channel in PostgreSQL, and
+ * meterline_messages_total counts them under channel "sms" and "bridge"
+ * (the label has those two values, not the messenger). The simulator
  * exits after each scenario (unbind) and the service binds again to the
  * next one by itself.
  */
@@ -30,6 +32,18 @@ say(int port, const char *id, const char *channel, const char *from,
 	if (strcmp(outcome, want_outcome) != 0 || strstr(reply, want_reply) == NULL)
 		hx_fail("%s %s \"%s\": got %s \"%s\", expected %s \"…%s…\"",
 		    channel, from, text, outcome, reply, want_outcome, want_reply);
+}
+
+/* How much meterline_messages_total{channel,outcome,reason} moved. */
+static long
+delta(const char *m0, const char *m1, const char *channel,
+      const char *outcome, const char *reason)
+{
+	char series[160];
+
+	snprintf(series, sizeof(series), "meterline_messages_total{channel="
+	    "\"%s\",outcome=\"%s\",reason=\"%s\"}", channel, outcome, reason);
+	return (long)(hx_mval(m1, series) - hx_mval(m0, series));
 }
 
 /* Play one scenario line set through the SMSC simulator (the service
@@ -81,10 +95,12 @@ sms_and_bridge(const char *conninfo)
 	struct hx_svc svc;
 	int smpp_port = hx_free_port();
 	const char *tr;
+	char *m0, *m1;
 
 	snprintf(extra, sizeof(extra), "[smpp]\nhost = 127.0.0.1\nport = %d\n"
 	    "system_id = meterline\npassword = e2e\n", smpp_port);
 	hx_svc_start_nowait(&svc, conninfo, extra);
+	m0 = hx_scrape(svc.port);
 	snprintf(line, sizeof(line), "%s\t7377\tПС 176354\n", s);
 	tr = sim_play(smpp_port, "sms-1", line);
 	expect_in("SMS ПС 176354", tr, "Договор 176354. Введите показания: кухня");
@@ -109,6 +125,16 @@ sms_and_bridge(const char *conninfo)
 	    " sender = '%s' AND channel = 'sms'", s), 3);
 	hx_ok("PostgreSQL: sms submission for 176354, viber submission for "
 	    "176355, 3 SMS messages");
+	m1 = hx_scrape(svc.port);
+	HX_EQ_INT(delta(m0, m1, "sms", "prompt", ""), 2);
+	HX_EQ_INT(delta(m0, m1, "sms", "accepted", ""), 1);
+	HX_EQ_INT(delta(m0, m1, "bridge", "prompt", ""), 2);
+	HX_EQ_INT(delta(m0, m1, "bridge", "accepted", ""), 1);
+	HX_EQ_INT(delta(m0, m1, "bridge", "rejected", "no_dialog"), 1);
+	free(m0);
+	free(m1);
+	hx_ok("meterline_messages_total by channel: sms prompt +2 accepted +1, "
+	    "bridge prompt +2 accepted +1 rejected/no_dialog +1");
 	hx_svc_stop(&svc);
 }
 
