@@ -31,6 +31,12 @@ struct inbound_msg {
  * keeps an "sms" reply out of the outbox too (replay without sending).
  */
 #define INTAKE_F_NO_OUTBOX 0x01
+/*
+ * A duplicate of this message (by external id or redelivery) is answered
+ * as usual but not written to the message log: replaying a file again
+ * then changes no table at all.
+ */
+#define INTAKE_F_NO_DUP_LOG 0x02
 
 enum intake_status {
 	INTAKE_APPLIED,		/* committed now */

@@ -70,11 +70,14 @@ batch_send_lookups(struct store_batch *b, struct db *db, int64_t window_s)
 	char num[24];
 	bool any_ext = false;
 
-	sarr_begin(&b->arr[0]);
-	for (size_t s = 0; s < b->nsenders; s++)
-		sarr_i64(&b->arr[0], (int64_t)b->msgs[b->senders[s].msg].sender_key);
-	b->params[0] = sarr_end(&b->arr[0]);
-	batch_send(b, db, ST_LOCK);
+	if (!b->no_locks) {
+		sarr_begin(&b->arr[0]);
+		for (size_t s = 0; s < b->nsenders; s++)
+			sarr_i64(&b->arr[0],
+			    (int64_t)b->msgs[b->senders[s].msg].sender_key);
+		b->params[0] = sarr_end(&b->arr[0]);
+		batch_send(b, db, ST_LOCK);
+	}
 
 	snprintf(num, sizeof(num), "%zu", b->n);
 	b->params[0] = num;
@@ -587,7 +590,8 @@ batch_write_messages(struct store_batch *b, struct db *db)
 		const struct store_msg *m = &b->msgs[i];
 		bool dup = m->dup != STORE_DUP_NONE;
 
-		if (m->status == INTAKE_TEMPFAIL)
+		if (m->status == INTAKE_TEMPFAIL ||
+		    (dup && (m->in.flags & INTAKE_F_NO_DUP_LOG)))
 			continue;
 		sarr_i64(&a[0], m->id);
 		sarr_i64(&a[1], m->in.time_us);

@@ -158,6 +158,7 @@ struct store_batch {
 	const char            *params[STORE_MAX_PARAMS];
 	struct dialog_decision dec;	/* scratch for one decision */
 	int                    attempts;	/* retries after transient errors */
+	bool                   no_locks;	/* dry run: no advisory locks (see store.c) */
 };
 
 /* store_batch.c: one batch's work, between the database rounds. */
