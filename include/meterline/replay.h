@@ -21,6 +21,7 @@
 #include "meterline/intake.h"
 
 struct config;
+struct store_stats;
 struct tz;
 
 /* ---- times and ids ------------------------------------------------------ */
@@ -122,6 +123,7 @@ struct replay_opts {
 	/* called about every progress_ms (0: never) with done/total */
 	void               (*progress)(size_t done, size_t total, void *arg);
 	void                *progress_arg;
+	struct store_stats  *stats;	/* filled at the end when non-NULL */
 	int                  progress_ms;
 };
 

@@ -17,6 +17,7 @@
 #include "meterline/db.h"
 #include "meterline/log.h"
 #include "meterline/replay.h"
+#include "meterline/store.h"
 
 #define REPLAY_BATCH_DEFAULT 2000
 
@@ -44,6 +45,7 @@ static const char replay_usage[] =
     "  -q, --quiet      no line per message, only the summary\n"
     "  --format F       jsonl or csv (default: detected per file)\n"
     "  --batch N        messages per transaction (default 2000)\n"
+    "  --stats          the store's figures at the end (batches, time per phase)\n"
     "  --config FILE    config file (default " DB_CONFIG_DEFAULT ")\n"
     "  --db CONNINFO    libpq connection string; overrides [database] conninfo\n"
     "  -h, --help       this text\n"
@@ -55,7 +57,7 @@ static const char replay_usage[] =
 struct replay_args {
 	const char        *config, *db;
 	enum replay_format fmt;
-	bool               dry_run, send_replies, json, quiet;
+	bool               dry_run, send_replies, json, quiet, stats;
 	int                batch;
 };
 
@@ -230,6 +232,21 @@ replay_count_cmp(const void *x, const void *y)
 	return strcmp(a->reason ? a->reason : "", b->reason ? b->reason : "");
 }
 
+/* Where the store's time went (--stats). */
+static void
+replay_print_stats(FILE *f, const struct store_stats *s)
+{
+	double b = s->batches ? (double)s->batches : 1;
+
+	fprintf(f, "store: %llu batches (%.0f messages each), %llu retries, "
+	    "%llu splits; per batch: locks and loads %.1f ms, decide %.1f ms, "
+	    "writes and commit %.1f ms\n", (unsigned long long)s->batches,
+	    (double)(s->applied + s->duplicates) / b,
+	    (unsigned long long)s->retries, (unsigned long long)s->splits,
+	    (double)s->load_us / b / 1000, (double)s->decide_us / b / 1000,
+	    (double)s->write_us / b / 1000);
+}
+
 /* The summary by outcome, each with its reasons. */
 static void
 replay_summary(struct replay_cli *c, FILE *f, size_t total, long bad)
@@ -273,6 +290,7 @@ replay_parse_args(int argc, char **argv, struct replay_args *a)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "batch", required_argument, NULL, 'b' },
+		{ "stats", no_argument, NULL, 'T' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
@@ -288,6 +306,7 @@ replay_parse_args(int argc, char **argv, struct replay_args *a)
 		case 'S': a->send_replies = true; break;
 		case 'j': a->json = true; break;
 		case 'q': a->quiet = true; break;
+		case 'T': a->stats = true; break;
 		case 'c': a->config = optarg; break;
 		case 'd': a->db = optarg; break;
 		case 'f':
@@ -373,8 +392,11 @@ replay_go(struct replay_cli *c, struct replay_set *set, const char *conninfo)
 		.progress_arg = c,
 		.progress_ms = c->bar ? 200 : 0,
 	};
+	struct store_stats stats;
 	char err[1024];
 
+	if (c->a.stats)
+		o.stats = &stats;
 	replay_sort(set);
 	clock_gettime(CLOCK_MONOTONIC, &c->t0);
 	if (replay_run(set, &o, replay_result, c, err, sizeof(err)) != 0) {
@@ -388,6 +410,8 @@ replay_go(struct replay_cli *c, struct replay_set *set, const char *conninfo)
 	fflush(stdout);
 	replay_summary(c, c->a.json || c->a.quiet ? stderr : stdout, set->n,
 	    set->bad);
+	if (c->a.stats)
+		replay_print_stats(c->a.json || c->a.quiet ? stderr : stdout, &stats);
 	if (c->failed > 0)
 		return EXIT_USAGE;
 	return set->bad > 0 ? 1 : 0;

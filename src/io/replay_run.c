@@ -150,7 +150,8 @@ run_submit(struct run *r, size_t i)
 		.text_len = rec->text_len,
 		.time_us = rec->time_us,
 		.external_id = rec->id,
-		.flags = r->o->send_replies ? 0 : INTAKE_F_NO_OUTBOX,
+		.flags = INTAKE_F_NO_DUP_LOG |
+		    (r->o->send_replies ? 0 : INTAKE_F_NO_OUTBOX),
 	};
 
 	if (s->state != RUN_INFLIGHT_ST && s->state != RUN_RETRY)
@@ -284,6 +285,7 @@ run_store_new(struct run *r, char *err, size_t errlen)
 		.cfg = r->o->cfg,
 		.queue_max = r->max_inflight + 16,
 		.connections = r->o->connections,
+		.dry_run = r->o->dry_run,
 	};
 
 	return store_new(r->base, &so, err, errlen);
@@ -317,11 +319,6 @@ replay_run(const struct replay_set *set, const struct replay_opts *o,
 
 	r.max_inflight = o->max_inflight > 0 ? (size_t)o->max_inflight :
 	    RUN_INFLIGHT;
-	if (o->dry_run) {
-		snprintf(err, errlen, "--dry-run needs the store's dry-run mode, "
-		    "which this build lacks");
-		return -1;
-	}
 	r.slots = xcalloc(r.n ? r.n : 1, sizeof(*r.slots));
 	run_chain(&r);
 	r.base = event_base_new();
@@ -344,6 +341,8 @@ replay_run(const struct replay_set *set, const struct replay_opts *o,
 	run_fill(&r);
 	if (r.n > 0)
 		event_base_dispatch(r.base);
+	if (o->stats != NULL)
+		store_stats(r.st, o->stats);
 	rc = 0;
 out:
 	run_free(&r);
