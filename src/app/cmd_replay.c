@@ -410,6 +410,10 @@ replay_go(struct replay_cli *c, struct replay_set *set, const char *conninfo)
 	fflush(stdout);
 	replay_summary(c, c->a.json || c->a.quiet ? stderr : stdout, set->n,
 	    set->bad);
+	if (c->failed > 0 && c->a.dry_run)
+		fprintf(stderr, "meterline replay: a batch of the dry run failed: "
+		    "the messages after it were decided without the ones before "
+		    "it (see the log lines above)\n");
 	if (c->a.stats)
 		replay_print_stats(c->a.json || c->a.quiet ? stderr : stdout, &stats);
 	if (c->failed > 0)

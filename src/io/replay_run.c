@@ -136,6 +136,32 @@ run_report(struct run *r)
 
 static void run_done_cb(const struct intake_result *, void *);
 
+/*
+ * Submit record i again later: after 0.1, 0.2, 0.4 ... 6.4 s (about 13 s
+ * in all, enough for a reconnect); once its attempts are used up, the
+ * retry timer finishes it as failed. Never finishes it from here.
+ */
+static void
+run_retry_later(struct run *r, size_t i)
+{
+	struct run_slot *s = &r->slots[i];
+	struct timeval tv = { 0, 0 };
+
+	if (++s->attempts < RUN_ATTEMPTS) {
+		tv.tv_usec = 100000L << (s->attempts - 1);
+		tv.tv_sec = tv.tv_usec / 1000000;
+		tv.tv_usec %= 1000000;
+	}
+	s->state = RUN_RETRY;
+	if (r->nretry == r->retry_cap) {
+		r->retry_cap = r->retry_cap ? r->retry_cap * 2 : 256;
+		r->retry = xrealloc(r->retry, r->retry_cap * sizeof(*r->retry));
+	}
+	r->retry[r->nretry++] = i;
+	if (!evtimer_pending(r->retry_timer, NULL))
+		evtimer_add(r->retry_timer, &tv);
+}
+
 /* Hand record i to the store; a refusal (queue full, down) retries later. */
 static void
 run_submit(struct run *r, size_t i)
@@ -157,18 +183,8 @@ run_submit(struct run *r, size_t i)
 	if (s->state != RUN_INFLIGHT_ST && s->state != RUN_RETRY)
 		r->inflight++;
 	s->state = RUN_INFLIGHT_ST;
-	if (store_submit(r->st, &m, run_done_cb, s) != 0) {
-		struct timeval tv = { 0, 100000 };
-
-		s->state = RUN_RETRY;
-		if (r->nretry == r->retry_cap) {
-			r->retry_cap = r->retry_cap ? r->retry_cap * 2 : 256;
-			r->retry = xrealloc(r->retry, r->retry_cap * sizeof(*r->retry));
-		}
-		r->retry[r->nretry++] = i;
-		if (!evtimer_pending(r->retry_timer, NULL))
-			evtimer_add(r->retry_timer, &tv);
-	}
+	if (store_submit(r->st, &m, run_done_cb, s) != 0)
+		run_retry_later(r, i);	/* refused: down, or the queue is full */
 }
 
 /* Record i is finished: free its place, release its sender's next. */
@@ -196,21 +212,10 @@ run_done_cb(const struct intake_result *res, void *arg)
 	struct run *r = s->run;
 	size_t i = (size_t)(s - r->slots);
 
-	if (res->status == INTAKE_TEMPFAIL && ++s->attempts < RUN_ATTEMPTS) {
-		struct timeval tv = { 0, 0 };
-
-		/* Back off: 0.1, 0.2, 0.4 ... 6.4 s, then give up. */
-		tv.tv_usec = 100000L << (s->attempts - 1);
-		tv.tv_sec = tv.tv_usec / 1000000;
-		tv.tv_usec %= 1000000;
-		s->state = RUN_RETRY;
-		if (r->nretry == r->retry_cap) {
-			r->retry_cap = r->retry_cap ? r->retry_cap * 2 : 256;
-			r->retry = xrealloc(r->retry, r->retry_cap * sizeof(*r->retry));
-		}
-		r->retry[r->nretry++] = i;
-		evtimer_del(r->retry_timer);
-		evtimer_add(r->retry_timer, &tv);
+	/* A failed batch of a dry run took everything before it along: a
+	   retry would be decided without those messages. No retry then. */
+	if (res->status == INTAKE_TEMPFAIL && !r->o->dry_run) {
+		run_retry_later(r, i);
 		return;
 	}
 	s->status = (uint8_t)res->status;
@@ -232,8 +237,16 @@ run_retry_cb(evutil_socket_t fd, short what, void *arg)
 	/* run_submit may queue some again: start a fresh list. */
 	r->retry = NULL;
 	r->nretry = r->retry_cap = 0;
-	for (size_t k = 0; k < n; k++)
-		run_submit(r, list[k]);
+	for (size_t k = 0; k < n; k++) {
+		struct run_slot *s = &r->slots[list[k]];
+
+		if (s->attempts < RUN_ATTEMPTS) {
+			run_submit(r, list[k]);
+			continue;
+		}
+		s->status = INTAKE_TEMPFAIL;	/* given up: not stored */
+		run_finish(r, list[k]);
+	}
 	free(list);
 }
 
