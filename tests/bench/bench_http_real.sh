@@ -12,7 +12,15 @@
 # also on failure or Ctrl-C.
 #
 #   tests/bench/bench_http_real.sh [--build DIR] [--runs 3] [--duration 5]
-#                                  [--connections 64] [--smoke]
+#                                  [--connections 64] [--history N] [--smoke]
+#
+# --history N (default 200000): before each run, N earlier messages (and
+# their ids) are written straight into the log with SQL and the database
+# is ANALYZEd, so the service meets a steady-state database: a non-empty
+# log with statistics. --history 0 measures a cold database (fresh and
+# never analyzed): there PostgreSQL plans the store's id and redelivery
+# lookups as sequential scans, whose cost grows with every message, and
+# autovacuum analyzes only after about a minute, longer than a run.
 #
 # --build DIR: where meterline and bench/bench_http are (default build/;
 # use a RelWithDebInfo build, not ASan). --smoke: one short run with 8
@@ -29,6 +37,7 @@ build=$src/build
 runs=3
 duration=5
 connections=64
+history=200000
 smoke=0
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -36,6 +45,7 @@ while [ $# -gt 0 ]; do
 	--runs) runs=$2; shift ;;
 	--duration) duration=$2; shift ;;
 	--connections) connections=$2; shift ;;
+	--history) history=$2; shift ;;
 	--smoke) smoke=1 ;;
 	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench_http_real: unknown option $1" >&2; exit 2 ;;
@@ -46,6 +56,7 @@ if [ $smoke = 1 ]; then
 	runs=1
 	duration=0.5
 	connections=8
+	history=1000
 fi
 bin=${MLINE_BIN:-$build/meterline}
 bench=$build/bench/bench_http
@@ -124,6 +135,7 @@ setup_run() {
 	"$bin" migrate --db "$db" >"$work/setup.log" 2>&1 || fail "migrate (log $work/setup.log)"
 	"$bin" import contracts --db "$db" "$src/tests/data/contracts-sample.csv" >>"$work/setup.log" 2>&1 ||
 		fail "import (log $work/setup.log)"
+	[ "$history" -gt 0 ] && write_history
 	port=$(free_port)
 	cat >"$work/meterline.conf" <<CONF
 [database]
@@ -158,6 +170,22 @@ CONF
 	done
 }
 
+# $history earlier messages on channel "history" (ids h-N, senders 78...,
+# so nothing of the run collides with them), then ANALYZE.
+write_history() {
+	sql "INSERT INTO messages (id, received_at, channel, sender, recipient,
+	         text, external_id, contract, outcome, dedupe_key, advanced)
+	     SELECT nextval('messages_id_seq'), now() - interval '1 hour',
+	         'history', '78' || lpad(g::text, 9, '0'), '7377',
+	         'ПС 102057522 ' || g, 'h-' || g, '102057522', 'accepted',
+	         hashtextextended('h' || g, 0), true
+	     FROM generate_series(1, $history) AS g;
+	     INSERT INTO message_ids (channel, external_id, message_id, logged_at)
+	     SELECT channel, external_id, id, logged_at FROM messages
+	     WHERE channel = 'history'; ANALYZE;" >/dev/null ||
+		fail "could not write the history (has the schema changed?); --history 0 skips it"
+}
+
 # Everything answered 200 is stored, once, accepted.
 check_run() {
 	local ok=$1 got acc ids rds
@@ -173,6 +201,11 @@ check_run() {
 
 echo "bench_http_real: $runs x ${duration}s, $connections connections; $(nproc) CPU(s), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "binary $bin; PostgreSQL $pghost (fsync on, synchronous_commit on)"
+if [ "$history" -gt 0 ]; then
+	echo "each run: a fresh database with $history earlier messages in the log, ANALYZEd"
+else
+	echo "each run: a fresh, cold database (empty log, never analyzed)"
+fi
 : >"$work/runs.txt"
 for run in $(seq "$runs"); do
 	setup_run
