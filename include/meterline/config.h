@@ -101,6 +101,7 @@ struct config_limits {
 
 struct config_store {
 	int     batch_max;		/* messages per transaction */
+	int     connections;		/* batches overlap on this many */
 	int64_t duplicate_window;	/* seconds a message id is remembered */
 };
 

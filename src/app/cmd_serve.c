@@ -427,7 +427,8 @@ serve_load(struct serve *sv, const char *path, const char *db)
 static int
 serve_start(struct serve *sv)
 {
-	struct store_opts so = { .conninfo = sv->conninfo, .cfg = &sv->cfg };
+	struct store_opts so = { .conninfo = sv->conninfo, .cfg = &sv->cfg,
+		.connections = sv->cfg.store.connections };
 	struct intake in = { serve_submit, sv };
 	char err[512];
 

@@ -146,9 +146,11 @@ static const struct cfg_key cfg_keys[] = {
 	    0 },
 
 	{ "store", "batch_max", CFG_INT, F(store.batch_max), 1, 10000, NULL,
-	    "256", 0 },
+	    "1000", 0 },
+	{ "store", "connections", CFG_INT, F(store.connections), 1, 8, NULL,
+	    "2", 0 },
 	{ "store", "duplicate_window", CFG_DURATION, F(store.duplicate_window),
-	    SECS(HOUR), SECS(366 * DAY), NULL, "7d", 0 },
+	    SECS(0), SECS(7 * DAY), NULL, "10m", 0 },
 
 	{ "log", "level", CFG_ENUM, F(log.level), 0, 0, level_names, "info", 0 },
 };

@@ -49,7 +49,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg.smpp.enquire_link_interval, 30);
 	assert_int_equal(cfg.smpp.temporary_error_status, 0x64);
 	assert_int_equal(cfg.dialog.expiry, 30 * 60);
-	assert_int_equal(cfg.store.duplicate_window, 7 * 86400);
+	assert_int_equal(cfg.store.duplicate_window, 10 * 60);
 	assert_int_equal(cfg.log.level, LOG_INFO);
 	assert_string_equal(cfg.window.timezone, "Europe/Moscow");
 	assert_string_equal(cfg.window.tz.name, "Europe/Moscow");
