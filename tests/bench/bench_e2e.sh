@@ -16,7 +16,10 @@
 #            reply, whichever is later (every reply received)
 #   p50/p99  MO -> reply latency (the MO's first deliver_sm to its reply)
 #   RSS      the service's peak RSS (VmHWM)
-#   CPU      the service's user+system CPU seconds
+#   CPU      user+system CPU microseconds per MO of the service, of the
+#            simulator and of the service's PostgreSQL backends (WAL writer
+#            and checkpointer not counted): on a shared machine the wall
+#            figures move with the neighbours' load, these much less
 # then the median of the runs. After every run it checks that PostgreSQL
 # holds exactly what the load implies (messages by outcome, submissions,
 # readings, outbox rows sent) and fails if not. Figures are compared with
@@ -91,7 +94,7 @@ check_exact() {
 # one_run CASE N LOAD SIMARGS...: one measured run; appends to $top/CASE.txt
 # "MO/s p50 p99 rss_kB cpu_s".
 one_run() {
-	local case=$1 n=$2 load=$3 mos p50 p99 rss cpu
+	local case=$1 n=$2 load=$3 mos p50 p99 rss cpu pgcpu pid mo
 	shift 3
 	W=$top/$case-$n
 	mkdir -p "$W"
@@ -103,16 +106,23 @@ one_run() {
 	sim_wait
 	[ "$SIM_RC" = 0 ] || fail "$case run $n: the simulator did not finish (exit $SIM_RC)"
 	rss=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SERVE_PID/status")
-	cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.1f", ($12 + $13) / hz }' \
-		"/proc/$SERVE_PID/stat")
+	cpu=$(cpu_s "$SERVE_PID")
+	pgcpu=0
+	for pid in $(sql "SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+			AND pid <> pg_backend_pid()"); do
+		pgcpu=$(awk -v a="$pgcpu" -v b="$(cpu_s "$pid" 2>/dev/null || echo 0)" 'BEGIN { print a + b }')
+	done
 	serve_stop
 	check_exact "$load/expected"
 	mos=$(sed -n 's/^rate: \([0-9]*\) MO\/s.*/\1/p' "$W/sim.err")
 	p50=$(sed -n 's/.*p50 \([0-9.]*\) ms.*/\1/p' "$W/sim.err")
 	p99=$(sed -n 's/.*p99 \([0-9.]*\) ms.*/\1/p' "$W/sim.err")
-	printf '%-14s run %d: %6s MO/s  p50 %7s ms  p99 %7s ms  peak RSS %6.1f MB  serve CPU %5s s  (db ok)\n' \
-		"$case" "$n" "$mos" "$p50" "$p99" "$(echo "$rss" | awk '{ print $1 / 1024 }')" "$cpu"
-	echo "$mos $p50 $p99 $rss $cpu" >>"$top/$case.txt"
+	mo=$(sed -n 's/^messages=//p' "$load/expected")
+	us() { awk -v s="$1" -v n="$mo" 'BEGIN { printf "%.0f", s * 1e6 / n }'; }
+	printf '%-14s run %d: %6s MO/s  p50 %7s ms  p99 %7s ms  peak RSS %5.1f MB  CPU us/MO: serve %s, sim %s, postgres %s  (db ok)\n' \
+		"$case" "$n" "$mos" "$p50" "$p99" "$(echo "$rss" | awk '{ print $1 / 1024 }')" \
+		"$(us "$cpu")" "$(us "$SIM_CPU")" "$(us "$pgcpu")"
+	echo "$mos $p50 $p99 $rss $(us "$cpu") $(us "$SIM_CPU") $(us "$pgcpu")" >>"$top/$case.txt"
 	# The databases are large: drop each once checked.
 	"$PSQL" -qX "host=$PGHOST_ port=$PGPORT_ user=postgres dbname=postgres" \
 		-c "DROP DATABASE $(echo "$DB" | sed 's/.*dbname=//') WITH (FORCE)" >/dev/null
@@ -138,18 +148,19 @@ cases="$cases rate-$rate"
 echo
 echo "median of $runs run(s):"
 for c in $cases; do
-	printf '  %-14s %6s MO/s  p50 %7s ms  p99 %7s ms  peak RSS %6.1f MB  serve CPU %5s s\n' \
+	printf '  %-14s %6s MO/s  p50 %7s ms  p99 %7s ms  peak RSS %5.1f MB  CPU us/MO: serve %s, sim %s, postgres %s\n' \
 		"$c" "$(median "$c" 1)" "$(median "$c" 2)" "$(median "$c" 3)" \
-		"$(median "$c" 4 | awk '{ print $1 / 1024 }')" "$(median "$c" 5)"
+		"$(median "$c" 4 | awk '{ print $1 / 1024 }')" "$(median "$c" 5)" \
+		"$(median "$c" 6)" "$(median "$c" 7)"
 done
 if [ $smoke = 0 ]; then
 	echo
 	verdict() { if [ "$1" = 1 ]; then echo "met"; else echo "MISSED"; fi; }
 	case " $windows " in *" 500 "*)
-		echo "target >= 15000 MO/s at window 500: $(verdict "$(awk -v x="$(median window-500 1)" 'BEGIN { print x >= 15000 }')")" ;;
+		echo "target >= 15000 MO/s at window 500: $(verdict "$(awk -v x="$(median window-500 1)" 'BEGIN { print (x >= 15000) }')")" ;;
 	esac
-	echo "target p99 < 50 ms at $rate MO/s offered: $(verdict "$(awk -v x="$(median "rate-$rate" 3)" 'BEGIN { print x < 50 }')")"
+	echo "target p99 < 50 ms at $rate MO/s offered: $(verdict "$(awk -v x="$(median "rate-$rate" 3)" 'BEGIN { print (x < 50) }')")"
 	peak=$(cat "$top"/*.txt | awk '$4 > m { m = $4 } END { print m }')
-	echo "target peak RSS < 50 MB: $(verdict "$(awk -v x="$peak" 'BEGIN { print x < 50 * 1024 }')") (highest $(awk -v x="$peak" 'BEGIN { printf "%.1f", x / 1024 }') MB)"
+	echo "target peak RSS < 50 MB: $(verdict "$(awk -v x="$peak" 'BEGIN { print (x < 50 * 1024) }')") (highest $(awk -v x="$peak" 'BEGIN { printf "%.1f", x / 1024 }') MB)"
 fi
 echo "bench_e2e: every run's database held exactly what it should"

@@ -162,10 +162,19 @@ sim_start() {
 	SIM_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$W/sim.err" | head -n 1)
 }
 
-# sim_wait: wait for the simulator to end by itself; SIM_RC is its status.
+# cpu_s PID: user+system CPU seconds of PID so far (also of a zombie).
+cpu_s() {
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' \
+		"/proc/$1/stat"
+}
+
+# sim_wait: wait for the simulator to end by itself; SIM_RC is its status,
+# SIM_CPU its CPU seconds (from its report).
 sim_wait() {
 	SIM_RC=0
 	wait "$SIM_PID" || SIM_RC=$?
+	SIM_CPU=$(sed -n 's/^cpu: user \([0-9.]*\) s, system \([0-9.]*\) s$/\1 \2/p' "$W/sim.err" |
+		awk '{ print $1 + $2 }')
 	untrack "$SIM_PID"
 	SIM_PID=""
 }

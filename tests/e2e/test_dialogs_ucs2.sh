@@ -7,7 +7,9 @@
 # dialogs_ucs2.expected says; each reply is UCS-2 (data_coding 8); the help
 # text is a concatenated MT of two parts, reassembled by the simulator;
 # PostgreSQL holds one message row per MO (stored as UCS-2, dcs 8), the
-# readings with their consumption, the two dialogs left open, every outbox row sent;
+# readings with their consumption, the two dialogs left open; every reply's
+# delivery receipt (esm_class 0x04, sent by the simulator after each
+# accepted submit_sm) is matched to its outbox row, which ends `delivered`;
 # and `meterline serve` stops with exit 0 on SIGTERM.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 e2e_init e2e_dialogs_ucs2
 import "$SRC/tests/data/contracts-sample.csv"
 sim_start --scenario "$here/dialogs_ucs2.tsv" --results "$W/results" \
-	--reply-timeout 15 --timeout 120
+	--reply-timeout 15 --timeout 120 --receipts
 serve_conf
 serve_start
 sim_wait
@@ -45,6 +47,7 @@ expect_eq "outcomes" "$(sql "SELECT string_agg(outcome || '/' || coalesce(reason
 # too_many_digits and too_many_values leave the dialog open for the values
 expect_eq "open dialogs" "$(sql "SELECT string_agg(sender || ':' || contract || ':' || next,
 	' ' ORDER BY sender) FROM dialogs")" "79120000007:102057522:0 79120000012:123859:0"
-expect_eq "outbox rows not sent" "$(sql "SELECT count(*) FROM outbox WHERE state <> 'sent'")" 0
+expect_eq "outbox rows not delivered (receipt DELIVRD matched)" \
+	"$(sql "SELECT count(*) FROM outbox WHERE state <> 'delivered' OR dlr_state <> 'DELIVRD'")" 0
 expect_eq "outbox rows" "$(sql "SELECT count(*) FROM outbox")" "$nmo"
 echo "ok: $nmo Cyrillic messages, every reply as expected"
