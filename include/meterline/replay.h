@@ -117,7 +117,7 @@ struct replay_opts {
 	const struct config *cfg;	/* borrowed: window, dialogs, templates */
 	bool                 dry_run;	/* store_opts.dry_run: nothing committed */
 	bool                 send_replies;	/* else INTAKE_F_NO_OUTBOX */
-	int                  max_inflight;	/* 0: 4000 */
+	int                  max_inflight;	/* 0: 4000; best about 4 x batch_max */
 	int                  connections;	/* 0: the store's default */
 	int                  ready_timeout_s;	/* 0: 30 */
 	/* called about every progress_ms (0: never) with done/total */

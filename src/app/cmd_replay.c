@@ -19,7 +19,14 @@
 #include "meterline/replay.h"
 #include "meterline/store.h"
 
+/*
+ * Each message of a batch takes its sender's advisory lock until COMMIT,
+ * on each of the store's two connections: beyond a few thousand, the
+ * server's lock table (max_locks_per_transaction x max_connections) runs
+ * out ("out of shared memory") and every batch fails.
+ */
 #define REPLAY_BATCH_DEFAULT 2000
+#define REPLAY_BATCH_MAX     2000
 
 static const char replay_usage[] =
     "usage: meterline replay [options] FILE...   (- reads standard input)\n"
@@ -44,7 +51,9 @@ static const char replay_usage[] =
     "  --json           one JSON object per message instead of a text line\n"
     "  -q, --quiet      no line per message, only the summary\n"
     "  --format F       jsonl or csv (default: detected per file)\n"
-    "  --batch N        messages per transaction (default 2000)\n"
+    "  --batch N        messages per transaction, at most 2000 (the default;\n"
+    "                   more exhaust the server's lock table)\n"
+    "  --inflight N     messages handed to the store at once (default 4 x batch)\n"
     "  --stats          the store's figures at the end (batches, time per phase)\n"
     "  --config FILE    config file (default " DB_CONFIG_DEFAULT ")\n"
     "  --db CONNINFO    libpq connection string; overrides [database] conninfo\n"
@@ -58,7 +67,7 @@ struct replay_args {
 	const char        *config, *db;
 	enum replay_format fmt;
 	bool               dry_run, send_replies, json, quiet, stats;
-	int                batch;
+	int                batch, inflight;
 };
 
 /* Counts by (outcome, reason) for the summary. */
@@ -291,6 +300,7 @@ replay_parse_args(int argc, char **argv, struct replay_args *a)
 		{ "format", required_argument, NULL, 'f' },
 		{ "batch", required_argument, NULL, 'b' },
 		{ "stats", no_argument, NULL, 'T' },
+		{ "inflight", required_argument, NULL, 'I' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
@@ -319,7 +329,12 @@ replay_parse_args(int argc, char **argv, struct replay_args *a)
 			break;
 		case 'b':
 			a->batch = atoi(optarg);
-			if (a->batch < 1 || a->batch > 10000)
+			if (a->batch < 1 || a->batch > REPLAY_BATCH_MAX)
+				goto usage;
+			break;
+		case 'I':
+			a->inflight = atoi(optarg);
+			if (a->inflight < 1 || a->inflight > 1000000)
 				goto usage;
 			break;
 		case 'h': fputs(replay_usage, stdout); return 0;
@@ -388,6 +403,7 @@ replay_go(struct replay_cli *c, struct replay_set *set, const char *conninfo)
 		.cfg = c->cfg,
 		.dry_run = c->a.dry_run,
 		.send_replies = c->a.send_replies,
+		.max_inflight = c->a.inflight > 0 ? c->a.inflight : 4 * c->a.batch,
 		.progress = replay_progress,
 		.progress_arg = c,
 		.progress_ms = c->bar ? 200 : 0,
