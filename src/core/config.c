@@ -145,9 +145,12 @@ static const struct cfg_key cfg_keys[] = {
 	    F(limits.daily_milli[MODEL_RES_COLD_WATER]), 0, 1000000, NULL, "3",
 	    0 },
 
-	{ "store", "batch_max", CFG_INT, F(store.batch_max), 1, 10000, NULL,
+	/* Each message of a batch holds its sender's advisory lock until
+	 * COMMIT: batch_max x connections must stay well inside the server's
+	 * lock table (max_locks_per_transaction x max_connections). */
+	{ "store", "batch_max", CFG_INT, F(store.batch_max), 1, 2000, NULL,
 	    "1000", 0 },
-	{ "store", "connections", CFG_INT, F(store.connections), 1, 8, NULL,
+	{ "store", "connections", CFG_INT, F(store.connections), 1, 4, NULL,
 	    "2", 0 },
 	{ "store", "duplicate_window", CFG_DURATION, F(store.duplicate_window),
 	    SECS(0), SECS(7 * DAY), NULL, "10m", 0 },
