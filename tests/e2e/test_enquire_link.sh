@@ -2,7 +2,7 @@
 # Proves: enquire_link works both ways on an idle link. The gateway
 # (enquire_link_interval = 5s) sends enquire_link after 5 s without
 # traffic and the simulator answers it; the simulator sends its own
-# (every 7 s) and the gateway answers it; the link stays bound throughout
+# (every 6 s) and the gateway answers it; the link stays bound throughout
 # (one bind, no drop, no reconnect), and the simulator's unbind at the end
 # is answered.
 set -eu
@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 e2e_init e2e_enquire_link
-sim_start --enquire-link 7 --timeout 10
+sim_start --enquire-link 6 --timeout 14
 SMPP_EXTRA="enquire_link_interval = 5s" serve_conf
 serve_start
 sim_wait
@@ -18,8 +18,8 @@ expect_eq "simulator exit status" "$SIM_RC" 0
 
 sent=$(sim_stat 'enquire_link sent')
 received=$(sim_stat 'received')
-expect_eq "simulator's enquire_link sent" "$sent" 1
-expect_eq "simulator's enquire_link answered by the gateway" \
+expect_ge "simulator's enquire_link sent" "$sent" 1
+expect_ge "simulator's enquire_link answered by the gateway" \
 	"$(sed -n 's/.*enquire_link sent [0-9]* answered \([0-9]*\).*/\1/p' "$W/sim.err")" 1
 expect_ge "gateway's enquire_link received (and answered) by the simulator" "$received" 1
 expect_eq "binds" "$(sim_stat 'binds ok')" 1
