@@ -20,78 +20,80 @@
 #include "meterline/templates.h"
 #include "meterline/tz.h"
 
-#define CONFIG_HOST_MAX		255
-#define CONFIG_PATH_MAX		511
-#define CONFIG_CONNINFO_MAX	1023
-#define CONFIG_SECRET_MAX	255
+#define CONFIG_HOST_MAX 255
+#define CONFIG_PATH_MAX 511
+#define CONFIG_CONNINFO_MAX 1023
+#define CONFIG_SECRET_MAX 255
 
 enum config_policy {
-	CONFIG_POLICY_UNSET,	/* per-resource key absent: use [window] policy */
-	CONFIG_POLICY_REJECT,	/* a value outside the window is rejected */
-	CONFIG_POLICY_ACCEPT,	/* accepted, flagged outside_window */
+	CONFIG_POLICY_UNSET, /* per-resource key absent: use [window] policy */
+	CONFIG_POLICY_REJECT, /* a value outside the window is rejected */
+	CONFIG_POLICY_ACCEPT, /* accepted, flagged outside_window */
 };
 
 enum config_bind {
-	CONFIG_BIND_TRANSCEIVER,	/* one bind_transceiver */
-	CONFIG_BIND_PAIR,		/* bind_receiver + bind_transmitter */
+	CONFIG_BIND_TRANSCEIVER, /* one bind_transceiver */
+	CONFIG_BIND_PAIR, /* bind_receiver + bind_transmitter */
 };
 
 /* Days of the month readings are taken, inclusive; from > to wraps (30-3). */
 struct config_window {
-	uint8_t            from, to;	/* 1..31; 0 = unset (inherit) */
+	uint8_t from, to; /* 1..31; 0 = unset (inherit) */
 	enum config_policy policy;
 };
 
 struct config_database {
-	char conninfo[CONFIG_CONNINFO_MAX + 1];	/* libpq; may hold a password */
+	char conninfo[CONFIG_CONNINFO_MAX + 1]; /* libpq; may hold a password */
 };
 
 /* [smpp]: the channel is enabled when the section is present. */
 struct config_smpp {
-	bool             enabled;
-	char             host[CONFIG_HOST_MAX + 1];	/* numeric address */
-	int              port;
-	char             system_id[16];		/* SMPP limits: 15, 8, 12, 40 */
-	char             password[9];		/* secret */
-	char             password_file[CONFIG_PATH_MAX + 1];
-	char             system_type[13];
+	bool enabled;
+	char host[CONFIG_HOST_MAX + 1]; /* numeric address */
+	int port;
+	char system_id[16]; /* SMPP limits: 15, 8, 12, 40 */
+	char password[9]; /* secret */
+	char password_file[CONFIG_PATH_MAX + 1];
+	char system_type[13];
 	enum config_bind bind;
-	int              addr_ton, addr_npi;
-	char             address_range[41];
-	int              window;		/* outstanding requests per bind */
-	int              enquire_link_interval;	/* seconds */
-	int              response_timeout;	/* seconds to wait for a *_resp */
-	int              reconnect_max;		/* seconds, the backoff cap */
-	uint32_t         temporary_error_status;	/* deliver_sm_resp when the DB is down */
-	int              reply_ton, reply_npi;	/* source of replies (the short number) */
-	bool             registered_delivery;	/* ask for delivery receipts */
-	bool             tls;
-	char             tls_ca_file[CONFIG_PATH_MAX + 1];	/* "" = system CAs */
-	char             tls_server_name[CONFIG_HOST_MAX + 1];	/* "" = host */
-	bool             tls_verify;		/* check certificate and name */
+	int addr_ton, addr_npi;
+	char address_range[41];
+	int window; /* outstanding requests per bind */
+	int enquire_link_interval; /* seconds */
+	int response_timeout; /* seconds to wait for a *_resp */
+	int reconnect_max; /* seconds, the backoff cap */
+	uint32_t
+	    temporary_error_status; /* deliver_sm_resp when the DB is down */
+	int reply_ton, reply_npi; /* source of replies (the short number) */
+	bool registered_delivery; /* ask for delivery receipts */
+	bool tls;
+	char tls_ca_file[CONFIG_PATH_MAX + 1]; /* "" = system CAs */
+	char tls_server_name[CONFIG_HOST_MAX + 1]; /* "" = host */
+	bool tls_verify; /* check certificate and name */
 };
 
 /* [http]: the messenger bridge; enabled when the section is present. */
 struct config_http {
 	bool enabled;
-	char listen[CONFIG_HOST_MAX + 1];	/* "127.0.0.1:8080", "[::1]:8080" */
-	char admin_listen[CONFIG_HOST_MAX + 1];	/* /healthz, /metrics; "" = on listen */
-	char secret[CONFIG_SECRET_MAX + 1];	/* HMAC-SHA256 key, secret */
+	char listen[CONFIG_HOST_MAX + 1]; /* "127.0.0.1:8080", "[::1]:8080" */
+	char admin_listen[CONFIG_HOST_MAX +
+	    1]; /* /healthz, /metrics; "" = on listen */
+	char secret[CONFIG_SECRET_MAX + 1]; /* HMAC-SHA256 key, secret */
 	char secret_file[CONFIG_PATH_MAX + 1];
-	int  rate_limit;			/* messages per minute per sender, 0 = off */
-	int  rate_burst;
-	int  max_body;				/* bytes; larger bodies get 413 */
+	int rate_limit; /* messages per minute per sender, 0 = off */
+	int rate_burst;
+	int max_body; /* bytes; larger bodies get 413 */
 };
 
 struct config_dialog {
-	int64_t expiry;		/* seconds of idle time before a dialog expires */
+	int64_t expiry; /* seconds of idle time before a dialog expires */
 };
 
 struct config_window_set {
-	char                 timezone[TZ_NAME_MAX + 1];	/* IANA name */
-	struct tz            tz;			/* loaded from timezone */
-	struct config_window all;			/* [window] days, policy */
-	struct config_window res[MODEL__RES_MAX];	/* days.<resource>... */
+	char timezone[TZ_NAME_MAX + 1]; /* IANA name */
+	struct tz tz; /* loaded from timezone */
+	struct config_window all; /* [window] days, policy */
+	struct config_window res[MODEL__RES_MAX]; /* days.<resource>... */
 };
 
 /* Daily maxima in thousandths of a meter unit (kWh, m³) per day. */
@@ -100,9 +102,9 @@ struct config_limits {
 };
 
 struct config_store {
-	int     batch_max;		/* messages per transaction */
-	int     connections;		/* batches overlap on this many */
-	int64_t duplicate_window;	/* seconds a message id is remembered */
+	int batch_max; /* messages per transaction */
+	int connections; /* batches overlap on this many */
+	int64_t duplicate_window; /* seconds a message id is remembered */
 };
 
 struct config_log {
@@ -110,15 +112,15 @@ struct config_log {
 };
 
 struct config {
-	struct config_database   database;
-	struct config_smpp       smpp;
-	struct config_http       http;
-	struct config_dialog     dialog;
+	struct config_database database;
+	struct config_smpp smpp;
+	struct config_http http;
+	struct config_dialog dialog;
 	struct config_window_set window;
-	struct config_limits     limits;
-	struct config_store      store;
-	struct config_log        log;
-	char                     templates[TPL__MAX][TPL_MAX + 1];
+	struct config_limits limits;
+	struct config_store store;
+	struct config_log log;
+	char templates[TPL__MAX][TPL_MAX + 1];
 };
 
 /*
@@ -134,11 +136,11 @@ void config_defaults(struct config *);
  * Returns 0, or -1 with why (without file, line or key) in why.
  */
 int config_set(struct config *, const char *section, const char *key,
-               const char *value, char *why, size_t whylen);
+    const char *value, char *why, size_t whylen);
 
 /* Mark a section present (a channel section enables its channel). */
-int config_section(struct config *, const char *section, char *why,
-                   size_t whylen);
+int
+config_section(struct config *, const char *section, char *why, size_t whylen);
 
 /* Whether section.key is a secret (its value is never printed). */
 bool config_key_secret(const char *section, const char *key);
@@ -148,13 +150,13 @@ bool config_key_secret(const char *section, const char *key);
  * channels, password vs password_file, the time zone loaded... Calls report
  * once per problem with the "section.key" concerned; returns the count.
  */
-typedef void (*config_report_cb)(const char *section, const char *key,
-                                 const char *why, void *arg);
+typedef void (*config_report_cb)(
+    const char *section, const char *key, const char *why, void *arg);
 int config_check(const struct config *, config_report_cb, void *arg);
 
 /* The window in effect for a resource (per-resource keys over [window]). */
-struct config_window config_window_for(const struct config *,
-                                       enum model_resource);
+struct config_window
+config_window_for(const struct config *, enum model_resource);
 
 /*
  * Print the whole config as INI into buf (cap bytes, NUL included), secrets
@@ -176,6 +178,6 @@ int config_load(struct config *, const char *path, char *err, size_t errlen);
 
 /* Same, from a string (name is used in messages); for tests and `check`. */
 int config_load_string(struct config *, const char *name, const char *text,
-                       char *err, size_t errlen);
+    char *err, size_t errlen);
 
 #endif

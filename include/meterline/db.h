@@ -23,7 +23,7 @@
  * DB_CONFIG_DEFAULT when NULL). Returns 0, or -1 with why in err.
  */
 int db_conninfo_resolve(const char *config_path, const char *db_override,
-                        char *out, size_t outlen, char *err, size_t errlen);
+    char *out, size_t outlen, char *err, size_t errlen);
 
 /*
  * Copy len bytes of s into dst as text PostgreSQL accepts: valid UTF-8
@@ -36,11 +36,11 @@ size_t db_text_clean(char *dst, const char *s, size_t len);
 /* ---- blocking ---------------------------------------------------------- */
 
 struct db_sync;
-struct db_rows;		/* rows of one query result */
+struct db_rows; /* rows of one query result */
 
 /* Connect; NULL with why in err. Server notices are dropped. */
 struct db_sync *db_sync_open(const char *conninfo, char *err, size_t errlen);
-void            db_sync_close(struct db_sync *);	/* NULL-safe */
+void db_sync_close(struct db_sync *); /* NULL-safe */
 
 /* Run one or more statements that return no rows of interest. 0 or -1. */
 int db_sync_exec(struct db_sync *, const char *sql, char *err, size_t errlen);
@@ -50,18 +50,17 @@ int db_sync_exec(struct db_sync *, const char *sql, char *err, size_t errlen);
  * NULL. Returns the rows (possibly none) or NULL with why in err.
  */
 struct db_rows *db_sync_query(struct db_sync *, const char *sql, int nparams,
-                              const char *const *params, char *err,
-                              size_t errlen);
-int         db_rows_count(const struct db_rows *);
+    const char *const *params, char *err, size_t errlen);
+int db_rows_count(const struct db_rows *);
 /* Value of (row, col) as text, NULL for SQL NULL. Valid until free. */
 const char *db_rows_get(const struct db_rows *, int row, int col);
-void        db_rows_free(struct db_rows *);			/* NULL-safe */
+void db_rows_free(struct db_rows *); /* NULL-safe */
 
 /* COPY ... FROM STDIN: begin, put any number of chunks, end. 0 or -1. */
-int db_sync_copy_begin(struct db_sync *, const char *sql, char *err,
-                       size_t errlen);
-int db_sync_copy_put(struct db_sync *, const char *buf, size_t len, char *err,
-                     size_t errlen);
+int
+db_sync_copy_begin(struct db_sync *, const char *sql, char *err, size_t errlen);
+int db_sync_copy_put(
+    struct db_sync *, const char *buf, size_t len, char *err, size_t errlen);
 int db_sync_copy_end(struct db_sync *, char *err, size_t errlen);
 
 /* ---- asynchronous ------------------------------------------------------ */
@@ -83,31 +82,31 @@ struct event_base;
 struct db;
 
 struct db_stmt {
-	const char *name;	/* prepared statement name */
-	const char *sql;	/* with $1.. placeholders; types by casts */
-	int         nparams;
+	const char *name; /* prepared statement name */
+	const char *sql; /* with $1.. placeholders; types by casts */
+	int nparams;
 };
 
 struct db_opts {
-	const char           *name;	/* in log lines: "db <name>: ..." */
-	const char           *conninfo;
-	const struct db_stmt *stmts;	/* prepared at every connect */
-	size_t                nstmts;
-	const char           *session_sql;	/* run once per connect, or NULL */
-	int                   connect_timeout_ms;	/* 0: 10 s */
-	int                   round_timeout_ms;	/* 0: 60 s; then the link is dropped */
-	int                   backoff_min_ms;	/* 0: 100 ms */
-	int                   backoff_max_ms;	/* 0: 30 s */
+	const char *name; /* in log lines: "db <name>: ..." */
+	const char *conninfo;
+	const struct db_stmt *stmts; /* prepared at every connect */
+	size_t nstmts;
+	const char *session_sql; /* run once per connect, or NULL */
+	int connect_timeout_ms; /* 0: 10 s */
+	int round_timeout_ms; /* 0: 60 s; then the link is dropped */
+	int backoff_min_ms; /* 0: 100 ms */
+	int backoff_max_ms; /* 0: 30 s */
 };
 
 /* What a round gives back. rows[i] is statement i's result (NULL if lost). */
 struct db_round_result {
-	size_t                 nrows;
+	size_t nrows;
 	struct db_rows *const *rows;
-	bool                   lost;	/* connection lost: nothing applied */
-	int                    failed;	/* first statement that failed, -1 none */
-	char                   sqlstate[6];	/* of that failure, "" if lost */
-	char                   error[256];	/* its message */
+	bool lost; /* connection lost: nothing applied */
+	int failed; /* first statement that failed, -1 none */
+	char sqlstate[6]; /* of that failure, "" if lost */
+	char error[256]; /* its message */
 };
 
 /* Called once per round, in order. The result is borrowed. */
@@ -116,8 +115,8 @@ typedef void (*db_round_cb)(const struct db_round_result *, void *arg);
 typedef void (*db_state_cb)(bool up, void *arg);
 
 /* Create and start connecting. opts is copied; the strings are borrowed. */
-struct db *db_new(struct event_base *, const struct db_opts *, db_state_cb,
-                  void *arg);
+struct db *
+db_new(struct event_base *, const struct db_opts *, db_state_cb, void *arg);
 /* Close at once; rounds in flight get lost=true. NULL-safe. */
 void db_free(struct db *);
 bool db_ready(const struct db *);
@@ -140,8 +139,8 @@ int db_round(struct db *, bool sync, db_round_cb cb, void *arg);
 
 /* Counters for metrics and tests. */
 struct db_stats {
-	uint64_t connects;	/* successful connects */
-	uint64_t failures;	/* failed connects and lost connections */
+	uint64_t connects; /* successful connects */
+	uint64_t failures; /* failed connects and lost connections */
 	uint64_t rounds;
 };
 void db_stats(const struct db *, struct db_stats *);

@@ -27,7 +27,7 @@
 #include "meterline/model.h"
 #include "meterline/parse.h"
 
-#define DIALOG_REPLY_MAX 1024	/* bytes of a rendered reply, NUL included */
+#define DIALOG_REPLY_MAX 1024 /* bytes of a rendered reply, NUL included */
 
 /*
  * The open dialog of one (channel, sender). It serialises into one
@@ -49,20 +49,20 @@
  * dialog_state_check() validates a row read back.
  */
 struct dialog_state {
-	char     contract[MODEL_CONTRACT_MAX + 1];
-	uint8_t  nregisters;	/* the contract's count when the dialog began */
-	uint8_t  next;		/* index of the register asked for next */
-	uint32_t values[MODEL_MAX_REGISTERS];	/* values[0..next-1] collected */
-	int64_t  started_us;	/* the ПС that opened it */
-	int64_t  last_us;	/* last message that touched it */
+	char contract[MODEL_CONTRACT_MAX + 1];
+	uint8_t nregisters; /* the contract's count when the dialog began */
+	uint8_t next; /* index of the register asked for next */
+	uint32_t values[MODEL_MAX_REGISTERS]; /* values[0..next-1] collected */
+	int64_t started_us; /* the ПС that opened it */
+	int64_t last_us; /* last message that touched it */
 };
 
 enum dialog_outcome {
-	DIALOG_OUT_ACCEPTED,	/* a submission is stored */
-	DIALOG_OUT_PROMPT,	/* values taken (or a dialog started); asks for more */
-	DIALOG_OUT_CANCELLED,	/* ОТМЕНА/СТОП (reason nothing_to_cancel without a dialog) */
-	DIALOG_OUT_HELP,	/* ПОМОЩЬ/СПРАВКА/? */
-	DIALOG_OUT_REJECTED,	/* see the reason */
+	DIALOG_OUT_ACCEPTED, /* a submission is stored */
+	DIALOG_OUT_PROMPT, /* values taken (or a dialog started); asks for more */
+	DIALOG_OUT_CANCELLED, /* ОТМЕНА/СТОП (reason nothing_to_cancel without a dialog) */
+	DIALOG_OUT_HELP, /* ПОМОЩЬ/СПРАВКА/? */
+	DIALOG_OUT_REJECTED, /* see the reason */
 	DIALOG__OUT_MAX
 };
 
@@ -83,53 +83,56 @@ enum dialog_reason {
 };
 
 /* Facts about a decision, for the log and for review (bit set). */
-#define DIALOG_F_HIGH_CONSUMPTION 0x01	/* daily consumption above [limits] */
-#define DIALOG_F_WRAPAROUND	  0x02	/* a register rolled over its scale */
-#define DIALOG_F_OUTSIDE_WINDOW	  0x04	/* accepted outside the window (policy accept) */
-#define DIALOG_F_TRUNCATED	  0x08	/* the parser dropped a fraction */
-#define DIALOG_F_REPLACED	  0x10	/* an open dialog was replaced by a new ПС */
-#define DIALOG_F_EXPIRED	  0x20	/* an expired dialog was discarded */
-#define DIALOG_F_CONTRACT_CHANGED 0x40	/* registers changed mid-dialog; restarted */
-#define DIALOG_F_NO_LAST	  0x80	/* a register had no last value (new meter) */
-#define DIALOG__F_COUNT		  8
+#define DIALOG_F_HIGH_CONSUMPTION 0x01 /* daily consumption above [limits] */
+#define DIALOG_F_WRAPAROUND 0x02 /* a register rolled over its scale */
+#define DIALOG_F_OUTSIDE_WINDOW \
+	0x04 /* accepted outside the window (policy accept) */
+#define DIALOG_F_TRUNCATED 0x08 /* the parser dropped a fraction */
+#define DIALOG_F_REPLACED 0x10 /* an open dialog was replaced by a new ПС */
+#define DIALOG_F_EXPIRED 0x20 /* an expired dialog was discarded */
+#define DIALOG_F_CONTRACT_CHANGED \
+	0x40 /* registers changed mid-dialog; restarted */
+#define DIALOG_F_NO_LAST 0x80 /* a register had no last value (new meter) */
+#define DIALOG__F_COUNT 8
 
 /* What to store when every register is filled: one reading per register. */
 struct dialog_submission {
-	char                contract[MODEL_CONTRACT_MAX + 1];
+	char contract[MODEL_CONTRACT_MAX + 1];
 	enum model_resource resource;
-	uint8_t             nvalues;	/* = the contract's nregisters */
-	uint32_t            values[MODEL_MAX_REGISTERS];
+	uint8_t nvalues; /* = the contract's nregisters */
+	uint32_t values[MODEL_MAX_REGISTERS];
 	/* value - last, or 10^digits - last + value on a wrap-around; 0 when
 	   the register had no last value (see reg_flags) */
-	uint32_t            consumption[MODEL_MAX_REGISTERS];
-	uint8_t             reg_flags[MODEL_MAX_REGISTERS];	/* WRAPAROUND, NO_LAST */
-	unsigned            flags;	/* DIALOG_F_* of the whole submission */
-	uint64_t            daily_milli;	/* consumption per day x 1000, summed */
-	int64_t             time_us;	/* the completing message's time */
-	int32_t             date;	/* its local date: each register's new last_date */
-	int64_t             started_us;	/* when the dialog began */
+	uint32_t consumption[MODEL_MAX_REGISTERS];
+	uint8_t reg_flags[MODEL_MAX_REGISTERS]; /* WRAPAROUND, NO_LAST */
+	unsigned flags; /* DIALOG_F_* of the whole submission */
+	uint64_t daily_milli; /* consumption per day x 1000, summed */
+	int64_t time_us; /* the completing message's time */
+	int32_t date; /* its local date: each register's new last_date */
+	int64_t started_us; /* when the dialog began */
 };
 
 struct dialog_input {
-	int64_t                    time_us;	/* the message's own time, UTC */
-	const char                *channel;	/* owner of the dialog, with sender */
-	const char                *sender;
+	int64_t time_us; /* the message's own time, UTC */
+	const char *channel; /* owner of the dialog, with sender */
+	const char *sender;
 	const struct parse_result *cmd;
-	const struct dialog_state *dialog;	/* the sender's open dialog, or NULL */
+	const struct dialog_state
+	    *dialog; /* the sender's open dialog, or NULL */
 	/* the contract named by dialog_contract_needed(), or NULL: not found */
 	const struct model_contract *contract;
 };
 
 struct dialog_decision {
-	enum dialog_outcome      outcome;
-	enum dialog_reason       reason;
-	unsigned                 flags;		/* DIALOG_F_* */
-	bool                     has_dialog;	/* false: delete the sender's row */
-	struct dialog_state      dialog;
-	bool                     has_submission;
+	enum dialog_outcome outcome;
+	enum dialog_reason reason;
+	unsigned flags; /* DIALOG_F_* */
+	bool has_dialog; /* false: delete the sender's row */
+	struct dialog_state dialog;
+	bool has_submission;
 	struct dialog_submission submission;
-	size_t                   reply_len;
-	char                     reply[DIALOG_REPLY_MAX];	/* UTF-8, NUL-terminated */
+	size_t reply_len;
+	char reply[DIALOG_REPLY_MAX]; /* UTF-8, NUL-terminated */
 };
 
 /*
@@ -138,8 +141,8 @@ struct dialog_decision {
  * bare values, else NULL (help, cancel, bad format: no contract needed).
  * Points into cmd or dialog.
  */
-const char *dialog_contract_needed(const struct parse_result *cmd,
-                                   const struct dialog_state *dialog);
+const char *dialog_contract_needed(
+    const struct parse_result *cmd, const struct dialog_state *dialog);
 
 /*
  * Decide one message. in->contract must be the contract numbered
@@ -149,11 +152,11 @@ const char *dialog_contract_needed(const struct parse_result *cmd,
  * a dialog that fails dialog_state_check), with a reason in out->reply.
  */
 int dialog_decide(const struct dialog_input *in, const struct config *cfg,
-                  struct dialog_decision *out);
+    struct dialog_decision *out);
 
 /* Whether the dialog has been idle longer than the configured expiry. */
-bool dialog_expired(const struct dialog_state *, int64_t time_us,
-                    const struct config *);
+bool dialog_expired(
+    const struct dialog_state *, int64_t time_us, const struct config *);
 
 /* Validate a dialog row read back from the database. */
 int dialog_state_check(const struct dialog_state *, char *err, size_t errlen);
@@ -168,21 +171,21 @@ int dialog_state_check(const struct dialog_state *, char *err, size_t errlen);
  * DIALOG_F_NO_LAST).
  */
 enum dialog_reason validate_value(const struct model_register *, uint64_t value,
-                                  uint32_t *consumption, uint8_t *reg_flags);
+    uint32_t *consumption, uint8_t *reg_flags);
 
 /* Whether local civil date (year, month, day) is inside window w. */
-bool validate_in_window(const struct config_window *w, int year,
-                        unsigned month, unsigned day);
+bool validate_in_window(
+    const struct config_window *w, int year, unsigned month, unsigned day);
 
 /*
  * Consumption per day x 1000 over the registers of s (each since its
  * register's last date, at least one day), and whether it is above the
  * resource's daily maximum.
  */
-uint64_t validate_daily_milli(const struct model_contract *,
-                              const struct dialog_submission *s);
-bool     validate_high(const struct config *, enum model_resource,
-                       uint64_t daily_milli);
+uint64_t validate_daily_milli(
+    const struct model_contract *, const struct dialog_submission *s);
+bool
+validate_high(const struct config *, enum model_resource, uint64_t daily_milli);
 
 /* "accepted", "prompt", "cancelled", "help", "rejected". */
 const char *dialog_outcome_name(enum dialog_outcome);

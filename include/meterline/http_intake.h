@@ -21,27 +21,30 @@
 struct event_base;
 struct metrics;
 
-#define HTTP_LISTEN_MAX		255
-#define HTTP_SECRET_MAX		255
+#define HTTP_LISTEN_MAX 255
+#define HTTP_SECRET_MAX 255
 
 /* Everything the server needs; http_cfg_defaults() then fill from config. */
 struct http_cfg {
-	char   listen[HTTP_LISTEN_MAX + 1];	/* "127.0.0.1:8080", "[::1]:8080", port 0 = any */
-	char   admin_listen[HTTP_LISTEN_MAX + 1];	/* "" = /healthz, /metrics on listen */
-	unsigned char secret[HTTP_SECRET_MAX + 1];	/* HMAC-SHA256 key (raw bytes) */
-	size_t secret_len;			/* must be > 0 */
-	int    rate_per_minute;		/* per (channel, from); 0 = no limit */
-	int    rate_burst;		/* bucket size; 0 = rate_per_minute */
-	size_t rate_slots;		/* senders remembered (fixed table) */
-	size_t max_body;		/* larger -> 413 (JSON) */
-	size_t hard_max_body;		/* larger -> evhttp's own 413, body not read;
+	char listen[HTTP_LISTEN_MAX +
+	    1]; /* "127.0.0.1:8080", "[::1]:8080", port 0 = any */
+	char admin_listen[HTTP_LISTEN_MAX +
+	    1]; /* "" = /healthz, /metrics on listen */
+	unsigned char
+	    secret[HTTP_SECRET_MAX + 1]; /* HMAC-SHA256 key (raw bytes) */
+	size_t secret_len; /* must be > 0 */
+	int rate_per_minute; /* per (channel, from); 0 = no limit */
+	int rate_burst; /* bucket size; 0 = rate_per_minute */
+	size_t rate_slots; /* senders remembered (fixed table) */
+	size_t max_body; /* larger -> 413 (JSON) */
+	size_t hard_max_body; /* larger -> evhttp's own 413, body not read;
 					   raised to 4 x max_body if below */
-	size_t max_headers;		/* bytes of request line + headers */
-	size_t max_text;		/* bytes of "text" */
-	int    timeout;			/* seconds: idle, slow request, slow write */
-	int    reply_timeout;		/* seconds the intake may take before 503 */
-	int    retry_after;		/* seconds in Retry-After of a 503 */
-	size_t max_inflight;		/* submitted, not yet answered; beyond -> 503 */
+	size_t max_headers; /* bytes of request line + headers */
+	size_t max_text; /* bytes of "text" */
+	int timeout; /* seconds: idle, slow request, slow write */
+	int reply_timeout; /* seconds the intake may take before 503 */
+	int retry_after; /* seconds in Retry-After of a 503 */
+	size_t max_inflight; /* submitted, not yet answered; beyond -> 503 */
 };
 
 /*
@@ -54,23 +57,25 @@ void http_cfg_defaults(struct http_cfg *);
 
 /* One line of the health status: {"database":"up"}. */
 struct http_health_item {
-	const char *name;	/* "database", "smpp" */
-	const char *state;	/* "up", "down", "bound", "unbound"... */
-	bool        ok;
+	const char *name; /* "database", "smpp" */
+	const char *state; /* "up", "down", "bound", "unbound"... */
+	bool ok;
 };
 
 /*
  * Fill at most max items describing the service's health and return how
  * many. /healthz answers 200 when every item is ok, else 503.
  */
-typedef size_t (*http_health_cb)(struct http_health_item *items, size_t max,
-                                 void *arg);
+typedef size_t (*http_health_cb)(
+    struct http_health_item *items, size_t max, void *arg);
 
 struct http_intake_deps {
-	const struct intake *intake;	/* where messages go (borrowed, required) */
-	struct metrics      *metrics;	/* registry for /metrics (borrowed, may be NULL) */
-	http_health_cb       health;	/* NULL: always healthy */
-	void                *health_arg;
+	const struct intake
+	    *intake; /* where messages go (borrowed, required) */
+	struct metrics
+	    *metrics; /* registry for /metrics (borrowed, may be NULL) */
+	http_health_cb health; /* NULL: always healthy */
+	void *health_arg;
 };
 
 struct http_intake;
@@ -81,10 +86,9 @@ struct http_intake;
  * err when an address cannot be parsed or bound, or cfg is invalid.
  * Registers its metric families in deps->metrics.
  */
-struct http_intake *http_intake_new(struct event_base *,
-                                    const struct http_cfg *,
-                                    const struct http_intake_deps *,
-                                    char *err, size_t errlen);
+struct http_intake *
+http_intake_new(struct event_base *, const struct http_cfg *,
+    const struct http_intake_deps *, char *err, size_t errlen);
 
 /* The bound ports (useful with port 0); admin is 0 without an admin listener. */
 int http_intake_port(const struct http_intake *);
@@ -119,20 +123,18 @@ bool http_content_type_json(const char *value);
 
 enum http_sig {
 	HTTP_SIG_OK,
-	HTTP_SIG_MISSING,	/* no header */
-	HTTP_SIG_MALFORMED,	/* not sha256=<64 hex>: truncated, other scheme */
-	HTTP_SIG_MISMATCH,	/* well formed, wrong */
+	HTTP_SIG_MISSING, /* no header */
+	HTTP_SIG_MALFORMED, /* not sha256=<64 hex>: truncated, other scheme */
+	HTTP_SIG_MISMATCH, /* well formed, wrong */
 };
 
 /* Check "sha256=<hex HMAC-SHA256(secret, body)>" in constant time. */
 enum http_sig http_signature_check(const char *header, const void *body,
-                                   size_t len, const unsigned char *secret,
-                                   size_t secret_len);
+    size_t len, const unsigned char *secret, size_t secret_len);
 
 /* Lowercase hex HMAC-SHA256 of body into hex[65]. */
 void http_signature_hex(const void *body, size_t len,
-                        const unsigned char *secret, size_t secret_len,
-                        char hex[65]);
+    const unsigned char *secret, size_t secret_len, char hex[65]);
 
 /*
  * The same with the key prepared once (about 3x faster than the one-shot
@@ -142,11 +144,11 @@ void http_signature_hex(const void *body, size_t len,
 struct http_signer;
 
 struct http_signer *http_signer_new(const unsigned char *secret, size_t len);
-void http_signer_free(struct http_signer *);	/* NULL-safe */
-enum http_sig http_signer_check(struct http_signer *, const char *header,
-                                const void *body, size_t len);
-void http_signer_hex(struct http_signer *, const void *body, size_t len,
-                     char hex[65]);
+void http_signer_free(struct http_signer *); /* NULL-safe */
+enum http_sig http_signer_check(
+    struct http_signer *, const char *header, const void *body, size_t len);
+void http_signer_hex(
+    struct http_signer *, const void *body, size_t len, char hex[65]);
 
 /* Whether a channel name is acceptable from the bridge: [a-z0-9_-]{1,32},
  * and not one of the internal channels "sms" and "replay". */
@@ -155,9 +157,9 @@ bool http_channel_ok(const char *channel);
 /* A request body, parsed and validated; the strings belong to the parser. */
 struct http_msg {
 	const char *id, *channel, *from, *to, *text, *timestamp;
-	size_t      text_len;
-	int64_t     time_us;	/* timestamp in Unix microseconds */
-	void       *json_;	/* private: owns the strings */
+	size_t text_len;
+	int64_t time_us; /* timestamp in Unix microseconds */
+	void *json_; /* private: owns the strings */
 };
 
 /*
@@ -169,10 +171,9 @@ struct http_msg {
  * "invalid_field", "text_too_long", "bad_timestamp") and a detail; the
  * message is cleared on error.
  */
-int  http_msg_parse(struct http_msg *, const char *body, size_t len,
-                    size_t max_text, const char **error, char *detail,
-                    size_t detaillen);
-void http_msg_clear(struct http_msg *);	/* NULL-safe, idempotent */
+int http_msg_parse(struct http_msg *, const char *body, size_t len,
+    size_t max_text, const char **error, char *detail, size_t detaillen);
+void http_msg_clear(struct http_msg *); /* NULL-safe, idempotent */
 
 /*
  * Per-sender rate limiting: a token bucket per key, in a fixed-size table
@@ -182,18 +183,18 @@ void http_msg_clear(struct http_msg *);	/* NULL-safe, idempotent */
  */
 struct http_ratelimit;
 
-struct http_ratelimit *http_ratelimit_new(size_t slots, int per_minute,
-                                          int burst);
+struct http_ratelimit *
+http_ratelimit_new(size_t slots, int per_minute, int burst);
 void http_ratelimit_free(struct http_ratelimit *);
 
 /* Take one token for key at now_us. Returns 0, or the seconds (>= 1) until
  * a token is available. */
-int http_ratelimit_take(struct http_ratelimit *, const void *key, size_t len,
-                        int64_t now_us);
+int http_ratelimit_take(
+    struct http_ratelimit *, const void *key, size_t len, int64_t now_us);
 
 /* Give back a token taken for key (the message was not accepted). */
-void http_ratelimit_refund(struct http_ratelimit *, const void *key,
-                           size_t len, int64_t now_us);
+void http_ratelimit_refund(
+    struct http_ratelimit *, const void *key, size_t len, int64_t now_us);
 
 /* Keys currently remembered. */
 size_t http_ratelimit_used(const struct http_ratelimit *);

@@ -15,21 +15,22 @@
 #include <stdio.h>
 
 struct import_report {
-	long lines;		/* data lines read (header excluded) */
-	long bad_lines;		/* reported and skipped */
-	long contracts_skipped;	/* had a bad line: none of their lines loaded */
-	long contracts;		/* contracts loaded (new, changed or not) */
-	long contracts_new;	/* of which new */
-	long contracts_changed;	/* of which existing with another resource/status */
-	long registers_removed;	/* of loaded contracts, absent from the file */
-	long registers;		/* registers loaded */
-	long registers_changed;	/* of which new or changed */
+	long lines; /* data lines read (header excluded) */
+	long bad_lines; /* reported and skipped */
+	long contracts_skipped; /* had a bad line: none of their lines loaded */
+	long contracts; /* contracts loaded (new, changed or not) */
+	long contracts_new; /* of which new */
+	long
+	    contracts_changed; /* of which existing with another resource/status */
+	long registers_removed; /* of loaded contracts, absent from the file */
+	long registers; /* registers loaded */
+	long registers_changed; /* of which new or changed */
 	double seconds;
 };
 
 /* One bad line: file name, line number (1 = header), why. */
-typedef void (*import_bad_cb)(const char *name, long line, const char *why,
-                              void *arg);
+typedef void (*import_bad_cb)(
+    const char *name, long line, const char *why, void *arg);
 
 /*
  * Import the CSV read from `in` (called `name` in reports) into the
@@ -38,7 +39,7 @@ typedef void (*import_bad_cb)(const char *name, long line, const char *why,
  * was loaded (no database, bad header, I/O or SQL error).
  */
 int import_contracts(const char *conninfo, FILE *in, const char *name,
-                     import_bad_cb bad, void *arg, struct import_report *,
-                     char *err, size_t errlen);
+    import_bad_cb bad, void *arg, struct import_report *, char *err,
+    size_t errlen);
 
 #endif

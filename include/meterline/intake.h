@@ -13,16 +13,18 @@
 #include <stdint.h>
 
 struct inbound_msg {
-	const char *channel;	/* "sms", "viber", "whatsapp", "telegram", "replay"... */
-	const char *sender;	/* customer's address (MSISDN or messenger id) */
-	const char *recipient;	/* the number the customer wrote to */
-	const char *text;	/* UTF-8, already decoded by the channel */
-	size_t      text_len;
-	int64_t     time_us;	/* the message's own time, Unix microseconds */
-	const char *external_id;/* the channel's id, NULL when it has none (SMS) */
-	uint8_t     dcs;	/* raw encoding facts, for the log */
-	unsigned    text_flags;	/* TEXT_F_* from the decoder */
-	unsigned    flags;	/* INTAKE_F_* */
+	const char
+	    *channel; /* "sms", "viber", "whatsapp", "telegram", "replay"... */
+	const char *sender; /* customer's address (MSISDN or messenger id) */
+	const char *recipient; /* the number the customer wrote to */
+	const char *text; /* UTF-8, already decoded by the channel */
+	size_t text_len;
+	int64_t time_us; /* the message's own time, Unix microseconds */
+	const char
+	    *external_id; /* the channel's id, NULL when it has none (SMS) */
+	uint8_t dcs; /* raw encoding facts, for the log */
+	unsigned text_flags; /* TEXT_F_* from the decoder */
+	unsigned flags; /* INTAKE_F_* */
 };
 
 /*
@@ -39,17 +41,17 @@ struct inbound_msg {
 #define INTAKE_F_NO_DUP_LOG 0x02
 
 enum intake_status {
-	INTAKE_APPLIED,		/* committed now */
-	INTAKE_DUPLICATE,	/* seen before: original outcome and reply */
-	INTAKE_TEMPFAIL,	/* nothing stored; the channel asks for a retry */
+	INTAKE_APPLIED, /* committed now */
+	INTAKE_DUPLICATE, /* seen before: original outcome and reply */
+	INTAKE_TEMPFAIL, /* nothing stored; the channel asks for a retry */
 };
 
 struct intake_result {
 	enum intake_status status;
-	const char        *outcome;	/* "accepted", "prompt", "rejected"... */
-	const char        *reason;	/* "too_many_digits"... or NULL */
-	const char        *reply;	/* UTF-8 reply text, or NULL (TEMPFAIL) */
-	int64_t            message_id;	/* row in the message log, 0 if none */
+	const char *outcome; /* "accepted", "prompt", "rejected"... */
+	const char *reason; /* "too_many_digits"... or NULL */
+	const char *reply; /* UTF-8 reply text, or NULL (TEMPFAIL) */
+	int64_t message_id; /* row in the message log, 0 if none */
 };
 
 /* Called exactly once per submitted message. The result is borrowed. */
@@ -64,14 +66,14 @@ typedef void (*intake_done_cb)(const struct intake_result *, void *arg);
  * channel answers with its temporary failure.
  */
 struct intake {
-	int   (*submit)(void *ctx, const struct inbound_msg *msg,
-	                intake_done_cb done, void *arg);
-	void   *ctx;
+	int (*submit)(void *ctx, const struct inbound_msg *msg,
+	    intake_done_cb done, void *arg);
+	void *ctx;
 };
 
 static inline int
 intake_submit(const struct intake *in, const struct inbound_msg *msg,
-              intake_done_cb done, void *arg)
+    intake_done_cb done, void *arg)
 {
 	return in->submit(in->ctx, msg, done, arg);
 }

@@ -15,11 +15,19 @@ enum log_level log_get_level(void);
 int log_level_parse(const char *, enum log_level *);
 
 void log_write(enum log_level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
-#define log_debug(...) do { if (log_get_level() <= LOG_DEBUG) log_write(LOG_DEBUG, __VA_ARGS__); } while (0)
-#define log_info(...)  do { if (log_get_level() <= LOG_INFO)  log_write(LOG_INFO, __VA_ARGS__); } while (0)
-#define log_warn(...)  log_write(LOG_WARN, __VA_ARGS__)
+#define log_debug(...) \
+	do { \
+		if (log_get_level() <= LOG_DEBUG) \
+			log_write(LOG_DEBUG, __VA_ARGS__); \
+	} while (0)
+#define log_info(...) \
+	do { \
+		if (log_get_level() <= LOG_INFO) \
+			log_write(LOG_INFO, __VA_ARGS__); \
+	} while (0)
+#define log_warn(...) log_write(LOG_WARN, __VA_ARGS__)
 #define log_error(...) log_write(LOG_ERROR, __VA_ARGS__)
 
 /* "79120000001" -> "7912***0001"; short numbers keep only their ends. */

@@ -20,20 +20,20 @@
 
 #include <stddef.h>
 
-#define METRICS_FAMILIES_MAX	64	/* families per registry */
-#define METRICS_LABELS_MAX	4	/* label names per family */
-#define METRICS_BUCKETS_MAX	16	/* histogram bounds, +Inf not counted */
-#define METRICS_SERIES_DEFAULT	64	/* label combinations per family */
-#define METRICS_VALUE_MAX	63	/* bytes of a label value kept */
+#define METRICS_FAMILIES_MAX 64 /* families per registry */
+#define METRICS_LABELS_MAX 4 /* label names per family */
+#define METRICS_BUCKETS_MAX 16 /* histogram bounds, +Inf not counted */
+#define METRICS_SERIES_DEFAULT 64 /* label combinations per family */
+#define METRICS_VALUE_MAX 63 /* bytes of a label value kept */
 
-struct metrics;		/* the registry */
-struct metric;		/* one family: name, help, type, label names */
-struct metric_series;	/* one label combination of a family */
+struct metrics; /* the registry */
+struct metric; /* one family: name, help, type, label names */
+struct metric_series; /* one label combination of a family */
 
 enum metrics_type { METRICS_COUNTER, METRICS_GAUGE, METRICS_HISTOGRAM };
 
 struct metrics *metrics_new(void);
-void            metrics_free(struct metrics *);	/* NULL-safe */
+void metrics_free(struct metrics *); /* NULL-safe */
 
 /*
  * Register a family, or return the one already registered under name.
@@ -43,17 +43,14 @@ void            metrics_free(struct metrics *);	/* NULL-safe */
  * with another type or other labels.
  */
 struct metric *metrics_counter(struct metrics *, const char *name,
-                               const char *help, const char *labels,
-                               size_t max_series);
+    const char *help, const char *labels, size_t max_series);
 struct metric *metrics_gauge(struct metrics *, const char *name,
-                             const char *help, const char *labels,
-                             size_t max_series);
+    const char *help, const char *labels, size_t max_series);
 /* bounds: ascending upper bounds, at most METRICS_BUCKETS_MAX (+Inf is
  * implicit). */
 struct metric *metrics_histogram(struct metrics *, const char *name,
-                                 const char *help, const char *labels,
-                                 const double *bounds, size_t nbounds,
-                                 size_t max_series);
+    const char *help, const char *labels, const double *bounds, size_t nbounds,
+    size_t max_series);
 
 /* A registered family by name, or NULL. */
 struct metric *metrics_find(const struct metrics *, const char *name);
@@ -64,15 +61,18 @@ struct metric *metrics_find(const struct metrics *, const char *name);
  * metrics_free, so a hot path can look it up once and keep it.
  */
 struct metric_series *metrics_series(struct metric *, ...);
-struct metric_series *metrics_seriesv(struct metric *, const char *const *values);
+struct metric_series *
+metrics_seriesv(struct metric *, const char *const *values);
 
-void metrics_add(struct metric_series *, double);	/* counter (>= 0), gauge */
+void metrics_add(struct metric_series *, double); /* counter (>= 0), gauge */
 /* Gauge; or a counter mirroring a count kept elsewhere (a render
  * callback copying store_stats), which must never go down. */
 void metrics_set(struct metric_series *, double);
-void metrics_observe(struct metric_series *, double);	/* histogram */
-double metrics_value(const struct metric_series *);	/* counter, gauge; sum for a histogram */
-unsigned long long metrics_count(const struct metric_series *);	/* histogram observations */
+void metrics_observe(struct metric_series *, double); /* histogram */
+double metrics_value(
+    const struct metric_series *); /* counter, gauge; sum for a histogram */
+unsigned long long
+metrics_count(const struct metric_series *); /* histogram observations */
 
 /* Shortcuts: metrics_inc(m, "viber", "accepted", "") adds 1. */
 void metrics_inc(struct metric *, ...);
@@ -96,21 +96,30 @@ char *metrics_render(struct metrics *, size_t *len);
  * them). Channel modules may also register their own.
  */
 struct metrics_std {
-	struct metric *messages;	/* counter meterline_messages_total{channel,outcome,reason} */
-	struct metric *batch_size;	/* histogram meterline_store_batch_size */
-	struct metric *commit_seconds;	/* histogram meterline_store_commit_seconds */
-	struct metric *db_reconnects;	/* counter meterline_db_reconnects_total */
-	struct metric *db_up;		/* gauge meterline_db_up */
-	struct metric *smpp_link_up;	/* gauge meterline_smpp_link_up{bind} */
-	struct metric *smpp_window;	/* gauge meterline_smpp_window_used{bind} */
-	struct metric *smpp_throttled;	/* counter meterline_smpp_throttled_total */
-	struct metric *outbox_depth;	/* gauge meterline_outbox_depth */
-	struct metric *outbox_retries;	/* counter meterline_outbox_retries_total */
-	struct metric *http_responses;	/* counter meterline_http_responses_total{code} */
-	struct metric *http_seconds;	/* histogram meterline_http_request_seconds */
-	struct metric *http_connections;/* counter meterline_http_connections_total */
-	struct metric *http_inflight;	/* gauge meterline_http_inflight */
-	struct metric *http_ratelimited;/* counter meterline_http_rate_limited_total */
+	struct metric *
+	    messages; /* counter meterline_messages_total{channel,outcome,reason} */
+	struct metric *batch_size; /* histogram meterline_store_batch_size */
+	struct metric
+	    *commit_seconds; /* histogram meterline_store_commit_seconds */
+	struct metric
+	    *db_reconnects; /* counter meterline_db_reconnects_total */
+	struct metric *db_up; /* gauge meterline_db_up */
+	struct metric *smpp_link_up; /* gauge meterline_smpp_link_up{bind} */
+	struct metric *smpp_window; /* gauge meterline_smpp_window_used{bind} */
+	struct metric
+	    *smpp_throttled; /* counter meterline_smpp_throttled_total */
+	struct metric *outbox_depth; /* gauge meterline_outbox_depth */
+	struct metric
+	    *outbox_retries; /* counter meterline_outbox_retries_total */
+	struct metric
+	    *http_responses; /* counter meterline_http_responses_total{code} */
+	struct metric
+	    *http_seconds; /* histogram meterline_http_request_seconds */
+	struct metric
+	    *http_connections; /* counter meterline_http_connections_total */
+	struct metric *http_inflight; /* gauge meterline_http_inflight */
+	struct metric
+	    *http_ratelimited; /* counter meterline_http_rate_limited_total */
 };
 
 /* Register the standard families; 0, or -1 if any failed (logged). */

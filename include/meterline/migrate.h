@@ -14,9 +14,9 @@
 #include <stddef.h>
 
 struct migration {
-	int         version;	/* NNNN of the file name */
-	const char *name;	/* "0001_init" */
-	const char *sql;	/* the file's text */
+	int version; /* NNNN of the file name */
+	const char *name; /* "0001_init" */
+	const char *sql; /* the file's text */
 };
 
 /* The embedded migrations, in version order (generated). */
@@ -27,10 +27,10 @@ extern const size_t migrations_count;
 int migrate_latest(void);
 
 struct migrate_report {
-	int from;		/* version found (0: empty database) */
-	int to;			/* version after the run */
-	int applied;		/* migrations applied by this run */
-	int partitions;		/* partitions created by this run */
+	int from; /* version found (0: empty database) */
+	int to; /* version after the run */
+	int applied; /* migrations applied by this run */
+	int partitions; /* partitions created by this run */
 };
 
 /*
@@ -39,8 +39,8 @@ struct migrate_report {
  * Returns 0, or -1 with why in err (nothing of the failing migration is
  * applied).
  */
-int migrate_run(const char *conninfo, struct migrate_report *,
-                char *err, size_t errlen);
+int migrate_run(
+    const char *conninfo, struct migrate_report *, char *err, size_t errlen);
 
 /* How many months ahead the store and migrate keep partitions. */
 #define MIGRATE_PARTITIONS_AHEAD 3

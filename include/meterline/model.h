@@ -15,12 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MODEL_MAX_REGISTERS	6
-#define MODEL_CONTRACT_MAX	12	/* digits of a contract number (as parse.h) */
-#define MODEL_NAME_MAX		47	/* bytes of a register's display name (UTF-8) */
-#define MODEL_DIGITS_MIN	4	/* digit capacity (значность) of a register */
-#define MODEL_DIGITS_MAX	9	/* so every value fits a PostgreSQL integer */
-#define MODEL_DATE_NONE		INT32_MIN
+#define MODEL_MAX_REGISTERS 6
+#define MODEL_CONTRACT_MAX 12 /* digits of a contract number (as parse.h) */
+#define MODEL_NAME_MAX 47 /* bytes of a register's display name (UTF-8) */
+#define MODEL_DIGITS_MIN 4 /* digit capacity (значность) of a register */
+#define MODEL_DIGITS_MAX 9 /* so every value fits a PostgreSQL integer */
+#define MODEL_DATE_NONE INT32_MIN
 
 enum model_resource {
 	MODEL_RES_ELECTRICITY,
@@ -29,11 +29,7 @@ enum model_resource {
 	MODEL__RES_MAX
 };
 
-enum model_status {
-	MODEL_ST_ACTIVE,
-	MODEL_ST_CLOSED,
-	MODEL__ST_MAX
-};
+enum model_status { MODEL_ST_ACTIVE, MODEL_ST_CLOSED, MODEL__ST_MAX };
 
 /*
  * One register: the scale of a one-tariff meter, day or night of a
@@ -44,20 +40,20 @@ enum model_status {
  * `DATE '1970-01-01' + n`); see model_date_from_ymd().
  */
 struct model_register {
-	uint8_t  position;		/* 1-based order in the dialog */
-	uint8_t  digits;		/* capacity, MODEL_DIGITS_MIN..MAX */
-	bool     has_last;		/* false for a new meter */
-	uint32_t last_value;		/* last accepted value, when has_last */
-	int32_t  last_date;		/* its date, or MODEL_DATE_NONE */
-	char     name[MODEL_NAME_MAX + 1];	/* "день", "ночь", "кухня"... */
+	uint8_t position; /* 1-based order in the dialog */
+	uint8_t digits; /* capacity, MODEL_DIGITS_MIN..MAX */
+	bool has_last; /* false for a new meter */
+	uint32_t last_value; /* last accepted value, when has_last */
+	int32_t last_date; /* its date, or MODEL_DATE_NONE */
+	char name[MODEL_NAME_MAX + 1]; /* "день", "ночь", "кухня"... */
 };
 
 struct model_contract {
-	char                  number[MODEL_CONTRACT_MAX + 1];	/* as written */
-	enum model_resource   resource;
-	enum model_status     status;
-	uint8_t               nregisters;	/* 1..MODEL_MAX_REGISTERS */
-	struct model_register registers[MODEL_MAX_REGISTERS];	/* in order */
+	char number[MODEL_CONTRACT_MAX + 1]; /* as written */
+	enum model_resource resource;
+	enum model_status status;
+	uint8_t nregisters; /* 1..MODEL_MAX_REGISTERS */
+	struct model_register registers[MODEL_MAX_REGISTERS]; /* in order */
 };
 
 /* "electricity", "hot_water", "cold_water"; NULL when out of range. */
@@ -75,15 +71,14 @@ int model_status_parse(const char *, enum model_status *);
  * names, last values within capacity. Returns 0, or -1 with why in err.
  * The import checks every contract with this; the dialog engine trusts it.
  */
-int model_contract_check(const struct model_contract *, char *err,
-                         size_t errlen);
+int
+model_contract_check(const struct model_contract *, char *err, size_t errlen);
 
 /* 10^digits, the first value a register of that capacity cannot show. */
 uint32_t model_capacity_limit(unsigned digits);
 
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
 int32_t model_date_from_ymd(int year, unsigned month, unsigned day);
-void    model_date_to_ymd(int32_t date, int *year, unsigned *month,
-                          unsigned *day);
+void model_date_to_ymd(int32_t date, int *year, unsigned *month, unsigned *day);
 
 #endif

@@ -28,14 +28,14 @@ struct smpp_receipt;
 typedef int (*outbox_send_fn)(void *ctx, const struct smpp_mt *mt);
 
 struct outbox_opts {
-	const char    *conninfo;
+	const char *conninfo;
 	outbox_send_fn send;
-	void          *send_ctx;
-	int            poll_ms;		/* 0: 1000; claim due rows this often */
-	int            lease_s;		/* 0: 120; a claimed row's lease */
-	unsigned       claim_max;	/* 0: 500 rows per claim */
-	unsigned       inflight_max;	/* 0: 5000 replies held in memory */
-	unsigned       max_attempts;	/* 0: 10, then the row is failed */
+	void *send_ctx;
+	int poll_ms; /* 0: 1000; claim due rows this often */
+	int lease_s; /* 0: 120; a claimed row's lease */
+	unsigned claim_max; /* 0: 500 rows per claim */
+	unsigned inflight_max; /* 0: 5000 replies held in memory */
+	unsigned max_attempts; /* 0: 10, then the row is failed */
 };
 
 struct outbox_stats {
@@ -44,7 +44,7 @@ struct outbox_stats {
 };
 
 struct outbox *outbox_new(struct event_base *, const struct outbox_opts *);
-void           outbox_free(struct outbox *);	/* NULL-safe */
+void outbox_free(struct outbox *); /* NULL-safe */
 
 /* Whether to claim at all: false while the SMPP link is down. */
 void outbox_set_enabled(struct outbox *, bool);
@@ -57,7 +57,7 @@ void outbox_report(struct outbox *, const struct smpp_mt_report *);
  * after the commit (TEMPFAIL when the database is down).
  */
 void outbox_receipt(struct outbox *, const struct smpp_receipt *,
-                    intake_done_cb done, void *arg);
+    intake_done_cb done, void *arg);
 /* Write pending results now; done(arg) runs when nothing is left. */
 void outbox_flush(struct outbox *, void (*done)(void *), void *arg);
 bool outbox_idle(const struct outbox *);

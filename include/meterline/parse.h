@@ -12,20 +12,20 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#define PARSE_MAX_VALUES   6
+#define PARSE_MAX_VALUES 6
 #define PARSE_CONTRACT_MIN 4
 #define PARSE_CONTRACT_MAX 12
 #define PARSE_VALUE_MAX_DIGITS 10
-#define PARSE_MAX_TEXT     4096	/* longer texts are invalid (too_long) */
-#define PARSE_JSON_MAX     256	/* parse_result_json never needs more */
+#define PARSE_MAX_TEXT 4096 /* longer texts are invalid (too_long) */
+#define PARSE_JSON_MAX 256 /* parse_result_json never needs more */
 
 enum parse_kind {
 	PARSE_INVALID = 0,
-	PARSE_SUBMIT,	/* ПС <contract> v1..vk, k >= 1 */
-	PARSE_START,	/* ПС <contract> */
-	PARSE_VALUES,	/* v1..vk with no keyword */
-	PARSE_CANCEL,	/* ОТМЕНА / СТОП */
-	PARSE_HELP,	/* ПОМОЩЬ / СПРАВКА / ? */
+	PARSE_SUBMIT, /* ПС <contract> v1..vk, k >= 1 */
+	PARSE_START, /* ПС <contract> */
+	PARSE_VALUES, /* v1..vk with no keyword */
+	PARSE_CANCEL, /* ОТМЕНА / СТОП */
+	PARSE_HELP, /* ПОМОЩЬ / СПРАВКА / ? */
 	PARSE__KIND_MAX
 };
 
@@ -36,17 +36,17 @@ enum parse_kind {
  */
 enum parse_reason {
 	PARSE_R_NONE = 0,
-	PARSE_R_TOO_LONG,	/* over PARSE_MAX_TEXT bytes */
-	PARSE_R_BAD_UTF8,	/* not valid UTF-8 */
-	PARSE_R_EMPTY,		/* nothing but spaces */
-	PARSE_R_NON_ASCII_DIGIT,/* digits of another script (full-width, ...) */
-	PARSE_R_NO_CONTRACT,	/* keyword without a contract number */
-	PARSE_R_BAD_CONTRACT,	/* contract not 4..12 ASCII digits, or a fraction */
-	PARSE_R_BAD_VALUE,	/* a value of more than 10 digits */
-	PARSE_R_TOO_MANY_VALUES,/* more than PARSE_MAX_VALUES values */
-	PARSE_R_BAD_SYNTAX,	/* starts like a command (ПС, a number, a
+	PARSE_R_TOO_LONG, /* over PARSE_MAX_TEXT bytes */
+	PARSE_R_BAD_UTF8, /* not valid UTF-8 */
+	PARSE_R_EMPTY, /* nothing but spaces */
+	PARSE_R_NON_ASCII_DIGIT, /* digits of another script (full-width, ...) */
+	PARSE_R_NO_CONTRACT, /* keyword without a contract number */
+	PARSE_R_BAD_CONTRACT, /* contract not 4..12 ASCII digits, or a fraction */
+	PARSE_R_BAD_VALUE, /* a value of more than 10 digits */
+	PARSE_R_TOO_MANY_VALUES, /* more than PARSE_MAX_VALUES values */
+	PARSE_R_BAD_SYNTAX, /* starts like a command (ПС, a number, a
 				 * command word) but the rest does not fit */
-	PARSE_R_UNKNOWN,	/* anything else: no keyword, words, junk */
+	PARSE_R_UNKNOWN, /* anything else: no keyword, words, junk */
 	PARSE_R__MAX
 };
 
@@ -57,19 +57,19 @@ enum parse_reason {
  * reply can name it. Fields not listed are zero / "".
  */
 struct parse_result {
-	enum parse_kind   kind;
+	enum parse_kind kind;
 	enum parse_reason reason;
-	bool              truncated;	/* a fraction was dropped */
-	uint8_t           nvalues;
-	char              contract[PARSE_CONTRACT_MAX + 1];	/* as written */
-	uint64_t          values[PARSE_MAX_VALUES];
+	bool truncated; /* a fraction was dropped */
+	uint8_t nvalues;
+	char contract[PARSE_CONTRACT_MAX + 1]; /* as written */
+	uint64_t values[PARSE_MAX_VALUES];
 };
 
 struct parser;
 
 /* Compile the grammar. Returns NULL and fills err on failure. */
 struct parser *parser_new(char *err, size_t errlen);
-void           parser_free(struct parser *);	/* NULL-safe */
+void parser_free(struct parser *); /* NULL-safe */
 
 /* Whether the patterns run as JIT machine code (else the interpreter). */
 bool parser_jit(const struct parser *);
@@ -78,11 +78,11 @@ bool parser_jit(const struct parser *);
  * Parse one text of len bytes (UTF-8, need not be NUL-terminated, may
  * contain any bytes). Always fills *out; returns out->kind.
  */
-enum parse_kind parser_parse(struct parser *, const char *text, size_t len,
-                             struct parse_result *out);
+enum parse_kind parser_parse(
+    struct parser *, const char *text, size_t len, struct parse_result *out);
 
-const char *parse_kind_name(enum parse_kind);		/* "submit", ... */
-const char *parse_reason_name(enum parse_reason);	/* "bad_contract", ... */
+const char *parse_kind_name(enum parse_kind); /* "submit", ... */
+const char *parse_reason_name(enum parse_reason); /* "bad_contract", ... */
 
 /* Number of decimal digits of v as written without leading zeros (0 -> 1). */
 unsigned parse_value_digits(uint64_t v);

@@ -28,7 +28,7 @@ struct tz;
 
 /* "replay:" + 32 hex digits (the first 128 bits of a SHA-256). */
 #define REPLAY_ID_PREFIX "replay:"
-#define REPLAY_ID_LEN    (sizeof(REPLAY_ID_PREFIX) - 1 + 32)
+#define REPLAY_ID_LEN (sizeof(REPLAY_ID_PREFIX) - 1 + 32)
 
 /*
  * Parse an RFC 3339 time with an offset ("2026-11-24T12:30:00+03:00",
@@ -42,16 +42,15 @@ int replay_time_parse(const char *s, int64_t *us);
  * instant; UTC when tz is NULL), with microseconds only when non-zero.
  * buf needs 40 bytes. Returns buf.
  */
-char *replay_time_format(int64_t us, const struct tz *tz, char *buf,
-                         size_t len);
+char *
+replay_time_format(int64_t us, const struct tz *tz, char *buf, size_t len);
 
 /*
  * The stable id of a message without one: a hash of its time, channel,
  * sender, recipient and text. out needs REPLAY_ID_LEN + 1 bytes.
  */
 void replay_stable_id(int64_t time_us, const char *channel, const char *from,
-                      const char *to, const char *text, size_t text_len,
-                      char *out);
+    const char *to, const char *text, size_t text_len, char *out);
 
 /*
  * A time given on the command line: RFC 3339, or a date YYYY-MM-DD meaning
@@ -66,8 +65,8 @@ int replay_when_parse(const char *s, const struct tz *tz, int64_t *us);
  * whether the built-in defaults are used. 0, or -1 with why in err.
  */
 int replay_config(struct config *, const char *config_path, const char *db,
-                  bool *defaults, char *conninfo, size_t conninfo_len,
-                  char *err, size_t errlen);
+    bool *defaults, char *conninfo, size_t conninfo_len, char *err,
+    size_t errlen);
 
 /* ---- reading ------------------------------------------------------------ */
 
@@ -75,24 +74,24 @@ enum replay_format { REPLAY_FMT_AUTO, REPLAY_FMT_JSONL, REPLAY_FMT_CSV };
 
 /* One message to replay. The strings live in one allocation, buf. */
 struct replay_rec {
-	int64_t     time_us;
-	const char *channel, *from, *to, *text, *id;	/* id: given or stable */
-	size_t      text_len;
-	const char *file;	/* borrowed: the name given to replay_read */
-	long        line;	/* where its record starts */
-	size_t      seq;	/* order read, across files */
-	char       *buf;	/* owned */
+	int64_t time_us;
+	const char *channel, *from, *to, *text, *id; /* id: given or stable */
+	size_t text_len;
+	const char *file; /* borrowed: the name given to replay_read */
+	long line; /* where its record starts */
+	size_t seq; /* order read, across files */
+	char *buf; /* owned */
 };
 
 struct replay_set {
 	struct replay_rec *recs;
-	size_t             n, cap;
-	long               bad;	/* malformed records reported */
+	size_t n, cap;
+	long bad; /* malformed records reported */
 };
 
 /* A malformed record: name:line: why. */
-typedef void (*replay_bad_cb)(const char *name, long line, const char *why,
-                              void *arg);
+typedef void (*replay_bad_cb)(
+    const char *name, long line, const char *why, void *arg);
 
 /*
  * Read every record of in (named name in reports; the name is borrowed and
@@ -102,9 +101,8 @@ typedef void (*replay_bad_cb)(const char *name, long line, const char *why,
  * in err when the file as a whole cannot be read (read error, unknown
  * format, bad CSV header).
  */
-int  replay_read(struct replay_set *, FILE *in, const char *name,
-                 enum replay_format, replay_bad_cb bad, void *arg, char *err,
-                 size_t errlen);
+int replay_read(struct replay_set *, FILE *in, const char *name,
+    enum replay_format, replay_bad_cb bad, void *arg, char *err, size_t errlen);
 void replay_set_free(struct replay_set *);
 
 /* Sort by time, stably (the order read breaks ties). */
@@ -113,18 +111,18 @@ void replay_sort(struct replay_set *);
 /* ---- running ------------------------------------------------------------ */
 
 struct replay_opts {
-	const char          *conninfo;
-	const struct config *cfg;	/* borrowed: window, dialogs, templates */
-	bool                 dry_run;	/* store_opts.dry_run: nothing committed */
-	bool                 send_replies;	/* else INTAKE_F_NO_OUTBOX */
-	int                  max_inflight;	/* 0: 4000; best about 4 x batch_max */
-	int                  connections;	/* 0: the store's default */
-	int                  ready_timeout_s;	/* 0: 30 */
+	const char *conninfo;
+	const struct config *cfg; /* borrowed: window, dialogs, templates */
+	bool dry_run; /* store_opts.dry_run: nothing committed */
+	bool send_replies; /* else INTAKE_F_NO_OUTBOX */
+	int max_inflight; /* 0: 4000; best about 4 x batch_max */
+	int connections; /* 0: the store's default */
+	int ready_timeout_s; /* 0: 30 */
 	/* called about every progress_ms (0: never) with done/total */
-	void               (*progress)(size_t done, size_t total, void *arg);
-	void                *progress_arg;
-	struct store_stats  *stats;	/* filled at the end when non-NULL */
-	int                  progress_ms;
+	void (*progress)(size_t done, size_t total, void *arg);
+	void *progress_arg;
+	struct store_stats *stats; /* filled at the end when non-NULL */
+	int progress_ms;
 };
 
 /*
@@ -133,13 +131,13 @@ struct replay_opts {
  */
 struct replay_outcome {
 	enum intake_status status;
-	const char        *outcome, *reason, *reply;	/* NULL when none */
-	int64_t            message_id;
+	const char *outcome, *reason, *reply; /* NULL when none */
+	int64_t message_id;
 };
 
 /* Called once per record, in the set's order (after replay_sort: time). */
 typedef void (*replay_result_cb)(const struct replay_rec *, size_t n,
-                                 const struct replay_outcome *, void *arg);
+    const struct replay_outcome *, void *arg);
 
 /*
  * Apply every record of the sorted set through a store on a private event
@@ -149,16 +147,16 @@ typedef void (*replay_result_cb)(const struct replay_rec *, size_t n,
  * why in err when the store could not start or never became ready.
  */
 int replay_run(const struct replay_set *, const struct replay_opts *,
-               replay_result_cb, void *arg, char *err, size_t errlen);
+    replay_result_cb, void *arg, char *err, size_t errlen);
 
 /* ---- exporting ---------------------------------------------------------- */
 
 struct replay_export_opts {
-	const char      *conninfo;
-	const struct tz *tz;	/* offsets of the times written */
-	bool             has_since, has_until;
-	int64_t          since_us, until_us;	/* message time: since <= t < until */
-	const char      *channel;	/* NULL: all */
+	const char *conninfo;
+	const struct tz *tz; /* offsets of the times written */
+	bool has_since, has_until;
+	int64_t since_us, until_us; /* message time: since <= t < until */
+	const char *channel; /* NULL: all */
 };
 
 /*
@@ -167,6 +165,6 @@ struct replay_export_opts {
  * Returns 0, or -1 with why in err.
  */
 int replay_export(const struct replay_export_opts *, FILE *out, long *rows,
-                  char *err, size_t errlen);
+    char *err, size_t errlen);
 
 #endif

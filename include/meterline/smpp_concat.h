@@ -21,33 +21,33 @@ struct smpp_reasm;
 
 /* A message handed back by the reassembler; owned by the caller. */
 struct smpp_reasm_msg {
-	char      src[66], dst[66];
-	uint8_t   dcs;		/* data_coding of the first part that arrived */
-	uint8_t   total, got;	/* parts announced and parts present */
-	int       complete;	/* got == total */
-	unsigned  odd_parts;	/* UCS-2 parts of odd length, each end -> U+FFFD */
-	uint8_t  *data;		/* user data of the parts, in order, UDH removed */
-	size_t    len;
-	uint64_t *tokens;	/* one per PDU received for this message */
-	size_t    ntokens;
+	char src[66], dst[66];
+	uint8_t dcs; /* data_coding of the first part that arrived */
+	uint8_t total, got; /* parts announced and parts present */
+	int complete; /* got == total */
+	unsigned odd_parts; /* UCS-2 parts of odd length, each end -> U+FFFD */
+	uint8_t *data; /* user data of the parts, in order, UDH removed */
+	size_t len;
+	uint64_t *tokens; /* one per PDU received for this message */
+	size_t ntokens;
 };
 
 enum smpp_reasm_rc {
-	SMPP_REASM_HELD,	/* stored, waiting for more parts */
-	SMPP_REASM_DUPLICATE,	/* a part seen before: token kept, data dropped */
-	SMPP_REASM_COMPLETE,	/* *out holds the whole message */
+	SMPP_REASM_HELD, /* stored, waiting for more parts */
+	SMPP_REASM_DUPLICATE, /* a part seen before: token kept, data dropped */
+	SMPP_REASM_COMPLETE, /* *out holds the whole message */
 };
 
-struct smpp_reasm *smpp_reasm_new(unsigned max_groups, size_t max_bytes,
-                                  int64_t timeout_us);
+struct smpp_reasm *
+smpp_reasm_new(unsigned max_groups, size_t max_bytes, int64_t timeout_us);
 /* Frees everything still held (tokens included). NULL-safe. */
 void smpp_reasm_free(struct smpp_reasm *);
 
 /* Add one part of a concatenated message (c->src != SMPP_CONCAT_NONE). */
-enum smpp_reasm_rc smpp_reasm_add(struct smpp_reasm *, const char *src,
-    const char *dst, const struct smpp_concat *c, uint8_t dcs,
-    const uint8_t *data, size_t len, uint64_t token, int64_t now_us,
-    struct smpp_reasm_msg **out);
+enum smpp_reasm_rc
+smpp_reasm_add(struct smpp_reasm *, const char *src, const char *dst,
+    const struct smpp_concat *c, uint8_t dcs, const uint8_t *data, size_t len,
+    uint64_t token, int64_t now_us, struct smpp_reasm_msg **out);
 
 /*
  * Hand back one group whose time is up (or that was pushed out by the

@@ -21,9 +21,9 @@ struct event_base;
 typedef int (*smpp_frame_cb)(void *arg, const uint8_t *pdu, size_t len);
 
 enum smpp_frame_rc {
-	SMPP_FRAME_MORE,	/* everything complete was handled */
-	SMPP_FRAME_STOPPED,	/* the callback returned -1 */
-	SMPP_FRAME_BAD,		/* command_length out of range: a generic_nack
+	SMPP_FRAME_MORE, /* everything complete was handled */
+	SMPP_FRAME_STOPPED, /* the callback returned -1 */
+	SMPP_FRAME_BAD, /* command_length out of range: a generic_nack
 				   ESME_RINVCMDLEN is queued; drop the link */
 };
 
@@ -31,7 +31,8 @@ enum smpp_frame_rc {
 void smpp_frame_setup(struct bufferevent *);
 
 /* Read every complete PDU from the input, then re-arm the watermark. */
-enum smpp_frame_rc smpp_frame_read(struct bufferevent *, smpp_frame_cb, void *arg);
+enum smpp_frame_rc
+smpp_frame_read(struct bufferevent *, smpp_frame_cb, void *arg);
 
 /* Queue len octets for writing; 0 or -1. Traced at debug level. */
 int smpp_frame_write(struct bufferevent *, const uint8_t *pdu, size_t len);
@@ -40,10 +41,11 @@ int smpp_frame_write(struct bufferevent *, const uint8_t *pdu, size_t len);
  * Close bev once its output is written, or after timeout_ms at the
  * latest. Takes ownership of bev: its callbacks are replaced.
  */
-void smpp_frame_close_after_flush(struct bufferevent *, struct event_base *,
-                                  int timeout_ms);
+void smpp_frame_close_after_flush(
+    struct bufferevent *, struct event_base *, int timeout_ms);
 
 /* Log a PDU as one hex line at debug level ("smpp> 00000010..."). */
-void smpp_frame_trace(const char *who, char dir, const uint8_t *pdu, size_t len);
+void
+smpp_frame_trace(const char *who, char dir, const uint8_t *pdu, size_t len);
 
 #endif

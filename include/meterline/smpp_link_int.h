@@ -20,36 +20,42 @@ struct bufferevent;
 struct event;
 struct smpp_reasm;
 
-enum sess_state { SS_IDLE, SS_CONNECTING, SS_BINDING, SS_BOUND, SS_UNBINDING,
-                  SS_CLOSED };
+enum sess_state {
+	SS_IDLE,
+	SS_CONNECTING,
+	SS_BINDING,
+	SS_BOUND,
+	SS_UNBINDING,
+	SS_CLOSED
+};
 
 struct mt_part;
 
 /* A request we sent, waiting for its response. */
 struct req {
-	uint32_t        seq, cmd;
-	int64_t         deadline;	/* monotonic microseconds */
-	struct mt_part *part;		/* submit_sm only */
+	uint32_t seq, cmd;
+	int64_t deadline; /* monotonic microseconds */
+	struct mt_part *part; /* submit_sm only */
 };
 
 /* One connection: the transceiver, or the receiver or transmitter. */
 struct sess {
-	struct smpp_link   *l;
-	unsigned            idx;
-	uint32_t            bind_cmd;
-	int                 rx, tx;	/* takes deliver_sm / sends submit_sm */
-	enum sess_state     st;
+	struct smpp_link *l;
+	unsigned idx;
+	uint32_t bind_cmd;
+	int rx, tx; /* takes deliver_sm / sends submit_sm */
+	enum sess_state st;
 	struct bufferevent *bev;
-	uint32_t            gen;	/* bumped at every close */
-	uint32_t            seq;	/* last sequence number used */
-	struct event       *reconnect_ev;
-	unsigned            attempt;	/* failed attempts since the last bind */
-	int64_t             last_rx;
-	struct req         *reqs;
-	size_t              nreqs, capreqs;
-	unsigned            mt_inflight;
-	char                last_fail[160];
-	unsigned            fail_repeat;
+	uint32_t gen; /* bumped at every close */
+	uint32_t seq; /* last sequence number used */
+	struct event *reconnect_ev;
+	unsigned attempt; /* failed attempts since the last bind */
+	int64_t last_rx;
+	struct req *reqs;
+	size_t nreqs, capreqs;
+	unsigned mt_inflight;
+	char last_fail[160];
+	unsigned fail_repeat;
 };
 
 /* A reply being sent; freed when its last part is settled. */
@@ -60,66 +66,66 @@ struct mt_msg {
 
 /* One submit_sm to send. */
 struct mt_part {
-	struct mt_part  *next;
-	struct mt_msg   *msg;
-	unsigned         idx;		/* 1-based */
+	struct mt_part *next;
+	struct mt_msg *msg;
+	unsigned idx; /* 1-based */
 	struct smpp_addr src, dst;
-	uint8_t          dcs;
-	int              multi;
+	uint8_t dcs;
+	int multi;
 	struct text_part data;
-	unsigned         attempts, throttled;
-	int64_t          not_before;
-	uint32_t         last_status;
+	unsigned attempts, throttled;
+	int64_t not_before;
+	uint32_t last_status;
 };
 
 /* An MO message or receipt at the store, waiting for its done callback. */
 struct pending {
-	struct pending    *prev, *next;
-	struct smpp_link  *l;		/* NULL once the link is freed */
-	uint64_t          *tokens;	/* PDUs to answer */
-	size_t             ntokens;
-	char              *text;
-	char               src[66], dst[66];
+	struct pending *prev, *next;
+	struct smpp_link *l; /* NULL once the link is freed */
+	uint64_t *tokens; /* PDUs to answer */
+	size_t ntokens;
+	char *text;
+	char src[66], dst[66];
 	struct inbound_msg msg;
 };
 
 struct smpp_link {
-	struct event_base     *base;
-	struct smpp_link_cfg   cfg;		/* strings owned in strs */
-	char                  *strs[8];
-	struct ssl_ctx_st     *tls_ctx;		/* SSL_CTX, NULL without TLS */
+	struct event_base *base;
+	struct smpp_link_cfg cfg; /* strings owned in strs */
+	char *strs[8];
+	struct ssl_ctx_st *tls_ctx; /* SSL_CTX, NULL without TLS */
 	struct smpp_link_hooks hooks;
 	struct sockaddr_storage addr;
-	int                    addrlen;
-	struct sess            sess[2];
-	unsigned               nsess;
-	int                    was_bound;
-	struct event          *tick;
-	uint64_t               rng;
+	int addrlen;
+	struct sess sess[2];
+	unsigned nsess;
+	int was_bound;
+	struct event *tick;
+	uint64_t rng;
 	/* MO */
-	struct smpp_reasm     *reasm;
-	struct pending        *pend;		/* at the store */
-	unsigned               inflight_mo;
+	struct smpp_reasm *reasm;
+	struct pending *pend; /* at the store */
+	unsigned inflight_mo;
 	/* MT */
-	struct mt_part        *q_head, *q_tail;	/* ready to send, in order */
-	struct mt_part        *retry;		/* waiting for not_before */
-	unsigned               mt_queued;	/* parts not settled yet */
-	int64_t                pause_until;	/* throttled until */
-	int                    throttle_ms;	/* current pause, 0 if none */
-	uint8_t                mt_ref;
-	struct text_sms       *enc;
+	struct mt_part *q_head, *q_tail; /* ready to send, in order */
+	struct mt_part *retry; /* waiting for not_before */
+	unsigned mt_queued; /* parts not settled yet */
+	int64_t pause_until; /* throttled until */
+	int throttle_ms; /* current pause, 0 if none */
+	uint8_t mt_ref;
+	struct text_sms *enc;
 	/* stop */
-	int                    stopping, stop_fired;
-	int64_t                stop_deadline;
-	void                 (*stopped)(void *);
-	void                  *stopped_arg;
-	struct event          *stopped_ev;
+	int stopping, stop_fired;
+	int64_t stop_deadline;
+	void (*stopped)(void *);
+	void *stopped_arg;
+	struct event *stopped_ev;
 	struct smpp_link_stats st;
 };
 
 int64_t link_now_us(void);
 void link_log(const struct smpp_link *, enum log_level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 struct sess *link_tx_sess(struct smpp_link *);
 void link_stop_progress(struct smpp_link *);
 void link_stopped_cb(evutil_socket_t, short, void *);
@@ -127,7 +133,7 @@ void link_stopped_cb(evutil_socket_t, short, void *);
 uint32_t sess_next_seq(struct sess *);
 int sess_write(struct sess *, const uint8_t *, size_t);
 void sess_write_req(struct sess *, uint32_t seq, uint32_t cmd, const uint8_t *,
-                    size_t, struct mt_part *);
+    size_t, struct mt_part *);
 int sess_take_req(struct sess *, uint32_t seq, struct req *);
 void sess_answer(struct sess *, uint32_t id, uint32_t status, uint32_t seq);
 void sess_fail(struct sess *, const char *reason);
@@ -141,8 +147,8 @@ void mo_detach_all(struct smpp_link *);
 
 /* smpp_link_mt.c */
 void mt_pump(struct smpp_link *);
-void mt_on_resp(struct sess *, const struct req *, uint32_t status,
-                const char *message_id);
+void mt_on_resp(
+    struct sess *, const struct req *, uint32_t status, const char *message_id);
 void mt_requeue(struct smpp_link *, struct mt_part *, uint32_t status);
 void mt_drop_all(struct smpp_link *, enum smpp_mt_state);
 void mt_free_all(struct smpp_link *);

@@ -19,12 +19,12 @@ struct smpp_sm;
 
 /* One ESME connection. */
 struct sconn {
-	struct sconn       *next;
-	struct smsc_sim    *sim;
+	struct sconn *next;
+	struct smsc_sim *sim;
 	struct bufferevent *bev;
-	int                 bound, enquire_out, unbind_close;
-	uint32_t            bind_cmd, seq;
-	int64_t             last_rx, last_enquire;
+	int bound, enquire_out, unbind_close;
+	uint32_t bind_cmd, seq;
+	int64_t last_rx, last_enquire;
 };
 
 enum mo_part_state { MP_WAITING, MP_QUEUED, MP_SENT, MP_ACKED };
@@ -33,63 +33,63 @@ struct mo_item;
 
 /* One deliver_sm of an MO message. */
 struct mo_part {
-	struct mo_part    *hnext;	/* by sequence, while sent */
-	struct mo_part    *qnext;	/* send queue or retry list */
-	struct mo_item    *item;
-	struct sconn      *conn;
-	uint32_t           seq;
+	struct mo_part *hnext; /* by sequence, while sent */
+	struct mo_part *qnext; /* send queue or retry list */
+	struct mo_item *item;
+	struct sconn *conn;
+	uint32_t seq;
 	enum mo_part_state state;
-	int64_t            retry_at;
-	uint8_t            len;
-	uint8_t            data[TEXT_PART_BYTES];
+	int64_t retry_at;
+	uint8_t len;
+	uint8_t data[TEXT_PART_BYTES];
 };
 
 /* One MO message to deliver. */
 struct mo_item {
-	struct mo_item *wnext;		/* waiting for its reply, by sender */
-	struct mo_item *prev;		/* the sender's message before, if any */
-	char            sender[22], recipient[22];
-	char           *text;
-	uint8_t         dcs;
-	unsigned        nparts, nacked;
-	int             replied, timed_out, sent, finished;
-	int64_t         t_first;
+	struct mo_item *wnext; /* waiting for its reply, by sender */
+	struct mo_item *prev; /* the sender's message before, if any */
+	char sender[22], recipient[22];
+	char *text;
+	uint8_t dcs;
+	unsigned nparts, nacked;
+	int replied, timed_out, sent, finished;
+	int64_t t_first;
 	struct mo_part *parts;
 };
 
 #define SIM_BUCKETS 4096
 
 struct smsc_sim {
-	struct event_base     *base;
-	struct smsc_sim_cfg    cfg;
-	char                  *sysid, *pw;
-	struct ssl_ctx_st     *tls_ctx;		/* SSL_CTX when serving TLS */
+	struct event_base *base;
+	struct smsc_sim_cfg cfg;
+	char *sysid, *pw;
+	struct ssl_ctx_st *tls_ctx; /* SSL_CTX when serving TLS */
 	struct evconnlistener *lst;
-	uint16_t               port;
-	struct sconn          *conns;
-	struct event          *tick;
-	unsigned               binds_seen, drops_done, pdus_since_drop;
-	uint32_t               msgid;
-	void                 (*observer)(void *, const struct smpp_pdu *);
-	void                  *observer_arg;
+	uint16_t port;
+	struct sconn *conns;
+	struct event *tick;
+	unsigned binds_seen, drops_done, pdus_since_drop;
+	uint32_t msgid;
+	void (*observer)(void *, const struct smpp_pdu *);
+	void *observer_arg;
 	/* MO */
-	struct mo_item       **items;
-	size_t                 nitems, capitems, next_item;
-	struct mo_part        *q_head, *q_tail, *retry;
-	struct mo_part        *by_seq[SIM_BUCKETS];
-	struct mo_item        *waiting[SIM_BUCKETS];
-	unsigned               inflight, queued;
-	uint8_t                mo_ref;
-	int                    running, done_fired;
-	enum smsc_sim_mode     mode;
-	void                 (*done)(void *);
-	void                  *done_arg;
-	int64_t                run_start, step_deadline;
+	struct mo_item **items;
+	size_t nitems, capitems, next_item;
+	struct mo_part *q_head, *q_tail, *retry;
+	struct mo_part *by_seq[SIM_BUCKETS];
+	struct mo_item *waiting[SIM_BUCKETS];
+	unsigned inflight, queued;
+	uint8_t mo_ref;
+	int running, done_fired;
+	enum smsc_sim_mode mode;
+	void (*done)(void *);
+	void *done_arg;
+	int64_t run_start, step_deadline;
 	/* replies */
-	struct smpp_reasm     *reasm;
+	struct smpp_reasm *reasm;
 	struct smsc_sim_reply *replies;
-	size_t                 nreplies, capreplies;
-	struct smsc_sim_stats  st;
+	size_t nreplies, capreplies;
+	struct smsc_sim_stats st;
 };
 
 int64_t sim_now_us(void);
@@ -99,8 +99,8 @@ struct sconn *sim_rx_conn(struct smsc_sim *);
 
 /* smsc_sim_mo.c */
 void sim_mo_pump(struct smsc_sim *);
-void sim_mo_on_resp(struct smsc_sim *, struct sconn *, uint32_t seq,
-                    uint32_t status);
+void sim_mo_on_resp(
+    struct smsc_sim *, struct sconn *, uint32_t seq, uint32_t status);
 void sim_mo_conn_lost(struct smsc_sim *, struct sconn *);
 void sim_mo_tick(struct smsc_sim *, int64_t now);
 void sim_reply_part(struct smsc_sim *, const struct smpp_sm *);

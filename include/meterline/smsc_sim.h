@@ -21,26 +21,27 @@ struct smpp_sm;
 struct smsc_sim;
 
 struct smsc_sim_cfg {
-	const char *system_id;		/* expected; "" accepts any */
-	const char *password;		/* expected; "" accepts any */
-	uint16_t    port;		/* 0: any free port (smsc_sim_port) */
-	int         enquire_link_ms;	/* our enquire_link period; 0 never */
-	unsigned    window;		/* deliver_sm outstanding, 10 */
-	unsigned    rate;		/* flood: MO per second, 0 = window-bound */
-	int         reply_timeout_ms;	/* scenario: wait for each reply, 10000 */
-	int         redeliver_ms;	/* deliver_sm answered with an error or lost
+	const char *system_id; /* expected; "" accepts any */
+	const char *password; /* expected; "" accepts any */
+	uint16_t port; /* 0: any free port (smsc_sim_port) */
+	int enquire_link_ms; /* our enquire_link period; 0 never */
+	unsigned window; /* deliver_sm outstanding, 10 */
+	unsigned rate; /* flood: MO per second, 0 = window-bound */
+	int reply_timeout_ms; /* scenario: wait for each reply, 10000 */
+	int redeliver_ms; /* deliver_sm answered with an error or lost
 					   with the link: sent again after this, 1000 */
-	int         receipts;		/* delivery receipt per accepted submit_sm */
-	unsigned    refuse_binds;	/* refuse the first K binds */
-	unsigned    drop_after_pdus;	/* close the link after N PDUs received */
-	unsigned    drop_times;		/* how many times to do that, 1 */
-	unsigned    throttle_submits;	/* first N submit_sm: ESME_RTHROTTLED */
-	unsigned    throttle_every;	/* then every Nth submit_sm, 0 never */
-	unsigned    tempfail_submits;	/* next N submit_sm: tempfail_status */
-	uint32_t    tempfail_status;	/* 0x08 ESME_RSYSERR */
-	FILE       *transcript;		/* scenario lines as they happen, or NULL */
-	const char *tls_cert_file;	/* PEM chain: serve TLS; NULL for plain TCP */
-	const char *tls_key_file;	/* its PEM private key */
+	int receipts; /* delivery receipt per accepted submit_sm */
+	unsigned refuse_binds; /* refuse the first K binds */
+	unsigned drop_after_pdus; /* close the link after N PDUs received */
+	unsigned drop_times; /* how many times to do that, 1 */
+	unsigned throttle_submits; /* first N submit_sm: ESME_RTHROTTLED */
+	unsigned throttle_every; /* then every Nth submit_sm, 0 never */
+	unsigned tempfail_submits; /* next N submit_sm: tempfail_status */
+	uint32_t tempfail_status; /* 0x08 ESME_RSYSERR */
+	FILE *transcript; /* scenario lines as they happen, or NULL */
+	const char
+	    *tls_cert_file; /* PEM chain: serve TLS; NULL for plain TCP */
+	const char *tls_key_file; /* its PEM private key */
 };
 
 void smsc_sim_cfg_defaults(struct smsc_sim_cfg *);
@@ -49,41 +50,41 @@ struct smsc_sim_stats {
 	uint64_t conns, binds_ok, binds_refused, drops;
 	uint64_t pdus_in, pdus_out;
 	uint64_t mo_queued, mo_pdus_sent, mo_redelivered;
-	uint64_t mo_acked_ok, mo_acked_err, mo_done;	/* done: every part ok */
+	uint64_t mo_acked_ok, mo_acked_err, mo_done; /* done: every part ok */
 	uint64_t submits, submits_ok, submits_throttled, submits_tempfailed;
 	uint64_t replies, receipts_sent;
 	uint64_t enquire_sent, enquire_answered, enquire_received;
 	uint64_t generic_nacks;
-	uint32_t last_err_status;	/* of the last deliver_sm answered with one */
-	int64_t  first_mo_us, last_ack_us, last_reply_us;	/* monotonic */
+	uint32_t last_err_status; /* of the last deliver_sm answered with one */
+	int64_t first_mo_us, last_ack_us, last_reply_us; /* monotonic */
 };
 
 /* One reply received (a whole message, parts joined). */
 struct smsc_sim_reply {
-	char    from[22], to[22];
-	char   *text;		/* UTF-8 */
+	char from[22], to[22];
+	char *text; /* UTF-8 */
 	uint8_t dcs;
 	unsigned parts;
-	int64_t latency_us;	/* from its MO's first deliver_sm; -1 unmatched */
+	int64_t latency_us; /* from its MO's first deliver_sm; -1 unmatched */
 };
 
-struct smsc_sim *smsc_sim_new(struct event_base *, const struct smsc_sim_cfg *,
-                              char *err, size_t errlen);
+struct smsc_sim *smsc_sim_new(
+    struct event_base *, const struct smsc_sim_cfg *, char *err, size_t errlen);
 void smsc_sim_free(struct smsc_sim *);
 uint16_t smsc_sim_port(const struct smsc_sim *);
 /* Connections bound now. */
 unsigned smsc_sim_bound(const struct smsc_sim *);
 
 /* Queue one MO message (encoded now: GSM-7 or UCS-2, concatenated). */
-int smsc_sim_add_mo(struct smsc_sim *, const char *sender, const char *recipient,
-                    const char *text, char *err, size_t errlen);
+int smsc_sim_add_mo(struct smsc_sim *, const char *sender,
+    const char *recipient, const char *text, char *err, size_t errlen);
 /* Queue the lines "sender<TAB>recipient<TAB>text" of a file. */
-int smsc_sim_load_scenario(struct smsc_sim *, const char *path, char *err,
-                           size_t errlen);
+int smsc_sim_load_scenario(
+    struct smsc_sim *, const char *path, char *err, size_t errlen);
 
 enum smsc_sim_mode {
-	SMSC_SIM_SCENARIO,	/* one message at a time, each waits for its reply */
-	SMSC_SIM_FLOOD,		/* window and rate; replies counted. A sender's
+	SMSC_SIM_SCENARIO, /* one message at a time, each waits for its reply */
+	SMSC_SIM_FLOOD, /* window and rate; replies counted. A sender's
 				   next message waits for the reply to its
 				   previous one, as a person would. */
 };
@@ -92,8 +93,8 @@ enum smsc_sim_mode {
  * runs when every message is acknowledged and has its reply (or its reply
  * timed out in a scenario).
  */
-void smsc_sim_run(struct smsc_sim *, enum smsc_sim_mode, void (*done)(void *),
-                  void *arg);
+void smsc_sim_run(
+    struct smsc_sim *, enum smsc_sim_mode, void (*done)(void *), void *arg);
 
 /* Test hooks. Send a deliver_sm/data_sm as given; its sequence or -1. */
 int smsc_sim_send_sm(struct smsc_sim *, uint32_t cmd, const struct smpp_sm *);
@@ -109,11 +110,11 @@ void smsc_sim_drop(struct smsc_sim *);
 void smsc_sim_close(struct smsc_sim *);
 /* Called with every PDU the ESME sends, after the simulator handled it. */
 void smsc_sim_set_observer(struct smsc_sim *,
-                           void (*fn)(void *arg, const struct smpp_pdu *),
-                           void *arg);
+    void (*fn)(void *arg, const struct smpp_pdu *), void *arg);
 
 const struct smsc_sim_stats *smsc_sim_stats(const struct smsc_sim *);
-size_t smsc_sim_replies(const struct smsc_sim *, const struct smsc_sim_reply **);
+size_t
+smsc_sim_replies(const struct smsc_sim *, const struct smsc_sim_reply **);
 /* MO messages queued and those done (acknowledged with ESME_ROK). */
 size_t smsc_sim_pending(const struct smsc_sim *);
 /* Print statistics and latency percentiles. */

@@ -25,10 +25,10 @@ struct config;
 struct store;
 
 struct store_opts {
-	const char          *conninfo;	/* libpq (multi-host is fine) */
-	const struct config *cfg;	/* borrowed; store_set_config swaps it */
-	size_t               queue_max;	/* 0: 16 x batch_max; beyond, submit refuses */
-	int                  connections;	/* 0: 2; batches overlap on them */
+	const char *conninfo; /* libpq (multi-host is fine) */
+	const struct config *cfg; /* borrowed; store_set_config swaps it */
+	size_t queue_max; /* 0: 16 x batch_max; beyond, submit refuses */
+	int connections; /* 0: 2; batches overlap on them */
 	/*
 	 * Dry run (replay --dry-run): decide and write as usual but never
 	 * commit. One connection, one transaction for the store's whole life,
@@ -38,9 +38,9 @@ struct store_opts {
 	 * messages for them wait (and fail after lock_timeout). A failed
 	 * batch rolls back everything before it.
 	 */
-	bool                 dry_run;
-	int                  partitions_every_s;	/* 0: 3600 */
-	int                  backoff_max_ms;	/* 0: 30 s (reconnect backoff cap) */
+	bool dry_run;
+	int partitions_every_s; /* 0: 3600 */
+	int backoff_max_ms; /* 0: 30 s (reconnect backoff cap) */
 };
 
 /*
@@ -49,8 +49,8 @@ struct store_opts {
  * this binary's version (`meterline migrate`); until it is, the store
  * stays down and says so in the log.
  */
-struct store *store_new(struct event_base *, const struct store_opts *,
-                        char *err, size_t errlen);
+struct store *store_new(
+    struct event_base *, const struct store_opts *, char *err, size_t errlen);
 
 /*
  * Free at once. Messages still queued or in flight get INTAKE_TEMPFAIL
@@ -65,8 +65,8 @@ void store_free(struct store *);
  * 0 and calls done exactly once later from the loop, or -1 at once when
  * the database is down or the queue is full (done never runs).
  */
-int store_submit(struct store *, const struct inbound_msg *, intake_done_cb,
-                 void *arg);
+int store_submit(
+    struct store *, const struct inbound_msg *, intake_done_cb, void *arg);
 
 /* The store as the intake channels submit to. */
 struct intake store_intake(struct store *);
@@ -80,24 +80,24 @@ size_t store_pending(const struct store *);
 /* Use another config from the next batch on (reload). Borrowed. */
 void store_set_config(struct store *, const struct config *);
 
-#define STORE_HIST 15	/* batch sizes: [1], [2,3], [4,7], ... [8192, 16383] */
+#define STORE_HIST 15 /* batch sizes: [1], [2,3], [4,7], ... [8192, 16383] */
 
 struct store_stats {
-	uint64_t batches;	/* committed */
-	uint64_t applied;	/* messages committed as applied */
-	uint64_t duplicates;	/* messages committed as duplicates */
-	uint64_t tempfails;	/* messages answered INTAKE_TEMPFAIL */
-	uint64_t refused;	/* submits refused (down, queue full) */
-	uint64_t failed_batches;	/* transactions not committed */
-	uint64_t retries;	/* batches retried (serialization, lock timeout) */
-	uint64_t splits;	/* batches split to isolate a failing message */
-	uint64_t reconnects;	/* connections made after the first */
-	uint64_t db_failures;	/* failed connects and lost connections */
-	uint64_t batch_hist[STORE_HIST];	/* committed batches by size */
+	uint64_t batches; /* committed */
+	uint64_t applied; /* messages committed as applied */
+	uint64_t duplicates; /* messages committed as duplicates */
+	uint64_t tempfails; /* messages answered INTAKE_TEMPFAIL */
+	uint64_t refused; /* submits refused (down, queue full) */
+	uint64_t failed_batches; /* transactions not committed */
+	uint64_t retries; /* batches retried (serialization, lock timeout) */
+	uint64_t splits; /* batches split to isolate a failing message */
+	uint64_t reconnects; /* connections made after the first */
+	uint64_t db_failures; /* failed connects and lost connections */
+	uint64_t batch_hist[STORE_HIST]; /* committed batches by size */
 	/* where a batch's time goes, summed over batches (microseconds) */
-	uint64_t load_us;	/* round 1 sent -> results: locks and loads */
-	uint64_t decide_us;	/* parse, engine, building the writes (C) */
-	uint64_t write_us;	/* round 2 sent -> committed */
+	uint64_t load_us; /* round 1 sent -> results: locks and loads */
+	uint64_t decide_us; /* parse, engine, building the writes (C) */
+	uint64_t write_us; /* round 2 sent -> committed */
 };
 void store_stats(const struct store *, struct store_stats *);
 

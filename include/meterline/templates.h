@@ -14,8 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define TPL_MAX		480	/* bytes of one template (UTF-8) */
-#define TPL_SMS_UNITS	70	/* UCS-2 characters of one SMS */
+#define TPL_MAX 480 /* bytes of one template (UTF-8) */
+#define TPL_SMS_UNITS 70 /* UCS-2 characters of one SMS */
 
 /* Stable ids; the config key is tpl_name(id), e.g. templates.accepted. */
 enum tpl_id {
@@ -38,19 +38,19 @@ enum tpl_id {
 };
 
 enum tpl_var {
-	TPL_VAR_CONTRACT,	/* contract number as written */
-	TPL_VAR_REGISTER,	/* display name of the register concerned */
-	TPL_VAR_VALUE,		/* the value sent */
-	TPL_VAR_LAST,		/* the register's last accepted value */
-	TPL_VAR_DIGITS,		/* the register's digit capacity */
-	TPL_VAR_EXPECTED,	/* how many values are expected */
-	TPL_VAR_GOT,		/* how many values were sent */
-	TPL_VAR_REGISTERS,	/* names of the expected registers, "день, ночь" */
-	TPL_VAR_EXAMPLE,	/* the right form for this case, "ПС 123859 45055 23186" */
-	TPL_VAR_DAYS,		/* the window, "18-25" */
-	TPL_VAR_FROM,		/* first day of the window, "18" */
-	TPL_VAR_TO,		/* last day of the window, "25" */
-	TPL_VAR_MINUTES,	/* dialog expiry in minutes, "30" */
+	TPL_VAR_CONTRACT, /* contract number as written */
+	TPL_VAR_REGISTER, /* display name of the register concerned */
+	TPL_VAR_VALUE, /* the value sent */
+	TPL_VAR_LAST, /* the register's last accepted value */
+	TPL_VAR_DIGITS, /* the register's digit capacity */
+	TPL_VAR_EXPECTED, /* how many values are expected */
+	TPL_VAR_GOT, /* how many values were sent */
+	TPL_VAR_REGISTERS, /* names of the expected registers, "день, ночь" */
+	TPL_VAR_EXAMPLE, /* the right form for this case, "ПС 123859 45055 23186" */
+	TPL_VAR_DAYS, /* the window, "18-25" */
+	TPL_VAR_FROM, /* first day of the window, "18" */
+	TPL_VAR_TO, /* last day of the window, "25" */
+	TPL_VAR_MINUTES, /* dialog expiry in minutes, "30" */
 	TPL_VAR__MAX
 };
 
@@ -59,12 +59,12 @@ struct tpl_vars {
 	const char *v[TPL_VAR__MAX];
 };
 
-const char *tpl_name(enum tpl_id);		/* "accepted"; NULL if out of range */
-int         tpl_lookup(const char *name);	/* id, or -1 */
-const char *tpl_default(enum tpl_id);		/* built-in Russian text */
-const char *tpl_var_name(enum tpl_var);		/* "contract" */
-unsigned    tpl_vars_allowed(enum tpl_id);	/* bit (1u << TPL_VAR_x) per var */
-bool        tpl_two_part(enum tpl_id);		/* default may need two SMS */
+const char *tpl_name(enum tpl_id); /* "accepted"; NULL if out of range */
+int tpl_lookup(const char *name); /* id, or -1 */
+const char *tpl_default(enum tpl_id); /* built-in Russian text */
+const char *tpl_var_name(enum tpl_var); /* "contract" */
+unsigned tpl_vars_allowed(enum tpl_id); /* bit (1u << TPL_VAR_x) per var */
+bool tpl_two_part(enum tpl_id); /* default may need two SMS */
 
 /*
  * Check a template for tpl_id: balanced braces, only allowed placeholders,
@@ -76,8 +76,8 @@ int tpl_check(enum tpl_id, const char *tpl, char *err, size_t errlen);
  * Render tpl with vars into out (cap bytes, NUL included). The output is
  * cut at a character boundary when it does not fit. Returns its length.
  */
-size_t tpl_render(const char *tpl, const struct tpl_vars *, char *out,
-                  size_t cap);
+size_t
+tpl_render(const char *tpl, const struct tpl_vars *, char *out, size_t cap);
 
 /* UCS-2 code units the UTF-8 text takes in an SMS (2 for non-BMP). */
 size_t tpl_ucs2_units(const char *utf8);

@@ -87,9 +87,11 @@ cmd_export_log(int argc, char **argv)
 	if ((rc = export_parse_args(argc, argv, &a)) >= 0)
 		return rc;
 	cfg = malloc(sizeof(*cfg));
-	if (cfg == NULL || replay_config(cfg, a.config, a.db, &defaults, conninfo,
-	    sizeof(conninfo), err, sizeof(err)) != 0) {
-		fprintf(stderr, "meterline export-log: %s\n", cfg ? err : "out of memory");
+	if (cfg == NULL ||
+	    replay_config(cfg, a.config, a.db, &defaults, conninfo,
+	        sizeof(conninfo), err, sizeof(err)) != 0) {
+		fprintf(stderr, "meterline export-log: %s\n",
+		    cfg ? err : "out of memory");
 		free(cfg);
 		return 1;
 	}
@@ -100,7 +102,8 @@ cmd_export_log(int argc, char **argv)
 	o.has_until = a.until != NULL;
 	if ((a.since && replay_when_parse(a.since, o.tz, &o.since_us) != 0) ||
 	    (a.until && replay_when_parse(a.until, o.tz, &o.until_us) != 0)) {
-		fprintf(stderr, "meterline export-log: --since/--until take RFC 3339 "
+		fprintf(stderr,
+		    "meterline export-log: --since/--until take RFC 3339 "
 		    "with an offset or YYYY-MM-DD\n");
 		free(cfg);
 		return EXIT_USAGE;

@@ -49,12 +49,14 @@ import_report_bad(const char *name, long line, const char *why, void *arg)
 static void
 import_print(const char *name, const struct import_report *r)
 {
-	printf("%s: %ld lines: %ld contracts loaded (%ld new, %ld changed), "
+	printf(
+	    "%s: %ld lines: %ld contracts loaded (%ld new, %ld changed), "
 	    "%ld registers (%ld new or changed, %ld removed); %ld bad lines, "
-	    "%ld contracts skipped; %.2f s\n", name, r->lines, r->contracts,
-	    r->contracts_new, r->contracts_changed, r->registers,
-	    r->registers_changed, r->registers_removed, r->bad_lines,
-	    r->contracts_skipped, r->seconds);
+	    "%ld contracts skipped; %.2f s\n",
+	    name, r->lines, r->contracts, r->contracts_new,
+	    r->contracts_changed, r->registers, r->registers_changed,
+	    r->registers_removed, r->bad_lines, r->contracts_skipped,
+	    r->seconds);
 }
 
 /* Open the file or stdin and run the import. */
@@ -109,8 +111,8 @@ cmd_import(int argc, char **argv)
 		fputs(import_usage, stderr);
 		return EXIT_USAGE;
 	}
-	if (db_conninfo_resolve(config, db, conninfo, sizeof(conninfo), err,
-	    sizeof(err)) < 0) {
+	if (db_conninfo_resolve(
+	        config, db, conninfo, sizeof(conninfo), err, sizeof(err)) < 0) {
 		fprintf(stderr, "meterline import: %s\n", err);
 		return 1;
 	}

@@ -29,7 +29,8 @@ migrate_print(const struct migrate_report *rep)
 		printf("schema up to date at version %d", rep->to);
 	else
 		printf("schema migrated from version %d to %d (%d migration%s)",
-		    rep->from, rep->to, rep->applied, rep->applied == 1 ? "" : "s");
+		    rep->from, rep->to, rep->applied,
+		    rep->applied == 1 ? "" : "s");
 	printf(", %d partition%s created\n", rep->partitions,
 	    rep->partitions == 1 ? "" : "s");
 }
@@ -61,8 +62,8 @@ cmd_migrate(int argc, char **argv)
 		fputs(migrate_usage, stderr);
 		return EXIT_USAGE;
 	}
-	if (db_conninfo_resolve(config, db, conninfo, sizeof(conninfo), err,
-	    sizeof(err)) < 0 ||
+	if (db_conninfo_resolve(
+	        config, db, conninfo, sizeof(conninfo), err, sizeof(err)) < 0 ||
 	    migrate_run(conninfo, &rep, err, sizeof(err)) < 0) {
 		fprintf(stderr, "meterline migrate: %s\n", err);
 		return 1;

@@ -46,7 +46,7 @@ print_values(const struct parse_result *r, FILE *f)
 {
 	for (unsigned i = 0; i < r->nvalues; i++)
 		fprintf(f, "%s%llu", i ? " " : "",
-		        (unsigned long long)r->values[i]);
+		    (unsigned long long)r->values[i]);
 }
 
 /* One human-readable line, e.g. "submit: contract 123859, values 1 2". */
@@ -59,21 +59,18 @@ print_readable(const struct parse_result *r, FILE *f)
 		fprintf(f, ": contract %s, values ", r->contract);
 		print_values(r, f);
 		break;
-	case PARSE_START:
-		fprintf(f, ": contract %s", r->contract);
-		break;
+	case PARSE_START: fprintf(f, ": contract %s", r->contract); break;
 	case PARSE_VALUES:
 		fputs(": ", f);
 		print_values(r, f);
 		break;
 	case PARSE_INVALID:
 		fprintf(f, ": %s (%s)", parse_reason_name(r->reason),
-		        reason_text[r->reason]);
+		    reason_text[r->reason]);
 		if (r->contract[0] != '\0')
 			fprintf(f, ", contract %s", r->contract);
 		break;
-	default:
-		break;
+	default: break;
 	}
 	if (r->truncated)
 		fputs(", fraction dropped", f);
@@ -92,7 +89,7 @@ print_one(struct parser *p, const char *text, size_t len, bool json)
 		return;
 	}
 	if (parse_result_json(&r, buf, sizeof(buf)) < 0)
-		abort();	/* PARSE_JSON_MAX is a bug if this happens */
+		abort(); /* PARSE_JSON_MAX is a bug if this happens */
 	puts(buf);
 }
 
@@ -134,13 +131,14 @@ scan_args(int argc, char **argv, bool *json, bool *help)
 			opts = false;
 		else if (opts && strcmp(a, "--json") == 0)
 			*json = true;
-		else if (opts && (strcmp(a, "--help") == 0 ||
-		                  strcmp(a, "-h") == 0))
+		else if (opts &&
+		    (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0))
 			*help = true;
 		else if (opts && a[0] == '-' && a[1] != '\0') {
-			fprintf(stderr, "meterline parse: unknown option '%s'"
-			        " (put '--' before a text starting with '-')\n",
-			        a);
+			fprintf(stderr,
+			    "meterline parse: unknown option '%s'"
+			    " (put '--' before a text starting with '-')\n",
+			    a);
 			return -1;
 		} else
 			ntext++;
@@ -165,7 +163,8 @@ cmd_parse(int argc, char **argv)
 		if (ntext == 0)
 			fprintf(stderr, "meterline parse: no TEXT given\n");
 		fputs("usage: meterline parse [--json] [--] TEXT...\n"
-		      "'meterline parse --help' for more.\n", stderr);
+		      "'meterline parse --help' for more.\n",
+		    stderr);
 		return EXIT_USAGE;
 	}
 	if ((p = parser_new(err, sizeof(err))) == NULL) {

@@ -26,7 +26,7 @@
  * out ("out of shared memory") and every batch fails.
  */
 #define REPLAY_BATCH_DEFAULT 2000
-#define REPLAY_BATCH_MAX     2000
+#define REPLAY_BATCH_MAX 2000
 
 static const char replay_usage[] =
     "usage: meterline replay [options] FILE...   (- reads standard input)\n"
@@ -64,29 +64,29 @@ static const char replay_usage[] =
     "2 usage, config or database error (or messages that could not be stored).\n";
 
 struct replay_args {
-	const char        *config, *db;
+	const char *config, *db;
 	enum replay_format fmt;
-	bool               dry_run, send_replies, json, quiet, stats;
-	int                batch, inflight;
+	bool dry_run, send_replies, json, quiet, stats;
+	int batch, inflight;
 };
 
 /* Counts by (outcome, reason) for the summary. */
 struct replay_count {
-	char *outcome, *reason;	/* owned */
-	long        n;
+	char *outcome, *reason; /* owned */
+	long n;
 };
 
 struct replay_cli {
-	struct replay_args   a;
+	struct replay_args a;
 	const struct config *cfg;
-	bool                 bar;	/* progress bar on stderr */
-	bool                 bar_drawn;
-	struct timespec      t0;
+	bool bar; /* progress bar on stderr */
+	bool bar_drawn;
+	struct timespec t0;
 	struct replay_count *counts;
-	size_t               ncounts;
-	long                 failed;
-	char                *esc;	/* scratch for escaping */
-	size_t               esc_cap;
+	size_t ncounts;
+	long failed;
+	char *esc; /* scratch for escaping */
+	size_t esc_cap;
 };
 
 static double
@@ -115,9 +115,10 @@ replay_count(struct replay_cli *c, const char *outcome, const char *reason)
 	for (size_t i = 0; i < c->ncounts; i++) {
 		struct replay_count *k = &c->counts[i];
 
-		if (strcmp(k->outcome, outcome) == 0 && ((k->reason == NULL &&
-		    reason == NULL) || (k->reason && reason &&
-		    strcmp(k->reason, reason) == 0))) {
+		if (strcmp(k->outcome, outcome) == 0 &&
+		    ((k->reason == NULL && reason == NULL) ||
+		        (k->reason && reason &&
+		            strcmp(k->reason, reason) == 0))) {
 			k->n++;
 			return;
 		}
@@ -127,7 +128,7 @@ replay_count(struct replay_cli *c, const char *outcome, const char *reason)
 		abort();
 	/* copies: the names die with the run, the summary comes after */
 	c->counts[c->ncounts++] = (struct replay_count){ strdup(outcome),
-	    reason ? strdup(reason) : NULL, 1 };
+		reason ? strdup(reason) : NULL, 1 };
 }
 
 /* Escaped for a text line (quotes, control bytes). */
@@ -156,8 +157,10 @@ replay_print_json(const struct replay_rec *rec, size_t n, const char *time,
 	json_object_set_new(o, "from", json_string(rec->from));
 	json_object_set_new(o, "text", json_stringn(rec->text, rec->text_len));
 	json_object_set_new(o, "outcome", json_string(outcome));
-	json_object_set_new(o, "reason", reason ? json_string(reason) : json_null());
-	json_object_set_new(o, "reply", reply ? json_string(reply) : json_null());
+	json_object_set_new(
+	    o, "reason", reason ? json_string(reason) : json_null());
+	json_object_set_new(
+	    o, "reply", reply ? json_string(reply) : json_null());
 	if ((line = json_dumps(o, JSON_COMPACT)) != NULL)
 		puts(line);
 	free(line);
@@ -169,8 +172,8 @@ replay_print_text(struct replay_cli *c, const struct replay_rec *rec, size_t n,
     const char *time, const char *outcome, const char *reason,
     const char *reply)
 {
-	printf("%zu %s %s %s \"%s\" -> %s", n + 1, time, rec->channel, rec->from,
-	    replay_esc(c, rec->text, rec->text_len), outcome);
+	printf("%zu %s %s %s \"%s\" -> %s", n + 1, time, rec->channel,
+	    rec->from, replay_esc(c, rec->text, rec->text_len), outcome);
 	if (reason != NULL)
 		printf(" (%s)", reason);
 	if (reply != NULL)
@@ -189,7 +192,7 @@ replay_result(const struct replay_rec *rec, size_t n,
 	char time[48];
 
 	if (out->status == INTAKE_DUPLICATE) {
-		reason = outcome;	/* what the original did */
+		reason = outcome; /* what the original did */
 		outcome = "duplicate";
 	} else if (out->status == INTAKE_TEMPFAIL) {
 		outcome = "failed";
@@ -203,7 +206,8 @@ replay_result(const struct replay_rec *rec, size_t n,
 		fputs("\r\033[K", stderr);
 		c->bar_drawn = false;
 	}
-	replay_time_format(rec->time_us, &c->cfg->window.tz, time, sizeof(time));
+	replay_time_format(
+	    rec->time_us, &c->cfg->window.tz, time, sizeof(time));
 	if (c->a.json)
 		replay_print_json(rec, n, time, outcome, reason, out->reply);
 	else
@@ -225,8 +229,8 @@ replay_progress(size_t done, size_t total, void *arg)
 	memset(bar + fill, '-', 30 - fill);
 	bar[30] = '\0';
 	fflush(stdout);
-	fprintf(stderr, "\r[%s] %zu/%zu %.0f msg/s ETA %ld:%02ld\033[K", bar, done,
-	    total, rate, eta / 60, eta % 60);
+	fprintf(stderr, "\r[%s] %zu/%zu %.0f msg/s ETA %ld:%02ld\033[K", bar,
+	    done, total, rate, eta / 60, eta % 60);
 	c->bar_drawn = true;
 }
 
@@ -247,9 +251,11 @@ replay_print_stats(FILE *f, const struct store_stats *s)
 {
 	double b = s->batches ? (double)s->batches : 1;
 
-	fprintf(f, "store: %llu batches (%.0f messages each), %llu retries, "
+	fprintf(f,
+	    "store: %llu batches (%.0f messages each), %llu retries, "
 	    "%llu splits; per batch: locks and loads %.1f ms, decide %.1f ms, "
-	    "writes and commit %.1f ms\n", (unsigned long long)s->batches,
+	    "writes and commit %.1f ms\n",
+	    (unsigned long long)s->batches,
 	    (double)(s->applied + s->duplicates) / b,
 	    (unsigned long long)s->retries, (unsigned long long)s->splits,
 	    (double)s->load_us / b / 1000, (double)s->decide_us / b / 1000,
@@ -271,8 +277,9 @@ replay_summary(struct replay_cli *c, FILE *f, size_t total, long bad)
 		long sum = 0;
 		bool first = true;
 
-		for (j = i; j < c->ncounts && strcmp(c->counts[j].outcome,
-		    c->counts[i].outcome) == 0; j++)
+		for (j = i; j < c->ncounts &&
+		     strcmp(c->counts[j].outcome, c->counts[i].outcome) == 0;
+		     j++)
 			sum += c->counts[j].n;
 		fprintf(f, "  %-12s %8ld", c->counts[i].outcome, sum);
 		for (size_t k = i; k < j; k++) {
@@ -351,8 +358,8 @@ usage:
 
 /* Read every file; a file that cannot be opened is a usage error. */
 static int
-replay_read_all(struct replay_cli *c, struct replay_set *set, int nfiles,
-    char **files)
+replay_read_all(
+    struct replay_cli *c, struct replay_set *set, int nfiles, char **files)
 {
 	char err[1024];
 
@@ -367,8 +374,8 @@ replay_read_all(struct replay_cli *c, struct replay_set *set, int nfiles,
 			perror(files[i]);
 			return -1;
 		}
-		rc = replay_read(set, f, name, c->a.fmt, replay_bad, c, err,
-		    sizeof(err));
+		rc = replay_read(
+		    set, f, name, c->a.fmt, replay_bad, c, err, sizeof(err));
 		if (!in)
 			fclose(f);
 		if (rc != 0) {
@@ -403,7 +410,8 @@ replay_go(struct replay_cli *c, struct replay_set *set, const char *conninfo)
 		.cfg = c->cfg,
 		.dry_run = c->a.dry_run,
 		.send_replies = c->a.send_replies,
-		.max_inflight = c->a.inflight > 0 ? c->a.inflight : 4 * c->a.batch,
+		.max_inflight =
+		    c->a.inflight > 0 ? c->a.inflight : 4 * c->a.batch,
 		.progress = replay_progress,
 		.progress_arg = c,
 		.progress_ms = c->bar ? 200 : 0,
@@ -424,14 +432,16 @@ replay_go(struct replay_cli *c, struct replay_set *set, const char *conninfo)
 	if (c->bar_drawn)
 		fputs("\r\033[K", stderr);
 	fflush(stdout);
-	replay_summary(c, c->a.json || c->a.quiet ? stderr : stdout, set->n,
-	    set->bad);
+	replay_summary(
+	    c, c->a.json || c->a.quiet ? stderr : stdout, set->n, set->bad);
 	if (c->failed > 0 && c->a.dry_run)
-		fprintf(stderr, "meterline replay: a batch of the dry run failed: "
+		fprintf(stderr,
+		    "meterline replay: a batch of the dry run failed: "
 		    "the messages after it were decided without the ones before "
 		    "it (see the log lines above)\n");
 	if (c->a.stats)
-		replay_print_stats(c->a.json || c->a.quiet ? stderr : stdout, &stats);
+		replay_print_stats(
+		    c->a.json || c->a.quiet ? stderr : stdout, &stats);
 	if (c->failed > 0)
 		return EXIT_USAGE;
 	return set->bad > 0 ? 1 : 0;
@@ -452,14 +462,15 @@ cmd_replay(int argc, char **argv)
 		return cfg ? rc : 1;
 	}
 	if (replay_config(cfg, c.a.config, c.a.db, &defaults, conninfo,
-	    sizeof(conninfo), err, sizeof(err)) != 0) {
+	        sizeof(conninfo), err, sizeof(err)) != 0) {
 		fprintf(stderr, "meterline replay: %s\n", err);
 		free(cfg);
 		return EXIT_USAGE;
 	}
 	log_set_level(LOG_WARN);
 	if (defaults)
-		fprintf(stderr, "meterline replay: no config file: using the "
+		fprintf(stderr,
+		    "meterline replay: no config file: using the "
 		    "built-in defaults (window, time zone, replies)\n");
 	cfg->store.batch_max = c.a.batch;
 	c.cfg = cfg;

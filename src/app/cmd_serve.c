@@ -26,31 +26,31 @@
 #include "meterline/store.h"
 #include "meterline/util.h"
 
-#define SERVE_STOP_DEADLINE_S 20	/* the whole graceful stop, at most */
+#define SERVE_STOP_DEADLINE_S 20 /* the whole graceful stop, at most */
 
 /* A message on its way through the store; pooled, not malloc'ed each time. */
 struct serve_call {
-	struct serve      *sv;
-	intake_done_cb     done;
-	void              *arg;
-	bool               sms;
-	struct serve_call *next;	/* free list */
+	struct serve *sv;
+	intake_done_cb done;
+	void *arg;
+	bool sms;
+	struct serve_call *next; /* free list */
 };
 
 struct serve {
-	struct event_base   *base;
-	struct config        cfg;
-	char                 conninfo[CONFIG_CONNINFO_MAX + 1];
-	struct store        *store;
-	struct outbox       *outbox;
-	struct smpp_link    *link;
-	struct http_intake  *http;
-	struct metrics      *metrics;
-	struct metrics_std   std;
-	struct serve_call   *free_calls;
-	struct event        *sig_term, *sig_int, *stop_timer, *link_wait;
-	int                  stopping;	/* 0 running, 1 draining, 2 done */
-	int                  stop_ticks;
+	struct event_base *base;
+	struct config cfg;
+	char conninfo[CONFIG_CONNINFO_MAX + 1];
+	struct store *store;
+	struct outbox *outbox;
+	struct smpp_link *link;
+	struct http_intake *http;
+	struct metrics *metrics;
+	struct metrics_std std;
+	struct serve_call *free_calls;
+	struct event *sig_term, *sig_int, *stop_timer, *link_wait;
+	int stopping; /* 0 running, 1 draining, 2 done */
+	int stop_ticks;
 };
 
 /* ---- the intake every channel submits to ---------------------------------- */
@@ -85,8 +85,8 @@ serve_done(const struct intake_result *r, void *arg)
 }
 
 static int
-serve_submit(void *ctx, const struct inbound_msg *msg, intake_done_cb done,
-             void *arg)
+serve_submit(
+    void *ctx, const struct inbound_msg *msg, intake_done_cb done, void *arg)
 {
 	struct serve *sv = ctx;
 	struct serve_call *c;
@@ -109,11 +109,11 @@ serve_submit(void *ctx, const struct inbound_msg *msg, intake_done_cb done,
 /* ---- SMPP hooks ----------------------------------------------------------- */
 
 static void
-serve_link_submit(void *ctx, const struct inbound_msg *msg,
-                  intake_done_cb done, void *arg)
+serve_link_submit(
+    void *ctx, const struct inbound_msg *msg, intake_done_cb done, void *arg)
 {
 	static const struct intake_result tempfail = { .status =
-		INTAKE_TEMPFAIL };
+		                                           INTAKE_TEMPFAIL };
 
 	/* The link accepts a synchronous answer: the temporary status. */
 	if (serve_submit(ctx, msg, done, arg) != 0)
@@ -121,8 +121,8 @@ serve_link_submit(void *ctx, const struct inbound_msg *msg,
 }
 
 static void
-serve_link_receipt(void *ctx, const struct smpp_receipt *r,
-                   intake_done_cb done, void *arg)
+serve_link_receipt(
+    void *ctx, const struct smpp_receipt *r, intake_done_cb done, void *arg)
 {
 	struct serve *sv = ctx;
 
@@ -186,7 +186,8 @@ serve_collect(void *arg)
 	struct store_stats st;
 
 	store_stats(sv->store, &st);
-	metrics_set(metrics_series(sv->std.db_reconnects), (double)st.reconnects);
+	metrics_set(
+	    metrics_series(sv->std.db_reconnects), (double)st.reconnects);
 	metrics_set(metrics_series(sv->std.db_up), store_ready(sv->store));
 	if (sv->link != NULL) {
 		const struct smpp_link_stats *ls = smpp_link_stats(sv->link);
@@ -200,10 +201,10 @@ serve_collect(void *arg)
 		struct outbox_stats os;
 
 		outbox_stats(sv->outbox, &os);
-		metrics_set(metrics_series(sv->std.outbox_depth),
-		    (double)os.inflight);
-		metrics_set(metrics_series(sv->std.outbox_retries),
-		    (double)os.retried);
+		metrics_set(
+		    metrics_series(sv->std.outbox_depth), (double)os.inflight);
+		metrics_set(
+		    metrics_series(sv->std.outbox_retries), (double)os.retried);
 	}
 }
 
@@ -222,8 +223,8 @@ serve_link_cfg(const struct config_smpp *c, struct smpp_link_cfg *lc)
 	lc->address_range = c->address_range;
 	lc->addr_ton = (uint8_t)c->addr_ton;
 	lc->addr_npi = (uint8_t)c->addr_npi;
-	lc->bind_mode = c->bind == CONFIG_BIND_PAIR ? SMPP_BIND_RX_TX :
-	    SMPP_BIND_TRX;
+	lc->bind_mode =
+	    c->bind == CONFIG_BIND_PAIR ? SMPP_BIND_RX_TX : SMPP_BIND_TRX;
 	lc->window = (unsigned)c->window;
 	lc->enquire_link_ms = c->enquire_link_interval * 1000;
 	lc->response_timeout_ms = c->response_timeout * 1000;
@@ -264,22 +265,23 @@ serve_start_smpp(struct serve *sv, char *err, size_t errlen)
 	struct smpp_link_hooks hooks = { serve_link_submit, serve_link_receipt,
 		serve_link_report, serve_link_bound, sv };
 	struct outbox_opts oo = { .conninfo = sv->conninfo,
-		.send = serve_outbox_send, .send_ctx = sv };
+		.send = serve_outbox_send,
+		.send_ctx = sv };
 
 	sv->outbox = outbox_new(sv->base, &oo);
 	serve_link_cfg(&sv->cfg.smpp, &lc);
 	if ((sv->link = smpp_link_new(sv->base, &lc, &hooks, err, errlen)) ==
 	    NULL)
 		return -1;
-	sv->link_wait = event_new(sv->base, -1, EV_PERSIST, serve_link_wait_cb,
-	    sv);
+	sv->link_wait =
+	    event_new(sv->base, -1, EV_PERSIST, serve_link_wait_cb, sv);
 	event_add(sv->link_wait, &(struct timeval){ 0, 50000 });
 	return 0;
 }
 
 static int
-serve_start_http(struct serve *sv, const struct intake *in, char *err,
-                 size_t errlen)
+serve_start_http(
+    struct serve *sv, const struct intake *in, char *err, size_t errlen)
 {
 	const struct config_http *c = &sv->cfg.http;
 	struct http_cfg hc;
@@ -351,8 +353,8 @@ serve_signal(evutil_socket_t sig, short what, void *arg)
 		smpp_link_stop(sv->link, serve_link_stopped, sv);
 	else
 		sv->stopping = 2;
-	sv->stop_timer = event_new(sv->base, -1, EV_PERSIST, serve_stop_tick,
-	    sv);
+	sv->stop_timer =
+	    event_new(sv->base, -1, EV_PERSIST, serve_stop_tick, sv);
 	event_add(sv->stop_timer, &tick);
 }
 
@@ -361,19 +363,21 @@ serve_signal(evutil_socket_t sig, short what, void *arg)
 static void
 serve_usage(FILE *f)
 {
-	fprintf(f, "usage: meterline serve [--config FILE] [--db CONNINFO] "
+	fprintf(f,
+	    "usage: meterline serve [--config FILE] [--db CONNINFO] "
 	    "[--check]\n\n"
 	    "Run the gateway: the SMPP link ([smpp]), the messenger bridge\n"
 	    "([http]) and the store, until SIGTERM or SIGINT.\n\n"
 	    "  --config FILE   config file (default %s)\n"
 	    "  --db CONNINFO   overrides [database] conninfo\n"
 	    "  --check         load and check the config, print it (secrets\n"
-	    "                  masked), and exit\n", DB_CONFIG_DEFAULT);
+	    "                  masked), and exit\n",
+	    DB_CONFIG_DEFAULT);
 }
 
 static int
 serve_parse_args(int argc, char **argv, const char **config_path,
-                 const char **db, bool *check)
+    const char **db, bool *check)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -414,11 +418,13 @@ serve_load(struct serve *sv, const char *path, const char *db)
 	if (db != NULL)
 		strlcpy_s(sv->cfg.database.conninfo, db,
 		    sizeof(sv->cfg.database.conninfo));
-	strlcpy_s(sv->conninfo, sv->cfg.database.conninfo,
-	    sizeof(sv->conninfo));
+	strlcpy_s(
+	    sv->conninfo, sv->cfg.database.conninfo, sizeof(sv->conninfo));
 	if (!sv->cfg.smpp.enabled && !sv->cfg.http.enabled) {
-		fprintf(stderr, "meterline serve: %s: neither [smpp] nor [http] "
-		    "is configured: nothing to serve\n", path);
+		fprintf(stderr,
+		    "meterline serve: %s: neither [smpp] nor [http] "
+		    "is configured: nothing to serve\n",
+		    path);
 		return -1;
 	}
 	return 0;
@@ -427,7 +433,8 @@ serve_load(struct serve *sv, const char *path, const char *db)
 static int
 serve_start(struct serve *sv)
 {
-	struct store_opts so = { .conninfo = sv->conninfo, .cfg = &sv->cfg,
+	struct store_opts so = { .conninfo = sv->conninfo,
+		.cfg = &sv->cfg,
 		.connections = sv->cfg.store.connections };
 	struct intake in = { serve_submit, sv };
 	char err[512];

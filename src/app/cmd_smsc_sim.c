@@ -63,7 +63,7 @@ sim_usage(FILE *f)
 
 struct sim_run {
 	struct event_base *base;
-	int                finished;
+	int finished;
 };
 
 static void
@@ -85,13 +85,15 @@ sim_signal_cb(evutil_socket_t sig, short what, void *arg)
 
 /* Parse a non-negative number (decimal or 0x hex) or fail. */
 static int
-sim_number(const char *opt, const char *s, unsigned long max, unsigned long *out)
+sim_number(
+    const char *opt, const char *s, unsigned long max, unsigned long *out)
 {
 	char *end;
 
 	*out = strtoul(s, &end, 0);
 	if (*s == '\0' || *s == '-' || *end != '\0' || *out > max) {
-		fprintf(stderr, "meterline smsc-sim: %s: bad number '%s'\n", opt, s);
+		fprintf(stderr, "meterline smsc-sim: %s: bad number '%s'\n",
+		    opt, s);
 		return -1;
 	}
 	return 0;
@@ -99,21 +101,45 @@ sim_number(const char *opt, const char *s, unsigned long max, unsigned long *out
 
 struct sim_opts {
 	struct smsc_sim_cfg cfg;
-	const char         *scenario, *flood_file, *results;
-	unsigned long       flood, timeout_s;
-	const char         *texts[16];
-	unsigned            ntexts;
-	unsigned long long  sender_base;
-	const char         *recipient;
-	int                 quiet;
+	const char *scenario, *flood_file, *results;
+	unsigned long flood, timeout_s;
+	const char *texts[16];
+	unsigned ntexts;
+	unsigned long long sender_base;
+	const char *recipient;
+	int quiet;
 };
 
 enum {
-	O_PORT = 256, O_SYSID, O_PASSWORD, O_SCENARIO, O_FLOOD, O_TEXT, O_SENDER,
-	O_RECIPIENT, O_WINDOW, O_RATE, O_ENQUIRE, O_REPLY_TIMEOUT, O_REDELIVER,
-	O_RECEIPTS, O_REFUSE, O_DROP_AFTER, O_DROP_TIMES, O_THROTTLE,
-	O_THROTTLE_EVERY, O_TEMPFAIL, O_TEMPFAIL_STATUS, O_TIMEOUT, O_QUIET,
-	O_LOG_LEVEL, O_TLS_CERT, O_TLS_KEY, O_FLOOD_FILE, O_RESULTS, O_HELP,
+	O_PORT = 256,
+	O_SYSID,
+	O_PASSWORD,
+	O_SCENARIO,
+	O_FLOOD,
+	O_TEXT,
+	O_SENDER,
+	O_RECIPIENT,
+	O_WINDOW,
+	O_RATE,
+	O_ENQUIRE,
+	O_REPLY_TIMEOUT,
+	O_REDELIVER,
+	O_RECEIPTS,
+	O_REFUSE,
+	O_DROP_AFTER,
+	O_DROP_TIMES,
+	O_THROTTLE,
+	O_THROTTLE_EVERY,
+	O_TEMPFAIL,
+	O_TEMPFAIL_STATUS,
+	O_TIMEOUT,
+	O_QUIET,
+	O_LOG_LEVEL,
+	O_TLS_CERT,
+	O_TLS_KEY,
+	O_FLOOD_FILE,
+	O_RESULTS,
+	O_HELP,
 };
 
 static const struct option sim_longopts[] = {
@@ -156,8 +182,11 @@ sim_numeric_opt(struct sim_opts *o, int c, const char *arg)
 	const char *name = sim_longopts[c - O_PORT].name;
 	unsigned long v;
 
-	if (sim_number(name, arg, c == O_TEMPFAIL_STATUS ? 0xFFFFFFFFul :
-	    c == O_PORT ? 65535 : 100000000ul, &v) != 0)
+	if (sim_number(name, arg,
+	        c == O_TEMPFAIL_STATUS ? 0xFFFFFFFFul
+	            : c == O_PORT      ? 65535
+	                               : 100000000ul,
+	        &v) != 0)
 		return -1;
 	switch (c) {
 	case O_PORT: o->cfg.port = (uint16_t)v; break;
@@ -205,8 +234,10 @@ sim_parse(int argc, char **argv, struct sim_opts *o)
 		case O_FLOOD_FILE: o->flood_file = optarg; break;
 		case O_RESULTS: o->results = optarg; break;
 		case O_TEXT:
-			if (o->ntexts == sizeof(o->texts) / sizeof(o->texts[0])) {
-				fprintf(stderr, "meterline smsc-sim: at most 16 --text\n");
+			if (o->ntexts ==
+			    sizeof(o->texts) / sizeof(o->texts[0])) {
+				fprintf(stderr,
+				    "meterline smsc-sim: at most 16 --text\n");
 				return EXIT_USAGE;
 			}
 			o->texts[o->ntexts++] = optarg;
@@ -216,18 +247,18 @@ sim_parse(int argc, char **argv, struct sim_opts *o)
 			break;
 		case O_LOG_LEVEL:
 			if (log_level_parse(optarg, &lvl) != 0) {
-				fprintf(stderr, "meterline smsc-sim: bad --log-level\n");
+				fprintf(stderr,
+				    "meterline smsc-sim: bad --log-level\n");
 				return EXIT_USAGE;
 			}
 			log_set_level(lvl);
 			break;
 		case O_HELP:
-		case 'h':
-			sim_usage(stdout);
-			return 1;
+		case 'h': sim_usage(stdout); return 1;
 		default:
 			if (c < O_PORT || c > O_HELP) {
-				fprintf(stderr, "Try 'meterline smsc-sim --help'.\n");
+				fprintf(stderr,
+				    "Try 'meterline smsc-sim --help'.\n");
 				return EXIT_USAGE;
 			}
 			if (sim_numeric_opt(o, c, optarg) != 0)
@@ -235,11 +266,13 @@ sim_parse(int argc, char **argv, struct sim_opts *o)
 			break;
 		}
 	}
-	if (optind < argc || (o->scenario != NULL) + (o->flood > 0) +
-	    (o->flood_file != NULL) > 1) {
-		fprintf(stderr, "meterline smsc-sim: %s\n", optind < argc ?
-		    "unexpected arguments" :
-		    "--scenario, --flood and --flood-file exclude each other");
+	if (optind < argc ||
+	    (o->scenario != NULL) + (o->flood > 0) + (o->flood_file != NULL) >
+	        1) {
+		fprintf(stderr, "meterline smsc-sim: %s\n",
+		    optind < argc
+		        ? "unexpected arguments"
+		        : "--scenario, --flood and --flood-file exclude each other");
 		return EXIT_USAGE;
 	}
 	return 0;
@@ -258,11 +291,12 @@ sim_queue(struct smsc_sim *sim, const struct sim_opts *o)
 		return -1;
 	}
 	for (unsigned long i = 0; i < o->flood; i++) {
-		const char *text = o->ntexts ? o->texts[i % o->ntexts] : "P 123456 42.5";
+		const char *text =
+		    o->ntexts ? o->texts[i % o->ntexts] : "P 123456 42.5";
 
 		snprintf(sender, sizeof(sender), "%llu", o->sender_base + i);
 		if (smsc_sim_add_mo(sim, sender, o->recipient, text, err,
-		    sizeof(err)) != 0) {
+		        sizeof(err)) != 0) {
 			fprintf(stderr, "meterline smsc-sim: %s\n", err);
 			return -1;
 		}
@@ -295,8 +329,8 @@ sim_write_results(const struct smsc_sim *sim, const char *path)
 		bad |= fclose(f) != 0;
 	}
 	if (bad) {
-		fprintf(stderr, "meterline smsc-sim: %s: cannot write results\n",
-		    path);
+		fprintf(stderr,
+		    "meterline smsc-sim: %s: cannot write results\n", path);
 		return -1;
 	}
 	return 0;
@@ -328,19 +362,22 @@ cmd_smsc_sim(int argc, char **argv)
 		event_base_free(run.base);
 		return 1;
 	}
-	fprintf(stderr, "smsc-sim: listening on 127.0.0.1:%u\n", smsc_sim_port(sim));
+	fprintf(stderr, "smsc-sim: listening on 127.0.0.1:%u\n",
+	    smsc_sim_port(sim));
 	sigint = evsignal_new(run.base, SIGINT, sim_signal_cb, run.base);
 	sigterm = evsignal_new(run.base, SIGTERM, sim_signal_cb, run.base);
 	event_add(sigint, NULL);
 	event_add(sigterm, NULL);
 	timeout = evtimer_new(run.base, sim_signal_cb, run.base);
 	if (work || o.timeout_s) {
-		struct timeval tv = { o.timeout_s ? (time_t)o.timeout_s : 600, 0 };
+		struct timeval tv = { o.timeout_s ? (time_t)o.timeout_s : 600,
+			0 };
 
 		evtimer_add(timeout, &tv);
 	}
 	if (work)
-		smsc_sim_run(sim, o.scenario ? SMSC_SIM_SCENARIO : SMSC_SIM_FLOOD,
+		smsc_sim_run(sim,
+		    o.scenario ? SMSC_SIM_SCENARIO : SMSC_SIM_FLOOD,
 		    sim_finished_cb, &run);
 	event_base_dispatch(run.base);
 	/* Let the last answers reach the ESME, then unbind and close. */
@@ -355,7 +392,8 @@ cmd_smsc_sim(int argc, char **argv)
 	if (o.results != NULL && sim_write_results(sim, o.results) != 0)
 		rc = 1;
 	if (work && !run.finished)
-		fprintf(stderr, "smsc-sim: stopped with %zu messages not done\n",
+		fprintf(stderr,
+		    "smsc-sim: stopped with %zu messages not done\n",
 		    smsc_sim_pending(sim));
 	event_free(timeout);
 	event_free(sigint);

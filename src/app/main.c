@@ -12,15 +12,18 @@ static const struct command commands[] = {
 	{ "import", cmd_import, "load contracts from billing (CSV)" },
 	{ "replay", cmd_replay, "apply a message log again (dry run, report)" },
 	{ "export-log", cmd_export_log, "write the message log as JSON Lines" },
-	{ "smsc-sim", cmd_smsc_sim, "SMSC simulator: deliver MO, answer submit_sm" },
+	{ "smsc-sim", cmd_smsc_sim,
+	    "SMSC simulator: deliver MO, answer submit_sm" },
 };
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: meterline <command> [options] [args]\n\ncommands:\n");
+	fprintf(
+	    f, "usage: meterline <command> [options] [args]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+		fprintf(
+		    f, "  %-12s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n'meterline <command> --help' describes one command.\n");
 }
 

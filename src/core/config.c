@@ -15,40 +15,40 @@
 #include "meterline/util.h"
 
 enum cfg_type {
-	CFG_STR,	/* char array; size is the array's */
-	CFG_INT,	/* int / int32 / uint32 / int64 by size; decimal or 0x hex */
+	CFG_STR, /* char array; size is the array's */
+	CFG_INT, /* int / int32 / uint32 / int64 by size; decimal or 0x hex */
 	CFG_BOOL,
-	CFG_DURATION,	/* seconds, "90", "90s", "30m", "2h", "7d" */
-	CFG_ENUM,	/* int-sized enum, value is the index in names */
-	CFG_DAYS,	/* struct config_window days "18-25" */
-	CFG_POLICY,	/* enum config_policy */
-	CFG_LIMIT,	/* uint32 thousandths, "200", "2.5" */
-	CFG_TZ,		/* IANA name; config_load loads the zone */
+	CFG_DURATION, /* seconds, "90", "90s", "30m", "2h", "7d" */
+	CFG_ENUM, /* int-sized enum, value is the index in names */
+	CFG_DAYS, /* struct config_window days "18-25" */
+	CFG_POLICY, /* enum config_policy */
+	CFG_LIMIT, /* uint32 thousandths, "200", "2.5" */
+	CFG_TZ, /* IANA name; config_load loads the zone */
 };
 
-#define CFG_SECRET	0x1	/* never printed */
-#define CFG_UNSET_OK	0x2	/* "" means inherit from [window] */
-#define CFG_HEX		0x4	/* an unsigned 32-bit status, printed in hex */
+#define CFG_SECRET 0x1 /* never printed */
+#define CFG_UNSET_OK 0x2 /* "" means inherit from [window] */
+#define CFG_HEX 0x4 /* an unsigned 32-bit status, printed in hex */
 
 struct cfg_key {
-	const char        *section, *key;
-	enum cfg_type      type;
-	size_t             off, size;
-	int64_t            min, max;
-	const char *const *names;	/* CFG_ENUM: NULL-terminated */
-	const char        *def;
-	unsigned           flags;
+	const char *section, *key;
+	enum cfg_type type;
+	size_t off, size;
+	int64_t min, max;
+	const char *const *names; /* CFG_ENUM: NULL-terminated */
+	const char *def;
+	unsigned flags;
 };
 
-#define F(m)	offsetof(struct config, m), sizeof(((struct config *)0)->m)
-#define SECS(x)	((int64_t)(x))
-#define MINUTE	60
-#define HOUR	3600
-#define DAY	86400
+#define F(m) offsetof(struct config, m), sizeof(((struct config *)0)->m)
+#define SECS(x) ((int64_t)(x))
+#define MINUTE 60
+#define HOUR 3600
+#define DAY 86400
 
 static const char *const bind_names[] = { "transceiver", "pair", NULL };
 static const char *const level_names[] = { "debug", "info", "warn", "error",
-    NULL };
+	NULL };
 
 /*
  * Every key, its bounds and its default: config_defaults() applies the
@@ -85,7 +85,8 @@ static const struct cfg_key cfg_keys[] = {
 	    F(smpp.temporary_error_status), 1, 0xffffffffLL, NULL, "0x64",
 	    CFG_HEX },
 	{ "smpp", "reply_ton", CFG_INT, F(smpp.reply_ton), 0, 6, NULL, "0", 0 },
-	{ "smpp", "reply_npi", CFG_INT, F(smpp.reply_npi), 0, 18, NULL, "1", 0 },
+	{ "smpp", "reply_npi", CFG_INT, F(smpp.reply_npi), 0, 18, NULL, "1",
+	    0 },
 	{ "smpp", "registered_delivery", CFG_BOOL, F(smpp.registered_delivery),
 	    0, 0, NULL, "true", 0 },
 	{ "smpp", "tls", CFG_BOOL, F(smpp.tls), 0, 0, NULL, "false", 0 },
@@ -93,8 +94,8 @@ static const struct cfg_key cfg_keys[] = {
 	    0 },
 	{ "smpp", "tls_server_name", CFG_STR, F(smpp.tls_server_name), 0, 0,
 	    NULL, "", 0 },
-	{ "smpp", "tls_verify", CFG_BOOL, F(smpp.tls_verify), 0, 0, NULL, "true",
-	    0 },
+	{ "smpp", "tls_verify", CFG_BOOL, F(smpp.tls_verify), 0, 0, NULL,
+	    "true", 0 },
 
 	{ "http", "listen", CFG_STR, F(http.listen), 0, 0, NULL,
 	    "127.0.0.1:8080", 0 },
@@ -120,7 +121,8 @@ static const struct cfg_key cfg_keys[] = {
 	{ "window", "policy", CFG_POLICY, F(window.all.policy), 0, 0, NULL,
 	    "reject", 0 },
 	{ "window", "days.electricity", CFG_DAYS,
-	    F(window.res[MODEL_RES_ELECTRICITY]), 0, 0, NULL, "", CFG_UNSET_OK },
+	    F(window.res[MODEL_RES_ELECTRICITY]), 0, 0, NULL, "",
+	    CFG_UNSET_OK },
 	{ "window", "days.hot_water", CFG_DAYS,
 	    F(window.res[MODEL_RES_HOT_WATER]), 0, 0, NULL, "", CFG_UNSET_OK },
 	{ "window", "days.cold_water", CFG_DAYS,
@@ -155,15 +157,15 @@ static const struct cfg_key cfg_keys[] = {
 	{ "store", "duplicate_window", CFG_DURATION, F(store.duplicate_window),
 	    SECS(0), SECS(7 * DAY), NULL, "10m", 0 },
 
-	{ "log", "level", CFG_ENUM, F(log.level), 0, 0, level_names, "info", 0 },
+	{ "log", "level", CFG_ENUM, F(log.level), 0, 0, level_names, "info",
+	    0 },
 };
 
 static const char *const cfg_sections[] = { "database", "smpp", "http",
-    "dialog", "window", "limits", "store", "log", "templates" };
+	"dialog", "window", "limits", "store", "log", "templates" };
 
-static int
-cfg_why(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static int cfg_why(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int
 cfg_why(char *why, size_t whylen, const char *fmt, ...)
@@ -191,7 +193,7 @@ cfg_find(const char *section, const char *key)
 static int
 cfg_parse_int(const char *s, int64_t *out)
 {
-	char     *end;
+	char *end;
 	long long v;
 
 	errno = 0;
@@ -205,11 +207,17 @@ cfg_parse_int(const char *s, int64_t *out)
 int
 config_parse_duration(const char *s, int64_t *seconds)
 {
-	static const struct { char unit; int64_t mult; } units[] = {
-		{ 's', 1 }, { 'm', MINUTE }, { 'h', HOUR }, { 'd', DAY },
+	static const struct {
+		char unit;
+		int64_t mult;
+	} units[] = {
+		{ 's', 1 },
+		{ 'm', MINUTE },
+		{ 'h', HOUR },
+		{ 'd', DAY },
 	};
 	int64_t v = 0, mult = 1;
-	size_t  n = strspn(s, "0123456789");
+	size_t n = strspn(s, "0123456789");
 
 	if (n == 0 || n > 9)
 		return -1;
@@ -233,7 +241,7 @@ static int
 cfg_parse_days(const char *s, struct config_window *w, bool unset_ok)
 {
 	unsigned from, to;
-	int      used = 0;
+	int used = 0;
 
 	if (s[0] == '\0' && unset_ok) {
 		w->from = w->to = 0;
@@ -251,7 +259,7 @@ cfg_parse_days(const char *s, struct config_window *w, bool unset_ok)
 static int
 cfg_parse_limit(const char *s, int64_t *milli)
 {
-	size_t  n = strspn(s, "0123456789"), frac = 0;
+	size_t n = strspn(s, "0123456789"), frac = 0;
 	int64_t v = 0;
 
 	if (n == 0 || n > 7)
@@ -307,7 +315,7 @@ cfg_store_int(void *field, size_t size, int64_t v)
 	if (size == sizeof(int64_t)) {
 		memcpy(field, &v, sizeof(v));
 	} else {
-		uint32_t u = (uint32_t)v;	/* int or uint32: same bits */
+		uint32_t u = (uint32_t)v; /* int or uint32: same bits */
 
 		memcpy(field, &u, sizeof(u));
 	}
@@ -315,10 +323,10 @@ cfg_store_int(void *field, size_t size, int64_t v)
 
 static int
 cfg_set_number(const struct cfg_key *k, void *field, const char *value,
-               char *why, size_t whylen)
+    char *why, size_t whylen)
 {
 	int64_t v, scale;
-	int     rc;
+	int rc;
 
 	if (k->type == CFG_DURATION)
 		rc = config_parse_duration(value, &v);
@@ -328,53 +336,54 @@ cfg_set_number(const struct cfg_key *k, void *field, const char *value,
 		rc = cfg_parse_int(value, &v);
 	if (rc != 0)
 		return cfg_why(why, whylen, "\"%s\" is not %s", value,
-		    k->type == CFG_DURATION ? "a duration (90s, 30m, 2h, 7d)" :
-		    k->type == CFG_LIMIT ? "a number (200, 2.5)" : "an integer");
-	scale = k->type == CFG_LIMIT ? 1000 : 1;	/* bounds are in units */
+		    k->type == CFG_DURATION    ? "a duration (90s, 30m, 2h, 7d)"
+		        : k->type == CFG_LIMIT ? "a number (200, 2.5)"
+		                               : "an integer");
+	scale = k->type == CFG_LIMIT ? 1000 : 1; /* bounds are in units */
 	if (v < k->min * scale || v > k->max * scale)
-		return cfg_why(why, whylen, "%s is out of range %" PRId64 "..%"
-		    PRId64, value, k->min, k->max);
+		return cfg_why(why, whylen,
+		    "%s is out of range %" PRId64 "..%" PRId64, value, k->min,
+		    k->max);
 	cfg_store_int(field, k->size, v);
 	return 0;
 }
 
 static int
 cfg_set_string(const struct cfg_key *k, char *field, const char *value,
-               char *why, size_t whylen)
+    char *why, size_t whylen)
 {
 	if (strlen(value) >= k->size)
-		return cfg_why(why, whylen, "longer than %zu characters",
-		    k->size - 1);
+		return cfg_why(
+		    why, whylen, "longer than %zu characters", k->size - 1);
 	memcpy(field, value, strlen(value) + 1);
 	return 0;
 }
 
 static int
 cfg_set_key(const struct cfg_key *k, struct config *cfg, const char *value,
-            char *why, size_t whylen)
+    char *why, size_t whylen)
 {
 	char *field = (char *)cfg + k->off;
-	int   e = 0;
-	bool  b;
+	int e = 0;
+	bool b;
 
 	switch (k->type) {
 	case CFG_STR:
-	case CFG_TZ:
-		return cfg_set_string(k, field, value, why, whylen);
+	case CFG_TZ: return cfg_set_string(k, field, value, why, whylen);
 	case CFG_INT:
 	case CFG_DURATION:
-	case CFG_LIMIT:
-		return cfg_set_number(k, field, value, why, whylen);
+	case CFG_LIMIT: return cfg_set_number(k, field, value, why, whylen);
 	case CFG_BOOL:
 		if (cfg_parse_bool(value, &b) != 0)
-			return cfg_why(why, whylen, "\"%s\" is not true or false",
-			    value);
+			return cfg_why(
+			    why, whylen, "\"%s\" is not true or false", value);
 		memcpy(field, &b, sizeof(b));
 		return 0;
 	case CFG_ENUM:
 		if (cfg_parse_enum(k->names, value, &e) != 0)
-			return cfg_why(why, whylen, "\"%s\" is not one of %s%s%s",
-			    value, k->names[0], k->names[1] ? ", " : "",
+			return cfg_why(why, whylen,
+			    "\"%s\" is not one of %s%s%s", value, k->names[0],
+			    k->names[1] ? ", " : "",
 			    k->names[1] ? k->names[1] : "");
 		memcpy(field, &e, sizeof(e));
 		return 0;
@@ -386,15 +395,17 @@ cfg_set_key(const struct cfg_key *k, struct config *cfg, const char *value,
 		else if (strcmp(value, "accept") == 0)
 			e = CONFIG_POLICY_ACCEPT;
 		else
-			return cfg_why(why, whylen, "\"%s\" is not reject or accept",
-			    value);
+			return cfg_why(why, whylen,
+			    "\"%s\" is not reject or accept", value);
 		memcpy(field, &e, sizeof(e));
 		return 0;
 	case CFG_DAYS:
 		if (cfg_parse_days(value, (struct config_window *)(void *)field,
-		    k->flags & CFG_UNSET_OK) != 0)
-			return cfg_why(why, whylen, "\"%s\" is not days of the month "
-			    "like 18-25 or 30-3", value);
+		        k->flags & CFG_UNSET_OK) != 0)
+			return cfg_why(why, whylen,
+			    "\"%s\" is not days of the month "
+			    "like 18-25 or 30-3",
+			    value);
 		return 0;
 	}
 	return cfg_why(why, whylen, "internal: bad key type");
@@ -411,8 +422,8 @@ cfg_section_known(const char *section)
 }
 
 int
-config_section(struct config *cfg, const char *section, char *why,
-               size_t whylen)
+config_section(
+    struct config *cfg, const char *section, char *why, size_t whylen)
 {
 	if (!cfg_section_known(section))
 		return cfg_why(why, whylen, "unknown section [%s]", section);
@@ -425,7 +436,7 @@ config_section(struct config *cfg, const char *section, char *why,
 
 static int
 cfg_set_template(struct config *cfg, const char *key, const char *value,
-                 char *why, size_t whylen)
+    char *why, size_t whylen)
 {
 	int id = tpl_lookup(key);
 
@@ -439,7 +450,7 @@ cfg_set_template(struct config *cfg, const char *key, const char *value,
 
 int
 config_set(struct config *cfg, const char *section, const char *key,
-           const char *value, char *why, size_t whylen)
+    const char *value, char *why, size_t whylen)
 {
 	const struct cfg_key *k;
 
@@ -472,19 +483,20 @@ config_defaults(struct config *cfg)
 		    k->type == CFG_LIMIT;
 
 		if (number && k->size != 4 && k->size != 8)
-			snprintf(why, sizeof(why), "field of %zu bytes", k->size);
+			snprintf(
+			    why, sizeof(why), "field of %zu bytes", k->size);
 		else if (cfg_set_key(k, cfg, k->def, why, sizeof(why)) == 0)
 			continue;
 		/* a bug in the table above, caught by any test */
-		fprintf(stderr, "meterline: bad default %s.%s: %s\n", k->section,
-		    k->key, why);
+		fprintf(stderr, "meterline: bad default %s.%s: %s\n",
+		    k->section, k->key, why);
 		abort();
 	}
 	for (int i = 0; i < TPL__MAX; i++)
 		strlcpy_s(cfg->templates[i], tpl_default(i), TPL_MAX + 1);
 	/* Moscow has kept MSK (+3) without DST since 2014-10-26. */
-	tz_from_rule(&cfg->window.tz, "Europe/Moscow", "MSK-3", why,
-	    sizeof(why));
+	tz_from_rule(
+	    &cfg->window.tz, "Europe/Moscow", "MSK-3", why, sizeof(why));
 }
 
 struct config_window
@@ -507,7 +519,7 @@ config_window_for(const struct config *cfg, enum model_resource res)
 /* Report one problem (report may be NULL: count only); returns 1. */
 static int
 cfg_report(config_report_cb report, void *arg, const char *section,
-           const char *key, const char *why)
+    const char *key, const char *why)
 {
 	if (report != NULL)
 		report(section, key, why, arg);
@@ -519,7 +531,7 @@ static bool
 cfg_hostport_ok(const char *s)
 {
 	const char *colon = strrchr(s, ':');
-	int64_t     port;
+	int64_t port;
 
 	if (colon == NULL || colon == s)
 		return false;
@@ -530,8 +542,7 @@ cfg_hostport_ok(const char *s)
 }
 
 static int
-cfg_check_smpp(const struct config_smpp *s, config_report_cb report,
-               void *arg)
+cfg_check_smpp(const struct config_smpp *s, config_report_cb report, void *arg)
 {
 	static const char *const required = "required when [smpp] is present";
 	int n = 0;
@@ -546,14 +557,13 @@ cfg_check_smpp(const struct config_smpp *s, config_report_cb report,
 		n += cfg_report(report, arg, "smpp", "password_file",
 		    "set password or password_file, not both");
 	if (!s->tls && s->tls_ca_file[0] != '\0')
-		n += cfg_report(report, arg, "smpp", "tls_ca_file",
-		    "set, but tls is off");
+		n += cfg_report(
+		    report, arg, "smpp", "tls_ca_file", "set, but tls is off");
 	return n;
 }
 
 static int
-cfg_check_http(const struct config_http *h, config_report_cb report,
-               void *arg)
+cfg_check_http(const struct config_http *h, config_report_cb report, void *arg)
 {
 	int n = 0;
 
@@ -563,13 +573,14 @@ cfg_check_http(const struct config_http *h, config_report_cb report,
 		n += cfg_report(report, arg, "http", "listen",
 		    "not host:port (127.0.0.1:8080, [::1]:8080)");
 	if (h->admin_listen[0] != '\0' && !cfg_hostport_ok(h->admin_listen))
-		n += cfg_report(report, arg, "http", "admin_listen",
-		    "not host:port");
+		n += cfg_report(
+		    report, arg, "http", "admin_listen", "not host:port");
 	if (h->secret[0] != '\0' && h->secret_file[0] != '\0')
 		n += cfg_report(report, arg, "http", "secret_file",
 		    "set secret or secret_file, not both");
 	else if (h->secret[0] == '\0' && h->secret_file[0] == '\0')
-		n += cfg_report(report, arg, "http", "secret", "required when "
+		n += cfg_report(report, arg, "http", "secret",
+		    "required when "
 		    "[http] is present (or secret_file): requests are signed "
 		    "with it");
 	return n;
@@ -582,7 +593,8 @@ config_check(const struct config *cfg, config_report_cb report, void *arg)
 	    cfg_check_http(&cfg->http, report, arg);
 
 	if (cfg->database.conninfo[0] == '\0')
-		n += cfg_report(report, arg, "database", "conninfo", "required");
+		n +=
+		    cfg_report(report, arg, "database", "conninfo", "required");
 	if (strcmp(cfg->window.tz.name, cfg->window.timezone) != 0)
 		n += cfg_report(report, arg, "window", "timezone",
 		    "zone not loaded (config_load loads it)");
@@ -593,19 +605,18 @@ config_check(const struct config *cfg, config_report_cb report, void *arg)
 
 /* A growing string in a caller buffer; len counts what did not fit too. */
 struct cfg_out {
-	char  *buf;
+	char *buf;
 	size_t cap, len;
 };
 
-static void
-cfg_printf(struct cfg_out *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void cfg_printf(struct cfg_out *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 cfg_printf(struct cfg_out *o, const char *fmt, ...)
 {
 	va_list ap;
-	int     n;
+	int n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(o->len < o->cap ? o->buf + o->len : NULL,
@@ -624,8 +635,8 @@ cfg_put_conninfo(struct cfg_out *o, const char *s)
 	if ((scheme = strstr(s, "://")) != NULL &&
 	    (at = strchr(scheme, '@')) != NULL &&
 	    memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) != NULL) {
-		const char *colon = memchr(scheme + 3, ':',
-		    (size_t)(at - scheme - 3));
+		const char *colon =
+		    memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
 
 		cfg_printf(o, "%.*s:***%s", (int)(colon - s), s, at);
 		return;
@@ -656,7 +667,7 @@ cfg_put_duration(struct cfg_out *o, int64_t v)
 static int64_t
 cfg_load_int(const void *field, size_t size, bool is_unsigned)
 {
-	int64_t  v;
+	int64_t v;
 	uint32_t u;
 
 	if (size == sizeof(int64_t)) {
@@ -672,10 +683,11 @@ cfg_put_value(struct cfg_out *o, const struct cfg_key *k, const char *field)
 {
 	const struct config_window *w = (const void *)field;
 	int64_t v = 0;
-	bool    b;
+	bool b;
 
 	if (k->type == CFG_INT || k->type == CFG_DURATION ||
-	    k->type == CFG_LIMIT || k->type == CFG_ENUM || k->type == CFG_POLICY)
+	    k->type == CFG_LIMIT || k->type == CFG_ENUM ||
+	    k->type == CFG_POLICY)
 		v = cfg_load_int(field, k->size, k->flags & CFG_HEX);
 	switch (k->type) {
 	case CFG_STR:
@@ -688,11 +700,10 @@ cfg_put_value(struct cfg_out *o, const struct cfg_key *k, const char *field)
 			cfg_printf(o, "%s", field);
 		break;
 	case CFG_INT:
-		cfg_printf(o, k->flags & CFG_HEX ? "0x%" PRIx64 : "%" PRId64, v);
+		cfg_printf(
+		    o, k->flags & CFG_HEX ? "0x%" PRIx64 : "%" PRId64, v);
 		break;
-	case CFG_DURATION:
-		cfg_put_duration(o, v);
-		break;
+	case CFG_DURATION: cfg_put_duration(o, v); break;
 	case CFG_LIMIT:
 		cfg_printf(o, "%" PRId64, v / 1000);
 		if (v % 1000 != 0)
@@ -702,12 +713,12 @@ cfg_put_value(struct cfg_out *o, const struct cfg_key *k, const char *field)
 		memcpy(&b, field, sizeof(b));
 		cfg_printf(o, "%s", b ? "true" : "false");
 		break;
-	case CFG_ENUM:
-		cfg_printf(o, "%s", k->names[v]);
-		break;
+	case CFG_ENUM: cfg_printf(o, "%s", k->names[v]); break;
 	case CFG_POLICY:
-		cfg_printf(o, "%s", v == CONFIG_POLICY_REJECT ? "reject" :
-		    v == CONFIG_POLICY_ACCEPT ? "accept" : "");
+		cfg_printf(o, "%s",
+		    v == CONFIG_POLICY_REJECT       ? "reject"
+		        : v == CONFIG_POLICY_ACCEPT ? "accept"
+		                                    : "");
 		break;
 	case CFG_DAYS:
 		if (w->from != 0)
@@ -720,7 +731,7 @@ size_t
 config_dump(const struct config *cfg, char *buf, size_t cap)
 {
 	struct cfg_out o = { buf, cap, 0 };
-	const char    *section = "";
+	const char *section = "";
 
 	if (cap > 0)
 		buf[0] = '\0';
@@ -729,7 +740,7 @@ config_dump(const struct config *cfg, char *buf, size_t cap)
 
 		if ((strcmp(k->section, "smpp") == 0 && !cfg->smpp.enabled) ||
 		    (strcmp(k->section, "http") == 0 && !cfg->http.enabled))
-			continue;	/* a disabled channel has no section */
+			continue; /* a disabled channel has no section */
 		if (strcmp(section, k->section) != 0)
 			cfg_printf(&o, "%s[%s]\n", o.len ? "\n" : "",
 			    section = k->section);

@@ -12,21 +12,21 @@
 #include "meterline/dialog.h"
 #include "meterline/util.h"
 
-#define DLG_NUM		24
-#define DLG_LIST	(MODEL_MAX_REGISTERS * (MODEL_NAME_MAX + 2) + 1)
-#define DLG_EXAMPLE	(16 + MODEL_CONTRACT_MAX + MODEL_MAX_REGISTERS * 11)
+#define DLG_NUM 24
+#define DLG_LIST (MODEL_MAX_REGISTERS * (MODEL_NAME_MAX + 2) + 1)
+#define DLG_EXAMPLE (16 + MODEL_CONTRACT_MAX + MODEL_MAX_REGISTERS * 11)
 
 /* One decision in progress. */
 struct dlg {
-	const struct dialog_input   *in;
-	const struct parse_result   *cmd;
-	const struct model_contract *c;		/* NULL: not found */
-	const struct config         *cfg;
-	struct dialog_decision      *out;
-	struct tz_civil              local;	/* the message's local time */
-	bool                         live;	/* open dialog, not expired */
-	enum tpl_id                  tpl;
-	struct tpl_vars              vars;
+	const struct dialog_input *in;
+	const struct parse_result *cmd;
+	const struct model_contract *c; /* NULL: not found */
+	const struct config *cfg;
+	struct dialog_decision *out;
+	struct tz_civil local; /* the message's local time */
+	bool live; /* open dialog, not expired */
+	enum tpl_id tpl;
+	struct tpl_vars vars;
 	char value[DLG_NUM], last[DLG_NUM], digits[DLG_NUM];
 	char expected[DLG_NUM], got[DLG_NUM], minutes[DLG_NUM];
 	char from[DLG_NUM], to[DLG_NUM], days[DLG_NUM];
@@ -56,15 +56,21 @@ static const char *const reason_names[DIALOG__R_MAX] = {
 };
 
 static const char *const flag_names[DIALOG__F_COUNT] = {
-	"high_consumption", "wraparound", "outside_window", "truncated",
-	"replaced", "expired", "contract_changed", "no_last",
+	"high_consumption",
+	"wraparound",
+	"outside_window",
+	"truncated",
+	"replaced",
+	"expired",
+	"contract_changed",
+	"no_last",
 };
 
 /* Sample readings for {example}: the Komi instructions' own numbers. */
-static const uint32_t samples_power[MODEL_MAX_REGISTERS] = {
-	45055, 23186, 11638, 7350, 5120, 3904 };
-static const uint32_t samples_water[MODEL_MAX_REGISTERS] = {
-	20, 40, 35, 18, 52, 27 };
+static const uint32_t samples_power[MODEL_MAX_REGISTERS] = { 45055, 23186,
+	11638, 7350, 5120, 3904 };
+static const uint32_t samples_water[MODEL_MAX_REGISTERS] = { 20, 40, 35, 18, 52,
+	27 };
 
 const char *
 dialog_outcome_name(enum dialog_outcome o)
@@ -105,28 +111,25 @@ dialog_flags_str(unsigned flags, char *buf, size_t buflen)
 }
 
 const char *
-dialog_contract_needed(const struct parse_result *cmd,
-                       const struct dialog_state *dialog)
+dialog_contract_needed(
+    const struct parse_result *cmd, const struct dialog_state *dialog)
 {
 	switch (cmd->kind) {
 	case PARSE_SUBMIT:
-	case PARSE_START:
-		return cmd->contract;
+	case PARSE_START: return cmd->contract;
 	case PARSE_INVALID:
 		/* the parser keeps the contract when only a value was bad */
 		if (cmd->contract[0] != '\0')
 			return cmd->contract;
 		return dialog != NULL ? dialog->contract : NULL;
-	case PARSE_VALUES:
-		return dialog != NULL ? dialog->contract : NULL;
-	default:
-		return NULL;
+	case PARSE_VALUES: return dialog != NULL ? dialog->contract : NULL;
+	default: return NULL;
 	}
 }
 
 bool
-dialog_expired(const struct dialog_state *s, int64_t time_us,
-               const struct config *cfg)
+dialog_expired(
+    const struct dialog_state *s, int64_t time_us, const struct config *cfg)
 {
 	/* Alive for exactly `expiry` of idle time, expired the next µs. */
 	return time_us - s->last_us > cfg->dialog.expiry * 1000000;
@@ -148,7 +151,8 @@ dialog_state_check(const struct dialog_state *s, char *err, size_t errlen)
 	else if (s->started_us > s->last_us)
 		why = "started after its last activity";
 	if (why != NULL)
-		snprintf(err, errlen, "dialog %.*s: %s", (int)n, s->contract, why);
+		snprintf(
+		    err, errlen, "dialog %.*s: %s", (int)n, s->contract, why);
 	return why != NULL ? -1 : 0;
 }
 
@@ -157,8 +161,9 @@ dialog_state_check(const struct dialog_state *s, char *err, size_t errlen)
 static uint32_t
 dlg_sample(const struct model_contract *c, unsigned i)
 {
-	const uint32_t *s = c->resource == MODEL_RES_ELECTRICITY ?
-	    samples_power : samples_water;
+	const uint32_t *s = c->resource == MODEL_RES_ELECTRICITY
+	    ? samples_power
+	    : samples_water;
 
 	return s[i] % model_capacity_limit(c->registers[i].digits);
 }
@@ -184,12 +189,13 @@ dlg_var_remaining(struct dlg *d, unsigned from, bool with_keyword)
 	size_t r = 0, e = 0;
 
 	if (with_keyword)
-		e = (size_t)snprintf(d->example, sizeof(d->example), "ПС %s",
-		    c->number);
+		e = (size_t)snprintf(
+		    d->example, sizeof(d->example), "ПС %s", c->number);
 	d->registers[0] = '\0';
 	for (unsigned i = from; i < c->nregisters; i++) {
-		r += (size_t)snprintf(d->registers + r, sizeof(d->registers) - r,
-		    "%s%s", i > from ? ", " : "", c->registers[i].name);
+		r +=
+		    (size_t)snprintf(d->registers + r, sizeof(d->registers) - r,
+		        "%s%s", i > from ? ", " : "", c->registers[i].name);
 		e += (size_t)snprintf(d->example + e, sizeof(d->example) - e,
 		    "%s%" PRIu32, e ? " " : "", dlg_sample(c, i));
 	}
@@ -212,7 +218,8 @@ dlg_var_register(struct dlg *d, unsigned i)
 	dlg_var_num(d, TPL_VAR_DIGITS, d->digits, r->digits);
 	if (r->has_last)
 		dlg_var_num(d, TPL_VAR_LAST, d->last, r->last_value);
-	snprintf(d->example, sizeof(d->example), "%" PRIu32, dlg_sample(d->c, i));
+	snprintf(
+	    d->example, sizeof(d->example), "%" PRIu32, dlg_sample(d->c, i));
 }
 
 static void
@@ -227,8 +234,8 @@ dlg_var_window(struct dlg *d, const struct config_window *w)
 /* ---- outcomes -------------------------------------------------------- */
 
 static void
-dlg_outcome(struct dlg *d, enum dialog_outcome o, enum dialog_reason r,
-            enum tpl_id tpl)
+dlg_outcome(
+    struct dlg *d, enum dialog_outcome o, enum dialog_reason r, enum tpl_id tpl)
 {
 	d->out->outcome = o;
 	d->out->reason = r;
@@ -294,8 +301,8 @@ dlg_prompt(struct dlg *d, const struct dialog_state *s)
 
 /* Every register filled: the submission, and the dialog ends. */
 static void
-dlg_accept(struct dlg *d, struct dialog_submission *sub,
-           const struct dialog_state *s)
+dlg_accept(
+    struct dlg *d, struct dialog_submission *sub, const struct dialog_state *s)
 {
 	struct dialog_decision *out = d->out;
 
@@ -308,7 +315,8 @@ dlg_accept(struct dlg *d, struct dialog_submission *sub,
 	sub->daily_milli = validate_daily_milli(d->c, sub);
 	if (validate_high(d->cfg, d->c->resource, sub->daily_milli))
 		sub->flags |= DIALOG_F_HIGH_CONSUMPTION;
-	sub->flags |= out->flags & (DIALOG_F_OUTSIDE_WINDOW | DIALOG_F_TRUNCATED);
+	sub->flags |=
+	    out->flags & (DIALOG_F_OUTSIDE_WINDOW | DIALOG_F_TRUNCATED);
 	out->flags |= sub->flags;
 	out->has_submission = true;
 	out->submission = *sub;
@@ -321,8 +329,8 @@ dlg_accept(struct dlg *d, struct dialog_submission *sub,
  * value keeps the dialog open at its register; a full set is accepted.
  */
 static void
-dlg_collect(struct dlg *d, struct dialog_state *s, const uint64_t *values,
-            unsigned n)
+dlg_collect(
+    struct dlg *d, struct dialog_state *s, const uint64_t *values, unsigned n)
 {
 	struct dialog_submission sub;
 	uint64_t all[MODEL_MAX_REGISTERS];
@@ -340,8 +348,10 @@ dlg_collect(struct dlg *d, struct dialog_state *s, const uint64_t *values,
 			dlg_keep(d, s);
 			dlg_var_register(d, i);
 			dlg_var_num(d, TPL_VAR_VALUE, d->value, all[i]);
-			dlg_reject(d, r, r == DIALOG_R_TOO_MANY_DIGITS ?
-			    TPL_TOO_MANY_DIGITS : TPL_LOWER_THAN_LAST);
+			dlg_reject(d, r,
+			    r == DIALOG_R_TOO_MANY_DIGITS
+			        ? TPL_TOO_MANY_DIGITS
+			        : TPL_LOWER_THAN_LAST);
 			return;
 		}
 		s->values[i] = sub.values[i] = (uint32_t)all[i];
@@ -363,7 +373,7 @@ dlg_too_many(struct dlg *d, const struct dialog_state *s, bool with_keyword)
 	dlg_keep(d, s);
 	dlg_var_remaining(d, s->next, with_keyword);
 	if (cmd->kind == PARSE_INVALID)
-		dlg_var(d, TPL_VAR_GOT, ">6");	/* language-neutral */
+		dlg_var(d, TPL_VAR_GOT, ">6"); /* language-neutral */
 	else
 		dlg_var_num(d, TPL_VAR_GOT, d->got, cmd->nvalues);
 	dlg_reject(d, DIALOG_R_TOO_MANY_VALUES, TPL_TOO_MANY_VALUES);
@@ -373,7 +383,8 @@ static bool
 dlg_too_many_values(const struct parse_result *cmd, unsigned left)
 {
 	return (cmd->kind == PARSE_INVALID &&
-	    cmd->reason == PARSE_R_TOO_MANY_VALUES) || cmd->nvalues > left;
+	           cmd->reason == PARSE_R_TOO_MANY_VALUES) ||
+	    cmd->nvalues > left;
 }
 
 /* ---- handlers, one per command kind ---------------------------------- */
@@ -444,7 +455,7 @@ dlg_on_invalid(struct dlg *d)
 	const struct dialog_state *s = d->in->dialog;
 
 	if (cmd->contract[0] != '\0') {
-		dlg_on_command(d);	/* ПС <contract> with a bad value */
+		dlg_on_command(d); /* ПС <contract> with a bad value */
 	} else if (cmd->reason == PARSE_R_TOO_MANY_VALUES) {
 		dlg_on_values(d);
 	} else if (d->live && d->c != NULL &&
@@ -461,7 +472,8 @@ static void
 dlg_on_cancel(struct dlg *d)
 {
 	if (d->live)
-		dlg_outcome(d, DIALOG_OUT_CANCELLED, DIALOG_R_NONE, TPL_CANCELLED);
+		dlg_outcome(
+		    d, DIALOG_OUT_CANCELLED, DIALOG_R_NONE, TPL_CANCELLED);
 	else
 		dlg_outcome(d, DIALOG_OUT_CANCELLED, DIALOG_R_NOTHING_TO_CANCEL,
 		    TPL_NOTHING_TO_CANCEL);
@@ -501,7 +513,7 @@ static int
 dlg_check_input(const struct dialog_input *in, struct dialog_decision *out)
 {
 	const char *needed = dialog_contract_needed(in->cmd, in->dialog);
-	char        err[128];
+	char err[128];
 
 	if ((unsigned)in->cmd->kind >= PARSE__KIND_MAX ||
 	    in->cmd->nvalues > PARSE_MAX_VALUES)
@@ -511,7 +523,8 @@ dlg_check_input(const struct dialog_input *in, struct dialog_decision *out)
 		return dlg_caller_error(out, err);
 	if (in->contract != NULL &&
 	    (needed == NULL || strcmp(needed, in->contract->number) != 0))
-		return dlg_caller_error(out, "dialog_decide: the contract is not "
+		return dlg_caller_error(out,
+		    "dialog_decide: the contract is not "
 		    "the one dialog_contract_needed names");
 	return 0;
 }
@@ -524,7 +537,7 @@ dlg_seconds(int64_t us)
 
 int
 dialog_decide(const struct dialog_input *in, const struct config *cfg,
-              struct dialog_decision *out)
+    struct dialog_decision *out)
 {
 	struct dlg d;
 
@@ -539,19 +552,20 @@ dialog_decide(const struct dialog_input *in, const struct config *cfg,
 	d.cfg = cfg;
 	d.out = out;
 	tz_local(&cfg->window.tz, dlg_seconds(in->time_us), &d.local);
-	d.live = in->dialog != NULL && !dialog_expired(in->dialog, in->time_us,
-	    cfg);
+	d.live =
+	    in->dialog != NULL && !dialog_expired(in->dialog, in->time_us, cfg);
 	if (in->dialog != NULL && !d.live)
 		out->flags |= DIALOG_F_EXPIRED;
 	if (in->cmd->truncated)
 		out->flags |= DIALOG_F_TRUNCATED;
-	dlg_var(&d, TPL_VAR_CONTRACT, dialog_contract_needed(in->cmd, in->dialog));
-	dlg_var_num(&d, TPL_VAR_MINUTES, d.minutes,
-	    (uint64_t)cfg->dialog.expiry / 60);
+	dlg_var(
+	    &d, TPL_VAR_CONTRACT, dialog_contract_needed(in->cmd, in->dialog));
+	dlg_var_num(
+	    &d, TPL_VAR_MINUTES, d.minutes, (uint64_t)cfg->dialog.expiry / 60);
 	if (d.vars.v[TPL_VAR_CONTRACT] == NULL && in->dialog != NULL)
 		dlg_var(&d, TPL_VAR_CONTRACT, in->dialog->contract);
 	dlg_handlers[in->cmd->kind](&d);
-	out->reply_len = tpl_render(cfg->templates[d.tpl], &d.vars, out->reply,
-	    sizeof(out->reply));
+	out->reply_len = tpl_render(
+	    cfg->templates[d.tpl], &d.vars, out->reply, sizeof(out->reply));
 	return 0;
 }

@@ -75,20 +75,20 @@ model_date_to_ymd(int32_t date, int *year, unsigned *month, unsigned *day)
 }
 
 static int
-model_fail(char *err, size_t errlen, const char *number, unsigned reg,
-           const char *why)
+model_fail(
+    char *err, size_t errlen, const char *number, unsigned reg, const char *why)
 {
 	if (reg > 0)
-		snprintf(err, errlen, "contract %s, register %u: %s", number, reg,
-		    why);
+		snprintf(err, errlen, "contract %s, register %u: %s", number,
+		    reg, why);
 	else
 		snprintf(err, errlen, "contract %s: %s", number, why);
 	return -1;
 }
 
 static int
-model_register_check(const struct model_contract *c, unsigned i, char *err,
-                     size_t errlen)
+model_register_check(
+    const struct model_contract *c, unsigned i, char *err, size_t errlen)
 {
 	const struct model_register *r = &c->registers[i];
 
@@ -98,15 +98,16 @@ model_register_check(const struct model_contract *c, unsigned i, char *err,
 	if (r->digits < MODEL_DIGITS_MIN || r->digits > MODEL_DIGITS_MAX)
 		return model_fail(err, errlen, c->number, i + 1,
 		    "digit capacity must be 4..9");
-	if (memchr(r->name, '\0', sizeof(r->name)) == NULL || r->name[0] == '\0')
+	if (memchr(r->name, '\0', sizeof(r->name)) == NULL ||
+	    r->name[0] == '\0')
 		return model_fail(err, errlen, c->number, i + 1,
 		    "display name empty or too long");
 	if (r->has_last && r->last_value >= model_capacity_limit(r->digits))
 		return model_fail(err, errlen, c->number, i + 1,
 		    "last value has more digits than the capacity");
 	if (r->has_last && r->last_date == MODEL_DATE_NONE)
-		return model_fail(err, errlen, c->number, i + 1,
-		    "last value without a date");
+		return model_fail(
+		    err, errlen, c->number, i + 1, "last value without a date");
 	return 0;
 }
 
@@ -117,15 +118,15 @@ model_contract_check(const struct model_contract *c, char *err, size_t errlen)
 
 	if (n < 4 || n > MODEL_CONTRACT_MAX ||
 	    strspn(c->number, "0123456789") != n)
-		return model_fail(err, errlen, "?", 0,
-		    "number must be 4..12 ASCII digits");
+		return model_fail(
+		    err, errlen, "?", 0, "number must be 4..12 ASCII digits");
 	if ((unsigned)c->resource >= MODEL__RES_MAX ||
 	    (unsigned)c->status >= MODEL__ST_MAX)
-		return model_fail(err, errlen, c->number, 0,
-		    "bad resource or status");
+		return model_fail(
+		    err, errlen, c->number, 0, "bad resource or status");
 	if (c->nregisters < 1 || c->nregisters > MODEL_MAX_REGISTERS)
-		return model_fail(err, errlen, c->number, 0,
-		    "must have 1..6 registers");
+		return model_fail(
+		    err, errlen, c->number, 0, "must have 1..6 registers");
 	for (unsigned i = 0; i < c->nregisters; i++) {
 		if (model_register_check(c, i, err, errlen) != 0)
 			return -1;

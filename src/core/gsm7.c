@@ -37,16 +37,16 @@ const uint16_t gsm7_basic[128] = {
  * decoders fall back to what 03.38 says to display for them.
  */
 const uint16_t gsm7_ext[128] = {
-    [0x0A] = 0x000C, /* form feed (page break) */
-    [0x14] = 0x005E, /* ^ */
-    [0x28] = 0x007B, /* { */
-    [0x29] = 0x007D, /* } */
-    [0x2F] = 0x005C, /* \ */
-    [0x3C] = 0x005B, /* [ */
-    [0x3D] = 0x007E, /* ~ */
-    [0x3E] = 0x005D, /* ] */
-    [0x40] = 0x007C, /* | */
-    [0x65] = 0x20AC, /* € */
+	[0x0A] = 0x000C, /* form feed (page break) */
+	[0x14] = 0x005E, /* ^ */
+	[0x28] = 0x007B, /* { */
+	[0x29] = 0x007D, /* } */
+	[0x2F] = 0x005C, /* \ */
+	[0x3C] = 0x005B, /* [ */
+	[0x3D] = 0x007E, /* ~ */
+	[0x3E] = 0x005D, /* ] */
+	[0x40] = 0x007C, /* | */
+	[0x65] = 0x20AC, /* € */
 };
 
 /* Largest code point in either table other than the euro sign. */

@@ -49,19 +49,19 @@
  * Digits are [0-9], never \d (api-notes.md §d).
  */
 /* ПС: П or Latin P, then С, Latin C or Latin S (ПС PS ПC PС PC ПS). */
-#define P_KW     "(?:п|p)(?:с|c|s)"
+#define P_KW "(?:п|p)(?:с|c|s)"
 /* After the keyword: spaces and : . - # № in any mix, or nothing. */
-#define P_KWSEP  "(?:[ :.#-]|№)*+"
+#define P_KWSEP "(?:[ :.#-]|№)*+"
 /* A fraction: , or . and exactly 1-3 digits (4+ digits make a value). */
-#define P_FRAC   "[.,][0-9]{1,3}+(?![0-9])"
-#define P_VAL    "[0-9]++(?:" P_FRAC ")?"
+#define P_FRAC "[.,][0-9]{1,3}+(?![0-9])"
+#define P_VAL "[0-9]++(?:" P_FRAC ")?"
 /* Between values: a space, ; or / with optional spaces, or , . before 4+ digits. */
-#define P_VSEP   "(?: (?:[;/] ?)?|[;/] ?|[.,](?=[0-9]{4}))"
-#define P_VALS   P_VAL "(?:" P_VSEP P_VAL ")*+"
+#define P_VSEP "(?: (?:[;/] ?)?|[;/] ?|[.,](?=[0-9]{4}))"
+#define P_VALS P_VAL "(?:" P_VSEP P_VAL ")*+"
 /* One trailing . , ; or / after the last number is forgiven. */
-#define P_TRAIL  "(?: ?[.,;/])?"
+#define P_TRAIL "(?: ?[.,;/])?"
 #define P_CANCEL "отмена|стоп"
-#define P_HELPW  "помощь|справка"
+#define P_HELPW "помощь|справка"
 /* Up to three of . ! ? after a command word ("Стоп!", "Помощь?", "??"). */
 #define P_CTRAIL "(?: ?[.!?]{1,3})?"
 
@@ -72,14 +72,12 @@
  * C finds the contract and the values in the normalised text, whose shape
  * the pattern has just proved.
  */
-static const char pat_main[] =
-    "^(?:"
-    P_KW P_KWSEP "(?:[0-9]++(?:" P_FRAC ")?(?:" P_VSEP P_VALS ")?)?"
-    P_TRAIL "(*:K)"
-    "|" P_VALS P_TRAIL "(*:V)"
-    "|(?:" P_CANCEL ")" P_CTRAIL "(*:X)"
-    "|(?:" P_HELPW "|\\?)" P_CTRAIL "(*:H)"
-    ")\\z";
+static const char pat_main[] = "^(?:" P_KW P_KWSEP "(?:[0-9]++(?:" P_FRAC
+                               ")?(?:" P_VSEP P_VALS ")?)?" P_TRAIL "(*:K)"
+                               "|" P_VALS P_TRAIL "(*:V)"
+                               "|(?:" P_CANCEL ")" P_CTRAIL "(*:X)"
+                               "|(?:" P_HELPW "|\\?)" P_CTRAIL "(*:H)"
+                               ")\\z";
 
 /* Starts like a command: then the reply can say what is wrong with it. */
 static const char pat_lead[] =
@@ -92,14 +90,14 @@ static const char pat_nad[] = "(?![0-9])\\p{N}";
 #define PAD 8
 
 struct parser {
-	pcre2_code       *re_main;
-	pcre2_code       *re_lead;
-	pcre2_code       *re_nad;
-	pcre2_match_data *md;		/* one for all three patterns */
-	bool              jit;
-	char              ascii[128];	/* norm_text's map of ASCII bytes */
-	char              cyr[128][2];	/* D0/D1 xx folded, by (lead & 1, xx) */
-	char              scratch[PARSE_MAX_TEXT + PAD];
+	pcre2_code *re_main;
+	pcre2_code *re_lead;
+	pcre2_code *re_nad;
+	pcre2_match_data *md; /* one for all three patterns */
+	bool jit;
+	char ascii[128]; /* norm_text's map of ASCII bytes */
+	char cyr[128][2]; /* D0/D1 xx folded, by (lead & 1, xx) */
+	char scratch[PARSE_MAX_TEXT + PAD];
 };
 
 static const char *const kind_names[] = {
@@ -127,7 +125,7 @@ static const char *const reason_names[] = {
 
 /* ---- 8 bytes at a time ----------------------------------------------- */
 
-#define ONES  0x0101010101010101ULL
+#define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
 
 static uint64_t
@@ -183,7 +181,8 @@ digits_value(uint64_t x, unsigned k)
 	x <<= 8 * (8 - k);
 	x = (x * (10 * 256 + 1)) >> 8;
 	x = ((x & 0x00FF00FF00FF00FFULL) * (100 * 65536 + 1)) >> 16;
-	return ((x & 0x0000FFFF0000FFFFULL) * (10000 * 4294967296ULL + 1)) >> 32;
+	return ((x & 0x0000FFFF0000FFFFULL) * (10000 * 4294967296ULL + 1)) >>
+	    32;
 }
 
 /* ---- step 1: normalisation ------------------------------------------- */
@@ -252,8 +251,8 @@ utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
  * through p->cyr, which folds Russian capitals to lower case.
  */
 static void
-copy_char(const struct parser *p, char *out, const unsigned char *in,
-          size_t n, uint32_t cp, bool *foreign)
+copy_char(const struct parser *p, char *out, const unsigned char *in, size_t n,
+    uint32_t cp, bool *foreign)
 {
 	const char *f;
 
@@ -276,8 +275,8 @@ copy_char(const struct parser *p, char *out, const unsigned char *in,
  * whether it was a space (written as ' ').
  */
 static size_t
-norm_char(const struct parser *p, const unsigned char *in, size_t i,
-          size_t len, char *out, size_t o, unsigned *sp, bool *foreign)
+norm_char(const struct parser *p, const unsigned char *in, size_t i, size_t len,
+    char *out, size_t o, unsigned *sp, bool *foreign)
 {
 	unsigned b = in[i];
 	size_t n;
@@ -316,10 +315,10 @@ norm_char(const struct parser *p, const unsigned char *in, size_t i,
  */
 static int
 norm_text(const struct parser *p, const unsigned char *in, size_t len,
-          char *out, bool *foreign)
+    char *out, bool *foreign)
 {
 	size_t i = 0, o = 0, n, k;
-	unsigned prev = 1, sp;	/* prev 1: leading spaces are dropped */
+	unsigned prev = 1, sp; /* prev 1: leading spaces are dropped */
 	uint64_t w, m;
 
 	while (i < len) {
@@ -342,7 +341,7 @@ norm_text(const struct parser *p, const unsigned char *in, size_t len,
 		prev = sp;
 	}
 	if (prev && o > 0)
-		o--;		/* the one trailing space */
+		o--; /* the one trailing space */
 	memset(out + o, 0, PAD);
 	return (int)o;
 }
@@ -364,7 +363,15 @@ static size_t
 digit_run(const char *s, uint64_t *value)
 {
 	static const uint64_t pow10[] = {
-		1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
+		1,
+		10,
+		100,
+		1000,
+		10000,
+		100000,
+		1000000,
+		10000000,
+		100000000,
 	};
 	size_t len = 0;
 	uint64_t v = 0;
@@ -469,7 +476,8 @@ read_keyword(const char *s, size_t n, struct parse_result *out)
 		return set_invalid(out, PARSE_R_NO_CONTRACT);
 	len = digit_run(s + i, &v);
 	/* , or . and 1-3 digits right after it: a fraction on the contract */
-	if ((s[i + len] == ',' || s[i + len] == '.') && is_digit(s[i + len + 1]))
+	if ((s[i + len] == ',' || s[i + len] == '.') &&
+	    is_digit(s[i + len + 1]))
 		frac = digit_run(s + i + len + 1, &v);
 	if (len < PARSE_CONTRACT_MIN || len > PARSE_CONTRACT_MAX ||
 	    (frac > 0 && frac <= 3))
@@ -489,17 +497,14 @@ read_match(struct parser *p, const char *s, size_t n, struct parse_result *out)
 	enum parse_reason r;
 
 	switch (mark != NULL ? mark[0] : 0) {
-	case 'K':
-		return read_keyword(s, n, out);
+	case 'K': return read_keyword(s, n, out);
 	case 'V':
 		if ((r = scan_values(s, 0, n, out)) != PARSE_R_NONE)
 			return set_invalid(out, r);
 		return out->kind = PARSE_VALUES;
-	case 'X':
-		return out->kind = PARSE_CANCEL;
-	case 'H':
-		return out->kind = PARSE_HELP;
-	default:	/* every branch sets a mark: cannot happen */
+	case 'X': return out->kind = PARSE_CANCEL;
+	case 'H': return out->kind = PARSE_HELP;
+	default: /* every branch sets a mark: cannot happen */
 		return set_invalid(out, PARSE_R_UNKNOWN);
 	}
 }
@@ -517,8 +522,8 @@ run(struct parser *p, const pcre2_code *re, const char *s, size_t n)
 {
 	if (p->jit)
 		return pcre2_jit_match(re, (PCRE2_SPTR)s, n, 0, 0, p->md, NULL);
-	return pcre2_match(re, (PCRE2_SPTR)s, n, 0, PCRE2_NO_UTF_CHECK, p->md,
-	                   NULL);
+	return pcre2_match(
+	    re, (PCRE2_SPTR)s, n, 0, PCRE2_NO_UTF_CHECK, p->md, NULL);
 }
 
 /* Why the main pattern did not match. */
@@ -533,8 +538,8 @@ classify(struct parser *p, const char *s, size_t n, bool foreign)
 }
 
 enum parse_kind
-parser_parse(struct parser *p, const char *text, size_t len,
-             struct parse_result *out)
+parser_parse(
+    struct parser *p, const char *text, size_t len, struct parse_result *out)
 {
 	bool foreign = false;
 	int n;
@@ -542,8 +547,8 @@ parser_parse(struct parser *p, const char *text, size_t len,
 	memset(out, 0, sizeof(*out));
 	if (len > PARSE_MAX_TEXT)
 		return set_invalid(out, PARSE_R_TOO_LONG);
-	n = norm_text(p, (const unsigned char *)text, len, p->scratch,
-	              &foreign);
+	n = norm_text(
+	    p, (const unsigned char *)text, len, p->scratch, &foreign);
 	if (n < 0)
 		return set_invalid(out, PARSE_R_BAD_UTF8);
 	if (n == 0)
@@ -565,12 +570,12 @@ compile(const char *pat, uint32_t opts, bool *jit, char *err, size_t errlen)
 	pcre2_code *re;
 	int ec;
 
-	re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, opts, &ec,
-	                   &off, NULL);
+	re = pcre2_compile(
+	    (PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, opts, &ec, &off, NULL);
 	if (re == NULL) {
 		pcre2_get_error_message(ec, msg, sizeof(msg));
 		snprintf(err, errlen, "grammar pattern at offset %zu: %s",
-		         (size_t)off, (const char *)msg);
+		    (size_t)off, (const char *)msg);
 		return NULL;
 	}
 	/* No JIT (unsupported CPU, W^X policy): the interpreter still works. */
@@ -585,11 +590,11 @@ ascii_map_init(char *map)
 {
 	for (unsigned b = 0; b < 128; b++) {
 		if (b == ' ' || (b >= '\t' && b <= '\r'))
-			map[b] = ' ';	/* tab, LF, VT, FF, CR */
+			map[b] = ' '; /* tab, LF, VT, FF, CR */
 		else if (b >= 'A' && b <= 'Z')
 			map[b] = (char)(b | 0x20);
 		else
-			map[b] = (char)b;	/* controls stay, as junk */
+			map[b] = (char)b; /* controls stay, as junk */
 	}
 }
 
@@ -628,15 +633,15 @@ parser_new(char *err, size_t errlen)
 	p->jit = have_jit != 0;
 	/* Byte mode, case-sensitive: see the comment on the pattern pieces. */
 	p->re_main = compile(pat_main, 0, &p->jit, err, errlen);
-	p->re_lead = compile(pat_lead, PCRE2_UTF | PCRE2_UCP, &p->jit, err,
-	                     errlen);
-	p->re_nad = compile(pat_nad, PCRE2_UTF | PCRE2_UCP, &p->jit, err,
-	                    errlen);
+	p->re_lead =
+	    compile(pat_lead, PCRE2_UTF | PCRE2_UCP, &p->jit, err, errlen);
+	p->re_nad =
+	    compile(pat_nad, PCRE2_UTF | PCRE2_UCP, &p->jit, err, errlen);
 	if (p->re_main == NULL || p->re_lead == NULL || p->re_nad == NULL) {
 		parser_free(p);
 		return NULL;
 	}
-	p->md = pcre2_match_data_create(1, NULL);	/* no groups read */
+	p->md = pcre2_match_data_create(1, NULL); /* no groups read */
 	if (p->md == NULL) {
 		snprintf(err, errlen, "out of memory for match data");
 		parser_free(p);
@@ -695,14 +700,13 @@ parse_value_digits(uint64_t v)
 
 /* Append to a fixed buffer; remembers overflow instead of failing. */
 struct jbuf {
-	char  *p;
+	char *p;
 	size_t len, cap;
-	bool   over;
+	bool over;
 };
 
-static void
-jb_add(struct jbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void jb_add(struct jbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 jb_add(struct jbuf *b, const char *fmt, ...)
@@ -736,7 +740,7 @@ parse_result_json(const struct parse_result *r, char *buf, size_t buflen)
 		jb_add(&b, ",\"values\":[");
 		for (unsigned i = 0; i < r->nvalues; i++)
 			jb_add(&b, "%s%llu", i ? "," : "",
-			       (unsigned long long)r->values[i]);
+			    (unsigned long long)r->values[i]);
 		jb_add(&b, "]");
 	}
 	if (r->truncated)

@@ -7,13 +7,13 @@
 
 #include "meterline/templates.h"
 
-#define V(x)	(1u << TPL_VAR_##x)
+#define V(x) (1u << TPL_VAR_##x)
 
 struct tpl_def {
 	const char *name;
 	const char *text;
-	unsigned    vars;
-	bool        two_part;	/* the default may take two SMS (docs/replies.md) */
+	unsigned vars;
+	bool two_part; /* the default may take two SMS (docs/replies.md) */
 };
 
 /*
@@ -22,38 +22,36 @@ struct tpl_def {
  * says enough to be useful and takes two.
  */
 static const struct tpl_def tpl_defs[TPL__MAX] = {
-	[TPL_ACCEPTED] = { "accepted",
-	    "Показания приняты. Спасибо.",
+	[TPL_ACCEPTED] = { "accepted", "Показания приняты. Спасибо.",
 	    V(CONTRACT) | V(REGISTERS), false },
 	[TPL_PROMPT] = { "prompt",
 	    "Договор {contract}. Введите показания: {register}",
 	    V(CONTRACT) | V(REGISTER) | V(REGISTERS) | V(EXPECTED) |
-	    V(EXAMPLE) | V(MINUTES), false },
+	        V(EXAMPLE) | V(MINUTES),
+	    false },
 	[TPL_HELP] = { "help",
 	    "ПС <договор> <показания>, например ПС 102057522 11638. "
 	    "Двух- и трёхтарифный счётчик: ПС <договор>, далее по запросу. "
 	    "Отмена: СТОП",
 	    V(DAYS) | V(FROM) | V(TO) | V(MINUTES), true },
 	[TPL_CANCELLED] = { "cancelled",
-	    "Ввод показаний по договору {contract} отменён.",
-	    V(CONTRACT), false },
+	    "Ввод показаний по договору {contract} отменён.", V(CONTRACT),
+	    false },
 	[TPL_NOTHING_TO_CANCEL] = { "nothing_to_cancel",
-	    "Нечего отменять: ввод показаний не начат.",
-	    0, false },
+	    "Нечего отменять: ввод показаний не начат.", 0, false },
 	[TPL_BAD_FORMAT] = { "bad_format",
-	    "Не понял. Пример: ПС 102057522 11638. Справка: ПОМОЩЬ",
-	    0, false },
+	    "Не понял. Пример: ПС 102057522 11638. Справка: ПОМОЩЬ", 0, false },
 	[TPL_BAD_FORMAT_DIALOG] = { "bad_format_dialog",
 	    "Не понял. Договор {contract}, показания: {register}. "
 	    "Пример: {example}",
-	    V(CONTRACT) | V(REGISTER) | V(REGISTERS) | V(EXPECTED) |
-	    V(EXAMPLE), false },
+	    V(CONTRACT) | V(REGISTER) | V(REGISTERS) | V(EXPECTED) | V(EXAMPLE),
+	    false },
 	[TPL_UNKNOWN_CONTRACT] = { "unknown_contract",
 	    "Нет договора {contract}. Проверьте номер. Пример: ПС 102057522 11638",
 	    V(CONTRACT), false },
 	[TPL_CLOSED_CONTRACT] = { "closed_contract",
-	    "Договор {contract} закрыт, показания не принимаются.",
-	    V(CONTRACT), false },
+	    "Договор {contract} закрыт, показания не принимаются.", V(CONTRACT),
+	    false },
 	[TPL_TOO_MANY_VALUES] = { "too_many_values",
 	    "Лишние показания, нужно {expected}. Пример: {example}",
 	    V(CONTRACT) | V(EXPECTED) | V(GOT) | V(REGISTERS) | V(EXAMPLE),
@@ -72,8 +70,7 @@ static const struct tpl_def tpl_defs[TPL__MAX] = {
 	    "Показания принимаются с {from} по {to} число месяца.",
 	    V(CONTRACT) | V(DAYS) | V(FROM) | V(TO), false },
 	[TPL_NO_DIALOG] = { "no_dialog",
-	    "Сначала укажите договор. Пример: ПС 102057522 11638",
-	    0, false },
+	    "Сначала укажите договор. Пример: ПС 102057522 11638", 0, false },
 	[TPL_EXPIRED] = { "expired",
 	    "Время ввода истекло. Начните заново: ПС {contract}",
 	    V(CONTRACT) | V(MINUTES), false },
@@ -151,7 +148,7 @@ tpl_var_lookup(const char *s, size_t len)
 static size_t
 utf8_seq(const unsigned char *s)
 {
-	size_t   n;
+	size_t n;
 	unsigned cp;
 
 	if (s[0] < 0x80)
@@ -177,8 +174,8 @@ utf8_seq(const unsigned char *s)
 }
 
 static int
-tpl_fail(char *err, size_t errlen, const char *why, size_t len,
-         const char *what)
+tpl_fail(
+    char *err, size_t errlen, const char *why, size_t len, const char *what)
 {
 	snprintf(err, errlen, "%s%s%.*s%s", why, len ? " {" : "", (int)len,
 	    what ? what : "", len ? "}" : "");
@@ -197,28 +194,33 @@ tpl_check(enum tpl_id id, const char *tpl, char *err, size_t errlen)
 	while (*p != '\0') {
 		size_t n = utf8_seq((const unsigned char *)p);
 		const char *end;
-		int    var;
+		int var;
 
 		if (n == 0)
-			return tpl_fail(err, errlen, "not valid UTF-8", 0, NULL);
-		if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+			return tpl_fail(
+			    err, errlen, "not valid UTF-8", 0, NULL);
+		if ((p[0] == '{' && p[1] == '{') ||
+		    (p[0] == '}' && p[1] == '}')) {
 			p += 2;
 			continue;
 		}
 		if (p[0] == '}')
-			return tpl_fail(err, errlen, "unmatched '}' (write }} for a brace)", 0, NULL);
+			return tpl_fail(err, errlen,
+			    "unmatched '}' (write }} for a brace)", 0, NULL);
 		if (p[0] != '{') {
 			p += n;
 			continue;
 		}
 		if ((end = strchr(p, '}')) == NULL)
-			return tpl_fail(err, errlen, "unclosed '{' (write {{ for a brace)", 0, NULL);
+			return tpl_fail(err, errlen,
+			    "unclosed '{' (write {{ for a brace)", 0, NULL);
 		var = tpl_var_lookup(p + 1, (size_t)(end - p - 1));
 		if (var < 0)
 			return tpl_fail(err, errlen, "unknown placeholder",
 			    (size_t)(end - p - 1), p + 1);
 		if (!(tpl_vars_allowed(id) & (1u << var)))
-			return tpl_fail(err, errlen, "placeholder not available in this reply",
+			return tpl_fail(err, errlen,
+			    "placeholder not available in this reply",
 			    (size_t)(end - p - 1), p + 1);
 		p = end + 1;
 	}
@@ -249,13 +251,13 @@ size_t
 tpl_render(const char *tpl, const struct tpl_vars *vars, char *out, size_t cap)
 {
 	size_t pos = 0;
-	bool   fits = true;
+	bool fits = true;
 
 	if (cap == 0)
 		return 0;
 	for (const char *p = tpl; *p != '\0' && fits;) {
 		const char *end, *val;
-		size_t      n;
+		size_t n;
 
 		if ((p[0] == '{' || p[0] == '}') && p[1] == p[0]) {
 			fits = tpl_put(out, cap, &pos, p, 1);
@@ -265,11 +267,12 @@ tpl_render(const char *tpl, const struct tpl_vars *vars, char *out, size_t cap)
 
 			val = var >= 0 ? vars->v[var] : NULL;
 			if (val != NULL)
-				fits = tpl_put(out, cap, &pos, val, strlen(val));
+				fits =
+				    tpl_put(out, cap, &pos, val, strlen(val));
 			p = end + 1;
 		} else {
 			n = strcspn(p, "{}");
-			n = n ? n : 1;	/* a lone brace is copied as is */
+			n = n ? n : 1; /* a lone brace is copied as is */
 			fits = tpl_put(out, cap, &pos, p, n);
 			p += n;
 		}

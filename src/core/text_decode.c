@@ -91,16 +91,11 @@ enum text_charset
 text_dcs_charset(uint8_t dcs, unsigned *flags)
 {
 	switch (dcs) {
-	case TEXT_DCS_GSM7:
-		return TEXT_CS_GSM7;
-	case TEXT_DCS_IA5:
-		return TEXT_CS_IA5;
-	case TEXT_DCS_LATIN1:
-		return TEXT_CS_LATIN1;
-	case TEXT_DCS_CYRILLIC:
-		return TEXT_CS_CYRILLIC;
-	case TEXT_DCS_UCS2:
-		return TEXT_CS_UCS2;
+	case TEXT_DCS_GSM7: return TEXT_CS_GSM7;
+	case TEXT_DCS_IA5: return TEXT_CS_IA5;
+	case TEXT_DCS_LATIN1: return TEXT_CS_LATIN1;
+	case TEXT_DCS_CYRILLIC: return TEXT_CS_CYRILLIC;
+	case TEXT_DCS_UCS2: return TEXT_CS_UCS2;
 	}
 	/*
 	 * SMPP 3.4 reserves 0x10-0xBF, but some SMSCs copy the GSM TP-DCS
@@ -218,8 +213,8 @@ decode_cyrillic(const uint8_t *in, size_t len, struct sink *s)
  * one that follows, else it is unpaired and becomes U+FFFD.
  */
 static uint32_t
-ucs2_surrogate(uint32_t u, const uint8_t *in, size_t n, size_t *i,
-               struct sink *s)
+ucs2_surrogate(
+    uint32_t u, const uint8_t *in, size_t n, size_t *i, struct sink *s)
 {
 	uint32_t lo;
 
@@ -298,9 +293,9 @@ decode_ucs2(const uint8_t *in, size_t len, struct sink *s)
 
 size_t
 text_decode(uint8_t dcs, const uint8_t *in, size_t len, char *out,
-            size_t outcap, unsigned *flags)
+    size_t outcap, unsigned *flags)
 {
-	struct sink s = {out, out, 0};
+	struct sink s = { out, out, 0 };
 	enum text_charset cs = text_dcs_charset(dcs, &s.flags);
 
 	if (outcap == 0) {
@@ -312,21 +307,11 @@ text_decode(uint8_t dcs, const uint8_t *in, size_t len, char *out,
 	}
 	s.lim = out + outcap - 1;
 	switch (cs) {
-	case TEXT_CS_GSM7:
-		decode_gsm7(in, len, &s);
-		break;
-	case TEXT_CS_IA5:
-		decode_ia5(in, len, &s);
-		break;
-	case TEXT_CS_LATIN1:
-		decode_latin1(in, len, &s);
-		break;
-	case TEXT_CS_CYRILLIC:
-		decode_cyrillic(in, len, &s);
-		break;
-	case TEXT_CS_UCS2:
-		decode_ucs2(in, len, &s);
-		break;
+	case TEXT_CS_GSM7: decode_gsm7(in, len, &s); break;
+	case TEXT_CS_IA5: decode_ia5(in, len, &s); break;
+	case TEXT_CS_LATIN1: decode_latin1(in, len, &s); break;
+	case TEXT_CS_CYRILLIC: decode_cyrillic(in, len, &s); break;
+	case TEXT_CS_UCS2: decode_ucs2(in, len, &s); break;
 	}
 	*s.o = '\0';
 	if (flags != NULL)
@@ -336,7 +321,7 @@ text_decode(uint8_t dcs, const uint8_t *in, size_t len, char *out,
 
 size_t
 text_gsm7_unpack(const uint8_t *packed, size_t nbytes, unsigned fill_bits,
-                 size_t nseptets, uint8_t *septets, size_t septcap)
+    size_t nseptets, uint8_t *septets, size_t septcap)
 {
 	size_t bits = nbytes > SIZE_MAX / 8 ? SIZE_MAX : nbytes * 8;
 	size_t n;

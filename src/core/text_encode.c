@@ -36,7 +36,7 @@ encode_error(char *err, size_t errlen, const char *fmt, ...)
 static int
 utf8_next(const unsigned char *s, size_t n, size_t *i, uint32_t *cp)
 {
-	static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
 	unsigned char c = s[*i];
 	size_t k, need;
 	uint32_t v;
@@ -71,14 +71,14 @@ utf8_next(const unsigned char *s, size_t n, size_t *i, uint32_t *cp)
 
 /* What the first pass learns about a text. */
 struct encode_plan {
-	bool gsm7;      /* every character has a GSM-7 encoding */
+	bool gsm7; /* every character has a GSM-7 encoding */
 	size_t septets; /* GSM-7 length, escapes counting two */
-	size_t units;   /* UTF-16 length, pairs counting two */
+	size_t units; /* UTF-16 length, pairs counting two */
 };
 
 static int
 encode_plan(const char *utf8, size_t len, struct encode_plan *p, char *err,
-            size_t errlen)
+    size_t errlen)
 {
 	const unsigned char *s = (const unsigned char *)utf8;
 	size_t i = 0, at;
@@ -89,8 +89,8 @@ encode_plan(const char *utf8, size_t len, struct encode_plan *p, char *err,
 	while (i < len) {
 		at = i;
 		if (utf8_next(s, len, &i, &cp) != 0) {
-			encode_error(err, errlen, "invalid UTF-8 at byte %zu",
-			             at);
+			encode_error(
+			    err, errlen, "invalid UTF-8 at byte %zu", at);
 			return -1;
 		}
 		p->units += cp >= 0x10000 ? 2 : 1;
@@ -158,7 +158,7 @@ part_open(struct text_sms *out, bool concat, uint8_t ref)
  */
 static int
 encode_fill(const char *utf8, size_t len, uint8_t ref, bool concat, size_t cap,
-            struct text_sms *out)
+    struct text_sms *out)
 {
 	const unsigned char *s = (const unsigned char *)utf8;
 	size_t i = 0, n, room = cap;
@@ -190,7 +190,7 @@ encode_fill(const char *utf8, size_t len, uint8_t ref, bool concat, size_t cap,
 
 int
 text_encode(const char *utf8, size_t len, uint8_t ref, struct text_sms *out,
-            char *err, size_t errlen)
+    char *err, size_t errlen)
 {
 	struct encode_plan plan;
 	size_t single, cap;
@@ -213,10 +213,10 @@ text_encode(const char *utf8, size_t len, uint8_t ref, struct text_sms *out,
 	if (encode_fill(utf8, len, ref, concat, concat ? cap : single, out) !=
 	    0) {
 		encode_error(err, errlen,
-		             "text too long: %zu %s need more than %d parts",
-		             plan.gsm7 ? plan.septets : plan.units,
-		             plan.gsm7 ? "GSM-7 septets" : "UCS-2 code units",
-		             TEXT_MAX_PARTS);
+		    "text too long: %zu %s need more than %d parts",
+		    plan.gsm7 ? plan.septets : plan.units,
+		    plan.gsm7 ? "GSM-7 septets" : "UCS-2 code units",
+		    TEXT_MAX_PARTS);
 		out->nparts = 0;
 		return -1;
 	}

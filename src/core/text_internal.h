@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#define GSM7_ESC        0x1B /* escape to the extension table */
+#define GSM7_ESC 0x1B /* escape to the extension table */
 #define UCS_REPLACEMENT 0xFFFD
 
 /*

@@ -11,8 +11,8 @@
 
 #include "meterline/tz.h"
 
-#define TZIF_HEADER	44
-#define SECS_PER_DAY	86400
+#define TZIF_HEADER 44
+#define SECS_PER_DAY 86400
 
 struct tzif_counts {
 	uint32_t isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt;
@@ -21,7 +21,7 @@ struct tzif_counts {
 /* A cursor over the file bytes that never reads past the end. */
 struct tz_cursor {
 	const uint8_t *p;
-	size_t         left;
+	size_t left;
 };
 
 static int64_t
@@ -38,11 +38,11 @@ int32_t
 tz_days_from_civil(int year, unsigned month, unsigned day)
 {
 	/* Howard Hinnant's days_from_civil, on a March-based year. */
-	int64_t  y = (int64_t)year - (month <= 2);
-	int64_t  era = floor_div(y, 400);
+	int64_t y = (int64_t)year - (month <= 2);
+	int64_t era = floor_div(y, 400);
 	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 +
-	    day - 1;
+	unsigned doy =
+	    (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
 	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 
 	return (int32_t)(era * 146097 + (int64_t)doe - 719468);
@@ -51,8 +51,8 @@ tz_days_from_civil(int year, unsigned month, unsigned day)
 void
 tz_civil_from_days(int32_t days, int *year, unsigned *month, unsigned *day)
 {
-	int64_t  z = (int64_t)days + 719468;
-	int64_t  era = floor_div(z, 146097);
+	int64_t z = (int64_t)days + 719468;
+	int64_t era = floor_div(z, 146097);
 	unsigned doe = (unsigned)(z - era * 146097);
 	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
 	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
@@ -72,8 +72,8 @@ is_leap(int y)
 unsigned
 tz_month_days(int y, unsigned m)
 {
-	static const unsigned days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30,
-	    31, 30, 31 };
+	static const unsigned days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+		30, 31 };
 
 	return m == 2 && is_leap(y) ? 29 : days[m - 1];
 }
@@ -101,13 +101,13 @@ static const char *
 rule_hms(const char *s, int32_t *out)
 {
 	int32_t sign = 1, part[3] = { 0, 0, 0 };
-	int     n = 0;
+	int n = 0;
 
 	if (*s == '+' || *s == '-')
 		sign = *s++ == '-' ? -1 : 1;
 	do {
 		if (n > 0)
-			s++;	/* the ':' */
+			s++; /* the ':' */
 		if (*s < '0' || *s > '9')
 			return NULL;
 		while (*s >= '0' && *s <= '9' && part[n] <= 167)
@@ -176,13 +176,14 @@ int
 tz_rule_parse(struct tz_rule *r, const char *s, char *err, size_t errlen)
 {
 	const char *p = s;
-	int32_t     off;
+	int32_t off;
 
 	memset(r, 0, sizeof(*r));
 	if ((p = rule_name(p)) == NULL || (p = rule_hms(p, &off)) == NULL ||
 	    off < -24 * 3600 || off > 24 * 3600)
-		return rule_fail(err, errlen, s, "standard time name or offset");
-	r->std_off = -off;	/* POSIX counts west of Greenwich */
+		return rule_fail(
+		    err, errlen, s, "standard time name or offset");
+	r->std_off = -off; /* POSIX counts west of Greenwich */
 	if (*p == '\0')
 		return 0;
 	if ((p = rule_name(p)) == NULL)
@@ -195,7 +196,7 @@ tz_rule_parse(struct tz_rule *r, const char *s, char *err, size_t errlen)
 			return rule_fail(err, errlen, s, "daylight offset");
 		r->dst_off = -off;
 	}
-	if (*p == '\0')	/* POSIX leaves the default to us: US rules */
+	if (*p == '\0') /* POSIX leaves the default to us: US rules */
 		p = ",M3.2.0,M11.1.0";
 	if (*p++ != ',' || (p = rule_date(p, &r->start)) == NULL ||
 	    *p++ != ',' || (p = rule_date(p, &r->end)) == NULL || *p != '\0')
@@ -214,16 +215,14 @@ weekday(int64_t days)
 static int32_t
 rule_day(const struct tz_date *d, int y)
 {
-	int32_t  jan1 = tz_days_from_civil(y, 1, 1), first;
+	int32_t jan1 = tz_days_from_civil(y, 1, 1), first;
 	unsigned mday;
 
 	switch (d->kind) {
-	case TZ_DATE_JULIAN1:	/* 1..365, February 29 never counted */
+	case TZ_DATE_JULIAN1: /* 1..365, February 29 never counted */
 		return jan1 + d->day - 1 + (is_leap(y) && d->day >= 60);
-	case TZ_DATE_JULIAN0:
-		return jan1 + d->day;
-	case TZ_DATE_MWD:
-		break;
+	case TZ_DATE_JULIAN0: return jan1 + d->day;
+	case TZ_DATE_MWD: break;
 	}
 	/* Weekday d of week w (5 = the last) of month m. */
 	first = tz_days_from_civil(y, d->month, 1);
@@ -243,19 +242,19 @@ rule_when(const struct tz_date *d, int y, int32_t off_before)
 static bool
 rule_isdst(const struct tz_rule *r, int64_t t)
 {
-	int      y;
+	int y;
 	unsigned m, d;
-	int64_t  start, end;
+	int64_t start, end;
 
 	if (!r->has_dst)
 		return false;
-	tz_civil_from_days((int32_t)floor_div(t + r->std_off, SECS_PER_DAY),
-	    &y, &m, &d);
+	tz_civil_from_days(
+	    (int32_t)floor_div(t + r->std_off, SECS_PER_DAY), &y, &m, &d);
 	start = rule_when(&r->start, y, r->std_off);
 	end = rule_when(&r->end, y, r->dst_off);
 	if (start <= end)
 		return t >= start && t < end;
-	return !(t >= end && t < start);	/* southern hemisphere */
+	return !(t >= end && t < start); /* southern hemisphere */
 }
 
 /* ---- TZif ------------------------------------------------------------ */
@@ -321,7 +320,7 @@ tz_fail(char *err, size_t errlen, const char *name, const char *why)
 /* Read one data block (tsize 4 for v1, 8 for v2+) into tz. */
 static const char *
 tzif_block(struct tz *tz, struct tz_cursor *c, const struct tzif_counts *n,
-           size_t tsize)
+    size_t tsize)
 {
 	const uint8_t *b;
 
@@ -352,7 +351,8 @@ tzif_block(struct tz *tz, struct tz_cursor *c, const struct tzif_counts *n,
 	for (uint32_t i = 0; i < n->typecnt; i++, b += 6) {
 		tz->type_off[i] = (int32_t)be32(b);
 		tz->type_isdst[i] = b[4] != 0;
-		if (tz->type_off[i] <= -25 * 3600 || tz->type_off[i] >= 26 * 3600)
+		if (tz->type_off[i] <= -25 * 3600 ||
+		    tz->type_off[i] >= 26 * 3600)
 			return "bad UT offset";
 	}
 	return NULL;
@@ -362,7 +362,7 @@ tzif_block(struct tz *tz, struct tz_cursor *c, const struct tzif_counts *n,
 static const char *
 tzif_footer(struct tz *tz, struct tz_cursor *c)
 {
-	char   rule[128], why[160];
+	char rule[128], why[160];
 	size_t len;
 
 	if (c->left < 2 || c->p[0] != '\n')
@@ -374,7 +374,7 @@ tzif_footer(struct tz *tz, struct tz_cursor *c)
 	memcpy(rule, c->p + 1, len - 1);
 	rule[len - 1] = '\0';
 	if (rule[0] == '\0')
-		return NULL;	/* no rule: the last type holds forever */
+		return NULL; /* no rule: the last type holds forever */
 	if (tz_rule_parse(&tz->rule, rule, why, sizeof(why)) != 0)
 		return "bad footer rule";
 	tz->has_rule = true;
@@ -383,12 +383,12 @@ tzif_footer(struct tz *tz, struct tz_cursor *c)
 
 int
 tz_parse(struct tz *tz, const char *name, const uint8_t *data, size_t len,
-         char *err, size_t errlen)
+    char *err, size_t errlen)
 {
-	struct tz_cursor   c = { data, len };
+	struct tz_cursor c = { data, len };
 	struct tzif_counts n;
-	uint8_t            version;
-	const char        *why;
+	uint8_t version;
+	const char *why;
 
 	memset(tz, 0, offsetof(struct tz, type_off));
 	snprintf(tz->name, sizeof(tz->name), "%s", name);
@@ -407,8 +407,8 @@ tz_parse(struct tz *tz, const char *name, const uint8_t *data, size_t len,
 }
 
 int
-tz_from_rule(struct tz *tz, const char *name, const char *rule, char *err,
-             size_t errlen)
+tz_from_rule(
+    struct tz *tz, const char *name, const char *rule, char *err, size_t errlen)
 {
 	memset(tz, 0, offsetof(struct tz, type_off));
 	snprintf(tz->name, sizeof(tz->name), "%s", name);

@@ -13,13 +13,12 @@
 static bool
 validate_wraps(uint32_t limit, uint32_t last, uint64_t value)
 {
-	return (uint64_t)last * 10 >= (uint64_t)limit * 9 &&
-	    value * 10 < limit;
+	return (uint64_t)last * 10 >= (uint64_t)limit * 9 && value * 10 < limit;
 }
 
 enum dialog_reason
 validate_value(const struct model_register *r, uint64_t value,
-               uint32_t *consumption, uint8_t *reg_flags)
+    uint32_t *consumption, uint8_t *reg_flags)
 {
 	uint32_t limit = model_capacity_limit(r->digits);
 
@@ -44,8 +43,8 @@ validate_value(const struct model_register *r, uint64_t value,
 }
 
 bool
-validate_in_window(const struct config_window *w, int year, unsigned month,
-                   unsigned day)
+validate_in_window(
+    const struct config_window *w, int year, unsigned month, unsigned day)
 {
 	unsigned last = tz_month_days(year, month);
 	/* "25-31" in February means 25-28; "30-3" opens on the 28th. */
@@ -54,12 +53,12 @@ validate_in_window(const struct config_window *w, int year, unsigned month,
 
 	if (w->from <= w->to)
 		return day >= from && day <= to;
-	return day >= from || day <= to;	/* wraps over the month end */
+	return day >= from || day <= to; /* wraps over the month end */
 }
 
 uint64_t
-validate_daily_milli(const struct model_contract *c,
-                     const struct dialog_submission *s)
+validate_daily_milli(
+    const struct model_contract *c, const struct dialog_submission *s)
 {
 	uint64_t sum = 0;
 
@@ -68,18 +67,18 @@ validate_daily_milli(const struct model_contract *c,
 		int64_t days;
 
 		if (!r->has_last || r->last_date == MODEL_DATE_NONE)
-			continue;	/* a new meter: no consumption to judge */
+			continue; /* a new meter: no consumption to judge */
 		days = (int64_t)s->date - r->last_date;
 		if (days < 1)
-			days = 1;	/* a second reading the same day */
+			days = 1; /* a second reading the same day */
 		sum += (uint64_t)s->consumption[i] * 1000 / (uint64_t)days;
 	}
 	return sum;
 }
 
 bool
-validate_high(const struct config *cfg, enum model_resource res,
-              uint64_t daily_milli)
+validate_high(
+    const struct config *cfg, enum model_resource res, uint64_t daily_milli)
 {
 	uint32_t limit = cfg->limits.daily_milli[res];
 

@@ -20,41 +20,40 @@
 #include "meterline/config.h"
 #include "meterline/util.h"
 
-#define LOAD_FILE_MAX	(1024 * 1024)
-#define LOAD_KEYS_MAX	128
-#define LOAD_NAME_MAX	64
+#define LOAD_FILE_MAX (1024 * 1024)
+#define LOAD_KEYS_MAX 128
+#define LOAD_NAME_MAX 64
 
 struct load_seen {
-	char     section[LOAD_NAME_MAX];
-	char     key[LOAD_NAME_MAX];	/* "" for the section header */
+	char section[LOAD_NAME_MAX];
+	char key[LOAD_NAME_MAX]; /* "" for the section header */
 	unsigned line;
 };
 
 struct load_ctx {
-	struct config   *cfg;
-	const char      *name;		/* file name in messages */
-	const char      *next;		/* reader position in the text */
-	unsigned         line;		/* current line, 1-based */
-	bool             cont;		/* it starts with blank: a continuation */
-	char            *err;
-	size_t           errlen, errused;
-	int              nerr;
+	struct config *cfg;
+	const char *name; /* file name in messages */
+	const char *next; /* reader position in the text */
+	unsigned line; /* current line, 1-based */
+	bool cont; /* it starts with blank: a continuation */
+	char *err;
+	size_t errlen, errused;
+	int nerr;
 	struct load_seen seen[LOAD_KEYS_MAX];
-	size_t           nseen;
-	char             value[TPL_MAX * 2 + 2];	/* joined continuation lines */
+	size_t nseen;
+	char value[TPL_MAX * 2 + 2]; /* joined continuation lines */
 };
 
-static void
-load_error(struct load_ctx *c, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void load_error(struct load_ctx *c, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Append one "file:line: ..." line to the error buffer. */
 static void
 load_error(struct load_ctx *c, unsigned line, const char *fmt, ...)
 {
-	char    msg[512];
+	char msg[512];
 	va_list ap;
-	int     n;
+	int n;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -111,11 +110,11 @@ load_line_of(struct load_ctx *c, const char *section, const char *key)
 static void
 load_header(struct load_ctx *c, const char *p, size_t len)
 {
-	char   name[LOAD_NAME_MAX], why[256];
+	char name[LOAD_NAME_MAX], why[256];
 	size_t n = strcspn(p + 1, "]");
 
 	if (n >= sizeof(name) || n + 1 >= len)
-		return;		/* inih reports the malformed header */
+		return; /* inih reports the malformed header */
 	memcpy(name, p + 1, n);
 	name[n] = '\0';
 	if (config_section(c->cfg, name, why, sizeof(why)) != 0)
@@ -131,7 +130,7 @@ static void
 load_scan(struct load_ctx *c, const char *line, size_t len)
 {
 	size_t blank = strspn(line, " \t");
-	char   first = blank < len ? line[blank] : '\n';
+	char first = blank < len ? line[blank] : '\n';
 
 	c->cont = blank > 0 && !strchr("\r\n;#", first);
 	if (blank == 0 && first == '[')
@@ -143,7 +142,7 @@ static char *
 load_reader(char *str, int num, void *stream)
 {
 	struct load_ctx *c = stream;
-	size_t           len;
+	size_t len;
 
 	if (*c->next == '\0')
 		return NULL;
@@ -153,7 +152,8 @@ load_reader(char *str, int num, void *stream)
 	if (len + 1 >= (size_t)num) {
 		/* a long comment is harmless: drop it quietly */
 		if (!strchr(";#", c->next[strspn(c->next, " \t")]))
-			load_error(c, c->line, "line longer than %d bytes "
+			load_error(c, c->line,
+			    "line longer than %d bytes "
 			    "(continue a long value on the next line, indented)",
 			    num - 2);
 		strlcpy_s(str, "\n", (size_t)num);
@@ -172,19 +172,21 @@ load_reader(char *str, int num, void *stream)
  * value to set, or NULL when the first occurrence of the key is a repeat.
  */
 static const char *
-load_value(struct load_ctx *c, const char *section, const char *key,
-           const char *value)
+load_value(
+    struct load_ctx *c, const char *section, const char *key, const char *value)
 {
 	struct load_seen *s = load_find(c, section, key);
-	size_t            used = strlen(c->value);
+	size_t used = strlen(c->value);
 
 	if (c->cont && s != NULL) {
 		if (used + 1 + strlen(value) >= sizeof(c->value)) {
-			load_error(c, c->line, "%s.%s: value longer than %zu bytes",
-			    section, key, sizeof(c->value) - 1);
+			load_error(c, c->line,
+			    "%s.%s: value longer than %zu bytes", section, key,
+			    sizeof(c->value) - 1);
 			return NULL;
 		}
-		snprintf(c->value + used, sizeof(c->value) - used, " %s", value);
+		snprintf(
+		    c->value + used, sizeof(c->value) - used, " %s", value);
 		return c->value;
 	}
 	if (s != NULL) {
@@ -198,39 +200,38 @@ load_value(struct load_ctx *c, const char *section, const char *key,
 }
 
 static int
-load_handler(void *user, const char *section, const char *key,
-             const char *value)
+load_handler(
+    void *user, const char *section, const char *key, const char *value)
 {
 	struct load_ctx *c = user;
-	char             why[256];
+	char why[256];
 
 	if (config_section(c->cfg, section, why, sizeof(why)) != 0)
-		return 1;	/* reported once, at its header */
+		return 1; /* reported once, at its header */
 	if ((value = load_value(c, section, key, value)) == NULL)
 		return 1;
 	if (config_set(c->cfg, section, key, value, why, sizeof(why)) != 0)
 		load_error(c, c->line, "%s.%s: %s", section, key, why);
-	return 1;	/* keep going: report every problem at once */
+	return 1; /* keep going: report every problem at once */
 }
 
 static void
-load_report_cb(const char *section, const char *key, const char *why,
-               void *arg)
+load_report_cb(const char *section, const char *key, const char *why, void *arg)
 {
 	struct load_ctx *c = arg;
 
-	load_error(c, load_line_of(c, section, key), "%s.%s: %s", section, key,
-	    why);
+	load_error(
+	    c, load_line_of(c, section, key), "%s.%s: %s", section, key, why);
 }
 
 /* Read the first line of a secret file into dst (cap bytes). */
 static void
 load_secret(struct load_ctx *c, const char *section, const char *key,
-            const char *path, char *dst, size_t cap)
+    const char *path, char *dst, size_t cap)
 {
 	unsigned line = load_line_of(c, section, key);
-	char     buf[1024];
-	FILE    *f;
+	char buf[1024];
+	FILE *f;
 
 	if (path[0] == '\0')
 		return;
@@ -246,8 +247,10 @@ load_secret(struct load_ctx *c, const char *section, const char *key,
 	if (buf[0] == '\0')
 		load_error(c, line, "%s.%s: %s is empty", section, key, path);
 	else if (strlen(buf) >= cap)
-		load_error(c, line, "%s.%s: the secret in %s is longer than %zu "
-		    "characters", section, key, path, cap - 1);
+		load_error(c, line,
+		    "%s.%s: the secret in %s is longer than %zu "
+		    "characters",
+		    section, key, path, cap - 1);
 	else
 		strlcpy_s(dst, buf, cap);
 	explicit_bzero(buf, sizeof(buf));
@@ -258,9 +261,10 @@ static void
 load_finish(struct load_ctx *c)
 {
 	struct config *cfg = c->cfg;
-	char           why[256];
+	char why[256];
 
-	if (tz_load(&cfg->window.tz, cfg->window.timezone, why, sizeof(why)) != 0) {
+	if (tz_load(&cfg->window.tz, cfg->window.timezone, why, sizeof(why)) !=
+	    0) {
 		load_error(c, load_line_of(c, "window", "timezone"),
 		    "window.timezone: %s", why);
 		return;
@@ -277,16 +281,16 @@ load_finish(struct load_ctx *c)
 
 int
 config_load_string(struct config *cfg, const char *name, const char *text,
-                   char *err, size_t errlen)
+    char *err, size_t errlen)
 {
 	struct load_ctx *c = xcalloc(1, sizeof(*c));
-	int              rc, nerr;
+	int rc, nerr;
 
 	c->cfg = cfg;
 	c->name = name;
 	c->next = text;
 	if (strncmp(text, "\xef\xbb\xbf", 3) == 0)
-		c->next += 3;	/* a UTF-8 BOM from a Windows editor */
+		c->next += 3; /* a UTF-8 BOM from a Windows editor */
 	c->err = err;
 	c->errlen = errlen;
 	if (errlen > 0)
@@ -294,7 +298,8 @@ config_load_string(struct config *cfg, const char *name, const char *text,
 	config_defaults(cfg);
 	rc = ini_parse_stream(load_reader, c, load_handler, c);
 	if (rc > 0)
-		load_error(c, (unsigned)rc, "syntax error: expected [section] or "
+		load_error(c, (unsigned)rc,
+		    "syntax error: expected [section] or "
 		    "key = value");
 	else if (rc < 0)
 		load_error(c, 0, "cannot parse (out of memory)");
@@ -308,10 +313,10 @@ config_load_string(struct config *cfg, const char *name, const char *text,
 int
 config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
-	FILE  *f = fopen(path, "rb");
-	char  *text;
+	FILE *f = fopen(path, "rb");
+	char *text;
 	size_t len;
-	int    rc;
+	int rc;
 
 	if (f == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -322,8 +327,8 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	rc = ferror(f) ? -1 : 0;
 	fclose(f);
 	if (rc != 0 || len > LOAD_FILE_MAX) {
-		snprintf(err, errlen, "%s: %s", path, rc ? "read error" :
-		    "larger than 1 MiB");
+		snprintf(err, errlen, "%s: %s", path,
+		    rc ? "read error" : "larger than 1 MiB");
 		free(text);
 		return -1;
 	}

@@ -28,39 +28,39 @@ enum db_state { DB_IDLE, DB_CONNECTING, DB_PREPARING, DB_READY };
 
 /* One round in flight: its statements' results, then maybe a sync. */
 struct db_round_q {
-	size_t             nstmts, got;
-	bool               sync;
-	PGresult         **res;
-	int                failed;
-	char               sqlstate[6];
-	char               error[256];
-	db_round_cb        cb;
-	void              *arg;
+	size_t nstmts, got;
+	bool sync;
+	PGresult **res;
+	int failed;
+	char sqlstate[6];
+	char error[256];
+	db_round_cb cb;
+	void *arg;
 	struct db_round_q *next;
 };
 
 struct db {
 	struct event_base *base;
-	struct db_opts     opts;
-	db_state_cb        state_cb;
-	void              *state_arg;
-	PGconn            *conn;
-	enum db_state      state;
-	struct event      *io;		/* re-created at every arm: the fd may change */
-	struct event      *timer;	/* connect timeout, backoff or round timeout */
-	struct event      *fail_ev;	/* deferred failure from db_send/db_round */
-	char               fail_why[128];
-	bool               want_write;
-	int                backoff_ms;
-	size_t             unsent;	/* statements sent, round not yet closed */
+	struct db_opts opts;
+	db_state_cb state_cb;
+	void *state_arg;
+	PGconn *conn;
+	enum db_state state;
+	struct event *io; /* re-created at every arm: the fd may change */
+	struct event *timer; /* connect timeout, backoff or round timeout */
+	struct event *fail_ev; /* deferred failure from db_send/db_round */
+	char fail_why[128];
+	bool want_write;
+	int backoff_ms;
+	size_t unsent; /* statements sent, round not yet closed */
 	struct db_round_q *head, *tail;
-	unsigned           gen;		/* bumped by every failure */
-	uint32_t           rng;
+	unsigned gen; /* bumped by every failure */
+	uint32_t rng;
 	/* log damping: one line per state change, repeats once a minute */
-	char               last_err[384];
-	time_t             last_err_at;
-	unsigned           repeats;
-	struct db_stats    stats;
+	char last_err[384];
+	time_t last_err_at;
+	unsigned repeats;
+	struct db_stats stats;
 };
 
 static void db_connect(struct db *);
@@ -69,7 +69,8 @@ static void db_io_cb(evutil_socket_t, short, void *);
 static void
 db_notice(void *arg, const char *msg)
 {
-	log_debug("db %s: server notice: %s", ((struct db *)arg)->opts.name, msg);
+	log_debug(
+	    "db %s: server notice: %s", ((struct db *)arg)->opts.name, msg);
 }
 
 static void
@@ -139,7 +140,8 @@ db_round_finish(struct db *db, bool lost)
 	}
 	db->stats.rounds++;
 	if (!lost && db->head != NULL)
-		db_timer_set(db, db->opts.round_timeout_ms);	/* the next round's */
+		db_timer_set(
+		    db, db->opts.round_timeout_ms); /* the next round's */
 	else if (!lost)
 		evtimer_del(db->timer);
 	q->cb(&r, q->arg);
@@ -160,8 +162,9 @@ db_backoff_next(struct db *db)
 	db->rng ^= db->rng << 5;
 	ms = ms * 3 / 4 + (int)(db->rng % (uint32_t)(ms / 2 + 1));
 	if (db->backoff_ms < db->opts.backoff_max_ms)
-		db->backoff_ms = db->backoff_ms * 2 > db->opts.backoff_max_ms ?
-		    db->opts.backoff_max_ms : db->backoff_ms * 2;
+		db->backoff_ms = db->backoff_ms * 2 > db->opts.backoff_max_ms
+		    ? db->opts.backoff_max_ms
+		    : db->backoff_ms * 2;
 	return ms;
 }
 
@@ -178,7 +181,7 @@ db_fail(struct db *db, const char *what)
 
 	snprintf(why, sizeof(why), "%s: %s", what,
 	    db->conn ? PQerrorMessage(db->conn) : "no connection");
-	for (char *p = why, *w = why;; p++) {	/* one line, single spaces */
+	for (char *p = why, *w = why;; p++) { /* one line, single spaces */
 		char c = *p == '\n' || *p == '\t' ? ' ' : *p;
 
 		if (c == ' ' && (w == why || w[-1] == ' '))
@@ -189,7 +192,7 @@ db_fail(struct db *db, const char *what)
 	for (size_t n = strlen(why); n > 0 && why[n - 1] == ' ';)
 		why[--n] = '\0';
 	if (db->io != NULL) {
-		event_free(db->io);	/* before PQfinish closes the fd */
+		event_free(db->io); /* before PQfinish closes the fd */
 		db->io = NULL;
 	}
 	PQfinish(db->conn);
@@ -238,7 +241,7 @@ db_prepared_cb(const struct db_round_result *r, void *arg)
 	struct db *db = arg;
 
 	if (r->lost)
-		return;		/* db_fail already ran */
+		return; /* db_fail already ran */
 	if (r->failed >= 0) {
 		snprintf(db->fail_why, sizeof(db->fail_why),
 		    "preparing statements: %.100s", r->error);
@@ -271,7 +274,7 @@ db_on_connected(struct db *db)
 	db->state = DB_PREPARING;
 	if (db->opts.session_sql != NULL) {
 		if (PQsendQueryParams(db->conn, db->opts.session_sql, 0, NULL,
-		    NULL, NULL, NULL, 0) != 1) {
+		        NULL, NULL, NULL, 0) != 1) {
 			db_fail(db, "sending the session settings");
 			return;
 		}
@@ -280,7 +283,8 @@ db_on_connected(struct db *db)
 	for (size_t i = 0; i < db->opts.nstmts; i++) {
 		const struct db_stmt *s = &db->opts.stmts[i];
 
-		if (PQsendPrepare(db->conn, s->name, s->sql, s->nparams, NULL) != 1) {
+		if (PQsendPrepare(
+		        db->conn, s->name, s->sql, s->nparams, NULL) != 1) {
 			db_fail(db, "sending PREPARE");
 			return;
 		}
@@ -296,18 +300,10 @@ static void
 db_connect_poll(struct db *db)
 {
 	switch (PQconnectPoll(db->conn)) {
-	case PGRES_POLLING_READING:
-		db_arm(db, EV_READ);
-		break;
-	case PGRES_POLLING_WRITING:
-		db_arm(db, EV_WRITE);
-		break;
-	case PGRES_POLLING_OK:
-		db_on_connected(db);
-		break;
-	default:
-		db_fail(db, "connect");
-		break;
+	case PGRES_POLLING_READING: db_arm(db, EV_READ); break;
+	case PGRES_POLLING_WRITING: db_arm(db, EV_WRITE); break;
+	case PGRES_POLLING_OK: db_on_connected(db); break;
+	default: db_fail(db, "connect"); break;
 	}
 }
 
@@ -325,13 +321,13 @@ db_drain(struct db *db)
 
 		if (res == NULL) {
 			if (++nulls > 1)
-				break;	/* nothing more queued in libpq */
+				break; /* nothing more queued in libpq */
 			continue;
 		}
 		nulls = 0;
 		st = PQresultStatus(res);
 		if ((st == PGRES_PIPELINE_SYNC) != (q->got == q->nstmts)) {
-			PQclear(res);	/* cannot happen: libpq and we disagree */
+			PQclear(res); /* cannot happen: libpq and we disagree */
 			db_fail(db, "unexpected result");
 			return;
 		}
@@ -341,14 +337,17 @@ db_drain(struct db *db)
 			continue;
 		}
 		if (st == PGRES_FATAL_ERROR && q->failed < 0) {
-			const char *ss = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+			const char *ss =
+			    PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
 			q->failed = (int)q->got;
-			snprintf(q->sqlstate, sizeof(q->sqlstate), "%s", ss ? ss : "");
+			snprintf(q->sqlstate, sizeof(q->sqlstate), "%s",
+			    ss ? ss : "");
 			snprintf(q->error, sizeof(q->error), "%s",
-			    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) ?
-			    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) :
-			    PQresultErrorMessage(res));
+			    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+			        ? PQresultErrorField(
+			              res, PG_DIAG_MESSAGE_PRIMARY)
+			        : PQresultErrorMessage(res));
 		}
 		q->res[q->got++] = res;
 		if (q->got == q->nstmts && !q->sync)
@@ -402,12 +401,8 @@ db_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	switch (db->state) {
-	case DB_IDLE:
-		db_connect(db);
-		break;
-	case DB_CONNECTING:
-		db_fail(db, "connect timed out");
-		break;
+	case DB_IDLE: db_connect(db); break;
+	case DB_CONNECTING: db_fail(db, "connect timed out"); break;
 	default:
 		if (db->head != NULL)
 			db_fail(db, "no answer from the server in time");
@@ -429,7 +424,7 @@ db_connect(struct db *db)
 	}
 	db->state = DB_CONNECTING;
 	db->want_write = false;
-	db_arm(db, EV_WRITE);	/* as if PGRES_POLLING_WRITING */
+	db_arm(db, EV_WRITE); /* as if PGRES_POLLING_WRITING */
 	db_timer_set(db, db->opts.connect_timeout_ms);
 }
 
@@ -454,7 +449,8 @@ db_new(struct event_base *base, const struct db_opts *opts, db_state_cb cb,
 	db->backoff_ms = db->opts.backoff_min_ms;
 	db->state_cb = cb;
 	db->state_arg = arg;
-	db->rng = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16) ^ 0x9e3779b9u;
+	db->rng =
+	    (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16) ^ 0x9e3779b9u;
 	db->timer = evtimer_new(base, db_timer_cb, db);
 	db->fail_ev = event_new(base, -1, 0, db_fail_cb, db);
 	db_connect(db);
@@ -493,8 +489,8 @@ db_send(struct db *db, int stmt, const char *const *params)
 
 	if (db->state != DB_READY)
 		return -1;
-	if (PQsendQueryPrepared(db->conn, s->name, s->nparams, params, NULL,
-	    NULL, 0) != 1)
+	if (PQsendQueryPrepared(
+	        db->conn, s->name, s->nparams, params, NULL, NULL, 0) != 1)
 		db_fail_later(db, "sending a statement");
 	db->unsent++;
 	return 0;
@@ -530,7 +526,8 @@ db_round_push(struct db *db, bool sync, db_round_cb cb, void *arg)
 	else
 		db->head = q;
 	db->tail = q;
-	if ((sync ? PQpipelineSync(db->conn) : PQsendFlushRequest(db->conn)) != 1) {
+	if ((sync ? PQpipelineSync(db->conn) : PQsendFlushRequest(db->conn)) !=
+	    1) {
 		db_fail_later(db, "closing a round");
 		return;
 	}
@@ -563,6 +560,7 @@ db_stats(const struct db *db, struct db_stats *out)
 int
 db_backend_pid(const struct db *db)
 {
-	return db->conn != NULL && db->state >= DB_PREPARING ?
-	    PQbackendPID(db->conn) : 0;
+	return db->conn != NULL && db->state >= DB_PREPARING
+	    ? PQbackendPID(db->conn)
+	    : 0;
 }

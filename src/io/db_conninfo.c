@@ -8,8 +8,8 @@
 #include "meterline/util.h"
 
 int
-db_conninfo_resolve(const char *config_path, const char *db_override,
-    char *out, size_t outlen, char *err, size_t errlen)
+db_conninfo_resolve(const char *config_path, const char *db_override, char *out,
+    size_t outlen, char *err, size_t errlen)
 {
 	struct config *cfg = NULL;
 	const char *conninfo = db_override;
@@ -19,8 +19,8 @@ db_conninfo_resolve(const char *config_path, const char *db_override,
 	   still read, so that a broken one is noticed. */
 	if (db_override == NULL || config_path != NULL) {
 		cfg = xmalloc(sizeof(*cfg));
-		rc = config_load(cfg, config_path ? config_path : DB_CONFIG_DEFAULT,
-		    err, errlen);
+		rc = config_load(cfg,
+		    config_path ? config_path : DB_CONFIG_DEFAULT, err, errlen);
 		if (conninfo == NULL)
 			conninfo = cfg->database.conninfo;
 	}

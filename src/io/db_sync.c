@@ -80,8 +80,8 @@ struct db_rows *
 db_sync_query(struct db_sync *db, const char *sql, int nparams,
     const char *const *params, char *err, size_t errlen)
 {
-	PGresult *r = PQexecParams(db->conn, sql, nparams, NULL, params, NULL,
-	    NULL, 0);
+	PGresult *r =
+	    PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(r);
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -115,8 +115,8 @@ db_rows_free(struct db_rows *rows)
 }
 
 int
-db_sync_copy_begin(struct db_sync *db, const char *sql, char *err,
-    size_t errlen)
+db_sync_copy_begin(
+    struct db_sync *db, const char *sql, char *err, size_t errlen)
 {
 	PGresult *r = PQexec(db->conn, sql);
 	int rc = 0;
@@ -130,14 +130,15 @@ db_sync_copy_begin(struct db_sync *db, const char *sql, char *err,
 }
 
 int
-db_sync_copy_put(struct db_sync *db, const char *buf, size_t len, char *err,
-    size_t errlen)
+db_sync_copy_put(
+    struct db_sync *db, const char *buf, size_t len, char *err, size_t errlen)
 {
 	while (len > 0) {
 		int n = len > (1u << 30) ? (1 << 30) : (int)len;
 
 		if (PQputCopyData(db->conn, buf, n) != 1) {
-			db_sync_err("COPY", PQerrorMessage(db->conn), err, errlen);
+			db_sync_err(
+			    "COPY", PQerrorMessage(db->conn), err, errlen);
 			return -1;
 		}
 		buf += n;
@@ -158,7 +159,8 @@ db_sync_copy_end(struct db_sync *db, char *err, size_t errlen)
 	}
 	while ((r = PQgetResult(db->conn)) != NULL) {
 		if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0) {
-			db_sync_err("COPY", PQresultErrorMessage(r), err, errlen);
+			db_sync_err(
+			    "COPY", PQresultErrorMessage(r), err, errlen);
 			rc = -1;
 		}
 		PQclear(r);

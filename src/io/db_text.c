@@ -11,10 +11,17 @@ db_utf8_seq(const unsigned char *s, size_t len)
 
 	if (c >= 0x01 && c < 0x80)
 		return 1;
-	if (c >= 0xc2 && c <= 0xdf) { n = 1; cp = c & 0x1f; }
-	else if (c >= 0xe0 && c <= 0xef) { n = 2; cp = c & 0x0f; }
-	else if (c >= 0xf0 && c <= 0xf4) { n = 3; cp = c & 0x07; }
-	else return 0;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 1;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 2;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 3;
+		cp = c & 0x07;
+	} else
+		return 0;
 	if (n >= len)
 		return 0;
 	for (unsigned k = 1; k <= n; k++) {
@@ -38,7 +45,7 @@ db_text_clean(char *dst, const char *src, size_t len)
 		size_t n = db_utf8_seq(s + i, len - i);
 
 		if (n == 0) {
-			memcpy(dst + o, "\xef\xbf\xbd", 3);	/* U+FFFD */
+			memcpy(dst + o, "\xef\xbf\xbd", 3); /* U+FFFD */
 			o += 3;
 			i++;
 			continue;

@@ -16,10 +16,10 @@
 
 #include "meterline/http_intake.h"
 
-#define HTTP_SIG_PREFIX		"sha256="
-#define HTTP_SIG_HEX		64
-#define HTTP_CHANNEL_MAX	32
-#define HTTP_FIELD_MAX		128
+#define HTTP_SIG_PREFIX "sha256="
+#define HTTP_SIG_HEX 64
+#define HTTP_CHANNEL_MAX 32
+#define HTTP_FIELD_MAX 128
 
 /* Read exactly n ASCII digits at *p into *out and advance. */
 static int
@@ -51,7 +51,8 @@ rfc_expect(const char **p, char c)
 static int
 rfc_days_in_month(int y, int m)
 {
-	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+		31 };
 	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
 	return m == 2 && leap ? 29 : days[m - 1];
@@ -141,7 +142,7 @@ http_parse_rfc3339(const char *s, int64_t *us)
 	    rfc_offset(&p, &off) < 0 || *p != '\0')
 		return -1;
 	if (mo < 1 || mo > 12 || d < 1 || d > rfc_days_in_month(y, mo) ||
-	    h > 23 || mi > 59 || sec > 60)	/* 60: a leap second */
+	    h > 23 || mi > 59 || sec > 60) /* 60: a leap second */
 		return -1;
 	t = rfc_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
 	    off;
@@ -172,7 +173,7 @@ ct_param_ok(const char *p, size_t n)
 	while (nlen > 0 && (p[nlen - 1] == ' ' || p[nlen - 1] == '\t'))
 		nlen--;
 	if (nlen != 7 || strncasecmp(p, "charset", 7) != 0)
-		return true;	/* other parameters are ignored */
+		return true; /* other parameters are ignored */
 	v = ct_ows(eq + 1);
 	vlen = (size_t)(p + n - v);
 	while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
@@ -210,7 +211,7 @@ http_content_type_json(const char *value)
 }
 
 struct http_signer {
-	EVP_MAC     *mac;
+	EVP_MAC *mac;
 	EVP_MAC_CTX *ctx;
 };
 
@@ -218,8 +219,8 @@ struct http_signer *
 http_signer_new(const unsigned char *secret, size_t len)
 {
 	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-		    (char *)"SHA256", 0),
+		OSSL_PARAM_construct_utf8_string(
+		    OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
 		OSSL_PARAM_construct_end(),
 	};
 	struct http_signer *s = calloc(1, sizeof(*s));
@@ -248,8 +249,8 @@ http_signer_free(struct http_signer *s)
 /* HMAC-SHA256 of body into mac[32]; -1 on an OpenSSL failure. A NULL key
  * in EVP_MAC_init keeps the prepared key (its ipad/opad state). */
 static int
-signer_mac(struct http_signer *s, const void *body, size_t len,
-           unsigned char mac[32])
+signer_mac(
+    struct http_signer *s, const void *body, size_t len, unsigned char mac[32])
 {
 	unsigned char out[EVP_MAX_MD_SIZE];
 	size_t outlen = 0;
@@ -275,8 +276,8 @@ hex_encode(const unsigned char mac[32], char hex[65])
 }
 
 void
-http_signer_hex(struct http_signer *s, const void *body, size_t len,
-                char hex[65])
+http_signer_hex(
+    struct http_signer *s, const void *body, size_t len, char hex[65])
 {
 	unsigned char mac[32];
 
@@ -287,13 +288,13 @@ http_signer_hex(struct http_signer *s, const void *body, size_t len,
 
 void
 http_signature_hex(const void *body, size_t len, const unsigned char *secret,
-                   size_t secret_len, char hex[65])
+    size_t secret_len, char hex[65])
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int maclen = 0;
 
 	if (HMAC(EVP_sha256(), secret, (int)secret_len, body, len, mac,
-	    &maclen) == NULL)
+	        &maclen) == NULL)
 		memset(mac, 0, 32);
 	hex_encode(mac, hex);
 }
@@ -318,13 +319,15 @@ sig_parse(const char *header, unsigned char got[32])
 
 	if (header == NULL)
 		return HTTP_SIG_MISSING;
-	if (strncasecmp(header, HTTP_SIG_PREFIX, sizeof(HTTP_SIG_PREFIX) - 1) != 0)
+	if (strncasecmp(header, HTTP_SIG_PREFIX, sizeof(HTTP_SIG_PREFIX) - 1) !=
+	    0)
 		return HTTP_SIG_MALFORMED;
 	hex = header + sizeof(HTTP_SIG_PREFIX) - 1;
 	if (strlen(hex) != HTTP_SIG_HEX)
 		return HTTP_SIG_MALFORMED;
 	for (size_t i = 0; i < 32; i++) {
-		int hi = hex_nibble(hex[2 * i]), lo = hex_nibble(hex[2 * i + 1]);
+		int hi = hex_nibble(hex[2 * i]),
+		    lo = hex_nibble(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return HTTP_SIG_MALFORMED;
@@ -334,8 +337,8 @@ sig_parse(const char *header, unsigned char got[32])
 }
 
 enum http_sig
-http_signer_check(struct http_signer *s, const char *header, const void *body,
-                  size_t len)
+http_signer_check(
+    struct http_signer *s, const char *header, const void *body, size_t len)
 {
 	unsigned char want[32], got[32];
 	enum http_sig r = sig_parse(header, got);
@@ -344,13 +347,13 @@ http_signer_check(struct http_signer *s, const char *header, const void *body,
 		return r;
 	if (signer_mac(s, body, len, want) < 0)
 		return HTTP_SIG_MISMATCH;
-	return CRYPTO_memcmp(want, got, sizeof(got)) == 0 ? HTTP_SIG_OK :
-	    HTTP_SIG_MISMATCH;
+	return CRYPTO_memcmp(want, got, sizeof(got)) == 0 ? HTTP_SIG_OK
+	                                                  : HTTP_SIG_MISMATCH;
 }
 
 enum http_sig
 http_signature_check(const char *header, const void *body, size_t len,
-                     const unsigned char *secret, size_t secret_len)
+    const unsigned char *secret, size_t secret_len)
 {
 	unsigned char want[EVP_MAX_MD_SIZE], got[32];
 	unsigned int wantlen = 0;
@@ -359,10 +362,11 @@ http_signature_check(const char *header, const void *body, size_t len,
 	if (r != HTTP_SIG_OK)
 		return r;
 	if (HMAC(EVP_sha256(), secret, (int)secret_len, body, len, want,
-	    &wantlen) == NULL || wantlen != sizeof(got))
+	        &wantlen) == NULL ||
+	    wantlen != sizeof(got))
 		return HTTP_SIG_MISMATCH;
-	return CRYPTO_memcmp(want, got, sizeof(got)) == 0 ? HTTP_SIG_OK :
-	    HTTP_SIG_MISMATCH;
+	return CRYPTO_memcmp(want, got, sizeof(got)) == 0 ? HTTP_SIG_OK
+	                                                  : HTTP_SIG_MISMATCH;
 }
 
 bool
@@ -380,7 +384,7 @@ http_channel_ok(const char *c)
 		char ch = c[i];
 
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		    ch == '_' || ch == '-'))
+		        ch == '_' || ch == '-'))
 			return false;
 	}
 	return true;
@@ -390,7 +394,7 @@ http_channel_ok(const char *c)
  * not a string. */
 static int
 msg_string(json_t *obj, const char *name, const char **out, size_t *len,
-           const char **error, char *detail, size_t dlen)
+    const char **error, char *detail, size_t dlen)
 {
 	json_t *v = json_object_get(obj, name);
 
@@ -412,7 +416,7 @@ msg_string(json_t *obj, const char *name, const char **out, size_t *len,
 /* An id or address: 1..HTTP_FIELD_MAX bytes, no control characters. */
 static int
 msg_token(const char *name, const char *s, size_t len, const char **error,
-          char *detail, size_t dlen)
+    char *detail, size_t dlen)
 {
 	const char *why = NULL;
 
@@ -432,17 +436,19 @@ msg_token(const char *name, const char *s, size_t len, const char **error,
 
 static int
 msg_fields(struct http_msg *m, json_t *root, size_t max_text,
-           const char **error, char *detail, size_t dlen)
+    const char **error, char *detail, size_t dlen)
 {
 	size_t n;
 
 	if (msg_string(root, "id", &m->id, &n, error, detail, dlen) < 0 ||
 	    msg_token("id", m->id, n, error, detail, dlen) < 0 ||
-	    msg_string(root, "channel", &m->channel, &n, error, detail, dlen) < 0)
+	    msg_string(root, "channel", &m->channel, &n, error, detail, dlen) <
+	        0)
 		return -1;
 	if (!http_channel_ok(m->channel)) {
 		*error = "invalid_field";
-		snprintf(detail, dlen, "channel must be 1-32 of [a-z0-9_-] and "
+		snprintf(detail, dlen,
+		    "channel must be 1-32 of [a-z0-9_-] and "
 		    "not sms or replay");
 		return -1;
 	}
@@ -450,8 +456,8 @@ msg_fields(struct http_msg *m, json_t *root, size_t max_text,
 	    msg_token("from", m->from, n, error, detail, dlen) < 0 ||
 	    msg_string(root, "to", &m->to, &n, error, detail, dlen) < 0 ||
 	    msg_token("to", m->to, n, error, detail, dlen) < 0 ||
-	    msg_string(root, "text", &m->text, &m->text_len, error, detail,
-	        dlen) < 0)
+	    msg_string(
+	        root, "text", &m->text, &m->text_len, error, detail, dlen) < 0)
 		return -1;
 	if (m->text_len > max_text) {
 		*error = "text_too_long";
@@ -459,12 +465,13 @@ msg_fields(struct http_msg *m, json_t *root, size_t max_text,
 		    m->text_len, max_text);
 		return -1;
 	}
-	if (msg_string(root, "timestamp", &m->timestamp, &n, error, detail,
-	    dlen) < 0)
+	if (msg_string(
+	        root, "timestamp", &m->timestamp, &n, error, detail, dlen) < 0)
 		return -1;
 	if (http_parse_rfc3339(m->timestamp, &m->time_us) < 0) {
 		*error = "bad_timestamp";
-		snprintf(detail, dlen, "timestamp must be RFC 3339 with an "
+		snprintf(detail, dlen,
+		    "timestamp must be RFC 3339 with an "
 		    "offset, e.g. 2024-05-18T09:30:00+03:00");
 		return -1;
 	}
@@ -473,8 +480,7 @@ msg_fields(struct http_msg *m, json_t *root, size_t max_text,
 
 int
 http_msg_parse(struct http_msg *m, const char *body, size_t len,
-               size_t max_text, const char **error, char *detail,
-               size_t dlen)
+    size_t max_text, const char **error, char *detail, size_t dlen)
 {
 	json_error_t jerr;
 	json_t *root;

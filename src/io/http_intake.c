@@ -35,65 +35,66 @@
 #include "meterline/metrics.h"
 #include "meterline/util.h"
 
-#define HTTP_PATH_MESSAGES	"/v1/messages"
-#define HTTP_PATH_HEALTH	"/healthz"
-#define HTTP_PATH_METRICS	"/metrics"
-#define HTTP_SIG_HEADER		"X-Meterline-Signature"
-#define HTTP_HEALTH_MAX		16
-#define HTTP_CODES		600
-#define HTTP_RKEY_MAX		(32 + 1 + 128)	/* channel \0 from */
+#define HTTP_PATH_MESSAGES "/v1/messages"
+#define HTTP_PATH_HEALTH "/healthz"
+#define HTTP_PATH_METRICS "/metrics"
+#define HTTP_SIG_HEADER "X-Meterline-Signature"
+#define HTTP_HEALTH_MAX 16
+#define HTTP_CODES 600
+#define HTTP_RKEY_MAX (32 + 1 + 128) /* channel \0 from */
 
 /* Every method evhttp knows reaches us, so the wrong ones get our 405
  * (evhttp itself answers 501 for methods outside this set). */
-#define HTTP_ALL_METHODS (EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | \
-	EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | \
-	EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH)
+#define HTTP_ALL_METHODS \
+	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | \
+	    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | \
+	    EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH)
 
 /* One request waiting for a pending message's result. */
 struct http_waiter {
 	struct evhttp_request *req;
-	int64_t                t0_us;
-	struct http_waiter    *next;
-	bool                   joined;	/* came while its id was in flight */
-	size_t                 rkey_len;	/* rate-limit key, for a refund */
-	char                   rkey[];
+	int64_t t0_us;
+	struct http_waiter *next;
+	bool joined; /* came while its id was in flight */
+	size_t rkey_len; /* rate-limit key, for a refund */
+	char rkey[];
 };
 
 /* One (channel, id) submitted to the intake, until its done callback. */
 struct http_pending {
-	struct http_intake  *srv;	/* NULL once the server is freed */
-	struct http_pending *hnext;	/* in-flight table chain */
-	struct http_pending *prev, *next;	/* all pendings */
-	struct http_waiter  *waiters;
-	struct event         timer;	/* reply timeout */
-	bool                 in_table, answered, submitting, done_early;
-	char                *channel, *id;	/* one allocation after the struct */
+	struct http_intake *srv; /* NULL once the server is freed */
+	struct http_pending *hnext; /* in-flight table chain */
+	struct http_pending *prev, *next; /* all pendings */
+	struct http_waiter *waiters;
+	struct event timer; /* reply timeout */
+	bool in_table, answered, submitting, done_early;
+	char *channel, *id; /* one allocation after the struct */
 };
 
 struct http_intake {
-	struct event_base           *base;
-	struct http_cfg              cfg;
-	struct intake                intake;
-	struct metrics              *metrics;
-	http_health_cb               health;
-	void                        *health_arg;
-	struct evhttp               *http, *admin;
-	struct evhttp_bound_socket  *sock, *admin_sock;
-	int                          port, admin_port;
-	struct http_ratelimit       *rl;
-	struct http_signer          *signer;
-	int64_t                      log_us;	/* last client-error log line */
-	unsigned                     log_quiet;	/* lines suppressed since */
-	struct http_pending        **table;	/* in flight by (channel, id) */
-	size_t                       table_mask;
-	struct http_pending         *pendings;	/* every live pending */
-	size_t                       waiting;	/* requests held (all waiters) */
-	size_t                       inflight;	/* pendings in the table */
-	const struct timeval        *reply_tv;	/* common timeout */
-	struct metric               *m_responses;
-	struct metric_series        *m_code[HTTP_CODES];
-	struct metric_series        *m_seconds, *m_conns, *m_inflight;
-	struct metric               *m_limited;
+	struct event_base *base;
+	struct http_cfg cfg;
+	struct intake intake;
+	struct metrics *metrics;
+	http_health_cb health;
+	void *health_arg;
+	struct evhttp *http, *admin;
+	struct evhttp_bound_socket *sock, *admin_sock;
+	int port, admin_port;
+	struct http_ratelimit *rl;
+	struct http_signer *signer;
+	int64_t log_us; /* last client-error log line */
+	unsigned log_quiet; /* lines suppressed since */
+	struct http_pending **table; /* in flight by (channel, id) */
+	size_t table_mask;
+	struct http_pending *pendings; /* every live pending */
+	size_t waiting; /* requests held (all waiters) */
+	size_t inflight; /* pendings in the table */
+	const struct timeval *reply_tv; /* common timeout */
+	struct metric *m_responses;
+	struct metric_series *m_code[HTTP_CODES];
+	struct metric_series *m_seconds, *m_conns, *m_inflight;
+	struct metric *m_limited;
 };
 
 void
@@ -136,7 +137,7 @@ http_phrase(int code)
 	case 415: return "Unsupported Media Type";
 	case 429: return "Too Many Requests";
 	case 503: return "Service Unavailable";
-	default:  return "Error";
+	default: return "Error";
 	}
 }
 
@@ -163,8 +164,8 @@ http_count(struct http_intake *srv, int code)
  */
 static void
 http_send(struct http_intake *srv, struct evhttp_request *req, int code,
-          const char *ctype, const char *body, size_t len, int retry_after,
-          int64_t t0_us)
+    const char *ctype, const char *body, size_t len, int retry_after,
+    int64_t t0_us)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct evbuffer *out = evhttp_request_get_output_buffer(req);
@@ -189,12 +190,13 @@ http_send(struct http_intake *srv, struct evhttp_request *req, int code,
 /* Send a jansson object (consumed) as the JSON body. */
 static void
 http_send_json(struct http_intake *srv, struct evhttp_request *req, int code,
-               json_t *obj, int retry_after, int64_t t0_us)
+    json_t *obj, int retry_after, int64_t t0_us)
 {
 	char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
 
-	if (s == NULL) {	/* out of memory in jansson: still reply */
-		static const char oom[] = "{\"error\":\"internal\",\"detail\":null}";
+	if (s == NULL) { /* out of memory in jansson: still reply */
+		static const char oom[] =
+		    "{\"error\":\"internal\",\"detail\":null}";
 
 		http_send(srv, req, code, "application/json", oom,
 		    sizeof(oom) - 1, retry_after, t0_us);
@@ -209,23 +211,24 @@ http_send_json(struct http_intake *srv, struct evhttp_request *req, int code,
 /* {"error":error,"detail":detail} */
 static void
 http_error(struct http_intake *srv, struct evhttp_request *req, int code,
-           const char *error, const char *detail, int retry_after,
-           int64_t t0_us)
+    const char *error, const char *detail, int retry_after, int64_t t0_us)
 {
 	json_t *o = json_object();
 
 	json_object_set_new(o, "error", json_string(error));
-	json_object_set_new(o, "detail", detail ? json_string(detail) : json_null());
+	json_object_set_new(
+	    o, "detail", detail ? json_string(detail) : json_null());
 	http_send_json(srv, req, code, o, retry_after, t0_us);
 }
 
 static void
 http_not_allowed(struct http_intake *srv, struct evhttp_request *req,
-                 const char *allow, int64_t t0_us)
+    const char *allow, int64_t t0_us)
 {
 	char detail[64];
 
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+	evhttp_add_header(
+	    evhttp_request_get_output_headers(req), "Allow", allow);
 	snprintf(detail, sizeof(detail), "use %s", allow);
 	http_error(srv, req, 405, "method_not_allowed", detail, 0, t0_us);
 }
@@ -324,7 +327,7 @@ http_pending_free(struct http_pending *p)
 			p->next->prev = p->prev;
 		evtimer_del(&p->timer);
 	}
-	while (p->waiters != NULL) {	/* only when never answered */
+	while (p->waiters != NULL) { /* only when never answered */
 		struct http_waiter *w = p->waiters;
 
 		p->waiters = w->next;
@@ -335,8 +338,8 @@ http_pending_free(struct http_pending *p)
 
 static struct http_waiter *
 http_waiter_add(struct http_intake *srv, struct http_pending *p,
-                struct evhttp_request *req, int64_t t0_us, const char *rkey,
-                size_t rkey_len)
+    struct evhttp_request *req, int64_t t0_us, const char *rkey,
+    size_t rkey_len)
 {
 	struct http_waiter *w = xmalloc(sizeof(*w) + rkey_len);
 
@@ -361,12 +364,12 @@ http_result_body(const struct http_pending *p, const struct intake_result *r)
 	char *s;
 
 	json_object_set_new(o, "id", json_string(p->id));
-	json_object_set_new(o, "outcome",
-	    r->outcome ? json_string(r->outcome) : json_null());
-	json_object_set_new(o, "reason",
-	    r->reason ? json_string(r->reason) : json_null());
-	json_object_set_new(o, "reply",
-	    r->reply ? json_string(r->reply) : json_null());
+	json_object_set_new(
+	    o, "outcome", r->outcome ? json_string(r->outcome) : json_null());
+	json_object_set_new(
+	    o, "reason", r->reason ? json_string(r->reason) : json_null());
+	json_object_set_new(
+	    o, "reply", r->reply ? json_string(r->reply) : json_null());
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
@@ -378,7 +381,7 @@ http_result_body(const struct http_pending *p, const struct intake_result *r)
  */
 static void
 http_pending_answer(struct http_pending *p, const struct intake_result *r,
-                    const char *error, const char *detail)
+    const char *error, const char *detail)
 {
 	struct http_intake *srv = p->srv;
 	bool ok = r != NULL && r->status != INTAKE_TEMPFAIL;
@@ -391,12 +394,14 @@ http_pending_answer(struct http_pending *p, const struct intake_result *r,
 		p->waiters = w->next;
 		if (ok && body != NULL) {
 			if (r->status == INTAKE_DUPLICATE || w->joined)
-				evhttp_add_header(evhttp_request_get_output_headers(
-				    w->req), "X-Meterline-Duplicate", "1");
+				evhttp_add_header(
+				    evhttp_request_get_output_headers(w->req),
+				    "X-Meterline-Duplicate", "1");
 			http_send(srv, w->req, 200, "application/json", body,
 			    strlen(body), 0, w->t0_us);
 		} else {
-			http_ratelimit_refund(srv->rl, w->rkey, w->rkey_len, now);
+			http_ratelimit_refund(
+			    srv->rl, w->rkey, w->rkey_len, now);
 			http_error(srv, w->req, 503, ok ? "internal" : error,
 			    detail, srv->cfg.retry_after, w->t0_us);
 		}
@@ -417,7 +422,7 @@ http_done_cb(const struct intake_result *r, void *arg)
 	if (p->srv != NULL && !p->answered)
 		http_pending_answer(p, r, "database_unavailable",
 		    "the message was not stored; retry with the same id");
-	if (p->submitting) {	/* a broken intake called back from submit */
+	if (p->submitting) { /* a broken intake called back from submit */
 		p->done_early = true;
 		return;
 	}
@@ -477,7 +482,7 @@ http_peer(struct evhttp_request *req)
 /* Method, content type, size and signature; -1 when already answered. */
 static int
 http_messages_precheck(struct http_intake *srv, struct evhttp_request *req,
-                       const char *body, size_t len, int64_t t0)
+    const char *body, size_t len, int64_t t0)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	enum http_sig sig;
@@ -495,25 +500,31 @@ http_messages_precheck(struct http_intake *srv, struct evhttp_request *req,
 	if (len > srv->cfg.max_body) {
 		char detail[64];
 
-		snprintf(detail, sizeof(detail), "the body must be at most %zu "
-		    "bytes", srv->cfg.max_body);
+		snprintf(detail, sizeof(detail),
+		    "the body must be at most %zu "
+		    "bytes",
+		    srv->cfg.max_body);
 		http_error(srv, req, 413, "body_too_large", detail, 0, t0);
 		return -1;
 	}
-	sig = http_signer_check(srv->signer,
-	    evhttp_find_header(in, HTTP_SIG_HEADER), body, len);
+	sig = http_signer_check(
+	    srv->signer, evhttp_find_header(in, HTTP_SIG_HEADER), body, len);
 	if (sig == HTTP_SIG_OK)
 		return 0;
 	if (http_log_ok(srv, t0, &quiet))
 		log_info("http: %s signature from %s (%u similar lines "
-		    "suppressed)", sig == HTTP_SIG_MISSING ? "missing" :
-		    sig == HTTP_SIG_MALFORMED ? "malformed" : "wrong",
+		         "suppressed)",
+		    sig == HTTP_SIG_MISSING         ? "missing"
+		        : sig == HTTP_SIG_MALFORMED ? "malformed"
+		                                    : "wrong",
 		    http_peer(req), quiet);
 	http_error(srv, req, 401,
 	    sig == HTTP_SIG_MISSING ? "missing_signature" : "bad_signature",
-	    sig == HTTP_SIG_MISSING ? "X-Meterline-Signature is required" :
-	    sig == HTTP_SIG_MALFORMED ? "expected sha256=<64 hex digits>" :
-	    "the signature does not match the body", 0, t0);
+	    sig == HTTP_SIG_MISSING ? "X-Meterline-Signature is required"
+	        : sig == HTTP_SIG_MALFORMED
+	        ? "expected sha256=<64 hex digits>"
+	        : "the signature does not match the body",
+	    0, t0);
 	return -1;
 }
 
@@ -543,7 +554,8 @@ http_db_down(struct http_intake *srv)
 		return false;
 	n = srv->health(items, HTTP_HEALTH_MAX, srv->health_arg);
 	for (size_t i = 0; i < n && i < HTTP_HEALTH_MAX; i++)
-		if (items[i].name != NULL && strcmp(items[i].name, "database") == 0)
+		if (items[i].name != NULL &&
+		    strcmp(items[i].name, "database") == 0)
 			return !items[i].ok;
 	return false;
 }
@@ -551,8 +563,7 @@ http_db_down(struct http_intake *srv)
 /* Queue the message with the intake, or attach to the same id in flight. */
 static void
 http_messages_submit(struct http_intake *srv, struct evhttp_request *req,
-                     const struct http_msg *m, const char *rkey,
-                     size_t rkey_len, int64_t t0)
+    const struct http_msg *m, const char *rkey, size_t rkey_len, int64_t t0)
 {
 	struct http_pending *p = http_table_find(srv, m->channel, m->id);
 	struct inbound_msg msg;
@@ -564,7 +575,7 @@ http_messages_submit(struct http_intake *srv, struct evhttp_request *req,
 		    "too many messages in flight", srv->cfg.retry_after, t0);
 		return;
 	}
-	if (p != NULL) {	/* the same (channel, id) is being stored */
+	if (p != NULL) { /* the same (channel, id) is being stored */
 		http_waiter_add(srv, p, req, t0, rkey, rkey_len)->joined = true;
 		return;
 	}
@@ -612,7 +623,7 @@ http_messages_cb(struct evhttp_request *req, void *arg)
 	if (http_messages_precheck(srv, req, body, len, t0) < 0)
 		return;
 	if (http_msg_parse(&m, body, len, srv->cfg.max_text, &error, detail,
-	    sizeof(detail)) < 0) {
+	        sizeof(detail)) < 0) {
 		http_error(srv, req, 400, error, detail, 0, t0);
 		return;
 	}
@@ -623,9 +634,12 @@ http_messages_cb(struct evhttp_request *req, void *arg)
 		unsigned quiet;
 
 		if (http_log_ok(srv, t0, &quiet))
-			log_info("http: rate limit for %s sender %s (%u similar "
-			    "lines suppressed)", m.channel,
-			    log_mask_phone(m.from, masked, sizeof(masked)), quiet);
+			log_info(
+			    "http: rate limit for %s sender %s (%u similar "
+			    "lines suppressed)",
+			    m.channel,
+			    log_mask_phone(m.from, masked, sizeof(masked)),
+			    quiet);
 		metrics_inc(srv->m_limited, m.channel);
 		http_error(srv, req, 429, "rate_limited",
 		    "too many messages from this sender", wait, t0);
@@ -672,8 +686,10 @@ http_healthz_cb(struct evhttp_request *req, void *arg)
 	o = json_object();
 	json_object_set_new(o, "status", json_string(ok ? "ok" : "fail"));
 	json_object_set_new(o, "checks", checks);
-	json_object_set_new(o, "inflight", json_integer((json_int_t)srv->inflight));
-	http_send_json(srv, req, ok ? 200 : 503, o, ok ? 0 : srv->cfg.retry_after, 0);
+	json_object_set_new(
+	    o, "inflight", json_integer((json_int_t)srv->inflight));
+	http_send_json(
+	    srv, req, ok ? 200 : 503, o, ok ? 0 : srv->cfg.retry_after, 0);
 }
 
 static void
@@ -746,8 +762,8 @@ http_socket_port(struct evhttp_bound_socket *s)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 
-	if (getsockname(evhttp_bound_socket_get_fd(s), (struct sockaddr *)&ss,
-	    &sl) < 0)
+	if (getsockname(
+	        evhttp_bound_socket_get_fd(s), (struct sockaddr *)&ss, &sl) < 0)
 		return -1;
 	if (ss.ss_family == AF_INET6)
 		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
@@ -757,8 +773,7 @@ http_socket_port(struct evhttp_bound_socket *s)
 /* A configured evhttp bound to addr; NULL with err. */
 static struct evhttp *
 http_listen(struct http_intake *srv, const char *addr,
-            struct evhttp_bound_socket **sock, int *port, char *err,
-            size_t errlen)
+    struct evhttp_bound_socket **sock, int *port, char *err, size_t errlen)
 {
 	const struct http_cfg *c = &srv->cfg;
 	char host[HTTP_LISTEN_MAX + 1];
@@ -766,8 +781,10 @@ http_listen(struct http_intake *srv, const char *addr,
 	int p;
 
 	if (http_split_addr(addr, host, sizeof(host), &p) < 0) {
-		snprintf(err, errlen, "listen address \"%s\": expected host:port "
-		    "or [v6]:port", addr);
+		snprintf(err, errlen,
+		    "listen address \"%s\": expected host:port "
+		    "or [v6]:port",
+		    addr);
 		return NULL;
 	}
 	if ((h = evhttp_new(srv->base)) == NULL) {
@@ -780,7 +797,8 @@ http_listen(struct http_intake *srv, const char *addr,
 	evhttp_set_allowed_methods(h, HTTP_ALL_METHODS);
 	evhttp_set_flags(h, EVHTTP_SERVER_LINGERING_CLOSE);
 	evhttp_set_gencb(h, http_notfound_cb, srv);
-	if ((*sock = evhttp_bind_socket_with_handle(h, host, (ev_uint16_t)p)) == NULL) {
+	if ((*sock = evhttp_bind_socket_with_handle(h, host, (ev_uint16_t)p)) ==
+	    NULL) {
 		snprintf(err, errlen, "cannot listen on %s", addr);
 		evhttp_free(h);
 		return NULL;
@@ -832,8 +850,8 @@ http_intake_bind(struct http_intake *srv, char *err, size_t errlen)
 {
 	struct evhttp *stats;
 
-	srv->http = http_listen(srv, srv->cfg.listen, &srv->sock, &srv->port,
-	    err, errlen);
+	srv->http = http_listen(
+	    srv, srv->cfg.listen, &srv->sock, &srv->port, err, errlen);
 	if (srv->http == NULL)
 		return -1;
 	evhttp_set_cb(srv->http, HTTP_PATH_MESSAGES, http_messages_cb, srv);
@@ -853,13 +871,14 @@ http_intake_bind(struct http_intake *srv, char *err, size_t errlen)
 
 struct http_intake *
 http_intake_new(struct event_base *base, const struct http_cfg *cfg,
-                const struct http_intake_deps *deps, char *err, size_t errlen)
+    const struct http_intake_deps *deps, char *err, size_t errlen)
 {
 	struct http_intake *srv;
 	struct timeval tv;
 	size_t n = 64;
 
-	if (deps == NULL || deps->intake == NULL || deps->intake->submit == NULL) {
+	if (deps == NULL || deps->intake == NULL ||
+	    deps->intake->submit == NULL) {
 		snprintf(err, errlen, "http: no intake");
 		return NULL;
 	}
@@ -880,8 +899,8 @@ http_intake_new(struct event_base *base, const struct http_cfg *cfg,
 		n <<= 1;
 	srv->table = xcalloc(n, sizeof(*srv->table));
 	srv->table_mask = n - 1;
-	srv->rl = http_ratelimit_new(cfg->rate_slots, cfg->rate_per_minute,
-	    cfg->rate_burst);
+	srv->rl = http_ratelimit_new(
+	    cfg->rate_slots, cfg->rate_per_minute, cfg->rate_burst);
 	tv.tv_sec = cfg->reply_timeout;
 	tv.tv_usec = 0;
 	/* One common timeout: every pending has the same duration, so libevent
@@ -899,7 +918,8 @@ http_intake_new(struct event_base *base, const struct http_cfg *cfg,
 		return NULL;
 	}
 	log_info("http: listening on %s (port %d)%s%s", cfg->listen, srv->port,
-	    srv->admin ? ", admin on " : "", srv->admin ? cfg->admin_listen : "");
+	    srv->admin ? ", admin on " : "",
+	    srv->admin ? cfg->admin_listen : "");
 	return srv;
 }
 

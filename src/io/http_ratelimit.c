@@ -13,25 +13,25 @@
 #include "meterline/http_intake.h"
 #include "meterline/util.h"
 
-#define RL_PROBE	8	/* slots looked at per key */
-#define RL_UNIT		60000000LL	/* one token, in units: exact arithmetic */
+#define RL_PROBE 8 /* slots looked at per key */
+#define RL_UNIT 60000000LL /* one token, in units: exact arithmetic */
 
 /*
  * Token counts are kept in units of 1/60,000,000 token: a bucket refills
  * per_minute units per microsecond, so everything stays in integers.
  */
 struct rl_slot {
-	uint64_t key;		/* 0 = empty */
-	int64_t  last_us;	/* when units was last brought up to date */
-	int64_t  units;
+	uint64_t key; /* 0 = empty */
+	int64_t last_us; /* when units was last brought up to date */
+	int64_t units;
 };
 
 struct http_ratelimit {
 	struct rl_slot *slots;
-	size_t          mask;
-	int64_t         per_minute;	/* units added per microsecond */
-	int64_t         cap;		/* burst, in units */
-	uint64_t        seed;
+	size_t mask;
+	int64_t per_minute; /* units added per microsecond */
+	int64_t cap; /* burst, in units */
+	uint64_t seed;
 };
 
 /* FNV-1a over seed and data, then the splitmix64 finaliser. Never 0. */
@@ -84,17 +84,18 @@ http_ratelimit_free(struct http_ratelimit *rl)
 
 /* Units in a slot at now_us, refilled but not stored. */
 static int64_t
-rl_units(const struct http_ratelimit *rl, const struct rl_slot *s,
-         int64_t now_us)
+rl_units(
+    const struct http_ratelimit *rl, const struct rl_slot *s, int64_t now_us)
 {
 	int64_t dt = now_us - s->last_us;
 
 	if (dt <= 0)
 		return s->units;
-	if (dt >= rl->cap / rl->per_minute + 1)	/* no overflow: full */
+	if (dt >= rl->cap / rl->per_minute + 1) /* no overflow: full */
 		return rl->cap;
-	return s->units + dt * rl->per_minute < rl->cap ?
-	    s->units + dt * rl->per_minute : rl->cap;
+	return s->units + dt * rl->per_minute < rl->cap
+	    ? s->units + dt * rl->per_minute
+	    : rl->cap;
 }
 
 /*
@@ -113,8 +114,8 @@ rl_lookup(struct http_ratelimit *rl, uint64_t h, int64_t now_us, bool create)
 
 		if (s->key == h)
 			return s;
-		if (free_slot == NULL && (s->key == 0 ||
-		    rl_units(rl, s, now_us) >= rl->cap))
+		if (free_slot == NULL &&
+		    (s->key == 0 || rl_units(rl, s, now_us) >= rl->cap))
 			free_slot = s;
 		if (lru == NULL || s->last_us < lru->last_us)
 			lru = s;
@@ -139,8 +140,8 @@ rl_refill(const struct http_ratelimit *rl, struct rl_slot *s, int64_t now_us)
 }
 
 int
-http_ratelimit_take(struct http_ratelimit *rl, const void *key, size_t len,
-                    int64_t now_us)
+http_ratelimit_take(
+    struct http_ratelimit *rl, const void *key, size_t len, int64_t now_us)
 {
 	struct rl_slot *s;
 	int64_t wait_us;
@@ -158,8 +159,8 @@ http_ratelimit_take(struct http_ratelimit *rl, const void *key, size_t len,
 }
 
 void
-http_ratelimit_refund(struct http_ratelimit *rl, const void *key, size_t len,
-                      int64_t now_us)
+http_ratelimit_refund(
+    struct http_ratelimit *rl, const void *key, size_t len, int64_t now_us)
 {
 	struct rl_slot *s;
 

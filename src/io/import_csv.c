@@ -19,41 +19,47 @@
 #include "meterline/model.h"
 #include "meterline/util.h"
 
-#define IMPORT_MAX_LINE	4096		/* longer lines are bad lines */
-#define IMPORT_FLUSH	(1u << 20)	/* COPY chunk size */
-#define IMPORT_NCOLS	8
+#define IMPORT_MAX_LINE 4096 /* longer lines are bad lines */
+#define IMPORT_FLUSH (1u << 20) /* COPY chunk size */
+#define IMPORT_NCOLS 8
 
 static const char *const import_cols[IMPORT_NCOLS] = {
-	"contract", "resource", "position", "register", "digits",
-	"last_value", "last_date", "status",
+	"contract",
+	"resource",
+	"position",
+	"register",
+	"digits",
+	"last_value",
+	"last_date",
+	"status",
 };
 
 struct import_bad {
-	long  line;
+	long line;
 	char *why;
 };
 
 /* One checked line, ready for COPY. */
 struct import_row {
 	const char *contract, *resource, *name, *status;
-	int         position, digits;
-	long        last_value;		/* -1: none */
-	char        last_date[11];	/* "" or YYYY-MM-DD */
+	int position, digits;
+	long last_value; /* -1: none */
+	char last_date[11]; /* "" or YYYY-MM-DD */
 };
 
 struct import {
-	struct db_sync       *db;
-	const char           *name;
-	import_bad_cb         bad;
-	void                 *arg;
+	struct db_sync *db;
+	const char *name;
+	import_bad_cb bad;
+	void *arg;
 	struct import_report *rep;
-	int                   ncols;	/* 7 or 8, from the header */
-	char                 *copy;	/* COPY text not yet sent */
-	size_t                copy_len, copy_cap;
-	char                 *skip;	/* {c1,c2,...}: contracts with a bad line */
-	size_t                skip_len, skip_cap;
-	struct import_bad    *bads;	/* reported in line order at the end */
-	size_t                nbads, bads_cap;
+	int ncols; /* 7 or 8, from the header */
+	char *copy; /* COPY text not yet sent */
+	size_t copy_len, copy_cap;
+	char *skip; /* {c1,c2,...}: contracts with a bad line */
+	size_t skip_len, skip_cap;
+	struct import_bad *bads; /* reported in line order at the end */
+	size_t nbads, bads_cap;
 };
 
 static void
@@ -153,14 +159,17 @@ import_date(const char *s, char out[11])
 {
 	int y, m, d;
 	char tail;
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+		31 };
 
-	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+	if (strlen(s) != 10 ||
+	    sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
 		return false;
 	if (s[4] != '-' || s[7] != '-' || y < 1900 || y > 2999 || m < 1 ||
 	    m > 12 || d < 1 || d > mdays[m - 1])
 		return false;
-	if (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+	if (m == 2 && d == 29 &&
+	    !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
 		return false;
 	memcpy(out, s, 11);
 	return true;
@@ -192,7 +201,8 @@ import_check(char **f, int n, struct import_row *row)
 		if (*p < 0x20 || *p == 0x7f)
 			return "control character in register name";
 	row->name = f[3];
-	if (!import_uint(f[4], 1, &v) || v < MODEL_DIGITS_MIN || v > MODEL_DIGITS_MAX)
+	if (!import_uint(f[4], 1, &v) || v < MODEL_DIGITS_MIN ||
+	    v > MODEL_DIGITS_MAX)
 		return "digits must be 4-9";
 	row->digits = (int)v;
 	row->last_value = -1;
@@ -224,20 +234,23 @@ import_copy_row(struct import *im, long line, const struct import_row *r)
 	import_append(&im->copy, &im->copy_len, &im->copy_cap, head, (size_t)n);
 	import_append(&im->copy, &im->copy_len, &im->copy_cap, r->contract,
 	    strlen(r->contract));
-	n = snprintf(head, sizeof(head), "\t%s\t%d\t", r->resource, r->position);
+	n = snprintf(
+	    head, sizeof(head), "\t%s\t%d\t", r->resource, r->position);
 	import_append(&im->copy, &im->copy_len, &im->copy_cap, head, (size_t)n);
 	/* The name has no control characters; only the backslash needs escaping. */
 	for (const char *p = r->name; *p; p++) {
 		if (*p == '\\')
-			import_append(&im->copy, &im->copy_len, &im->copy_cap, "\\", 1);
+			import_append(
+			    &im->copy, &im->copy_len, &im->copy_cap, "\\", 1);
 		import_append(&im->copy, &im->copy_len, &im->copy_cap, p, 1);
 	}
 	if (r->last_value >= 0)
-		n = snprintf(tail, sizeof(tail), "\t%d\t%ld\t%s\t%s\n", r->digits,
-		    r->last_value, r->last_date[0] ? r->last_date : "\\N", r->status);
+		n = snprintf(tail, sizeof(tail), "\t%d\t%ld\t%s\t%s\n",
+		    r->digits, r->last_value,
+		    r->last_date[0] ? r->last_date : "\\N", r->status);
 	else
-		n = snprintf(tail, sizeof(tail), "\t%d\t\\N\t\\N\t%s\n", r->digits,
-		    r->status);
+		n = snprintf(tail, sizeof(tail), "\t%d\t\\N\t\\N\t%s\n",
+		    r->digits, r->status);
 	import_append(&im->copy, &im->copy_len, &im->copy_cap, tail, (size_t)n);
 }
 
@@ -270,7 +283,8 @@ import_report_bads(struct import *im)
 		qsort(im->bads, im->nbads, sizeof(*im->bads), import_bad_cmp);
 	for (size_t i = 0; i < im->nbads; i++) {
 		if (im->bad)
-			im->bad(im->name, im->bads[i].line, im->bads[i].why, im->arg);
+			im->bad(im->name, im->bads[i].line, im->bads[i].why,
+			    im->arg);
 		free(im->bads[i].why);
 	}
 	free(im->bads);
@@ -286,15 +300,15 @@ import_header(struct import *im, char *line)
 
 	if ((unsigned char)line[0] == 0xef && (unsigned char)line[1] == 0xbb &&
 	    (unsigned char)line[2] == 0xbf)
-		line += 3;	/* UTF-8 byte order mark, as spreadsheets write it */
+		line += 3; /* UTF-8 byte order mark, as spreadsheets write it */
 	n = import_split(line, f, IMPORT_NCOLS + 1, &why);
 	if (n < IMPORT_NCOLS - 1 || n > IMPORT_NCOLS)
 		return "header must be contract,resource,position,register,digits,"
-		    "last_value,last_date[,status]";
+		       "last_value,last_date[,status]";
 	for (int i = 0; i < n; i++)
 		if (strcasecmp(f[i], import_cols[i]) != 0)
 			return "header must be contract,resource,position,register,"
-			    "digits,last_value,last_date[,status]";
+			       "digits,last_value,last_date[,status]";
 	im->ncols = n;
 	return NULL;
 }
@@ -317,7 +331,7 @@ import_skip_contract(struct import *im, const char *line)
 	}
 	contract[n] = '\0';
 	if (n < 4 || (line[n] != ',' && line[n] != '"' && line[n] != ' '))
-		return;		/* not a contract number: nothing to skip */
+		return; /* not a contract number: nothing to skip */
 	if (im->skip_len > 1)
 		import_append(&im->skip, &im->skip_len, &im->skip_cap, ",", 1);
 	import_append(&im->skip, &im->skip_len, &im->skip_cap, contract, n);
@@ -333,14 +347,14 @@ import_line(struct import *im, char *line, size_t len, long lineno)
 	int n;
 
 	im->rep->lines++;
-	snprintf(raw, sizeof(raw), "%s", line);	/* split works in place */
+	snprintf(raw, sizeof(raw), "%s", line); /* split works in place */
 	if (len > IMPORT_MAX_LINE) {
 		why = "line longer than 4096 bytes";
 	} else {
 		n = import_split(line, f, IMPORT_NCOLS + 1, &why);
 		if (n >= 0 && n != im->ncols && !(n == 7 && im->ncols == 8))
-			why = im->ncols == 8 ? "expected 7 or 8 fields" :
-			    "expected 7 fields";
+			why = im->ncols == 8 ? "expected 7 or 8 fields"
+			                     : "expected 7 fields";
 		if (why == NULL)
 			why = import_check(f, n, &row);
 	}
@@ -373,31 +387,35 @@ import_read(struct import *im, FILE *in, char *err, size_t errlen)
 
 	while ((len = getline(&line, &cap, in)) >= 0) {
 		lineno++;
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		while (
+		    len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
 		if (lineno == 1) {
 			const char *why = import_header(im, line);
 
 			if (why != NULL) {
-				snprintf(err, errlen, "%s:1: %s", im->name, why);
+				snprintf(
+				    err, errlen, "%s:1: %s", im->name, why);
 				rc = -1;
 				break;
 			}
 			continue;
 		}
 		if (len == 0)
-			continue;	/* blank lines, e.g. at the end */
+			continue; /* blank lines, e.g. at the end */
 		if (strlen(line) != (size_t)len) {
 			im->rep->lines++;
 			import_bad(im, lineno, "NUL byte in line");
 			continue;
 		}
 		import_line(im, line, (size_t)len, lineno);
-		if (im->copy_len >= IMPORT_FLUSH && (rc = import_flush(im, err, errlen)) < 0)
+		if (im->copy_len >= IMPORT_FLUSH &&
+		    (rc = import_flush(im, err, errlen)) < 0)
 			break;
 	}
 	if (rc == 0 && ferror(in)) {
-		snprintf(err, errlen, "%s: read error: %s", im->name, strerror(errno));
+		snprintf(err, errlen, "%s: read error: %s", im->name,
+		    strerror(errno));
 		rc = -1;
 	} else if (rc == 0 && lineno == 0) {
 		snprintf(err, errlen, "%s: empty file (no header)", im->name);
@@ -412,30 +430,30 @@ import_read(struct import *im, FILE *in, char *err, size_t errlen)
  * is reported; its contract joins import_skip.
  */
 static const char import_cross_sql[] =
-	"WITH r AS ("
-	" SELECT line, contract, position, resource, status,"
-	"  min(line) OVER (PARTITION BY contract, position) AS first_pos,"
-	"  first_value(line) OVER c AS first_line,"
-	"  first_value(resource) OVER c AS first_resource,"
-	"  first_value(status) OVER c AS first_status"
-	" FROM import_rows WINDOW c AS (PARTITION BY contract ORDER BY line)),"
-	" bad AS ("
-	" SELECT line, contract, CASE"
-	"  WHEN line <> first_pos THEN format('contract %s: register position %s "
-	"again (first on line %s)', contract, position, first_pos)"
-	"  WHEN resource <> first_resource THEN format('contract %s: resource %s "
-	"differs from %s on line %s', contract, resource, first_resource, first_line)"
-	"  ELSE format('contract %s: status %s differs from %s on line %s',"
-	"   contract, status, first_status, first_line) END AS why"
-	" FROM r WHERE line <> first_pos OR resource <> first_resource"
-	"  OR status <> first_status"
-	" UNION ALL"
-	" SELECT min(line), contract, format('contract %s: register positions "
-	"must be 1..%s without gaps', contract, count(DISTINCT position))"
-	" FROM import_rows GROUP BY contract"
-	" HAVING max(position) <> count(DISTINCT position)),"
-	" skip AS (INSERT INTO import_skip SELECT DISTINCT contract FROM bad)"
-	" SELECT line, why FROM bad ORDER BY line";
+    "WITH r AS ("
+    " SELECT line, contract, position, resource, status,"
+    "  min(line) OVER (PARTITION BY contract, position) AS first_pos,"
+    "  first_value(line) OVER c AS first_line,"
+    "  first_value(resource) OVER c AS first_resource,"
+    "  first_value(status) OVER c AS first_status"
+    " FROM import_rows WINDOW c AS (PARTITION BY contract ORDER BY line)),"
+    " bad AS ("
+    " SELECT line, contract, CASE"
+    "  WHEN line <> first_pos THEN format('contract %s: register position %s "
+    "again (first on line %s)', contract, position, first_pos)"
+    "  WHEN resource <> first_resource THEN format('contract %s: resource %s "
+    "differs from %s on line %s', contract, resource, first_resource, first_line)"
+    "  ELSE format('contract %s: status %s differs from %s on line %s',"
+    "   contract, status, first_status, first_line) END AS why"
+    " FROM r WHERE line <> first_pos OR resource <> first_resource"
+    "  OR status <> first_status"
+    " UNION ALL"
+    " SELECT min(line), contract, format('contract %s: register positions "
+    "must be 1..%s without gaps', contract, count(DISTINCT position))"
+    " FROM import_rows GROUP BY contract"
+    " HAVING max(position) <> count(DISTINCT position)),"
+    " skip AS (INSERT INTO import_skip SELECT DISTINCT contract FROM bad)"
+    " SELECT line, why FROM bad ORDER BY line";
 
 static int
 import_cross_check(struct import *im, char *err, size_t errlen)
@@ -446,7 +464,8 @@ import_cross_check(struct import *im, char *err, size_t errlen)
 	if (r == NULL)
 		return -1;
 	for (int i = 0; i < db_rows_count(r); i++)
-		import_bad(im, atol(db_rows_get(r, i, 0)), db_rows_get(r, i, 1));
+		import_bad(
+		    im, atol(db_rows_get(r, i, 0)), db_rows_get(r, i, 1));
 	db_rows_free(r);
 	return 0;
 }
@@ -479,53 +498,54 @@ import_count(struct import *im, const char *sql, long *a, long *b, long *c,
  * in, so the two never deadlock.
  */
 static const char import_contracts_sql[] =
-	"WITH f AS (SELECT DISTINCT ON (contract) contract, resource, status"
-	"  FROM import_rows ORDER BY contract, line),"
-	" u AS (INSERT INTO contracts AS c (contract, resource, status)"
-	"  SELECT f.contract, f.resource, f.status FROM f"
-	"  WHERE NOT EXISTS (SELECT 1 FROM contracts x WHERE x.contract = f.contract"
-	"   AND x.resource = f.resource AND x.status = f.status)"
-	"  ORDER BY f.contract"
-	"  ON CONFLICT (contract) DO UPDATE SET resource = EXCLUDED.resource,"
-	"   status = EXCLUDED.status, imported_at = EXCLUDED.imported_at"
-	"  RETURNING (xmax = 0) AS new)"
-	" SELECT (SELECT count(*) FROM f),"
-	"  count(*) FILTER (WHERE new), count(*) FILTER (WHERE NOT new) FROM u";
+    "WITH f AS (SELECT DISTINCT ON (contract) contract, resource, status"
+    "  FROM import_rows ORDER BY contract, line),"
+    " u AS (INSERT INTO contracts AS c (contract, resource, status)"
+    "  SELECT f.contract, f.resource, f.status FROM f"
+    "  WHERE NOT EXISTS (SELECT 1 FROM contracts x WHERE x.contract = f.contract"
+    "   AND x.resource = f.resource AND x.status = f.status)"
+    "  ORDER BY f.contract"
+    "  ON CONFLICT (contract) DO UPDATE SET resource = EXCLUDED.resource,"
+    "   status = EXCLUDED.status, imported_at = EXCLUDED.imported_at"
+    "  RETURNING (xmax = 0) AS new)"
+    " SELECT (SELECT count(*) FROM f),"
+    "  count(*) FILTER (WHERE new), count(*) FILTER (WHERE NOT new) FROM u";
 static const char import_removed_sql[] =
-	"WITH d AS (DELETE FROM registers g"
-	" WHERE g.contract IN (SELECT contract FROM import_rows)"
-	" AND NOT EXISTS (SELECT 1 FROM import_rows i"
-	"  WHERE i.contract = g.contract AND i.position = g.position)"
-	" RETURNING 1) SELECT count(*) FROM d";
+    "WITH d AS (DELETE FROM registers g"
+    " WHERE g.contract IN (SELECT contract FROM import_rows)"
+    " AND NOT EXISTS (SELECT 1 FROM import_rows i"
+    "  WHERE i.contract = g.contract AND i.position = g.position)"
+    " RETURNING 1) SELECT count(*) FROM d";
 /* Whether register `o` (ours) keeps its last value over `t` (billing's). */
 #define IMPORT_KEEP_OURS(o, t) \
-	o ".digits = " t ".digits AND " o ".last_date IS NOT NULL AND (" \
-	t ".last_date IS NULL OR " t ".last_date < " o ".last_date)"
+	o ".digits = " t ".digits AND " o ".last_date IS NOT NULL AND (" t \
+	  ".last_date IS NULL OR " t ".last_date < " o ".last_date)"
 static const char import_registers_sql[] =
-	"WITH u AS (INSERT INTO registers AS g"
-	" (contract, position, name, digits, last_value, last_date)"
-	" SELECT i.contract, i.position, i.name, i.digits, i.last_value, i.last_date"
-	" FROM import_rows i"
-	" WHERE NOT EXISTS (SELECT 1 FROM registers x WHERE x.contract = i.contract"
-	"  AND x.position = i.position AND x.name = i.name AND x.digits = i.digits"
-	"  AND ((" IMPORT_KEEP_OURS("x", "i") ")"
-	"   OR (x.last_value IS NOT DISTINCT FROM i.last_value"
-	"    AND x.last_date IS NOT DISTINCT FROM i.last_date)))"
-	" ORDER BY i.contract, i.position"
-	" ON CONFLICT (contract, position) DO UPDATE SET"
-	"  name = EXCLUDED.name, digits = EXCLUDED.digits,"
-	"  last_value = CASE WHEN " IMPORT_KEEP_OURS("g", "EXCLUDED")
-	"   THEN g.last_value ELSE EXCLUDED.last_value END,"
-	"  last_date = CASE WHEN " IMPORT_KEEP_OURS("g", "EXCLUDED")
-	"   THEN g.last_date ELSE EXCLUDED.last_date END"
-	" RETURNING 1)"
-	" SELECT (SELECT count(*) FROM import_rows), (SELECT count(*) FROM u)";
+    "WITH u AS (INSERT INTO registers AS g"
+    " (contract, position, name, digits, last_value, last_date)"
+    " SELECT i.contract, i.position, i.name, i.digits, i.last_value, i.last_date"
+    " FROM import_rows i"
+    " WHERE NOT EXISTS (SELECT 1 FROM registers x WHERE x.contract = i.contract"
+    "  AND x.position = i.position AND x.name = i.name AND x.digits = i.digits"
+    "  AND ((" IMPORT_KEEP_OURS("x",
+        "i") ")"
+             "   OR (x.last_value IS NOT DISTINCT FROM i.last_value"
+             "    AND x.last_date IS NOT DISTINCT FROM i.last_date)))"
+             " ORDER BY i.contract, i.position"
+             " ON CONFLICT (contract, position) DO UPDATE SET"
+             "  name = EXCLUDED.name, digits = EXCLUDED.digits,"
+             "  last_value = CASE WHEN " IMPORT_KEEP_OURS("g",
+                 "EXCLUDED") "   THEN g.last_value ELSE EXCLUDED.last_value END,"
+                             "  last_date = CASE WHEN " IMPORT_KEEP_OURS("g",
+                                 "EXCLUDED") "   THEN g.last_date ELSE EXCLUDED.last_date END"
+                                             " RETURNING 1)"
+                                             " SELECT (SELECT count(*) FROM import_rows), (SELECT count(*) FROM u)";
 
 /* Drop the lines of skipped contracts; count the skipped contracts. */
 static const char import_drop_sql[] =
-	"WITH d AS (DELETE FROM import_rows WHERE contract IN"
-	" (SELECT contract FROM import_skip) RETURNING 1)"
-	" SELECT count(DISTINCT contract) FROM import_skip";
+    "WITH d AS (DELETE FROM import_rows WHERE contract IN"
+    " (SELECT contract FROM import_skip) RETURNING 1)"
+    " SELECT count(DISTINCT contract) FROM import_skip";
 
 static int
 import_apply(struct import *im, char *err, size_t errlen)
@@ -534,42 +554,46 @@ import_apply(struct import *im, char *err, size_t errlen)
 	struct import_report *rep = im->rep;
 	struct db_rows *r;
 
-	r = db_sync_query(im->db, "INSERT INTO import_skip "
-	    "SELECT unnest($1::text[])", 1, params, err, errlen);
+	r = db_sync_query(im->db,
+	    "INSERT INTO import_skip "
+	    "SELECT unnest($1::text[])",
+	    1, params, err, errlen);
 	if (r == NULL)
 		return -1;
 	db_rows_free(r);
 	if (import_count(im, import_drop_sql, &rep->contracts_skipped, NULL,
-	    NULL, err, errlen) < 0 ||
+	        NULL, err, errlen) < 0 ||
 	    db_sync_exec(im->db, "ANALYZE import_rows", err, errlen) < 0 ||
 	    import_cross_check(im, err, errlen) < 0 ||
 	    import_count(im, import_drop_sql, &rep->contracts_skipped, NULL,
-	    NULL, err, errlen) < 0 ||
+	        NULL, err, errlen) < 0 ||
 	    import_count(im, import_contracts_sql, &rep->contracts,
-	    &rep->contracts_new, &rep->contracts_changed, err, errlen) < 0 ||
+	        &rep->contracts_new, &rep->contracts_changed, err,
+	        errlen) < 0 ||
 	    import_count(im, import_removed_sql, &rep->registers_removed, NULL,
-	    NULL, err, errlen) < 0 ||
+	        NULL, err, errlen) < 0 ||
 	    import_count(im, import_registers_sql, &rep->registers,
-	    &rep->registers_changed, NULL, err, errlen) < 0)
+	        &rep->registers_changed, NULL, err, errlen) < 0)
 		return -1;
 	return 0;
 }
 
 static const char import_setup_sql[] =
-	"SET client_min_messages = warning;"
-	"BEGIN;"
-	"CREATE TEMP TABLE import_rows (line integer NOT NULL, contract text NOT NULL,"
-	" resource text NOT NULL, position smallint NOT NULL, name text NOT NULL,"
-	" digits smallint NOT NULL, last_value integer, last_date date,"
-	" status text NOT NULL) ON COMMIT DROP;"
-	"CREATE TEMP TABLE import_skip (contract text) ON COMMIT DROP;";
+    "SET client_min_messages = warning;"
+    "BEGIN;"
+    "CREATE TEMP TABLE import_rows (line integer NOT NULL, contract text NOT NULL,"
+    " resource text NOT NULL, position smallint NOT NULL, name text NOT NULL,"
+    " digits smallint NOT NULL, last_value integer, last_date date,"
+    " status text NOT NULL) ON COMMIT DROP;"
+    "CREATE TEMP TABLE import_skip (contract text) ON COMMIT DROP;";
 
 /* The whole import inside one transaction on im->db. */
 static int
 import_run(struct import *im, FILE *in, char *err, size_t errlen)
 {
 	if (db_sync_exec(im->db, import_setup_sql, err, errlen) < 0 ||
-	    db_sync_copy_begin(im->db, "COPY import_rows FROM STDIN", err, errlen) < 0)
+	    db_sync_copy_begin(
+	        im->db, "COPY import_rows FROM STDIN", err, errlen) < 0)
 		return -1;
 	if (import_read(im, in, err, errlen) < 0) {
 		char ignored[256];
@@ -601,7 +625,7 @@ import_contracts(const char *conninfo, FILE *in, const char *name,
 		return -1;
 	import_append(&im.skip, &im.skip_len, &im.skip_cap, "{", 1);
 	rc = import_run(&im, in, err, errlen);
-	db_sync_close(im.db);	/* an open transaction is rolled back */
+	db_sync_close(im.db); /* an open transaction is rolled back */
 	import_report_bads(&im);
 	free(im.copy);
 	free(im.skip);

@@ -84,7 +84,8 @@ log_escape(const char *text, size_t len, char *buf, size_t buflen)
 			buf[o++] = '\\';
 			buf[o++] = (char)c;
 		} else if (c < 0x20 || c == 0x7f) {
-			o += (size_t)snprintf(buf + o, buflen - o, "\\x%02x", c);
+			o +=
+			    (size_t)snprintf(buf + o, buflen - o, "\\x%02x", c);
 		} else {
 			buf[o++] = (char)c;
 		}

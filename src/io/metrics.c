@@ -13,52 +13,54 @@
 #include "meterline/metrics.h"
 #include "meterline/util.h"
 
-#define METRICS_NAME_MAX	127
-#define METRICS_LABEL_MAX	31
-#define METRICS_COLLECT_MAX	16
-#define METRICS_OVERFLOW	"_overflow"
+#define METRICS_NAME_MAX 127
+#define METRICS_LABEL_MAX 31
+#define METRICS_COLLECT_MAX 16
+#define METRICS_OVERFLOW "_overflow"
 
 struct metric_series {
-	char               values[METRICS_LABELS_MAX][METRICS_VALUE_MAX + 1];
-	double             value;	/* counter, gauge; histogram: sum */
-	unsigned long long count;	/* histogram observations */
-	unsigned long long buckets[METRICS_BUCKETS_MAX + 1];	/* per bucket, not cumulative */
-	struct metric     *family;
-	bool               used;
+	char values[METRICS_LABELS_MAX][METRICS_VALUE_MAX + 1];
+	double value; /* counter, gauge; histogram: sum */
+	unsigned long long count; /* histogram observations */
+	unsigned long long
+	    buckets[METRICS_BUCKETS_MAX + 1]; /* per bucket, not cumulative */
+	struct metric *family;
+	bool used;
 };
 
 struct metric {
-	char                  name[METRICS_NAME_MAX + 1];
-	char                 *help;
-	enum metrics_type     type;
-	size_t                nlabels;
-	char                  labels[METRICS_LABELS_MAX][METRICS_LABEL_MAX + 1];
-	double                bounds[METRICS_BUCKETS_MAX];
-	size_t                nbounds;
+	char name[METRICS_NAME_MAX + 1];
+	char *help;
+	enum metrics_type type;
+	size_t nlabels;
+	char labels[METRICS_LABELS_MAX][METRICS_LABEL_MAX + 1];
+	double bounds[METRICS_BUCKETS_MAX];
+	size_t nbounds;
 	struct metric_series *series;
-	size_t                nseries, max_series;
-	struct metric_series  overflow;
+	size_t nseries, max_series;
+	struct metric_series overflow;
 };
 
 struct metrics_collector {
 	metrics_collect_cb cb;
-	void              *arg;
+	void *arg;
 };
 
 struct metrics {
-	struct metric           *families[METRICS_FAMILIES_MAX];
-	size_t                   nfamilies;
+	struct metric *families[METRICS_FAMILIES_MAX];
+	size_t nfamilies;
 	struct metrics_collector collect[METRICS_COLLECT_MAX];
-	size_t                   ncollect;
+	size_t ncollect;
 };
 
 /* A growing output buffer for the renderer. */
 struct sbuf {
-	char  *p;
+	char *p;
 	size_t len, cap;
 };
 
-static const char *const metrics_type_names[] = { "counter", "gauge", "histogram" };
+static const char *const metrics_type_names[] = { "counter", "gauge",
+	"histogram" };
 
 struct metrics *
 metrics_new(void)
@@ -90,7 +92,8 @@ metrics_name_ok(const char *s, bool colon)
 		char c = *s;
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '_' || (colon && c == ':')))
+		        (c >= '0' && c <= '9') || c == '_' ||
+		        (colon && c == ':')))
 			return false;
 	}
 	return true;
@@ -116,7 +119,8 @@ metrics_parse_labels(struct metric *f, const char *labels)
 		dst = f->labels[f->nlabels++];
 		memcpy(dst, p, n);
 		dst[n] = '\0';
-		if (!metrics_name_ok(dst, false) || strncmp(dst, "__", 2) == 0 ||
+		if (!metrics_name_ok(dst, false) ||
+		    strncmp(dst, "__", 2) == 0 ||
 		    (f->type == METRICS_HISTOGRAM && strcmp(dst, "le") == 0))
 			return -1;
 		p += n;
@@ -143,8 +147,8 @@ metrics_same(const struct metric *a, const struct metric *b)
 }
 
 static struct metric *
-metrics_register(struct metrics *m, const struct metric *proto,
-                 const char *help)
+metrics_register(
+    struct metrics *m, const struct metric *proto, const char *help)
 {
 	struct metric *f, *old;
 
@@ -154,12 +158,13 @@ metrics_register(struct metrics *m, const struct metric *proto,
 		if (metrics_same(old, proto))
 			return old;
 		log_error("metrics: %s registered twice with different "
-		    "type or labels", proto->name);
+		          "type or labels",
+		    proto->name);
 		return NULL;
 	}
 	if (m->nfamilies == METRICS_FAMILIES_MAX) {
-		log_error("metrics: registry full, %s not registered",
-		    proto->name);
+		log_error(
+		    "metrics: registry full, %s not registered", proto->name);
 		return NULL;
 	}
 	f = xmalloc(sizeof(*f));
@@ -171,7 +176,7 @@ metrics_register(struct metrics *m, const struct metric *proto,
 		strlcpy_s(f->overflow.values[i], METRICS_OVERFLOW,
 		    sizeof(f->overflow.values[i]));
 	m->families[m->nfamilies++] = f;
-	if (f->nlabels == 0) {	/* the one series exists (and shows 0) at once */
+	if (f->nlabels == 0) { /* the one series exists (and shows 0) at once */
 		f->series[0].family = f;
 		f->series[0].used = true;
 		f->nseries = 1;
@@ -181,8 +186,8 @@ metrics_register(struct metrics *m, const struct metric *proto,
 
 static struct metric *
 metrics_define(struct metrics *m, enum metrics_type type, const char *name,
-               const char *help, const char *labels, const double *bounds,
-               size_t nbounds, size_t max_series)
+    const char *help, const char *labels, const double *bounds, size_t nbounds,
+    size_t max_series)
 {
 	struct metric proto;
 
@@ -210,24 +215,23 @@ metrics_define(struct metrics *m, enum metrics_type type, const char *name,
 
 struct metric *
 metrics_counter(struct metrics *m, const char *name, const char *help,
-                const char *labels, size_t max_series)
+    const char *labels, size_t max_series)
 {
-	return metrics_define(m, METRICS_COUNTER, name, help, labels, NULL, 0,
-	    max_series);
+	return metrics_define(
+	    m, METRICS_COUNTER, name, help, labels, NULL, 0, max_series);
 }
 
 struct metric *
 metrics_gauge(struct metrics *m, const char *name, const char *help,
-              const char *labels, size_t max_series)
+    const char *labels, size_t max_series)
 {
-	return metrics_define(m, METRICS_GAUGE, name, help, labels, NULL, 0,
-	    max_series);
+	return metrics_define(
+	    m, METRICS_GAUGE, name, help, labels, NULL, 0, max_series);
 }
 
 struct metric *
 metrics_histogram(struct metrics *m, const char *name, const char *help,
-                  const char *labels, const double *bounds, size_t nbounds,
-                  size_t max_series)
+    const char *labels, const double *bounds, size_t nbounds, size_t max_series)
 {
 	return metrics_define(m, METRICS_HISTOGRAM, name, help, labels, bounds,
 	    nbounds, max_series);
@@ -245,8 +249,8 @@ metrics_find(const struct metrics *m, const char *name)
 }
 
 static bool
-metrics_series_match(const struct metric_series *s, const char *const *values,
-                     size_t n)
+metrics_series_match(
+    const struct metric_series *s, const char *const *values, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *v = values[i] ? values[i] : "";
@@ -272,8 +276,8 @@ metrics_seriesv(struct metric *f, const char *const *values)
 	if (f->nseries == f->max_series) {
 		if (!f->overflow.used)
 			log_warn("metrics: %s has more than %zu label "
-			    "combinations; the rest count as %s", f->name,
-			    f->max_series, METRICS_OVERFLOW);
+			         "combinations; the rest count as %s",
+			    f->name, f->max_series, METRICS_OVERFLOW);
 		f->overflow.used = true;
 		return &f->overflow;
 	}
@@ -327,7 +331,7 @@ metrics_add(struct metric_series *s, double v)
 	if (s == NULL || s->family->type == METRICS_HISTOGRAM)
 		return;
 	if (s->family->type == METRICS_COUNTER && !(v >= 0))
-		return;		/* counters only go up */
+		return; /* counters only go up */
 	s->value += v;
 }
 
@@ -414,7 +418,7 @@ metrics_fmt_double(char *buf, size_t len, double v)
 	} else if (isinf(v)) {
 		snprintf(buf, len, v > 0 ? "+Inf" : "-Inf");
 	} else if (v > -9007199254740992.0 && v < 9007199254740992.0 &&
-	    v == (double)(long long)v) {	/* integral: no libm needed */
+	    v == (double)(long long)v) { /* integral: no libm needed */
 		snprintf(buf, len, "%lld", (long long)v);
 	} else {
 		snprintf(buf, len, "%.15g", v);
@@ -442,7 +446,7 @@ sbuf_escaped(struct sbuf *b, const char *s, bool quote)
 /* name{a="x",b="y",le="0.5"} value */
 static void
 metrics_render_sample(struct sbuf *b, const struct metric_series *s,
-                      const char *suffix, const char *le, double value)
+    const char *suffix, const char *le, double value)
 {
 	const struct metric *f = s->family;
 	char num[40];
@@ -537,10 +541,23 @@ metrics_render(struct metrics *m, size_t *len)
 
 /* ---- the service's standard families ---- */
 
-static const double metrics_batch_bounds[] = { 1, 2, 4, 8, 16, 32, 64, 128, 256, 512 };
+static const double metrics_batch_bounds[] = { 1, 2, 4, 8, 16, 32, 64, 128, 256,
+	512 };
 static const double metrics_seconds_bounds[] = {
-	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-	2.5, 5, 10,
+	0.0005,
+	0.001,
+	0.0025,
+	0.005,
+	0.01,
+	0.025,
+	0.05,
+	0.1,
+	0.25,
+	0.5,
+	1,
+	2.5,
+	5,
+	10,
 };
 
 #define NB(a) ARRAY_SIZE(a)
@@ -555,10 +572,10 @@ metrics_register_std(struct metrics *m, struct metrics_std *o)
 	o->batch_size = metrics_histogram(m, "meterline_store_batch_size",
 	    "Messages per store transaction.", NULL, metrics_batch_bounds,
 	    NB(metrics_batch_bounds), 0);
-	o->commit_seconds = metrics_histogram(m,
-	    "meterline_store_commit_seconds",
-	    "Time from a batch's first statement to its COMMIT.", NULL,
-	    metrics_seconds_bounds, NB(metrics_seconds_bounds), 0);
+	o->commit_seconds =
+	    metrics_histogram(m, "meterline_store_commit_seconds",
+	        "Time from a batch's first statement to its COMMIT.", NULL,
+	        metrics_seconds_bounds, NB(metrics_seconds_bounds), 0);
 	o->db_reconnects = metrics_counter(m, "meterline_db_reconnects_total",
 	    "Database connections re-established after a failure.", NULL, 0);
 	o->db_up = metrics_gauge(m, "meterline_db_up",
@@ -578,14 +595,14 @@ metrics_register_std(struct metrics *m, struct metrics_std *o)
 	o->http_seconds = metrics_histogram(m, "meterline_http_request_seconds",
 	    "Time from a complete POST /v1/messages to its response.", NULL,
 	    metrics_seconds_bounds, NB(metrics_seconds_bounds), 0);
-	o->http_connections = metrics_counter(m,
-	    "meterline_http_connections_total", "HTTP connections accepted.",
-	    NULL, 0);
+	o->http_connections =
+	    metrics_counter(m, "meterline_http_connections_total",
+	        "HTTP connections accepted.", NULL, 0);
 	o->http_inflight = metrics_gauge(m, "meterline_http_inflight",
 	    "Messages submitted over HTTP awaiting their commit.", NULL, 0);
-	o->http_ratelimited = metrics_counter(m,
-	    "meterline_http_rate_limited_total",
-	    "Requests refused with 429, by channel.", "channel", 32);
+	o->http_ratelimited =
+	    metrics_counter(m, "meterline_http_rate_limited_total",
+	        "Requests refused with 429, by channel.", "channel", 32);
 	if (!o->messages || !o->batch_size || !o->commit_seconds ||
 	    !o->db_reconnects || !o->db_up || !o->smpp_link_up ||
 	    !o->smpp_window || !o->smpp_throttled || !o->outbox_depth ||

@@ -11,10 +11,10 @@
 #define MIGRATE_LOCK "7236966975360811629"
 
 static const char migrate_bootstrap[] =
-	"CREATE TABLE IF NOT EXISTS meterline_schema ("
-	" version integer PRIMARY KEY,"
-	" name text NOT NULL,"
-	" applied_at timestamptz NOT NULL DEFAULT now())";
+    "CREATE TABLE IF NOT EXISTS meterline_schema ("
+    " version integer PRIMARY KEY,"
+    " name text NOT NULL,"
+    " applied_at timestamptz NOT NULL DEFAULT now())";
 
 int
 migrate_latest(void)
@@ -42,8 +42,8 @@ migrate_current(struct db_sync *db, char *err, size_t errlen)
 
 /* One migration and its version row, in one transaction. */
 static int
-migrate_apply(struct db_sync *db, const struct migration *m, char *err,
-    size_t errlen)
+migrate_apply(
+    struct db_sync *db, const struct migration *m, char *err, size_t errlen)
 {
 	char ver[16], why[512], ignored[64];
 	const char *params[2] = { ver, m->name };
@@ -52,8 +52,10 @@ migrate_apply(struct db_sync *db, const struct migration *m, char *err,
 	snprintf(ver, sizeof(ver), "%d", m->version);
 	if (db_sync_exec(db, "BEGIN", why, sizeof(why)) < 0 ||
 	    db_sync_exec(db, m->sql, why, sizeof(why)) < 0 ||
-	    (r = db_sync_query(db, "INSERT INTO meterline_schema (version, name) "
-	    "VALUES ($1, $2)", 2, params, why, sizeof(why))) == NULL ||
+	    (r = db_sync_query(db,
+	         "INSERT INTO meterline_schema (version, name) "
+	         "VALUES ($1, $2)",
+	         2, params, why, sizeof(why))) == NULL ||
 	    db_sync_exec(db, "COMMIT", why, sizeof(why)) < 0) {
 		db_rows_free(r);
 		db_sync_exec(db, "ROLLBACK", ignored, sizeof(ignored));
@@ -84,8 +86,8 @@ migrate_partitions(struct db_sync *db, int *created, char *err, size_t errlen)
 
 /* With the migrate lock held: check the version, apply what is missing. */
 static int
-migrate_locked(struct db_sync *db, struct migrate_report *rep, char *err,
-    size_t errlen)
+migrate_locked(
+    struct db_sync *db, struct migrate_report *rep, char *err, size_t errlen)
 {
 	int latest = migrate_latest();
 
@@ -94,8 +96,10 @@ migrate_locked(struct db_sync *db, struct migrate_report *rep, char *err,
 	if ((rep->from = migrate_current(db, err, errlen)) < 0)
 		return -1;
 	if (rep->from > latest) {
-		snprintf(err, errlen, "database schema is at version %d, newer "
-		    "than this binary's %d: upgrade meterline", rep->from, latest);
+		snprintf(err, errlen,
+		    "database schema is at version %d, newer "
+		    "than this binary's %d: upgrade meterline",
+		    rep->from, latest);
 		return -1;
 	}
 	rep->to = rep->from;
@@ -111,8 +115,8 @@ migrate_locked(struct db_sync *db, struct migrate_report *rep, char *err,
 }
 
 int
-migrate_run(const char *conninfo, struct migrate_report *rep, char *err,
-    size_t errlen)
+migrate_run(
+    const char *conninfo, struct migrate_report *rep, char *err, size_t errlen)
 {
 	struct db_sync *db;
 	char ignored[64];
@@ -121,8 +125,10 @@ migrate_run(const char *conninfo, struct migrate_report *rep, char *err,
 	memset(rep, 0, sizeof(*rep));
 	if ((db = db_sync_open(conninfo, err, errlen)) == NULL)
 		return -1;
-	if (db_sync_exec(db, "SET client_min_messages = warning; "
-	    "SELECT pg_advisory_lock(" MIGRATE_LOCK ")", err, errlen) < 0) {
+	if (db_sync_exec(db,
+	        "SET client_min_messages = warning; "
+	        "SELECT pg_advisory_lock(" MIGRATE_LOCK ")",
+	        err, errlen) < 0) {
 		db_sync_close(db);
 		return -1;
 	}

@@ -35,7 +35,8 @@ static const struct db_stmt ob_stmts[] = {
 	    "  FOR UPDATE SKIP LOCKED) d"
 	    " WHERE o.id = d.id AND o.created_at = d.created_at"
 	    " RETURNING o.id, o.created_at, o.sender, o.recipient, o.text,"
-	    " o.attempts", 2 },
+	    " o.attempts",
+	    2 },
 	[OB_SETTLE] = { "ob_settle",
 	    "UPDATE outbox o SET state = u.state,"
 	    " smsc_message_id = coalesce(u.mid, o.smsc_message_id),"
@@ -43,7 +44,8 @@ static const struct db_stmt ob_stmts[] = {
 	    " updated_at = now()"
 	    " FROM unnest($1::bigint[], $2::timestamptz[], $3::text[],"
 	    "  $4::text[], $5::int[]) AS u(id, created_at, state, mid, delay)"
-	    " WHERE o.id = u.id AND o.created_at = u.created_at", 5 },
+	    " WHERE o.id = u.id AND o.created_at = u.created_at",
+	    5 },
 	/* A receipt may come before the submit_sm_resp's id is written
 	 * (another instance, a slow write-back): it then matches nothing,
 	 * is counted, and acknowledged anyway. */
@@ -56,7 +58,8 @@ static const struct db_stmt ob_stmts[] = {
 	    "   WHEN u.stat IN ('UNDELIV', 'REJECTD', 'EXPIRED', 'DELETED')"
 	    "    THEN 'undeliverable' ELSE o.state END"
 	    "  FROM u WHERE o.smsc_message_id = u.mid RETURNING 1)"
-	    " SELECT count(*) FROM upd", 2 },
+	    " SELECT count(*) FROM upd",
+	    2 },
 };
 
 /*
@@ -83,12 +86,12 @@ static const struct db_stmt ob_stmts[] = {
  * follows the commit and the SMSC will not send them again.
  */
 static const char ob_session_sql[] =
-	"SELECT set_config('plan_cache_mode', 'force_generic_plan', false),"
-	" set_config('enable_seqscan', 'off', false),"
-	" set_config('enable_bitmapscan', 'off', false),"
-	" set_config('synchronous_commit', 'off', false)";
+    "SELECT set_config('plan_cache_mode', 'force_generic_plan', false),"
+    " set_config('enable_seqscan', 'off', false),"
+    " set_config('enable_bitmapscan', 'off', false),"
+    " set_config('synchronous_commit', 'off', false)";
 static const char ob_sync_commit_sql[] =
-	"SELECT set_config('synchronous_commit', 'on', true)";
+    "SELECT set_config('synchronous_commit', 'on', true)";
 
 /*
  * Results are written back together: once OB_SETTLE_BATCH are waiting, or
@@ -96,54 +99,54 @@ static const char ob_sync_commit_sql[] =
  * flush. One write-back per submit_sm_resp burst cost more in planning and
  * statement overhead than in rows (40 rows a round at 13k MO/s).
  */
-#define OB_SETTLE_BATCH    256
+#define OB_SETTLE_BATCH 256
 #define OB_SETTLE_DELAY_MS 10
 
 /* A reply the link holds, until its last part is reported. */
 struct ob_entry {
-	int64_t  id;
-	char     created[40];	/* the row's created_at, for partition pruning */
-	char     mid[72];	/* SMSC id of the first accepted part */
-	int      attempts;
-	int      worst;		/* the worst smpp_mt_state of its parts */
+	int64_t id;
+	char created[40]; /* the row's created_at, for partition pruning */
+	char mid[72]; /* SMSC id of the first accepted part */
+	int attempts;
+	int worst; /* the worst smpp_mt_state of its parts */
 };
 
 /* A result to write back. */
 struct ob_settle {
 	int64_t id;
-	char    created[40];
-	char    state[12];
-	char    mid[72];	/* "" = keep */
-	int     delay;		/* seconds until next_attempt_at */
+	char created[40];
+	char state[12];
+	char mid[72]; /* "" = keep */
+	int delay; /* seconds until next_attempt_at */
 };
 
 struct ob_receipt {
-	char           mid[72];
-	char           stat[12];
+	char mid[72];
+	char stat[12];
 	intake_done_cb done;
-	void          *arg;
+	void *arg;
 };
 
 struct outbox {
 	struct event_base *base;
 	struct outbox_opts opts;
-	char              *conninfo;
-	struct db         *db;
-	struct event      *timer, *kick_ev, *settle_ev;
-	bool               enabled, busy, kicked, settle_due;
+	char *conninfo;
+	struct db *db;
+	struct event *timer, *kick_ev, *settle_ev;
+	bool enabled, busy, kicked, settle_due;
 	/* in flight at the link: entries + an open-addressing index by id */
-	struct ob_entry   *ent;
-	uint32_t          *idx;		/* slot + 1, 0 = empty */
-	uint32_t           idx_mask;
-	uint32_t          *free_slots;
-	uint32_t           nfree;
+	struct ob_entry *ent;
+	uint32_t *idx; /* slot + 1, 0 = empty */
+	uint32_t idx_mask;
+	uint32_t *free_slots;
+	uint32_t nfree;
 	/* write-back queues; the round in flight owns the *_sent prefixes */
-	struct ob_settle  *settle;
-	size_t             nsettle, settle_cap, settle_sent;
+	struct ob_settle *settle;
+	size_t nsettle, settle_cap, settle_sent;
 	struct ob_receipt *rcpt;
-	size_t             nrcpt, rcpt_cap, rcpt_sent;
-	void             (*flushed)(void *);
-	void              *flushed_arg;
+	size_t nrcpt, rcpt_cap, rcpt_sent;
+	void (*flushed)(void *);
+	void *flushed_arg;
 	struct outbox_stats stats;
 };
 
@@ -205,7 +208,7 @@ ob_remove(struct outbox *ob, int64_t id)
 	ob->idx[i] = 0;
 	ob->stats.inflight--;
 	for (j = (i + 1) & ob->idx_mask; ob->idx[j] != 0;
-	    j = (j + 1) & ob->idx_mask) {
+	     j = (j + 1) & ob->idx_mask) {
 		home = ob_hash(ob->ent[ob->idx[j] - 1].id) & ob->idx_mask;
 		/* Move j back to i unless its home lies cyclically in (i, j]. */
 		if ((j > i && (home <= i || home > j)) ||
@@ -235,7 +238,7 @@ outbox_normalise_id(const char *in, char *out, size_t outlen)
 
 /* A growing string for array literals. */
 struct ob_buf {
-	char  *p;
+	char *p;
 	size_t len, cap;
 };
 
@@ -288,20 +291,25 @@ ob_send_row(struct outbox *ob, const struct db_rows *rows, int r)
 	struct smpp_mt mt;
 
 	if (ob_find(ob, id) != NULL)
-		return;		/* lease ran out while we still hold it */
+		return; /* lease ran out while we still hold it */
 	if ((e = ob_insert(ob, id)) == NULL)
-		return;		/* full: the lease brings it back */
+		return; /* full: the lease brings it back */
 	strlcpy_s(e->created, db_rows_get(rows, r, 1), sizeof(e->created));
 	e->attempts = atoi(db_rows_get(rows, r, 5));
 	e->worst = SMPP_MT_ACCEPTED;
 	mt = (struct smpp_mt){ .from = db_rows_get(rows, r, 2),
-		.to = db_rows_get(rows, r, 3), .text = text,
-		.len = strlen(text), .cookie = (uint64_t)id };
+		.to = db_rows_get(rows, r, 3),
+		.text = text,
+		.len = strlen(text),
+		.cookie = (uint64_t)id };
 	ob->stats.claimed++;
 	if (ob->opts.send(ob->opts.send_ctx, &mt) != 0) {
 		struct smpp_mt_report rep = { .cookie = (uint64_t)id,
-			.part = 1, .nparts = 1, .state = SMPP_MT_UNSENT,
-			.message_id = "", .last = 1 };
+			.part = 1,
+			.nparts = 1,
+			.state = SMPP_MT_UNSENT,
+			.message_id = "",
+			.last = 1 };
 
 		outbox_report(ob, &rep);
 	}
@@ -380,7 +388,7 @@ static void
 ob_shift(void *base, size_t *len, size_t n, size_t size)
 {
 	if (n == 0)
-		return;		/* base may be NULL: memmove must not see it */
+		return; /* base may be NULL: memmove must not see it */
 	memmove(base, (char *)base + n * size, (*len - n) * size);
 	*len -= n;
 }
@@ -390,15 +398,17 @@ ob_flush_done(const struct db_round_result *res, void *arg)
 {
 	struct outbox *ob = arg;
 	bool ok = !res->lost && res->failed < 0;
-	struct intake_result ir = { .status = ok ? INTAKE_APPLIED :
-		INTAKE_TEMPFAIL, .outcome = "receipt" };
+	struct intake_result ir = { .status =
+		                        ok ? INTAKE_APPLIED : INTAKE_TEMPFAIL,
+		.outcome = "receipt" };
 
-	size_t ri = ob->settle_sent > 0;	/* the receipts' statement */
+	size_t ri = ob->settle_sent > 0; /* the receipts' statement */
 
 	ob->busy = false;
 	if (!ok && !res->lost)
 		log_warn("outbox: write-back failed: %s", res->error);
-	if (ok && ob->rcpt_sent > 0 && res->nrows > ri && res->rows[ri] != NULL) {
+	if (ok && ob->rcpt_sent > 0 && res->nrows > ri &&
+	    res->rows[ri] != NULL) {
 		long matched = atol(db_rows_get(res->rows[ri], 0, 0));
 
 		ob->stats.receipts_unknown += ob->rcpt_sent - (size_t)matched;
@@ -413,7 +423,7 @@ ob_flush_done(const struct db_round_result *res, void *arg)
 	ob_shift(ob->rcpt, &ob->nrcpt, ob->rcpt_sent, sizeof(*ob->rcpt));
 	ob->settle_sent = ob->rcpt_sent = 0;
 	if (!ok)
-		ob->settle_due = true;	/* not written: retry at once */
+		ob->settle_due = true; /* not written: retry at once */
 	ob_next(ob);
 }
 
@@ -423,8 +433,9 @@ ob_flush_due(const struct outbox *ob)
 {
 	if (ob->nrcpt > 0)
 		return true;
-	return ob->nsettle > 0 && (ob->settle_due || ob->flushed != NULL ||
-	    ob->nsettle >= OB_SETTLE_BATCH);
+	return ob->nsettle > 0 &&
+	    (ob->settle_due || ob->flushed != NULL ||
+	        ob->nsettle >= OB_SETTLE_BATCH);
 }
 
 static bool
@@ -446,8 +457,9 @@ ob_flush(struct outbox *ob)
 	for (int i = 0; i < 2; i++)
 		rp[i] = buf_end(&rb[i]);
 	if ((ob->settle_sent == 0 || db_send(ob->db, OB_SETTLE, sp) == 0) &&
-	    (ob->rcpt_sent == 0 || (db_send(ob->db, OB_RECEIPT, rp) == 0 &&
-	    db_send_sql(ob->db, ob_sync_commit_sql) == 0)) &&
+	    (ob->rcpt_sent == 0 ||
+	        (db_send(ob->db, OB_RECEIPT, rp) == 0 &&
+	            db_send_sql(ob->db, ob_sync_commit_sql) == 0)) &&
 	    db_round(ob->db, true, ob_flush_done, ob) == 0) {
 		ob->busy = true;
 		sent = true;
@@ -492,7 +504,7 @@ ob_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	ob->kicked = true;	/* leftovers: restarts, retries, leases */
+	ob->kicked = true; /* leftovers: restarts, retries, leases */
 	ob_next(ob);
 }
 
@@ -542,15 +554,15 @@ outbox_set_enabled(struct outbox *ob, bool on)
 }
 
 static void
-ob_queue_settle(struct outbox *ob, const struct ob_entry *e, const char *state,
-                int delay)
+ob_queue_settle(
+    struct outbox *ob, const struct ob_entry *e, const char *state, int delay)
 {
 	struct ob_settle *s;
 
 	if (ob->nsettle == ob->settle_cap) {
 		ob->settle_cap = ob->settle_cap ? ob->settle_cap * 2 : 256;
-		ob->settle = xrealloc(ob->settle,
-		    ob->settle_cap * sizeof(*ob->settle));
+		ob->settle =
+		    xrealloc(ob->settle, ob->settle_cap * sizeof(*ob->settle));
 	}
 	s = &ob->settle[ob->nsettle++];
 	s->id = e->id;
@@ -582,15 +594,16 @@ ob_settle_entry(struct outbox *ob, struct ob_entry *e)
 		ob->stats.failed++;
 		ob_queue_settle(ob, e, "failed", 0);
 		break;
-	default:	/* gave up on temporary errors, or never sent */
+	default: /* gave up on temporary errors, or never sent */
 		if ((unsigned)e->attempts >= ob->opts.max_attempts) {
 			ob->stats.failed++;
 			ob_queue_settle(ob, e, "failed", 0);
 			break;
 		}
 		ob->stats.retried++;
-		delay = e->worst == SMPP_MT_UNSENT ? 0 :
-		    (e->attempts < 8 ? 1 << e->attempts : 300);
+		delay = e->worst == SMPP_MT_UNSENT
+		    ? 0
+		    : (e->attempts < 8 ? 1 << e->attempts : 300);
 		ob_queue_settle(ob, e, "pending", delay > 300 ? 300 : delay);
 	}
 	ob_remove(ob, e->id);
@@ -613,7 +626,7 @@ outbox_report(struct outbox *ob, const struct smpp_mt_report *r)
 
 void
 outbox_receipt(struct outbox *ob, const struct smpp_receipt *r,
-               intake_done_cb done, void *arg)
+    intake_done_cb done, void *arg)
 {
 	struct ob_receipt *x;
 
@@ -626,8 +639,9 @@ outbox_receipt(struct outbox *ob, const struct smpp_receipt *r,
 	if (r->stat[0] != '\0')
 		strlcpy_s(x->stat, r->stat, sizeof(x->stat));
 	else
-		strlcpy_s(x->stat, r->has_state && r->state == 2 ? "DELIVRD" :
-		    "UNKNOWN", sizeof(x->stat));
+		strlcpy_s(x->stat,
+		    r->has_state && r->state == 2 ? "DELIVRD" : "UNKNOWN",
+		    sizeof(x->stat));
 	x->done = done;
 	x->arg = arg;
 	ob->stats.receipts++;
@@ -712,7 +726,7 @@ outbox_free(struct outbox *ob)
 
 	if (ob == NULL)
 		return;
-	db_free(ob->db);	/* a round in flight ends as lost, before us */
+	db_free(ob->db); /* a round in flight ends as lost, before us */
 	for (size_t i = 0; i < ob->nrcpt; i++)
 		ob->rcpt[i].done(&ir, ob->rcpt[i].arg);
 	event_free(ob->timer);

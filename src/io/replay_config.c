@@ -17,7 +17,8 @@ replay_config(struct config *cfg, const char *config_path, const char *db,
 	const char *path = config_path;
 
 	*defaults = false;
-	if (path == NULL && (db == NULL || access(DB_CONFIG_DEFAULT, R_OK) == 0))
+	if (path == NULL &&
+	    (db == NULL || access(DB_CONFIG_DEFAULT, R_OK) == 0))
 		path = DB_CONFIG_DEFAULT;
 	if (path != NULL) {
 		if (config_load(cfg, path, err, errlen) != 0)
@@ -27,10 +28,11 @@ replay_config(struct config *cfg, const char *config_path, const char *db,
 		*defaults = true;
 	}
 	if (db != NULL)
-		strlcpy_s(cfg->database.conninfo, db, sizeof(cfg->database.conninfo));
+		strlcpy_s(
+		    cfg->database.conninfo, db, sizeof(cfg->database.conninfo));
 	if (cfg->database.conninfo[0] == '\0') {
-		snprintf(err, errlen, "%s: no [database] conninfo (or give --db)",
-		    path);
+		snprintf(err, errlen,
+		    "%s: no [database] conninfo (or give --db)", path);
 		return -1;
 	}
 	if (strlen(cfg->database.conninfo) >= conninfo_len) {

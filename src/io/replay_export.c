@@ -16,16 +16,16 @@
 #define EXPORT_FETCH 5000
 
 static const char export_declare[] =
-	"DECLARE ml_export NO SCROLL CURSOR FOR"
-	" SELECT (extract(epoch FROM received_at) * 1000000)::bigint, channel,"
-	" sender, recipient, text, external_id, outcome, reason, reply"
-	" FROM messages"
-	" WHERE ($1::bigint IS NULL OR received_at >="
-	"  timestamptz 'epoch' + $1::bigint * interval '1 microsecond')"
-	" AND ($2::bigint IS NULL OR received_at <"
-	"  timestamptz 'epoch' + $2::bigint * interval '1 microsecond')"
-	" AND ($3::text IS NULL OR channel = $3)"
-	" ORDER BY id";
+    "DECLARE ml_export NO SCROLL CURSOR FOR"
+    " SELECT (extract(epoch FROM received_at) * 1000000)::bigint, channel,"
+    " sender, recipient, text, external_id, outcome, reason, reply"
+    " FROM messages"
+    " WHERE ($1::bigint IS NULL OR received_at >="
+    "  timestamptz 'epoch' + $1::bigint * interval '1 microsecond')"
+    " AND ($2::bigint IS NULL OR received_at <"
+    "  timestamptz 'epoch' + $2::bigint * interval '1 microsecond')"
+    " AND ($3::text IS NULL OR channel = $3)"
+    " ORDER BY id";
 
 /* A JSON string, or null for SQL NULL (and for empty reasons). */
 static json_t *
@@ -41,8 +41,10 @@ static int
 export_row(const struct db_rows *rows, int r, const struct tz *tz, FILE *out)
 {
 	int64_t us = strtoll(db_rows_get(rows, r, 0), NULL, 10);
-	const char *ch = db_rows_get(rows, r, 1), *from = db_rows_get(rows, r, 2);
-	const char *to = db_rows_get(rows, r, 3), *text = db_rows_get(rows, r, 4);
+	const char *ch = db_rows_get(rows, r, 1),
+	           *from = db_rows_get(rows, r, 2);
+	const char *to = db_rows_get(rows, r, 3),
+	           *text = db_rows_get(rows, r, 4);
 	const char *ext = db_rows_get(rows, r, 5);
 	char id[REPLAY_ID_LEN + 1], t[48];
 	json_t *o = json_object();
@@ -54,15 +56,18 @@ export_row(const struct db_rows *rows, int r, const struct tz *tz, FILE *out)
 		ext = id;
 	}
 	json_object_set_new(o, "id", json_string(ext));
-	json_object_set_new(o, "time", json_string(replay_time_format(us, tz, t,
-	    sizeof(t))));
+	json_object_set_new(
+	    o, "time", json_string(replay_time_format(us, tz, t, sizeof(t))));
 	json_object_set_new(o, "channel", json_string(ch));
 	json_object_set_new(o, "from", json_string(from));
 	json_object_set_new(o, "to", json_string(to));
 	json_object_set_new(o, "text", json_string(text));
-	json_object_set_new(o, "outcome", export_str(db_rows_get(rows, r, 6), false));
-	json_object_set_new(o, "reason", export_str(db_rows_get(rows, r, 7), true));
-	json_object_set_new(o, "reply", export_str(db_rows_get(rows, r, 8), true));
+	json_object_set_new(
+	    o, "outcome", export_str(db_rows_get(rows, r, 6), false));
+	json_object_set_new(
+	    o, "reason", export_str(db_rows_get(rows, r, 7), true));
+	json_object_set_new(
+	    o, "reply", export_str(db_rows_get(rows, r, 8), true));
 	line = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (line == NULL)
@@ -79,9 +84,11 @@ export_fetch_all(struct db_sync *db, const struct tz *tz, FILE *out,
 {
 	char sql[64];
 
-	snprintf(sql, sizeof(sql), "FETCH FORWARD %d FROM ml_export", EXPORT_FETCH);
+	snprintf(
+	    sql, sizeof(sql), "FETCH FORWARD %d FROM ml_export", EXPORT_FETCH);
 	for (;;) {
-		struct db_rows *rows = db_sync_query(db, sql, 0, NULL, err, errlen);
+		struct db_rows *rows =
+		    db_sync_query(db, sql, 0, NULL, err, errlen);
 		int n;
 
 		if (rows == NULL)
@@ -122,13 +129,13 @@ replay_export(const struct replay_export_opts *o, FILE *out, long *count,
 		return -1;
 	/* One snapshot for the whole export; read only. */
 	if (db_sync_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-	    err, errlen) == 0 &&
-	    (rows = db_sync_query(db, export_declare, 3, params, err, errlen))
-	    != NULL) {
+	        err, errlen) == 0 &&
+	    (rows = db_sync_query(
+	         db, export_declare, 3, params, err, errlen)) != NULL) {
 		db_rows_free(rows);
 		rc = export_fetch_all(db, o->tz, out, count, err, errlen);
 	}
-	db_sync_close(db);	/* ends the transaction */
+	db_sync_close(db); /* ends the transaction */
 	if (rc == 0 && fflush(out) != 0) {
 		snprintf(err, errlen, "write error");
 		rc = -1;

@@ -51,7 +51,8 @@ replay_time_parse(const char *s, int64_t *us)
 	int fd = 0;
 
 	if (strlen(s) < 20 || fmt_digits(s, 4, &y) || s[4] != '-' ||
-	    fmt_digits(s + 5, 2, &mo) || s[7] != '-' || fmt_digits(s + 8, 2, &d) ||
+	    fmt_digits(s + 5, 2, &mo) || s[7] != '-' ||
+	    fmt_digits(s + 8, 2, &d) ||
 	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
 	    fmt_digits(s + 11, 2, &h) || s[13] != ':' ||
 	    fmt_digits(s + 14, 2, &mi) || s[16] != ':' ||
@@ -71,9 +72,11 @@ replay_time_parse(const char *s, int64_t *us)
 	    d > tz_month_days((int)y, mo) || h > 23 || mi > 59 || sec > 60)
 		return -1;
 	if (sec == 60)
-		sec = 59;	/* a leap second: the last one of the minute */
-	*us = ((int64_t)tz_days_from_civil((int)y, mo, d) * 86400 +
-	    h * 3600 + mi * 60 + sec - off) * 1000000 + frac;
+		sec = 59; /* a leap second: the last one of the minute */
+	*us = ((int64_t)tz_days_from_civil((int)y, mo, d) * 86400 + h * 3600 +
+	          mi * 60 + sec - off) *
+	        1000000 +
+	    frac;
 	return 0;
 }
 
@@ -83,8 +86,8 @@ replay_time_format(int64_t us, const struct tz *tz, char *buf, size_t len)
 	int64_t sec = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
 	int64_t frac = us - sec * 1000000;
 	int32_t off = tz ? tz_offset(tz, sec) : 0;
-	int64_t local = sec + off, days = local >= 0 ? local / 86400 :
-	    -((-local + 86399) / 86400);
+	int64_t local = sec + off,
+	        days = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
 	int64_t rem = local - days * 86400;
 	unsigned mo, d, aoff = (unsigned)(off < 0 ? -off : off);
 	int y;
@@ -92,12 +95,13 @@ replay_time_format(int64_t us, const struct tz *tz, char *buf, size_t len)
 
 	tz_civil_from_days((int32_t)days, &y, &mo, &d);
 	n = snprintf(buf, len, "%04d-%02u-%02uT%02u:%02u:%02u", y, mo, d,
-	    (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60), (unsigned)(rem % 60));
+	    (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60),
+	    (unsigned)(rem % 60));
 	if (frac != 0 && n > 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - (size_t)n, ".%06" PRId64, frac);
 	if (n > 0 && (size_t)n < len)
-		snprintf(buf + n, len - (size_t)n, "%c%02u:%02u", off < 0 ? '-' : '+',
-		    aoff / 3600, aoff / 60 % 60);
+		snprintf(buf + n, len - (size_t)n, "%c%02u:%02u",
+		    off < 0 ? '-' : '+', aoff / 3600, aoff / 60 % 60);
 	return buf;
 }
 

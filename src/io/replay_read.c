@@ -15,14 +15,14 @@
 #include "meterline/util.h"
 
 #define REPLAY_CHANNEL_MAX 64
-#define REPLAY_ADDR_MAX    256
-#define REPLAY_ID_MAX      256
-#define REPLAY_TEXT_MAX    65536
+#define REPLAY_ADDR_MAX 256
+#define REPLAY_ID_MAX 256
+#define REPLAY_TEXT_MAX 65536
 
 /* The fields of one record before they are checked. */
 struct read_fields {
 	const char *time, *channel, *from, *to, *text, *id;
-	size_t      text_len;
+	size_t text_len;
 };
 
 /* Why the fields are not a message, or NULL; sets *us. */
@@ -33,7 +33,7 @@ read_check(const struct read_fields *f, int64_t *us)
 		return "time is missing";
 	if (replay_time_parse(f->time, us) != 0)
 		return "time must be RFC 3339 with an offset, "
-		    "e.g. 2026-11-24T12:30:00+03:00";
+		       "e.g. 2026-11-24T12:30:00+03:00";
 	if (f->channel == NULL || f->channel[0] == '\0')
 		return "channel is missing";
 	if (strlen(f->channel) > REPLAY_CHANNEL_MAX)
@@ -61,13 +61,13 @@ read_add(struct replay_set *set, const struct read_fields *f, int64_t us,
 	char sid[REPLAY_ID_LEN + 1];
 	const char *id = f->id != NULL && f->id[0] != '\0' ? f->id : NULL;
 	size_t lc = strlen(f->channel) + 1, lf = strlen(f->from) + 1,
-	    lt = strlen(to) + 1, li;
+	       lt = strlen(to) + 1, li;
 	struct replay_rec *r;
 	char *p;
 
 	if (id == NULL) {
-		replay_stable_id(us, f->channel, f->from, to, f->text, f->text_len,
-		    sid);
+		replay_stable_id(
+		    us, f->channel, f->from, to, f->text, f->text_len, sid);
 		id = sid;
 	}
 	li = strlen(id) + 1;
@@ -116,8 +116,9 @@ json_member(json_t *o, const char *key, size_t *len, char *num, size_t numlen,
 
 	if (v == NULL || json_is_null(v))
 		return NULL;
-	if (json_is_integer(v) && num != NULL) {	/* ids may be numbers */
-		snprintf(num, numlen, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	if (json_is_integer(v) && num != NULL) { /* ids may be numbers */
+		snprintf(num, numlen, "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
 		return num;
 	}
 	if (!json_is_string(v)) {
@@ -169,10 +170,10 @@ read_json_line(struct replay_set *set, const char *line, size_t len,
 
 /* One CSV record: its fields as NUL-terminated strings in buf. */
 struct csv_rec {
-	char  *buf;
+	char *buf;
 	size_t len, cap;
 	size_t off[CSV_MAXF], flen[CSV_MAXF];
-	int    nf;	/* fields, possibly more than CSV_MAXF */
+	int nf; /* fields, possibly more than CSV_MAXF */
 };
 
 static void
@@ -233,7 +234,7 @@ csv_next(FILE *in, char **line, size_t *cap, long *lineno, long *first,
 		char c = *p;
 
 		if (c == '\0' && st == F_QUOTED) {
-			csv_put(r, '\n');	/* a line break inside quotes */
+			csv_put(r, '\n'); /* a line break inside quotes */
 			if ((got = getline(line, cap, in)) < 0) {
 				*why = "a quoted field is not closed";
 				return 1;
@@ -295,7 +296,7 @@ static bool
 csv_header_ok(struct csv_rec *r, bool *has_id)
 {
 	static const char *const names[] = { "time", "channel", "from", "to",
-	    "text", "id" };
+		"text", "id" };
 
 	if (r->nf != 5 && r->nf != 6)
 		return false;
@@ -304,7 +305,7 @@ csv_header_ok(struct csv_rec *r, bool *has_id)
 		size_t n = r->flen[i];
 
 		if (i == 0 && n >= 3 && memcmp(f, "\xef\xbb\xbf", 3) == 0) {
-			f += 3;		/* a byte order mark */
+			f += 3; /* a byte order mark */
 			n -= 3;
 		}
 		while (n > 0 && isspace((unsigned char)f[n - 1]))
@@ -332,16 +333,19 @@ read_csv(struct replay_set *set, FILE *in, const char *name, replay_bad_cb bad,
 
 	rc = csv_next(in, &line, &cap, &lineno, &first, &r, &why);
 	if (rc > 0 && (why != NULL || !csv_header_ok(&r, &has_id))) {
-		snprintf(err, errlen, "%s:%ld: the CSV header must be "
-		    "time,channel,from,to,text[,id]", name, first);
+		snprintf(err, errlen,
+		    "%s:%ld: the CSV header must be "
+		    "time,channel,from,to,text[,id]",
+		    name, first);
 		rc = -2;
 	}
-	while (rc > 0 && (rc = csv_next(in, &line, &cap, &lineno, &first, &r,
-	    &why)) > 0) {
+	while (rc > 0 &&
+	    (rc = csv_next(in, &line, &cap, &lineno, &first, &r, &why)) > 0) {
 		struct read_fields f;
 
 		if (why == NULL && r.nf != (has_id ? 6 : 5))
-			why = has_id ? "expected 6 fields" : "expected 5 fields";
+			why =
+			    has_id ? "expected 6 fields" : "expected 5 fields";
 		if (why != NULL) {
 			set->bad++;
 			bad(name, first, why, arg);
@@ -403,7 +407,7 @@ read_detect(FILE *in, enum replay_format *fmt)
 	while ((c = getc(in)) != EOF && isspace(c))
 		;
 	if (c == EOF)
-		return 0;	/* empty: nothing to read */
+		return 0; /* empty: nothing to read */
 	ungetc(c, in);
 	*fmt = c == '{' ? REPLAY_FMT_JSONL : REPLAY_FMT_CSV;
 	return 1;
@@ -415,8 +419,9 @@ replay_read(struct replay_set *set, FILE *in, const char *name,
     size_t errlen)
 {
 	if (fmt == REPLAY_FMT_AUTO && read_detect(in, &fmt) == 0)
-		return ferror(in) ? (snprintf(err, errlen, "%s: read error", name),
-		    -1) : 0;
+		return ferror(in)
+		    ? (snprintf(err, errlen, "%s: read error", name), -1)
+		    : 0;
 	if (fmt == REPLAY_FMT_JSONL)
 		return read_jsonl(set, in, name, bad, arg, err, errlen);
 	return read_csv(set, in, name, bad, arg, err, errlen);

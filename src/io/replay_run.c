@@ -20,42 +20,48 @@
 #include "meterline/store.h"
 #include "meterline/util.h"
 
-#define RUN_INFLIGHT	4000
-#define RUN_ATTEMPTS	8	/* submissions of one message before giving up */
-#define RUN_NONE	SIZE_MAX
+#define RUN_INFLIGHT 4000
+#define RUN_ATTEMPTS 8 /* submissions of one message before giving up */
+#define RUN_NONE SIZE_MAX
 
-enum run_state { RUN_WAITING, RUN_DEFERRED, RUN_INFLIGHT_ST, RUN_RETRY, RUN_DONE };
+enum run_state {
+	RUN_WAITING,
+	RUN_DEFERRED,
+	RUN_INFLIGHT_ST,
+	RUN_RETRY,
+	RUN_DONE
+};
 
 struct run;
 
 /* One record's progress and result. */
 struct run_slot {
-	struct run        *run;
-	size_t             next_same;	/* the sender's next record, or RUN_NONE */
-	bool               has_prev;	/* the sender's previous record is not done */
-	uint8_t            state;	/* enum run_state */
-	uint8_t            attempts;
-	uint8_t            status;	/* enum intake_status */
-	const char        *outcome, *reason;	/* interned */
-	char              *reply;	/* owned until reported */
-	int64_t            message_id;
+	struct run *run;
+	size_t next_same; /* the sender's next record, or RUN_NONE */
+	bool has_prev; /* the sender's previous record is not done */
+	uint8_t state; /* enum run_state */
+	uint8_t attempts;
+	uint8_t status; /* enum intake_status */
+	const char *outcome, *reason; /* interned */
+	char *reply; /* owned until reported */
+	int64_t message_id;
 };
 
 struct run {
-	const struct replay_set  *set;
+	const struct replay_set *set;
 	const struct replay_opts *o;
-	struct event_base        *base;
-	struct store             *st;
-	struct run_slot          *slots;
-	size_t                    n, cursor, inflight, done, reported;
-	size_t                    max_inflight;
-	replay_result_cb          cb;
-	void                     *arg;
-	size_t                   *retry;	/* records to submit again */
-	size_t                    nretry, retry_cap;
-	struct event             *retry_timer, *progress_timer;
-	const char              **names;	/* interned outcomes and reasons */
-	size_t                    nnames;
+	struct event_base *base;
+	struct store *st;
+	struct run_slot *slots;
+	size_t n, cursor, inflight, done, reported;
+	size_t max_inflight;
+	replay_result_cb cb;
+	void *arg;
+	size_t *retry; /* records to submit again */
+	size_t nretry, retry_cap;
+	struct event *retry_timer, *progress_timer;
+	const char **names; /* interned outcomes and reasons */
+	size_t nnames;
 };
 
 static void run_fill(struct run *);
@@ -83,7 +89,7 @@ run_chain(struct run *r)
 	while (cap < r->n * 2)
 		cap *= 2;
 	last = xmalloc(cap * sizeof(*last));
-	memset(last, 0xff, cap * sizeof(*last));	/* RUN_NONE */
+	memset(last, 0xff, cap * sizeof(*last)); /* RUN_NONE */
 	for (size_t i = 0; i < r->n; i++) {
 		uint64_t h = 1469598103934665603ULL;
 		size_t k;
@@ -93,7 +99,8 @@ run_chain(struct run *r)
 		h = (h ^ 0xff) * 1099511628211ULL;
 		for (const char *p = recs[i].from; *p; p++)
 			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-		for (k = h & (cap - 1); last[k] != RUN_NONE; k = (k + 1) & (cap - 1)) {
+		for (k = h & (cap - 1); last[k] != RUN_NONE;
+		     k = (k + 1) & (cap - 1)) {
 			const struct replay_rec *o = &recs[last[k]];
 
 			if (strcmp(o->from, recs[i].from) == 0 &&
@@ -184,7 +191,7 @@ run_submit(struct run *r, size_t i)
 		r->inflight++;
 	s->state = RUN_INFLIGHT_ST;
 	if (store_submit(r->st, &m, run_done_cb, s) != 0)
-		run_retry_later(r, i);	/* refused: down, or the queue is full */
+		run_retry_later(r, i); /* refused: down, or the queue is full */
 }
 
 /* Record i is finished: free its place, release its sender's next. */
@@ -197,7 +204,7 @@ run_finish(struct run *r, size_t i)
 	r->inflight--;
 	r->done++;
 	if (s->next_same != RUN_NONE) {
-		r->slots[s->next_same].has_prev = false;	/* may go now */
+		r->slots[s->next_same].has_prev = false; /* may go now */
 		if (r->slots[s->next_same].state == RUN_DEFERRED)
 			run_submit(r, s->next_same);
 	}
@@ -244,7 +251,7 @@ run_retry_cb(evutil_socket_t fd, short what, void *arg)
 			run_submit(r, list[k]);
 			continue;
 		}
-		s->status = INTAKE_TEMPFAIL;	/* given up: not stored */
+		s->status = INTAKE_TEMPFAIL; /* given up: not stored */
 		run_finish(r, list[k]);
 	}
 	free(list);
@@ -278,8 +285,9 @@ run_progress_cb(evutil_socket_t fd, short what, void *arg)
 static bool
 run_wait_ready(struct run *r)
 {
-	int waited = 0, limit = (r->o->ready_timeout_s > 0 ?
-	    r->o->ready_timeout_s : 30) * 1000;
+	int waited = 0,
+	    limit =
+	        (r->o->ready_timeout_s > 0 ? r->o->ready_timeout_s : 30) * 1000;
 	struct timeval tv = { 0, 20000 };
 
 	while (!store_ready(r->st) && waited < limit) {
@@ -327,28 +335,31 @@ int
 replay_run(const struct replay_set *set, const struct replay_opts *o,
     replay_result_cb cb, void *arg, char *err, size_t errlen)
 {
-	struct run r = { .set = set, .o = o, .n = set->n, .cb = cb, .arg = arg };
+	struct run r = {
+		.set = set, .o = o, .n = set->n, .cb = cb, .arg = arg
+	};
 	int rc = -1;
 
-	r.max_inflight = o->max_inflight > 0 ? (size_t)o->max_inflight :
-	    RUN_INFLIGHT;
+	r.max_inflight =
+	    o->max_inflight > 0 ? (size_t)o->max_inflight : RUN_INFLIGHT;
 	r.slots = xcalloc(r.n ? r.n : 1, sizeof(*r.slots));
 	run_chain(&r);
 	r.base = event_base_new();
 	if (r.base == NULL || (r.st = run_store_new(&r, err, errlen)) == NULL)
 		goto out;
 	if (!run_wait_ready(&r)) {
-		snprintf(err, errlen, "the database is not usable (see the log "
+		snprintf(err, errlen,
+		    "the database is not usable (see the log "
 		    "lines above)");
 		goto out;
 	}
 	r.retry_timer = evtimer_new(r.base, run_retry_cb, &r);
 	if (o->progress != NULL && o->progress_ms > 0) {
 		struct timeval tv = { o->progress_ms / 1000,
-		    (o->progress_ms % 1000) * 1000 };
+			(o->progress_ms % 1000) * 1000 };
 
-		r.progress_timer = event_new(r.base, -1, EV_PERSIST,
-		    run_progress_cb, &r);
+		r.progress_timer =
+		    event_new(r.base, -1, EV_PERSIST, run_progress_cb, &r);
 		event_add(r.progress_timer, &tv);
 	}
 	run_fill(&r);

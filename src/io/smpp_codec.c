@@ -51,13 +51,13 @@ put16(uint8_t *p, uint16_t v)
 /* ---- the walk ------------------------------------------------------------- */
 
 enum fkind {
-	FK_U8,		/* one octet */
-	FK_TON,		/* one octet the library checks against its TON list */
-	FK_NPI,		/* same for NPI */
-	FK_IFVER,	/* interface_version: the library wants exactly 0x34 */
-	FK_CSTR,	/* C-octet string of at most size octets with its NUL */
-	FK_CSTR_EMPTY,	/* C-octet string the library only accepts empty */
-	FK_SM,		/* sm_length + short_message */
+	FK_U8, /* one octet */
+	FK_TON, /* one octet the library checks against its TON list */
+	FK_NPI, /* same for NPI */
+	FK_IFVER, /* interface_version: the library wants exactly 0x34 */
+	FK_CSTR, /* C-octet string of at most size octets with its NUL */
+	FK_CSTR_EMPTY, /* C-octet string the library only accepts empty */
+	FK_SM, /* sm_length + short_message */
 };
 
 struct fdef {
@@ -65,29 +65,67 @@ struct fdef {
 };
 
 static const struct fdef submit_fields[] = {
-	{ FK_CSTR, 6 }, { FK_TON, 1 }, { FK_NPI, 1 }, { FK_CSTR, 21 },
-	{ FK_TON, 1 }, { FK_NPI, 1 }, { FK_CSTR, 21 }, { FK_U8, 1 },
-	{ FK_U8, 1 }, { FK_U8, 1 }, { FK_CSTR, 17 }, { FK_CSTR, 17 },
-	{ FK_U8, 1 }, { FK_U8, 1 }, { FK_U8, 1 }, { FK_U8, 1 }, { FK_SM, 1 },
+	{ FK_CSTR, 6 },
+	{ FK_TON, 1 },
+	{ FK_NPI, 1 },
+	{ FK_CSTR, 21 },
+	{ FK_TON, 1 },
+	{ FK_NPI, 1 },
+	{ FK_CSTR, 21 },
+	{ FK_U8, 1 },
+	{ FK_U8, 1 },
+	{ FK_U8, 1 },
+	{ FK_CSTR, 17 },
+	{ FK_CSTR, 17 },
+	{ FK_U8, 1 },
+	{ FK_U8, 1 },
+	{ FK_U8, 1 },
+	{ FK_U8, 1 },
+	{ FK_SM, 1 },
 };
 
 /* deliver_sm: the library holds the two time fields in 1-octet arrays. */
 static const struct fdef deliver_fields[] = {
-	{ FK_CSTR, 6 }, { FK_TON, 1 }, { FK_NPI, 1 }, { FK_CSTR, 21 },
-	{ FK_TON, 1 }, { FK_NPI, 1 }, { FK_CSTR, 21 }, { FK_U8, 1 },
-	{ FK_U8, 1 }, { FK_U8, 1 }, { FK_CSTR_EMPTY, 17 }, { FK_CSTR_EMPTY, 17 },
-	{ FK_U8, 1 }, { FK_U8, 1 }, { FK_U8, 1 }, { FK_U8, 1 }, { FK_SM, 1 },
+	{ FK_CSTR, 6 },
+	{ FK_TON, 1 },
+	{ FK_NPI, 1 },
+	{ FK_CSTR, 21 },
+	{ FK_TON, 1 },
+	{ FK_NPI, 1 },
+	{ FK_CSTR, 21 },
+	{ FK_U8, 1 },
+	{ FK_U8, 1 },
+	{ FK_U8, 1 },
+	{ FK_CSTR_EMPTY, 17 },
+	{ FK_CSTR_EMPTY, 17 },
+	{ FK_U8, 1 },
+	{ FK_U8, 1 },
+	{ FK_U8, 1 },
+	{ FK_U8, 1 },
+	{ FK_SM, 1 },
 };
 
 static const struct fdef data_sm_fields[] = {
-	{ FK_CSTR, 6 }, { FK_TON, 1 }, { FK_NPI, 1 }, { FK_CSTR, 21 },
-	{ FK_TON, 1 }, { FK_NPI, 1 }, { FK_CSTR, 65 }, { FK_U8, 1 },
-	{ FK_U8, 1 }, { FK_U8, 1 },
+	{ FK_CSTR, 6 },
+	{ FK_TON, 1 },
+	{ FK_NPI, 1 },
+	{ FK_CSTR, 21 },
+	{ FK_TON, 1 },
+	{ FK_NPI, 1 },
+	{ FK_CSTR, 65 },
+	{ FK_U8, 1 },
+	{ FK_U8, 1 },
+	{ FK_U8, 1 },
 };
 
 static const struct fdef bind_fields[] = {
-	{ FK_CSTR, 16 }, { FK_CSTR, 9 }, { FK_CSTR, 13 }, { FK_IFVER, 1 },
-	{ FK_TON, 1 }, { FK_NPI, 1 }, { FK_CSTR, 41 },
+	{ FK_CSTR, 16 },
+	{ FK_CSTR, 9 },
+	{ FK_CSTR, 13 },
+	{ FK_IFVER, 1 },
+	{ FK_TON, 1 },
+	{ FK_NPI, 1 },
+	{ FK_CSTR, 41 },
 };
 
 static const struct fdef id65_fields[] = { { FK_CSTR, 65 } };
@@ -97,12 +135,12 @@ static const struct fdef id1_fields[] = { { FK_CSTR_EMPTY, 65 } };
 /* The state of one walk over a PDU. */
 struct walk {
 	const uint8_t *in;
-	size_t         pos, end;	/* raw read position and command_length */
-	uint8_t       *copy;		/* sanitised mandatory part */
-	size_t         clen;
-	uint8_t        tonnpi[4];	/* raw TON/NPI octets, in order */
-	unsigned       ntonnpi;
-	uint8_t        ifver;
+	size_t pos, end; /* raw read position and command_length */
+	uint8_t *copy; /* sanitised mandatory part */
+	size_t clen;
+	uint8_t tonnpi[4]; /* raw TON/NPI octets, in order */
+	unsigned ntonnpi;
+	uint8_t ifver;
 };
 
 static int
@@ -129,8 +167,10 @@ walk_cstr(struct walk *w, const struct fdef *f, char *err, size_t errlen)
 		max = f->size;
 	nul = memchr(w->in + w->pos, 0, max);
 	if (nul == NULL) {
-		snprintf(err, errlen, "string at offset %zu longer than %u octets "
-		    "or past command_length", w->pos, f->size);
+		snprintf(err, errlen,
+		    "string at offset %zu longer than %u octets "
+		    "or past command_length",
+		    w->pos, f->size);
 		return SMPP_ESME_RINVMSGLEN;
 	}
 	n = (size_t)(nul - (w->in + w->pos)) + 1;
@@ -156,7 +196,8 @@ walk_sm(struct walk *w, char *err, size_t errlen)
 	}
 	n = w->in[w->pos];
 	if (n > 254 || w->pos + 1 + n > w->end) {
-		snprintf(err, errlen, "sm_length %u runs past command_length", n);
+		snprintf(
+		    err, errlen, "sm_length %u runs past command_length", n);
 		return SMPP_ESME_RINVMSGLEN;
 	}
 	memcpy(w->copy + w->clen, w->in + w->pos, 1u + n);
@@ -196,14 +237,14 @@ walk_octet(struct walk *w, const struct fdef *f, char *err, size_t errlen)
  * Leaves w->pos at the first TLV. Returns 0 or an error status.
  */
 static uint32_t
-walk_fields(struct walk *w, const struct fdef *defs, size_t n, char *err,
-            size_t errlen)
+walk_fields(
+    struct walk *w, const struct fdef *defs, size_t n, char *err, size_t errlen)
 {
 	uint32_t st = 0;
 
 	memcpy(w->copy, w->in, SMPP_HEADER_LEN);
-	put32(w->copy + 8, 0);		/* unknown statuses fail unpack */
-	put32(w->copy + 12, 1);		/* and so does sequence 0 */
+	put32(w->copy + 8, 0); /* unknown statuses fail unpack */
+	put32(w->copy + 12, 1); /* and so does sequence 0 */
 	w->clen = SMPP_HEADER_LEN;
 	w->pos = SMPP_HEADER_LEN;
 	for (size_t i = 0; i < n && st == 0; i++) {
@@ -212,16 +253,12 @@ walk_fields(struct walk *w, const struct fdef *defs, size_t n, char *err,
 		case FK_CSTR_EMPTY:
 			st = walk_cstr(w, &defs[i], err, errlen);
 			break;
-		case FK_SM:
-			st = walk_sm(w, err, errlen);
-			break;
-		default:
-			st = walk_octet(w, &defs[i], err, errlen);
-			break;
+		case FK_SM: st = walk_sm(w, err, errlen); break;
+		default: st = walk_octet(w, &defs[i], err, errlen); break;
 		}
 	}
 	put32(w->copy, (uint32_t)w->clen);
-	w->copy[w->clen] = 0;		/* NUL guard for the library's strlen */
+	w->copy[w->clen] = 0; /* NUL guard for the library's strlen */
 	return st;
 }
 
@@ -231,22 +268,19 @@ tlv_fixed_len(uint16_t tag)
 {
 	switch (tag) {
 	case SMPP_TLV_SAR_MSG_REF_NUM:
-	case SMPP_TLV_USER_MESSAGE_REF:
-		return 2;
+	case SMPP_TLV_USER_MESSAGE_REF: return 2;
 	case SMPP_TLV_SAR_TOTAL_SEGMENTS:
 	case SMPP_TLV_SAR_SEGMENT_SEQNUM:
 	case SMPP_TLV_MESSAGE_STATE:
-	case SMPP_TLV_SC_INTERFACE_VERSION:
-		return 1;
-	default:
-		return 0;
+	case SMPP_TLV_SC_INTERFACE_VERSION: return 1;
+	default: return 0;
 	}
 }
 
 /* Keep one TLV we care about in sm (NULL for PDUs without one). */
 static uint32_t
 tlv_take(struct smpp_sm *sm, uint16_t tag, const uint8_t *v, uint16_t len,
-         unsigned *sar, char *err, size_t errlen)
+    unsigned *sar, char *err, size_t errlen)
 {
 	if (sm == NULL)
 		return 0;
@@ -271,7 +305,8 @@ tlv_take(struct smpp_sm *sm, uint16_t tag, const uint8_t *v, uint16_t len,
 		size_t n = strnlen((const char *)v, len);
 
 		if (n >= sizeof(sm->receipted_message_id)) {
-			snprintf(err, errlen, "receipted_message_id of %u octets", len);
+			snprintf(err, errlen,
+			    "receipted_message_id of %u octets", len);
 			return SMPP_ESME_RINVPARLEN;
 		}
 		memcpy(sm->receipted_message_id, v, n);
@@ -284,8 +319,7 @@ tlv_take(struct smpp_sm *sm, uint16_t tag, const uint8_t *v, uint16_t len,
 		sm->ud_len = len;
 		sm->from_payload = 1;
 		break;
-	default:
-		break;		/* other TLVs are skipped */
+	default: break; /* other TLVs are skipped */
 	}
 	return 0;
 }
@@ -306,21 +340,25 @@ walk_tlvs(struct walk *w, struct smpp_sm *sm, char *err, size_t errlen)
 		uint32_t st;
 
 		if (w->end - w->pos < 4) {
-			snprintf(err, errlen, "TLV header cut at offset %zu", w->pos);
+			snprintf(err, errlen, "TLV header cut at offset %zu",
+			    w->pos);
 			return SMPP_ESME_RINVOPTPARSTREAM;
 		}
 		tag = get16(w->in + w->pos);
 		len = get16(w->in + w->pos + 2);
 		w->pos += 4;
 		if (len > w->end - w->pos) {
-			snprintf(err, errlen, "TLV 0x%04x length %u runs past "
-			    "command_length", tag, len);
+			snprintf(err, errlen,
+			    "TLV 0x%04x length %u runs past "
+			    "command_length",
+			    tag, len);
 			return SMPP_ESME_RINVOPTPARSTREAM;
 		}
 		fixed = tlv_fixed_len(tag);
 		if (fixed != 0 && len != fixed) {
-			snprintf(err, errlen, "TLV 0x%04x has length %u, not %u",
-			    tag, len, fixed);
+			snprintf(err, errlen,
+			    "TLV 0x%04x has length %u, not %u", tag, len,
+			    fixed);
 			return SMPP_ESME_RINVPARLEN;
 		}
 		st = tlv_take(sm, tag, w->in + w->pos, len, &sar, err, errlen);
@@ -363,31 +401,33 @@ copy_cstr(char *dst, size_t dstsize, const uint8_t *src, size_t srcsize)
 #define COPY_CSTR(dst, src) copy_cstr((dst), sizeof(dst), (src), sizeof(src))
 
 /* The mandatory fields shared by deliver_sm and submit_sm structs. */
-#define SM_FROM_LIB(sm, p) do {						\
-	COPY_CSTR((sm)->service_type, (p)->service_type);		\
-	COPY_CSTR((sm)->src.addr, (p)->source_addr);			\
-	COPY_CSTR((sm)->dst.addr, (p)->destination_addr);		\
-	(sm)->esm_class = (p)->esm_class;				\
-	(sm)->registered_delivery = (p)->registered_delivery;		\
-	(sm)->data_coding = (p)->data_coding;				\
-} while (0)
+#define SM_FROM_LIB(sm, p) \
+	do { \
+		COPY_CSTR((sm)->service_type, (p)->service_type); \
+		COPY_CSTR((sm)->src.addr, (p)->source_addr); \
+		COPY_CSTR((sm)->dst.addr, (p)->destination_addr); \
+		(sm)->esm_class = (p)->esm_class; \
+		(sm)->registered_delivery = (p)->registered_delivery; \
+		(sm)->data_coding = (p)->data_coding; \
+	} while (0)
 
 /* Unpack the sanitised copy of a deliver_sm/submit_sm/data_sm into sm. */
 static uint32_t
 sm_unpack(const struct walk *w, uint32_t id, struct smpp_sm *sm, char *err,
-          size_t errlen)
+    size_t errlen)
 {
 	union {
 		deliver_sm_t d;
-		submit_sm_t  s;
-		data_sm_t    ds;
+		submit_sm_t s;
+		data_sm_t ds;
 	} u;
 	int rc;
 
 	memset(&u, 0, sizeof(u));
 	rc = smpp34_unpack(id, &u, w->copy, (int)w->clen);
-	destroy_tlv(id == SMPP_CMD_DATA_SM ? u.ds.tlv :
-	    id == SMPP_CMD_DELIVER_SM ? u.d.tlv : u.s.tlv);
+	destroy_tlv(id == SMPP_CMD_DATA_SM  ? u.ds.tlv
+	        : id == SMPP_CMD_DELIVER_SM ? u.d.tlv
+	                                    : u.s.tlv);
 	if (rc != 0) {
 		lib_error("a short message", err, errlen);
 		return SMPP_ESME_RX_P_APPN;
@@ -395,7 +435,8 @@ sm_unpack(const struct walk *w, uint32_t id, struct smpp_sm *sm, char *err,
 	if (id == SMPP_CMD_DATA_SM) {
 		SM_FROM_LIB(sm, &u.ds);
 	} else {
-		const submit_sm_t *p = &u.s;	/* deliver_sm_t has the same shape */
+		const submit_sm_t *p =
+		    &u.s; /* deliver_sm_t has the same shape */
 		deliver_sm_t *d = &u.d;
 
 		if (id == SMPP_CMD_DELIVER_SM) {
@@ -409,11 +450,13 @@ sm_unpack(const struct walk *w, uint32_t id, struct smpp_sm *sm, char *err,
 		}
 		/* message_payload (read by walk_tlvs) wins over short_message. */
 		if (!sm->from_payload) {
-			uint8_t n = id == SMPP_CMD_DELIVER_SM ? d->sm_length :
-			    p->sm_length;
+			uint8_t n = id == SMPP_CMD_DELIVER_SM ? d->sm_length
+			                                      : p->sm_length;
 
-			memcpy(sm->ud, id == SMPP_CMD_DELIVER_SM ? d->short_message :
-			    p->short_message, n);
+			memcpy(sm->ud,
+			    id == SMPP_CMD_DELIVER_SM ? d->short_message
+			                              : p->short_message,
+			    n);
 			sm->ud_len = n;
 		}
 	}
@@ -422,13 +465,15 @@ sm_unpack(const struct walk *w, uint32_t id, struct smpp_sm *sm, char *err,
 
 /* Decode deliver_sm, submit_sm or data_sm. */
 static uint32_t
-decode_sm(struct walk *w, uint32_t id, struct smpp_sm *sm, char *err,
-          size_t errlen)
+decode_sm(
+    struct walk *w, uint32_t id, struct smpp_sm *sm, char *err, size_t errlen)
 {
-	const struct fdef *defs = id == SMPP_CMD_DATA_SM ? data_sm_fields :
-	    id == SMPP_CMD_DELIVER_SM ? deliver_fields : submit_fields;
-	size_t n = id == SMPP_CMD_DATA_SM ? sizeof(data_sm_fields) / sizeof(defs[0]) :
-	    sizeof(submit_fields) / sizeof(defs[0]);
+	const struct fdef *defs = id == SMPP_CMD_DATA_SM ? data_sm_fields
+	    : id == SMPP_CMD_DELIVER_SM                  ? deliver_fields
+	                                                 : submit_fields;
+	size_t n = id == SMPP_CMD_DATA_SM
+	    ? sizeof(data_sm_fields) / sizeof(defs[0])
+	    : sizeof(submit_fields) / sizeof(defs[0]);
 	uint32_t st;
 
 	if ((st = walk_fields(w, defs, n, err, errlen)) != 0 ||
@@ -450,15 +495,15 @@ decode_sm(struct walk *w, uint32_t id, struct smpp_sm *sm, char *err,
 
 /* Decode bind_receiver, bind_transmitter or bind_transceiver. */
 static uint32_t
-decode_bind(struct walk *w, uint32_t id, struct smpp_bind *b, char *err,
-            size_t errlen)
+decode_bind(
+    struct walk *w, uint32_t id, struct smpp_bind *b, char *err, size_t errlen)
 {
-	bind_transceiver_t p;	/* the three bind structs have one shape */
+	bind_transceiver_t p; /* the three bind structs have one shape */
 	uint32_t st;
 	int rc;
 
-	st = walk_fields(w, bind_fields, sizeof(bind_fields) / sizeof(bind_fields[0]),
-	    err, errlen);
+	st = walk_fields(w, bind_fields,
+	    sizeof(bind_fields) / sizeof(bind_fields[0]), err, errlen);
 	if (st != 0)
 		return st;
 	if (w->pos != w->end) {
@@ -492,9 +537,9 @@ decode_resp_body(struct walk *w, struct smpp_pdu *out)
 {
 	union {
 		bind_transceiver_resp_t b;
-		submit_sm_resp_t        s;
-		deliver_sm_resp_t       d;
-		data_sm_resp_t          ds;
+		submit_sm_resp_t s;
+		deliver_sm_resp_t d;
+		data_sm_resp_t ds;
 	} u;
 	const struct fdef *defs;
 	char err[160];
@@ -504,22 +549,16 @@ decode_resp_body(struct walk *w, struct smpp_pdu *out)
 	switch (id) {
 	case SMPP_CMD_BIND_RECEIVER_RESP:
 	case SMPP_CMD_BIND_TRANSMITTER_RESP:
-	case SMPP_CMD_BIND_TRANSCEIVER_RESP:
-		defs = id16_fields;
-		break;
-	case SMPP_CMD_DELIVER_SM_RESP:
-		defs = id1_fields;
-		break;
-	default:
-		defs = id65_fields;
-		break;
+	case SMPP_CMD_BIND_TRANSCEIVER_RESP: defs = id16_fields; break;
+	case SMPP_CMD_DELIVER_SM_RESP: defs = id1_fields; break;
+	default: defs = id65_fields; break;
 	}
 	if (walk_fields(w, defs, 1, err, sizeof(err)) != 0 ||
 	    walk_tlvs(w, NULL, err, sizeof(err)) != 0)
 		return;
 	memset(&u, 0, sizeof(u));
 	rc = smpp34_unpack(id, &u, w->copy, (int)w->clen);
-	if (defs == id16_fields)	/* the only response struct with a TLV list */
+	if (defs == id16_fields) /* the only response struct with a TLV list */
 		destroy_tlv(u.b.tlv);
 	if (rc != 0)
 		return;
@@ -534,7 +573,7 @@ decode_resp_body(struct walk *w, struct smpp_pdu *out)
 
 uint32_t
 smpp_decode(const uint8_t *frame, size_t len, struct smpp_pdu *out, char *err,
-            size_t errlen)
+    size_t errlen)
 {
 	uint8_t copy[SMPP_PDU_MAX + 1];
 	struct walk w;
@@ -578,13 +617,13 @@ smpp_decode(const uint8_t *frame, size_t len, struct smpp_pdu *out, char *err,
 	case SMPP_CMD_ENQUIRE_LINK:
 	case SMPP_CMD_UNBIND:
 		if (len != SMPP_HEADER_LEN) {
-			snprintf(err, errlen, "body of %zu octets on a header-only PDU",
+			snprintf(err, errlen,
+			    "body of %zu octets on a header-only PDU",
 			    len - SMPP_HEADER_LEN);
 			return SMPP_ESME_RINVCMDLEN;
 		}
 		return 0;
-	default:
-		break;
+	default: break;
 	}
 	out->u.id[0] = '\0';
 	/* Responses: the status comes from the raw header, always. */
@@ -604,7 +643,7 @@ smpp_decode(const uint8_t *frame, size_t len, struct smpp_pdu *out, char *err,
  */
 struct scratch {
 	uint8_t buf[SMPP_PDU_MAX + 1];
-	size_t  len;
+	size_t len;
 };
 
 static int
@@ -665,8 +704,8 @@ seq_valid(uint32_t seq)
 }
 
 int
-smpp_encode_header(uint8_t *out, size_t cap, uint32_t id, uint32_t status,
-                   uint32_t seq)
+smpp_encode_header(
+    uint8_t *out, size_t cap, uint32_t id, uint32_t status, uint32_t seq)
 {
 	struct smpp_header h = { SMPP_HEADER_LEN, id, status, seq };
 
@@ -678,7 +717,7 @@ smpp_encode_header(uint8_t *out, size_t cap, uint32_t id, uint32_t status,
 
 int
 smpp_encode_bind(uint8_t *out, size_t cap, uint32_t id, uint32_t seq,
-                 const struct smpp_bind *b, char *err, size_t errlen)
+    const struct smpp_bind *b, char *err, size_t errlen)
 {
 	struct scratch s;
 	bind_transceiver_t p;
@@ -711,8 +750,7 @@ smpp_encode_bind(uint8_t *out, size_t cap, uint32_t id, uint32_t seq,
 
 int
 smpp_encode_bind_resp(uint8_t *out, size_t cap, uint32_t id, uint32_t seq,
-                      uint32_t status, const char *system_id, char *err,
-                      size_t errlen)
+    uint32_t status, const char *system_id, char *err, size_t errlen)
 {
 	struct scratch s;
 	bind_transceiver_resp_t p;
@@ -732,24 +770,28 @@ smpp_encode_bind_resp(uint8_t *out, size_t cap, uint32_t id, uint32_t seq,
 	return enc_out(out, cap, &s, err, errlen);
 }
 
-#define SM_TO_LIB(p, sm) do {						\
-	memcpy((p)->service_type, (sm)->service_type, strlen((sm)->service_type)); \
-	memcpy((p)->source_addr, (sm)->src.addr, strlen((sm)->src.addr));	\
-	memcpy((p)->destination_addr, (sm)->dst.addr, strlen((sm)->dst.addr)); \
-	(p)->esm_class = (sm)->esm_class;				\
-	(p)->registered_delivery = (sm)->registered_delivery;		\
-	(p)->data_coding = (sm)->data_coding;				\
-} while (0)
+#define SM_TO_LIB(p, sm) \
+	do { \
+		memcpy((p)->service_type, (sm)->service_type, \
+		    strlen((sm)->service_type)); \
+		memcpy( \
+		    (p)->source_addr, (sm)->src.addr, strlen((sm)->src.addr)); \
+		memcpy((p)->destination_addr, (sm)->dst.addr, \
+		    strlen((sm)->dst.addr)); \
+		(p)->esm_class = (sm)->esm_class; \
+		(p)->registered_delivery = (sm)->registered_delivery; \
+		(p)->data_coding = (sm)->data_coding; \
+	} while (0)
 
 /* Pack the mandatory part of a short message with neutral TON/NPI. */
 static int
 sm_pack(struct scratch *s, uint32_t id, uint32_t seq, const struct smpp_sm *sm,
-        int payload, char *err, size_t errlen)
+    int payload, char *err, size_t errlen)
 {
 	union {
-		submit_sm_t  s;
+		submit_sm_t s;
 		deliver_sm_t d;
-		data_sm_t    ds;
+		data_sm_t ds;
 	} u;
 
 	memset(&u, 0, sizeof(u));
@@ -790,29 +832,34 @@ sm_tlvs(struct scratch *s, const struct smpp_sm *sm, int payload)
 	if (sm->concat.src == SMPP_CONCAT_SAR) {
 		put16(ref, sm->concat.ref);
 		if (tlv_append(s, SMPP_TLV_SAR_MSG_REF_NUM, ref, 2) != 0 ||
-		    tlv_append(s, SMPP_TLV_SAR_TOTAL_SEGMENTS, &sm->concat.total, 1) ||
-		    tlv_append(s, SMPP_TLV_SAR_SEGMENT_SEQNUM, &sm->concat.seq, 1))
+		    tlv_append(
+		        s, SMPP_TLV_SAR_TOTAL_SEGMENTS, &sm->concat.total, 1) ||
+		    tlv_append(
+		        s, SMPP_TLV_SAR_SEGMENT_SEQNUM, &sm->concat.seq, 1))
 			return -1;
 	}
 	if (sm->has_receipt_id &&
-	    tlv_append(s, SMPP_TLV_RECEIPTED_MESSAGE_ID, sm->receipted_message_id,
-	    (uint16_t)(strlen(sm->receipted_message_id) + 1)) != 0)
+	    tlv_append(s, SMPP_TLV_RECEIPTED_MESSAGE_ID,
+	        sm->receipted_message_id,
+	        (uint16_t)(strlen(sm->receipted_message_id) + 1)) != 0)
 		return -1;
 	if (sm->has_message_state &&
 	    tlv_append(s, SMPP_TLV_MESSAGE_STATE, &sm->message_state, 1) != 0)
 		return -1;
-	if (payload && tlv_append(s, SMPP_TLV_MESSAGE_PAYLOAD, sm->ud, sm->ud_len))
+	if (payload &&
+	    tlv_append(s, SMPP_TLV_MESSAGE_PAYLOAD, sm->ud, sm->ud_len))
 		return -1;
 	return 0;
 }
 
 int
 smpp_encode_sm(uint8_t *out, size_t cap, uint32_t id, uint32_t seq,
-               const struct smpp_sm *sm, char *err, size_t errlen)
+    const struct smpp_sm *sm, char *err, size_t errlen)
 {
 	struct scratch s;
 	/* The library refuses sm_length 254, valid as it is: use the TLV. */
-	int payload = id == SMPP_CMD_DATA_SM || sm->from_payload || sm->ud_len > 253;
+	int payload =
+	    id == SMPP_CMD_DATA_SM || sm->from_payload || sm->ud_len > 253;
 	size_t off;
 
 	if (!seq_valid(seq))
@@ -839,14 +886,13 @@ smpp_encode_sm(uint8_t *out, size_t cap, uint32_t id, uint32_t seq,
 
 int
 smpp_encode_sm_resp(uint8_t *out, size_t cap, uint32_t id, uint32_t seq,
-                    uint32_t status, const char *message_id, char *err,
-                    size_t errlen)
+    uint32_t status, const char *message_id, char *err, size_t errlen)
 {
 	struct scratch s;
 	union {
-		submit_sm_resp_t  s;
+		submit_sm_resp_t s;
 		deliver_sm_resp_t d;
-		data_sm_resp_t    ds;
+		data_sm_resp_t ds;
 	} u;
 
 	/* submit_sm_resp carries no body when the status is an error. */
@@ -855,11 +901,11 @@ smpp_encode_sm_resp(uint8_t *out, size_t cap, uint32_t id, uint32_t seq,
 	if (!seq_valid(seq))
 		return enc_fail(err, errlen, "sequence number out of range");
 	if (message_id == NULL || id == SMPP_CMD_DELIVER_SM_RESP)
-		message_id = "";	/* deliver_sm_resp: "unused, NULL" */
+		message_id = ""; /* deliver_sm_resp: "unused, NULL" */
 	if (!str_fits(message_id, 65))
 		return enc_fail(err, errlen, "message_id too long");
 	memset(&u, 0, sizeof(u));
-	u.s.command_id = id;	/* the three share the header */
+	u.s.command_id = id; /* the three share the header */
 	u.s.sequence_number = seq;
 	if (id == SMPP_CMD_SUBMIT_SM_RESP)
 		memcpy(u.s.message_id, message_id, strlen(message_id));

@@ -11,29 +11,29 @@
 
 /* One message being reassembled. */
 struct grp {
-	struct grp *hnext;		/* hash chain */
-	struct grp *prev, *next;	/* age list, oldest first */
-	char        src[66], dst[66];
-	uint16_t    ref;
-	uint8_t     total, got, dcs;
-	int64_t     deadline;
-	int         evicted;		/* pushed out by the bounds: expire now */
-	size_t      bytes;
-	uint8_t   **part;		/* [total], NULL until that part arrives */
-	uint16_t   *plen;
-	uint64_t   *tokens;
-	size_t      ntok, captok;
+	struct grp *hnext; /* hash chain */
+	struct grp *prev, *next; /* age list, oldest first */
+	char src[66], dst[66];
+	uint16_t ref;
+	uint8_t total, got, dcs;
+	int64_t deadline;
+	int evicted; /* pushed out by the bounds: expire now */
+	size_t bytes;
+	uint8_t **part; /* [total], NULL until that part arrives */
+	uint16_t *plen;
+	uint64_t *tokens;
+	size_t ntok, captok;
 };
 
 struct smpp_reasm {
 	struct grp *bucket[REASM_BUCKETS];
 	struct grp *oldest, *newest;
-	size_t      ngroups, bytes;		/* everything held */
-	size_t      live_groups, live_bytes;	/* not marked to expire */
-	size_t      nevicted;			/* marked, still held */
-	unsigned    max_groups;
-	size_t      max_bytes;
-	int64_t     timeout_us;
+	size_t ngroups, bytes; /* everything held */
+	size_t live_groups, live_bytes; /* not marked to expire */
+	size_t nevicted; /* marked, still held */
+	unsigned max_groups;
+	size_t max_bytes;
+	int64_t timeout_us;
 };
 
 struct smpp_reasm *
@@ -50,7 +50,7 @@ smpp_reasm_new(unsigned max_groups, size_t max_bytes, int64_t timeout_us)
 static unsigned
 grp_hash(const char *src, const char *dst, uint16_t ref, uint8_t total)
 {
-	uint32_t h = 2166136261u;	/* FNV-1a */
+	uint32_t h = 2166136261u; /* FNV-1a */
 
 	for (const char *p = src; *p; p++)
 		h = (h ^ (uint8_t)*p) * 16777619u;
@@ -64,7 +64,7 @@ grp_hash(const char *src, const char *dst, uint16_t ref, uint8_t total)
 
 static struct grp *
 grp_find(struct smpp_reasm *r, unsigned b, const char *src, const char *dst,
-         uint16_t ref, uint8_t total)
+    uint16_t ref, uint8_t total)
 {
 	for (struct grp *g = r->bucket[b]; g != NULL; g = g->hnext)
 		if (g->ref == ref && g->total == total &&
@@ -191,7 +191,7 @@ reasm_bound(struct smpp_reasm *r, size_t incoming)
 
 static struct grp *
 grp_new(struct smpp_reasm *r, unsigned b, const char *src, const char *dst,
-        const struct smpp_concat *c, uint8_t dcs, int64_t now_us)
+    const struct smpp_concat *c, uint8_t dcs, int64_t now_us)
 {
 	struct grp *g = xcalloc(1, sizeof(*g));
 
@@ -218,9 +218,8 @@ grp_new(struct smpp_reasm *r, unsigned b, const char *src, const char *dst,
 
 enum smpp_reasm_rc
 smpp_reasm_add(struct smpp_reasm *r, const char *src, const char *dst,
-               const struct smpp_concat *c, uint8_t dcs, const uint8_t *data,
-               size_t len, uint64_t token, int64_t now_us,
-               struct smpp_reasm_msg **out)
+    const struct smpp_concat *c, uint8_t dcs, const uint8_t *data, size_t len,
+    uint64_t token, int64_t now_us, struct smpp_reasm_msg **out)
 {
 	unsigned b = grp_hash(src, dst, c->ref, c->total);
 	struct grp *g = grp_find(r, b, src, dst, c->ref, c->total);

@@ -45,7 +45,8 @@ frame_nack(struct bufferevent *bev, struct evbuffer *in, uint32_t len)
 		seq = (uint32_t)hdr[12] << 24 | (uint32_t)hdr[13] << 16 |
 		    (uint32_t)hdr[14] << 8 | hdr[15];
 	}
-	log_warn("smpp: command_length %u out of range 16..%u, dropping the link",
+	log_warn(
+	    "smpp: command_length %u out of range 16..%u, dropping the link",
 	    len, SMPP_PDU_MAX);
 	smpp_encode_header(nack, sizeof(nack), SMPP_CMD_GENERIC_NACK,
 	    SMPP_ESME_RINVCMDLEN, seq);
@@ -112,7 +113,7 @@ smpp_frame_trace(const char *who, char dir, const uint8_t *pdu, size_t len)
 /* A connection on its way out: flushed, then freed. */
 struct closer {
 	struct bufferevent *bev;
-	struct event       *timer;
+	struct event *timer;
 };
 
 static void
@@ -147,8 +148,8 @@ closer_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-smpp_frame_close_after_flush(struct bufferevent *bev, struct event_base *base,
-                             int timeout_ms)
+smpp_frame_close_after_flush(
+    struct bufferevent *bev, struct event_base *base, int timeout_ms)
 {
 	struct closer *c;
 	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };

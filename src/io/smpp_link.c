@@ -35,9 +35,12 @@
 #include "meterline/util.h"
 
 static const char *const sess_state_names[] = {
-	[SS_IDLE] = "idle", [SS_CONNECTING] = "connecting",
-	[SS_BINDING] = "binding", [SS_BOUND] = "bound",
-	[SS_UNBINDING] = "unbinding", [SS_CLOSED] = "closed",
+	[SS_IDLE] = "idle",
+	[SS_CONNECTING] = "connecting",
+	[SS_BINDING] = "binding",
+	[SS_BOUND] = "bound",
+	[SS_UNBINDING] = "unbinding",
+	[SS_CLOSED] = "closed",
 };
 
 void
@@ -89,7 +92,8 @@ link_now_us(void)
 static struct timeval
 ms_tv(int64_t ms)
 {
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+	struct timeval tv = { (time_t)(ms / 1000),
+		(suseconds_t)((ms % 1000) * 1000) };
 
 	return tv;
 }
@@ -111,8 +115,9 @@ link_log(const struct smpp_link *l, enum log_level level, const char *fmt, ...)
 static const char *
 sess_label(const struct sess *s)
 {
-	return s->bind_cmd == SMPP_CMD_BIND_RECEIVER ? "rx" :
-	    s->bind_cmd == SMPP_CMD_BIND_TRANSMITTER ? "tx" : "trx";
+	return s->bind_cmd == SMPP_CMD_BIND_RECEIVER   ? "rx"
+	    : s->bind_cmd == SMPP_CMD_BIND_TRANSMITTER ? "tx"
+	                                               : "trx";
 }
 
 /* Tell the owner when the link as a whole goes up or down. */
@@ -159,7 +164,7 @@ sess_write(struct sess *s, const uint8_t *pdu, size_t len)
 /* Write a request and remember it until its response or its deadline. */
 void
 sess_write_req(struct sess *s, uint32_t seq, uint32_t cmd, const uint8_t *pdu,
-               size_t len, struct mt_part *part)
+    size_t len, struct mt_part *part)
 {
 	struct req *r;
 
@@ -171,7 +176,8 @@ sess_write_req(struct sess *s, uint32_t seq, uint32_t cmd, const uint8_t *pdu,
 	r->seq = seq;
 	r->cmd = cmd;
 	r->part = part;
-	r->deadline = link_now_us() + (int64_t)s->l->cfg.response_timeout_ms * 1000;
+	r->deadline =
+	    link_now_us() + (int64_t)s->l->cfg.response_timeout_ms * 1000;
 	sess_write(s, pdu, len);
 }
 
@@ -235,7 +241,8 @@ sess_backoff_ms(struct sess *s)
 	struct smpp_link *l = s->l;
 	int64_t full = l->cfg.reconnect_min_ms;
 
-	for (unsigned i = 0; i < s->attempt && full < l->cfg.reconnect_max_ms; i++)
+	for (unsigned i = 0; i < s->attempt && full < l->cfg.reconnect_max_ms;
+	     i++)
 		full *= 2;
 	if (full > l->cfg.reconnect_max_ms)
 		full = l->cfg.reconnect_max_ms;
@@ -258,7 +265,7 @@ sess_close(struct sess *s)
 			mt_requeue(l, s->reqs[i].part, 0);
 	s->nreqs = 0;
 	s->mt_inflight = 0;
-	s->gen++;		/* acknowledgements still owed are now void */
+	s->gen++; /* acknowledgements still owed are now void */
 }
 
 /*
@@ -287,12 +294,13 @@ sess_fail(struct sess *s, const char *reason)
 	delay = sess_backoff_ms(s);
 	s->attempt++;
 	if (was_bound || strcmp(reason, s->last_fail) != 0) {
-		link_log(l, LOG_WARN, "%s: %s; reconnecting in %.1f s", sess_label(s),
-		    reason, (double)delay / 1000);
+		link_log(l, LOG_WARN, "%s: %s; reconnecting in %.1f s",
+		    sess_label(s), reason, (double)delay / 1000);
 		s->fail_repeat = 0;
 	} else if (++s->fail_repeat % 10 == 0) {
-		link_log(l, LOG_WARN, "%s: still %s (%u attempts); next in %.1f s",
-		    sess_label(s), reason, s->attempt, (double)delay / 1000);
+		link_log(l, LOG_WARN,
+		    "%s: still %s (%u attempts); next in %.1f s", sess_label(s),
+		    reason, s->attempt, (double)delay / 1000);
 	} else {
 		link_log(l, LOG_DEBUG, "%s: %s; reconnecting in %.1f s",
 		    sess_label(s), reason, (double)delay / 1000);
@@ -328,11 +336,13 @@ sess_send_bind(struct sess *s)
 	strlcpy_s(b.system_id, l->cfg.system_id, sizeof(b.system_id));
 	strlcpy_s(b.password, l->cfg.password, sizeof(b.password));
 	strlcpy_s(b.system_type, l->cfg.system_type, sizeof(b.system_type));
-	strlcpy_s(b.address_range, l->cfg.address_range, sizeof(b.address_range));
+	strlcpy_s(
+	    b.address_range, l->cfg.address_range, sizeof(b.address_range));
 	b.interface_version = 0x34;
 	b.addr_ton = l->cfg.addr_ton;
 	b.addr_npi = l->cfg.addr_npi;
-	n = smpp_encode_bind(buf, sizeof(buf), s->bind_cmd, seq, &b, err, sizeof(err));
+	n = smpp_encode_bind(
+	    buf, sizeof(buf), s->bind_cmd, seq, &b, err, sizeof(err));
 	if (n < 0) {
 		sess_fail(s, err);
 		return;
@@ -354,27 +364,31 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 		int one = 1;
 
 		/* Small PDUs answered one by one: Nagle would add 40 ms waits. */
-		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one,
-		    sizeof(one));
+		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY,
+		    &one, sizeof(one));
 		s->last_rx = link_now_us();
 		sess_send_bind(s);
 		return;
 	}
 	if (what & BEV_EVENT_EOF)
-		snprintf(reason, sizeof(reason), "connection closed by the SMSC");
+		snprintf(
+		    reason, sizeof(reason), "connection closed by the SMSC");
 	else if (what & BEV_EVENT_TIMEOUT)
 		snprintf(reason, sizeof(reason), "%s timed out",
 		    s->st == SS_CONNECTING ? "connect" : "write");
-	else if (s->l->tls_ctx != NULL && (tls_err = bufferevent_get_openssl_error(bev)))
+	else if (s->l->tls_ctx != NULL &&
+	    (tls_err = bufferevent_get_openssl_error(bev)))
 		snprintf(reason, sizeof(reason), "TLS: %s",
-		    ERR_reason_error_string(tls_err) ? ERR_reason_error_string(tls_err) :
-		    "handshake failed");
+		    ERR_reason_error_string(tls_err)
+		        ? ERR_reason_error_string(tls_err)
+		        : "handshake failed");
 	else
 		snprintf(reason, sizeof(reason), "%s: %s",
-		    s->st == SS_CONNECTING ? "connect failed" : "connection error",
+		    s->st == SS_CONNECTING ? "connect failed"
+		                           : "connection error",
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	while (s->l->tls_ctx != NULL && bufferevent_get_openssl_error(bev) != 0)
-		;		/* drain the rest of the queue */
+		; /* drain the rest of the queue */
 	sess_fail(s, reason);
 }
 
@@ -384,7 +398,8 @@ is_ip_literal(const char *name)
 {
 	unsigned char buf[16];
 
-	return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
+	return inet_pton(AF_INET, name, buf) == 1 ||
+	    inet_pton(AF_INET6, name, buf) == 1;
 }
 
 /*
@@ -396,8 +411,8 @@ static struct bufferevent *
 sess_tls_bev(struct sess *s)
 {
 	struct smpp_link *l = s->l;
-	const char *name = l->cfg.tls_server_name[0] ? l->cfg.tls_server_name :
-	    l->cfg.host;
+	const char *name =
+	    l->cfg.tls_server_name[0] ? l->cfg.tls_server_name : l->cfg.host;
 	struct bufferevent *bev;
 	SSL *ssl = SSL_new(l->tls_ctx);
 
@@ -410,8 +425,8 @@ sess_tls_bev(struct sess *s)
 		SSL_set1_host(ssl, name);
 	}
 	bev = bufferevent_openssl_socket_new(l->base, -1, ssl,
-	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE |
-	    BEV_OPT_DEFER_CALLBACKS);
+	    BUFFEREVENT_SSL_CONNECTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (bev == NULL) {
 		SSL_free(ssl);
 		return NULL;
@@ -426,8 +441,9 @@ sess_connect(struct sess *s)
 	struct smpp_link *l = s->l;
 	struct timeval wr = ms_tv(l->cfg.response_timeout_ms);
 
-	s->bev = l->tls_ctx != NULL ? sess_tls_bev(s) :
-	    bufferevent_socket_new(l->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	s->bev = l->tls_ctx != NULL
+	    ? sess_tls_bev(s)
+	    : bufferevent_socket_new(l->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (s->bev == NULL) {
 		sess_set_state(s, SS_CONNECTING);
 		sess_fail(s, "cannot create a socket");
@@ -440,8 +456,8 @@ sess_connect(struct sess *s)
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	sess_set_state(s, SS_CONNECTING);
 	l->st.connects++;
-	if (bufferevent_socket_connect(s->bev, (struct sockaddr *)&l->addr,
-	    l->addrlen) < 0)
+	if (bufferevent_socket_connect(
+	        s->bev, (struct sockaddr *)&l->addr, l->addrlen) < 0)
 		sess_fail(s, "connect failed");
 }
 
@@ -464,8 +480,10 @@ on_bind_resp(struct sess *s, const struct smpp_pdu *p)
 		return;
 	}
 	l->st.binds_ok++;
-	link_log(l, LOG_INFO, "%s: bound to %s:%u as %s%s%s (after %u failed "
-	    "attempts)", sess_label(s), l->cfg.host, l->cfg.port, l->cfg.system_id,
+	link_log(l, LOG_INFO,
+	    "%s: bound to %s:%u as %s%s%s (after %u failed "
+	    "attempts)",
+	    sess_label(s), l->cfg.host, l->cfg.port, l->cfg.system_id,
 	    p->body_ok ? ", SMSC " : "", p->body_ok ? p->u.id : "", s->attempt);
 	s->attempt = 0;
 	s->last_fail[0] = '\0';
@@ -482,14 +500,16 @@ on_generic_nack(struct sess *s, const struct smpp_pdu *p)
 
 	if (sess_take_req(s, p->hdr.seq, &r) != 0) {
 		link_log(s->l, LOG_WARN, "%s: generic_nack %s for sequence %u",
-		    sess_label(s), smpp_status_name(p->hdr.status, buf, sizeof(buf)),
+		    sess_label(s),
+		    smpp_status_name(p->hdr.status, buf, sizeof(buf)),
 		    p->hdr.seq);
 		return;
 	}
 	if (r.cmd == SMPP_CMD_SUBMIT_SM) {
 		mt_on_resp(s, &r, p->hdr.status, "");
 	} else if (r.cmd == s->bind_cmd) {
-		snprintf(reason, sizeof(reason), "bind answered by generic_nack %s",
+		snprintf(reason, sizeof(reason),
+		    "bind answered by generic_nack %s",
 		    smpp_status_name(p->hdr.status, buf, sizeof(buf)));
 		s->l->st.binds_refused++;
 		sess_fail(s, reason);
@@ -500,7 +520,8 @@ on_generic_nack(struct sess *s, const struct smpp_pdu *p)
 
 /* Answer a PDU we could not decode, and keep the link. */
 static void
-on_bad_pdu(struct sess *s, const struct smpp_pdu *p, uint32_t st, const char *err)
+on_bad_pdu(
+    struct sess *s, const struct smpp_pdu *p, uint32_t st, const char *err)
 {
 	char nb[32], sb[32];
 	uint32_t id = p->hdr.id;
@@ -525,12 +546,11 @@ dispatch(struct sess *s, const struct smpp_pdu *p)
 	switch (p->hdr.id) {
 	case SMPP_CMD_BIND_RECEIVER_RESP:
 	case SMPP_CMD_BIND_TRANSMITTER_RESP:
-	case SMPP_CMD_BIND_TRANSCEIVER_RESP:
-		on_bind_resp(s, p);
-		break;
+	case SMPP_CMD_BIND_TRANSCEIVER_RESP: on_bind_resp(s, p); break;
 	case SMPP_CMD_ENQUIRE_LINK:
 		l->st.enquire_answered++;
-		sess_answer(s, SMPP_CMD_ENQUIRE_LINK_RESP, SMPP_ESME_ROK, p->hdr.seq);
+		sess_answer(
+		    s, SMPP_CMD_ENQUIRE_LINK_RESP, SMPP_ESME_ROK, p->hdr.seq);
 		break;
 	case SMPP_CMD_ENQUIRE_LINK_RESP:
 		sess_take_req(s, p->hdr.seq, &r);
@@ -540,20 +560,19 @@ dispatch(struct sess *s, const struct smpp_pdu *p)
 		sess_fail(s, "unbound by the SMSC");
 		break;
 	case SMPP_CMD_UNBIND_RESP:
-		if (sess_take_req(s, p->hdr.seq, &r) == 0 && s->st == SS_UNBINDING)
+		if (sess_take_req(s, p->hdr.seq, &r) == 0 &&
+		    s->st == SS_UNBINDING)
 			sess_fail(s, "unbound");
 		break;
 	case SMPP_CMD_SUBMIT_SM_RESP:
-		if (sess_take_req(s, p->hdr.seq, &r) == 0 && r.cmd == SMPP_CMD_SUBMIT_SM)
-			mt_on_resp(s, &r, p->hdr.status, p->body_ok ? p->u.id : "");
+		if (sess_take_req(s, p->hdr.seq, &r) == 0 &&
+		    r.cmd == SMPP_CMD_SUBMIT_SM)
+			mt_on_resp(
+			    s, &r, p->hdr.status, p->body_ok ? p->u.id : "");
 		break;
-	case SMPP_CMD_GENERIC_NACK:
-		on_generic_nack(s, p);
-		break;
+	case SMPP_CMD_GENERIC_NACK: on_generic_nack(s, p); break;
 	case SMPP_CMD_DELIVER_SM:
-	case SMPP_CMD_DATA_SM:
-		mo_on_pdu(s, p);
-		break;
+	case SMPP_CMD_DATA_SM: mo_on_pdu(s, p); break;
 	case SMPP_CMD_OUTBIND:
 	case SMPP_CMD_ALERT_NOTIFICATION:
 		link_log(l, LOG_DEBUG, "%s: ignored %s", sess_label(s),
@@ -561,8 +580,8 @@ dispatch(struct sess *s, const struct smpp_pdu *p)
 		break;
 	default:
 		if (!(p->hdr.id & SMPP_CMD_RESP_BIT))
-			sess_answer(s, SMPP_CMD_GENERIC_NACK, SMPP_ESME_RINVCMDID,
-			    p->hdr.seq);
+			sess_answer(s, SMPP_CMD_GENERIC_NACK,
+			    SMPP_ESME_RINVCMDID, p->hdr.seq);
 		break;
 	}
 }
@@ -621,9 +640,11 @@ sess_tick(struct sess *s, int64_t now)
 		uint8_t buf[SMPP_HEADER_LEN];
 		uint32_t seq = sess_next_seq(s);
 
-		smpp_encode_header(buf, sizeof(buf), SMPP_CMD_ENQUIRE_LINK, 0, seq);
+		smpp_encode_header(
+		    buf, sizeof(buf), SMPP_CMD_ENQUIRE_LINK, 0, seq);
 		l->st.enquire_sent++;
-		sess_write_req(s, seq, SMPP_CMD_ENQUIRE_LINK, buf, sizeof(buf), NULL);
+		sess_write_req(
+		    s, seq, SMPP_CMD_ENQUIRE_LINK, buf, sizeof(buf), NULL);
 	}
 }
 
@@ -661,7 +682,8 @@ cfg_check(const struct smpp_link_cfg *c, char *err, size_t errlen)
 	else if (c->window < 1 || c->window > 1000)
 		what = "window out of range 1..1000";
 	else if (c->enquire_link_ms < 1 || c->response_timeout_ms < 1 ||
-	    c->reconnect_min_ms < 1 || c->reconnect_max_ms < c->reconnect_min_ms ||
+	    c->reconnect_min_ms < 1 ||
+	    c->reconnect_max_ms < c->reconnect_min_ms ||
 	    c->concat_timeout_ms < 1 || c->mt_retry_ms < 1 ||
 	    c->throttle_pause_ms < 1 || c->stop_timeout_ms < 0)
 		what = "a time out of range";
@@ -687,9 +709,9 @@ link_tls_ctx(const struct smpp_link_cfg *c, char *err, size_t errlen)
 	if (!c->tls_verify)
 		return ctx;
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	ok = c->tls_ca_file != NULL && c->tls_ca_file[0] ?
-	    SSL_CTX_load_verify_locations(ctx, c->tls_ca_file, NULL) :
-	    SSL_CTX_set_default_verify_paths(ctx);
+	ok = c->tls_ca_file != NULL && c->tls_ca_file[0]
+	    ? SSL_CTX_load_verify_locations(ctx, c->tls_ca_file, NULL)
+	    : SSL_CTX_set_default_verify_paths(ctx);
 	if (!ok) {
 		snprintf(err, errlen, "TLS: cannot load trust anchors %s: %s",
 		    c->tls_ca_file ? c->tls_ca_file : "",
@@ -723,7 +745,7 @@ sess_init(struct smpp_link *l, unsigned idx, uint32_t bind_cmd)
 
 struct smpp_link *
 smpp_link_new(struct event_base *base, const struct smpp_link_cfg *cfg,
-              const struct smpp_link_hooks *hooks, char *err, size_t errlen)
+    const struct smpp_link_hooks *hooks, char *err, size_t errlen)
 {
 	struct smpp_link *l;
 	char hostport[128];
@@ -741,11 +763,12 @@ smpp_link_new(struct event_base *base, const struct smpp_link_cfg *cfg,
 		return NULL;
 	}
 	l->addrlen = (int)sizeof(l->addr);
-	snprintf(hostport, sizeof(hostport), strchr(cfg->host, ':') ? "[%s]:%u" :
-	    "%s:%u", cfg->host, cfg->port);
-	if (evutil_parse_sockaddr_port(hostport, (struct sockaddr *)&l->addr,
-	    &l->addrlen) != 0) {
-		snprintf(err, errlen, "host '%s' is not a numeric address", cfg->host);
+	snprintf(hostport, sizeof(hostport),
+	    strchr(cfg->host, ':') ? "[%s]:%u" : "%s:%u", cfg->host, cfg->port);
+	if (evutil_parse_sockaddr_port(
+	        hostport, (struct sockaddr *)&l->addr, &l->addrlen) != 0) {
+		snprintf(err, errlen, "host '%s' is not a numeric address",
+		    cfg->host);
 		SSL_CTX_free(l->tls_ctx);
 		free(l);
 		return NULL;
@@ -831,9 +854,12 @@ smpp_link_stop(struct smpp_link *l, void (*stopped)(void *), void *arg)
 	l->stopping = 1;
 	l->stopped = stopped;
 	l->stopped_arg = arg;
-	l->stop_deadline = link_now_us() + (int64_t)l->cfg.stop_timeout_ms * 1000;
-	link_log(l, LOG_INFO, "stopping: %u messages at the store, %u reply parts "
-	    "queued", l->inflight_mo, l->mt_queued);
+	l->stop_deadline =
+	    link_now_us() + (int64_t)l->cfg.stop_timeout_ms * 1000;
+	link_log(l, LOG_INFO,
+	    "stopping: %u messages at the store, %u reply parts "
+	    "queued",
+	    l->inflight_mo, l->mt_queued);
 	mo_flush_held(l);
 	for (unsigned i = 0; i < l->nsess; i++) {
 		struct sess *s = &l->sess[i];
@@ -857,7 +883,8 @@ link_stop_progress(struct smpp_link *l)
 	for (unsigned i = 0; i < l->nsess; i++)
 		bound |= l->sess[i].st == SS_BOUND;
 	/* Waiting only makes sense while an answer or a reply can still go out. */
-	busy = bound && (l->inflight_mo > 0 || (l->mt_queued > 0 && link_tx_sess(l)));
+	busy = bound &&
+	    (l->inflight_mo > 0 || (l->mt_queued > 0 && link_tx_sess(l)));
 
 	if (!l->stopping || l->stop_fired)
 		return;
@@ -870,9 +897,11 @@ link_stop_progress(struct smpp_link *l)
 			uint8_t buf[SMPP_HEADER_LEN];
 			uint32_t seq = sess_next_seq(s);
 
-			smpp_encode_header(buf, sizeof(buf), SMPP_CMD_UNBIND, 0, seq);
+			smpp_encode_header(
+			    buf, sizeof(buf), SMPP_CMD_UNBIND, 0, seq);
 			sess_set_state(s, SS_UNBINDING);
-			sess_write_req(s, seq, SMPP_CMD_UNBIND, buf, sizeof(buf), NULL);
+			sess_write_req(
+			    s, seq, SMPP_CMD_UNBIND, buf, sizeof(buf), NULL);
 		}
 		if (s->st != SS_CLOSED)
 			open = 1;
@@ -902,7 +931,7 @@ smpp_link_free(struct smpp_link *l)
 	if (l == NULL)
 		return;
 	mo_detach_all(l);
-	mt_free_all(l);		/* before the requests that point at parts */
+	mt_free_all(l); /* before the requests that point at parts */
 	for (unsigned i = 0; i < l->nsess; i++) {
 		struct sess *s = &l->sess[i];
 

@@ -27,7 +27,8 @@
 static uint64_t
 token_make(const struct sess *s, uint32_t cmd, uint32_t seq)
 {
-	return (uint64_t)s->idx << 62 | (uint64_t)(cmd == SMPP_CMD_DATA_SM) << 61 |
+	return (uint64_t)s->idx << 62 |
+	    (uint64_t)(cmd == SMPP_CMD_DATA_SM) << 61 |
 	    (uint64_t)(s->gen & TOK_GEN_MASK) << 32 | seq;
 }
 
@@ -35,9 +36,10 @@ void
 mo_answer_now(struct sess *s, uint32_t id, uint32_t seq, uint32_t status)
 {
 	uint8_t buf[64];
-	int n = smpp_encode_sm_resp(buf, sizeof(buf), id == SMPP_CMD_DATA_SM ?
-	    SMPP_CMD_DATA_SM_RESP : SMPP_CMD_DELIVER_SM_RESP, seq ? seq : 1, status,
-	    NULL, NULL, 0);
+	int n = smpp_encode_sm_resp(buf, sizeof(buf),
+	    id == SMPP_CMD_DATA_SM ? SMPP_CMD_DATA_SM_RESP
+	                           : SMPP_CMD_DELIVER_SM_RESP,
+	    seq ? seq : 1, status, NULL, NULL, 0);
 
 	if (n > 0) {
 		/* A sequence of 0 cannot go through the library: patch it back. */
@@ -58,8 +60,10 @@ token_ack(struct smpp_link *l, uint64_t tok, uint32_t status)
 	if ((s->gen & TOK_GEN_MASK) != gen || s->bev == NULL ||
 	    (s->st != SS_BOUND && s->st != SS_UNBINDING)) {
 		l->st.mo_dropped_acks++;
-		link_log(l, LOG_DEBUG, "answer for sequence %u dropped: its "
-		    "connection is gone (the SMSC will redeliver)", (uint32_t)tok);
+		link_log(l, LOG_DEBUG,
+		    "answer for sequence %u dropped: its "
+		    "connection is gone (the SMSC will redeliver)",
+		    (uint32_t)tok);
 		return;
 	}
 	mo_answer_now(s, id, (uint32_t)tok, status);
@@ -139,8 +143,7 @@ wall_us(void)
 /* Decode a whole message and hand it to the store. */
 static void
 mo_submit(struct smpp_link *l, const char *src, const char *dst, uint8_t dcs,
-          const uint8_t *data, size_t len, const uint64_t *tokens,
-          size_t ntokens)
+    const uint8_t *data, size_t len, const uint64_t *tokens, size_t ntokens)
 {
 	struct pending *p = pending_new(l, tokens, ntokens);
 	size_t cap = TEXT_UTF8_MAX(len) + 1;
@@ -176,19 +179,21 @@ mo_submit_reasm(struct smpp_link *l, struct smpp_reasm_msg *m)
 		char b[32];
 
 		l->st.mo_partial++;
-		link_log(l, LOG_INFO, "concatenated message from %s: %u of %u parts "
+		link_log(l, LOG_INFO,
+		    "concatenated message from %s: %u of %u parts "
 		    "after the timeout, processed as it is",
 		    log_mask_phone(m->src, b, sizeof(b)), m->got, m->total);
 	}
 	if (m->odd_parts > 0) {
 		char b[32];
 
-		link_log(l, LOG_WARN, "concatenated UCS-2 message from %s: %u parts "
+		link_log(l, LOG_WARN,
+		    "concatenated UCS-2 message from %s: %u parts "
 		    "of odd length, their last octet replaced by U+FFFD",
 		    log_mask_phone(m->src, b, sizeof(b)), m->odd_parts);
 	}
-	mo_submit(l, m->src, m->dst, m->dcs, m->data, m->len, m->tokens,
-	    m->ntokens);
+	mo_submit(
+	    l, m->src, m->dst, m->dcs, m->data, m->len, m->tokens, m->ntokens);
 	smpp_reasm_msg_free(m);
 }
 
@@ -223,7 +228,8 @@ mo_receipt(struct smpp_link *l, const struct smpp_sm *sm, uint64_t tok)
 	struct pending *p;
 
 	l->st.receipts++;
-	text_decode(sm->data_coding, sm->text, sm->text_len, text, sizeof(text), NULL);
+	text_decode(
+	    sm->data_coding, sm->text, sm->text_len, text, sizeof(text), NULL);
 	receipt_field(text, "id:", id, sizeof(id));
 	receipt_field(text, "stat:", stat, sizeof(stat));
 	receipt_field(text, "err:", errc, sizeof(errc));
@@ -254,7 +260,8 @@ mo_on_pdu(struct sess *s, const struct smpp_pdu *pdu)
 
 	l->st.mo_parts++;
 	if (!s->rx || s->st != SS_BOUND) {
-		mo_answer_now(s, pdu->hdr.id, pdu->hdr.seq, SMPP_ESME_RINVBNDSTS);
+		mo_answer_now(
+		    s, pdu->hdr.id, pdu->hdr.seq, SMPP_ESME_RINVBNDSTS);
 		return;
 	}
 	if (l->stopping) {
@@ -267,22 +274,18 @@ mo_on_pdu(struct sess *s, const struct smpp_pdu *pdu)
 		return;
 	}
 	if (sm->concat.src == SMPP_CONCAT_NONE) {
-		mo_submit(l, sm->src.addr, sm->dst.addr, sm->data_coding, sm->text,
-		    sm->text_len, &tok, 1);
+		mo_submit(l, sm->src.addr, sm->dst.addr, sm->data_coding,
+		    sm->text, sm->text_len, &tok, 1);
 		return;
 	}
-	switch (smpp_reasm_add(l->reasm, sm->src.addr, sm->dst.addr, &sm->concat,
-	    sm->data_coding, sm->text, sm->text_len, tok, link_now_us(), &m)) {
-	case SMPP_REASM_COMPLETE:
-		mo_submit_reasm(l, m);
-		break;
-	case SMPP_REASM_DUPLICATE:
-		l->st.mo_duplicate_parts++;
-		break;
-	case SMPP_REASM_HELD:
-		break;
+	switch (smpp_reasm_add(l->reasm, sm->src.addr, sm->dst.addr,
+	    &sm->concat, sm->data_coding, sm->text, sm->text_len, tok,
+	    link_now_us(), &m)) {
+	case SMPP_REASM_COMPLETE: mo_submit_reasm(l, m); break;
+	case SMPP_REASM_DUPLICATE: l->st.mo_duplicate_parts++; break;
+	case SMPP_REASM_HELD: break;
 	}
-	mo_expire(l, link_now_us());	/* groups pushed out by the bounds */
+	mo_expire(l, link_now_us()); /* groups pushed out by the bounds */
 }
 
 void
@@ -293,7 +296,8 @@ mo_expire(struct smpp_link *l, int64_t now)
 	while ((m = smpp_reasm_expire(l->reasm, now)) != NULL) {
 		if (l->stopping) {
 			for (size_t i = 0; i < m->ntokens; i++)
-				token_ack(l, m->tokens[i], l->cfg.temporary_error_status);
+				token_ack(l, m->tokens[i],
+				    l->cfg.temporary_error_status);
 			smpp_reasm_msg_free(m);
 		} else {
 			mo_submit_reasm(l, m);
@@ -309,7 +313,8 @@ mo_flush_held(struct smpp_link *l)
 
 	while ((m = smpp_reasm_pop(l->reasm)) != NULL) {
 		for (size_t i = 0; i < m->ntokens; i++)
-			token_ack(l, m->tokens[i], l->cfg.temporary_error_status);
+			token_ack(
+			    l, m->tokens[i], l->cfg.temporary_error_status);
 		smpp_reasm_msg_free(m);
 	}
 }

@@ -56,11 +56,11 @@ q_pop(struct smpp_link *l)
 /* Report a part's final outcome and free it (and its reply, if last). */
 static void
 mt_settle(struct smpp_link *l, struct mt_part *p, enum smpp_mt_state state,
-          uint32_t status, const char *message_id)
+    uint32_t status, const char *message_id)
 {
 	struct mt_msg *m = p->msg;
 	struct smpp_mt_report r = { m->cookie, p->idx, m->nparts, state, status,
-	                            message_id ? message_id : "", 0 };
+		message_id ? message_id : "", 0 };
 
 	r.last = ++m->nsettled == m->nparts;
 	l->mt_queued--;
@@ -74,7 +74,8 @@ mt_settle(struct smpp_link *l, struct mt_part *p, enum smpp_mt_state state,
 		char b[32], sb[32];
 
 		link_log(l, LOG_WARN, "reply to %s part %u/%u %s (%s)",
-		    log_mask_phone(p->dst.addr, b, sizeof(b)), p->idx, m->nparts,
+		    log_mask_phone(p->dst.addr, b, sizeof(b)), p->idx,
+		    m->nparts,
 		    state == SMPP_MT_REJECTED ? "rejected" : "given up",
 		    smpp_status_name(status, sb, sizeof(sb)));
 	}
@@ -100,7 +101,8 @@ mt_requeue(struct smpp_link *l, struct mt_part *p, uint32_t status)
 		mt_settle(l, p, SMPP_MT_GAVE_UP, status, NULL);
 		return;
 	}
-	for (unsigned i = 1; i < p->attempts && delay < l->cfg.reconnect_max_ms; i++)
+	for (unsigned i = 1; i < p->attempts && delay < l->cfg.reconnect_max_ms;
+	     i++)
 		delay *= 2;
 	if (delay > l->cfg.reconnect_max_ms)
 		delay = l->cfg.reconnect_max_ms;
@@ -122,11 +124,13 @@ mt_throttled(struct smpp_link *l, struct mt_part *p, uint32_t status)
 		return;
 	}
 	if (link_now_us() >= l->pause_until) {
-		l->throttle_ms = l->throttle_ms == 0 ? l->cfg.throttle_pause_ms :
-		    l->throttle_ms * 2 > l->cfg.reconnect_max_ms ?
-		    l->cfg.reconnect_max_ms : l->throttle_ms * 2;
+		l->throttle_ms = l->throttle_ms == 0 ? l->cfg.throttle_pause_ms
+		    : l->throttle_ms * 2 > l->cfg.reconnect_max_ms
+		    ? l->cfg.reconnect_max_ms
+		    : l->throttle_ms * 2;
 		l->pause_until = link_now_us() + (int64_t)l->throttle_ms * 1000;
-		link_log(l, LOG_WARN, "SMSC answered %s: pausing submit_sm for %d ms",
+		link_log(l, LOG_WARN,
+		    "SMSC answered %s: pausing submit_sm for %d ms",
 		    smpp_status_name(status, sb, sizeof(sb)), l->throttle_ms);
 	}
 	q_push_head(l, p);
@@ -134,7 +138,7 @@ mt_throttled(struct smpp_link *l, struct mt_part *p, uint32_t status)
 
 void
 mt_on_resp(struct sess *s, const struct req *r, uint32_t status,
-           const char *message_id)
+    const char *message_id)
 {
 	struct smpp_link *l = s->l;
 	struct mt_part *p = r->part;
@@ -143,7 +147,8 @@ mt_on_resp(struct sess *s, const struct req *r, uint32_t status,
 	if (status == SMPP_ESME_ROK) {
 		l->throttle_ms = 0;
 		mt_settle(l, p, SMPP_MT_ACCEPTED, status, message_id);
-	} else if (status == SMPP_ESME_RTHROTTLED || status == SMPP_ESME_RMSGQFUL) {
+	} else if (status == SMPP_ESME_RTHROTTLED ||
+	    status == SMPP_ESME_RMSGQFUL) {
 		mt_throttled(l, p, status);
 	} else if (smpp_status_temporary(status)) {
 		mt_requeue(l, p, status);
@@ -185,8 +190,8 @@ mt_send(struct sess *s, struct mt_part *p)
 
 	smpp_sm_from_part(&sm, &p->src, &p->dst, p->dcs, p->multi, &p->data);
 	sm.registered_delivery = l->cfg.registered_delivery ? 1 : 0;
-	n = smpp_encode_sm(buf, sizeof(buf), SMPP_CMD_SUBMIT_SM, seq, &sm, err,
-	    sizeof(err));
+	n = smpp_encode_sm(
+	    buf, sizeof(buf), SMPP_CMD_SUBMIT_SM, seq, &sm, err, sizeof(err));
 	if (n < 0) {
 		link_log(l, LOG_ERROR, "cannot encode submit_sm: %s", err);
 		mt_settle(l, p, SMPP_MT_REJECTED, SMPP_ESME_RSUBMITFAIL, NULL);
@@ -228,8 +233,8 @@ mt_src_addr(const struct smpp_link *l, const char *from, struct smpp_addr *a)
 }
 
 int
-smpp_link_send(struct smpp_link *l, const struct smpp_mt *mt, char *err,
-               size_t errlen)
+smpp_link_send(
+    struct smpp_link *l, const struct smpp_mt *mt, char *err, size_t errlen)
 {
 	struct text_sms *enc = l->enc;
 	struct mt_msg *m;
@@ -239,13 +244,15 @@ smpp_link_send(struct smpp_link *l, const struct smpp_mt *mt, char *err,
 		return -1;
 	}
 	if (strlen(mt->from) > 20 || strlen(mt->to) > 20 || mt->to[0] == '\0') {
-		snprintf(err, errlen, "address empty or longer than 20 characters");
+		snprintf(
+		    err, errlen, "address empty or longer than 20 characters");
 		return -1;
 	}
 	if (text_encode(mt->text, mt->len, l->mt_ref++, enc, err, errlen) != 0)
 		return -1;
 	if (l->mt_queued + enc->nparts > l->cfg.mt_queue_max) {
-		snprintf(err, errlen, "send queue full (%u parts)", l->mt_queued);
+		snprintf(
+		    err, errlen, "send queue full (%u parts)", l->mt_queued);
 		return -1;
 	}
 	m = xcalloc(1, sizeof(*m));
@@ -259,7 +266,8 @@ smpp_link_send(struct smpp_link *l, const struct smpp_mt *mt, char *err,
 		mt_src_addr(l, mt->from, &p->src);
 		p->dst.ton = l->cfg.mt_dst_ton;
 		p->dst.npi = l->cfg.mt_dst_npi;
-		strlcpy_s(p->dst.addr, mt->to[0] == '+' ? mt->to + 1 : mt->to, 21);
+		strlcpy_s(
+		    p->dst.addr, mt->to[0] == '+' ? mt->to + 1 : mt->to, 21);
 		p->dcs = enc->dcs;
 		p->multi = enc->nparts > 1;
 		p->data = enc->parts[i];

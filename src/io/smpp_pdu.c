@@ -52,7 +52,7 @@ smpp_header_write(uint8_t *buf, const struct smpp_header *h)
 }
 
 static const struct {
-	uint32_t    id;
+	uint32_t id;
 	const char *name;
 } smpp_cmds[] = {
 	{ SMPP_CMD_GENERIC_NACK, "generic_nack" },
@@ -104,7 +104,7 @@ smpp_cmd_name(uint32_t id, char *buf, size_t buflen)
 }
 
 static const struct {
-	uint32_t    status;
+	uint32_t status;
 	const char *name;
 } smpp_statuses[] = {
 	{ SMPP_ESME_ROK, "ESME_ROK" },
@@ -133,7 +133,8 @@ static const struct {
 const char *
 smpp_status_name(uint32_t status, char *buf, size_t buflen)
 {
-	for (size_t i = 0; i < sizeof(smpp_statuses) / sizeof(smpp_statuses[0]); i++)
+	for (size_t i = 0; i < sizeof(smpp_statuses) / sizeof(smpp_statuses[0]);
+	     i++)
 		if (smpp_statuses[i].status == status)
 			return smpp_statuses[i].name;
 	snprintf(buf, buflen, "0x%08x", status);
@@ -148,10 +149,8 @@ smpp_status_temporary(uint32_t status)
 	case SMPP_ESME_RMSGQFUL:
 	case SMPP_ESME_RTHROTTLED:
 	case SMPP_ESME_RX_T_APPN:
-	case SMPP_ESME_RUNKNOWNERR:
-		return 1;
-	default:
-		return 0;
+	case SMPP_ESME_RUNKNOWNERR: return 1;
+	default: return 0;
 	}
 }
 
@@ -180,19 +179,20 @@ smpp_sm_parse_udh(struct smpp_sm *sm)
 	sm->text = ud + sm->udh_len;
 	sm->text_len = sm->ud_len - sm->udh_len;
 	if (sm->concat.src == SMPP_CONCAT_SAR)
-		return 0;		/* sar_* TLVs win over the UDH */
+		return 0; /* sar_* TLVs win over the UDH */
 	/* Information elements: IEI, IEDL, data; unknown ones are skipped. */
 	for (i = 1; i + 2 <= udhl + 1;) {
 		uint8_t iei = ud[i], iel = ud[i + 1];
 		const uint8_t *v = ud + i + 2;
 
 		if (i + 2 + iel > udhl + 1)
-			break;		/* a cut IE: ignore the rest */
+			break; /* a cut IE: ignore the rest */
 		if (iei == 0x00 && iel == 3)
-			c = (struct smpp_concat){ SMPP_CONCAT_UDH8, v[0], v[1], v[2] };
+			c = (struct smpp_concat){ SMPP_CONCAT_UDH8, v[0], v[1],
+				v[2] };
 		else if (iei == 0x08 && iel == 4)
-			c = (struct smpp_concat){ SMPP_CONCAT_UDH16, get16(v), v[2],
-			    v[3] };
+			c = (struct smpp_concat){ SMPP_CONCAT_UDH16, get16(v),
+				v[2], v[3] };
 		i += 2u + iel;
 	}
 	if (c.src != SMPP_CONCAT_NONE && smpp_concat_sane(&c))
@@ -202,8 +202,8 @@ smpp_sm_parse_udh(struct smpp_sm *sm)
 
 void
 smpp_sm_from_part(struct smpp_sm *sm, const struct smpp_addr *src,
-                  const struct smpp_addr *dst, uint8_t dcs, int multipart,
-                  const struct text_part *part)
+    const struct smpp_addr *dst, uint8_t dcs, int multipart,
+    const struct text_part *part)
 {
 	memset(sm, 0, offsetof(struct smpp_sm, ud));
 	sm->src = *src;

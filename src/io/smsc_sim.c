@@ -124,13 +124,14 @@ sim_on_bind(struct sconn *c, const struct smpp_pdu *p)
 		st = SMPP_ESME_RALYBND;
 	else if (sim->binds_seen <= cfg->refuse_binds)
 		st = SMPP_ESME_RBINDFAIL;
-	else if (cfg->system_id[0] && strcmp(cfg->system_id, p->u.bind.system_id))
+	else if (cfg->system_id[0] &&
+	    strcmp(cfg->system_id, p->u.bind.system_id))
 		st = SMPP_ESME_RINVSYSID;
 	else if (cfg->password[0] && strcmp(cfg->password, p->u.bind.password))
 		st = SMPP_ESME_RINVPASWD;
 	/* Refusals carry no body, as many SMSCs send them. */
-	n = smpp_encode_bind_resp(buf, sizeof(buf), rid, p->hdr.seq, st, "MLSIM",
-	    NULL, 0);
+	n = smpp_encode_bind_resp(
+	    buf, sizeof(buf), rid, p->hdr.seq, st, "MLSIM", NULL, 0);
 	sconn_write(c, buf, (size_t)n);
 	if (st != SMPP_ESME_ROK) {
 		if (st != SMPP_ESME_RALYBND)
@@ -145,8 +146,8 @@ sim_on_bind(struct sconn *c, const struct smpp_pdu *p)
 
 /* A delivery receipt for an accepted submit_sm, on the receiving link. */
 static void
-sim_send_receipt(struct smsc_sim *sim, const struct smpp_sm *sub,
-                 const char *msgid)
+sim_send_receipt(
+    struct smsc_sim *sim, const struct smpp_sm *sub, const char *msgid)
 {
 	struct sconn *c = sim_rx_conn(sim);
 	struct smpp_sm sm;
@@ -164,15 +165,18 @@ sim_send_receipt(struct smsc_sim *sim, const struct smpp_sm *sub,
 	sm.src = sub->dst;
 	sm.dst = sub->src;
 	sm.esm_class = SMPP_ESM_DELIVERY_RECEIPT;
-	len = snprintf((char *)sm.ud, 200, "id:%s sub:001 dlvrd:001 submit date:%s "
-	    "done date:%s stat:DELIVRD err:000 text:", msgid, stamp, stamp);
+	len = snprintf((char *)sm.ud, 200,
+	    "id:%s sub:001 dlvrd:001 submit date:%s "
+	    "done date:%s stat:DELIVRD err:000 text:",
+	    msgid, stamp, stamp);
 	sm.ud_len = (uint16_t)(len < 200 ? len : 199);
 	sm.has_receipt_id = 1;
-	strlcpy_s(sm.receipted_message_id, msgid, sizeof(sm.receipted_message_id));
+	strlcpy_s(
+	    sm.receipted_message_id, msgid, sizeof(sm.receipted_message_id));
 	sm.has_message_state = 1;
-	sm.message_state = 2;	/* DELIVERED */
-	n = smpp_encode_sm(buf, sizeof(buf), SMPP_CMD_DELIVER_SM, sconn_next_seq(c),
-	    &sm, NULL, 0);
+	sm.message_state = 2; /* DELIVERED */
+	n = smpp_encode_sm(buf, sizeof(buf), SMPP_CMD_DELIVER_SM,
+	    sconn_next_seq(c), &sm, NULL, 0);
 	if (n > 0 && sconn_write(c, buf, (size_t)n) == 0)
 		sim->st.receipts_sent++;
 }
@@ -226,15 +230,14 @@ sim_dispatch(struct sconn *c, const struct smpp_pdu *p)
 	if (!c->bound && id != SMPP_CMD_BIND_TRANSCEIVER &&
 	    id != SMPP_CMD_BIND_RECEIVER && id != SMPP_CMD_BIND_TRANSMITTER &&
 	    id != SMPP_CMD_ENQUIRE_LINK && !(id & SMPP_CMD_RESP_BIT)) {
-		sconn_answer(c, SMPP_CMD_GENERIC_NACK, SMPP_ESME_RINVBNDSTS, p->hdr.seq);
+		sconn_answer(
+		    c, SMPP_CMD_GENERIC_NACK, SMPP_ESME_RINVBNDSTS, p->hdr.seq);
 		return;
 	}
 	switch (id) {
 	case SMPP_CMD_BIND_TRANSCEIVER:
 	case SMPP_CMD_BIND_RECEIVER:
-	case SMPP_CMD_BIND_TRANSMITTER:
-		sim_on_bind(c, p);
-		break;
+	case SMPP_CMD_BIND_TRANSMITTER: sim_on_bind(c, p); break;
 	case SMPP_CMD_ENQUIRE_LINK:
 		sim->st.enquire_received++;
 		sconn_answer(c, SMPP_CMD_ENQUIRE_LINK_RESP, 0, p->hdr.seq);
@@ -250,8 +253,8 @@ sim_dispatch(struct sconn *c, const struct smpp_pdu *p)
 		break;
 	case SMPP_CMD_SUBMIT_SM:
 		if (c->bind_cmd == SMPP_CMD_BIND_RECEIVER)
-			sconn_answer(c, SMPP_CMD_SUBMIT_SM_RESP, SMPP_ESME_RINVBNDSTS,
-			    p->hdr.seq);
+			sconn_answer(c, SMPP_CMD_SUBMIT_SM_RESP,
+			    SMPP_ESME_RINVBNDSTS, p->hdr.seq);
 		else
 			sim_on_submit(c, p);
 		break;
@@ -261,13 +264,13 @@ sim_dispatch(struct sconn *c, const struct smpp_pdu *p)
 		break;
 	case SMPP_CMD_GENERIC_NACK:
 		sim->st.generic_nacks++;
-		sim_mo_on_resp(sim, c, p->hdr.seq, p->hdr.status ? p->hdr.status :
-		    SMPP_ESME_RUNKNOWNERR);
+		sim_mo_on_resp(sim, c, p->hdr.seq,
+		    p->hdr.status ? p->hdr.status : SMPP_ESME_RUNKNOWNERR);
 		break;
 	default:
 		if (!(id & SMPP_CMD_RESP_BIT))
-			sconn_answer(c, SMPP_CMD_GENERIC_NACK, SMPP_ESME_RINVCMDID,
-			    p->hdr.seq);
+			sconn_answer(c, SMPP_CMD_GENERIC_NACK,
+			    SMPP_ESME_RINVCMDID, p->hdr.seq);
 		break;
 	}
 }
@@ -286,7 +289,8 @@ sconn_pdu_cb(void *arg, const uint8_t *buf, size_t len)
 	st = smpp_decode(buf, len, &pdu, err, sizeof(err));
 	if (st != 0) {
 		log_warn("smsc-sim: bad PDU from the ESME: %s", err);
-		if (!smpp_cmd_known(pdu.hdr.id) || !(pdu.hdr.id & SMPP_CMD_RESP_BIT))
+		if (!smpp_cmd_known(pdu.hdr.id) ||
+		    !(pdu.hdr.id & SMPP_CMD_RESP_BIT))
 			sconn_answer(c, SMPP_CMD_GENERIC_NACK, st, pdu.hdr.seq);
 	} else {
 		sim_dispatch(c, &pdu);
@@ -297,8 +301,10 @@ sconn_pdu_cb(void *arg, const uint8_t *buf, size_t len)
 	    ++sim->pdus_since_drop >= sim->cfg.drop_after_pdus) {
 		sim->drops_done++;
 		sim->pdus_since_drop = 0;
-		log_info("smsc-sim: dropping the link after %u PDUs (fault %u of %u)",
-		    sim->cfg.drop_after_pdus, sim->drops_done, sim->cfg.drop_times);
+		log_info(
+		    "smsc-sim: dropping the link after %u PDUs (fault %u of %u)",
+		    sim->cfg.drop_after_pdus, sim->drops_done,
+		    sim->cfg.drop_times);
 		smsc_sim_drop(sim);
 		return -1;
 	}
@@ -325,8 +331,9 @@ sconn_event_cb(struct bufferevent *bev, short what, void *arg)
 	unsigned long e;
 
 	if (what & BEV_EVENT_CONNECTED)
-		return;		/* TLS handshake done */
-	while (c->sim->tls_ctx != NULL && (e = bufferevent_get_openssl_error(bev)))
+		return; /* TLS handshake done */
+	while (
+	    c->sim->tls_ctx != NULL && (e = bufferevent_get_openssl_error(bev)))
 		log_debug("smsc-sim: TLS: %s", ERR_reason_error_string(e));
 	log_debug("smsc-sim: connection closed (events 0x%x)", (unsigned)what);
 	sconn_close(c, 0);
@@ -334,7 +341,7 @@ sconn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 static void
 sim_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
-              struct sockaddr *sa, int salen, void *arg)
+    struct sockaddr *sa, int salen, void *arg)
 {
 	struct smsc_sim *sim = arg;
 	struct sconn *c = xcalloc(1, sizeof(*c));
@@ -349,12 +356,13 @@ sim_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
 		SSL *ssl = SSL_new(sim->tls_ctx);
 
 		c->bev = bufferevent_openssl_socket_new(sim->base, fd, ssl,
-		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE |
-		    BEV_OPT_DEFER_CALLBACKS);
+		    BUFFEREVENT_SSL_ACCEPTING,
+		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 		if (c->bev != NULL)
 			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 	} else {
-		c->bev = bufferevent_socket_new(sim->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		c->bev = bufferevent_socket_new(
+		    sim->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	}
 	if (c->bev == NULL) {
 		evutil_closesocket(fd);
@@ -383,8 +391,10 @@ sim_tick_cb(evutil_socket_t fd, short what, void *arg)
 		uint8_t buf[SMPP_HEADER_LEN];
 
 		/* Periodic, as many SMSCs do, whatever the traffic. */
-		if (!c->bound || c->enquire_out || sim->cfg.enquire_link_ms <= 0 ||
-		    now - c->last_enquire < (int64_t)sim->cfg.enquire_link_ms * 1000)
+		if (!c->bound || c->enquire_out ||
+		    sim->cfg.enquire_link_ms <= 0 ||
+		    now - c->last_enquire <
+		        (int64_t)sim->cfg.enquire_link_ms * 1000)
 			continue;
 		c->last_enquire = now;
 		smpp_encode_header(buf, sizeof(buf), SMPP_CMD_ENQUIRE_LINK, 0,
@@ -404,8 +414,9 @@ sim_tls_ctx(const struct smsc_sim_cfg *cfg, char *err, size_t errlen)
 
 	if (ctx != NULL &&
 	    SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert_file) == 1 &&
-	    SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key_file ? cfg->tls_key_file :
-	    cfg->tls_cert_file, SSL_FILETYPE_PEM) == 1)
+	    SSL_CTX_use_PrivateKey_file(ctx,
+	        cfg->tls_key_file ? cfg->tls_key_file : cfg->tls_cert_file,
+	        SSL_FILETYPE_PEM) == 1)
 		return ctx;
 	snprintf(err, errlen, "TLS: cannot use %s: %s", cfg->tls_cert_file,
 	    ERR_reason_error_string(ERR_get_error()));
@@ -416,7 +427,7 @@ sim_tls_ctx(const struct smsc_sim_cfg *cfg, char *err, size_t errlen)
 
 struct smsc_sim *
 smsc_sim_new(struct event_base *base, const struct smsc_sim_cfg *cfg, char *err,
-             size_t errlen)
+    size_t errlen)
 {
 	struct smsc_sim *sim = xcalloc(1, sizeof(*sim));
 	struct sockaddr_in sin;
@@ -425,8 +436,10 @@ smsc_sim_new(struct event_base *base, const struct smsc_sim_cfg *cfg, char *err,
 
 	sim->base = base;
 	sim->cfg = *cfg;
-	sim->cfg.system_id = sim->sysid = xstrdup(cfg->system_id ? cfg->system_id : "");
-	sim->cfg.password = sim->pw = xstrdup(cfg->password ? cfg->password : "");
+	sim->cfg.system_id = sim->sysid =
+	    xstrdup(cfg->system_id ? cfg->system_id : "");
+	sim->cfg.password = sim->pw =
+	    xstrdup(cfg->password ? cfg->password : "");
 	if (sim->cfg.window == 0)
 		sim->cfg.window = 1;
 	if (cfg->tls_cert_file != NULL &&
@@ -442,12 +455,14 @@ smsc_sim_new(struct event_base *base, const struct smsc_sim_cfg *cfg, char *err,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 16,
 	    (struct sockaddr *)&sin, sizeof(sin));
 	if (sim->lst == NULL) {
-		snprintf(err, errlen, "cannot listen on 127.0.0.1:%u: %s", cfg->port,
+		snprintf(err, errlen, "cannot listen on 127.0.0.1:%u: %s",
+		    cfg->port,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		smsc_sim_free(sim);
 		return NULL;
 	}
-	getsockname(evconnlistener_get_fd(sim->lst), (struct sockaddr *)&sin, &slen);
+	getsockname(
+	    evconnlistener_get_fd(sim->lst), (struct sockaddr *)&sin, &slen);
 	sim->port = ntohs(sin.sin_port);
 	sim->reasm = smpp_reasm_new(1024, 1u << 20, 30 * 1000000LL);
 	sim->tick = event_new(base, -1, EV_PERSIST, sim_tick_cb, sim);
@@ -488,7 +503,7 @@ smsc_sim_close(struct smsc_sim *sim)
 			smpp_encode_header(buf, sizeof(buf), SMPP_CMD_UNBIND, 0,
 			    sconn_next_seq(c));
 			sconn_write(c, buf, sizeof(buf));
-			c->bound = 0;	/* an orderly end, not a drop */
+			c->bound = 0; /* an orderly end, not a drop */
 		}
 		sconn_close(c, 1);
 	}
@@ -528,7 +543,7 @@ smsc_sim_send_sm(struct smsc_sim *sim, uint32_t cmd, const struct smpp_sm *sm)
 
 void
 smsc_sim_set_observer(struct smsc_sim *sim,
-                      void (*fn)(void *, const struct smpp_pdu *), void *arg)
+    void (*fn)(void *, const struct smpp_pdu *), void *arg)
 {
 	sim->observer = fn;
 	sim->observer_arg = arg;

@@ -31,16 +31,18 @@ str_hash(const char *s)
 
 int
 smsc_sim_add_mo(struct smsc_sim *sim, const char *sender, const char *recipient,
-                const char *text, char *err, size_t errlen)
+    const char *text, char *err, size_t errlen)
 {
-	static struct text_sms enc;	/* 41 KB: one, the loop is single-threaded */
+	static struct text_sms
+	    enc; /* 41 KB: one, the loop is single-threaded */
 	struct mo_item *it, **pp;
 
 	if (strlen(sender) > 20 || strlen(recipient) > 20) {
 		snprintf(err, errlen, "address longer than 20 characters");
 		return -1;
 	}
-	if (text_encode(text, strlen(text), sim->mo_ref++, &enc, err, errlen) != 0)
+	if (text_encode(text, strlen(text), sim->mo_ref++, &enc, err, errlen) !=
+	    0)
 		return -1;
 	it = xcalloc(1, sizeof(*it));
 	strlcpy_s(it->sender, sender, sizeof(it->sender));
@@ -56,11 +58,13 @@ smsc_sim_add_mo(struct smsc_sim *sim, const char *sender, const char *recipient,
 	}
 	if (sim->nitems == sim->capitems) {
 		sim->capitems = sim->capitems ? 2 * sim->capitems : 64;
-		sim->items = xrealloc(sim->items, sim->capitems * sizeof(*sim->items));
+		sim->items =
+		    xrealloc(sim->items, sim->capitems * sizeof(*sim->items));
 	}
 	sim->items[sim->nitems++] = it;
 	/* Waiting for a reply, in the order sent, per sender. */
-	for (pp = &sim->waiting[str_hash(sender)]; *pp != NULL; pp = &(*pp)->wnext)
+	for (pp = &sim->waiting[str_hash(sender)]; *pp != NULL;
+	     pp = &(*pp)->wnext)
 		if (strcmp((*pp)->sender, sender) == 0)
 			it->prev = *pp;
 	*pp = it;
@@ -69,8 +73,8 @@ smsc_sim_add_mo(struct smsc_sim *sim, const char *sender, const char *recipient,
 }
 
 int
-smsc_sim_load_scenario(struct smsc_sim *sim, const char *path, char *err,
-                       size_t errlen)
+smsc_sim_load_scenario(
+    struct smsc_sim *sim, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	char line[2048];
@@ -89,8 +93,10 @@ smsc_sim_load_scenario(struct smsc_sim *sim, const char *path, char *err,
 			continue;
 		if ((to = strchr(from, '\t')) == NULL ||
 		    (text = strchr(to + 1, '\t')) == NULL) {
-			snprintf(err, errlen, "%s:%u: expected sender<TAB>recipient<TAB>"
-			    "text", path, lineno);
+			snprintf(err, errlen,
+			    "%s:%u: expected sender<TAB>recipient<TAB>"
+			    "text",
+			    path, lineno);
 			fclose(f);
 			return -1;
 		}
@@ -108,7 +114,7 @@ smsc_sim_load_scenario(struct smsc_sim *sim, const char *path, char *err,
 
 static void
 sim_transcript(struct smsc_sim *sim, char dir, const char *from, const char *to,
-               const char *text)
+    const char *text)
 {
 	char esc[2048];
 
@@ -154,7 +160,7 @@ item_finished(const struct mo_item *it)
 static size_t
 sim_nfinished(const struct smsc_sim *sim)
 {
-	return (size_t)sim->st.mo_done;	/* kept in step by item_settle */
+	return (size_t)sim->st.mo_done; /* kept in step by item_settle */
 }
 
 /* Count an item once it is acknowledged and has its reply (or gave up). */
@@ -194,7 +200,8 @@ sim_advance(struct smsc_sim *sim, int64_t now)
 	if (!sim->running)
 		return;
 	if (sim->mode == SMSC_SIM_SCENARIO) {
-		if (sim->next_item > 0 && !sim->items[sim->next_item - 1]->finished)
+		if (sim->next_item > 0 &&
+		    !sim->items[sim->next_item - 1]->finished)
 			return;
 		if (sim->next_item < sim->nitems) {
 			struct mo_item *it = sim->items[sim->next_item++];
@@ -204,15 +211,18 @@ sim_advance(struct smsc_sim *sim, int64_t now)
 		}
 		return;
 	}
-	while (sim->next_item < sim->nitems && sim->queued + sim->inflight <
-	    sim->cfg.window) {
+	while (sim->next_item < sim->nitems &&
+	    sim->queued + sim->inflight < sim->cfg.window) {
 		struct mo_item *it = sim->items[sim->next_item];
 
 		/* A person sends the next message after reading the reply. */
-		if (it->prev != NULL && !it->prev->replied && !it->prev->timed_out)
+		if (it->prev != NULL && !it->prev->replied &&
+		    !it->prev->timed_out)
 			break;
-		if (sim->cfg.rate > 0 && (int64_t)sim->next_item >=
-		    (now - sim->run_start) * (int64_t)sim->cfg.rate / 1000000 + 1)
+		if (sim->cfg.rate > 0 &&
+		    (int64_t)sim->next_item >= (now - sim->run_start) *
+		                (int64_t)sim->cfg.rate / 1000000 +
+		            1)
 			break;
 		sim->next_item++;
 		for (unsigned i = 0; i < it->nparts; i++)
@@ -266,7 +276,8 @@ sim_send_part(struct smsc_sim *sim, struct sconn *c, struct mo_part *p)
 	memcpy(sm.ud, p->data, p->len);
 	sm.ud_len = p->len;
 	p->seq = sconn_next_seq(c);
-	n = smpp_encode_sm(buf, sizeof(buf), SMPP_CMD_DELIVER_SM, p->seq, &sm, NULL, 0);
+	n = smpp_encode_sm(
+	    buf, sizeof(buf), SMPP_CMD_DELIVER_SM, p->seq, &sm, NULL, 0);
 	if (n < 0 || sconn_write(c, buf, (size_t)n) != 0)
 		return -1;
 	if (p->retry_at != 0)
@@ -308,7 +319,8 @@ sim_mo_pump(struct smsc_sim *sim)
 		q_push(sim, p, 1);
 	}
 	sim_advance(sim, now);
-	while (c != NULL && sim->q_head != NULL && sim->inflight < sim->cfg.window) {
+	while (c != NULL && sim->q_head != NULL &&
+	    sim->inflight < sim->cfg.window) {
 		struct mo_part *p = sim->q_head;
 
 		sim->q_head = p->qnext;
@@ -334,13 +346,13 @@ sim_retry(struct smsc_sim *sim, struct mo_part *p)
 }
 
 void
-sim_mo_on_resp(struct smsc_sim *sim, struct sconn *c, uint32_t seq,
-               uint32_t status)
+sim_mo_on_resp(
+    struct smsc_sim *sim, struct sconn *c, uint32_t seq, uint32_t status)
 {
 	struct mo_part *p = seq_take(sim, c, seq);
 
 	if (p == NULL)
-		return;		/* a receipt's answer, or a stale one */
+		return; /* a receipt's answer, or a stale one */
 	sim->inflight--;
 	if (status == SMPP_ESME_ROK) {
 		p->state = MP_ACKED;
@@ -380,7 +392,7 @@ sim_mo_conn_lost(struct smsc_sim *sim, struct sconn *c)
 /* Record a reply; match it to the oldest unanswered message of its sender. */
 static void
 sim_reply_done(struct smsc_sim *sim, const char *from, const char *to,
-               uint8_t dcs, const uint8_t *data, size_t len, unsigned parts)
+    uint8_t dcs, const uint8_t *data, size_t len, unsigned parts)
 {
 	struct smsc_sim_reply *r;
 	struct mo_item **pp;
@@ -388,8 +400,8 @@ sim_reply_done(struct smsc_sim *sim, const char *from, const char *to,
 
 	if (sim->nreplies == sim->capreplies) {
 		sim->capreplies = sim->capreplies ? 2 * sim->capreplies : 64;
-		sim->replies = xrealloc(sim->replies,
-		    sim->capreplies * sizeof(*sim->replies));
+		sim->replies = xrealloc(
+		    sim->replies, sim->capreplies * sizeof(*sim->replies));
 	}
 	r = &sim->replies[sim->nreplies++];
 	memset(r, 0, sizeof(*r));
@@ -403,7 +415,8 @@ sim_reply_done(struct smsc_sim *sim, const char *from, const char *to,
 	sim->st.replies++;
 	sim->st.last_reply_us = sim_now_us();
 	sim_transcript(sim, '<', from, to, r->text);
-	for (pp = &sim->waiting[str_hash(to)]; *pp != NULL; pp = &(*pp)->wnext) {
+	for (pp = &sim->waiting[str_hash(to)]; *pp != NULL;
+	     pp = &(*pp)->wnext) {
 		struct mo_item *it = *pp;
 
 		if (strcmp(it->sender, to) != 0 || !it->sent)
@@ -429,9 +442,10 @@ sim_reply_part(struct smsc_sim *sim, const struct smpp_sm *sm)
 		return;
 	}
 	if (smpp_reasm_add(sim->reasm, sm->src.addr, sm->dst.addr, &sm->concat,
-	    sm->data_coding, sm->text, sm->text_len, 0, sim_now_us(), &m) ==
-	    SMPP_REASM_COMPLETE) {
-		sim_reply_done(sim, m->src, m->dst, m->dcs, m->data, m->len, m->total);
+	        sm->data_coding, sm->text, sm->text_len, 0, sim_now_us(),
+	        &m) == SMPP_REASM_COMPLETE) {
+		sim_reply_done(
+		    sim, m->src, m->dst, m->dcs, m->data, m->len, m->total);
 		smpp_reasm_msg_free(m);
 	}
 }
@@ -443,18 +457,21 @@ sim_mo_tick(struct smsc_sim *sim, int64_t now)
 	struct smpp_reasm_msg *m;
 
 	while ((m = smpp_reasm_expire(sim->reasm, now)) != NULL) {
-		log_warn("smsc-sim: reply to %s incomplete: %u of %u parts", m->dst,
-		    m->got, m->total);
+		log_warn("smsc-sim: reply to %s incomplete: %u of %u parts",
+		    m->dst, m->got, m->total);
 		smpp_reasm_msg_free(m);
 	}
-	if (sim->running && sim->mode == SMSC_SIM_SCENARIO && sim->next_item > 0) {
+	if (sim->running && sim->mode == SMSC_SIM_SCENARIO &&
+	    sim->next_item > 0) {
 		struct mo_item *it = sim->items[sim->next_item - 1];
 
 		if (it->sent && !it->replied && !it->timed_out &&
-		    now - it->t_first > (int64_t)sim->cfg.reply_timeout_ms * 1000) {
+		    now - it->t_first >
+		        (int64_t)sim->cfg.reply_timeout_ms * 1000) {
 			it->timed_out = 1;
 			if (sim->cfg.transcript)
-				fprintf(sim->cfg.transcript, "! no reply to %s within %d ms\n",
+				fprintf(sim->cfg.transcript,
+				    "! no reply to %s within %d ms\n",
 				    it->sender, sim->cfg.reply_timeout_ms);
 			item_settle(sim, it);
 		}
@@ -465,7 +482,7 @@ sim_mo_tick(struct smsc_sim *sim, int64_t now)
 
 void
 smsc_sim_run(struct smsc_sim *sim, enum smsc_sim_mode mode,
-             void (*done)(void *), void *arg)
+    void (*done)(void *), void *arg)
 {
 	sim->running = 1;
 	sim->mode = mode;
@@ -503,39 +520,49 @@ smsc_sim_report(const struct smsc_sim *sim, FILE *f)
 	const struct smsc_sim_stats *s = &sim->st;
 	int64_t *lat = xmalloc((sim->nreplies + 1) * sizeof(*lat));
 	size_t n = 0;
-	int64_t end = s->last_reply_us > s->last_ack_us ? s->last_reply_us :
-	    s->last_ack_us;
+	int64_t end = s->last_reply_us > s->last_ack_us ? s->last_reply_us
+	                                                : s->last_ack_us;
 
 	for (size_t i = 0; i < sim->nreplies; i++)
 		if (sim->replies[i].latency_us >= 0)
 			lat[n++] = sim->replies[i].latency_us;
 	qsort(lat, n, sizeof(*lat), cmp_i64);
-	fprintf(f, "MO messages: %llu queued, %llu done; deliver_sm sent %llu "
+	fprintf(f,
+	    "MO messages: %llu queued, %llu done; deliver_sm sent %llu "
 	    "(redelivered %llu), answered ok %llu, with errors %llu",
 	    (unsigned long long)s->mo_queued, (unsigned long long)s->mo_done,
-	    (unsigned long long)s->mo_pdus_sent, (unsigned long long)s->mo_redelivered,
-	    (unsigned long long)s->mo_acked_ok, (unsigned long long)s->mo_acked_err);
+	    (unsigned long long)s->mo_pdus_sent,
+	    (unsigned long long)s->mo_redelivered,
+	    (unsigned long long)s->mo_acked_ok,
+	    (unsigned long long)s->mo_acked_err);
 	if (s->mo_acked_err)
 		fprintf(f, " (last 0x%02X)", (unsigned)s->last_err_status);
 	fputc('\n', f);
-	fprintf(f, "replies: %llu; submit_sm %llu: ok %llu, throttled %llu, "
+	fprintf(f,
+	    "replies: %llu; submit_sm %llu: ok %llu, throttled %llu, "
 	    "temporary errors %llu; receipts sent %llu\n",
 	    (unsigned long long)s->replies, (unsigned long long)s->submits,
-	    (unsigned long long)s->submits_ok, (unsigned long long)s->submits_throttled,
+	    (unsigned long long)s->submits_ok,
+	    (unsigned long long)s->submits_throttled,
 	    (unsigned long long)s->submits_tempfailed,
 	    (unsigned long long)s->receipts_sent);
-	fprintf(f, "links: %llu connections, binds ok %llu, refused %llu, drops %llu; "
+	fprintf(f,
+	    "links: %llu connections, binds ok %llu, refused %llu, drops %llu; "
 	    "enquire_link sent %llu answered %llu, received %llu\n",
 	    (unsigned long long)s->conns, (unsigned long long)s->binds_ok,
 	    (unsigned long long)s->binds_refused, (unsigned long long)s->drops,
-	    (unsigned long long)s->enquire_sent, (unsigned long long)s->enquire_answered,
+	    (unsigned long long)s->enquire_sent,
+	    (unsigned long long)s->enquire_answered,
 	    (unsigned long long)s->enquire_received);
 	if (s->first_mo_us && end > s->first_mo_us)
-		fprintf(f, "rate: %.0f MO/s (first deliver_sm to last answer)\n",
+		fprintf(f,
+		    "rate: %.0f MO/s (first deliver_sm to last answer)\n",
 		    (double)s->mo_done * 1e6 / (double)(end - s->first_mo_us));
 	if (n > 0)
-		fprintf(f, "latency MO->reply: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
-		    (double)lat[n / 2] / 1000, (double)lat[(n * 99) / 100] / 1000,
+		fprintf(f,
+		    "latency MO->reply: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+		    (double)lat[n / 2] / 1000,
+		    (double)lat[(n * 99) / 100] / 1000,
 		    (double)lat[n - 1] / 1000);
 	free(lat);
 }

@@ -42,59 +42,59 @@
 #include "meterline/util.h"
 #include "store_int.h"
 
-#define STORE_RETRIES	3
-#define STORE_CHECK_S	30	/* retry a failed schema check after this */
+#define STORE_RETRIES 3
+#define STORE_CHECK_S 30 /* retry a failed schema check after this */
 
 /* The size of a batch to retry or of one half of a split one. */
 struct store_forced {
 	size_t n;
-	int    attempts;	/* retries already made */
+	int attempts; /* retries already made */
 };
 
 enum store_busy {
 	STORE_IDLE,
-	STORE_CHECKING,		/* schema version + partitions after connect */
-	STORE_PARTITIONS,	/* the periodic partition round */
-	STORE_BATCH,		/* a batch in flight */
+	STORE_CHECKING, /* schema version + partitions after connect */
+	STORE_PARTITIONS, /* the periodic partition round */
+	STORE_BATCH, /* a batch in flight */
 };
 
 /* One connection and the batch (or other round) it carries. */
 struct store_conn {
-	struct store        *st;
-	struct db           *db;
-	char                 name[24];
-	bool                 up;		/* connected and schema checked */
-	bool                 ever_up;
-	enum store_busy      busy;
-	struct store_batch   batch;
-	struct event        *check_timer;
-	uint64_t             t_mark;	/* when the current phase began */
-	char                 saved_state[6];	/* a round-1 failure, until its sync */
-	char                 saved_error[256];
+	struct store *st;
+	struct db *db;
+	char name[24];
+	bool up; /* connected and schema checked */
+	bool ever_up;
+	enum store_busy busy;
+	struct store_batch batch;
+	struct event *check_timer;
+	uint64_t t_mark; /* when the current phase began */
+	char saved_state[6]; /* a round-1 failure, until its sync */
+	char saved_error[256];
 };
 
 struct store {
-	struct event_base   *base;
-	struct store_opts    opts;
+	struct event_base *base;
+	struct store_opts opts;
 	const struct config *cfg;
-	struct store_conn   *conns;
-	int                  nconns;
-	struct parser       *parser;
-	bool                 locking;	/* a batch waits for its round 1 */
-	bool                 freeing;
-	bool                 partitions_due;
+	struct store_conn *conns;
+	int nconns;
+	struct parser *parser;
+	bool locking; /* a batch waits for its round 1 */
+	bool freeing;
+	bool partitions_due;
 	/* the queue: a ring of messages not yet in a batch */
-	struct store_msg    *q;
-	size_t               qhead, qlen, qcap;
+	struct store_msg *q;
+	size_t qhead, qlen, qcap;
 	/* batches imposed by retries and splits; the next is the last */
 	struct store_forced *forced;
-	size_t               nforced, forced_cap;
-	struct event        *kick;		/* start the next batch from the loop */
-	struct event        *partitions_timer;
-	char                 last_error[256];	/* log damping of batch failures */
-	time_t               last_error_at;
-	unsigned             error_repeats;
-	struct store_stats   stats;
+	size_t nforced, forced_cap;
+	struct event *kick; /* start the next batch from the loop */
+	struct event *partitions_timer;
+	char last_error[256]; /* log damping of batch failures */
+	time_t last_error_at;
+	unsigned error_repeats;
+	struct store_stats stats;
 };
 
 static void store_kick(struct store *);
@@ -179,14 +179,16 @@ static void
 store_copy_in(struct store_msg *m, const struct inbound_msg *msg)
 {
 	const char *src[5] = { msg->channel, msg->sender, msg->recipient,
-	    msg->external_id, msg->text };
+		msg->external_id, msg->text };
 	size_t lens[5], total = 0;
 	const char **dst[5] = { &m->in.channel, &m->in.sender, &m->in.recipient,
-	    &m->in.external_id, &m->in.text };
+		&m->in.external_id, &m->in.text };
 	char *p;
 
 	for (int i = 0; i < 5; i++) {
-		lens[i] = src[i] == NULL ? 0 : i == 4 ? msg->text_len : strlen(src[i]);
+		lens[i] = src[i] == NULL ? 0
+		    : i == 4             ? msg->text_len
+		                         : strlen(src[i]);
 		total += lens[i] * 3 + 1;
 	}
 	m->in = *msg;
@@ -235,8 +237,8 @@ store_submit(struct store *st, const struct inbound_msg *msg,
 }
 
 static int
-store_intake_submit(void *ctx, const struct inbound_msg *msg,
-    intake_done_cb done, void *arg)
+store_intake_submit(
+    void *ctx, const struct inbound_msg *msg, intake_done_cb done, void *arg)
 {
 	return store_submit(ctx, msg, done, arg);
 }
@@ -331,20 +333,23 @@ store_requeue(struct store *st, struct store_batch *b, size_t first_size,
 		store_push_front(st, &b->msgs[i]);
 	if (st->nforced + 2 > st->forced_cap) {
 		st->forced_cap = st->forced_cap ? st->forced_cap * 2 : 16;
-		st->forced = xrealloc(st->forced, st->forced_cap * sizeof(*st->forced));
+		st->forced =
+		    xrealloc(st->forced, st->forced_cap * sizeof(*st->forced));
 	}
 	if (second_size > 0)
-		st->forced[st->nforced++] = (struct store_forced){ second_size, 0 };
-	st->forced[st->nforced++] = (struct store_forced){ first_size, attempts };
+		st->forced[st->nforced++] =
+		    (struct store_forced){ second_size, 0 };
+	st->forced[st->nforced++] =
+	    (struct store_forced){ first_size, attempts };
 	b->n = 0;
 }
 
 static bool
 store_transient(const char *sqlstate)
 {
-	return strncmp(sqlstate, "40", 2) == 0 ||	/* serialization, deadlock */
-	    strcmp(sqlstate, "55P03") == 0 ||		/* lock_not_available */
-	    strcmp(sqlstate, "57014") == 0;		/* statement timeout */
+	return strncmp(sqlstate, "40", 2) == 0 || /* serialization, deadlock */
+	    strcmp(sqlstate, "55P03") == 0 || /* lock_not_available */
+	    strcmp(sqlstate, "57014") == 0; /* statement timeout */
 }
 
 /*
@@ -363,11 +368,14 @@ store_log_failure(struct store *st, const char *sqlstate, const char *error)
 		return;
 	}
 	if (same && st->error_repeats > 0)
-		log_error("store: batch not applied: %s [%s] (%u more times since"
-		    " the last line)", error, sqlstate, st->error_repeats + 1);
+		log_error(
+		    "store: batch not applied: %s [%s] (%u more times since"
+		    " the last line)",
+		    error, sqlstate, st->error_repeats + 1);
 	else
 		log_error("store: batch not applied: %s [%s]; temporary failure"
-		    " for its messages", error, sqlstate);
+		          " for its messages",
+		    error, sqlstate);
 	snprintf(st->last_error, sizeof(st->last_error), "%s", error);
 	st->last_error_at = now;
 	st->error_repeats = 0;
@@ -377,7 +385,8 @@ store_log_failure(struct store *st, const char *sqlstate, const char *error)
 static bool
 store_data_error(const char *sqlstate)
 {
-	return strncmp(sqlstate, "22", 2) == 0 || strncmp(sqlstate, "23", 2) == 0;
+	return strncmp(sqlstate, "22", 2) == 0 ||
+	    strncmp(sqlstate, "23", 2) == 0;
 }
 
 /*
@@ -390,28 +399,32 @@ store_batch_failed(struct store *st, struct store_batch *b,
 {
 	size_t n = b->n;
 
-	if (strstr(error, "no partition of relation") != NULL && !st->opts.dry_run)
-		st->partitions_due = true;	/* create it, then retry */
+	if (strstr(error, "no partition of relation") != NULL &&
+	    !st->opts.dry_run)
+		st->partitions_due = true; /* create it, then retry */
 	if ((store_transient(sqlstate) || st->partitions_due) &&
 	    b->attempts < STORE_RETRIES) {
-		log_info("store: batch of %zu not applied (%s [%s]); retrying", n,
-		    error, sqlstate);
+		log_info("store: batch of %zu not applied (%s [%s]); retrying",
+		    n, error, sqlstate);
 		st->stats.retries++;
 		st->stats.failed_batches++;
 		store_requeue(st, b, n, 0, b->attempts + 1);
 		return;
 	}
 	if (store_data_error(sqlstate) && n > 1) {
-		log_warn("store: batch of %zu not applied (%s [%s]); splitting it "
-		    "to find the message", n, error, sqlstate);
+		log_warn(
+		    "store: batch of %zu not applied (%s [%s]); splitting it "
+		    "to find the message",
+		    n, error, sqlstate);
 		st->stats.splits++;
 		st->stats.failed_batches++;
 		store_requeue(st, b, n / 2, n - n / 2, 0);
 		return;
 	}
 	if (store_data_error(sqlstate) && n == 1)
-		log_error("store: message %" PRId64 " from channel %s cannot be "
-		    "stored: %s [%s]; answered as a temporary failure",
+		log_error("store: message %" PRId64
+		          " from channel %s cannot be "
+		          "stored: %s [%s]; answered as a temporary failure",
 		    b->msgs[0].id, b->msgs[0].in.channel, error, sqlstate);
 	else
 		store_log_failure(st, sqlstate, error);
@@ -441,8 +454,10 @@ store_round2_cb(const struct db_round_result *r, void *arg)
 	struct store *st = c->st;
 
 	if (r->lost) {
-		log_warn("store: connection %s lost with a batch of %zu in flight: "
-		    "temporary failure for each", c->name, c->batch.n);
+		log_warn(
+		    "store: connection %s lost with a batch of %zu in flight: "
+		    "temporary failure for each",
+		    c->name, c->batch.n);
 		store_batch_tempfail(st, &c->batch);
 	} else if (r->failed >= 0 && st->opts.dry_run) {
 		/* no sync went with round 2: end the aborted transaction first */
@@ -468,7 +483,8 @@ store_abort_cb(const struct db_round_result *r, void *arg)
 	if (r->lost)
 		store_batch_tempfail(c->st, &c->batch);
 	else
-		store_batch_failed(c->st, &c->batch, c->saved_state, c->saved_error);
+		store_batch_failed(
+		    c->st, &c->batch, c->saved_state, c->saved_error);
 	store_round_done(c);
 }
 
@@ -479,7 +495,7 @@ store_round1_cb(const struct db_round_result *r, void *arg)
 	struct store *st = c->st;
 	char err[128];
 
-	st->locking = false;	/* its locks are held: the next batch may start */
+	st->locking = false; /* its locks are held: the next batch may start */
 	if (r->lost) {
 		store_batch_tempfail(st, &c->batch);
 		store_round_done(c);
@@ -489,8 +505,8 @@ store_round1_cb(const struct db_round_result *r, void *arg)
 	if (r->failed >= 0) {
 		memcpy(c->saved_state, r->sqlstate, sizeof(c->saved_state));
 		memcpy(c->saved_error, r->error, sizeof(c->saved_error));
-	} else if (batch_decide(&c->batch, r, st->cfg, c->db, err,
-	    sizeof(err)) != 0) {
+	} else if (batch_decide(
+	               &c->batch, r, st->cfg, c->db, err, sizeof(err)) != 0) {
 		/* nothing written yet: the sync only releases the locks */
 		snprintf(c->saved_state, sizeof(c->saved_state), "XX000");
 		snprintf(c->saved_error, sizeof(c->saved_error), "%s", err);
@@ -547,9 +563,11 @@ store_partitions_cb(const struct db_round_result *r, void *arg)
 	struct store_conn *c = arg;
 
 	if (!r->lost && r->failed >= 0)
-		log_error("store: creating partitions: %s [%s]", r->error, r->sqlstate);
+		log_error("store: creating partitions: %s [%s]", r->error,
+		    r->sqlstate);
 	if (!r->lost)
-		c->st->partitions_due = false;	/* on failure, the timer tries again */
+		c->st->partitions_due =
+		    false; /* on failure, the timer tries again */
 	store_round_done(c);
 }
 
@@ -579,9 +597,10 @@ store_check_cb(const struct db_round_result *r, void *arg)
 		if (r->failed > 0)
 			log_error("store: %s [%s]", r->error, r->sqlstate);
 		else
-			log_error("store: the database schema is at version %d, this "
-			    "binary needs %d: run 'meterline migrate'", version < 0 ?
-			    0 : version, migrate_latest());
+			log_error(
+			    "store: the database schema is at version %d, this "
+			    "binary needs %d: run 'meterline migrate'",
+			    version < 0 ? 0 : version, migrate_latest());
 		evtimer_add(c->check_timer, &tv);
 		return;
 	}
@@ -600,7 +619,8 @@ store_check_send(struct store_conn *c)
 {
 	if (!db_ready(c->db) || c->busy != STORE_IDLE)
 		return;
-	db_send_sql(c->db, "SELECT coalesce(max(version), 0) FROM meterline_schema");
+	db_send_sql(
+	    c->db, "SELECT coalesce(max(version), 0) FROM meterline_schema");
 	store_partitions_send(c);
 	if (db_round(c->db, true, store_check_cb, c) == 0)
 		c->busy = STORE_CHECKING;
@@ -621,7 +641,7 @@ store_partitions_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	st->partitions_due = !st->opts.dry_run;	/* its sync would commit */
+	st->partitions_due = !st->opts.dry_run; /* its sync would commit */
 	store_kick(st);
 }
 
@@ -635,11 +655,11 @@ store_db_state_cb(bool up, void *arg)
 		return;
 	}
 	c->up = false;
-	c->busy = STORE_IDLE;	/* the db failed every round in flight */
+	c->busy = STORE_IDLE; /* the db failed every round in flight */
 	evtimer_del(c->check_timer);
 	if (!store_up(c->st))
 		log_warn("store: no database connection: refusing messages");
-	store_kick(c->st);	/* fails the queue from the loop if all are down */
+	store_kick(c->st); /* fails the queue from the loop if all are down */
 }
 
 /* ---- the loop ------------------------------------------------------------- */
@@ -720,7 +740,8 @@ store_new(struct event_base *base, const struct store_opts *opts, char *err,
 	struct timeval every;
 
 	if (opts->cfg == NULL || opts->conninfo == NULL) {
-		snprintf(err, errlen, "store: config and conninfo are required");
+		snprintf(
+		    err, errlen, "store: config and conninfo are required");
 		return NULL;
 	}
 	st = xcalloc(1, sizeof(*st));
@@ -737,10 +758,11 @@ store_new(struct event_base *base, const struct store_opts *opts, char *err,
 		st->opts.partitions_every_s = 3600;
 	st->nconns = st->opts.connections > 0 ? st->opts.connections : 2;
 	if (st->opts.dry_run)
-		st->nconns = 1;	/* the one transaction that is never committed */
+		st->nconns =
+		    1; /* the one transaction that is never committed */
 	st->kick = event_new(base, -1, 0, store_kick_cb, st);
-	st->partitions_timer = event_new(base, -1, EV_PERSIST,
-	    store_partitions_timer_cb, st);
+	st->partitions_timer =
+	    event_new(base, -1, EV_PERSIST, store_partitions_timer_cb, st);
 	every.tv_sec = st->opts.partitions_every_s;
 	every.tv_usec = 0;
 	event_add(st->partitions_timer, &every);
@@ -759,7 +781,8 @@ store_free(struct store *st)
 	for (int i = 0; i < st->nconns; i++) {
 		struct store_conn *c = &st->conns[i];
 
-		db_free(c->db);	/* a batch in flight fails through its callback */
+		db_free(
+		    c->db); /* a batch in flight fails through its callback */
 		if (c->batch.n > 0)
 			store_batch_tempfail(st, &c->batch);
 		event_free(c->check_timer);

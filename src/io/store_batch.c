@@ -31,7 +31,8 @@ batch_sender(struct store_batch *b, size_t i)
 	}
 	if (b->nsenders == b->senders_cap) {
 		b->senders_cap = b->senders_cap ? b->senders_cap * 2 : 64;
-		b->senders = xrealloc(b->senders, b->senders_cap * sizeof(*b->senders));
+		b->senders =
+		    xrealloc(b->senders, b->senders_cap * sizeof(*b->senders));
 	}
 	s = (int)b->nsenders++;
 	memset(&b->senders[s], 0, sizeof(b->senders[s]));
@@ -110,8 +111,8 @@ batch_send_lookups(struct store_batch *b, struct db *db, int64_t window_s)
 }
 
 void
-batch_send_loads(struct store_batch *b, struct db *db, struct parser *p,
-    int64_t window_s)
+batch_send_loads(
+    struct store_batch *b, struct db *db, struct parser *p, int64_t window_s)
 {
 	smap_reset(&b->sender_map, b->n);
 	b->nsenders = 0;
@@ -212,17 +213,18 @@ batch_load_dialogs(struct store_batch *b, const struct db_rows *rows)
 		if (s == NULL)
 			continue;
 		memset(&d, 0, sizeof(d));
-		strlcpy_s(d.contract, db_rows_get(rows, r, 2), sizeof(d.contract));
+		strlcpy_s(
+		    d.contract, db_rows_get(rows, r, 2), sizeof(d.contract));
 		d.nregisters = (uint8_t)atoi(db_rows_get(rows, r, 3));
 		d.next = (uint8_t)atoi(db_rows_get(rows, r, 4));
 		d.started_us = strtoll(db_rows_get(rows, r, 6), NULL, 10);
 		d.last_us = strtoll(db_rows_get(rows, r, 7), NULL, 10);
 		s->had = true;
 		if (batch_parse_vals(db_rows_get(rows, r, 5), d.values,
-		    MODEL_MAX_REGISTERS) != d.next ||
+		        MODEL_MAX_REGISTERS) != d.next ||
 		    dialog_state_check(&d, err, sizeof(err)) != 0) {
 			log_error("store: dropping a bad dialog row: %s", err);
-			s->dirty = true;	/* delete it */
+			s->dirty = true; /* delete it */
 			continue;
 		}
 		s->has = true;
@@ -238,7 +240,7 @@ batch_load_register(struct model_contract *c, const struct db_rows *rows, int r)
 	const char *v;
 
 	if (c->nregisters >= MODEL_MAX_REGISTERS)
-		return;		/* model_contract_check refuses it */
+		return; /* model_contract_check refuses it */
 	g = &c->registers[c->nregisters++];
 	memset(g, 0, sizeof(*g));
 	g->position = (uint8_t)atoi(db_rows_get(rows, r, 3));
@@ -257,8 +259,8 @@ batch_contract_add(struct store_batch *b)
 {
 	if (b->ncontracts == b->contracts_cap) {
 		b->contracts_cap = b->contracts_cap ? b->contracts_cap * 2 : 64;
-		b->contracts = xrealloc(b->contracts,
-		    b->contracts_cap * sizeof(*b->contracts));
+		b->contracts = xrealloc(
+		    b->contracts, b->contracts_cap * sizeof(*b->contracts));
 	}
 	return &b->contracts[b->ncontracts++];
 }
@@ -272,7 +274,8 @@ batch_contract_done(struct store_batch *b)
 	char err[128];
 
 	if (model_contract_check(&sc->c, err, sizeof(err)) != 0) {
-		log_error("store: contract %s is unusable: %s", sc->c.number, err);
+		log_error(
+		    "store: contract %s is unusable: %s", sc->c.number, err);
 		b->ncontracts--;
 		return;
 	}
@@ -296,9 +299,9 @@ batch_load_contracts(struct store_batch *b, const struct db_rows *rows)
 			memset(sc, 0, sizeof(*sc));
 			strlcpy_s(sc->c.number, number, sizeof(sc->c.number));
 			if (model_resource_parse(db_rows_get(rows, r, 1),
-			    &sc->c.resource) != 0 ||
-			    model_status_parse(db_rows_get(rows, r, 2),
-			    &sc->c.status) != 0)
+			        &sc->c.resource) != 0 ||
+			    model_status_parse(
+			        db_rows_get(rows, r, 2), &sc->c.status) != 0)
 				sc->c.nregisters = MODEL_MAX_REGISTERS + 1;
 		}
 		batch_load_register(&sc->c, rows, r);
@@ -341,8 +344,8 @@ batch_duplicate_of_row(struct store_batch *b, struct store_msg *m,
 }
 
 static void
-batch_duplicate_of_msg(struct store_msg *m, const struct store_msg *o,
-    enum store_dup kind)
+batch_duplicate_of_msg(
+    struct store_msg *m, const struct store_msg *o, enum store_dup kind)
 {
 	m->status = INTAKE_DUPLICATE;
 	m->dup = kind;
@@ -378,7 +381,8 @@ batch_ext_duplicate(struct store_batch *b, size_t i, const struct db_rows *ext)
 		}
 		ch = db_rows_get(ext, v, 0);
 		id = db_rows_get(ext, v, 1);
-		if (strcmp(ch, m->in.channel) == 0 && strcmp(id, m->in.external_id) == 0) {
+		if (strcmp(ch, m->in.channel) == 0 &&
+		    strcmp(id, m->in.external_id) == 0) {
 			batch_duplicate_of_row(b, m, ext, v, 2, STORE_DUP_ID);
 			return true;
 		}
@@ -418,16 +422,18 @@ batch_redelivery(struct store_batch *b, size_t i, const struct db_rows *prior)
 		}
 	}
 	if (best_msg >= 0)
-		batch_duplicate_of_msg(m, &b->msgs[best_msg], STORE_DUP_REDELIVERY);
+		batch_duplicate_of_msg(
+		    m, &b->msgs[best_msg], STORE_DUP_REDELIVERY);
 	else if (best_row >= 0)
-		batch_duplicate_of_row(b, m, prior, best_row, 1, STORE_DUP_REDELIVERY);
+		batch_duplicate_of_row(
+		    b, m, prior, best_row, 1, STORE_DUP_REDELIVERY);
 	return best_msg >= 0 || best_row >= 0;
 }
 
 /* Whether two dialog states differ (last_us counted only when asked). */
 static bool
-batch_dialog_differs(const struct dialog_state *a, const struct dialog_state *z,
-    bool with_time)
+batch_dialog_differs(
+    const struct dialog_state *a, const struct dialog_state *z, bool with_time)
 {
 	if ((a == NULL) != (z == NULL))
 		return true;
@@ -497,7 +503,8 @@ batch_apply(struct store_batch *b, size_t i, const struct dialog_state *before)
 	struct store_sender *s = &b->senders[m->sender];
 	const struct dialog_decision *d = &b->dec;
 
-	if (batch_dialog_differs(before, d->has_dialog ? &d->dialog : NULL, true)) {
+	if (batch_dialog_differs(
+	        before, d->has_dialog ? &d->dialog : NULL, true)) {
 		s->has = d->has_dialog;
 		s->cur = d->dialog;
 		s->dirty = true;
@@ -535,13 +542,16 @@ batch_decide_one(struct store_batch *b, size_t i, const struct config *cfg,
 	if (batch_redelivery(b, i, prior))
 		return;
 	if (batch_run_engine(b, m, dlg, cfg) != 0) {
-		log_error("store: message %" PRId64 ": %s; deciding without its "
-		    "dialog", m->id, d->reply);
+		log_error("store: message %" PRId64
+		          ": %s; deciding without its "
+		          "dialog",
+		    m->id, d->reply);
 		dlg = NULL;
 		s->has = false;
 		s->dirty = true;
 		if (batch_run_engine(b, m, NULL, cfg) != 0) {
-			log_error("store: message %" PRId64 ": %s", m->id, d->reply);
+			log_error(
+			    "store: message %" PRId64 ": %s", m->id, d->reply);
 			m->status = INTAKE_TEMPFAIL;
 			return;
 		}
@@ -603,8 +613,10 @@ batch_write_messages(struct store_batch *b, struct db *db)
 		sarr_i64(&a[7], m->in.text_flags);
 		sarr_text(&a[8], m->in.external_id);
 		sarr_text(&a[9], m->contract[0] ? m->contract : NULL);
-		sarr_text(&a[10], dup ? "duplicate" : batch_text(b, m->outcome));
-		sarr_text(&a[11], dup ? dup_reasons[m->dup] : batch_text(b, m->reason));
+		sarr_text(
+		    &a[10], dup ? "duplicate" : batch_text(b, m->outcome));
+		sarr_text(&a[11],
+		    dup ? dup_reasons[m->dup] : batch_text(b, m->reason));
 		sarr_i64(&a[12], m->flags);
 		sarr_text(&a[13], batch_text(b, m->reply));
 		sarr_i64(&a[14], (int64_t)m->dedupe_key);
@@ -649,8 +661,8 @@ batch_write_dialogs(struct store_batch *b, struct db *db)
 			continue;
 		vals[o++] = '{';
 		for (unsigned v = 0; v < s->cur.next; v++)
-			o += (size_t)snprintf(vals + o, sizeof(vals) - o, "%s%" PRIu32,
-			    v ? "," : "", s->cur.values[v]);
+			o += (size_t)snprintf(vals + o, sizeof(vals) - o,
+			    "%s%" PRIu32, v ? "," : "", s->cur.values[v]);
 		snprintf(vals + o, sizeof(vals) - o, "}");
 		sarr_text(&a[0], m->in.channel);
 		sarr_text(&a[1], m->in.sender);
@@ -692,8 +704,9 @@ batch_write_submissions(struct store_batch *b, struct db *db)
 		const struct store_sub *sub = &b->subs[i];
 		const struct dialog_submission *s = &sub->s;
 		const struct store_msg *m = &b->msgs[sub->msg];
-		const char *status = s->flags & DIALOG_F_HIGH_CONSUMPTION ?
-		    "review" : "accepted";
+		const char *status = s->flags & DIALOG_F_HIGH_CONSUMPTION
+		    ? "review"
+		    : "accepted";
 
 		sarr_i64(&a[0], m->id);
 		sarr_text(&a[1], s->contract);
@@ -786,7 +799,8 @@ batch_decide(struct store_batch *b, const struct db_round_result *r,
 	batch_load_contracts(b, batch_rows(b, r, ST_CONTRACTS));
 	smap_reset(&b->ext_map, b->n + (ext ? (size_t)db_rows_count(ext) : 0));
 	for (int i = 0; ext != NULL && i < db_rows_count(ext); i++) {
-		const char *k[2] = { db_rows_get(ext, i, 0), db_rows_get(ext, i, 1) };
+		const char *k[2] = { db_rows_get(ext, i, 0),
+			db_rows_get(ext, i, 1) };
 
 		smap_put(&b->ext_map, store_hash(k, 2), i);
 	}

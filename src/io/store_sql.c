@@ -16,13 +16,14 @@
 #define TS(us) "timestamptz 'epoch' + " us " * interval '1 microsecond'"
 
 const char store_session_sql[] =
-	"SELECT set_config('lock_timeout', '5s', false),"
-	" set_config('statement_timeout', '30s', false)";
+    "SELECT set_config('lock_timeout', '5s', false),"
+    " set_config('statement_timeout', '30s', false)";
 
 const struct db_stmt store_stmts[ST__MAX] = {
 	[ST_LOCK] = { "ml_lock",
 	    "SELECT count(pg_advisory_xact_lock(k))"
-	    " FROM (SELECT k FROM unnest($1::bigint[]) AS k ORDER BY k) AS s", 1 },
+	    " FROM (SELECT k FROM unnest($1::bigint[]) AS k ORDER BY k) AS s",
+	    1 },
 	[ST_IDS] = { "ml_ids",
 	    "SELECT nextval('messages_id_seq') FROM generate_series(1, $1::integer)",
 	    1 },
@@ -37,12 +38,14 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	    " m.sender, m.recipient, m.text FROM messages AS m"
 	    " WHERE m.dedupe_key = ANY ($1::bigint[]) AND m.advanced"
 	    " AND m.logged_at >= now() - $2::bigint * interval '1 second'"
-	    " ORDER BY m.logged_at", 2 },
+	    " ORDER BY m.logged_at",
+	    2 },
 	[ST_DIALOGS] = { "ml_dialogs",
 	    "SELECT d.channel, d.sender, d.contract, d.nregisters, d.next, d.vals,"
 	    " d.started_us, d.last_us"
 	    " FROM unnest($1::text[], $2::text[]) AS q(channel, sender)"
-	    " JOIN dialogs AS d USING (channel, sender)", 2 },
+	    " JOIN dialogs AS d USING (channel, sender)",
+	    2 },
 	[ST_CONTRACTS] = { "ml_contracts",
 	    "SELECT c.contract, c.resource, c.status, r.position, r.name, r.digits,"
 	    " r.last_value, r.last_date - DATE '1970-01-01'"
@@ -50,26 +53,30 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	    " WHERE c.contract IN (SELECT unnest($1::text[])"
 	    "  UNION SELECT d.contract FROM unnest($2::text[], $3::text[])"
 	    "   AS q(channel, sender) JOIN dialogs AS d USING (channel, sender))"
-	    " ORDER BY c.contract, r.position FOR NO KEY UPDATE OF r", 3 },
+	    " ORDER BY c.contract, r.position FOR NO KEY UPDATE OF r",
+	    3 },
 	[ST_MSGS] = { "ml_msgs",
 	    "INSERT INTO messages (id, received_at, channel, sender, recipient,"
 	    " text, dcs, text_flags, external_id, contract, outcome, reason, flags,"
 	    " reply, dedupe_key, advanced, duplicate_of)"
-	    " SELECT id, " TS("us") ", channel, sender, recipient, text, dcs,"
-	    " text_flags, external_id, contract, outcome, reason, flags, reply,"
-	    " dedupe_key, advanced, duplicate_of"
-	    " FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[],"
-	    " $5::text[], $6::text[], $7::smallint[], $8::integer[], $9::text[],"
-	    " $10::text[], $11::text[], $12::text[], $13::integer[], $14::text[],"
-	    " $15::bigint[], $16::boolean[], $17::bigint[])"
-	    " AS u(id, us, channel, sender, recipient, text, dcs, text_flags,"
-	    " external_id, contract, outcome, reason, flags, reply, dedupe_key,"
-	    " advanced, duplicate_of)", 17 },
+	    " SELECT id, " TS(
+	        "us") ", channel, sender, recipient, text, dcs,"
+	              " text_flags, external_id, contract, outcome, reason, flags, reply,"
+	              " dedupe_key, advanced, duplicate_of"
+	              " FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[],"
+	              " $5::text[], $6::text[], $7::smallint[], $8::integer[], $9::text[],"
+	              " $10::text[], $11::text[], $12::text[], $13::integer[], $14::text[],"
+	              " $15::bigint[], $16::boolean[], $17::bigint[])"
+	              " AS u(id, us, channel, sender, recipient, text, dcs, text_flags,"
+	              " external_id, contract, outcome, reason, flags, reply, dedupe_key,"
+	              " advanced, duplicate_of)",
+	    17 },
 	[ST_MSGIDS] = { "ml_msgids",
 	    "INSERT INTO message_ids (channel, external_id, message_id, logged_at)"
 	    " SELECT channel, external_id, id, now()"
 	    " FROM unnest($1::text[], $2::text[], $3::bigint[])"
-	    " AS u(channel, external_id, id)", 3 },
+	    " AS u(channel, external_id, id)",
+	    3 },
 	[ST_DLG_PUT] = { "ml_dlg_put",
 	    "INSERT INTO dialogs (channel, sender, contract, nregisters, next, vals,"
 	    " started_us, last_us)"
@@ -82,7 +89,8 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	    " ON CONFLICT (channel, sender) DO UPDATE SET contract = EXCLUDED.contract,"
 	    " nregisters = EXCLUDED.nregisters, next = EXCLUDED.next,"
 	    " vals = EXCLUDED.vals, started_us = EXCLUDED.started_us,"
-	    " last_us = EXCLUDED.last_us", 8 },
+	    " last_us = EXCLUDED.last_us",
+	    8 },
 	[ST_DLG_DEL] = { "ml_dlg_del",
 	    "DELETE FROM dialogs AS d USING unnest($1::text[], $2::text[])"
 	    " AS u(channel, sender) WHERE d.channel = u.channel AND d.sender = u.sender",
@@ -92,32 +100,36 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	    " channel, sender, submitted_at, started_at, local_date, flags,"
 	    " daily_milli, status)"
 	    " SELECT message_id, contract, resource, channel, sender,"
-	    " " TS("submitted_us") ", " TS("started_us") ","
-	    " DATE '1970-01-01' + local_date, flags, daily_milli, status"
-	    " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[],"
-	    " $5::text[], $6::bigint[], $7::bigint[], $8::integer[], $9::integer[],"
-	    " $10::bigint[], $11::text[])"
-	    " AS u(message_id, contract, resource, channel, sender, submitted_us,"
-	    " started_us, local_date, flags, daily_milli, status)"
-	    " RETURNING id, created_at, message_id, contract, status)"
-	    " INSERT INTO readings (submission_id, created_at, contract, position,"
-	    " value, previous, consumption, flags, status)"
-	    " SELECT s.id, s.created_at, s.contract, r.position, r.value, r.previous,"
-	    " r.consumption, r.flags, s.status"
-	    " FROM unnest($12::bigint[], $13::smallint[], $14::integer[],"
-	    " $15::integer[], $16::integer[], $17::integer[])"
-	    " AS r(message_id, position, value, previous, consumption, flags)"
-	    " JOIN s USING (message_id)", 17 },
+	    " " TS("submitted_us") ", " TS(
+	        "started_us") ","
+	                      " DATE '1970-01-01' + local_date, flags, daily_milli, status"
+	                      " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[],"
+	                      " $5::text[], $6::bigint[], $7::bigint[], $8::integer[], $9::integer[],"
+	                      " $10::bigint[], $11::text[])"
+	                      " AS u(message_id, contract, resource, channel, sender, submitted_us,"
+	                      " started_us, local_date, flags, daily_milli, status)"
+	                      " RETURNING id, created_at, message_id, contract, status)"
+	                      " INSERT INTO readings (submission_id, created_at, contract, position,"
+	                      " value, previous, consumption, flags, status)"
+	                      " SELECT s.id, s.created_at, s.contract, r.position, r.value, r.previous,"
+	                      " r.consumption, r.flags, s.status"
+	                      " FROM unnest($12::bigint[], $13::smallint[], $14::integer[],"
+	                      " $15::integer[], $16::integer[], $17::integer[])"
+	                      " AS r(message_id, position, value, previous, consumption, flags)"
+	                      " JOIN s USING (message_id)",
+	    17 },
 	[ST_REGS] = { "ml_regs",
 	    "UPDATE registers AS g SET last_value = u.value,"
 	    " last_date = DATE '1970-01-01' + u.day"
 	    " FROM unnest($1::text[], $2::smallint[], $3::integer[], $4::integer[])"
 	    " AS u(contract, position, value, day)"
-	    " WHERE g.contract = u.contract AND g.position = u.position", 4 },
+	    " WHERE g.contract = u.contract AND g.position = u.position",
+	    4 },
 	[ST_OUTBOX] = { "ml_outbox",
 	    "INSERT INTO outbox (message_id, channel, sender, recipient, text)"
 	    " SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[],"
-	    " $5::text[])", 5 },
+	    " $5::text[])",
+	    5 },
 };
 
 /* ---- buffers ----------------------------------------------------------- */
@@ -254,7 +266,8 @@ smap_insert(struct store_map *m, uint64_t key, int val)
 {
 	size_t i;
 
-	for (i = key & (m->cap - 1); m->keys[i] != 0; i = (i + 1) & (m->cap - 1))
+	for (i = key & (m->cap - 1); m->keys[i] != 0;
+	     i = (i + 1) & (m->cap - 1))
 		;
 	m->keys[i] = key;
 	m->vals[i] = val;
@@ -316,7 +329,8 @@ store_hash(const char *const *strs, size_t n)
 	uint64_t h = 14695981039346656037ull;
 
 	for (size_t i = 0; i < n; i++) {
-		for (const unsigned char *p = (const unsigned char *)strs[i]; *p; p++)
+		for (const unsigned char *p = (const unsigned char *)strs[i];
+		     *p; p++)
 			h = (h ^ *p) * 1099511628211ull;
 		h = (h ^ 0) * 1099511628211ull;
 	}

@@ -7,7 +7,7 @@
 #include "meterline/tz.h"
 #include "meterline/util.h"
 
-#define TZ_FILE_MAX (256 * 1024)	/* the largest zones are a few KiB */
+#define TZ_FILE_MAX (256 * 1024) /* the largest zones are a few KiB */
 
 /* An IANA name: letters, digits, "_+-/", no leading '/', no "..". */
 static bool
@@ -20,7 +20,7 @@ tz_name_ok(const char *name)
 		return false;
 	for (const char *p = name; *p != '\0'; p++) {
 		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || strchr("_+-/", *p) != NULL))
+		        (*p >= '0' && *p <= '9') || strchr("_+-/", *p) != NULL))
 			return false;
 	}
 	return true;
@@ -30,7 +30,7 @@ tz_name_ok(const char *name)
 static uint8_t *
 tz_read(const char *path, size_t *len, char *err, size_t errlen)
 {
-	FILE    *f = fopen(path, "rb");
+	FILE *f = fopen(path, "rb");
 	uint8_t *buf;
 
 	if (f == NULL) {
@@ -53,13 +53,14 @@ int
 tz_load(struct tz *tz, const char *name, char *err, size_t errlen)
 {
 	const char *dir = getenv("TZDIR");
-	char        path[1024];
-	uint8_t    *data;
-	size_t      len;
-	int         rc;
+	char path[1024];
+	uint8_t *data;
+	size_t len;
+	int rc;
 
 	if (!tz_name_ok(name)) {
-		snprintf(err, errlen, "\"%s\" is not an IANA time zone name", name);
+		snprintf(
+		    err, errlen, "\"%s\" is not an IANA time zone name", name);
 		return -1;
 	}
 	if (dir == NULL || dir[0] == '\0')

@@ -45,18 +45,18 @@
 #include "meterline/log.h"
 #include "meterline/metrics.h"
 
-#define BENCH_SECRET	"bench-secret"
-#define BENCH_TEXT	"ПС 102057522 11638"
-#define RUNS_MAX	15
+#define BENCH_SECRET "bench-secret"
+#define BENCH_TEXT "ПС 102057522 11638"
+#define RUNS_MAX 15
 
 struct opts {
-	char   url[256];
-	char   secret[256];
-	int    connections;
+	char url[256];
+	char secret[256];
+	int connections;
 	double duration;
-	int    runs;
-	long   senders;	/* 0 = a new sender per request */
-	bool   smoke, serve;
+	int runs;
+	long senders; /* 0 = a new sender per request */
+	bool smoke, serve;
 };
 
 /*
@@ -80,19 +80,19 @@ bench_base_new(void)
 /* ---- the in-process server with a fake instant intake ---- */
 
 struct fake_job {
-	intake_done_cb   done;
-	void            *arg;
+	intake_done_cb done;
+	void *arg;
 	struct fake_job *next;
 };
 
 struct server {
-	struct event_base  *base;
+	struct event_base *base;
 	struct http_intake *http;
-	struct metrics     *metrics;
-	struct event       *flush, *tick;
-	struct fake_job    *jobs, **tail;
-	atomic_bool         stop;
-	pthread_t           thread;
+	struct metrics *metrics;
+	struct event *flush, *tick;
+	struct fake_job *jobs, **tail;
+	atomic_bool stop;
+	pthread_t thread;
 };
 
 /* Answer everything queued since the last loop iteration, like a store
@@ -101,7 +101,7 @@ static void
 fake_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
 	static const struct intake_result ok = { INTAKE_APPLIED, "accepted",
-	    NULL, "Показания приняты. Спасибо.", 1 };
+		NULL, "Показания приняты. Спасибо.", 1 };
 	struct server *s = arg;
 	struct fake_job *j = s->jobs;
 
@@ -119,8 +119,8 @@ fake_flush_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static int
-fake_submit(void *ctx, const struct inbound_msg *m, intake_done_cb done,
-            void *arg)
+fake_submit(
+    void *ctx, const struct inbound_msg *m, intake_done_cb done, void *arg)
 {
 	struct server *s = ctx;
 	struct fake_job *j = malloc(sizeof(*j));
@@ -176,7 +176,7 @@ server_start(struct server *s, struct opts *o)
 	snprintf(cfg.listen, sizeof(cfg.listen), "127.0.0.1:0");
 	memcpy(cfg.secret, BENCH_SECRET, strlen(BENCH_SECRET));
 	cfg.secret_len = strlen(BENCH_SECRET);
-	if (o->serve)	/* wrk repeats one request: one sender */
+	if (o->serve) /* wrk repeats one request: one sender */
 		cfg.rate_per_minute = 0;
 	s->http = http_intake_new(s->base, &cfg, &deps, err, sizeof(err));
 	if (s->http == NULL) {
@@ -208,29 +208,29 @@ server_stop(struct server *s)
 struct run;
 
 struct conn {
-	int          fd;
+	int fd;
 	struct event *ev;
-	struct run  *run;
-	int64_t      sent_ns;
-	size_t       inlen;
-	char         in[16384];
+	struct run *run;
+	int64_t sent_ns;
+	size_t inlen;
+	char in[16384];
 };
 
 struct run {
-	struct event_base      *base;
+	struct event_base *base;
 	struct sockaddr_storage addr;
-	int                     addrlen;
-	char                    host[128], path[128];
-	const struct opts      *o;
-	struct conn            *conns;
-	int64_t                 start_ns, end_ns;
-	bool                    stopping;
-	int                     active;
-	long                    seq, ok, errors;
-	int64_t                *lat_ns;
-	size_t                  nlat, caplat;
-	unsigned                tag;
-	struct http_signer     *signer;
+	int addrlen;
+	char host[128], path[128];
+	const struct opts *o;
+	struct conn *conns;
+	int64_t start_ns, end_ns;
+	bool stopping;
+	int active;
+	long seq, ok, errors;
+	int64_t *lat_ns;
+	size_t nlat, caplat;
+	unsigned tag;
+	struct http_signer *signer;
 };
 
 static int64_t
@@ -293,10 +293,12 @@ conn_send(struct conn *c)
 	    "\"timestamp\":\"2024-05-20T10:00:00+03:00\"}",
 	    r->tag, n, sender % 1000000000, BENCH_TEXT);
 	http_signer_hex(r->signer, body, (size_t)blen, hex);
-	len = snprintf(req, sizeof(req), "POST %s HTTP/1.1\r\nHost: %s\r\n"
+	len = snprintf(req, sizeof(req),
+	    "POST %s HTTP/1.1\r\nHost: %s\r\n"
 	    "Content-Type: application/json\r\n"
 	    "X-Meterline-Signature: sha256=%s\r\n"
-	    "Content-Length: %d\r\n\r\n%s", r->path, r->host, hex, blen, body);
+	    "Content-Length: %d\r\n\r\n%s",
+	    r->path, r->host, hex, blen, body);
 	c->sent_ns = now_ns();
 	if (conn_write(c, req, (size_t)len) < 0) {
 		r->errors++;
@@ -394,8 +396,9 @@ conn_open(struct run *r, struct conn *c)
 
 	c->run = r;
 	c->fd = socket(r->addr.ss_family, SOCK_STREAM, 0);
-	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&r->addr,
-	    (socklen_t)r->addrlen) < 0) {
+	if (c->fd < 0 ||
+	    connect(c->fd, (struct sockaddr *)&r->addr, (socklen_t)r->addrlen) <
+	        0) {
 		fprintf(stderr, "bench_http: connect: %s\n", strerror(errno));
 		if (c->fd >= 0)
 			close(c->fd);
@@ -404,7 +407,8 @@ conn_open(struct run *r, struct conn *c)
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	evutil_make_socket_nonblocking(c->fd);
-	c->ev = event_new(r->base, c->fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+	c->ev =
+	    event_new(r->base, c->fd, EV_READ | EV_PERSIST, conn_read_cb, c);
 	event_add(c->ev, NULL);
 	r->active++;
 	return 0;
@@ -425,8 +429,8 @@ parse_url(struct run *r, const char *url)
 	snprintf(r->host, sizeof(r->host), "%.*s", (int)(slash - p), p);
 	snprintf(r->path, sizeof(r->path), "%s", slash);
 	r->addrlen = sizeof(r->addr);
-	return evutil_parse_sockaddr_port(r->host, (struct sockaddr *)&r->addr,
-	    &r->addrlen);
+	return evutil_parse_sockaddr_port(
+	    r->host, (struct sockaddr *)&r->addr, &r->addrlen);
 }
 
 static int
@@ -450,7 +454,7 @@ pct_ms(const struct run *r, double p)
 
 struct result {
 	double rps, p50, p99, max;
-	long   errors;
+	long errors;
 };
 
 /* CPU time of the whole process (client and in-process server), in µs. */
@@ -474,13 +478,14 @@ run_once(const struct opts *o, unsigned tag, struct result *res)
 	r.o = o;
 	r.tag = tag;
 	if (parse_url(&r, o->url) < 0) {
-		fprintf(stderr, "bench_http: cannot use URL %s (http://IP:PORT/path)\n",
+		fprintf(stderr,
+		    "bench_http: cannot use URL %s (http://IP:PORT/path)\n",
 		    o->url);
 		return -1;
 	}
 	r.base = bench_base_new();
-	r.signer = http_signer_new((const unsigned char *)o->secret,
-	    strlen(o->secret));
+	r.signer = http_signer_new(
+	    (const unsigned char *)o->secret, strlen(o->secret));
 	r.conns = calloc((size_t)o->connections, sizeof(*r.conns));
 	for (int i = 0; i < o->connections; i++) {
 		r.conns[i].fd = -1;
@@ -504,11 +509,12 @@ run_once(const struct opts *o, unsigned tag, struct result *res)
 	res->p99 = pct_ms(&r, 0.99);
 	res->max = r.nlat ? (double)r.lat_ns[r.nlat - 1] / 1e6 : 0;
 	res->errors = r.errors;
-	printf("run %u: %ld requests in %.2f s: %.0f requests/s, latency p50 "
+	printf(
+	    "run %u: %ld requests in %.2f s: %.0f requests/s, latency p50 "
 	    "%.2f ms, p99 %.2f ms, max %.2f ms, errors %ld, CPU %.1f us/request "
-	    "(this process)\n", tag, r.ok, (double)elapsed / 1e9, res->rps,
-	    res->p50, res->p99, res->max, r.errors,
-	    r.ok ? (double)cpu / (double)r.ok : 0.0);
+	    "(this process)\n",
+	    tag, r.ok, (double)elapsed / 1e9, res->rps, res->p50, res->p99,
+	    res->max, r.errors, r.ok ? (double)cpu / (double)r.ok : 0.0);
 	free(r.lat_ns);
 	free(r.conns);
 	http_signer_free(r.signer);
@@ -527,7 +533,8 @@ cmp_double(const void *a, const void *b)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bench_http [--smoke] [--url http://IP:PORT/v1/messages "
+	fprintf(stderr,
+	    "usage: bench_http [--smoke] [--url http://IP:PORT/v1/messages "
 	    "--secret S] [--connections N] [--duration SECONDS] [--runs N] "
 	    "[--senders N]\n");
 	exit(2);
@@ -620,8 +627,9 @@ main(int argc, char **argv)
 	    o.connections, o.duration, o.runs,
 	    own ? " (in-process server, fake instant intake)" : "");
 	for (int i = 0; i < o.runs; i++) {
-		if (run_once(&o, (unsigned)(time(NULL) % 100000) * 100 +
-		    (unsigned)i + 1, &res[i]) < 0)
+		if (run_once(&o,
+		        (unsigned)(time(NULL) % 100000) * 100 + (unsigned)i + 1,
+		        &res[i]) < 0)
 			return 1;
 		rps[i] = res[i].rps;
 		p99[i] = res[i].p99;

@@ -24,15 +24,15 @@
 #include "meterline/text.h"
 #include "meterline/util.h"
 
-#define MAX_MSG_UTF8 160	/* generated texts are shorter than this */
+#define MAX_MSG_UTF8 160 /* generated texts are shorter than this */
 
 struct corpus {
-	size_t             n;
-	uint8_t           *ucs2;	/* all messages, UTF-16BE, back to back */
-	size_t            *off;		/* message i: ucs2[off[i] .. off[i+1]) */
-	char              *utf8;	/* the same texts in UTF-8, for parse-only */
-	size_t            *uoff;
-	enum parse_kind   *kind;	/* what each must parse to */
+	size_t n;
+	uint8_t *ucs2; /* all messages, UTF-16BE, back to back */
+	size_t *off; /* message i: ucs2[off[i] .. off[i+1]) */
+	char *utf8; /* the same texts in UTF-8, for parse-only */
+	size_t *uoff;
+	enum parse_kind *kind; /* what each must parse to */
 	enum parse_reason *reason;
 };
 
@@ -63,19 +63,66 @@ pick_str(uint64_t *s, const char *const *v, unsigned n)
 
 /* Keywords weighted as phones send them: mostly ПС, some Latin or mixed. */
 static const char *const kws[] = {
-	"ПС", "ПС", "ПС", "ПС", "пс", "пс", "Пс", "PS", "ps", "ПC",
+	"ПС",
+	"ПС",
+	"ПС",
+	"ПС",
+	"пс",
+	"пс",
+	"Пс",
+	"PS",
+	"ps",
+	"ПC",
 };
 static const char *const kwseps[] = {
-	" ", " ", " ", " ", " ", " ", "", ": ", ": №", " №", "\u00a0",
+	" ",
+	" ",
+	" ",
+	" ",
+	" ",
+	" ",
+	"",
+	": ",
+	": №",
+	" №",
+	"\u00a0",
 };
 static const char *const vseps[] = {
-	" ", " ", " ", " ", " ", "  ", "; ", ";", "/", ",", "\u00a0",
+	" ",
+	" ",
+	" ",
+	" ",
+	" ",
+	"  ",
+	"; ",
+	";",
+	"/",
+	",",
+	"\u00a0",
 };
 static const char *const fracs[] = {
-	"", "", "", "", "", "", "", ",5", ".57", ",123",
+	"",
+	"",
+	"",
+	"",
+	"",
+	"",
+	"",
+	",5",
+	".57",
+	",123",
 };
 static const char *const ends[] = {
-	"", "", "", "", "", "", " ", ".", "\r\n", "\u200b",
+	"",
+	"",
+	"",
+	"",
+	"",
+	"",
+	" ",
+	".",
+	"\r\n",
+	"\u200b",
 };
 
 /* n random digits; a leading zero now and then, as meters show them. */
@@ -98,7 +145,8 @@ gen_values(uint64_t *s, char *t, size_t n, unsigned k, bool first_sep)
 
 		/* "," between values needs 4+ digits after it */
 		n += (size_t)sprintf(t + n, "%s", sep);
-		n += digits(s, t + n, strcmp(sep, ",") ? 2 + pick(s, 5) : 4 + pick(s, 3));
+		n += digits(s, t + n,
+		    strcmp(sep, ",") ? 2 + pick(s, 5) : 4 + pick(s, 3));
 		n += (size_t)sprintf(t + n, "%s", PICK(s, fracs));
 	}
 	return n;
@@ -138,10 +186,20 @@ static enum parse_kind
 gen_word(uint64_t *s, char *t)
 {
 	static const char *const cancel[] = {
-		"ОТМЕНА", "отмена", "Отмена", "СТОП", "стоп", "Стоп!",
+		"ОТМЕНА",
+		"отмена",
+		"Отмена",
+		"СТОП",
+		"стоп",
+		"Стоп!",
 	};
 	static const char *const help[] = {
-		"ПОМОЩЬ", "помощь", "Помощь", "СПРАВКА", "справка", "?",
+		"ПОМОЩЬ",
+		"помощь",
+		"Помощь",
+		"СПРАВКА",
+		"справка",
+		"?",
 	};
 
 	if (pick(s, 2)) {
@@ -154,7 +212,7 @@ gen_word(uint64_t *s, char *t)
 
 /* Invalid texts people really send, each with the reason it must get. */
 static const struct {
-	const char       *text;
+	const char *text;
 	enum parse_reason reason;
 } invalid[] = {
 	{ "Добрый день! Показания за март 12345", PARSE_R_UNKNOWN },
@@ -289,7 +347,7 @@ now(void)
 	clock_gettime(CLOCK_MONOTONIC, &w);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c);
 	return (struct span){ w.tv_sec + w.tv_nsec / 1e9,
-	                      c.tv_sec + c.tv_nsec / 1e9 };
+		c.tv_sec + c.tv_nsec / 1e9 };
 }
 
 static struct span
@@ -314,8 +372,7 @@ run_full(struct parser *p, const struct corpus *c)
 
 	for (size_t i = 0; i < c->n; i++) {
 		size_t n = text_decode(TEXT_DCS_UCS2, c->ucs2 + c->off[i],
-		                       c->off[i + 1] - c->off[i], buf,
-		                       sizeof(buf), NULL);
+		    c->off[i + 1] - c->off[i], buf, sizeof(buf), NULL);
 
 		sum += parser_parse(p, buf, n, &r) + r.values[0];
 	}
@@ -332,8 +389,8 @@ run_decode(const struct corpus *c)
 
 	for (size_t i = 0; i < c->n; i++)
 		sum += text_decode(TEXT_DCS_UCS2, c->ucs2 + c->off[i],
-		                   c->off[i + 1] - c->off[i], buf, sizeof(buf),
-		                   NULL) + (unsigned char)buf[0];
+		           c->off[i + 1] - c->off[i], buf, sizeof(buf), NULL) +
+		    (unsigned char)buf[0];
 	sink += sum;
 	return since(t0);
 }
@@ -347,7 +404,8 @@ run_parse(struct parser *p, const struct corpus *c)
 
 	for (size_t i = 0; i < c->n; i++)
 		sum += parser_parse(p, c->utf8 + c->uoff[i],
-		                    c->uoff[i + 1] - c->uoff[i], &r) + r.values[0];
+		           c->uoff[i + 1] - c->uoff[i], &r) +
+		    r.values[0];
 	sink += sum;
 	return since(t0);
 }
@@ -362,7 +420,7 @@ verify(struct parser *p, const struct corpus *c, size_t *count)
 
 	for (size_t i = 0; i < c->n; i++) {
 		n = text_decode(TEXT_DCS_UCS2, c->ucs2 + c->off[i],
-		                c->off[i + 1] - c->off[i], buf, sizeof(buf), NULL);
+		    c->off[i + 1] - c->off[i], buf, sizeof(buf), NULL);
 		parser_parse(p, buf, n, &r);
 		count[r.kind]++;
 		if (r.kind == c->kind[i] && r.reason == c->reason[i] &&
@@ -370,12 +428,13 @@ verify(struct parser *p, const struct corpus *c, size_t *count)
 		    memcmp(buf, c->utf8 + c->uoff[i], n) == 0)
 			continue;
 		if (bad++ < 5)
-			fprintf(stderr, "bench_parse: \"%.*s\" parsed as %s/%s, "
-			        "expected %s/%s\n", (int)n, buf,
-			        parse_kind_name(r.kind),
-			        parse_reason_name(r.reason),
-			        parse_kind_name(c->kind[i]),
-			        parse_reason_name(c->reason[i]));
+			fprintf(stderr,
+			    "bench_parse: \"%.*s\" parsed as %s/%s, "
+			    "expected %s/%s\n",
+			    (int)n, buf, parse_kind_name(r.kind),
+			    parse_reason_name(r.reason),
+			    parse_kind_name(c->kind[i]),
+			    parse_reason_name(c->reason[i]));
 	}
 	return bad;
 }
@@ -409,14 +468,16 @@ report(const char *what, const struct span *t, int runs, size_t n)
 	c = median(cpu, runs);
 	w = median(wall, runs);
 	printf("%-22s %9.0f msg/s %7.1f ns/msg   (CPU time; wall clock "
-	       "%.0f msg/s)\n", what, n / c, c * 1e9 / n, n / w);
+	       "%.0f msg/s)\n",
+	    what, n / c, c * 1e9 / n, n / w);
 }
 
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: bench_parse [--smoke] [--count N] [--runs R] "
-	        "[--seed S]\n");
+	fprintf(stderr,
+	    "usage: bench_parse [--smoke] [--count N] [--runs R] "
+	    "[--seed S]\n");
 	return 2;
 }
 
@@ -456,11 +517,12 @@ main(int argc, char **argv)
 	}
 	corpus_build(&c, n, seed);
 	bad = verify(p, &c, count);
-	printf("corpus: %zu msgs, %zu UCS-2 octets; submit %zu start %zu values "
-	       "%zu cancel %zu help %zu invalid %zu; JIT %s\n", n, c.off[n],
-	       count[PARSE_SUBMIT], count[PARSE_START], count[PARSE_VALUES],
-	       count[PARSE_CANCEL], count[PARSE_HELP], count[PARSE_INVALID],
-	       parser_jit(p) ? "on" : "off");
+	printf(
+	    "corpus: %zu msgs, %zu UCS-2 octets; submit %zu start %zu values "
+	    "%zu cancel %zu help %zu invalid %zu; JIT %s\n",
+	    n, c.off[n], count[PARSE_SUBMIT], count[PARSE_START],
+	    count[PARSE_VALUES], count[PARSE_CANCEL], count[PARSE_HELP],
+	    count[PARSE_INVALID], parser_jit(p) ? "on" : "off");
 	if (bad == 0) {
 		for (int r = 0; r < runs; r++) {
 			full[r] = run_full(p, &c);
@@ -475,8 +537,8 @@ main(int argc, char **argv)
 	corpus_free(&c);
 	parser_free(p);
 	if (bad) {
-		fprintf(stderr, "bench_parse: %zu of %zu messages parsed wrong\n",
-		        bad, n);
+		fprintf(stderr,
+		    "bench_parse: %zu of %zu messages parsed wrong\n", bad, n);
 		return 1;
 	}
 	return 0;

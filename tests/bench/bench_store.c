@@ -38,13 +38,13 @@
 
 struct bench {
 	struct event_base *base;
-	struct store      *st;
-	long               contracts, messages, inflight;
-	int                runs, batch;
-	bool               smoke;
+	struct store *st;
+	long contracts, messages, inflight;
+	int runs, batch;
+	bool smoke;
 	/* one run */
-	long               next, done, applied;
-	int                run;
+	long next, done, applied;
+	int run;
 };
 
 static char cluster_dir[256];
@@ -70,10 +70,13 @@ cluster_stop(void)
 {
 	char cmd[600];
 
-	snprintf(cmd, sizeof(cmd), "sh '%s/tests/integration/pg_cluster.sh' stop"
-	    " '%s' >/dev/null", MLINE_SOURCE_DIR, cluster_dir);
+	snprintf(cmd, sizeof(cmd),
+	    "sh '%s/tests/integration/pg_cluster.sh' stop"
+	    " '%s' >/dev/null",
+	    MLINE_SOURCE_DIR, cluster_dir);
 	if (system(cmd) != 0)
-		fprintf(stderr, "bench_store: could not stop %s\n", cluster_dir);
+		fprintf(
+		    stderr, "bench_store: could not stop %s\n", cluster_dir);
 }
 
 /* A cluster of our own, for runs outside ctest's fixture. */
@@ -83,9 +86,12 @@ cluster_start(char *admin, size_t len)
 	char cmd[600];
 	int port = 30000 + (int)(getpid() % 5000), rc;
 
-	snprintf(cluster_dir, sizeof(cluster_dir), "/tmp/mline-bench-%d", (int)getpid());
-	snprintf(cmd, sizeof(cmd), "sh '%s/tests/integration/pg_cluster.sh' start"
-	    " '%s' %d >&2", MLINE_SOURCE_DIR, cluster_dir, port);
+	snprintf(cluster_dir, sizeof(cluster_dir), "/tmp/mline-bench-%d",
+	    (int)getpid());
+	snprintf(cmd, sizeof(cmd),
+	    "sh '%s/tests/integration/pg_cluster.sh' start"
+	    " '%s' %d >&2",
+	    MLINE_SOURCE_DIR, cluster_dir, port);
 	rc = system(cmd);
 	if (rc != 0) {
 		const char *ci = getenv("CI");
@@ -112,8 +118,9 @@ bench_db(const char *admin, char *out, size_t len)
 	if ((db = db_sync_open(admin, err, sizeof(err))) == NULL)
 		die("connect", err);
 	if (db_sync_exec(db, "DROP DATABASE IF EXISTS mline_bench WITH (FORCE)",
-	    err, sizeof(err)) < 0 ||
-	    db_sync_exec(db, "CREATE DATABASE mline_bench", err, sizeof(err)) < 0)
+	        err, sizeof(err)) < 0 ||
+	    db_sync_exec(db, "CREATE DATABASE mline_bench", err, sizeof(err)) <
+	        0)
 		die("create database", err);
 	db_sync_close(db);
 	snprintf(out, len, "%s dbname=mline_bench", admin);
@@ -136,18 +143,20 @@ bench_import(const char *conninfo, long n)
 
 	if (f == NULL)
 		die("tmpfile", "failed");
-	fprintf(f, "contract,resource,position,register,digits,last_value,last_date\n");
+	fprintf(f,
+	    "contract,resource,position,register,digits,last_value,last_date\n");
 	for (long i = 0; i < n; i++)
 		fprintf(f, "%ld,electricity,1,показания,6,%ld,2026-10-20\n",
 		    10000000 + i, bench_last(i));
 	rewind(f);
 	t0 = now_s();
 	if (import_contracts(conninfo, f, "bench", NULL, NULL, &rep, err,
-	    sizeof(err)) != 0 || rep.bad_lines != 0)
+	        sizeof(err)) != 0 ||
+	    rep.bad_lines != 0)
 		die("import", err);
 	fclose(f);
-	printf("import: %ld contracts (%ld registers) in %.2f s\n", rep.contracts,
-	    rep.registers, now_s() - t0);
+	printf("import: %ld contracts (%ld registers) in %.2f s\n",
+	    rep.contracts, rep.registers, now_s() - t0);
 }
 
 static void bench_submit_next(struct bench *);
@@ -161,8 +170,9 @@ bench_done(const struct intake_result *r, void *arg)
 	if (r->status == INTAKE_APPLIED && strcmp(r->outcome, "accepted") == 0)
 		b->applied++;
 	else if (b->done - b->applied <= 3)
-		fprintf(stderr, "bench_store: not accepted: %d %s %s\n", r->status,
-		    r->outcome ? r->outcome : "-", r->reason ? r->reason : "-");
+		fprintf(stderr, "bench_store: not accepted: %d %s %s\n",
+		    r->status, r->outcome ? r->outcome : "-",
+		    r->reason ? r->reason : "-");
 	if (b->next < b->messages)
 		bench_submit_next(b);
 	if (b->done == b->messages)
@@ -218,13 +228,14 @@ bench_print_stats(const struct store_stats *s, double wall)
 		if (s->batch_hist[i] > 0)
 			printf(" [%d-%d]:%llu", 1 << i, (2 << i) - 1,
 			    (unsigned long long)s->batch_hist[i]);
-	printf("\nper batch (mean): round 1 (parse, locks, loads) %.2f ms, decide"
+	printf(
+	    "\nper batch (mean): round 1 (parse, locks, loads) %.2f ms, decide"
 	    " and build writes %.2f ms, round 2 (writes, commit) %.2f ms\n",
 	    (double)s->load_us / 1e3 / (double)s->batches,
 	    (double)s->decide_us / 1e3 / (double)s->batches,
 	    (double)s->write_us / 1e3 / (double)s->batches);
 	printf("summed over the connections, as a share of wall time: round 1"
-	    " %.0f%%, decide %.0f%%, round 2 %.0f%%\n",
+	       " %.0f%%, decide %.0f%%, round 2 %.0f%%\n",
 	    100.0 * (double)s->load_us / 1e6 / wall,
 	    100.0 * (double)s->decide_us / 1e6 / wall,
 	    100.0 * (double)s->write_us / 1e6 / wall);
@@ -268,9 +279,11 @@ bench_run(struct bench *b)
 	d.write_us = after.write_us - before.write_us;
 	for (int i = 0; i < STORE_HIST; i++)
 		d.batch_hist[i] = after.batch_hist[i] - before.batch_hist[i];
-	printf("run %d: %ld messages in %.2f s = %.0f msgs/s (this process: %.2f s"
-	    " CPU)\n", b->run + 1, b->messages, t1 - t0,
-	    (double)b->messages / (t1 - t0), cpu_s() - c0);
+	printf(
+	    "run %d: %ld messages in %.2f s = %.0f msgs/s (this process: %.2f s"
+	    " CPU)\n",
+	    b->run + 1, b->messages, t1 - t0, (double)b->messages / (t1 - t0),
+	    cpu_s() - c0);
 	bench_print_stats(&d, t1 - t0);
 	return (double)b->messages / (t1 - t0);
 }
@@ -278,7 +291,8 @@ bench_run(struct bench *b)
 static void
 bench_usage(void)
 {
-	fprintf(stderr, "usage: bench_store [--db CONNINFO] [--contracts N]"
+	fprintf(stderr,
+	    "usage: bench_store [--db CONNINFO] [--contracts N]"
 	    " [--messages N] [--runs N] [--batch N] [--inflight N] [--smoke]\n");
 	exit(2);
 }
@@ -323,8 +337,8 @@ bench_options(struct bench *b, int argc, char **argv)
 	}
 	if (b->inflight <= 0)
 		b->inflight = 4L * b->batch;
-	if (b->contracts < 1 || b->messages < 1 || b->runs < 1 || b->batch < 1 ||
-	    b->batch > 10000)
+	if (b->contracts < 1 || b->messages < 1 || b->runs < 1 ||
+	    b->batch < 1 || b->batch > 10000)
 		bench_usage();
 	return db;
 }
@@ -346,9 +360,10 @@ main(int argc, char **argv)
 	if (db != NULL)
 		snprintf(admin, sizeof(admin), "%s", db);
 	else if (getenv("MLINE_TEST_PGHOST") && getenv("MLINE_TEST_PGPORT"))
-		snprintf(admin, sizeof(admin), "host=%s port=%s user=postgres"
-		    " dbname=postgres", getenv("MLINE_TEST_PGHOST"),
-		    getenv("MLINE_TEST_PGPORT"));
+		snprintf(admin, sizeof(admin),
+		    "host=%s port=%s user=postgres"
+		    " dbname=postgres",
+		    getenv("MLINE_TEST_PGHOST"), getenv("MLINE_TEST_PGPORT"));
 	else
 		cluster_start(admin, sizeof(admin));
 	bench_db(admin, conninfo, sizeof(conninfo));
@@ -367,12 +382,13 @@ main(int argc, char **argv)
 		die("store", err);
 	bench_wait_ready(&b);
 	printf("store: %ld messages per run, batch_max %d, %ld in flight,"
-	    " synchronous_commit on\n", b.messages, b.batch, b.inflight);
+	       " synchronous_commit on\n",
+	    b.messages, b.batch, b.inflight);
 	for (b.run = 0; b.run < b.runs && b.run < 16; b.run++)
 		rates[b.run] = bench_run(&b);
 	qsort(rates, (size_t)b.runs, sizeof(rates[0]), cmp_double);
-	printf("median: %.0f committed msgs/s over %d run%s\n", rates[b.runs / 2],
-	    b.runs, b.runs == 1 ? "" : "s");
+	printf("median: %.0f committed msgs/s over %d run%s\n",
+	    rates[b.runs / 2], b.runs, b.runs == 1 ? "" : "s");
 	store_free(b.st);
 	event_base_free(b.base);
 	free(cfg);

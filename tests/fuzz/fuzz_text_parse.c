@@ -24,13 +24,13 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                               \
-	do {                                                                   \
-		if (!(x)) {                                                    \
-			fprintf(stderr, "check failed: %s at %s:%d\n", #x,     \
-			        __FILE__, __LINE__);                           \
-			abort();                                               \
-		}                                                              \
+#define CHECK(x) \
+	do { \
+		if (!(x)) { \
+			fprintf(stderr, "check failed: %s at %s:%d\n", #x, \
+			    __FILE__, __LINE__); \
+			abort(); \
+		} \
 	} while (0)
 
 /* Length of the well-formed UTF-8 sequence at s (RFC 3629), 0 if none. */
@@ -104,7 +104,7 @@ decode_checked(uint8_t dcs, const uint8_t *in, size_t len, size_t *n)
 /* A cut decode is the longest whole-character prefix of the full one. */
 static void
 check_truncated(uint8_t dcs, const uint8_t *in, size_t len, const char *full,
-                size_t fulln, size_t cap)
+    size_t fulln, size_t cap)
 {
 	char *out = malloc(cap ? cap : 1);
 	unsigned flags;
@@ -208,8 +208,8 @@ check_parse(const char *text, size_t n)
 	if (r.kind == PARSE_SUBMIT || r.kind == PARSE_VALUES)
 		CHECK(r.nvalues >= 1);
 	for (unsigned i = 0; i < r.nvalues; i++)
-		CHECK(parse_value_digits(r.values[i]) <=
-		      PARSE_VALUE_MAX_DIGITS);
+		CHECK(
+		    parse_value_digits(r.values[i]) <= PARSE_VALUE_MAX_DIGITS);
 	CHECK(parse_result_json(&r, json, sizeof(json)) > 0);
 	CHECK(parse_kind_name(r.kind) != NULL);
 	CHECK(parse_reason_name(r.reason) != NULL);
@@ -218,7 +218,7 @@ check_parse(const char *text, size_t n)
 	CHECK(again.kind == r.kind && again.reason == r.reason);
 	CHECK(again.nvalues == r.nvalues);
 	CHECK(memcmp(again.values, r.values, r.nvalues * sizeof(r.values[0])) ==
-	      0);
+	    0);
 }
 #endif
 

@@ -146,8 +146,8 @@ const char *
 hx_workdir(void)
 {
 	if (hx_dir[0] == '\0') {
-		snprintf(hx_dir, sizeof(hx_dir), "%.200s/%.50s", hx_env("MLINE_HX_WORK"),
-		    hx_name);
+		snprintf(hx_dir, sizeof(hx_dir), "%.200s/%.50s",
+		    hx_env("MLINE_HX_WORK"), hx_name);
 		mkdir(hx_env("MLINE_HX_WORK"), 0755);
 		mkdir(hx_dir, 0755);
 	}
@@ -295,15 +295,19 @@ hx_db_create_on(const char *host, const char *port, const char *name)
 		printf("SKIP: no test cluster\n");
 		exit(HX_SKIP);
 	}
-	snprintf(admin, sizeof(admin), "host=%s port=%s user=postgres "
-	    "dbname=postgres", host, port);
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
-	    name);
+	snprintf(admin, sizeof(admin),
+	    "host=%s port=%s user=postgres "
+	    "dbname=postgres",
+	    host, port);
+	snprintf(
+	    sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
 	PQclear(hx_query(admin, sql));
 	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
 	PQclear(hx_query(admin, sql));
-	snprintf(conninfo, sizeof(conninfo), "host=%s port=%s user=postgres "
-	    "dbname=%s", host, port, name);
+	snprintf(conninfo, sizeof(conninfo),
+	    "host=%s port=%s user=postgres "
+	    "dbname=%s",
+	    host, port, name);
 	snprintf(log, sizeof(log), "%s/setup.log", hx_workdir());
 	snprintf(csv, sizeof(csv), "%s/tests/data/contracts-sample.csv",
 	    hx_source());
@@ -337,8 +341,8 @@ hx_import(const char *conninfo, const char *csv)
 const char *
 hx_db_create(const char *name)
 {
-	return hx_db_create_on(getenv("MLINE_HX_PGHOST"),
-	    getenv("MLINE_HX_PGPORT"), name);
+	return hx_db_create_on(
+	    getenv("MLINE_HX_PGHOST"), getenv("MLINE_HX_PGPORT"), name);
 }
 
 static PGresult *
@@ -392,11 +396,12 @@ hx_svc_write_conf(struct hx_svc *s, const char *conninfo, const char *extra)
 
 	if (f == NULL)
 		hx_fail("%s: %s", s->conf, strerror(errno));
-	fprintf(f, "[database]\nconninfo = %s\n\n[http]\n"
+	fprintf(f,
+	    "[database]\nconninfo = %s\n\n[http]\n"
 	    "listen = 127.0.0.1:%d\nsecret = %s\n%s\n"
 	    "[window]\n; any day: the tests must not depend on the date\n"
-	    "days = 1-31\n", conninfo, s->port, HX_SECRET,
-	    extra != NULL ? extra : "");
+	    "days = 1-31\n",
+	    conninfo, s->port, HX_SECRET, extra != NULL ? extra : "");
 	fclose(f);
 }
 
@@ -459,8 +464,8 @@ hx_svc_launch(struct hx_svc *s, const char *conninfo, const char *extra)
 		s->port = hx_free_port();
 		snprintf(s->conf, sizeof(s->conf), "%s/serve-%d.conf",
 		    hx_workdir(), n);
-		snprintf(s->log, sizeof(s->log), "%s/serve-%d.log", hx_workdir(),
-		    n++);
+		snprintf(s->log, sizeof(s->log), "%s/serve-%d.log",
+		    hx_workdir(), n++);
 		unlink(s->log);
 		hx_svc_write_conf(s, conninfo, extra);
 		s->pid = hx_spawn(argv, s->log);
@@ -512,7 +517,8 @@ hx_svc_stop(struct hx_svc *s)
 	s->pid = 0;
 	if (rc != 0)
 		hx_fail("meterline serve exited %d after SIGTERM (a clean stop "
-		    "is 0)", rc);
+		        "is 0)",
+		    rc);
 	hx_svc_remember(s, false);
 }
 
@@ -540,7 +546,8 @@ hx_wait_health(int port, int want, long timeout_ms)
 		struct hx_resp r = { 0 };
 		int fd = hx_connect(port);
 		size_t len;
-		char *req = hx_request("GET", "/healthz", NULL, NULL, "", 0, &len);
+		char *req =
+		    hx_request("GET", "/healthz", NULL, NULL, "", 0, &len);
 		int status = -1;
 
 		if (hx_send(fd, req, len) == 0 && hx_recv(fd, &r, NULL) == 0)
@@ -603,7 +610,8 @@ hx_send(int fd, const void *buf, size_t len)
 static long
 hx_content_length(const char *head)
 {
-	for (const char *p = strchr(head, '\n'); p != NULL; p = strchr(p + 1, '\n'))
+	for (const char *p = strchr(head, '\n'); p != NULL;
+	     p = strchr(p + 1, '\n'))
 		if (strncasecmp(p + 1, "content-length:", 15) == 0)
 			return atol(p + 16);
 	return -1;
@@ -631,7 +639,7 @@ hx_recv(int fd, struct hx_resp *r, bool *got_bytes)
 			continue;
 		if (n <= 0) {
 			if (end != NULL && clen < 0)
-				break;	/* body until close */
+				break; /* body until close */
 			free(buf);
 			return -1;
 		}
@@ -663,14 +671,15 @@ hx_header(const struct hx_resp *r, const char *name, char *buf, size_t len)
 	size_t nl = strlen(name);
 
 	for (const char *p = strchr(r->head, '\n'); p != NULL;
-	    p = strchr(p + 1, '\n')) {
+	     p = strchr(p + 1, '\n')) {
 		if (strncasecmp(p + 1, name, nl) == 0 && p[1 + nl] == ':') {
 			const char *v = p + 2 + nl, *e;
 
 			while (*v == ' ')
 				v++;
 			e = strchr(v, '\r');
-			snprintf(buf, len, "%.*s", (int)(e ? e - v : (long)strlen(v)), v);
+			snprintf(buf, len, "%.*s",
+			    (int)(e ? e - v : (long)strlen(v)), v);
 			return buf;
 		}
 	}
@@ -713,7 +722,8 @@ hx_sign(const char *secret, const void *body, size_t len, char hex[65])
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int maclen = 0;
 
-	HMAC(EVP_sha256(), secret, (int)strlen(secret), body, len, mac, &maclen);
+	HMAC(
+	    EVP_sha256(), secret, (int)strlen(secret), body, len, mac, &maclen);
 	for (unsigned i = 0; i < maclen && i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
 	hex[64] = '\0';
@@ -721,17 +731,17 @@ hx_sign(const char *secret, const void *body, size_t len, char hex[65])
 
 char *
 hx_request(const char *method, const char *path, const char *ctype,
-           const char *sig, const char *body, size_t body_len, size_t *len)
+    const char *sig, const char *body, size_t body_len, size_t *len)
 {
 	size_t cap = body_len + 1024;
 	char *out = malloc(cap);
 	int n;
 
-	n = snprintf(out, cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n", method,
-	    path);
+	n = snprintf(
+	    out, cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n", method, path);
 	if (ctype != NULL)
-		n += snprintf(out + n, cap - (size_t)n, "Content-Type: %s\r\n",
-		    ctype);
+		n += snprintf(
+		    out + n, cap - (size_t)n, "Content-Type: %s\r\n", ctype);
 	if (sig != NULL)
 		n += snprintf(out + n, cap - (size_t)n,
 		    "X-Meterline-Signature: %s\r\n", sig);
@@ -748,17 +758,18 @@ hx_request(const char *method, const char *path, const char *ctype,
 char *
 hx_msg(const char *id, const char *channel, const char *from, const char *text)
 {
-	size_t cap = strlen(id) + strlen(channel) + strlen(from) + strlen(text) +
-	    200;
+	size_t cap =
+	    strlen(id) + strlen(channel) + strlen(from) + strlen(text) + 200;
 	char *b = malloc(cap), ts[32];
 	time_t now = time(NULL);
 	struct tm tm;
 
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(b, cap, "{\"id\":\"%s\",\"channel\":\"%s\",\"from\":\"%s\","
-	    "\"to\":\"7377\",\"text\":\"%s\",\"timestamp\":\"%s\"}", id, channel,
-	    from, text, ts);
+	snprintf(b, cap,
+	    "{\"id\":\"%s\",\"channel\":\"%s\",\"from\":\"%s\","
+	    "\"to\":\"7377\",\"text\":\"%s\",\"timestamp\":\"%s\"}",
+	    id, channel, from, text, ts);
 	return b;
 }
 
@@ -791,7 +802,7 @@ hx_post(int port, const char *body, struct hx_resp *r)
 
 const char *
 hx_say(int port, const char *id, const char *channel, const char *from,
-       const char *text, char *reply, size_t reply_len)
+    const char *text, char *reply, size_t reply_len)
 {
 	static char outcome[64];
 	struct hx_resp r = { 0 };
@@ -842,7 +853,7 @@ hx_mval(const char *text, const char *series)
 {
 	size_t n = strlen(series);
 
-	for (const char *p = text; p != NULL && *p; ) {
+	for (const char *p = text; p != NULL && *p;) {
 		if (strncmp(p, series, n) == 0 && p[n] == ' ')
 			return strtod(p + n + 1, NULL);
 		p = strchr(p, '\n');

@@ -19,29 +19,43 @@
 
 #include <jansson.h>
 
-#define HX_SKIP   77		/* ctest SKIP_RETURN_CODE */
-#define HX_SECRET "e2e-secret"	/* [http] secret of every test service */
+#define HX_SKIP 77 /* ctest SKIP_RETURN_CODE */
+#define HX_SECRET "e2e-secret" /* [http] secret of every test service */
 
 /* ---- reporting ---- */
 
 /* Start test `name`: read the environment, print what it proves. */
 void hx_init(const char *name, const char *proves);
 
-void hx_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void
+hx_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /* "ok N - what" once a step has passed. */
 void hx_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-#define HX_CHECK(cond, ...) do { if (!(cond)) { \
-	fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-	hx_fail(__VA_ARGS__); } } while (0)
-#define HX_EQ_INT(a, b) do { long a_ = (long)(a), b_ = (long)(b); if (a_ != b_) \
-	hx_fail("%s:%d: %s == %ld, expected %ld", __FILE__, __LINE__, #a, a_, b_); \
+#define HX_CHECK(cond, ...) \
+	do { \
+		if (!(cond)) { \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
+			    __LINE__, #cond); \
+			hx_fail(__VA_ARGS__); \
+		} \
 	} while (0)
-#define HX_EQ_STR(a, b) do { const char *a_ = (a), *b_ = (b); \
-	if (strcmp(a_ ? a_ : "(null)", b_ ? b_ : "(null)") != 0) \
-	hx_fail("%s:%d: %s == \"%s\", expected \"%s\"", __FILE__, __LINE__, #a, \
-	    a_ ? a_ : "(null)", b_ ? b_ : "(null)"); } while (0)
+#define HX_EQ_INT(a, b) \
+	do { \
+		long a_ = (long)(a), b_ = (long)(b); \
+		if (a_ != b_) \
+			hx_fail("%s:%d: %s == %ld, expected %ld", __FILE__, \
+			    __LINE__, #a, a_, b_); \
+	} while (0)
+#define HX_EQ_STR(a, b) \
+	do { \
+		const char *a_ = (a), *b_ = (b); \
+		if (strcmp(a_ ? a_ : "(null)", b_ ? b_ : "(null)") != 0) \
+			hx_fail("%s:%d: %s == \"%s\", expected \"%s\"", \
+			    __FILE__, __LINE__, #a, a_ ? a_ : "(null)", \
+			    b_ ? b_ : "(null)"); \
+	} while (0)
 
 /* Monotonic milliseconds. */
 long long hx_now_ms(void);
@@ -56,8 +70,8 @@ void hx_sleep_ms(long ms);
  * Without a cluster: exit 77 (1 when CI=true).
  */
 const char *hx_db_create(const char *name);
-const char *hx_db_create_on(const char *host, const char *port,
-                            const char *name);
+const char *
+hx_db_create_on(const char *host, const char *port, const char *name);
 
 /* meterline import contracts CSV into the database; fail unless it
  * exits 0. */
@@ -66,9 +80,9 @@ void hx_import(const char *conninfo, const char *csv);
 /* First column of the first row of a printf-formatted query, as a long
  * (0 for NULL) or a string ("" for NULL; static buffer). Fail on errors. */
 long hx_sql_long(const char *conninfo, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 const char *hx_sql_text(const char *conninfo, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Run the cluster script: pg_cluster.sh CMD DIR (halt, resume). */
 void hx_cluster(const char *cmd, const char *dir);
@@ -97,9 +111,9 @@ int hx_free_port(void);
 
 struct hx_svc {
 	pid_t pid;
-	int   port;		/* [http] listen */
-	char  conf[512];
-	char  log[512];
+	int port; /* [http] listen */
+	char conf[512];
+	char log[512];
 };
 
 /*
@@ -110,8 +124,8 @@ struct hx_svc {
 void hx_svc_start(struct hx_svc *, const char *conninfo, const char *extra_ini);
 
 /* The same, but return as soon as the port accepts connections. */
-void hx_svc_start_nowait(struct hx_svc *, const char *conninfo,
-                         const char *extra_ini);
+void hx_svc_start_nowait(
+    struct hx_svc *, const char *conninfo, const char *extra_ini);
 
 /* SIGTERM, wait for it; fail unless it exits 0 (a clean stop: under ASan
  * this is also "no leak"). */
@@ -126,9 +140,9 @@ bool hx_wait_health(int port, int want, long timeout_ms);
 /* ---- HTTP ---- */
 
 struct hx_resp {
-	int    status;
-	char   head[8192];	/* status line and headers, NUL-terminated */
-	char  *body;		/* NUL-terminated, malloc'ed */
+	int status;
+	char head[8192]; /* status line and headers, NUL-terminated */
+	char *body; /* NUL-terminated, malloc'ed */
 	size_t body_len;
 };
 
@@ -147,8 +161,8 @@ int hx_recv(int fd, struct hx_resp *, bool *got_bytes);
 
 /* A value of response header name (case-insensitive) into buf; NULL if
  * absent. */
-const char *hx_header(const struct hx_resp *, const char *name, char *buf,
-                      size_t len);
+const char *
+hx_header(const struct hx_resp *, const char *name, char *buf, size_t len);
 
 /* The body parsed as JSON (owned by the caller); fail if it is not. */
 json_t *hx_json(const struct hx_resp *);
@@ -166,13 +180,12 @@ void hx_sign(const char *secret, const void *body, size_t len, char hex[65]);
  * malloc'ed; *len set.
  */
 char *hx_request(const char *method, const char *path, const char *ctype,
-                 const char *sig, const char *body, size_t body_len,
-                 size_t *len);
+    const char *sig, const char *body, size_t body_len, size_t *len);
 
 /* A message body {"id","channel","from","to":"7377","text","timestamp":now}
  * (malloc'ed). The strings are inserted as they are: JSON-safe ones only. */
-char *hx_msg(const char *id, const char *channel, const char *from,
-             const char *text);
+char *
+hx_msg(const char *id, const char *channel, const char *from, const char *text);
 
 /* POST body, signed with HX_SECRET, on fd (keep-alive): 0 or -1. */
 int hx_post_on(int fd, const char *body, struct hx_resp *);
@@ -184,8 +197,7 @@ void hx_post(int port, const char *body, struct hx_resp *);
 /* A message from (id, channel, from, text) posted on a new connection:
  * fail unless 200; returns "outcome" (static until the next call). */
 const char *hx_say(int port, const char *id, const char *channel,
-                   const char *from, const char *text, char *reply,
-                   size_t reply_len);
+    const char *from, const char *text, char *reply, size_t reply_len);
 
 /* GET path on a new connection; fail if no response. */
 void hx_get(int port, const char *path, struct hx_resp *);

@@ -20,7 +20,7 @@
 
 #include "hx.h"
 
-#define PAR    20
+#define PAR 20
 #define ROUNDS 5
 
 static const char *db;
@@ -33,9 +33,10 @@ post_expect(int port, const char *body, struct hx_resp *r, bool dup)
 	hx_post(port, body, r);
 	if (r->status != 200)
 		hx_fail("%s: HTTP %d %s", body, r->status, r->body);
-	HX_CHECK((hx_header(r, "X-Meterline-Duplicate", v, sizeof(v)) != NULL) ==
-	    dup, "%s: X-Meterline-Duplicate %s", body, dup ? "missing" :
-	    "on an original");
+	HX_CHECK((hx_header(r, "X-Meterline-Duplicate", v, sizeof(v)) !=
+	             NULL) == dup,
+	    "%s: X-Meterline-Duplicate %s", body,
+	    dup ? "missing" : "on an original");
 }
 
 static void
@@ -43,7 +44,8 @@ sequential(int port)
 {
 	char *b1 = hx_msg("dp-1", "viber", "79120000601", "ПС 102057522 11800");
 	char *b2 = hx_msg("dp-1", "viber", "79120000601", "ПС 102057522 11900");
-	char *b3 = hx_msg("dp-1", "whatsapp", "79120000601", "ПС 102057522 11900");
+	char *b3 =
+	    hx_msg("dp-1", "whatsapp", "79120000601", "ПС 102057522 11900");
 	struct hx_resp r1 = { 0 }, r2 = { 0 };
 
 	post_expect(port, b1, &r1, false);
@@ -54,16 +56,22 @@ sequential(int port)
 	post_expect(port, b2, &r2, true);
 	HX_EQ_STR(r2.body, r1.body);
 	hx_resp_clear(&r2);
-	HX_EQ_INT(hx_sql_long(db, "SELECT count(*) FROM readings WHERE"
-	    " contract = '102057522'"), 1);
-	HX_EQ_INT(hx_sql_long(db, "SELECT last_value FROM registers WHERE"
-	    " contract = '102057522'"), 11800);
+	HX_EQ_INT(hx_sql_long(db,
+	              "SELECT count(*) FROM readings WHERE"
+	              " contract = '102057522'"),
+	    1);
+	HX_EQ_INT(hx_sql_long(db,
+	              "SELECT last_value FROM registers WHERE"
+	              " contract = '102057522'"),
+	    11800);
 	hx_ok("dp-1 again (same body, then another text): the first 200 body, "
-	    "X-Meterline-Duplicate: 1, one reading 11800");
+	      "X-Meterline-Duplicate: 1, one reading 11800");
 	post_expect(port, b3, &r2, false);
 	HX_EQ_STR(hx_jfield(&r2, "outcome"), "accepted");
-	HX_EQ_INT(hx_sql_long(db, "SELECT last_value FROM registers WHERE"
-	    " contract = '102057522'"), 11900);
+	HX_EQ_INT(hx_sql_long(db,
+	              "SELECT last_value FROM registers WHERE"
+	              " contract = '102057522'"),
+	    11900);
 	hx_ok("dp-1 on whatsapp is another message: applied (11900)");
 	hx_resp_clear(&r1);
 	hx_resp_clear(&r2);
@@ -82,18 +90,25 @@ dialog_step(int port)
 
 	post_expect(port, b1, &r1, false);
 	post_expect(port, b2, &r2, false);
-	HX_CHECK(strstr(hx_jfield(&r2, "reply"), "ночь") != NULL, "%s", r2.body);
+	HX_CHECK(
+	    strstr(hx_jfield(&r2, "reply"), "ночь") != NULL, "%s", r2.body);
 	hx_resp_clear(&r2);
-	post_expect(port, b2, &r2, true);	/* the value again */
-	HX_CHECK(strstr(hx_jfield(&r2, "reply"), "ночь") != NULL, "%s", r2.body);
-	HX_EQ_STR(hx_sql_text(db, "SELECT next FROM dialogs WHERE sender ="
-	    " '79120000602'"), "1");
+	post_expect(port, b2, &r2, true); /* the value again */
+	HX_CHECK(
+	    strstr(hx_jfield(&r2, "reply"), "ночь") != NULL, "%s", r2.body);
+	HX_EQ_STR(hx_sql_text(db,
+	              "SELECT next FROM dialogs WHERE sender ="
+	              " '79120000602'"),
+	    "1");
 	hx_resp_clear(&r2);
-	post_expect(port, b1, &r2, true);	/* the start again */
+	post_expect(port, b1, &r2, true); /* the start again */
 	HX_EQ_STR(r2.body, r1.body);
-	HX_EQ_STR(hx_sql_text(db, "SELECT next || ' ' || array_to_string(vals,"
-	    " ',') FROM dialogs WHERE sender = '79120000602'"), "1 45060");
-	hx_ok("a repeated dialog step (value, then ПС) returns its first answer "
+	HX_EQ_STR(hx_sql_text(db,
+	              "SELECT next || ' ' || array_to_string(vals,"
+	              " ',') FROM dialogs WHERE sender = '79120000602'"),
+	    "1 45060");
+	hx_ok(
+	    "a repeated dialog step (value, then ПС) returns its first answer "
 	    "and leaves the dialog where it was");
 	hx_resp_clear(&r1);
 	hx_resp_clear(&r2);
@@ -102,13 +117,13 @@ dialog_step(int port)
 }
 
 struct racer {
-	pthread_t          th;
+	pthread_t th;
 	pthread_barrier_t *go;
-	long               delay_us;	/* after the barrier */
-	int                fd;
-	const char        *body;
-	struct hx_resp     r;
-	bool               dup, ok;
+	long delay_us; /* after the barrier */
+	int fd;
+	const char *body;
+	struct hx_resp r;
+	bool dup, ok;
 };
 
 static void *
@@ -121,7 +136,8 @@ racer_main(void *arg)
 	if (x->delay_us > 0)
 		nanosleep(&(struct timespec){ 0, x->delay_us * 1000 }, NULL);
 	x->ok = hx_post_on(x->fd, x->body, &x->r) == 0;
-	x->dup = hx_header(&x->r, "X-Meterline-Duplicate", v, sizeof(v)) != NULL;
+	x->dup =
+	    hx_header(&x->r, "X-Meterline-Duplicate", v, sizeof(v)) != NULL;
 	return NULL;
 }
 
@@ -160,17 +176,31 @@ race(int port, int round)
 		dups += x[i].dup;
 	}
 	HX_EQ_STR(hx_jfield(&x[0].r, "outcome"), "accepted");
-	HX_EQ_INT(hx_sql_long(db, "SELECT count(*) FROM message_ids WHERE"
-	    " channel = 'viber' AND external_id = '%s'", id), 1);
-	HX_EQ_INT(hx_sql_long(db, "SELECT count(*) FROM messages WHERE"
-	    " external_id = '%s' AND outcome <> 'duplicate'", id), 1);
-	HX_EQ_INT(hx_sql_long(db, "SELECT count(*) FROM submissions WHERE"
-	    " sender = '%s'", from), 1);
+	HX_EQ_INT(hx_sql_long(db,
+	              "SELECT count(*) FROM message_ids WHERE"
+	              " channel = 'viber' AND external_id = '%s'",
+	              id),
+	    1);
+	HX_EQ_INT(hx_sql_long(db,
+	              "SELECT count(*) FROM messages WHERE"
+	              " external_id = '%s' AND outcome <> 'duplicate'",
+	              id),
+	    1);
+	HX_EQ_INT(hx_sql_long(db,
+	              "SELECT count(*) FROM submissions WHERE"
+	              " sender = '%s'",
+	              from),
+	    1);
 	HX_EQ_INT(dups, PAR - 1);
 	printf("# round %d: %ld of %d repeats answered by the store, the rest "
-	    "joined the request in flight\n", round, hx_sql_long(db, "SELECT"
-	    " count(*) FROM messages WHERE external_id = '%s' AND outcome ="
-	    " 'duplicate'", id), PAR - 1);
+	       "joined the request in flight\n",
+	    round,
+	    hx_sql_long(db,
+	        "SELECT"
+	        " count(*) FROM messages WHERE external_id = '%s' AND outcome ="
+	        " 'duplicate'",
+	        id),
+	    PAR - 1);
 	for (int i = 0; i < PAR; i++)
 		hx_resp_clear(&x[i].r);
 	pthread_barrier_destroy(&go);
@@ -182,7 +212,8 @@ main(void)
 {
 	struct hx_svc svc;
 
-	hx_init("test_hx_dups", "duplicate ids, sequential and concurrent, are "
+	hx_init("test_hx_dups",
+	    "duplicate ids, sequential and concurrent, are "
 	    "applied once and answered alike");
 	db = hx_db_create("hx_dups");
 	hx_svc_start(&svc, db, NULL);
@@ -190,8 +221,10 @@ main(void)
 	dialog_step(svc.port);
 	for (int round = 0; round < ROUNDS; round++)
 		race(svc.port, round);
-	hx_ok("%d rounds of %d identical requests (at once, staggered): all 200 with one "
-	    "body, applied once, %d marked duplicate", ROUNDS, PAR, PAR - 1);
+	hx_ok(
+	    "%d rounds of %d identical requests (at once, staggered): all 200 with one "
+	    "body, applied once, %d marked duplicate",
+	    ROUNDS, PAR, PAR - 1);
 	hx_svc_stop(&svc);
 	hx_ok("the service stopped cleanly");
 	return 0;

@@ -24,11 +24,11 @@
 
 #include "hx.h"
 
-#define CLIENTS   100
+#define CLIENTS 100
 #define PER_CLIENT 10
-#define STALLED   200
-#define TIMEOUT_S 10	/* evhttp's timeout in http_intake.c */
-#define CONTRACT0 800000	/* client n sends readings for CONTRACT0 + n */
+#define STALLED 200
+#define TIMEOUT_S 10 /* evhttp's timeout in http_intake.c */
+#define CONTRACT0 800000 /* client n sends readings for CONTRACT0 + n */
 
 static const char *db;
 static int port;
@@ -37,10 +37,10 @@ static int port;
 
 struct client {
 	pthread_t th;
-	int       n, ok;
-	bool      still_open;
+	int n, ok;
+	bool still_open;
 	long long worst_ms;
-	char      error[256];
+	char error[256];
 };
 
 static void *
@@ -57,21 +57,24 @@ client_main(void *arg)
 		long long t0 = hx_now_ms();
 
 		snprintf(id, sizeof(id), "ka-%d-%d", c->n, i);
-		snprintf(text, sizeof(text), "ПС %d %d", CONTRACT0 + c->n,
-		    1001 + i);
+		snprintf(
+		    text, sizeof(text), "ПС %d %d", CONTRACT0 + c->n, 1001 + i);
 		body = hx_msg(id, "viber", from, text);
 		if (hx_post_on(fd, body, &r) < 0) {
-			snprintf(c->error, sizeof(c->error), "%s: no response "
-			    "(connection closed?)", id);
+			snprintf(c->error, sizeof(c->error),
+			    "%s: no response "
+			    "(connection closed?)",
+			    id);
 			free(body);
 			break;
 		}
 		free(body);
 		if (hx_now_ms() - t0 > c->worst_ms)
 			c->worst_ms = hx_now_ms() - t0;
-		if (r.status == 200 && strcmp(hx_jfield(&r, "outcome"),
-		    "accepted") == 0 && hx_header(&r, "X-Meterline-Duplicate",
-		    dup, sizeof(dup)) == NULL)
+		if (r.status == 200 &&
+		    strcmp(hx_jfield(&r, "outcome"), "accepted") == 0 &&
+		    hx_header(&r, "X-Meterline-Duplicate", dup, sizeof(dup)) ==
+		        NULL)
 			c->ok++;
 		else
 			snprintf(c->error, sizeof(c->error), "%s: %d %s", id,
@@ -115,19 +118,26 @@ many_clients(void)
 	free(m0);
 	free(m1);
 	hx_ok("%d clients x %d messages on keep-alive connections: all 200 "
-	    "accepted in %lld ms (slowest answer %lld ms), %d connections",
+	      "accepted in %lld ms (slowest answer %lld ms), %d connections",
 	    CLIENTS, PER_CLIENT, hx_now_ms() - t0, worst, CLIENTS);
-	HX_EQ_INT(hx_sql_long(db, "SELECT count(*) FROM messages WHERE"
-	    " external_id LIKE 'ka-%%' AND outcome = 'accepted'"),
+	HX_EQ_INT(hx_sql_long(db,
+	              "SELECT count(*) FROM messages WHERE"
+	              " external_id LIKE 'ka-%%' AND outcome = 'accepted'"),
 	    CLIENTS * PER_CLIENT);
-	HX_EQ_INT(hx_sql_long(db, "SELECT count(*) FROM readings WHERE"
-	    " contract::integer BETWEEN %d AND %d", CONTRACT0, CONTRACT0 +
-	    CLIENTS - 1), CLIENTS * PER_CLIENT);
-	HX_EQ_INT(hx_sql_long(db, "SELECT count(*) FROM registers WHERE"
-	    " contract::integer BETWEEN %d AND %d AND last_value = %d", CONTRACT0,
-	    CONTRACT0 + CLIENTS - 1, 1000 + PER_CLIENT), CLIENTS);
+	HX_EQ_INT(hx_sql_long(db,
+	              "SELECT count(*) FROM readings WHERE"
+	              " contract::integer BETWEEN %d AND %d",
+	              CONTRACT0, CONTRACT0 + CLIENTS - 1),
+	    CLIENTS * PER_CLIENT);
+	HX_EQ_INT(
+	    hx_sql_long(db,
+	        "SELECT count(*) FROM registers WHERE"
+	        " contract::integer BETWEEN %d AND %d AND last_value = %d",
+	        CONTRACT0, CONTRACT0 + CLIENTS - 1, 1000 + PER_CLIENT),
+	    CLIENTS);
 	hx_ok("PostgreSQL: %d accepted messages and readings, each of the %d "
-	    "contracts at its last value", CLIENTS * PER_CLIENT, CLIENTS);
+	      "contracts at its last value",
+	    CLIENTS * PER_CLIENT, CLIENTS);
 }
 
 /* ---- slow clients ---- */
@@ -157,10 +167,10 @@ signed_request(const char *id, int n, size_t *len)
 }
 
 struct dribbler {
-	pthread_t      th;
+	pthread_t th;
 	struct hx_resp r;
-	int            rc;
-	long long      ms;
+	int rc;
+	long long ms;
 };
 
 /* A whole request in 20 pieces, 100 ms apart. */
@@ -187,11 +197,11 @@ dribble_main(void *arg)
 
 struct staller {
 	pthread_t th;
-	int       fd;
-	size_t    send;		/* bytes of the request to send, then stall */
-	bool      idle_after_one;	/* one whole request first */
-	bool      got_bytes;
-	int       rc;
+	int fd;
+	size_t send; /* bytes of the request to send, then stall */
+	bool idle_after_one; /* one whole request first */
+	bool got_bytes;
+	int rc;
 	long long ms;
 };
 
@@ -207,8 +217,8 @@ stall_main(void *arg)
 	char *req = signed_request("slow-stall", 4, &len);
 
 	if (s->idle_after_one) {
-		char *body = hx_msg("slow-idle", "viber", "79140000002",
-		    reading(2, 2000));
+		char *body = hx_msg(
+		    "slow-idle", "viber", "79140000002", reading(2, 2000));
 
 		if (hx_post_on(s->fd, body, &r) < 0 || r.status != 200)
 			s->rc = -2;
@@ -253,7 +263,8 @@ slow_clients(void)
 
 		snprintf(id, sizeof(id), "slow-fast-%d", i);
 		if (strcmp(hx_say(port, id, "whatsapp", "79140000003",
-		    reading(0, 2000 + i), NULL, 0), "accepted") != 0)
+		               reading(0, 2000 + i), NULL, 0),
+		        "accepted") != 0)
 			hx_fail("%s not accepted", id);
 		if (hx_now_ms() - t0 > worst)
 			worst = hx_now_ms() - t0;
@@ -266,28 +277,37 @@ slow_clients(void)
 	hx_resp_clear(&d.r);
 	HX_CHECK(worst < 1000, "a request took %lld ms while a client dribbled",
 	    worst);
-	hx_ok("a request sent in 20 pieces over %lld ms: 200 accepted; 20 other "
+	hx_ok(
+	    "a request sent in 20 pieces over %lld ms: 200 accepted; 20 other "
 	    "requests meanwhile, slowest %lld ms, with %d stalled connections "
-	    "open", d.ms, worst, STALLED + 2);
+	    "open",
+	    d.ms, worst, STALLED + 2);
 	for (int i = 0; i < STALLED + 2; i++) {
 		pthread_join(st[i].th, NULL);
 		if (st[i].rc != -1 || st[i].got_bytes)
-			hx_fail("stalled connection %d: %s", i, st[i].rc == -2 ?
-			    "its first request failed" : "got an answer");
-		if (st[i].ms < (TIMEOUT_S - 1) * 1000 || st[i].ms > (TIMEOUT_S +
-		    8) * 1000)
+			hx_fail("stalled connection %d: %s", i,
+			    st[i].rc == -2 ? "its first request failed"
+			                   : "got an answer");
+		if (st[i].ms < (TIMEOUT_S - 1) * 1000 ||
+		    st[i].ms > (TIMEOUT_S + 8) * 1000)
 			hx_fail("stalled connection %d closed after %lld ms, "
-			    "expected about %d s", i, st[i].ms, TIMEOUT_S);
+			        "expected about %d s",
+			    i, st[i].ms, TIMEOUT_S);
 	}
-	hx_ok("a request stopped half-way, an idle keep-alive connection and "
+	hx_ok(
+	    "a request stopped half-way, an idle keep-alive connection and "
 	    "%d half-sent headers: closed by the server after ~%d s (%lld ms), "
-	    "no answer", STALLED, TIMEOUT_S, st[0].ms);
-	HX_EQ_INT(hx_sql_long(db, "SELECT count(*) FROM messages WHERE"
-	    " external_id = 'slow-stall'"), 0);
+	    "no answer",
+	    STALLED, TIMEOUT_S, st[0].ms);
+	HX_EQ_INT(hx_sql_long(db,
+	              "SELECT count(*) FROM messages WHERE"
+	              " external_id = 'slow-stall'"),
+	    0);
 	HX_EQ_STR(hx_say(port, "slow-after", "viber", "79140000004",
-	    reading(3, 2000), NULL, 0), "accepted");
+	              reading(3, 2000), NULL, 0),
+	    "accepted");
 	hx_ok("nothing of the stalled requests stored; the service answers "
-	    "normally afterwards");
+	      "normally afterwards");
 }
 
 /* One single-register contract per client, last value 1000. */
@@ -299,10 +319,12 @@ import_contracts(void)
 
 	snprintf(csv, sizeof(csv), "%s/contracts.csv", hx_workdir());
 	f = fopen(csv, "w");
-	fprintf(f, "contract,resource,position,register,digits,last_value,"
+	fprintf(f,
+	    "contract,resource,position,register,digits,last_value,"
 	    "last_date,status\n");
 	for (int i = 0; i < CLIENTS; i++)
-		fprintf(f, "%d,electricity,1,показания,6,1000,2024-01-01,active\n",
+		fprintf(f,
+		    "%d,electricity,1,показания,6,1000,2024-01-01,active\n",
 		    CONTRACT0 + i);
 	fclose(f);
 	hx_import(db, csv);
@@ -313,7 +335,8 @@ main(void)
 {
 	struct hx_svc svc;
 
-	hx_init("test_hx_load", "100 parallel keep-alive clients, slow and "
+	hx_init("test_hx_load",
+	    "100 parallel keep-alive clients, slow and "
 	    "stalled clients");
 	db = hx_db_create("hx_load");
 	import_contracts();

@@ -26,23 +26,27 @@ say(int port, const char *id, const char *channel, const char *from,
     const char *text, const char *want_outcome, const char *want_reply)
 {
 	char reply[1024];
-	const char *outcome = hx_say(port, id, channel, from, text, reply,
-	    sizeof(reply));
+	const char *outcome =
+	    hx_say(port, id, channel, from, text, reply, sizeof(reply));
 
-	if (strcmp(outcome, want_outcome) != 0 || strstr(reply, want_reply) == NULL)
+	if (strcmp(outcome, want_outcome) != 0 ||
+	    strstr(reply, want_reply) == NULL)
 		hx_fail("%s %s \"%s\": got %s \"%s\", expected %s \"…%s…\"",
-		    channel, from, text, outcome, reply, want_outcome, want_reply);
+		    channel, from, text, outcome, reply, want_outcome,
+		    want_reply);
 }
 
 /* How much meterline_messages_total{channel,outcome,reason} moved. */
 static long
-delta(const char *m0, const char *m1, const char *channel,
-      const char *outcome, const char *reason)
+delta(const char *m0, const char *m1, const char *channel, const char *outcome,
+    const char *reason)
 {
 	char series[160];
 
-	snprintf(series, sizeof(series), "meterline_messages_total{channel="
-	    "\"%s\",outcome=\"%s\",reason=\"%s\"}", channel, outcome, reason);
+	snprintf(series, sizeof(series),
+	    "meterline_messages_total{channel="
+	    "\"%s\",outcome=\"%s\",reason=\"%s\"}",
+	    channel, outcome, reason);
 	return (long)(hx_mval(m1, series) - hx_mval(m0, series));
 }
 
@@ -97,18 +101,22 @@ sms_and_bridge(const char *conninfo)
 	const char *tr;
 	char *m0, *m1;
 
-	snprintf(extra, sizeof(extra), "[smpp]\nhost = 127.0.0.1\nport = %d\n"
-	    "system_id = meterline\npassword = e2e\n", smpp_port);
+	snprintf(extra, sizeof(extra),
+	    "[smpp]\nhost = 127.0.0.1\nport = %d\n"
+	    "system_id = meterline\npassword = e2e\n",
+	    smpp_port);
 	hx_svc_start_nowait(&svc, conninfo, extra);
 	m0 = hx_scrape(svc.port);
 	snprintf(line, sizeof(line), "%s\t7377\tПС 176354\n", s);
 	tr = sim_play(smpp_port, "sms-1", line);
-	expect_in("SMS ПС 176354", tr, "Договор 176354. Введите показания: кухня");
+	expect_in(
+	    "SMS ПС 176354", tr, "Договор 176354. Введите показания: кухня");
 
 	/* The number's SMS dialog waits for "кухня"; on viber it has none. */
 	say(svc.port, "sb-1", "viber", s, "45", "rejected", "");
 	say(svc.port, "sb-2", "viber", s, "ПС 176355", "prompt", "кухня");
-	hx_ok("a dialog started by SMS is invisible to the same number on viber");
+	hx_ok(
+	    "a dialog started by SMS is invisible to the same number on viber");
 
 	snprintf(line, sizeof(line), "%s\t7377\t45\n%s\t7377\t41\n", s, s);
 	tr = sim_play(smpp_port, "sms-2", line);
@@ -117,14 +125,20 @@ sms_and_bridge(const char *conninfo)
 	say(svc.port, "sb-3", "viber", s, "20", "prompt", "ванная");
 	say(svc.port, "sb-4", "viber", s, "17", "accepted", "приняты");
 	hx_ok("the SMS dialog (176354) and the viber dialog (176355) of one "
-	    "number complete separately");
-	HX_EQ_STR(hx_sql_text(conninfo, "SELECT string_agg(channel || ':' ||"
-	    " contract, ' ' ORDER BY id) FROM submissions WHERE sender = '%s'",
-	    s), "sms:176354 viber:176355");
-	HX_EQ_INT(hx_sql_long(conninfo, "SELECT count(*) FROM messages WHERE"
-	    " sender = '%s' AND channel = 'sms'", s), 3);
+	      "number complete separately");
+	HX_EQ_STR(
+	    hx_sql_text(conninfo,
+	        "SELECT string_agg(channel || ':' ||"
+	        " contract, ' ' ORDER BY id) FROM submissions WHERE sender = '%s'",
+	        s),
+	    "sms:176354 viber:176355");
+	HX_EQ_INT(hx_sql_long(conninfo,
+	              "SELECT count(*) FROM messages WHERE"
+	              " sender = '%s' AND channel = 'sms'",
+	              s),
+	    3);
 	hx_ok("PostgreSQL: sms submission for 176354, viber submission for "
-	    "176355, 3 SMS messages");
+	      "176355, 3 SMS messages");
 	m1 = hx_scrape(svc.port);
 	HX_EQ_INT(delta(m0, m1, "sms", "prompt", ""), 2);
 	HX_EQ_INT(delta(m0, m1, "sms", "accepted", ""), 1);
@@ -134,14 +148,15 @@ sms_and_bridge(const char *conninfo)
 	free(m0);
 	free(m1);
 	hx_ok("meterline_messages_total by channel: sms prompt +2 accepted +1, "
-	    "bridge prompt +2 accepted +1 rejected/no_dialog +1");
+	      "bridge prompt +2 accepted +1 rejected/no_dialog +1");
 	hx_svc_stop(&svc);
 }
 
 int
 main(void)
 {
-	hx_init("test_hx_sms", "SMS and bridge dialogs of one number never mix");
+	hx_init(
+	    "test_hx_sms", "SMS and bridge dialogs of one number never mix");
 	sms_and_bridge(hx_db_create("hx_sms"));
 	hx_ok("the service with SMPP and HTTP stopped cleanly");
 	return 0;

@@ -27,7 +27,8 @@ itest_no_cluster(const char *why)
 	const char *ci = getenv("CI");
 
 	if (ci != NULL && strcmp(ci, "true") == 0)
-		itest_fail("no test cluster (%s) and CI=true: not skipping", why);
+		itest_fail(
+		    "no test cluster (%s) and CI=true: not skipping", why);
 	fprintf(stderr, "SKIP: no test cluster (%s)\n", why);
 	exit(ITEST_SKIP);
 }
@@ -41,8 +42,10 @@ itest_admin_conninfo(void)
 
 	if (host == NULL || port == NULL)
 		return NULL;
-	snprintf(buf, sizeof(buf), "host=%s port=%s user=postgres dbname=postgres "
-	    "application_name=itest", host, port);
+	snprintf(buf, sizeof(buf),
+	    "host=%s port=%s user=postgres dbname=postgres "
+	    "application_name=itest",
+	    host, port);
 	return buf;
 }
 
@@ -75,12 +78,13 @@ itest_db_create(const char *name)
 
 	if (admin == NULL)
 		itest_no_cluster("MLINE_TEST_PGHOST/PGPORT not set");
-	snprintf(sock, sizeof(sock), "%s/.s.PGSQL.%s", getenv("MLINE_TEST_PGHOST"),
-	    getenv("MLINE_TEST_PGPORT"));
+	snprintf(sock, sizeof(sock), "%s/.s.PGSQL.%s",
+	    getenv("MLINE_TEST_PGHOST"), getenv("MLINE_TEST_PGPORT"));
 	if (stat(sock, &st) != 0)
 		itest_no_cluster(sock);
 	c = itest_connect(admin);
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+	snprintf(
+	    sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
 	itest_exec(c, sql);
 	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
 	itest_exec(c, sql);

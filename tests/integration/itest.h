@@ -35,15 +35,29 @@ long itest_long(PGconn *, const char *sql);
 const char *itest_text(PGconn *, const char *sql, char *buf, size_t buflen);
 
 /* printf-style: fail the test with a message. */
-void itest_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void itest_fail(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
 
-#define ITEST_CHECK(cond) do { if (!(cond)) \
-	itest_fail("%s:%d: check failed: %s", __FILE__, __LINE__, #cond); } while (0)
-#define ITEST_EQ_LONG(a, b) do { long a_ = (a), b_ = (b); if (a_ != b_) \
-	itest_fail("%s:%d: %s == %ld, expected %ld", __FILE__, __LINE__, #a, a_, b_); } while (0)
-#define ITEST_EQ_STR(a, b) do { const char *a_ = (a), *b_ = (b); \
-	if (strcmp(a_ ? a_ : "(null)", b_ ? b_ : "(null)") != 0) \
-	itest_fail("%s:%d: %s == \"%s\", expected \"%s\"", __FILE__, __LINE__, #a, \
-	    a_ ? a_ : "(null)", b_ ? b_ : "(null)"); } while (0)
+#define ITEST_CHECK(cond) \
+	do { \
+		if (!(cond)) \
+			itest_fail("%s:%d: check failed: %s", __FILE__, \
+			    __LINE__, #cond); \
+	} while (0)
+#define ITEST_EQ_LONG(a, b) \
+	do { \
+		long a_ = (a), b_ = (b); \
+		if (a_ != b_) \
+			itest_fail("%s:%d: %s == %ld, expected %ld", __FILE__, \
+			    __LINE__, #a, a_, b_); \
+	} while (0)
+#define ITEST_EQ_STR(a, b) \
+	do { \
+		const char *a_ = (a), *b_ = (b); \
+		if (strcmp(a_ ? a_ : "(null)", b_ ? b_ : "(null)") != 0) \
+			itest_fail("%s:%d: %s == \"%s\", expected \"%s\"", \
+			    __FILE__, __LINE__, #a, a_ ? a_ : "(null)", \
+			    b_ ? b_ : "(null)"); \
+	} while (0)
 
 #endif

@@ -35,13 +35,15 @@ import_contracts_for_senders(const char *conninfo)
 		    "8000%02d,electricity,2,ночь,6,0,2026-10-01\n"
 		    "8100%02d,electricity,1,пик,6,0,2026-10-01\n"
 		    "8100%02d,electricity,2,полупик,6,0,2026-10-01\n"
-		    "8100%02d,electricity,3,ночь,6,0,2026-10-01\n", k, k, k, k, k);
+		    "8100%02d,electricity,3,ночь,6,0,2026-10-01\n",
+		    k, k, k, k, k);
 	}
 	o += (size_t)snprintf(csv + o, sizeof(csv) - o,
 	    "700700,electricity,1,показания,6,100,2026-10-01\n");
 	f = fmemopen(csv, o, "r");
 	if (import_contracts(conninfo, f, "senders", NULL, NULL, &rep, err,
-	    sizeof(err)) != 0 || rep.bad_lines != 0)
+	        sizeof(err)) != 0 ||
+	    rep.bad_lines != 0)
 		itest_fail("import: %s", err);
 	fclose(f);
 }
@@ -72,36 +74,47 @@ test_same_sender_both_instances(struct tstore *a, struct tstore *b)
 
 		for (int k = 0; k < NSENDERS; k++) {
 			sender_name(sender, sizeof(sender), k);
-			snprintf(text, sizeof(text), "%s 8000%02d", keyword[round], k);
-			tstore_submit(a, "sms", sender, text, tstore_time(round), NULL,
-			    &start[k]);
+			snprintf(text, sizeof(text), "%s 8000%02d",
+			    keyword[round], k);
+			tstore_submit(a, "sms", sender, text,
+			    tstore_time(round), NULL, &start[k]);
 		}
 		tstore_wait(both, 2);
 		for (int k = 0; k < NSENDERS; k++) {
 			sender_name(sender, sizeof(sender), k);
 			snprintf(text, sizeof(text), "%d", va + k);
-			tstore_submit(a, "sms", sender, text, tstore_time(round), NULL, &ra[k]);
+			tstore_submit(a, "sms", sender, text,
+			    tstore_time(round), NULL, &ra[k]);
 			snprintf(text, sizeof(text), "%d", vb + k);
-			tstore_submit(b, "sms", sender, text, tstore_time(round), NULL, &rb[k]);
+			tstore_submit(b, "sms", sender, text,
+			    tstore_time(round), NULL, &rb[k]);
 		}
 		tstore_wait(both, 2);
 		for (int k = 0; k < NSENDERS; k++) {
 			bool a_first = strcmp(ra[k].outcome, "prompt") == 0;
 
 			ITEST_EQ_STR(start[k].outcome, "prompt");
-			ITEST_EQ_STR(a_first ? ra[k].outcome : rb[k].outcome, "prompt");
-			ITEST_EQ_STR(a_first ? rb[k].outcome : ra[k].outcome, "accepted");
-			snprintf(sql, sizeof(sql), "SELECT string_agg(value::text, ' ' ORDER"
+			ITEST_EQ_STR(
+			    a_first ? ra[k].outcome : rb[k].outcome, "prompt");
+			ITEST_EQ_STR(a_first ? rb[k].outcome : ra[k].outcome,
+			    "accepted");
+			snprintf(sql, sizeof(sql),
+			    "SELECT string_agg(value::text, ' ' ORDER"
 			    " BY position) FROM readings WHERE submission_id = (SELECT"
-			    " max(submission_id) FROM readings WHERE contract = '8000%02d')", k);
-			snprintf(text, sizeof(text), "%d %d", (a_first ? va : vb) + k,
-			    (a_first ? vb : va) + k);
-			ITEST_EQ_STR(itest_text(db, sql, got, sizeof(got)), text);
+			    " max(submission_id) FROM readings WHERE contract = '8000%02d')",
+			    k);
+			snprintf(text, sizeof(text), "%d %d",
+			    (a_first ? va : vb) + k, (a_first ? vb : va) + k);
+			ITEST_EQ_STR(
+			    itest_text(db, sql, got, sizeof(got)), text);
 		}
-		ITEST_EQ_LONG(itest_long(db, "SELECT count(*) FROM dialogs"), 0);
+		ITEST_EQ_LONG(
+		    itest_long(db, "SELECT count(*) FROM dialogs"), 0);
 	}
-	ITEST_EQ_LONG(itest_long(db, "SELECT count(*) FROM submissions"
-	    " WHERE contract LIKE '8000%'"), 3 * NSENDERS);
+	ITEST_EQ_LONG(itest_long(db,
+	                  "SELECT count(*) FROM submissions"
+	                  " WHERE contract LIKE '8000%'"),
+	    3 * NSENDERS);
 }
 
 /* A dialog started on one instance, continued on the other, in turns. */
@@ -118,7 +131,8 @@ test_dialog_moves_between_instances(struct tstore *a, struct tstore *b)
 			if (step == 0)
 				snprintf(text, sizeof(text), "ПС 8100%02d", k);
 			else
-				snprintf(text, sizeof(text), "%d", 100 * step + k);
+				snprintf(
+				    text, sizeof(text), "%d", 100 * step + k);
 			tstore_submit(step % 2 ? b : a, "sms", sender, text,
 			    tstore_time(10 + step), NULL, &r[step][k]);
 		}
@@ -128,9 +142,12 @@ test_dialog_moves_between_instances(struct tstore *a, struct tstore *b)
 		char sql[200], want[64], got[64];
 
 		ITEST_EQ_STR(r[3][k].outcome, "accepted");
-		snprintf(sql, sizeof(sql), "SELECT string_agg(value::text, ' ' ORDER BY"
-		    " position) FROM readings WHERE contract = '8100%02d'", k);
-		snprintf(want, sizeof(want), "%d %d %d", 100 + k, 200 + k, 300 + k);
+		snprintf(sql, sizeof(sql),
+		    "SELECT string_agg(value::text, ' ' ORDER BY"
+		    " position) FROM readings WHERE contract = '8100%02d'",
+		    k);
+		snprintf(
+		    want, sizeof(want), "%d %d %d", 100 + k, 200 + k, 300 + k);
 		ITEST_EQ_STR(itest_text(db, sql, got, sizeof(got)), want);
 	}
 }
@@ -151,22 +168,29 @@ test_one_contract_both_instances(struct tstore *a, struct tstore *b)
 	for (int k = 0; k < NSENDERS; k++) {
 		snprintf(sender, sizeof(sender), "7922000%04d", k);
 		snprintf(text, sizeof(text), "ПС 700700 %d", 200 + 10 * k);
-		tstore_submit(k % 2 ? b : a, "sms", sender, text, tstore_time(20),
-		    NULL, &r[k]);
+		tstore_submit(k % 2 ? b : a, "sms", sender, text,
+		    tstore_time(20), NULL, &r[k]);
 	}
 	tstore_wait(both, 2);
 	for (int k = 0; k < NSENDERS; k++)
 		if (strcmp(r[k].outcome, "accepted") != 0)
 			ITEST_EQ_STR(r[k].reason, "lower_than_last");
-	broken = itest_long(db, "SELECT count(*) FROM (SELECT value, previous,"
+	broken = itest_long(db,
+	    "SELECT count(*) FROM (SELECT value, previous,"
 	    " lag(value) OVER (ORDER BY submission_id) AS before FROM readings"
 	    " WHERE contract = '700700') x"
 	    " WHERE previous IS DISTINCT FROM coalesce(before, 100)");
 	ITEST_EQ_LONG(broken, 0);
-	ITEST_EQ_LONG(itest_long(db, "SELECT last_value FROM registers WHERE contract = '700700'"),
-	    itest_long(db, "SELECT value FROM readings WHERE contract = '700700'"
-	    " ORDER BY submission_id DESC LIMIT 1"));
-	ITEST_CHECK(itest_long(db, "SELECT count(*) FROM readings WHERE contract = '700700'") >= 2);
+	ITEST_EQ_LONG(
+	    itest_long(db,
+	        "SELECT last_value FROM registers WHERE contract = '700700'"),
+	    itest_long(db,
+	        "SELECT value FROM readings WHERE contract = '700700'"
+	        " ORDER BY submission_id DESC LIMIT 1"));
+	ITEST_CHECK(
+	    itest_long(db,
+	        "SELECT count(*) FROM readings WHERE contract = '700700'") >=
+	    2);
 }
 
 int

@@ -45,16 +45,24 @@ test_single(struct tstore *t)
 
 	tstore_say(t, "79000000001", "ПС 102057522 11638", tstore_time(0), &r);
 	expect(&r, "accepted", "", "Показания приняты. Спасибо.");
-	ITEST_EQ_STR(q("SELECT value || '/' || previous || '/' || consumption || '/' || status"
-	    " FROM readings WHERE contract = '102057522'"), "11638/11500/138/accepted");
+	ITEST_EQ_STR(
+	    q("SELECT value || '/' || previous || '/' || consumption || '/' || status"
+	      " FROM readings WHERE contract = '102057522'"),
+	    "11638/11500/138/accepted");
 	ITEST_EQ_STR(q("SELECT last_value || ' ' || last_date FROM registers"
-	    " WHERE contract = '102057522'"), "11638 2026-11-20");
-	snprintf(sql, sizeof(sql), "SELECT outcome || ' ' || contract || ' ' || advanced"
-	    " FROM messages WHERE id = %lld", (long long)r.id);
+	               " WHERE contract = '102057522'"),
+	    "11638 2026-11-20");
+	snprintf(sql, sizeof(sql),
+	    "SELECT outcome || ' ' || contract || ' ' || advanced"
+	    " FROM messages WHERE id = %lld",
+	    (long long)r.id);
 	ITEST_EQ_STR(q(sql), "accepted 102057522 true");
-	snprintf(sql, sizeof(sql), "SELECT sender || ' ' || recipient || ' ' || state"
-	    " || ' ' || text FROM outbox WHERE message_id = %lld", (long long)r.id);
-	ITEST_EQ_STR(q(sql), "7377 79000000001 pending Показания приняты. Спасибо.");
+	snprintf(sql, sizeof(sql),
+	    "SELECT sender || ' ' || recipient || ' ' || state"
+	    " || ' ' || text FROM outbox WHERE message_id = %lld",
+	    (long long)r.id);
+	ITEST_EQ_STR(
+	    q(sql), "7377 79000000001 pending Показания приняты. Спасибо.");
 	ITEST_EQ_LONG(itest_long(db, "SELECT count(*) FROM dialogs"), 0);
 }
 
@@ -65,26 +73,38 @@ test_day_night(struct tstore *t)
 
 	tstore_say(t, "79000000002", "ПС 123859", tstore_time(1), &r);
 	expect(&r, "prompt", "", "день");
-	ITEST_EQ_STR(q("SELECT contract || ' ' || next || ' ' || vals::text FROM dialogs"
-	    " WHERE sender = '79000000002'"), "123859 0 {}");
+	ITEST_EQ_STR(
+	    q("SELECT contract || ' ' || next || ' ' || vals::text FROM dialogs"
+	      " WHERE sender = '79000000002'"),
+	    "123859 0 {}");
 	tstore_say(t, "79000000002", "45055", tstore_time(2), &r);
 	expect(&r, "prompt", "", "ночь");
 	ITEST_EQ_STR(q("SELECT next || ' ' || vals::text FROM dialogs"
-	    " WHERE sender = '79000000002'"), "1 {45055}");
+	               " WHERE sender = '79000000002'"),
+	    "1 {45055}");
 	tstore_say(t, "79000000002", "23186", tstore_time(3), &r);
 	expect(&r, "accepted", "", "Показания приняты");
 	ITEST_EQ_LONG(itest_long(db, "SELECT count(*) FROM dialogs"), 0);
-	ITEST_EQ_STR(q("SELECT string_agg(value || ':' || previous, ' ' ORDER BY position)"
-	    " FROM readings WHERE contract = '123859'"), "45055:44800 23186:23010");
-	ITEST_EQ_STR(q("SELECT string_agg(last_value::text, ' ' ORDER BY position)"
-	    " FROM registers WHERE contract = '123859'"), "45055 23186");
+	ITEST_EQ_STR(
+	    q("SELECT string_agg(value || ':' || previous, ' ' ORDER BY position)"
+	      " FROM readings WHERE contract = '123859'"),
+	    "45055:44800 23186:23010");
+	ITEST_EQ_STR(
+	    q("SELECT string_agg(last_value::text, ' ' ORDER BY position)"
+	      " FROM registers WHERE contract = '123859'"),
+	    "45055 23186");
 
 	/* Both at once; a lower value is refused and changes nothing. */
-	tstore_say(t, "79000000002", "ПС 123859 45100 23100", tstore_time(4), &r);
+	tstore_say(
+	    t, "79000000002", "ПС 123859 45100 23100", tstore_time(4), &r);
 	expect(&r, "rejected", "lower_than_last", "");
-	tstore_say(t, "79000000002", "ПС 123859 45100 23200", tstore_time(5), &r);
+	tstore_say(
+	    t, "79000000002", "ПС 123859 45100 23200", tstore_time(5), &r);
 	expect(&r, "accepted", "", "Показания приняты");
-	ITEST_EQ_LONG(itest_long(db, "SELECT count(*) FROM submissions WHERE contract = '123859'"), 2);
+	ITEST_EQ_LONG(
+	    itest_long(db,
+	        "SELECT count(*) FROM submissions WHERE contract = '123859'"),
+	    2);
 }
 
 static void
@@ -98,9 +118,11 @@ test_three_zones(struct tstore *t)
 	expect(&r, "prompt", "", "ночь");
 	tstore_say(t, "79000000003", "5500", tstore_time(8), &r);
 	expect(&r, "accepted", "", "Показания приняты");
-	ITEST_EQ_STR(q("SELECT string_agg(r.value || ':' || r.consumption, ' ' ORDER BY position)"
-	    " FROM readings r JOIN submissions s ON s.id = r.submission_id"
-	    " WHERE s.contract = '345678'"), "10300:100 8200:100 5500:100");
+	ITEST_EQ_STR(
+	    q("SELECT string_agg(r.value || ':' || r.consumption, ' ' ORDER BY position)"
+	      " FROM readings r JOIN submissions s ON s.id = r.submission_id"
+	      " WHERE s.contract = '345678'"),
+	    "10300:100 8200:100 5500:100");
 }
 
 static void
@@ -110,15 +132,18 @@ test_water(struct tstore *t)
 
 	tstore_say(t, "79000000004", "пс 176354 40 36", tstore_time(9), &r);
 	expect(&r, "accepted", "", "Показания приняты");
-	ITEST_EQ_STR(q("SELECT resource || ' ' || count(*) FROM submissions s JOIN readings r"
-	    " ON r.submission_id = s.id WHERE s.contract = '176354' GROUP BY resource"),
+	ITEST_EQ_STR(
+	    q("SELECT resource || ' ' || count(*) FROM submissions s JOIN readings r"
+	      " ON r.submission_id = s.id WHERE s.contract = '176354' GROUP BY resource"),
 	    "cold_water 2");
 	tstore_say(t, "79000000004", "ПС 176355 20", tstore_time(10), &r);
 	expect(&r, "prompt", "", "ванная");
 	tstore_say(t, "79000000004", "16", tstore_time(11), &r);
 	expect(&r, "accepted", "", "Показания приняты");
-	ITEST_EQ_STR(q("SELECT string_agg(last_value::text, ' ' ORDER BY position)"
-	    " FROM registers WHERE contract = '176355'"), "20 16");
+	ITEST_EQ_STR(
+	    q("SELECT string_agg(last_value::text, ' ' ORDER BY position)"
+	      " FROM registers WHERE contract = '176355'"),
+	    "20 16");
 }
 
 static void
@@ -134,8 +159,14 @@ test_rejections(struct tstore *t)
 	expect(&r, "rejected", "bad_format", "ПС");
 	tstore_say(t, "79000000005", "?", tstore_time(15), &r);
 	expect(&r, "help", "", "ПС");
-	ITEST_EQ_LONG(itest_long(db, "SELECT count(*) FROM submissions WHERE contract IN ('900100', '999999')"), 0);
-	ITEST_EQ_LONG(itest_long(db, "SELECT count(*) FROM messages WHERE sender = '79000000005'"), 4);
+	ITEST_EQ_LONG(
+	    itest_long(db,
+	        "SELECT count(*) FROM submissions WHERE contract IN ('900100', '999999')"),
+	    0);
+	ITEST_EQ_LONG(
+	    itest_long(db,
+	        "SELECT count(*) FROM messages WHERE sender = '79000000005'"),
+	    4);
 }
 
 /* A whole dialog submitted at once: one batch, applied in arrival order. */
@@ -145,19 +176,27 @@ test_one_batch(struct tstore *t)
 	struct tstore *one[1] = { t };
 	struct tres r[4];
 
-	tstore_submit(t, "sms", "79000000006", "ПС 555001", tstore_time(20), NULL, &r[0]);
-	tstore_submit(t, "sms", "79000000006", "777", tstore_time(20), NULL, &r[1]);
-	tstore_submit(t, "sms", "79000000007", "ПС 123859 45200", tstore_time(20), NULL, &r[2]);
-	tstore_submit(t, "sms", "79000000007", "23300", tstore_time(20), NULL, &r[3]);
+	tstore_submit(
+	    t, "sms", "79000000006", "ПС 555001", tstore_time(20), NULL, &r[0]);
+	tstore_submit(
+	    t, "sms", "79000000006", "777", tstore_time(20), NULL, &r[1]);
+	tstore_submit(t, "sms", "79000000007", "ПС 123859 45200",
+	    tstore_time(20), NULL, &r[2]);
+	tstore_submit(
+	    t, "sms", "79000000007", "23300", tstore_time(20), NULL, &r[3]);
 	tstore_wait(one, 1);
 	expect(&r[0], "prompt", "", "показания");
 	expect(&r[1], "accepted", "", "Показания приняты");
 	expect(&r[2], "prompt", "", "ночь");
 	expect(&r[3], "accepted", "", "Показания приняты");
-	ITEST_EQ_STR(q("SELECT coalesce(previous::text, 'none') || ' ' || value || ' ' || flags"
-	    " FROM readings WHERE contract = '555001'"), "none 777 128");
-	ITEST_EQ_STR(q("SELECT string_agg(last_value::text, ' ' ORDER BY position)"
-	    " FROM registers WHERE contract = '123859'"), "45200 23300");
+	ITEST_EQ_STR(
+	    q("SELECT coalesce(previous::text, 'none') || ' ' || value || ' ' || flags"
+	      " FROM readings WHERE contract = '555001'"),
+	    "none 777 128");
+	ITEST_EQ_STR(
+	    q("SELECT string_agg(last_value::text, ' ' ORDER BY position)"
+	      " FROM registers WHERE contract = '123859'"),
+	    "45200 23300");
 	ITEST_CHECK(r[0].id < r[1].id && r[2].id < r[3].id);
 }
 
@@ -169,22 +208,33 @@ static void
 test_awkward_text(struct tstore *t)
 {
 	static const char *const texts[] = {
-		"\"quoted\" {braces}, commas\\back", "NULL", "", "ПС\t123859\n",
+		"\"quoted\" {braces}, commas\\back",
+		"NULL",
+		"",
+		"ПС\t123859\n",
 	};
 	struct tres r;
 	char sql[256], want[64];
 
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-		tstore_say(t, "79000000009", texts[i], tstore_time(40 + (int)i), &r);
-		snprintf(sql, sizeof(sql), "SELECT '[' || text || ']' FROM messages"
-		    " WHERE id = %lld", (long long)r.id);
+		tstore_say(
+		    t, "79000000009", texts[i], tstore_time(40 + (int)i), &r);
+		snprintf(sql, sizeof(sql),
+		    "SELECT '[' || text || ']' FROM messages"
+		    " WHERE id = %lld",
+		    (long long)r.id);
 		snprintf(want, sizeof(want), "[%s]", texts[i]);
 		ITEST_EQ_STR(q(sql), want);
 	}
-	tstore_say(t, "79000000009", "a\xff\xfe" "b", tstore_time(50), &r);
+	tstore_say(t, "79000000009",
+	    "a\xff\xfe"
+	    "b",
+	    tstore_time(50), &r);
 	snprintf(sql, sizeof(sql), "SELECT text FROM messages WHERE id = %lld",
 	    (long long)r.id);
-	ITEST_EQ_STR(q(sql), "a\xef\xbf\xbd\xef\xbf\xbd" "b");
+	ITEST_EQ_STR(q(sql),
+	    "a\xef\xbf\xbd\xef\xbf\xbd"
+	    "b");
 	ITEST_EQ_STR(r.outcome, "rejected");
 }
 
@@ -199,8 +249,10 @@ test_dry_run(const char *conninfo, struct event_base *base)
 	struct tres r;
 	char before[64], after[64];
 
-	itest_text(db, "SELECT string_agg(last_value::text, ' ' ORDER BY position)"
-	    " FROM registers WHERE contract = '123859'", before, sizeof(before));
+	itest_text(db,
+	    "SELECT string_agg(last_value::text, ' ' ORDER BY position)"
+	    " FROM registers WHERE contract = '123859'",
+	    before, sizeof(before));
 	tstore_open_dry(&t, base, conninfo, 1);
 	tstore_say(&t, "79000000010", "ПС 123859", tstore_time(60), &r);
 	expect(&r, "prompt", "", "день");
@@ -208,15 +260,22 @@ test_dry_run(const char *conninfo, struct event_base *base)
 	expect(&r, "prompt", "", "ночь");
 	tstore_say(&t, "79000000010", "99001", tstore_time(62), &r);
 	expect(&r, "accepted", "", "Показания приняты");
-	tstore_say(&t, "79000000010", "ПС 123859 98000 99002", tstore_time(63), &r);
-	expect(&r, "rejected", "lower_than_last", "");	/* sees 99000 */
+	tstore_say(
+	    &t, "79000000010", "ПС 123859 98000 99002", tstore_time(63), &r);
+	expect(&r, "rejected", "lower_than_last", ""); /* sees 99000 */
 	tstore_close(&t);
-	ITEST_EQ_LONG(itest_long(db, "SELECT count(*) FROM messages"
-	    " WHERE sender = '79000000010'"), 0);
-	ITEST_EQ_LONG(itest_long(db, "SELECT count(*) FROM dialogs"
-	    " WHERE sender = '79000000010'"), 0);
-	itest_text(db, "SELECT string_agg(last_value::text, ' ' ORDER BY position)"
-	    " FROM registers WHERE contract = '123859'", after, sizeof(after));
+	ITEST_EQ_LONG(itest_long(db,
+	                  "SELECT count(*) FROM messages"
+	                  " WHERE sender = '79000000010'"),
+	    0);
+	ITEST_EQ_LONG(itest_long(db,
+	                  "SELECT count(*) FROM dialogs"
+	                  " WHERE sender = '79000000010'"),
+	    0);
+	itest_text(db,
+	    "SELECT string_agg(last_value::text, ' ' ORDER BY position)"
+	    " FROM registers WHERE contract = '123859'",
+	    after, sizeof(after));
 	ITEST_EQ_STR(after, before);
 }
 
@@ -229,9 +288,10 @@ test_multihost(const char *conninfo, struct event_base *base)
 	struct tres r;
 	const char *host = getenv("MLINE_TEST_PGHOST");
 
-	snprintf(multi, sizeof(multi), "%s host=/nonexistent,%s port=1,%s"
-	    " target_session_attrs=read-write", conninfo, host,
-	    getenv("MLINE_TEST_PGPORT"));
+	snprintf(multi, sizeof(multi),
+	    "%s host=/nonexistent,%s port=1,%s"
+	    " target_session_attrs=read-write",
+	    conninfo, host, getenv("MLINE_TEST_PGPORT"));
 	tstore_open(&t, base, multi, 64);
 	tstore_say(&t, "79000000008", "?", tstore_time(30), &r);
 	expect(&r, "help", "", "ПС");

@@ -26,28 +26,39 @@ test_external_id(struct tstore *t)
 	struct tstore *one[1] = { t };
 	struct tres a, b, c, d;
 
-	tstore_submit(t, "viber", "v:alice", "ПС 102057522 11700", tstore_time(0), "msg-1", &a);
+	tstore_submit(t, "viber", "v:alice", "ПС 102057522 11700",
+	    tstore_time(0), "msg-1", &a);
 	tstore_wait(one, 1);
 	ITEST_EQ_LONG(a.status, INTAKE_APPLIED);
 	ITEST_EQ_STR(a.outcome, "accepted");
 
 	/* Later, and with another text even: the id decides. */
-	tstore_submit(t, "viber", "v:alice", "ПС 102057522 11800", tstore_time(1), "msg-1", &b);
+	tstore_submit(t, "viber", "v:alice", "ПС 102057522 11800",
+	    tstore_time(1), "msg-1", &b);
 	tstore_wait(one, 1);
 	ITEST_EQ_LONG(b.status, INTAKE_DUPLICATE);
 	ITEST_EQ_STR(b.outcome, "accepted");
 	ITEST_EQ_STR(b.reply, a.reply);
 	ITEST_EQ_LONG(b.id, a.id);
-	ITEST_EQ_LONG(n("SELECT count(*) FROM submissions WHERE contract = '102057522'"), 1);
-	ITEST_EQ_LONG(n("SELECT last_value FROM registers WHERE contract = '102057522'"), 11700);
-	ITEST_EQ_LONG(n("SELECT count(*) FROM messages WHERE outcome = 'duplicate'"
-	    " AND reason = 'external_id' AND duplicate_of IS NOT NULL"), 1);
+	ITEST_EQ_LONG(
+	    n("SELECT count(*) FROM submissions WHERE contract = '102057522'"),
+	    1);
+	ITEST_EQ_LONG(
+	    n("SELECT last_value FROM registers WHERE contract = '102057522'"),
+	    11700);
+	ITEST_EQ_LONG(
+	    n("SELECT count(*) FROM messages WHERE outcome = 'duplicate'"
+	      " AND reason = 'external_id' AND duplicate_of IS NOT NULL"),
+	    1);
 
 	/* The same id on another channel is another message. */
-	tstore_submit(t, "whatsapp", "w:alice", "?", tstore_time(2), "msg-1", &c);
+	tstore_submit(
+	    t, "whatsapp", "w:alice", "?", tstore_time(2), "msg-1", &c);
 	/* Twice in one batch: the second is the duplicate. */
-	tstore_submit(t, "viber", "v:bob", "ПС 123859", tstore_time(2), "msg-2", &a);
-	tstore_submit(t, "viber", "v:bob", "ПС 123859", tstore_time(2), "msg-2", &d);
+	tstore_submit(
+	    t, "viber", "v:bob", "ПС 123859", tstore_time(2), "msg-2", &a);
+	tstore_submit(
+	    t, "viber", "v:bob", "ПС 123859", tstore_time(2), "msg-2", &d);
 	tstore_wait(one, 1);
 	ITEST_EQ_LONG(c.status, INTAKE_APPLIED);
 	ITEST_EQ_LONG(a.status, INTAKE_APPLIED);
@@ -56,7 +67,8 @@ test_external_id(struct tstore *t)
 	ITEST_EQ_STR(d.reply, a.reply);
 	ITEST_EQ_LONG(d.id, a.id);
 	/* Messenger replies travel in the result, not through the outbox. */
-	ITEST_EQ_LONG(n("SELECT count(*) FROM outbox WHERE channel <> 'sms'"), 0);
+	ITEST_EQ_LONG(
+	    n("SELECT count(*) FROM outbox WHERE channel <> 'sms'"), 0);
 }
 
 static void
@@ -75,24 +87,34 @@ test_redelivery(struct tstore *t)
 	ITEST_EQ_STR(b.reply, a.reply);
 	ITEST_EQ_LONG(b.id, a.id);
 	/* The dialog did not take 45300 as the night value. */
-	ITEST_EQ_LONG(n("SELECT next FROM dialogs WHERE sender = '79000000011'"), 1);
+	ITEST_EQ_LONG(
+	    n("SELECT next FROM dialogs WHERE sender = '79000000011'"), 1);
 	tstore_say(t, "79000000011", "23400", tstore_time(13), &c);
 	ITEST_EQ_STR(c.outcome, "accepted");
-	ITEST_EQ_LONG(n("SELECT count(*) FROM readings r JOIN submissions s"
-	    " ON s.id = r.submission_id WHERE s.sender = '79000000011'"
-	    " AND r.value IN (45300, 23400)"), 2);
-	ITEST_EQ_LONG(n("SELECT count(*) FROM messages WHERE sender = '79000000011'"
-	    " AND outcome = 'duplicate' AND reason = 'redelivery'"), 1);
+	ITEST_EQ_LONG(
+	    n("SELECT count(*) FROM readings r JOIN submissions s"
+	      " ON s.id = r.submission_id WHERE s.sender = '79000000011'"
+	      " AND r.value IN (45300, 23400)"),
+	    2);
+	ITEST_EQ_LONG(
+	    n("SELECT count(*) FROM messages WHERE sender = '79000000011'"
+	      " AND outcome = 'duplicate' AND reason = 'redelivery'"),
+	    1);
 	/* One reply queued per original, none for the duplicate. */
-	ITEST_EQ_LONG(n("SELECT count(*) FROM outbox WHERE recipient = '79000000011'"), 4 - 1);
+	ITEST_EQ_LONG(
+	    n("SELECT count(*) FROM outbox WHERE recipient = '79000000011'"),
+	    4 - 1);
 
 	/* Redelivered after the dialog ended: still the original answer,
 	   no new reply queued, nothing applied. */
 	tstore_say(t, "79000000011", "45300", tstore_time(14), &d);
 	ITEST_EQ_LONG(d.status, INTAKE_DUPLICATE);
 	ITEST_EQ_STR(d.reply, a.reply);
-	ITEST_EQ_LONG(n("SELECT count(*) FROM dialogs WHERE sender = '79000000011'"), 0);
-	ITEST_EQ_LONG(n("SELECT count(*) FROM outbox WHERE recipient = '79000000011'"), 3);
+	ITEST_EQ_LONG(
+	    n("SELECT count(*) FROM dialogs WHERE sender = '79000000011'"), 0);
+	ITEST_EQ_LONG(
+	    n("SELECT count(*) FROM outbox WHERE recipient = '79000000011'"),
+	    3);
 
 	/* A message that changes nothing is answered afresh each time. */
 	tstore_say(t, "79000000011", "?", tstore_time(15), &a);
@@ -112,13 +134,17 @@ test_redelivery_in_batch(struct tstore *t)
 	struct tstore *one[1] = { t };
 	struct tres a, b;
 
-	tstore_submit(t, "sms", "79000000013", "ПС 102057522 11900", tstore_time(20), NULL, &a);
-	tstore_submit(t, "sms", "79000000013", "ПС 102057522 11900", tstore_time(20), NULL, &b);
+	tstore_submit(t, "sms", "79000000013", "ПС 102057522 11900",
+	    tstore_time(20), NULL, &a);
+	tstore_submit(t, "sms", "79000000013", "ПС 102057522 11900",
+	    tstore_time(20), NULL, &b);
 	tstore_wait(one, 1);
 	ITEST_EQ_LONG(a.status, INTAKE_APPLIED);
 	ITEST_EQ_LONG(b.status, INTAKE_DUPLICATE);
 	ITEST_EQ_LONG(b.id, a.id);
-	ITEST_EQ_LONG(n("SELECT count(*) FROM submissions WHERE sender = '79000000013'"), 1);
+	ITEST_EQ_LONG(
+	    n("SELECT count(*) FROM submissions WHERE sender = '79000000013'"),
+	    1);
 }
 
 /* Outside the window the same text is a new message. */
@@ -129,11 +155,14 @@ test_window(struct tstore *t)
 
 	tstore_say(t, "79000000014", "ПС 555001 900", tstore_time(30), &a);
 	ITEST_EQ_LONG(a.status, INTAKE_APPLIED);
-	itest_exec(db, "UPDATE messages SET logged_at = logged_at - interval '8 days'"
+	itest_exec(db,
+	    "UPDATE messages SET logged_at = logged_at - interval '8 days'"
 	    " WHERE sender = '79000000014'");
 	tstore_say(t, "79000000014", "ПС 555001 900", tstore_time(31), &b);
 	ITEST_EQ_LONG(b.status, INTAKE_APPLIED);
-	ITEST_EQ_LONG(n("SELECT count(*) FROM submissions WHERE sender = '79000000014'"), 2);
+	ITEST_EQ_LONG(
+	    n("SELECT count(*) FROM submissions WHERE sender = '79000000014'"),
+	    2);
 }
 
 int

@@ -33,7 +33,8 @@ wait_for_lock_wait(struct tstore *t)
 
 	for (int i = 0; i < 400; i++) {
 		tstore_spin(t->base, 10);
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity"
+		snprintf(sql, sizeof(sql),
+		    "SELECT count(*) FROM pg_stat_activity"
 		    " WHERE pid = %d AND wait_event_type = 'Lock'",
 		    store_backend_pid(t->st));
 		if (n(sql) == 1)
@@ -49,11 +50,13 @@ submit_batch(struct tstore *t, struct tres *r, int minute)
 
 	for (int k = 0; k < NB - 1; k++) {
 		snprintf(sender, sizeof(sender), "7933100%04d", k);
-		snprintf(text, sizeof(text), "ПС 555001 %d", 1000 + 10 * minute + k);
-		tstore_submit(t, "sms", sender, text, tstore_time(minute), NULL, &r[k]);
+		snprintf(
+		    text, sizeof(text), "ПС 555001 %d", 1000 + 10 * minute + k);
+		tstore_submit(
+		    t, "sms", sender, text, tstore_time(minute), NULL, &r[k]);
 	}
-	tstore_submit(t, "sms", "79330009999", "45055", tstore_time(minute), NULL,
-	    &r[NB - 1]);
+	tstore_submit(t, "sms", "79330009999", "45055", tstore_time(minute),
+	    NULL, &r[NB - 1]);
 }
 
 static void
@@ -69,7 +72,8 @@ test_backend_killed(struct tstore *t)
 	ITEST_EQ_STR(start.outcome, "prompt");
 	store_stats(t->st, &before);
 	itest_exec(db, "BEGIN");
-	itest_exec(db, "SELECT * FROM dialogs WHERE sender = '79330009999' FOR UPDATE");
+	itest_exec(db,
+	    "SELECT * FROM dialogs WHERE sender = '79330009999' FOR UPDATE");
 	submit_batch(t, r, 1);
 	wait_for_lock_wait(t);
 	/* Round 2 has written message rows and waits: kill the backend now. */
@@ -80,12 +84,18 @@ test_backend_killed(struct tstore *t)
 	itest_exec(db, "ROLLBACK");
 	for (int k = 0; k < NB; k++)
 		ITEST_EQ_LONG(r[k].status, INTAKE_TEMPFAIL);
-	ITEST_EQ_LONG(n("SELECT count(*) FROM messages WHERE sender LIKE '7933100%'"), 0);
-	ITEST_EQ_LONG(n("SELECT count(*) FROM messages WHERE sender = '79330009999'"), 1);
-	ITEST_EQ_LONG(n("SELECT count(*) FROM submissions WHERE contract = '555001'"), 0);
-	ITEST_EQ_LONG(n("SELECT next FROM dialogs WHERE sender = '79330009999'"), 0);
-	ITEST_EQ_LONG(n("SELECT count(*) FROM registers WHERE contract = '555001'"
-	    " AND last_value IS NULL"), 1);
+	ITEST_EQ_LONG(
+	    n("SELECT count(*) FROM messages WHERE sender LIKE '7933100%'"), 0);
+	ITEST_EQ_LONG(
+	    n("SELECT count(*) FROM messages WHERE sender = '79330009999'"), 1);
+	ITEST_EQ_LONG(
+	    n("SELECT count(*) FROM submissions WHERE contract = '555001'"), 0);
+	ITEST_EQ_LONG(
+	    n("SELECT next FROM dialogs WHERE sender = '79330009999'"), 0);
+	ITEST_EQ_LONG(
+	    n("SELECT count(*) FROM registers WHERE contract = '555001'"
+	      " AND last_value IS NULL"),
+	    1);
 
 	/* The store reconnects by itself; the channel's retry then applies. */
 	store_stats(t->st, &after);
@@ -98,7 +108,9 @@ test_backend_killed(struct tstore *t)
 	for (int k = 0; k < NB; k++)
 		ITEST_EQ_LONG(r[k].status, INTAKE_APPLIED);
 	ITEST_EQ_STR(r[NB - 1].outcome, "prompt");
-	ITEST_EQ_LONG(n("SELECT count(*) FROM submissions WHERE contract = '555001'"), NB - 1);
+	ITEST_EQ_LONG(
+	    n("SELECT count(*) FROM submissions WHERE contract = '555001'"),
+	    NB - 1);
 	store_stats(t->st, &after);
 	ITEST_EQ_LONG((long)(after.reconnects - before.reconnects), 1);
 	ITEST_EQ_LONG((long)(after.tempfails - before.tempfails), NB);
@@ -113,23 +125,27 @@ test_poison(struct tstore *t)
 	struct store_stats st;
 	char sender[32];
 
-	itest_exec(db, "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$"
+	itest_exec(db,
+	    "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$"
 	    " BEGIN IF NEW.text = 'POISON' THEN RAISE EXCEPTION 'poisoned'"
 	    " USING ERRCODE = '22023'; END IF; RETURN NEW; END $$;"
 	    "CREATE TRIGGER poison BEFORE INSERT ON messages"
 	    " FOR EACH ROW EXECUTE FUNCTION poison()");
 	for (int k = 0; k < 10; k++) {
 		snprintf(sender, sizeof(sender), "7944000%04d", k);
-		tstore_submit(t, "sms", sender, k == 6 ? "POISON" : "?", tstore_time(5),
-		    NULL, &r[k]);
+		tstore_submit(t, "sms", sender, k == 6 ? "POISON" : "?",
+		    tstore_time(5), NULL, &r[k]);
 	}
 	tstore_wait(one, 1);
 	for (int k = 0; k < 10; k++)
-		ITEST_EQ_LONG(r[k].status, k == 6 ? INTAKE_TEMPFAIL : INTAKE_APPLIED);
-	ITEST_EQ_LONG(n("SELECT count(*) FROM messages WHERE sender LIKE '7944000%'"), 9);
+		ITEST_EQ_LONG(
+		    r[k].status, k == 6 ? INTAKE_TEMPFAIL : INTAKE_APPLIED);
+	ITEST_EQ_LONG(
+	    n("SELECT count(*) FROM messages WHERE sender LIKE '7944000%'"), 9);
 	store_stats(t->st, &st);
 	ITEST_CHECK(st.splits >= 3);
-	itest_exec(db, "DROP TRIGGER poison ON messages; DROP FUNCTION poison()");
+	itest_exec(
+	    db, "DROP TRIGGER poison ON messages; DROP FUNCTION poison()");
 }
 
 /* The current month's partition is gone: created, then the batch applies. */
@@ -139,7 +155,8 @@ test_missing_partition(struct tstore *t)
 	struct tres r;
 	char table[64], sql[128];
 
-	itest_text(db, "SELECT 'outbox_' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMM')",
+	itest_text(db,
+	    "SELECT 'outbox_' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMM')",
 	    table, sizeof(table));
 	snprintf(sql, sizeof(sql), "DROP TABLE %s", table);
 	itest_exec(db, sql);
@@ -159,10 +176,11 @@ test_lock_timeout(struct tstore *t)
 
 	store_stats(t->st, &before);
 	itest_exec(db, "BEGIN");
-	itest_exec(db, "SELECT * FROM registers WHERE contract = '102057522' FOR UPDATE");
-	tstore_submit(t, "sms", "79550000002", "ПС 102057522 11700", tstore_time(7),
-	    NULL, &r);
-	tstore_spin(t->base, 6000);	/* past the 5 s lock_timeout */
+	itest_exec(db,
+	    "SELECT * FROM registers WHERE contract = '102057522' FOR UPDATE");
+	tstore_submit(t, "sms", "79550000002", "ПС 102057522 11700",
+	    tstore_time(7), NULL, &r);
+	tstore_spin(t->base, 6000); /* past the 5 s lock_timeout */
 	itest_exec(db, "ROLLBACK");
 	tstore_wait(one, 1);
 	store_stats(t->st, &after);
@@ -183,9 +201,10 @@ test_persistent_error(struct tstore *t)
 	struct tres r;
 	FILE *f;
 
-	unlink(path);	/* read back through /proc, gone whatever happens */
+	unlink(path); /* read back through /proc, gone whatever happens */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	itest_exec(db, "CREATE FUNCTION broken() RETURNS trigger LANGUAGE plpgsql AS $$"
+	itest_exec(db,
+	    "CREATE FUNCTION broken() RETURNS trigger LANGUAGE plpgsql AS $$"
 	    " BEGIN RAISE EXCEPTION 'broken on purpose'; END $$;"
 	    "CREATE TRIGGER broken BEFORE INSERT ON outbox"
 	    " FOR EACH ROW EXECUTE FUNCTION broken()");

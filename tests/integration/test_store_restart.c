@@ -25,8 +25,9 @@ cluster(const char *cmd)
 {
 	char line[800];
 
-	snprintf(line, sizeof(line), "sh '%s' %s '%s' %s >&2", getenv("MLINE_PG_CLUSTER"),
-	    cmd, dir, strcmp(cmd, "start") == 0 ? port : "");
+	snprintf(line, sizeof(line), "sh '%s' %s '%s' %s >&2",
+	    getenv("MLINE_PG_CLUSTER"), cmd, dir,
+	    strcmp(cmd, "start") == 0 ? port : "");
 	if (system(line) != 0)
 		itest_fail("%s", line);
 }
@@ -47,21 +48,25 @@ own_db(void)
 	char err[512];
 	FILE *f;
 
-	if (getenv("MLINE_PG_CLUSTER") == NULL || getenv("MLINE_TEST_PGHOST") == NULL) {
-		itest_db_create("itest_store_restart");	/* skips or fails */
+	if (getenv("MLINE_PG_CLUSTER") == NULL ||
+	    getenv("MLINE_TEST_PGHOST") == NULL) {
+		itest_db_create("itest_store_restart"); /* skips or fails */
 		itest_fail("MLINE_PG_CLUSTER not set");
 	}
 	snprintf(dir, sizeof(dir), "%s-restart", getenv("MLINE_TEST_PGHOST"));
-	snprintf(port, sizeof(port), "%d", atoi(getenv("MLINE_TEST_PGPORT")) + 1);
+	snprintf(
+	    port, sizeof(port), "%d", atoi(getenv("MLINE_TEST_PGPORT")) + 1);
 	cluster("start");
 	atexit(cluster_stop);
-	snprintf(conninfo, sizeof(conninfo), "host=%s port=%s user=postgres"
-	    " dbname=postgres", dir, port);
+	snprintf(conninfo, sizeof(conninfo),
+	    "host=%s port=%s user=postgres"
+	    " dbname=postgres",
+	    dir, port);
 	if (migrate_run(conninfo, &mrep, err, sizeof(err)) != 0)
 		itest_fail("migrate: %s", err);
 	if ((f = fopen(MLINE_TEST_DATA "/contracts-sample.csv", "r")) == NULL ||
 	    import_contracts(conninfo, f, "sample", NULL, NULL, &irep, err,
-	    sizeof(err)) != 0)
+	        sizeof(err)) != 0)
 		itest_fail("import: %s", err);
 	fclose(f);
 	return conninfo;
@@ -117,10 +122,10 @@ main(void)
 	fflush(stderr);
 	dup2(logfd, 2);
 	cluster("halt");
-	for (int i = 0; i < 60; i++) {	/* about 3 s of outage */
+	for (int i = 0; i < 60; i++) { /* about 3 s of outage */
 		tstore_spin(base, 50);
-		if (tstore_try_submit(&t, "sms", "79660000002", "?", tstore_time(1),
-		    NULL, &r) != 0)
+		if (tstore_try_submit(&t, "sms", "79660000002", "?",
+		        tstore_time(1), NULL, &r) != 0)
 			refused++;
 		else
 			tstore_wait((struct tstore *[]){ &t }, 1);
@@ -130,14 +135,17 @@ main(void)
 	cluster("resume");
 	tstore_wait_ready(&t);
 	store_stats(t.st, &st);
-	for (int i = 0; i < 200 && st.reconnects < 2; i++) {	/* both connections */
+	for (int i = 0; i < 200 && st.reconnects < 2;
+	     i++) { /* both connections */
 		tstore_spin(base, 25);
 		store_stats(t.st, &st);
 	}
 	fflush(stderr);
 	dup2(saved, 2);
-	fprintf(stderr, "outage: %d submits refused, %llu connect failures;"
-	    " log:\n", refused, (unsigned long long)st.db_failures);
+	fprintf(stderr,
+	    "outage: %d submits refused, %llu connect failures;"
+	    " log:\n",
+	    refused, (unsigned long long)st.db_failures);
 	print_file(logpath);
 	/*
 	 * Per connection (2): one line for the loss, one per distinct connect
@@ -147,7 +155,7 @@ main(void)
 	ITEST_EQ_LONG(count_lines(logpath, ": connected"), 2);
 	ITEST_EQ_LONG(count_lines(logpath, "store: no database"), 1);
 	ITEST_EQ_LONG((long)st.reconnects, 2);
-	ITEST_CHECK(st.db_failures >= 8);	/* several attempts, few lines */
+	ITEST_CHECK(st.db_failures >= 8); /* several attempts, few lines */
 
 	/* The dialog begun before the outage goes on. */
 	tstore_say(&t, "79660000001", "45055", tstore_time(2), &r);

@@ -26,7 +26,8 @@ test_array_literals(void)
 	sarr_text(&a, "{,}");
 	sarr_text(&a, "");
 	sarr_text(&a, "ПС 123");
-	ITEST_EQ_STR(sarr_end(&a), "{\"plain\",\"q\\\"uote\",\"back\\\\slash\",NULL,"
+	ITEST_EQ_STR(sarr_end(&a),
+	    "{\"plain\",\"q\\\"uote\",\"back\\\\slash\",NULL,"
 	    "\"NULL\",\"{,}\",\"\",\"ПС 123\"}");
 	sarr_begin(&a);
 	sarr_i64(&a, -9223372036854775807LL - 1);
@@ -52,12 +53,19 @@ static void
 test_text_clean(void)
 {
 	clean("ok ПС €𝄞", strlen("ok ПС €𝄞"), "ok ПС €𝄞");
-	clean("a\0b", 3, "a\xef\xbf\xbd" "b");		/* NUL */
-	clean("a\xff" "b", 3, "a\xef\xbf\xbd" "b");		/* never valid */
-	clean("\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd");	/* overlong '/' */
-	clean("\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"); /* surrogate */
-	clean("\xd0", 1, "\xef\xbf\xbd");			/* cut short */
-	clean("\xf4\x90\x80\x80", 4,				/* above U+10FFFF */
+	clean("a\0b", 3,
+	    "a\xef\xbf\xbd"
+	    "b"); /* NUL */
+	clean("a\xff"
+	      "b",
+	    3,
+	    "a\xef\xbf\xbd"
+	    "b"); /* never valid */
+	clean("\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd"); /* overlong '/' */
+	clean("\xed\xa0\x80", 3,
+	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"); /* surrogate */
+	clean("\xd0", 1, "\xef\xbf\xbd"); /* cut short */
+	clean("\xf4\x90\x80\x80", 4, /* above U+10FFFF */
 	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
 }
 
@@ -69,7 +77,7 @@ test_map(void)
 	int seen = 0, v;
 
 	smap_reset(&m, 4);
-	for (int i = 0; i < 1000; i++)		/* grows past the estimate */
+	for (int i = 0; i < 1000; i++) /* grows past the estimate */
 		smap_put(&m, (uint64_t)(i % 10), i);
 	pos = SIZE_MAX;
 	while ((v = smap_next(&m, 7, &pos)) != -1) {

@@ -26,9 +26,12 @@ tstore_done(const struct intake_result *r, void *arg)
 
 	res->done = true;
 	res->status = r->status;
-	snprintf(res->outcome, sizeof(res->outcome), "%s", r->outcome ? r->outcome : "");
-	snprintf(res->reason, sizeof(res->reason), "%s", r->reason ? r->reason : "");
-	snprintf(res->reply, sizeof(res->reply), "%s", r->reply ? r->reply : "");
+	snprintf(res->outcome, sizeof(res->outcome), "%s",
+	    r->outcome ? r->outcome : "");
+	snprintf(
+	    res->reason, sizeof(res->reason), "%s", r->reason ? r->reason : "");
+	snprintf(
+	    res->reply, sizeof(res->reply), "%s", r->reply ? r->reply : "");
 	res->id = r->message_id;
 	(*res->outstanding)--;
 }
@@ -79,8 +82,8 @@ tstore_open(struct tstore *t, struct event_base *base, const char *conninfo,
 }
 
 void
-tstore_open_dry(struct tstore *t, struct event_base *base,
-    const char *conninfo, int batch_max)
+tstore_open_dry(struct tstore *t, struct event_base *base, const char *conninfo,
+    int batch_max)
 {
 	tstore_open_opts(t, base, conninfo, batch_max, true);
 }
@@ -121,8 +124,8 @@ tstore_submit(struct tstore *t, const char *channel, const char *sender,
     const char *text, int64_t time_us, const char *external_id,
     struct tres *res)
 {
-	if (tstore_try_submit(t, channel, sender, text, time_us, external_id,
-	    res) != 0)
+	if (tstore_try_submit(
+	        t, channel, sender, text, time_us, external_id, res) != 0)
 		itest_fail("store_submit refused '%s'", text);
 }
 
@@ -166,7 +169,8 @@ tstore_db(const char *name)
 	if ((f = fopen(MLINE_TEST_DATA "/contracts-sample.csv", "r")) == NULL)
 		itest_fail("no sample contracts");
 	if (import_contracts(conninfo, f, "sample", NULL, NULL, &irep, err,
-	    sizeof(err)) != 0 || irep.bad_lines != 0)
+	        sizeof(err)) != 0 ||
+	    irep.bad_lines != 0)
 		itest_fail("import: %s", err);
 	fclose(f);
 	return conninfo;

@@ -16,20 +16,20 @@ struct event_base;
 
 /* One message's result, copied out of the done callback. */
 struct tres {
-	bool               done;
+	bool done;
 	enum intake_status status;
-	char               outcome[32];
-	char               reason[48];
-	char               reply[1100];
-	int64_t            id;
-	int               *outstanding;
+	char outcome[32];
+	char reason[48];
+	char reply[1100];
+	int64_t id;
+	int *outstanding;
 };
 
 struct tstore {
-	struct event_base *base;	/* shared by the stores of one test */
-	struct store      *st;
-	struct config     *cfg;
-	int                outstanding;
+	struct event_base *base; /* shared by the stores of one test */
+	struct store *st;
+	struct config *cfg;
+	int outstanding;
 };
 
 /* 2026-11-20 12:00 Moscow time (inside the default 18-25 window), + min. */
@@ -39,21 +39,21 @@ int64_t tstore_time(int minutes);
  * Create a store on base for conninfo with [store] batch_max and the
  * default config otherwise; wait until it is ready (or fail the test).
  */
-void tstore_open(struct tstore *, struct event_base *, const char *conninfo,
-                 int batch_max);
+void tstore_open(
+    struct tstore *, struct event_base *, const char *conninfo, int batch_max);
 /* The same with a dry-run store (nothing ever committed). */
-void tstore_open_dry(struct tstore *, struct event_base *, const char *conninfo,
-                     int batch_max);
+void tstore_open_dry(
+    struct tstore *, struct event_base *, const char *conninfo, int batch_max);
 void tstore_close(struct tstore *);
 
 /* Submit; the result lands in *res when done. Fails the test if refused. */
 void tstore_submit(struct tstore *, const char *channel, const char *sender,
-                   const char *text, int64_t time_us, const char *external_id,
-                   struct tres *res);
+    const char *text, int64_t time_us, const char *external_id,
+    struct tres *res);
 /* Same, but return submit's value (-1: refused) instead of failing. */
-int  tstore_try_submit(struct tstore *, const char *channel, const char *sender,
-                       const char *text, int64_t time_us,
-                       const char *external_id, struct tres *res);
+int tstore_try_submit(struct tstore *, const char *channel, const char *sender,
+    const char *text, int64_t time_us, const char *external_id,
+    struct tres *res);
 
 /* Run the loop until every submitted message of these stores is done. */
 void tstore_wait(struct tstore *const *stores, int n);
@@ -64,7 +64,7 @@ void tstore_spin(struct event_base *, int ms);
 
 /* One message, submitted and waited for: the common case. */
 void tstore_say(struct tstore *, const char *sender, const char *text,
-                int64_t time_us, struct tres *res);
+    int64_t time_us, struct tres *res);
 
 /* Fresh database name: migrated, sample contracts imported. */
 const char *tstore_db(const char *name);

@@ -15,7 +15,7 @@
 
 #include "meterline/config.h"
 
-static struct config cfg;	/* 30 KiB: off the stack */
+static struct config cfg; /* 30 KiB: off the stack */
 static char err[4096];
 static char dump[65536];
 
@@ -55,27 +55,35 @@ test_defaults(void **state)
 	assert_string_equal(cfg.window.tz.name, "Europe/Moscow");
 	assert_int_equal(tz_offset(&cfg.window.tz, 1716000000), 3 * 3600);
 	w = config_window_for(&cfg, MODEL_RES_HOT_WATER);
-	assert_true(w.from == 18 && w.to == 25 && w.policy == CONFIG_POLICY_REJECT);
+	assert_true(
+	    w.from == 18 && w.to == 25 && w.policy == CONFIG_POLICY_REJECT);
 	assert_int_equal(cfg.limits.daily_milli[MODEL_RES_ELECTRICITY], 200000);
 	assert_int_equal(cfg.limits.daily_milli[MODEL_RES_HOT_WATER], 2000);
 	assert_int_equal(cfg.limits.daily_milli[MODEL_RES_COLD_WATER], 3000);
-	assert_string_equal(cfg.templates[TPL_ACCEPTED],
-	    "Показания приняты. Спасибо.");
+	assert_string_equal(
+	    cfg.templates[TPL_ACCEPTED], "Показания приняты. Спасибо.");
 	assert_int_equal(config_check(&cfg, NULL, NULL), 0);
 }
 
 static void
 test_set_values(void **state)
 {
-	static const struct { const char *s, *k, *v; } ok[] = {
-		{ "smpp", "port", "3000" }, { "smpp", "tls", "yes" },
+	static const struct {
+		const char *s, *k, *v;
+	} ok[] = {
+		{ "smpp", "port", "3000" },
+		{ "smpp", "tls", "yes" },
 		{ "smpp", "temporary_error_status", "0x58" },
-		{ "smpp", "bind", "pair" }, { "dialog", "expiry", "45m" },
-		{ "window", "days", " 30 - 3" }, { "window", "policy", "accept" },
+		{ "smpp", "bind", "pair" },
+		{ "dialog", "expiry", "45m" },
+		{ "window", "days", " 30 - 3" },
+		{ "window", "policy", "accept" },
 		{ "window", "days.hot_water", "20-28" },
 		{ "window", "policy.cold_water", "accept" },
-		{ "limits", "hot_water", "2.5" }, { "limits", "cold_water", "0.125" },
-		{ "store", "duplicate_window", "36h" }, { "log", "level", "debug" },
+		{ "limits", "hot_water", "2.5" },
+		{ "limits", "cold_water", "0.125" },
+		{ "store", "duplicate_window", "36h" },
+		{ "log", "level", "debug" },
 		{ "templates", "accepted", "Дякуємо, {contract}!" },
 	};
 	char why[256];
@@ -84,10 +92,12 @@ test_set_values(void **state)
 	(void)state;
 	config_defaults(&cfg);
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		if (config_set(&cfg, ok[i].s, ok[i].k, ok[i].v, why, sizeof(why)))
-			fail_msg("%s.%s = %s: %s", ok[i].s, ok[i].k, ok[i].v, why);
+		if (config_set(
+		        &cfg, ok[i].s, ok[i].k, ok[i].v, why, sizeof(why)))
+			fail_msg(
+			    "%s.%s = %s: %s", ok[i].s, ok[i].k, ok[i].v, why);
 	}
-	assert_true(cfg.smpp.enabled);	/* a key of [smpp] enables it */
+	assert_true(cfg.smpp.enabled); /* a key of [smpp] enables it */
 	assert_int_equal(cfg.smpp.port, 3000);
 	assert_true(cfg.smpp.tls);
 	assert_int_equal(cfg.smpp.temporary_error_status, 0x58);
@@ -98,9 +108,11 @@ test_set_values(void **state)
 	assert_int_equal(cfg.limits.daily_milli[MODEL_RES_HOT_WATER], 2500);
 	assert_int_equal(cfg.limits.daily_milli[MODEL_RES_COLD_WATER], 125);
 	w = config_window_for(&cfg, MODEL_RES_ELECTRICITY);
-	assert_true(w.from == 30 && w.to == 3 && w.policy == CONFIG_POLICY_ACCEPT);
+	assert_true(
+	    w.from == 30 && w.to == 3 && w.policy == CONFIG_POLICY_ACCEPT);
 	w = config_window_for(&cfg, MODEL_RES_HOT_WATER);
-	assert_true(w.from == 20 && w.to == 28 && w.policy == CONFIG_POLICY_ACCEPT);
+	assert_true(
+	    w.from == 20 && w.to == 28 && w.policy == CONFIG_POLICY_ACCEPT);
 	config_set(&cfg, "window", "policy", "reject", why, sizeof(why));
 	w = config_window_for(&cfg, MODEL_RES_COLD_WATER);
 	assert_true(w.from == 30 && w.policy == CONFIG_POLICY_ACCEPT);
@@ -111,13 +123,16 @@ test_set_values(void **state)
 static void
 test_set_errors(void **state)
 {
-	static const struct { const char *s, *k, *v, *why; } bad[] = {
+	static const struct {
+		const char *s, *k, *v, *why;
+	} bad[] = {
 		{ "smpp", "port", "0", "out of range 1..65535" },
 		{ "smpp", "port", "80x", "not an integer" },
 		{ "smpp", "port", "", "not an integer" },
 		{ "smpp", "tls", "maybe", "not true or false" },
 		{ "smpp", "bind", "receiver", "not one of transceiver, pair" },
-		{ "smpp", "system_id", "a_system_id_too_long", "longer than 15" },
+		{ "smpp", "system_id", "a_system_id_too_long",
+		    "longer than 15" },
 		{ "smpp", "password", "123456789", "longer than 8" },
 		{ "smpp", "colour", "red", "unknown key" },
 		{ "smtp", "host", "x", "unknown section [smtp]" },
@@ -134,8 +149,10 @@ test_set_errors(void **state)
 		{ "limits", "electricity", "2.5555", "not a number" },
 		{ "limits", "electricity", "-1", "not a number" },
 		{ "limits", "electricity", "1000001", "out of range" },
-		{ "templates", "accepted", "{nope}", "unknown placeholder {nope}" },
-		{ "templates", "accepted", "{value}", "not available in this reply" },
+		{ "templates", "accepted", "{nope}",
+		    "unknown placeholder {nope}" },
+		{ "templates", "accepted", "{value}",
+		    "not available in this reply" },
 		{ "templates", "accepted", "", "empty reply" },
 		{ "templates", "goodbye", "x", "unknown reply template" },
 	};
@@ -145,11 +162,12 @@ test_set_errors(void **state)
 	config_defaults(&cfg);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (config_set(&cfg, bad[i].s, bad[i].k, bad[i].v, why,
-		    sizeof(why)) == 0)
-			fail_msg("%s.%s = \"%s\" accepted", bad[i].s, bad[i].k, bad[i].v);
+		        sizeof(why)) == 0)
+			fail_msg("%s.%s = \"%s\" accepted", bad[i].s, bad[i].k,
+			    bad[i].v);
 		if (strstr(why, bad[i].why) == NULL)
-			fail_msg("%s.%s = \"%s\": \"%s\", want \"%s\"", bad[i].s,
-			    bad[i].k, bad[i].v, why, bad[i].why);
+			fail_msg("%s.%s = \"%s\": \"%s\", want \"%s\"",
+			    bad[i].s, bad[i].k, bad[i].v, why, bad[i].why);
 	}
 }
 
@@ -157,32 +175,33 @@ static void
 test_load_full(void **state)
 {
 	(void)state;
-	assert_int_equal(load(
-	    "; comment\n"
-	    "# another\n"
-	    "[database]\n"
-	    "conninfo = host=10.0.0.5 dbname=readings\n"
-	    "\n"
-	    "[smpp]\n"
-	    "host = 10.0.0.7\n"
-	    "port=2776\n"
-	    "system_id = meter01\n"
-	    "password = secret\n"
-	    "bind = pair   ; inline comment\n"
-	    "\n"
-	    "[http]\n"
-	    "listen = [::1]:9090\n"
-	    "secret = k3y\n"
-	    "\n"
-	    "[window]\n"
-	    "days = 20-26\n"
-	    "days.cold_water = 15-20\n"
-	    "timezone = Europe/Kyiv\n"
-	    "\n"
-	    "[templates]\n"
-	    "accepted = Прийнято,\n"
-	    "  дякуємо!\n"), 0);
-	assert_string_equal(cfg.database.conninfo, "host=10.0.0.5 dbname=readings");
+	assert_int_equal(load("; comment\n"
+	                      "# another\n"
+	                      "[database]\n"
+	                      "conninfo = host=10.0.0.5 dbname=readings\n"
+	                      "\n"
+	                      "[smpp]\n"
+	                      "host = 10.0.0.7\n"
+	                      "port=2776\n"
+	                      "system_id = meter01\n"
+	                      "password = secret\n"
+	                      "bind = pair   ; inline comment\n"
+	                      "\n"
+	                      "[http]\n"
+	                      "listen = [::1]:9090\n"
+	                      "secret = k3y\n"
+	                      "\n"
+	                      "[window]\n"
+	                      "days = 20-26\n"
+	                      "days.cold_water = 15-20\n"
+	                      "timezone = Europe/Kyiv\n"
+	                      "\n"
+	                      "[templates]\n"
+	                      "accepted = Прийнято,\n"
+	                      "  дякуємо!\n"),
+	    0);
+	assert_string_equal(
+	    cfg.database.conninfo, "host=10.0.0.5 dbname=readings");
 	assert_true(cfg.smpp.enabled && cfg.http.enabled);
 	assert_string_equal(cfg.smpp.host, "10.0.0.7");
 	assert_int_equal(cfg.smpp.port, 2776);
@@ -192,7 +211,8 @@ test_load_full(void **state)
 	assert_int_equal(cfg.window.all.from, 20);
 	assert_int_equal(cfg.window.res[MODEL_RES_COLD_WATER].from, 15);
 	assert_string_equal(cfg.window.tz.name, "Europe/Kyiv");
-	assert_true(cfg.window.tz.ntimes > 50);	/* the real file, with history */
+	assert_true(
+	    cfg.window.tz.ntimes > 50); /* the real file, with history */
 	assert_string_equal(cfg.templates[TPL_ACCEPTED], "Прийнято, дякуємо!");
 }
 
@@ -204,7 +224,8 @@ test_load_errors(void **state)
 	    "test.conf:3: smpp.port: 99999 is out of range 1..65535");
 	expect_error("[database]\nconninfo = x\n[dialog]\nexpiry = soon\n",
 	    "test.conf:4: dialog.expiry: \"soon\" is not a duration");
-	expect_error("[sms]\nhost = x\n", "test.conf:1: [sms]: unknown section");
+	expect_error(
+	    "[sms]\nhost = x\n", "test.conf:1: [sms]: unknown section");
 	expect_error("[dialog]\nexpiry = 10m\nexpiry = 20m\n",
 	    "test.conf:3: dialog.expiry: set twice (first at line 2)");
 	expect_error("[dialog]\nthis line has no equals sign\n",
@@ -243,14 +264,15 @@ test_channel_sections(void **state)
 	    "test.conf:2: http.listen: not host:port");
 	assert_non_null(strstr(err, "http.secret: required when [http]"));
 	expect_error("[smpp]\nhost=1.2.3.4\nsystem_id=x\npassword=a\n"
-	    "password_file=/nonexistent\n",
+	             "password_file=/nonexistent\n",
 	    "test.conf:5: smpp.password_file: set password or password_file, "
 	    "not both");
 	assert_int_equal(load("[database]\nconninfo = x\n"), 0);
 	assert_false(cfg.smpp.enabled || cfg.http.enabled);
 	/* a UTF-8 BOM from a Windows editor before the first section */
 	assert_int_equal(load("\xef\xbb\xbf[smpp]\r\nhost = 10.0.0.1\r\n"
-	    "system_id = x\r\n"), 0);
+	                      "system_id = x\r\n"),
+	    0);
 	assert_true(cfg.smpp.enabled);
 	assert_string_equal(cfg.smpp.host, "10.0.0.1");
 }
@@ -277,8 +299,10 @@ test_secret_files(void **state)
 	temp_file(pw, sizeof(pw), "pa55\n");
 	temp_file(sec, sizeof(sec), "hmac-key-1\r\n");
 	temp_file(empty, sizeof(empty), "\n");
-	snprintf(text, sizeof(text), "[smpp]\nhost = 10.0.0.1\nsystem_id = x\n"
-	    "password_file = %s\n[http]\nsecret_file = %s\n", pw, sec);
+	snprintf(text, sizeof(text),
+	    "[smpp]\nhost = 10.0.0.1\nsystem_id = x\n"
+	    "password_file = %s\n[http]\nsecret_file = %s\n",
+	    pw, sec);
 	assert_int_equal(load(text), 0);
 	assert_string_equal(cfg.smpp.password, "pa55");
 	assert_string_equal(cfg.http.secret, "hmac-key-1");
@@ -298,16 +322,19 @@ test_dump_masks_secrets(void **state)
 	size_t n;
 
 	(void)state;
-	assert_int_equal(load("[database]\n"
-	    "conninfo = host=db user=m password=hunter2 dbname=x\n"
-	    "[smpp]\nhost = 10.0.0.1\nsystem_id = x\npassword = s3cr3t\n"
-	    "[http]\nsecret = t0ps3cr3t\n"), 0);
+	assert_int_equal(
+	    load("[database]\n"
+	         "conninfo = host=db user=m password=hunter2 dbname=x\n"
+	         "[smpp]\nhost = 10.0.0.1\nsystem_id = x\npassword = s3cr3t\n"
+	         "[http]\nsecret = t0ps3cr3t\n"),
+	    0);
 	n = config_dump(&cfg, dump, sizeof(dump));
 	assert_int_equal(n, strlen(dump));
 	assert_null(strstr(dump, "hunter2"));
 	assert_null(strstr(dump, "s3cr3t"));
 	assert_null(strstr(dump, "t0ps3cr3t"));
-	assert_non_null(strstr(dump, "conninfo = host=db user=m password=*** "
+	assert_non_null(strstr(dump,
+	    "conninfo = host=db user=m password=*** "
 	    "dbname=x\n"));
 	assert_non_null(strstr(dump, "\npassword = (set)\n"));
 	assert_non_null(strstr(dump, "\nsecret = (set)\n"));
@@ -319,7 +346,8 @@ test_dump_masks_secrets(void **state)
 	    "postgresql://meter:hunter2@db.local/readings", err, sizeof(err));
 	config_dump(&cfg, dump, sizeof(dump));
 	assert_null(strstr(dump, "hunter2"));
-	assert_non_null(strstr(dump, "postgresql://meter:***@db.local/readings"));
+	assert_non_null(
+	    strstr(dump, "postgresql://meter:***@db.local/readings"));
 	/* a small buffer still gets a NUL-terminated prefix */
 	assert_true(config_dump(&cfg, dump, 16) > 16);
 	assert_int_equal(strlen(dump), 15);
@@ -334,8 +362,8 @@ test_check_needs_loaded_zone(void **state)
 	config_defaults(&cfg);
 	config_set(&cfg, "window", "timezone", "Europe/Kyiv", why, sizeof(why));
 	assert_int_equal(config_check(&cfg, NULL, NULL), 1);
-	assert_int_equal(tz_load(&cfg.window.tz, "Europe/Kyiv", why,
-	    sizeof(why)), 0);
+	assert_int_equal(
+	    tz_load(&cfg.window.tz, "Europe/Kyiv", why, sizeof(why)), 0);
 	assert_int_equal(config_check(&cfg, NULL, NULL), 0);
 }
 
@@ -348,8 +376,9 @@ in_section(const char *conf, const char *pos, const char *s)
 	/* "[x]" or, for a channel disabled by default, "#[x]" */
 	while (p > conf) {
 		p--;
-		if (*p == '[' && (p == conf || p[-1] == '\n' ||
-		    (p[-1] == '#' && (p - 1 == conf || p[-2] == '\n')))) {
+		if (*p == '[' &&
+		    (p == conf || p[-1] == '\n' ||
+		        (p[-1] == '#' && (p - 1 == conf || p[-2] == '\n')))) {
 			hdr = p;
 			break;
 		}
@@ -366,9 +395,9 @@ static void
 test_example_file_documents_defaults(void **state)
 {
 	static char conf[131072];
-	char        line[1024], section[64] = "", want[1100];
-	FILE       *f = fopen(MLINE_SOURCE_DIR "/etc/meterline.conf", "r");
-	size_t      n;
+	char line[1024], section[64] = "", want[1100];
+	FILE *f = fopen(MLINE_SOURCE_DIR "/etc/meterline.conf", "r");
+	size_t n;
 	struct config defaults;
 
 	(void)state;
@@ -377,7 +406,7 @@ test_example_file_documents_defaults(void **state)
 	fclose(f);
 	conf[n] = '\0';
 	config_defaults(&cfg);
-	cfg.smpp.enabled = cfg.http.enabled = true;	/* dump every section */
+	cfg.smpp.enabled = cfg.http.enabled = true; /* dump every section */
 	config_dump(&cfg, dump, sizeof(dump));
 	for (char *p = dump, *nl; *p != '\0'; p = nl + 1) {
 		const char *hit;
@@ -397,15 +426,17 @@ test_example_file_documents_defaults(void **state)
 		snprintf(want, sizeof(want), "\n#%s\n", line);
 		hit = strstr(conf, want);
 		if (hit == NULL || !in_section(conf, hit + 1, section))
-			fail_msg("etc/meterline.conf lacks \"#%s\" in [%s]", line,
-			    section);
+			fail_msg("etc/meterline.conf lacks \"#%s\" in [%s]",
+			    line, section);
 	}
 	/* as shipped, every key commented: loads to the defaults */
-	assert_int_equal(config_load(&cfg, MLINE_SOURCE_DIR "/etc/meterline.conf",
-	    err, sizeof(err)), 0);
+	assert_int_equal(
+	    config_load(
+	        &cfg, MLINE_SOURCE_DIR "/etc/meterline.conf", err, sizeof(err)),
+	    0);
 	config_defaults(&defaults);
-	assert_memory_equal(&cfg.templates, &defaults.templates,
-	    sizeof(defaults.templates));
+	assert_memory_equal(
+	    &cfg.templates, &defaults.templates, sizeof(defaults.templates));
 	assert_int_equal(cfg.dialog.expiry, defaults.dialog.expiry);
 	assert_false(cfg.smpp.enabled || cfg.http.enabled);
 }

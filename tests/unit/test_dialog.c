@@ -21,41 +21,42 @@
 #define ACCEPTED_RU "Показания приняты. Спасибо."
 
 struct step {
-	const char *at;		/* "2024-05-20 12:00:00" local, or "...Z" UTC */
-	const char *text;	/* what the customer sends */
+	const char *at; /* "2024-05-20 12:00:00" local, or "...Z" UTC */
+	const char *text; /* what the customer sends */
 	const char *outcome;
-	const char *reason;	/* NULL: none */
-	const char *reply;	/* NULL: not checked */
-	const char *dialog;	/* "123859/1": contract/next left open; NULL: none */
-	const char *stored;	/* "45055 23186": the submission; NULL: none */
-	const char *flags;	/* dialog_flags_str of the decision; NULL: "" */
-	const char *consumption;	/* "55 186" when checked */
+	const char *reason; /* NULL: none */
+	const char *reply; /* NULL: not checked */
+	const char
+	    *dialog; /* "123859/1": contract/next left open; NULL: none */
+	const char *stored; /* "45055 23186": the submission; NULL: none */
+	const char *flags; /* dialog_flags_str of the decision; NULL: "" */
+	const char *consumption; /* "55 186" when checked */
 };
 
 struct conversation {
 	const char *name;
-	void      (*setup)(struct config *);
+	void (*setup)(struct config *);
 	struct step steps[10];
 };
 
-static struct config   base_cfg, cfg;	/* 30 KiB each: off the stack */
-static struct parser  *parser;
+static struct config base_cfg, cfg; /* 30 KiB each: off the stack */
+static struct parser *parser;
 
 /* ---- the contracts billing knows ------------------------------------- */
 
 struct fixture_reg {
 	const char *name;
-	uint8_t     digits;
-	bool        has_last;
-	uint32_t    last;
-	const char *date;	/* "2024-04-20" */
+	uint8_t digits;
+	bool has_last;
+	uint32_t last;
+	const char *date; /* "2024-04-20" */
 };
 
 struct fixture {
-	const char         *number;
+	const char *number;
 	enum model_resource res;
-	enum model_status   status;
-	struct fixture_reg  regs[MODEL_MAX_REGISTERS];
+	enum model_status status;
+	struct fixture_reg regs[MODEL_MAX_REGISTERS];
 };
 
 #define E MODEL_RES_ELECTRICITY
@@ -65,23 +66,30 @@ struct fixture {
 
 static const struct fixture fixtures[] = {
 	{ "102057522", E, ACT, { { "Т1", 5, true, 11000, "2024-04-20" } } },
-	{ "123859", E, ACT, { { "день", 5, true, 45000, "2024-04-22" },
-	    { "ночь", 5, true, 23000, "2024-04-22" } } },
-	{ "555001", E, ACT, { { "пик", 6, true, 100000, "2024-04-21" },
-	    { "полупик", 6, true, 50000, "2024-04-21" },
-	    { "ночь", 6, true, 30000, "2024-04-21" } } },
-	{ "176354", CW, ACT, { { "кухня", 5, true, 40, "2024-04-20" },
-	    { "ванная", 5, true, 30, "2024-04-20" } } },
+	{ "123859", E, ACT,
+	    { { "день", 5, true, 45000, "2024-04-22" },
+	        { "ночь", 5, true, 23000, "2024-04-22" } } },
+	{ "555001", E, ACT,
+	    { { "пик", 6, true, 100000, "2024-04-21" },
+	        { "полупик", 6, true, 50000, "2024-04-21" },
+	        { "ночь", 6, true, 30000, "2024-04-21" } } },
+	{ "176354", CW, ACT,
+	    { { "кухня", 5, true, 40, "2024-04-20" },
+	        { "ванная", 5, true, 30, "2024-04-20" } } },
 	{ "176355", HW, ACT, { { "ГВС", 5, true, 20, "2024-04-20" } } },
-	{ "999000", E, MODEL_ST_CLOSED, { { "Т1", 5, true, 100, "2020-01-20" } } },
+	{ "999000", E, MODEL_ST_CLOSED,
+	    { { "Т1", 5, true, 100, "2020-01-20" } } },
 	{ "424242", E, ACT, { { "Т1", 5, true, 99950, "2024-04-20" } } },
 	{ "777001", E, ACT, { { "Т1", 6, false, 0, NULL } } },
 	{ "888001", E, ACT, { { "Т1", 4, true, 9000, "2024-04-20" } } },
 	{ "888002", E, ACT, { { "Т1", 4, true, 8999, "2024-04-20" } } },
-	{ "600600", E, ACT, { { "Т1", 9, true, 123456789, "2024-04-20" },
-	    { "Т2", 9, true, 1, "2024-04-20" }, { "Т3", 9, true, 1, "2024-04-20" },
-	    { "Т4", 9, true, 1, "2024-04-20" }, { "Т5", 9, true, 1, "2024-04-20" },
-	    { "Т6", 9, true, 1, "2024-04-20" } } },
+	{ "600600", E, ACT,
+	    { { "Т1", 9, true, 123456789, "2024-04-20" },
+	        { "Т2", 9, true, 1, "2024-04-20" },
+	        { "Т3", 9, true, 1, "2024-04-20" },
+	        { "Т4", 9, true, 1, "2024-04-20" },
+	        { "Т5", 9, true, 1, "2024-04-20" },
+	        { "Т6", 9, true, 1, "2024-04-20" } } },
 };
 
 #define NFIX (sizeof(fixtures) / sizeof(fixtures[0]))
@@ -91,7 +99,7 @@ static struct model_contract catalog[NFIX];
 static int32_t
 date_of(const char *s)
 {
-	int      y;
+	int y;
 	unsigned m, d;
 
 	if (sscanf(s, "%d-%u-%u", &y, &m, &d) != 3)
@@ -112,7 +120,8 @@ catalog_reset(void)
 		c->resource = fixtures[i].res;
 		c->status = fixtures[i].status;
 		for (unsigned j = 0; j < MODEL_MAX_REGISTERS &&
-		    fixtures[i].regs[j].name != NULL; j++) {
+		     fixtures[i].regs[j].name != NULL;
+		     j++) {
 			const struct fixture_reg *f = &fixtures[i].regs[j];
 			struct model_register *r = &c->registers[j];
 
@@ -120,7 +129,8 @@ catalog_reset(void)
 			r->digits = f->digits;
 			r->has_last = f->has_last;
 			r->last_value = f->last;
-			r->last_date = f->date ? date_of(f->date) : MODEL_DATE_NONE;
+			r->last_date =
+			    f->date ? date_of(f->date) : MODEL_DATE_NONE;
 			strcpy(r->name, f->name);
 			c->nregisters++;
 		}
@@ -159,14 +169,15 @@ catalog_apply(const struct dialog_submission *s)
 static int64_t
 time_of(const char *s)
 {
-	int      y, n = 0;
+	int y, n = 0;
 	unsigned mo, d, h, mi, sec;
-	int64_t  t;
+	int64_t t;
 
-	if (sscanf(s, "%d-%u-%u %u:%u:%u%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6)
+	if (sscanf(s, "%d-%u-%u %u:%u:%u%n", &y, &mo, &d, &h, &mi, &sec, &n) !=
+	    6)
 		fail_msg("bad time %s", s);
-	t = (int64_t)model_date_from_ymd(y, mo, d) * 86400 + h * 3600 + mi * 60 +
-	    sec;
+	t = (int64_t)model_date_from_ymd(y, mo, d) * 86400 + h * 3600 +
+	    mi * 60 + sec;
 	if (s[n] != 'Z') {
 		/* local -> UTC: the offset at the guess, then at the answer */
 		int64_t u = t - tz_offset(&cfg.window.tz, t);
@@ -185,15 +196,15 @@ values_str(const uint32_t *v, unsigned n, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (unsigned i = 0; i < n; i++)
-		used += (size_t)snprintf(buf + used, len - used, "%s%" PRIu32,
-		    i ? " " : "", v[i]);
+		used += (size_t)snprintf(
+		    buf + used, len - used, "%s%" PRIu32, i ? " " : "", v[i]);
 }
 
 static void templates_uk(struct config *);
 
 static void
 check_step(const struct conversation *cv, unsigned i, const struct step *st,
-           const struct dialog_decision *out)
+    const struct dialog_decision *out)
 {
 	char got[256], want[256];
 	const char *reason = dialog_reason_name(out->reason);
@@ -202,16 +213,17 @@ check_step(const struct conversation *cv, unsigned i, const struct step *st,
 	if (strcmp(dialog_outcome_name(out->outcome), st->outcome) != 0 ||
 	    (reason == NULL) != (st->reason == NULL) ||
 	    (reason != NULL && strcmp(reason, st->reason) != 0))
-		fail_msg("%s step %u (%s): outcome %s/%s, want %s/%s (reply %s)",
+		fail_msg(
+		    "%s step %u (%s): outcome %s/%s, want %s/%s (reply %s)",
 		    cv->name, i, st->text, dialog_outcome_name(out->outcome),
 		    reason ? reason : "-", st->outcome,
 		    st->reason ? st->reason : "-", out->reply);
 	if (strcmp(got, st->flags ? st->flags : "") != 0)
-		fail_msg("%s step %u: flags \"%s\", want \"%s\"", cv->name, i, got,
-		    st->flags ? st->flags : "");
+		fail_msg("%s step %u: flags \"%s\", want \"%s\"", cv->name, i,
+		    got, st->flags ? st->flags : "");
 	if (st->reply != NULL && strcmp(out->reply, st->reply) != 0)
-		fail_msg("%s step %u: reply\n  \"%s\"\nwant\n  \"%s\"", cv->name, i,
-		    out->reply, st->reply);
+		fail_msg("%s step %u: reply\n  \"%s\"\nwant\n  \"%s\"",
+		    cv->name, i, out->reply, st->reply);
 	assert_int_equal(out->reply_len, strlen(out->reply));
 	/* default replies fit one SMS; help is the declared two-part one */
 	if (cv->setup != templates_uk && out->outcome != DIALOG_OUT_HELP &&
@@ -224,7 +236,8 @@ check_step(const struct conversation *cv, unsigned i, const struct step *st,
 	if ((st->dialog == NULL) != !out->has_dialog ||
 	    (st->dialog != NULL && strcmp(got, st->dialog) != 0))
 		fail_msg("%s step %u: dialog %s, want %s", cv->name, i,
-		    out->has_dialog ? got : "none", st->dialog ? st->dialog : "none");
+		    out->has_dialog ? got : "none",
+		    st->dialog ? st->dialog : "none");
 	if (out->has_submission)
 		values_str(out->submission.values, out->submission.nvalues, got,
 		    sizeof(got));
@@ -237,16 +250,16 @@ check_step(const struct conversation *cv, unsigned i, const struct step *st,
 		values_str(out->submission.consumption, out->submission.nvalues,
 		    want, sizeof(want));
 		if (strcmp(want, st->consumption) != 0)
-			fail_msg("%s step %u: consumption %s, want %s", cv->name, i,
-			    want, st->consumption);
+			fail_msg("%s step %u: consumption %s, want %s",
+			    cv->name, i, want, st->consumption);
 	}
 }
 
 static void
 run(const struct conversation *cv)
 {
-	struct dialog_state     open;
-	bool                    has_open = false;
+	struct dialog_state open;
+	bool has_open = false;
 	struct dialog_decision *out = malloc(sizeof(*out));
 
 	cfg = base_cfg;
@@ -254,17 +267,21 @@ run(const struct conversation *cv)
 		cv->setup(&cfg);
 	catalog_reset();
 	for (unsigned i = 0; cv->steps[i].text != NULL; i++) {
-		const struct step  *st = &cv->steps[i];
+		const struct step *st = &cv->steps[i];
 		struct parse_result cmd;
 		struct dialog_input in;
 
 		parser_parse(parser, st->text, strlen(st->text), &cmd);
 		in = (struct dialog_input){ .time_us = time_of(st->at),
-		    .channel = "sms", .sender = "79120000001", .cmd = &cmd,
-		    .dialog = has_open ? &open : NULL };
-		in.contract = catalog_find(dialog_contract_needed(&cmd, in.dialog));
+			.channel = "sms",
+			.sender = "79120000001",
+			.cmd = &cmd,
+			.dialog = has_open ? &open : NULL };
+		in.contract =
+		    catalog_find(dialog_contract_needed(&cmd, in.dialog));
 		if (dialog_decide(&in, &cfg, out) != 0)
-			fail_msg("%s step %u: caller error: %s", cv->name, i, out->reply);
+			fail_msg("%s step %u: caller error: %s", cv->name, i,
+			    out->reply);
 		check_step(cv, i, st, out);
 		if ((has_open = out->has_dialog))
 			open = out->dialog;
@@ -330,8 +347,8 @@ templates_uk(struct config *c)
 {
 	char err[1024];
 
-	if (config_load(c, MLINE_TEST_DATA "/templates-uk.conf", err,
-	    sizeof(err)) != 0)
+	if (config_load(
+	        c, MLINE_TEST_DATA "/templates-uk.conf", err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 }
 
@@ -349,472 +366,566 @@ limits_off(struct config *c)
 
 static const struct conversation conversations[] = {
 	/* one register */
-	{ "single accepted at once", NULL, {
-		{ T, "ПС 102057522 11638", "accepted", NULL, ACCEPTED_RU,
-		    NULL, "11638", NULL, "638" },
-	} },
-	{ "single started, then the value", NULL, {
-		{ T, "ПС 102057522", "prompt", NULL, PROMPT_TN("102057522", "Т1"),
-		    "102057522/0", NOTHING },
-		{ T, "11638", "accepted", NULL, ACCEPTED_RU, NULL, "11638" },
-	} },
-	{ "single equal to the last value", NULL, {
-		{ T, "ПС 102057522 11000", "accepted", NULL, NULL, NULL, "11000",
-		    NULL, "0" },
-	} },
-	{ "single lower than last, then resent", NULL, {
-		{ T, "ПС 102057522 10999", "rejected", "lower_than_last",
-		    "Показание 10999 меньше прежнего 11000. Введите показания: Т1",
-		    "102057522/0", NOTHING },
-		{ T, "11638", "accepted", NULL, ACCEPTED_RU, NULL, "11638" },
-	} },
-	{ "single more digits than the capacity", NULL, {
-		{ T, "ПС 102057522 116380", "rejected", "too_many_digits",
-		    "В показании 116380 больше 5 цифр. Введите показания: Т1",
-		    "102057522/0", NOTHING },
-		{ T, "ПС 102057522 011638", "accepted", NULL, NULL, NULL, "11638",
-		    "replaced" },
-	} },
-	{ "single too many values", NULL, {
-		{ T, "ПС 102057522 11638 12000", "rejected", "too_many_values",
-		    "Лишние показания, нужно 1. Пример: ПС 102057522 45055",
-		    "102057522/0", NOTHING },
-	} },
-	{ "single with a fraction and junk spacing", NULL, {
-		{ T, "  пс:102057522   11638,57 ", "accepted", NULL, ACCEPTED_RU,
-		    NULL, "11638", "truncated" },
-	} },
-	{ "single twice: the second sees the first as last", NULL, {
-		{ T, "ПС 102057522 11638", "accepted", NULL, NULL, NULL, "11638" },
-		{ T, "ПС 102057522 11637", "rejected", "lower_than_last",
-		    "Показание 11637 меньше прежнего 11638. Введите показания: Т1",
-		    "102057522/0", NOTHING },
-	} },
-	{ "latin PS, lower case", NULL, {
-		{ T, "ps 123859 45055 23186", "accepted", NULL, ACCEPTED_RU, NULL,
-		    "45055 23186" },
-	} },
+	{ "single accepted at once", NULL,
+	    {
+	        { T, "ПС 102057522 11638", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "11638", NULL, "638" },
+	    } },
+	{ "single started, then the value", NULL,
+	    {
+	        { T, "ПС 102057522", "prompt", NULL,
+	            PROMPT_TN("102057522", "Т1"), "102057522/0", NOTHING },
+	        { T, "11638", "accepted", NULL, ACCEPTED_RU, NULL, "11638" },
+	    } },
+	{ "single equal to the last value", NULL,
+	    {
+	        { T, "ПС 102057522 11000", "accepted", NULL, NULL, NULL,
+	            "11000", NULL, "0" },
+	    } },
+	{ "single lower than last, then resent", NULL,
+	    {
+	        { T, "ПС 102057522 10999", "rejected", "lower_than_last",
+	            "Показание 10999 меньше прежнего 11000. Введите показания: Т1",
+	            "102057522/0", NOTHING },
+	        { T, "11638", "accepted", NULL, ACCEPTED_RU, NULL, "11638" },
+	    } },
+	{ "single more digits than the capacity", NULL,
+	    {
+	        { T, "ПС 102057522 116380", "rejected", "too_many_digits",
+	            "В показании 116380 больше 5 цифр. Введите показания: Т1",
+	            "102057522/0", NOTHING },
+	        { T, "ПС 102057522 011638", "accepted", NULL, NULL, NULL,
+	            "11638", "replaced" },
+	    } },
+	{ "single too many values", NULL,
+	    {
+	        { T, "ПС 102057522 11638 12000", "rejected", "too_many_values",
+	            "Лишние показания, нужно 1. Пример: ПС 102057522 45055",
+	            "102057522/0", NOTHING },
+	    } },
+	{ "single with a fraction and junk spacing", NULL,
+	    {
+	        { T, "  пс:102057522   11638,57 ", "accepted", NULL,
+	            ACCEPTED_RU, NULL, "11638", "truncated" },
+	    } },
+	{ "single twice: the second sees the first as last", NULL,
+	    {
+	        { T, "ПС 102057522 11638", "accepted", NULL, NULL, NULL,
+	            "11638" },
+	        { T, "ПС 102057522 11637", "rejected", "lower_than_last",
+	            "Показание 11637 меньше прежнего 11638. Введите показания: Т1",
+	            "102057522/0", NOTHING },
+	    } },
+	{ "latin PS, lower case", NULL,
+	    {
+	        { T, "ps 123859 45055 23186", "accepted", NULL, ACCEPTED_RU,
+	            NULL, "45055 23186" },
+	    } },
 
 	/* day / night */
-	{ "day/night all at once", NULL, {
-		{ T, "ПС 123859 45055 23186", "accepted", NULL, ACCEPTED_RU, NULL,
-		    "45055 23186", NULL, "55 186" },
-	} },
-	{ "day/night one value per message", NULL, {
-		{ T, "ПС 123859", "prompt", NULL, PROMPT_TN("123859", "день"),
-		    "123859/0" },
-		{ T, "45055", "prompt", NULL, PROMPT_TN("123859", "ночь"),
-		    "123859/1" },
-		{ T, "23186", "accepted", NULL, ACCEPTED_RU, NULL, "45055 23186" },
-	} },
-	{ "day/night partial then completion", NULL, {
-		{ T, "ПС 123859 45055", "prompt", NULL, PROMPT_TN("123859", "ночь"),
-		    "123859/1" },
-		{ T, "23186", "accepted", NULL, ACCEPTED_RU, NULL, "45055 23186" },
-	} },
-	{ "day/night started, then both values", NULL, {
-		{ T, "ПС 123859", "prompt", NULL, NULL, "123859/0" },
-		{ T, "45055 23186", "accepted", NULL, ACCEPTED_RU, NULL,
-		    "45055 23186" },
-	} },
-	{ "day/night too many in the command", NULL, {
-		{ T, "ПС 123859 45055 23186 1", "rejected", "too_many_values",
-		    "Лишние показания, нужно 2. Пример: ПС 123859 45055 23186",
-		    "123859/0" },
-		{ T, "45055 23186", "accepted", NULL, ACCEPTED_RU, NULL,
-		    "45055 23186" },
-	} },
-	{ "day/night too many inside the dialog", NULL, {
-		{ T, "ПС 123859 45055", "prompt", NULL, NULL, "123859/1" },
-		{ T, "23186 100", "rejected", "too_many_values",
-		    "Лишние показания, нужно 1. Пример: 23186", "123859/1" },
-		{ T, "23186", "accepted", NULL, ACCEPTED_RU, NULL, "45055 23186" },
-	} },
-	{ "day/night more than six values", NULL, {
-		{ T, "ПС 123859 1 2 3 4 5 6 7", "rejected", "too_many_values",
-		    "Лишние показания, нужно 2. Пример: ПС 123859 45055 23186",
-		    "123859/0" },
-		{ T, "1 2 3 4 5 6 7", "rejected", "too_many_values",
-		    "Лишние показания, нужно 2. Пример: 45055 23186", "123859/0" },
-	} },
-	{ "day/night night lower than last keeps day", NULL, {
-		{ T, "ПС 123859 45055 22000", "rejected", "lower_than_last",
-		    "Показание 22000 меньше прежнего 23000. Введите показания: ночь",
-		    "123859/1" },
-		{ T, "23186", "accepted", NULL, ACCEPTED_RU, NULL, "45055 23186" },
-	} },
-	{ "day/night too many digits inside the dialog", NULL, {
-		{ T, "ПС 123859", "prompt", NULL, NULL, "123859/0" },
-		{ T, "450550", "rejected", "too_many_digits",
-		    "В показании 450550 больше 5 цифр. Введите показания: день",
-		    "123859/0" },
-		{ T, "45055", "prompt", NULL, PROMPT_TN("123859", "ночь"),
-		    "123859/1" },
-		{ T, "23186", "accepted", NULL, NULL, NULL, "45055 23186" },
-	} },
-	{ "day/night cancel", NULL, {
-		{ T, "ПС 123859 45055", "prompt", NULL, NULL, "123859/1" },
-		{ T, "ОТМЕНА", "cancelled", NULL,
-		    "Ввод показаний по договору 123859 отменён.", NOTHING },
-		{ T, "23186", "rejected", "no_dialog", NULL, NOTHING },
-	} },
-	{ "cancel without a dialog", NULL, {
-		{ T, "СТОП", "cancelled", "nothing_to_cancel",
-		    "Нечего отменять: ввод показаний не начат.", NOTHING },
-	} },
-	{ "help inside a dialog keeps it", NULL, {
-		{ T, "ПС 123859", "prompt", NULL, NULL, "123859/0" },
-		{ T, "?", "help", NULL, NULL, "123859/0" },
-		{ T, "45055 23186", "accepted", NULL, ACCEPTED_RU, NULL,
-		    "45055 23186" },
-	} },
-	{ "help without a dialog", NULL, {
-		{ T, "ПОМОЩЬ", "help", NULL,
-		    "ПС <договор> <показания>, например ПС 102057522 11638. "
-		    "Двух- и трёхтарифный счётчик: ПС <договор>, далее по запросу. "
-		    "Отмена: СТОП", NOTHING },
-		{ T, "справка", "help", NULL, NULL, NOTHING },
-	} },
-	{ "a new ПС replaces the open dialog", NULL, {
-		{ T, "ПС 123859 45055", "prompt", NULL, NULL, "123859/1" },
-		{ T, "ПС 102057522 11638", "accepted", NULL, ACCEPTED_RU, NULL,
-		    "11638", "replaced" },
-		{ T, "23186", "rejected", "no_dialog", NULL, NOTHING },
-	} },
-	{ "ПС for the same contract starts over", NULL, {
-		{ T, "ПС 123859 45055", "prompt", NULL, NULL, "123859/1" },
-		{ T, "ПС 123859", "prompt", NULL, PROMPT_TN("123859", "день"),
-		    "123859/0", NOTHING, "replaced" },
-		{ T, "45100 23186", "accepted", NULL, NULL, NULL, "45100 23186" },
-	} },
-	{ "bad format inside a dialog keeps it", NULL, {
-		{ T, "ПС 123859", "prompt", NULL, NULL, "123859/0" },
-		{ T, "привет", "rejected", "bad_format",
-		    "Не понял. Договор 123859, показания: день. Пример: 45055",
-		    "123859/0" },
-		{ T, "45055 23186", "accepted", NULL, NULL, NULL, "45055 23186" },
-	} },
-	{ "a value of eleven digits in ПС", NULL, {
-		{ T, "ПС 123859 12345678901", "rejected", "bad_format",
-		    "Не понял. Договор 123859, показания: день. Пример: 45055",
-		    "123859/0" },
-	} },
+	{ "day/night all at once", NULL,
+	    {
+	        { T, "ПС 123859 45055 23186", "accepted", NULL, ACCEPTED_RU,
+	            NULL, "45055 23186", NULL, "55 186" },
+	    } },
+	{ "day/night one value per message", NULL,
+	    {
+	        { T, "ПС 123859", "prompt", NULL, PROMPT_TN("123859", "день"),
+	            "123859/0" },
+	        { T, "45055", "prompt", NULL, PROMPT_TN("123859", "ночь"),
+	            "123859/1" },
+	        { T, "23186", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "45055 23186" },
+	    } },
+	{ "day/night partial then completion", NULL,
+	    {
+	        { T, "ПС 123859 45055", "prompt", NULL,
+	            PROMPT_TN("123859", "ночь"), "123859/1" },
+	        { T, "23186", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "45055 23186" },
+	    } },
+	{ "day/night started, then both values", NULL,
+	    {
+	        { T, "ПС 123859", "prompt", NULL, NULL, "123859/0" },
+	        { T, "45055 23186", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "45055 23186" },
+	    } },
+	{ "day/night too many in the command", NULL,
+	    {
+	        { T, "ПС 123859 45055 23186 1", "rejected", "too_many_values",
+	            "Лишние показания, нужно 2. Пример: ПС 123859 45055 23186",
+	            "123859/0" },
+	        { T, "45055 23186", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "45055 23186" },
+	    } },
+	{ "day/night too many inside the dialog", NULL,
+	    {
+	        { T, "ПС 123859 45055", "prompt", NULL, NULL, "123859/1" },
+	        { T, "23186 100", "rejected", "too_many_values",
+	            "Лишние показания, нужно 1. Пример: 23186", "123859/1" },
+	        { T, "23186", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "45055 23186" },
+	    } },
+	{ "day/night more than six values", NULL,
+	    {
+	        { T, "ПС 123859 1 2 3 4 5 6 7", "rejected", "too_many_values",
+	            "Лишние показания, нужно 2. Пример: ПС 123859 45055 23186",
+	            "123859/0" },
+	        { T, "1 2 3 4 5 6 7", "rejected", "too_many_values",
+	            "Лишние показания, нужно 2. Пример: 45055 23186",
+	            "123859/0" },
+	    } },
+	{ "day/night night lower than last keeps day", NULL,
+	    {
+	        { T, "ПС 123859 45055 22000", "rejected", "lower_than_last",
+	            "Показание 22000 меньше прежнего 23000. Введите показания: ночь",
+	            "123859/1" },
+	        { T, "23186", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "45055 23186" },
+	    } },
+	{ "day/night too many digits inside the dialog", NULL,
+	    {
+	        { T, "ПС 123859", "prompt", NULL, NULL, "123859/0" },
+	        { T, "450550", "rejected", "too_many_digits",
+	            "В показании 450550 больше 5 цифр. Введите показания: день",
+	            "123859/0" },
+	        { T, "45055", "prompt", NULL, PROMPT_TN("123859", "ночь"),
+	            "123859/1" },
+	        { T, "23186", "accepted", NULL, NULL, NULL, "45055 23186" },
+	    } },
+	{ "day/night cancel", NULL,
+	    {
+	        { T, "ПС 123859 45055", "prompt", NULL, NULL, "123859/1" },
+	        { T, "ОТМЕНА", "cancelled", NULL,
+	            "Ввод показаний по договору 123859 отменён.", NOTHING },
+	        { T, "23186", "rejected", "no_dialog", NULL, NOTHING },
+	    } },
+	{ "cancel without a dialog", NULL,
+	    {
+	        { T, "СТОП", "cancelled", "nothing_to_cancel",
+	            "Нечего отменять: ввод показаний не начат.", NOTHING },
+	    } },
+	{ "help inside a dialog keeps it", NULL,
+	    {
+	        { T, "ПС 123859", "prompt", NULL, NULL, "123859/0" },
+	        { T, "?", "help", NULL, NULL, "123859/0" },
+	        { T, "45055 23186", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "45055 23186" },
+	    } },
+	{ "help without a dialog", NULL,
+	    {
+	        { T, "ПОМОЩЬ", "help", NULL,
+	            "ПС <договор> <показания>, например ПС 102057522 11638. "
+	            "Двух- и трёхтарифный счётчик: ПС <договор>, далее по запросу. "
+	            "Отмена: СТОП",
+	            NOTHING },
+	        { T, "справка", "help", NULL, NULL, NOTHING },
+	    } },
+	{ "a new ПС replaces the open dialog", NULL,
+	    {
+	        { T, "ПС 123859 45055", "prompt", NULL, NULL, "123859/1" },
+	        { T, "ПС 102057522 11638", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "11638", "replaced" },
+	        { T, "23186", "rejected", "no_dialog", NULL, NOTHING },
+	    } },
+	{ "ПС for the same contract starts over", NULL,
+	    {
+	        { T, "ПС 123859 45055", "prompt", NULL, NULL, "123859/1" },
+	        { T, "ПС 123859", "prompt", NULL, PROMPT_TN("123859", "день"),
+	            "123859/0", NOTHING, "replaced" },
+	        { T, "45100 23186", "accepted", NULL, NULL, NULL,
+	            "45100 23186" },
+	    } },
+	{ "bad format inside a dialog keeps it", NULL,
+	    {
+	        { T, "ПС 123859", "prompt", NULL, NULL, "123859/0" },
+	        { T, "привет", "rejected", "bad_format",
+	            "Не понял. Договор 123859, показания: день. Пример: 45055",
+	            "123859/0" },
+	        { T, "45055 23186", "accepted", NULL, NULL, NULL,
+	            "45055 23186" },
+	    } },
+	{ "a value of eleven digits in ПС", NULL,
+	    {
+	        { T, "ПС 123859 12345678901", "rejected", "bad_format",
+	            "Не понял. Договор 123859, показания: день. Пример: 45055",
+	            "123859/0" },
+	    } },
 
 	/* expiry */
-	{ "expiry: exactly 30 minutes idle is still open", NULL, {
-		{ "2024-05-20 12:00:00", "ПС 123859", "prompt", NULL, NULL,
-		    "123859/0" },
-		{ "2024-05-20 12:30:00", "45055 23186", "accepted", NULL, NULL,
-		    NULL, "45055 23186" },
-	} },
-	{ "expiry: one second later it is gone", NULL, {
-		{ "2024-05-20 12:00:00", "ПС 123859", "prompt", NULL, NULL,
-		    "123859/0" },
-		{ "2024-05-20 12:30:01", "45055 23186", "rejected", "expired",
-		    "Время ввода истекло. Начните заново: ПС 123859", NOTHING,
-		    NOTHING, "expired" },
-		{ "2024-05-20 12:30:02", "45055 23186", "rejected", "no_dialog",
-		    NULL, NOTHING },
-	} },
-	{ "expiry counts from the last message", NULL, {
-		{ "2024-05-20 12:00:00", "ПС 123859", "prompt", NULL, NULL,
-		    "123859/0" },
-		{ "2024-05-20 12:25:00", "45055", "prompt", NULL, NULL,
-		    "123859/1" },
-		{ "2024-05-20 12:55:00", "23186", "accepted", NULL, NULL, NULL,
-		    "45055 23186" },
-	} },
-	{ "expired dialog replaced by a new ПС", NULL, {
-		{ "2024-05-20 12:00:00", "ПС 123859 45055", "prompt", NULL, NULL,
-		    "123859/1" },
-		{ "2024-05-20 13:00:00", "ПС 123859 45055 23186", "accepted",
-		    NULL, NULL, NULL, "45055 23186", "expired" },
-	} },
-	{ "cancel after expiry has nothing to cancel", NULL, {
-		{ "2024-05-20 12:00:00", "ПС 123859", "prompt", NULL, NULL,
-		    "123859/0" },
-		{ "2024-05-20 12:31:00", "отмена", "cancelled",
-		    "nothing_to_cancel", NULL, NOTHING, NOTHING, "expired" },
-	} },
-	{ "expiry from the config: 5 minutes", expiry_5m, {
-		{ "2024-05-20 12:00:00", "ПС 123859", "prompt", NULL, NULL,
-		    "123859/0" },
-		{ "2024-05-20 12:05:00", "45055", "prompt", NULL, NULL,
-		    "123859/1" },
-		{ "2024-05-20 12:10:01", "23186", "rejected", "expired", NULL,
-		    NOTHING, NOTHING, "expired" },
-	} },
+	{ "expiry: exactly 30 minutes idle is still open", NULL,
+	    {
+	        { "2024-05-20 12:00:00", "ПС 123859", "prompt", NULL, NULL,
+	            "123859/0" },
+	        { "2024-05-20 12:30:00", "45055 23186", "accepted", NULL, NULL,
+	            NULL, "45055 23186" },
+	    } },
+	{ "expiry: one second later it is gone", NULL,
+	    {
+	        { "2024-05-20 12:00:00", "ПС 123859", "prompt", NULL, NULL,
+	            "123859/0" },
+	        { "2024-05-20 12:30:01", "45055 23186", "rejected", "expired",
+	            "Время ввода истекло. Начните заново: ПС 123859", NOTHING,
+	            NOTHING, "expired" },
+	        { "2024-05-20 12:30:02", "45055 23186", "rejected", "no_dialog",
+	            NULL, NOTHING },
+	    } },
+	{ "expiry counts from the last message", NULL,
+	    {
+	        { "2024-05-20 12:00:00", "ПС 123859", "prompt", NULL, NULL,
+	            "123859/0" },
+	        { "2024-05-20 12:25:00", "45055", "prompt", NULL, NULL,
+	            "123859/1" },
+	        { "2024-05-20 12:55:00", "23186", "accepted", NULL, NULL, NULL,
+	            "45055 23186" },
+	    } },
+	{ "expired dialog replaced by a new ПС", NULL,
+	    {
+	        { "2024-05-20 12:00:00", "ПС 123859 45055", "prompt", NULL,
+	            NULL, "123859/1" },
+	        { "2024-05-20 13:00:00", "ПС 123859 45055 23186", "accepted",
+	            NULL, NULL, NULL, "45055 23186", "expired" },
+	    } },
+	{ "cancel after expiry has nothing to cancel", NULL,
+	    {
+	        { "2024-05-20 12:00:00", "ПС 123859", "prompt", NULL, NULL,
+	            "123859/0" },
+	        { "2024-05-20 12:31:00", "отмена", "cancelled",
+	            "nothing_to_cancel", NULL, NOTHING, NOTHING, "expired" },
+	    } },
+	{ "expiry from the config: 5 minutes", expiry_5m,
+	    {
+	        { "2024-05-20 12:00:00", "ПС 123859", "prompt", NULL, NULL,
+	            "123859/0" },
+	        { "2024-05-20 12:05:00", "45055", "prompt", NULL, NULL,
+	            "123859/1" },
+	        { "2024-05-20 12:10:01", "23186", "rejected", "expired", NULL,
+	            NOTHING, NOTHING, "expired" },
+	    } },
 
 	/* peak / semi-peak / night */
-	{ "three tariffs all at once", NULL, {
-		{ T, "ПС 555001 100100 50200 30300", "accepted", NULL, ACCEPTED_RU,
-		    NULL, "100100 50200 30300", NULL, "100 200 300" },
-	} },
-	{ "three tariffs one per message", NULL, {
-		{ T, "ПС 555001", "prompt", NULL, PROMPT_TN("555001", "пик"),
-		    "555001/0" },
-		{ T, "100100", "prompt", NULL, PROMPT_TN("555001", "полупик"),
-		    "555001/1" },
-		{ T, "50200", "prompt", NULL, PROMPT_TN("555001", "ночь"),
-		    "555001/2" },
-		{ T, "30300", "accepted", NULL, ACCEPTED_RU, NULL,
-		    "100100 50200 30300" },
-	} },
-	{ "three tariffs two, then one", NULL, {
-		{ T, "ПС 555001 100100 50200", "prompt", NULL,
-		    PROMPT_TN("555001", "ночь"), "555001/2" },
-		{ T, "30300", "accepted", NULL, NULL, NULL, "100100 50200 30300" },
-	} },
-	{ "three tariffs one, then two", NULL, {
-		{ T, "ПС 555001 100100", "prompt", NULL, NULL, "555001/1" },
-		{ T, "50200 30300", "accepted", NULL, NULL, NULL,
-		    "100100 50200 30300" },
-	} },
-	{ "three tariffs too many", NULL, {
-		{ T, "ПС 555001 1 2 3 4", "rejected", "too_many_values",
-		    "Лишние показания, нужно 3. Пример: ПС 555001 45055 23186 11638",
-		    "555001/0" },
-	} },
-	{ "three tariffs semi-peak lower keeps peak", NULL, {
-		{ T, "ПС 555001 100100 49999 30300", "rejected", "lower_than_last",
-		    "Показание 49999 меньше прежнего 50000. Введите показания: полупик",
-		    "555001/1" },
-		{ T, "50200 30300", "accepted", NULL, NULL, NULL,
-		    "100100 50200 30300" },
-	} },
-	{ "six registers of nine digits", NULL, {
-		{ T, "ПС 600600 123456790 2 3 4 5 6", "accepted", NULL, NULL, NULL,
-		    "123456790 2 3 4 5 6", NULL, "1 1 2 3 4 5" },
-	} },
+	{ "three tariffs all at once", NULL,
+	    {
+	        { T, "ПС 555001 100100 50200 30300", "accepted", NULL,
+	            ACCEPTED_RU, NULL, "100100 50200 30300", NULL,
+	            "100 200 300" },
+	    } },
+	{ "three tariffs one per message", NULL,
+	    {
+	        { T, "ПС 555001", "prompt", NULL, PROMPT_TN("555001", "пик"),
+	            "555001/0" },
+	        { T, "100100", "prompt", NULL, PROMPT_TN("555001", "полупик"),
+	            "555001/1" },
+	        { T, "50200", "prompt", NULL, PROMPT_TN("555001", "ночь"),
+	            "555001/2" },
+	        { T, "30300", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "100100 50200 30300" },
+	    } },
+	{ "three tariffs two, then one", NULL,
+	    {
+	        { T, "ПС 555001 100100 50200", "prompt", NULL,
+	            PROMPT_TN("555001", "ночь"), "555001/2" },
+	        { T, "30300", "accepted", NULL, NULL, NULL,
+	            "100100 50200 30300" },
+	    } },
+	{ "three tariffs one, then two", NULL,
+	    {
+	        { T, "ПС 555001 100100", "prompt", NULL, NULL, "555001/1" },
+	        { T, "50200 30300", "accepted", NULL, NULL, NULL,
+	            "100100 50200 30300" },
+	    } },
+	{ "three tariffs too many", NULL,
+	    {
+	        { T, "ПС 555001 1 2 3 4", "rejected", "too_many_values",
+	            "Лишние показания, нужно 3. Пример: ПС 555001 45055 23186 11638",
+	            "555001/0" },
+	    } },
+	{ "three tariffs semi-peak lower keeps peak", NULL,
+	    {
+	        { T, "ПС 555001 100100 49999 30300", "rejected",
+	            "lower_than_last",
+	            "Показание 49999 меньше прежнего 50000. Введите показания: полупик",
+	            "555001/1" },
+	        { T, "50200 30300", "accepted", NULL, NULL, NULL,
+	            "100100 50200 30300" },
+	    } },
+	{ "six registers of nine digits", NULL,
+	    {
+	        { T, "ПС 600600 123456790 2 3 4 5 6", "accepted", NULL, NULL,
+	            NULL, "123456790 2 3 4 5 6", NULL, "1 1 2 3 4 5" },
+	    } },
 
 	/* water */
-	{ "cold water, two meters at once", NULL, {
-		{ T, "ПС 176354 45 33", "accepted", NULL, ACCEPTED_RU, NULL,
-		    "45 33", NULL, "5 3" },
-	} },
-	{ "cold water, kitchen then bathroom", NULL, {
-		{ T, "ПС 176354", "prompt", NULL, PROMPT_TN("176354", "кухня"),
-		    "176354/0" },
-		{ T, "45", "prompt", NULL, PROMPT_TN("176354", "ванная"),
-		    "176354/1" },
-		{ T, "33", "accepted", NULL, ACCEPTED_RU, NULL, "45 33" },
-	} },
-	{ "cold water, too many", NULL, {
-		{ T, "ПС 176354 45 33 1", "rejected", "too_many_values",
-		    "Лишние показания, нужно 2. Пример: ПС 176354 20 40",
-		    "176354/0" },
-	} },
-	{ "hot water, one meter", NULL, {
-		{ T, "ПС 176355 25", "accepted", NULL, ACCEPTED_RU, NULL, "25" },
-	} },
+	{ "cold water, two meters at once", NULL,
+	    {
+	        { T, "ПС 176354 45 33", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "45 33", NULL, "5 3" },
+	    } },
+	{ "cold water, kitchen then bathroom", NULL,
+	    {
+	        { T, "ПС 176354", "prompt", NULL, PROMPT_TN("176354", "кухня"),
+	            "176354/0" },
+	        { T, "45", "prompt", NULL, PROMPT_TN("176354", "ванная"),
+	            "176354/1" },
+	        { T, "33", "accepted", NULL, ACCEPTED_RU, NULL, "45 33" },
+	    } },
+	{ "cold water, too many", NULL,
+	    {
+	        { T, "ПС 176354 45 33 1", "rejected", "too_many_values",
+	            "Лишние показания, нужно 2. Пример: ПС 176354 20 40",
+	            "176354/0" },
+	    } },
+	{ "hot water, one meter", NULL,
+	    {
+	        { T, "ПС 176355 25", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "25" },
+	    } },
 
 	/* high consumption: 30 days since 2024-04-20 */
-	{ "electricity 200 kWh/day is not flagged", NULL, {
-		{ T, "ПС 102057522 17000", "accepted", NULL, ACCEPTED_RU, NULL,
-		    "17000" },
-	} },
-	{ "electricity above 200 kWh/day is flagged", NULL, {
-		{ T, "ПС 102057522 17001", "accepted", NULL, ACCEPTED_RU, NULL,
-		    "17001", "high_consumption" },
-	} },
-	{ "flagging switched off by limit 0", limits_off, {
-		{ T, "ПС 102057522 99999", "accepted", NULL, NULL, NULL, "99999" },
-	} },
-	{ "cold water, two meters summed, flagged", NULL, {
-		{ T, "ПС 176354 90 71", "accepted", NULL, ACCEPTED_RU, NULL,
-		    "90 71", "high_consumption", "50 41" },
-	} },
-	{ "cold water 3 m3/day is not flagged", NULL, {
-		{ T, "ПС 176354 90 70", "accepted", NULL, NULL, NULL, "90 70" },
-	} },
-	{ "hot water above 2 m3/day is flagged", NULL, {
-		{ T, "ПС 176355 81", "accepted", NULL, NULL, NULL, "81",
-		    "high_consumption" },
-	} },
-	{ "same-day second reading counts as one day", NULL, {
-		{ T, "ПС 102057522 11100", "accepted", NULL, NULL, NULL, "11100" },
-		{ T, "ПС 102057522 11301", "accepted", NULL, NULL, NULL, "11301",
-		    "high_consumption", "201" },
-	} },
-	{ "a new meter has no last value", NULL, {
-		{ T, "ПС 777001 5", "accepted", NULL, ACCEPTED_RU, NULL, "5",
-		    "no_last", "0" },
-		{ T, "ПС 777001 4", "rejected", "lower_than_last", NULL,
-		    "777001/0" },
-	} },
+	{ "electricity 200 kWh/day is not flagged", NULL,
+	    {
+	        { T, "ПС 102057522 17000", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "17000" },
+	    } },
+	{ "electricity above 200 kWh/day is flagged", NULL,
+	    {
+	        { T, "ПС 102057522 17001", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "17001", "high_consumption" },
+	    } },
+	{ "flagging switched off by limit 0", limits_off,
+	    {
+	        { T, "ПС 102057522 99999", "accepted", NULL, NULL, NULL,
+	            "99999" },
+	    } },
+	{ "cold water, two meters summed, flagged", NULL,
+	    {
+	        { T, "ПС 176354 90 71", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "90 71", "high_consumption", "50 41" },
+	    } },
+	{ "cold water 3 m3/day is not flagged", NULL,
+	    {
+	        { T, "ПС 176354 90 70", "accepted", NULL, NULL, NULL, "90 70" },
+	    } },
+	{ "hot water above 2 m3/day is flagged", NULL,
+	    {
+	        { T, "ПС 176355 81", "accepted", NULL, NULL, NULL, "81",
+	            "high_consumption" },
+	    } },
+	{ "same-day second reading counts as one day", NULL,
+	    {
+	        { T, "ПС 102057522 11100", "accepted", NULL, NULL, NULL,
+	            "11100" },
+	        { T, "ПС 102057522 11301", "accepted", NULL, NULL, NULL,
+	            "11301", "high_consumption", "201" },
+	    } },
+	{ "a new meter has no last value", NULL,
+	    {
+	        { T, "ПС 777001 5", "accepted", NULL, ACCEPTED_RU, NULL, "5",
+	            "no_last", "0" },
+	        { T, "ПС 777001 4", "rejected", "lower_than_last", NULL,
+	            "777001/0" },
+	    } },
 
 	/* wrap-around */
-	{ "wrap-around from 99950 to 120", NULL, {
-		{ T, "ПС 424242 00120", "accepted", NULL, ACCEPTED_RU, NULL, "120",
-		    "wraparound", "170" },
-	} },
-	{ "wrap-around: last exactly 90%, new just under 10%", NULL, {
-		{ T, "ПС 888001 999", "accepted", NULL, NULL, NULL, "999",
-		    "wraparound", "1999" },
-	} },
-	{ "wrap-around: new exactly 10% is lower than last", NULL, {
-		{ T, "ПС 888001 1000", "rejected", "lower_than_last",
-		    "Показание 1000 меньше прежнего 9000. Введите показания: Т1",
-		    "888001/0" },
-	} },
-	{ "wrap-around: last just under 90% is lower than last", NULL, {
-		{ T, "ПС 888002 5", "rejected", "lower_than_last", NULL,
-		    "888002/0" },
-	} },
-	{ "wrap-around: capacity 4 still applies", NULL, {
-		{ T, "ПС 888001 10000", "rejected", "too_many_digits",
-		    "В показании 10000 больше 4 цифр. Введите показания: Т1",
-		    "888001/0" },
-		{ T, "9999", "accepted", NULL, NULL, NULL, "9999", NULL, "999" },
-	} },
+	{ "wrap-around from 99950 to 120", NULL,
+	    {
+	        { T, "ПС 424242 00120", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "120", "wraparound", "170" },
+	    } },
+	{ "wrap-around: last exactly 90%, new just under 10%", NULL,
+	    {
+	        { T, "ПС 888001 999", "accepted", NULL, NULL, NULL, "999",
+	            "wraparound", "1999" },
+	    } },
+	{ "wrap-around: new exactly 10% is lower than last", NULL,
+	    {
+	        { T, "ПС 888001 1000", "rejected", "lower_than_last",
+	            "Показание 1000 меньше прежнего 9000. Введите показания: Т1",
+	            "888001/0" },
+	    } },
+	{ "wrap-around: last just under 90% is lower than last", NULL,
+	    {
+	        { T, "ПС 888002 5", "rejected", "lower_than_last", NULL,
+	            "888002/0" },
+	    } },
+	{ "wrap-around: capacity 4 still applies", NULL,
+	    {
+	        { T, "ПС 888001 10000", "rejected", "too_many_digits",
+	            "В показании 10000 больше 4 цифр. Введите показания: Т1",
+	            "888001/0" },
+	        { T, "9999", "accepted", NULL, NULL, NULL, "9999", NULL,
+	            "999" },
+	    } },
 
 	/* contracts */
-	{ "unknown contract", NULL, {
-		{ T, "ПС 99999 11638", "rejected", "unknown_contract",
-		    "Нет договора 99999. Проверьте номер. Пример: ПС 102057522 11638",
-		    NOTHING },
-	} },
-	{ "unknown contract drops the open dialog", NULL, {
-		{ T, "ПС 123859", "prompt", NULL, NULL, "123859/0" },
-		{ T, "ПС 99999", "rejected", "unknown_contract", NULL, NOTHING,
-		    NOTHING, "replaced" },
-		{ T, "45055", "rejected", "no_dialog", NULL, NOTHING },
-	} },
-	{ "closed contract", NULL, {
-		{ T, "ПС 999000 123", "rejected", "closed_contract",
-		    "Договор 999000 закрыт, показания не принимаются.", NOTHING },
-	} },
-	{ "bare values without a dialog", NULL, {
-		{ T, "11638", "rejected", "no_dialog",
-		    "Сначала укажите договор. Пример: ПС 102057522 11638", NOTHING },
-		{ T, "45055 23186", "rejected", "no_dialog", NULL, NOTHING },
-	} },
-	{ "junk without a dialog", NULL, {
-		{ T, "здравствуйте", "rejected", "bad_format",
-		    "Не понял. Пример: ПС 102057522 11638. Справка: ПОМОЩЬ",
-		    NOTHING },
-		{ T, "", "rejected", "bad_format", NULL, NOTHING },
-		{ T, "ПС 999 1", "rejected", "bad_format", NULL, NOTHING },
-	} },
+	{ "unknown contract", NULL,
+	    {
+	        { T, "ПС 99999 11638", "rejected", "unknown_contract",
+	            "Нет договора 99999. Проверьте номер. Пример: ПС 102057522 11638",
+	            NOTHING },
+	    } },
+	{ "unknown contract drops the open dialog", NULL,
+	    {
+	        { T, "ПС 123859", "prompt", NULL, NULL, "123859/0" },
+	        { T, "ПС 99999", "rejected", "unknown_contract", NULL, NOTHING,
+	            NOTHING, "replaced" },
+	        { T, "45055", "rejected", "no_dialog", NULL, NOTHING },
+	    } },
+	{ "closed contract", NULL,
+	    {
+	        { T, "ПС 999000 123", "rejected", "closed_contract",
+	            "Договор 999000 закрыт, показания не принимаются.",
+	            NOTHING },
+	    } },
+	{ "bare values without a dialog", NULL,
+	    {
+	        { T, "11638", "rejected", "no_dialog",
+	            "Сначала укажите договор. Пример: ПС 102057522 11638",
+	            NOTHING },
+	        { T, "45055 23186", "rejected", "no_dialog", NULL, NOTHING },
+	    } },
+	{ "junk without a dialog", NULL,
+	    {
+	        { T, "здравствуйте", "rejected", "bad_format",
+	            "Не понял. Пример: ПС 102057522 11638. Справка: ПОМОЩЬ",
+	            NOTHING },
+	        { T, "", "rejected", "bad_format", NULL, NOTHING },
+	        { T, "ПС 999 1", "rejected", "bad_format", NULL, NOTHING },
+	    } },
 
 	/* the window, 18-25 in Europe/Moscow by default */
-	{ "window: the 25th 23:59:59 local is inside", NULL, {
-		{ "2024-05-25 23:59:59", "ПС 102057522 11638", "accepted", NULL,
-		    NULL, NULL, "11638" },
-	} },
-	{ "window: the 26th 00:00:00 local is outside", NULL, {
-		{ "2024-05-26 00:00:00", "ПС 102057522 11638", "rejected",
-		    "outside_window",
-		    "Показания принимаются с 18 по 25 число месяца.", NOTHING },
-	} },
-	{ "window: the 18th 00:00:00 in, the 17th 23:59:59 out", NULL, {
-		{ "2024-05-17 23:59:59", "ПС 102057522 11638", "rejected",
-		    "outside_window", NULL, NOTHING },
-		{ "2024-05-18 00:00:00", "ПС 102057522 11638", "accepted", NULL,
-		    NULL, NULL, "11638" },
-	} },
-	{ "window: 21:00 UTC on the 25th is the 26th in Moscow", NULL, {
-		{ "2024-05-25 20:59:59Z", "ПС 102057522 11638", "accepted", NULL,
-		    NULL, NULL, "11638" },
-		{ "2024-05-25 21:00:00Z", "ПС 102057522 11639", "rejected",
-		    "outside_window", NULL, NOTHING },
-	} },
-	{ "window: Moscow was +4 in 2012", NULL, {
-		{ "2012-05-25 19:59:59Z", "ПС 102057522 11100", "accepted", NULL,
-		    NULL, NULL, "11100" },
-		{ "2012-05-25 20:00:00Z", "ПС 102057522 11639", "rejected",
-		    "outside_window", NULL, NOTHING },
-	} },
-	{ "window: ПС alone is refused outside the window", NULL, {
-		{ "2024-05-10 12:00:00", "ПС 123859", "rejected", "outside_window",
-		    NULL, NOTHING },
-	} },
-	{ "window: a dialog that crosses midnight into the 26th", NULL, {
-		{ "2024-05-25 23:59:00", "ПС 123859", "prompt", NULL, NULL,
-		    "123859/0" },
-		{ "2024-05-26 00:00:30", "45055 23186", "rejected",
-		    "outside_window", NULL, NOTHING },
-	} },
-	{ "window 30-3 across a month end", window_30_3, {
-		{ "2024-05-29 23:59:59", "ПС 102057522 11100", "rejected",
-		    "outside_window",
-		    "Показания принимаются с 30 по 3 число месяца.", NOTHING },
-		{ "2024-05-30 00:00:00", "ПС 102057522 11100", "accepted", NULL,
-		    NULL, NULL, "11100" },
-		{ "2024-05-31 12:00:00", "ПС 102057522 11200", "accepted", NULL,
-		    NULL, NULL, "11200" },
-		{ "2024-06-01 00:00:00", "ПС 102057522 11300", "accepted", NULL,
-		    NULL, NULL, "11300" },
-		{ "2024-06-03 23:59:59", "ПС 102057522 11400", "accepted", NULL,
-		    NULL, NULL, "11400" },
-		{ "2024-06-04 00:00:00", "ПС 102057522 11500", "rejected",
-		    "outside_window", NULL, NOTHING },
-		{ "2024-05-20 12:00:00", "ПС 102057522 11500", "rejected",
-		    "outside_window", NULL, NOTHING },
-	} },
-	{ "window 30-3 in February opens on the 28th", window_30_3, {
-		{ "2023-02-27 23:59:59", "ПС 102057522 11100", "rejected",
-		    "outside_window", NULL, NOTHING },
-		{ "2023-02-28 00:00:00", "ПС 102057522 11100", "accepted", NULL,
-		    NULL, NULL, "11100" },
-		{ "2023-03-03 12:00:00", "ПС 102057522 11200", "accepted", NULL,
-		    NULL, NULL, "11200" },
-	} },
-	{ "window 30-3: 21:00 UTC on the 3rd is the 4th in Moscow",
-	    window_30_3, {
-		{ "2024-06-03 20:59:59Z", "ПС 102057522 11100", "accepted", NULL,
-		    NULL, NULL, "11100" },
-		{ "2024-06-03 21:00:00Z", "ПС 102057522 11200", "rejected",
-		    "outside_window", NULL, NOTHING },
-	} },
-	{ "window policy accept flags instead", window_accept, {
-		{ "2024-05-26 00:00:00", "ПС 123859 45055", "prompt", NULL, NULL,
-		    "123859/1", NOTHING, "outside_window" },
-		{ "2024-05-26 00:01:00", "23186", "accepted", NULL, ACCEPTED_RU,
-		    NULL, "45055 23186", "outside_window" },
-	} },
-	{ "window per resource: cold water 20-28", window_cold_water_20_28, {
-		{ "2024-05-27 12:00:00", "ПС 176354 45 33", "accepted", NULL, NULL,
-		    NULL, "45 33" },
-		{ "2024-05-27 12:00:00", "ПС 102057522 11638", "rejected",
-		    "outside_window", NULL, NOTHING },
-		{ "2024-05-19 12:00:00", "ПС 176354 46 34", "rejected",
-		    "outside_window",
-		    "Показания принимаются с 20 по 28 число месяца.", NOTHING },
-	} },
-	{ "window per resource: hot water accepts late", window_hot_water_accept, {
-		{ "2024-05-27 12:00:00", "ПС 176355 25", "accepted", NULL, NULL,
-		    NULL, "25", "outside_window" },
-		{ "2024-05-27 12:00:00", "ПС 176354 45 33", "rejected",
-		    "outside_window", NULL, NOTHING },
-	} },
-	{ "window in Europe/Kyiv across DST", zone_kyiv, {
-		{ "2024-01-25 21:59:59Z", "ПС 102057522 11100", "accepted", NULL,
-		    NULL, NULL, "11100" },
-		{ "2024-01-25 22:00:00Z", "ПС 102057522 11200", "rejected",
-		    "outside_window", NULL, NOTHING },
-		{ "2024-07-25 20:59:59Z", "ПС 102057522 11200", "accepted", NULL,
-		    NULL, NULL, "11200" },
-		{ "2024-07-25 21:00:00Z", "ПС 102057522 11300", "rejected",
-		    "outside_window", NULL, NOTHING },
-	} },
+	{ "window: the 25th 23:59:59 local is inside", NULL,
+	    {
+	        { "2024-05-25 23:59:59", "ПС 102057522 11638", "accepted", NULL,
+	            NULL, NULL, "11638" },
+	    } },
+	{ "window: the 26th 00:00:00 local is outside", NULL,
+	    {
+	        { "2024-05-26 00:00:00", "ПС 102057522 11638", "rejected",
+	            "outside_window",
+	            "Показания принимаются с 18 по 25 число месяца.", NOTHING },
+	    } },
+	{ "window: the 18th 00:00:00 in, the 17th 23:59:59 out", NULL,
+	    {
+	        { "2024-05-17 23:59:59", "ПС 102057522 11638", "rejected",
+	            "outside_window", NULL, NOTHING },
+	        { "2024-05-18 00:00:00", "ПС 102057522 11638", "accepted", NULL,
+	            NULL, NULL, "11638" },
+	    } },
+	{ "window: 21:00 UTC on the 25th is the 26th in Moscow", NULL,
+	    {
+	        { "2024-05-25 20:59:59Z", "ПС 102057522 11638", "accepted",
+	            NULL, NULL, NULL, "11638" },
+	        { "2024-05-25 21:00:00Z", "ПС 102057522 11639", "rejected",
+	            "outside_window", NULL, NOTHING },
+	    } },
+	{ "window: Moscow was +4 in 2012", NULL,
+	    {
+	        { "2012-05-25 19:59:59Z", "ПС 102057522 11100", "accepted",
+	            NULL, NULL, NULL, "11100" },
+	        { "2012-05-25 20:00:00Z", "ПС 102057522 11639", "rejected",
+	            "outside_window", NULL, NOTHING },
+	    } },
+	{ "window: ПС alone is refused outside the window", NULL,
+	    {
+	        { "2024-05-10 12:00:00", "ПС 123859", "rejected",
+	            "outside_window", NULL, NOTHING },
+	    } },
+	{ "window: a dialog that crosses midnight into the 26th", NULL,
+	    {
+	        { "2024-05-25 23:59:00", "ПС 123859", "prompt", NULL, NULL,
+	            "123859/0" },
+	        { "2024-05-26 00:00:30", "45055 23186", "rejected",
+	            "outside_window", NULL, NOTHING },
+	    } },
+	{ "window 30-3 across a month end", window_30_3,
+	    {
+	        { "2024-05-29 23:59:59", "ПС 102057522 11100", "rejected",
+	            "outside_window",
+	            "Показания принимаются с 30 по 3 число месяца.", NOTHING },
+	        { "2024-05-30 00:00:00", "ПС 102057522 11100", "accepted", NULL,
+	            NULL, NULL, "11100" },
+	        { "2024-05-31 12:00:00", "ПС 102057522 11200", "accepted", NULL,
+	            NULL, NULL, "11200" },
+	        { "2024-06-01 00:00:00", "ПС 102057522 11300", "accepted", NULL,
+	            NULL, NULL, "11300" },
+	        { "2024-06-03 23:59:59", "ПС 102057522 11400", "accepted", NULL,
+	            NULL, NULL, "11400" },
+	        { "2024-06-04 00:00:00", "ПС 102057522 11500", "rejected",
+	            "outside_window", NULL, NOTHING },
+	        { "2024-05-20 12:00:00", "ПС 102057522 11500", "rejected",
+	            "outside_window", NULL, NOTHING },
+	    } },
+	{ "window 30-3 in February opens on the 28th", window_30_3,
+	    {
+	        { "2023-02-27 23:59:59", "ПС 102057522 11100", "rejected",
+	            "outside_window", NULL, NOTHING },
+	        { "2023-02-28 00:00:00", "ПС 102057522 11100", "accepted", NULL,
+	            NULL, NULL, "11100" },
+	        { "2023-03-03 12:00:00", "ПС 102057522 11200", "accepted", NULL,
+	            NULL, NULL, "11200" },
+	    } },
+	{ "window 30-3: 21:00 UTC on the 3rd is the 4th in Moscow", window_30_3,
+	    {
+	        { "2024-06-03 20:59:59Z", "ПС 102057522 11100", "accepted",
+	            NULL, NULL, NULL, "11100" },
+	        { "2024-06-03 21:00:00Z", "ПС 102057522 11200", "rejected",
+	            "outside_window", NULL, NOTHING },
+	    } },
+	{ "window policy accept flags instead", window_accept,
+	    {
+	        { "2024-05-26 00:00:00", "ПС 123859 45055", "prompt", NULL,
+	            NULL, "123859/1", NOTHING, "outside_window" },
+	        { "2024-05-26 00:01:00", "23186", "accepted", NULL, ACCEPTED_RU,
+	            NULL, "45055 23186", "outside_window" },
+	    } },
+	{ "window per resource: cold water 20-28", window_cold_water_20_28,
+	    {
+	        { "2024-05-27 12:00:00", "ПС 176354 45 33", "accepted", NULL,
+	            NULL, NULL, "45 33" },
+	        { "2024-05-27 12:00:00", "ПС 102057522 11638", "rejected",
+	            "outside_window", NULL, NOTHING },
+	        { "2024-05-19 12:00:00", "ПС 176354 46 34", "rejected",
+	            "outside_window",
+	            "Показания принимаются с 20 по 28 число месяца.", NOTHING },
+	    } },
+	{ "window per resource: hot water accepts late",
+	    window_hot_water_accept,
+	    {
+	        { "2024-05-27 12:00:00", "ПС 176355 25", "accepted", NULL, NULL,
+	            NULL, "25", "outside_window" },
+	        { "2024-05-27 12:00:00", "ПС 176354 45 33", "rejected",
+	            "outside_window", NULL, NOTHING },
+	    } },
+	{ "window in Europe/Kyiv across DST", zone_kyiv,
+	    {
+	        { "2024-01-25 21:59:59Z", "ПС 102057522 11100", "accepted",
+	            NULL, NULL, NULL, "11100" },
+	        { "2024-01-25 22:00:00Z", "ПС 102057522 11200", "rejected",
+	            "outside_window", NULL, NOTHING },
+	        { "2024-07-25 20:59:59Z", "ПС 102057522 11200", "accepted",
+	            NULL, NULL, NULL, "11200" },
+	        { "2024-07-25 21:00:00Z", "ПС 102057522 11300", "rejected",
+	            "outside_window", NULL, NOTHING },
+	    } },
 
 	/* templates from a config file */
-	{ "templates overridden in Ukrainian", templates_uk, {
-		{ T, "ПС 123859", "prompt", NULL,
-		    "Договір 123859. Введіть показники: день", "123859/0" },
-		{ T, "45055 23186", "accepted", NULL,
-		    "Показники прийнято. Дякуємо.", NULL, "45055 23186" },
-		{ T, "ПС 102057522 10", "rejected", "lower_than_last",
-		    "Показник 10 менший за попередній 11000. Введіть показники: Т1",
-		    "102057522/0" },
-		{ T, "ПС 99999 1", "rejected", "unknown_contract",
-		    "Договір 99999 не знайдено. Приклад: ПС 102057522 11638",
-		    NOTHING, NOTHING, "replaced" },
-		{ "2024-05-26 12:00:00", "ПС 102057522 11638", "rejected",
-		    "outside_window", "Показники приймаються з 18 по 25 число.",
-		    NOTHING },
-	} },
+	{ "templates overridden in Ukrainian", templates_uk,
+	    {
+	        { T, "ПС 123859", "prompt", NULL,
+	            "Договір 123859. Введіть показники: день", "123859/0" },
+	        { T, "45055 23186", "accepted", NULL,
+	            "Показники прийнято. Дякуємо.", NULL, "45055 23186" },
+	        { T, "ПС 102057522 10", "rejected", "lower_than_last",
+	            "Показник 10 менший за попередній 11000. Введіть показники: Т1",
+	            "102057522/0" },
+	        { T, "ПС 99999 1", "rejected", "unknown_contract",
+	            "Договір 99999 не знайдено. Приклад: ПС 102057522 11638",
+	            NOTHING, NOTHING, "replaced" },
+	        { "2024-05-26 12:00:00", "ПС 102057522 11638", "rejected",
+	            "outside_window", "Показники приймаються з 18 по 25 число.",
+	            NOTHING },
+	    } },
 };
 
 #define NCONV (sizeof(conversations) / sizeof(conversations[0]))
@@ -866,19 +977,20 @@ static void
 test_caller_errors(void **state)
 {
 	struct dialog_decision *out = malloc(sizeof(*out));
-	struct dialog_state     d = { .contract = "123859", .nregisters = 2,
-	    .next = 2 };
-	struct parse_result     r = cmd_of("ПС 123859 1");
-	struct dialog_input     in = { .time_us = 0, .cmd = &r };
+	struct dialog_state d = {
+		.contract = "123859", .nregisters = 2, .next = 2
+	};
+	struct parse_result r = cmd_of("ПС 123859 1");
+	struct dialog_input in = { .time_us = 0, .cmd = &r };
 
 	(void)state;
 	cfg = base_cfg;
 	catalog_reset();
-	in.contract = catalog_find("555001");	/* not the one named */
+	in.contract = catalog_find("555001"); /* not the one named */
 	assert_int_equal(dialog_decide(&in, &cfg, out), -1);
 	assert_non_null(strstr(out->reply, "dialog_contract_needed"));
 	in.contract = catalog_find("123859");
-	in.dialog = &d;		/* next == nregisters: never stored */
+	in.dialog = &d; /* next == nregisters: never stored */
 	assert_int_equal(dialog_decide(&in, &cfg, out), -1);
 	d.next = 1;
 	assert_int_equal(dialog_decide(&in, &cfg, out), 0);
@@ -888,8 +1000,11 @@ test_caller_errors(void **state)
 static void
 test_state_check(void **state)
 {
-	struct dialog_state d = { .contract = "123859", .nregisters = 2,
-	    .next = 1, .started_us = 5, .last_us = 6 };
+	struct dialog_state d = { .contract = "123859",
+		.nregisters = 2,
+		.next = 1,
+		.started_us = 5,
+		.last_us = 6 };
 	char err[128];
 
 	(void)state;
@@ -909,10 +1024,12 @@ static void
 test_contract_changed(void **state)
 {
 	struct dialog_decision *out = malloc(sizeof(*out));
-	struct dialog_state     d = { .contract = "123859", .nregisters = 3,
-	    .next = 1, .values = { 45055 } };
-	struct parse_result     r = cmd_of("23186");
-	struct dialog_input     in = { .cmd = &r, .dialog = &d };
+	struct dialog_state d = { .contract = "123859",
+		.nregisters = 3,
+		.next = 1,
+		.values = { 45055 } };
+	struct parse_result r = cmd_of("23186");
+	struct dialog_input in = { .cmd = &r, .dialog = &d };
 
 	(void)state;
 	cfg = base_cfg;
@@ -931,10 +1048,12 @@ static void
 test_revalidated_at_completion(void **state)
 {
 	struct dialog_decision *out = malloc(sizeof(*out));
-	struct dialog_state     d = { .contract = "123859", .nregisters = 2,
-	    .next = 1, .values = { 45055 } };
-	struct parse_result     r = cmd_of("23186");
-	struct dialog_input     in = { .cmd = &r, .dialog = &d };
+	struct dialog_state d = { .contract = "123859",
+		.nregisters = 2,
+		.next = 1,
+		.values = { 45055 } };
+	struct parse_result r = cmd_of("23186");
+	struct dialog_input in = { .cmd = &r, .dialog = &d };
 
 	(void)state;
 	cfg = base_cfg;
@@ -955,19 +1074,25 @@ test_names(void **state)
 	char buf[128];
 
 	(void)state;
-	assert_string_equal(dialog_outcome_name(DIALOG_OUT_ACCEPTED), "accepted");
-	assert_string_equal(dialog_outcome_name(DIALOG_OUT_REJECTED), "rejected");
+	assert_string_equal(
+	    dialog_outcome_name(DIALOG_OUT_ACCEPTED), "accepted");
+	assert_string_equal(
+	    dialog_outcome_name(DIALOG_OUT_REJECTED), "rejected");
 	assert_null(dialog_outcome_name(DIALOG__OUT_MAX));
 	assert_null(dialog_reason_name(DIALOG_R_NONE));
 	for (int r = 1; r < DIALOG__R_MAX; r++)
 		assert_non_null(dialog_reason_name(r));
-	assert_string_equal(dialog_reason_name(DIALOG_R_LOWER_THAN_LAST),
-	    "lower_than_last");
-	assert_string_equal(dialog_flag_name(DIALOG_F_WRAPAROUND), "wraparound");
+	assert_string_equal(
+	    dialog_reason_name(DIALOG_R_LOWER_THAN_LAST), "lower_than_last");
+	assert_string_equal(
+	    dialog_flag_name(DIALOG_F_WRAPAROUND), "wraparound");
 	assert_null(dialog_flag_name(3));
-	assert_string_equal(dialog_flags_str(DIALOG_F_HIGH_CONSUMPTION |
-	    DIALOG_F_REPLACED, buf, sizeof(buf)), "high_consumption,replaced");
-	assert_string_equal(model_resource_name(MODEL_RES_HOT_WATER), "hot_water");
+	assert_string_equal(
+	    dialog_flags_str(DIALOG_F_HIGH_CONSUMPTION | DIALOG_F_REPLACED, buf,
+	        sizeof(buf)),
+	    "high_consumption,replaced");
+	assert_string_equal(
+	    model_resource_name(MODEL_RES_HOT_WATER), "hot_water");
 }
 
 static void
@@ -1003,7 +1128,8 @@ setup(void **state)
 		fail_msg("%s", err);
 	config_defaults(&base_cfg);
 	/* the full Moscow history (the built-in default only knows +3) */
-	if (tz_load(&base_cfg.window.tz, "Europe/Moscow", err, sizeof(err)) != 0)
+	if (tz_load(&base_cfg.window.tz, "Europe/Moscow", err, sizeof(err)) !=
+	    0)
 		fail_msg("%s", err);
 	return 0;
 }
@@ -1024,15 +1150,16 @@ main(void)
 
 	for (size_t i = 0; i < NCONV; i++) {
 		tests[n] = (struct CMUnitTest){ conversations[i].name,
-		    test_conversation, NULL, NULL, (void *)&conversations[i] };
+			test_conversation, NULL, NULL,
+			(void *)&conversations[i] };
 		n++;
 	}
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_contract_needed);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_caller_errors);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_state_check);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_contract_changed);
-	tests[n++] = (struct CMUnitTest)cmocka_unit_test(
-	    test_revalidated_at_completion);
+	tests[n++] =
+	    (struct CMUnitTest)cmocka_unit_test(test_revalidated_at_completion);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_names);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_contract_check);
 	return _cmocka_run_group_tests("dialog", tests, n, setup, teardown);

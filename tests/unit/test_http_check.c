@@ -25,13 +25,16 @@ test_rfc3339_good(void **state)
 	(void)state;
 	assert_int_equal(http_parse_rfc3339("1970-01-01T00:00:00Z", &us), 0);
 	assert_true(us == 0);
-	assert_int_equal(http_parse_rfc3339("2024-05-18T09:30:00+03:00", &us), 0);
+	assert_int_equal(
+	    http_parse_rfc3339("2024-05-18T09:30:00+03:00", &us), 0);
 	assert_true(us == 1716013800LL * SEC);
 	assert_int_equal(http_parse_rfc3339("2024-05-18t06:30:00z", &us), 0);
 	assert_true(us == 1716013800LL * SEC);
-	assert_int_equal(http_parse_rfc3339("2024-05-18 01:00:00.25-05:30", &us), 0);
+	assert_int_equal(
+	    http_parse_rfc3339("2024-05-18 01:00:00.25-05:30", &us), 0);
 	assert_true(us == 1716013800LL * SEC + 250000);
-	assert_int_equal(http_parse_rfc3339("2024-02-29T23:59:59.123456789Z", &us), 0);
+	assert_int_equal(
+	    http_parse_rfc3339("2024-02-29T23:59:59.123456789Z", &us), 0);
 	assert_true(us == 1709251199LL * SEC + 123456);
 	assert_int_equal(http_parse_rfc3339("1969-12-31T23:59:59Z", &us), 0);
 	assert_true(us == -SEC);
@@ -42,15 +45,26 @@ static void
 test_rfc3339_bad(void **state)
 {
 	static const char *const bad[] = {
-		"", "2024-05-18", "2024-05-18T09:30:00", "2024-05-18T09:30Z",
-		"2024-5-18T09:30:00Z", "2024-05-18T09:30:00+0300",
-		"2024-05-18T09:30:00+03", "2024-13-01T00:00:00Z",
-		"2023-02-29T00:00:00Z", "2024-04-31T00:00:00Z",
-		"2024-05-18T24:00:00Z", "2024-05-18T09:60:00Z",
-		"2024-05-18T09:30:61Z", "2024-05-18T09:30:00.Z",
-		"2024-05-18T09:30:00.1234567890Z", "2024-05-18T09:30:00Zjunk",
-		"2024-05-18T09:30:00+24:00", "2024-05-18X09:30:00Z",
-		"１９７０-01-01T00:00:00Z", "2024-05-00T09:30:00Z",
+		"",
+		"2024-05-18",
+		"2024-05-18T09:30:00",
+		"2024-05-18T09:30Z",
+		"2024-5-18T09:30:00Z",
+		"2024-05-18T09:30:00+0300",
+		"2024-05-18T09:30:00+03",
+		"2024-13-01T00:00:00Z",
+		"2023-02-29T00:00:00Z",
+		"2024-04-31T00:00:00Z",
+		"2024-05-18T24:00:00Z",
+		"2024-05-18T09:60:00Z",
+		"2024-05-18T09:30:61Z",
+		"2024-05-18T09:30:00.Z",
+		"2024-05-18T09:30:00.1234567890Z",
+		"2024-05-18T09:30:00Zjunk",
+		"2024-05-18T09:30:00+24:00",
+		"2024-05-18X09:30:00Z",
+		"１９７０-01-01T00:00:00Z",
+		"2024-05-00T09:30:00Z",
 	};
 	int64_t us;
 
@@ -69,14 +83,16 @@ test_content_type(void **state)
 	assert_true(http_content_type_json("application/json"));
 	assert_true(http_content_type_json("Application/JSON"));
 	assert_true(http_content_type_json("application/json; charset=utf-8"));
-	assert_true(http_content_type_json("application/json;charset=\"UTF-8\""));
+	assert_true(
+	    http_content_type_json("application/json;charset=\"UTF-8\""));
 	assert_true(http_content_type_json(" application/json ; foo=bar"));
 	assert_false(http_content_type_json(NULL));
 	assert_false(http_content_type_json(""));
 	assert_false(http_content_type_json("text/plain"));
 	assert_false(http_content_type_json("application/jsonx"));
 	assert_false(http_content_type_json("application/json-patch+json"));
-	assert_false(http_content_type_json("application/json; charset=koi8-r"));
+	assert_false(
+	    http_content_type_json("application/json; charset=koi8-r"));
 	assert_false(http_content_type_json("application/json; junk"));
 }
 
@@ -100,9 +116,9 @@ test_signature(void **state)
 			*p = (char)(*p - 'a' + 'A');
 	assert_int_equal(http_signature_check(hdr, body, strlen(body), skey, 6),
 	    HTTP_SIG_OK);
-	assert_int_equal(http_signature_check(NULL, body, 3, skey, 6),
-	    HTTP_SIG_MISSING);
-	snprintf(hdr, sizeof(hdr), "sha256=%.63s", hex);	/* truncated */
+	assert_int_equal(
+	    http_signature_check(NULL, body, 3, skey, 6), HTTP_SIG_MISSING);
+	snprintf(hdr, sizeof(hdr), "sha256=%.63s", hex); /* truncated */
 	assert_int_equal(http_signature_check(hdr, body, strlen(body), skey, 6),
 	    HTTP_SIG_MALFORMED);
 	snprintf(hdr, sizeof(hdr), "sha1=%s", hex);
@@ -112,7 +128,8 @@ test_signature(void **state)
 	assert_int_equal(http_signature_check(hdr, body, strlen(body), skey, 6),
 	    HTTP_SIG_MALFORMED);
 	snprintf(hdr, sizeof(hdr), "sha256=%s", hex);
-	assert_int_equal(http_signature_check(hdr, body, strlen(body) - 1, skey, 6),
+	assert_int_equal(
+	    http_signature_check(hdr, body, strlen(body) - 1, skey, 6),
 	    HTTP_SIG_MISMATCH);
 	assert_int_equal(http_signature_check(hdr, body, strlen(body), skey, 5),
 	    HTTP_SIG_MISMATCH);
@@ -126,9 +143,10 @@ test_signature_rfc4231(void **state)
 	char hex[65];
 
 	(void)state;
-	http_signature_hex(data, strlen(data), (const unsigned char *)"Jefe", 4,
-	    hex);
-	assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c7"
+	http_signature_hex(
+	    data, strlen(data), (const unsigned char *)"Jefe", 4, hex);
+	assert_string_equal(hex,
+	    "5bdcc146bf60754e6a042426089575c7"
 	    "5a003f089d2739839dec58b964ec3843");
 }
 
@@ -136,25 +154,27 @@ static void
 test_signer(void **state)
 {
 	static const char data[] = "what do ya want for nothing?";
-	struct http_signer *s = http_signer_new((const unsigned char *)"Jefe", 4);
+	struct http_signer *s =
+	    http_signer_new((const unsigned char *)"Jefe", 4);
 	char hex[65], hdr[80];
 
 	(void)state;
 	assert_non_null(s);
-	for (int i = 0; i < 3; i++) {	/* the prepared key is reused */
+	for (int i = 0; i < 3; i++) { /* the prepared key is reused */
 		http_signer_hex(s, data, strlen(data), hex);
-		assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c7"
+		assert_string_equal(hex,
+		    "5bdcc146bf60754e6a042426089575c7"
 		    "5a003f089d2739839dec58b964ec3843");
 	}
 	snprintf(hdr, sizeof(hdr), "sha256=%s", hex);
-	assert_int_equal(http_signer_check(s, hdr, data, strlen(data)),
-	    HTTP_SIG_OK);
+	assert_int_equal(
+	    http_signer_check(s, hdr, data, strlen(data)), HTTP_SIG_OK);
 	assert_int_equal(http_signer_check(s, hdr, data, strlen(data) - 1),
 	    HTTP_SIG_MISMATCH);
 	assert_int_equal(http_signer_check(s, NULL, data, 1), HTTP_SIG_MISSING);
 	hdr[70] = '\0';
-	assert_int_equal(http_signer_check(s, hdr, data, strlen(data)),
-	    HTTP_SIG_MALFORMED);
+	assert_int_equal(
+	    http_signer_check(s, hdr, data, strlen(data)), HTTP_SIG_MALFORMED);
 	http_signer_free(s);
 	http_signer_free(NULL);
 }
@@ -180,8 +200,8 @@ parse(const char *body, const char **error)
 {
 	char detail[256];
 	struct http_msg m;
-	int rc = http_msg_parse(&m, body, strlen(body), 4096, error, detail,
-	    sizeof(detail));
+	int rc = http_msg_parse(
+	    &m, body, strlen(body), 4096, error, detail, sizeof(detail));
 
 	if (rc == 0)
 		http_msg_clear(&m);
@@ -195,7 +215,8 @@ parse(const char *body, const char **error)
 static void
 test_msg_good(void **state)
 {
-	static const char body[] = "{\"id\":\"m-1\",\"channel\":\"viber\","
+	static const char body[] =
+	    "{\"id\":\"m-1\",\"channel\":\"viber\","
 	    "\"from\":\"79120000001\",\"text\":\"\xd0\x9f\xd0\xa1 1 2\\n\","
 	    "\"extra\":[1,2]," GOOD_TAIL "}";
 	const char *error = NULL;
@@ -204,7 +225,8 @@ test_msg_good(void **state)
 
 	(void)state;
 	assert_int_equal(http_msg_parse(&m, body, strlen(body), 4096, &error,
-	    detail, sizeof(detail)), 0);
+	                     detail, sizeof(detail)),
+	    0);
 	assert_string_equal(m.id, "m-1");
 	assert_string_equal(m.channel, "viber");
 	assert_string_equal(m.from, "79120000001");
@@ -227,22 +249,51 @@ test_msg_bad(void **state)
 		{ "[]", "malformed_json" },
 		{ "\"x\"", "malformed_json" },
 		{ "{\"id\":\"a\",\"id\":\"b\"}", "malformed_json" },
-		{ "{\"id\":\"1\",\"channel\":\"viber\",\"from\":\"1\",\"text\":\"\xff\"," GOOD_TAIL "}", "malformed_json" },
-		{ "{\"id\":\"1\",\"channel\":\"viber\",\"from\":\"1\",\"text\":\"a\\u0000b\"," GOOD_TAIL "}", "malformed_json" },
-		{ "{\"id\":\"1\",\"channel\":\"viber\",\"from\":\"1\",\"text\":\"\\ud800\"," GOOD_TAIL "}", "malformed_json" },
-		{ "{\"channel\":\"viber\",\"from\":\"1\",\"text\":\"x\"," GOOD_TAIL "}", "missing_field" },
-		{ "{\"id\":null,\"channel\":\"viber\",\"from\":\"1\",\"text\":\"x\"," GOOD_TAIL "}", "missing_field" },
-		{ "{\"id\":1,\"channel\":\"viber\",\"from\":\"1\",\"text\":\"x\"," GOOD_TAIL "}", "invalid_field" },
-		{ "{\"id\":\"\",\"channel\":\"viber\",\"from\":\"1\",\"text\":\"x\"," GOOD_TAIL "}", "invalid_field" },
-		{ "{\"id\":\"a\\nb\",\"channel\":\"viber\",\"from\":\"1\",\"text\":\"x\"," GOOD_TAIL "}", "invalid_field" },
-		{ "{\"id\":\"1\",\"channel\":\"sms\",\"from\":\"1\",\"text\":\"x\"," GOOD_TAIL "}", "invalid_field" },
-		{ "{\"id\":\"1\",\"channel\":[],\"from\":\"1\",\"text\":\"x\"," GOOD_TAIL "}", "invalid_field" },
-		{ "{\"id\":\"1\",\"channel\":\"viber\",\"text\":\"x\"," GOOD_TAIL "}", "missing_field" },
-		{ "{\"id\":\"1\",\"channel\":\"viber\",\"from\":\"1\",\"text\":true," GOOD_TAIL "}", "invalid_field" },
-		{ "{\"id\":\"1\",\"channel\":\"viber\",\"from\":\"1\"," GOOD_TAIL "}", "missing_field" },
-		{ "{\"id\":\"1\",\"channel\":\"viber\",\"from\":\"1\",\"text\":\"x\",\"to\":\"2\"}", "missing_field" },
-		{ "{\"id\":\"1\",\"channel\":\"viber\",\"from\":\"1\",\"text\":\"x\",\"to\":\"2\",\"timestamp\":1716013800}", "invalid_field" },
-		{ "{\"id\":\"1\",\"channel\":\"viber\",\"from\":\"1\",\"text\":\"x\",\"to\":\"2\",\"timestamp\":\"2024-05-18T09:30:00\"}", "bad_timestamp" },
+		{ "{\"id\":\"1\",\"channel\":\"viber\",\"from\":\"1\",\"text\":\"\xff\"," GOOD_TAIL
+		  "}",
+		    "malformed_json" },
+		{ "{\"id\":\"1\",\"channel\":\"viber\",\"from\":\"1\",\"text\":\"a\\u0000b\"," GOOD_TAIL
+		  "}",
+		    "malformed_json" },
+		{ "{\"id\":\"1\",\"channel\":\"viber\",\"from\":\"1\",\"text\":\"\\ud800\"," GOOD_TAIL
+		  "}",
+		    "malformed_json" },
+		{ "{\"channel\":\"viber\",\"from\":\"1\",\"text\":\"x\"," GOOD_TAIL
+		  "}",
+		    "missing_field" },
+		{ "{\"id\":null,\"channel\":\"viber\",\"from\":\"1\",\"text\":\"x\"," GOOD_TAIL
+		  "}",
+		    "missing_field" },
+		{ "{\"id\":1,\"channel\":\"viber\",\"from\":\"1\",\"text\":\"x\"," GOOD_TAIL
+		  "}",
+		    "invalid_field" },
+		{ "{\"id\":\"\",\"channel\":\"viber\",\"from\":\"1\",\"text\":\"x\"," GOOD_TAIL
+		  "}",
+		    "invalid_field" },
+		{ "{\"id\":\"a\\nb\",\"channel\":\"viber\",\"from\":\"1\",\"text\":\"x\"," GOOD_TAIL
+		  "}",
+		    "invalid_field" },
+		{ "{\"id\":\"1\",\"channel\":\"sms\",\"from\":\"1\",\"text\":\"x\"," GOOD_TAIL
+		  "}",
+		    "invalid_field" },
+		{ "{\"id\":\"1\",\"channel\":[],\"from\":\"1\",\"text\":\"x\"," GOOD_TAIL
+		  "}",
+		    "invalid_field" },
+		{ "{\"id\":\"1\",\"channel\":\"viber\",\"text\":\"x\"," GOOD_TAIL
+		  "}",
+		    "missing_field" },
+		{ "{\"id\":\"1\",\"channel\":\"viber\",\"from\":\"1\",\"text\":true," GOOD_TAIL
+		  "}",
+		    "invalid_field" },
+		{ "{\"id\":\"1\",\"channel\":\"viber\",\"from\":\"1\"," GOOD_TAIL
+		  "}",
+		    "missing_field" },
+		{ "{\"id\":\"1\",\"channel\":\"viber\",\"from\":\"1\",\"text\":\"x\",\"to\":\"2\"}",
+		    "missing_field" },
+		{ "{\"id\":\"1\",\"channel\":\"viber\",\"from\":\"1\",\"text\":\"x\",\"to\":\"2\",\"timestamp\":1716013800}",
+		    "invalid_field" },
+		{ "{\"id\":\"1\",\"channel\":\"viber\",\"from\":\"1\",\"text\":\"x\",\"to\":\"2\",\"timestamp\":\"2024-05-18T09:30:00\"}",
+		    "bad_timestamp" },
 	};
 
 	(void)state;
@@ -266,12 +317,16 @@ test_msg_text_limit(void **state)
 	(void)state;
 	memset(text, 'x', 4096);
 	text[4096] = '\0';
-	snprintf(body, 8192, "{\"id\":\"1\",\"channel\":\"viber\",\"from\":\"1\","
-	    "\"text\":\"%s\"," GOOD_TAIL "}", text);
+	snprintf(body, 8192,
+	    "{\"id\":\"1\",\"channel\":\"viber\",\"from\":\"1\","
+	    "\"text\":\"%s\"," GOOD_TAIL "}",
+	    text);
 	assert_int_equal(parse(body, &error), 0);
 	strcpy(text + 4096, "y");
-	snprintf(body, 8192, "{\"id\":\"1\",\"channel\":\"viber\",\"from\":\"1\","
-	    "\"text\":\"%s\"," GOOD_TAIL "}", text);
+	snprintf(body, 8192,
+	    "{\"id\":\"1\",\"channel\":\"viber\",\"from\":\"1\","
+	    "\"text\":\"%s\"," GOOD_TAIL "}",
+	    text);
 	assert_int_equal(parse(body, &error), -1);
 	assert_string_equal(error, "text_too_long");
 	free(body);
@@ -290,15 +345,19 @@ test_ratelimit_bucket(void **state)
 	assert_int_equal(http_ratelimit_take(rl, "viber\0a", 7, t), 3);
 	assert_int_equal(http_ratelimit_take(rl, "viber\0b", 7, t), 0);
 	assert_int_equal(http_ratelimit_take(rl, "whatsapp\0a", 10, t), 0);
-	assert_int_equal(http_ratelimit_take(rl, "viber\0a", 7, t + 2 * SEC), 1);
-	assert_int_equal(http_ratelimit_take(rl, "viber\0a", 7, t + 3 * SEC), 0);
-	assert_int_equal(http_ratelimit_take(rl, "viber\0a", 7, t + 3 * SEC), 3);
+	assert_int_equal(
+	    http_ratelimit_take(rl, "viber\0a", 7, t + 2 * SEC), 1);
+	assert_int_equal(
+	    http_ratelimit_take(rl, "viber\0a", 7, t + 3 * SEC), 0);
+	assert_int_equal(
+	    http_ratelimit_take(rl, "viber\0a", 7, t + 3 * SEC), 3);
 	http_ratelimit_refund(rl, "viber\0a", 7, t + 3 * SEC);
-	assert_int_equal(http_ratelimit_take(rl, "viber\0a", 7, t + 3 * SEC), 0);
+	assert_int_equal(
+	    http_ratelimit_take(rl, "viber\0a", 7, t + 3 * SEC), 0);
 	/* a full minute later the bucket is full again */
 	for (int i = 0; i < 20; i++)
-		assert_int_equal(http_ratelimit_take(rl, "viber\0a", 7,
-		    t + 64 * SEC), 0);
+		assert_int_equal(
+		    http_ratelimit_take(rl, "viber\0a", 7, t + 64 * SEC), 0);
 	assert_true(http_ratelimit_take(rl, "viber\0a", 7, t + 64 * SEC) > 0);
 	http_ratelimit_free(rl);
 }

@@ -33,9 +33,9 @@
 #include "meterline/log.h"
 #include "meterline/metrics.h"
 
-#define SECRET		"test-secret"
-#define REPLY_OK	"Показания приняты. Спасибо."
-#define FAKE_MAX	4096
+#define SECRET "test-secret"
+#define REPLY_OK "Показания приняты. Спасибо."
+#define FAKE_MAX 4096
 
 /* ---- the fake intake ---- */
 
@@ -45,20 +45,20 @@ struct fake_seen {
 
 struct fake_job {
 	intake_done_cb done;
-	void          *arg;
+	void *arg;
 	enum intake_status status;
-	struct event  *ev;
+	struct event *ev;
 };
 
 static struct {
-	int              submits, outstanding;
+	int submits, outstanding;
 	struct fake_seen seen[FAKE_MAX];
-	int              nseen;
-	struct inbound_msg last;	/* strings copied below */
-	char             last_channel[40], last_sender[140], last_recipient[140];
-	char             last_text[8192], last_id[140];
+	int nseen;
+	struct inbound_msg last; /* strings copied below */
+	char last_channel[40], last_sender[140], last_recipient[140];
+	char last_text[8192], last_id[140];
 	struct fake_job *never[16];
-	int              nnever;
+	int nnever;
 } fake;
 
 static struct event_base *base;
@@ -107,7 +107,8 @@ static void
 fake_copy(const struct inbound_msg *m)
 {
 	fake.last = *m;
-	snprintf(fake.last_channel, sizeof(fake.last_channel), "%s", m->channel);
+	snprintf(
+	    fake.last_channel, sizeof(fake.last_channel), "%s", m->channel);
 	snprintf(fake.last_sender, sizeof(fake.last_sender), "%s", m->sender);
 	snprintf(fake.last_recipient, sizeof(fake.last_recipient), "%s",
 	    m->recipient);
@@ -117,8 +118,8 @@ fake_copy(const struct inbound_msg *m)
 }
 
 static int
-fake_submit(void *ctx, const struct inbound_msg *m, intake_done_cb done,
-            void *arg)
+fake_submit(
+    void *ctx, const struct inbound_msg *m, intake_done_cb done, void *arg)
 {
 	struct fake_job *j;
 	struct timeval tv = { 0, 0 };
@@ -159,7 +160,7 @@ health(struct http_health_item *items, size_t max, void *arg)
 	(void)arg;
 	assert_true(max >= 2);
 	items[0] = (struct http_health_item){ "database",
-	    health_ok ? "up" : "down", health_ok };
+		health_ok ? "up" : "down", health_ok };
 	items[1] = (struct http_health_item){ "smpp", "bound", true };
 	return 2;
 }
@@ -221,21 +222,21 @@ fake_idle(void *arg)
 /* ---- a small raw HTTP/1.1 client on bufferevents ---- */
 
 struct resp {
-	int    status;
-	char  *head;	/* status line and headers */
-	char  *body;
+	int status;
+	char *head; /* status line and headers */
+	char *body;
 	size_t body_len;
 };
 
 struct tcl {
 	struct bufferevent *bev;
-	int                 nresp;
-	struct resp         last;
-	bool                eof;
-	void              (*on_resp)(struct tcl *);
-	int                 left;	/* requests still to send (parallel test) */
-	int                 ok;		/* 200s received */
-	int                 index;
+	int nresp;
+	struct resp last;
+	bool eof;
+	void (*on_resp)(struct tcl *);
+	int left; /* requests still to send (parallel test) */
+	int ok; /* 200s received */
+	int index;
 };
 
 static void
@@ -252,7 +253,8 @@ hdr(const struct resp *r, const char *name, char *buf, size_t len)
 {
 	size_t n = strlen(name);
 
-	for (const char *p = strstr(r->head, "\r\n"); p && p[2]; p = strstr(p + 2, "\r\n")) {
+	for (const char *p = strstr(r->head, "\r\n"); p && p[2];
+	     p = strstr(p + 2, "\r\n")) {
 		const char *line = p + 2, *end = strstr(line, "\r\n");
 
 		if (strncasecmp(line, name, n) == 0 && line[n] == ':') {
@@ -274,7 +276,8 @@ tcl_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	for (;;) {
-		struct evbuffer_ptr p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+		struct evbuffer_ptr p =
+		    evbuffer_search(in, "\r\n\r\n", 4, NULL);
 		struct resp r;
 		char cl[32];
 		size_t hlen;
@@ -329,8 +332,9 @@ tcl_new(int port)
 	c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(c->bev, tcl_read_cb, NULL, tcl_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ);
-	assert_int_equal(bufferevent_socket_connect(c->bev,
-	    (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(bufferevent_socket_connect(
+	                     c->bev, (struct sockaddr *)&sin, sizeof(sin)),
+	    0);
 	return c;
 }
 
@@ -353,7 +357,7 @@ tcl_send(struct tcl *c, const char *raw, size_t len)
 
 struct wait_arg {
 	struct tcl *c;
-	int         n;
+	int n;
 };
 
 static bool
@@ -378,12 +382,11 @@ tcl_exchange(struct tcl *c, const char *raw, size_t len)
 /* ---- requests ---- */
 
 static char *
-mkbody(const char *id, const char *channel, const char *from,
-       const char *text)
+mkbody(const char *id, const char *channel, const char *from, const char *text)
 {
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "id", id,
-	    "channel", channel, "from", from, "to", "7377", "text", text,
-	    "timestamp", "2024-05-18T09:30:00+03:00");
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "id", id, "channel",
+	    channel, "from", from, "to", "7377", "text", text, "timestamp",
+	    "2024-05-18T09:30:00+03:00");
 	char *s = json_dumps(o, JSON_COMPACT);
 
 	json_decref(o);
@@ -395,8 +398,8 @@ mkbody(const char *id, const char *channel, const char *from,
  * anything else is sent as is. ctype NULL = no Content-Type.
  */
 static char *
-mkreq(const char *method, const char *path, const char *ctype,
-      const char *sig, const char *body, size_t blen, size_t *outlen)
+mkreq(const char *method, const char *path, const char *ctype, const char *sig,
+    const char *body, size_t blen, size_t *outlen)
 {
 	char hex[65], head[1024];
 	size_t hl;
@@ -559,16 +562,16 @@ test_post_ok(void **state)
 	r = post_msg(c, "m-1", "79120000001", "ПС 102057522 11638");
 	assert_non_null(r);
 	assert_int_equal(r->status, 200);
-	assert_string_equal(hdr(r, "Content-Type", buf, sizeof(buf)),
-	    "application/json");
+	assert_string_equal(
+	    hdr(r, "Content-Type", buf, sizeof(buf)), "application/json");
 	o = json_loadb(r->body, r->body_len, 0, NULL);
 	assert_non_null(o);
 	assert_string_equal(json_string_value(json_object_get(o, "id")), "m-1");
-	assert_string_equal(json_string_value(json_object_get(o, "outcome")),
-	    "accepted");
+	assert_string_equal(
+	    json_string_value(json_object_get(o, "outcome")), "accepted");
 	assert_true(json_is_null(json_object_get(o, "reason")));
-	assert_string_equal(json_string_value(json_object_get(o, "reply")),
-	    REPLY_OK);
+	assert_string_equal(
+	    json_string_value(json_object_get(o, "reply")), REPLY_OK);
 	json_decref(o);
 	assert_int_equal(fake.submits, 1);
 	assert_string_equal(fake.last_channel, "viber");
@@ -599,15 +602,16 @@ test_duplicate_sequential(void **state)
 	r = post_msg(c, "dup-1", "79120000001", "ПС 1 2");
 	assert_int_equal(r->status, 200);
 	assert_string_equal(r->body, first);
-	assert_string_equal(hdr(r, "X-Meterline-Duplicate", buf, sizeof(buf)), "1");
-	assert_int_equal(fake.submits, 2);	/* the store saw the duplicate */
+	assert_string_equal(
+	    hdr(r, "X-Meterline-Duplicate", buf, sizeof(buf)), "1");
+	assert_int_equal(fake.submits, 2); /* the store saw the duplicate */
 	free(first);
 	tcl_free(c);
 }
 
 struct many {
 	struct tcl **c;
-	int          n, want;
+	int n, want;
 };
 
 static bool
@@ -637,7 +641,7 @@ test_duplicate_concurrent(void **state)
 		tcl_send(c[i], raw, len);
 	}
 	assert_true(run_until(all_answered, &m, 5000));
-	assert_int_equal(fake.submits, 1);	/* coalesced in flight */
+	assert_int_equal(fake.submits, 1); /* coalesced in flight */
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(c[i]->last.status, 200);
 		assert_string_equal(c[i]->last.body, c[0]->last.body);
@@ -672,21 +676,21 @@ test_signatures(void **state)
 	size_t n = 0, len;
 
 	(void)state;
-	http_signature_hex(body, strlen(body), (const unsigned char *)"wrong",
-	    5, hex);
+	http_signature_hex(
+	    body, strlen(body), (const unsigned char *)"wrong", 5, hex);
 	snprintf(sig, sizeof(sig), "sha256=%s", hex);
 	cases[n].sig = NULL, cases[n++].error = "missing_signature";
 	cases[n].sig = strdup(sig), cases[n++].error = "bad_signature";
 	http_signature_hex(body, strlen(body), (const unsigned char *)SECRET,
 	    strlen(SECRET), hex);
-	snprintf(sig, sizeof(sig), "sha256=%.40s", hex);	/* truncated */
+	snprintf(sig, sizeof(sig), "sha256=%.40s", hex); /* truncated */
 	cases[n].sig = strdup(sig), cases[n++].error = "bad_signature";
 	snprintf(sig, sizeof(sig), "sha1=%s", hex);
 	cases[n].sig = strdup(sig), cases[n++].error = "bad_signature";
-	snprintf(sig, sizeof(sig), "%s", hex);	/* no scheme */
+	snprintf(sig, sizeof(sig), "%s", hex); /* no scheme */
 	cases[n].sig = strdup(sig), cases[n++].error = "bad_signature";
 	http_signature_hex(other, strlen(other), (const unsigned char *)SECRET,
-	    strlen(SECRET), hex);	/* right key, another body */
+	    strlen(SECRET), hex); /* right key, another body */
 	snprintf(sig, sizeof(sig), "sha256=%s", hex);
 	cases[n].sig = strdup(sig), cases[n++].error = "bad_signature";
 	for (size_t i = 0; i < n; i++) {
@@ -701,8 +705,10 @@ test_signatures(void **state)
 		free((char *)cases[i].sig);
 	}
 	assert_int_equal(fake.submits, 0);
-	assert_int_equal(post_msg(c, "s-1", "79120000001", "ПС 1 2")->status, 200);
-	assert_true(metric("meterline_http_responses_total{code=\"401\"}") == 6);
+	assert_int_equal(
+	    post_msg(c, "s-1", "79120000001", "ПС 1 2")->status, 200);
+	assert_true(
+	    metric("meterline_http_responses_total{code=\"401\"}") == 6);
 	free(body);
 	free(other);
 	tcl_free(c);
@@ -738,16 +744,17 @@ test_bad_requests(void **state)
 	assert_int_equal(r->status, 400);
 	assert_string_equal(error_of(r), "missing_field");
 	body = "{\"id\":7,\"channel\":\"viber\",\"from\":\"1\",\"to\":\"2\","
-	    "\"text\":\"x\",\"timestamp\":\"2024-05-18T09:30:00Z\"}";
+	       "\"text\":\"x\",\"timestamp\":\"2024-05-18T09:30:00Z\"}";
 	r = post_raw(c, "application/json", body, strlen(body));
 	assert_int_equal(r->status, 400);
 	assert_string_equal(error_of(r), "invalid_field");
 	body = "{\"id\":\"7\",\"channel\":\"sms\",\"from\":\"1\",\"to\":\"2\","
-	    "\"text\":\"x\",\"timestamp\":\"2024-05-18T09:30:00Z\"}";
+	       "\"text\":\"x\",\"timestamp\":\"2024-05-18T09:30:00Z\"}";
 	r = post_raw(c, "application/json", body, strlen(body));
 	assert_int_equal(r->status, 400);
 	assert_string_equal(error_of(r), "invalid_field");
-	body = "{\"id\":\"7\",\"channel\":\"viber\",\"from\":\"1\",\"to\":\"2\","
+	body =
+	    "{\"id\":\"7\",\"channel\":\"viber\",\"from\":\"1\",\"to\":\"2\","
 	    "\"text\":\"x\",\"timestamp\":\"18.05.2024 09:30\"}";
 	r = post_raw(c, "application/json", body, strlen(body));
 	assert_int_equal(r->status, 400);
@@ -760,7 +767,7 @@ test_bad_requests(void **state)
 	assert_string_equal(error_of(r), "text_too_long");
 	free(body);
 	assert_int_equal(fake.submits, 0);
-	assert_false(c->eof);	/* 400s keep the connection */
+	assert_false(c->eof); /* 400s keep the connection */
 	free(text);
 	tcl_free(c);
 }
@@ -814,8 +821,8 @@ test_content_type(void **state)
 static void
 test_paths_and_methods(void **state)
 {
-	static const char *const methods[] = { "GET", "PUT", "DELETE",
-	    "PATCH", "OPTIONS", "TRACE" };
+	static const char *const methods[] = { "GET", "PUT", "DELETE", "PATCH",
+		"OPTIONS", "TRACE" };
 	struct tcl *c = tcl_new(http_intake_port(srv));
 	struct resp *r;
 	char buf[64];
@@ -859,7 +866,8 @@ test_rate_limit(void **state)
 	c = tcl_new(http_intake_port(srv));
 	for (int i = 0; i < 3; i++) {
 		snprintf(id, sizeof(id), "rl-%d", i);
-		assert_int_equal(post_msg(c, id, "79120000001", "x")->status, 200);
+		assert_int_equal(
+		    post_msg(c, id, "79120000001", "x")->status, 200);
 	}
 	r = post_msg(c, "rl-3", "79120000001", "x");
 	assert_int_equal(r->status, 429);
@@ -871,12 +879,16 @@ test_rate_limit(void **state)
 	{
 		char *body = mkbody("rl-5", "whatsapp", "79120000001", "x");
 
-		assert_int_equal(post_raw(c, "application/json", body,
-		    strlen(body))->status, 200);
+		assert_int_equal(
+		    post_raw(c, "application/json", body, strlen(body))->status,
+		    200);
 		free(body);
 	}
-	assert_true(metric("meterline_http_rate_limited_total{channel=\"viber\"}") == 1);
-	assert_true(metric("meterline_http_responses_total{code=\"429\"}") == 1);
+	assert_true(
+	    metric("meterline_http_rate_limited_total{channel=\"viber\"}") ==
+	    1);
+	assert_true(
+	    metric("meterline_http_responses_total{code=\"429\"}") == 1);
 	tcl_free(c);
 }
 
@@ -888,7 +900,7 @@ test_tempfail_and_refusal(void **state)
 	char buf[16];
 
 	(void)state;
-	cfg.rate_per_minute = 1;	/* a 503 must give its token back */
+	cfg.rate_per_minute = 1; /* a 503 must give its token back */
 	server_restart();
 	c = tcl_new(http_intake_port(srv));
 	r = post_msg(c, "t-1", "79120000001", "tempfail");
@@ -903,7 +915,8 @@ test_tempfail_and_refusal(void **state)
 	r = post_msg(c, "t-1", "79120000001", "ПС 1 2");
 	assert_int_equal(r->status, 200);
 	assert_int_equal(post_msg(c, "t-3", "79120000001", "x")->status, 429);
-	assert_true(metric("meterline_http_responses_total{code=\"503\"}") == 2);
+	assert_true(
+	    metric("meterline_http_responses_total{code=\"503\"}") == 2);
 	tcl_free(c);
 }
 
@@ -938,7 +951,8 @@ test_reply_timeout(void **state)
 	assert_int_equal(r->status, 503);
 	assert_string_equal(error_of(r), "timeout");
 	/* the id is no longer in flight: a retry is submitted again */
-	assert_int_equal(post_msg(c, "n-1", "79120000001", "ПС 1 2")->status, 200);
+	assert_int_equal(
+	    post_msg(c, "n-1", "79120000001", "ПС 1 2")->status, 200);
 	assert_int_equal(fake.submits, 2);
 	tcl_free(c);
 	/* teardown calls the late done: harmless */
@@ -961,8 +975,8 @@ test_overload(void **state)
 
 		snprintf(id, sizeof(id), "o-%d", i);
 		body = mkbody(id, "viber", "79120000001", "delay:200");
-		raw = mkreq("POST", "/v1/messages", "application/json", "", body,
-		    strlen(body), &len);
+		raw = mkreq("POST", "/v1/messages", "application/json", "",
+		    body, strlen(body), &len);
 		c[i] = tcl_new(http_intake_port(srv));
 		tcl_send(c[i], raw, len);
 		free(raw);
@@ -973,7 +987,8 @@ test_overload(void **state)
 		ok += c[i]->last.status == 200;
 		if (c[i]->last.status == 503) {
 			busy++;
-			assert_string_equal(error_of(&c[i]->last), "overloaded");
+			assert_string_equal(
+			    error_of(&c[i]->last), "overloaded");
 		}
 		tcl_free(c[i]);
 	}
@@ -1029,7 +1044,8 @@ test_parallel_keepalive(void **state)
 	assert_int_equal(fake.submits, N * PER);
 	/* keep-alive: one connection per client */
 	assert_true(metric("meterline_http_connections_total") - conns0 == N);
-	assert_true(metric("meterline_http_responses_total{code=\"200\"}") == N * PER);
+	assert_true(
+	    metric("meterline_http_responses_total{code=\"200\"}") == N * PER);
 	assert_true(metric("meterline_http_request_seconds_count") == N * PER);
 }
 
@@ -1042,8 +1058,10 @@ is_eof(void *arg)
 static void
 test_slow_clients(void **state)
 {
-	static const char half_head[] = "POST /v1/messages HTTP/1.1\r\nHost: x\r\n";
-	static const char half_body[] = "POST /v1/messages HTTP/1.1\r\nHost: x\r\n"
+	static const char half_head[] =
+	    "POST /v1/messages HTTP/1.1\r\nHost: x\r\n";
+	static const char half_body[] =
+	    "POST /v1/messages HTTP/1.1\r\nHost: x\r\n"
 	    "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"id\":";
 	struct tcl *a = tcl_new(http_intake_port(srv));
 	struct tcl *b = tcl_new(http_intake_port(srv));
@@ -1076,14 +1094,15 @@ test_client_gone_before_reply(void **state)
 
 	(void)state;
 	tcl_send(c, raw, len);
-	run_for(50);	/* the server has the request, the store is busy */
+	run_for(50); /* the server has the request, the store is busy */
 	assert_int_equal(fake.submits, 1);
-	tcl_free(c);	/* the client goes away */
+	tcl_free(c); /* the client goes away */
 	run_until(fake_idle, NULL, 2000);
 	run_for(50);
 	assert_int_equal(http_intake_inflight(srv), 0);
 	/* the reply was still sent (into the void), exactly once */
-	assert_true(metric("meterline_http_responses_total{code=\"200\"}") == 1);
+	assert_true(
+	    metric("meterline_http_responses_total{code=\"200\"}") == 1);
 	c = tcl_new(http_intake_port(srv));
 	assert_int_equal(post_msg(c, "after", "79120000001", "x")->status, 200);
 	free(body);
@@ -1093,7 +1112,7 @@ test_client_gone_before_reply(void **state)
 
 struct count_arg {
 	struct tcl *c;
-	int         n;
+	int n;
 };
 
 static bool
@@ -1147,14 +1166,16 @@ test_chunked(void **state)
 	int n;
 
 	(void)state;
-	http_signature_hex(body, blen, (const unsigned char *)SECRET,
-	    strlen(SECRET), hex);
-	snprintf(head, sizeof(head), "POST /v1/messages HTTP/1.1\r\nHost: t\r\n"
+	http_signature_hex(
+	    body, blen, (const unsigned char *)SECRET, strlen(SECRET), hex);
+	snprintf(head, sizeof(head),
+	    "POST /v1/messages HTTP/1.1\r\nHost: t\r\n"
 	    "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
-	    "X-Meterline-Signature: sha256=%s\r\n\r\n", hex);
+	    "X-Meterline-Signature: sha256=%s\r\n\r\n",
+	    hex);
 	raw = malloc(strlen(head) + blen + 64);
-	n = sprintf(raw, "%s%zx\r\n%.*s\r\n%zx\r\n%s\r\n0\r\n\r\n", head,
-	    half, (int)half, body, blen - half, body + half);
+	n = sprintf(raw, "%s%zx\r\n%.*s\r\n%zx\r\n%s\r\n0\r\n\r\n", head, half,
+	    (int)half, body, blen - half, body + half);
 	r = tcl_exchange(c, raw, (size_t)n);
 	assert_non_null(r);
 	assert_int_equal(r->status, 200);
@@ -1175,19 +1196,24 @@ test_health(void **state)
 	r = simple(c, "GET", "/healthz");
 	assert_int_equal(r->status, 200);
 	o = json_loadb(r->body, r->body_len, 0, NULL);
-	assert_string_equal(json_string_value(json_object_get(o, "status")), "ok");
+	assert_string_equal(
+	    json_string_value(json_object_get(o, "status")), "ok");
 	assert_string_equal(json_string_value(json_object_get(
-	    json_object_get(o, "checks"), "database")), "up");
+	                        json_object_get(o, "checks"), "database")),
+	    "up");
 	json_decref(o);
 	health_ok = false;
 	r = simple(c, "GET", "/healthz");
 	assert_int_equal(r->status, 503);
 	o = json_loadb(r->body, r->body_len, 0, NULL);
-	assert_string_equal(json_string_value(json_object_get(o, "status")), "fail");
+	assert_string_equal(
+	    json_string_value(json_object_get(o, "status")), "fail");
 	assert_string_equal(json_string_value(json_object_get(
-	    json_object_get(o, "checks"), "database")), "down");
+	                        json_object_get(o, "checks"), "database")),
+	    "down");
 	assert_string_equal(json_string_value(json_object_get(
-	    json_object_get(o, "checks"), "smpp")), "bound");
+	                        json_object_get(o, "checks"), "smpp")),
+	    "bound");
 	json_decref(o);
 	tcl_free(c);
 }
@@ -1207,13 +1233,18 @@ test_metrics_endpoint(void **state)
 	assert_int_equal(r->status, 200);
 	assert_string_equal(hdr(r, "Content-Type", buf, sizeof(buf)),
 	    "text/plain; version=0.0.4; charset=utf-8");
-	assert_non_null(strstr(r->body, "meterline_http_responses_total{code=\"200\"} 2\n"));
-	assert_non_null(strstr(r->body, "meterline_http_responses_total{code=\"404\"} 1\n"));
-	assert_non_null(strstr(r->body, "# TYPE meterline_messages_total counter\n"));
-	assert_non_null(strstr(r->body, "meterline_http_request_seconds_count 2\n"));
+	assert_non_null(strstr(
+	    r->body, "meterline_http_responses_total{code=\"200\"} 2\n"));
+	assert_non_null(strstr(
+	    r->body, "meterline_http_responses_total{code=\"404\"} 1\n"));
+	assert_non_null(
+	    strstr(r->body, "# TYPE meterline_messages_total counter\n"));
+	assert_non_null(
+	    strstr(r->body, "meterline_http_request_seconds_count 2\n"));
 	assert_non_null(strstr(r->body, "meterline_http_inflight 0\n"));
 	r = simple(c, "GET", "/metrics");
-	assert_non_null(strstr(r->body, "meterline_http_responses_total{code=\"200\"} 3\n"));
+	assert_non_null(strstr(
+	    r->body, "meterline_http_responses_total{code=\"200\"} 3\n"));
 	tcl_free(c);
 }
 
@@ -1226,7 +1257,8 @@ test_admin_listener(void **state)
 	snprintf(cfg.admin_listen, sizeof(cfg.admin_listen), "127.0.0.1:0");
 	server_restart();
 	assert_true(http_intake_admin_port(srv) > 0);
-	assert_int_not_equal(http_intake_admin_port(srv), http_intake_port(srv));
+	assert_int_not_equal(
+	    http_intake_admin_port(srv), http_intake_port(srv));
 	c = tcl_new(http_intake_admin_port(srv));
 	assert_int_equal(simple(c, "GET", "/healthz")->status, 200);
 	assert_int_equal(simple(c, "GET", "/metrics")->status, 200);
@@ -1254,14 +1286,14 @@ test_bad_config(void **state)
 	snprintf(bad.listen, sizeof(bad.listen), "127.0.0.1");
 	assert_null(http_intake_new(base, &bad, &deps, err, sizeof(err)));
 	snprintf(bad.listen, sizeof(bad.listen), "127.0.0.1:%d",
-	    http_intake_port(srv));	/* busy */
+	    http_intake_port(srv)); /* busy */
 	assert_null(http_intake_new(base, &bad, &deps, err, sizeof(err)));
 	assert_non_null(strstr(err, "cannot listen"));
 	test_cfg(&bad);
 	snprintf(bad.listen, sizeof(bad.listen), "[::1]:0");
 	{
-		struct http_intake *v6 = http_intake_new(base, &bad, &deps, err,
-		    sizeof(err));
+		struct http_intake *v6 =
+		    http_intake_new(base, &bad, &deps, err, sizeof(err));
 
 		/* IPv6 may be off on this machine; both outcomes are fine */
 		if (v6 != NULL)
@@ -1288,7 +1320,7 @@ test_stop_and_free_with_pending(void **state)
 	run_for(50);
 	assert_int_equal(http_intake_inflight(srv), 1);
 	http_intake_stop(srv);
-	late = tcl_new(port);	/* refused: nobody listens any more */
+	late = tcl_new(port); /* refused: nobody listens any more */
 	assert_true(run_until(is_eof, late, 2000));
 	tcl_free(late);
 	/* freed with a message in flight: its request is answered 503 (or
@@ -1309,28 +1341,47 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_post_ok, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_duplicate_sequential, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_duplicate_concurrent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_signatures, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_too_large, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_content_type, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_paths_and_methods, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tempfail_and_refusal, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delayed_reply, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reply_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_duplicate_sequential, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_duplicate_concurrent, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_signatures, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_bad_requests, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_too_large, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_content_type, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_paths_and_methods, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rate_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tempfail_and_refusal, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_delayed_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_reply_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overload, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_parallel_keepalive, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_slow_clients, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_client_gone_before_reply, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pipelined, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_parallel_keepalive, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_slow_clients, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_client_gone_before_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pipelined, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chunked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_metrics_endpoint, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_admin_listener, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stop_and_free_with_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_metrics_endpoint, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_admin_listener, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_bad_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stop_and_free_with_pending, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

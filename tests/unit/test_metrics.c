@@ -26,8 +26,8 @@ static void
 test_counter_labels(void **state)
 {
 	struct metrics *m = metrics_new();
-	struct metric *c = metrics_counter(m, "mline_msgs_total", "Messages.",
-	    "channel,outcome", 0);
+	struct metric *c = metrics_counter(
+	    m, "mline_msgs_total", "Messages.", "channel,outcome", 0);
 	char *s;
 
 	(void)state;
@@ -36,9 +36,9 @@ test_counter_labels(void **state)
 	metrics_inc(c, "viber", "accepted");
 	metrics_inc(c, "sms", "prompt");
 	metrics_add(metrics_series(c, "sms", "prompt"), 5);
-	metrics_add(metrics_series(c, "sms", "prompt"), -3);	/* ignored */
+	metrics_add(metrics_series(c, "sms", "prompt"), -3); /* ignored */
 	assert_true(metrics_value(metrics_series(c, "viber", "accepted")) == 2);
-	metrics_set(metrics_series(c, "viber", "accepted"), 2);	/* mirrored */
+	metrics_set(metrics_series(c, "viber", "accepted"), 2); /* mirrored */
 	s = render(m);
 	assert_string_equal(s,
 	    "# HELP mline_msgs_total Messages.\n"
@@ -58,7 +58,8 @@ test_unlabelled_shows_zero(void **state)
 
 	(void)state;
 	s = render(m);
-	assert_string_equal(s, "# HELP mline_depth Depth.\n"
+	assert_string_equal(s,
+	    "# HELP mline_depth Depth.\n"
 	    "# TYPE mline_depth gauge\nmline_depth 0\n");
 	free(s);
 	metrics_set(metrics_series(g), 2.5);
@@ -74,14 +75,14 @@ test_histogram(void **state)
 {
 	static const double b[] = { 0.5, 1, 10 };
 	struct metrics *m = metrics_new();
-	struct metric *h = metrics_histogram(m, "mline_lat_seconds", "Lat.",
-	    "op", b, 3, 0);
+	struct metric *h =
+	    metrics_histogram(m, "mline_lat_seconds", "Lat.", "op", b, 3, 0);
 	struct metric_series *s1 = metrics_series(h, "commit");
 	char *s;
 
 	(void)state;
 	metrics_observe(s1, 0.25);
-	metrics_observe(s1, 0.5);	/* le is inclusive */
+	metrics_observe(s1, 0.5); /* le is inclusive */
 	metrics_observe(s1, 5);
 	metrics_observe(s1, 50);
 	assert_int_equal(metrics_count(s1), 4);
@@ -106,7 +107,8 @@ test_register_twice(void **state)
 	struct metric *a = metrics_counter(m, "x_total", "X.", "a,b", 0);
 
 	(void)state;
-	assert_ptr_equal(metrics_counter(m, "x_total", "X again.", "a,b", 0), a);
+	assert_ptr_equal(
+	    metrics_counter(m, "x_total", "X again.", "a,b", 0), a);
 	assert_null(metrics_counter(m, "x_total", "X.", "a", 0));
 	assert_null(metrics_gauge(m, "x_total", "X.", "a,b", 0));
 	assert_ptr_equal(metrics_find(m, "x_total"), a);
@@ -157,8 +159,8 @@ static void
 test_escaping(void **state)
 {
 	struct metrics *m = metrics_new();
-	struct metric *c = metrics_counter(m, "e_total", "Back\\slash\nnew \"q\"",
-	    "v", 0);
+	struct metric *c =
+	    metrics_counter(m, "e_total", "Back\\slash\nnew \"q\"", "v", 0);
 	char *s;
 
 	(void)state;
@@ -223,20 +225,24 @@ test_std_families(void **state)
 
 	(void)state;
 	assert_int_equal(metrics_register_std(m, &a), 0);
-	assert_int_equal(metrics_register_std(m, &b), 0);	/* idempotent */
+	assert_int_equal(metrics_register_std(m, &b), 0); /* idempotent */
 	assert_ptr_equal(a.messages, b.messages);
 	metrics_inc(a.messages, "viber", "accepted", "");
 	metrics_observe(metrics_series(a.commit_seconds), 0.003);
 	metrics_set(metrics_series(a.smpp_link_up, "trx"), 1);
 	s = render(m);
-	assert_non_null(strstr(s, "meterline_messages_total{channel=\"viber\","
+	assert_non_null(strstr(s,
+	    "meterline_messages_total{channel=\"viber\","
 	    "outcome=\"accepted\",reason=\"\"} 1\n"));
-	assert_non_null(strstr(s, "meterline_store_commit_seconds_bucket"
+	assert_non_null(strstr(s,
+	    "meterline_store_commit_seconds_bucket"
 	    "{le=\"0.005\"} 1\n"));
-	assert_non_null(strstr(s, "meterline_store_commit_seconds_bucket"
+	assert_non_null(strstr(s,
+	    "meterline_store_commit_seconds_bucket"
 	    "{le=\"0.0025\"} 0\n"));
 	assert_non_null(strstr(s, "meterline_smpp_link_up{bind=\"trx\"} 1\n"));
-	assert_non_null(strstr(s, "# TYPE meterline_http_responses_total counter\n"));
+	assert_non_null(
+	    strstr(s, "# TYPE meterline_http_responses_total counter\n"));
 	free(s);
 	metrics_free(m);
 }

@@ -22,22 +22,33 @@
 
 struct gcase {
 	const char *text;
-	size_t      len;	/* 0: strlen(text) */
+	size_t len; /* 0: strlen(text) */
 	const char *json;
 };
 
-#define T(text, json) { text, 0, json }
-#define B(text, json) { text, sizeof(text) - 1, json }	/* may hold NUL */
+#define T(text, json) \
+	{ \
+		text, 0, json \
+	}
+#define B(text, json) \
+	{ \
+		text, sizeof(text) - 1, json \
+	} /* may hold NUL */
 
-#define SUBMIT(c, v) "{\"kind\":\"submit\",\"contract\":\"" c "\",\"values\":[" v "]}"
-#define SUBMIT_T(c, v) "{\"kind\":\"submit\",\"contract\":\"" c "\",\"values\":[" v "],\"truncated\":true}"
-#define START(c)     "{\"kind\":\"start\",\"contract\":\"" c "\"}"
-#define VALUES(v)    "{\"kind\":\"values\",\"values\":[" v "]}"
-#define VALUES_T(v)  "{\"kind\":\"values\",\"values\":[" v "],\"truncated\":true}"
-#define CANCEL       "{\"kind\":\"cancel\"}"
-#define HELP         "{\"kind\":\"help\"}"
-#define INVALID(r)   "{\"kind\":\"invalid\",\"reason\":\"" r "\"}"
-#define INVALID_C(r, c) "{\"kind\":\"invalid\",\"reason\":\"" r "\",\"contract\":\"" c "\"}"
+#define SUBMIT(c, v) \
+	"{\"kind\":\"submit\",\"contract\":\"" c "\",\"values\":[" v "]}"
+#define SUBMIT_T(c, v) \
+	"{\"kind\":\"submit\",\"contract\":\"" c "\",\"values\":[" v \
+	"],\"truncated\":true}"
+#define START(c) "{\"kind\":\"start\",\"contract\":\"" c "\"}"
+#define VALUES(v) "{\"kind\":\"values\",\"values\":[" v "]}"
+#define VALUES_T(v) \
+	"{\"kind\":\"values\",\"values\":[" v "],\"truncated\":true}"
+#define CANCEL "{\"kind\":\"cancel\"}"
+#define HELP "{\"kind\":\"help\"}"
+#define INVALID(r) "{\"kind\":\"invalid\",\"reason\":\"" r "\"}"
+#define INVALID_C(r, c) \
+	"{\"kind\":\"invalid\",\"reason\":\"" r "\",\"contract\":\"" c "\"}"
 
 static const struct gcase cases[] = {
 	/* spec §1 and the reference instructions, as written */
@@ -63,14 +74,15 @@ static const struct gcase cases[] = {
 	T("ps 102057522 11638", SUBMIT("102057522", "11638")),
 	T("Ps 102057522 11638", SUBMIT("102057522", "11638")),
 	T("pS 102057522 11638", SUBMIT("102057522", "11638")),
-	T("ПC 102057522 11638", SUBMIT("102057522", "11638")),	/* Latin C */
+	T("ПC 102057522 11638", SUBMIT("102057522", "11638")), /* Latin C */
 	T("пc 102057522 11638", SUBMIT("102057522", "11638")),
 	T("Пc 123859", START("123859")),
-	T("PС 102057522 11638", SUBMIT("102057522", "11638")),	/* Latin P, Cyrillic С */
+	T("PС 102057522 11638",
+	    SUBMIT("102057522", "11638")), /* Latin P, Cyrillic С */
 	T("pс 123859", START("123859")),
-	T("PC 123859", START("123859")),			/* both Latin */
+	T("PC 123859", START("123859")), /* both Latin */
 	T("ПS 123859", START("123859")),
-	T("РС 123859 11638", INVALID("unknown")),		/* Cyrillic Р is not П */
+	T("РС 123859 11638", INVALID("unknown")), /* Cyrillic Р is not П */
 	T("ЗЫ 123859", INVALID("unknown")),
 	T("П С 123859", INVALID("unknown")),
 	T("ПСС 123859", INVALID("unknown")),
@@ -89,7 +101,7 @@ static const struct gcase cases[] = {
 	T("ПС - 123859", START("123859")),
 	T("ПС :: 123859", START("123859")),
 	T("ps#123859", START("123859")),
-	T("ПС, 123859", INVALID("bad_syntax")),			/* , is not listed */
+	T("ПС, 123859", INVALID("bad_syntax")), /* , is not listed */
 	T("ПС N123859", INVALID("bad_syntax")),
 
 	/* contract: 4-12 ASCII digits, as written */
@@ -139,8 +151,10 @@ static const struct gcase cases[] = {
 	T("1,5 2,5 3,5 4,5 5,5 6,5 7,5", INVALID("too_many_values")),
 
 	/* the first problem in reading order wins */
-	T("ПС 123859 12345678901 1 2 3 4 5 6", INVALID_C("bad_value", "123859")),
-	T("ПС 123859 1 2 3 4 5 6 12345678901", INVALID_C("too_many_values", "123859")),
+	T("ПС 123859 12345678901 1 2 3 4 5 6",
+	    INVALID_C("bad_value", "123859")),
+	T("ПС 123859 1 2 3 4 5 6 12345678901",
+	    INVALID_C("too_many_values", "123859")),
 	T("ПС 12 12345678901", INVALID("bad_contract")),
 	T("ПС 12,5 1 2 3 4 5 6 7", INVALID("bad_contract")),
 
@@ -227,7 +241,7 @@ static const struct gcase cases[] = {
 	T("стоп стоп", INVALID("bad_syntax")),
 	T("Помощь пожалуйста", INVALID("bad_syntax")),
 	T("стоп!!!!", INVALID("bad_syntax")),
-	T("ПС 1234 5 \xf0\x9f\x98\x80", INVALID("bad_syntax")),	/* emoji */
+	T("ПС 1234 5 \xf0\x9f\x98\x80", INVALID("bad_syntax")), /* emoji */
 	B("ПС 1234\0 5", INVALID("bad_syntax")),
 
 	/* not a command */
@@ -240,11 +254,11 @@ static const struct gcase cases[] = {
 	T("ОТМЕНИТЬ", INVALID("unknown")),
 	T("СТОПП", INVALID("unknown")),
 	T("STOP", INVALID("unknown")),
-	T("CТОП", INVALID("unknown")),			/* Latin C: only ПС tolerates it */
+	T("CТОП", INVALID("unknown")), /* Latin C: only ПС tolerates it */
 	T("?????", INVALID("unknown")),
 	T("? 5", INVALID("unknown")),
 	B("\0", INVALID("unknown")),
-	T("\xef\xbf\xbd", INVALID("unknown")),		/* U+FFFD from a decoder */
+	T("\xef\xbf\xbd", INVALID("unknown")), /* U+FFFD from a decoder */
 
 	/* cancel and help: any case, spaces, up to three of . ! ? */
 	T("отмена", CANCEL),
@@ -270,7 +284,9 @@ static const struct gcase cases[] = {
 
 	/* spaces of every kind count as spaces; ends are trimmed */
 	T("ПС\u00a0102057522\u00a011638", SUBMIT("102057522", "11638")),
-	T("ПС\u202f102057522\u2007""11638", SUBMIT("102057522", "11638")),
+	T("ПС\u202f102057522\u2007"
+	  "11638",
+	    SUBMIT("102057522", "11638")),
 	T("ПС\t102057522\t\t11638", SUBMIT("102057522", "11638")),
 	T("ПС\r\n102057522\r\n11638\r\n", SUBMIT("102057522", "11638")),
 	T("ПС\v102057522\f11638", SUBMIT("102057522", "11638")),
@@ -284,7 +300,7 @@ static const struct gcase cases[] = {
 	T("   ПС    102057522     11638    ", SUBMIT("102057522", "11638")),
 	T("\u00a0\u00a0стоп\u00a0", CANCEL),
 	T("\u200b?\u200b", HELP),
-	T("1163\u200b8", VALUES("1163,8")),		/* a zero-width space splits */
+	T("1163\u200b8", VALUES("1163,8")), /* a zero-width space splits */
 	T("П\u200bС 1234 5", INVALID("unknown")),
 	T("ПС 11638\u00a0,5", INVALID("bad_syntax")),
 	T("", INVALID("empty")),
@@ -292,14 +308,15 @@ static const struct gcase cases[] = {
 	T("\u00a0\u200b\t\r\n \ufeff\u3000", INVALID("empty")),
 
 	/* only ASCII digits are digits */
-	T("ПС １２３４５６ 5", INVALID("non_ascii_digit")),		/* full-width */
+	T("ПС １２３４５６ 5", INVALID("non_ascii_digit")), /* full-width */
 	T("ПС 123859 １１６３８", INVALID("non_ascii_digit")),
-	T("ПС 123859 ١٢٣٤٥", INVALID("non_ascii_digit")),		/* Arabic-Indic */
-	T("ПС 123859 ۱۲۳۴۵", INVALID("non_ascii_digit")),		/* Persian */
-	T("ПС 123859 १२३४५", INVALID("non_ascii_digit")),		/* Devanagari */
+	T("ПС 123859 ١٢٣٤٥", INVALID("non_ascii_digit")), /* Arabic-Indic */
+	T("ПС 123859 ۱۲۳۴۵", INVALID("non_ascii_digit")), /* Persian */
+	T("ПС 123859 १२३४५", INVALID("non_ascii_digit")), /* Devanagari */
 	T("ПС 123859 11638²", INVALID("non_ascii_digit")),
 	T("ПС 123859 11638½", INVALID("non_ascii_digit")),
-	T("ПС 123859 \xf0\x9d\x9f\x8f", INVALID("non_ascii_digit")),	/* math bold 1 */
+	T("ПС 123859 \xf0\x9d\x9f\x8f",
+	    INVALID("non_ascii_digit")), /* math bold 1 */
 	T("٣", INVALID("non_ascii_digit")),
 	T("１", INVALID("non_ascii_digit")),
 	T("привет ٣", INVALID("non_ascii_digit")),
@@ -308,15 +325,15 @@ static const struct gcase cases[] = {
 	T("\xff", INVALID("bad_utf8")),
 	T("ПС 1234 \xff", INVALID("bad_utf8")),
 	T("ПС 1234 5\x80", INVALID("bad_utf8")),
-	T("\xc0\x80", INVALID("bad_utf8")),				/* overlong NUL */
+	T("\xc0\x80", INVALID("bad_utf8")), /* overlong NUL */
 	T("\xc1\xbf", INVALID("bad_utf8")),
-	T("\xe0\x80\xaf", INVALID("bad_utf8")),				/* overlong / */
-	T("\xed\xa0\x80", INVALID("bad_utf8")),				/* surrogate */
+	T("\xe0\x80\xaf", INVALID("bad_utf8")), /* overlong / */
+	T("\xed\xa0\x80", INVALID("bad_utf8")), /* surrogate */
 	T("\xed\xbf\xbf", INVALID("bad_utf8")),
-	T("\xf0\x8f\xbf\xbf", INVALID("bad_utf8")),			/* overlong */
-	T("\xf4\x90\x80\x80", INVALID("bad_utf8")),			/* > U+10FFFF */
+	T("\xf0\x8f\xbf\xbf", INVALID("bad_utf8")), /* overlong */
+	T("\xf4\x90\x80\x80", INVALID("bad_utf8")), /* > U+10FFFF */
 	T("\xf5\x80\x80\x80", INVALID("bad_utf8")),
-	T("ПС 1234 \xd0", INVALID("bad_utf8")),				/* cut */
+	T("ПС 1234 \xd0", INVALID("bad_utf8")), /* cut */
 	T("\xd0 ", INVALID("bad_utf8")),
 	T("\xe2\x80", INVALID("bad_utf8")),
 	T("\xf0\x9f\x98", INVALID("bad_utf8")),
@@ -365,15 +382,15 @@ expect_json(const char *what, const char *text, size_t len, const char *want)
 	assert_true(parse_result_json(&r, got, sizeof(got)) > 0);
 	if (strcmp(got, want) != 0) {
 		fprintf(stderr, "%s: text \"%.*s\"\n  want %s\n  got  %s\n",
-		        what, (int)len, text, want, got);
+		    what, (int)len, text, want, got);
 		fail();
 	}
 }
 
 /* Replace every ASCII space of s with rep, into out (cap bytes). */
 static size_t
-replace_spaces(const char *s, size_t len, const char *rep, char *out,
-               size_t cap)
+replace_spaces(
+    const char *s, size_t len, const char *rep, char *out, size_t cap)
 {
 	size_t o = 0, rl = strlen(rep);
 
@@ -397,8 +414,8 @@ test_table(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		expect_json("table", cases[i].text, case_len(&cases[i]),
-		            cases[i].json);
+		expect_json(
+		    "table", cases[i].text, case_len(&cases[i]), cases[i].json);
 	print_message("%zu grammar cases\n", sizeof(cases) / sizeof(cases[0]));
 }
 
@@ -407,8 +424,18 @@ static void
 test_table_spaces(void **state)
 {
 	static const char *const spaces[] = {
-		"\t", "\r\n", "  ", "\u00a0", "\u202f", "\u2007", "\u200b",
-		"\u2060", "\ufeff", " \u200d ", "\u3000", "\u2028",
+		"\t",
+		"\r\n",
+		"  ",
+		"\u00a0",
+		"\u202f",
+		"\u2007",
+		"\u200b",
+		"\u2060",
+		"\ufeff",
+		" \u200d ",
+		"\u3000",
+		"\u2028",
 	};
 	char buf[1024];
 	size_t n, sl;
@@ -418,8 +445,8 @@ test_table_spaces(void **state)
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 			const struct gcase *c = &cases[i];
 
-			n = replace_spaces(c->text, case_len(c), spaces[s],
-			                   buf, sizeof(buf));
+			n = replace_spaces(
+			    c->text, case_len(c), spaces[s], buf, sizeof(buf));
 			expect_json("spaces", buf, n, c->json);
 			/* the same kind of space at both ends is trimmed */
 			sl = strlen(spaces[s]);
@@ -467,9 +494,9 @@ change_case(const char *s, size_t len, char *out, int up)
 		else if (!up && b >= 'A' && b <= 'Z')
 			out[i] = (char)(b + 32);
 		else if (up && b == 0xD0 && b1 >= 0xB0 && b1 <= 0xBF)
-			out[++i] = (char)(b1 - 0x20);		/* а-п */
+			out[++i] = (char)(b1 - 0x20); /* а-п */
 		else if (up && b == 0xD1 && b1 >= 0x80 && b1 <= 0x8F) {
-			out[i] = (char)0xD0;			/* р-я */
+			out[i] = (char)0xD0; /* р-я */
 			out[++i] = (char)(b1 + 0x20);
 		} else if (!up && b == 0xD0 && b1 >= 0x90 && b1 <= 0x9F)
 			out[++i] = (char)(b1 + 0x20);
@@ -477,7 +504,7 @@ change_case(const char *s, size_t len, char *out, int up)
 			out[i] = (char)0xD1;
 			out[++i] = (char)(b1 - 0x20);
 		} else if (b >= 0xC2 && b1 != 0) {
-			out[++i] = (char)b1;	/* other 2-byte: as is */
+			out[++i] = (char)b1; /* other 2-byte: as is */
 		}
 	}
 }
@@ -494,8 +521,8 @@ test_table_case(void **state)
 			const struct gcase *c = &cases[i];
 
 			change_case(c->text, case_len(c), buf, up);
-			expect_json(up ? "upper" : "lower", buf, case_len(c),
-			            c->json);
+			expect_json(
+			    up ? "upper" : "lower", buf, case_len(c), c->json);
 		}
 	}
 }
@@ -517,23 +544,24 @@ test_value_lengths(void **state)
 			}
 			digits[len] = '\0';
 			/* rep picks the offset: 0..7 leading spaces */
-			n = (size_t)snprintf(text, sizeof(text), "%*sПС 1234 %s",
-			                     (int)(rep % 8), "", digits);
+			n = (size_t)snprintf(text, sizeof(text),
+			    "%*sПС 1234 %s", (int)(rep % 8), "", digits);
 			if (len <= 10)
-				snprintf(want, sizeof(want), SUBMIT("1234", "%llu"),
-				         strtoull(digits, NULL, 10));
+				snprintf(want, sizeof(want),
+				    SUBMIT("1234", "%llu"),
+				    strtoull(digits, NULL, 10));
 			else
 				snprintf(want, sizeof(want), "%s",
-				         INVALID_C("bad_value", "1234"));
+				    INVALID_C("bad_value", "1234"));
 			expect_json("value", text, n, want);
 			n = (size_t)snprintf(text, sizeof(text), "%*s%s 7",
-			                     (int)(rep % 8), "", digits);
+			    (int)(rep % 8), "", digits);
 			if (len <= 10)
 				snprintf(want, sizeof(want), VALUES("%llu,7"),
-				         strtoull(digits, NULL, 10));
+				    strtoull(digits, NULL, 10));
 			else
 				snprintf(want, sizeof(want), "%s",
-				         INVALID("bad_value"));
+				    INVALID("bad_value"));
 			expect_json("bare value", text, n, want);
 		}
 	}
@@ -561,7 +589,7 @@ test_max_text(void **state)
 	expect_json("max bad", buf, PARSE_MAX_TEXT, INVALID("bad_utf8"));
 	/* a text that fills the limit with non-ASCII */
 	for (size_t i = 0; i + 2 <= PARSE_MAX_TEXT; i += 2)
-		memcpy(buf + i, "\xd0\x9f", 2);		/* П */
+		memcpy(buf + i, "\xd0\x9f", 2); /* П */
 	expect_json("max П", buf, PARSE_MAX_TEXT, INVALID("unknown"));
 	/* len 0 with a NULL-free pointer */
 	assert_int_equal(parser_parse(P, "x", 0, &r), PARSE_INVALID);
@@ -581,12 +609,13 @@ test_long_runs(void **state)
 		buf[n++] = ' ';
 		buf[n++] = '7';
 	}
-	expect_json("2000 values", buf, n,
-	            INVALID_C("too_many_values", "123859"));
+	expect_json(
+	    "2000 values", buf, n, INVALID_C("too_many_values", "123859"));
 	memset(buf, '9', sizeof(buf));
 	expect_json("4096 digits", buf, sizeof(buf), INVALID("bad_value"));
 	memcpy(buf, "ПС ", 5);
-	expect_json("ПС 4091 digits", buf, sizeof(buf), INVALID("bad_contract"));
+	expect_json(
+	    "ПС 4091 digits", buf, sizeof(buf), INVALID("bad_contract"));
 	for (n = 0; n + 2 <= sizeof(buf); n += 2)
 		memcpy(buf + n, "1,", 2);
 	expect_json("1,1,1...", buf, sizeof(buf), INVALID("bad_syntax"));
@@ -643,17 +672,17 @@ test_names(void **state)
 	assert_string_equal(parse_reason_name(PARSE_R_TOO_LONG), "too_long");
 	assert_string_equal(parse_reason_name(PARSE_R_BAD_UTF8), "bad_utf8");
 	assert_string_equal(parse_reason_name(PARSE_R_EMPTY), "empty");
-	assert_string_equal(parse_reason_name(PARSE_R_NON_ASCII_DIGIT),
-	                    "non_ascii_digit");
-	assert_string_equal(parse_reason_name(PARSE_R_NO_CONTRACT),
-	                    "no_contract");
-	assert_string_equal(parse_reason_name(PARSE_R_BAD_CONTRACT),
-	                    "bad_contract");
+	assert_string_equal(
+	    parse_reason_name(PARSE_R_NON_ASCII_DIGIT), "non_ascii_digit");
+	assert_string_equal(
+	    parse_reason_name(PARSE_R_NO_CONTRACT), "no_contract");
+	assert_string_equal(
+	    parse_reason_name(PARSE_R_BAD_CONTRACT), "bad_contract");
 	assert_string_equal(parse_reason_name(PARSE_R_BAD_VALUE), "bad_value");
-	assert_string_equal(parse_reason_name(PARSE_R_TOO_MANY_VALUES),
-	                    "too_many_values");
-	assert_string_equal(parse_reason_name(PARSE_R_BAD_SYNTAX),
-	                    "bad_syntax");
+	assert_string_equal(
+	    parse_reason_name(PARSE_R_TOO_MANY_VALUES), "too_many_values");
+	assert_string_equal(
+	    parse_reason_name(PARSE_R_BAD_SYNTAX), "bad_syntax");
 	assert_string_equal(parse_reason_name(PARSE_R_UNKNOWN), "unknown");
 	assert_string_equal(parse_reason_name(PARSE_R__MAX), "?");
 	for (int k = 0; k < PARSE__KIND_MAX; k++)
@@ -689,8 +718,9 @@ test_json_buffer(void **state)
 	assert_int_equal(parser_parse(P, s, strlen(s), &r), PARSE_SUBMIT);
 	n = parse_result_json(&r, buf, sizeof(buf));
 	assert_true(n > 0 && (size_t)n == strlen(buf));
-	assert_string_equal(buf, SUBMIT_T("123456789012",
-	    "9999999999,9999999999,9999999999,9999999999,9999999999,9999999999"));
+	assert_string_equal(buf,
+	    SUBMIT_T("123456789012",
+	        "9999999999,9999999999,9999999999,9999999999,9999999999,9999999999"));
 	/* exactly enough room, then one byte short */
 	assert_int_equal(parse_result_json(&r, buf, (size_t)n + 1), n);
 	assert_int_equal(parse_result_json(&r, buf, (size_t)n), -1);
@@ -777,8 +807,7 @@ check_invariants(const char *text, size_t len, const struct parse_result *r)
 		    r->nvalues == 0 && !r->truncated &&
 		    (r->contract[0] == '\0' || all_digits(r->contract, 4, 12));
 		break;
-	default:
-		ok = false;
+	default: ok = false;
 	}
 	ok = ok && parse_result_json(r, json, sizeof(json)) > 0;
 	/* deterministic: the same text gives the same result */
@@ -795,10 +824,47 @@ check_invariants(const char *text, size_t len, const struct parse_result *r)
 
 /* Pieces that make random texts look like messages. */
 static const char *const pieces[] = {
-	"0", "1", "5", "9", "12345", "102057522", " ", "  ", ",", ".", ";", "/",
-	":", "-", "#", "№", "ПС", "пс", "PS", "ПC", "П", "С", "\u00a0",
-	"\u200b", "\ufeff", "\t", "\r\n", "стоп", "ОТМЕНА", "помощь", "?", "!",
-	"１", "٣", "\xd0", "\xff", "\x80", "\xed\xa0\x80", "\0", "а", "z",
+	"0",
+	"1",
+	"5",
+	"9",
+	"12345",
+	"102057522",
+	" ",
+	"  ",
+	",",
+	".",
+	";",
+	"/",
+	":",
+	"-",
+	"#",
+	"№",
+	"ПС",
+	"пс",
+	"PS",
+	"ПC",
+	"П",
+	"С",
+	"\u00a0",
+	"\u200b",
+	"\ufeff",
+	"\t",
+	"\r\n",
+	"стоп",
+	"ОТМЕНА",
+	"помощь",
+	"?",
+	"!",
+	"１",
+	"٣",
+	"\xd0",
+	"\xff",
+	"\x80",
+	"\xed\xa0\x80",
+	"\0",
+	"а",
+	"z",
 };
 
 /* 0-63 bytes of anything. */
@@ -832,9 +898,17 @@ random_pieces(uint64_t *seed, char *buf, size_t cap)
 }
 
 static const char *const seeds[] = {
-	"ПС 102057522 11638", "ПС 123859", "ПС 123859 45055 23186",
-	"45055 23186", "ОТМЕНА", "помощь", "?", "ПС: №123859 11638,5",
-	"45055,5 23186,123", "11638,50000", "PS 0123 5; 6/7",
+	"ПС 102057522 11638",
+	"ПС 123859",
+	"ПС 123859 45055 23186",
+	"45055 23186",
+	"ОТМЕНА",
+	"помощь",
+	"?",
+	"ПС: №123859 11638,5",
+	"45055,5 23186,123",
+	"11638,50000",
+	"PS 0123 5; 6/7",
 };
 
 /* Change a valid message by 1-4 random edits. */
@@ -848,24 +922,24 @@ mutate(uint64_t *seed, char *buf, size_t cap)
 	while (edits--) {
 		at = n ? rnd(seed) % (n + 1) : 0;
 		switch (rnd(seed) % 4) {
-		case 0:			/* insert a byte */
+		case 0: /* insert a byte */
 			if (n + 1 >= cap)
 				break;
 			memmove(buf + at + 1, buf + at, n - at);
 			buf[at] = (char)(rnd(seed) & 0xff);
 			n++;
 			break;
-		case 1:			/* delete a byte */
+		case 1: /* delete a byte */
 			if (at < n) {
 				memmove(buf + at, buf + at + 1, n - at - 1);
 				n--;
 			}
 			break;
-		case 2:			/* replace a byte */
+		case 2: /* replace a byte */
 			if (at < n)
 				buf[at] = (char)(rnd(seed) & 0xff);
 			break;
-		default:		/* replace with a digit or separator */
+		default: /* replace with a digit or separator */
 			if (at < n)
 				buf[at] = "0123456789 ,.;/"[rnd(seed) % 15];
 			break;
@@ -878,8 +952,8 @@ mutate(uint64_t *seed, char *buf, size_t cap)
 
 /* SWEEP texts from gen through the parser; returns how many of each kind. */
 static void
-sweep(const char *what, size_t (*gen)(uint64_t *, char *, size_t),
-      uint64_t seed)
+sweep(
+    const char *what, size_t (*gen)(uint64_t *, char *, size_t), uint64_t seed)
 {
 	unsigned kinds[PARSE__KIND_MAX] = { 0 };
 	struct parse_result r;
@@ -897,8 +971,9 @@ sweep(const char *what, size_t (*gen)(uint64_t *, char *, size_t),
 		kinds[r.kind]++;
 	}
 	print_message("%u %s: invalid %u submit %u start %u values %u "
-	              "cancel %u help %u\n", SWEEP, what, kinds[0], kinds[1],
-	              kinds[2], kinds[3], kinds[4], kinds[5]);
+	              "cancel %u help %u\n",
+	    SWEEP, what, kinds[0], kinds[1], kinds[2], kinds[3], kinds[4],
+	    kinds[5]);
 	/* mutations and pieces reach every kind, so they test more than rejects */
 	if (gen != random_bytes)
 		for (int k = 0; k < PARSE__KIND_MAX; k++)

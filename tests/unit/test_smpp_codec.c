@@ -30,7 +30,7 @@ put32(uint8_t *p, uint32_t v)
 
 static void
 sm_init(struct smpp_sm *sm, const char *src, const char *dst, uint8_t dcs,
-        const void *ud, size_t len)
+    const void *ud, size_t len)
 {
 	memset(sm, 0, sizeof(*sm));
 	sm->src.ton = 1;
@@ -47,8 +47,8 @@ sm_init(struct smpp_sm *sm, const char *src, const char *dst, uint8_t dcs,
 static int
 encode_deliver(const struct smpp_sm *sm, uint32_t seq)
 {
-	int n = smpp_encode_sm(wire, sizeof(wire), SMPP_CMD_DELIVER_SM, seq, sm,
-	    err, sizeof(err));
+	int n = smpp_encode_sm(
+	    wire, sizeof(wire), SMPP_CMD_DELIVER_SM, seq, sm, err, sizeof(err));
 
 	assert_true(n > 0);
 	return n;
@@ -64,7 +64,8 @@ test_deliver_round_trip(void **state)
 	(void)state;
 	sm_init(&sm, "79001234567", "7377", 0x08, ucs2, sizeof(ucs2));
 	n = encode_deliver(&sm, 42);
-	assert_int_equal(smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
+	assert_int_equal(
+	    smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
 	assert_int_equal(pdu.hdr.id, SMPP_CMD_DELIVER_SM);
 	assert_int_equal(pdu.hdr.seq, 42);
 	assert_string_equal(pdu.u.sm.src.addr, "79001234567");
@@ -89,7 +90,8 @@ test_unlisted_ton_npi(void **state)
 	sm.src.ton = 7;
 	sm.src.npi = 7;
 	n = encode_deliver(&sm, 1);
-	assert_int_equal(smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
+	assert_int_equal(
+	    smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
 	assert_int_equal(pdu.u.sm.src.ton, 7);
 	assert_int_equal(pdu.u.sm.src.npi, 7);
 }
@@ -99,7 +101,8 @@ test_udh_concat_8_and_16(void **state)
 {
 	static const uint8_t u8[] = { 5, 0x00, 3, 0xAB, 3, 2, 'x', 'y' };
 	/* A foreign IE (0x24, len 1) first, then a 16-bit reference. */
-	static const uint8_t u16[] = { 9, 0x24, 1, 0, 0x08, 4, 0x12, 0x34, 2, 1, 'z' };
+	static const uint8_t u16[] = { 9, 0x24, 1, 0, 0x08, 4, 0x12, 0x34, 2, 1,
+		'z' };
 	struct smpp_sm sm;
 	int n;
 
@@ -107,7 +110,8 @@ test_udh_concat_8_and_16(void **state)
 	sm_init(&sm, "1", "2", 0, u8, sizeof(u8));
 	sm.esm_class = SMPP_ESM_UDHI;
 	n = encode_deliver(&sm, 3);
-	assert_int_equal(smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
+	assert_int_equal(
+	    smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
 	assert_int_equal(pdu.u.sm.concat.src, SMPP_CONCAT_UDH8);
 	assert_int_equal(pdu.u.sm.concat.ref, 0xAB);
 	assert_int_equal(pdu.u.sm.concat.total, 3);
@@ -118,7 +122,8 @@ test_udh_concat_8_and_16(void **state)
 	sm_init(&sm, "1", "2", 0, u16, sizeof(u16));
 	sm.esm_class = SMPP_ESM_UDHI;
 	n = encode_deliver(&sm, 4);
-	assert_int_equal(smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
+	assert_int_equal(
+	    smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
 	assert_int_equal(pdu.u.sm.concat.src, SMPP_CONCAT_UDH16);
 	assert_int_equal(pdu.u.sm.concat.ref, 0x1234);
 	assert_int_equal(pdu.u.sm.concat.total, 2);
@@ -157,7 +162,8 @@ test_sar_and_receipt_tlvs(void **state)
 	sm.message_state = 2;
 	sm.esm_class = SMPP_ESM_DELIVERY_RECEIPT;
 	n = encode_deliver(&sm, 9);
-	assert_int_equal(smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
+	assert_int_equal(
+	    smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
 	assert_int_equal(pdu.u.sm.concat.src, SMPP_CONCAT_SAR);
 	assert_int_equal(pdu.u.sm.concat.ref, 0x0102);
 	assert_int_equal(pdu.u.sm.concat.total, 3);
@@ -180,15 +186,17 @@ test_long_payload_and_data_sm(void **state)
 	memset(big, 'a', sizeof(big));
 	sm_init(&sm, "1", "2", 0, big, sizeof(big));
 	n = encode_deliver(&sm, 5);
-	assert_int_equal(smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
+	assert_int_equal(
+	    smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
 	assert_true(pdu.u.sm.from_payload);
 	assert_int_equal(pdu.u.sm.ud_len, sizeof(big));
 
 	sm_init(&sm, "79001112233", "7377", 8, "\x00h", 2);
-	n = smpp_encode_sm(wire, sizeof(wire), SMPP_CMD_DATA_SM, 6, &sm, err,
-	    sizeof(err));
+	n = smpp_encode_sm(
+	    wire, sizeof(wire), SMPP_CMD_DATA_SM, 6, &sm, err, sizeof(err));
 	assert_true(n > 0);
-	assert_int_equal(smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
+	assert_int_equal(
+	    smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
 	assert_int_equal(pdu.hdr.id, SMPP_CMD_DATA_SM);
 	assert_int_equal(pdu.u.sm.text_len, 2);
 	assert_string_equal(pdu.u.sm.src.addr, "79001112233");
@@ -206,7 +214,8 @@ test_sm_length_254(void **state)
 	memset(ud, 'b', sizeof(ud));
 	sm_init(&sm, "1", "2", 0, ud, sizeof(ud));
 	n = encode_deliver(&sm, 5);
-	assert_int_equal(smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
+	assert_int_equal(
+	    smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
 	assert_int_equal(pdu.u.sm.ud_len, 254);
 }
 
@@ -217,28 +226,32 @@ test_bind_round_trip(void **state)
 	int n;
 
 	(void)state;
-	n = smpp_encode_bind(wire, sizeof(wire), SMPP_CMD_BIND_TRANSCEIVER, 1, &b,
-	    err, sizeof(err));
+	n = smpp_encode_bind(wire, sizeof(wire), SMPP_CMD_BIND_TRANSCEIVER, 1,
+	    &b, err, sizeof(err));
 	assert_int_equal(n, 16 + 8 + 7 + 6 + 3 + 3);
-	assert_int_equal(smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
+	assert_int_equal(
+	    smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
 	assert_string_equal(pdu.u.bind.system_id, "meter01");
 	assert_string_equal(pdu.u.bind.password, "secret");
 	assert_string_equal(pdu.u.bind.system_type, "MLINE");
 	assert_string_equal(pdu.u.bind.address_range, "^7");
 	assert_int_equal(pdu.u.bind.addr_npi, 1);
 
-	n = smpp_encode_bind_resp(wire, sizeof(wire), SMPP_CMD_BIND_TRANSCEIVER_RESP,
-	    1, 0, "SMSC", err, sizeof(err));
+	n = smpp_encode_bind_resp(wire, sizeof(wire),
+	    SMPP_CMD_BIND_TRANSCEIVER_RESP, 1, 0, "SMSC", err, sizeof(err));
 	assert_true(n > 16);
-	assert_int_equal(smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
+	assert_int_equal(
+	    smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
 	assert_true(pdu.body_ok);
 	assert_string_equal(pdu.u.id, "SMSC");
 
 	/* A password of 9 characters does not fit. */
 	snprintf(b.password, sizeof(b.password), "%s", "12345678");
-	memcpy(b.password, "123456789", 9);	/* no NUL */
-	assert_int_equal(smpp_encode_bind(wire, sizeof(wire),
-	    SMPP_CMD_BIND_TRANSCEIVER, 1, &b, err, sizeof(err)), -1);
+	memcpy(b.password, "123456789", 9); /* no NUL */
+	assert_int_equal(
+	    smpp_encode_bind(wire, sizeof(wire), SMPP_CMD_BIND_TRANSCEIVER, 1,
+	        &b, err, sizeof(err)),
+	    -1);
 }
 
 /* A bind_resp with an error and no body: libsmpp34 fails, we must not. */
@@ -248,8 +261,9 @@ test_bind_resp_error_without_body(void **state)
 	int n;
 
 	(void)state;
-	n = smpp_encode_bind_resp(wire, sizeof(wire), SMPP_CMD_BIND_TRANSCEIVER_RESP,
-	    7, SMPP_ESME_RINVPASWD, "x", err, sizeof(err));
+	n = smpp_encode_bind_resp(wire, sizeof(wire),
+	    SMPP_CMD_BIND_TRANSCEIVER_RESP, 7, SMPP_ESME_RINVPASWD, "x", err,
+	    sizeof(err));
 	assert_int_equal(n, 16);
 	assert_int_equal(smpp_decode(wire, 16, &pdu, err, sizeof(err)), 0);
 	assert_int_equal(pdu.hdr.status, SMPP_ESME_RINVPASWD);
@@ -266,16 +280,19 @@ test_vendor_status(void **state)
 	n = smpp_encode_sm_resp(wire, sizeof(wire), SMPP_CMD_DELIVER_SM_RESP, 8,
 	    0x0456, NULL, err, sizeof(err));
 	assert_int_equal(n, 17);
-	assert_int_equal(smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
+	assert_int_equal(
+	    smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
 	assert_int_equal(pdu.hdr.status, 0x456);
 	n = smpp_encode_sm_resp(wire, sizeof(wire), SMPP_CMD_SUBMIT_SM_RESP, 8,
 	    0x0456, NULL, err, sizeof(err));
 	assert_int_equal(n, 16);
-	assert_int_equal(smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
+	assert_int_equal(
+	    smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
 	assert_int_equal(pdu.hdr.status, 0x456);
 	n = smpp_encode_sm_resp(wire, sizeof(wire), SMPP_CMD_SUBMIT_SM_RESP, 9,
 	    0, "abc123", err, sizeof(err));
-	assert_int_equal(smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
+	assert_int_equal(
+	    smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
 	assert_true(pdu.body_ok);
 	assert_string_equal(pdu.u.id, "abc123");
 }
@@ -284,14 +301,16 @@ static void
 test_header_only(void **state)
 {
 	(void)state;
-	assert_int_equal(smpp_encode_header(wire, sizeof(wire),
-	    SMPP_CMD_ENQUIRE_LINK, 0, 77), 16);
+	assert_int_equal(smpp_encode_header(
+	                     wire, sizeof(wire), SMPP_CMD_ENQUIRE_LINK, 0, 77),
+	    16);
 	assert_int_equal(smpp_decode(wire, 16, &pdu, err, sizeof(err)), 0);
 	assert_int_equal(pdu.hdr.id, SMPP_CMD_ENQUIRE_LINK);
 	assert_int_equal(pdu.hdr.seq, 77);
 	/* Sequence 0 (refused by the library) in a generic_nack is fine. */
 	assert_int_equal(smpp_encode_header(wire, sizeof(wire),
-	    SMPP_CMD_GENERIC_NACK, SMPP_ESME_RINVCMDLEN, 0), 16);
+	                     SMPP_CMD_GENERIC_NACK, SMPP_ESME_RINVCMDLEN, 0),
+	    16);
 	assert_int_equal(smpp_decode(wire, 16, &pdu, err, sizeof(err)), 0);
 	/* An enquire_link with a body is malformed. */
 	smpp_encode_header(wire, sizeof(wire), SMPP_CMD_ENQUIRE_LINK, 0, 5);
@@ -310,9 +329,10 @@ test_bad_lengths(void **state)
 	smpp_encode_header(wire, sizeof(wire), SMPP_CMD_ENQUIRE_LINK, 0, 5);
 	assert_int_equal(smpp_decode(wire, 15, &pdu, err, sizeof(err)),
 	    SMPP_ESME_RINVCMDLEN);
-	assert_int_equal(smpp_decode(wire, SMPP_PDU_MAX + 1, &pdu, err, sizeof(err)),
+	assert_int_equal(
+	    smpp_decode(wire, SMPP_PDU_MAX + 1, &pdu, err, sizeof(err)),
 	    SMPP_ESME_RINVCMDLEN);
-	put32(wire, 17);	/* command_length disagrees with the frame */
+	put32(wire, 17); /* command_length disagrees with the frame */
 	assert_int_equal(smpp_decode(wire, 16, &pdu, err, sizeof(err)),
 	    SMPP_ESME_RINVCMDLEN);
 
@@ -324,8 +344,8 @@ test_bad_lengths(void **state)
 
 		memcpy(frame, wire, (size_t)cut);
 		put32(frame, (uint32_t)cut);
-		assert_int_not_equal(smpp_decode(frame, (size_t)cut, &pdu, err,
-		    sizeof(err)), 0);
+		assert_int_not_equal(
+		    smpp_decode(frame, (size_t)cut, &pdu, err, sizeof(err)), 0);
 	}
 	/* sm_length larger than what follows. */
 	wire[n - 6] = 200;
@@ -345,7 +365,8 @@ test_unterminated_string(void **state)
 	put32(frame + 4, SMPP_CMD_BIND_TRANSCEIVER);
 	put32(frame + 8, 0);
 	put32(frame + 12, 1);
-	assert_int_equal(smpp_decode(frame, sizeof(frame), &pdu, err, sizeof(err)),
+	assert_int_equal(
+	    smpp_decode(frame, sizeof(frame), &pdu, err, sizeof(err)),
 	    SMPP_ESME_RINVMSGLEN);
 }
 
@@ -363,22 +384,26 @@ test_bad_tlvs(void **state)
 	memcpy(frame, wire, (size_t)n);
 	memcpy(frame + n, "\x04\x24\x00\x10zz", 6);
 	put32(frame, (uint32_t)n + 6);
-	assert_int_equal(smpp_decode(frame, (size_t)n + 6, &pdu, err, sizeof(err)),
+	assert_int_equal(
+	    smpp_decode(frame, (size_t)n + 6, &pdu, err, sizeof(err)),
 	    SMPP_ESME_RINVOPTPARSTREAM);
 	/* A TLV header cut short. */
 	memcpy(frame + n, "\x02\x0c\x00", 3);
 	put32(frame, (uint32_t)n + 3);
-	assert_int_equal(smpp_decode(frame, (size_t)n + 3, &pdu, err, sizeof(err)),
+	assert_int_equal(
+	    smpp_decode(frame, (size_t)n + 3, &pdu, err, sizeof(err)),
 	    SMPP_ESME_RINVOPTPARSTREAM);
 	/* sar_msg_ref_num with length 1 instead of 2. */
 	memcpy(frame + n, "\x02\x0c\x00\x01\x05", 5);
 	put32(frame, (uint32_t)n + 5);
-	assert_int_equal(smpp_decode(frame, (size_t)n + 5, &pdu, err, sizeof(err)),
+	assert_int_equal(
+	    smpp_decode(frame, (size_t)n + 5, &pdu, err, sizeof(err)),
 	    SMPP_ESME_RINVPARLEN);
 	/* Unknown TLVs are skipped, including vendor ones. */
 	memcpy(frame + n, "\x14\x01\x00\x02zz\x00\x05\x00\x00", 10);
 	put32(frame, (uint32_t)n + 10);
-	assert_int_equal(smpp_decode(frame, (size_t)n + 10, &pdu, err, sizeof(err)), 0);
+	assert_int_equal(
+	    smpp_decode(frame, (size_t)n + 10, &pdu, err, sizeof(err)), 0);
 }
 
 static void
@@ -386,8 +411,8 @@ test_unknown_command(void **state)
 {
 	(void)state;
 	smpp_encode_header(wire, sizeof(wire), 0x00000099, 0, 5);
-	assert_int_equal(smpp_decode(wire, 16, &pdu, err, sizeof(err)),
-	    SMPP_ESME_RINVCMDID);
+	assert_int_equal(
+	    smpp_decode(wire, 16, &pdu, err, sizeof(err)), SMPP_ESME_RINVCMDID);
 	assert_int_equal(pdu.hdr.seq, 5);
 	assert_false(smpp_cmd_known(0x00010200));
 }
@@ -410,7 +435,8 @@ test_corruption_sweep(void **state)
 		for (int v = 0; v < 256; v += 37) {
 			memcpy(frame, wire, (size_t)n);
 			frame[i] = (uint8_t)v;
-			(void)smpp_decode(frame, (size_t)n, &pdu, err, sizeof(err));
+			(void)smpp_decode(
+			    frame, (size_t)n, &pdu, err, sizeof(err));
 		}
 	}
 }
@@ -425,10 +451,11 @@ test_submit_from_text_part(void **state)
 
 	(void)state;
 	smpp_sm_from_part(&sm, &src, &dst, 0, 1, &part);
-	n = smpp_encode_sm(wire, sizeof(wire), SMPP_CMD_SUBMIT_SM, 11, &sm, err,
-	    sizeof(err));
+	n = smpp_encode_sm(
+	    wire, sizeof(wire), SMPP_CMD_SUBMIT_SM, 11, &sm, err, sizeof(err));
 	assert_true(n > 0);
-	assert_int_equal(smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
+	assert_int_equal(
+	    smpp_decode(wire, (size_t)n, &pdu, err, sizeof(err)), 0);
 	assert_int_equal(pdu.hdr.id, SMPP_CMD_SUBMIT_SM);
 	assert_int_equal(pdu.u.sm.esm_class, SMPP_ESM_UDHI);
 	assert_int_equal(pdu.u.sm.concat.ref, 7);
@@ -442,11 +469,12 @@ test_names_and_seq(void **state)
 	char buf[32];
 
 	(void)state;
-	assert_string_equal(smpp_cmd_name(SMPP_CMD_DELIVER_SM, buf, sizeof(buf)),
-	    "deliver_sm");
-	assert_string_equal(smpp_status_name(0x58, buf, sizeof(buf)),
-	    "ESME_RTHROTTLED");
-	assert_string_equal(smpp_status_name(0x458, buf, sizeof(buf)), "0x00000458");
+	assert_string_equal(
+	    smpp_cmd_name(SMPP_CMD_DELIVER_SM, buf, sizeof(buf)), "deliver_sm");
+	assert_string_equal(
+	    smpp_status_name(0x58, buf, sizeof(buf)), "ESME_RTHROTTLED");
+	assert_string_equal(
+	    smpp_status_name(0x458, buf, sizeof(buf)), "0x00000458");
 	assert_int_equal(smpp_seq_next(SMPP_SEQ_MAX), 1);
 	assert_int_equal(smpp_seq_next(0), 1);
 	assert_int_equal(smpp_seq_next(5), 6);

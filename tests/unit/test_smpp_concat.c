@@ -34,7 +34,8 @@ test_out_of_order(void **state)
 	(void)state;
 	assert_int_equal(add(r, "a", 1, 3, 3, "C", 30, 0, &m), SMPP_REASM_HELD);
 	assert_int_equal(add(r, "a", 1, 3, 1, "A", 10, 0, &m), SMPP_REASM_HELD);
-	assert_int_equal(add(r, "a", 1, 3, 2, "B", 20, 0, &m), SMPP_REASM_COMPLETE);
+	assert_int_equal(
+	    add(r, "a", 1, 3, 2, "B", 20, 0, &m), SMPP_REASM_COMPLETE);
 	assert_non_null(m);
 	assert_int_equal(m->len, 3);
 	assert_memory_equal(m->data, "ABC", 3);
@@ -56,8 +57,10 @@ test_duplicate(void **state)
 
 	(void)state;
 	add(r, "a", 1, 2, 1, "A", 1, 0, &m);
-	assert_int_equal(add(r, "a", 1, 2, 1, "X", 2, 0, &m), SMPP_REASM_DUPLICATE);
-	assert_int_equal(add(r, "a", 1, 2, 2, "B", 3, 0, &m), SMPP_REASM_COMPLETE);
+	assert_int_equal(
+	    add(r, "a", 1, 2, 1, "X", 2, 0, &m), SMPP_REASM_DUPLICATE);
+	assert_int_equal(
+	    add(r, "a", 1, 2, 2, "B", 3, 0, &m), SMPP_REASM_COMPLETE);
 	assert_memory_equal(m->data, "AB", 2);
 	assert_int_equal(m->ntokens, 3);
 	smpp_reasm_msg_free(m);
@@ -77,7 +80,8 @@ test_keys(void **state)
 	add(r, "a", 2, 2, 1, "A2", 3, 0, &m);
 	add(r, "a", 1, 3, 1, "T3", 4, 0, &m);
 	assert_int_equal(smpp_reasm_groups(r), 4);
-	assert_int_equal(add(r, "b", 1, 2, 2, "-", 5, 0, &m), SMPP_REASM_COMPLETE);
+	assert_int_equal(
+	    add(r, "b", 1, 2, 2, "-", 5, 0, &m), SMPP_REASM_COMPLETE);
 	assert_memory_equal(m->data, "B1-", 3);
 	smpp_reasm_msg_free(m);
 	smpp_reasm_free(r);
@@ -155,8 +159,8 @@ test_many(void **state)
 	for (int seq = 3; seq >= 1; seq--) {
 		for (int i = 0; i < 1000; i++) {
 			snprintf(src, sizeof(src), "7900%04d", i);
-			if (add(r, src, (uint16_t)i, 3, (uint8_t)seq, "xy", 0, 0, &m) ==
-			    SMPP_REASM_COMPLETE) {
+			if (add(r, src, (uint16_t)i, 3, (uint8_t)seq, "xy", 0,
+			        0, &m) == SMPP_REASM_COMPLETE) {
 				assert_int_equal(m->len, 6);
 				smpp_reasm_msg_free(m);
 				done++;
@@ -175,15 +179,17 @@ test_ucs2_odd_part(void **state)
 	struct smpp_reasm *r = smpp_reasm_new(16, 1 << 16, 1000);
 	struct smpp_concat c1 = { SMPP_CONCAT_UDH8, 5, 2, 1 };
 	struct smpp_concat c2 = { SMPP_CONCAT_UDH8, 5, 2, 2 };
-	static const uint8_t p1[] = { 0x04, 0x1F, 0x04 };	/* П + a stray octet */
-	static const uint8_t p2[] = { 0x04, 0x21 };		/* С */
+	static const uint8_t p1[] = { 0x04, 0x1F,
+		0x04 }; /* П + a stray octet */
+	static const uint8_t p2[] = { 0x04, 0x21 }; /* С */
 	static const uint8_t want[] = { 0x04, 0x1F, 0xFF, 0xFD, 0x04, 0x21 };
 	struct smpp_reasm_msg *m;
 
 	(void)state;
 	smpp_reasm_add(r, "a", "b", &c1, 0x08, p1, sizeof(p1), 1, 0, &m);
-	assert_int_equal(smpp_reasm_add(r, "a", "b", &c2, 0x08, p2, sizeof(p2), 2,
-	    0, &m), SMPP_REASM_COMPLETE);
+	assert_int_equal(
+	    smpp_reasm_add(r, "a", "b", &c2, 0x08, p2, sizeof(p2), 2, 0, &m),
+	    SMPP_REASM_COMPLETE);
 	assert_int_equal(m->len, sizeof(want));
 	assert_memory_equal(m->data, want, sizeof(want));
 	assert_int_equal(m->odd_parts, 1);

@@ -28,65 +28,66 @@
 #include "meterline/smpp_link.h"
 
 static const char perl_smsc[] =
-"use strict; use warnings; use Net::SMPP; use Encode qw(encode);\n"
-"my $srv = Net::SMPP->new_listen('127.0.0.1', port => 0, smpp_version => 0x34,\n"
-"    timeout => 10) or die \"listen: $!\";\n"
-"$| = 1; printf \"listening %d\\n\", $srv->sockport;\n"
-"my $c = $srv->accept or die 'accept';\n"
-"my $b = $c->read_pdu() or die 'no bind';\n"
-"printf \"bind %s %s %s\\n\", $b->explain_cmd, $b->{system_id}, $b->{password};\n"
-"$c->bind_transceiver_resp(seq => $b->{seq}, status => 0, system_id => 'perlsmsc');\n"
-"$c->deliver_sm(async => 1, source_addr_ton => 1, source_addr_npi => 1,\n"
-"    source_addr => '79001234567', dest_addr_ton => 0, dest_addr_npi => 1,\n"
-"    destination_addr => '7377', data_coding => 8,\n"
-"    short_message => encode('UTF-16BE', \"\\x{041f}\\x{0421} 123456 42,5\"));\n"
-"for my $p ([2, 'world'], [1, 'hello ']) {\n"
-"  $c->deliver_sm(async => 1, source_addr => '79005556677',\n"
-"      destination_addr => '7377', esm_class => 0x40, data_coding => 0,\n"
-"      short_message => pack('C6', 5, 0, 3, 0x42, 2, $p->[0]) . $p->[1]);\n"
-"}\n"
-"$c->enquire_link(async => 1);\n"
-"my %seen; my $n = 0;\n"
-"while (my $r = $c->read_pdu()) {\n"
-"  my $cmd = $r->explain_cmd; $seen{$cmd}++;\n"
-"  if ($cmd eq 'submit_sm') {\n"
-"    $n++; printf \"submit_sm %s %s %d %d\\n\", $r->{source_addr},\n"
-"        $r->{destination_addr}, $r->{data_coding}, length($r->{short_message});\n"
-"    $c->submit_sm_resp(seq => $r->{seq}, status => 0,\n"
-"        message_id => sprintf('perl%03d', $n));\n"
-"  } elsif ($cmd eq 'enquire_link') {\n"
-"    $c->enquire_link_resp(seq => $r->{seq}); print \"enquire_link\\n\";\n"
-"  } else { printf \"%s %d\\n\", $cmd, $r->{status}; }\n"
-"  last if $n >= 2 && ($seen{deliver_sm_resp} // 0) >= 3\n"
-"      && $seen{enquire_link_resp} && $seen{enquire_link};\n"
-"}\n"
-"$c->unbind(async => 1);\n"
-"my $u = $c->read_pdu(); printf \"%s\\n\", $u ? $u->explain_cmd : 'none';\n"
-"print \"END\\n\";\n";
+    "use strict; use warnings; use Net::SMPP; use Encode qw(encode);\n"
+    "my $srv = Net::SMPP->new_listen('127.0.0.1', port => 0, smpp_version => 0x34,\n"
+    "    timeout => 10) or die \"listen: $!\";\n"
+    "$| = 1; printf \"listening %d\\n\", $srv->sockport;\n"
+    "my $c = $srv->accept or die 'accept';\n"
+    "my $b = $c->read_pdu() or die 'no bind';\n"
+    "printf \"bind %s %s %s\\n\", $b->explain_cmd, $b->{system_id}, $b->{password};\n"
+    "$c->bind_transceiver_resp(seq => $b->{seq}, status => 0, system_id => 'perlsmsc');\n"
+    "$c->deliver_sm(async => 1, source_addr_ton => 1, source_addr_npi => 1,\n"
+    "    source_addr => '79001234567', dest_addr_ton => 0, dest_addr_npi => 1,\n"
+    "    destination_addr => '7377', data_coding => 8,\n"
+    "    short_message => encode('UTF-16BE', \"\\x{041f}\\x{0421} 123456 42,5\"));\n"
+    "for my $p ([2, 'world'], [1, 'hello ']) {\n"
+    "  $c->deliver_sm(async => 1, source_addr => '79005556677',\n"
+    "      destination_addr => '7377', esm_class => 0x40, data_coding => 0,\n"
+    "      short_message => pack('C6', 5, 0, 3, 0x42, 2, $p->[0]) . $p->[1]);\n"
+    "}\n"
+    "$c->enquire_link(async => 1);\n"
+    "my %seen; my $n = 0;\n"
+    "while (my $r = $c->read_pdu()) {\n"
+    "  my $cmd = $r->explain_cmd; $seen{$cmd}++;\n"
+    "  if ($cmd eq 'submit_sm') {\n"
+    "    $n++; printf \"submit_sm %s %s %d %d\\n\", $r->{source_addr},\n"
+    "        $r->{destination_addr}, $r->{data_coding}, length($r->{short_message});\n"
+    "    $c->submit_sm_resp(seq => $r->{seq}, status => 0,\n"
+    "        message_id => sprintf('perl%03d', $n));\n"
+    "  } elsif ($cmd eq 'enquire_link') {\n"
+    "    $c->enquire_link_resp(seq => $r->{seq}); print \"enquire_link\\n\";\n"
+    "  } else { printf \"%s %d\\n\", $cmd, $r->{status}; }\n"
+    "  last if $n >= 2 && ($seen{deliver_sm_resp} // 0) >= 3\n"
+    "      && $seen{enquire_link_resp} && $seen{enquire_link};\n"
+    "}\n"
+    "$c->unbind(async => 1);\n"
+    "my $u = $c->read_pdu(); printf \"%s\\n\", $u ? $u->explain_cmd : 'none';\n"
+    "print \"END\\n\";\n";
 
 struct interop {
 	struct event_base *base;
-	struct smpp_link  *link;
-	char               texts[4][128];
-	unsigned           n;
-	unsigned           reports;
-	char               ids[4][16];
+	struct smpp_link *link;
+	char texts[4][128];
+	unsigned n;
+	unsigned reports;
+	char ids[4][16];
 };
 
 static void
-interop_submit(void *ctx, const struct inbound_msg *m, intake_done_cb done,
-               void *arg)
+interop_submit(
+    void *ctx, const struct inbound_msg *m, intake_done_cb done, void *arg)
 {
 	struct interop *t = ctx;
 	struct intake_result r = { INTAKE_APPLIED, "accepted", NULL, NULL, 1 };
 	char reply[160], err[128];
 	struct smpp_mt mt;
 
-	snprintf(t->texts[t->n % 4], sizeof(t->texts[0]), "%.*s", (int)m->text_len,
-	    m->text);
+	snprintf(t->texts[t->n % 4], sizeof(t->texts[0]), "%.*s",
+	    (int)m->text_len, m->text);
 	t->n++;
 	snprintf(reply, sizeof(reply), "echo: %.*s", (int)m->text_len, m->text);
-	mt = (struct smpp_mt){ m->recipient, m->sender, reply, strlen(reply), t->n };
+	mt = (struct smpp_mt){ m->recipient, m->sender, reply, strlen(reply),
+		t->n };
 	assert_int_equal(smpp_link_send(t->link, &mt, err, sizeof(err)), 0);
 	done(&r, arg);
 }
@@ -97,7 +98,8 @@ interop_report(void *ctx, const struct smpp_mt_report *r)
 	struct interop *t = ctx;
 
 	if (r->state == SMPP_MT_ACCEPTED && t->reports < 4)
-		snprintf(t->ids[t->reports], sizeof(t->ids[0]), "%s", r->message_id);
+		snprintf(
+		    t->ids[t->reports], sizeof(t->ids[0]), "%s", r->message_id);
 	t->reports++;
 }
 
@@ -164,8 +166,8 @@ test_net_smpp_smsc(void **state)
 {
 	char dir[] = "/tmp/mline-interop-XXXXXX", script[256];
 	char out[8192] = "";
-	struct smpp_link_hooks hooks = { interop_submit, NULL, interop_report, NULL,
-	                                 NULL };
+	struct smpp_link_hooks hooks = { interop_submit, NULL, interop_report,
+		NULL, NULL };
 	struct smpp_link_cfg cfg;
 	struct interop t;
 	unsigned port = 0;
@@ -177,7 +179,8 @@ test_net_smpp_smsc(void **state)
 
 	(void)state;
 	if (!have_net_smpp()) {
-		fprintf(stderr, "Net::SMPP missing (apt-get install libnet-smpp-perl): "
+		fprintf(stderr,
+		    "Net::SMPP missing (apt-get install libnet-smpp-perl): "
 		    "skipped\n");
 		skip();
 	}
@@ -209,7 +212,7 @@ test_net_smpp_smsc(void **state)
 	cfg.system_id = "meter01";
 	cfg.password = "secret";
 	cfg.enquire_link_ms = 200;
-	cfg.reconnect_min_ms = 5000;	/* after the unbind: no second round */
+	cfg.reconnect_min_ms = 5000; /* after the unbind: no second round */
 	cfg.reconnect_max_ms = 5000;
 	hooks.ctx = &t;
 	t.link = smpp_link_new(t.base, &cfg, &hooks, err, sizeof(err));

@@ -29,33 +29,33 @@
 
 /* A fake store: remembers what it got, answers after a delay. */
 struct harness {
-	struct event_base  *base;
-	struct smsc_sim    *sim;
-	struct smpp_link   *link;
+	struct event_base *base;
+	struct smsc_sim *sim;
+	struct smpp_link *link;
 	struct smpp_link_cfg cfg;
 	struct smsc_sim_cfg scfg;
-	int                 store_delay_ms;
-	unsigned            tempfail_first;	/* answer TEMPFAIL to the first N */
-	const char         *reply;		/* sent back through the link */
-	unsigned            submitted, applied, tempfailed;
-	char                texts[MAXREC][1200];
-	char                senders[MAXREC][32];
+	int store_delay_ms;
+	unsigned tempfail_first; /* answer TEMPFAIL to the first N */
+	const char *reply; /* sent back through the link */
+	unsigned submitted, applied, tempfailed;
+	char texts[MAXREC][1200];
+	char senders[MAXREC][32];
 	/* What the simulator saw from the ESME. */
-	unsigned            resp_ok, resp_err, nacks, unbinds;
-	uint32_t            last_resp_status, last_nack_status, last_nack_seq;
-	int                 ack_before_commit;	/* must stay 0 */
-	unsigned            receipts;
-	char                receipt_id[66];
-	unsigned            mt_reports, mt_accepted, mt_last;
-	char                mt_id[66];
-	int                 sim_done, stopped;
+	unsigned resp_ok, resp_err, nacks, unbinds;
+	uint32_t last_resp_status, last_nack_status, last_nack_seq;
+	int ack_before_commit; /* must stay 0 */
+	unsigned receipts;
+	char receipt_id[66];
+	unsigned mt_reports, mt_accepted, mt_last;
+	char mt_id[66];
+	int sim_done, stopped;
 };
 
 struct store_job {
 	struct harness *h;
-	intake_done_cb  done;
-	void           *arg;
-	int             tempfail;
+	intake_done_cb done;
+	void *arg;
+	int tempfail;
 };
 
 static void
@@ -77,8 +77,8 @@ store_answer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-fake_submit(void *ctx, const struct inbound_msg *m, intake_done_cb done,
-            void *arg)
+fake_submit(
+    void *ctx, const struct inbound_msg *m, intake_done_cb done, void *arg)
 {
 	struct harness *h = ctx;
 	struct store_job *j = calloc(1, sizeof(*j));
@@ -86,8 +86,8 @@ fake_submit(void *ctx, const struct inbound_msg *m, intake_done_cb done,
 	unsigned i = h->submitted++;
 
 	if (i < MAXREC) {
-		snprintf(h->texts[i], sizeof(h->texts[i]), "%.*s", (int)m->text_len,
-		    m->text);
+		snprintf(h->texts[i], sizeof(h->texts[i]), "%.*s",
+		    (int)m->text_len, m->text);
 		snprintf(h->senders[i], sizeof(h->senders[i]), "%s", m->sender);
 	}
 	assert_string_equal(m->channel, "sms");
@@ -98,17 +98,18 @@ fake_submit(void *ctx, const struct inbound_msg *m, intake_done_cb done,
 	/* The outbox would send the reply once committed; do it here. */
 	if (h->reply != NULL && !j->tempfail) {
 		struct smpp_mt mt = { m->recipient, m->sender, h->reply,
-		                      strlen(h->reply), i + 1 };
+			strlen(h->reply), i + 1 };
 		char err[128];
 
-		assert_int_equal(smpp_link_send(h->link, &mt, err, sizeof(err)), 0);
+		assert_int_equal(
+		    smpp_link_send(h->link, &mt, err, sizeof(err)), 0);
 	}
 	event_base_once(h->base, -1, EV_TIMEOUT, store_answer_cb, j, &tv);
 }
 
 static void
-fake_receipt(void *ctx, const struct smpp_receipt *r, intake_done_cb done,
-             void *arg)
+fake_receipt(
+    void *ctx, const struct smpp_receipt *r, intake_done_cb done, void *arg)
 {
 	struct harness *h = ctx;
 	struct intake_result res = { INTAKE_APPLIED, NULL, NULL, NULL, 0 };
@@ -147,7 +148,8 @@ sim_observer(void *arg, const struct smpp_pdu *p)
 			h->resp_ok++;
 		else
 			h->resp_err++;
-		if (p->hdr.status == SMPP_ESME_ROK && h->applied == 0 && h->receipts == 0)
+		if (p->hdr.status == SMPP_ESME_ROK && h->applied == 0 &&
+		    h->receipts == 0)
 			h->ack_before_commit = 1;
 		break;
 	case SMPP_CMD_GENERIC_NACK:
@@ -155,11 +157,8 @@ sim_observer(void *arg, const struct smpp_pdu *p)
 		h->last_nack_status = p->hdr.status;
 		h->last_nack_seq = p->hdr.seq;
 		break;
-	case SMPP_CMD_UNBIND:
-		h->unbinds++;
-		break;
-	default:
-		break;
+	case SMPP_CMD_UNBIND: h->unbinds++; break;
+	default: break;
 	}
 }
 
@@ -195,8 +194,8 @@ harness_new(void)
 static void
 harness_start(struct harness *h)
 {
-	struct smpp_link_hooks hooks = { fake_submit, fake_receipt, fake_mt_report,
-	                                 NULL, h };
+	struct smpp_link_hooks hooks = { fake_submit, fake_receipt,
+		fake_mt_report, NULL, h };
 	char err[160];
 
 	h->scfg.port = 0;
@@ -297,7 +296,8 @@ test_mo_single_gsm7(void **state)
 	harness_start(h);
 	run_until(h, is_bound, 3000);
 	assert_int_equal(smsc_sim_add_mo(h->sim, "447700900123", "7377",
-	    "PS 123859 11638", err, sizeof(err)), 0);
+	                     "PS 123859 11638", err, sizeof(err)),
+	    0);
 	play(h, SMSC_SIM_SCENARIO);
 	assert_int_equal(h->submitted, 1);
 	assert_string_equal(h->texts[0], "PS 123859 11638");
@@ -331,7 +331,8 @@ test_ucs2_and_long_reply(void **state)
 	harness_start(h);
 	run_until(h, is_bound, 3000);
 	assert_int_equal(smsc_sim_add_mo(h->sim, "79001234567", "7377",
-	    "Показания 123456 42,5", err, sizeof(err)), 0);
+	                     "Показания 123456 42,5", err, sizeof(err)),
+	    0);
 	play(h, SMSC_SIM_SCENARIO);
 	assert_string_equal(h->texts[0], "Показания 123456 42,5");
 	assert_int_equal(smsc_sim_replies(h->sim, &r), 1);
@@ -359,8 +360,9 @@ test_concatenated_mo(void **state)
 	harness_start(h);
 	run_until(h, is_bound, 3000);
 	h->reply = "ok";
-	assert_int_equal(smsc_sim_add_mo(h->sim, "79001234567", "7377", text, err,
-	    sizeof(err)), 0);
+	assert_int_equal(smsc_sim_add_mo(h->sim, "79001234567", "7377", text,
+	                     err, sizeof(err)),
+	    0);
 	play(h, SMSC_SIM_SCENARIO);
 	assert_int_equal(h->submitted, 1);
 	assert_string_equal(h->texts[0], text);
@@ -371,7 +373,7 @@ test_concatenated_mo(void **state)
 
 static void
 sm_part(struct smpp_sm *sm, const char *src, const uint8_t *ud, size_t len,
-        uint8_t esm)
+    uint8_t esm)
 {
 	memset(sm, 0, sizeof(*sm));
 	sm->src = (struct smpp_addr){ 1, 1, "" };
@@ -475,11 +477,12 @@ test_tempfail_then_redelivery(void **state)
 
 	(void)state;
 	h->tempfail_first = 1;
-	h->cfg.temporary_error_status = 0x0458;	/* an operator's vendor code */
+	h->cfg.temporary_error_status = 0x0458; /* an operator's vendor code */
 	harness_start(h);
 	run_until(h, is_bound, 3000);
 	h->reply = "ok";
-	smsc_sim_add_mo(h->sim, "79001234567", "7377", "P 1 2", err, sizeof(err));
+	smsc_sim_add_mo(
+	    h->sim, "79001234567", "7377", "P 1 2", err, sizeof(err));
 	play(h, SMSC_SIM_FLOOD);
 	assert_int_equal(h->submitted, 2);
 	assert_int_equal(h->resp_err, 1);
@@ -545,7 +548,8 @@ test_bad_password(void **state)
 	run_for(h, 400);
 	assert_false(smpp_link_bound(h->link));
 	assert_true(smpp_link_stats(h->link)->binds_refused >= 2);
-	assert_true(smpp_link_stats(h->link)->connects <= 6);	/* no tight loop */
+	assert_true(
+	    smpp_link_stats(h->link)->connects <= 6); /* no tight loop */
 	harness_free(h);
 }
 
@@ -565,7 +569,8 @@ test_drop_mid_flood(void **state)
 	run_until(h, is_bound, 3000);
 	for (int i = 0; i < 30; i++) {
 		snprintf(sender, sizeof(sender), "7900%07d", i);
-		smsc_sim_add_mo(h->sim, sender, "7377", "P 1 2", err, sizeof(err));
+		smsc_sim_add_mo(
+		    h->sim, sender, "7377", "P 1 2", err, sizeof(err));
 	}
 	play(h, SMSC_SIM_FLOOD);
 	assert_int_equal(smsc_sim_stats(h->sim)->mo_done, 30);
@@ -589,7 +594,8 @@ test_throttled_submit(void **state)
 	h->reply = "Accepted";
 	harness_start(h);
 	run_until(h, is_bound, 3000);
-	smsc_sim_add_mo(h->sim, "79001234567", "7377", "P 1 2", err, sizeof(err));
+	smsc_sim_add_mo(
+	    h->sim, "79001234567", "7377", "P 1 2", err, sizeof(err));
 	play(h, SMSC_SIM_SCENARIO);
 	run_until(h, mt_settled, 3000);
 	assert_int_equal(smpp_link_stats(h->link)->mt_throttled, 2);
@@ -617,7 +623,8 @@ test_delivery_receipt(void **state)
 	h->reply = "ok";
 	harness_start(h);
 	run_until(h, is_bound, 3000);
-	smsc_sim_add_mo(h->sim, "79001234567", "7377", "P 1 2", err, sizeof(err));
+	smsc_sim_add_mo(
+	    h->sim, "79001234567", "7377", "P 1 2", err, sizeof(err));
 	play(h, SMSC_SIM_SCENARIO);
 	run_until(h, got_receipt, 3000);
 	assert_int_equal(h->submitted, 1);
@@ -664,8 +671,9 @@ test_malformed_pdus(void **state)
 	assert_int_equal(h->last_nack_seq, 77);
 
 	sm_part(&sm, "79001234567", (const uint8_t *)"x", 1, 0);
-	n = smpp_encode_sm(frame, sizeof(frame), SMPP_CMD_DELIVER_SM, 78, &sm, NULL, 0);
-	memcpy(frame + n, "\x04\x24\x00\x40zz", 6);	/* TLV past the end */
+	n = smpp_encode_sm(
+	    frame, sizeof(frame), SMPP_CMD_DELIVER_SM, 78, &sm, NULL, 0);
+	memcpy(frame + n, "\x04\x24\x00\x40zz", 6); /* TLV past the end */
 	frame[0] = 0;
 	frame[1] = 0;
 	frame[2] = 0;
@@ -676,7 +684,9 @@ test_malformed_pdus(void **state)
 	assert_true(smpp_link_bound(h->link));
 	assert_int_equal(h->submitted, 0);
 
-	memcpy(raw, "\x00\x01\x86\xa0\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00\x09", 16);
+	memcpy(raw,
+	    "\x00\x01\x86\xa0\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00\x09",
+	    16);
 	smsc_sim_send_raw(h->sim, raw, 16);
 	run_until(h, rebound, 3000);
 	assert_int_equal(h->last_nack_status, SMPP_ESME_RINVCMDLEN);
@@ -708,7 +718,8 @@ test_late_done_after_reconnect(void **state)
 	h->reply = "ok";
 	harness_start(h);
 	run_until(h, is_bound, 3000);
-	smsc_sim_add_mo(h->sim, "79001234567", "7377", "P 1 2", err, sizeof(err));
+	smsc_sim_add_mo(
+	    h->sim, "79001234567", "7377", "P 1 2", err, sizeof(err));
 	smsc_sim_run(h->sim, SMSC_SIM_FLOOD, on_sim_done, h);
 	run_until(h, store_has_one, 3000);
 	smsc_sim_drop(h->sim);
@@ -744,7 +755,8 @@ test_graceful_stop(void **state)
 	h->reply = "bye";
 	harness_start(h);
 	run_until(h, is_bound, 3000);
-	smsc_sim_add_mo(h->sim, "79001234567", "7377", "P 1 2", err, sizeof(err));
+	smsc_sim_add_mo(
+	    h->sim, "79001234567", "7377", "P 1 2", err, sizeof(err));
 	smsc_sim_run(h->sim, SMSC_SIM_FLOOD, on_sim_done, h);
 	run_until(h, store_has_one, 3000);
 	smpp_link_stop(h->link, on_stopped, h);
@@ -771,7 +783,8 @@ test_rx_tx_pair(void **state)
 	run_until(h, is_bound, 3000);
 	while (smsc_sim_bound(h->sim) < 2)
 		event_base_loop(h->base, EVLOOP_ONCE);
-	smsc_sim_add_mo(h->sim, "79001234567", "7377", "P 1 2", err, sizeof(err));
+	smsc_sim_add_mo(
+	    h->sim, "79001234567", "7377", "P 1 2", err, sizeof(err));
 	play(h, SMSC_SIM_SCENARIO);
 	assert_int_equal(smsc_sim_replies(h->sim, &r), 1);
 	assert_string_equal(r[0].text, "pair ok");
@@ -821,7 +834,8 @@ make_cert(const char *dir, char *cert, char *key, size_t len)
 	X509_set_issuer_name(x, n);
 	X509V3_set_ctx_nodb(&v3);
 	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "IP:127.0.0.1");
+	ext = X509V3_EXT_conf_nid(
+	    NULL, &v3, NID_subject_alt_name, "IP:127.0.0.1");
 	X509_add_ext(x, ext, -1);
 	X509_EXTENSION_free(ext);
 	assert_true(X509_sign(x, pk, EVP_sha256()) > 0);
@@ -859,7 +873,8 @@ test_tls(void **state)
 	h->reply = "over TLS";
 	harness_start(h);
 	run_until(h, is_bound, 3000);
-	smsc_sim_add_mo(h->sim, "79001234567", "7377", "P 1 2", err, sizeof(err));
+	smsc_sim_add_mo(
+	    h->sim, "79001234567", "7377", "P 1 2", err, sizeof(err));
 	play(h, SMSC_SIM_SCENARIO);
 	assert_int_equal(smsc_sim_replies(h->sim, &r), 1);
 	assert_string_equal(r[0].text, "over TLS");

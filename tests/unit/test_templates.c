@@ -13,7 +13,7 @@
 
 #include "meterline/templates.h"
 
-#define CONCAT_PART_UNITS 67	/* UCS-2 characters per concatenated part */
+#define CONCAT_PART_UNITS 67 /* UCS-2 characters per concatenated part */
 
 /*
  * Typical values, on the long side: a 9-digit contract, "полупик"... The
@@ -21,19 +21,19 @@
  * value elsewhere (as dialog.c builds it).
  */
 static struct tpl_vars typical = { {
-	[TPL_VAR_CONTRACT] = "102057522",
-	[TPL_VAR_REGISTER] = "полупик",
-	[TPL_VAR_VALUE] = "1234567",
-	[TPL_VAR_LAST] = "456789",
-	[TPL_VAR_DIGITS] = "6",
-	[TPL_VAR_EXPECTED] = "3",
-	[TPL_VAR_GOT] = "4",
-	[TPL_VAR_REGISTERS] = "пик, полупик, ночь",
-	[TPL_VAR_EXAMPLE] = "ПС 102057522 45055 23186 11638",
-	[TPL_VAR_DAYS] = "18-25",
-	[TPL_VAR_FROM] = "18",
-	[TPL_VAR_TO] = "25",
-	[TPL_VAR_MINUTES] = "30",
+    [TPL_VAR_CONTRACT] = "102057522",
+    [TPL_VAR_REGISTER] = "полупик",
+    [TPL_VAR_VALUE] = "1234567",
+    [TPL_VAR_LAST] = "456789",
+    [TPL_VAR_DIGITS] = "6",
+    [TPL_VAR_EXPECTED] = "3",
+    [TPL_VAR_GOT] = "4",
+    [TPL_VAR_REGISTERS] = "пик, полупик, ночь",
+    [TPL_VAR_EXAMPLE] = "ПС 102057522 45055 23186 11638",
+    [TPL_VAR_DAYS] = "18-25",
+    [TPL_VAR_FROM] = "18",
+    [TPL_VAR_TO] = "25",
+    [TPL_VAR_MINUTES] = "30",
 } };
 
 static void
@@ -50,7 +50,8 @@ test_defaults_valid(void **state)
 	}
 	assert_int_equal(tpl_lookup("nope"), -1);
 	assert_null(tpl_name(TPL__MAX));
-	assert_string_equal(tpl_default(TPL_ACCEPTED), "Показания приняты. Спасибо.");
+	assert_string_equal(
+	    tpl_default(TPL_ACCEPTED), "Показания приняты. Спасибо.");
 }
 
 static void
@@ -62,18 +63,19 @@ test_defaults_fit_one_sms(void **state)
 	for (int i = 0; i < TPL__MAX; i++) {
 		size_t units;
 
-		typical.v[TPL_VAR_EXAMPLE] = i == TPL_TOO_MANY_VALUES ?
-		    "ПС 102057522 45055 23186 11638" : "123456";
+		typical.v[TPL_VAR_EXAMPLE] = i == TPL_TOO_MANY_VALUES
+		    ? "ПС 102057522 45055 23186 11638"
+		    : "123456";
 		tpl_render(tpl_default(i), &typical, out, sizeof(out));
 		units = tpl_ucs2_units(out);
 		if (!tpl_two_part(i) && units > TPL_SMS_UNITS)
-			fail_msg("%s takes %zu characters: \"%s\"", tpl_name(i), units,
-			    out);
-		if (tpl_two_part(i) && (units <= TPL_SMS_UNITS ||
-		    units > 2 * CONCAT_PART_UNITS))
-			fail_msg("%s is declared two-part but takes %zu", tpl_name(i),
-			    units);
-		assert_null(strchr(out, '{'));	/* every placeholder filled */
+			fail_msg("%s takes %zu characters: \"%s\"", tpl_name(i),
+			    units, out);
+		if (tpl_two_part(i) &&
+		    (units <= TPL_SMS_UNITS || units > 2 * CONCAT_PART_UNITS))
+			fail_msg("%s is declared two-part but takes %zu",
+			    tpl_name(i), units);
+		assert_null(strchr(out, '{')); /* every placeholder filled */
 	}
 }
 
@@ -82,8 +84,8 @@ static void
 test_documented(void **state)
 {
 	static char doc[65536];
-	char   row[1024];
-	FILE  *f = fopen(MLINE_SOURCE_DIR "/docs/replies.md", "r");
+	char row[1024];
+	FILE *f = fopen(MLINE_SOURCE_DIR "/docs/replies.md", "r");
 	size_t n;
 
 	(void)state;
@@ -104,9 +106,10 @@ test_documented(void **state)
 static void
 test_render(void **state)
 {
-	struct tpl_vars v = { { [TPL_VAR_CONTRACT] = "123859",
-	    [TPL_VAR_REGISTER] = "день" } };
-	char   out[256];
+	struct tpl_vars v = {
+		{ [TPL_VAR_CONTRACT] = "123859", [TPL_VAR_REGISTER] = "день" }
+	};
+	char out[256];
 	size_t n;
 
 	(void)state;
@@ -116,9 +119,9 @@ test_render(void **state)
 	assert_string_equal(out, "Договор 123859. Введите показания: день");
 	tpl_render("{{contract}} {contract}}}", &v, out, sizeof(out));
 	assert_string_equal(out, "{contract} 123859}");
-	tpl_render("[{value}]", &v, out, sizeof(out));	/* unset: empty */
+	tpl_render("[{value}]", &v, out, sizeof(out)); /* unset: empty */
 	assert_string_equal(out, "[]");
-	tpl_render("a { b } c", &v, out, sizeof(out));	/* not a name */
+	tpl_render("a { b } c", &v, out, sizeof(out)); /* not a name */
 	assert_string_equal(out, "a  c");
 	tpl_render("open {", &v, out, sizeof(out));
 	assert_string_equal(out, "open {");
@@ -132,7 +135,8 @@ test_render_truncates_on_characters(void **state)
 
 	(void)state;
 	/* "ab" + 2 bytes per letter: 7 bytes fit "abпоп" minus half a letter */
-	assert_int_equal(tpl_render("ab{register}xyz", &v, out, sizeof(out)), 6);
+	assert_int_equal(
+	    tpl_render("ab{register}xyz", &v, out, sizeof(out)), 6);
 	assert_string_equal(out, "abпо");
 	assert_int_equal(tpl_render("abcdefghij", &v, out, sizeof(out)), 7);
 	assert_string_equal(out, "abcdefg");
@@ -144,17 +148,22 @@ test_render_truncates_on_characters(void **state)
 static void
 test_check(void **state)
 {
-	static const struct { enum tpl_id id; const char *t, *why; } bad[] = {
+	static const struct {
+		enum tpl_id id;
+		const char *t, *why;
+	} bad[] = {
 		{ TPL_PROMPT, "Договор {contract", "unclosed '{'" },
 		{ TPL_PROMPT, "Договор } ", "unmatched '}'" },
 		{ TPL_PROMPT, "{registr}", "unknown placeholder {registr}" },
-		{ TPL_HELP, "{contract}", "not available in this reply {contract}" },
+		{ TPL_HELP, "{contract}",
+		    "not available in this reply {contract}" },
 		{ TPL_NO_DIALOG, "{value}", "not available" },
 		{ TPL_ACCEPTED, "", "empty" },
 		{ TPL_ACCEPTED, "\xff\xfe", "not valid UTF-8" },
 		{ TPL_ACCEPTED, "\xd0", "not valid UTF-8" },
-		{ TPL_ACCEPTED, "\xed\xa0\x80", "not valid UTF-8" },	/* surrogate */
-		{ TPL_ACCEPTED, "\xc0\xaf", "not valid UTF-8" },	/* overlong */
+		{ TPL_ACCEPTED, "\xed\xa0\x80",
+		    "not valid UTF-8" }, /* surrogate */
+		{ TPL_ACCEPTED, "\xc0\xaf", "not valid UTF-8" }, /* overlong */
 	};
 	char err[256], longer[TPL_MAX + 2];
 
@@ -163,7 +172,8 @@ test_check(void **state)
 		if (tpl_check(bad[i].id, bad[i].t, err, sizeof(err)) == 0)
 			fail_msg("accepted \"%s\"", bad[i].t);
 		if (strstr(err, bad[i].why) == NULL)
-			fail_msg("\"%s\": %s, want %s", bad[i].t, err, bad[i].why);
+			fail_msg(
+			    "\"%s\": %s, want %s", bad[i].t, err, bad[i].why);
 	}
 	memset(longer, 'x', sizeof(longer) - 1);
 	longer[sizeof(longer) - 1] = '\0';
@@ -171,9 +181,10 @@ test_check(void **state)
 	longer[TPL_MAX] = '\0';
 	assert_int_equal(tpl_check(TPL_ACCEPTED, longer, err, sizeof(err)), 0);
 	assert_int_equal(tpl_check(TPL_PROMPT, "{{x}} {contract} {register}",
-	    err, sizeof(err)), 0);
-	assert_int_equal(tpl_check(TPL_ACCEPTED, "Дякуємо 👍", err,
-	    sizeof(err)), 0);
+	                     err, sizeof(err)),
+	    0);
+	assert_int_equal(
+	    tpl_check(TPL_ACCEPTED, "Дякуємо 👍", err, sizeof(err)), 0);
 }
 
 static void
@@ -184,7 +195,7 @@ test_ucs2_units(void **state)
 	assert_int_equal(tpl_ucs2_units("abc"), 3);
 	assert_int_equal(tpl_ucs2_units("день"), 4);
 	assert_int_equal(tpl_ucs2_units("€"), 1);
-	assert_int_equal(tpl_ucs2_units("👍"), 2);	/* a surrogate pair */
+	assert_int_equal(tpl_ucs2_units("👍"), 2); /* a surrogate pair */
 }
 
 int

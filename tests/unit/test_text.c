@@ -125,7 +125,7 @@ utf8_valid(const char *str, size_t n)
 /* Decode with a roomy buffer; checks the invariants every decode keeps. */
 static size_t
 decode(uint8_t dcs, const void *in, size_t len, char *out, size_t outcap,
-       unsigned *flags)
+    unsigned *flags)
 {
 	size_t n = text_decode(dcs, in, len, out, outcap, flags);
 
@@ -139,7 +139,7 @@ decode(uint8_t dcs, const void *in, size_t len, char *out, size_t outcap,
 /* Decode and compare to an expected UTF-8 string and flag set. */
 static void
 check_decode(uint8_t dcs, const void *in, size_t len, const char *want,
-             unsigned want_flags)
+    unsigned want_flags)
 {
 	char out[4096];
 	unsigned flags = 0xdead;
@@ -183,8 +183,16 @@ static const struct {
 	uint8_t code;
 	const char *utf8;
 } gsm_ext[] = {
-    {0x0A, "\f"}, {0x14, "^"}, {0x28, "{"}, {0x29, "}"}, {0x2F, "\\"},
-    {0x3C, "["},  {0x3D, "~"}, {0x3E, "]"}, {0x40, "|"}, {0x65, "€"},
+	{ 0x0A, "\f" },
+	{ 0x14, "^" },
+	{ 0x28, "{" },
+	{ 0x29, "}" },
+	{ 0x2F, "\\" },
+	{ 0x3C, "[" },
+	{ 0x3D, "~" },
+	{ 0x3E, "]" },
+	{ 0x40, "|" },
+	{ 0x65, "€" },
 };
 
 static void
@@ -220,7 +228,7 @@ test_gsm7_whole_table(void **state)
 static void
 test_gsm7_at_is_zero(void **state)
 {
-	const uint8_t in[] = {'a', 0x00, 'b', 0x00, 0x00};
+	const uint8_t in[] = { 'a', 0x00, 'b', 0x00, 0x00 };
 
 	(void)state;
 	/* '@' is septet 0x00: never a terminator, never dropped. */
@@ -236,7 +244,7 @@ test_gsm7_extension(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(gsm_ext) / sizeof(gsm_ext[0]); i++) {
-		uint8_t one[2] = {0x1B, gsm_ext[i].code};
+		uint8_t one[2] = { 0x1B, gsm_ext[i].code };
 
 		check_decode(TEXT_DCS_GSM7, one, 2, gsm_ext[i].utf8, 0);
 		in[3 * i] = 0x1B;
@@ -251,47 +259,47 @@ test_gsm7_extension(void **state)
 static void
 test_gsm7_bad_escapes(void **state)
 {
-	const uint8_t unknown[] = {'a', 0x1B, 'A', 'b'};
-	const uint8_t esc_esc[] = {0x1B, 0x1B, 'z'};
-	const uint8_t dangling[] = {'o', 'k', 0x1B};
-	const uint8_t cr2[] = {0x1B, 0x0D};
-	const uint8_t esc_at[] = {0x1B, 0x00};
-	const uint8_t esc_high[] = {0x1B, 0x80, 'q'};
-	const uint8_t only_esc[] = {0x1B};
+	const uint8_t unknown[] = { 'a', 0x1B, 'A', 'b' };
+	const uint8_t esc_esc[] = { 0x1B, 0x1B, 'z' };
+	const uint8_t dangling[] = { 'o', 'k', 0x1B };
+	const uint8_t cr2[] = { 0x1B, 0x0D };
+	const uint8_t esc_at[] = { 0x1B, 0x00 };
+	const uint8_t esc_high[] = { 0x1B, 0x80, 'q' };
+	const uint8_t only_esc[] = { 0x1B };
 
 	(void)state;
 	/* 03.38: unknown extension code shows the default-alphabet char. */
-	check_decode(TEXT_DCS_GSM7, unknown, sizeof(unknown), "aAb",
-	             TEXT_F_REPLACED);
+	check_decode(
+	    TEXT_DCS_GSM7, unknown, sizeof(unknown), "aAb", TEXT_F_REPLACED);
 	check_decode(TEXT_DCS_GSM7, cr2, sizeof(cr2), "\r", TEXT_F_REPLACED);
-	check_decode(TEXT_DCS_GSM7, esc_at, sizeof(esc_at), "@",
-	             TEXT_F_REPLACED);
+	check_decode(
+	    TEXT_DCS_GSM7, esc_at, sizeof(esc_at), "@", TEXT_F_REPLACED);
 	/* ESC ESC is reserved for another table: a space, one character. */
-	check_decode(TEXT_DCS_GSM7, esc_esc, sizeof(esc_esc), " z",
-	             TEXT_F_REPLACED);
+	check_decode(
+	    TEXT_DCS_GSM7, esc_esc, sizeof(esc_esc), " z", TEXT_F_REPLACED);
 	/* A dangling escape shows as a space. */
-	check_decode(TEXT_DCS_GSM7, dangling, sizeof(dangling), "ok ",
-	             TEXT_F_REPLACED);
+	check_decode(
+	    TEXT_DCS_GSM7, dangling, sizeof(dangling), "ok ", TEXT_F_REPLACED);
 	check_decode(TEXT_DCS_GSM7, only_esc, 1, " ", TEXT_F_REPLACED);
 	/* An escape before an invalid octet: space, then U+FFFD. */
 	check_decode(TEXT_DCS_GSM7, esc_high, sizeof(esc_high),
-	             " \xEF\xBF\xBDq", TEXT_F_REPLACED);
+	    " \xEF\xBF\xBDq", TEXT_F_REPLACED);
 }
 
 static void
 test_gsm7_high_octets(void **state)
 {
-	const uint8_t in[] = {'P', 0x80, 0xC1, 0xFF, 'S'};
+	const uint8_t in[] = { 'P', 0x80, 0xC1, 0xFF, 'S' };
 
 	(void)state;
 	check_decode(TEXT_DCS_GSM7, in, sizeof(in),
-	             "P\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBDS", TEXT_F_REPLACED);
+	    "P\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBDS", TEXT_F_REPLACED);
 }
 
 static void
 test_gsm7_truncation(void **state)
 {
-	const uint8_t in[] = {'a', 0x1B, 0x65, 'b'}; /* a€b */
+	const uint8_t in[] = { 'a', 0x1B, 0x65, 'b' }; /* a€b */
 	char out[8];
 	unsigned flags;
 	size_t n;
@@ -335,8 +343,8 @@ static void
 test_gsm7_unpack_known(void **state)
 {
 	/* "hellohello", the classic 03.38 packing example. */
-	const uint8_t packed[] = {0xE8, 0x32, 0x9B, 0xFD, 0x46,
-	                          0x97, 0xD9, 0xEC, 0x37};
+	const uint8_t packed[] = { 0xE8, 0x32, 0x9B, 0xFD, 0x46, 0x97, 0xD9,
+		0xEC, 0x37 };
 	uint8_t sept[16];
 	size_t n;
 
@@ -345,8 +353,8 @@ test_gsm7_unpack_known(void **state)
 	assert_int_equal(n, 10);
 	assert_memory_equal(sept, "hellohello", 10);
 	/* Asking for more septets than the bytes hold stops at the bytes. */
-	n = text_gsm7_unpack(packed, sizeof(packed), 0, 100, sept,
-	                     sizeof(sept));
+	n = text_gsm7_unpack(
+	    packed, sizeof(packed), 0, 100, sept, sizeof(sept));
 	assert_int_equal(n, 10);
 	/* septcap limits too. */
 	n = text_gsm7_unpack(packed, sizeof(packed), 0, 10, sept, 4);
@@ -362,7 +370,7 @@ test_gsm7_unpack_known(void **state)
 static void
 test_gsm7_unpack_fill_bits(void **state)
 {
-	struct rng r = {0x5EED0001};
+	struct rng r = { 0x5EED0001 };
 	uint8_t sept[200], got[200], packed[200];
 
 	(void)state;
@@ -378,8 +386,8 @@ test_gsm7_unpack_fill_bits(void **state)
 			exact = malloc(nbytes ? nbytes : 1);
 			assert_non_null(exact);
 			memcpy(exact, packed, nbytes);
-			m = text_gsm7_unpack(exact, nbytes, fill, n, got,
-			                     sizeof(got));
+			m = text_gsm7_unpack(
+			    exact, nbytes, fill, n, got, sizeof(got));
 			assert_int_equal(m, n);
 			assert_memory_equal(got, sept, n);
 			free(exact);
@@ -394,11 +402,11 @@ test_gsm7_unpack_after_udh(void **state)
 	 * A 6-octet UDH is 48 bits; the text starts at the next septet
 	 * boundary (49), so 1 fill bit follows the UDH.
 	 */
-	const uint8_t text[] = {'P', 'S', ' ', '1', '2', '3', '4'};
+	const uint8_t text[] = { 'P', 'S', ' ', '1', '2', '3', '4' };
 	uint8_t packed[32], sept[16];
 	size_t nbytes = pack_septets(text, sizeof(text), 1, packed);
-	size_t n = text_gsm7_unpack(packed, nbytes, 1, sizeof(text), sept,
-	                            sizeof(sept));
+	size_t n = text_gsm7_unpack(
+	    packed, nbytes, 1, sizeof(text), sept, sizeof(sept));
 
 	(void)state;
 	assert_int_equal(nbytes, 7);
@@ -411,8 +419,8 @@ test_gsm7_unpack_after_udh(void **state)
 static void
 test_ia5(void **state)
 {
-	const uint8_t hi[] = {'a', 0x80, 'b', 0xFF};
-	const uint8_t nul[] = {'a', 0x00, 'b'};
+	const uint8_t hi[] = { 'a', 0x80, 'b', 0xFF };
+	const uint8_t nul[] = { 'a', 0x00, 'b' };
 	uint8_t all[127];
 
 	(void)state;
@@ -426,9 +434,9 @@ test_ia5(void **state)
 		check_decode(TEXT_DCS_IA5, all, sizeof(all), want, 0);
 	}
 	check_decode(TEXT_DCS_IA5, hi, sizeof(hi),
-	             "a\xEF\xBF\xBD"
-	             "b\xEF\xBF\xBD",
-	             TEXT_F_REPLACED);
+	    "a\xEF\xBF\xBD"
+	    "b\xEF\xBF\xBD",
+	    TEXT_F_REPLACED);
 	check_decode(TEXT_DCS_IA5, nul, sizeof(nul), "ab", TEXT_F_NUL_DROPPED);
 }
 
@@ -491,18 +499,18 @@ test_iso8859_5_all_bytes(void **state)
 static void
 test_ucs2_cyrillic(void **state)
 {
-	const uint16_t u[] = {0x041F, 0x0421, ' ', '1', '2', '3', '8', '5',
-	                      '9',    ' ',    '4', '5', '0', '5', '5'};
+	const uint16_t u[] = { 0x041F, 0x0421, ' ', '1', '2', '3', '8', '5',
+		'9', ' ', '4', '5', '0', '5', '5' };
 	uint8_t in[64];
 
 	(void)state;
-	check_decode(TEXT_DCS_UCS2, in, ucs2_bytes(u, 15, in),
-	             "ПС 123859 45055", 0);
+	check_decode(
+	    TEXT_DCS_UCS2, in, ucs2_bytes(u, 15, in), "ПС 123859 45055", 0);
 	check_decode(TEXT_DCS_UCS2, "", 0, "", 0);
 	check_decode(TEXT_DCS_UCS2, NULL, 0, "", 0);
 	/* Three-byte UTF-8: €, U+FFFF, a BOM pass through as they are. */
 	check_decode(TEXT_DCS_UCS2, "\x20\xAC\xFF\xFF\xFE\xFF", 6,
-	             "€\xEF\xBF\xBF\xEF\xBB\xBF", 0);
+	    "€\xEF\xBF\xBF\xEF\xBB\xBF", 0);
 }
 
 static void
@@ -510,14 +518,14 @@ test_ucs2_surrogate_pairs(void **state)
 {
 	(void)state;
 	/* U+1F600 and U+10000 and U+10FFFF, the extremes. */
-	check_decode(TEXT_DCS_UCS2, "\xD8\x3D\xDE\x00", 4, "\xF0\x9F\x98\x80",
-	             0);
-	check_decode(TEXT_DCS_UCS2, "\xD8\x00\xDC\x00", 4, "\xF0\x90\x80\x80",
-	             0);
-	check_decode(TEXT_DCS_UCS2, "\xDB\xFF\xDF\xFF", 4, "\xF4\x8F\xBF\xBF",
-	             0);
+	check_decode(
+	    TEXT_DCS_UCS2, "\xD8\x3D\xDE\x00", 4, "\xF0\x9F\x98\x80", 0);
+	check_decode(
+	    TEXT_DCS_UCS2, "\xD8\x00\xDC\x00", 4, "\xF0\x90\x80\x80", 0);
+	check_decode(
+	    TEXT_DCS_UCS2, "\xDB\xFF\xDF\xFF", 4, "\xF4\x8F\xBF\xBF", 0);
 	check_decode(TEXT_DCS_UCS2, "\x04\x1F\xD8\x3D\xDE\x00\x00!", 8,
-	             "П\xF0\x9F\x98\x80!", 0);
+	    "П\xF0\x9F\x98\x80!", 0);
 }
 
 #define FFFD "\xEF\xBF\xBD"
@@ -528,31 +536,31 @@ test_ucs2_unpaired_surrogates(void **state)
 	(void)state;
 	/* High at the end. */
 	check_decode(TEXT_DCS_UCS2,
-	             "\x00"
-	             "A\xD8\x3D",
-	             4, "A" FFFD, TEXT_F_REPLACED);
+	    "\x00"
+	    "A\xD8\x3D",
+	    4, "A" FFFD, TEXT_F_REPLACED);
 	/* High followed by a non-surrogate: that one survives. */
 	check_decode(TEXT_DCS_UCS2,
-	             "\xD8\x3D\x00"
-	             "A",
-	             4, FFFD "A", TEXT_F_REPLACED);
+	    "\xD8\x3D\x00"
+	    "A",
+	    4, FFFD "A", TEXT_F_REPLACED);
 	/* High followed by the first code unit past the lows. */
 	check_decode(TEXT_DCS_UCS2, "\xD8\x3D\xE0\x00", 4, FFFD "\xEE\x80\x80",
-	             TEXT_F_REPLACED);
+	    TEXT_F_REPLACED);
 	/* Lone low. */
 	check_decode(TEXT_DCS_UCS2,
-	             "\xDE\x00\x00"
-	             "B",
-	             4, FFFD "B", TEXT_F_REPLACED);
+	    "\xDE\x00\x00"
+	    "B",
+	    4, FFFD "B", TEXT_F_REPLACED);
 	/* High, high, low: the first is lone, the second pairs. */
 	check_decode(TEXT_DCS_UCS2, "\xD8\x3D\xD8\x3D\xDE\x00", 6,
-	             FFFD "\xF0\x9F\x98\x80", TEXT_F_REPLACED);
+	    FFFD "\xF0\x9F\x98\x80", TEXT_F_REPLACED);
 	/* Low then high: both lone. */
-	check_decode(TEXT_DCS_UCS2, "\xDE\x00\xD8\x3D", 4, FFFD FFFD,
-	             TEXT_F_REPLACED);
+	check_decode(
+	    TEXT_DCS_UCS2, "\xDE\x00\xD8\x3D", 4, FFFD FFFD, TEXT_F_REPLACED);
 	/* A high whose low would be the odd trailing octet. */
-	check_decode(TEXT_DCS_UCS2, "\xD8\x3D\xDE", 3, FFFD FFFD,
-	             TEXT_F_REPLACED);
+	check_decode(
+	    TEXT_DCS_UCS2, "\xD8\x3D\xDE", 3, FFFD FFFD, TEXT_F_REPLACED);
 }
 
 static void
@@ -574,17 +582,17 @@ test_ucs2_nul(void **state)
 	(void)state;
 	/* SMSC padding: U+0000 is dropped, the rest survives. */
 	check_decode(TEXT_DCS_UCS2,
-	             "\x00"
-	             "1\x00\x00\x00"
-	             "2\x00\x00",
-	             8, "12", TEXT_F_NUL_DROPPED);
+	    "\x00"
+	    "1\x00\x00\x00"
+	    "2\x00\x00",
+	    8, "12", TEXT_F_NUL_DROPPED);
 }
 
 static void
 test_ucs2_truncation(void **state)
 {
 	/* "ПС" */
-	const uint8_t in[] = {0x04, 0x1F, 0x04, 0x21};
+	const uint8_t in[] = { 0x04, 0x1F, 0x04, 0x21 };
 	char out[16];
 	unsigned flags;
 
@@ -612,12 +620,12 @@ test_ucs2_truncation(void **state)
 	assert_int_equal(flags, TEXT_F_TRUNCATED);
 	/* ASCII runs cut exactly. */
 	assert_int_equal(decode(TEXT_DCS_UCS2,
-	                        "\x00"
-	                        "a\x00"
-	                        "b\x00"
-	                        "c",
-	                        6, out, 3, &flags),
-	                 2);
+	                     "\x00"
+	                     "a\x00"
+	                     "b\x00"
+	                     "c",
+	                     6, out, 3, &flags),
+	    2);
 	assert_string_equal(out, "ab");
 	assert_int_equal(flags, TEXT_F_TRUNCATED);
 }
@@ -630,9 +638,9 @@ test_utf8_max_bound(void **state)
 		uint8_t dcs;
 		uint8_t byte;
 	} worst[] = {
-	    {TEXT_DCS_IA5, 0xFF}, /* every octet a U+FFFD */
-	    {TEXT_DCS_GSM7, 0x80},
-	    {TEXT_DCS_CYRILLIC, 0xF0}, /* № is 3 bytes */
+		{ TEXT_DCS_IA5, 0xFF }, /* every octet a U+FFFD */
+		{ TEXT_DCS_GSM7, 0x80 },
+		{ TEXT_DCS_CYRILLIC, 0xF0 }, /* № is 3 bytes */
 	};
 	uint8_t in[50];
 	char out[TEXT_UTF8_MAX(50) + 1];
@@ -676,8 +684,8 @@ test_dcs_charset(void **state)
 		    (d >= 0xC0 && d < 0xE0) || (d >= 0xF0 && !(d & 0x04)))
 			want = TEXT_CS_GSM7;
 		else if (d == 0x08 ||
-		         (d >= 0x10 && d < 0x80 && (d & 0x2C) == 0x08) ||
-		         (d >= 0xE0 && d < 0xF0))
+		    (d >= 0x10 && d < 0x80 && (d & 0x2C) == 0x08) ||
+		    (d >= 0xE0 && d < 0xF0))
 			want = TEXT_CS_UCS2;
 		else if (d == 0x01)
 			want = TEXT_CS_IA5;
@@ -706,8 +714,8 @@ test_dcs_decode_paths(void **state)
 	check_decode(0x18, "\x04\x1F", 2, "П", 0);
 	check_decode(0x04, "\xE9", 1, "é", TEXT_F_UNKNOWN_DCS);
 	check_decode(0x02, "\xBF\xC1", 2, "¿Á", TEXT_F_UNKNOWN_DCS);
-	check_decode(0x07, "a\x00", 2, "a",
-	             TEXT_F_UNKNOWN_DCS | TEXT_F_NUL_DROPPED);
+	check_decode(
+	    0x07, "a\x00", 2, "a", TEXT_F_UNKNOWN_DCS | TEXT_F_NUL_DROPPED);
 	check_decode(0x80, "", 0, "", TEXT_F_UNKNOWN_DCS);
 }
 
@@ -841,13 +849,13 @@ static void
 test_encode_ucs2_when_needed(void **state)
 {
 	static const char *const not_gsm[] = {
-	    "Показания приняты. Спасибо.",
-	    "a`b",
-	    "\xC3\xA7", /* ç */
-	    "tab\there",
-	    "nbsp\xC2\xA0",
-	    "\xF0\x9F\x98\x80",
-	    "a\x7F",
+		"Показания приняты. Спасибо.",
+		"a`b",
+		"\xC3\xA7", /* ç */
+		"tab\there",
+		"nbsp\xC2\xA0",
+		"\xF0\x9F\x98\x80",
+		"a\x7F",
 	};
 
 	(void)state;
@@ -872,20 +880,20 @@ static void
 test_encode_invalid_utf8(void **state)
 {
 	static const char *const bad[] = {
-	    "\xC0\x80",
-	    "\xC1\xBF",
-	    "\xE0\x80\x80",
-	    "\xED\xA0\x80",
-	    "\xED\xBF\xBF",
-	    "\xF0\x80\x80\x80",
-	    "\xF4\x90\x80\x80",
-	    "\xF5",
-	    "\xFF",
-	    "\x80",
-	    "ab\xD0",
-	    "\xE2\x82",
-	    "\xF0\x9F\x98",
-	    "\xD0\x41",
+		"\xC0\x80",
+		"\xC1\xBF",
+		"\xE0\x80\x80",
+		"\xED\xA0\x80",
+		"\xED\xBF\xBF",
+		"\xF0\x80\x80\x80",
+		"\xF4\x90\x80\x80",
+		"\xF5",
+		"\xFF",
+		"\x80",
+		"ab\xD0",
+		"\xE2\x82",
+		"\xF0\x9F\x98",
+		"\xD0\x41",
 	};
 	char err[128];
 
@@ -893,19 +901,19 @@ test_encode_invalid_utf8(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
 		assert_int_equal(text_encode(bad[i], strlen(bad[i]), 0, &sms,
-		                             err, sizeof(err)),
-		                 -1);
+		                     err, sizeof(err)),
+		    -1);
 		assert_non_null(strstr(err, "invalid UTF-8"));
 		assert_int_equal(sms.nparts, 0);
 	}
-	assert_int_equal(text_encode("ok\xFF", 3, 0, &sms, err, sizeof(err)),
-	                 -1);
+	assert_int_equal(
+	    text_encode("ok\xFF", 3, 0, &sms, err, sizeof(err)), -1);
 	assert_string_equal(err, "invalid UTF-8 at byte 2");
 	/* No error buffer is fine too. */
 	assert_int_equal(text_encode("\xFF", 1, 0, &sms, NULL, 0), -1);
 	/* len, not the NUL, ends the text. */
-	assert_int_equal(text_encode("ab\xFF", 2, 0, &sms, err, sizeof(err)),
-	                 0);
+	assert_int_equal(
+	    text_encode("ab\xFF", 2, 0, &sms, err, sizeof(err)), 0);
 }
 
 static void
@@ -977,9 +985,9 @@ test_split_exact_multiples(void **state)
 static void
 test_split_escape_straddles(void **state)
 {
-	char *fits = repeat("a", 158, "€");           /* 160 septets */
-	char *over = repeat("a", 159, "€");           /* 161 */
-	char *mid = repeat("a", 152, "€bbbbbbbbbb");  /* € at 153..154 */
+	char *fits = repeat("a", 158, "€"); /* 160 septets */
+	char *over = repeat("a", 159, "€"); /* 161 */
+	char *mid = repeat("a", 152, "€bbbbbbbbbb"); /* € at 153..154 */
 	char *edge = repeat("a", 151, "€bbbbbbbbbb"); /* € at 152..153 */
 
 	(void)state;
@@ -1026,7 +1034,7 @@ test_split_surrogate_straddles(void **state)
 
 	(void)state;
 	snprintf(tail, sizeof(tail), "%s%s", emoji, "ЖЖЖЖЖЖЖЖЖЖ");
-	mid = repeat("Ж", 66, tail);  /* pair at units 67..68 */
+	mid = repeat("Ж", 66, tail); /* pair at units 67..68 */
 	edge = repeat("Ж", 65, tail); /* pair at units 66..67 */
 
 	assert_int_equal(encode(fits, 0), 0);
@@ -1074,8 +1082,9 @@ test_split_255_parts(void **state)
 	assert_int_equal(
 	    text_encode(g1, strlen(g1), 42, &sms, err, sizeof(err)), -1);
 	assert_int_equal(sms.nparts, 0);
-	assert_string_equal(err, "text too long: 39016 GSM-7 septets need "
-	                         "more than 255 parts");
+	assert_string_equal(err,
+	    "text too long: 39016 GSM-7 septets need "
+	    "more than 255 parts");
 
 	assert_int_equal(encode(u, 42), 0);
 	assert_int_equal(sms.nparts, 255);
@@ -1109,15 +1118,25 @@ test_accepted_reply(void **state)
 /* ---- random sweeps ---------------------------------------------------- */
 
 static const uint8_t sweep_dcs[] = {
-    0x00, 0x01, 0x02, 0x03, 0x04, 0x06, 0x08, 0x18, 0xF0, 0xF4, 0x11,
+	0x00,
+	0x01,
+	0x02,
+	0x03,
+	0x04,
+	0x06,
+	0x08,
+	0x18,
+	0xF0,
+	0xF4,
+	0x11,
 };
 
 /* Random octets, biased towards the interesting ones for this dcs. */
 static void
 random_input(struct rng *r, uint8_t *buf, size_t n)
 {
-	static const uint8_t spicy[] = {0x00, 0x1B, 0xD8, 0xDB, 0xDC, 0xDF,
-	                                0x04, 0x80, 0xFF, 0x65, 0x7F};
+	static const uint8_t spicy[] = { 0x00, 0x1B, 0xD8, 0xDB, 0xDC, 0xDF,
+		0x04, 0x80, 0xFF, 0x65, 0x7F };
 	unsigned mode = rng_below(r, 4);
 
 	for (size_t i = 0; i < n; i++) {
@@ -1136,7 +1155,7 @@ random_input(struct rng *r, uint8_t *buf, size_t n)
  */
 static void
 sweep_one(struct rng *r, uint8_t dcs, const uint8_t *in, size_t len,
-          const char *full, size_t fulln)
+    const char *full, size_t fulln)
 {
 	static char out[TEXT_UTF8_MAX(512) + 1 + 16];
 	size_t cap = rng_below(r, (uint32_t)fulln + 2), n;
@@ -1168,7 +1187,7 @@ sweep_one(struct rng *r, uint8_t dcs, const uint8_t *in, size_t len,
 static void
 test_random_decoders(void **state)
 {
-	struct rng r = {0x6D65746572ULL};
+	struct rng r = { 0x6D65746572ULL };
 	uint8_t *in = malloc(512);
 	static char full[TEXT_UTF8_MAX(512) + 1];
 	size_t total = 0;
@@ -1177,8 +1196,8 @@ test_random_decoders(void **state)
 	assert_non_null(in);
 	while (total < 1000000) {
 		uint8_t dcs = rng_below(&r, 8) == 0
-		                  ? (uint8_t)rng_next(&r)
-		                  : sweep_dcs[rng_below(&r, sizeof(sweep_dcs))];
+		    ? (uint8_t)rng_next(&r)
+		    : sweep_dcs[rng_below(&r, sizeof(sweep_dcs))];
 		size_t len = rng_below(&r, 8) == 0 ? rng_below(&r, 513)
 		                                   : rng_below(&r, 161);
 		unsigned flags;
@@ -1186,8 +1205,8 @@ test_random_decoders(void **state)
 
 		random_input(&r, in + 512 - len, len);
 		/* in + 512 - len: the input ends at the heap block's end. */
-		n = decode(dcs, in + 512 - len, len, full, sizeof(full),
-		           &flags);
+		n = decode(
+		    dcs, in + 512 - len, len, full, sizeof(full), &flags);
 		assert_true(n <= TEXT_UTF8_MAX(len));
 		assert_false(flags & TEXT_F_TRUNCATED);
 		if (rng_below(&r, 4) == 0)
@@ -1200,7 +1219,7 @@ test_random_decoders(void **state)
 static void
 test_random_unpack(void **state)
 {
-	struct rng r = {0xF111ULL};
+	struct rng r = { 0xF111ULL };
 	uint8_t sept[300];
 
 	(void)state;
@@ -1212,8 +1231,8 @@ test_random_unpack(void **state)
 
 		assert_non_null(packed);
 		random_input(&r, packed, nbytes);
-		n = text_gsm7_unpack(packed, nbytes, fill, want, sept,
-		                     sizeof(sept));
+		n = text_gsm7_unpack(
+		    packed, nbytes, fill, want, sept, sizeof(sept));
 		assert_true(n <= want);
 		assert_true(n == 0 || fill + 7 * n <= 8 * nbytes);
 		assert_true(n == want || fill + 7 * (n + 1) > 8 * nbytes);
@@ -1237,28 +1256,23 @@ test_random_unpack(void **state)
 static uint32_t
 random_cp(struct rng *r, bool gsm_only)
 {
-	static const uint32_t pool[] = {'a',   'Z',    '0',  ' ', '@',  '$',
-	                                '_',   0x20AC, '[',  '^', '\f', 0xE9,
-	                                0x394, 0xDF,   '\n', '{', '|'};
+	static const uint32_t pool[] = { 'a', 'Z', '0', ' ', '@', '$', '_',
+		0x20AC, '[', '^', '\f', 0xE9, 0x394, 0xDF, '\n', '{', '|' };
 
 	if (gsm_only || rng_below(r, 3) == 0)
 		return pool[rng_below(r, sizeof(pool) / sizeof(pool[0]))];
 	switch (rng_below(r, 4)) {
-	case 0:
-		return 0x410 + rng_below(r, 64);
-	case 1:
-		return 0x10000 + rng_below(r, 0x100000);
-	case 2:
-		return 1 + rng_below(r, 0xD7FF);
-	default:
-		return 0xE000 + rng_below(r, 0x2000);
+	case 0: return 0x410 + rng_below(r, 64);
+	case 1: return 0x10000 + rng_below(r, 0x100000);
+	case 2: return 1 + rng_below(r, 0xD7FF);
+	default: return 0xE000 + rng_below(r, 0x2000);
 	}
 }
 
 static void
 test_random_encode(void **state)
 {
-	struct rng r = {0xE4C0DEULL};
+	struct rng r = { 0xE4C0DEULL };
 	static char text[4 * 1200 + 1];
 
 	(void)state;
@@ -1286,8 +1300,8 @@ test_random_encode(void **state)
 			if (sms.enc == TEXT_ENC_GSM7)
 				assert_int_not_equal(p->data[p->len - 1], 0x1B);
 			else
-				assert_false((p->data[p->len - 2] & 0xFC) ==
-				             0xD8);
+				assert_false(
+				    (p->data[p->len - 2] & 0xFC) == 0xD8);
 		}
 		check_parts_decode_to(text);
 	}
@@ -1297,7 +1311,7 @@ test_random_encode(void **state)
 static void
 test_random_encode_validation(void **state)
 {
-	struct rng r = {0xBADB17EULL};
+	struct rng r = { 0xBADB17EULL };
 	uint8_t buf[64];
 
 	(void)state;
@@ -1320,43 +1334,43 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_gsm7_each_septet),
-	    cmocka_unit_test(test_gsm7_whole_table),
-	    cmocka_unit_test(test_gsm7_at_is_zero),
-	    cmocka_unit_test(test_gsm7_extension),
-	    cmocka_unit_test(test_gsm7_bad_escapes),
-	    cmocka_unit_test(test_gsm7_high_octets),
-	    cmocka_unit_test(test_gsm7_truncation),
-	    cmocka_unit_test(test_gsm7_unpack_known),
-	    cmocka_unit_test(test_gsm7_unpack_fill_bits),
-	    cmocka_unit_test(test_gsm7_unpack_after_udh),
-	    cmocka_unit_test(test_ia5),
-	    cmocka_unit_test(test_latin1_all_bytes),
-	    cmocka_unit_test(test_iso8859_5_all_bytes),
-	    cmocka_unit_test(test_ucs2_cyrillic),
-	    cmocka_unit_test(test_ucs2_surrogate_pairs),
-	    cmocka_unit_test(test_ucs2_unpaired_surrogates),
-	    cmocka_unit_test(test_ucs2_odd_length),
-	    cmocka_unit_test(test_ucs2_nul),
-	    cmocka_unit_test(test_ucs2_truncation),
-	    cmocka_unit_test(test_utf8_max_bound),
-	    cmocka_unit_test(test_dcs_charset),
-	    cmocka_unit_test(test_dcs_decode_paths),
-	    cmocka_unit_test(test_encode_gsm7_basic),
-	    cmocka_unit_test(test_encode_gsm7_tables_round_trip),
-	    cmocka_unit_test(test_encode_ucs2_when_needed),
-	    cmocka_unit_test(test_encode_invalid_utf8),
-	    cmocka_unit_test(test_split_ucs2_70_71),
-	    cmocka_unit_test(test_split_gsm7_160_161),
-	    cmocka_unit_test(test_split_exact_multiples),
-	    cmocka_unit_test(test_split_escape_straddles),
-	    cmocka_unit_test(test_split_surrogate_straddles),
-	    cmocka_unit_test(test_split_255_parts),
-	    cmocka_unit_test(test_accepted_reply),
-	    cmocka_unit_test(test_random_decoders),
-	    cmocka_unit_test(test_random_unpack),
-	    cmocka_unit_test(test_random_encode),
-	    cmocka_unit_test(test_random_encode_validation),
+		cmocka_unit_test(test_gsm7_each_septet),
+		cmocka_unit_test(test_gsm7_whole_table),
+		cmocka_unit_test(test_gsm7_at_is_zero),
+		cmocka_unit_test(test_gsm7_extension),
+		cmocka_unit_test(test_gsm7_bad_escapes),
+		cmocka_unit_test(test_gsm7_high_octets),
+		cmocka_unit_test(test_gsm7_truncation),
+		cmocka_unit_test(test_gsm7_unpack_known),
+		cmocka_unit_test(test_gsm7_unpack_fill_bits),
+		cmocka_unit_test(test_gsm7_unpack_after_udh),
+		cmocka_unit_test(test_ia5),
+		cmocka_unit_test(test_latin1_all_bytes),
+		cmocka_unit_test(test_iso8859_5_all_bytes),
+		cmocka_unit_test(test_ucs2_cyrillic),
+		cmocka_unit_test(test_ucs2_surrogate_pairs),
+		cmocka_unit_test(test_ucs2_unpaired_surrogates),
+		cmocka_unit_test(test_ucs2_odd_length),
+		cmocka_unit_test(test_ucs2_nul),
+		cmocka_unit_test(test_ucs2_truncation),
+		cmocka_unit_test(test_utf8_max_bound),
+		cmocka_unit_test(test_dcs_charset),
+		cmocka_unit_test(test_dcs_decode_paths),
+		cmocka_unit_test(test_encode_gsm7_basic),
+		cmocka_unit_test(test_encode_gsm7_tables_round_trip),
+		cmocka_unit_test(test_encode_ucs2_when_needed),
+		cmocka_unit_test(test_encode_invalid_utf8),
+		cmocka_unit_test(test_split_ucs2_70_71),
+		cmocka_unit_test(test_split_gsm7_160_161),
+		cmocka_unit_test(test_split_exact_multiples),
+		cmocka_unit_test(test_split_escape_straddles),
+		cmocka_unit_test(test_split_surrogate_straddles),
+		cmocka_unit_test(test_split_255_parts),
+		cmocka_unit_test(test_accepted_reply),
+		cmocka_unit_test(test_random_decoders),
+		cmocka_unit_test(test_random_unpack),
+		cmocka_unit_test(test_random_encode),
+		cmocka_unit_test(test_random_encode_validation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
