@@ -12,7 +12,8 @@
 # also on failure or Ctrl-C.
 #
 #   tests/bench/bench_http_real.sh [--build DIR] [--runs 3] [--duration 5]
-#                                  [--connections 64] [--history N] [--smoke]
+#                                  [--connections 64] [--history N]
+#                                  [--store-connections N] [--smoke]
 #
 # --history N (default 200000): before each run, N earlier messages (and
 # their ids) are written straight into the log with SQL and the database
@@ -22,6 +23,8 @@
 # lookups as sequential scans, whose cost grows with every message, and
 # autovacuum analyzes only after about a minute, longer than a run.
 #
+# --store-connections N: [store] connections of the service (default: the
+# service's default).
 # --build DIR: where meterline and bench/bench_http are (default build/;
 # use a RelWithDebInfo build, not ASan). --smoke: one short run with 8
 # connections, checks only (ctest runs this under http_e2e). With
@@ -38,6 +41,7 @@ runs=3
 duration=5
 connections=64
 history=200000
+store_conns=""
 smoke=0
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -46,6 +50,7 @@ while [ $# -gt 0 ]; do
 	--duration) duration=$2; shift ;;
 	--connections) connections=$2; shift ;;
 	--history) history=$2; shift ;;
+	--store-connections) store_conns=$2; shift ;;
 	--smoke) smoke=1 ;;
 	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench_http_real: unknown option $1" >&2; exit 2 ;;
@@ -151,6 +156,7 @@ days = 1-31
 [log]
 level = warn
 CONF
+	[ -z "$store_conns" ] || printf '\n[store]\nconnections = %s\n' "$store_conns" >>"$work/meterline.conf"
 	"$bin" serve --config "$work/meterline.conf" >"$work/serve.log" 2>&1 &
 	serve_pid=$!
 	for _ in $(seq 200); do
