@@ -73,8 +73,8 @@ PSQL=$PGBIN/psql
 [ -x "$PSQL" ] || PSQL=psql
 secret=bench-real-secret
 
-# Our own cluster dir and socket name, from the build dir: the normal and
-# the ASan build never share them.
+# Our own work dir (cluster, config, logs; removed after a successful run),
+# from the build dir: the normal and the ASan build never share one.
 tag=$(printf '%s' "bench_http_real:$build" | md5sum | cut -c1-10)
 work=${TMPDIR:-/tmp}/mline-bench-http-$tag
 serve_pid=""
@@ -87,6 +87,12 @@ cleanup() {
 	fi
 	if [ -n "$own_pg" ]; then
 		sh "$src/tests/integration/pg_cluster.sh" stop "$own_pg" >/dev/null 2>&1 || true
+	fi
+	# The logs are kept when something failed, else the directory goes.
+	if [ $rc = 0 ]; then
+		rm -rf "$work"
+	else
+		echo "bench_http_real: logs in $work" >&2
 	fi
 	exit $rc
 }
