@@ -19,6 +19,7 @@
 #include "meterline/outbox.h"
 #include "meterline/smpp_link.h"
 #include "meterline/util.h"
+#include "store_int.h"
 
 enum ob_stmt { OB_CLAIM, OB_SETTLE, OB_RECEIPT };
 
@@ -236,49 +237,6 @@ outbox_normalise_id(const char *in, char *out, size_t outlen)
 		out[o] = '\0';
 }
 
-/* A growing string for array literals. */
-struct ob_buf {
-	char *p;
-	size_t len, cap;
-};
-
-static void
-buf_add(struct ob_buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->p = xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-/* Append one element to a PostgreSQL array literal; NULL is SQL NULL. */
-static void
-buf_elem(struct ob_buf *b, const char *s)
-{
-	buf_add(b, b->len == 0 ? "{" : ",", 1);
-	if (s == NULL) {
-		buf_add(b, "NULL", 4);
-		return;
-	}
-	buf_add(b, "\"", 1);
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			buf_add(b, "\\", 1);
-		buf_add(b, s, 1);
-	}
-	buf_add(b, "\"", 1);
-}
-
-static const char *
-buf_end(struct ob_buf *b)
-{
-	buf_add(b, b->len == 0 ? "{}" : "}", b->len == 0 ? 2 : 1);
-	return b->p;
-}
-
 /* ---- claim ---------------------------------------------------------------- */
 
 /* Hand one claimed row to the link; a refusal goes back as due soon. */
@@ -356,30 +314,27 @@ ob_claim(struct outbox *ob)
 
 /* ---- write-back ----------------------------------------------------------- */
 
+/* Array literals are built by the store's builder (store_int.h). */
 static void
-ob_settle_params(const struct outbox *ob, struct ob_buf b[5])
+ob_settle_params(const struct outbox *ob, struct store_arr b[5])
 {
-	char num[24];
-
 	for (size_t i = 0; i < ob->settle_sent; i++) {
 		const struct ob_settle *s = &ob->settle[i];
 
-		snprintf(num, sizeof(num), "%" PRId64, s->id);
-		buf_elem(&b[0], num);
-		buf_elem(&b[1], s->created);
-		buf_elem(&b[2], s->state);
-		buf_elem(&b[3], s->mid[0] ? s->mid : NULL);
-		snprintf(num, sizeof(num), "%d", s->delay);
-		buf_elem(&b[4], num);
+		sarr_i64(&b[0], s->id);
+		sarr_text(&b[1], s->created);
+		sarr_text(&b[2], s->state);
+		sarr_text(&b[3], s->mid[0] ? s->mid : NULL);
+		sarr_i64(&b[4], s->delay);
 	}
 }
 
 static void
-ob_receipt_params(const struct outbox *ob, struct ob_buf b[2])
+ob_receipt_params(const struct outbox *ob, struct store_arr b[2])
 {
 	for (size_t i = 0; i < ob->rcpt_sent; i++) {
-		buf_elem(&b[0], ob->rcpt[i].mid);
-		buf_elem(&b[1], ob->rcpt[i].stat);
+		sarr_text(&b[0], ob->rcpt[i].mid);
+		sarr_text(&b[1], ob->rcpt[i].stat);
 	}
 }
 
@@ -441,7 +396,7 @@ ob_flush_due(const struct outbox *ob)
 static bool
 ob_flush(struct outbox *ob)
 {
-	struct ob_buf sb[5] = { 0 }, rb[2] = { 0 };
+	struct store_arr sb[5] = { 0 }, rb[2] = { 0 };
 	const char *sp[5], *rp[2];
 	bool sent = false;
 
@@ -450,12 +405,16 @@ ob_flush(struct outbox *ob)
 	ob->settle_due = false;
 	ob->settle_sent = ob->nsettle;
 	ob->rcpt_sent = ob->nrcpt;
+	for (int i = 0; i < 5; i++)
+		sarr_begin(&sb[i]);
+	for (int i = 0; i < 2; i++)
+		sarr_begin(&rb[i]);
 	ob_settle_params(ob, sb);
 	ob_receipt_params(ob, rb);
 	for (int i = 0; i < 5; i++)
-		sp[i] = buf_end(&sb[i]);
+		sp[i] = sarr_end(&sb[i]);
 	for (int i = 0; i < 2; i++)
-		rp[i] = buf_end(&rb[i]);
+		rp[i] = sarr_end(&rb[i]);
 	if ((ob->settle_sent == 0 || db_send(ob->db, OB_SETTLE, sp) == 0) &&
 	    (ob->rcpt_sent == 0 ||
 	        (db_send(ob->db, OB_RECEIPT, rp) == 0 &&
@@ -468,9 +427,9 @@ ob_flush(struct outbox *ob)
 		ob->settle_due = true;
 	}
 	for (int i = 0; i < 5; i++)
-		free(sb[i].p);
+		sbuf_free(&sb[i].b);
 	for (int i = 0; i < 2; i++)
-		free(rb[i].p);
+		sbuf_free(&rb[i].b);
 	return sent;
 }
 
