@@ -32,10 +32,14 @@ test_array_literals(void)
 	sarr_begin(&a);
 	sarr_i64(&a, -9223372036854775807LL - 1);
 	sarr_i64(&a, 0);
+	sarr_i64(&a, 9223372036854775807LL);
+	sarr_i64(&a, -1);
+	sarr_i64(&a, 1000);
 	sarr_bool(&a, true);
 	sarr_bool(&a, false);
 	sarr_null(&a);
-	ITEST_EQ_STR(sarr_end(&a), "{-9223372036854775808,0,t,f,NULL}");
+	ITEST_EQ_STR(sarr_end(&a),
+	    "{-9223372036854775808,0,9223372036854775807,-1,1000,t,f,NULL}");
 	sbuf_free(&a.b);
 }
 
