@@ -104,7 +104,7 @@ struct config_limits {
 struct config_store {
 	int batch_max; /* messages per transaction */
 	int connections; /* batches overlap on this many */
-	int64_t duplicate_window; /* seconds a message id is remembered */
+	int64_t duplicate_window; /* seconds an SMS redelivery is recognised */
 };
 
 struct config_log {

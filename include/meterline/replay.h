@@ -24,11 +24,7 @@ struct config;
 struct store_stats;
 struct tz;
 
-/* ---- times and ids ------------------------------------------------------ */
-
-/* "replay:" + 32 hex digits (the first 128 bits of a SHA-256). */
-#define REPLAY_ID_PREFIX "replay:"
-#define REPLAY_ID_LEN (sizeof(REPLAY_ID_PREFIX) - 1 + 32)
+/* ---- times ------------------------------------------------------------- */
 
 /*
  * Parse an RFC 3339 time with an offset ("2026-11-24T12:30:00+03:00",
@@ -44,13 +40,6 @@ int replay_time_parse(const char *s, int64_t *us);
  */
 char *
 replay_time_format(int64_t us, const struct tz *tz, char *buf, size_t len);
-
-/*
- * The stable id of a message without one: a hash of its time, channel,
- * sender, recipient and text. out needs REPLAY_ID_LEN + 1 bytes.
- */
-void replay_stable_id(int64_t time_us, const char *channel, const char *from,
-    const char *to, const char *text, size_t text_len, char *out);
 
 /*
  * A time given on the command line: RFC 3339, or a date YYYY-MM-DD meaning

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "meterline/db.h"
+#include "meterline/msg_id.h"
 #include "meterline/replay.h"
 
 #define EXPORT_FETCH 5000
@@ -46,13 +47,13 @@ export_row(const struct db_rows *rows, int r, const struct tz *tz, FILE *out)
 	const char *to = db_rows_get(rows, r, 3),
 	           *text = db_rows_get(rows, r, 4);
 	const char *ext = db_rows_get(rows, r, 5);
-	char id[REPLAY_ID_LEN + 1], t[48];
+	char id[MSG_ID_STABLE_LEN + 1], t[48];
 	json_t *o = json_object();
 	char *line;
 	int rc;
 
 	if (ext == NULL) {
-		replay_stable_id(us, ch, from, to, text, strlen(text), id);
+		msg_id_stable(us, ch, from, to, text, strlen(text), id);
 		ext = id;
 	}
 	json_object_set_new(o, "id", json_string(ext));

@@ -1,13 +1,8 @@
-/*
- * Replay formats: RFC 3339 times in and out, and the stable id of a
- * message that came without one.
- */
+/* Replay formats: RFC 3339 times in and out. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-
-#include <openssl/evp.h>
 
 #include "meterline/replay.h"
 #include "meterline/tz.h"
@@ -103,33 +98,4 @@ replay_time_format(int64_t us, const struct tz *tz, char *buf, size_t len)
 		snprintf(buf + n, len - (size_t)n, "%c%02u:%02u",
 		    off < 0 ? '-' : '+', aoff / 3600, aoff / 60 % 60);
 	return buf;
-}
-
-void
-replay_stable_id(int64_t time_us, const char *channel, const char *from,
-    const char *to, const char *text, size_t text_len, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char t[24];
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-
-	/* Every field followed by a NUL: no two messages share the input. */
-	snprintf(t, sizeof(t), "%" PRId64, time_us);
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	EVP_DigestUpdate(ctx, t, strlen(t) + 1);
-	EVP_DigestUpdate(ctx, channel, strlen(channel) + 1);
-	EVP_DigestUpdate(ctx, from, strlen(from) + 1);
-	EVP_DigestUpdate(ctx, to, strlen(to) + 1);
-	EVP_DigestUpdate(ctx, text, text_len);
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	EVP_MD_CTX_free(ctx);
-	memcpy(out, REPLAY_ID_PREFIX, sizeof(REPLAY_ID_PREFIX) - 1);
-	out += sizeof(REPLAY_ID_PREFIX) - 1;
-	for (int i = 0; i < 16; i++) {
-		*out++ = hex[md[i] >> 4];
-		*out++ = hex[md[i] & 15];
-	}
-	*out = '\0';
 }

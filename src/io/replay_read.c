@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "meterline/msg_id.h"
 #include "meterline/replay.h"
 #include "meterline/util.h"
 
@@ -58,7 +59,7 @@ read_add(struct replay_set *set, const struct read_fields *f, int64_t us,
     const char *name, long line)
 {
 	const char *to = f->to ? f->to : "";
-	char sid[REPLAY_ID_LEN + 1];
+	char sid[MSG_ID_STABLE_LEN + 1];
 	const char *id = f->id != NULL && f->id[0] != '\0' ? f->id : NULL;
 	size_t lc = strlen(f->channel) + 1, lf = strlen(f->from) + 1,
 	       lt = strlen(to) + 1, li;
@@ -66,7 +67,7 @@ read_add(struct replay_set *set, const struct read_fields *f, int64_t us,
 	char *p;
 
 	if (id == NULL) {
-		replay_stable_id(
+		msg_id_stable(
 		    us, f->channel, f->from, to, f->text, f->text_len, sid);
 		id = sid;
 	}

@@ -38,6 +38,7 @@
 
 #include "meterline/log.h"
 #include "meterline/migrate.h"
+#include "meterline/msg_id.h"
 #include "meterline/store.h"
 #include "meterline/util.h"
 #include "store_int.h"
@@ -191,6 +192,7 @@ store_copy_in(struct store_msg *m, const struct inbound_msg *msg)
 		                         : strlen(src[i]);
 		total += lens[i] * 3 + 1;
 	}
+	total += MSG_ID_STABLE_LEN + 1;
 	m->in = *msg;
 	p = m->copy = xmalloc(total);
 	for (int i = 0; i < 5; i++) {
@@ -207,6 +209,14 @@ store_copy_in(struct store_msg *m, const struct inbound_msg *msg)
 		if (i == 4)
 			m->in.text_len = n;
 		p += n + 1;
+	}
+	/* No id from the channel: its stable id, made as replay and
+	   export-log make it, so that a replayed copy is recognised. */
+	if (m->in.external_id == NULL) {
+		msg_id_stable(m->in.time_us, m->in.channel, m->in.sender,
+		    m->in.recipient, m->in.text, m->in.text_len, p);
+		m->in.external_id = p;
+		m->id_derived = true;
 	}
 }
 

@@ -64,12 +64,24 @@ batch_send(struct store_batch *b, struct db *db, enum store_stmt st)
 	db_send(db, st, b->params);
 }
 
+/*
+ * Whether a message is checked for redelivery: SMS, which the SMSC sends
+ * again when our answer was lost and which has no id of its own (its
+ * stable id has its receive time, so a redelivery gets another one).
+ * Messenger messages carry the bridge's id, which is all a retry keeps.
+ */
+static bool
+batch_redeliverable(const struct store_msg *m)
+{
+	return strcmp(m->in.channel, "sms") == 0;
+}
+
 /* Round 1 without the contracts: locks, ids, earlier copies, dialogs. */
 static void
 batch_send_lookups(struct store_batch *b, struct db *db, int64_t window_s)
 {
-	char num[24];
-	bool any_ext = false;
+	char num[24], from[24];
+	int64_t first_us = INT64_MAX;
 
 	if (!b->no_locks) {
 		sarr_begin(&b->arr[0]);
@@ -84,27 +96,33 @@ batch_send_lookups(struct store_batch *b, struct db *db, int64_t window_s)
 	b->params[0] = num;
 	batch_send(b, db, ST_IDS);
 
+	/* Every message has an id: its channel's, or its stable one. */
 	sarr_begin(&b->arr[0]);
 	sarr_begin(&b->arr[1]);
 	for (size_t i = 0; i < b->n; i++) {
-		if (b->msgs[i].in.external_id == NULL)
-			continue;
-		any_ext = true;
 		sarr_text(&b->arr[0], b->msgs[i].in.channel);
 		sarr_text(&b->arr[1], b->msgs[i].in.external_id);
 	}
 	b->params[0] = sarr_end(&b->arr[0]);
 	b->params[1] = sarr_end(&b->arr[1]);
-	if (any_ext)
-		batch_send(b, db, ST_EXT);
+	batch_send(b, db, ST_EXT);
 
+	/* Redeliveries: SMS only, within the window before the earliest. */
 	sarr_begin(&b->arr[0]);
-	for (size_t i = 0; i < b->n; i++)
+	for (size_t i = 0; window_s > 0 && i < b->n; i++) {
+		if (!batch_redeliverable(&b->msgs[i]))
+			continue;
 		sarr_i64(&b->arr[0], (int64_t)b->msgs[i].dedupe_key);
-	b->params[0] = sarr_end(&b->arr[0]);
-	snprintf(num, sizeof(num), "%" PRId64, window_s);
-	b->params[1] = num;
-	batch_send(b, db, ST_PRIOR);
+		if (b->msgs[i].in.time_us < first_us)
+			first_us = b->msgs[i].in.time_us;
+	}
+	if (b->arr[0].n > 0) {
+		b->params[0] = sarr_end(&b->arr[0]);
+		snprintf(from, sizeof(from), "%" PRId64,
+		    first_us - window_s * 1000000);
+		b->params[1] = from;
+		batch_send(b, db, ST_PRIOR);
+	}
 
 	batch_sender_arrays(b, 0);
 	batch_send(b, db, ST_DIALOGS);
@@ -393,13 +411,17 @@ batch_ext_duplicate(struct store_batch *b, size_t i, const struct db_rows *ext)
 
 /*
  * A redelivery: the same (channel, sender, recipient, text) as a message
- * that advanced something within the window, in the log or earlier in
- * this batch. The latest such message is the original.
+ * that advanced something and whose own time is at most the window before
+ * this one's, in the log or earlier in this batch. The latest such message
+ * is the original. Message times, not log times: a replay of last week's
+ * log finds what live traffic would have found.
  */
 static bool
-batch_redelivery(struct store_batch *b, size_t i, const struct db_rows *prior)
+batch_redelivery(struct store_batch *b, size_t i, const struct db_rows *prior,
+    int64_t window_s)
 {
 	struct store_msg *m = &b->msgs[i];
+	int64_t from_us = m->in.time_us - window_s * 1000000;
 	size_t pos = SIZE_MAX;
 	int v, best_msg = -1, best_row = -1;
 
@@ -407,13 +429,16 @@ batch_redelivery(struct store_batch *b, size_t i, const struct db_rows *prior)
 		if (v <= BATCH_MSG(0)) {
 			const struct store_msg *o = &b->msgs[BATCH_MSG(0) - v];
 
-			if (strcmp(o->in.text, m->in.text) == 0 &&
+			if (o->in.time_us >= from_us &&
+			    strcmp(o->in.text, m->in.text) == 0 &&
 			    strcmp(o->in.sender, m->in.sender) == 0 &&
 			    strcmp(o->in.recipient, m->in.recipient) == 0 &&
 			    strcmp(o->in.channel, m->in.channel) == 0 &&
 			    BATCH_MSG(0) - v > best_msg)
 				best_msg = BATCH_MSG(0) - v;
-		} else if (strcmp(db_rows_get(prior, v, 8), m->in.text) == 0 &&
+		} else if (strtoll(db_rows_get(prior, v, 9), NULL, 10) >=
+		        from_us &&
+		    strcmp(db_rows_get(prior, v, 8), m->in.text) == 0 &&
 		    strcmp(db_rows_get(prior, v, 6), m->in.sender) == 0 &&
 		    strcmp(db_rows_get(prior, v, 7), m->in.recipient) == 0 &&
 		    strcmp(db_rows_get(prior, v, 5), m->in.channel) == 0 &&
@@ -517,7 +542,7 @@ batch_apply(struct store_batch *b, size_t i, const struct dialog_state *before)
 	m->flags = d->flags;
 	m->outbox = d->reply[0] != '\0' && strcmp(m->in.channel, "sms") == 0 &&
 	    !(m->in.flags & INTAKE_F_NO_OUTBOX);
-	if (m->advanced)
+	if (m->advanced && batch_redeliverable(m))
 		smap_put(&b->dedupe_map, m->dedupe_key, BATCH_MSG(i));
 }
 
@@ -537,9 +562,10 @@ batch_decide_one(struct store_batch *b, size_t i, const struct config *cfg,
 	const struct dialog_state *dlg = s->has ? &before : NULL;
 	const struct dialog_decision *d = &b->dec;
 
-	if (m->in.external_id != NULL && batch_ext_duplicate(b, i, ext))
+	if (batch_ext_duplicate(b, i, ext))
 		return;
-	if (batch_redelivery(b, i, prior))
+	if (cfg->store.duplicate_window > 0 && batch_redeliverable(m) &&
+	    batch_redelivery(b, i, prior, cfg->store.duplicate_window))
 		return;
 	if (batch_run_engine(b, m, dlg, cfg) != 0) {
 		log_error("store: message %" PRId64
@@ -611,7 +637,7 @@ batch_write_messages(struct store_batch *b, struct db *db)
 		sarr_text(&a[5], m->in.text);
 		sarr_i64(&a[6], m->in.dcs);
 		sarr_i64(&a[7], m->in.text_flags);
-		sarr_text(&a[8], m->in.external_id);
+		sarr_text(&a[8], m->id_derived ? NULL : m->in.external_id);
 		sarr_text(&a[9], m->contract[0] ? m->contract : NULL);
 		sarr_text(
 		    &a[10], dup ? "duplicate" : batch_text(b, m->outcome));
@@ -633,7 +659,7 @@ batch_write_messages(struct store_batch *b, struct db *db)
 	for (size_t i = 0; i < b->n; i++) {
 		const struct store_msg *m = &b->msgs[i];
 
-		if (m->status != INTAKE_APPLIED || m->in.external_id == NULL)
+		if (m->status != INTAKE_APPLIED)
 			continue;
 		sarr_text(&a[0], m->in.channel);
 		sarr_text(&a[1], m->in.external_id);
@@ -804,8 +830,9 @@ batch_decide(struct store_batch *b, const struct db_round_result *r,
 
 		smap_put(&b->ext_map, store_hash(k, 2), i);
 	}
-	smap_reset(&b->dedupe_map, b->n + (size_t)db_rows_count(prior));
-	for (int i = 0; i < db_rows_count(prior); i++)
+	smap_reset(
+	    &b->dedupe_map, b->n + (prior ? (size_t)db_rows_count(prior) : 0));
+	for (int i = 0; prior != NULL && i < db_rows_count(prior); i++)
 		smap_put(&b->dedupe_map,
 		    (uint64_t)strtoll(db_rows_get(prior, i, 0), NULL, 10), i);
 	for (size_t i = 0; i < b->n; i++)

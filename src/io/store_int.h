@@ -102,6 +102,7 @@ struct store_msg {
 	void *done_arg;
 	uint64_t sender_key; /* hash of (channel, sender) */
 	uint64_t dedupe_key; /* hash of (channel, sender, recipient, text) */
+	bool id_derived; /* in.external_id is its stable id (msg_id.h) */
 	/* set while its batch runs */
 	struct parse_result cmd;
 	int sender; /* index into the batch's senders */

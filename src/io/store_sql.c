@@ -42,10 +42,15 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	    2 },
 	[ST_PRIOR] = { "ml_prior",
 	    "SELECT m.dedupe_key, m.id, m.outcome, m.reason, m.reply, m.channel,"
-	    " m.sender, m.recipient, m.text FROM messages AS m"
+	    " m.sender, m.recipient, m.text,"
+	    " (extract(epoch FROM m.received_at) * 1000000)::bigint"
+	    " FROM messages AS m"
 	    " WHERE m.dedupe_key = ANY ($1::bigint[]) AND m.advanced"
-	    " AND m.logged_at >= now() - $2::bigint * interval '1 second'"
-	    " ORDER BY m.logged_at",
+	    " AND m.channel = 'sms' AND m.received_at >= " TS("$2::bigint")
+	    /* Logged after it was received (a day for clock skew): lets the
+	       partitions of older months be skipped. */
+	    " AND m.logged_at >= " TS("$2::bigint") " - interval '1 day'"
+	                                            " ORDER BY m.id",
 	    2 },
 	[ST_DIALOGS] = { "ml_dialogs",
 	    "SELECT d.channel, d.sender, d.contract, d.nregisters, d.next, d.vals,"

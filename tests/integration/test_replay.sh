@@ -96,7 +96,7 @@ expect_eq "readings" "$(readings)" "$want_readings"
 expect_eq "no dialog left" "$(sql "SELECT count(*) FROM dialogs")" 0
 expect_eq "nothing sent" "$(sql "SELECT count(*) FROM outbox")" 0
 expect_eq "original times" "$(sql "SELECT received_at AT TIME ZONE 'UTC' FROM messages WHERE external_id = 'vb-4'")" "2026-11-20 09:06:00.25"
-expect_eq "ids: given and stable" "$(sql "SELECT count(*) FILTER (WHERE external_id LIKE 'replay:%') || ' ' || count(*) FROM message_ids")" "5 12"
+expect_eq "ids: given and stable" "$(sql "SELECT count(*) FILTER (WHERE external_id LIKE 'stable:%') || ' ' || count(*) FROM message_ids")" "5 12"
 
 M export-log --config "$tmp/t.conf" --db "$DB1" >"$tmp/export.jsonl"
 
@@ -134,7 +134,7 @@ expect_eq "csv results" "$(sed 's/.*"text":\("[^"]*\(\\"[^"]*\)*"\),"outcome":"\
 "say \"hi\"" rejected bad_format
 "two\nlines" rejected bad_format
 "ПС 102057522 11600" accepted null'
-expect_eq "csv ids" "$(sql "SELECT string_agg(CASE WHEN external_id LIKE 'replay:%' THEN 'stable' ELSE external_id END, ' ' ORDER BY received_at) FROM messages")" "c-1 c-0 c-2 c-3 stable"
+expect_eq "csv ids" "$(sql "SELECT string_agg(CASE WHEN external_id LIKE 'stable:%' THEN 'stable' ELSE external_id END, ' ' ORDER BY received_at) FROM messages")" "c-1 c-0 c-2 c-3 stable"
 expect_eq "csv text kept" "$(sql "SELECT text FROM messages WHERE external_id = 'c-3'")" "two
 lines"
 

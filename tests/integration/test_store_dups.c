@@ -2,7 +2,8 @@
  * Duplicates: an external id seen before (in the log, or earlier in the
  * same batch) and an SMS redelivery (same text from the same sender to the
  * same number within the window, when it would advance a dialog). Neither
- * is applied again; the caller hears the original outcome and reply.
+ * is applied again; the caller hears the original outcome and reply. An
+ * SMS's stable id is recorded; messenger messages are told apart by id.
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <event2/event.h>
 
 #include "itest.h"
+#include "meterline/msg_id.h"
 #include "tstore.h"
 
 static PGconn *db;
@@ -147,22 +149,92 @@ test_redelivery_in_batch(struct tstore *t)
 	    1);
 }
 
-/* Outside the window the same text is a new message. */
+/*
+ * The window is in message time: the same text more than the window after
+ * the original is a new message, even when both are logged within seconds
+ * of each other (a replay of an old log).
+ */
 static void
 test_window(struct tstore *t)
 {
-	struct tres a, b;
+	struct tres a, b, c;
 
 	tstore_say(t, "79000000014", "ПС 555001 900", tstore_time(30), &a);
 	ITEST_EQ_LONG(a.status, INTAKE_APPLIED);
-	itest_exec(db,
-	    "UPDATE messages SET logged_at = logged_at - interval '8 days'"
-	    " WHERE sender = '79000000014'");
-	tstore_say(t, "79000000014", "ПС 555001 900", tstore_time(31), &b);
+	tstore_say(t, "79000000014", "ПС 555001 900", tstore_time(41), &b);
 	ITEST_EQ_LONG(b.status, INTAKE_APPLIED);
+	tstore_say(t, "79000000014", "ПС 555001 900", tstore_time(50), &c);
+	ITEST_EQ_LONG(c.status, INTAKE_DUPLICATE);
+	ITEST_EQ_LONG(c.id, b.id);
 	ITEST_EQ_LONG(
 	    n("SELECT count(*) FROM submissions WHERE sender = '79000000014'"),
 	    2);
+}
+
+/*
+ * An SMS has no id; the store records its stable id, so the same message
+ * replayed later from an export (which carries that id) is a duplicate by
+ * id, however long after: the id is kept forever, unlike the window.
+ */
+static void
+test_stable_id(struct tstore *t)
+{
+	struct tstore *one[1] = { t };
+	char id[MSG_ID_STABLE_LEN + 1], sql[256];
+	struct tres a, b;
+	int64_t when = tstore_time(60);
+
+	tstore_say(t, "79000000015", "ПС 555001 950", when, &a);
+	ITEST_EQ_LONG(a.status, INTAKE_APPLIED);
+	msg_id_stable(when, "sms", "79000000015", "7377", "ПС 555001 950",
+	    strlen("ПС 555001 950"), id);
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM message_ids WHERE channel = 'sms'"
+	    " AND external_id = '%s' AND message_id = %lld",
+	    id, (long long)a.id);
+	ITEST_EQ_LONG(n(sql), 1);
+	/* The log keeps what the channel gave: no id. */
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM messages WHERE id = %lld"
+	    " AND external_id IS NULL",
+	    (long long)a.id);
+	ITEST_EQ_LONG(n(sql), 1);
+	/* Its copy with that id (a replayed export): a duplicate by id (the
+	   reason says which check caught it). */
+	tstore_submit(t, "sms", "79000000015", "ПС 555001 950", when, id, &b);
+	tstore_wait(one, 1);
+	ITEST_EQ_LONG(b.status, INTAKE_DUPLICATE);
+	ITEST_EQ_LONG(b.id, a.id);
+	ITEST_EQ_LONG(
+	    n("SELECT count(*) FROM messages WHERE sender = '79000000015'"
+	      " AND outcome = 'duplicate' AND reason = 'external_id'"),
+	    1);
+	ITEST_EQ_LONG(
+	    n("SELECT count(*) FROM submissions WHERE sender = '79000000015'"),
+	    1);
+}
+
+/*
+ * Messenger messages are told apart by the bridge's id only: the same text
+ * again under a new id is a new message (a customer starting the same
+ * dialog again), not a redelivery.
+ */
+static void
+test_bridge_same_text(struct tstore *t)
+{
+	struct tstore *one[1] = { t };
+	struct tres a, b;
+
+	tstore_submit(t, "viber", "v:carol", "ПС 555001 970", tstore_time(70),
+	    "vb-1", &a);
+	tstore_wait(one, 1);
+	tstore_submit(t, "viber", "v:carol", "ПС 555001 970", tstore_time(71),
+	    "vb-2", &b);
+	tstore_wait(one, 1);
+	ITEST_EQ_LONG(a.status, INTAKE_APPLIED);
+	ITEST_EQ_LONG(b.status, INTAKE_APPLIED);
+	ITEST_EQ_LONG(
+	    n("SELECT count(*) FROM submissions WHERE sender = 'v:carol'"), 2);
 }
 
 int
@@ -178,6 +250,8 @@ main(void)
 	test_redelivery(&t);
 	test_redelivery_in_batch(&t);
 	test_window(&t);
+	test_stable_id(&t);
+	test_bridge_same_text(&t);
 	tstore_close(&t);
 	PQfinish(db);
 	event_base_free(base);

@@ -1,4 +1,7 @@
--- 0002: byte order ("C" collation) for every text column in a key.
+-- 0002: the hot path's indexes: byte order for text keys, redelivery
+-- index for SMS only.
+--
+-- Byte order ("C" collation) for every text column in a key.
 --
 -- Contract numbers, phone numbers, channel names and external ids are
 -- identifiers, never sorted for people. Under the database's default
@@ -27,3 +30,10 @@ ALTER TABLE dialogs
 	ALTER COLUMN contract TYPE text COLLATE "C";
 
 ALTER TABLE outbox ALTER COLUMN smsc_message_id TYPE text COLLATE "C";
+
+-- Only SMS is checked for redelivery (messenger messages carry the
+-- bridge's id, replay lines an id of their own): the other channels' rows
+-- need not be in the index that check uses.
+DROP INDEX messages_dedupe;
+CREATE INDEX messages_dedupe ON messages (dedupe_key, logged_at)
+	WHERE advanced AND channel = 'sms';
