@@ -21,12 +21,17 @@
 
 /*
  * Each message of a batch takes its sender's advisory lock until COMMIT,
- * on each of the store's two connections: beyond a few thousand, the
- * server's lock table (max_locks_per_transaction x max_connections) runs
- * out ("out of shared memory") and every batch fails.
+ * on each of the store's connections: batch x connections locks at once.
+ * Beyond a few thousand the server's lock table (max_locks_per_transaction
+ * x max_connections: 64 x 100 by default) runs out ("out of shared
+ * memory") and every batch fails. Two connections keep both cores of the
+ * server busy (one locks and loads while the other writes and commits);
+ * a third measured no faster on two cores.
  */
 #define REPLAY_BATCH_DEFAULT 2000
 #define REPLAY_BATCH_MAX 2000
+#define REPLAY_CONNECTIONS_DEFAULT 2
+#define REPLAY_CONNECTIONS_MAX 4
 
 static const char replay_usage[] =
     "usage: meterline replay [options] FILE...   (- reads standard input)\n"
@@ -51,9 +56,12 @@ static const char replay_usage[] =
     "  --json           one JSON object per message instead of a text line\n"
     "  -q, --quiet      no line per message, only the summary\n"
     "  --format F       jsonl or csv (default: detected per file)\n"
-    "  --batch N        messages per transaction, at most 2000 (the default;\n"
-    "                   more exhaust the server's lock table)\n"
-    "  --inflight N     messages handed to the store at once (default 4 x batch)\n"
+    "  --batch N        messages per transaction (default 2000, at most 2000;\n"
+    "                   batch x connections must fit the server's lock table)\n"
+    "  --connections N  PostgreSQL connections, 1 to 4 (default 2; a dry run\n"
+    "                   uses one)\n"
+    "  --inflight N     messages handed to the store at once\n"
+    "                   (default 2 x connections x batch)\n"
     "  --stats          the store's figures at the end (batches, time per phase)\n"
     "  --config FILE    config file (default " DB_CONFIG_DEFAULT ")\n"
     "  --db CONNINFO    libpq connection string; overrides [database] conninfo\n"
@@ -67,7 +75,7 @@ struct replay_args {
 	const char *config, *db;
 	enum replay_format fmt;
 	bool dry_run, send_replies, json, quiet, stats;
-	int batch, inflight;
+	int batch, inflight, connections;
 };
 
 /* Counts by (outcome, reason) for the summary. */
@@ -308,6 +316,7 @@ replay_parse_args(int argc, char **argv, struct replay_args *a)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "stats", no_argument, NULL, 'T' },
 		{ "inflight", required_argument, NULL, 'I' },
+		{ "connections", required_argument, NULL, 'C' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
@@ -317,6 +326,7 @@ replay_parse_args(int argc, char **argv, struct replay_args *a)
 
 	optind = 1;
 	a->batch = REPLAY_BATCH_DEFAULT;
+	a->connections = REPLAY_CONNECTIONS_DEFAULT;
 	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': a->dry_run = true; break;
@@ -337,6 +347,12 @@ replay_parse_args(int argc, char **argv, struct replay_args *a)
 		case 'b':
 			a->batch = atoi(optarg);
 			if (a->batch < 1 || a->batch > REPLAY_BATCH_MAX)
+				goto usage;
+			break;
+		case 'C':
+			a->connections = atoi(optarg);
+			if (a->connections < 1 ||
+			    a->connections > REPLAY_CONNECTIONS_MAX)
 				goto usage;
 			break;
 		case 'I':
@@ -410,8 +426,10 @@ replay_go(struct replay_cli *c, struct replay_set *set, const char *conninfo)
 		.cfg = c->cfg,
 		.dry_run = c->a.dry_run,
 		.send_replies = c->a.send_replies,
-		.max_inflight =
-		    c->a.inflight > 0 ? c->a.inflight : 4 * c->a.batch,
+		.connections = c->a.connections,
+		.max_inflight = c->a.inflight > 0
+		    ? c->a.inflight
+		    : 2 * c->a.connections * c->a.batch,
 		.progress = replay_progress,
 		.progress_arg = c,
 		.progress_ms = c->bar ? 200 : 0,

@@ -211,14 +211,16 @@ sarr_text(struct store_arr *a, const char *s)
 	sarr_sep(a);
 	sbuf_add(&a->b, "\"", 1);
 	/* Copy runs without a quote or backslash in one go. */
-	for (run = s; *s; s++) {
-		if (*s == '"' || *s == '\\') {
-			sbuf_add(&a->b, run, (size_t)(s - run));
-			sbuf_add(&a->b, "\\", 1);
-			run = s;
-		}
+	for (run = s;; run++) {
+		size_t n = strcspn(run, "\"\\");
+
+		sbuf_add(&a->b, run, n);
+		run += n;
+		if (*run == '\0')
+			break;
+		sbuf_add(&a->b, "\\", 1);
+		sbuf_add(&a->b, run, 1);
 	}
-	sbuf_add(&a->b, run, (size_t)(s - run));
 	sbuf_add(&a->b, "\"", 1);
 }
 
