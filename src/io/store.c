@@ -542,7 +542,6 @@ store_batch_start(struct store *st, struct store_conn *c)
 	   to the end and exhaust the server's lock table (max_locks_per_
 	   transaction) after a few thousand senders: it takes none. */
 	b->no_locks = st->opts.dry_run;
-	b->one_transaction = st->opts.dry_run;
 	if (st->nforced > 0) {
 		n = st->forced[--st->nforced].n;
 		b->attempts = st->forced[st->nforced].attempts;

@@ -83,10 +83,6 @@ batch_send_lookups(struct store_batch *b, struct db *db, int64_t window_s)
 	char num[24], from[24];
 	int64_t first_us = INT64_MAX;
 
-	if (b->n <= STORE_GENERIC_MAX)
-		batch_send(b, db, ST_PLAN_GENERIC);
-	else if (b->one_transaction)
-		batch_send(b, db, ST_PLAN_AUTO);
 	if (!b->no_locks) {
 		sarr_begin(&b->arr[0]);
 		for (size_t s = 0; s < b->nsenders; s++)

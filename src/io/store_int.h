@@ -66,9 +66,6 @@ uint64_t store_hash(const char *const *strs, size_t n);
 /* The key of a sender: its advisory lock and its map entry. */
 uint64_t store_sender_key(const char *channel, const char *sender);
 
-/* Batches up to this size run on generic plans (store_sql.c says why). */
-#define STORE_GENERIC_MAX 100
-
 /* The prepared statements, by number (store_sql.c). */
 enum store_stmt {
 	ST_LOCK, /* advisory locks on the senders, sorted */
@@ -84,8 +81,6 @@ enum store_stmt {
 	ST_SUBMIT, /* submissions and their readings */
 	ST_REGS, /* registers' new last values */
 	ST_OUTBOX, /* replies to send */
-	ST_PLAN_GENERIC, /* a small batch: generic plans, no planning */
-	ST_PLAN_AUTO, /* a large batch: plans made for its arrays */
 	ST__MAX
 };
 
@@ -165,7 +160,6 @@ struct store_batch {
 	struct dialog_decision dec; /* scratch for one decision */
 	int attempts; /* retries after transient errors */
 	bool no_locks; /* dry run: no advisory locks (see store.c) */
-	bool one_transaction; /* dry run: all batches in one transaction */
 };
 
 /* store_batch.c: one batch's work, between the database rounds. */

@@ -142,23 +142,6 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	    " SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[],"
 	    " $5::text[])",
 	    5 },
-	/*
-	 * PostgreSQL plans a prepared statement afresh for each execution
-	 * while it can look into the parameters ("custom plans"). For a large
-	 * batch that pays: the join orders of the lookups depend on how many
-	 * rows the arrays bring, and their generic plans were several times
-	 * slower on a 1M-message replay. For the small batches of a few
-	 * dozen messages that live traffic makes, planning a dozen statements
-	 * per batch is a large part of the work: generic plans measured 10%
-	 * less server CPU per message on the HTTP benchmark. The setting
-	 * lasts until the end of the transaction (a dry run's one
-	 * transaction sets it for every batch).
-	 */
-	[ST_PLAN_GENERIC] = { "ml_plan_generic",
-	    "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)",
-	    0 },
-	[ST_PLAN_AUTO] = { "ml_plan_auto",
-	    "SELECT set_config('plan_cache_mode', 'auto', true)", 0 },
 };
 
 /* ---- buffers ----------------------------------------------------------- */
