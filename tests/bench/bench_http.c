@@ -4,10 +4,13 @@
  * as soon as the previous answer is in) with signed single-register
  * submissions ("ПС 102057522 11638"), each with a new id and, unless
  * --senders is given, a new sender (so the per-sender rate limit never
- * triggers but its table is exercised). Prints requests/s and latency
- * percentiles per run and the median of the runs.
+ * triggers but its table is exercised). With --contracts N the requests
+ * go round contracts 10000000 .. 10000000 + N - 1 ("ПС 10000042 1100":
+ * what bench_http_real.sh imports), as customers of a utility do, instead
+ * of all to one meter. Prints requests/s and latency percentiles per run
+ * and the median of the runs.
  *
- *   bench_http [--connections 64] [--duration 5] [--runs 3]
+ *   bench_http [--connections 64] [--duration 5] [--runs 3] [--contracts N]
  *   bench_http --url http://127.0.0.1:8080/v1/messages --secret S [...]
  *   bench_http --smoke     in-process server, short runs; exit 1 on errors
  *   bench_http --serve     only the in-process server (no rate limit), for
@@ -56,6 +59,7 @@ struct opts {
 	double duration;
 	int runs;
 	long senders; /* 0 = a new sender per request */
+	long contracts; /* 0 = every request to BENCH_TEXT's contract */
 	bool smoke, serve;
 };
 
@@ -282,16 +286,21 @@ static void
 conn_send(struct conn *c)
 {
 	struct run *r = c->run;
-	char body[512], req[1024], hex[65];
+	char body[512], req[1024], hex[65], text[64];
 	long n = r->seq++;
 	long sender = r->o->senders > 0 ? n % r->o->senders : n;
 	int blen, len;
 
+	if (r->o->contracts > 0)
+		snprintf(text, sizeof(text), "ПС %ld 1100",
+		    10000000 + n % r->o->contracts);
+	else
+		snprintf(text, sizeof(text), "%s", BENCH_TEXT);
 	blen = snprintf(body, sizeof(body),
 	    "{\"id\":\"bench-%u-%ld\",\"channel\":\"viber\","
 	    "\"from\":\"79%09ld\",\"to\":\"7377\",\"text\":\"%s\","
 	    "\"timestamp\":\"2024-05-20T10:00:00+03:00\"}",
-	    r->tag, n, sender % 1000000000, BENCH_TEXT);
+	    r->tag, n, sender % 1000000000, text);
 	http_signer_hex(r->signer, body, (size_t)blen, hex);
 	len = snprintf(req, sizeof(req),
 	    "POST %s HTTP/1.1\r\nHost: %s\r\n"
@@ -536,7 +545,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: bench_http [--smoke] [--url http://IP:PORT/v1/messages "
 	    "--secret S] [--connections N] [--duration SECONDS] [--runs N] "
-	    "[--senders N]\n");
+	    "[--senders N] [--contracts N]\n");
 	exit(2);
 }
 
@@ -574,11 +583,14 @@ parse_args(int argc, char **argv, struct opts *o)
 			o->runs = atoi(v);
 		else if (strcmp(a, "--senders") == 0)
 			o->senders = atol(v);
+		else if (strcmp(a, "--contracts") == 0)
+			o->contracts = atol(v);
 		else
 			usage();
 	}
 	if (o->connections < 1 || o->connections > 10000 || o->runs < 1 ||
-	    o->runs > RUNS_MAX || o->duration <= 0)
+	    o->runs > RUNS_MAX || o->duration <= 0 || o->contracts < 0 ||
+	    o->contracts > 89999999)
 		usage();
 	if (o->serve && o->url[0] != '\0')
 		usage();

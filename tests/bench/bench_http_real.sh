@@ -3,8 +3,9 @@
 # PostgreSQL 15 (fsync and synchronous_commit on), `meterline migrate`, the
 # sample contracts, `meterline serve` with [database] and [http] only, then
 # tests/bench/bench_http (64 keep-alive connections, signed single-register
-# submissions "ПС 102057522 11638", a new id and a new sender each, so the
-# per-sender rate limit, left at its default, never refuses one) for 3
+# submissions, a new id and a new sender each, so the per-sender rate
+# limit, left at its default, never refuses one; by default round 200,000
+# imported one-register contracts, "ПС 10000042 1100") for 3
 # runs, each on a fresh database and service; prints requests/s and p99
 # latency per run and the median of the runs, and
 # where the CPU went (service, PostgreSQL backends, client); checks that
@@ -13,7 +14,14 @@
 #
 #   tests/bench/bench_http_real.sh [--build DIR] [--runs 3] [--duration 5]
 #                                  [--connections 64] [--history N]
-#                                  [--store-connections N] [--smoke]
+#                                  [--store-connections N] [--contracts N]
+#                                  [--smoke]
+#
+# --contracts N (default 200000): contracts 10000000.. imported before each
+# run, the requests spread over them as a utility's customers are.
+# --contracts 0: every request to one meter ("ПС 102057522 11638"), the
+# worst case: each batch must wait for the previous one's COMMIT to
+# release that register's row lock, so batches no longer overlap.
 #
 # --history N (default 200000): before each run, N earlier messages (and
 # their ids) are written straight into the log with SQL and the database
@@ -41,6 +49,7 @@ runs=3
 duration=5
 connections=64
 history=200000
+contracts=200000
 store_conns=""
 smoke=0
 while [ $# -gt 0 ]; do
@@ -51,6 +60,7 @@ while [ $# -gt 0 ]; do
 	--connections) connections=$2; shift ;;
 	--history) history=$2; shift ;;
 	--store-connections) store_conns=$2; shift ;;
+	--contracts) contracts=$2; shift ;;
 	--smoke) smoke=1 ;;
 	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench_http_real: unknown option $1" >&2; exit 2 ;;
@@ -62,6 +72,7 @@ if [ $smoke = 1 ]; then
 	duration=0.5
 	connections=8
 	history=1000
+	contracts=1000
 fi
 bin=${MLINE_BIN:-$build/meterline}
 bench=$build/bench/bench_http
@@ -136,16 +147,23 @@ dbname=bench_http_real
 db="host=$pghost port=$pgport user=postgres dbname=$dbname"
 sql() { "$PSQL" -qXAt -v ON_ERROR_STOP=1 "$db" -c "$1"; }
 
-# A fresh database and service for each run: bench_http numbers its
-# senders from 0 in every run, and the store takes the same text from the
-# same sender within [store] duplicate_window for a redelivery, whatever
-# the id; a second run on the same database would measure duplicates.
+# A fresh database and service for each run: every run starts from the
+# same state (registers at their imported values, the same log).
 setup_run() {
 	"$PSQL" -qX -v ON_ERROR_STOP=1 "$admin" -c "DROP DATABASE IF EXISTS $dbname WITH (FORCE)" \
 		-c "CREATE DATABASE $dbname" >/dev/null 2>&1
 	"$bin" migrate --db "$db" >"$work/setup.log" 2>&1 || fail "migrate (log $work/setup.log)"
 	"$bin" import contracts --db "$db" "$src/tests/data/contracts-sample.csv" >>"$work/setup.log" 2>&1 ||
 		fail "import (log $work/setup.log)"
+	if [ "$contracts" -gt 0 ]; then
+		awk -v n="$contracts" 'BEGIN {
+			print "contract,resource,position,register,digits,last_value,last_date"
+			for (i = 0; i < n; i++)
+				printf "%d,electricity,1,показания,6,1000,2026-10-20\n", 10000000 + i
+		}' >"$work/contracts.csv"
+		"$bin" import contracts --db "$db" "$work/contracts.csv" >>"$work/setup.log" 2>&1 ||
+			fail "import (log $work/setup.log)"
+	fi
 	[ "$history" -gt 0 ] && write_history
 	port=$(free_port)
 	cat >"$work/meterline.conf" <<CONF
@@ -204,7 +222,7 @@ check_run() {
 	got=$(sql "SELECT count(*) FROM messages WHERE external_id LIKE 'bench-%'")
 	acc=$(sql "SELECT count(*) FROM messages WHERE external_id LIKE 'bench-%' AND outcome = 'accepted'")
 	ids=$(sql "SELECT count(*) FROM message_ids WHERE external_id LIKE 'bench-%'")
-	rds=$(sql "SELECT count(*) FROM readings WHERE contract = '102057522'")
+	rds=$(sql "SELECT count(*) FROM readings")
 	[ "$ok" -gt 0 ] || fail "no request answered 200"
 	[ "$got" = "$ok" ] && [ "$acc" = "$ok" ] && [ "$ids" = "$ok" ] && [ "$rds" = "$ok" ] ||
 		fail "PostgreSQL: $got messages ($acc accepted), $ids ids, $rds readings; $ok answered 200"
@@ -218,13 +236,19 @@ if [ "$history" -gt 0 ]; then
 else
 	echo "each run: a fresh, cold database (empty log, never analyzed)"
 fi
+if [ "$contracts" -gt 0 ]; then
+	echo "requests spread over $contracts one-register contracts"
+else
+	echo "every request to one meter (102057522): batches wait for each other's row lock"
+fi
 : >"$work/runs.txt"
 for run in $(seq "$runs"); do
 	setup_run
 	s0=$(cpu_of "$serve_pid"); b0=$(cpu_of $backends); o0=$(cpu_of $others)
 	t0=$(date +%s.%N)
 	"$bench" --url "http://127.0.0.1:$port/v1/messages" --secret "$secret" \
-		--runs 1 --duration "$duration" --connections "$connections" >"$work/bench.out" ||
+		--runs 1 --duration "$duration" --connections "$connections" \
+		--contracts "$contracts" >"$work/bench.out" ||
 		{ cat "$work/bench.out"; fail "bench_http exited non-zero"; }
 	t1=$(date +%s.%N)
 	s1=$(cpu_of "$serve_pid"); b1=$(cpu_of $backends); o1=$(cpu_of $others)
