@@ -19,9 +19,11 @@
 #
 # --contracts N (default 200000): contracts 10000000.. imported before each
 # run, the requests spread over them as a utility's customers are.
-# --contracts 0: every request to one meter ("ПС 102057522 11638"), the
-# worst case: each batch must wait for the previous one's COMMIT to
-# release that register's row lock, so batches no longer overlap.
+# --contracts 0: every request to one meter ("ПС 102057522 11638"), as
+# this benchmark did first. Its row stays in cache, so it measured a
+# little faster (10,057 against 9,710 requests/s, back to back), although
+# each batch waits for the previous batch's COMMIT to release that
+# register's row lock.
 #
 # --history N (default 200000): before each run, N earlier messages (and
 # their ids) are written straight into the log with SQL and the database
@@ -239,7 +241,7 @@ fi
 if [ "$contracts" -gt 0 ]; then
 	echo "requests spread over $contracts one-register contracts"
 else
-	echo "every request to one meter (102057522): batches wait for each other's row lock"
+	echo "every request to one meter (102057522)"
 fi
 : >"$work/runs.txt"
 for run in $(seq "$runs"); do
