@@ -43,16 +43,17 @@ static const struct db_stmt ob_stmts[] = {
 	    " smsc_message_id = coalesce(u.mid, o.smsc_message_id),"
 	    " next_attempt_at = now() + make_interval(secs => u.delay),"
 	    " updated_at = now()"
-	    " FROM unnest($1::bigint[], $2::timestamptz[], $3::text[],"
-	    "  $4::text[], $5::int[]) AS u(id, created_at, state, mid, delay)"
+	    " FROM (SELECT unnest($1::bigint[]) AS id,"
+	    "  unnest($2::timestamptz[]) AS created_at, unnest($3::text[]) AS state,"
+	    "  unnest($4::text[]) AS mid, unnest($5::int[]) AS delay) AS u"
 	    " WHERE o.id = u.id AND o.created_at = u.created_at",
 	    5 },
 	/* A receipt may come before the submit_sm_resp's id is written
 	 * (another instance, a slow write-back): it then matches nothing,
 	 * is counted, and acknowledged anyway. */
 	[OB_RECEIPT] = { "ob_receipt",
-	    "WITH u AS (SELECT * FROM unnest($1::text[], $2::text[])"
-	    "  AS u(mid, stat)),"
+	    "WITH u AS (SELECT unnest($1::text[]) AS mid,"
+	    "  unnest($2::text[]) AS stat),"
 	    " upd AS (UPDATE outbox o SET dlr_state = u.stat, dlr_at = now(),"
 	    "  updated_at = now(), state = CASE"
 	    "   WHEN u.stat = 'DELIVRD' THEN 'delivered'"
@@ -64,6 +65,9 @@ static const struct db_stmt ob_stmts[] = {
 };
 
 /*
+ * Arrays are unnested in the select list, not in FROM, for the reason
+ * given in store_sql.c (a tuplestore per statement).
+ *
  * Session settings of the outbox's connection.
  *
  * Its three statements are right only as index-driven nested loops: the
