@@ -9,6 +9,7 @@
 #include "meterline/log.h"
 #include "meterline/smpp_codec.h"
 #include "meterline/smpp_frame.h"
+#include "octets.h"
 
 /*
  * High watermark: never below the largest PDU (or the connection stalls),
@@ -29,8 +30,7 @@ peek32(struct evbuffer *in, size_t off)
 	uint8_t b[8];
 
 	evbuffer_copyout(in, b, off + 4);
-	return (uint32_t)b[off] << 24 | (uint32_t)b[off + 1] << 16 |
-	    (uint32_t)b[off + 2] << 8 | b[off + 3];
+	return get32(b + off);
 }
 
 /* Answer a frame we cannot cut with generic_nack ESME_RINVCMDLEN. */
@@ -42,8 +42,7 @@ frame_nack(struct bufferevent *bev, struct evbuffer *in, uint32_t len)
 
 	if (evbuffer_get_length(in) >= SMPP_HEADER_LEN) {
 		evbuffer_copyout(in, hdr, sizeof(hdr));
-		seq = (uint32_t)hdr[12] << 24 | (uint32_t)hdr[13] << 16 |
-		    (uint32_t)hdr[14] << 8 | hdr[15];
+		seq = get32(hdr + 12);
 	}
 	log_warn(
 	    "smpp: command_length %u out of range 16..%u, dropping the link",
