@@ -43,7 +43,8 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	    " FROM (SELECT " U(1, bigint, k) " ORDER BY 1) AS s",
 	    1 },
 	[ST_IDS] = { "ml_ids",
-	    "SELECT nextval('messages_id_seq'), generate_series(1, $1::integer)",
+	    "SELECT nextval('messages_id_seq')"
+	    " FROM (SELECT generate_series(1, $1::integer)) AS g",
 	    1 },
 	[ST_EXT] = { "ml_ext",
 	    "SELECT i.channel, i.external_id, m.id, m.outcome, m.reason, m.reply"
