@@ -19,7 +19,7 @@
 #include "meterline/outbox.h"
 #include "meterline/smpp_link.h"
 #include "meterline/util.h"
-#include "store_int.h"
+#include "sql_array.h"
 
 enum ob_stmt { OB_CLAIM, OB_SETTLE, OB_RECEIPT };
 
@@ -318,9 +318,8 @@ ob_claim(struct outbox *ob)
 
 /* ---- write-back ----------------------------------------------------------- */
 
-/* Array literals are built by the store's builder (store_int.h). */
 static void
-ob_settle_params(const struct outbox *ob, struct store_arr b[5])
+ob_settle_params(const struct outbox *ob, struct sql_arr b[5])
 {
 	for (size_t i = 0; i < ob->settle_sent; i++) {
 		const struct ob_settle *s = &ob->settle[i];
@@ -334,7 +333,7 @@ ob_settle_params(const struct outbox *ob, struct store_arr b[5])
 }
 
 static void
-ob_receipt_params(const struct outbox *ob, struct store_arr b[2])
+ob_receipt_params(const struct outbox *ob, struct sql_arr b[2])
 {
 	for (size_t i = 0; i < ob->rcpt_sent; i++) {
 		sarr_text(&b[0], ob->rcpt[i].mid);
@@ -400,7 +399,7 @@ ob_flush_due(const struct outbox *ob)
 static bool
 ob_flush(struct outbox *ob)
 {
-	struct store_arr sb[5] = { 0 }, rb[2] = { 0 };
+	struct sql_arr sb[5] = { 0 }, rb[2] = { 0 };
 	const char *sp[5], *rp[2];
 	bool sent = false;
 

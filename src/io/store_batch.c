@@ -619,7 +619,7 @@ batch_end_arrays(struct store_batch *b, int n)
 static void
 batch_write_messages(struct store_batch *b, struct db *db)
 {
-	struct store_arr *a = b->arr;
+	struct sql_arr *a = b->arr;
 
 	batch_begin_arrays(b, 17);
 	for (size_t i = 0; i < b->n; i++) {
@@ -674,7 +674,7 @@ batch_write_messages(struct store_batch *b, struct db *db)
 static void
 batch_write_dialogs(struct store_batch *b, struct db *db)
 {
-	struct store_arr *a = b->arr;
+	struct sql_arr *a = b->arr;
 	char vals[MODEL_MAX_REGISTERS * 11 + 3];
 
 	batch_begin_arrays(b, 8);
@@ -721,7 +721,7 @@ batch_write_dialogs(struct store_batch *b, struct db *db)
 static void
 batch_write_submissions(struct store_batch *b, struct db *db)
 {
-	struct store_arr *a = b->arr;
+	struct sql_arr *a = b->arr;
 
 	if (b->nsubs == 0)
 		return;
@@ -765,7 +765,7 @@ batch_write_submissions(struct store_batch *b, struct db *db)
 static void
 batch_write_registers(struct store_batch *b, struct db *db)
 {
-	struct store_arr *a = b->arr;
+	struct sql_arr *a = b->arr;
 
 	batch_begin_arrays(b, 4);
 	for (size_t i = 0; i < b->ncontracts; i++) {
@@ -788,7 +788,7 @@ batch_write_registers(struct store_batch *b, struct db *db)
 static void
 batch_write_outbox(struct store_batch *b, struct db *db)
 {
-	struct store_arr *a = b->arr;
+	struct sql_arr *a = b->arr;
 
 	batch_begin_arrays(b, 5);
 	for (size_t i = 0; i < b->n; i++) {

@@ -1,7 +1,7 @@
 /*
  * Inside the store: shared by store.c (queue, transactions, failures),
  * store_batch.c (what one batch decides and writes) and store_sql.c (the
- * statements and the array builders).
+ * statements and the containers the batch builds them with).
  */
 #ifndef METERLINE_STORE_INT_H
 #define METERLINE_STORE_INT_H
@@ -16,36 +16,12 @@
 #include "meterline/intake.h"
 #include "meterline/model.h"
 #include "meterline/parse.h"
+#include "sql_array.h"
 
 #define STORE_NONE SIZE_MAX /* "no string" in a text buffer offset */
 
-/* A growing byte buffer; reused from batch to batch. */
-struct store_buf {
-	char *p;
-	size_t len, cap;
-};
-
-void sbuf_reset(struct store_buf *);
-void sbuf_add(struct store_buf *, const char *, size_t);
 /* Append s and a NUL; returns its offset. NULL gives STORE_NONE. */
-size_t sbuf_str(struct store_buf *, const char *s);
-void sbuf_free(struct store_buf *);
-
-/*
- * A PostgreSQL array literal built element by element: {"a","b",NULL,3}.
- * Every text element is quoted; the result is one text parameter.
- */
-struct store_arr {
-	struct store_buf b;
-	size_t n;
-};
-
-void sarr_begin(struct store_arr *);
-void sarr_text(struct store_arr *, const char *s); /* NULL: NULL */
-void sarr_i64(struct store_arr *, int64_t);
-void sarr_null(struct store_arr *);
-void sarr_bool(struct store_arr *, bool);
-const char *sarr_end(struct store_arr *);
+size_t sbuf_str(struct sql_buf *, const char *s);
 
 /* A map from 64-bit hashes to small ints; equal hashes may repeat. */
 struct store_map {
@@ -154,8 +130,8 @@ struct store_batch {
 	int r1[ST__MAX]; /* round 1: result index per statement */
 	size_t r1_count;
 	struct store_map sender_map, contract_map, dedupe_map, ext_map;
-	struct store_buf text; /* outcomes, reasons, replies */
-	struct store_arr arr[STORE_MAX_PARAMS];
+	struct sql_buf text; /* outcomes, reasons, replies */
+	struct sql_arr arr[STORE_MAX_PARAMS];
 	const char *params[STORE_MAX_PARAMS];
 	struct dialog_decision dec; /* scratch for one decision */
 	int attempts; /* retries after transient errors */

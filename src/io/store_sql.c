@@ -2,7 +2,7 @@
  * The store's SQL: every statement of the hot path, prepared once per
  * connection, each taking whole columns as array parameters so that a
  * batch costs the same number of statements whatever its size; and the
- * small containers the batch code builds them with.
+ * batch's string buffer and hash map (array literals: sql_array.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -160,28 +160,10 @@ const struct db_stmt store_stmts[ST__MAX] = {
 };
 /* clang-format on */
 
-/* ---- buffers ----------------------------------------------------------- */
-
-void
-sbuf_reset(struct store_buf *b)
-{
-	b->len = 0;
-}
-
-void
-sbuf_add(struct store_buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->p = xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
+/* ---- strings of a batch -------------------------------------------------- */
 
 size_t
-sbuf_str(struct store_buf *b, const char *s)
+sbuf_str(struct sql_buf *b, const char *s)
 {
 	size_t off = b->len;
 
@@ -189,96 +171,6 @@ sbuf_str(struct store_buf *b, const char *s)
 		return STORE_NONE;
 	sbuf_add(b, s, strlen(s) + 1);
 	return off;
-}
-
-void
-sbuf_free(struct store_buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
-/* ---- array literals ---------------------------------------------------- */
-
-void
-sarr_begin(struct store_arr *a)
-{
-	sbuf_reset(&a->b);
-	sbuf_add(&a->b, "{", 1);
-	a->n = 0;
-}
-
-static void
-sarr_sep(struct store_arr *a)
-{
-	if (a->n++ > 0)
-		sbuf_add(&a->b, ",", 1);
-}
-
-void
-sarr_text(struct store_arr *a, const char *s)
-{
-	const char *run;
-
-	if (s == NULL) {
-		sarr_null(a);
-		return;
-	}
-	sarr_sep(a);
-	sbuf_add(&a->b, "\"", 1);
-	/* Copy runs without a quote or backslash in one go. */
-	for (run = s;; run++) {
-		size_t n = strcspn(run, "\"\\");
-
-		sbuf_add(&a->b, run, n);
-		run += n;
-		if (*run == '\0')
-			break;
-		sbuf_add(&a->b, "\\", 1);
-		sbuf_add(&a->b, run, 1);
-	}
-	sbuf_add(&a->b, "\"", 1);
-}
-
-/*
- * Digits by hand: snprintf was an eighth of serve's CPU under load, and a
- * batch writes a dozen integers per message.
- */
-void
-sarr_i64(struct store_arr *a, int64_t v)
-{
-	char num[24], *p = num + sizeof(num);
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		*--p = '-';
-	sarr_sep(a);
-	sbuf_add(&a->b, p, (size_t)(num + sizeof(num) - p));
-}
-
-void
-sarr_null(struct store_arr *a)
-{
-	sarr_sep(a);
-	sbuf_add(&a->b, "NULL", 4);
-}
-
-void
-sarr_bool(struct store_arr *a, bool v)
-{
-	sarr_sep(a);
-	sbuf_add(&a->b, v ? "t" : "f", 1);
-}
-
-const char *
-sarr_end(struct store_arr *a)
-{
-	sbuf_add(&a->b, "}", 1);
-	return a->b.p;
 }
 
 /* ---- hash map ---------------------------------------------------------- */

@@ -13,7 +13,7 @@
 static void
 test_array_literals(void)
 {
-	struct store_arr a = { 0 };
+	struct sql_arr a = { 0 };
 
 	sarr_begin(&a);
 	ITEST_EQ_STR(sarr_end(&a), "{}");
