@@ -172,9 +172,10 @@ test_window(struct tstore *t)
 }
 
 /*
- * An SMS has no id; the store records its stable id, so the same message
- * replayed later from an export (which carries that id) is a duplicate by
- * id, however long after: the id is kept forever, unlike the window.
+ * An SMS has no id; the store records its stable id (and the log keeps
+ * the id NULL), so the same message replayed from an export, which carries
+ * that id, is a duplicate by id: the reason says the id check caught it,
+ * not the redelivery check.
  */
 static void
 test_stable_id(struct tstore *t)
