@@ -1,4 +1,4 @@
-# Embed schema/NNNN_name.sql into the binary as src of meterline_io, so that
+# Embed schema/NNNN_name.sql into the binary as a source of meterline_db, so that
 # `meterline migrate` needs nothing from the source tree at run time.
 #
 # Generated at configure time; every .sql is a CMAKE_CONFIGURE_DEPENDS, so
@@ -34,4 +34,4 @@ const struct migration migrations[] = {
 ${_table}};
 const size_t migrations_count = ${_count};
 ")
-target_sources(meterline_io PRIVATE ${_out})
+target_sources(meterline_db PRIVATE ${_out})

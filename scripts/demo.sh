@@ -12,11 +12,12 @@ deps_install
 root=$(pwd)
 var=$root/var/demo
 bin=$root/build/meterline
+sim=$root/build/meterline-smsc-sim
 pgport=55499
 
 echo "== building =="
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc)" --target meterline >/dev/null
+cmake --build build -j "$(nproc)" --target meterline meterline-smsc-sim >/dev/null
 
 serve_pid=""
 cleanup() {
@@ -52,7 +53,7 @@ echo "== meterline serve (log: $var/serve.log) =="
 serve_pid=$!
 
 echo "== the conversation, over SMPP (simulator on 127.0.0.1:$smpp_port) =="
-"$bin" smsc-sim --port "$smpp_port" --system-id meterline --password demo \
+"$sim" --port "$smpp_port" --system-id meterline --password demo \
 	--scenario scripts/demo/conversation.tsv --timeout 60 2>"$var/sim.log"
 
 echo

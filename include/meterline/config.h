@@ -168,16 +168,4 @@ size_t config_dump(const struct config *, char *buf, size_t cap);
 /* Parse durations "90", "90s", "30m", "2h", "7d" into seconds. */
 int config_parse_duration(const char *, int64_t *seconds);
 
-/*
- * Load path: defaults, then the file, then password_file/secret_file and
- * the time zone, then config_check. Errors, one per line, as
- * "file:line: section.key: why" in err. Returns 0 or -1.
- * Defined in src/io/config_load.c.
- */
-int config_load(struct config *, const char *path, char *err, size_t errlen);
-
-/* Same, from a string (name is used in messages); for tests and `check`. */
-int config_load_string(struct config *, const char *name, const char *text,
-    char *err, size_t errlen);
-
 #endif

@@ -14,17 +14,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Config file of the DB subcommands when --config is not given. */
-#define DB_CONFIG_DEFAULT "/etc/meterline/meterline.conf"
-
-/*
- * The conninfo a subcommand uses: db_override (--db) when non-NULL, else
- * [database] conninfo of the config file at config_path (--config, or
- * DB_CONFIG_DEFAULT when NULL). Returns 0, or -1 with why in err.
- */
-int db_conninfo_resolve(const char *config_path, const char *db_override,
-    char *out, size_t outlen, char *err, size_t errlen);
-
 /*
  * Copy len bytes of s into dst as text PostgreSQL accepts: valid UTF-8
  * without NUL bytes, each offending byte replaced by U+FFFD. dst needs

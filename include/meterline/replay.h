@@ -49,7 +49,7 @@ int replay_when_parse(const char *s, const struct tz *tz, int64_t *us);
 
 /*
  * The config and conninfo of a replay or export: the file at config_path
- * (--config), else DB_CONFIG_DEFAULT when it exists, else (only with db)
+ * (--config), else CONF_DEFAULT_PATH when it exists, else (only with db)
  * the built-in defaults; db (--db) overrides its conninfo. *defaults tells
  * whether the built-in defaults are used. 0, or -1 with why in err.
  */

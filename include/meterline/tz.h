@@ -91,10 +91,4 @@ tz_civil_from_days(int32_t days, int *year, unsigned *month, unsigned *day);
 /* Days in a month of the proleptic Gregorian calendar (28..31). */
 unsigned tz_month_days(int year, unsigned month);
 
-/*
- * Load NAME from $TZDIR (when set) or /usr/share/zoneinfo. NAME must be an
- * IANA name: no leading '/', no "..". Defined in src/io/tz_load.c.
- */
-int tz_load(struct tz *, const char *name, char *err, size_t errlen);
-
 #endif

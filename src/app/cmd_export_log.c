@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "meterline/conf.h"
 #include "meterline/config.h"
 #include "meterline/db.h"
 #include "meterline/replay.h"
@@ -30,7 +31,7 @@ static const char export_usage[] =
     "  --until T        messages whose own time is before T\n"
     "                   (T: RFC 3339 with offset, or YYYY-MM-DD = local midnight)\n"
     "  --channel C      only channel C (sms, viber, ...)\n"
-    "  --config FILE    config file (default " DB_CONFIG_DEFAULT ")\n"
+    "  --config FILE    config file (default " CONF_DEFAULT_PATH ")\n"
     "  --db CONNINFO    libpq connection string; overrides [database] conninfo\n"
     "  -h, --help       this text\n"
     "\n"

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "meterline/conf.h"
 #include "meterline/db.h"
 #include "meterline/import.h"
 
@@ -32,7 +33,7 @@ static const char import_usage[] =
     "A bad line is reported on stderr as FILE:LINE: why and skipped with every\n"
     "other line of its contract; the rest is loaded.\n"
     "\n"
-    "  --config FILE    config file (default " DB_CONFIG_DEFAULT ")\n"
+    "  --config FILE    config file (default " CONF_DEFAULT_PATH ")\n"
     "  --db CONNINFO    libpq connection string; overrides [database] conninfo\n"
     "  -h, --help       this text\n"
     "\n"

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "meterline/conf.h"
 #include "meterline/db.h"
 #include "meterline/migrate.h"
 
@@ -18,7 +19,7 @@ static const char migrate_usage[] =
     "partitions of the coming months. Running it again changes nothing.\n"
     "A database whose schema is newer than this binary is refused.\n"
     "\n"
-    "  --config FILE    config file (default " DB_CONFIG_DEFAULT ")\n"
+    "  --config FILE    config file (default " CONF_DEFAULT_PATH ")\n"
     "  --db CONNINFO    libpq connection string; overrides [database] conninfo\n"
     "  -h, --help       this text\n";
 

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "commands.h"
+#include "meterline/conf.h"
 #include "meterline/config.h"
 #include "meterline/db.h"
 #include "meterline/log.h"
@@ -63,7 +64,7 @@ static const char replay_usage[] =
     "  --inflight N     messages handed to the store at once\n"
     "                   (default 2 x connections x batch)\n"
     "  --stats          the store's figures at the end (batches, time per phase)\n"
-    "  --config FILE    config file (default " DB_CONFIG_DEFAULT ")\n"
+    "  --config FILE    config file (default " CONF_DEFAULT_PATH ")\n"
     "  --db CONNINFO    libpq connection string; overrides [database] conninfo\n"
     "  -h, --help       this text\n"
     "\n"

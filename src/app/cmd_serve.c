@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "commands.h"
+#include "meterline/conf.h"
 #include "meterline/config.h"
 #include "meterline/db.h"
 #include "meterline/http_intake.h"
@@ -24,7 +25,7 @@
 #include "meterline/outbox.h"
 #include "meterline/smpp_link.h"
 #include "meterline/store.h"
-#include "meterline/util.h"
+#include "meterline/xmalloc.h"
 
 #define SERVE_STOP_DEADLINE_S 20 /* the whole graceful stop, at most */
 
@@ -372,7 +373,7 @@ serve_usage(FILE *f)
 	    "  --db CONNINFO   overrides [database] conninfo\n"
 	    "  --check         load and check the config, print it (secrets\n"
 	    "                  masked), and exit\n",
-	    DB_CONFIG_DEFAULT);
+	    CONF_DEFAULT_PATH);
 }
 
 static int
@@ -489,7 +490,7 @@ serve_free(struct serve *sv)
 int
 cmd_serve(int argc, char **argv)
 {
-	const char *path = DB_CONFIG_DEFAULT, *db = NULL;
+	const char *path = CONF_DEFAULT_PATH, *db = NULL;
 	struct serve *sv;
 	bool check = false;
 	int rc;

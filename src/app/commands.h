@@ -17,7 +17,6 @@ struct command {
 int cmd_parse(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_import(int argc, char **argv);
-int cmd_smsc_sim(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_export_log(int argc, char **argv);
 int cmd_replay(int argc, char **argv);

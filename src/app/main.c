@@ -12,8 +12,6 @@ static const struct command commands[] = {
 	{ "import", cmd_import, "load contracts from billing (CSV)" },
 	{ "replay", cmd_replay, "apply a message log again (dry run, report)" },
 	{ "export-log", cmd_export_log, "write the message log as JSON Lines" },
-	{ "smsc-sim", cmd_smsc_sim,
-	    "SMSC simulator: deliver MO, answer submit_sm" },
 };
 
 static void

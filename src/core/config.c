@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "meterline/config.h"
-#include "meterline/util.h"
+#include "meterline/xmalloc.h"
 
 enum cfg_type {
 	CFG_STR, /* char array; size is the array's */
@@ -488,9 +488,7 @@ config_defaults(struct config *cfg)
 		else if (cfg_set_key(k, cfg, k->def, why, sizeof(why)) == 0)
 			continue;
 		/* a bug in the table above, caught by any test */
-		fprintf(stderr, "meterline: bad default %s.%s: %s\n",
-		    k->section, k->key, why);
-		abort();
+		fatalx("bad default %s.%s: %s", k->section, k->key, why);
 	}
 	for (int i = 0; i < TPL__MAX; i++)
 		strlcpy_s(cfg->templates[i], tpl_default(i), TPL_MAX + 1);

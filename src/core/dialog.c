@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "meterline/dialog.h"
-#include "meterline/util.h"
+#include "meterline/xmalloc.h"
 
 #define DLG_NUM 24
 #define DLG_LIST (MODEL_MAX_REGISTERS * (MODEL_NAME_MAX + 2) + 1)

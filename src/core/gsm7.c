@@ -5,7 +5,7 @@
  */
 #include <stddef.h>
 
-#include "text_internal.h"
+#include "text_int.h"
 
 /* clang-format off */
 const uint16_t gsm7_basic[128] = {

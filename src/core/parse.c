@@ -28,7 +28,7 @@
 #include <string.h>
 
 #include "meterline/parse.h"
-#include "meterline/util.h"
+#include "meterline/xmalloc.h"
 
 /* -DPARSE_SWAR=0 forces the byte loops (to test them on x86). */
 #ifndef PARSE_SWAR

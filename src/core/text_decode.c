@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "meterline/text.h"
-#include "text_internal.h"
+#include "text_int.h"
 
 /* Output in progress: o is the next byte, lim the byte kept for the NUL. */
 struct sink {

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "meterline/text.h"
-#include "text_internal.h"
+#include "text_int.h"
 
 static void
 encode_error(char *err, size_t errlen, const char *fmt, ...)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench_e2e: the whole gateway on one machine. `meterline smsc-sim` floods
+# bench_e2e: the whole gateway on one machine. `meterline-smsc-sim` floods
 # `meterline serve` over SMPP on 127.0.0.1; serve stores into a throw-away
 # PostgreSQL 15 (fsync and synchronous_commit on) and replies over SMPP.
 #

@@ -22,7 +22,7 @@
 
 #include "meterline/parse.h"
 #include "meterline/text.h"
-#include "meterline/util.h"
+#include "meterline/xmalloc.h"
 
 #define MAX_MSG_UTF8 160 /* generated texts are shorter than this */
 

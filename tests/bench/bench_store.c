@@ -28,13 +28,14 @@
 
 #include <event2/event.h>
 
+#include "meterline/conf.h"
 #include "meterline/config.h"
 #include "meterline/db.h"
 #include "meterline/import.h"
 #include "meterline/log.h"
 #include "meterline/migrate.h"
 #include "meterline/store.h"
-#include "meterline/util.h"
+#include "meterline/xmalloc.h"
 
 struct bench {
 	struct event_base *base;

@@ -5,7 +5,7 @@
 #
 # writes, for N messages (rounded up to a multiple of 10):
 #   DIR/contracts.csv   the contracts the messages talk about (meterline import)
-#   DIR/messages.tsv    sender<TAB>recipient<TAB>text (smsc-sim --flood-file)
+#   DIR/messages.tsv    sender<TAB>recipient<TAB>text (meterline-smsc-sim --flood-file)
 #   DIR/expected        what the database must hold afterwards (NAME=COUNT)
 #
 # The mix, per 10 messages: 7 complete single-register submissions

@@ -5,7 +5,7 @@
 #                        cluster (ctest's e2e fixture, MLINE_TEST_PGHOST/PORT),
 #                        or on a private cluster with E2E_PRIVATE_PG=1;
 #                        migrated (e2e_setup DIR and db_new NAME, apart)
-#   sim_start ARGS...    `meterline smsc-sim --port 0 ...` in the background
+#   sim_start ARGS...    `meterline-smsc-sim --port 0 ...` in the background
 #                        (SIM_PID, SIM_PORT); stdout/stderr in $W/sim.out|err
 #   serve_conf [EXTRA]   write $W/serve.conf for SIM_PORT and DB, then EXTRA
 #   serve_start          `meterline serve` in the background (SERVE_PID)
@@ -15,6 +15,8 @@
 # too; nothing is ever killed by name.
 
 BIN=${MLINE_BIN:?MLINE_BIN: the meterline binary}
+# The SMSC simulator is its own binary, built beside meterline.
+SIM_BIN=${MLINE_SIM_BIN:-$(dirname "$BIN")/meterline-smsc-sim}
 SRC=${MLINE_SOURCE_DIR:?MLINE_SOURCE_DIR: the source tree}
 PGBIN=${MLINE_PGBIN:-/usr/lib/postgresql/15/bin}
 PSQL=$PGBIN/psql
@@ -154,7 +156,7 @@ SIM_PASSWORD=e2e-pw
 # fixed, our enquire_link off unless ARGS say otherwise.
 sim_start() {
 	: >"$W/sim.err"
-	"$BIN" smsc-sim --port 0 --system-id "$SIM_SYSID" --password "$SIM_PASSWORD" \
+	"$SIM_BIN" --port 0 --system-id "$SIM_SYSID" --password "$SIM_PASSWORD" \
 		--enquire-link 0 "$@" >"$W/sim.out" 2>"$W/sim.err" &
 	SIM_PID=$!
 	track "$SIM_PID"

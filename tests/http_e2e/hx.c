@@ -137,6 +137,12 @@ hx_bin(void)
 }
 
 const char *
+hx_sim_bin(void)
+{
+	return hx_env("MLINE_SIM_BIN");
+}
+
+const char *
 hx_source(void)
 {
 	return hx_env("MLINE_SOURCE_DIR");

@@ -99,6 +99,8 @@ int hx_wait(pid_t pid, long timeout_ms);
 
 /* The meterline binary and the source tree, from the environment. */
 const char *hx_bin(void);
+/* The SMSC simulator binary (MLINE_SIM_BIN). */
+const char *hx_sim_bin(void);
 const char *hx_source(void);
 
 /* A working directory for this test under the build tree (static). */

@@ -1,6 +1,6 @@
 /*
  * SMS and the messenger bridge never mix, against the real service (SMPP
- * link and HTTP on one loop) and database, with `meterline smsc-sim` as the
+ * link and HTTP on one loop) and database, with `meterline-smsc-sim` as the
  * SMSC.
  *
  * Proves: a dialog started by SMS is invisible to the same number on viber
@@ -57,9 +57,9 @@ sim_play(int smpp_port, const char *name, const char *lines)
 {
 	static char out[8192];
 	char scen[600], log[600], tr[600], portbuf[16];
-	char *argv[] = { (char *)hx_bin(), "smsc-sim", "--port", portbuf,
-		"--scenario", scen, "--timeout", "30", "--reply-timeout", "10",
-		"--log-level", "warn", NULL };
+	char *argv[] = { (char *)hx_sim_bin(), "--port", portbuf, "--scenario",
+		scen, "--timeout", "30", "--reply-timeout", "10", "--log-level",
+		"warn", NULL };
 	FILE *f;
 	size_t n;
 	int rc;

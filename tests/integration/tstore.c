@@ -7,9 +7,10 @@
 #include <event2/event.h>
 
 #include "itest.h"
+#include "meterline/conf.h"
 #include "meterline/import.h"
 #include "meterline/migrate.h"
-#include "meterline/util.h"
+#include "meterline/xmalloc.h"
 #include "tstore.h"
 
 int64_t

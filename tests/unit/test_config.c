@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "meterline/conf.h"
 #include "meterline/config.h"
 
 static struct config cfg; /* 30 KiB: off the stack */

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "meterline/conf.h"
 #include "meterline/dialog.h"
 
 #define ACCEPTED_RU "Показания приняты. Спасибо."

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "meterline/conf.h"
 #include "meterline/tz.h"
 
 static struct tz zone; /* 20 KiB: keep it off the stack */

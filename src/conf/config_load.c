@@ -1,0 +1,345 @@
+/*
+ * Load the INI config file with libinih into struct config: every key goes
+ * through config_set() (src/core/config.c); this file adds what needs the
+ * file system (the file itself, *_file secrets, the zoneinfo file) and
+ * turns problems into "file:line: section.key: why" lines.
+ *
+ * Debian's libinih is built with a 200-byte line buffer and without line
+ * numbers in the handler, so we feed it through our own reader: it counts
+ * lines, reports over-long ones instead of letting inih split them, and
+ * records section headers (an empty [smpp] still enables the channel).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "meterline/conf.h"
+#include "meterline/config.h"
+#include "meterline/xmalloc.h"
+
+#define LOAD_FILE_MAX (1024 * 1024)
+#define LOAD_KEYS_MAX 128
+#define LOAD_NAME_MAX 64
+
+struct load_seen {
+	char section[LOAD_NAME_MAX];
+	char key[LOAD_NAME_MAX]; /* "" for the section header */
+	unsigned line;
+};
+
+struct load_ctx {
+	struct config *cfg;
+	const char *name; /* file name in messages */
+	const char *next; /* reader position in the text */
+	unsigned line; /* current line, 1-based */
+	bool cont; /* it starts with blank: a continuation */
+	char *err;
+	size_t errlen, errused;
+	int nerr;
+	struct load_seen seen[LOAD_KEYS_MAX];
+	size_t nseen;
+	char value[TPL_MAX * 2 + 2]; /* joined continuation lines */
+};
+
+static void load_error(struct load_ctx *c, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Append one "file:line: ..." line to the error buffer. */
+static void
+load_error(struct load_ctx *c, unsigned line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->nerr++;
+	if (c->errused >= c->errlen)
+		return;
+	if (line > 0)
+		n = snprintf(c->err + c->errused, c->errlen - c->errused,
+		    "%s%s:%u: %s", c->errused ? "\n" : "", c->name, line, msg);
+	else
+		n = snprintf(c->err + c->errused, c->errlen - c->errused,
+		    "%s%s: %s", c->errused ? "\n" : "", c->name, msg);
+	c->errused = n < 0 ? c->errlen : c->errused + (size_t)n;
+}
+
+static struct load_seen *
+load_find(struct load_ctx *c, const char *section, const char *key)
+{
+	for (size_t i = 0; i < c->nseen; i++) {
+		if (strcmp(c->seen[i].section, section) == 0 &&
+		    strcmp(c->seen[i].key, key) == 0)
+			return &c->seen[i];
+	}
+	return NULL;
+}
+
+static void
+load_remember(struct load_ctx *c, const char *section, const char *key)
+{
+	struct load_seen *s;
+
+	if (c->nseen == LOAD_KEYS_MAX || strlen(section) >= LOAD_NAME_MAX ||
+	    strlen(key) >= LOAD_NAME_MAX)
+		return;
+	s = &c->seen[c->nseen++];
+	strlcpy_s(s->section, section, sizeof(s->section));
+	strlcpy_s(s->key, key, sizeof(s->key));
+	s->line = c->line;
+}
+
+/* The line of a key, else of its section, else 0 (a default). */
+static unsigned
+load_line_of(struct load_ctx *c, const char *section, const char *key)
+{
+	struct load_seen *s = load_find(c, section, key);
+
+	if (s == NULL)
+		s = load_find(c, section, "");
+	return s != NULL ? s->line : 0;
+}
+
+/* A "[name]" header line: remember it and mark the section present. */
+static void
+load_header(struct load_ctx *c, const char *p, size_t len)
+{
+	char name[LOAD_NAME_MAX], why[256];
+	size_t n = strcspn(p + 1, "]");
+
+	if (n >= sizeof(name) || n + 1 >= len)
+		return; /* inih reports the malformed header */
+	memcpy(name, p + 1, n);
+	name[n] = '\0';
+	if (config_section(c->cfg, name, why, sizeof(why)) != 0)
+		load_error(c, c->line, "[%s]: %s", name, why);
+	else if (load_find(c, name, "") != NULL)
+		load_error(c, c->line, "[%s]: section appears twice", name);
+	else
+		load_remember(c, name, "");
+}
+
+/* Classify the line inih is about to see. */
+static void
+load_scan(struct load_ctx *c, const char *line, size_t len)
+{
+	size_t blank = strspn(line, " \t");
+	char first = blank < len ? line[blank] : '\n';
+
+	c->cont = blank > 0 && !strchr("\r\n;#", first);
+	if (blank == 0 && first == '[')
+		load_header(c, line, len);
+}
+
+/* inih's reader: one line per call, never split (see the top comment). */
+static char *
+load_reader(char *str, int num, void *stream)
+{
+	struct load_ctx *c = stream;
+	size_t len;
+
+	if (*c->next == '\0')
+		return NULL;
+	len = strcspn(c->next, "\n");
+	c->line++;
+	load_scan(c, c->next, len);
+	if (len + 1 >= (size_t)num) {
+		/* a long comment is harmless: drop it quietly */
+		if (!strchr(";#", c->next[strspn(c->next, " \t")]))
+			load_error(c, c->line,
+			    "line longer than %d bytes "
+			    "(continue a long value on the next line, indented)",
+			    num - 2);
+		strlcpy_s(str, "\n", (size_t)num);
+	} else {
+		memcpy(str, c->next, len);
+		str[len] = '\n';
+		str[len + 1] = '\0';
+	}
+	c->next += len + (c->next[len] == '\n');
+	return str;
+}
+
+/*
+ * Join an indented continuation line to the previous value of the same
+ * key (with one space), so long templates can span lines. Returns the
+ * value to set, or NULL when the first occurrence of the key is a repeat.
+ */
+static const char *
+load_value(
+    struct load_ctx *c, const char *section, const char *key, const char *value)
+{
+	struct load_seen *s = load_find(c, section, key);
+	size_t used = strlen(c->value);
+
+	if (c->cont && s != NULL) {
+		if (used + 1 + strlen(value) >= sizeof(c->value)) {
+			load_error(c, c->line,
+			    "%s.%s: value longer than %zu bytes", section, key,
+			    sizeof(c->value) - 1);
+			return NULL;
+		}
+		snprintf(
+		    c->value + used, sizeof(c->value) - used, " %s", value);
+		return c->value;
+	}
+	if (s != NULL) {
+		load_error(c, c->line, "%s.%s: set twice (first at line %u)",
+		    section, key, s->line);
+		return NULL;
+	}
+	load_remember(c, section, key);
+	strlcpy_s(c->value, value, sizeof(c->value));
+	return c->value;
+}
+
+static int
+load_handler(
+    void *user, const char *section, const char *key, const char *value)
+{
+	struct load_ctx *c = user;
+	char why[256];
+
+	if (config_section(c->cfg, section, why, sizeof(why)) != 0)
+		return 1; /* reported once, at its header */
+	if ((value = load_value(c, section, key, value)) == NULL)
+		return 1;
+	if (config_set(c->cfg, section, key, value, why, sizeof(why)) != 0)
+		load_error(c, c->line, "%s.%s: %s", section, key, why);
+	return 1; /* keep going: report every problem at once */
+}
+
+static void
+load_report_cb(const char *section, const char *key, const char *why, void *arg)
+{
+	struct load_ctx *c = arg;
+
+	load_error(
+	    c, load_line_of(c, section, key), "%s.%s: %s", section, key, why);
+}
+
+/* Read the first line of a secret file into dst (cap bytes). */
+static void
+load_secret(struct load_ctx *c, const char *section, const char *key,
+    const char *path, char *dst, size_t cap)
+{
+	unsigned line = load_line_of(c, section, key);
+	char buf[1024];
+	FILE *f;
+
+	if (path[0] == '\0')
+		return;
+	if ((f = fopen(path, "r")) == NULL) {
+		load_error(c, line, "%s.%s: %s: %s", section, key, path,
+		    strerror(errno));
+		return;
+	}
+	if (fgets(buf, sizeof(buf), f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (buf[0] == '\0')
+		load_error(c, line, "%s.%s: %s is empty", section, key, path);
+	else if (strlen(buf) >= cap)
+		load_error(c, line,
+		    "%s.%s: the secret in %s is longer than %zu "
+		    "characters",
+		    section, key, path, cap - 1);
+	else
+		strlcpy_s(dst, buf, cap);
+	explicit_bzero(buf, sizeof(buf));
+}
+
+/* After the keys: the zone file, cross-key checks, then the secrets. */
+static void
+load_finish(struct load_ctx *c)
+{
+	struct config *cfg = c->cfg;
+	char why[256];
+
+	if (tz_load(&cfg->window.tz, cfg->window.timezone, why, sizeof(why)) !=
+	    0) {
+		load_error(c, load_line_of(c, "window", "timezone"),
+		    "window.timezone: %s", why);
+		return;
+	}
+	if (config_check(cfg, load_report_cb, c) > 0)
+		return;
+	if (cfg->smpp.enabled)
+		load_secret(c, "smpp", "password_file", cfg->smpp.password_file,
+		    cfg->smpp.password, sizeof(cfg->smpp.password));
+	if (cfg->http.enabled)
+		load_secret(c, "http", "secret_file", cfg->http.secret_file,
+		    cfg->http.secret, sizeof(cfg->http.secret));
+}
+
+int
+config_load_string(struct config *cfg, const char *name, const char *text,
+    char *err, size_t errlen)
+{
+	struct load_ctx *c = xcalloc(1, sizeof(*c));
+	int rc, nerr;
+
+	c->cfg = cfg;
+	c->name = name;
+	c->next = text;
+	if (strncmp(text, "\xef\xbb\xbf", 3) == 0)
+		c->next += 3; /* a UTF-8 BOM from a Windows editor */
+	c->err = err;
+	c->errlen = errlen;
+	if (errlen > 0)
+		err[0] = '\0';
+	config_defaults(cfg);
+	rc = ini_parse_stream(load_reader, c, load_handler, c);
+	if (rc > 0)
+		load_error(c, (unsigned)rc,
+		    "syntax error: expected [section] or "
+		    "key = value");
+	else if (rc < 0)
+		load_error(c, 0, "cannot parse (out of memory)");
+	if (c->nerr == 0)
+		load_finish(c);
+	nerr = c->nerr;
+	free(c);
+	return nerr == 0 ? 0 : -1;
+}
+
+int
+config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	char *text;
+	size_t len;
+	int rc;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	text = xmalloc(LOAD_FILE_MAX + 1);
+	len = fread(text, 1, LOAD_FILE_MAX + 1, f);
+	rc = ferror(f) ? -1 : 0;
+	fclose(f);
+	if (rc != 0 || len > LOAD_FILE_MAX) {
+		snprintf(err, errlen, "%s: %s", path,
+		    rc ? "read error" : "larger than 1 MiB");
+		free(text);
+		return -1;
+	}
+	text[len] = '\0';
+	if (memchr(text, '\0', len) != NULL) {
+		snprintf(err, errlen, "%s: contains a NUL byte", path);
+		rc = -1;
+	} else {
+		rc = config_load_string(cfg, path, text, err, errlen);
+	}
+	free(text);
+	return rc;
+}

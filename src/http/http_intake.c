@@ -1,0 +1,985 @@
+/*
+ * The messenger bridge's HTTP server (evhttp) on the service's event loop.
+ *
+ * POST /v1/messages runs, in order: method, Content-Type, body size,
+ * signature over the raw body, JSON fields, per-sender rate; then the
+ * message goes to the intake and the reply is deferred until the intake's
+ * done callback (after COMMIT). Requests for a (channel, id) already in
+ * flight wait for the same result instead of being submitted again.
+ *
+ * Lifetimes: evhttp owns each evhttp_request. We hold a request from its
+ * callback until we reply, and reply exactly once; a client that went away
+ * meanwhile leaves a detached request that evhttp_send_reply just frees.
+ * A struct http_pending lives from submit until the intake's done callback,
+ * even when its requests were answered earlier (reply timeout, server
+ * freed), so done never touches freed memory.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "meterline/http_intake.h"
+#include "meterline/log.h"
+#include "meterline/metrics.h"
+#include "meterline/xmalloc.h"
+
+#define HTTP_PATH_MESSAGES "/v1/messages"
+#define HTTP_PATH_HEALTH "/healthz"
+#define HTTP_PATH_METRICS "/metrics"
+#define HTTP_SIG_HEADER "X-Meterline-Signature"
+#define HTTP_HEALTH_MAX 16
+#define HTTP_CODES 600
+#define HTTP_RKEY_MAX (32 + 1 + 128) /* channel \0 from */
+
+/* Every method evhttp knows reaches us, so the wrong ones get our 405
+ * (evhttp itself answers 501 for methods outside this set). */
+#define HTTP_ALL_METHODS \
+	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | \
+	    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | \
+	    EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH)
+
+/* One request waiting for a pending message's result. */
+struct http_waiter {
+	struct evhttp_request *req;
+	int64_t t0_us;
+	struct http_waiter *next;
+	bool joined; /* came while its id was in flight */
+	size_t rkey_len; /* rate-limit key, for a refund */
+	char rkey[];
+};
+
+/* One (channel, id) submitted to the intake, until its done callback. */
+struct http_pending {
+	struct http_intake *srv; /* NULL once the server is freed */
+	struct http_pending *hnext; /* in-flight table chain */
+	struct http_pending *prev, *next; /* all pendings */
+	struct http_waiter *waiters;
+	struct event timer; /* reply timeout */
+	bool in_table, answered, submitting, done_early;
+	char *channel, *id; /* one allocation after the struct */
+};
+
+struct http_intake {
+	struct event_base *base;
+	struct http_cfg cfg;
+	struct intake intake;
+	struct metrics *metrics;
+	http_health_cb health;
+	void *health_arg;
+	struct evhttp *http, *admin;
+	struct evhttp_bound_socket *sock, *admin_sock;
+	int port, admin_port;
+	struct http_ratelimit *rl;
+	struct http_signer *signer;
+	int64_t log_us; /* last client-error log line */
+	unsigned log_quiet; /* lines suppressed since */
+	struct http_pending **table; /* in flight by (channel, id) */
+	size_t table_mask;
+	struct http_pending *pendings; /* every live pending */
+	size_t waiting; /* requests held (all waiters) */
+	size_t inflight; /* pendings in the table */
+	const struct timeval *reply_tv; /* common timeout */
+	struct metric *m_responses;
+	struct metric_series *m_code[HTTP_CODES];
+	struct metric_series *m_seconds, *m_conns, *m_inflight;
+	struct metric *m_limited;
+};
+
+void
+http_cfg_defaults(struct http_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	strlcpy_s(c->listen, "127.0.0.1:8080", sizeof(c->listen));
+	c->rate_per_minute = 20;
+	c->rate_burst = 0;
+	c->rate_slots = 65536;
+	c->max_body = 16 * 1024;
+	c->hard_max_body = 64 * 1024;
+	c->max_headers = 8 * 1024;
+	c->max_text = 4 * 1024;
+	c->timeout = 10;
+	c->reply_timeout = 30;
+	c->retry_after = 5;
+	c->max_inflight = 4096;
+}
+
+static int64_t
+http_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static const char *
+http_phrase(int code)
+{
+	switch (code) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 503: return "Service Unavailable";
+	default: return "Error";
+	}
+}
+
+/* ---- replies: every response of ours goes through http_send ---- */
+
+static void
+http_count(struct http_intake *srv, int code)
+{
+	char buf[8];
+
+	if (srv->m_responses == NULL || code < 100 || code >= HTTP_CODES)
+		return;
+	if (srv->m_code[code] == NULL) {
+		snprintf(buf, sizeof(buf), "%d", code);
+		srv->m_code[code] = metrics_series(srv->m_responses, buf);
+	}
+	metrics_add(srv->m_code[code], 1);
+}
+
+/*
+ * Send code with body (len bytes) of content type ctype and, when
+ * retry_after > 0, a Retry-After header. t0_us > 0 records the latency.
+ * Takes care of the one reply per request: req is gone afterwards.
+ */
+static void
+http_send(struct http_intake *srv, struct evhttp_request *req, int code,
+    const char *ctype, const char *body, size_t len, int retry_after,
+    int64_t t0_us)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+	char num[16];
+
+	evhttp_add_header(h, "Content-Type", ctype);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (retry_after > 0) {
+		snprintf(num, sizeof(num), "%d", retry_after);
+		evhttp_add_header(h, "Retry-After", num);
+	}
+	evbuffer_add(out, body, len);
+	evhttp_send_reply(req, code, http_phrase(code), NULL);
+	if (srv != NULL) {
+		http_count(srv, code);
+		if (t0_us > 0)
+			metrics_observe(srv->m_seconds,
+			    (double)(http_now_us() - t0_us) / 1e6);
+	}
+}
+
+/* Send a jansson object (consumed) as the JSON body. */
+static void
+http_send_json(struct http_intake *srv, struct evhttp_request *req, int code,
+    json_t *obj, int retry_after, int64_t t0_us)
+{
+	char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+
+	if (s == NULL) { /* out of memory in jansson: still reply */
+		static const char oom[] =
+		    "{\"error\":\"internal\",\"detail\":null}";
+
+		http_send(srv, req, code, "application/json", oom,
+		    sizeof(oom) - 1, retry_after, t0_us);
+	} else {
+		http_send(srv, req, code, "application/json", s, strlen(s),
+		    retry_after, t0_us);
+	}
+	free(s);
+	json_decref(obj);
+}
+
+/* {"error":error,"detail":detail} */
+static void
+http_error(struct http_intake *srv, struct evhttp_request *req, int code,
+    const char *error, const char *detail, int retry_after, int64_t t0_us)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "error", json_string(error));
+	json_object_set_new(
+	    o, "detail", detail ? json_string(detail) : json_null());
+	http_send_json(srv, req, code, o, retry_after, t0_us);
+}
+
+static void
+http_not_allowed(struct http_intake *srv, struct evhttp_request *req,
+    const char *allow, int64_t t0_us)
+{
+	char detail[64];
+
+	evhttp_add_header(
+	    evhttp_request_get_output_headers(req), "Allow", allow);
+	snprintf(detail, sizeof(detail), "use %s", allow);
+	http_error(srv, req, 405, "method_not_allowed", detail, 0, t0_us);
+}
+
+/* ---- the in-flight table and pendings ---- */
+
+static size_t
+http_key_hash(const char *channel, const char *id)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (const char *p = channel; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ 0xff) * 1099511628211ULL;
+	for (const char *p = id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return (size_t)(h ^ (h >> 29));
+}
+
+static struct http_pending **
+http_table_slot(struct http_intake *srv, const char *channel, const char *id)
+{
+	return &srv->table[http_key_hash(channel, id) & srv->table_mask];
+}
+
+static struct http_pending *
+http_table_find(struct http_intake *srv, const char *channel, const char *id)
+{
+	struct http_pending *p = *http_table_slot(srv, channel, id);
+
+	for (; p != NULL; p = p->hnext)
+		if (strcmp(p->id, id) == 0 && strcmp(p->channel, channel) == 0)
+			return p;
+	return NULL;
+}
+
+static void
+http_table_remove(struct http_intake *srv, struct http_pending *p)
+{
+	struct http_pending **pp = http_table_slot(srv, p->channel, p->id);
+
+	if (!p->in_table)
+		return;
+	for (; *pp != NULL; pp = &(*pp)->hnext) {
+		if (*pp == p) {
+			*pp = p->hnext;
+			break;
+		}
+	}
+	p->in_table = false;
+	srv->inflight--;
+	metrics_set(srv->m_inflight, (double)srv->inflight);
+}
+
+static void http_reply_timeout_cb(evutil_socket_t, short, void *);
+
+static struct http_pending *
+http_pending_new(struct http_intake *srv, const char *channel, const char *id)
+{
+	size_t cl = strlen(channel) + 1, il = strlen(id) + 1;
+	struct http_pending *p = xcalloc(1, sizeof(*p) + cl + il);
+	struct http_pending **slot = http_table_slot(srv, channel, id);
+
+	p->srv = srv;
+	p->channel = (char *)(p + 1);
+	p->id = p->channel + cl;
+	memcpy(p->channel, channel, cl);
+	memcpy(p->id, id, il);
+	p->hnext = *slot;
+	*slot = p;
+	p->in_table = true;
+	srv->inflight++;
+	metrics_set(srv->m_inflight, (double)srv->inflight);
+	p->next = srv->pendings;
+	if (srv->pendings)
+		srv->pendings->prev = p;
+	srv->pendings = p;
+	evtimer_assign(&p->timer, srv->base, http_reply_timeout_cb, p);
+	evtimer_add(&p->timer, srv->reply_tv);
+	return p;
+}
+
+/* Forget a pending: out of the table and the list, timer off, freed. */
+static void
+http_pending_free(struct http_pending *p)
+{
+	struct http_intake *srv = p->srv;
+
+	if (srv != NULL) {
+		http_table_remove(srv, p);
+		if (p->prev)
+			p->prev->next = p->next;
+		else
+			srv->pendings = p->next;
+		if (p->next)
+			p->next->prev = p->prev;
+		evtimer_del(&p->timer);
+	}
+	while (p->waiters != NULL) { /* only when never answered */
+		struct http_waiter *w = p->waiters;
+
+		p->waiters = w->next;
+		free(w);
+	}
+	free(p);
+}
+
+static struct http_waiter *
+http_waiter_add(struct http_intake *srv, struct http_pending *p,
+    struct evhttp_request *req, int64_t t0_us, const char *rkey,
+    size_t rkey_len)
+{
+	struct http_waiter *w = xmalloc(sizeof(*w) + rkey_len);
+
+	w->req = req;
+	w->t0_us = t0_us;
+	w->joined = false;
+	w->rkey_len = rkey_len;
+	memcpy(w->rkey, rkey, rkey_len);
+	w->next = p->waiters;
+	p->waiters = w;
+	srv->waiting++;
+	return w;
+}
+
+/* 200 {"id","outcome","reason","reply"}: the same for an original and its
+ * duplicates (which also get X-Meterline-Duplicate, whether the store found
+ * them or they joined the original in flight). */
+static char *
+http_result_body(const struct http_pending *p, const struct intake_result *r)
+{
+	json_t *o = json_object();
+	char *s;
+
+	json_object_set_new(o, "id", json_string(p->id));
+	json_object_set_new(
+	    o, "outcome", r->outcome ? json_string(r->outcome) : json_null());
+	json_object_set_new(
+	    o, "reason", r->reason ? json_string(r->reason) : json_null());
+	json_object_set_new(
+	    o, "reply", r->reply ? json_string(r->reply) : json_null());
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+/*
+ * Answer every request waiting on p: 200 with the result, or 503 (r NULL
+ * or TEMPFAIL: nothing was stored, so their rate tokens are given back).
+ */
+static void
+http_pending_answer(struct http_pending *p, const struct intake_result *r,
+    const char *error, const char *detail)
+{
+	struct http_intake *srv = p->srv;
+	bool ok = r != NULL && r->status != INTAKE_TEMPFAIL;
+	char *body = ok ? http_result_body(p, r) : NULL;
+	int64_t now = http_now_us();
+
+	while (p->waiters != NULL) {
+		struct http_waiter *w = p->waiters;
+
+		p->waiters = w->next;
+		if (ok && body != NULL) {
+			if (r->status == INTAKE_DUPLICATE || w->joined)
+				evhttp_add_header(
+				    evhttp_request_get_output_headers(w->req),
+				    "X-Meterline-Duplicate", "1");
+			http_send(srv, w->req, 200, "application/json", body,
+			    strlen(body), 0, w->t0_us);
+		} else {
+			http_ratelimit_refund(
+			    srv->rl, w->rkey, w->rkey_len, now);
+			http_error(srv, w->req, 503, ok ? "internal" : error,
+			    detail, srv->cfg.retry_after, w->t0_us);
+		}
+		srv->waiting--;
+		free(w);
+	}
+	free(body);
+	p->answered = true;
+	http_table_remove(srv, p);
+}
+
+/* The intake's verdict, after COMMIT (or TEMPFAIL). */
+static void
+http_done_cb(const struct intake_result *r, void *arg)
+{
+	struct http_pending *p = arg;
+
+	if (p->srv != NULL && !p->answered)
+		http_pending_answer(p, r, "database_unavailable",
+		    "the message was not stored; retry with the same id");
+	if (p->submitting) { /* a broken intake called back from submit */
+		p->done_early = true;
+		return;
+	}
+	http_pending_free(p);
+}
+
+/* The intake is too slow: answer 503, keep p until done comes. */
+static void
+http_reply_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_pending *p = arg;
+
+	(void)fd;
+	(void)what;
+	if (p->srv == NULL || p->answered)
+		return;
+	log_warn("http: no result for %s message after %d s, answering 503",
+	    p->channel, p->srv->cfg.reply_timeout);
+	http_pending_answer(p, NULL, "timeout",
+	    "the message may or may not be stored; retry with the same id");
+}
+
+/* ---- POST /v1/messages ---- */
+
+/*
+ * Whether to log a client error now: at most one line per second, since a
+ * flood of bad requests must not flood the log. *quiet gets the number of
+ * lines suppressed since the last one.
+ */
+static bool
+http_log_ok(struct http_intake *srv, int64_t now_us, unsigned *quiet)
+{
+	if (now_us - srv->log_us < 1000000 && srv->log_us != 0) {
+		srv->log_quiet++;
+		return false;
+	}
+	*quiet = srv->log_quiet;
+	srv->log_quiet = 0;
+	srv->log_us = now_us;
+	return true;
+}
+
+/* The client's address, for the log. */
+static const char *
+http_peer(struct evhttp_request *req)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(req);
+	char *addr = NULL;
+	ev_uint16_t port;
+
+	if (c == NULL)
+		return "?";
+	evhttp_connection_get_peer(c, &addr, &port);
+	return addr ? addr : "?";
+}
+
+/* Method, content type, size and signature; -1 when already answered. */
+static int
+http_messages_precheck(struct http_intake *srv, struct evhttp_request *req,
+    const char *body, size_t len, int64_t t0)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	enum http_sig sig;
+	unsigned quiet;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		http_not_allowed(srv, req, "POST", t0);
+		return -1;
+	}
+	if (!http_content_type_json(evhttp_find_header(in, "Content-Type"))) {
+		http_error(srv, req, 415, "unsupported_media_type",
+		    "Content-Type must be application/json", 0, t0);
+		return -1;
+	}
+	if (len > srv->cfg.max_body) {
+		char detail[64];
+
+		snprintf(detail, sizeof(detail),
+		    "the body must be at most %zu "
+		    "bytes",
+		    srv->cfg.max_body);
+		http_error(srv, req, 413, "body_too_large", detail, 0, t0);
+		return -1;
+	}
+	sig = http_signer_check(
+	    srv->signer, evhttp_find_header(in, HTTP_SIG_HEADER), body, len);
+	if (sig == HTTP_SIG_OK)
+		return 0;
+	if (http_log_ok(srv, t0, &quiet))
+		log_info("http: %s signature from %s (%u similar lines "
+		         "suppressed)",
+		    sig == HTTP_SIG_MISSING         ? "missing"
+		        : sig == HTTP_SIG_MALFORMED ? "malformed"
+		                                    : "wrong",
+		    http_peer(req), quiet);
+	http_error(srv, req, 401,
+	    sig == HTTP_SIG_MISSING ? "missing_signature" : "bad_signature",
+	    sig == HTTP_SIG_MISSING ? "X-Meterline-Signature is required"
+	        : sig == HTTP_SIG_MALFORMED
+	        ? "expected sha256=<64 hex digits>"
+	        : "the signature does not match the body",
+	    0, t0);
+	return -1;
+}
+
+/* channel \0 from: the rate-limit key. Returns its length. */
+static size_t
+http_rate_key(const struct http_msg *m, char *buf)
+{
+	size_t cl = strlen(m->channel), fl = strlen(m->from);
+
+	memcpy(buf, m->channel, cl + 1);
+	memcpy(buf + cl + 1, m->from, fl);
+	return cl + 1 + fl;
+}
+
+/*
+ * Whether the health callback reports the database down: the intake's
+ * refusal then is answered database_unavailable (the intake contract only
+ * says "not now"; the health check says why).
+ */
+static bool
+http_db_down(struct http_intake *srv)
+{
+	struct http_health_item items[HTTP_HEALTH_MAX];
+	size_t n;
+
+	if (srv->health == NULL)
+		return false;
+	n = srv->health(items, HTTP_HEALTH_MAX, srv->health_arg);
+	for (size_t i = 0; i < n && i < HTTP_HEALTH_MAX; i++)
+		if (items[i].name != NULL &&
+		    strcmp(items[i].name, "database") == 0)
+			return !items[i].ok;
+	return false;
+}
+
+/* Queue the message with the intake, or attach to the same id in flight. */
+static void
+http_messages_submit(struct http_intake *srv, struct evhttp_request *req,
+    const struct http_msg *m, const char *rkey, size_t rkey_len, int64_t t0)
+{
+	struct http_pending *p = http_table_find(srv, m->channel, m->id);
+	struct inbound_msg msg;
+	int rc;
+
+	if (srv->waiting >= srv->cfg.max_inflight) {
+		http_ratelimit_refund(srv->rl, rkey, rkey_len, http_now_us());
+		http_error(srv, req, 503, "overloaded",
+		    "too many messages in flight", srv->cfg.retry_after, t0);
+		return;
+	}
+	if (p != NULL) { /* the same (channel, id) is being stored */
+		http_waiter_add(srv, p, req, t0, rkey, rkey_len)->joined = true;
+		return;
+	}
+	p = http_pending_new(srv, m->channel, m->id);
+	http_waiter_add(srv, p, req, t0, rkey, rkey_len);
+	memset(&msg, 0, sizeof(msg));
+	msg.channel = m->channel;
+	msg.sender = m->from;
+	msg.recipient = m->to;
+	msg.text = m->text;
+	msg.text_len = m->text_len;
+	msg.time_us = m->time_us;
+	msg.external_id = m->id;
+	p->submitting = true;
+	rc = intake_submit(&srv->intake, &msg, http_done_cb, p);
+	p->submitting = false;
+	if (p->done_early) {
+		http_pending_free(p);
+	} else if (rc != 0) {
+		if (http_db_down(srv))
+			http_pending_answer(p, NULL, "database_unavailable",
+			    "the database is unavailable; nothing was stored, "
+			    "retry with the same id");
+		else
+			http_pending_answer(p, NULL, "unavailable",
+			    "the service cannot take messages now; retry later");
+		http_pending_free(p);
+	}
+}
+
+static void
+http_messages_cb(struct evhttp_request *req, void *arg)
+{
+	struct http_intake *srv = arg;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
+	int64_t t0 = http_now_us();
+	char detail[256], rkey[HTTP_RKEY_MAX];
+	const char *error;
+	struct http_msg m;
+	size_t rkey_len;
+	int wait;
+
+	if (http_messages_precheck(srv, req, body, len, t0) < 0)
+		return;
+	if (http_msg_parse(&m, body, len, srv->cfg.max_text, &error, detail,
+	        sizeof(detail)) < 0) {
+		http_error(srv, req, 400, error, detail, 0, t0);
+		return;
+	}
+	rkey_len = http_rate_key(&m, rkey);
+	wait = http_ratelimit_take(srv->rl, rkey, rkey_len, t0);
+	if (wait > 0) {
+		char masked[48];
+		unsigned quiet;
+
+		if (http_log_ok(srv, t0, &quiet))
+			log_info(
+			    "http: rate limit for %s sender %s (%u similar "
+			    "lines suppressed)",
+			    m.channel,
+			    log_mask_phone(m.from, masked, sizeof(masked)),
+			    quiet);
+		metrics_inc(srv->m_limited, m.channel);
+		http_error(srv, req, 429, "rate_limited",
+		    "too many messages from this sender", wait, t0);
+	} else {
+		http_messages_submit(srv, req, &m, rkey, rkey_len, t0);
+	}
+	http_msg_clear(&m);
+}
+
+/* ---- /healthz, /metrics, everything else ---- */
+
+static bool
+http_is_get(struct evhttp_request *req)
+{
+	enum evhttp_cmd_type c = evhttp_request_get_command(req);
+
+	return c == EVHTTP_REQ_GET || c == EVHTTP_REQ_HEAD;
+}
+
+static void
+http_healthz_cb(struct evhttp_request *req, void *arg)
+{
+	struct http_intake *srv = arg;
+	struct http_health_item items[HTTP_HEALTH_MAX];
+	json_t *o, *checks;
+	size_t n = 0;
+	bool ok = true;
+
+	if (!http_is_get(req)) {
+		http_not_allowed(srv, req, "GET, HEAD", 0);
+		return;
+	}
+	if (srv->health != NULL)
+		n = srv->health(items, HTTP_HEALTH_MAX, srv->health_arg);
+	if (n > HTTP_HEALTH_MAX)
+		n = HTTP_HEALTH_MAX;
+	checks = json_object();
+	for (size_t i = 0; i < n; i++) {
+		ok = ok && items[i].ok;
+		if (items[i].name != NULL)
+			json_object_set_new(checks, items[i].name,
+			    json_string(items[i].state ? items[i].state : ""));
+	}
+	o = json_object();
+	json_object_set_new(o, "status", json_string(ok ? "ok" : "fail"));
+	json_object_set_new(o, "checks", checks);
+	json_object_set_new(
+	    o, "inflight", json_integer((json_int_t)srv->inflight));
+	http_send_json(
+	    srv, req, ok ? 200 : 503, o, ok ? 0 : srv->cfg.retry_after, 0);
+}
+
+static void
+http_metrics_cb(struct evhttp_request *req, void *arg)
+{
+	struct http_intake *srv = arg;
+	size_t len;
+	char *text;
+
+	if (!http_is_get(req)) {
+		http_not_allowed(srv, req, "GET, HEAD", 0);
+		return;
+	}
+	text = metrics_render(srv->metrics, &len);
+	http_send(srv, req, 200, "text/plain; version=0.0.4; charset=utf-8",
+	    text, len, 0, 0);
+	free(text);
+}
+
+static void
+http_notfound_cb(struct evhttp_request *req, void *arg)
+{
+	http_error(arg, req, 404, "not_found", "no such path", 0, 0);
+}
+
+/* Count accepted connections; evhttp wants a socket-less bufferevent. */
+static struct bufferevent *
+http_bev_cb(struct event_base *base, void *arg)
+{
+	struct http_intake *srv = arg;
+
+	metrics_add(srv->m_conns, 1);
+	return bufferevent_socket_new(base, -1, 0);
+}
+
+/* ---- setup ---- */
+
+/* "host:port" or "[v6]:port" into host and port. */
+static int
+http_split_addr(const char *addr, char *host, size_t hostlen, int *port)
+{
+	const char *colon = strrchr(addr, ':');
+	size_t n;
+	char *end;
+	long p;
+
+	if (colon == NULL || colon == addr)
+		return -1;
+	n = (size_t)(colon - addr);
+	if (addr[0] == '[') {
+		if (n < 3 || addr[n - 1] != ']')
+			return -1;
+		addr++;
+		n -= 2;
+	}
+	if (n >= hostlen)
+		return -1;
+	memcpy(host, addr, n);
+	host[n] = '\0';
+	p = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || p < 0 || p > 65535)
+		return -1;
+	*port = (int)p;
+	return 0;
+}
+
+static int
+http_socket_port(struct evhttp_bound_socket *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(
+	        evhttp_bound_socket_get_fd(s), (struct sockaddr *)&ss, &sl) < 0)
+		return -1;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* A configured evhttp bound to addr; NULL with err. */
+static struct evhttp *
+http_listen(struct http_intake *srv, const char *addr,
+    struct evhttp_bound_socket **sock, int *port, char *err, size_t errlen)
+{
+	const struct http_cfg *c = &srv->cfg;
+	char host[HTTP_LISTEN_MAX + 1];
+	struct evhttp *h;
+	int p;
+
+	if (http_split_addr(addr, host, sizeof(host), &p) < 0) {
+		snprintf(err, errlen,
+		    "listen address \"%s\": expected host:port "
+		    "or [v6]:port",
+		    addr);
+		return NULL;
+	}
+	if ((h = evhttp_new(srv->base)) == NULL) {
+		snprintf(err, errlen, "evhttp_new failed");
+		return NULL;
+	}
+	evhttp_set_timeout(h, c->timeout);
+	evhttp_set_max_headers_size(h, (ev_ssize_t)c->max_headers);
+	evhttp_set_max_body_size(h, (ev_ssize_t)c->hard_max_body);
+	evhttp_set_allowed_methods(h, HTTP_ALL_METHODS);
+	evhttp_set_flags(h, EVHTTP_SERVER_LINGERING_CLOSE);
+	evhttp_set_gencb(h, http_notfound_cb, srv);
+	if ((*sock = evhttp_bind_socket_with_handle(h, host, (ev_uint16_t)p)) ==
+	    NULL) {
+		snprintf(err, errlen, "cannot listen on %s", addr);
+		evhttp_free(h);
+		return NULL;
+	}
+	*port = http_socket_port(*sock);
+	return h;
+}
+
+static int
+http_cfg_check(const struct http_cfg *c, char *err, size_t errlen)
+{
+	const char *why = NULL;
+
+	if (c->secret_len == 0 || c->secret_len > HTTP_SECRET_MAX)
+		why = "the shared secret is empty";
+	else if (c->max_body == 0 || c->max_body > ((size_t)1 << 28))
+		why = "max_body must be between 1 and 256 MiB";
+	else if (c->max_text == 0 || c->max_headers < 256)
+		why = "max_text must be > 0 and max_headers >= 256";
+	else if (c->timeout <= 0 || c->reply_timeout <= 0 ||
+	    c->retry_after <= 0 || c->max_inflight == 0)
+		why = "timeouts, retry_after and max_inflight must be > 0";
+	else if (c->rate_per_minute < 0 || c->rate_burst < 0)
+		why = "rate limits must be >= 0";
+	if (why == NULL)
+		return 0;
+	snprintf(err, errlen, "http: %s", why);
+	return -1;
+}
+
+static void
+http_register_metrics(struct http_intake *srv)
+{
+	struct metrics_std std;
+
+	if (srv->metrics == NULL)
+		return;
+	if (metrics_register_std(srv->metrics, &std) < 0)
+		log_warn("http: some metric families could not be registered");
+	srv->m_responses = std.http_responses;
+	srv->m_seconds = metrics_series(std.http_seconds);
+	srv->m_conns = metrics_series(std.http_connections);
+	srv->m_inflight = metrics_series(std.http_inflight);
+	srv->m_limited = std.http_ratelimited;
+}
+
+static int
+http_intake_bind(struct http_intake *srv, char *err, size_t errlen)
+{
+	struct evhttp *stats;
+
+	srv->http = http_listen(
+	    srv, srv->cfg.listen, &srv->sock, &srv->port, err, errlen);
+	if (srv->http == NULL)
+		return -1;
+	evhttp_set_cb(srv->http, HTTP_PATH_MESSAGES, http_messages_cb, srv);
+	evhttp_set_bevcb(srv->http, http_bev_cb, srv);
+	stats = srv->http;
+	if (srv->cfg.admin_listen[0] != '\0') {
+		srv->admin = http_listen(srv, srv->cfg.admin_listen,
+		    &srv->admin_sock, &srv->admin_port, err, errlen);
+		if (srv->admin == NULL)
+			return -1;
+		stats = srv->admin;
+	}
+	evhttp_set_cb(stats, HTTP_PATH_HEALTH, http_healthz_cb, srv);
+	evhttp_set_cb(stats, HTTP_PATH_METRICS, http_metrics_cb, srv);
+	return 0;
+}
+
+struct http_intake *
+http_intake_new(struct event_base *base, const struct http_cfg *cfg,
+    const struct http_intake_deps *deps, char *err, size_t errlen)
+{
+	struct http_intake *srv;
+	struct timeval tv;
+	size_t n = 64;
+
+	if (deps == NULL || deps->intake == NULL ||
+	    deps->intake->submit == NULL) {
+		snprintf(err, errlen, "http: no intake");
+		return NULL;
+	}
+	if (http_cfg_check(cfg, err, errlen) < 0)
+		return NULL;
+	srv = xcalloc(1, sizeof(*srv));
+	srv->base = base;
+	srv->cfg = *cfg;
+	/* Bodies between max_body and the hard limit get our JSON 413; above
+	 * it evhttp refuses them without reading them. */
+	if (srv->cfg.hard_max_body < 4 * cfg->max_body)
+		srv->cfg.hard_max_body = 4 * cfg->max_body;
+	srv->intake = *deps->intake;
+	srv->metrics = deps->metrics;
+	srv->health = deps->health;
+	srv->health_arg = deps->health_arg;
+	while (n < cfg->max_inflight && n < ((size_t)1 << 24))
+		n <<= 1;
+	srv->table = xcalloc(n, sizeof(*srv->table));
+	srv->table_mask = n - 1;
+	srv->rl = http_ratelimit_new(
+	    cfg->rate_slots, cfg->rate_per_minute, cfg->rate_burst);
+	tv.tv_sec = cfg->reply_timeout;
+	tv.tv_usec = 0;
+	/* One common timeout: every pending has the same duration, so libevent
+	 * keeps them in a queue instead of its heap. */
+	srv->reply_tv = event_base_init_common_timeout(base, &tv);
+	http_register_metrics(srv);
+	srv->signer = http_signer_new(cfg->secret, cfg->secret_len);
+	if (srv->signer == NULL) {
+		snprintf(err, errlen, "http: cannot set up HMAC-SHA256");
+		http_intake_free(srv);
+		return NULL;
+	}
+	if (http_intake_bind(srv, err, errlen) < 0) {
+		http_intake_free(srv);
+		return NULL;
+	}
+	log_info("http: listening on %s (port %d)%s%s", cfg->listen, srv->port,
+	    srv->admin ? ", admin on " : "",
+	    srv->admin ? cfg->admin_listen : "");
+	return srv;
+}
+
+int
+http_intake_port(const struct http_intake *srv)
+{
+	return srv->port;
+}
+
+int
+http_intake_admin_port(const struct http_intake *srv)
+{
+	return srv->admin ? srv->admin_port : 0;
+}
+
+size_t
+http_intake_inflight(const struct http_intake *srv)
+{
+	return srv->waiting;
+}
+
+void
+http_intake_stop(struct http_intake *srv)
+{
+	if (srv == NULL)
+		return;
+	if (srv->sock != NULL) {
+		evhttp_del_accept_socket(srv->http, srv->sock);
+		srv->sock = NULL;
+	}
+	if (srv->admin_sock != NULL) {
+		evhttp_del_accept_socket(srv->admin, srv->admin_sock);
+		srv->admin_sock = NULL;
+	}
+}
+
+void
+http_intake_free(struct http_intake *srv)
+{
+	if (srv == NULL)
+		return;
+	/* Answer what is still waiting, then orphan the pendings: the intake
+	 * will still call done for each, which then only frees it. */
+	while (srv->pendings != NULL) {
+		struct http_pending *p = srv->pendings;
+
+		if (!p->answered)
+			http_pending_answer(p, NULL, "shutting_down",
+			    "the service is stopping; retry with the same id");
+		srv->pendings = p->next;
+		evtimer_del(&p->timer);
+		p->srv = NULL;
+		p->prev = p->next = NULL;
+	}
+	if (srv->http != NULL)
+		evhttp_free(srv->http);
+	if (srv->admin != NULL)
+		evhttp_free(srv->admin);
+	http_ratelimit_free(srv->rl);
+	http_signer_free(srv->signer);
+	free(srv->table);
+	free(srv);
+}

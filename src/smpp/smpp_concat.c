@@ -1,0 +1,313 @@
+/* Reassembly of concatenated short messages: see smpp_concat.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "meterline/smpp_codec.h"
+#include "meterline/smpp_concat.h"
+#include "meterline/text.h"
+#include "meterline/xmalloc.h"
+
+#define REASM_BUCKETS 1024
+
+/* One message being reassembled. */
+struct grp {
+	struct grp *hnext; /* hash chain */
+	struct grp *prev, *next; /* age list, oldest first */
+	char src[66], dst[66];
+	uint16_t ref;
+	uint8_t total, got, dcs;
+	int64_t deadline;
+	int evicted; /* pushed out by the bounds: expire now */
+	size_t bytes;
+	uint8_t **part; /* [total], NULL until that part arrives */
+	uint16_t *plen;
+	uint64_t *tokens;
+	size_t ntok, captok;
+};
+
+struct smpp_reasm {
+	struct grp *bucket[REASM_BUCKETS];
+	struct grp *oldest, *newest;
+	size_t ngroups, bytes; /* everything held */
+	size_t live_groups, live_bytes; /* not marked to expire */
+	size_t nevicted; /* marked, still held */
+	unsigned max_groups;
+	size_t max_bytes;
+	int64_t timeout_us;
+};
+
+struct smpp_reasm *
+smpp_reasm_new(unsigned max_groups, size_t max_bytes, int64_t timeout_us)
+{
+	struct smpp_reasm *r = xcalloc(1, sizeof(*r));
+
+	r->max_groups = max_groups ? max_groups : 1;
+	r->max_bytes = max_bytes;
+	r->timeout_us = timeout_us;
+	return r;
+}
+
+static unsigned
+grp_hash(const char *src, const char *dst, uint16_t ref, uint8_t total)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (const char *p = src; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	h = (h ^ 0xff) * 16777619u;
+	for (const char *p = dst; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	h = (h ^ ref) * 16777619u;
+	h = (h ^ total) * 16777619u;
+	return h % REASM_BUCKETS;
+}
+
+static struct grp *
+grp_find(struct smpp_reasm *r, unsigned b, const char *src, const char *dst,
+    uint16_t ref, uint8_t total)
+{
+	for (struct grp *g = r->bucket[b]; g != NULL; g = g->hnext)
+		if (g->ref == ref && g->total == total &&
+		    strcmp(g->src, src) == 0 && strcmp(g->dst, dst) == 0)
+			return g;
+	return NULL;
+}
+
+/* Unlink g from the hash and the age list; the caller owns it. */
+static void
+grp_unlink(struct smpp_reasm *r, struct grp *g)
+{
+	unsigned b = grp_hash(g->src, g->dst, g->ref, g->total);
+	struct grp **pp = &r->bucket[b];
+
+	while (*pp != g)
+		pp = &(*pp)->hnext;
+	*pp = g->hnext;
+	if (g->prev)
+		g->prev->next = g->next;
+	else
+		r->oldest = g->next;
+	if (g->next)
+		g->next->prev = g->prev;
+	else
+		r->newest = g->prev;
+	r->ngroups--;
+	r->bytes -= g->bytes;
+	if (g->evicted) {
+		r->nevicted--;
+	} else {
+		r->live_groups--;
+		r->live_bytes -= g->bytes;
+	}
+}
+
+static void
+grp_free(struct grp *g)
+{
+	for (unsigned i = 0; i < g->total; i++)
+		free(g->part[i]);
+	free(g->part);
+	free(g->plen);
+	free(g->tokens);
+	free(g);
+}
+
+static void
+grp_token(struct grp *g, uint64_t token)
+{
+	if (g->ntok == g->captok) {
+		g->captok = g->captok ? 2 * g->captok : 4;
+		g->tokens = xrealloc(g->tokens, g->captok * sizeof(*g->tokens));
+	}
+	g->tokens[g->ntok++] = token;
+}
+
+/* Turn a group into a message (the group is freed). */
+static struct smpp_reasm_msg *
+grp_emit(struct smpp_reasm *r, struct grp *g)
+{
+	struct smpp_reasm_msg *m = xcalloc(1, sizeof(*m));
+	int ucs2 = text_dcs_charset(g->dcs, NULL) == TEXT_CS_UCS2;
+	size_t off = 0;
+
+	grp_unlink(r, g);
+	memcpy(m->src, g->src, sizeof(m->src));
+	memcpy(m->dst, g->dst, sizeof(m->dst));
+	m->dcs = g->dcs;
+	m->total = g->total;
+	m->got = g->got;
+	m->complete = g->got == g->total;
+	m->data = xmalloc(g->bytes + g->total + 1);
+	for (unsigned i = 0; i < g->total; i++) {
+		size_t n = g->plen[i];
+
+		if (g->part[i] == NULL)
+			continue;
+		/*
+		 * A UCS-2 part with an odd octet count would shift every part
+		 * after it by one octet: its dangling octet becomes U+FFFD.
+		 */
+		if (ucs2 && n % 2 == 1) {
+			memcpy(m->data + off, g->part[i], n - 1);
+			off += n - 1;
+			m->data[off++] = 0xFF;
+			m->data[off++] = 0xFD;
+			m->odd_parts++;
+			continue;
+		}
+		memcpy(m->data + off, g->part[i], n);
+		off += n;
+	}
+	m->data[off] = 0;
+	m->len = off;
+	m->tokens = g->tokens;
+	m->ntokens = g->ntok;
+	g->tokens = NULL;
+	grp_free(g);
+	return m;
+}
+
+/*
+ * Make room for a new group of about incoming octets: the oldest groups
+ * are marked to expire now (evicted) until the live ones fit the bounds.
+ * Their memory goes at the next smpp_reasm_expire, which the caller runs
+ * after every add.
+ */
+static void
+reasm_bound(struct smpp_reasm *r, size_t incoming)
+{
+	for (struct grp *g = r->oldest; g != NULL; g = g->next) {
+		if (r->live_groups < r->max_groups &&
+		    r->live_bytes + incoming <= r->max_bytes)
+			break;
+		if (g->evicted)
+			continue;
+		g->evicted = 1;
+		r->live_groups--;
+		r->live_bytes -= g->bytes;
+		r->nevicted++;
+	}
+}
+
+static struct grp *
+grp_new(struct smpp_reasm *r, unsigned b, const char *src, const char *dst,
+    const struct smpp_concat *c, uint8_t dcs, int64_t now_us)
+{
+	struct grp *g = xcalloc(1, sizeof(*g));
+
+	strlcpy_s(g->src, src, sizeof(g->src));
+	strlcpy_s(g->dst, dst, sizeof(g->dst));
+	g->ref = c->ref;
+	g->total = c->total;
+	g->dcs = dcs;
+	g->deadline = now_us + r->timeout_us;
+	g->part = xcalloc(c->total, sizeof(*g->part));
+	g->plen = xcalloc(c->total, sizeof(*g->plen));
+	g->hnext = r->bucket[b];
+	r->bucket[b] = g;
+	g->prev = r->newest;
+	if (r->newest)
+		r->newest->next = g;
+	else
+		r->oldest = g;
+	r->newest = g;
+	r->ngroups++;
+	r->live_groups++;
+	return g;
+}
+
+enum smpp_reasm_rc
+smpp_reasm_add(struct smpp_reasm *r, const char *src, const char *dst,
+    const struct smpp_concat *c, uint8_t dcs, const uint8_t *data, size_t len,
+    uint64_t token, int64_t now_us, struct smpp_reasm_msg **out)
+{
+	unsigned b = grp_hash(src, dst, c->ref, c->total);
+	struct grp *g = grp_find(r, b, src, dst, c->ref, c->total);
+	unsigned i = (unsigned)c->seq - 1;
+
+	*out = NULL;
+	if (g == NULL) {
+		reasm_bound(r, len);
+		g = grp_new(r, b, src, dst, c, dcs, now_us);
+	}
+	grp_token(g, token);
+	if (g->part[i] != NULL)
+		return SMPP_REASM_DUPLICATE;
+	g->part[i] = xmalloc(len ? len : 1);
+	memcpy(g->part[i], data, len);
+	g->plen[i] = (uint16_t)len;
+	g->bytes += len;
+	r->bytes += len;
+	if (!g->evicted)
+		r->live_bytes += len;
+	g->got++;
+	if (g->got < g->total)
+		return SMPP_REASM_HELD;
+	*out = grp_emit(r, g);
+	return SMPP_REASM_COMPLETE;
+}
+
+struct smpp_reasm_msg *
+smpp_reasm_expire(struct smpp_reasm *r, int64_t now_us)
+{
+	/* Age order is deadline order, except for groups marked by the bounds. */
+	for (struct grp *g = r->oldest; g != NULL; g = g->next) {
+		if (g->evicted || g->deadline <= now_us)
+			return grp_emit(r, g);
+		if (r->nevicted == 0)
+			break;
+	}
+	return NULL;
+}
+
+struct smpp_reasm_msg *
+smpp_reasm_pop(struct smpp_reasm *r)
+{
+	return r->oldest ? grp_emit(r, r->oldest) : NULL;
+}
+
+int64_t
+smpp_reasm_next_deadline(const struct smpp_reasm *r)
+{
+	if (r->oldest == NULL)
+		return -1;
+	if (r->nevicted > 0)
+		return 0;
+	return r->oldest->deadline;
+}
+
+size_t
+smpp_reasm_groups(const struct smpp_reasm *r)
+{
+	return r->ngroups;
+}
+
+size_t
+smpp_reasm_bytes(const struct smpp_reasm *r)
+{
+	return r->bytes;
+}
+
+void
+smpp_reasm_msg_free(struct smpp_reasm_msg *m)
+{
+	if (m == NULL)
+		return;
+	free(m->data);
+	free(m->tokens);
+	free(m);
+}
+
+void
+smpp_reasm_free(struct smpp_reasm *r)
+{
+	struct grp *g, *next;
+
+	if (r == NULL)
+		return;
+	for (g = r->oldest; g != NULL; g = next) {
+		next = g->next;
+		grp_free(g);
+	}
+	free(r);
+}

@@ -1,0 +1,951 @@
+/*
+ * The SMPP ESME link: sessions, binding, enquire_link, reconnect backoff,
+ * dispatch of incoming PDUs, graceful stop. The MO path (reassembly, the
+ * store, acknowledgements) is in smpp_link_mo.c, the MT path (window,
+ * throttling, retries) in smpp_link_mt.c; smpp_link_int.h joins them.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/util.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "meterline/log.h"
+#include "meterline/smpp_codec.h"
+#include "meterline/smpp_concat.h"
+#include "meterline/smpp_frame.h"
+#include "meterline/smpp_link.h"
+#include "smpp_link_int.h"
+#include "meterline/text.h"
+#include "meterline/xmalloc.h"
+
+static const char *const sess_state_names[] = {
+	[SS_IDLE] = "idle",
+	[SS_CONNECTING] = "connecting",
+	[SS_BINDING] = "binding",
+	[SS_BOUND] = "bound",
+	[SS_UNBINDING] = "unbinding",
+	[SS_CLOSED] = "closed",
+};
+
+void
+smpp_link_cfg_defaults(struct smpp_link_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->name = "smsc";
+	c->host = "127.0.0.1";
+	c->port = 2775;
+	c->system_id = "";
+	c->password = "";
+	c->system_type = "";
+	c->address_range = "";
+	c->bind_mode = SMPP_BIND_TRX;
+	c->window = 10;
+	c->enquire_link_ms = 30000;
+	c->response_timeout_ms = 10000;
+	c->reconnect_min_ms = 1000;
+	c->reconnect_max_ms = 60000;
+	c->temporary_error_status = SMPP_ESME_RX_T_APPN;
+	c->concat_timeout_ms = 60000;
+	c->concat_max_groups = 4096;
+	c->concat_max_bytes = 4u << 20;
+	c->mt_queue_max = 100000;
+	c->mt_max_attempts = 5;
+	c->mt_max_throttled = 50;
+	c->mt_retry_ms = 1000;
+	c->throttle_pause_ms = 1000;
+	c->mt_src_ton = 0;
+	c->mt_src_npi = 1;
+	c->mt_dst_ton = 1;
+	c->mt_dst_npi = 1;
+	c->registered_delivery = 1;
+	c->stop_timeout_ms = 10000;
+	c->tls_ca_file = "";
+	c->tls_server_name = "";
+	c->tls_verify = 1;
+}
+
+int64_t
+link_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static struct timeval
+ms_tv(int64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000),
+		(suseconds_t)((ms % 1000) * 1000) };
+
+	return tv;
+}
+
+void
+link_log(const struct smpp_link *l, enum log_level level, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (level < log_get_level())
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_write(level, "smpp[%s] %s", l->cfg.name, line);
+}
+
+static const char *
+sess_label(const struct sess *s)
+{
+	return s->bind_cmd == SMPP_CMD_BIND_RECEIVER   ? "rx"
+	    : s->bind_cmd == SMPP_CMD_BIND_TRANSMITTER ? "tx"
+	                                               : "trx";
+}
+
+/* Tell the owner when the link as a whole goes up or down. */
+static void
+link_bound_changed(struct smpp_link *l)
+{
+	int now = smpp_link_bound(l);
+
+	if (now == l->was_bound)
+		return;
+	l->was_bound = now;
+	if (l->hooks.bound)
+		l->hooks.bound(l->hooks.ctx, now);
+}
+
+static void
+sess_set_state(struct sess *s, enum sess_state st)
+{
+	if (s->st == st)
+		return;
+	link_log(s->l, LOG_DEBUG, "%s: %s -> %s", sess_label(s),
+	    sess_state_names[s->st], sess_state_names[st]);
+	s->st = st;
+	link_bound_changed(s->l);
+}
+
+uint32_t
+sess_next_seq(struct sess *s)
+{
+	s->seq = smpp_seq_next(s->seq);
+	return s->seq;
+}
+
+/* Write a PDU; 0 or -1 (no connection). */
+int
+sess_write(struct sess *s, const uint8_t *pdu, size_t len)
+{
+	if (s->bev == NULL || len == 0)
+		return -1;
+	s->l->st.pdus_out++;
+	return smpp_frame_write(s->bev, pdu, len);
+}
+
+/* Write a request and remember it until its response or its deadline. */
+void
+sess_write_req(struct sess *s, uint32_t seq, uint32_t cmd, const uint8_t *pdu,
+    size_t len, struct mt_part *part)
+{
+	struct req *r;
+
+	if (s->nreqs == s->capreqs) {
+		s->capreqs = s->capreqs ? 2 * s->capreqs : 16;
+		s->reqs = xrealloc(s->reqs, s->capreqs * sizeof(*s->reqs));
+	}
+	r = &s->reqs[s->nreqs++];
+	r->seq = seq;
+	r->cmd = cmd;
+	r->part = part;
+	r->deadline =
+	    link_now_us() + (int64_t)s->l->cfg.response_timeout_ms * 1000;
+	sess_write(s, pdu, len);
+}
+
+/* Take the request a response answers; 0 when found. */
+int
+sess_take_req(struct sess *s, uint32_t seq, struct req *out)
+{
+	for (size_t i = 0; i < s->nreqs; i++) {
+		if (s->reqs[i].seq != seq)
+			continue;
+		*out = s->reqs[i];
+		s->reqs[i] = s->reqs[--s->nreqs];
+		return 0;
+	}
+	return -1;
+}
+
+static int
+sess_has_req(const struct sess *s, uint32_t cmd)
+{
+	for (size_t i = 0; i < s->nreqs; i++)
+		if (s->reqs[i].cmd == cmd)
+			return 1;
+	return 0;
+}
+
+/* Answer a PDU with a header-only PDU (generic_nack, *_resp). */
+void
+sess_answer(struct sess *s, uint32_t id, uint32_t status, uint32_t seq)
+{
+	uint8_t buf[SMPP_HEADER_LEN];
+
+	if (id == SMPP_CMD_GENERIC_NACK)
+		s->l->st.generic_nacks_sent++;
+	smpp_encode_header(buf, sizeof(buf), id, status, seq);
+	sess_write(s, buf, sizeof(buf));
+}
+
+/* ---- connection life ------------------------------------------------------ */
+
+static void sess_connect(struct sess *);
+
+/* Random jitter: xorshift, seeded per link. */
+static uint64_t
+link_rand(struct smpp_link *l)
+{
+	l->rng ^= l->rng << 13;
+	l->rng ^= l->rng >> 7;
+	l->rng ^= l->rng << 17;
+	return l->rng;
+}
+
+/*
+ * Reconnect delay: doubles per failed attempt from reconnect_min_ms up to
+ * reconnect_max_ms, each draw in [half, full] of it and never under the
+ * minimum, so a fleet of links does not reconnect in step.
+ */
+static int64_t
+sess_backoff_ms(struct sess *s)
+{
+	struct smpp_link *l = s->l;
+	int64_t full = l->cfg.reconnect_min_ms;
+
+	for (unsigned i = 0; i < s->attempt && full < l->cfg.reconnect_max_ms;
+	     i++)
+		full *= 2;
+	if (full > l->cfg.reconnect_max_ms)
+		full = l->cfg.reconnect_max_ms;
+	full = full / 2 + (int64_t)(link_rand(l) % (uint64_t)(full / 2 + 1));
+	return full < l->cfg.reconnect_min_ms ? l->cfg.reconnect_min_ms : full;
+}
+
+/* Close the connection, requeue what was in flight, forget the rest. */
+static void
+sess_close(struct sess *s)
+{
+	struct smpp_link *l = s->l;
+
+	if (s->bev != NULL) {
+		smpp_frame_close_after_flush(s->bev, l->base, 1000);
+		s->bev = NULL;
+	}
+	for (size_t i = 0; i < s->nreqs; i++)
+		if (s->reqs[i].part != NULL)
+			mt_requeue(l, s->reqs[i].part, 0);
+	s->nreqs = 0;
+	s->mt_inflight = 0;
+	s->gen++; /* acknowledgements still owed are now void */
+}
+
+/*
+ * The connection failed or ended: close it and, unless stopping, come back
+ * after the backoff. A reason repeated attempt after attempt is logged
+ * once as a warning, then every tenth time.
+ */
+void
+sess_fail(struct sess *s, const char *reason)
+{
+	struct smpp_link *l = s->l;
+	int was_bound = s->st == SS_BOUND;
+	int64_t delay;
+
+	if (s->st == SS_IDLE || s->st == SS_CLOSED)
+		return;
+	sess_close(s);
+	if (was_bound)
+		l->st.drops++;
+	if (l->stopping) {
+		link_log(l, LOG_INFO, "%s: closed (%s)", sess_label(s), reason);
+		sess_set_state(s, SS_CLOSED);
+		link_stop_progress(l);
+		return;
+	}
+	delay = sess_backoff_ms(s);
+	s->attempt++;
+	if (was_bound || strcmp(reason, s->last_fail) != 0) {
+		link_log(l, LOG_WARN, "%s: %s; reconnecting in %.1f s",
+		    sess_label(s), reason, (double)delay / 1000);
+		s->fail_repeat = 0;
+	} else if (++s->fail_repeat % 10 == 0) {
+		link_log(l, LOG_WARN,
+		    "%s: still %s (%u attempts); next in %.1f s", sess_label(s),
+		    reason, s->attempt, (double)delay / 1000);
+	} else {
+		link_log(l, LOG_DEBUG, "%s: %s; reconnecting in %.1f s",
+		    sess_label(s), reason, (double)delay / 1000);
+	}
+	strlcpy_s(s->last_fail, reason, sizeof(s->last_fail));
+	sess_set_state(s, SS_IDLE);
+	struct timeval tv = ms_tv(delay);
+	evtimer_add(s->reconnect_ev, &tv);
+}
+
+static void
+sess_reconnect_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sess *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (!s->l->stopping)
+		sess_connect(s);
+}
+
+static void
+sess_send_bind(struct sess *s)
+{
+	struct smpp_link *l = s->l;
+	struct smpp_bind b;
+	uint8_t buf[SMPP_PDU_MAX];
+	char err[160];
+	uint32_t seq = sess_next_seq(s);
+	int n;
+
+	memset(&b, 0, sizeof(b));
+	strlcpy_s(b.system_id, l->cfg.system_id, sizeof(b.system_id));
+	strlcpy_s(b.password, l->cfg.password, sizeof(b.password));
+	strlcpy_s(b.system_type, l->cfg.system_type, sizeof(b.system_type));
+	strlcpy_s(
+	    b.address_range, l->cfg.address_range, sizeof(b.address_range));
+	b.interface_version = 0x34;
+	b.addr_ton = l->cfg.addr_ton;
+	b.addr_npi = l->cfg.addr_npi;
+	n = smpp_encode_bind(
+	    buf, sizeof(buf), s->bind_cmd, seq, &b, err, sizeof(err));
+	if (n < 0) {
+		sess_fail(s, err);
+		return;
+	}
+	sess_set_state(s, SS_BINDING);
+	sess_write_req(s, seq, s->bind_cmd, buf, (size_t)n, NULL);
+}
+
+static void sess_read_cb(struct bufferevent *, void *);
+
+static void
+sess_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct sess *s = arg;
+	char reason[160];
+	unsigned long tls_err;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		int one = 1;
+
+		/* Small PDUs answered one by one: Nagle would add 40 ms waits. */
+		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY,
+		    &one, sizeof(one));
+		s->last_rx = link_now_us();
+		sess_send_bind(s);
+		return;
+	}
+	if (what & BEV_EVENT_EOF)
+		snprintf(
+		    reason, sizeof(reason), "connection closed by the SMSC");
+	else if (what & BEV_EVENT_TIMEOUT)
+		snprintf(reason, sizeof(reason), "%s timed out",
+		    s->st == SS_CONNECTING ? "connect" : "write");
+	else if (s->l->tls_ctx != NULL &&
+	    (tls_err = bufferevent_get_openssl_error(bev)))
+		snprintf(reason, sizeof(reason), "TLS: %s",
+		    ERR_reason_error_string(tls_err)
+		        ? ERR_reason_error_string(tls_err)
+		        : "handshake failed");
+	else
+		snprintf(reason, sizeof(reason), "%s: %s",
+		    s->st == SS_CONNECTING ? "connect failed"
+		                           : "connection error",
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	while (s->l->tls_ctx != NULL && bufferevent_get_openssl_error(bev) != 0)
+		; /* drain the rest of the queue */
+	sess_fail(s, reason);
+}
+
+/* 1 when name is a numeric IPv4 or IPv6 address. */
+static int
+is_ip_literal(const char *name)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, name, buf) == 1 ||
+	    inet_pton(AF_INET6, name, buf) == 1;
+}
+
+/*
+ * A TLS bufferevent: SNI and the name check for a host name, the address
+ * check for an IP literal (certificates for SMSCs reached by address carry
+ * it as an IP SAN). Peers that skip close_notify are tolerated.
+ */
+static struct bufferevent *
+sess_tls_bev(struct sess *s)
+{
+	struct smpp_link *l = s->l;
+	const char *name =
+	    l->cfg.tls_server_name[0] ? l->cfg.tls_server_name : l->cfg.host;
+	struct bufferevent *bev;
+	SSL *ssl = SSL_new(l->tls_ctx);
+
+	if (ssl == NULL)
+		return NULL;
+	if (is_ip_literal(name)) {
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name);
+	} else {
+		SSL_set_tlsext_host_name(ssl, name);
+		SSL_set1_host(ssl, name);
+	}
+	bev = bufferevent_openssl_socket_new(l->base, -1, ssl,
+	    BUFFEREVENT_SSL_CONNECTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+static void
+sess_connect(struct sess *s)
+{
+	struct smpp_link *l = s->l;
+	struct timeval wr = ms_tv(l->cfg.response_timeout_ms);
+
+	s->bev = l->tls_ctx != NULL
+	    ? sess_tls_bev(s)
+	    : bufferevent_socket_new(l->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (s->bev == NULL) {
+		sess_set_state(s, SS_CONNECTING);
+		sess_fail(s, "cannot create a socket");
+		return;
+	}
+	bufferevent_setcb(s->bev, sess_read_cb, NULL, sess_event_cb, s);
+	smpp_frame_setup(s->bev);
+	/* The write timeout also bounds connect(). */
+	bufferevent_set_timeouts(s->bev, NULL, &wr);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	sess_set_state(s, SS_CONNECTING);
+	l->st.connects++;
+	if (bufferevent_socket_connect(
+	        s->bev, (struct sockaddr *)&l->addr, l->addrlen) < 0)
+		sess_fail(s, "connect failed");
+}
+
+/* ---- incoming PDUs -------------------------------------------------------- */
+
+static void
+on_bind_resp(struct sess *s, const struct smpp_pdu *p)
+{
+	struct smpp_link *l = s->l;
+	struct req r;
+	char buf[32], reason[96];
+
+	if (sess_take_req(s, p->hdr.seq, &r) != 0 || s->st != SS_BINDING)
+		return;
+	if (p->hdr.status != SMPP_ESME_ROK) {
+		l->st.binds_refused++;
+		snprintf(reason, sizeof(reason), "bind refused with %s",
+		    smpp_status_name(p->hdr.status, buf, sizeof(buf)));
+		sess_fail(s, reason);
+		return;
+	}
+	l->st.binds_ok++;
+	link_log(l, LOG_INFO,
+	    "%s: bound to %s:%u as %s%s%s (after %u failed "
+	    "attempts)",
+	    sess_label(s), l->cfg.host, l->cfg.port, l->cfg.system_id,
+	    p->body_ok ? ", SMSC " : "", p->body_ok ? p->u.id : "", s->attempt);
+	s->attempt = 0;
+	s->last_fail[0] = '\0';
+	sess_set_state(s, SS_BOUND);
+	mt_pump(l);
+}
+
+/* A generic_nack answers one of our requests. */
+static void
+on_generic_nack(struct sess *s, const struct smpp_pdu *p)
+{
+	struct req r;
+	char buf[32], reason[96];
+
+	if (sess_take_req(s, p->hdr.seq, &r) != 0) {
+		link_log(s->l, LOG_WARN, "%s: generic_nack %s for sequence %u",
+		    sess_label(s),
+		    smpp_status_name(p->hdr.status, buf, sizeof(buf)),
+		    p->hdr.seq);
+		return;
+	}
+	if (r.cmd == SMPP_CMD_SUBMIT_SM) {
+		mt_on_resp(s, &r, p->hdr.status, "");
+	} else if (r.cmd == s->bind_cmd) {
+		snprintf(reason, sizeof(reason),
+		    "bind answered by generic_nack %s",
+		    smpp_status_name(p->hdr.status, buf, sizeof(buf)));
+		s->l->st.binds_refused++;
+		sess_fail(s, reason);
+	} else if (r.cmd == SMPP_CMD_UNBIND) {
+		sess_fail(s, "unbind answered by generic_nack");
+	}
+}
+
+/* Answer a PDU we could not decode, and keep the link. */
+static void
+on_bad_pdu(
+    struct sess *s, const struct smpp_pdu *p, uint32_t st, const char *err)
+{
+	char nb[32], sb[32];
+	uint32_t id = p->hdr.id;
+
+	link_log(s->l, LOG_WARN, "%s: bad %s (sequence %u): %s; answered %s",
+	    sess_label(s), smpp_cmd_name(id, nb, sizeof(nb)), p->hdr.seq, err,
+	    smpp_status_name(st, sb, sizeof(sb)));
+	if (id == SMPP_CMD_DELIVER_SM || id == SMPP_CMD_DATA_SM) {
+		mo_answer_now(s, id, p->hdr.seq, st);
+	} else if (!smpp_cmd_known(id) || !(id & SMPP_CMD_RESP_BIT)) {
+		sess_answer(s, SMPP_CMD_GENERIC_NACK, st, p->hdr.seq);
+	}
+}
+
+static void
+dispatch(struct sess *s, const struct smpp_pdu *p)
+{
+	struct smpp_link *l = s->l;
+	struct req r;
+	char nb[32];
+
+	switch (p->hdr.id) {
+	case SMPP_CMD_BIND_RECEIVER_RESP:
+	case SMPP_CMD_BIND_TRANSMITTER_RESP:
+	case SMPP_CMD_BIND_TRANSCEIVER_RESP: on_bind_resp(s, p); break;
+	case SMPP_CMD_ENQUIRE_LINK:
+		l->st.enquire_answered++;
+		sess_answer(
+		    s, SMPP_CMD_ENQUIRE_LINK_RESP, SMPP_ESME_ROK, p->hdr.seq);
+		break;
+	case SMPP_CMD_ENQUIRE_LINK_RESP:
+		sess_take_req(s, p->hdr.seq, &r);
+		break;
+	case SMPP_CMD_UNBIND:
+		sess_answer(s, SMPP_CMD_UNBIND_RESP, SMPP_ESME_ROK, p->hdr.seq);
+		sess_fail(s, "unbound by the SMSC");
+		break;
+	case SMPP_CMD_UNBIND_RESP:
+		if (sess_take_req(s, p->hdr.seq, &r) == 0 &&
+		    s->st == SS_UNBINDING)
+			sess_fail(s, "unbound");
+		break;
+	case SMPP_CMD_SUBMIT_SM_RESP:
+		if (sess_take_req(s, p->hdr.seq, &r) == 0 &&
+		    r.cmd == SMPP_CMD_SUBMIT_SM)
+			mt_on_resp(
+			    s, &r, p->hdr.status, p->body_ok ? p->u.id : "");
+		break;
+	case SMPP_CMD_GENERIC_NACK: on_generic_nack(s, p); break;
+	case SMPP_CMD_DELIVER_SM:
+	case SMPP_CMD_DATA_SM: mo_on_pdu(s, p); break;
+	case SMPP_CMD_OUTBIND:
+	case SMPP_CMD_ALERT_NOTIFICATION:
+		link_log(l, LOG_DEBUG, "%s: ignored %s", sess_label(s),
+		    smpp_cmd_name(p->hdr.id, nb, sizeof(nb)));
+		break;
+	default:
+		if (!(p->hdr.id & SMPP_CMD_RESP_BIT))
+			sess_answer(s, SMPP_CMD_GENERIC_NACK,
+			    SMPP_ESME_RINVCMDID, p->hdr.seq);
+		break;
+	}
+}
+
+static int
+sess_pdu_cb(void *arg, const uint8_t *buf, size_t len)
+{
+	/* One decoded PDU at a time: callbacks never nest on the loop. */
+	static struct smpp_pdu pdu;
+	struct sess *s = arg;
+	uint32_t gen = s->gen, st;
+	char err[192];
+
+	s->l->st.pdus_in++;
+	s->last_rx = link_now_us();
+	st = smpp_decode(buf, len, &pdu, err, sizeof(err));
+	if (st != 0)
+		on_bad_pdu(s, &pdu, st, err);
+	else
+		dispatch(s, &pdu);
+	/* Stop reading when the PDU closed this connection. */
+	return s->gen != gen || s->bev == NULL ? -1 : 0;
+}
+
+static void
+sess_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct sess *s = arg;
+
+	if (smpp_frame_read(bev, sess_pdu_cb, s) == SMPP_FRAME_BAD)
+		sess_fail(s, "command_length out of range");
+}
+
+/* ---- timers --------------------------------------------------------------- */
+
+/* Drop a session whose request went unanswered; send enquire_link if idle. */
+static void
+sess_tick(struct sess *s, int64_t now)
+{
+	struct smpp_link *l = s->l;
+	char nb[32], reason[128];
+
+	for (size_t i = 0; i < s->nreqs; i++) {
+		if (s->reqs[i].deadline > now)
+			continue;
+		if (s->reqs[i].cmd == SMPP_CMD_SUBMIT_SM)
+			l->st.mt_timeouts++;
+		snprintf(reason, sizeof(reason), "no response to %s in %d ms",
+		    smpp_cmd_name(s->reqs[i].cmd, nb, sizeof(nb)),
+		    l->cfg.response_timeout_ms);
+		sess_fail(s, reason);
+		return;
+	}
+	if (s->st == SS_BOUND && !sess_has_req(s, SMPP_CMD_ENQUIRE_LINK) &&
+	    now - s->last_rx >= (int64_t)l->cfg.enquire_link_ms * 1000) {
+		uint8_t buf[SMPP_HEADER_LEN];
+		uint32_t seq = sess_next_seq(s);
+
+		smpp_encode_header(
+		    buf, sizeof(buf), SMPP_CMD_ENQUIRE_LINK, 0, seq);
+		l->st.enquire_sent++;
+		sess_write_req(
+		    s, seq, SMPP_CMD_ENQUIRE_LINK, buf, sizeof(buf), NULL);
+	}
+}
+
+static void
+link_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smpp_link *l = arg;
+	int64_t now = link_now_us();
+
+	(void)fd;
+	(void)what;
+	for (unsigned i = 0; i < l->nsess; i++)
+		sess_tick(&l->sess[i], now);
+	mo_expire(l, now);
+	mt_pump(l);
+	if (l->stopping)
+		link_stop_progress(l);
+}
+
+/* ---- public --------------------------------------------------------------- */
+
+static int
+cfg_check(const struct smpp_link_cfg *c, char *err, size_t errlen)
+{
+	const char *what = NULL;
+
+	if (strlen(c->system_id) > 15)
+		what = "system_id longer than 15 characters";
+	else if (strlen(c->password) > 8)
+		what = "password longer than 8 characters";
+	else if (strlen(c->system_type) > 12)
+		what = "system_type longer than 12 characters";
+	else if (strlen(c->address_range) > 40)
+		what = "address_range longer than 40 characters";
+	else if (c->window < 1 || c->window > 1000)
+		what = "window out of range 1..1000";
+	else if (c->enquire_link_ms < 1 || c->response_timeout_ms < 1 ||
+	    c->reconnect_min_ms < 1 ||
+	    c->reconnect_max_ms < c->reconnect_min_ms ||
+	    c->concat_timeout_ms < 1 || c->mt_retry_ms < 1 ||
+	    c->throttle_pause_ms < 1 || c->stop_timeout_ms < 0)
+		what = "a time out of range";
+	else if (c->mt_max_attempts < 1 || c->mt_queue_max < 1)
+		what = "mt limits out of range";
+	if (what != NULL)
+		snprintf(err, errlen, "%s", what);
+	return what != NULL ? -1 : 0;
+}
+
+/* The client SSL_CTX: TLS 1.2 or later, the peer verified unless told not. */
+static SSL_CTX *
+link_tls_ctx(const struct smpp_link_cfg *c, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	int ok;
+
+	if (ctx == NULL) {
+		snprintf(err, errlen, "TLS: cannot create a context");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (!c->tls_verify)
+		return ctx;
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	ok = c->tls_ca_file != NULL && c->tls_ca_file[0]
+	    ? SSL_CTX_load_verify_locations(ctx, c->tls_ca_file, NULL)
+	    : SSL_CTX_set_default_verify_paths(ctx);
+	if (!ok) {
+		snprintf(err, errlen, "TLS: cannot load trust anchors %s: %s",
+		    c->tls_ca_file ? c->tls_ca_file : "",
+		    ERR_reason_error_string(ERR_get_error()));
+		ERR_clear_error();
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+static char *
+dup_cfg_str(const char *s)
+{
+	return xstrdup(s != NULL ? s : "");
+}
+
+static void
+sess_init(struct smpp_link *l, unsigned idx, uint32_t bind_cmd)
+{
+	struct sess *s = &l->sess[idx];
+
+	s->l = l;
+	s->idx = idx;
+	s->bind_cmd = bind_cmd;
+	s->rx = bind_cmd != SMPP_CMD_BIND_TRANSMITTER;
+	s->tx = bind_cmd != SMPP_CMD_BIND_RECEIVER;
+	s->st = SS_CLOSED;
+	s->reconnect_ev = evtimer_new(l->base, sess_reconnect_cb, s);
+}
+
+struct smpp_link *
+smpp_link_new(struct event_base *base, const struct smpp_link_cfg *cfg,
+    const struct smpp_link_hooks *hooks, char *err, size_t errlen)
+{
+	struct smpp_link *l;
+	char hostport[128];
+	int tick_ms;
+
+	if (cfg_check(cfg, err, errlen) != 0)
+		return NULL;
+	if (hooks == NULL || hooks->submit == NULL) {
+		snprintf(err, errlen, "no submit hook");
+		return NULL;
+	}
+	l = xcalloc(1, sizeof(*l));
+	if (cfg->tls && (l->tls_ctx = link_tls_ctx(cfg, err, errlen)) == NULL) {
+		free(l);
+		return NULL;
+	}
+	l->addrlen = (int)sizeof(l->addr);
+	snprintf(hostport, sizeof(hostport),
+	    strchr(cfg->host, ':') ? "[%s]:%u" : "%s:%u", cfg->host, cfg->port);
+	if (evutil_parse_sockaddr_port(
+	        hostport, (struct sockaddr *)&l->addr, &l->addrlen) != 0) {
+		snprintf(err, errlen, "host '%s' is not a numeric address",
+		    cfg->host);
+		SSL_CTX_free(l->tls_ctx);
+		free(l);
+		return NULL;
+	}
+	l->base = base;
+	l->cfg = *cfg;
+	l->cfg.name = l->strs[0] = dup_cfg_str(cfg->name);
+	l->cfg.host = l->strs[1] = dup_cfg_str(cfg->host);
+	l->cfg.system_id = l->strs[2] = dup_cfg_str(cfg->system_id);
+	l->cfg.password = l->strs[3] = dup_cfg_str(cfg->password);
+	l->cfg.system_type = l->strs[4] = dup_cfg_str(cfg->system_type);
+	l->cfg.address_range = l->strs[5] = dup_cfg_str(cfg->address_range);
+	l->cfg.tls_ca_file = l->strs[6] = dup_cfg_str(cfg->tls_ca_file);
+	l->cfg.tls_server_name = l->strs[7] = dup_cfg_str(cfg->tls_server_name);
+	l->hooks = *hooks;
+	l->rng = (uint64_t)link_now_us() ^ ((uint64_t)getpid() << 32) ^
+	    (uint64_t)(uintptr_t)l;
+	if (l->rng == 0)
+		l->rng = 1;
+	if (cfg->bind_mode == SMPP_BIND_RX_TX) {
+		l->nsess = 2;
+		sess_init(l, 0, SMPP_CMD_BIND_RECEIVER);
+		sess_init(l, 1, SMPP_CMD_BIND_TRANSMITTER);
+	} else {
+		l->nsess = 1;
+		sess_init(l, 0, SMPP_CMD_BIND_TRANSCEIVER);
+	}
+	l->reasm = smpp_reasm_new(cfg->concat_max_groups, cfg->concat_max_bytes,
+	    (int64_t)cfg->concat_timeout_ms * 1000);
+	l->enc = xmalloc(sizeof(*l->enc));
+	/* One tick drives every deadline; fine enough for the smallest one. */
+	tick_ms = cfg->response_timeout_ms;
+	if (cfg->enquire_link_ms < tick_ms)
+		tick_ms = cfg->enquire_link_ms;
+	if (cfg->concat_timeout_ms < tick_ms)
+		tick_ms = cfg->concat_timeout_ms;
+	if (cfg->mt_retry_ms < tick_ms)
+		tick_ms = cfg->mt_retry_ms;
+	tick_ms = tick_ms / 4 < 5 ? 5 : tick_ms / 4 > 200 ? 200 : tick_ms / 4;
+	l->tick = event_new(base, -1, EV_PERSIST, link_tick_cb, l);
+	struct timeval tv = ms_tv(tick_ms);
+	event_add(l->tick, &tv);
+	l->stopped_ev = evtimer_new(base, link_stopped_cb, l);
+	return l;
+}
+
+void
+smpp_link_start(struct smpp_link *l)
+{
+	for (unsigned i = 0; i < l->nsess; i++)
+		if (l->sess[i].st == SS_CLOSED && !l->stopping)
+			sess_connect(&l->sess[i]);
+}
+
+int
+smpp_link_bound(const struct smpp_link *l)
+{
+	return link_tx_sess((struct smpp_link *)l) != NULL;
+}
+
+struct sess *
+link_tx_sess(struct smpp_link *l)
+{
+	for (unsigned i = 0; i < l->nsess; i++)
+		if (l->sess[i].tx && l->sess[i].st == SS_BOUND)
+			return &l->sess[i];
+	return NULL;
+}
+
+const struct smpp_link_stats *
+smpp_link_stats(const struct smpp_link *l)
+{
+	return &l->st;
+}
+
+/* ---- stop ----------------------------------------------------------------- */
+
+void
+smpp_link_stop(struct smpp_link *l, void (*stopped)(void *), void *arg)
+{
+	if (l->stopping)
+		return;
+	l->stopping = 1;
+	l->stopped = stopped;
+	l->stopped_arg = arg;
+	l->stop_deadline =
+	    link_now_us() + (int64_t)l->cfg.stop_timeout_ms * 1000;
+	link_log(l, LOG_INFO,
+	    "stopping: %u messages at the store, %u reply parts "
+	    "queued",
+	    l->inflight_mo, l->mt_queued);
+	mo_flush_held(l);
+	for (unsigned i = 0; i < l->nsess; i++) {
+		struct sess *s = &l->sess[i];
+
+		if (s->st == SS_BOUND)
+			continue;
+		evtimer_del(s->reconnect_ev);
+		if (s->bev != NULL)
+			sess_close(s);
+		sess_set_state(s, SS_CLOSED);
+	}
+	link_stop_progress(l);
+}
+
+/* Send unbind once the store and the queue are done, or time is up. */
+void
+link_stop_progress(struct smpp_link *l)
+{
+	int bound = 0, open = 0, busy;
+
+	for (unsigned i = 0; i < l->nsess; i++)
+		bound |= l->sess[i].st == SS_BOUND;
+	/* Waiting only makes sense while an answer or a reply can still go out. */
+	busy = bound &&
+	    (l->inflight_mo > 0 || (l->mt_queued > 0 && link_tx_sess(l)));
+
+	if (!l->stopping || l->stop_fired)
+		return;
+	if (busy && link_now_us() < l->stop_deadline)
+		return;
+	for (unsigned i = 0; i < l->nsess; i++) {
+		struct sess *s = &l->sess[i];
+
+		if (s->st == SS_BOUND) {
+			uint8_t buf[SMPP_HEADER_LEN];
+			uint32_t seq = sess_next_seq(s);
+
+			smpp_encode_header(
+			    buf, sizeof(buf), SMPP_CMD_UNBIND, 0, seq);
+			sess_set_state(s, SS_UNBINDING);
+			sess_write_req(
+			    s, seq, SMPP_CMD_UNBIND, buf, sizeof(buf), NULL);
+		}
+		if (s->st != SS_CLOSED)
+			open = 1;
+	}
+	if (open)
+		return;
+	l->stop_fired = 1;
+	mt_drop_all(l, SMPP_MT_UNSENT);
+	event_active(l->stopped_ev, EV_TIMEOUT, 0);
+}
+
+void
+link_stopped_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smpp_link *l = arg;
+
+	(void)fd;
+	(void)what;
+	link_log(l, LOG_INFO, "stopped");
+	if (l->stopped)
+		l->stopped(l->stopped_arg);
+}
+
+void
+smpp_link_free(struct smpp_link *l)
+{
+	if (l == NULL)
+		return;
+	mo_detach_all(l);
+	mt_free_all(l); /* before the requests that point at parts */
+	for (unsigned i = 0; i < l->nsess; i++) {
+		struct sess *s = &l->sess[i];
+
+		if (s->bev != NULL)
+			bufferevent_free(s->bev);
+		event_free(s->reconnect_ev);
+		free(s->reqs);
+	}
+	smpp_reasm_free(l->reasm);
+	event_free(l->tick);
+	event_free(l->stopped_ev);
+	free(l->enc);
+	SSL_CTX_free(l->tls_ctx);
+	for (size_t i = 0; i < sizeof(l->strs) / sizeof(l->strs[0]); i++)
+		free(l->strs[i]);
+	free(l);
+}

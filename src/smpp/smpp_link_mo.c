@@ -1,0 +1,330 @@
+/*
+ * The MO path of the SMPP link: deliver_sm/data_sm -> reassembly ->
+ * decoding -> the store's submit hook -> deliver_sm_resp from its done
+ * callback, never before. Receipts take their own hook.
+ *
+ * Each PDU still to be answered is an opaque token (session, generation,
+ * command, sequence). When the answer comes, a token whose session has
+ * since been closed (its generation moved on) writes nothing: the SMSC
+ * never got a response on that connection, so it redelivers, and the
+ * store recognises the duplicate.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "meterline/log.h"
+#include "meterline/smpp_codec.h"
+#include "meterline/smpp_concat.h"
+#include "meterline/smpp_link.h"
+#include "smpp_link_int.h"
+#include "meterline/text.h"
+#include "meterline/xmalloc.h"
+
+#define TOK_GEN_MASK 0x1FFFFFFFu
+
+static uint64_t
+token_make(const struct sess *s, uint32_t cmd, uint32_t seq)
+{
+	return (uint64_t)s->idx << 62 |
+	    (uint64_t)(cmd == SMPP_CMD_DATA_SM) << 61 |
+	    (uint64_t)(s->gen & TOK_GEN_MASK) << 32 | seq;
+}
+
+void
+mo_answer_now(struct sess *s, uint32_t id, uint32_t seq, uint32_t status)
+{
+	uint8_t buf[64];
+	int n = smpp_encode_sm_resp(buf, sizeof(buf),
+	    id == SMPP_CMD_DATA_SM ? SMPP_CMD_DATA_SM_RESP
+	                           : SMPP_CMD_DELIVER_SM_RESP,
+	    seq ? seq : 1, status, NULL, NULL, 0);
+
+	if (n > 0) {
+		/* A sequence of 0 cannot go through the library: patch it back. */
+		if (seq == 0)
+			memset(buf + 12, 0, 4);
+		sess_write(s, buf, (size_t)n);
+	}
+}
+
+/* Answer one PDU, if its connection is still the one it came on. */
+static void
+token_ack(struct smpp_link *l, uint64_t tok, uint32_t status)
+{
+	struct sess *s = &l->sess[tok >> 62 & 1];
+	uint32_t gen = (uint32_t)(tok >> 32) & TOK_GEN_MASK;
+	uint32_t id = (tok >> 61 & 1) ? SMPP_CMD_DATA_SM : SMPP_CMD_DELIVER_SM;
+
+	if ((s->gen & TOK_GEN_MASK) != gen || s->bev == NULL ||
+	    (s->st != SS_BOUND && s->st != SS_UNBINDING)) {
+		l->st.mo_dropped_acks++;
+		link_log(l, LOG_DEBUG,
+		    "answer for sequence %u dropped: its "
+		    "connection is gone (the SMSC will redeliver)",
+		    (uint32_t)tok);
+		return;
+	}
+	mo_answer_now(s, id, (uint32_t)tok, status);
+}
+
+static struct pending *
+pending_new(struct smpp_link *l, const uint64_t *tokens, size_t ntokens)
+{
+	struct pending *p = xcalloc(1, sizeof(*p));
+
+	p->l = l;
+	p->tokens = xmalloc(ntokens * sizeof(*tokens));
+	memcpy(p->tokens, tokens, ntokens * sizeof(*tokens));
+	p->ntokens = ntokens;
+	p->next = l->pend;
+	if (l->pend)
+		l->pend->prev = p;
+	l->pend = p;
+	l->inflight_mo++;
+	return p;
+}
+
+static void
+pending_unlink(struct smpp_link *l, struct pending *p)
+{
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		l->pend = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	l->inflight_mo--;
+}
+
+static void
+pending_free(struct pending *p)
+{
+	free(p->tokens);
+	free(p->text);
+	free(p);
+}
+
+/* The store's answer: acknowledge every PDU of the message. */
+static void
+mo_done(const struct intake_result *res, void *arg)
+{
+	struct pending *p = arg;
+	struct smpp_link *l = p->l;
+	uint32_t status;
+
+	if (l != NULL) {
+		if (res->status == INTAKE_TEMPFAIL) {
+			status = l->cfg.temporary_error_status;
+			l->st.mo_tempfail++;
+		} else {
+			status = SMPP_ESME_ROK;
+			l->st.mo_ok++;
+		}
+		for (size_t i = 0; i < p->ntokens; i++)
+			token_ack(l, p->tokens[i], status);
+		pending_unlink(l, p);
+		if (l->stopping)
+			link_stop_progress(l);
+	}
+	pending_free(p);
+}
+
+static int64_t
+wall_us(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+/* Decode a whole message and hand it to the store. */
+static void
+mo_submit(struct smpp_link *l, const char *src, const char *dst, uint8_t dcs,
+    const uint8_t *data, size_t len, const uint64_t *tokens, size_t ntokens)
+{
+	struct pending *p = pending_new(l, tokens, ntokens);
+	size_t cap = TEXT_UTF8_MAX(len) + 1;
+	unsigned flags = 0;
+
+	p->text = xmalloc(cap);
+	strlcpy_s(p->src, src, sizeof(p->src));
+	strlcpy_s(p->dst, dst, sizeof(p->dst));
+	p->msg.channel = "sms";
+	p->msg.sender = p->src;
+	p->msg.recipient = p->dst;
+	p->msg.text_len = text_decode(dcs, data, len, p->text, cap, &flags);
+	p->msg.text = p->text;
+	p->msg.time_us = wall_us();
+	p->msg.external_id = NULL;
+	p->msg.dcs = dcs;
+	p->msg.text_flags = flags;
+	l->st.mo_messages++;
+	if (log_get_level() <= LOG_DEBUG) {
+		char m[32], e[256];
+
+		link_log(l, LOG_DEBUG, "MO from %s dcs 0x%02x: \"%s\"",
+		    log_mask_phone(src, m, sizeof(m)), dcs,
+		    log_escape(p->text, p->msg.text_len, e, sizeof(e)));
+	}
+	l->hooks.submit(l->hooks.ctx, &p->msg, mo_done, p);
+}
+
+static void
+mo_submit_reasm(struct smpp_link *l, struct smpp_reasm_msg *m)
+{
+	if (!m->complete) {
+		char b[32];
+
+		l->st.mo_partial++;
+		link_log(l, LOG_INFO,
+		    "concatenated message from %s: %u of %u parts "
+		    "after the timeout, processed as it is",
+		    log_mask_phone(m->src, b, sizeof(b)), m->got, m->total);
+	}
+	if (m->odd_parts > 0) {
+		char b[32];
+
+		link_log(l, LOG_WARN,
+		    "concatenated UCS-2 message from %s: %u parts "
+		    "of odd length, their last octet replaced by U+FFFD",
+		    log_mask_phone(m->src, b, sizeof(b)), m->odd_parts);
+	}
+	mo_submit(
+	    l, m->src, m->dst, m->dcs, m->data, m->len, m->tokens, m->ntokens);
+	smpp_reasm_msg_free(m);
+}
+
+/* Copy the value of "key:" in a receipt text, up to a space. */
+static void
+receipt_field(const char *text, const char *key, char *out, size_t outlen)
+{
+	size_t klen = strlen(key), n = 0;
+	const char *p = text;
+
+	out[0] = '\0';
+	while ((p = strstr(p, key)) != NULL) {
+		if (p == text || p[-1] == ' ')
+			break;
+		p += klen;
+	}
+	if (p == NULL)
+		return;
+	p += klen;
+	while (p[n] != '\0' && p[n] != ' ' && n + 1 < outlen)
+		n++;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/* A delivery receipt: parse it and give it to the receipt hook. */
+static void
+mo_receipt(struct smpp_link *l, const struct smpp_sm *sm, uint64_t tok)
+{
+	char text[TEXT_UTF8_MAX(SMPP_PDU_MAX) + 1], id[66], stat[16], errc[16];
+	struct smpp_receipt r;
+	struct pending *p;
+
+	l->st.receipts++;
+	text_decode(
+	    sm->data_coding, sm->text, sm->text_len, text, sizeof(text), NULL);
+	receipt_field(text, "id:", id, sizeof(id));
+	receipt_field(text, "stat:", stat, sizeof(stat));
+	receipt_field(text, "err:", errc, sizeof(errc));
+	memset(&r, 0, sizeof(r));
+	r.src = sm->src.addr;
+	r.dst = sm->dst.addr;
+	r.message_id = sm->has_receipt_id ? sm->receipted_message_id : id;
+	r.has_state = sm->has_message_state;
+	r.state = sm->message_state;
+	r.stat = stat;
+	r.err = errc;
+	r.esm_class = sm->esm_class;
+	if (l->hooks.receipt == NULL) {
+		token_ack(l, tok, SMPP_ESME_ROK);
+		return;
+	}
+	p = pending_new(l, &tok, 1);
+	l->hooks.receipt(l->hooks.ctx, &r, mo_done, p);
+}
+
+void
+mo_on_pdu(struct sess *s, const struct smpp_pdu *pdu)
+{
+	struct smpp_link *l = s->l;
+	const struct smpp_sm *sm = &pdu->u.sm;
+	uint64_t tok = token_make(s, pdu->hdr.id, pdu->hdr.seq);
+	struct smpp_reasm_msg *m = NULL;
+
+	l->st.mo_parts++;
+	if (!s->rx || s->st != SS_BOUND) {
+		mo_answer_now(
+		    s, pdu->hdr.id, pdu->hdr.seq, SMPP_ESME_RINVBNDSTS);
+		return;
+	}
+	if (l->stopping) {
+		/* Stop taking new work: the SMSC keeps it and retries. */
+		token_ack(l, tok, l->cfg.temporary_error_status);
+		return;
+	}
+	if (sm->is_receipt) {
+		mo_receipt(l, sm, tok);
+		return;
+	}
+	if (sm->concat.src == SMPP_CONCAT_NONE) {
+		mo_submit(l, sm->src.addr, sm->dst.addr, sm->data_coding,
+		    sm->text, sm->text_len, &tok, 1);
+		return;
+	}
+	switch (smpp_reasm_add(l->reasm, sm->src.addr, sm->dst.addr,
+	    &sm->concat, sm->data_coding, sm->text, sm->text_len, tok,
+	    link_now_us(), &m)) {
+	case SMPP_REASM_COMPLETE: mo_submit_reasm(l, m); break;
+	case SMPP_REASM_DUPLICATE: l->st.mo_duplicate_parts++; break;
+	case SMPP_REASM_HELD: break;
+	}
+	mo_expire(l, link_now_us()); /* groups pushed out by the bounds */
+}
+
+void
+mo_expire(struct smpp_link *l, int64_t now)
+{
+	struct smpp_reasm_msg *m;
+
+	while ((m = smpp_reasm_expire(l->reasm, now)) != NULL) {
+		if (l->stopping) {
+			for (size_t i = 0; i < m->ntokens; i++)
+				token_ack(l, m->tokens[i],
+				    l->cfg.temporary_error_status);
+			smpp_reasm_msg_free(m);
+		} else {
+			mo_submit_reasm(l, m);
+		}
+	}
+}
+
+/* At a stop: parts still waiting for the rest get the temporary status. */
+void
+mo_flush_held(struct smpp_link *l)
+{
+	struct smpp_reasm_msg *m;
+
+	while ((m = smpp_reasm_pop(l->reasm)) != NULL) {
+		for (size_t i = 0; i < m->ntokens; i++)
+			token_ack(
+			    l, m->tokens[i], l->cfg.temporary_error_status);
+		smpp_reasm_msg_free(m);
+	}
+}
+
+/* The link is going away: pending store answers will find no link. */
+void
+mo_detach_all(struct smpp_link *l)
+{
+	for (struct pending *p = l->pend; p != NULL; p = p->next)
+		p->l = NULL;
+	l->pend = NULL;
+	l->inflight_mo = 0;
+}

@@ -1,0 +1,864 @@
+/*
+ * One batch between the database rounds: what to lock and load (round 1),
+ * then, with the loaded rows, the decision for every message in arrival
+ * order and the writes (round 2). Nothing here waits: store.c drives the
+ * rounds. Every statement carries whole columns, so a batch of any size
+ * costs the same number of statements.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meterline/log.h"
+#include "meterline/xmalloc.h"
+#include "store_int.h"
+
+/* Index of message i's sender, added on first sight. */
+static int
+batch_sender(struct store_batch *b, size_t i)
+{
+	const struct store_msg *m = &b->msgs[i];
+	size_t pos = SIZE_MAX;
+	int s;
+
+	while ((s = smap_next(&b->sender_map, m->sender_key, &pos)) >= 0) {
+		const struct store_msg *o = &b->msgs[b->senders[s].msg];
+
+		if (strcmp(o->in.channel, m->in.channel) == 0 &&
+		    strcmp(o->in.sender, m->in.sender) == 0)
+			return s;
+	}
+	if (b->nsenders == b->senders_cap) {
+		b->senders_cap = b->senders_cap ? b->senders_cap * 2 : 64;
+		b->senders =
+		    xrealloc(b->senders, b->senders_cap * sizeof(*b->senders));
+	}
+	s = (int)b->nsenders++;
+	memset(&b->senders[s], 0, sizeof(b->senders[s]));
+	b->senders[s].msg = (int)i;
+	smap_put(&b->sender_map, m->sender_key, s);
+	return s;
+}
+
+/* Columns channel and sender of every sender of the batch into arr[0..1]. */
+static void
+batch_sender_arrays(struct store_batch *b, int first)
+{
+	sarr_begin(&b->arr[first]);
+	sarr_begin(&b->arr[first + 1]);
+	for (size_t s = 0; s < b->nsenders; s++) {
+		const struct store_msg *m = &b->msgs[b->senders[s].msg];
+
+		sarr_text(&b->arr[first], m->in.channel);
+		sarr_text(&b->arr[first + 1], m->in.sender);
+	}
+	b->params[first] = sarr_end(&b->arr[first]);
+	b->params[first + 1] = sarr_end(&b->arr[first + 1]);
+}
+
+static void
+batch_send(struct store_batch *b, struct db *db, enum store_stmt st)
+{
+	b->r1[st] = (int)b->r1_count++;
+	db_send(db, st, b->params);
+}
+
+/*
+ * Whether a message is checked for redelivery: SMS, which the SMSC sends
+ * again when our answer was lost and which has no id of its own (its
+ * stable id has its receive time, so a redelivery gets another one).
+ * Messenger messages carry the bridge's id, which is all a retry keeps.
+ */
+static bool
+batch_redeliverable(const struct store_msg *m)
+{
+	return strcmp(m->in.channel, "sms") == 0;
+}
+
+/* Round 1 without the contracts: locks, ids, earlier copies, dialogs. */
+static void
+batch_send_lookups(struct store_batch *b, struct db *db, int64_t window_s)
+{
+	char num[24], from[24];
+	int64_t first_us = INT64_MAX;
+
+	if (!b->no_locks) {
+		sarr_begin(&b->arr[0]);
+		for (size_t s = 0; s < b->nsenders; s++)
+			sarr_i64(&b->arr[0],
+			    (int64_t)b->msgs[b->senders[s].msg].sender_key);
+		b->params[0] = sarr_end(&b->arr[0]);
+		batch_send(b, db, ST_LOCK);
+	}
+
+	snprintf(num, sizeof(num), "%zu", b->n);
+	b->params[0] = num;
+	batch_send(b, db, ST_IDS);
+
+	/* Every message has an id: its channel's, or its stable one. */
+	sarr_begin(&b->arr[0]);
+	sarr_begin(&b->arr[1]);
+	for (size_t i = 0; i < b->n; i++) {
+		sarr_text(&b->arr[0], b->msgs[i].in.channel);
+		sarr_text(&b->arr[1], b->msgs[i].in.external_id);
+	}
+	b->params[0] = sarr_end(&b->arr[0]);
+	b->params[1] = sarr_end(&b->arr[1]);
+	batch_send(b, db, ST_EXT);
+
+	/* Redeliveries: SMS only, within the window before the earliest. */
+	sarr_begin(&b->arr[0]);
+	for (size_t i = 0; window_s > 0 && i < b->n; i++) {
+		if (!batch_redeliverable(&b->msgs[i]))
+			continue;
+		sarr_i64(&b->arr[0], (int64_t)b->msgs[i].dedupe_key);
+		if (b->msgs[i].in.time_us < first_us)
+			first_us = b->msgs[i].in.time_us;
+	}
+	if (b->arr[0].n > 0) {
+		b->params[0] = sarr_end(&b->arr[0]);
+		snprintf(from, sizeof(from), "%" PRId64,
+		    first_us - window_s * 1000000);
+		b->params[1] = from;
+		batch_send(b, db, ST_PRIOR);
+	}
+
+	batch_sender_arrays(b, 0);
+	batch_send(b, db, ST_DIALOGS);
+}
+
+void
+batch_send_loads(
+    struct store_batch *b, struct db *db, struct parser *p, int64_t window_s)
+{
+	smap_reset(&b->sender_map, b->n);
+	b->nsenders = 0;
+	b->r1_count = 0;
+	for (int i = 0; i < ST__MAX; i++)
+		b->r1[i] = -1;
+	for (size_t i = 0; i < b->n; i++) {
+		struct store_msg *m = &b->msgs[i];
+
+		parser_parse(p, m->in.text, m->in.text_len, &m->cmd);
+		m->sender = batch_sender(b, i);
+		m->status = INTAKE_APPLIED;
+		m->outcome = m->reason = m->reply = STORE_NONE;
+		m->flags = 0;
+		m->advanced = m->outbox = false;
+		m->dup = STORE_DUP_NONE;
+		m->original = 0;
+		m->sub = -1;
+		m->contract[0] = '\0';
+	}
+	batch_send_lookups(b, db, window_s);
+
+	/* Contracts named in the texts; the dialogs' own are added in SQL. */
+	sarr_begin(&b->arr[0]);
+	for (size_t i = 0; i < b->n; i++) {
+		const struct parse_result *c = &b->msgs[i].cmd;
+
+		if (c->contract[0] != '\0')
+			sarr_text(&b->arr[0], c->contract);
+	}
+	b->params[0] = sarr_end(&b->arr[0]);
+	batch_sender_arrays(b, 1);
+	batch_send(b, db, ST_CONTRACTS);
+}
+
+/* ---- reading round 1 ---------------------------------------------------- */
+
+static const struct db_rows *
+batch_rows(const struct store_batch *b, const struct db_round_result *r,
+    enum store_stmt st)
+{
+	return b->r1[st] >= 0 ? r->rows[b->r1[st]] : NULL;
+}
+
+static int
+batch_load_ids(struct store_batch *b, const struct db_rows *rows)
+{
+	if (db_rows_count(rows) != (int)b->n)
+		return -1;
+	for (size_t i = 0; i < b->n; i++)
+		b->msgs[i].id = strtoll(db_rows_get(rows, (int)i, 0), NULL, 10);
+	return 0;
+}
+
+/* Parse "{1,2,3}" into at most max values; returns the count or -1. */
+static int
+batch_parse_vals(const char *s, uint32_t *v, int max)
+{
+	int n = 0;
+
+	if (*s++ != '{')
+		return -1;
+	while (*s != '}' && *s != '\0') {
+		char *end;
+		unsigned long x = strtoul(s, &end, 10);
+
+		if (end == s || n == max)
+			return -1;
+		v[n++] = (uint32_t)x;
+		s = *end == ',' ? end + 1 : end;
+	}
+	return *s == '}' ? n : -1;
+}
+
+/* Put each dialog row on its sender; a bad row is dropped (and deleted). */
+static void
+batch_load_dialogs(struct store_batch *b, const struct db_rows *rows)
+{
+	for (int r = 0; r < db_rows_count(rows); r++) {
+		const char *channel = db_rows_get(rows, r, 0);
+		const char *sender = db_rows_get(rows, r, 1);
+		uint64_t key = store_sender_key(channel, sender);
+		struct store_sender *s = NULL;
+		struct dialog_state d;
+		size_t pos = SIZE_MAX;
+		char err[128];
+		int i;
+
+		while ((i = smap_next(&b->sender_map, key, &pos)) >= 0) {
+			const struct store_msg *m = &b->msgs[b->senders[i].msg];
+
+			if (strcmp(m->in.channel, channel) == 0 &&
+			    strcmp(m->in.sender, sender) == 0) {
+				s = &b->senders[i];
+				break;
+			}
+		}
+		if (s == NULL)
+			continue;
+		memset(&d, 0, sizeof(d));
+		strlcpy_s(
+		    d.contract, db_rows_get(rows, r, 2), sizeof(d.contract));
+		d.nregisters = (uint8_t)atoi(db_rows_get(rows, r, 3));
+		d.next = (uint8_t)atoi(db_rows_get(rows, r, 4));
+		d.started_us = strtoll(db_rows_get(rows, r, 6), NULL, 10);
+		d.last_us = strtoll(db_rows_get(rows, r, 7), NULL, 10);
+		s->had = true;
+		if (batch_parse_vals(db_rows_get(rows, r, 5), d.values,
+		        MODEL_MAX_REGISTERS) != d.next ||
+		    dialog_state_check(&d, err, sizeof(err)) != 0) {
+			log_error("store: dropping a bad dialog row: %s", err);
+			s->dirty = true; /* delete it */
+			continue;
+		}
+		s->has = true;
+		s->cur = d;
+	}
+}
+
+/* Register row r into contract c (rows come ordered by position). */
+static void
+batch_load_register(struct model_contract *c, const struct db_rows *rows, int r)
+{
+	struct model_register *g;
+	const char *v;
+
+	if (c->nregisters >= MODEL_MAX_REGISTERS)
+		return; /* model_contract_check refuses it */
+	g = &c->registers[c->nregisters++];
+	memset(g, 0, sizeof(*g));
+	g->position = (uint8_t)atoi(db_rows_get(rows, r, 3));
+	strlcpy_s(g->name, db_rows_get(rows, r, 4), sizeof(g->name));
+	g->digits = (uint8_t)atoi(db_rows_get(rows, r, 5));
+	if ((v = db_rows_get(rows, r, 6)) != NULL) {
+		g->has_last = true;
+		g->last_value = (uint32_t)strtoul(v, NULL, 10);
+	}
+	v = db_rows_get(rows, r, 7);
+	g->last_date = v ? (int32_t)atol(v) : MODEL_DATE_NONE;
+}
+
+static struct store_contract *
+batch_contract_add(struct store_batch *b)
+{
+	if (b->ncontracts == b->contracts_cap) {
+		b->contracts_cap = b->contracts_cap ? b->contracts_cap * 2 : 64;
+		b->contracts = xrealloc(
+		    b->contracts, b->contracts_cap * sizeof(*b->contracts));
+	}
+	return &b->contracts[b->ncontracts++];
+}
+
+/* Close the contract being read: keep it if it is sound. */
+static void
+batch_contract_done(struct store_batch *b)
+{
+	struct store_contract *sc = &b->contracts[b->ncontracts - 1];
+	const char *k[1] = { sc->c.number };
+	char err[128];
+
+	if (model_contract_check(&sc->c, err, sizeof(err)) != 0) {
+		log_error(
+		    "store: contract %s is unusable: %s", sc->c.number, err);
+		b->ncontracts--;
+		return;
+	}
+	smap_put(&b->contract_map, store_hash(k, 1), (int)b->ncontracts - 1);
+}
+
+static void
+batch_load_contracts(struct store_batch *b, const struct db_rows *rows)
+{
+	struct store_contract *sc = NULL;
+
+	b->ncontracts = 0;
+	smap_reset(&b->contract_map, (size_t)db_rows_count(rows));
+	for (int r = 0; r < db_rows_count(rows); r++) {
+		const char *number = db_rows_get(rows, r, 0);
+
+		if (sc == NULL || strcmp(sc->c.number, number) != 0) {
+			if (sc != NULL)
+				batch_contract_done(b);
+			sc = batch_contract_add(b);
+			memset(sc, 0, sizeof(*sc));
+			strlcpy_s(sc->c.number, number, sizeof(sc->c.number));
+			if (model_resource_parse(db_rows_get(rows, r, 1),
+			        &sc->c.resource) != 0 ||
+			    model_status_parse(
+			        db_rows_get(rows, r, 2), &sc->c.status) != 0)
+				sc->c.nregisters = MODEL_MAX_REGISTERS + 1;
+		}
+		batch_load_register(&sc->c, rows, r);
+	}
+	if (sc != NULL)
+		batch_contract_done(b);
+}
+
+static struct store_contract *
+batch_contract(struct store_batch *b, const char *number)
+{
+	const char *k[1] = { number };
+	size_t pos = SIZE_MAX;
+	int i;
+
+	while ((i = smap_next(&b->contract_map, store_hash(k, 1), &pos)) >= 0)
+		if (strcmp(b->contracts[i].c.number, number) == 0)
+			return &b->contracts[i];
+	return NULL;
+}
+
+/* ---- deciding ------------------------------------------------------------ */
+
+/*
+ * Map values: a row r of a round-1 result is r >= 0; message j of the
+ * batch is -2 - j (smap_next returns -1 at the end).
+ */
+#define BATCH_MSG(j) (-2 - (int)(j))
+
+static void
+batch_duplicate_of_row(struct store_batch *b, struct store_msg *m,
+    const struct db_rows *rows, int r, int col, enum store_dup kind)
+{
+	m->status = INTAKE_DUPLICATE;
+	m->dup = kind;
+	m->original = strtoll(db_rows_get(rows, r, col), NULL, 10);
+	m->outcome = sbuf_str(&b->text, db_rows_get(rows, r, col + 1));
+	m->reason = sbuf_str(&b->text, db_rows_get(rows, r, col + 2));
+	m->reply = sbuf_str(&b->text, db_rows_get(rows, r, col + 3));
+}
+
+static void
+batch_duplicate_of_msg(
+    struct store_msg *m, const struct store_msg *o, enum store_dup kind)
+{
+	m->status = INTAKE_DUPLICATE;
+	m->dup = kind;
+	m->original = o->original ? o->original : o->id;
+	m->outcome = o->outcome;
+	m->reason = o->reason;
+	m->reply = o->reply;
+}
+
+/* An external id already logged, or earlier in this batch: a duplicate. */
+static bool
+batch_ext_duplicate(struct store_batch *b, size_t i, const struct db_rows *ext)
+{
+	struct store_msg *m = &b->msgs[i];
+	const char *k[2] = { m->in.channel, m->in.external_id };
+	uint64_t key = store_hash(k, 2);
+	size_t pos = SIZE_MAX;
+	int v;
+
+	while ((v = smap_next(&b->ext_map, key, &pos)) != -1) {
+		const char *ch, *id;
+
+		if (v <= BATCH_MSG(0)) {
+			const struct store_msg *o = &b->msgs[BATCH_MSG(0) - v];
+
+			if (o->status != INTAKE_TEMPFAIL &&
+			    strcmp(o->in.channel, m->in.channel) == 0 &&
+			    strcmp(o->in.external_id, m->in.external_id) == 0) {
+				batch_duplicate_of_msg(m, o, STORE_DUP_ID);
+				return true;
+			}
+			continue;
+		}
+		ch = db_rows_get(ext, v, 0);
+		id = db_rows_get(ext, v, 1);
+		if (strcmp(ch, m->in.channel) == 0 &&
+		    strcmp(id, m->in.external_id) == 0) {
+			batch_duplicate_of_row(b, m, ext, v, 2, STORE_DUP_ID);
+			return true;
+		}
+	}
+	smap_put(&b->ext_map, key, BATCH_MSG(i));
+	return false;
+}
+
+/*
+ * A redelivery: the same (channel, sender, recipient, text) as a message
+ * that advanced something and whose own time is at most the window before
+ * this one's, in the log or earlier in this batch. The latest such message
+ * is the original. Message times, not log times: a replay of last week's
+ * log finds what live traffic would have found.
+ */
+static bool
+batch_redelivery(struct store_batch *b, size_t i, const struct db_rows *prior,
+    int64_t window_s)
+{
+	struct store_msg *m = &b->msgs[i];
+	int64_t from_us = m->in.time_us - window_s * 1000000;
+	size_t pos = SIZE_MAX;
+	int v, best_msg = -1, best_row = -1;
+
+	while ((v = smap_next(&b->dedupe_map, m->dedupe_key, &pos)) != -1) {
+		if (v <= BATCH_MSG(0)) {
+			const struct store_msg *o = &b->msgs[BATCH_MSG(0) - v];
+
+			if (o->in.time_us >= from_us &&
+			    strcmp(o->in.text, m->in.text) == 0 &&
+			    strcmp(o->in.sender, m->in.sender) == 0 &&
+			    strcmp(o->in.recipient, m->in.recipient) == 0 &&
+			    strcmp(o->in.channel, m->in.channel) == 0 &&
+			    BATCH_MSG(0) - v > best_msg)
+				best_msg = BATCH_MSG(0) - v;
+		} else if (strtoll(db_rows_get(prior, v, 9), NULL, 10) >=
+		        from_us &&
+		    strcmp(db_rows_get(prior, v, 8), m->in.text) == 0 &&
+		    strcmp(db_rows_get(prior, v, 6), m->in.sender) == 0 &&
+		    strcmp(db_rows_get(prior, v, 7), m->in.recipient) == 0 &&
+		    strcmp(db_rows_get(prior, v, 5), m->in.channel) == 0 &&
+		    v > best_row) {
+			best_row = v;
+		}
+	}
+	if (best_msg >= 0)
+		batch_duplicate_of_msg(
+		    m, &b->msgs[best_msg], STORE_DUP_REDELIVERY);
+	else if (best_row >= 0)
+		batch_duplicate_of_row(
+		    b, m, prior, best_row, 1, STORE_DUP_REDELIVERY);
+	return best_msg >= 0 || best_row >= 0;
+}
+
+/* Whether two dialog states differ (last_us counted only when asked). */
+static bool
+batch_dialog_differs(
+    const struct dialog_state *a, const struct dialog_state *z, bool with_time)
+{
+	if ((a == NULL) != (z == NULL))
+		return true;
+	if (a == NULL)
+		return false;
+	return strcmp(a->contract, z->contract) != 0 ||
+	    a->nregisters != z->nregisters || a->next != z->next ||
+	    a->started_us != z->started_us ||
+	    memcmp(a->values, z->values, a->next * sizeof(a->values[0])) != 0 ||
+	    (with_time && a->last_us != z->last_us);
+}
+
+/* Run the dialog engine for message m with its sender's current dialog. */
+static int
+batch_run_engine(struct store_batch *b, struct store_msg *m,
+    const struct dialog_state *dlg, const struct config *cfg)
+{
+	const char *needed = dialog_contract_needed(&m->cmd, dlg);
+	struct store_contract *c = needed ? batch_contract(b, needed) : NULL;
+	struct dialog_input in = {
+		.time_us = m->in.time_us,
+		.channel = m->in.channel,
+		.sender = m->in.sender,
+		.cmd = &m->cmd,
+		.dialog = dlg,
+		.contract = c ? &c->c : NULL,
+	};
+
+	if (needed != NULL)
+		strlcpy_s(m->contract, needed, sizeof(m->contract));
+	return dialog_decide(&in, cfg, &b->dec);
+}
+
+/* Record the submission and move the contract's last values on. */
+static void
+batch_apply_submission(struct store_batch *b, size_t i)
+{
+	const struct dialog_submission *s = &b->dec.submission;
+	struct store_contract *c = batch_contract(b, s->contract);
+	struct store_sub *sub;
+
+	if (b->nsubs == b->subs_cap) {
+		b->subs_cap = b->subs_cap ? b->subs_cap * 2 : 64;
+		b->subs = xrealloc(b->subs, b->subs_cap * sizeof(*b->subs));
+	}
+	sub = &b->subs[b->nsubs];
+	b->msgs[i].sub = (int)b->nsubs++;
+	sub->msg = (int)i;
+	sub->s = *s;
+	for (unsigned r = 0; r < s->nvalues; r++) {
+		struct model_register *g = &c->c.registers[r];
+
+		sub->has_prev[r] = g->has_last;
+		sub->prev[r] = g->last_value;
+		g->has_last = true;
+		g->last_value = s->values[r];
+		g->last_date = s->date;
+		c->dirty |= 1u << r;
+	}
+}
+
+/* Apply message i's decision: its sender's dialog, readings, reply. */
+static void
+batch_apply(struct store_batch *b, size_t i, const struct dialog_state *before)
+{
+	struct store_msg *m = &b->msgs[i];
+	struct store_sender *s = &b->senders[m->sender];
+	const struct dialog_decision *d = &b->dec;
+
+	if (batch_dialog_differs(
+	        before, d->has_dialog ? &d->dialog : NULL, true)) {
+		s->has = d->has_dialog;
+		s->cur = d->dialog;
+		s->dirty = true;
+	}
+	if (d->has_submission)
+		batch_apply_submission(b, i);
+	m->outcome = sbuf_str(&b->text, dialog_outcome_name(d->outcome));
+	m->reason = sbuf_str(&b->text, dialog_reason_name(d->reason));
+	m->reply = sbuf_str(&b->text, d->reply);
+	m->flags = d->flags;
+	m->outbox = d->reply[0] != '\0' && strcmp(m->in.channel, "sms") == 0 &&
+	    !(m->in.flags & INTAKE_F_NO_OUTBOX);
+	if (m->advanced && batch_redeliverable(m))
+		smap_put(&b->dedupe_map, m->dedupe_key, BATCH_MSG(i));
+}
+
+/*
+ * Decide message i: a duplicate (its external id, or a redelivery: the
+ * same text from the same sender to the same number after one that
+ * changed something, within the window), else the dialog engine's
+ * decision, applied to the batch's state.
+ */
+static void
+batch_decide_one(struct store_batch *b, size_t i, const struct config *cfg,
+    const struct db_rows *ext, const struct db_rows *prior)
+{
+	struct store_msg *m = &b->msgs[i];
+	struct store_sender *s = &b->senders[m->sender];
+	struct dialog_state before = s->cur;
+	const struct dialog_state *dlg = s->has ? &before : NULL;
+	const struct dialog_decision *d = &b->dec;
+
+	if (batch_ext_duplicate(b, i, ext))
+		return;
+	if (cfg->store.duplicate_window > 0 && batch_redeliverable(m) &&
+	    batch_redelivery(b, i, prior, cfg->store.duplicate_window))
+		return;
+	if (batch_run_engine(b, m, dlg, cfg) != 0) {
+		log_error("store: message %" PRId64
+		          ": %s; deciding without its "
+		          "dialog",
+		    m->id, d->reply);
+		dlg = NULL;
+		s->has = false;
+		s->dirty = true;
+		if (batch_run_engine(b, m, NULL, cfg) != 0) {
+			log_error(
+			    "store: message %" PRId64 ": %s", m->id, d->reply);
+			m->status = INTAKE_TEMPFAIL;
+			return;
+		}
+	}
+	m->advanced = d->has_submission ||
+	    batch_dialog_differs(dlg, d->has_dialog ? &d->dialog : NULL, false);
+	batch_apply(b, i, dlg);
+}
+
+/* ---- round 2: the writes --------------------------------------------------- */
+
+static const char *const dup_reasons[] = {
+	[STORE_DUP_NONE] = NULL,
+	[STORE_DUP_ID] = "external_id",
+	[STORE_DUP_REDELIVERY] = "redelivery",
+};
+
+static const char *
+batch_text(const struct store_batch *b, size_t off)
+{
+	return off == STORE_NONE ? NULL : b->text.p + off;
+}
+
+static void
+batch_begin_arrays(struct store_batch *b, int n)
+{
+	for (int i = 0; i < n; i++)
+		sarr_begin(&b->arr[i]);
+}
+
+static void
+batch_end_arrays(struct store_batch *b, int n)
+{
+	for (int i = 0; i < n; i++)
+		b->params[i] = sarr_end(&b->arr[i]);
+}
+
+/* The message log: every message but those that failed on their own. */
+static void
+batch_write_messages(struct store_batch *b, struct db *db)
+{
+	struct sql_arr *a = b->arr;
+
+	batch_begin_arrays(b, 17);
+	for (size_t i = 0; i < b->n; i++) {
+		const struct store_msg *m = &b->msgs[i];
+		bool dup = m->dup != STORE_DUP_NONE;
+
+		if (m->status == INTAKE_TEMPFAIL ||
+		    (dup && (m->in.flags & INTAKE_F_NO_DUP_LOG)))
+			continue;
+		sarr_i64(&a[0], m->id);
+		sarr_i64(&a[1], m->in.time_us);
+		sarr_text(&a[2], m->in.channel);
+		sarr_text(&a[3], m->in.sender);
+		sarr_text(&a[4], m->in.recipient);
+		sarr_text(&a[5], m->in.text);
+		sarr_i64(&a[6], m->in.dcs);
+		sarr_i64(&a[7], m->in.text_flags);
+		sarr_text(&a[8], m->id_derived ? NULL : m->in.external_id);
+		sarr_text(&a[9], m->contract[0] ? m->contract : NULL);
+		sarr_text(
+		    &a[10], dup ? "duplicate" : batch_text(b, m->outcome));
+		sarr_text(&a[11],
+		    dup ? dup_reasons[m->dup] : batch_text(b, m->reason));
+		sarr_i64(&a[12], m->flags);
+		sarr_text(&a[13], batch_text(b, m->reply));
+		sarr_i64(&a[14], (int64_t)m->dedupe_key);
+		sarr_bool(&a[15], m->advanced);
+		if (dup)
+			sarr_i64(&a[16], m->original);
+		else
+			sarr_null(&a[16]);
+	}
+	batch_end_arrays(b, 17);
+	db_send(db, ST_MSGS, b->params);
+
+	batch_begin_arrays(b, 3);
+	for (size_t i = 0; i < b->n; i++) {
+		const struct store_msg *m = &b->msgs[i];
+
+		if (m->status != INTAKE_APPLIED)
+			continue;
+		sarr_text(&a[0], m->in.channel);
+		sarr_text(&a[1], m->in.external_id);
+		sarr_i64(&a[2], m->id);
+	}
+	batch_end_arrays(b, 3);
+	if (a[0].n > 0)
+		db_send(db, ST_MSGIDS, b->params);
+}
+
+/* Dialogs created, changed or ended by the batch. */
+static void
+batch_write_dialogs(struct store_batch *b, struct db *db)
+{
+	struct sql_arr *a = b->arr;
+	char vals[MODEL_MAX_REGISTERS * 11 + 3];
+
+	batch_begin_arrays(b, 8);
+	for (size_t i = 0; i < b->nsenders; i++) {
+		const struct store_sender *s = &b->senders[i];
+		const struct store_msg *m = &b->msgs[s->msg];
+		size_t o = 0;
+
+		if (!s->dirty || !s->has)
+			continue;
+		vals[o++] = '{';
+		for (unsigned v = 0; v < s->cur.next; v++)
+			o += (size_t)snprintf(vals + o, sizeof(vals) - o,
+			    "%s%" PRIu32, v ? "," : "", s->cur.values[v]);
+		snprintf(vals + o, sizeof(vals) - o, "}");
+		sarr_text(&a[0], m->in.channel);
+		sarr_text(&a[1], m->in.sender);
+		sarr_text(&a[2], s->cur.contract);
+		sarr_i64(&a[3], s->cur.nregisters);
+		sarr_i64(&a[4], s->cur.next);
+		sarr_text(&a[5], vals);
+		sarr_i64(&a[6], s->cur.started_us);
+		sarr_i64(&a[7], s->cur.last_us);
+	}
+	batch_end_arrays(b, 8);
+	if (a[0].n > 0)
+		db_send(db, ST_DLG_PUT, b->params);
+
+	batch_begin_arrays(b, 2);
+	for (size_t i = 0; i < b->nsenders; i++) {
+		const struct store_sender *s = &b->senders[i];
+
+		if (!s->dirty || s->has || !s->had)
+			continue;
+		sarr_text(&a[0], b->msgs[s->msg].in.channel);
+		sarr_text(&a[1], b->msgs[s->msg].in.sender);
+	}
+	batch_end_arrays(b, 2);
+	if (a[0].n > 0)
+		db_send(db, ST_DLG_DEL, b->params);
+}
+
+/* Submissions (columns 0-10) and their readings (11-16) in one statement. */
+static void
+batch_write_submissions(struct store_batch *b, struct db *db)
+{
+	struct sql_arr *a = b->arr;
+
+	if (b->nsubs == 0)
+		return;
+	batch_begin_arrays(b, 17);
+	for (size_t i = 0; i < b->nsubs; i++) {
+		const struct store_sub *sub = &b->subs[i];
+		const struct dialog_submission *s = &sub->s;
+		const struct store_msg *m = &b->msgs[sub->msg];
+		const char *status = s->flags & DIALOG_F_HIGH_CONSUMPTION
+		    ? "review"
+		    : "accepted";
+
+		sarr_i64(&a[0], m->id);
+		sarr_text(&a[1], s->contract);
+		sarr_text(&a[2], model_resource_name(s->resource));
+		sarr_text(&a[3], m->in.channel);
+		sarr_text(&a[4], m->in.sender);
+		sarr_i64(&a[5], s->time_us);
+		sarr_i64(&a[6], s->started_us);
+		sarr_i64(&a[7], s->date);
+		sarr_i64(&a[8], s->flags);
+		sarr_i64(&a[9], (int64_t)s->daily_milli);
+		sarr_text(&a[10], status);
+		for (unsigned r = 0; r < s->nvalues; r++) {
+			sarr_i64(&a[11], m->id);
+			sarr_i64(&a[12], r + 1);
+			sarr_i64(&a[13], s->values[r]);
+			if (sub->has_prev[r])
+				sarr_i64(&a[14], sub->prev[r]);
+			else
+				sarr_null(&a[14]);
+			sarr_i64(&a[15], s->consumption[r]);
+			sarr_i64(&a[16], s->reg_flags[r]);
+		}
+	}
+	batch_end_arrays(b, 17);
+	db_send(db, ST_SUBMIT, b->params);
+}
+
+/* Registers whose last value moved: the final value of the batch. */
+static void
+batch_write_registers(struct store_batch *b, struct db *db)
+{
+	struct sql_arr *a = b->arr;
+
+	batch_begin_arrays(b, 4);
+	for (size_t i = 0; i < b->ncontracts; i++) {
+		const struct store_contract *c = &b->contracts[i];
+
+		for (unsigned r = 0; r < c->c.nregisters; r++) {
+			if (!(c->dirty & (1u << r)))
+				continue;
+			sarr_text(&a[0], c->c.number);
+			sarr_i64(&a[1], c->c.registers[r].position);
+			sarr_i64(&a[2], c->c.registers[r].last_value);
+			sarr_i64(&a[3], c->c.registers[r].last_date);
+		}
+	}
+	batch_end_arrays(b, 4);
+	if (a[0].n > 0)
+		db_send(db, ST_REGS, b->params);
+}
+
+static void
+batch_write_outbox(struct store_batch *b, struct db *db)
+{
+	struct sql_arr *a = b->arr;
+
+	batch_begin_arrays(b, 5);
+	for (size_t i = 0; i < b->n; i++) {
+		const struct store_msg *m = &b->msgs[i];
+
+		if (!m->outbox || m->status != INTAKE_APPLIED)
+			continue;
+		sarr_i64(&a[0], m->id);
+		sarr_text(&a[1], m->in.channel);
+		sarr_text(&a[2], m->in.recipient);
+		sarr_text(&a[3], m->in.sender);
+		sarr_text(&a[4], batch_text(b, m->reply));
+	}
+	batch_end_arrays(b, 5);
+	if (a[0].n > 0)
+		db_send(db, ST_OUTBOX, b->params);
+}
+
+int
+batch_decide(struct store_batch *b, const struct db_round_result *r,
+    const struct config *cfg, struct db *db, char *err, size_t errlen)
+{
+	const struct db_rows *ext = batch_rows(b, r, ST_EXT);
+	const struct db_rows *prior = batch_rows(b, r, ST_PRIOR);
+
+	if (r->nrows != b->r1_count ||
+	    batch_load_ids(b, batch_rows(b, r, ST_IDS)) != 0) {
+		snprintf(err, errlen, "unexpected results from the database");
+		return -1;
+	}
+	sbuf_reset(&b->text);
+	b->nsubs = 0;
+	batch_load_dialogs(b, batch_rows(b, r, ST_DIALOGS));
+	batch_load_contracts(b, batch_rows(b, r, ST_CONTRACTS));
+	smap_reset(&b->ext_map, b->n + (ext ? (size_t)db_rows_count(ext) : 0));
+	for (int i = 0; ext != NULL && i < db_rows_count(ext); i++) {
+		const char *k[2] = { db_rows_get(ext, i, 0),
+			db_rows_get(ext, i, 1) };
+
+		smap_put(&b->ext_map, store_hash(k, 2), i);
+	}
+	smap_reset(
+	    &b->dedupe_map, b->n + (prior ? (size_t)db_rows_count(prior) : 0));
+	for (int i = 0; prior != NULL && i < db_rows_count(prior); i++)
+		smap_put(&b->dedupe_map,
+		    (uint64_t)strtoll(db_rows_get(prior, i, 0), NULL, 10), i);
+	for (size_t i = 0; i < b->n; i++)
+		batch_decide_one(b, i, cfg, ext, prior);
+
+	batch_write_messages(b, db);
+	batch_write_dialogs(b, db);
+	batch_write_submissions(b, db);
+	batch_write_registers(b, db);
+	batch_write_outbox(b, db);
+	return 0;
+}
+
+void
+batch_free(struct store_batch *b)
+{
+	free(b->msgs);
+	free(b->senders);
+	free(b->contracts);
+	free(b->subs);
+	smap_free(&b->sender_map);
+	smap_free(&b->contract_map);
+	smap_free(&b->dedupe_map);
+	smap_free(&b->ext_map);
+	sbuf_free(&b->text);
+	for (int i = 0; i < STORE_MAX_PARAMS; i++)
+		sbuf_free(&b->arr[i].b);
+	memset(b, 0, sizeof(*b));
+}

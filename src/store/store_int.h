@@ -1,0 +1,158 @@
+/*
+ * Inside the store: shared by store.c (queue, transactions, failures),
+ * store_batch.c (what one batch decides and writes) and store_sql.c (the
+ * statements and the containers the batch builds them with).
+ */
+#ifndef METERLINE_STORE_INT_H
+#define METERLINE_STORE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meterline/config.h"
+#include "meterline/db.h"
+#include "meterline/dialog.h"
+#include "meterline/intake.h"
+#include "meterline/model.h"
+#include "meterline/parse.h"
+#include "meterline/sql_array.h"
+
+#define STORE_NONE SIZE_MAX /* "no string" in a text buffer offset */
+
+/* Append s and a NUL; returns its offset. NULL gives STORE_NONE. */
+size_t sbuf_str(struct sql_buf *, const char *s);
+
+/* A map from 64-bit hashes to small ints; equal hashes may repeat. */
+struct store_map {
+	uint64_t *keys; /* 0 = empty slot */
+	int *vals;
+	size_t cap; /* power of two */
+	size_t n;
+};
+
+void smap_reset(struct store_map *, size_t expected);
+void smap_put(struct store_map *, uint64_t key, int val);
+/* Next value under key after *pos (start with *pos = SIZE_MAX); -1 at end. */
+int smap_next(const struct store_map *, uint64_t key, size_t *pos);
+void smap_free(struct store_map *);
+
+/* 64-bit FNV-1a over several strings, each followed by a 0 byte. */
+uint64_t store_hash(const char *const *strs, size_t n);
+/* The key of a sender: its advisory lock and its map entry. */
+uint64_t store_sender_key(const char *channel, const char *sender);
+
+/* The prepared statements, by number (store_sql.c). */
+enum store_stmt {
+	ST_LOCK, /* advisory locks on the senders, sorted */
+	ST_IDS, /* message ids for the batch */
+	ST_EXT, /* messages already logged under the same external ids */
+	ST_PRIOR, /* recently applied messages with the same dedupe keys */
+	ST_DIALOGS, /* the senders' dialogs */
+	ST_CONTRACTS, /* contracts named by texts or dialogs, registers locked */
+	ST_MSGS, /* message log rows */
+	ST_MSGIDS, /* external ids of new messages */
+	ST_DLG_PUT, /* dialogs created or changed */
+	ST_DLG_DEL, /* dialogs ended */
+	ST_SUBMIT, /* submissions and their readings */
+	ST_REGS, /* registers' new last values */
+	ST_OUTBOX, /* replies to send */
+	ST__MAX
+};
+
+extern const struct db_stmt store_stmts[ST__MAX];
+#define STORE_MAX_PARAMS 17
+extern const char store_session_sql[];
+
+enum store_dup {
+	STORE_DUP_NONE,
+	STORE_DUP_ID, /* its external id is in the log already */
+	STORE_DUP_REDELIVERY, /* same text again within the window */
+};
+
+/* One message from submit to done. Strings point into copy. */
+struct store_msg {
+	struct inbound_msg in;
+	char *copy; /* owned: all the strings of in */
+	intake_done_cb done;
+	void *done_arg;
+	uint64_t sender_key; /* hash of (channel, sender) */
+	uint64_t dedupe_key; /* hash of (channel, sender, recipient, text) */
+	bool id_derived; /* in.external_id is its stable id (msg_id.h) */
+	/* set while its batch runs */
+	struct parse_result cmd;
+	int sender; /* index into the batch's senders */
+	int64_t id; /* its message log row */
+	enum intake_status status;
+	size_t outcome, reason, reply; /* offsets in batch text */
+	unsigned flags; /* DIALOG_F_* */
+	bool advanced; /* changed a dialog or stored readings */
+	bool outbox; /* its reply goes to the outbox */
+	enum store_dup dup;
+	int64_t original; /* a duplicate's original message, else 0 */
+	int sub; /* index into the batch's subs, or -1 */
+	char contract[MODEL_CONTRACT_MAX + 1];
+};
+
+/* A sender of the batch and its dialog as it evolves message by message. */
+struct store_sender {
+	int msg; /* one of its messages, for the strings */
+	bool had; /* a row was loaded */
+	bool has; /* a dialog is open now */
+	bool dirty; /* now differs from the row */
+	struct dialog_state cur;
+};
+
+/* A contract loaded for the batch; dirty bit i: register i's last value moved. */
+struct store_contract {
+	struct model_contract c;
+	unsigned dirty;
+};
+
+/* A submission decided in the batch, with each register's value before. */
+struct store_sub {
+	int msg;
+	struct dialog_submission s;
+	bool has_prev[MODEL_MAX_REGISTERS];
+	uint32_t prev[MODEL_MAX_REGISTERS];
+};
+
+/* One batch: the messages of one transaction and what they decide. */
+struct store_batch {
+	struct store_msg *msgs;
+	size_t n, cap;
+	struct store_sender *senders;
+	size_t nsenders, senders_cap;
+	struct store_contract *contracts;
+	size_t ncontracts, contracts_cap;
+	struct store_sub *subs;
+	size_t nsubs, subs_cap;
+	int r1[ST__MAX]; /* round 1: result index per statement */
+	size_t r1_count;
+	struct store_map sender_map, contract_map, dedupe_map, ext_map;
+	struct sql_buf text; /* outcomes, reasons, replies */
+	struct sql_arr arr[STORE_MAX_PARAMS];
+	const char *params[STORE_MAX_PARAMS];
+	struct dialog_decision dec; /* scratch for one decision */
+	int attempts; /* retries after transient errors */
+	bool no_locks; /* dry run: no advisory locks (see store.c) */
+};
+
+/* store_batch.c: one batch's work, between the database rounds. */
+
+/*
+ * Parse the texts, find the senders; send round 1 (locks and loads). The
+ * caller closes the round. window_s: the redelivery window.
+ */
+void batch_send_loads(
+    struct store_batch *, struct db *, struct parser *, int64_t window_s);
+/*
+ * With round 1's results: decide every message and send round 2 (the
+ * writes; the caller closes it with a sync). Returns 0, or -1 when the
+ * results do not have the expected shape.
+ */
+int batch_decide(struct store_batch *, const struct db_round_result *,
+    const struct config *, struct db *, char *err, size_t errlen);
+void batch_free(struct store_batch *);
+
+#endif
