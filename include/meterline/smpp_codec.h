@@ -7,6 +7,7 @@
 #ifndef METERLINE_SMPP_CODEC_H
 #define METERLINE_SMPP_CODEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -121,16 +122,16 @@ struct smpp_sm {
 	uint8_t esm_class, protocol_id, priority_flag;
 	uint8_t registered_delivery, data_coding;
 	uint16_t ud_len;
-	int from_payload; /* user data came from message_payload */
+	bool from_payload; /* user data came from message_payload */
 	size_t udh_len; /* octets of UDH incl. the UDHL octet */
 	const uint8_t *text; /* ud + udh_len */
 	size_t text_len;
 	struct smpp_concat concat;
 	/* Delivery receipt TLVs; has_* say whether they were present. */
-	int has_receipt_id, has_message_state;
+	bool has_receipt_id, has_message_state;
 	char receipted_message_id[66];
 	uint8_t message_state;
-	int is_receipt; /* esm_class: a receipt or an ack */
+	bool is_receipt; /* esm_class: a receipt or an ack */
 	uint8_t ud[SMPP_PDU_MAX]; /* last: decode zeroes what precedes */
 };
 
@@ -152,7 +153,7 @@ struct smpp_pdu {
 		char id[66]; /* system_id of bind_*_resp,
 						   message_id of *_sm_resp */
 	} u;
-	int body_ok; /* *_resp: the body was present and decoded */
+	bool body_ok; /* *_resp: the body was present and decoded */
 };
 
 /* Read the header of a buffer of at least 16 bytes. */

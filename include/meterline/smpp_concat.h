@@ -13,6 +13,7 @@
 #ifndef METERLINE_SMPP_CONCAT_H
 #define METERLINE_SMPP_CONCAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,7 +25,7 @@ struct smpp_reasm_msg {
 	char src[66], dst[66];
 	uint8_t dcs; /* data_coding of the first part that arrived */
 	uint8_t total, got; /* parts announced and parts present */
-	int complete; /* got == total */
+	bool complete; /* got == total */
 	unsigned odd_parts; /* UCS-2 parts of odd length, each end -> U+FFFD */
 	uint8_t *data; /* user data of the parts, in order, UDH removed */
 	size_t len;

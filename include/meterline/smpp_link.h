@@ -21,6 +21,7 @@
 #ifndef METERLINE_SMPP_LINK_H
 #define METERLINE_SMPP_LINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,7 +81,7 @@ struct smpp_receipt {
 	const char *src, *dst; /* as in the deliver_sm */
 	const char *message_id; /* receipted_message_id, else "id:" of the
 					   text; "" when neither */
-	int has_state;
+	bool has_state;
 	uint8_t state; /* message_state TLV (2 = DELIVERED...) */
 	const char *stat; /* "stat:" of the text ("DELIVRD"), or "" */
 	const char *err; /* "err:" of the text, or "" */
@@ -101,7 +102,7 @@ struct smpp_mt_report {
 	enum smpp_mt_state state;
 	uint32_t status; /* last command_status (0 if none) */
 	const char *message_id; /* SMSC id, "" unless ACCEPTED */
-	int last; /* every part of this reply is settled */
+	bool last; /* every part of this reply is settled */
 };
 
 /*
@@ -117,7 +118,7 @@ struct smpp_link_hooks {
 	void (*receipt)(void *ctx, const struct smpp_receipt *r,
 	    intake_done_cb done, void *done_arg);
 	void (*mt_report)(void *ctx, const struct smpp_mt_report *r);
-	void (*bound)(void *ctx, int bound); /* link up (1) or down (0) */
+	void (*bound)(void *ctx, bool bound); /* link up or down */
 	void *ctx;
 };
 
@@ -167,7 +168,7 @@ int smpp_link_send(
 void smpp_link_stop(struct smpp_link *, void (*stopped)(void *arg), void *arg);
 
 /* 1 when a session that can send submit_sm is bound. */
-int smpp_link_bound(const struct smpp_link *);
+bool smpp_link_bound(const struct smpp_link *);
 const struct smpp_link_stats *smpp_link_stats(const struct smpp_link *);
 
 /*

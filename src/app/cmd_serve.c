@@ -139,11 +139,11 @@ serve_link_report(void *ctx, const struct smpp_mt_report *r)
 }
 
 static void
-serve_link_bound(void *ctx, int bound)
+serve_link_bound(void *ctx, bool bound)
 {
 	struct serve *sv = ctx;
 
-	outbox_set_enabled(sv->outbox, bound != 0);
+	outbox_set_enabled(sv->outbox, bound);
 }
 
 static int

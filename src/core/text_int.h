@@ -1,6 +1,6 @@
 /* Shared between the text decoders and encoder; not a public interface. */
-#ifndef METERLINE_TEXT_INTERNAL_H
-#define METERLINE_TEXT_INTERNAL_H
+#ifndef METERLINE_TEXT_INT_H
+#define METERLINE_TEXT_INT_H
 
 #include <stdint.h>
 

@@ -507,7 +507,7 @@ decode_bind(
 /*
  * Read the body of a response whose header status is ESME_ROK: system_id
  * of bind_*_resp, message_id of the *_sm_resp. A body we cannot read is
- * not an error (the status is what matters): body_ok stays 0.
+ * not an error (the status is what matters): body_ok stays false.
  */
 static void
 decode_resp_body(struct walk *w, struct smpp_pdu *out)
@@ -545,7 +545,7 @@ decode_resp_body(struct walk *w, struct smpp_pdu *out)
 		COPY_CSTR(out->u.id, u.s.message_id);
 	else if (id == SMPP_CMD_DATA_SM_RESP)
 		COPY_CSTR(out->u.id, u.ds.message_id);
-	out->body_ok = 1;
+	out->body_ok = true;
 }
 
 uint32_t
@@ -557,7 +557,7 @@ smpp_decode(const uint8_t *frame, size_t len, struct smpp_pdu *out, char *err,
 	uint32_t id;
 
 	memset(&out->hdr, 0, sizeof(out->hdr));
-	out->body_ok = 0;
+	out->body_ok = false;
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (len < SMPP_HEADER_LEN || len > SMPP_PDU_MAX) {

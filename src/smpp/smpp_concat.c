@@ -2,22 +2,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meterline/hash.h"
 #include "meterline/smpp_codec.h"
 #include "meterline/smpp_concat.h"
 #include "meterline/text.h"
 #include "meterline/xmalloc.h"
 
-#define REASM_BUCKETS 1024
-
 /* One message being reassembled. */
 struct grp {
-	struct grp *hnext; /* hash chain */
+	uint64_t key; /* grp_key(): its entry in by_key */
 	struct grp *prev, *next; /* age list, oldest first */
 	char src[66], dst[66];
 	uint16_t ref;
 	uint8_t total, got, dcs;
 	int64_t deadline;
-	int evicted; /* pushed out by the bounds: expire now */
+	bool evicted; /* pushed out by the bounds: expire now */
 	size_t bytes;
 	uint8_t **part; /* [total], NULL until that part arrives */
 	uint16_t *plen;
@@ -26,7 +25,8 @@ struct grp {
 };
 
 struct smpp_reasm {
-	struct grp *bucket[REASM_BUCKETS];
+	struct htab by_key; /* key -> struct grp * */
+	uint64_t seed; /* senders choose src: keep collisions unplanned */
 	struct grp *oldest, *newest;
 	size_t ngroups, bytes; /* everything held */
 	size_t live_groups, live_bytes; /* not marked to expire */
@@ -44,32 +44,34 @@ smpp_reasm_new(unsigned max_groups, size_t max_bytes, int64_t timeout_us)
 	r->max_groups = max_groups ? max_groups : 1;
 	r->max_bytes = max_bytes;
 	r->timeout_us = timeout_us;
+	r->seed = hash_seed();
 	return r;
 }
 
-static unsigned
-grp_hash(const char *src, const char *dst, uint16_t ref, uint8_t total)
+static uint64_t
+grp_key(const struct smpp_reasm *r, const char *src, const char *dst,
+    uint16_t ref, uint8_t total)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
+	const char *addrs[] = { src, dst };
 
-	for (const char *p = src; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	h = (h ^ 0xff) * 16777619u;
-	for (const char *p = dst; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	h = (h ^ ref) * 16777619u;
-	h = (h ^ total) * 16777619u;
-	return h % REASM_BUCKETS;
+	return hash_strs(r->seed, addrs, 2) ^
+	    hash_u64((uint64_t)ref << 8 | total);
 }
 
 static struct grp *
-grp_find(struct smpp_reasm *r, unsigned b, const char *src, const char *dst,
+grp_find(struct smpp_reasm *r, uint64_t key, const char *src, const char *dst,
     uint16_t ref, uint8_t total)
 {
-	for (struct grp *g = r->bucket[b]; g != NULL; g = g->hnext)
+	size_t pos = HTAB_START;
+	uintptr_t *v;
+
+	while ((v = htab_next(&r->by_key, key, &pos)) != NULL) {
+		struct grp *g = (struct grp *)*v;
+
 		if (g->ref == ref && g->total == total &&
 		    strcmp(g->src, src) == 0 && strcmp(g->dst, dst) == 0)
 			return g;
+	}
 	return NULL;
 }
 
@@ -77,12 +79,7 @@ grp_find(struct smpp_reasm *r, unsigned b, const char *src, const char *dst,
 static void
 grp_unlink(struct smpp_reasm *r, struct grp *g)
 {
-	unsigned b = grp_hash(g->src, g->dst, g->ref, g->total);
-	struct grp **pp = &r->bucket[b];
-
-	while (*pp != g)
-		pp = &(*pp)->hnext;
-	*pp = g->hnext;
+	htab_del(&r->by_key, g->key, (uintptr_t)g);
 	if (g->prev)
 		g->prev->next = g->next;
 	else
@@ -182,7 +179,7 @@ reasm_bound(struct smpp_reasm *r, size_t incoming)
 			break;
 		if (g->evicted)
 			continue;
-		g->evicted = 1;
+		g->evicted = true;
 		r->live_groups--;
 		r->live_bytes -= g->bytes;
 		r->nevicted++;
@@ -190,7 +187,7 @@ reasm_bound(struct smpp_reasm *r, size_t incoming)
 }
 
 static struct grp *
-grp_new(struct smpp_reasm *r, unsigned b, const char *src, const char *dst,
+grp_new(struct smpp_reasm *r, uint64_t key, const char *src, const char *dst,
     const struct smpp_concat *c, uint8_t dcs, int64_t now_us)
 {
 	struct grp *g = xcalloc(1, sizeof(*g));
@@ -203,8 +200,8 @@ grp_new(struct smpp_reasm *r, unsigned b, const char *src, const char *dst,
 	g->deadline = now_us + r->timeout_us;
 	g->part = xcalloc(c->total, sizeof(*g->part));
 	g->plen = xcalloc(c->total, sizeof(*g->plen));
-	g->hnext = r->bucket[b];
-	r->bucket[b] = g;
+	g->key = key;
+	htab_put(&r->by_key, key, (uintptr_t)g);
 	g->prev = r->newest;
 	if (r->newest)
 		r->newest->next = g;
@@ -221,14 +218,14 @@ smpp_reasm_add(struct smpp_reasm *r, const char *src, const char *dst,
     const struct smpp_concat *c, uint8_t dcs, const uint8_t *data, size_t len,
     uint64_t token, int64_t now_us, struct smpp_reasm_msg **out)
 {
-	unsigned b = grp_hash(src, dst, c->ref, c->total);
-	struct grp *g = grp_find(r, b, src, dst, c->ref, c->total);
+	uint64_t key = grp_key(r, src, dst, c->ref, c->total);
+	struct grp *g = grp_find(r, key, src, dst, c->ref, c->total);
 	unsigned i = (unsigned)c->seq - 1;
 
 	*out = NULL;
 	if (g == NULL) {
 		reasm_bound(r, len);
-		g = grp_new(r, b, src, dst, c, dcs, now_us);
+		g = grp_new(r, key, src, dst, c, dcs, now_us);
 	}
 	grp_token(g, token);
 	if (g->part[i] != NULL)
@@ -309,5 +306,6 @@ smpp_reasm_free(struct smpp_reasm *r)
 		next = g->next;
 		grp_free(g);
 	}
+	htab_free(&r->by_key);
 	free(r);
 }

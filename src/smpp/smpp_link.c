@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "meterline/clock.h"
 #include "meterline/log.h"
 #include "meterline/smpp_codec.h"
 #include "meterline/smpp_concat.h"
@@ -33,6 +34,8 @@
 #include "smpp_link_int.h"
 #include "meterline/text.h"
 #include "meterline/xmalloc.h"
+
+static void link_stopped_cb(evutil_socket_t, short, void *);
 
 static const char *const sess_state_names[] = {
 	[SS_IDLE] = "idle",
@@ -80,15 +83,6 @@ smpp_link_cfg_defaults(struct smpp_link_cfg *c)
 	c->tls_verify = 1;
 }
 
-int64_t
-link_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static struct timeval
 ms_tv(int64_t ms)
 {
@@ -124,7 +118,7 @@ sess_label(const struct sess *s)
 static void
 link_bound_changed(struct smpp_link *l)
 {
-	int now = smpp_link_bound(l);
+	bool now = smpp_link_bound(l);
 
 	if (now == l->was_bound)
 		return;
@@ -177,12 +171,12 @@ sess_write_req(struct sess *s, uint32_t seq, uint32_t cmd, const uint8_t *pdu,
 	r->cmd = cmd;
 	r->part = part;
 	r->deadline =
-	    link_now_us() + (int64_t)s->l->cfg.response_timeout_ms * 1000;
+	    clock_mono_us() + (int64_t)s->l->cfg.response_timeout_ms * 1000;
 	sess_write(s, pdu, len);
 }
 
 /* Take the request a response answers; 0 when found. */
-int
+static int
 sess_take_req(struct sess *s, uint32_t seq, struct req *out)
 {
 	for (size_t i = 0; i < s->nreqs; i++) {
@@ -205,7 +199,7 @@ sess_has_req(const struct sess *s, uint32_t cmd)
 }
 
 /* Answer a PDU with a header-only PDU (generic_nack, *_resp). */
-void
+static void
 sess_answer(struct sess *s, uint32_t id, uint32_t status, uint32_t seq)
 {
 	uint8_t buf[SMPP_HEADER_LEN];
@@ -273,11 +267,11 @@ sess_close(struct sess *s)
  * after the backoff. A reason repeated attempt after attempt is logged
  * once as a warning, then every tenth time.
  */
-void
+static void
 sess_fail(struct sess *s, const char *reason)
 {
 	struct smpp_link *l = s->l;
-	int was_bound = s->st == SS_BOUND;
+	bool was_bound = s->st == SS_BOUND;
 	int64_t delay;
 
 	if (s->st == SS_IDLE || s->st == SS_CLOSED)
@@ -366,7 +360,7 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 		/* Small PDUs answered one by one: Nagle would add 40 ms waits. */
 		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY,
 		    &one, sizeof(one));
-		s->last_rx = link_now_us();
+		s->last_rx = clock_mono_us();
 		sess_send_bind(s);
 		return;
 	}
@@ -589,19 +583,18 @@ dispatch(struct sess *s, const struct smpp_pdu *p)
 static int
 sess_pdu_cb(void *arg, const uint8_t *buf, size_t len)
 {
-	/* One decoded PDU at a time: callbacks never nest on the loop. */
-	static struct smpp_pdu pdu;
 	struct sess *s = arg;
+	struct smpp_pdu *pdu = &s->rx_pdu;
 	uint32_t gen = s->gen, st;
 	char err[192];
 
 	s->l->st.pdus_in++;
-	s->last_rx = link_now_us();
-	st = smpp_decode(buf, len, &pdu, err, sizeof(err));
+	s->last_rx = clock_mono_us();
+	st = smpp_decode(buf, len, pdu, err, sizeof(err));
 	if (st != 0)
-		on_bad_pdu(s, &pdu, st, err);
+		on_bad_pdu(s, pdu, st, err);
 	else
-		dispatch(s, &pdu);
+		dispatch(s, pdu);
 	/* Stop reading when the PDU closed this connection. */
 	return s->gen != gen || s->bev == NULL ? -1 : 0;
 }
@@ -652,7 +645,7 @@ static void
 link_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct smpp_link *l = arg;
-	int64_t now = link_now_us();
+	int64_t now = clock_mono_us();
 
 	(void)fd;
 	(void)what;
@@ -784,7 +777,7 @@ smpp_link_new(struct event_base *base, const struct smpp_link_cfg *cfg,
 	l->cfg.tls_ca_file = l->strs[6] = dup_cfg_str(cfg->tls_ca_file);
 	l->cfg.tls_server_name = l->strs[7] = dup_cfg_str(cfg->tls_server_name);
 	l->hooks = *hooks;
-	l->rng = (uint64_t)link_now_us() ^ ((uint64_t)getpid() << 32) ^
+	l->rng = (uint64_t)clock_mono_us() ^ ((uint64_t)getpid() << 32) ^
 	    (uint64_t)(uintptr_t)l;
 	if (l->rng == 0)
 		l->rng = 1;
@@ -823,7 +816,7 @@ smpp_link_start(struct smpp_link *l)
 			sess_connect(&l->sess[i]);
 }
 
-int
+bool
 smpp_link_bound(const struct smpp_link *l)
 {
 	return link_tx_sess((struct smpp_link *)l) != NULL;
@@ -851,11 +844,11 @@ smpp_link_stop(struct smpp_link *l, void (*stopped)(void *), void *arg)
 {
 	if (l->stopping)
 		return;
-	l->stopping = 1;
+	l->stopping = true;
 	l->stopped = stopped;
 	l->stopped_arg = arg;
 	l->stop_deadline =
-	    link_now_us() + (int64_t)l->cfg.stop_timeout_ms * 1000;
+	    clock_mono_us() + (int64_t)l->cfg.stop_timeout_ms * 1000;
 	link_log(l, LOG_INFO,
 	    "stopping: %u messages at the store, %u reply parts "
 	    "queued",
@@ -888,7 +881,7 @@ link_stop_progress(struct smpp_link *l)
 
 	if (!l->stopping || l->stop_fired)
 		return;
-	if (busy && link_now_us() < l->stop_deadline)
+	if (busy && clock_mono_us() < l->stop_deadline)
 		return;
 	for (unsigned i = 0; i < l->nsess; i++) {
 		struct sess *s = &l->sess[i];
@@ -908,12 +901,12 @@ link_stop_progress(struct smpp_link *l)
 	}
 	if (open)
 		return;
-	l->stop_fired = 1;
+	l->stop_fired = true;
 	mt_drop_all(l, SMPP_MT_UNSENT);
 	event_active(l->stopped_ev, EV_TIMEOUT, 0);
 }
 
-void
+static void
 link_stopped_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct smpp_link *l = arg;

@@ -6,6 +6,7 @@
 #ifndef METERLINE_SMPP_LINK_INT_H
 #define METERLINE_SMPP_LINK_INT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -43,7 +44,7 @@ struct sess {
 	struct smpp_link *l;
 	unsigned idx;
 	uint32_t bind_cmd;
-	int rx, tx; /* takes deliver_sm / sends submit_sm */
+	bool rx, tx; /* takes deliver_sm / sends submit_sm */
 	enum sess_state st;
 	struct bufferevent *bev;
 	uint32_t gen; /* bumped at every close */
@@ -56,6 +57,8 @@ struct sess {
 	unsigned mt_inflight;
 	char last_fail[160];
 	unsigned fail_repeat;
+	/* The PDU being handled: decoded into it, read by the callbacks. */
+	struct smpp_pdu rx_pdu;
 };
 
 /* A reply being sent; freed when its last part is settled. */
@@ -71,7 +74,7 @@ struct mt_part {
 	unsigned idx; /* 1-based */
 	struct smpp_addr src, dst;
 	uint8_t dcs;
-	int multi;
+	bool multi;
 	struct text_part data;
 	unsigned attempts, throttled;
 	int64_t not_before;
@@ -99,7 +102,7 @@ struct smpp_link {
 	int addrlen;
 	struct sess sess[2];
 	unsigned nsess;
-	int was_bound;
+	bool was_bound;
 	struct event *tick;
 	uint64_t rng;
 	/* MO */
@@ -115,7 +118,7 @@ struct smpp_link {
 	uint8_t mt_ref;
 	struct text_sms *enc;
 	/* stop */
-	int stopping, stop_fired;
+	bool stopping, stop_fired;
 	int64_t stop_deadline;
 	void (*stopped)(void *);
 	void *stopped_arg;
@@ -123,20 +126,15 @@ struct smpp_link {
 	struct smpp_link_stats st;
 };
 
-int64_t link_now_us(void);
 void link_log(const struct smpp_link *, enum log_level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 struct sess *link_tx_sess(struct smpp_link *);
 void link_stop_progress(struct smpp_link *);
-void link_stopped_cb(evutil_socket_t, short, void *);
 
 uint32_t sess_next_seq(struct sess *);
 int sess_write(struct sess *, const uint8_t *, size_t);
 void sess_write_req(struct sess *, uint32_t seq, uint32_t cmd, const uint8_t *,
     size_t, struct mt_part *);
-int sess_take_req(struct sess *, uint32_t seq, struct req *);
-void sess_answer(struct sess *, uint32_t id, uint32_t status, uint32_t seq);
-void sess_fail(struct sess *, const char *reason);
 
 /* smpp_link_mo.c */
 void mo_on_pdu(struct sess *, const struct smpp_pdu *);

@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
+#include "meterline/clock.h"
 #include "meterline/log.h"
 #include "meterline/smpp_codec.h"
 #include "meterline/smpp_concat.h"
@@ -131,15 +131,6 @@ mo_done(const struct intake_result *res, void *arg)
 	pending_free(p);
 }
 
-static int64_t
-wall_us(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-}
-
 /* Decode a whole message and hand it to the store. */
 static void
 mo_submit(struct smpp_link *l, const char *src, const char *dst, uint8_t dcs,
@@ -157,7 +148,7 @@ mo_submit(struct smpp_link *l, const char *src, const char *dst, uint8_t dcs,
 	p->msg.recipient = p->dst;
 	p->msg.text_len = text_decode(dcs, data, len, p->text, cap, &flags);
 	p->msg.text = p->text;
-	p->msg.time_us = wall_us();
+	p->msg.time_us = clock_real_us();
 	p->msg.external_id = NULL;
 	p->msg.dcs = dcs;
 	p->msg.text_flags = flags;
@@ -280,12 +271,12 @@ mo_on_pdu(struct sess *s, const struct smpp_pdu *pdu)
 	}
 	switch (smpp_reasm_add(l->reasm, sm->src.addr, sm->dst.addr,
 	    &sm->concat, sm->data_coding, sm->text, sm->text_len, tok,
-	    link_now_us(), &m)) {
+	    clock_mono_us(), &m)) {
 	case SMPP_REASM_COMPLETE: mo_submit_reasm(l, m); break;
 	case SMPP_REASM_DUPLICATE: l->st.mo_duplicate_parts++; break;
 	case SMPP_REASM_HELD: break;
 	}
-	mo_expire(l, link_now_us()); /* groups pushed out by the bounds */
+	mo_expire(l, clock_mono_us()); /* groups pushed out by the bounds */
 }
 
 void

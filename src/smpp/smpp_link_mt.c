@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meterline/clock.h"
 #include "meterline/log.h"
 #include "meterline/smpp_codec.h"
 #include "meterline/smpp_link.h"
@@ -107,7 +108,7 @@ mt_requeue(struct smpp_link *l, struct mt_part *p, uint32_t status)
 	if (delay > l->cfg.reconnect_max_ms)
 		delay = l->cfg.reconnect_max_ms;
 	l->st.mt_retries++;
-	p->not_before = link_now_us() + delay * 1000;
+	p->not_before = clock_mono_us() + delay * 1000;
 	p->next = l->retry;
 	l->retry = p;
 }
@@ -123,12 +124,13 @@ mt_throttled(struct smpp_link *l, struct mt_part *p, uint32_t status)
 		mt_settle(l, p, SMPP_MT_GAVE_UP, status, NULL);
 		return;
 	}
-	if (link_now_us() >= l->pause_until) {
+	if (clock_mono_us() >= l->pause_until) {
 		l->throttle_ms = l->throttle_ms == 0 ? l->cfg.throttle_pause_ms
 		    : l->throttle_ms * 2 > l->cfg.reconnect_max_ms
 		    ? l->cfg.reconnect_max_ms
 		    : l->throttle_ms * 2;
-		l->pause_until = link_now_us() + (int64_t)l->throttle_ms * 1000;
+		l->pause_until =
+		    clock_mono_us() + (int64_t)l->throttle_ms * 1000;
 		link_log(l, LOG_WARN,
 		    "SMSC answered %s: pausing submit_sm for %d ms",
 		    smpp_status_name(status, sb, sizeof(sb)), l->throttle_ms);
@@ -205,7 +207,7 @@ mt_send(struct sess *s, struct mt_part *p)
 void
 mt_pump(struct smpp_link *l)
 {
-	int64_t now = link_now_us();
+	int64_t now = clock_mono_us();
 	struct sess *s;
 
 	if (l->retry != NULL)

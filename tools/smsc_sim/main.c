@@ -1,6 +1,7 @@
 /* meterline-smsc-sim: an SMSC simulator to try meterline without an operator. */
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +65,7 @@ sim_usage(FILE *f)
 
 struct sim_run {
 	struct event_base *base;
-	int finished;
+	bool finished;
 };
 
 static void
@@ -72,7 +73,7 @@ sim_finished_cb(void *arg)
 {
 	struct sim_run *r = arg;
 
-	r->finished = 1;
+	r->finished = true;
 	event_base_loopexit(r->base, NULL);
 }
 

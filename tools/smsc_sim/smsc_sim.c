@@ -21,6 +21,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "meterline/clock.h"
 #include "meterline/log.h"
 #include "meterline/smpp_codec.h"
 #include "meterline/smpp_concat.h"
@@ -42,15 +43,6 @@ smsc_sim_cfg_defaults(struct smsc_sim_cfg *c)
 	c->redeliver_ms = 1000;
 	c->drop_times = 1;
 	c->tempfail_status = SMPP_ESME_RSYSERR;
-}
-
-int64_t
-sim_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 int
@@ -139,7 +131,7 @@ sim_on_bind(struct sconn *c, const struct smpp_pdu *p)
 		return;
 	}
 	sim->st.binds_ok++;
-	c->bound = 1;
+	c->bound = true;
 	c->bind_cmd = p->hdr.id;
 	sim_mo_pump(sim);
 }
@@ -244,12 +236,12 @@ sim_dispatch(struct sconn *c, const struct smpp_pdu *p)
 		break;
 	case SMPP_CMD_ENQUIRE_LINK_RESP:
 		sim->st.enquire_answered++;
-		c->enquire_out = 0;
+		c->enquire_out = false;
 		break;
 	case SMPP_CMD_UNBIND:
 		sconn_answer(c, SMPP_CMD_UNBIND_RESP, 0, p->hdr.seq);
-		c->bound = 0;
-		c->unbind_close = 1;
+		c->bound = false;
+		c->unbind_close = true;
 		break;
 	case SMPP_CMD_SUBMIT_SM:
 		if (c->bind_cmd == SMPP_CMD_BIND_RECEIVER)
@@ -278,24 +270,25 @@ sim_dispatch(struct sconn *c, const struct smpp_pdu *p)
 static int
 sconn_pdu_cb(void *arg, const uint8_t *buf, size_t len)
 {
-	static struct smpp_pdu pdu;
 	struct sconn *c = arg;
+	struct smpp_pdu *pdu = &c->rx_pdu;
 	struct smsc_sim *sim = c->sim;
 	char err[192];
 	uint32_t st;
 
 	sim->st.pdus_in++;
-	c->last_rx = sim_now_us();
-	st = smpp_decode(buf, len, &pdu, err, sizeof(err));
+	c->last_rx = clock_mono_us();
+	st = smpp_decode(buf, len, pdu, err, sizeof(err));
 	if (st != 0) {
 		log_warn("smsc-sim: bad PDU from the ESME: %s", err);
-		if (!smpp_cmd_known(pdu.hdr.id) ||
-		    !(pdu.hdr.id & SMPP_CMD_RESP_BIT))
-			sconn_answer(c, SMPP_CMD_GENERIC_NACK, st, pdu.hdr.seq);
+		if (!smpp_cmd_known(pdu->hdr.id) ||
+		    !(pdu->hdr.id & SMPP_CMD_RESP_BIT))
+			sconn_answer(
+			    c, SMPP_CMD_GENERIC_NACK, st, pdu->hdr.seq);
 	} else {
-		sim_dispatch(c, &pdu);
+		sim_dispatch(c, pdu);
 		if (sim->observer)
-			sim->observer(sim->observer_arg, &pdu);
+			sim->observer(sim->observer_arg, pdu);
 	}
 	if (sim->cfg.drop_after_pdus && sim->drops_done < sim->cfg.drop_times &&
 	    ++sim->pdus_since_drop >= sim->cfg.drop_after_pdus) {
@@ -369,7 +362,7 @@ sim_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
 		free(c);
 		return;
 	}
-	c->last_rx = c->last_enquire = sim_now_us();
+	c->last_rx = c->last_enquire = clock_mono_us();
 	bufferevent_setcb(c->bev, sconn_read_cb, NULL, sconn_event_cb, c);
 	smpp_frame_setup(c->bev);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -383,7 +376,7 @@ static void
 sim_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct smsc_sim *sim = arg;
-	int64_t now = sim_now_us();
+	int64_t now = clock_mono_us();
 
 	(void)fd;
 	(void)what;
@@ -399,7 +392,7 @@ sim_tick_cb(evutil_socket_t fd, short what, void *arg)
 		c->last_enquire = now;
 		smpp_encode_header(buf, sizeof(buf), SMPP_CMD_ENQUIRE_LINK, 0,
 		    sconn_next_seq(c));
-		c->enquire_out = 1;
+		c->enquire_out = true;
 		sim->st.enquire_sent++;
 		sconn_write(c, buf, sizeof(buf));
 	}
@@ -482,7 +475,7 @@ smsc_sim_bound(const struct smsc_sim *sim)
 	unsigned n = 0;
 
 	for (const struct sconn *c = sim->conns; c != NULL; c = c->next)
-		n += c->bound != 0;
+		n += c->bound;
 	return n;
 }
 
@@ -503,7 +496,7 @@ smsc_sim_close(struct smsc_sim *sim)
 			smpp_encode_header(buf, sizeof(buf), SMPP_CMD_UNBIND, 0,
 			    sconn_next_seq(c));
 			sconn_write(c, buf, sizeof(buf));
-			c->bound = 0; /* an orderly end, not a drop */
+			c->bound = false; /* an orderly end, not a drop */
 		}
 		sconn_close(c, 1);
 	}

@@ -2,18 +2,19 @@
  * Private to smsc_sim*.c: the simulator's structures, shared by the
  * connection code (smsc_sim.c) and the MO delivery (smsc_sim_mo.c).
  */
-#ifndef METERLINE_SMPP_SIM_INT_H
-#define METERLINE_SMPP_SIM_INT_H
+#ifndef METERLINE_SMSC_SIM_INT_H
+#define METERLINE_SMSC_SIM_INT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "meterline/smpp_codec.h"
 #include "meterline/smsc_sim.h"
 #include "meterline/text.h"
 
 struct bufferevent;
 struct event;
 struct evconnlistener;
-struct smpp_pdu;
 struct smpp_reasm;
 struct smpp_sm;
 
@@ -22,9 +23,11 @@ struct sconn {
 	struct sconn *next;
 	struct smsc_sim *sim;
 	struct bufferevent *bev;
-	int bound, enquire_out, unbind_close;
+	bool bound, enquire_out, unbind_close;
 	uint32_t bind_cmd, seq;
 	int64_t last_rx, last_enquire;
+	/* The PDU being handled: decoded into it, read by the dispatch. */
+	struct smpp_pdu rx_pdu;
 };
 
 enum mo_part_state { MP_WAITING, MP_QUEUED, MP_SENT, MP_ACKED };
@@ -52,7 +55,7 @@ struct mo_item {
 	char *text;
 	uint8_t dcs;
 	unsigned nparts, nacked;
-	int replied, timed_out, sent, finished;
+	bool replied, timed_out, sent, finished;
 	int64_t t_first;
 	struct mo_part *parts;
 };
@@ -80,7 +83,7 @@ struct smsc_sim {
 	struct mo_item *waiting[SIM_BUCKETS];
 	unsigned inflight, queued;
 	uint8_t mo_ref;
-	int running, done_fired;
+	bool running, done_fired;
 	enum smsc_sim_mode mode;
 	void (*done)(void *);
 	void *done_arg;
@@ -92,7 +95,6 @@ struct smsc_sim {
 	struct smsc_sim_stats st;
 };
 
-int64_t sim_now_us(void);
 int sconn_write(struct sconn *, const uint8_t *, size_t);
 uint32_t sconn_next_seq(struct sconn *);
 struct sconn *sim_rx_conn(struct smsc_sim *);

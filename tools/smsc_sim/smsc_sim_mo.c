@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "meterline/clock.h"
 #include "meterline/log.h"
 #include "meterline/smpp_codec.h"
 #include "meterline/smpp_concat.h"
@@ -147,7 +148,7 @@ sim_check_done(struct smsc_sim *sim)
 	if (!sim->running || sim->done_fired || sim->next_item < sim->nitems ||
 	    sim_nfinished(sim) < sim->nitems)
 		return;
-	sim->done_fired = 1;
+	sim->done_fired = true;
 	event_base_once(sim->base, -1, EV_TIMEOUT, sim_done_cb, sim, &zero);
 }
 
@@ -169,7 +170,7 @@ item_settle(struct smsc_sim *sim, struct mo_item *it)
 {
 	if (it->finished || !item_finished(it))
 		return;
-	it->finished = 1;
+	it->finished = true;
 	sim->st.mo_done++;
 }
 
@@ -261,7 +262,7 @@ sim_send_part(struct smsc_sim *sim, struct sconn *c, struct mo_part *p)
 	struct mo_item *it = p->item;
 	struct smpp_sm sm;
 	uint8_t buf[SMPP_PDU_MAX];
-	int64_t now = sim_now_us();
+	int64_t now = clock_mono_us();
 	int n;
 
 	memset(&sm, 0, offsetof(struct smpp_sm, ud));
@@ -290,7 +291,7 @@ sim_send_part(struct smsc_sim *sim, struct sconn *c, struct mo_part *p)
 	if (sim->st.first_mo_us == 0)
 		sim->st.first_mo_us = now;
 	if (!it->sent) {
-		it->sent = 1;
+		it->sent = true;
 		it->t_first = now;
 		sim_transcript(sim, '>', it->sender, it->recipient, it->text);
 	}
@@ -301,7 +302,7 @@ void
 sim_mo_pump(struct smsc_sim *sim)
 {
 	struct sconn *c = sim_rx_conn(sim);
-	int64_t now = sim_now_us();
+	int64_t now = clock_mono_us();
 	struct mo_part **pp = &sim->retry;
 
 	/* The rate's clock starts when there is someone to deliver to. */
@@ -340,7 +341,7 @@ sim_retry(struct smsc_sim *sim, struct mo_part *p)
 {
 	p->state = MP_WAITING;
 	p->conn = NULL;
-	p->retry_at = sim_now_us() + (int64_t)sim->cfg.redeliver_ms * 1000;
+	p->retry_at = clock_mono_us() + (int64_t)sim->cfg.redeliver_ms * 1000;
 	p->qnext = sim->retry;
 	sim->retry = p;
 }
@@ -358,7 +359,7 @@ sim_mo_on_resp(
 		p->state = MP_ACKED;
 		p->item->nacked++;
 		sim->st.mo_acked_ok++;
-		sim->st.last_ack_us = sim_now_us();
+		sim->st.last_ack_us = clock_mono_us();
 		item_settle(sim, p->item);
 	} else {
 		sim->st.mo_acked_err++;
@@ -413,7 +414,7 @@ sim_reply_done(struct smsc_sim *sim, const char *from, const char *to,
 	r->parts = parts;
 	r->latency_us = -1;
 	sim->st.replies++;
-	sim->st.last_reply_us = sim_now_us();
+	sim->st.last_reply_us = clock_mono_us();
 	sim_transcript(sim, '<', from, to, r->text);
 	for (pp = &sim->waiting[str_hash(to)]; *pp != NULL;
 	     pp = &(*pp)->wnext) {
@@ -422,7 +423,7 @@ sim_reply_done(struct smsc_sim *sim, const char *from, const char *to,
 		if (strcmp(it->sender, to) != 0 || !it->sent)
 			continue;
 		*pp = it->wnext;
-		it->replied = 1;
+		it->replied = true;
 		r->latency_us = sim->st.last_reply_us - it->t_first;
 		item_settle(sim, it);
 		break;
@@ -442,7 +443,7 @@ sim_reply_part(struct smsc_sim *sim, const struct smpp_sm *sm)
 		return;
 	}
 	if (smpp_reasm_add(sim->reasm, sm->src.addr, sm->dst.addr, &sm->concat,
-	        sm->data_coding, sm->text, sm->text_len, 0, sim_now_us(),
+	        sm->data_coding, sm->text, sm->text_len, 0, clock_mono_us(),
 	        &m) == SMPP_REASM_COMPLETE) {
 		sim_reply_done(
 		    sim, m->src, m->dst, m->dcs, m->data, m->len, m->total);
@@ -468,7 +469,7 @@ sim_mo_tick(struct smsc_sim *sim, int64_t now)
 		if (it->sent && !it->replied && !it->timed_out &&
 		    now - it->t_first >
 		        (int64_t)sim->cfg.reply_timeout_ms * 1000) {
-			it->timed_out = 1;
+			it->timed_out = true;
 			if (sim->cfg.transcript)
 				fprintf(sim->cfg.transcript,
 				    "! no reply to %s within %d ms\n",
@@ -484,11 +485,11 @@ void
 smsc_sim_run(struct smsc_sim *sim, enum smsc_sim_mode mode,
     void (*done)(void *), void *arg)
 {
-	sim->running = 1;
+	sim->running = true;
 	sim->mode = mode;
 	sim->done = done;
 	sim->done_arg = arg;
-	sim->run_start = sim_now_us();
+	sim->run_start = clock_mono_us();
 	sim_mo_pump(sim);
 	sim_check_done(sim);
 }
