@@ -30,6 +30,8 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
+#include "meterline/clock.h"
+#include "meterline/hash.h"
 #include "meterline/http_intake.h"
 #include "meterline/log.h"
 #include "meterline/metrics.h"
@@ -63,7 +65,7 @@ struct http_waiter {
 /* One (channel, id) submitted to the intake, until its done callback. */
 struct http_pending {
 	struct http_intake *srv; /* NULL once the server is freed */
-	struct http_pending *hnext; /* in-flight table chain */
+	uint64_t key; /* http_key(): its entry in the in-flight table */
 	struct http_pending *prev, *next; /* all pendings */
 	struct http_waiter *waiters;
 	struct event timer; /* reply timeout */
@@ -85,8 +87,9 @@ struct http_intake {
 	struct http_signer *signer;
 	int64_t log_us; /* last client-error log line */
 	unsigned log_quiet; /* lines suppressed since */
-	struct http_pending **table; /* in flight by (channel, id) */
-	size_t table_mask;
+	/* In flight by (channel, id): http_key() -> struct http_pending *. */
+	struct htab table;
+	uint64_t seed; /* clients choose ids: keep collisions unplanned */
 	struct http_pending *pendings; /* every live pending */
 	size_t waiting; /* requests held (all waiters) */
 	size_t inflight; /* pendings in the table */
@@ -113,15 +116,6 @@ http_cfg_defaults(struct http_cfg *c)
 	c->reply_timeout = 30;
 	c->retry_after = 5;
 	c->max_inflight = 4096;
-}
-
-static int64_t
-http_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static const char *
@@ -183,7 +177,7 @@ http_send(struct http_intake *srv, struct evhttp_request *req, int code,
 		http_count(srv, code);
 		if (t0_us > 0)
 			metrics_observe(srv->m_seconds,
-			    (double)(http_now_us() - t0_us) / 1e6);
+			    (double)(clock_mono_us() - t0_us) / 1e6);
 	}
 }
 
@@ -235,49 +229,36 @@ http_not_allowed(struct http_intake *srv, struct evhttp_request *req,
 
 /* ---- the in-flight table and pendings ---- */
 
-static size_t
-http_key_hash(const char *channel, const char *id)
+static uint64_t
+http_key(const struct http_intake *srv, const char *channel, const char *id)
 {
-	uint64_t h = 14695981039346656037ULL;
+	const char *k[] = { channel, id };
 
-	for (const char *p = channel; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	h = (h ^ 0xff) * 1099511628211ULL;
-	for (const char *p = id; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	return (size_t)(h ^ (h >> 29));
-}
-
-static struct http_pending **
-http_table_slot(struct http_intake *srv, const char *channel, const char *id)
-{
-	return &srv->table[http_key_hash(channel, id) & srv->table_mask];
+	return hash_strs(srv->seed, k, 2);
 }
 
 static struct http_pending *
 http_table_find(struct http_intake *srv, const char *channel, const char *id)
 {
-	struct http_pending *p = *http_table_slot(srv, channel, id);
+	uint64_t key = http_key(srv, channel, id);
+	size_t pos = HTAB_START;
+	uintptr_t *v;
 
-	for (; p != NULL; p = p->hnext)
+	while ((v = htab_next(&srv->table, key, &pos)) != NULL) {
+		struct http_pending *p = (struct http_pending *)*v;
+
 		if (strcmp(p->id, id) == 0 && strcmp(p->channel, channel) == 0)
 			return p;
+	}
 	return NULL;
 }
 
 static void
 http_table_remove(struct http_intake *srv, struct http_pending *p)
 {
-	struct http_pending **pp = http_table_slot(srv, p->channel, p->id);
-
 	if (!p->in_table)
 		return;
-	for (; *pp != NULL; pp = &(*pp)->hnext) {
-		if (*pp == p) {
-			*pp = p->hnext;
-			break;
-		}
-	}
+	htab_del(&srv->table, p->key, (uintptr_t)p);
 	p->in_table = false;
 	srv->inflight--;
 	metrics_set(srv->m_inflight, (double)srv->inflight);
@@ -290,15 +271,14 @@ http_pending_new(struct http_intake *srv, const char *channel, const char *id)
 {
 	size_t cl = strlen(channel) + 1, il = strlen(id) + 1;
 	struct http_pending *p = xcalloc(1, sizeof(*p) + cl + il);
-	struct http_pending **slot = http_table_slot(srv, channel, id);
 
 	p->srv = srv;
 	p->channel = (char *)(p + 1);
 	p->id = p->channel + cl;
 	memcpy(p->channel, channel, cl);
 	memcpy(p->id, id, il);
-	p->hnext = *slot;
-	*slot = p;
+	p->key = http_key(srv, channel, id);
+	htab_put(&srv->table, p->key, (uintptr_t)p);
 	p->in_table = true;
 	srv->inflight++;
 	metrics_set(srv->m_inflight, (double)srv->inflight);
@@ -386,7 +366,7 @@ http_pending_answer(struct http_pending *p, const struct intake_result *r,
 	struct http_intake *srv = p->srv;
 	bool ok = r != NULL && r->status != INTAKE_TEMPFAIL;
 	char *body = ok ? http_result_body(p, r) : NULL;
-	int64_t now = http_now_us();
+	int64_t now = clock_mono_us();
 
 	while (p->waiters != NULL) {
 		struct http_waiter *w = p->waiters;
@@ -570,7 +550,7 @@ http_messages_submit(struct http_intake *srv, struct evhttp_request *req,
 	int rc;
 
 	if (srv->waiting >= srv->cfg.max_inflight) {
-		http_ratelimit_refund(srv->rl, rkey, rkey_len, http_now_us());
+		http_ratelimit_refund(srv->rl, rkey, rkey_len, clock_mono_us());
 		http_error(srv, req, 503, "overloaded",
 		    "too many messages in flight", srv->cfg.retry_after, t0);
 		return;
@@ -613,7 +593,7 @@ http_messages_cb(struct evhttp_request *req, void *arg)
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
-	int64_t t0 = http_now_us();
+	int64_t t0 = clock_mono_us();
 	char detail[256], rkey[HTTP_RKEY_MAX];
 	const char *error;
 	struct http_msg m;
@@ -875,7 +855,6 @@ http_intake_new(struct event_base *base, const struct http_cfg *cfg,
 {
 	struct http_intake *srv;
 	struct timeval tv;
-	size_t n = 64;
 
 	if (deps == NULL || deps->intake == NULL ||
 	    deps->intake->submit == NULL) {
@@ -895,10 +874,7 @@ http_intake_new(struct event_base *base, const struct http_cfg *cfg,
 	srv->metrics = deps->metrics;
 	srv->health = deps->health;
 	srv->health_arg = deps->health_arg;
-	while (n < cfg->max_inflight && n < ((size_t)1 << 24))
-		n <<= 1;
-	srv->table = xcalloc(n, sizeof(*srv->table));
-	srv->table_mask = n - 1;
+	srv->seed = hash_seed();
 	srv->rl = http_ratelimit_new(
 	    cfg->rate_slots, cfg->rate_per_minute, cfg->rate_burst);
 	tv.tv_sec = cfg->reply_timeout;
@@ -980,6 +956,6 @@ http_intake_free(struct http_intake *srv)
 		evhttp_free(srv->admin);
 	http_ratelimit_free(srv->rl);
 	http_signer_free(srv->signer);
-	free(srv->table);
+	htab_free(&srv->table);
 	free(srv);
 }

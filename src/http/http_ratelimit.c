@@ -3,13 +3,17 @@
  * a fixed-size open-addressing table. Keys are stored as 64-bit hashes with
  * a random seed, so neither the table nor the probe sequence can be steered
  * by a client, and the memory is allocated once.
+ *
+ * It is a cache, not base's hash table (which grows with its keys): when
+ * every slot a key may use is taken, the least recently refilled bucket is
+ * forgotten, so a flood of new senders costs no memory.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/rand.h>
 
+#include "meterline/hash.h"
 #include "meterline/http_intake.h"
 #include "meterline/xmalloc.h"
 
@@ -34,22 +38,12 @@ struct http_ratelimit {
 	uint64_t seed;
 };
 
-/* FNV-1a over seed and data, then the splitmix64 finaliser. Never 0. */
+/* Never 0: a slot's key 0 means empty. */
 static uint64_t
 rl_hash(uint64_t seed, const void *data, size_t len)
 {
-	const unsigned char *p = data;
-	uint64_t h = 14695981039346656037ULL ^ seed;
+	uint64_t h = hash_bytes(seed, data, len);
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 1099511628211ULL;
-	}
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebULL;
-	h ^= h >> 31;
 	return h ? h : 1;
 }
 
@@ -69,7 +63,7 @@ http_ratelimit_new(size_t slots, int per_minute, int burst)
 	rl->per_minute = per_minute;
 	rl->cap = (int64_t)(burst > 0 ? burst : per_minute) * RL_UNIT;
 	if (RAND_bytes((unsigned char *)&rl->seed, sizeof(rl->seed)) != 1)
-		rl->seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL;
+		rl->seed = hash_seed();
 	return rl;
 }
 
