@@ -38,6 +38,24 @@ function(mline_library name)
   target_include_directories(meterline_${name}
       PUBLIC ${inc} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
   target_link_libraries(meterline_${name} PUBLIC ${L_DEPS})
+  # The graph as declared, for tests/layout (docs/architecture.md).
+  set(edges "")
+  foreach(d ${L_DEPS})
+    if(d MATCHES "^meterline_(.*)$")
+      list(APPEND edges ${CMAKE_MATCH_1})
+    endif()
+  endforeach()
+  list(SORT edges)
+  string(REPLACE ";" " " edges "${edges}")
+  set_property(GLOBAL APPEND PROPERTY MLINE_DEP_LINES "${name}: ${edges}")
+endfunction()
+
+# Write the declared graph to layout-deps.txt in the build dir.
+function(mline_write_deps)
+  get_property(lines GLOBAL PROPERTY MLINE_DEP_LINES)
+  list(SORT lines)
+  string(REPLACE ";" "\n" text "${lines}")
+  file(WRITE ${CMAKE_BINARY_DIR}/layout-deps.txt "${text}\n")
 endfunction()
 
 # Every header in include/meterline/ belongs to exactly one library.

@@ -1,0 +1,43 @@
+# docs/architecture.md's dependency graph is the one the build declares.
+#
+# cmake -DDOC=docs/architecture.md -DDEPS=<build>/layout-deps.txt -P check_deps.cmake
+cmake_minimum_required(VERSION 3.25)
+
+# "name: a b c" lines, deps sorted, lines sorted, blanks dropped.
+function(normalise text out)
+  string(REPLACE "\n" ";" lines "${text}")
+  set(norm "")
+  foreach(line ${lines})
+    string(STRIP "${line}" line)
+    if(NOT line MATCHES "^([a-z_]+):(.*)$")
+      continue()
+    endif()
+    set(name ${CMAKE_MATCH_1})
+    string(STRIP "${CMAKE_MATCH_2}" deps)
+    separate_arguments(deps UNIX_COMMAND "${deps}")
+    list(SORT deps)
+    string(REPLACE ";" " " deps "${deps}")
+    list(APPEND norm "${name}: ${deps}")
+  endforeach()
+  list(SORT norm)
+  set(${out} "${norm}" PARENT_SCOPE)
+endfunction()
+
+file(READ ${DOC} doc)
+string(FIND "${doc}" "<!-- deps: begin -->" a)
+string(FIND "${doc}" "<!-- deps: end -->" b)
+if(a LESS 0 OR b LESS a)
+  message(FATAL_ERROR "${DOC}: no <!-- deps: begin/end --> block")
+endif()
+math(EXPR len "${b} - ${a}")
+string(SUBSTRING "${doc}" ${a} ${len} block)
+file(READ ${DEPS} built)
+normalise("${block}" want)
+normalise("${built}" have)
+if(NOT want STREQUAL have)
+  string(REPLACE ";" "\n  " want "${want}")
+  string(REPLACE ";" "\n  " have "${have}")
+  message(FATAL_ERROR "docs/architecture.md and the build disagree:\n"
+      "docs:\n  ${want}\nbuild (mline_library DEPS):\n  ${have}")
+endif()
+message(STATUS "layout: docs/architecture.md matches the build's graph")
