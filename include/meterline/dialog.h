@@ -117,8 +117,8 @@ struct dialog_input {
 	const char *channel; /* owner of the dialog, with sender */
 	const char *sender;
 	const struct parse_result *cmd;
-	const struct dialog_state
-	    *dialog; /* the sender's open dialog, or NULL */
+	/* the sender's open dialog, or NULL */
+	const struct dialog_state *dialog;
 	/* the contract named by dialog_contract_needed(), or NULL: not found */
 	const struct model_contract *contract;
 };

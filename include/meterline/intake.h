@@ -13,15 +13,15 @@
 #include <stdint.h>
 
 struct inbound_msg {
-	const char
-	    *channel; /* "sms", "viber", "whatsapp", "telegram", "replay"... */
+	/* "sms", "viber", "whatsapp", "telegram", "replay"... */
+	const char *channel;
 	const char *sender; /* customer's address (MSISDN or messenger id) */
 	const char *recipient; /* the number the customer wrote to */
 	const char *text; /* UTF-8, already decoded by the channel */
 	size_t text_len;
 	int64_t time_us; /* the message's own time, Unix microseconds */
-	const char
-	    *external_id; /* the channel's id, NULL when it has none (SMS) */
+	/* the channel's id, NULL when it has none (SMS) */
+	const char *external_id;
 	uint8_t dcs; /* raw encoding facts, for the log */
 	unsigned text_flags; /* TEXT_F_* from the decoder */
 	unsigned flags; /* INTAKE_F_* */

@@ -69,10 +69,10 @@ void metrics_add(struct metric_series *, double); /* counter (>= 0), gauge */
  * callback copying store_stats), which must never go down. */
 void metrics_set(struct metric_series *, double);
 void metrics_observe(struct metric_series *, double); /* histogram */
-double metrics_value(
-    const struct metric_series *); /* counter, gauge; sum for a histogram */
-unsigned long long
-metrics_count(const struct metric_series *); /* histogram observations */
+/* Counter, gauge; the sum for a histogram. */
+double metrics_value(const struct metric_series *);
+/* Histogram observations. */
+unsigned long long metrics_count(const struct metric_series *);
 
 /* Shortcuts: metrics_inc(m, "viber", "accepted", "") adds 1. */
 void metrics_inc(struct metric *, ...);
@@ -96,30 +96,36 @@ char *metrics_render(struct metrics *, size_t *len);
  * them). Channel modules may also register their own.
  */
 struct metrics_std {
-	struct metric *
-	    messages; /* counter meterline_messages_total{channel,outcome,reason} */
-	struct metric *batch_size; /* histogram meterline_store_batch_size */
-	struct metric
-	    *commit_seconds; /* histogram meterline_store_commit_seconds */
-	struct metric
-	    *db_reconnects; /* counter meterline_db_reconnects_total */
-	struct metric *db_up; /* gauge meterline_db_up */
-	struct metric *smpp_link_up; /* gauge meterline_smpp_link_up{bind} */
-	struct metric *smpp_window; /* gauge meterline_smpp_window_used{bind} */
-	struct metric
-	    *smpp_throttled; /* counter meterline_smpp_throttled_total */
-	struct metric *outbox_depth; /* gauge meterline_outbox_depth */
-	struct metric
-	    *outbox_retries; /* counter meterline_outbox_retries_total */
-	struct metric
-	    *http_responses; /* counter meterline_http_responses_total{code} */
-	struct metric
-	    *http_seconds; /* histogram meterline_http_request_seconds */
-	struct metric
-	    *http_connections; /* counter meterline_http_connections_total */
-	struct metric *http_inflight; /* gauge meterline_http_inflight */
-	struct metric
-	    *http_ratelimited; /* counter meterline_http_rate_limited_total */
+	/* counter meterline_messages_total{channel,outcome,reason} */
+	struct metric *messages;
+	/* histogram meterline_store_batch_size */
+	struct metric *batch_size;
+	/* histogram meterline_store_commit_seconds */
+	struct metric *commit_seconds;
+	/* counter meterline_db_reconnects_total */
+	struct metric *db_reconnects;
+	/* gauge meterline_db_up */
+	struct metric *db_up;
+	/* gauge meterline_smpp_link_up{bind} */
+	struct metric *smpp_link_up;
+	/* gauge meterline_smpp_window_used{bind} */
+	struct metric *smpp_window;
+	/* counter meterline_smpp_throttled_total */
+	struct metric *smpp_throttled;
+	/* gauge meterline_outbox_depth */
+	struct metric *outbox_depth;
+	/* counter meterline_outbox_retries_total */
+	struct metric *outbox_retries;
+	/* counter meterline_http_responses_total{code} */
+	struct metric *http_responses;
+	/* histogram meterline_http_request_seconds */
+	struct metric *http_seconds;
+	/* counter meterline_http_connections_total */
+	struct metric *http_connections;
+	/* gauge meterline_http_inflight */
+	struct metric *http_inflight;
+	/* counter meterline_http_rate_limited_total */
+	struct metric *http_ratelimited;
 };
 
 /* Register the standard families; 0, or -1 if any failed (logged). */

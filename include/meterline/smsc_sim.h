@@ -39,8 +39,8 @@ struct smsc_sim_cfg {
 	unsigned tempfail_submits; /* next N submit_sm: tempfail_status */
 	uint32_t tempfail_status; /* 0x08 ESME_RSYSERR */
 	FILE *transcript; /* scenario lines as they happen, or NULL */
-	const char
-	    *tls_cert_file; /* PEM chain: serve TLS; NULL for plain TCP */
+	/* PEM chain: serve TLS; NULL for plain TCP */
+	const char *tls_cert_file;
 	const char *tls_key_file; /* its PEM private key */
 };
 

@@ -22,8 +22,8 @@ struct metric_series {
 	char values[METRICS_LABELS_MAX][METRICS_VALUE_MAX + 1];
 	double value; /* counter, gauge; histogram: sum */
 	unsigned long long count; /* histogram observations */
-	unsigned long long
-	    buckets[METRICS_BUCKETS_MAX + 1]; /* per bucket, not cumulative */
+	/* per bucket, not cumulative */
+	unsigned long long buckets[METRICS_BUCKETS_MAX + 1];
 	struct metric *family;
 	bool used;
 };

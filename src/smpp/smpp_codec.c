@@ -412,8 +412,8 @@ sm_unpack(const struct walk *w, uint32_t id, struct smpp_sm *sm, char *err,
 	if (id == SMPP_CMD_DATA_SM) {
 		SM_FROM_LIB(sm, &u.ds);
 	} else {
-		const submit_sm_t *p =
-		    &u.s; /* deliver_sm_t has the same shape */
+		/* deliver_sm_t has the same shape */
+		const submit_sm_t *p = &u.s;
 		deliver_sm_t *d = &u.d;
 
 		if (id == SMPP_CMD_DELIVER_SM) {

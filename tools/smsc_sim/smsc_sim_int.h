@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "meterline/hash.h"
 #include "meterline/smpp_codec.h"
 #include "meterline/smsc_sim.h"
 #include "meterline/text.h"
@@ -36,7 +37,6 @@ struct mo_item;
 
 /* One deliver_sm of an MO message. */
 struct mo_part {
-	struct mo_part *hnext; /* by sequence, while sent */
 	struct mo_part *qnext; /* send queue or retry list */
 	struct mo_item *item;
 	struct sconn *conn;
@@ -49,7 +49,7 @@ struct mo_part {
 
 /* One MO message to deliver. */
 struct mo_item {
-	struct mo_item *wnext; /* waiting for its reply, by sender */
+	size_t idx; /* in smsc_sim.items: the order sent */
 	struct mo_item *prev; /* the sender's message before, if any */
 	char sender[22], recipient[22];
 	char *text;
@@ -59,8 +59,6 @@ struct mo_item {
 	int64_t t_first;
 	struct mo_part *parts;
 };
-
-#define SIM_BUCKETS 4096
 
 struct smsc_sim {
 	struct event_base *base;
@@ -79,8 +77,12 @@ struct smsc_sim {
 	struct mo_item **items;
 	size_t nitems, capitems, next_item;
 	struct mo_part *q_head, *q_tail, *retry;
-	struct mo_part *by_seq[SIM_BUCKETS];
-	struct mo_item *waiting[SIM_BUCKETS];
+	/* Parts sent and not answered: hash_u64(seq) -> struct mo_part *. */
+	struct htab by_seq;
+	/* Messages awaiting a reply: sim_sender_key() -> struct mo_item *. */
+	struct htab waiting;
+	/* The text being encoded (41 KB, so not on the stack). */
+	struct text_sms enc;
 	unsigned inflight, queued;
 	uint8_t mo_ref;
 	bool running, done_fired;

@@ -20,55 +20,86 @@
 #include "meterline/text.h"
 #include "meterline/xmalloc.h"
 
-static unsigned
-str_hash(const char *s)
+static uint64_t
+sim_sender_key(const char *sender)
 {
-	uint32_t h = 2166136261u;
+	return hash_bytes(0, sender, strlen(sender));
+}
 
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h % SIM_BUCKETS;
+/* The sender's earliest message still waiting for a reply (and sent). */
+static struct mo_item *
+waiting_first(struct smsc_sim *sim, const char *sender, bool sent_only)
+{
+	size_t pos = HTAB_START;
+	struct mo_item *first = NULL;
+	uintptr_t *v;
+
+	while ((v = htab_next(&sim->waiting, sim_sender_key(sender), &pos))) {
+		struct mo_item *it = (struct mo_item *)*v;
+
+		if (strcmp(it->sender, sender) != 0 || (sent_only && !it->sent))
+			continue;
+		if (first == NULL || it->idx < first->idx)
+			first = it;
+	}
+	return first;
+}
+
+/* The sender's latest message still waiting for a reply. */
+static struct mo_item *
+waiting_last(struct smsc_sim *sim, const char *sender)
+{
+	size_t pos = HTAB_START;
+	struct mo_item *last = NULL;
+	uintptr_t *v;
+
+	while ((v = htab_next(&sim->waiting, sim_sender_key(sender), &pos))) {
+		struct mo_item *it = (struct mo_item *)*v;
+
+		if (strcmp(it->sender, sender) == 0 &&
+		    (last == NULL || it->idx > last->idx))
+			last = it;
+	}
+	return last;
 }
 
 int
 smsc_sim_add_mo(struct smsc_sim *sim, const char *sender, const char *recipient,
     const char *text, char *err, size_t errlen)
 {
-	static struct text_sms
-	    enc; /* 41 KB: one, the loop is single-threaded */
-	struct mo_item *it, **pp;
+	struct text_sms *enc = &sim->enc;
+	struct mo_item *it;
 
 	if (strlen(sender) > 20 || strlen(recipient) > 20) {
 		snprintf(err, errlen, "address longer than 20 characters");
 		return -1;
 	}
-	if (text_encode(text, strlen(text), sim->mo_ref++, &enc, err, errlen) !=
+	if (text_encode(text, strlen(text), sim->mo_ref++, enc, err, errlen) !=
 	    0)
 		return -1;
 	it = xcalloc(1, sizeof(*it));
 	strlcpy_s(it->sender, sender, sizeof(it->sender));
 	strlcpy_s(it->recipient, recipient, sizeof(it->recipient));
 	it->text = xstrdup(text);
-	it->dcs = enc.dcs;
-	it->nparts = enc.nparts;
-	it->parts = xcalloc(enc.nparts, sizeof(*it->parts));
-	for (unsigned i = 0; i < enc.nparts; i++) {
+	it->dcs = enc->dcs;
+	it->nparts = enc->nparts;
+	it->parts = xcalloc(enc->nparts, sizeof(*it->parts));
+	for (unsigned i = 0; i < enc->nparts; i++) {
 		it->parts[i].item = it;
-		it->parts[i].len = enc.parts[i].len;
-		memcpy(it->parts[i].data, enc.parts[i].data, enc.parts[i].len);
+		it->parts[i].len = enc->parts[i].len;
+		memcpy(
+		    it->parts[i].data, enc->parts[i].data, enc->parts[i].len);
 	}
 	if (sim->nitems == sim->capitems) {
 		sim->capitems = sim->capitems ? 2 * sim->capitems : 64;
 		sim->items =
 		    xrealloc(sim->items, sim->capitems * sizeof(*sim->items));
 	}
+	it->idx = sim->nitems;
 	sim->items[sim->nitems++] = it;
 	/* Waiting for a reply, in the order sent, per sender. */
-	for (pp = &sim->waiting[str_hash(sender)]; *pp != NULL;
-	     pp = &(*pp)->wnext)
-		if (strcmp((*pp)->sender, sender) == 0)
-			it->prev = *pp;
-	*pp = it;
+	it->prev = waiting_last(sim, sender);
+	htab_put(&sim->waiting, sim_sender_key(sender), (uintptr_t)it);
 	sim->st.mo_queued++;
 	return 0;
 }
@@ -234,22 +265,20 @@ sim_advance(struct smsc_sim *sim, int64_t now)
 static void
 seq_insert(struct smsc_sim *sim, struct mo_part *p)
 {
-	unsigned b = p->seq % SIM_BUCKETS;
-
-	p->hnext = sim->by_seq[b];
-	sim->by_seq[b] = p;
+	htab_put(&sim->by_seq, hash_u64(p->seq), (uintptr_t)p);
 }
 
 static struct mo_part *
 seq_take(struct smsc_sim *sim, struct sconn *c, uint32_t seq)
 {
-	struct mo_part **pp = &sim->by_seq[seq % SIM_BUCKETS];
+	size_t pos = HTAB_START;
+	uintptr_t *v;
 
-	for (; *pp != NULL; pp = &(*pp)->hnext) {
-		struct mo_part *p = *pp;
+	while ((v = htab_next(&sim->by_seq, hash_u64(seq), &pos)) != NULL) {
+		struct mo_part *p = (struct mo_part *)*v;
 
 		if (p->seq == seq && p->conn == c) {
-			*pp = p->hnext;
+			htab_del(&sim->by_seq, hash_u64(seq), *v);
 			return p;
 		}
 	}
@@ -373,17 +402,17 @@ sim_mo_on_resp(
 void
 sim_mo_conn_lost(struct smsc_sim *sim, struct sconn *c)
 {
-	for (unsigned b = 0; b < SIM_BUCKETS; b++) {
-		struct mo_part **pp = &sim->by_seq[b];
+	/* Rare (a dropped connection): a walk over every part will do. */
+	for (size_t i = 0; i < sim->nitems; i++) {
+		struct mo_item *it = sim->items[i];
 
-		while (*pp != NULL) {
-			struct mo_part *p = *pp;
+		for (unsigned k = 0; k < it->nparts; k++) {
+			struct mo_part *p = &it->parts[k];
 
-			if (p->conn != c) {
-				pp = &p->hnext;
+			if (p->state != MP_SENT || p->conn != c ||
+			    !htab_del(
+			        &sim->by_seq, hash_u64(p->seq), (uintptr_t)p))
 				continue;
-			}
-			*pp = p->hnext;
 			sim->inflight--;
 			sim_retry(sim, p);
 		}
@@ -396,7 +425,7 @@ sim_reply_done(struct smsc_sim *sim, const char *from, const char *to,
     uint8_t dcs, const uint8_t *data, size_t len, unsigned parts)
 {
 	struct smsc_sim_reply *r;
-	struct mo_item **pp;
+	struct mo_item *it;
 	size_t cap = TEXT_UTF8_MAX(len) + 1;
 
 	if (sim->nreplies == sim->capreplies) {
@@ -416,17 +445,12 @@ sim_reply_done(struct smsc_sim *sim, const char *from, const char *to,
 	sim->st.replies++;
 	sim->st.last_reply_us = clock_mono_us();
 	sim_transcript(sim, '<', from, to, r->text);
-	for (pp = &sim->waiting[str_hash(to)]; *pp != NULL;
-	     pp = &(*pp)->wnext) {
-		struct mo_item *it = *pp;
-
-		if (strcmp(it->sender, to) != 0 || !it->sent)
-			continue;
-		*pp = it->wnext;
+	it = waiting_first(sim, to, true);
+	if (it != NULL) {
+		htab_del(&sim->waiting, sim_sender_key(to), (uintptr_t)it);
 		it->replied = true;
 		r->latency_us = sim->st.last_reply_us - it->t_first;
 		item_settle(sim, it);
-		break;
 	}
 	sim_mo_pump(sim);
 	sim_check_done(sim);
@@ -609,4 +633,6 @@ sim_mo_free(struct smsc_sim *sim)
 	for (size_t i = 0; i < sim->nreplies; i++)
 		free(sim->replies[i].text);
 	free(sim->replies);
+	htab_free(&sim->by_seq);
+	htab_free(&sim->waiting);
 }
