@@ -448,8 +448,7 @@ msg_fields(struct http_msg *m, json_t *root, size_t max_text,
 	if (!http_channel_ok(m->channel)) {
 		*error = "invalid_field";
 		snprintf(detail, dlen,
-		    "channel must be 1-32 of [a-z0-9_-] and "
-		    "not sms or replay");
+		    "channel must be 1-32 of [a-z0-9_-] and not sms or replay");
 		return -1;
 	}
 	if (msg_string(root, "from", &m->from, &n, error, detail, dlen) < 0 ||
@@ -471,8 +470,7 @@ msg_fields(struct http_msg *m, json_t *root, size_t max_text,
 	if (http_parse_rfc3339(m->timestamp, &m->time_us) < 0) {
 		*error = "bad_timestamp";
 		snprintf(detail, dlen,
-		    "timestamp must be RFC 3339 with an "
-		    "offset, e.g. 2024-05-18T09:30:00+03:00");
+		    "timestamp must be RFC 3339 with an offset, e.g. 2024-05-18T09:30:00+03:00");
 		return -1;
 	}
 	return 0;

@@ -157,8 +157,8 @@ metrics_register(
 	if ((old = metrics_find(m, proto->name)) != NULL) {
 		if (metrics_same(old, proto))
 			return old;
-		log_error("metrics: %s registered twice with different "
-		          "type or labels",
+		log_error(
+		    "metrics: %s registered twice with different type or labels",
 		    proto->name);
 		return NULL;
 	}
@@ -275,8 +275,8 @@ metrics_seriesv(struct metric *f, const char *const *values)
 			return &f->series[i];
 	if (f->nseries == f->max_series) {
 		if (!f->overflow.used)
-			log_warn("metrics: %s has more than %zu label "
-			         "combinations; the rest count as %s",
+			log_warn(
+			    "metrics: %s has more than %zu label combinations; the rest count as %s",
 			    f->name, f->max_series, METRICS_OVERFLOW);
 		f->overflow.used = true;
 		return &f->overflow;

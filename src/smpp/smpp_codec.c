@@ -145,8 +145,7 @@ walk_cstr(struct walk *w, const struct fdef *f, char *err, size_t errlen)
 	nul = memchr(w->in + w->pos, 0, max);
 	if (nul == NULL) {
 		snprintf(err, errlen,
-		    "string at offset %zu longer than %u octets "
-		    "or past command_length",
+		    "string at offset %zu longer than %u octets or past command_length",
 		    w->pos, f->size);
 		return SMPP_ESME_RINVMSGLEN;
 	}
@@ -326,8 +325,7 @@ walk_tlvs(struct walk *w, struct smpp_sm *sm, char *err, size_t errlen)
 		w->pos += 4;
 		if (len > w->end - w->pos) {
 			snprintf(err, errlen,
-			    "TLV 0x%04x length %u runs past "
-			    "command_length",
+			    "TLV 0x%04x length %u runs past command_length",
 			    tag, len);
 			return SMPP_ESME_RINVOPTPARSTREAM;
 		}

@@ -475,8 +475,7 @@ on_bind_resp(struct sess *s, const struct smpp_pdu *p)
 	}
 	l->st.binds_ok++;
 	link_log(l, LOG_INFO,
-	    "%s: bound to %s:%u as %s%s%s (after %u failed "
-	    "attempts)",
+	    "%s: bound to %s:%u as %s%s%s (after %u failed attempts)",
 	    sess_label(s), l->cfg.host, l->cfg.port, l->cfg.system_id,
 	    p->body_ok ? ", SMSC " : "", p->body_ok ? p->u.id : "", s->attempt);
 	s->attempt = 0;
@@ -850,8 +849,7 @@ smpp_link_stop(struct smpp_link *l, void (*stopped)(void *), void *arg)
 	l->stop_deadline =
 	    clock_mono_us() + (int64_t)l->cfg.stop_timeout_ms * 1000;
 	link_log(l, LOG_INFO,
-	    "stopping: %u messages at the store, %u reply parts "
-	    "queued",
+	    "stopping: %u messages at the store, %u reply parts queued",
 	    l->inflight_mo, l->mt_queued);
 	mo_flush_held(l);
 	for (unsigned i = 0; i < l->nsess; i++) {

@@ -61,8 +61,7 @@ token_ack(struct smpp_link *l, uint64_t tok, uint32_t status)
 	    (s->st != SS_BOUND && s->st != SS_UNBINDING)) {
 		l->st.mo_dropped_acks++;
 		link_log(l, LOG_DEBUG,
-		    "answer for sequence %u dropped: its "
-		    "connection is gone (the SMSC will redeliver)",
+		    "answer for sequence %u dropped: its connection is gone (the SMSC will redeliver)",
 		    (uint32_t)tok);
 		return;
 	}
@@ -171,16 +170,14 @@ mo_submit_reasm(struct smpp_link *l, struct smpp_reasm_msg *m)
 
 		l->st.mo_partial++;
 		link_log(l, LOG_INFO,
-		    "concatenated message from %s: %u of %u parts "
-		    "after the timeout, processed as it is",
+		    "concatenated message from %s: %u of %u parts after the timeout, processed as it is",
 		    log_mask_phone(m->src, b, sizeof(b)), m->got, m->total);
 	}
 	if (m->odd_parts > 0) {
 		char b[32];
 
 		link_log(l, LOG_WARN,
-		    "concatenated UCS-2 message from %s: %u parts "
-		    "of odd length, their last octet replaced by U+FFFD",
+		    "concatenated UCS-2 message from %s: %u parts of odd length, their last octet replaced by U+FFFD",
 		    log_mask_phone(m->src, b, sizeof(b)), m->odd_parts);
 	}
 	mo_submit(

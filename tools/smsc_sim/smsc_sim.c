@@ -158,8 +158,7 @@ sim_send_receipt(
 	sm.dst = sub->src;
 	sm.esm_class = SMPP_ESM_DELIVERY_RECEIPT;
 	len = snprintf((char *)sm.ud, 200,
-	    "id:%s sub:001 dlvrd:001 submit date:%s "
-	    "done date:%s stat:DELIVRD err:000 text:",
+	    "id:%s sub:001 dlvrd:001 submit date:%s done date:%s stat:DELIVRD err:000 text:",
 	    msgid, stamp, stamp);
 	sm.ud_len = (uint16_t)(len < 200 ? len : 199);
 	sm.has_receipt_id = 1;

@@ -126,8 +126,7 @@ smsc_sim_load_scenario(
 		if ((to = strchr(from, '\t')) == NULL ||
 		    (text = strchr(to + 1, '\t')) == NULL) {
 			snprintf(err, errlen,
-			    "%s:%u: expected sender<TAB>recipient<TAB>"
-			    "text",
+			    "%s:%u: expected sender<TAB>recipient<TAB>text",
 			    path, lineno);
 			fclose(f);
 			return -1;
@@ -553,8 +552,7 @@ smsc_sim_report(const struct smsc_sim *sim, FILE *f)
 			lat[n++] = sim->replies[i].latency_us;
 	qsort(lat, n, sizeof(*lat), cmp_i64);
 	fprintf(f,
-	    "MO messages: %llu queued, %llu done; deliver_sm sent %llu "
-	    "(redelivered %llu), answered ok %llu, with errors %llu",
+	    "MO messages: %llu queued, %llu done; deliver_sm sent %llu (redelivered %llu), answered ok %llu, with errors %llu",
 	    (unsigned long long)s->mo_queued, (unsigned long long)s->mo_done,
 	    (unsigned long long)s->mo_pdus_sent,
 	    (unsigned long long)s->mo_redelivered,
@@ -564,16 +562,14 @@ smsc_sim_report(const struct smsc_sim *sim, FILE *f)
 		fprintf(f, " (last 0x%02X)", (unsigned)s->last_err_status);
 	fputc('\n', f);
 	fprintf(f,
-	    "replies: %llu; submit_sm %llu: ok %llu, throttled %llu, "
-	    "temporary errors %llu; receipts sent %llu\n",
+	    "replies: %llu; submit_sm %llu: ok %llu, throttled %llu, temporary errors %llu; receipts sent %llu\n",
 	    (unsigned long long)s->replies, (unsigned long long)s->submits,
 	    (unsigned long long)s->submits_ok,
 	    (unsigned long long)s->submits_throttled,
 	    (unsigned long long)s->submits_tempfailed,
 	    (unsigned long long)s->receipts_sent);
 	fprintf(f,
-	    "links: %llu connections, binds ok %llu, refused %llu, drops %llu; "
-	    "enquire_link sent %llu answered %llu, received %llu\n",
+	    "links: %llu connections, binds ok %llu, refused %llu, drops %llu; enquire_link sent %llu answered %llu, received %llu\n",
 	    (unsigned long long)s->conns, (unsigned long long)s->binds_ok,
 	    (unsigned long long)s->binds_refused, (unsigned long long)s->drops,
 	    (unsigned long long)s->enquire_sent,
