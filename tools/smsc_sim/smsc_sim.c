@@ -435,10 +435,8 @@ smsc_sim_new(struct event_base *base, const struct smsc_sim_cfg *cfg, char *err,
 	if (sim->cfg.window == 0)
 		sim->cfg.window = 1;
 	if (cfg->tls_cert_file != NULL &&
-	    (sim->tls_ctx = sim_tls_ctx(cfg, err, errlen)) == NULL) {
-		smsc_sim_free(sim);
-		return NULL;
-	}
+	    (sim->tls_ctx = sim_tls_ctx(cfg, err, errlen)) == NULL)
+		goto fail;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -450,8 +448,7 @@ smsc_sim_new(struct event_base *base, const struct smsc_sim_cfg *cfg, char *err,
 		snprintf(err, errlen, "cannot listen on 127.0.0.1:%u: %s",
 		    cfg->port,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		smsc_sim_free(sim);
-		return NULL;
+		goto fail;
 	}
 	getsockname(
 	    evconnlistener_get_fd(sim->lst), (struct sockaddr *)&sin, &slen);
@@ -460,6 +457,10 @@ smsc_sim_new(struct event_base *base, const struct smsc_sim_cfg *cfg, char *err,
 	sim->tick = event_new(base, -1, EV_PERSIST, sim_tick_cb, sim);
 	event_add(sim->tick, &tv);
 	return sim;
+
+fail:
+	smsc_sim_free(sim);
+	return NULL;
 }
 
 uint16_t
