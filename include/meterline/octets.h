@@ -1,9 +1,9 @@
 /*
- * Big-endian integers in and out of wire buffers (SMPP): the codec's two
- * halves (smpp_pdu.c, smpp_codec.c) and the framing (smpp_frame.c).
+ * Big-endian integers in and out of wire buffers: SMPP PDUs and framing
+ * (src/smpp), TZif files (src/core/tz.c).
  */
-#ifndef METERLINE_IO_OCTETS_H
-#define METERLINE_IO_OCTETS_H
+#ifndef METERLINE_OCTETS_H
+#define METERLINE_OCTETS_H
 
 #include <stdint.h>
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "meterline/octets.h"
 #include "meterline/tz.h"
 
 #define TZIF_HEADER 44
@@ -259,17 +260,10 @@ rule_isdst(const struct tz_rule *r, int64_t t)
 
 /* ---- TZif ------------------------------------------------------------ */
 
-static uint32_t
-be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
 static int64_t
-be64(const uint8_t *p)
+get64s(const uint8_t *p)
 {
-	return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
+	return (int64_t)((uint64_t)get32(p) << 32 | get32(p + 4));
 }
 
 static const uint8_t *
@@ -292,12 +286,12 @@ tzif_header(struct tz_cursor *c, uint8_t *version, struct tzif_counts *n)
 	if (h == NULL || memcmp(h, "TZif", 4) != 0)
 		return -1;
 	*version = h[4] == 0 ? 1 : (uint8_t)(h[4] - '0');
-	n->isutcnt = be32(h + 20);
-	n->isstdcnt = be32(h + 24);
-	n->leapcnt = be32(h + 28);
-	n->timecnt = be32(h + 32);
-	n->typecnt = be32(h + 36);
-	n->charcnt = be32(h + 40);
+	n->isutcnt = get32(h + 20);
+	n->isstdcnt = get32(h + 24);
+	n->leapcnt = get32(h + 28);
+	n->timecnt = get32(h + 32);
+	n->typecnt = get32(h + 36);
+	n->charcnt = get32(h + 40);
 	return 0;
 }
 
@@ -337,7 +331,7 @@ tzif_block(struct tz *tz, struct tz_cursor *c, const struct tzif_counts *n,
 	for (uint32_t i = 0; i < n->timecnt; i++) {
 		const uint8_t *p = b + i * tsize;
 
-		tz->times[i] = tsize == 8 ? be64(p) : (int32_t)be32(p);
+		tz->times[i] = tsize == 8 ? get64s(p) : (int32_t)get32(p);
 		if (i > 0 && tz->times[i] <= tz->times[i - 1])
 			return "transitions out of order";
 	}
@@ -349,7 +343,7 @@ tzif_block(struct tz *tz, struct tz_cursor *c, const struct tzif_counts *n,
 	}
 	b += n->timecnt;
 	for (uint32_t i = 0; i < n->typecnt; i++, b += 6) {
-		tz->type_off[i] = (int32_t)be32(b);
+		tz->type_off[i] = (int32_t)get32(b);
 		tz->type_isdst[i] = b[4] != 0;
 		if (tz->type_off[i] <= -25 * 3600 ||
 		    tz->type_off[i] >= 26 * 3600)
