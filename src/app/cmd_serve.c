@@ -211,35 +211,6 @@ serve_collect(void *arg)
 
 /* ---- start ---------------------------------------------------------------- */
 
-static void
-serve_link_cfg(const struct config_smpp *c, struct smpp_link_cfg *lc)
-{
-	smpp_link_cfg_defaults(lc);
-	lc->name = "smsc";
-	lc->host = c->host;
-	lc->port = (uint16_t)c->port;
-	lc->system_id = c->system_id;
-	lc->password = c->password;
-	lc->system_type = c->system_type;
-	lc->address_range = c->address_range;
-	lc->addr_ton = (uint8_t)c->addr_ton;
-	lc->addr_npi = (uint8_t)c->addr_npi;
-	lc->bind_mode =
-	    c->bind == CONFIG_BIND_PAIR ? SMPP_BIND_RX_TX : SMPP_BIND_TRX;
-	lc->window = (unsigned)c->window;
-	lc->enquire_link_ms = c->enquire_link_interval * 1000;
-	lc->response_timeout_ms = c->response_timeout * 1000;
-	lc->reconnect_max_ms = c->reconnect_max * 1000;
-	lc->temporary_error_status = c->temporary_error_status;
-	lc->mt_src_ton = (uint8_t)c->reply_ton;
-	lc->mt_src_npi = (uint8_t)c->reply_npi;
-	lc->registered_delivery = c->registered_delivery;
-	lc->tls = c->tls;
-	lc->tls_ca_file = c->tls_ca_file;
-	lc->tls_server_name = c->tls_server_name;
-	lc->tls_verify = c->tls_verify;
-}
-
 /*
  * Bind only once the store is ready: an SMSC starts delivering at once, and
  * every message before that would only earn a temporary error. After the
@@ -262,7 +233,6 @@ serve_link_wait_cb(evutil_socket_t fd, short what, void *arg)
 static int
 serve_start_smpp(struct serve *sv, char *err, size_t errlen)
 {
-	struct smpp_link_cfg lc;
 	struct smpp_link_hooks hooks = { serve_link_submit, serve_link_receipt,
 		serve_link_report, serve_link_bound, sv };
 	struct outbox_opts oo = { .conninfo = sv->conninfo,
@@ -270,9 +240,9 @@ serve_start_smpp(struct serve *sv, char *err, size_t errlen)
 		.send_ctx = sv };
 
 	sv->outbox = outbox_new(sv->base, &oo);
-	serve_link_cfg(&sv->cfg.smpp, &lc);
-	if ((sv->link = smpp_link_new(sv->base, &lc, &hooks, err, errlen)) ==
-	    NULL)
+	sv->link =
+	    smpp_link_new(sv->base, &sv->cfg.smpp, NULL, &hooks, err, errlen);
+	if (sv->link == NULL)
 		return -1;
 	sv->link_wait =
 	    event_new(sv->base, -1, EV_PERSIST, serve_link_wait_cb, sv);
@@ -284,19 +254,10 @@ static int
 serve_start_http(
     struct serve *sv, const struct intake *in, char *err, size_t errlen)
 {
-	const struct config_http *c = &sv->cfg.http;
-	struct http_cfg hc;
 	struct http_intake_deps deps = { in, sv->metrics, serve_health, sv };
 
-	http_cfg_defaults(&hc);
-	strlcpy_s(hc.listen, c->listen, sizeof(hc.listen));
-	strlcpy_s(hc.admin_listen, c->admin_listen, sizeof(hc.admin_listen));
-	hc.secret_len = strlen(c->secret);
-	memcpy(hc.secret, c->secret, hc.secret_len);
-	hc.rate_per_minute = c->rate_limit;
-	hc.rate_burst = c->rate_burst;
-	hc.max_body = (size_t)c->max_body;
-	sv->http = http_intake_new(sv->base, &hc, &deps, err, errlen);
+	sv->http =
+	    http_intake_new(sv->base, &sv->cfg.http, NULL, &deps, err, errlen);
 	return sv->http != NULL ? 0 : -1;
 }
 
