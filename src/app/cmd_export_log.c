@@ -89,8 +89,7 @@ cmd_export_log(int argc, char **argv)
 	o.channel = a.channel;
 	if (export_times(&a, &o) != 0) {
 		fprintf(stderr,
-		    "meterline export-log: --since/--until take RFC 3339 "
-		    "with an offset or YYYY-MM-DD\n");
+		    "meterline export-log: --since/--until take RFC 3339 with an offset or YYYY-MM-DD\n");
 		free(cfg);
 		return EXIT_USAGE;
 	}

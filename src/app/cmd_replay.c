@@ -450,8 +450,7 @@ cmd_replay(int argc, char **argv)
 	log_set_level(LOG_WARN);
 	if (source == NULL)
 		fprintf(stderr,
-		    "meterline replay: no config file: using the "
-		    "built-in defaults (window, time zone, replies)\n");
+		    "meterline replay: no config file: using the built-in defaults (window, time zone, replies)\n");
 	cfg->store.batch_max = c.a.batch;
 	c.cfg = cfg;
 	c.bar = isatty(2);

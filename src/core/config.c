@@ -449,8 +449,7 @@ cfg_set_key(const struct cfg_key *k, struct config *cfg, const char *value,
 		if (cfg_parse_days(value, (struct config_window *)(void *)field,
 		        k->flags & CFG_UNSET_OK) != 0)
 			return cfg_why(why, whylen,
-			    "\"%s\" is not days of the month "
-			    "like 18-25 or 30-3",
+			    "\"%s\" is not days of the month like 18-25 or 30-3",
 			    value);
 		return 0;
 	}
@@ -629,9 +628,8 @@ cfg_check_http(const struct config_http *h, config_report_cb report, void *arg)
 		    "set secret or secret_file, not both");
 	else if (h->secret[0] == '\0' && h->secret_file[0] == '\0')
 		n += cfg_report(report, arg, "http", "secret",
-		    "required when "
-		    "[http] is present (or secret_file): requests are signed "
-		    "with it");
+		    "required when [http] is present (or secret_file): "
+		    "requests are signed with it");
 	return n;
 }
 
