@@ -16,12 +16,19 @@
 #define CONF_DEFAULT_PATH "/etc/meterline/meterline.conf"
 
 /*
- * The conninfo a subcommand uses: db_override (--db) when non-NULL, else
- * [database] conninfo of the config file at config_path (--config, or
- * CONF_DEFAULT_PATH when NULL). Returns 0, or -1 with why in err.
+ * The config and database of every command, by one rule:
+ *
+ *  - --config FILE (config_path): FILE is read and must load;
+ *  - else CONF_DEFAULT_PATH is read when it exists, and also when it does
+ *    not but there is no --db (then its absence is the error);
+ *  - else (--db and no file) the built-in defaults, config_defaults().
+ *
+ * --db (db, when non-NULL) then replaces [database] conninfo. *source
+ * (may be NULL) is set to the file read, or NULL for the built-in
+ * defaults. Returns 0, or -1 with why in err.
  */
-int db_conninfo_resolve(const char *config_path, const char *db_override,
-    char *out, size_t outlen, char *err, size_t errlen);
+int conf_resolve(struct config *, const char *config_path, const char *db,
+    const char **source, char *err, size_t errlen);
 
 /*
  * Load path: defaults, then the file, then password_file/secret_file and

@@ -1,6 +1,6 @@
 /*
  * Configuration: one struct, one defaults function, one table of keys
- * (src/core/config.c), and a loader for the INI file (src/io/config_load.c,
+ * (src/core/config.c), and a loader for the INI file (src/conf/config_load.c,
  * libinih). Everything is validated at load so the rest of the code trusts
  * the values. etc/meterline.conf documents every key with its default.
  *
@@ -46,43 +46,69 @@ struct config_database {
 	char conninfo[CONFIG_CONNINFO_MAX + 1]; /* libpq; may hold a password */
 };
 
-/* [smpp]: the channel is enabled when the section is present. */
+/*
+ * [smpp]: the channel is enabled when the section is present. The SMPP link
+ * (smpp_link_new) takes this struct as it is, so fields have the types and
+ * units the link uses (times in milliseconds); the key names are in the
+ * table of src/core/config.c and in etc/meterline.conf.
+ */
 struct config_smpp {
 	bool enabled;
-	char host[CONFIG_HOST_MAX + 1]; /* numeric address */
-	int port;
-	char system_id[16]; /* SMPP limits: 15, 8, 12, 40 */
-	char password[9]; /* secret */
+	/* numeric address: no DNS on the loop */
+	char host[CONFIG_HOST_MAX + 1];
+	uint16_t port;
+	/* SMPP limits: 15, 8, 12 characters */
+	char system_id[16];
+	/* secret, never logged */
+	char password[9];
 	char password_file[CONFIG_PATH_MAX + 1];
 	char system_type[13];
 	enum config_bind bind;
-	int addr_ton, addr_npi;
+	/* the bind's address_range TON/NPI and the range (40 characters) */
+	uint8_t addr_ton, addr_npi;
 	char address_range[41];
-	int window; /* outstanding requests per bind */
-	int enquire_link_interval; /* seconds */
-	int response_timeout; /* seconds to wait for a *_resp */
-	int reconnect_max; /* seconds, the backoff cap */
-	uint32_t
-	    temporary_error_status; /* deliver_sm_resp when the DB is down */
-	int reply_ton, reply_npi; /* source of replies (the short number) */
-	bool registered_delivery; /* ask for delivery receipts */
+	/* outstanding submit_sm per bind */
+	unsigned window;
+	/* key enquire_link_interval: idle time before an enquire_link */
+	int enquire_link_ms;
+	/* key response_timeout: how long to wait for any *_resp */
+	int response_timeout_ms;
+	/* key reconnect_max: the cap of the reconnect backoff */
+	int reconnect_max_ms;
+	/* the deliver_sm_resp status when the message cannot be stored */
+	uint32_t temporary_error_status;
+	/* source of replies (the short number) */
+	uint8_t reply_ton, reply_npi;
+	/* ask for delivery receipts */
+	bool registered_delivery;
 	bool tls;
-	char tls_ca_file[CONFIG_PATH_MAX + 1]; /* "" = system CAs */
-	char tls_server_name[CONFIG_HOST_MAX + 1]; /* "" = host */
-	bool tls_verify; /* check certificate and name */
+	/* PEM trust anchors; "" = the system CAs */
+	char tls_ca_file[CONFIG_PATH_MAX + 1];
+	/* the name or IP the certificate must carry; "" = host */
+	char tls_server_name[CONFIG_HOST_MAX + 1];
+	/* check the certificate and its name */
+	bool tls_verify;
 };
 
-/* [http]: the messenger bridge; enabled when the section is present. */
+/*
+ * [http]: the messenger bridge; enabled when the section is present. The
+ * HTTP intake (http_intake_new) takes this struct as it is.
+ */
 struct config_http {
 	bool enabled;
-	char listen[CONFIG_HOST_MAX + 1]; /* "127.0.0.1:8080", "[::1]:8080" */
-	char admin_listen[CONFIG_HOST_MAX +
-	    1]; /* /healthz, /metrics; "" = on listen */
-	char secret[CONFIG_SECRET_MAX + 1]; /* HMAC-SHA256 key, secret */
+	/* "127.0.0.1:8080", "[::1]:8080"; port 0 = any (tests) */
+	char listen[CONFIG_HOST_MAX + 1];
+	/* /healthz and /metrics only here; "" = on listen */
+	char admin_listen[CONFIG_HOST_MAX + 1];
+	/* the HMAC-SHA256 key requests are signed with; secret */
+	char secret[CONFIG_SECRET_MAX + 1];
 	char secret_file[CONFIG_PATH_MAX + 1];
-	int rate_limit; /* messages per minute per sender, 0 = off */
+	/* messages per minute per sender, 0 = off */
+	int rate_limit;
+	/* the bucket size of the rate limit */
 	int rate_burst;
-	int max_body; /* bytes; larger bodies get 413 */
+	/* bytes; larger bodies get 413 */
+	size_t max_body;
 };
 
 struct config_dialog {
@@ -167,5 +193,8 @@ size_t config_dump(const struct config *, char *buf, size_t cap);
 
 /* Parse durations "90", "90s", "30m", "2h", "7d" into seconds. */
 int config_parse_duration(const char *, int64_t *seconds);
+
+/* The same into milliseconds, also "500ms"; "90" is still seconds. */
+int config_parse_duration_ms(const char *, int64_t *ms);
 
 #endif

@@ -16,44 +16,42 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meterline/config.h"
 #include "meterline/intake.h"
 
 struct event_base;
 struct metrics;
 
-#define HTTP_LISTEN_MAX 255
-#define HTTP_SECRET_MAX 255
-
-/* Everything the server needs; http_cfg_defaults() then fill from config. */
-struct http_cfg {
-	char listen[HTTP_LISTEN_MAX +
-	    1]; /* "127.0.0.1:8080", "[::1]:8080", port 0 = any */
-	char admin_listen[HTTP_LISTEN_MAX +
-	    1]; /* "" = /healthz, /metrics on listen */
-	unsigned char
-	    secret[HTTP_SECRET_MAX + 1]; /* HMAC-SHA256 key (raw bytes) */
-	size_t secret_len; /* must be > 0 */
-	int rate_per_minute; /* per (channel, from); 0 = no limit */
-	int rate_burst; /* bucket size; 0 = rate_per_minute */
-	size_t rate_slots; /* senders remembered (fixed table) */
-	size_t max_body; /* larger -> 413 (JSON) */
-	size_t hard_max_body; /* larger -> evhttp's own 413, body not read;
-					   raised to 4 x max_body if below */
-	size_t max_headers; /* bytes of request line + headers */
-	size_t max_text; /* bytes of "text" */
-	int timeout; /* seconds: idle, slow request, slow write */
-	int reply_timeout; /* seconds the intake may take before 503 */
-	int retry_after; /* seconds in Retry-After of a 503 */
-	size_t max_inflight; /* submitted, not yet answered; beyond -> 503 */
+/*
+ * The intake runs on struct config_http (config.h) as loaded: the [http]
+ * keys, their defaults and bounds have one home, the key table of
+ * src/core/config.c. What follows are the settings that are not config
+ * keys: limits and timers with built-in values that tests shorten.
+ * http_tuning_defaults() is the only home of those values.
+ */
+struct http_tuning {
+	/* senders the rate limiter remembers (a fixed table), 65536 */
+	size_t rate_slots;
+	/*
+	 * Bodies above this get evhttp's own 413 without being read, 64 KiB;
+	 * raised to 4 x the config's max_body if below.
+	 */
+	size_t hard_max_body;
+	/* bytes of request line + headers, 8 KiB */
+	size_t max_headers;
+	/* bytes of "text", 4 KiB */
+	size_t max_text;
+	/* seconds: idle, slow request, slow write, 10 */
+	int timeout;
+	/* seconds the intake may take before a 503, 30 */
+	int reply_timeout;
+	/* seconds in the Retry-After of a 503, 5 */
+	int retry_after;
+	/* messages submitted and not yet answered; beyond -> 503, 4096 */
+	size_t max_inflight;
 };
 
-/*
- * Defaults: listen 127.0.0.1:8080, no admin listener, 20 messages per
- * minute per sender (burst 20) over 65536 slots, body 16 KiB (hard 64 KiB),
- * headers 8 KiB, text 4 KiB, timeout 10 s, reply timeout 30 s,
- * Retry-After 5 s, 4096 in flight. The secret is left empty.
- */
-void http_cfg_defaults(struct http_cfg *);
+void http_tuning_defaults(struct http_tuning *);
 
 /* One line of the health status: {"database":"up"}. */
 struct http_health_item {
@@ -70,24 +68,27 @@ typedef size_t (*http_health_cb)(
     struct http_health_item *items, size_t max, void *arg);
 
 struct http_intake_deps {
-	const struct intake
-	    *intake; /* where messages go (borrowed, required) */
-	struct metrics
-	    *metrics; /* registry for /metrics (borrowed, may be NULL) */
-	http_health_cb health; /* NULL: always healthy */
+	/* where messages go (borrowed, required) */
+	const struct intake *intake;
+	/* registry for /metrics (borrowed, may be NULL) */
+	struct metrics *metrics;
+	/* NULL: always healthy */
+	http_health_cb health;
 	void *health_arg;
 };
 
 struct http_intake;
 
 /*
- * Bind the listener(s) and serve on base. cfg and deps are copied (the
- * intake struct too; its ctx is borrowed). Returns NULL with the reason in
- * err when an address cannot be parsed or bound, or cfg is invalid.
- * Registers its metric families in deps->metrics.
+ * Bind the listener(s) and serve on base. cfg, tuning and deps are copied
+ * (the intake struct too; its ctx is borrowed); tuning NULL means
+ * http_tuning_defaults(). cfg is trusted as config_load left it. Returns
+ * NULL with the reason in err when an address cannot be parsed or bound,
+ * the secret is empty, or tuning is out of range. Registers its metric
+ * families in deps->metrics.
  */
-struct http_intake *
-http_intake_new(struct event_base *, const struct http_cfg *,
+struct http_intake *http_intake_new(struct event_base *,
+    const struct config_http *cfg, const struct http_tuning *tuning,
     const struct http_intake_deps *, char *err, size_t errlen);
 
 /* The bound ports (useful with port 0); admin is 0 without an admin listener. */

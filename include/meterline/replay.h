@@ -47,16 +47,6 @@ replay_time_format(int64_t us, const struct tz *tz, char *buf, size_t len);
  */
 int replay_when_parse(const char *s, const struct tz *tz, int64_t *us);
 
-/*
- * The config and conninfo of a replay or export: the file at config_path
- * (--config), else CONF_DEFAULT_PATH when it exists, else (only with db)
- * the built-in defaults; db (--db) overrides its conninfo. *defaults tells
- * whether the built-in defaults are used. 0, or -1 with why in err.
- */
-int replay_config(struct config *, const char *config_path, const char *db,
-    bool *defaults, char *conninfo, size_t conninfo_len, char *err,
-    size_t errlen);
-
 /* ---- reading ------------------------------------------------------------ */
 
 enum replay_format { REPLAY_FMT_AUTO, REPLAY_FMT_JSONL, REPLAY_FMT_CSV };

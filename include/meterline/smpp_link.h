@@ -25,56 +25,45 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meterline/config.h"
 #include "meterline/intake.h"
 
 struct event_base;
 struct smpp_link;
 
-enum smpp_bind_mode {
-	SMPP_BIND_TRX, /* one bind_transceiver */
-	SMPP_BIND_RX_TX, /* bind_receiver + bind_transmitter */
-};
-
 /*
- * Link settings. smpp_link_cfg_defaults() fills every field; the strings
- * are copied by smpp_link_new. Times are milliseconds.
+ * The link runs on struct config_smpp (config.h) as loaded: the [smpp] keys,
+ * their defaults and bounds have one home, the key table of
+ * src/core/config.c. What follows are the settings that are not config
+ * keys: a name for the logs, and limits and timers with built-in values
+ * that operators have never needed to change but tests shorten.
+ * smpp_link_tuning_defaults() is the only home of those values.
  */
-struct smpp_link_cfg {
-	const char *name; /* for logs, e.g. "smsc1" */
-	const char *host; /* numeric address: no DNS in the loop */
-	uint16_t port; /* 2775 */
-	const char *system_id; /* <= 15 characters */
-	const char *password; /* <= 8 characters, never logged */
-	const char *system_type; /* <= 12 characters, "" */
-	const char *address_range; /* <= 40 characters, "" */
-	uint8_t addr_ton, addr_npi; /* bind's address_range TON/NPI */
-	enum smpp_bind_mode bind_mode; /* SMPP_BIND_TRX */
-	unsigned window; /* outstanding submit_sm, 10 */
-	int enquire_link_ms; /* idle time before enquire_link, 30000 */
-	int response_timeout_ms; /* any request's response, 10000 */
-	int reconnect_min_ms; /* first backoff, 1000 */
-	int reconnect_max_ms; /* backoff cap, 60000 */
-	uint32_t temporary_error_status; /* deliver_sm_resp on TEMPFAIL, 0x64 */
-	int concat_timeout_ms; /* wait for missing parts, 60000 */
-	unsigned concat_max_groups; /* messages being reassembled, 4096 */
-	size_t concat_max_bytes; /* their octets, 4 MiB */
-	unsigned mt_queue_max; /* parts queued for sending, 100000 */
-	unsigned mt_max_attempts; /* per part, temporary errors, 5 */
-	unsigned mt_max_throttled; /* per part, ESME_RTHROTTLED/RMSGQFUL, 50 */
-	int mt_retry_ms; /* first retry delay, 1000 */
-	int throttle_pause_ms; /* first pause on throttling, 1000 */
-	uint8_t mt_src_ton, mt_src_npi; /* reply source (short number), 0/1 */
-	uint8_t mt_dst_ton, mt_dst_npi; /* reply destination, 1/1 */
-	int registered_delivery; /* ask for delivery receipts, 1 */
-	int stop_timeout_ms; /* graceful stop: the bounded wait, 10000 */
-	int tls; /* TLS to the SMSC, 0 */
-	const char *tls_ca_file; /* PEM trust anchors; "" = the system store */
-	const char *tls_server_name; /* name or IP the certificate must carry;
-					   "" = host */
-	int tls_verify; /* check the certificate and the name, 1 */
+struct smpp_link_tuning {
+	/* for logs, e.g. "smsc" */
+	const char *name;
+	/* first reconnect backoff, 1000; config's reconnect_max_ms caps it */
+	int reconnect_min_ms;
+	/* wait for missing parts of a concatenated message, 60000 */
+	int concat_timeout_ms;
+	/* messages being reassembled, 4096, and their octets, 4 MiB */
+	unsigned concat_max_groups;
+	size_t concat_max_bytes;
+	/* parts queued for sending, 100000 */
+	unsigned mt_queue_max;
+	/* per part: temporary errors 5, ESME_RTHROTTLED/RMSGQFUL 50 */
+	unsigned mt_max_attempts;
+	unsigned mt_max_throttled;
+	/* first retry delay 1000, first pause on throttling 1000 */
+	int mt_retry_ms;
+	int throttle_pause_ms;
+	/* reply destination (the customer), 1/1 */
+	uint8_t mt_dst_ton, mt_dst_npi;
+	/* graceful stop: the bounded wait, 10000 */
+	int stop_timeout_ms;
 };
 
-void smpp_link_cfg_defaults(struct smpp_link_cfg *);
+void smpp_link_tuning_defaults(struct smpp_link_tuning *);
 
 /* A delivery receipt (esm_class says receipt or acknowledgement). */
 struct smpp_receipt {
@@ -143,9 +132,14 @@ struct smpp_link_stats {
 	uint64_t mt_throttled, mt_retries, mt_timeouts;
 };
 
-/* Create a link (not connected yet). NULL with a reason on a bad config. */
-struct smpp_link *
-smpp_link_new(struct event_base *, const struct smpp_link_cfg *,
+/*
+ * Create a link (not connected yet). cfg and tuning are copied; tuning NULL
+ * means smpp_link_tuning_defaults(). cfg is trusted as config_load left it
+ * (bounds checked there); NULL with a reason when host is not a numeric
+ * address, the TLS trust anchors do not load, or tuning is out of range.
+ */
+struct smpp_link *smpp_link_new(struct event_base *,
+    const struct config_smpp *cfg, const struct smpp_link_tuning *tuning,
     const struct smpp_link_hooks *, char *err, size_t errlen);
 /* Connect and bind; reconnects by itself from then on. */
 void smpp_link_start(struct smpp_link *);
@@ -160,7 +154,7 @@ int smpp_link_send(
 
 /*
  * Graceful stop: answer new deliver_sm with the temporary status, wait
- * (at most stop_timeout_ms) for the store's pending answers and for the
+ * (at most the tuning's stop_timeout_ms) for the store's pending answers and for the
  * queued replies to go out, unbind, close. stopped(arg) runs once, from
  * the loop, when everything is closed; queued replies never sent are
  * reported as SMPP_MT_UNSENT.

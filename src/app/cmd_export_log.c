@@ -2,16 +2,14 @@
  * meterline export-log: the message log as JSON Lines on standard output,
  * the format `meterline replay` reads back.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "commands.h"
 #include "meterline/conf.h"
-#include "meterline/config.h"
-#include "meterline/db.h"
 #include "meterline/replay.h"
+#include "meterline/xmalloc.h"
+#include "opts.h"
 
 static const char export_usage[] =
     "usage: meterline export-log [--since T] [--until T] [--channel C]\n"
@@ -41,37 +39,31 @@ struct export_args {
 	const char *config, *db, *since, *until, *channel;
 };
 
-static int
-export_parse_args(int argc, char **argv, struct export_args *a)
-{
-	static const struct option opts[] = {
-		{ "since", required_argument, NULL, 's' },
-		{ "until", required_argument, NULL, 'u' },
-		{ "channel", required_argument, NULL, 'C' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
+static const struct opt export_opts[] = {
+	{ "since", 0, OPT_STRING, offsetof(struct export_args, since) },
+	{ "until", 0, OPT_STRING, offsetof(struct export_args, until) },
+	{ "channel", 0, OPT_STRING, offsetof(struct export_args, channel) },
+	OPT_CONFIG(struct export_args),
+	OPT_DB(struct export_args),
+};
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': a->since = optarg; break;
-		case 'u': a->until = optarg; break;
-		case 'C': a->channel = optarg; break;
-		case 'c': a->config = optarg; break;
-		case 'd': a->db = optarg; break;
-		case 'h': fputs(export_usage, stdout); return 0;
-		default: fputs(export_usage, stderr); return EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		fputs(export_usage, stderr);
-		return EXIT_USAGE;
-	}
-	return -1;
+static const struct opts_spec export_spec = { .cmd = "export-log",
+	.usage = export_usage,
+	.opts = export_opts,
+	.nopts = ARRAY_SIZE(export_opts),
+	.max_args = 0 };
+
+/* --since and --until in the configured zone; -1 when malformed. */
+static int
+export_times(const struct export_args *a, struct replay_export_opts *o)
+{
+	o->has_since = a->since != NULL;
+	o->has_until = a->until != NULL;
+	if (a->since && replay_when_parse(a->since, o->tz, &o->since_us) != 0)
+		return -1;
+	if (a->until && replay_when_parse(a->until, o->tz, &o->until_us) != 0)
+		return -1;
+	return 0;
 }
 
 int
@@ -80,32 +72,24 @@ cmd_export_log(int argc, char **argv)
 	struct export_args a = { 0 };
 	struct replay_export_opts o = { 0 };
 	struct config *cfg;
-	char conninfo[1024], err[4096];
-	bool defaults;
+	char err[4096];
 	long rows;
-	int rc;
+	int rc, first;
 
-	if ((rc = export_parse_args(argc, argv, &a)) >= 0)
+	if ((rc = opts_parse(&export_spec, argc, argv, &a, &first)) >= 0)
 		return rc;
-	cfg = malloc(sizeof(*cfg));
-	if (cfg == NULL ||
-	    replay_config(cfg, a.config, a.db, &defaults, conninfo,
-	        sizeof(conninfo), err, sizeof(err)) != 0) {
-		fprintf(stderr, "meterline export-log: %s\n",
-		    cfg ? err : "out of memory");
+	cfg = xmalloc(sizeof(*cfg));
+	if (conf_resolve(cfg, a.config, a.db, NULL, err, sizeof(err)) != 0) {
+		fprintf(stderr, "meterline export-log: %s\n", err);
 		free(cfg);
 		return 1;
 	}
-	o.conninfo = conninfo;
+	o.conninfo = cfg->database.conninfo;
 	o.tz = &cfg->window.tz;
 	o.channel = a.channel;
-	o.has_since = a.since != NULL;
-	o.has_until = a.until != NULL;
-	if ((a.since && replay_when_parse(a.since, o.tz, &o.since_us) != 0) ||
-	    (a.until && replay_when_parse(a.until, o.tz, &o.until_us) != 0)) {
+	if (export_times(&a, &o) != 0) {
 		fprintf(stderr,
-		    "meterline export-log: --since/--until take RFC 3339 "
-		    "with an offset or YYYY-MM-DD\n");
+		    "meterline export-log: --since/--until take RFC 3339 with an offset or YYYY-MM-DD\n");
 		free(cfg);
 		return EXIT_USAGE;
 	}

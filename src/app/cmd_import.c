@@ -2,14 +2,15 @@
  * meterline import contracts FILE.csv|-: load contracts and registers from
  * billing (upsert), report bad lines as FILE:LINE: why, print a summary.
  */
-#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "meterline/conf.h"
-#include "meterline/db.h"
 #include "meterline/import.h"
+#include "meterline/xmalloc.h"
+#include "opts.h"
 
 /* Exit status when the file was loaded but some lines were bad. */
 #define EXIT_PARTIAL 3
@@ -86,36 +87,44 @@ import_file(const char *conninfo, const char *path)
 	return rep.bad_lines ? EXIT_PARTIAL : 0;
 }
 
+struct import_args {
+	const char *config, *db;
+};
+
+static const struct opt import_opts[] = {
+	OPT_CONFIG(struct import_args),
+	OPT_DB(struct import_args),
+};
+
+/* import contracts FILE: the only kind of import so far */
+static const struct opts_spec import_spec = { .cmd = "import",
+	.usage = import_usage,
+	.opts = import_opts,
+	.nopts = ARRAY_SIZE(import_opts),
+	.min_args = 2,
+	.max_args = 2 };
+
 int
 cmd_import(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *config = NULL, *db = NULL;
-	char conninfo[1024], err[1024];
-	int c;
+	struct import_args a = { 0 };
+	struct config *cfg;
+	char err[4096];
+	int rc, first;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': config = optarg; break;
-		case 'd': db = optarg; break;
-		case 'h': fputs(import_usage, stdout); return 0;
-		default: fputs(import_usage, stderr); return EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 2 || strcmp(argv[optind], "contracts") != 0) {
+	if ((rc = opts_parse(&import_spec, argc, argv, &a, &first)) >= 0)
+		return rc;
+	if (strcmp(argv[first], "contracts") != 0) {
 		fputs(import_usage, stderr);
 		return EXIT_USAGE;
 	}
-	if (db_conninfo_resolve(
-	        config, db, conninfo, sizeof(conninfo), err, sizeof(err)) < 0) {
+	cfg = xmalloc(sizeof(*cfg));
+	if (conf_resolve(cfg, a.config, a.db, NULL, err, sizeof(err)) != 0) {
 		fprintf(stderr, "meterline import: %s\n", err);
+		free(cfg);
 		return 1;
 	}
-	return import_file(conninfo, argv[optind + 1]);
+	rc = import_file(cfg->database.conninfo, argv[first + 1]);
+	free(cfg);
+	return rc;
 }

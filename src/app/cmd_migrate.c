@@ -2,14 +2,14 @@
  * meterline migrate: bring the database schema to this binary's version.
  * Idempotent; refuses a database newer than the binary.
  */
-#include <getopt.h>
 #include <stdio.h>
-#include <string.h>
+#include <stdlib.h>
 
 #include "commands.h"
 #include "meterline/conf.h"
-#include "meterline/db.h"
 #include "meterline/migrate.h"
+#include "meterline/xmalloc.h"
+#include "opts.h"
 
 static const char migrate_usage[] =
     "usage: meterline migrate [--config FILE] [--db CONNINFO]\n"
@@ -36,36 +36,37 @@ migrate_print(const struct migrate_report *rep)
 	    rep->partitions == 1 ? "" : "s");
 }
 
+struct migrate_args {
+	const char *config, *db;
+};
+
+static const struct opt migrate_opts[] = {
+	OPT_CONFIG(struct migrate_args),
+	OPT_DB(struct migrate_args),
+};
+
+static const struct opts_spec migrate_spec = { .cmd = "migrate",
+	.usage = migrate_usage,
+	.opts = migrate_opts,
+	.nopts = ARRAY_SIZE(migrate_opts),
+	.max_args = 0 };
+
 int
 cmd_migrate(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *config = NULL, *db = NULL;
+	struct migrate_args a = { 0 };
 	struct migrate_report rep;
-	char conninfo[1024], err[1024];
-	int c;
+	struct config *cfg;
+	char err[4096];
+	int rc, first;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': config = optarg; break;
-		case 'd': db = optarg; break;
-		case 'h': fputs(migrate_usage, stdout); return 0;
-		default: fputs(migrate_usage, stderr); return EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		fputs(migrate_usage, stderr);
-		return EXIT_USAGE;
-	}
-	if (db_conninfo_resolve(
-	        config, db, conninfo, sizeof(conninfo), err, sizeof(err)) < 0 ||
-	    migrate_run(conninfo, &rep, err, sizeof(err)) < 0) {
+	if ((rc = opts_parse(&migrate_spec, argc, argv, &a, &first)) >= 0)
+		return rc;
+	cfg = xmalloc(sizeof(*cfg));
+	rc = conf_resolve(cfg, a.config, a.db, NULL, err, sizeof(err)) != 0 ||
+	    migrate_run(cfg->database.conninfo, &rep, err, sizeof(err)) < 0;
+	free(cfg);
+	if (rc != 0) {
 		fprintf(stderr, "meterline migrate: %s\n", err);
 		return 1;
 	}

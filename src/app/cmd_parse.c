@@ -10,6 +10,8 @@
 
 #include "commands.h"
 #include "meterline/parse.h"
+#include "meterline/xmalloc.h"
+#include "opts.h"
 
 static const char parse_usage[] =
     "usage: meterline parse [--json] [--] TEXT...\n"
@@ -114,76 +116,52 @@ parse_stdin(struct parser *p, bool json)
 	return 0;
 }
 
+static const char parse_brief[] =
+    "usage: meterline parse [--json] [--] TEXT...\n"
+    "'meterline parse --help' for more.\n";
+
+struct parse_args {
+	bool json;
+};
+
+static const struct opt parse_opts[] = {
+	{ "json", 0, OPT_FLAG, offsetof(struct parse_args, json) },
+};
+
 /*
- * Check the arguments before printing anything: a usage error must not
- * leave half the output behind. Returns the number of texts, or -1.
+ * Every argument is checked before anything is printed: a usage error must
+ * not leave half the output behind.
  */
-static int
-scan_args(int argc, char **argv, bool *json, bool *help)
-{
-	bool opts = true;
-	int ntext = 0;
-
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (opts && strcmp(a, "--") == 0)
-			opts = false;
-		else if (opts && strcmp(a, "--json") == 0)
-			*json = true;
-		else if (opts &&
-		    (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0))
-			*help = true;
-		else if (opts && a[0] == '-' && a[1] != '\0') {
-			fprintf(stderr,
-			    "meterline parse: unknown option '%s'"
-			    " (put '--' before a text starting with '-')\n",
-			    a);
-			return -1;
-		} else
-			ntext++;
-	}
-	return ntext;
-}
+static const struct opts_spec parse_spec = { .cmd = "parse",
+	.usage = parse_usage,
+	.brief = parse_brief,
+	.unknown_hint = " (put '--' before a text starting with '-')",
+	.opts = parse_opts,
+	.nopts = ARRAY_SIZE(parse_opts),
+	.min_args = 1,
+	.max_args = -1,
+	.missing = "no TEXT given" };
 
 int
 cmd_parse(int argc, char **argv)
 {
-	bool json = false, help = false, opts = true;
+	struct parse_args a = { 0 };
 	struct parser *p;
 	char err[256];
-	int ntext, rc = 0;
+	int rc, first;
 
-	ntext = scan_args(argc, argv, &json, &help);
-	if (help) {
-		fputs(parse_usage, stdout);
-		return 0;
-	}
-	if (ntext <= 0) {
-		if (ntext == 0)
-			fprintf(stderr, "meterline parse: no TEXT given\n");
-		fputs("usage: meterline parse [--json] [--] TEXT...\n"
-		      "'meterline parse --help' for more.\n",
-		    stderr);
-		return EXIT_USAGE;
-	}
+	if ((rc = opts_parse(&parse_spec, argc, argv, &a, &first)) >= 0)
+		return rc;
 	if ((p = parser_new(err, sizeof(err))) == NULL) {
 		fprintf(stderr, "meterline parse: %s\n", err);
 		return 1;
 	}
-	for (int i = 1; i < argc && rc == 0; i++) {
-		const char *a = argv[i];
-
-		if (opts && strcmp(a, "--") == 0) {
-			opts = false;
-			continue;
-		}
-		if (opts && a[0] == '-' && a[1] != '\0')
-			continue;
-		if (strcmp(a, "-") == 0)
-			rc = parse_stdin(p, json);
+	rc = 0;
+	for (int i = first; i < argc && rc == 0; i++) {
+		if (strcmp(argv[i], "-") == 0)
+			rc = parse_stdin(p, a.json);
 		else
-			print_one(p, a, strlen(a), json);
+			print_one(p, argv[i], strlen(argv[i]), a.json);
 	}
 	parser_free(p);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

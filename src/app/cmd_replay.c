@@ -3,22 +3,23 @@
  * the store, as live traffic, each at its own time; one line per message,
  * a progress bar on a terminal, a summary by outcome and reason.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "commands.h"
+#include "meterline/clock.h"
 #include "meterline/conf.h"
 #include "meterline/config.h"
 #include "meterline/db.h"
 #include "meterline/log.h"
 #include "meterline/replay.h"
 #include "meterline/store.h"
+#include "meterline/xmalloc.h"
+#include "opts.h"
 
 /*
  * Each message of a batch takes its sender's advisory lock until COMMIT,
@@ -74,10 +75,40 @@ static const char replay_usage[] =
 
 struct replay_args {
 	const char *config, *db;
-	enum replay_format fmt;
+	int fmt; /* enum replay_format */
 	bool dry_run, send_replies, json, quiet, stats;
 	int batch, inflight, connections;
 };
+
+static const struct opt_choice replay_formats[] = {
+	{ "jsonl", REPLAY_FMT_JSONL },
+	{ "csv", REPLAY_FMT_CSV },
+	{ NULL, 0 },
+};
+
+#define A(field) offsetof(struct replay_args, field)
+static const struct opt replay_opts[] = {
+	{ "dry-run", 0, OPT_FLAG, A(dry_run) },
+	{ "send-replies", 0, OPT_FLAG, A(send_replies) },
+	{ "json", 0, OPT_FLAG, A(json) },
+	{ "quiet", 'q', OPT_FLAG, A(quiet) },
+	{ "format", 0, OPT_CHOICE, A(fmt), .choices = replay_formats },
+	{ "batch", 0, OPT_INT, A(batch), 1, REPLAY_BATCH_MAX },
+	{ "stats", 0, OPT_FLAG, A(stats) },
+	{ "inflight", 0, OPT_INT, A(inflight), 1, 1000000 },
+	{ "connections", 0, OPT_INT, A(connections), 1,
+	    REPLAY_CONNECTIONS_MAX },
+	OPT_CONFIG(struct replay_args),
+	OPT_DB(struct replay_args),
+};
+#undef A
+
+static const struct opts_spec replay_spec = { .cmd = "replay",
+	.usage = replay_usage,
+	.opts = replay_opts,
+	.nopts = ARRAY_SIZE(replay_opts),
+	.min_args = 1,
+	.max_args = -1 };
 
 /* Counts by (outcome, reason) for the summary. */
 struct replay_count {
@@ -90,7 +121,7 @@ struct replay_cli {
 	const struct config *cfg;
 	bool bar; /* progress bar on stderr */
 	bool bar_drawn;
-	struct timespec t0;
+	int64_t t0_us; /* monotonic start of the run */
 	struct replay_count *counts;
 	size_t ncounts;
 	long failed;
@@ -101,11 +132,7 @@ struct replay_cli {
 static double
 replay_elapsed(const struct replay_cli *c)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - c->t0.tv_sec) +
-	    (double)(t.tv_nsec - c->t0.tv_nsec) / 1e9;
+	return (double)(clock_mono_us() - c->t0_us) / 1e6;
 }
 
 static void
@@ -305,74 +332,6 @@ replay_summary(struct replay_cli *c, FILE *f, size_t total, long bad)
 		fprintf(f, "  malformed lines skipped: %ld\n", bad);
 }
 
-static int
-replay_parse_args(int argc, char **argv, struct replay_args *a)
-{
-	static const struct option opts[] = {
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "send-replies", no_argument, NULL, 'S' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "batch", required_argument, NULL, 'b' },
-		{ "stats", no_argument, NULL, 'T' },
-		{ "inflight", required_argument, NULL, 'I' },
-		{ "connections", required_argument, NULL, 'C' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-
-	optind = 1;
-	a->batch = REPLAY_BATCH_DEFAULT;
-	a->connections = REPLAY_CONNECTIONS_DEFAULT;
-	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n': a->dry_run = true; break;
-		case 'S': a->send_replies = true; break;
-		case 'j': a->json = true; break;
-		case 'q': a->quiet = true; break;
-		case 'T': a->stats = true; break;
-		case 'c': a->config = optarg; break;
-		case 'd': a->db = optarg; break;
-		case 'f':
-			if (strcmp(optarg, "jsonl") == 0)
-				a->fmt = REPLAY_FMT_JSONL;
-			else if (strcmp(optarg, "csv") == 0)
-				a->fmt = REPLAY_FMT_CSV;
-			else
-				goto usage;
-			break;
-		case 'b':
-			a->batch = atoi(optarg);
-			if (a->batch < 1 || a->batch > REPLAY_BATCH_MAX)
-				goto usage;
-			break;
-		case 'C':
-			a->connections = atoi(optarg);
-			if (a->connections < 1 ||
-			    a->connections > REPLAY_CONNECTIONS_MAX)
-				goto usage;
-			break;
-		case 'I':
-			a->inflight = atoi(optarg);
-			if (a->inflight < 1 || a->inflight > 1000000)
-				goto usage;
-			break;
-		case 'h': fputs(replay_usage, stdout); return 0;
-		default: goto usage;
-		}
-	}
-	if (optind == argc)
-		goto usage;
-	return -1;
-usage:
-	fputs(replay_usage, stderr);
-	return EXIT_USAGE;
-}
-
 /* Read every file; a file that cannot be opened is a usage error. */
 static int
 replay_read_all(
@@ -391,8 +350,8 @@ replay_read_all(
 			perror(files[i]);
 			return -1;
 		}
-		rc = replay_read(
-		    set, f, name, c->a.fmt, replay_bad, c, err, sizeof(err));
+		rc = replay_read(set, f, name, (enum replay_format)c->a.fmt,
+		    replay_bad, c, err, sizeof(err));
 		if (!in)
 			fclose(f);
 		if (rc != 0) {
@@ -441,7 +400,7 @@ replay_go(struct replay_cli *c, struct replay_set *set, const char *conninfo)
 	if (c->a.stats)
 		o.stats = &stats;
 	replay_sort(set);
-	clock_gettime(CLOCK_MONOTONIC, &c->t0);
+	c->t0_us = clock_mono_us();
 	if (replay_run(set, &o, replay_result, c, err, sizeof(err)) != 0) {
 		if (c->bar_drawn)
 			fputs("\r\033[K", stderr);
@@ -469,34 +428,35 @@ replay_go(struct replay_cli *c, struct replay_set *set, const char *conninfo)
 int
 cmd_replay(int argc, char **argv)
 {
-	struct replay_cli c = { 0 };
+	struct replay_cli c = { .a = { .batch = REPLAY_BATCH_DEFAULT,
+		                    .connections =
+		                        REPLAY_CONNECTIONS_DEFAULT } };
 	struct replay_set set = { 0 };
-	struct config *cfg = malloc(sizeof(*cfg));
-	char conninfo[1024], err[4096];
-	bool defaults;
-	int rc;
+	struct config *cfg;
+	const char *source, *conninfo;
+	char err[4096];
+	int rc, first;
 
-	if (cfg == NULL || (rc = replay_parse_args(argc, argv, &c.a)) >= 0) {
-		free(cfg);
-		return cfg ? rc : 1;
-	}
-	if (replay_config(cfg, c.a.config, c.a.db, &defaults, conninfo,
-	        sizeof(conninfo), err, sizeof(err)) != 0) {
+	if ((rc = opts_parse(&replay_spec, argc, argv, &c.a, &first)) >= 0)
+		return rc;
+	cfg = xmalloc(sizeof(*cfg));
+	if (conf_resolve(cfg, c.a.config, c.a.db, &source, err, sizeof(err)) !=
+	    0) {
 		fprintf(stderr, "meterline replay: %s\n", err);
 		free(cfg);
 		return EXIT_USAGE;
 	}
+	conninfo = cfg->database.conninfo;
 	log_set_level(LOG_WARN);
-	if (defaults)
+	if (source == NULL)
 		fprintf(stderr,
-		    "meterline replay: no config file: using the "
-		    "built-in defaults (window, time zone, replies)\n");
+		    "meterline replay: no config file: using the built-in defaults (window, time zone, replies)\n");
 	cfg->store.batch_max = c.a.batch;
 	c.cfg = cfg;
 	c.bar = isatty(2);
 	rc = EXIT_USAGE;
 	if (replay_check_db(conninfo) == 0 &&
-	    replay_read_all(&c, &set, argc - optind, argv + optind) == 0)
+	    replay_read_all(&c, &set, argc - first, argv + first) == 0)
 		rc = replay_go(&c, &set, conninfo);
 	replay_set_free(&set);
 	for (size_t i = 0; i < c.ncounts; i++) {

@@ -1,524 +1,97 @@
 /*
- * meterline serve: the daemon. One libevent loop carries the store, the
- * SMPP link, the outbox sender and the HTTP intake; this file only wires
- * them together and runs the graceful stop.
- *
- * Every channel's messages go through serve_submit, which forwards them to
- * the store and, when the store answers, counts the outcome and wakes the
- * outbox sender if an SMS reply was committed.
+ * meterline serve: the arguments of the daemon. The daemon itself (the
+ * wiring of store, channels, metrics and signals) is serve_run in
+ * src/serve/serve.c.
  */
-#include <getopt.h>
-#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-
-#include <event2/event.h>
 
 #include "commands.h"
 #include "meterline/conf.h"
 #include "meterline/config.h"
-#include "meterline/db.h"
-#include "meterline/http_intake.h"
-#include "meterline/log.h"
-#include "meterline/metrics.h"
-#include "meterline/outbox.h"
-#include "meterline/smpp_link.h"
-#include "meterline/store.h"
+#include "meterline/serve.h"
 #include "meterline/xmalloc.h"
+#include "opts.h"
 
-#define SERVE_STOP_DEADLINE_S 20 /* the whole graceful stop, at most */
+#define SERVE_DUMP_MAX (1 << 16)
 
-/* A message on its way through the store; pooled, not malloc'ed each time. */
-struct serve_call {
-	struct serve *sv;
-	intake_done_cb done;
-	void *arg;
-	bool sms;
-	struct serve_call *next; /* free list */
+static const char serve_usage[] =
+    "usage: meterline serve [--config FILE] [--db CONNINFO] [--check]\n"
+    "\n"
+    "Run the gateway: the SMPP link ([smpp]), the messenger bridge\n"
+    "([http]) and the store, until SIGTERM or SIGINT.\n"
+    "\n"
+    "  --config FILE   config file (default " CONF_DEFAULT_PATH ")\n"
+    "  --db CONNINFO   overrides [database] conninfo\n"
+    "  --check         load and check the config, print it (secrets\n"
+    "                  masked), and exit\n";
+
+struct serve_args {
+	const char *config, *db;
+	bool check;
 };
 
-struct serve {
-	struct event_base *base;
-	struct config cfg;
-	char conninfo[CONFIG_CONNINFO_MAX + 1];
-	struct store *store;
-	struct outbox *outbox;
-	struct smpp_link *link;
-	struct http_intake *http;
-	struct metrics *metrics;
-	struct metrics_std std;
-	struct serve_call *free_calls;
-	struct event *sig_term, *sig_int, *stop_timer, *link_wait;
-	int stopping; /* 0 running, 1 draining, 2 done */
-	int stop_ticks;
+static const struct opt serve_opts[] = {
+	OPT_CONFIG(struct serve_args),
+	OPT_DB(struct serve_args),
+	{ "check", 0, OPT_FLAG, offsetof(struct serve_args, check) },
 };
 
-/* ---- the intake every channel submits to ---------------------------------- */
+static const struct opts_spec serve_spec = { .cmd = "serve",
+	.usage = serve_usage,
+	.opts = serve_opts,
+	.nopts = ARRAY_SIZE(serve_opts),
+	.max_args = 0 };
 
-static struct serve_call *
-serve_call_get(struct serve *sv)
-{
-	struct serve_call *c = sv->free_calls;
-
-	if (c != NULL)
-		sv->free_calls = c->next;
-	else
-		c = xmalloc(sizeof(*c));
-	return c;
-}
-
+/* --check: the effective config, secrets masked. */
 static void
-serve_done(const struct intake_result *r, void *arg)
+serve_print_config(const struct config *cfg)
 {
-	struct serve_call *c = arg;
-	struct serve *sv = c->sv;
+	char *dump = xmalloc(SERVE_DUMP_MAX);
 
-	if (r->status != INTAKE_TEMPFAIL)
-		metrics_inc(sv->std.messages, c->sms ? "sms" : "bridge",
-		    r->outcome ? r->outcome : "", r->reason ? r->reason : "");
-	if (c->sms && r->status == INTAKE_APPLIED && r->reply != NULL &&
-	    sv->outbox != NULL)
-		outbox_kick(sv->outbox);
-	c->done(r, c->arg);
-	c->next = sv->free_calls;
-	sv->free_calls = c;
+	config_dump(cfg, dump, SERVE_DUMP_MAX);
+	fputs(dump, stdout);
+	free(dump);
 }
 
-static int
-serve_submit(
-    void *ctx, const struct inbound_msg *msg, intake_done_cb done, void *arg)
+/* The config, with something to serve; NULL after reporting why not. */
+static struct config *
+serve_config(const struct serve_args *a)
 {
-	struct serve *sv = ctx;
-	struct serve_call *c;
-
-	if (sv->stopping)
-		return -1;
-	c = serve_call_get(sv);
-	c->sv = sv;
-	c->done = done;
-	c->arg = arg;
-	c->sms = strcmp(msg->channel, "sms") == 0;
-	if (store_submit(sv->store, msg, serve_done, c) != 0) {
-		c->next = sv->free_calls;
-		sv->free_calls = c;
-		return -1;
-	}
-	return 0;
-}
-
-/* ---- SMPP hooks ----------------------------------------------------------- */
-
-static void
-serve_link_submit(
-    void *ctx, const struct inbound_msg *msg, intake_done_cb done, void *arg)
-{
-	static const struct intake_result tempfail = { .status =
-		                                           INTAKE_TEMPFAIL };
-
-	/* The link accepts a synchronous answer: the temporary status. */
-	if (serve_submit(ctx, msg, done, arg) != 0)
-		done(&tempfail, arg);
-}
-
-static void
-serve_link_receipt(
-    void *ctx, const struct smpp_receipt *r, intake_done_cb done, void *arg)
-{
-	struct serve *sv = ctx;
-
-	outbox_receipt(sv->outbox, r, done, arg);
-}
-
-static void
-serve_link_report(void *ctx, const struct smpp_mt_report *r)
-{
-	struct serve *sv = ctx;
-
-	outbox_report(sv->outbox, r);
-}
-
-static void
-serve_link_bound(void *ctx, bool bound)
-{
-	struct serve *sv = ctx;
-
-	outbox_set_enabled(sv->outbox, bound);
-}
-
-static int
-serve_outbox_send(void *ctx, const struct smpp_mt *mt)
-{
-	struct serve *sv = ctx;
-	char err[160];
-
-	if (smpp_link_send(sv->link, mt, err, sizeof(err)) != 0) {
-		log_warn("outbox: reply %llu not queued: %s",
-		    (unsigned long long)mt->cookie, err);
-		return -1;
-	}
-	return 0;
-}
-
-/* ---- health and metrics --------------------------------------------------- */
-
-static size_t
-serve_health(struct http_health_item *items, size_t max, void *arg)
-{
-	struct serve *sv = arg;
-	size_t n = 0;
-
-	if (n < max)
-		items[n++] = (struct http_health_item){ "database",
-			store_ready(sv->store) ? "up" : "down",
-			store_ready(sv->store) };
-	if (sv->link != NULL && n < max)
-		items[n++] = (struct http_health_item){ "smpp",
-			smpp_link_bound(sv->link) ? "bound" : "unbound",
-			smpp_link_bound(sv->link) != 0 };
-	return n;
-}
-
-/* Copy the modules' own counters into the registry when scraped. */
-static void
-serve_collect(void *arg)
-{
-	struct serve *sv = arg;
-	struct store_stats st;
-
-	store_stats(sv->store, &st);
-	metrics_set(
-	    metrics_series(sv->std.db_reconnects), (double)st.reconnects);
-	metrics_set(metrics_series(sv->std.db_up), store_ready(sv->store));
-	if (sv->link != NULL) {
-		const struct smpp_link_stats *ls = smpp_link_stats(sv->link);
-
-		metrics_set(metrics_series(sv->std.smpp_link_up, "trx"),
-		    smpp_link_bound(sv->link));
-		metrics_set(metrics_series(sv->std.smpp_throttled),
-		    (double)ls->mt_throttled);
-	}
-	if (sv->outbox != NULL) {
-		struct outbox_stats os;
-
-		outbox_stats(sv->outbox, &os);
-		metrics_set(
-		    metrics_series(sv->std.outbox_depth), (double)os.inflight);
-		metrics_set(
-		    metrics_series(sv->std.outbox_retries), (double)os.retried);
-	}
-}
-
-/* ---- start ---------------------------------------------------------------- */
-
-static void
-serve_link_cfg(const struct config_smpp *c, struct smpp_link_cfg *lc)
-{
-	smpp_link_cfg_defaults(lc);
-	lc->name = "smsc";
-	lc->host = c->host;
-	lc->port = (uint16_t)c->port;
-	lc->system_id = c->system_id;
-	lc->password = c->password;
-	lc->system_type = c->system_type;
-	lc->address_range = c->address_range;
-	lc->addr_ton = (uint8_t)c->addr_ton;
-	lc->addr_npi = (uint8_t)c->addr_npi;
-	lc->bind_mode =
-	    c->bind == CONFIG_BIND_PAIR ? SMPP_BIND_RX_TX : SMPP_BIND_TRX;
-	lc->window = (unsigned)c->window;
-	lc->enquire_link_ms = c->enquire_link_interval * 1000;
-	lc->response_timeout_ms = c->response_timeout * 1000;
-	lc->reconnect_max_ms = c->reconnect_max * 1000;
-	lc->temporary_error_status = c->temporary_error_status;
-	lc->mt_src_ton = (uint8_t)c->reply_ton;
-	lc->mt_src_npi = (uint8_t)c->reply_npi;
-	lc->registered_delivery = c->registered_delivery;
-	lc->tls = c->tls;
-	lc->tls_ca_file = c->tls_ca_file;
-	lc->tls_server_name = c->tls_server_name;
-	lc->tls_verify = c->tls_verify;
-}
-
-/*
- * Bind only once the store is ready: an SMSC starts delivering at once, and
- * every message before that would only earn a temporary error. After the
- * first bind the link keeps itself up, database or not.
- */
-static void
-serve_link_wait_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct serve *sv = arg;
-
-	(void)fd;
-	(void)what;
-	if (!store_ready(sv->store) || sv->stopping)
-		return;
-	event_free(sv->link_wait);
-	sv->link_wait = NULL;
-	smpp_link_start(sv->link);
-}
-
-static int
-serve_start_smpp(struct serve *sv, char *err, size_t errlen)
-{
-	struct smpp_link_cfg lc;
-	struct smpp_link_hooks hooks = { serve_link_submit, serve_link_receipt,
-		serve_link_report, serve_link_bound, sv };
-	struct outbox_opts oo = { .conninfo = sv->conninfo,
-		.send = serve_outbox_send,
-		.send_ctx = sv };
-
-	sv->outbox = outbox_new(sv->base, &oo);
-	serve_link_cfg(&sv->cfg.smpp, &lc);
-	if ((sv->link = smpp_link_new(sv->base, &lc, &hooks, err, errlen)) ==
-	    NULL)
-		return -1;
-	sv->link_wait =
-	    event_new(sv->base, -1, EV_PERSIST, serve_link_wait_cb, sv);
-	event_add(sv->link_wait, &(struct timeval){ 0, 50000 });
-	return 0;
-}
-
-static int
-serve_start_http(
-    struct serve *sv, const struct intake *in, char *err, size_t errlen)
-{
-	const struct config_http *c = &sv->cfg.http;
-	struct http_cfg hc;
-	struct http_intake_deps deps = { in, sv->metrics, serve_health, sv };
-
-	http_cfg_defaults(&hc);
-	strlcpy_s(hc.listen, c->listen, sizeof(hc.listen));
-	strlcpy_s(hc.admin_listen, c->admin_listen, sizeof(hc.admin_listen));
-	hc.secret_len = strlen(c->secret);
-	memcpy(hc.secret, c->secret, hc.secret_len);
-	hc.rate_per_minute = c->rate_limit;
-	hc.rate_burst = c->rate_burst;
-	hc.max_body = (size_t)c->max_body;
-	sv->http = http_intake_new(sv->base, &hc, &deps, err, errlen);
-	return sv->http != NULL ? 0 : -1;
-}
-
-/* ---- graceful stop -------------------------------------------------------- */
-
-static void
-serve_stop_tick(evutil_socket_t fd, short what, void *arg)
-{
-	struct serve *sv = arg;
-	bool http_busy = sv->http != NULL && http_intake_inflight(sv->http) > 0;
-	bool outbox_busy = sv->outbox != NULL && !outbox_idle(sv->outbox);
-
-	(void)fd;
-	(void)what;
-	if (sv->stopping == 2 && !http_busy && !outbox_busy &&
-	    store_pending(sv->store) == 0) {
-		log_info("stopped cleanly");
-		event_base_loopexit(sv->base, NULL);
-		return;
-	}
-	if (++sv->stop_ticks > SERVE_STOP_DEADLINE_S * 10) {
-		log_warn("stop deadline passed: %zu messages still pending",
-		    store_pending(sv->store));
-		event_base_loopexit(sv->base, NULL);
-	}
-}
-
-static void
-serve_link_stopped(void *arg)
-{
-	struct serve *sv = arg;
-
-	/* Unsent parts came back as reports: write them back, then finish. */
-	sv->stopping = 2;
-	outbox_flush(sv->outbox, NULL, NULL);
-}
-
-static void
-serve_signal(evutil_socket_t sig, short what, void *arg)
-{
-	struct serve *sv = arg;
-	struct timeval tick = { 0, 100000 };
-
-	(void)what;
-	if (sv->stopping) {
-		log_warn("second signal: stopping now");
-		event_base_loopexit(sv->base, NULL);
-		return;
-	}
-	log_info("signal %d: stopping (finishing work in flight)", (int)sig);
-	sv->stopping = 1;
-	if (sv->http != NULL)
-		http_intake_stop(sv->http);
-	if (sv->link != NULL)
-		smpp_link_stop(sv->link, serve_link_stopped, sv);
-	else
-		sv->stopping = 2;
-	sv->stop_timer =
-	    event_new(sv->base, -1, EV_PERSIST, serve_stop_tick, sv);
-	event_add(sv->stop_timer, &tick);
-}
-
-/* ---- command -------------------------------------------------------------- */
-
-static void
-serve_usage(FILE *f)
-{
-	fprintf(f,
-	    "usage: meterline serve [--config FILE] [--db CONNINFO] "
-	    "[--check]\n\n"
-	    "Run the gateway: the SMPP link ([smpp]), the messenger bridge\n"
-	    "([http]) and the store, until SIGTERM or SIGINT.\n\n"
-	    "  --config FILE   config file (default %s)\n"
-	    "  --db CONNINFO   overrides [database] conninfo\n"
-	    "  --check         load and check the config, print it (secrets\n"
-	    "                  masked), and exit\n",
-	    CONF_DEFAULT_PATH);
-}
-
-static int
-serve_parse_args(int argc, char **argv, const char **config_path,
-    const char **db, bool *check)
-{
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "check", no_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
-
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:d:kh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': *config_path = optarg; break;
-		case 'd': *db = optarg; break;
-		case 'k': *check = true; break;
-		case 'h': serve_usage(stdout); return 0;
-		default: serve_usage(stderr); return EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "meterline serve: unexpected argument '%s'\n",
-		    argv[optind]);
-		return EXIT_USAGE;
-	}
-	return -1;
-}
-
-static int
-serve_load(struct serve *sv, const char *path, const char *db)
-{
+	struct config *cfg = xmalloc(sizeof(*cfg));
+	const char *source;
 	char err[4096];
 
-	if (config_load(&sv->cfg, path, err, sizeof(err)) != 0) {
+	if (conf_resolve(cfg, a->config, a->db, &source, err, sizeof(err)) ==
+	    0) {
+		if (serve_check(cfg, err, sizeof(err)) == 0)
+			return cfg;
+		fprintf(stderr, "meterline serve: %s: %s\n",
+		    source != NULL ? source : "no config file", err);
+	} else {
 		fprintf(stderr, "meterline serve: %s\n", err);
-		return -1;
 	}
-	if (db != NULL)
-		strlcpy_s(sv->cfg.database.conninfo, db,
-		    sizeof(sv->cfg.database.conninfo));
-	strlcpy_s(
-	    sv->conninfo, sv->cfg.database.conninfo, sizeof(sv->conninfo));
-	if (!sv->cfg.smpp.enabled && !sv->cfg.http.enabled) {
-		fprintf(stderr,
-		    "meterline serve: %s: neither [smpp] nor [http] "
-		    "is configured: nothing to serve\n",
-		    path);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-serve_start(struct serve *sv)
-{
-	struct store_opts so = { .conninfo = sv->conninfo,
-		.cfg = &sv->cfg,
-		.connections = sv->cfg.store.connections };
-	struct intake in = { serve_submit, sv };
-	char err[512];
-
-	sv->metrics = metrics_new();
-	metrics_register_std(sv->metrics, &sv->std);
-	metrics_on_render(sv->metrics, serve_collect, sv);
-	if ((sv->store = store_new(sv->base, &so, err, sizeof(err))) == NULL)
-		goto fail;
-	if (sv->cfg.smpp.enabled && serve_start_smpp(sv, err, sizeof(err)))
-		goto fail;
-	if (sv->cfg.http.enabled && serve_start_http(sv, &in, err, sizeof(err)))
-		goto fail;
-	sv->sig_term = evsignal_new(sv->base, SIGTERM, serve_signal, sv);
-	sv->sig_int = evsignal_new(sv->base, SIGINT, serve_signal, sv);
-	event_add(sv->sig_term, NULL);
-	event_add(sv->sig_int, NULL);
-	log_info("meterline serving: smpp %s, http %s",
-	    sv->cfg.smpp.enabled ? sv->cfg.smpp.host : "off",
-	    sv->cfg.http.enabled ? sv->cfg.http.listen : "off");
-	return 0;
-fail:
-	fprintf(stderr, "meterline serve: %s\n", err);
-	return -1;
-}
-
-static void
-serve_free(struct serve *sv)
-{
-	struct serve_call *c;
-
-	/* Channels first, so nothing submits into a store being freed. */
-	http_intake_free(sv->http);
-	smpp_link_free(sv->link);
-	outbox_free(sv->outbox);
-	store_free(sv->store);
-	metrics_free(sv->metrics);
-	while ((c = sv->free_calls) != NULL) {
-		sv->free_calls = c->next;
-		free(c);
-	}
-	if (sv->sig_term != NULL)
-		event_free(sv->sig_term);
-	if (sv->sig_int != NULL)
-		event_free(sv->sig_int);
-	if (sv->stop_timer != NULL)
-		event_free(sv->stop_timer);
-	if (sv->link_wait != NULL)
-		event_free(sv->link_wait);
+	free(cfg);
+	return NULL;
 }
 
 int
 cmd_serve(int argc, char **argv)
 {
-	const char *path = CONF_DEFAULT_PATH, *db = NULL;
-	struct serve *sv;
-	bool check = false;
-	int rc;
+	struct serve_args a = { 0 };
+	struct config *cfg;
+	char err[512];
+	int rc, first;
 
-	if ((rc = serve_parse_args(argc, argv, &path, &db, &check)) >= 0)
+	if ((rc = opts_parse(&serve_spec, argc, argv, &a, &first)) >= 0)
 		return rc;
-	sv = xcalloc(1, sizeof(*sv));
-	if (serve_load(sv, path, db) != 0) {
-		free(sv);
+	if ((cfg = serve_config(&a)) == NULL)
 		return 1;
-	}
-	log_set_level(sv->cfg.log.level);
-	if (check) {
-		char *dump = xmalloc(1 << 16);
-
-		config_dump(&sv->cfg, dump, 1 << 16);
-		fputs(dump, stdout);
-		free(dump);
-		free(sv);
-		return 0;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	sv->base = event_base_new();
-	rc = serve_start(sv) == 0 ? 0 : 1;
-	if (rc == 0)
-		event_base_dispatch(sv->base);
-	serve_free(sv);
-	event_base_free(sv->base);
-	free(sv);
-	return rc;
+	if (a.check)
+		serve_print_config(cfg);
+	else if ((rc = serve_run(cfg, err, sizeof(err))) != 0)
+		fprintf(stderr, "meterline serve: %s\n", err);
+	free(cfg);
+	return rc == 0 ? 0 : 1;
 }

@@ -154,8 +154,7 @@ load_reader(char *str, int num, void *stream)
 		/* a long comment is harmless: drop it quietly */
 		if (!strchr(";#", c->next[strspn(c->next, " \t")]))
 			load_error(c, c->line,
-			    "line longer than %d bytes "
-			    "(continue a long value on the next line, indented)",
+			    "line longer than %d bytes (continue a long value on the next line, indented)",
 			    num - 2);
 		strlcpy_s(str, "\n", (size_t)num);
 	} else {
@@ -249,8 +248,7 @@ load_secret(struct load_ctx *c, const char *section, const char *key,
 		load_error(c, line, "%s.%s: %s is empty", section, key, path);
 	else if (strlen(buf) >= cap)
 		load_error(c, line,
-		    "%s.%s: the secret in %s is longer than %zu "
-		    "characters",
+		    "%s.%s: the secret in %s is longer than %zu characters",
 		    section, key, path, cap - 1);
 	else
 		strlcpy_s(dst, buf, cap);
@@ -300,8 +298,7 @@ config_load_string(struct config *cfg, const char *name, const char *text,
 	rc = ini_parse_stream(load_reader, c, load_handler, c);
 	if (rc > 0)
 		load_error(c, (unsigned)rc,
-		    "syntax error: expected [section] or "
-		    "key = value");
+		    "syntax error: expected [section] or key = value");
 	else if (rc < 0)
 		load_error(c, 0, "cannot parse (out of memory)");
 	if (c->nerr == 0)

@@ -2,7 +2,12 @@
  * Configuration: the table of every key with its type, bounds and default,
  * setting a key from text, cross-key checks and a dump with secrets masked.
  * Pure: reading files (the INI file, *_file secrets, zoneinfo) is
- * config_load's job in src/io/config_load.c.
+ * config_load's job in src/conf/config_load.c.
+ *
+ * Like Redis's static_configs[], the table writes straight into the structs
+ * the modules run on (struct config_smpp is the SMPP link's, struct
+ * config_http the HTTP intake's), in the units they use: no module has a
+ * defaults function or range checks of its own for these keys.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,9 +21,10 @@
 
 enum cfg_type {
 	CFG_STR, /* char array; size is the array's */
-	CFG_INT, /* int / int32 / uint32 / int64 by size; decimal or 0x hex */
+	CFG_INT, /* integer of 1, 2, 4 or 8 bytes; decimal or 0x hex */
 	CFG_BOOL,
 	CFG_DURATION, /* seconds, "90", "90s", "30m", "2h", "7d" */
+	CFG_MSEC, /* the same (and "500ms") in milliseconds; bounds in ms */
 	CFG_ENUM, /* int-sized enum, value is the index in names */
 	CFG_DAYS, /* struct config_window days "18-25" */
 	CFG_POLICY, /* enum config_policy */
@@ -42,6 +48,7 @@ struct cfg_key {
 
 #define F(m) offsetof(struct config, m), sizeof(((struct config *)0)->m)
 #define SECS(x) ((int64_t)(x))
+#define MSECS(x) ((int64_t)(x)*1000)
 #define MINUTE 60
 #define HOUR 3600
 #define DAY 86400
@@ -74,13 +81,12 @@ static const struct cfg_key cfg_keys[] = {
 	{ "smpp", "address_range", CFG_STR, F(smpp.address_range), 0, 0, NULL,
 	    "", 0 },
 	{ "smpp", "window", CFG_INT, F(smpp.window), 1, 1000, NULL, "10", 0 },
-	{ "smpp", "enquire_link_interval", CFG_DURATION,
-	    F(smpp.enquire_link_interval), SECS(5), SECS(10 * MINUTE), NULL,
-	    "30s", 0 },
-	{ "smpp", "response_timeout", CFG_DURATION, F(smpp.response_timeout),
-	    SECS(1), SECS(5 * MINUTE), NULL, "10s", 0 },
-	{ "smpp", "reconnect_max", CFG_DURATION, F(smpp.reconnect_max), SECS(1),
-	    SECS(HOUR), NULL, "1m", 0 },
+	{ "smpp", "enquire_link_interval", CFG_MSEC, F(smpp.enquire_link_ms),
+	    MSECS(5), MSECS(10 * MINUTE), NULL, "30s", 0 },
+	{ "smpp", "response_timeout", CFG_MSEC, F(smpp.response_timeout_ms),
+	    MSECS(1), MSECS(5 * MINUTE), NULL, "10s", 0 },
+	{ "smpp", "reconnect_max", CFG_MSEC, F(smpp.reconnect_max_ms), MSECS(1),
+	    MSECS(HOUR), NULL, "1m", 0 },
 	{ "smpp", "temporary_error_status", CFG_INT,
 	    F(smpp.temporary_error_status), 1, 0xffffffffLL, NULL, "0x64",
 	    CFG_HEX },
@@ -236,6 +242,26 @@ config_parse_duration(const char *s, int64_t *seconds)
 	return 0;
 }
 
+int
+config_parse_duration_ms(const char *s, int64_t *ms)
+{
+	size_t n = strspn(s, "0123456789");
+	int64_t v = 0;
+
+	if (strcmp(s + n, "ms") != 0) {
+		if (config_parse_duration(s, &v) != 0)
+			return -1;
+		*ms = v * 1000;
+		return 0;
+	}
+	if (n == 0 || n > 12)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	*ms = v;
+	return 0;
+}
+
 /* "18-25": two days of the month; "" only where inheriting is allowed. */
 static int
 cfg_parse_days(const char *s, struct config_window *w, bool unset_ok)
@@ -308,16 +334,34 @@ cfg_parse_enum(const char *const *names, const char *s, int *out)
 	return -1;
 }
 
-/* Store v into an integer field of 4 or 8 bytes. */
+/*
+ * Store v into an integer field of 1, 2, 4 or 8 bytes: signed or unsigned
+ * have the same bits, and the key's bounds keep v inside the field's type.
+ */
 static void
 cfg_store_int(void *field, size_t size, int64_t v)
 {
-	if (size == sizeof(int64_t)) {
-		memcpy(field, &v, sizeof(v));
-	} else {
-		uint32_t u = (uint32_t)v; /* int or uint32: same bits */
+	uint8_t u8 = (uint8_t)v;
+	uint16_t u16 = (uint16_t)v;
+	uint32_t u32 = (uint32_t)v;
 
-		memcpy(field, &u, sizeof(u));
+	switch (size) {
+	case 1: memcpy(field, &u8, size); break;
+	case 2: memcpy(field, &u16, size); break;
+	case 4: memcpy(field, &u32, size); break;
+	default: memcpy(field, &v, sizeof(v)); break;
+	}
+}
+
+/* What a number key expects, for messages. */
+static const char *
+cfg_number_what(enum cfg_type type)
+{
+	switch (type) {
+	case CFG_DURATION: return "a duration (90s, 30m, 2h, 7d)";
+	case CFG_MSEC: return "a duration (500ms, 90s, 30m, 2h)";
+	case CFG_LIMIT: return "a number (200, 2.5)";
+	default: return "an integer";
 	}
 }
 
@@ -330,20 +374,21 @@ cfg_set_number(const struct cfg_key *k, void *field, const char *value,
 
 	if (k->type == CFG_DURATION)
 		rc = config_parse_duration(value, &v);
+	else if (k->type == CFG_MSEC)
+		rc = config_parse_duration_ms(value, &v);
 	else if (k->type == CFG_LIMIT)
 		rc = cfg_parse_limit(value, &v);
 	else
 		rc = cfg_parse_int(value, &v);
 	if (rc != 0)
 		return cfg_why(why, whylen, "\"%s\" is not %s", value,
-		    k->type == CFG_DURATION    ? "a duration (90s, 30m, 2h, 7d)"
-		        : k->type == CFG_LIMIT ? "a number (200, 2.5)"
-		                               : "an integer");
+		    cfg_number_what(k->type));
 	scale = k->type == CFG_LIMIT ? 1000 : 1; /* bounds are in units */
 	if (v < k->min * scale || v > k->max * scale)
 		return cfg_why(why, whylen,
-		    "%s is out of range %" PRId64 "..%" PRId64, value, k->min,
-		    k->max);
+		    "%s is out of range %" PRId64 "..%" PRId64, value,
+		    k->type == CFG_MSEC ? k->min / 1000 : k->min,
+		    k->type == CFG_MSEC ? k->max / 1000 : k->max);
 	cfg_store_int(field, k->size, v);
 	return 0;
 }
@@ -372,6 +417,7 @@ cfg_set_key(const struct cfg_key *k, struct config *cfg, const char *value,
 	case CFG_TZ: return cfg_set_string(k, field, value, why, whylen);
 	case CFG_INT:
 	case CFG_DURATION:
+	case CFG_MSEC:
 	case CFG_LIMIT: return cfg_set_number(k, field, value, why, whylen);
 	case CFG_BOOL:
 		if (cfg_parse_bool(value, &b) != 0)
@@ -403,8 +449,7 @@ cfg_set_key(const struct cfg_key *k, struct config *cfg, const char *value,
 		if (cfg_parse_days(value, (struct config_window *)(void *)field,
 		        k->flags & CFG_UNSET_OK) != 0)
 			return cfg_why(why, whylen,
-			    "\"%s\" is not days of the month "
-			    "like 18-25 or 30-3",
+			    "\"%s\" is not days of the month like 18-25 or 30-3",
 			    value);
 		return 0;
 	}
@@ -471,6 +516,13 @@ config_key_secret(const char *section, const char *key)
 	return k != NULL && (k->flags & CFG_SECRET);
 }
 
+static bool
+cfg_is_number(enum cfg_type type)
+{
+	return type == CFG_INT || type == CFG_DURATION || type == CFG_MSEC ||
+	    type == CFG_LIMIT;
+}
+
 void
 config_defaults(struct config *cfg)
 {
@@ -479,10 +531,8 @@ config_defaults(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	for (size_t i = 0; i < ARRAY_SIZE(cfg_keys); i++) {
 		const struct cfg_key *k = &cfg_keys[i];
-		bool number = k->type == CFG_INT || k->type == CFG_DURATION ||
-		    k->type == CFG_LIMIT;
-
-		if (number && k->size != 4 && k->size != 8)
+		if (cfg_is_number(k->type) && k->size != 1 && k->size != 2 &&
+		    k->size != 4 && k->size != 8)
 			snprintf(
 			    why, sizeof(why), "field of %zu bytes", k->size);
 		else if (cfg_set_key(k, cfg, k->def, why, sizeof(why)) == 0)
@@ -578,9 +628,8 @@ cfg_check_http(const struct config_http *h, config_report_cb report, void *arg)
 		    "set secret or secret_file, not both");
 	else if (h->secret[0] == '\0' && h->secret_file[0] == '\0')
 		n += cfg_report(report, arg, "http", "secret",
-		    "required when "
-		    "[http] is present (or secret_file): requests are signed "
-		    "with it");
+		    "required when [http] is present (or secret_file): "
+		    "requests are signed with it");
 	return n;
 }
 
@@ -661,19 +710,26 @@ cfg_put_duration(struct cfg_out *o, int64_t v)
 		cfg_printf(o, "%" PRId64 "s", v);
 }
 
-/* Read an integer field of 4 or 8 bytes. */
+/*
+ * Read an integer field of 1, 2, 4 or 8 bytes. Fields of 1 and 2 bytes are
+ * unsigned (TON, NPI, port); a 4-byte field is signed unless is_unsigned.
+ */
 static int64_t
 cfg_load_int(const void *field, size_t size, bool is_unsigned)
 {
+	uint8_t u8;
+	uint16_t u16;
+	uint32_t u32;
 	int64_t v;
-	uint32_t u;
 
-	if (size == sizeof(int64_t)) {
-		memcpy(&v, field, sizeof(v));
-		return v;
+	switch (size) {
+	case 1: memcpy(&u8, field, size); return u8;
+	case 2: memcpy(&u16, field, size); return u16;
+	case 4:
+		memcpy(&u32, field, size);
+		return is_unsigned ? (int64_t)u32 : (int64_t)(int32_t)u32;
+	default: memcpy(&v, field, sizeof(v)); return v;
 	}
-	memcpy(&u, field, sizeof(u));
-	return is_unsigned ? (int64_t)u : (int64_t)(int32_t)u;
 }
 
 static void
@@ -683,8 +739,7 @@ cfg_put_value(struct cfg_out *o, const struct cfg_key *k, const char *field)
 	int64_t v = 0;
 	bool b;
 
-	if (k->type == CFG_INT || k->type == CFG_DURATION ||
-	    k->type == CFG_LIMIT || k->type == CFG_ENUM ||
+	if (cfg_is_number(k->type) || k->type == CFG_ENUM ||
 	    k->type == CFG_POLICY)
 		v = cfg_load_int(field, k->size, k->flags & CFG_HEX);
 	switch (k->type) {
@@ -702,6 +757,12 @@ cfg_put_value(struct cfg_out *o, const struct cfg_key *k, const char *field)
 		    o, k->flags & CFG_HEX ? "0x%" PRIx64 : "%" PRId64, v);
 		break;
 	case CFG_DURATION: cfg_put_duration(o, v); break;
+	case CFG_MSEC:
+		if (v % 1000 != 0)
+			cfg_printf(o, "%" PRId64 "ms", v);
+		else
+			cfg_put_duration(o, v / 1000);
+		break;
 	case CFG_LIMIT:
 		cfg_printf(o, "%" PRId64, v / 1000);
 		if (v % 1000 != 0)

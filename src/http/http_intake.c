@@ -75,7 +75,8 @@ struct http_pending {
 
 struct http_intake {
 	struct event_base *base;
-	struct http_cfg cfg;
+	struct config_http cfg;
+	struct http_tuning tune;
 	struct intake intake;
 	struct metrics *metrics;
 	http_health_cb health;
@@ -101,21 +102,17 @@ struct http_intake {
 };
 
 void
-http_cfg_defaults(struct http_cfg *c)
+http_tuning_defaults(struct http_tuning *t)
 {
-	memset(c, 0, sizeof(*c));
-	strlcpy_s(c->listen, "127.0.0.1:8080", sizeof(c->listen));
-	c->rate_per_minute = 20;
-	c->rate_burst = 0;
-	c->rate_slots = 65536;
-	c->max_body = 16 * 1024;
-	c->hard_max_body = 64 * 1024;
-	c->max_headers = 8 * 1024;
-	c->max_text = 4 * 1024;
-	c->timeout = 10;
-	c->reply_timeout = 30;
-	c->retry_after = 5;
-	c->max_inflight = 4096;
+	memset(t, 0, sizeof(*t));
+	t->rate_slots = 65536;
+	t->hard_max_body = 64 * 1024;
+	t->max_headers = 8 * 1024;
+	t->max_text = 4 * 1024;
+	t->timeout = 10;
+	t->reply_timeout = 30;
+	t->retry_after = 5;
+	t->max_inflight = 4096;
 }
 
 static const char *
@@ -383,7 +380,7 @@ http_pending_answer(struct http_pending *p, const struct intake_result *r,
 			http_ratelimit_refund(
 			    srv->rl, w->rkey, w->rkey_len, now);
 			http_error(srv, w->req, 503, ok ? "internal" : error,
-			    detail, srv->cfg.retry_after, w->t0_us);
+			    detail, srv->tune.retry_after, w->t0_us);
 		}
 		srv->waiting--;
 		free(w);
@@ -420,7 +417,7 @@ http_reply_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	if (p->srv == NULL || p->answered)
 		return;
 	log_warn("http: no result for %s message after %d s, answering 503",
-	    p->channel, p->srv->cfg.reply_timeout);
+	    p->channel, p->srv->tune.reply_timeout);
 	http_pending_answer(p, NULL, "timeout",
 	    "the message may or may not be stored; retry with the same id");
 }
@@ -549,10 +546,10 @@ http_messages_submit(struct http_intake *srv, struct evhttp_request *req,
 	struct inbound_msg msg;
 	int rc;
 
-	if (srv->waiting >= srv->cfg.max_inflight) {
+	if (srv->waiting >= srv->tune.max_inflight) {
 		http_ratelimit_refund(srv->rl, rkey, rkey_len, clock_mono_us());
 		http_error(srv, req, 503, "overloaded",
-		    "too many messages in flight", srv->cfg.retry_after, t0);
+		    "too many messages in flight", srv->tune.retry_after, t0);
 		return;
 	}
 	if (p != NULL) { /* the same (channel, id) is being stored */
@@ -602,7 +599,7 @@ http_messages_cb(struct evhttp_request *req, void *arg)
 
 	if (http_messages_precheck(srv, req, body, len, t0) < 0)
 		return;
-	if (http_msg_parse(&m, body, len, srv->cfg.max_text, &error, detail,
+	if (http_msg_parse(&m, body, len, srv->tune.max_text, &error, detail,
 	        sizeof(detail)) < 0) {
 		http_error(srv, req, 400, error, detail, 0, t0);
 		return;
@@ -669,7 +666,7 @@ http_healthz_cb(struct evhttp_request *req, void *arg)
 	json_object_set_new(
 	    o, "inflight", json_integer((json_int_t)srv->inflight));
 	http_send_json(
-	    srv, req, ok ? 200 : 503, o, ok ? 0 : srv->cfg.retry_after, 0);
+	    srv, req, ok ? 200 : 503, o, ok ? 0 : srv->tune.retry_after, 0);
 }
 
 static void
@@ -755,8 +752,8 @@ static struct evhttp *
 http_listen(struct http_intake *srv, const char *addr,
     struct evhttp_bound_socket **sock, int *port, char *err, size_t errlen)
 {
-	const struct http_cfg *c = &srv->cfg;
-	char host[HTTP_LISTEN_MAX + 1];
+	const struct http_tuning *c = &srv->tune;
+	char host[CONFIG_HOST_MAX + 1];
 	struct evhttp *h;
 	int p;
 
@@ -787,22 +784,24 @@ http_listen(struct http_intake *srv, const char *addr,
 	return h;
 }
 
+/*
+ * The tuning, and the secret: the config keys were checked when the config
+ * was loaded, but an empty HMAC key would accept anyone's signature, so it
+ * is refused here too, whoever built the struct.
+ */
 static int
-http_cfg_check(const struct http_cfg *c, char *err, size_t errlen)
+http_tuning_check(const struct config_http *cfg, const struct http_tuning *c,
+    char *err, size_t errlen)
 {
 	const char *why = NULL;
 
-	if (c->secret_len == 0 || c->secret_len > HTTP_SECRET_MAX)
+	if (cfg->secret[0] == '\0')
 		why = "the shared secret is empty";
-	else if (c->max_body == 0 || c->max_body > ((size_t)1 << 28))
-		why = "max_body must be between 1 and 256 MiB";
 	else if (c->max_text == 0 || c->max_headers < 256)
 		why = "max_text must be > 0 and max_headers >= 256";
 	else if (c->timeout <= 0 || c->reply_timeout <= 0 ||
 	    c->retry_after <= 0 || c->max_inflight == 0)
 		why = "timeouts, retry_after and max_inflight must be > 0";
-	else if (c->rate_per_minute < 0 || c->rate_burst < 0)
-		why = "rate limits must be >= 0";
 	if (why == NULL)
 		return 0;
 	snprintf(err, errlen, "http: %s", why);
@@ -850,9 +849,11 @@ http_intake_bind(struct http_intake *srv, char *err, size_t errlen)
 }
 
 struct http_intake *
-http_intake_new(struct event_base *base, const struct http_cfg *cfg,
-    const struct http_intake_deps *deps, char *err, size_t errlen)
+http_intake_new(struct event_base *base, const struct config_http *cfg,
+    const struct http_tuning *tuning, const struct http_intake_deps *deps,
+    char *err, size_t errlen)
 {
+	struct http_tuning defaults;
 	struct http_intake *srv;
 	struct timeval tv;
 
@@ -861,29 +862,35 @@ http_intake_new(struct event_base *base, const struct http_cfg *cfg,
 		snprintf(err, errlen, "http: no intake");
 		return NULL;
 	}
-	if (http_cfg_check(cfg, err, errlen) < 0)
+	if (tuning == NULL) {
+		http_tuning_defaults(&defaults);
+		tuning = &defaults;
+	}
+	if (http_tuning_check(cfg, tuning, err, errlen) < 0)
 		return NULL;
 	srv = xcalloc(1, sizeof(*srv));
 	srv->base = base;
 	srv->cfg = *cfg;
+	srv->tune = *tuning;
 	/* Bodies between max_body and the hard limit get our JSON 413; above
 	 * it evhttp refuses them without reading them. */
-	if (srv->cfg.hard_max_body < 4 * cfg->max_body)
-		srv->cfg.hard_max_body = 4 * cfg->max_body;
+	if (srv->tune.hard_max_body < 4 * cfg->max_body)
+		srv->tune.hard_max_body = 4 * cfg->max_body;
 	srv->intake = *deps->intake;
 	srv->metrics = deps->metrics;
 	srv->health = deps->health;
 	srv->health_arg = deps->health_arg;
 	srv->seed = hash_seed();
 	srv->rl = http_ratelimit_new(
-	    cfg->rate_slots, cfg->rate_per_minute, cfg->rate_burst);
-	tv.tv_sec = cfg->reply_timeout;
+	    tuning->rate_slots, cfg->rate_limit, cfg->rate_burst);
+	tv.tv_sec = tuning->reply_timeout;
 	tv.tv_usec = 0;
 	/* One common timeout: every pending has the same duration, so libevent
 	 * keeps them in a queue instead of its heap. */
 	srv->reply_tv = event_base_init_common_timeout(base, &tv);
 	http_register_metrics(srv);
-	srv->signer = http_signer_new(cfg->secret, cfg->secret_len);
+	srv->signer = http_signer_new(
+	    (const unsigned char *)cfg->secret, strlen(cfg->secret));
 	if (srv->signer == NULL) {
 		snprintf(err, errlen, "http: cannot set up HMAC-SHA256");
 		http_intake_free(srv);

@@ -47,40 +47,22 @@ static const char *const sess_state_names[] = {
 };
 
 void
-smpp_link_cfg_defaults(struct smpp_link_cfg *c)
+smpp_link_tuning_defaults(struct smpp_link_tuning *t)
 {
-	memset(c, 0, sizeof(*c));
-	c->name = "smsc";
-	c->host = "127.0.0.1";
-	c->port = 2775;
-	c->system_id = "";
-	c->password = "";
-	c->system_type = "";
-	c->address_range = "";
-	c->bind_mode = SMPP_BIND_TRX;
-	c->window = 10;
-	c->enquire_link_ms = 30000;
-	c->response_timeout_ms = 10000;
-	c->reconnect_min_ms = 1000;
-	c->reconnect_max_ms = 60000;
-	c->temporary_error_status = SMPP_ESME_RX_T_APPN;
-	c->concat_timeout_ms = 60000;
-	c->concat_max_groups = 4096;
-	c->concat_max_bytes = 4u << 20;
-	c->mt_queue_max = 100000;
-	c->mt_max_attempts = 5;
-	c->mt_max_throttled = 50;
-	c->mt_retry_ms = 1000;
-	c->throttle_pause_ms = 1000;
-	c->mt_src_ton = 0;
-	c->mt_src_npi = 1;
-	c->mt_dst_ton = 1;
-	c->mt_dst_npi = 1;
-	c->registered_delivery = 1;
-	c->stop_timeout_ms = 10000;
-	c->tls_ca_file = "";
-	c->tls_server_name = "";
-	c->tls_verify = 1;
+	memset(t, 0, sizeof(*t));
+	t->name = "smsc";
+	t->reconnect_min_ms = 1000;
+	t->concat_timeout_ms = 60000;
+	t->concat_max_groups = 4096;
+	t->concat_max_bytes = 4u << 20;
+	t->mt_queue_max = 100000;
+	t->mt_max_attempts = 5;
+	t->mt_max_throttled = 50;
+	t->mt_retry_ms = 1000;
+	t->throttle_pause_ms = 1000;
+	t->mt_dst_ton = 1;
+	t->mt_dst_npi = 1;
+	t->stop_timeout_ms = 10000;
 }
 
 static struct timeval
@@ -103,7 +85,7 @@ link_log(const struct smpp_link *l, enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	log_write(level, "smpp[%s] %s", l->cfg.name, line);
+	log_write(level, "smpp[%s] %s", l->tune.name, line);
 }
 
 static const char *
@@ -233,7 +215,7 @@ static int64_t
 sess_backoff_ms(struct sess *s)
 {
 	struct smpp_link *l = s->l;
-	int64_t full = l->cfg.reconnect_min_ms;
+	int64_t full = l->tune.reconnect_min_ms;
 
 	for (unsigned i = 0; i < s->attempt && full < l->cfg.reconnect_max_ms;
 	     i++)
@@ -241,7 +223,8 @@ sess_backoff_ms(struct sess *s)
 	if (full > l->cfg.reconnect_max_ms)
 		full = l->cfg.reconnect_max_ms;
 	full = full / 2 + (int64_t)(link_rand(l) % (uint64_t)(full / 2 + 1));
-	return full < l->cfg.reconnect_min_ms ? l->cfg.reconnect_min_ms : full;
+	return full < l->tune.reconnect_min_ms ? l->tune.reconnect_min_ms
+	                                       : full;
 }
 
 /* Close the connection, requeue what was in flight, forget the rest. */
@@ -658,28 +641,23 @@ link_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- public --------------------------------------------------------------- */
 
+/*
+ * The tuning only: the config keys were checked when the config was loaded
+ * (src/core/config.c). reconnect_min_ms is compared with the configured
+ * cap, which a test may set below a second.
+ */
 static int
-cfg_check(const struct smpp_link_cfg *c, char *err, size_t errlen)
+tuning_check(const struct smpp_link_tuning *t, const struct config_smpp *c,
+    char *err, size_t errlen)
 {
 	const char *what = NULL;
 
-	if (strlen(c->system_id) > 15)
-		what = "system_id longer than 15 characters";
-	else if (strlen(c->password) > 8)
-		what = "password longer than 8 characters";
-	else if (strlen(c->system_type) > 12)
-		what = "system_type longer than 12 characters";
-	else if (strlen(c->address_range) > 40)
-		what = "address_range longer than 40 characters";
-	else if (c->window < 1 || c->window > 1000)
-		what = "window out of range 1..1000";
-	else if (c->enquire_link_ms < 1 || c->response_timeout_ms < 1 ||
-	    c->reconnect_min_ms < 1 ||
-	    c->reconnect_max_ms < c->reconnect_min_ms ||
-	    c->concat_timeout_ms < 1 || c->mt_retry_ms < 1 ||
-	    c->throttle_pause_ms < 1 || c->stop_timeout_ms < 0)
+	if (t->reconnect_min_ms < 1 ||
+	    c->reconnect_max_ms < t->reconnect_min_ms ||
+	    t->concat_timeout_ms < 1 || t->mt_retry_ms < 1 ||
+	    t->throttle_pause_ms < 1 || t->stop_timeout_ms < 0)
 		what = "a time out of range";
-	else if (c->mt_max_attempts < 1 || c->mt_queue_max < 1)
+	else if (t->mt_max_attempts < 1 || t->mt_queue_max < 1)
 		what = "mt limits out of range";
 	if (what != NULL)
 		snprintf(err, errlen, "%s", what);
@@ -688,7 +666,7 @@ cfg_check(const struct smpp_link_cfg *c, char *err, size_t errlen)
 
 /* The client SSL_CTX: TLS 1.2 or later, the peer verified unless told not. */
 static SSL_CTX *
-link_tls_ctx(const struct smpp_link_cfg *c, char *err, size_t errlen)
+link_tls_ctx(const struct config_smpp *c, char *err, size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	int ok;
@@ -701,24 +679,17 @@ link_tls_ctx(const struct smpp_link_cfg *c, char *err, size_t errlen)
 	if (!c->tls_verify)
 		return ctx;
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	ok = c->tls_ca_file != NULL && c->tls_ca_file[0]
+	ok = c->tls_ca_file[0]
 	    ? SSL_CTX_load_verify_locations(ctx, c->tls_ca_file, NULL)
 	    : SSL_CTX_set_default_verify_paths(ctx);
 	if (!ok) {
 		snprintf(err, errlen, "TLS: cannot load trust anchors %s: %s",
-		    c->tls_ca_file ? c->tls_ca_file : "",
-		    ERR_reason_error_string(ERR_get_error()));
+		    c->tls_ca_file, ERR_reason_error_string(ERR_get_error()));
 		ERR_clear_error();
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
 	return ctx;
-}
-
-static char *
-dup_cfg_str(const char *s)
-{
-	return xstrdup(s != NULL ? s : "");
 }
 
 static void
@@ -736,14 +707,20 @@ sess_init(struct smpp_link *l, unsigned idx, uint32_t bind_cmd)
 }
 
 struct smpp_link *
-smpp_link_new(struct event_base *base, const struct smpp_link_cfg *cfg,
-    const struct smpp_link_hooks *hooks, char *err, size_t errlen)
+smpp_link_new(struct event_base *base, const struct config_smpp *cfg,
+    const struct smpp_link_tuning *tuning, const struct smpp_link_hooks *hooks,
+    char *err, size_t errlen)
 {
+	struct smpp_link_tuning defaults;
 	struct smpp_link *l;
-	char hostport[128];
+	char hostport[CONFIG_HOST_MAX + 16];
 	int tick_ms;
 
-	if (cfg_check(cfg, err, errlen) != 0)
+	if (tuning == NULL) {
+		smpp_link_tuning_defaults(&defaults);
+		tuning = &defaults;
+	}
+	if (tuning_check(tuning, cfg, err, errlen) != 0)
 		return NULL;
 	if (hooks == NULL || hooks->submit == NULL) {
 		snprintf(err, errlen, "no submit hook");
@@ -767,20 +744,14 @@ smpp_link_new(struct event_base *base, const struct smpp_link_cfg *cfg,
 	}
 	l->base = base;
 	l->cfg = *cfg;
-	l->cfg.name = l->strs[0] = dup_cfg_str(cfg->name);
-	l->cfg.host = l->strs[1] = dup_cfg_str(cfg->host);
-	l->cfg.system_id = l->strs[2] = dup_cfg_str(cfg->system_id);
-	l->cfg.password = l->strs[3] = dup_cfg_str(cfg->password);
-	l->cfg.system_type = l->strs[4] = dup_cfg_str(cfg->system_type);
-	l->cfg.address_range = l->strs[5] = dup_cfg_str(cfg->address_range);
-	l->cfg.tls_ca_file = l->strs[6] = dup_cfg_str(cfg->tls_ca_file);
-	l->cfg.tls_server_name = l->strs[7] = dup_cfg_str(cfg->tls_server_name);
+	l->tune = *tuning;
+	l->tune.name = l->name = xstrdup(tuning->name ? tuning->name : "smsc");
 	l->hooks = *hooks;
 	l->rng = (uint64_t)clock_mono_us() ^ ((uint64_t)getpid() << 32) ^
 	    (uint64_t)(uintptr_t)l;
 	if (l->rng == 0)
 		l->rng = 1;
-	if (cfg->bind_mode == SMPP_BIND_RX_TX) {
+	if (cfg->bind == CONFIG_BIND_PAIR) {
 		l->nsess = 2;
 		sess_init(l, 0, SMPP_CMD_BIND_RECEIVER);
 		sess_init(l, 1, SMPP_CMD_BIND_TRANSMITTER);
@@ -788,17 +759,18 @@ smpp_link_new(struct event_base *base, const struct smpp_link_cfg *cfg,
 		l->nsess = 1;
 		sess_init(l, 0, SMPP_CMD_BIND_TRANSCEIVER);
 	}
-	l->reasm = smpp_reasm_new(cfg->concat_max_groups, cfg->concat_max_bytes,
-	    (int64_t)cfg->concat_timeout_ms * 1000);
+	l->reasm =
+	    smpp_reasm_new(tuning->concat_max_groups, tuning->concat_max_bytes,
+	        (int64_t)tuning->concat_timeout_ms * 1000);
 	l->enc = xmalloc(sizeof(*l->enc));
 	/* One tick drives every deadline; fine enough for the smallest one. */
 	tick_ms = cfg->response_timeout_ms;
 	if (cfg->enquire_link_ms < tick_ms)
 		tick_ms = cfg->enquire_link_ms;
-	if (cfg->concat_timeout_ms < tick_ms)
-		tick_ms = cfg->concat_timeout_ms;
-	if (cfg->mt_retry_ms < tick_ms)
-		tick_ms = cfg->mt_retry_ms;
+	if (tuning->concat_timeout_ms < tick_ms)
+		tick_ms = tuning->concat_timeout_ms;
+	if (tuning->mt_retry_ms < tick_ms)
+		tick_ms = tuning->mt_retry_ms;
 	tick_ms = tick_ms / 4 < 5 ? 5 : tick_ms / 4 > 200 ? 200 : tick_ms / 4;
 	l->tick = event_new(base, -1, EV_PERSIST, link_tick_cb, l);
 	struct timeval tv = ms_tv(tick_ms);
@@ -847,7 +819,7 @@ smpp_link_stop(struct smpp_link *l, void (*stopped)(void *), void *arg)
 	l->stopped = stopped;
 	l->stopped_arg = arg;
 	l->stop_deadline =
-	    clock_mono_us() + (int64_t)l->cfg.stop_timeout_ms * 1000;
+	    clock_mono_us() + (int64_t)l->tune.stop_timeout_ms * 1000;
 	link_log(l, LOG_INFO,
 	    "stopping: %u messages at the store, %u reply parts queued",
 	    l->inflight_mo, l->mt_queued);
@@ -936,7 +908,6 @@ smpp_link_free(struct smpp_link *l)
 	event_free(l->stopped_ev);
 	free(l->enc);
 	SSL_CTX_free(l->tls_ctx);
-	for (size_t i = 0; i < sizeof(l->strs) / sizeof(l->strs[0]); i++)
-		free(l->strs[i]);
+	free(l->name);
 	free(l);
 }

@@ -94,8 +94,9 @@ struct pending {
 
 struct smpp_link {
 	struct event_base *base;
-	struct smpp_link_cfg cfg; /* strings owned in strs */
-	char *strs[8];
+	struct config_smpp cfg; /* the [smpp] keys, as loaded */
+	struct smpp_link_tuning tune; /* name points to the owned copy */
+	char *name;
 	struct ssl_ctx_st *tls_ctx; /* SSL_CTX, NULL without TLS */
 	struct smpp_link_hooks hooks;
 	struct sockaddr_storage addr;

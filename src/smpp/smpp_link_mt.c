@@ -94,11 +94,11 @@ mt_settle(struct smpp_link *l, struct mt_part *p, enum smpp_mt_state state,
 void
 mt_requeue(struct smpp_link *l, struct mt_part *p, uint32_t status)
 {
-	int64_t delay = l->cfg.mt_retry_ms;
+	int64_t delay = l->tune.mt_retry_ms;
 
 	p->attempts++;
 	p->last_status = status;
-	if (p->attempts >= l->cfg.mt_max_attempts) {
+	if (p->attempts >= l->tune.mt_max_attempts) {
 		mt_settle(l, p, SMPP_MT_GAVE_UP, status, NULL);
 		return;
 	}
@@ -120,12 +120,12 @@ mt_throttled(struct smpp_link *l, struct mt_part *p, uint32_t status)
 	char sb[32];
 
 	l->st.mt_throttled++;
-	if (++p->throttled > l->cfg.mt_max_throttled) {
+	if (++p->throttled > l->tune.mt_max_throttled) {
 		mt_settle(l, p, SMPP_MT_GAVE_UP, status, NULL);
 		return;
 	}
 	if (clock_mono_us() >= l->pause_until) {
-		l->throttle_ms = l->throttle_ms == 0 ? l->cfg.throttle_pause_ms
+		l->throttle_ms = l->throttle_ms == 0 ? l->tune.throttle_pause_ms
 		    : l->throttle_ms * 2 > l->cfg.reconnect_max_ms
 		    ? l->cfg.reconnect_max_ms
 		    : l->throttle_ms * 2;
@@ -229,8 +229,8 @@ mt_src_addr(const struct smpp_link *l, const char *from, struct smpp_addr *a)
 	for (const char *c = from; *c; c++)
 		if (!(*c >= '0' && *c <= '9') && *c != '+')
 			alpha = 1;
-	a->ton = alpha ? 5 : l->cfg.mt_src_ton;
-	a->npi = alpha ? 0 : l->cfg.mt_src_npi;
+	a->ton = alpha ? 5 : l->cfg.reply_ton;
+	a->npi = alpha ? 0 : l->cfg.reply_npi;
 	strlcpy_s(a->addr, from[0] == '+' ? from + 1 : from, 21);
 }
 
@@ -252,7 +252,7 @@ smpp_link_send(
 	}
 	if (text_encode(mt->text, mt->len, l->mt_ref++, enc, err, errlen) != 0)
 		return -1;
-	if (l->mt_queued + enc->nparts > l->cfg.mt_queue_max) {
+	if (l->mt_queued + enc->nparts > l->tune.mt_queue_max) {
 		snprintf(
 		    err, errlen, "send queue full (%u parts)", l->mt_queued);
 		return -1;
@@ -266,8 +266,8 @@ smpp_link_send(
 		p->msg = m;
 		p->idx = i + 1;
 		mt_src_addr(l, mt->from, &p->src);
-		p->dst.ton = l->cfg.mt_dst_ton;
-		p->dst.npi = l->cfg.mt_dst_npi;
+		p->dst.ton = l->tune.mt_dst_ton;
+		p->dst.npi = l->tune.mt_dst_npi;
 		strlcpy_s(
 		    p->dst.addr, mt->to[0] == '+' ? mt->to + 1 : mt->to, 21);
 		p->dcs = enc->dcs;

@@ -47,6 +47,7 @@
 #include "meterline/intake.h"
 #include "meterline/log.h"
 #include "meterline/metrics.h"
+#include "meterline/xmalloc.h"
 
 #define BENCH_SECRET "bench-secret"
 #define BENCH_TEXT "ПС 102057522 11638"
@@ -163,7 +164,8 @@ static int
 server_start(struct server *s, struct opts *o)
 {
 	struct timeval tv = { 0, 50000 };
-	struct http_cfg cfg;
+	struct config *conf = xmalloc(sizeof(*conf));
+	struct config_http *cfg = &conf->http;
 	struct intake in = { fake_submit, s };
 	struct http_intake_deps deps = { &in, NULL, NULL, NULL };
 	char err[256];
@@ -176,13 +178,13 @@ server_start(struct server *s, struct opts *o)
 	s->flush = event_new(s->base, -1, 0, fake_flush_cb, s);
 	s->tick = event_new(s->base, -1, EV_PERSIST, server_tick_cb, s);
 	event_add(s->tick, &tv);
-	http_cfg_defaults(&cfg);
-	snprintf(cfg.listen, sizeof(cfg.listen), "127.0.0.1:0");
-	memcpy(cfg.secret, BENCH_SECRET, strlen(BENCH_SECRET));
-	cfg.secret_len = strlen(BENCH_SECRET);
+	config_defaults(conf); /* the [http] defaults of the key table */
+	snprintf(cfg->listen, sizeof(cfg->listen), "127.0.0.1:0");
+	snprintf(cfg->secret, sizeof(cfg->secret), "%s", BENCH_SECRET);
 	if (o->serve) /* wrk repeats one request: one sender */
-		cfg.rate_per_minute = 0;
-	s->http = http_intake_new(s->base, &cfg, &deps, err, sizeof(err));
+		cfg->rate_limit = 0;
+	s->http = http_intake_new(s->base, cfg, NULL, &deps, err, sizeof(err));
+	free(conf);
 	if (s->http == NULL) {
 		fprintf(stderr, "bench_http: %s\n", err);
 		return -1;

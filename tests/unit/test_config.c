@@ -47,7 +47,7 @@ test_defaults(void **state)
 	assert_string_equal(cfg.database.conninfo, "dbname=meterline");
 	assert_int_equal(cfg.smpp.port, 2775);
 	assert_int_equal(cfg.smpp.bind, CONFIG_BIND_TRANSCEIVER);
-	assert_int_equal(cfg.smpp.enquire_link_interval, 30);
+	assert_int_equal(cfg.smpp.enquire_link_ms, 30000);
 	assert_int_equal(cfg.smpp.temporary_error_status, 0x64);
 	assert_int_equal(cfg.dialog.expiry, 30 * 60);
 	assert_int_equal(cfg.store.duplicate_window, 10 * 60);

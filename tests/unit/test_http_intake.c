@@ -64,7 +64,8 @@ static struct {
 static struct event_base *base;
 static struct metrics *reg;
 static struct http_intake *srv;
-static struct http_cfg cfg;
+static struct config_http cfg;
+static struct http_tuning tune;
 static bool health_ok = true;
 
 static void
@@ -489,13 +490,18 @@ metric(const char *series)
 /* ---- fixture ---- */
 
 static void
-test_cfg(struct http_cfg *c)
+test_cfg(struct config_http *c, struct http_tuning *t)
 {
-	http_cfg_defaults(c);
+	struct config *conf = malloc(sizeof(*conf));
+
+	assert_non_null(conf);
+	config_defaults(conf); /* the [http] defaults of the key table */
+	*c = conf->http;
+	free(conf);
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:0");
-	memcpy(c->secret, SECRET, strlen(SECRET));
-	c->secret_len = strlen(SECRET);
-	c->timeout = 1;
+	snprintf(c->secret, sizeof(c->secret), "%s", SECRET);
+	http_tuning_defaults(t);
+	t->timeout = 1;
 }
 
 static void
@@ -504,7 +510,7 @@ server_start(void)
 	struct http_intake_deps deps = { &fake_intake, reg, health, NULL };
 	char err[256] = "";
 
-	srv = http_intake_new(base, &cfg, &deps, err, sizeof(err));
+	srv = http_intake_new(base, &cfg, &tune, &deps, err, sizeof(err));
 	if (srv == NULL)
 		fail_msg("http_intake_new: %s", err);
 }
@@ -524,7 +530,7 @@ setup(void **state)
 	health_ok = true;
 	base = event_base_new();
 	reg = metrics_new();
-	test_cfg(&cfg);
+	test_cfg(&cfg, &tune);
 	server_start();
 	return 0;
 }
@@ -861,7 +867,8 @@ test_rate_limit(void **state)
 	char id[32], buf[16];
 
 	(void)state;
-	cfg.rate_per_minute = 3;
+	cfg.rate_limit = 3;
+	cfg.rate_burst = 3;
 	server_restart();
 	c = tcl_new(http_intake_port(srv));
 	for (int i = 0; i < 3; i++) {
@@ -900,7 +907,8 @@ test_tempfail_and_refusal(void **state)
 	char buf[16];
 
 	(void)state;
-	cfg.rate_per_minute = 1; /* a 503 must give its token back */
+	cfg.rate_limit = 1; /* a 503 must give its token back */
+	cfg.rate_burst = 1;
 	server_restart();
 	c = tcl_new(http_intake_port(srv));
 	r = post_msg(c, "t-1", "79120000001", "tempfail");
@@ -943,7 +951,7 @@ test_reply_timeout(void **state)
 	struct resp *r;
 
 	(void)state;
-	cfg.reply_timeout = 1;
+	tune.reply_timeout = 1;
 	server_restart();
 	c = tcl_new(http_intake_port(srv));
 	r = post_msg(c, "n-1", "79120000001", "never");
@@ -966,7 +974,7 @@ test_overload(void **state)
 	int ok = 0, busy = 0;
 
 	(void)state;
-	cfg.max_inflight = 2;
+	tune.max_inflight = 2;
 	server_restart();
 	for (int i = 0; i < 3; i++) {
 		char id[16], *body;
@@ -1071,7 +1079,7 @@ test_slow_clients(void **state)
 	(void)state;
 	tcl_send(a, half_head, strlen(half_head));
 	tcl_send(b, half_body, strlen(half_body));
-	/* cfg.timeout is 1 s: all three are closed without an answer */
+	/* tune.timeout is 1 s: all three are closed without an answer */
 	assert_true(run_until(is_eof, a, 4000));
 	assert_true(run_until(is_eof, b, 4000));
 	assert_true(run_until(is_eof, idle, 4000));
@@ -1275,25 +1283,26 @@ static void
 test_bad_config(void **state)
 {
 	struct http_intake_deps deps = { &fake_intake, reg, NULL, NULL };
-	struct http_cfg bad;
+	struct config_http bad;
+	struct http_tuning t;
 	char err[256];
 
 	(void)state;
-	test_cfg(&bad);
-	bad.secret_len = 0;
-	assert_null(http_intake_new(base, &bad, &deps, err, sizeof(err)));
-	test_cfg(&bad);
+	test_cfg(&bad, &t);
+	bad.secret[0] = '\0';
+	assert_null(http_intake_new(base, &bad, &t, &deps, err, sizeof(err)));
+	test_cfg(&bad, &t);
 	snprintf(bad.listen, sizeof(bad.listen), "127.0.0.1");
-	assert_null(http_intake_new(base, &bad, &deps, err, sizeof(err)));
+	assert_null(http_intake_new(base, &bad, &t, &deps, err, sizeof(err)));
 	snprintf(bad.listen, sizeof(bad.listen), "127.0.0.1:%d",
 	    http_intake_port(srv)); /* busy */
-	assert_null(http_intake_new(base, &bad, &deps, err, sizeof(err)));
+	assert_null(http_intake_new(base, &bad, &t, &deps, err, sizeof(err)));
 	assert_non_null(strstr(err, "cannot listen"));
-	test_cfg(&bad);
+	test_cfg(&bad, &t);
 	snprintf(bad.listen, sizeof(bad.listen), "[::1]:0");
 	{
 		struct http_intake *v6 =
-		    http_intake_new(base, &bad, &deps, err, sizeof(err));
+		    http_intake_new(base, &bad, &t, &deps, err, sizeof(err));
 
 		/* IPv6 may be off on this machine; both outcomes are fine */
 		if (v6 != NULL)
@@ -1301,7 +1310,8 @@ test_bad_config(void **state)
 		http_intake_free(v6);
 	}
 	deps.intake = NULL;
-	assert_null(http_intake_new(base, &cfg, &deps, err, sizeof(err)));
+	assert_null(
+	    http_intake_new(base, &cfg, &tune, &deps, err, sizeof(err)));
 }
 
 static void

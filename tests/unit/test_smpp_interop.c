@@ -168,7 +168,8 @@ test_net_smpp_smsc(void **state)
 	char out[8192] = "";
 	struct smpp_link_hooks hooks = { interop_submit, NULL, interop_report,
 		NULL, NULL };
-	struct smpp_link_cfg cfg;
+	struct config *conf;
+	struct smpp_link_tuning tune;
 	struct interop t;
 	unsigned port = 0;
 	int fd, status, eof = 0;
@@ -206,16 +207,22 @@ test_net_smpp_smsc(void **state)
 
 	memset(&t, 0, sizeof(t));
 	t.base = event_base_new();
-	smpp_link_cfg_defaults(&cfg);
-	cfg.name = "interop";
-	cfg.port = (uint16_t)port;
-	cfg.system_id = "meter01";
-	cfg.password = "secret";
-	cfg.enquire_link_ms = 200;
-	cfg.reconnect_min_ms = 5000; /* after the unbind: no second round */
-	cfg.reconnect_max_ms = 5000;
+	conf = malloc(sizeof(*conf));
+	assert_non_null(conf);
+	config_defaults(conf); /* the [smpp] defaults of the key table */
+	strcpy(conf->smpp.host, "127.0.0.1");
+	conf->smpp.port = (uint16_t)port;
+	strcpy(conf->smpp.system_id, "meter01");
+	strcpy(conf->smpp.password, "secret");
+	conf->smpp.enquire_link_ms = 200;
+	conf->smpp.reconnect_max_ms = 5000;
+	smpp_link_tuning_defaults(&tune);
+	tune.name = "interop";
+	tune.reconnect_min_ms = 5000; /* after the unbind: no second round */
 	hooks.ctx = &t;
-	t.link = smpp_link_new(t.base, &cfg, &hooks, err, sizeof(err));
+	t.link =
+	    smpp_link_new(t.base, &conf->smpp, &tune, &hooks, err, sizeof(err));
+	free(conf);
 	assert_non_null(t.link);
 	smpp_link_start(t.link);
 	/* Run until the SMSC script ends (it unbinds), at most 10 s. */

@@ -32,7 +32,8 @@ struct harness {
 	struct event_base *base;
 	struct smsc_sim *sim;
 	struct smpp_link *link;
-	struct smpp_link_cfg cfg;
+	struct config_smpp cfg;
+	struct smpp_link_tuning tune;
 	struct smsc_sim_cfg scfg;
 	int store_delay_ms;
 	unsigned tempfail_first; /* answer TEMPFAIL to the first N */
@@ -162,6 +163,18 @@ sim_observer(void *arg, const struct smpp_pdu *p)
 	}
 }
 
+/* The [smpp] defaults of the config key table: the link's settings. */
+static void
+smpp_cfg_defaults(struct config_smpp *c)
+{
+	struct config *cfg = malloc(sizeof(*cfg));
+
+	assert_non_null(cfg);
+	config_defaults(cfg);
+	*c = cfg->smpp;
+	free(cfg);
+}
+
 static struct harness *
 harness_new(void)
 {
@@ -177,15 +190,17 @@ harness_new(void)
 	h->scfg.password = "secret";
 	h->scfg.redeliver_ms = 100;
 	h->scfg.reply_timeout_ms = 3000;
-	smpp_link_cfg_defaults(&h->cfg);
-	h->cfg.name = "test";
-	h->cfg.system_id = "meter01";
-	h->cfg.password = "secret";
-	h->cfg.reconnect_min_ms = 50;
+	smpp_cfg_defaults(&h->cfg);
+	strcpy(h->cfg.host, "127.0.0.1");
+	strcpy(h->cfg.system_id, "meter01");
+	strcpy(h->cfg.password, "secret");
 	h->cfg.reconnect_max_ms = 400;
 	h->cfg.response_timeout_ms = 2000;
-	h->cfg.mt_retry_ms = 50;
-	h->cfg.throttle_pause_ms = 50;
+	smpp_link_tuning_defaults(&h->tune);
+	h->tune.name = "test";
+	h->tune.reconnect_min_ms = 50;
+	h->tune.mt_retry_ms = 50;
+	h->tune.throttle_pause_ms = 50;
 	h->store_delay_ms = 5;
 	return h;
 }
@@ -203,7 +218,8 @@ harness_start(struct harness *h)
 	assert_non_null(h->sim);
 	smsc_sim_set_observer(h->sim, sim_observer, h);
 	h->cfg.port = smsc_sim_port(h->sim);
-	h->link = smpp_link_new(h->base, &h->cfg, &hooks, err, sizeof(err));
+	h->link =
+	    smpp_link_new(h->base, &h->cfg, &h->tune, &hooks, err, sizeof(err));
 	assert_non_null(h->link);
 	smpp_link_start(h->link);
 }
@@ -450,7 +466,7 @@ test_concat_timeout(void **state)
 	int64_t t0;
 
 	(void)state;
-	h->cfg.concat_timeout_ms = 200;
+	h->tune.concat_timeout_ms = 200;
 	harness_start(h);
 	run_until(h, is_bound, 3000);
 	t0 = mono_ms();
@@ -543,7 +559,7 @@ test_bad_password(void **state)
 	struct harness *h = harness_new();
 
 	(void)state;
-	h->cfg.password = "wrong";
+	strcpy(h->cfg.password, "wrong");
 	harness_start(h);
 	run_for(h, 400);
 	assert_false(smpp_link_bound(h->link));
@@ -777,7 +793,7 @@ test_rx_tx_pair(void **state)
 	char err[128];
 
 	(void)state;
-	h->cfg.bind_mode = SMPP_BIND_RX_TX;
+	h->cfg.bind = CONFIG_BIND_PAIR;
 	h->reply = "pair ok";
 	harness_start(h);
 	run_until(h, is_bound, 3000);
@@ -795,19 +811,23 @@ test_rx_tx_pair(void **state)
 static void
 test_bad_config(void **state)
 {
-	struct smpp_link_cfg c;
+	struct config_smpp c;
+	struct smpp_link_tuning t;
 	struct smpp_link_hooks hooks = { fake_submit, NULL, NULL, NULL, NULL };
 	struct event_base *base = event_base_new();
 	char err[128];
 
 	(void)state;
-	smpp_link_cfg_defaults(&c);
-	c.host = "smsc.example.net";
-	assert_null(smpp_link_new(base, &c, &hooks, err, sizeof(err)));
+	smpp_cfg_defaults(&c);
+	strcpy(c.host, "smsc.example.net");
+	assert_null(smpp_link_new(base, &c, NULL, &hooks, err, sizeof(err)));
 	assert_non_null(strstr(err, "numeric"));
-	smpp_link_cfg_defaults(&c);
-	c.password = "toolongpassword";
-	assert_null(smpp_link_new(base, &c, &hooks, err, sizeof(err)));
+	/* the keys' bounds are config_load's; the tuning is checked here */
+	strcpy(c.host, "127.0.0.1");
+	smpp_link_tuning_defaults(&t);
+	t.reconnect_min_ms = c.reconnect_max_ms + 1;
+	assert_null(smpp_link_new(base, &c, &t, &hooks, err, sizeof(err)));
+	assert_non_null(strstr(err, "out of range"));
 	event_base_free(base);
 }
 
@@ -868,8 +888,8 @@ test_tls(void **state)
 	h = harness_new();
 	h->scfg.tls_cert_file = cert;
 	h->scfg.tls_key_file = key;
-	h->cfg.tls = 1;
-	h->cfg.tls_ca_file = cert;
+	h->cfg.tls = true;
+	snprintf(h->cfg.tls_ca_file, sizeof(h->cfg.tls_ca_file), "%s", cert);
 	h->reply = "over TLS";
 	harness_start(h);
 	run_until(h, is_bound, 3000);
@@ -883,9 +903,9 @@ test_tls(void **state)
 	h = harness_new();
 	h->scfg.tls_cert_file = cert;
 	h->scfg.tls_key_file = key;
-	h->cfg.tls = 1;
-	h->cfg.tls_ca_file = cert;
-	h->cfg.tls_server_name = "127.0.0.2";
+	h->cfg.tls = true;
+	snprintf(h->cfg.tls_ca_file, sizeof(h->cfg.tls_ca_file), "%s", cert);
+	strcpy(h->cfg.tls_server_name, "127.0.0.2");
 	harness_start(h);
 	run_for(h, 300);
 	assert_false(smpp_link_bound(h->link));

@@ -1,0 +1,405 @@
+/*
+ * The daemon. One libevent loop carries the store, the SMPP link, the
+ * outbox sender and the HTTP intake; this file wires them together and
+ * runs the graceful stop.
+ *
+ * Every channel's messages go through serve_submit, which forwards them to
+ * the store and, when the store answers, counts the outcome and wakes the
+ * outbox sender if an SMS reply was committed.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "meterline/config.h"
+#include "meterline/http_intake.h"
+#include "meterline/log.h"
+#include "meterline/metrics.h"
+#include "meterline/outbox.h"
+#include "meterline/serve.h"
+#include "meterline/smpp_link.h"
+#include "meterline/store.h"
+#include "meterline/xmalloc.h"
+
+#define SERVE_STOP_DEADLINE_S 20 /* the whole graceful stop, at most */
+
+/* A message on its way through the store; pooled, not malloc'ed each time. */
+struct serve_call {
+	struct serve *sv;
+	intake_done_cb done;
+	void *arg;
+	bool sms;
+	struct serve_call *next; /* free list */
+};
+
+struct serve {
+	struct event_base *base;
+	struct config cfg;
+	struct store *store;
+	struct outbox *outbox;
+	struct smpp_link *link;
+	struct http_intake *http;
+	struct metrics *metrics;
+	struct metrics_std std;
+	struct serve_call *free_calls;
+	struct event *sig_term, *sig_int, *stop_timer, *link_wait;
+	/* 0 running, 1 draining, 2 done */
+	int stopping;
+	int stop_ticks;
+};
+
+/* ---- the intake every channel submits to ---------------------------------- */
+
+static struct serve_call *
+serve_call_get(struct serve *sv)
+{
+	struct serve_call *c = sv->free_calls;
+
+	if (c != NULL)
+		sv->free_calls = c->next;
+	else
+		c = xmalloc(sizeof(*c));
+	return c;
+}
+
+static void
+serve_done(const struct intake_result *r, void *arg)
+{
+	struct serve_call *c = arg;
+	struct serve *sv = c->sv;
+
+	if (r->status != INTAKE_TEMPFAIL)
+		metrics_inc(sv->std.messages, c->sms ? "sms" : "bridge",
+		    r->outcome ? r->outcome : "", r->reason ? r->reason : "");
+	if (c->sms && r->status == INTAKE_APPLIED && r->reply != NULL &&
+	    sv->outbox != NULL)
+		outbox_kick(sv->outbox);
+	c->done(r, c->arg);
+	c->next = sv->free_calls;
+	sv->free_calls = c;
+}
+
+static int
+serve_submit(
+    void *ctx, const struct inbound_msg *msg, intake_done_cb done, void *arg)
+{
+	struct serve *sv = ctx;
+	struct serve_call *c;
+
+	if (sv->stopping)
+		return -1;
+	c = serve_call_get(sv);
+	c->sv = sv;
+	c->done = done;
+	c->arg = arg;
+	c->sms = strcmp(msg->channel, "sms") == 0;
+	if (store_submit(sv->store, msg, serve_done, c) != 0) {
+		c->next = sv->free_calls;
+		sv->free_calls = c;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- SMPP hooks ----------------------------------------------------------- */
+
+static void
+serve_link_submit(
+    void *ctx, const struct inbound_msg *msg, intake_done_cb done, void *arg)
+{
+	static const struct intake_result tempfail = { .status =
+		                                           INTAKE_TEMPFAIL };
+
+	/* The link accepts a synchronous answer: the temporary status. */
+	if (serve_submit(ctx, msg, done, arg) != 0)
+		done(&tempfail, arg);
+}
+
+static void
+serve_link_receipt(
+    void *ctx, const struct smpp_receipt *r, intake_done_cb done, void *arg)
+{
+	struct serve *sv = ctx;
+
+	outbox_receipt(sv->outbox, r, done, arg);
+}
+
+static void
+serve_link_report(void *ctx, const struct smpp_mt_report *r)
+{
+	struct serve *sv = ctx;
+
+	outbox_report(sv->outbox, r);
+}
+
+static void
+serve_link_bound(void *ctx, bool bound)
+{
+	struct serve *sv = ctx;
+
+	outbox_set_enabled(sv->outbox, bound);
+}
+
+static int
+serve_outbox_send(void *ctx, const struct smpp_mt *mt)
+{
+	struct serve *sv = ctx;
+	char err[160];
+
+	if (smpp_link_send(sv->link, mt, err, sizeof(err)) != 0) {
+		log_warn("outbox: reply %llu not queued: %s",
+		    (unsigned long long)mt->cookie, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- health and metrics --------------------------------------------------- */
+
+static size_t
+serve_health(struct http_health_item *items, size_t max, void *arg)
+{
+	struct serve *sv = arg;
+	size_t n = 0;
+
+	if (n < max)
+		items[n++] = (struct http_health_item){ "database",
+			store_ready(sv->store) ? "up" : "down",
+			store_ready(sv->store) };
+	if (sv->link != NULL && n < max)
+		items[n++] = (struct http_health_item){ "smpp",
+			smpp_link_bound(sv->link) ? "bound" : "unbound",
+			smpp_link_bound(sv->link) != 0 };
+	return n;
+}
+
+/* Copy the modules' own counters into the registry when scraped. */
+static void
+serve_collect(void *arg)
+{
+	struct serve *sv = arg;
+	struct store_stats st;
+
+	store_stats(sv->store, &st);
+	metrics_set(
+	    metrics_series(sv->std.db_reconnects), (double)st.reconnects);
+	metrics_set(metrics_series(sv->std.db_up), store_ready(sv->store));
+	if (sv->link != NULL) {
+		const struct smpp_link_stats *ls = smpp_link_stats(sv->link);
+
+		metrics_set(metrics_series(sv->std.smpp_link_up, "trx"),
+		    smpp_link_bound(sv->link));
+		metrics_set(metrics_series(sv->std.smpp_throttled),
+		    (double)ls->mt_throttled);
+	}
+	if (sv->outbox != NULL) {
+		struct outbox_stats os;
+
+		outbox_stats(sv->outbox, &os);
+		metrics_set(
+		    metrics_series(sv->std.outbox_depth), (double)os.inflight);
+		metrics_set(
+		    metrics_series(sv->std.outbox_retries), (double)os.retried);
+	}
+}
+
+/* ---- start ---------------------------------------------------------------- */
+
+/*
+ * Bind only once the store is ready: an SMSC starts delivering at once, and
+ * every message before that would only earn a temporary error. After the
+ * first bind the link keeps itself up, database or not.
+ */
+static void
+serve_link_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve *sv = arg;
+
+	(void)fd;
+	(void)what;
+	if (!store_ready(sv->store) || sv->stopping)
+		return;
+	event_free(sv->link_wait);
+	sv->link_wait = NULL;
+	smpp_link_start(sv->link);
+}
+
+static int
+serve_start_smpp(struct serve *sv, char *err, size_t errlen)
+{
+	struct smpp_link_hooks hooks = { serve_link_submit, serve_link_receipt,
+		serve_link_report, serve_link_bound, sv };
+	struct outbox_opts oo = { .conninfo = sv->cfg.database.conninfo,
+		.send = serve_outbox_send,
+		.send_ctx = sv };
+
+	sv->outbox = outbox_new(sv->base, &oo);
+	sv->link =
+	    smpp_link_new(sv->base, &sv->cfg.smpp, NULL, &hooks, err, errlen);
+	if (sv->link == NULL)
+		return -1;
+	sv->link_wait =
+	    event_new(sv->base, -1, EV_PERSIST, serve_link_wait_cb, sv);
+	event_add(sv->link_wait, &(struct timeval){ 0, 50000 });
+	return 0;
+}
+
+static int
+serve_start_http(
+    struct serve *sv, const struct intake *in, char *err, size_t errlen)
+{
+	struct http_intake_deps deps = { in, sv->metrics, serve_health, sv };
+
+	sv->http =
+	    http_intake_new(sv->base, &sv->cfg.http, NULL, &deps, err, errlen);
+	return sv->http != NULL ? 0 : -1;
+}
+
+/* ---- graceful stop -------------------------------------------------------- */
+
+static void
+serve_stop_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve *sv = arg;
+	bool http_busy = sv->http != NULL && http_intake_inflight(sv->http) > 0;
+	bool outbox_busy = sv->outbox != NULL && !outbox_idle(sv->outbox);
+
+	(void)fd;
+	(void)what;
+	if (sv->stopping == 2 && !http_busy && !outbox_busy &&
+	    store_pending(sv->store) == 0) {
+		log_info("stopped cleanly");
+		event_base_loopexit(sv->base, NULL);
+		return;
+	}
+	if (++sv->stop_ticks > SERVE_STOP_DEADLINE_S * 10) {
+		log_warn("stop deadline passed: %zu messages still pending",
+		    store_pending(sv->store));
+		event_base_loopexit(sv->base, NULL);
+	}
+}
+
+static void
+serve_link_stopped(void *arg)
+{
+	struct serve *sv = arg;
+
+	/* Unsent parts came back as reports: write them back, then finish. */
+	sv->stopping = 2;
+	outbox_flush(sv->outbox, NULL, NULL);
+}
+
+static void
+serve_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve *sv = arg;
+	struct timeval tick = { 0, 100000 };
+
+	(void)what;
+	if (sv->stopping) {
+		log_warn("second signal: stopping now");
+		event_base_loopexit(sv->base, NULL);
+		return;
+	}
+	log_info("signal %d: stopping (finishing work in flight)", (int)sig);
+	sv->stopping = 1;
+	if (sv->http != NULL)
+		http_intake_stop(sv->http);
+	if (sv->link != NULL)
+		smpp_link_stop(sv->link, serve_link_stopped, sv);
+	else
+		sv->stopping = 2;
+	sv->stop_timer =
+	    event_new(sv->base, -1, EV_PERSIST, serve_stop_tick, sv);
+	event_add(sv->stop_timer, &tick);
+}
+
+/* ---- start and run ------------------------------------------------------- */
+
+static int
+serve_start(struct serve *sv, char *err, size_t errlen)
+{
+	struct store_opts so = { .conninfo = sv->cfg.database.conninfo,
+		.cfg = &sv->cfg,
+		.connections = sv->cfg.store.connections };
+	struct intake in = { serve_submit, sv };
+
+	sv->metrics = metrics_new();
+	metrics_register_std(sv->metrics, &sv->std);
+	metrics_on_render(sv->metrics, serve_collect, sv);
+	if ((sv->store = store_new(sv->base, &so, err, errlen)) == NULL)
+		return -1;
+	if (sv->cfg.smpp.enabled && serve_start_smpp(sv, err, errlen) != 0)
+		return -1;
+	if (sv->cfg.http.enabled && serve_start_http(sv, &in, err, errlen) != 0)
+		return -1;
+	sv->sig_term = evsignal_new(sv->base, SIGTERM, serve_signal, sv);
+	sv->sig_int = evsignal_new(sv->base, SIGINT, serve_signal, sv);
+	event_add(sv->sig_term, NULL);
+	event_add(sv->sig_int, NULL);
+	log_info("meterline serving: smpp %s, http %s",
+	    sv->cfg.smpp.enabled ? sv->cfg.smpp.host : "off",
+	    sv->cfg.http.enabled ? sv->cfg.http.listen : "off");
+	return 0;
+}
+
+static void
+serve_free(struct serve *sv)
+{
+	struct serve_call *c;
+
+	/* Channels first, so nothing submits into a store being freed. */
+	http_intake_free(sv->http);
+	smpp_link_free(sv->link);
+	outbox_free(sv->outbox);
+	store_free(sv->store);
+	metrics_free(sv->metrics);
+	while ((c = sv->free_calls) != NULL) {
+		sv->free_calls = c->next;
+		free(c);
+	}
+	if (sv->sig_term != NULL)
+		event_free(sv->sig_term);
+	if (sv->sig_int != NULL)
+		event_free(sv->sig_int);
+	if (sv->stop_timer != NULL)
+		event_free(sv->stop_timer);
+	if (sv->link_wait != NULL)
+		event_free(sv->link_wait);
+}
+
+int
+serve_check(const struct config *cfg, char *err, size_t errlen)
+{
+	if (cfg->smpp.enabled || cfg->http.enabled)
+		return 0;
+	snprintf(err, errlen,
+	    "neither [smpp] nor [http] is configured: nothing to serve");
+	return -1;
+}
+
+int
+serve_run(const struct config *cfg, char *err, size_t errlen)
+{
+	struct serve *sv;
+	int rc;
+
+	if (serve_check(cfg, err, errlen) != 0)
+		return -1;
+	log_set_level(cfg->log.level);
+	/* libevent writes with writev: a closed peer must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	sv = xcalloc(1, sizeof(*sv));
+	sv->cfg = *cfg;
+	sv->base = event_base_new();
+	rc = serve_start(sv, err, errlen);
+	if (rc == 0)
+		event_base_dispatch(sv->base);
+	serve_free(sv);
+	event_base_free(sv->base);
+	free(sv);
+	return rc;
+}
