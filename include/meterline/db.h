@@ -5,7 +5,7 @@
  *  - struct db_sync, blocking, for command-line tools (migrate, import) and
  *    tests, never inside the event loop;
  *  - struct db, asynchronous on a libevent base, used by the store
- *    (src/io/db.c; see the section below).
+ *    (src/db/db.c; see the section below).
  */
 #ifndef METERLINE_DB_H
 #define METERLINE_DB_H

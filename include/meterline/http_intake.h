@@ -112,7 +112,7 @@ void http_intake_stop(struct http_intake *);
  */
 void http_intake_free(struct http_intake *);
 
-/* ---- building blocks, exposed for tests (src/io/http_check.c) ---- */
+/* ---- building blocks, exposed for tests (src/http/http_check.c) ---- */
 
 /* Parse RFC 3339 "2024-05-18T09:30:00.250+03:00" (offset or Z required)
  * into Unix microseconds. Returns 0 or -1. */

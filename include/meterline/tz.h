@@ -5,7 +5,7 @@
  *
  * struct tz is fixed-size and pointer-free: it lives inside struct config,
  * is copied with it, and is read concurrently by any number of threads.
- * tz_parse() and friends are pure; tz_load() (src/io/tz_load.c) reads
+ * tz_parse() and friends are pure; tz_load() (src/conf/tz_load.c, conf.h) reads
  * $TZDIR/NAME or /usr/share/zoneinfo/NAME once, at config load.
  */
 #ifndef METERLINE_TZ_H

@@ -1,5 +1,5 @@
 /*
- * Driving a real store (src/io/store.c) from a test: an event base, a
+ * Driving a real store (src/store/store.c) from a test: an event base, a
  * config, submit-and-wait helpers that keep each result.
  */
 #ifndef METERLINE_TSTORE_H
