@@ -4,7 +4,9 @@
 # (tests/peers/smsc: Node.js on the npm `smpp` package, docs/peers.md).
 # That SMSC floods 2,000 UCS-2 MO from 200 senders at window 50, then 50
 # GSM-7 MO at window 1, then 50 two-part concatenated UCS-2 MO (UDH, 8-bit
-# reference) at window 2, i.e. both parts of a message in flight together.
+# reference) at window 2, i.e. both parts of a message in flight together,
+# then 100 UCS-2 MO at window 10 to meterline bound as a receiver +
+# transmitter pair.
 # Each phase requires every MO acknowledged ESME_ROK and exactly one reply
 # "Показания приняты. Спасибо." per MO (the peer's own exit status); then
 # PostgreSQL must hold every MO exactly once in messages, one reading and
@@ -46,6 +48,7 @@ contracts() { # BASE N
 	contracts 11000000 50
 	contracts 12000000 50
 	contracts 13000000 2
+	contracts 14000000 100
 } >"$W/contracts.csv"
 import "$W/contracts.csv"
 
@@ -83,6 +86,13 @@ phase gsm7-w1 50 --senders 50 --window 1 --coding gsm7 --template 'PS {contract}
 	--contract-base 11000000 --sender-base 79200000000 --timeout 60
 phase concat2-w2 50 --senders 50 --window 2 --coding ucs2 --parts 2 \
 	--contract-base 12000000 --sender-base 79300000000 --timeout 60
+# meterline's receiver + transmitter pair (bind = pair): MO on one
+# connection, replies on the other.
+SMPP_EXTRA="bind = pair"
+phase pair-w10 100 --senders 100 --window 10 --coding ucs2 \
+	--contract-base 14000000 --sender-base 79500000000 --timeout 60
+expect_eq "binds of the pair" "$(grep -c '^bound: ' "$W/peer-pair-w10.err")" 2
+SMPP_EXTRA=""
 if [ "${PEER_CONCAT_W1:-0}" = 1 ]; then
 	phase concat2-w1 1 --senders 1 --window 1 --coding ucs2 --parts 2 \
 		--contract-base 13000000 --sender-base 79400000000 --timeout "${PEER_CONCAT_W1_TIMEOUT:-30}"
