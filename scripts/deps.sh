@@ -3,7 +3,11 @@
 
 MLINE_DEPS="build-essential cmake pkg-config libpcre2-dev libinih-dev
 libevent-dev libpq-dev libsmpp34-dev libjansson-dev libssl-dev libcmocka-dev
-postgresql postgresql-client tzdata clang libclang-rt-14-dev curl openssl libnet-smpp-perl"
+postgresql postgresql-client tzdata clang libclang-rt-14-dev curl openssl libnet-smpp-perl
+nodejs kannel"
+# Debian's npm; not where node comes with its own (NodeSource's nodejs
+# bundles npm and conflicts with Debian's).
+command -v npm >/dev/null || MLINE_DEPS="$MLINE_DEPS npm"
 
 deps_install() {
 	local missing=() p
@@ -24,4 +28,17 @@ deps_install() {
 	echo "installing: ${missing[*]}" >&2
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The independent peer SMSC (tests/peers/smsc, docs/peers.md) runs on node
+# with the npm packages pinned by its package-lock.json: `npm ci` when its
+# node_modules is missing or older than the lockfile. Nothing without npm.
+deps_peers() {
+	local dir
+	dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/peers/smsc"
+	command -v npm >/dev/null || { echo "no npm: the peer SMSC tests will skip" >&2; return 0; }
+	if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+		echo "npm ci --prefix tests/peers/smsc" >&2
+		npm ci --prefix "$dir" --no-audit --no-fund >/dev/null && touch "$dir/node_modules"
+	fi
 }

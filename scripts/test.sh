@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 deps_install
+deps_peers
 
 jobs=$(nproc)
 
