@@ -706,6 +706,41 @@ sess_init(struct smpp_link *l, unsigned idx, uint32_t bind_cmd)
 	s->reconnect_ev = evtimer_new(l->base, sess_reconnect_cb, s);
 }
 
+/* The SMSC's numeric address: nothing on the loop may block on DNS. */
+static int
+link_addr(struct smpp_link *l, const struct config_smpp *cfg, char *err,
+    size_t errlen)
+{
+	char hostport[CONFIG_HOST_MAX + 16];
+
+	l->addrlen = (int)sizeof(l->addr);
+	snprintf(hostport, sizeof(hostport),
+	    strchr(cfg->host, ':') ? "[%s]:%u" : "%s:%u", cfg->host, cfg->port);
+	if (evutil_parse_sockaddr_port(
+	        hostport, (struct sockaddr *)&l->addr, &l->addrlen) != 0) {
+		snprintf(err, errlen, "host '%s' is not a numeric address",
+		    cfg->host);
+		return -1;
+	}
+	return 0;
+}
+
+/* One tick drives every deadline; fine enough for the smallest one. */
+static int
+link_tick_ms(
+    const struct config_smpp *cfg, const struct smpp_link_tuning *tuning)
+{
+	int ms = cfg->response_timeout_ms;
+
+	if (cfg->enquire_link_ms < ms)
+		ms = cfg->enquire_link_ms;
+	if (tuning->concat_timeout_ms < ms)
+		ms = tuning->concat_timeout_ms;
+	if (tuning->mt_retry_ms < ms)
+		ms = tuning->mt_retry_ms;
+	return ms / 4 < 5 ? 5 : ms / 4 > 200 ? 200 : ms / 4;
+}
+
 struct smpp_link *
 smpp_link_new(struct event_base *base, const struct config_smpp *cfg,
     const struct smpp_link_tuning *tuning, const struct smpp_link_hooks *hooks,
@@ -713,8 +748,7 @@ smpp_link_new(struct event_base *base, const struct config_smpp *cfg,
 {
 	struct smpp_link_tuning defaults;
 	struct smpp_link *l;
-	char hostport[CONFIG_HOST_MAX + 16];
-	int tick_ms;
+	struct timeval tv;
 
 	if (tuning == NULL) {
 		smpp_link_tuning_defaults(&defaults);
@@ -727,21 +761,10 @@ smpp_link_new(struct event_base *base, const struct config_smpp *cfg,
 		return NULL;
 	}
 	l = xcalloc(1, sizeof(*l));
-	if (cfg->tls && (l->tls_ctx = link_tls_ctx(cfg, err, errlen)) == NULL) {
-		free(l);
-		return NULL;
-	}
-	l->addrlen = (int)sizeof(l->addr);
-	snprintf(hostport, sizeof(hostport),
-	    strchr(cfg->host, ':') ? "[%s]:%u" : "%s:%u", cfg->host, cfg->port);
-	if (evutil_parse_sockaddr_port(
-	        hostport, (struct sockaddr *)&l->addr, &l->addrlen) != 0) {
-		snprintf(err, errlen, "host '%s' is not a numeric address",
-		    cfg->host);
-		SSL_CTX_free(l->tls_ctx);
-		free(l);
-		return NULL;
-	}
+	if (link_addr(l, cfg, err, errlen) != 0)
+		goto fail;
+	if (cfg->tls && (l->tls_ctx = link_tls_ctx(cfg, err, errlen)) == NULL)
+		goto fail;
 	l->base = base;
 	l->cfg = *cfg;
 	l->tune = *tuning;
@@ -763,20 +786,16 @@ smpp_link_new(struct event_base *base, const struct config_smpp *cfg,
 	    smpp_reasm_new(tuning->concat_max_groups, tuning->concat_max_bytes,
 	        (int64_t)tuning->concat_timeout_ms * 1000);
 	l->enc = xmalloc(sizeof(*l->enc));
-	/* One tick drives every deadline; fine enough for the smallest one. */
-	tick_ms = cfg->response_timeout_ms;
-	if (cfg->enquire_link_ms < tick_ms)
-		tick_ms = cfg->enquire_link_ms;
-	if (tuning->concat_timeout_ms < tick_ms)
-		tick_ms = tuning->concat_timeout_ms;
-	if (tuning->mt_retry_ms < tick_ms)
-		tick_ms = tuning->mt_retry_ms;
-	tick_ms = tick_ms / 4 < 5 ? 5 : tick_ms / 4 > 200 ? 200 : tick_ms / 4;
 	l->tick = event_new(base, -1, EV_PERSIST, link_tick_cb, l);
-	struct timeval tv = ms_tv(tick_ms);
+	tv = ms_tv(link_tick_ms(cfg, tuning));
 	event_add(l->tick, &tv);
 	l->stopped_ev = evtimer_new(base, link_stopped_cb, l);
 	return l;
+
+fail:
+	SSL_CTX_free(l->tls_ctx);
+	free(l);
+	return NULL;
 }
 
 void

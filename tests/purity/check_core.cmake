@@ -16,7 +16,7 @@ set(allowed
     strtoul strtoull qsort bsearch __stack_chk_fail
     # base: allocation that cannot fail, bounded copy, bugs
     xmalloc xcalloc xrealloc xstrdup strlcpy_s fatalx)
-set(allowed_prefixes pcre2_ __asan __ubsan __sanitizer)
+set(allowed_prefixes pcre2_ __asan __ubsan __sanitizer __odr_asan)
 
 execute_process(COMMAND ${NM} -u --format=just-symbols ${LIB}
     OUTPUT_VARIABLE undef RESULT_VARIABLE rc)
