@@ -246,21 +246,6 @@ store_submit(struct store *st, const struct inbound_msg *msg,
 	return 0;
 }
 
-static int
-store_intake_submit(
-    void *ctx, const struct inbound_msg *msg, intake_done_cb done, void *arg)
-{
-	return store_submit(ctx, msg, done, arg);
-}
-
-struct intake
-store_intake(struct store *st)
-{
-	struct intake in = { store_intake_submit, st };
-
-	return in;
-}
-
 /* ---- answering ------------------------------------------------------------ */
 
 static void
@@ -826,12 +811,6 @@ store_pending(const struct store *st)
 	for (int i = 0; i < st->nconns; i++)
 		n += st->conns[i].batch.n;
 	return n;
-}
-
-void
-store_set_config(struct store *st, const struct config *cfg)
-{
-	st->cfg = cfg;
 }
 
 void
