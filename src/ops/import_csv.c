@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
+#include "meterline/clock.h"
 #include "meterline/db.h"
 #include "meterline/import.h"
 #include "meterline/model.h"
@@ -616,11 +616,10 @@ import_contracts(const char *conninfo, FILE *in, const char *name,
     size_t errlen)
 {
 	struct import im = { .name = name, .bad = bad, .arg = arg, .rep = rep };
-	struct timespec t0, t1;
+	int64_t t0 = clock_mono_us();
 	int rc;
 
 	memset(rep, 0, sizeof(*rep));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((im.db = db_sync_open(conninfo, err, errlen)) == NULL)
 		return -1;
 	import_append(&im.skip, &im.skip_len, &im.skip_cap, "{", 1);
@@ -629,8 +628,6 @@ import_contracts(const char *conninfo, FILE *in, const char *name,
 	import_report_bads(&im);
 	free(im.copy);
 	free(im.skip);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	rep->seconds = (double)(t1.tv_sec - t0.tv_sec) +
-	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	rep->seconds = (double)(clock_mono_us() - t0) / 1e6;
 	return rc;
 }

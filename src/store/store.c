@@ -36,6 +36,7 @@
 
 #include <event2/event.h>
 
+#include "meterline/clock.h"
 #include "meterline/log.h"
 #include "meterline/migrate.h"
 #include "meterline/msg_id.h"
@@ -69,7 +70,7 @@ struct store_conn {
 	enum store_busy busy;
 	struct store_batch batch;
 	struct event *check_timer;
-	uint64_t t_mark; /* when the current phase began */
+	int64_t t_mark; /* when the current phase began (clock_mono_us) */
 	char saved_state[6]; /* a round-1 failure, until its sync */
 	char saved_error[256];
 };
@@ -100,22 +101,13 @@ struct store {
 
 static void store_kick(struct store *);
 
-static uint64_t
-store_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* Add the time since the last mark to *acc and mark again. */
 static void
 store_phase(struct store_conn *c, uint64_t *acc)
 {
-	uint64_t now = store_now_us();
+	int64_t now = clock_mono_us();
 
-	*acc += now - c->t_mark;
+	*acc += (uint64_t)(now - c->t_mark);
 	c->t_mark = now;
 }
 
@@ -539,7 +531,7 @@ store_batch_start(struct store *st, struct store_conn *c)
 	}
 	for (b->n = 0; b->n < n; b->n++)
 		b->msgs[b->n] = store_pop_front(st);
-	c->t_mark = store_now_us();
+	c->t_mark = clock_mono_us();
 	batch_send_loads(b, c->db, st->parser, st->cfg->store.duplicate_window);
 	c->busy = STORE_BATCH;
 	st->locking = true;
