@@ -217,7 +217,6 @@ store_submit(struct store *st, const struct inbound_msg *msg,
     intake_done_cb done, void *arg)
 {
 	struct store_msg m;
-	const char *dk[4];
 
 	if (st->freeing || st->qlen >= st->opts.queue_max || !store_up(st)) {
 		st->stats.refused++;
@@ -227,12 +226,9 @@ store_submit(struct store *st, const struct inbound_msg *msg,
 	store_copy_in(&m, msg);
 	m.done = done;
 	m.done_arg = arg;
-	dk[0] = m.in.channel;
-	dk[1] = m.in.sender;
-	dk[2] = m.in.recipient;
-	dk[3] = m.in.text;
 	m.sender_key = store_sender_key(m.in.channel, m.in.sender);
-	m.dedupe_key = store_hash(dk, 4);
+	m.dedupe_key = store_dedupe_key(
+	    m.in.channel, m.in.sender, m.in.recipient, m.in.text);
 	store_push_back(st, &m);
 	store_kick(st);
 	return 0;

@@ -14,21 +14,44 @@
 #include "meterline/xmalloc.h"
 #include "store_int.h"
 
+/* The key in a batch map of a hash made without the batch's seed. */
+static uint64_t
+batch_key(const struct store_batch *b, uint64_t h)
+{
+	return hash_u64(h ^ b->seed);
+}
+
+/* The sender (channel, sender) of the batch, or NULL. */
+static struct store_sender *
+batch_sender_find(struct store_batch *b, const char *channel,
+    const char *sender, uint64_t sender_key)
+{
+	uint64_t key = batch_key(b, sender_key);
+	size_t pos = HTAB_START;
+	uintptr_t *v;
+
+	while ((v = htab_next(&b->sender_map, key, &pos)) != NULL) {
+		struct store_sender *s = &b->senders[*v];
+		const struct store_msg *o = &b->msgs[s->msg];
+
+		if (strcmp(o->in.channel, channel) == 0 &&
+		    strcmp(o->in.sender, sender) == 0)
+			return s;
+	}
+	return NULL;
+}
+
 /* Index of message i's sender, added on first sight. */
 static int
 batch_sender(struct store_batch *b, size_t i)
 {
 	const struct store_msg *m = &b->msgs[i];
-	size_t pos = SIZE_MAX;
+	struct store_sender *found =
+	    batch_sender_find(b, m->in.channel, m->in.sender, m->sender_key);
 	int s;
 
-	while ((s = smap_next(&b->sender_map, m->sender_key, &pos)) >= 0) {
-		const struct store_msg *o = &b->msgs[b->senders[s].msg];
-
-		if (strcmp(o->in.channel, m->in.channel) == 0 &&
-		    strcmp(o->in.sender, m->in.sender) == 0)
-			return s;
-	}
+	if (found != NULL)
+		return (int)(found - b->senders);
 	if (b->nsenders == b->senders_cap) {
 		b->senders_cap = b->senders_cap ? b->senders_cap * 2 : 64;
 		b->senders =
@@ -37,7 +60,7 @@ batch_sender(struct store_batch *b, size_t i)
 	s = (int)b->nsenders++;
 	memset(&b->senders[s], 0, sizeof(b->senders[s]));
 	b->senders[s].msg = (int)i;
-	smap_put(&b->sender_map, m->sender_key, s);
+	htab_put(&b->sender_map, batch_key(b, m->sender_key), (uintptr_t)s);
 	return s;
 }
 
@@ -132,7 +155,9 @@ void
 batch_send_loads(
     struct store_batch *b, struct db *db, struct parser *p, int64_t window_s)
 {
-	smap_reset(&b->sender_map, b->n);
+	if (b->seed == 0)
+		b->seed = hash_seed();
+	htab_clear(&b->sender_map, b->n);
 	b->nsenders = 0;
 	b->r1_count = 0;
 	for (int i = 0; i < ST__MAX; i++)
@@ -212,22 +237,11 @@ batch_load_dialogs(struct store_batch *b, const struct db_rows *rows)
 	for (int r = 0; r < db_rows_count(rows); r++) {
 		const char *channel = db_rows_get(rows, r, 0);
 		const char *sender = db_rows_get(rows, r, 1);
-		uint64_t key = store_sender_key(channel, sender);
-		struct store_sender *s = NULL;
+		struct store_sender *s = batch_sender_find(
+		    b, channel, sender, store_sender_key(channel, sender));
 		struct dialog_state d;
-		size_t pos = SIZE_MAX;
 		char err[128];
-		int i;
 
-		while ((i = smap_next(&b->sender_map, key, &pos)) >= 0) {
-			const struct store_msg *m = &b->msgs[b->senders[i].msg];
-
-			if (strcmp(m->in.channel, channel) == 0 &&
-			    strcmp(m->in.sender, sender) == 0) {
-				s = &b->senders[i];
-				break;
-			}
-		}
 		if (s == NULL)
 			continue;
 		memset(&d, 0, sizeof(d));
@@ -272,6 +286,12 @@ batch_load_register(struct model_contract *c, const struct db_rows *rows, int r)
 	g->last_date = v ? (int32_t)atol(v) : MODEL_DATE_NONE;
 }
 
+static uint64_t
+batch_contract_key(const struct store_batch *b, const char *number)
+{
+	return hash_strs(b->seed, &number, 1);
+}
+
 static struct store_contract *
 batch_contract_add(struct store_batch *b)
 {
@@ -288,7 +308,6 @@ static void
 batch_contract_done(struct store_batch *b)
 {
 	struct store_contract *sc = &b->contracts[b->ncontracts - 1];
-	const char *k[1] = { sc->c.number };
 	char err[128];
 
 	if (model_contract_check(&sc->c, err, sizeof(err)) != 0) {
@@ -297,7 +316,8 @@ batch_contract_done(struct store_batch *b)
 		b->ncontracts--;
 		return;
 	}
-	smap_put(&b->contract_map, store_hash(k, 1), (int)b->ncontracts - 1);
+	htab_put(&b->contract_map, batch_contract_key(b, sc->c.number),
+	    b->ncontracts - 1);
 }
 
 static void
@@ -306,7 +326,7 @@ batch_load_contracts(struct store_batch *b, const struct db_rows *rows)
 	struct store_contract *sc = NULL;
 
 	b->ncontracts = 0;
-	smap_reset(&b->contract_map, (size_t)db_rows_count(rows));
+	htab_clear(&b->contract_map, (size_t)db_rows_count(rows));
 	for (int r = 0; r < db_rows_count(rows); r++) {
 		const char *number = db_rows_get(rows, r, 0);
 
@@ -331,23 +351,34 @@ batch_load_contracts(struct store_batch *b, const struct db_rows *rows)
 static struct store_contract *
 batch_contract(struct store_batch *b, const char *number)
 {
-	const char *k[1] = { number };
-	size_t pos = SIZE_MAX;
-	int i;
+	uint64_t key = batch_contract_key(b, number);
+	size_t pos = HTAB_START;
+	uintptr_t *v;
 
-	while ((i = smap_next(&b->contract_map, store_hash(k, 1), &pos)) >= 0)
-		if (strcmp(b->contracts[i].c.number, number) == 0)
-			return &b->contracts[i];
+	while ((v = htab_next(&b->contract_map, key, &pos)) != NULL)
+		if (strcmp(b->contracts[*v].c.number, number) == 0)
+			return &b->contracts[*v];
 	return NULL;
 }
 
 /* ---- deciding ------------------------------------------------------------ */
 
 /*
- * Map values: a row r of a round-1 result is r >= 0; message j of the
- * batch is -2 - j (smap_next returns -1 at the end).
+ * Values of ext_map and dedupe_map: row r of a round-1 result, or message
+ * j of the batch, told apart by the low bit.
  */
-#define BATCH_MSG(j) (-2 - (int)(j))
+#define BATCH_ROW(r) ((uintptr_t)(r) << 1)
+#define BATCH_MSG(j) ((uintptr_t)(j) << 1 | 1)
+#define BATCH_IS_MSG(v) (((v)&1) != 0)
+#define BATCH_INDEX(v) ((size_t)((v) >> 1))
+
+static uint64_t
+batch_ext_key(const struct store_batch *b, const char *channel, const char *id)
+{
+	const char *k[2] = { channel, id };
+
+	return hash_strs(b->seed, k, 2);
+}
 
 static void
 batch_duplicate_of_row(struct store_batch *b, struct store_msg *m,
@@ -378,16 +409,16 @@ static bool
 batch_ext_duplicate(struct store_batch *b, size_t i, const struct db_rows *ext)
 {
 	struct store_msg *m = &b->msgs[i];
-	const char *k[2] = { m->in.channel, m->in.external_id };
-	uint64_t key = store_hash(k, 2);
-	size_t pos = SIZE_MAX;
-	int v;
+	uint64_t key = batch_ext_key(b, m->in.channel, m->in.external_id);
+	size_t pos = HTAB_START;
+	uintptr_t *pv;
 
-	while ((v = smap_next(&b->ext_map, key, &pos)) != -1) {
+	while ((pv = htab_next(&b->ext_map, key, &pos)) != NULL) {
+		int v = (int)BATCH_INDEX(*pv);
 		const char *ch, *id;
 
-		if (v <= BATCH_MSG(0)) {
-			const struct store_msg *o = &b->msgs[BATCH_MSG(0) - v];
+		if (BATCH_IS_MSG(*pv)) {
+			const struct store_msg *o = &b->msgs[v];
 
 			if (o->status != INTAKE_TEMPFAIL &&
 			    strcmp(o->in.channel, m->in.channel) == 0 &&
@@ -405,7 +436,7 @@ batch_ext_duplicate(struct store_batch *b, size_t i, const struct db_rows *ext)
 			return true;
 		}
 	}
-	smap_put(&b->ext_map, key, BATCH_MSG(i));
+	htab_put(&b->ext_map, key, BATCH_MSG(i));
 	return false;
 }
 
@@ -422,20 +453,24 @@ batch_redelivery(struct store_batch *b, size_t i, const struct db_rows *prior,
 {
 	struct store_msg *m = &b->msgs[i];
 	int64_t from_us = m->in.time_us - window_s * 1000000;
-	size_t pos = SIZE_MAX;
-	int v, best_msg = -1, best_row = -1;
+	uint64_t key = batch_key(b, m->dedupe_key);
+	size_t pos = HTAB_START;
+	uintptr_t *pv;
+	int best_msg = -1, best_row = -1;
 
-	while ((v = smap_next(&b->dedupe_map, m->dedupe_key, &pos)) != -1) {
-		if (v <= BATCH_MSG(0)) {
-			const struct store_msg *o = &b->msgs[BATCH_MSG(0) - v];
+	while ((pv = htab_next(&b->dedupe_map, key, &pos)) != NULL) {
+		int v = (int)BATCH_INDEX(*pv);
+
+		if (BATCH_IS_MSG(*pv)) {
+			const struct store_msg *o = &b->msgs[v];
 
 			if (o->in.time_us >= from_us &&
 			    strcmp(o->in.text, m->in.text) == 0 &&
 			    strcmp(o->in.sender, m->in.sender) == 0 &&
 			    strcmp(o->in.recipient, m->in.recipient) == 0 &&
 			    strcmp(o->in.channel, m->in.channel) == 0 &&
-			    BATCH_MSG(0) - v > best_msg)
-				best_msg = BATCH_MSG(0) - v;
+			    v > best_msg)
+				best_msg = v;
 		} else if (strtoll(db_rows_get(prior, v, 9), NULL, 10) >=
 		        from_us &&
 		    strcmp(db_rows_get(prior, v, 8), m->in.text) == 0 &&
@@ -543,7 +578,8 @@ batch_apply(struct store_batch *b, size_t i, const struct dialog_state *before)
 	m->outbox = d->reply[0] != '\0' && strcmp(m->in.channel, "sms") == 0 &&
 	    !(m->in.flags & INTAKE_F_NO_OUTBOX);
 	if (m->advanced && batch_redeliverable(m))
-		smap_put(&b->dedupe_map, m->dedupe_key, BATCH_MSG(i));
+		htab_put(
+		    &b->dedupe_map, batch_key(b, m->dedupe_key), BATCH_MSG(i));
 }
 
 /*
@@ -823,18 +859,19 @@ batch_decide(struct store_batch *b, const struct db_round_result *r,
 	b->nsubs = 0;
 	batch_load_dialogs(b, batch_rows(b, r, ST_DIALOGS));
 	batch_load_contracts(b, batch_rows(b, r, ST_CONTRACTS));
-	smap_reset(&b->ext_map, b->n + (ext ? (size_t)db_rows_count(ext) : 0));
-	for (int i = 0; ext != NULL && i < db_rows_count(ext); i++) {
-		const char *k[2] = { db_rows_get(ext, i, 0),
-			db_rows_get(ext, i, 1) };
-
-		smap_put(&b->ext_map, store_hash(k, 2), i);
-	}
-	smap_reset(
+	htab_clear(&b->ext_map, b->n + (ext ? (size_t)db_rows_count(ext) : 0));
+	for (int i = 0; ext != NULL && i < db_rows_count(ext); i++)
+		htab_put(&b->ext_map,
+		    batch_ext_key(
+		        b, db_rows_get(ext, i, 0), db_rows_get(ext, i, 1)),
+		    BATCH_ROW(i));
+	htab_clear(
 	    &b->dedupe_map, b->n + (prior ? (size_t)db_rows_count(prior) : 0));
 	for (int i = 0; prior != NULL && i < db_rows_count(prior); i++)
-		smap_put(&b->dedupe_map,
-		    (uint64_t)strtoll(db_rows_get(prior, i, 0), NULL, 10), i);
+		htab_put(&b->dedupe_map,
+		    batch_key(b,
+		        (uint64_t)strtoll(db_rows_get(prior, i, 0), NULL, 10)),
+		    BATCH_ROW(i));
 	for (size_t i = 0; i < b->n; i++)
 		batch_decide_one(b, i, cfg, ext, prior);
 
@@ -853,10 +890,10 @@ batch_free(struct store_batch *b)
 	free(b->senders);
 	free(b->contracts);
 	free(b->subs);
-	smap_free(&b->sender_map);
-	smap_free(&b->contract_map);
-	smap_free(&b->dedupe_map);
-	smap_free(&b->ext_map);
+	htab_free(&b->sender_map);
+	htab_free(&b->contract_map);
+	htab_free(&b->dedupe_map);
+	htab_free(&b->ext_map);
 	sbuf_free(&b->text);
 	for (int i = 0; i < STORE_MAX_PARAMS; i++)
 		sbuf_free(&b->arr[i].b);

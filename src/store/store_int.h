@@ -13,6 +13,7 @@
 #include "meterline/config.h"
 #include "meterline/db.h"
 #include "meterline/dialog.h"
+#include "meterline/hash.h"
 #include "meterline/intake.h"
 #include "meterline/model.h"
 #include "meterline/parse.h"
@@ -23,24 +24,19 @@
 /* Append s and a NUL; returns its offset. NULL gives STORE_NONE. */
 size_t sbuf_str(struct sql_buf *, const char *s);
 
-/* A map from 64-bit hashes to small ints; equal hashes may repeat. */
-struct store_map {
-	uint64_t *keys; /* 0 = empty slot */
-	int *vals;
-	size_t cap; /* power of two */
-	size_t n;
-};
-
-void smap_reset(struct store_map *, size_t expected);
-void smap_put(struct store_map *, uint64_t key, int val);
-/* Next value under key after *pos (start with *pos = SIZE_MAX); -1 at end. */
-int smap_next(const struct store_map *, uint64_t key, size_t *pos);
-void smap_free(struct store_map *);
-
-/* 64-bit FNV-1a over several strings, each followed by a 0 byte. */
-uint64_t store_hash(const char *const *strs, size_t n);
-/* The key of a sender: its advisory lock and its map entry. */
+/*
+ * The key of a sender's advisory lock. Unseeded: every process on the
+ * database (daemons, replay) must lock the same key for the same sender.
+ * Only held during a transaction, never stored.
+ */
 uint64_t store_sender_key(const char *channel, const char *sender);
+
+/*
+ * The redelivery key of a message, stored in messages.dedupe_key and
+ * looked up by later batches: its values must never change (store_sql.c).
+ */
+uint64_t store_dedupe_key(const char *channel, const char *sender,
+    const char *recipient, const char *text);
 
 /* The prepared statements, by number (store_sql.c). */
 enum store_stmt {
@@ -129,7 +125,10 @@ struct store_batch {
 	size_t nsubs, subs_cap;
 	int r1[ST__MAX]; /* round 1: result index per statement */
 	size_t r1_count;
-	struct store_map sender_map, contract_map, dedupe_map, ext_map;
+	/* Indexes by hash (hash.h); keys mixed with seed, which an outsider
+	   cannot guess, so that crafted texts cannot collide in them. */
+	uint64_t seed;
+	struct htab sender_map, contract_map, dedupe_map, ext_map;
 	struct sql_buf text; /* outcomes, reasons, replies */
 	struct sql_arr arr[STORE_MAX_PARAMS];
 	const char *params[STORE_MAX_PARAMS];
