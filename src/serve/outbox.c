@@ -24,6 +24,16 @@
 
 enum ob_stmt { OB_CLAIM, OB_SETTLE, OB_RECEIPT };
 
+/* The claimed rows' columns (DB_COLS_SQL in db.h). */
+#define OB_CLAIM_COLS(COL1, COL) \
+	COL1(OB_C_ID, "o.id") \
+	COL(OB_C_CREATED, "o.created_at") \
+	COL(OB_C_SENDER, "o.sender") \
+	COL(OB_C_RECIPIENT, "o.recipient") \
+	COL(OB_C_TEXT, "o.text") \
+	COL(OB_C_ATTEMPTS, "o.attempts")
+enum ob_claim_col { DB_COLS_ENUM(OB_CLAIM_COLS) OB_C__N };
+
 static const struct db_stmt ob_stmts[] = {
 	/* Lease due rows: next_attempt_at moves ahead, so nobody else takes
 	 * them until the lease ends; the result settles them for good. */
@@ -36,8 +46,7 @@ static const struct db_stmt ob_stmts[] = {
 	    "  AND channel = 'sms' ORDER BY next_attempt_at LIMIT $1::int"
 	    "  FOR UPDATE SKIP LOCKED) d"
 	    " WHERE o.id = d.id AND o.created_at = d.created_at"
-	    " RETURNING o.id, o.created_at, o.sender, o.recipient, o.text,"
-	    " o.attempts",
+	    " RETURNING " DB_COLS_SQL(OB_CLAIM_COLS),
 	    2 },
 	[OB_SETTLE] = { "ob_settle",
 	    "UPDATE outbox o SET state = u.state,"
@@ -221,8 +230,8 @@ outbox_normalise_id(const char *in, char *out, size_t outlen)
 static void
 ob_send_row(struct outbox *ob, const struct db_rows *rows, int r)
 {
-	int64_t id = strtoll(db_rows_get(rows, r, 0), NULL, 10);
-	const char *text = db_rows_get(rows, r, 4);
+	int64_t id = strtoll(db_rows_get(rows, r, OB_C_ID), NULL, 10);
+	const char *text = db_rows_get(rows, r, OB_C_TEXT);
 	struct ob_entry *e;
 	struct smpp_mt mt;
 
@@ -230,11 +239,12 @@ ob_send_row(struct outbox *ob, const struct db_rows *rows, int r)
 		return; /* lease ran out while we still hold it */
 	if ((e = ob_insert(ob, id)) == NULL)
 		return; /* full: the lease brings it back */
-	strlcpy_s(e->created, db_rows_get(rows, r, 1), sizeof(e->created));
-	e->attempts = atoi(db_rows_get(rows, r, 5));
+	strlcpy_s(
+	    e->created, db_rows_get(rows, r, OB_C_CREATED), sizeof(e->created));
+	e->attempts = atoi(db_rows_get(rows, r, OB_C_ATTEMPTS));
 	e->worst = SMPP_MT_ACCEPTED;
-	mt = (struct smpp_mt){ .from = db_rows_get(rows, r, 2),
-		.to = db_rows_get(rows, r, 3),
+	mt = (struct smpp_mt){ .from = db_rows_get(rows, r, OB_C_SENDER),
+		.to = db_rows_get(rows, r, OB_C_RECIPIENT),
 		.text = text,
 		.len = strlen(text),
 		.cookie = (uint64_t)id };

@@ -235,8 +235,8 @@ static void
 batch_load_dialogs(struct store_batch *b, const struct db_rows *rows)
 {
 	for (int r = 0; r < db_rows_count(rows); r++) {
-		const char *channel = db_rows_get(rows, r, 0);
-		const char *sender = db_rows_get(rows, r, 1);
+		const char *channel = db_rows_get(rows, r, DLG_CHANNEL);
+		const char *sender = db_rows_get(rows, r, DLG_SENDER);
 		struct store_sender *s = batch_sender_find(
 		    b, channel, sender, store_sender_key(channel, sender));
 		struct dialog_state d;
@@ -245,14 +245,17 @@ batch_load_dialogs(struct store_batch *b, const struct db_rows *rows)
 		if (s == NULL)
 			continue;
 		memset(&d, 0, sizeof(d));
-		strlcpy_s(
-		    d.contract, db_rows_get(rows, r, 2), sizeof(d.contract));
-		d.nregisters = (uint8_t)atoi(db_rows_get(rows, r, 3));
-		d.next = (uint8_t)atoi(db_rows_get(rows, r, 4));
-		d.started_us = strtoll(db_rows_get(rows, r, 6), NULL, 10);
-		d.last_us = strtoll(db_rows_get(rows, r, 7), NULL, 10);
+		strlcpy_s(d.contract, db_rows_get(rows, r, DLG_CONTRACT),
+		    sizeof(d.contract));
+		d.nregisters =
+		    (uint8_t)atoi(db_rows_get(rows, r, DLG_NREGISTERS));
+		d.next = (uint8_t)atoi(db_rows_get(rows, r, DLG_NEXT));
+		d.started_us =
+		    strtoll(db_rows_get(rows, r, DLG_STARTED_US), NULL, 10);
+		d.last_us =
+		    strtoll(db_rows_get(rows, r, DLG_LAST_US), NULL, 10);
 		s->had = true;
-		if (batch_parse_vals(db_rows_get(rows, r, 5), d.values,
+		if (batch_parse_vals(db_rows_get(rows, r, DLG_VALS), d.values,
 		        MODEL_MAX_REGISTERS) != d.next ||
 		    dialog_state_check(&d, err, sizeof(err)) != 0) {
 			log_error("store: dropping a bad dialog row: %s", err);
@@ -275,14 +278,14 @@ batch_load_register(struct model_contract *c, const struct db_rows *rows, int r)
 		return; /* model_contract_check refuses it */
 	g = &c->registers[c->nregisters++];
 	memset(g, 0, sizeof(*g));
-	g->position = (uint8_t)atoi(db_rows_get(rows, r, 3));
-	strlcpy_s(g->name, db_rows_get(rows, r, 4), sizeof(g->name));
-	g->digits = (uint8_t)atoi(db_rows_get(rows, r, 5));
-	if ((v = db_rows_get(rows, r, 6)) != NULL) {
+	g->position = (uint8_t)atoi(db_rows_get(rows, r, CON_POSITION));
+	strlcpy_s(g->name, db_rows_get(rows, r, CON_NAME), sizeof(g->name));
+	g->digits = (uint8_t)atoi(db_rows_get(rows, r, CON_DIGITS));
+	if ((v = db_rows_get(rows, r, CON_LAST_VALUE)) != NULL) {
 		g->has_last = true;
 		g->last_value = (uint32_t)strtoul(v, NULL, 10);
 	}
-	v = db_rows_get(rows, r, 7);
+	v = db_rows_get(rows, r, CON_LAST_DATE);
 	g->last_date = v ? (int32_t)atol(v) : MODEL_DATE_NONE;
 }
 
@@ -328,7 +331,7 @@ batch_load_contracts(struct store_batch *b, const struct db_rows *rows)
 	b->ncontracts = 0;
 	htab_clear(&b->contract_map, (size_t)db_rows_count(rows));
 	for (int r = 0; r < db_rows_count(rows); r++) {
-		const char *number = db_rows_get(rows, r, 0);
+		const char *number = db_rows_get(rows, r, CON_CONTRACT);
 
 		if (sc == NULL || strcmp(sc->c.number, number) != 0) {
 			if (sc != NULL)
@@ -336,10 +339,11 @@ batch_load_contracts(struct store_batch *b, const struct db_rows *rows)
 			sc = batch_contract_add(b);
 			memset(sc, 0, sizeof(*sc));
 			strlcpy_s(sc->c.number, number, sizeof(sc->c.number));
-			if (model_resource_parse(db_rows_get(rows, r, 1),
+			if (model_resource_parse(
+			        db_rows_get(rows, r, CON_RESOURCE),
 			        &sc->c.resource) != 0 ||
-			    model_status_parse(
-			        db_rows_get(rows, r, 2), &sc->c.status) != 0)
+			    model_status_parse(db_rows_get(rows, r, CON_STATUS),
+			        &sc->c.status) != 0)
 				sc->c.nregisters = MODEL_MAX_REGISTERS + 1;
 		}
 		batch_load_register(&sc->c, rows, r);
@@ -380,16 +384,42 @@ batch_ext_key(const struct store_batch *b, const char *channel, const char *id)
 	return hash_strs(b->seed, k, 2);
 }
 
+/* Whether column col of row r (not NULL) is s. */
+static bool
+batch_row_is(const struct db_rows *rows, int r, int col, const char *s)
+{
+	return strcmp(db_rows_get(rows, r, col), s) == 0;
+}
+
+/* The columns of a logged original in ST_EXT's and ST_PRIOR's rows. */
+struct batch_orig_cols {
+	int id, outcome, reason, reply;
+};
+
+static const struct batch_orig_cols ext_orig = {
+	EXT_ID,
+	EXT_OUTCOME,
+	EXT_REASON,
+	EXT_REPLY,
+};
+static const struct batch_orig_cols prior_orig = {
+	PRIOR_ID,
+	PRIOR_OUTCOME,
+	PRIOR_REASON,
+	PRIOR_REPLY,
+};
+
 static void
 batch_duplicate_of_row(struct store_batch *b, struct store_msg *m,
-    const struct db_rows *rows, int r, int col, enum store_dup kind)
+    const struct db_rows *rows, int r, const struct batch_orig_cols *c,
+    enum store_dup kind)
 {
 	m->status = INTAKE_DUPLICATE;
 	m->dup = kind;
-	m->original = strtoll(db_rows_get(rows, r, col), NULL, 10);
-	m->outcome = sbuf_str(&b->text, db_rows_get(rows, r, col + 1));
-	m->reason = sbuf_str(&b->text, db_rows_get(rows, r, col + 2));
-	m->reply = sbuf_str(&b->text, db_rows_get(rows, r, col + 3));
+	m->original = strtoll(db_rows_get(rows, r, c->id), NULL, 10);
+	m->outcome = sbuf_str(&b->text, db_rows_get(rows, r, c->outcome));
+	m->reason = sbuf_str(&b->text, db_rows_get(rows, r, c->reason));
+	m->reply = sbuf_str(&b->text, db_rows_get(rows, r, c->reply));
 }
 
 static void
@@ -415,7 +445,6 @@ batch_ext_duplicate(struct store_batch *b, size_t i, const struct db_rows *ext)
 
 	while ((pv = htab_next(&b->ext_map, key, &pos)) != NULL) {
 		int v = (int)BATCH_INDEX(*pv);
-		const char *ch, *id;
 
 		if (BATCH_IS_MSG(*pv)) {
 			const struct store_msg *o = &b->msgs[v];
@@ -428,16 +457,41 @@ batch_ext_duplicate(struct store_batch *b, size_t i, const struct db_rows *ext)
 			}
 			continue;
 		}
-		ch = db_rows_get(ext, v, 0);
-		id = db_rows_get(ext, v, 1);
-		if (strcmp(ch, m->in.channel) == 0 &&
-		    strcmp(id, m->in.external_id) == 0) {
-			batch_duplicate_of_row(b, m, ext, v, 2, STORE_DUP_ID);
+		if (batch_row_is(ext, v, EXT_CHANNEL, m->in.channel) &&
+		    batch_row_is(ext, v, EXT_EXTERNAL_ID, m->in.external_id)) {
+			batch_duplicate_of_row(
+			    b, m, ext, v, &ext_orig, STORE_DUP_ID);
 			return true;
 		}
 	}
 	htab_put(&b->ext_map, key, BATCH_MSG(i));
 	return false;
+}
+
+/* Whether message o of the batch is one m may be a redelivery of. */
+static bool
+batch_same_msg(
+    const struct store_msg *o, const struct store_msg *m, int64_t from_us)
+{
+	return o->in.time_us >= from_us &&
+	    strcmp(o->in.text, m->in.text) == 0 &&
+	    strcmp(o->in.sender, m->in.sender) == 0 &&
+	    strcmp(o->in.recipient, m->in.recipient) == 0 &&
+	    strcmp(o->in.channel, m->in.channel) == 0;
+}
+
+/* Whether row r of ST_PRIOR is a message m may be a redelivery of. */
+static bool
+batch_same_row(const struct db_rows *prior, int r, const struct store_msg *m,
+    int64_t from_us)
+{
+	const char *us = db_rows_get(prior, r, PRIOR_RECEIVED_US);
+
+	return strtoll(us, NULL, 10) >= from_us &&
+	    batch_row_is(prior, r, PRIOR_TEXT, m->in.text) &&
+	    batch_row_is(prior, r, PRIOR_SENDER, m->in.sender) &&
+	    batch_row_is(prior, r, PRIOR_RECIPIENT, m->in.recipient) &&
+	    batch_row_is(prior, r, PRIOR_CHANNEL, m->in.channel);
 }
 
 /*
@@ -462,22 +516,11 @@ batch_redelivery(struct store_batch *b, size_t i, const struct db_rows *prior,
 		int v = (int)BATCH_INDEX(*pv);
 
 		if (BATCH_IS_MSG(*pv)) {
-			const struct store_msg *o = &b->msgs[v];
-
-			if (o->in.time_us >= from_us &&
-			    strcmp(o->in.text, m->in.text) == 0 &&
-			    strcmp(o->in.sender, m->in.sender) == 0 &&
-			    strcmp(o->in.recipient, m->in.recipient) == 0 &&
-			    strcmp(o->in.channel, m->in.channel) == 0 &&
-			    v > best_msg)
+			if (v > best_msg &&
+			    batch_same_msg(&b->msgs[v], m, from_us))
 				best_msg = v;
-		} else if (strtoll(db_rows_get(prior, v, 9), NULL, 10) >=
-		        from_us &&
-		    strcmp(db_rows_get(prior, v, 8), m->in.text) == 0 &&
-		    strcmp(db_rows_get(prior, v, 6), m->in.sender) == 0 &&
-		    strcmp(db_rows_get(prior, v, 7), m->in.recipient) == 0 &&
-		    strcmp(db_rows_get(prior, v, 5), m->in.channel) == 0 &&
-		    v > best_row) {
+		} else if (v > best_row &&
+		    batch_same_row(prior, v, m, from_us)) {
 			best_row = v;
 		}
 	}
@@ -486,7 +529,7 @@ batch_redelivery(struct store_batch *b, size_t i, const struct db_rows *prior,
 		    m, &b->msgs[best_msg], STORE_DUP_REDELIVERY);
 	else if (best_row >= 0)
 		batch_duplicate_of_row(
-		    b, m, prior, best_row, 1, STORE_DUP_REDELIVERY);
+		    b, m, prior, best_row, &prior_orig, STORE_DUP_REDELIVERY);
 	return best_msg >= 0 || best_row >= 0;
 }
 
@@ -862,15 +905,16 @@ batch_decide(struct store_batch *b, const struct db_round_result *r,
 	htab_clear(&b->ext_map, b->n + (ext ? (size_t)db_rows_count(ext) : 0));
 	for (int i = 0; ext != NULL && i < db_rows_count(ext); i++)
 		htab_put(&b->ext_map,
-		    batch_ext_key(
-		        b, db_rows_get(ext, i, 0), db_rows_get(ext, i, 1)),
+		    batch_ext_key(b, db_rows_get(ext, i, EXT_CHANNEL),
+		        db_rows_get(ext, i, EXT_EXTERNAL_ID)),
 		    BATCH_ROW(i));
 	htab_clear(
 	    &b->dedupe_map, b->n + (prior ? (size_t)db_rows_count(prior) : 0));
 	for (int i = 0; prior != NULL && i < db_rows_count(prior); i++)
 		htab_put(&b->dedupe_map,
 		    batch_key(b,
-		        (uint64_t)strtoll(db_rows_get(prior, i, 0), NULL, 10)),
+		        (uint64_t)strtoll(
+		            db_rows_get(prior, i, PRIOR_DEDUPE_KEY), NULL, 10)),
 		    BATCH_ROW(i));
 	for (size_t i = 0; i < b->n; i++)
 		batch_decide_one(b, i, cfg, ext, prior);

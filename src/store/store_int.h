@@ -56,6 +56,57 @@ enum store_stmt {
 	ST__MAX
 };
 
+/*
+ * The result columns of the statements whose rows the batch reads
+ * (DB_COLS_SQL in db.h): store_sql.c writes each SELECT list with its
+ * list, store_batch.c reads the rows with its enum.
+ */
+#define ST_EXT_COLS(COL1, COL) \
+	COL1(EXT_CHANNEL, "i.channel") \
+	COL(EXT_EXTERNAL_ID, "i.external_id") \
+	COL(EXT_ID, "m.id") \
+	COL(EXT_OUTCOME, "m.outcome") \
+	COL(EXT_REASON, "m.reason") \
+	COL(EXT_REPLY, "m.reply")
+enum st_ext_col { DB_COLS_ENUM(ST_EXT_COLS) EXT__NCOLS };
+
+#define ST_PRIOR_COLS(COL1, COL) \
+	COL1(PRIOR_DEDUPE_KEY, "m.dedupe_key") \
+	COL(PRIOR_ID, "m.id") \
+	COL(PRIOR_OUTCOME, "m.outcome") \
+	COL(PRIOR_REASON, "m.reason") \
+	COL(PRIOR_REPLY, "m.reply") \
+	COL(PRIOR_CHANNEL, "m.channel") \
+	COL(PRIOR_SENDER, "m.sender") \
+	COL(PRIOR_RECIPIENT, "m.recipient") \
+	COL(PRIOR_TEXT, "m.text") \
+	COL(PRIOR_RECEIVED_US, \
+	    "(extract(epoch FROM m.received_at) * 1000000)::bigint")
+enum st_prior_col { DB_COLS_ENUM(ST_PRIOR_COLS) PRIOR__NCOLS };
+
+#define ST_DIALOGS_COLS(COL1, COL) \
+	COL1(DLG_CHANNEL, "d.channel") \
+	COL(DLG_SENDER, "d.sender") \
+	COL(DLG_CONTRACT, "d.contract") \
+	COL(DLG_NREGISTERS, "d.nregisters") \
+	COL(DLG_NEXT, "d.next") \
+	COL(DLG_VALS, "d.vals") \
+	COL(DLG_STARTED_US, "d.started_us") \
+	COL(DLG_LAST_US, "d.last_us")
+enum st_dialogs_col { DB_COLS_ENUM(ST_DIALOGS_COLS) DLG__NCOLS };
+
+/* One row per register, ordered by contract and position. */
+#define ST_CONTRACTS_COLS(COL1, COL) \
+	COL1(CON_CONTRACT, "c.contract") \
+	COL(CON_RESOURCE, "c.resource") \
+	COL(CON_STATUS, "c.status") \
+	COL(CON_POSITION, "r.position") \
+	COL(CON_NAME, "r.name") \
+	COL(CON_DIGITS, "r.digits") \
+	COL(CON_LAST_VALUE, "r.last_value") \
+	COL(CON_LAST_DATE, "r.last_date - DATE '1970-01-01'")
+enum st_contracts_col { DB_COLS_ENUM(ST_CONTRACTS_COLS) CON__NCOLS };
+
 extern const struct db_stmt store_stmts[ST__MAX];
 #define STORE_MAX_PARAMS 17
 extern const char store_session_sql[];

@@ -34,7 +34,7 @@ const char store_session_sql[] =
     " set_config('statement_timeout', '30s', false),"
     " set_config('enable_seqscan', 'off', false)";
 
-/* SQL laid out by hand. */
+/* SQL laid out by hand; result columns: ST_*_COLS in store_int.h. */
 /* clang-format off */
 const struct db_stmt store_stmts[ST__MAX] = {
 	[ST_LOCK] = { "ml_lock",
@@ -46,32 +46,28 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	    " FROM (SELECT generate_series(1, $1::integer)) AS g",
 	    1 },
 	[ST_EXT] = { "ml_ext",
-	    "SELECT i.channel, i.external_id, m.id, m.outcome, m.reason, m.reply"
+	    "SELECT " DB_COLS_SQL(ST_EXT_COLS)
 	    " FROM (SELECT " U(1, text, channel) ", " U(2, text, external_id) ") AS q"
 	    " JOIN message_ids AS i USING (channel, external_id)"
 	    " JOIN messages AS m ON m.id = i.message_id AND m.logged_at = i.logged_at",
 	    2 },
 	[ST_PRIOR] = { "ml_prior",
-	    "SELECT m.dedupe_key, m.id, m.outcome, m.reason, m.reply, m.channel,"
-	    " m.sender, m.recipient, m.text,"
-	    " (extract(epoch FROM m.received_at) * 1000000)::bigint"
+	    "SELECT " DB_COLS_SQL(ST_PRIOR_COLS)
 	    " FROM messages AS m"
 	    " WHERE m.dedupe_key = ANY ($1::bigint[]) AND m.advanced"
 	    " AND m.channel = 'sms' AND m.received_at >= " TS("$2::bigint")
 	    /* Logged after it was received (a day for clock skew): lets the
 	       partitions of older months be skipped. */
 	    " AND m.logged_at >= " TS("$2::bigint") " - interval '1 day'"
-	                                            " ORDER BY m.id",
+	    " ORDER BY m.id",
 	    2 },
 	[ST_DIALOGS] = { "ml_dialogs",
-	    "SELECT d.channel, d.sender, d.contract, d.nregisters, d.next, d.vals,"
-	    " d.started_us, d.last_us"
+	    "SELECT " DB_COLS_SQL(ST_DIALOGS_COLS)
 	    " FROM (SELECT " U(1, text, channel) ", " U(2, text, sender) ") AS q"
 	    " JOIN dialogs AS d USING (channel, sender)",
 	    2 },
 	[ST_CONTRACTS] = { "ml_contracts",
-	    "SELECT c.contract, c.resource, c.status, r.position, r.name, r.digits,"
-	    " r.last_value, r.last_date - DATE '1970-01-01'"
+	    "SELECT " DB_COLS_SQL(ST_CONTRACTS_COLS)
 	    " FROM contracts AS c JOIN registers AS r USING (contract)"
 	    " WHERE c.contract IN (SELECT unnest($1::text[])"
 	    "  UNION SELECT d.contract"
