@@ -694,44 +694,56 @@ batch_end_arrays(struct store_batch *b, int n)
 		b->params[i] = sarr_end(&b->arr[i]);
 }
 
+/* Message m's row of the message log into the ST_MSGS arrays. */
+static void
+batch_message_row(struct store_batch *b, const struct store_msg *m)
+{
+	struct sql_arr *a = b->arr;
+	bool dup = m->dup != STORE_DUP_NONE;
+	const char *outcome = dup ? "duplicate" : batch_text(b, m->outcome);
+	const char *reason =
+	    dup ? dup_reasons[m->dup] : batch_text(b, m->reason);
+
+	sarr_i64(&a[MSG_P_ID], m->id);
+	sarr_i64(&a[MSG_P_US], m->in.time_us);
+	sarr_text(&a[MSG_P_CHANNEL], m->in.channel);
+	sarr_text(&a[MSG_P_SENDER], m->in.sender);
+	sarr_text(&a[MSG_P_RECIPIENT], m->in.recipient);
+	sarr_text(&a[MSG_P_TEXT], m->in.text);
+	sarr_i64(&a[MSG_P_DCS], m->in.dcs);
+	sarr_i64(&a[MSG_P_TEXT_FLAGS], m->in.text_flags);
+	sarr_text(
+	    &a[MSG_P_EXTERNAL_ID], m->id_derived ? NULL : m->in.external_id);
+	sarr_text(&a[MSG_P_CONTRACT], m->contract[0] ? m->contract : NULL);
+	sarr_text(&a[MSG_P_OUTCOME], outcome);
+	sarr_text(&a[MSG_P_REASON], reason);
+	sarr_i64(&a[MSG_P_FLAGS], m->flags);
+	sarr_text(&a[MSG_P_REPLY], batch_text(b, m->reply));
+	sarr_i64(&a[MSG_P_DEDUPE_KEY], (int64_t)m->dedupe_key);
+	sarr_bool(&a[MSG_P_ADVANCED], m->advanced);
+	if (dup)
+		sarr_i64(&a[MSG_P_DUPLICATE_OF], m->original);
+	else
+		sarr_null(&a[MSG_P_DUPLICATE_OF]);
+}
+
 /* The message log: every message but those that failed on their own. */
 static void
 batch_write_messages(struct store_batch *b, struct db *db)
 {
 	struct sql_arr *a = b->arr;
 
-	batch_begin_arrays(b, 17);
+	batch_begin_arrays(b, MSG__NPARAMS);
 	for (size_t i = 0; i < b->n; i++) {
 		const struct store_msg *m = &b->msgs[i];
-		bool dup = m->dup != STORE_DUP_NONE;
 
 		if (m->status == INTAKE_TEMPFAIL ||
-		    (dup && (m->in.flags & INTAKE_F_NO_DUP_LOG)))
+		    (m->dup != STORE_DUP_NONE &&
+		        (m->in.flags & INTAKE_F_NO_DUP_LOG)))
 			continue;
-		sarr_i64(&a[0], m->id);
-		sarr_i64(&a[1], m->in.time_us);
-		sarr_text(&a[2], m->in.channel);
-		sarr_text(&a[3], m->in.sender);
-		sarr_text(&a[4], m->in.recipient);
-		sarr_text(&a[5], m->in.text);
-		sarr_i64(&a[6], m->in.dcs);
-		sarr_i64(&a[7], m->in.text_flags);
-		sarr_text(&a[8], m->id_derived ? NULL : m->in.external_id);
-		sarr_text(&a[9], m->contract[0] ? m->contract : NULL);
-		sarr_text(
-		    &a[10], dup ? "duplicate" : batch_text(b, m->outcome));
-		sarr_text(&a[11],
-		    dup ? dup_reasons[m->dup] : batch_text(b, m->reason));
-		sarr_i64(&a[12], m->flags);
-		sarr_text(&a[13], batch_text(b, m->reply));
-		sarr_i64(&a[14], (int64_t)m->dedupe_key);
-		sarr_bool(&a[15], m->advanced);
-		if (dup)
-			sarr_i64(&a[16], m->original);
-		else
-			sarr_null(&a[16]);
+		batch_message_row(b, m);
 	}
-	batch_end_arrays(b, 17);
+	batch_end_arrays(b, MSG__NPARAMS);
 	db_send(db, ST_MSGS, b->params);
 
 	batch_begin_arrays(b, 3);
@@ -796,47 +808,49 @@ batch_write_dialogs(struct store_batch *b, struct db *db)
 		db_send(db, ST_DLG_DEL, b->params);
 }
 
-/* Submissions (columns 0-10) and their readings (11-16) in one statement. */
+/* Submission sub's row and its readings' rows into the ST_SUBMIT arrays. */
+static void
+batch_submission_rows(struct store_batch *b, const struct store_sub *sub)
+{
+	struct sql_arr *a = b->arr;
+	const struct dialog_submission *s = &sub->s;
+	const struct store_msg *m = &b->msgs[sub->msg];
+	bool review = (s->flags & DIALOG_F_HIGH_CONSUMPTION) != 0;
+
+	sarr_i64(&a[SUB_P_MESSAGE_ID], m->id);
+	sarr_text(&a[SUB_P_CONTRACT], s->contract);
+	sarr_text(&a[SUB_P_RESOURCE], model_resource_name(s->resource));
+	sarr_text(&a[SUB_P_CHANNEL], m->in.channel);
+	sarr_text(&a[SUB_P_SENDER], m->in.sender);
+	sarr_i64(&a[SUB_P_SUBMITTED_US], s->time_us);
+	sarr_i64(&a[SUB_P_STARTED_US], s->started_us);
+	sarr_i64(&a[SUB_P_LOCAL_DATE], s->date);
+	sarr_i64(&a[SUB_P_FLAGS], s->flags);
+	sarr_i64(&a[SUB_P_DAILY_MILLI], (int64_t)s->daily_milli);
+	sarr_text(&a[SUB_P_STATUS], review ? "review" : "accepted");
+	for (unsigned r = 0; r < s->nvalues; r++) {
+		sarr_i64(&a[RDG_P_MESSAGE_ID], m->id);
+		sarr_i64(&a[RDG_P_POSITION], r + 1);
+		sarr_i64(&a[RDG_P_VALUE], s->values[r]);
+		if (sub->has_prev[r])
+			sarr_i64(&a[RDG_P_PREVIOUS], sub->prev[r]);
+		else
+			sarr_null(&a[RDG_P_PREVIOUS]);
+		sarr_i64(&a[RDG_P_CONSUMPTION], s->consumption[r]);
+		sarr_i64(&a[RDG_P_FLAGS], s->reg_flags[r]);
+	}
+}
+
+/* Submissions and their readings, in one statement. */
 static void
 batch_write_submissions(struct store_batch *b, struct db *db)
 {
-	struct sql_arr *a = b->arr;
-
 	if (b->nsubs == 0)
 		return;
-	batch_begin_arrays(b, 17);
-	for (size_t i = 0; i < b->nsubs; i++) {
-		const struct store_sub *sub = &b->subs[i];
-		const struct dialog_submission *s = &sub->s;
-		const struct store_msg *m = &b->msgs[sub->msg];
-		const char *status = s->flags & DIALOG_F_HIGH_CONSUMPTION
-		    ? "review"
-		    : "accepted";
-
-		sarr_i64(&a[0], m->id);
-		sarr_text(&a[1], s->contract);
-		sarr_text(&a[2], model_resource_name(s->resource));
-		sarr_text(&a[3], m->in.channel);
-		sarr_text(&a[4], m->in.sender);
-		sarr_i64(&a[5], s->time_us);
-		sarr_i64(&a[6], s->started_us);
-		sarr_i64(&a[7], s->date);
-		sarr_i64(&a[8], s->flags);
-		sarr_i64(&a[9], (int64_t)s->daily_milli);
-		sarr_text(&a[10], status);
-		for (unsigned r = 0; r < s->nvalues; r++) {
-			sarr_i64(&a[11], m->id);
-			sarr_i64(&a[12], r + 1);
-			sarr_i64(&a[13], s->values[r]);
-			if (sub->has_prev[r])
-				sarr_i64(&a[14], sub->prev[r]);
-			else
-				sarr_null(&a[14]);
-			sarr_i64(&a[15], s->consumption[r]);
-			sarr_i64(&a[16], s->reg_flags[r]);
-		}
-	}
-	batch_end_arrays(b, 17);
+	batch_begin_arrays(b, SUB__NPARAMS);
+	for (size_t i = 0; i < b->nsubs; i++)
+		batch_submission_rows(b, &b->subs[i]);
+	batch_end_arrays(b, SUB__NPARAMS);
 	db_send(db, ST_SUBMIT, b->params);
 }
 

@@ -107,6 +107,63 @@ enum st_dialogs_col { DB_COLS_ENUM(ST_DIALOGS_COLS) DLG__NCOLS };
 	COL(CON_LAST_DATE, "r.last_date - DATE '1970-01-01'")
 enum st_contracts_col { DB_COLS_ENUM(ST_CONTRACTS_COLS) CON__NCOLS };
 
+/*
+ * The array parameters of the widest writes, each P(n, index, type, name):
+ * $n, a type[] unnested AS name (store_sql.c), is the batch's arr[index]
+ * (store_batch.c), index = n - 1 whatever the order of the lines.
+ */
+#define ST_PARAM_ENUM(n, id, type, name) id = n - 1,
+#define ST_PARAM_COUNT(n, id, type, name) +1
+
+#define ST_MSGS_PARAMS(P1, P) \
+	P1(1, MSG_P_ID, bigint, id) \
+	P(2, MSG_P_US, bigint, us) \
+	P(3, MSG_P_CHANNEL, text, channel) \
+	P(4, MSG_P_SENDER, text, sender) \
+	P(5, MSG_P_RECIPIENT, text, recipient) \
+	P(6, MSG_P_TEXT, text, text) \
+	P(7, MSG_P_DCS, smallint, dcs) \
+	P(8, MSG_P_TEXT_FLAGS, integer, text_flags) \
+	P(9, MSG_P_EXTERNAL_ID, text, external_id) \
+	P(10, MSG_P_CONTRACT, text, contract) \
+	P(11, MSG_P_OUTCOME, text, outcome) \
+	P(12, MSG_P_REASON, text, reason) \
+	P(13, MSG_P_FLAGS, integer, flags) \
+	P(14, MSG_P_REPLY, text, reply) \
+	P(15, MSG_P_DEDUPE_KEY, bigint, dedupe_key) \
+	P(16, MSG_P_ADVANCED, boolean, advanced) \
+	P(17, MSG_P_DUPLICATE_OF, bigint, duplicate_of)
+enum st_msgs_param { ST_MSGS_PARAMS(ST_PARAM_ENUM, ST_PARAM_ENUM) };
+#define MSG__NPARAMS (0 ST_MSGS_PARAMS(ST_PARAM_COUNT, ST_PARAM_COUNT))
+
+/* ST_SUBMIT: a row per submission, then a row per reading. */
+#define ST_SUBMIT_PARAMS(P1, P) \
+	P1(1, SUB_P_MESSAGE_ID, bigint, message_id) \
+	P(2, SUB_P_CONTRACT, text, contract) \
+	P(3, SUB_P_RESOURCE, text, resource) \
+	P(4, SUB_P_CHANNEL, text, channel) \
+	P(5, SUB_P_SENDER, text, sender) \
+	P(6, SUB_P_SUBMITTED_US, bigint, submitted_us) \
+	P(7, SUB_P_STARTED_US, bigint, started_us) \
+	P(8, SUB_P_LOCAL_DATE, integer, local_date) \
+	P(9, SUB_P_FLAGS, integer, flags) \
+	P(10, SUB_P_DAILY_MILLI, bigint, daily_milli) \
+	P(11, SUB_P_STATUS, text, status)
+#define ST_READING_PARAMS(P1, P) \
+	P1(12, RDG_P_MESSAGE_ID, bigint, message_id) \
+	P(13, RDG_P_POSITION, smallint, position) \
+	P(14, RDG_P_VALUE, integer, value) \
+	P(15, RDG_P_PREVIOUS, integer, previous) \
+	P(16, RDG_P_CONSUMPTION, integer, consumption) \
+	P(17, RDG_P_FLAGS, integer, flags)
+enum st_submit_param {
+	ST_SUBMIT_PARAMS(ST_PARAM_ENUM, ST_PARAM_ENUM)
+	    ST_READING_PARAMS(ST_PARAM_ENUM, ST_PARAM_ENUM)
+};
+#define SUB__NPARAMS \
+	(0 ST_SUBMIT_PARAMS(ST_PARAM_COUNT, ST_PARAM_COUNT) \
+	        ST_READING_PARAMS(ST_PARAM_COUNT, ST_PARAM_COUNT))
+
 extern const struct db_stmt store_stmts[ST__MAX];
 #define STORE_MAX_PARAMS 17
 extern const char store_session_sql[];

@@ -20,6 +20,10 @@
  * unnest() in one select list advance in step, as unnest(a, b) does.
  */
 #define U(n, type, c) "unnest($" #n "::" #type "[]) AS " #c
+/* The unnest() list of a parameter list (ST_MSGS_PARAMS in store_int.h). */
+#define U_LIST1(n, id, type, c) U(n, type, c)
+#define U_LIST(n, id, type, c) ", " U(n, type, c)
+#define U_LIST_SQL(list) list(U_LIST1, U_LIST)
 
 /*
  * Every statement below finds its rows by key. A sequential scan is only
@@ -33,6 +37,9 @@ const char store_session_sql[] =
     "SELECT set_config('lock_timeout', '5s', false),"
     " set_config('statement_timeout', '30s', false),"
     " set_config('enable_seqscan', 'off', false)";
+
+_Static_assert(MSG__NPARAMS <= STORE_MAX_PARAMS, "batch arrays too few");
+_Static_assert(SUB__NPARAMS <= STORE_MAX_PARAMS, "batch arrays too few");
 
 /* SQL laid out by hand; result columns: ST_*_COLS in store_int.h. */
 /* clang-format off */
@@ -82,16 +89,8 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	    " SELECT id, " TS("us") ", channel, sender, recipient, text, dcs,"
 	    " text_flags, external_id, contract, outcome, reason, flags, reply,"
 	    " dedupe_key, advanced, duplicate_of"
-	    " FROM (SELECT " U(1, bigint, id) ", " U(2, bigint, us) ","
-	    " " U(3, text, channel) ", " U(4, text, sender) ","
-	    " " U(5, text, recipient) ", " U(6, text, text) ","
-	    " " U(7, smallint, dcs) ", " U(8, integer, text_flags) ","
-	    " " U(9, text, external_id) ", " U(10, text, contract) ","
-	    " " U(11, text, outcome) ", " U(12, text, reason) ","
-	    " " U(13, integer, flags) ", " U(14, text, reply) ","
-	    " " U(15, bigint, dedupe_key) ", " U(16, boolean, advanced) ","
-	    " " U(17, bigint, duplicate_of) ") AS u",
-	    17 },
+	    " FROM (SELECT " U_LIST_SQL(ST_MSGS_PARAMS) ") AS u",
+	    MSG__NPARAMS },
 	[ST_MSGIDS] = { "ml_msgids",
 	    "INSERT INTO message_ids (channel, external_id, message_id, logged_at)"
 	    " SELECT channel, external_id, id, now()"
@@ -124,22 +123,15 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	    " SELECT message_id, contract, resource, channel, sender,"
 	    " " TS("submitted_us") ", " TS("started_us") ","
 	    " DATE '1970-01-01' + local_date, flags, daily_milli, status"
-	    " FROM (SELECT " U(1, bigint, message_id) ", " U(2, text, contract) ","
-	    " " U(3, text, resource) ", " U(4, text, channel) ","
-	    " " U(5, text, sender) ", " U(6, bigint, submitted_us) ","
-	    " " U(7, bigint, started_us) ", " U(8, integer, local_date) ","
-	    " " U(9, integer, flags) ", " U(10, bigint, daily_milli) ","
-	    " " U(11, text, status) ") AS u"
+	    " FROM (SELECT " U_LIST_SQL(ST_SUBMIT_PARAMS) ") AS u"
 	    " RETURNING id, created_at, message_id, contract, status)"
 	    " INSERT INTO readings (submission_id, created_at, contract, position,"
 	    " value, previous, consumption, flags, status)"
 	    " SELECT s.id, s.created_at, s.contract, r.position, r.value, r.previous,"
 	    " r.consumption, r.flags, s.status"
-	    " FROM (SELECT " U(12, bigint, message_id) ", " U(13, smallint, position) ","
-	    " " U(14, integer, value) ", " U(15, integer, previous) ","
-	    " " U(16, integer, consumption) ", " U(17, integer, flags) ") AS r"
+	    " FROM (SELECT " U_LIST_SQL(ST_READING_PARAMS) ") AS r"
 	    " JOIN s USING (message_id)",
-	    17 },
+	    SUB__NPARAMS },
 	[ST_REGS] = { "ml_regs",
 	    "UPDATE registers AS g SET last_value = u.value,"
 	    " last_date = DATE '1970-01-01' + u.day"
