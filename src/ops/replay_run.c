@@ -346,8 +346,7 @@ replay_run(const struct replay_set *set, const struct replay_opts *o,
 		goto out;
 	if (!run_wait_ready(&r)) {
 		snprintf(err, errlen,
-		    "the database is not usable (see the log "
-		    "lines above)");
+		    "the database is not usable (see the log lines above)");
 		goto out;
 	}
 	r.retry_timer = evtimer_new(r.base, run_retry_cb, &r);

@@ -27,7 +27,6 @@
  * committed: later batches see what earlier ones did, the database keeps
  * nothing (store_free drops the connection, the server rolls back).
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,12 +351,11 @@ store_log_failure(struct store *st, const char *sqlstate, const char *error)
 	}
 	if (same && st->error_repeats > 0)
 		log_error(
-		    "store: batch not applied: %s [%s] (%u more times since"
-		    " the last line)",
+		    "store: batch not applied: %s [%s] (%u more times since the last line)",
 		    error, sqlstate, st->error_repeats + 1);
 	else
-		log_error("store: batch not applied: %s [%s]; temporary failure"
-		          " for its messages",
+		log_error(
+		    "store: batch not applied: %s [%s]; temporary failure for its messages",
 		    error, sqlstate);
 	snprintf(st->last_error, sizeof(st->last_error), "%s", error);
 	st->last_error_at = now;
@@ -396,8 +394,7 @@ store_batch_failed(struct store *st, struct store_batch *b,
 	}
 	if (store_data_error(sqlstate) && n > 1) {
 		log_warn(
-		    "store: batch of %zu not applied (%s [%s]); splitting it "
-		    "to find the message",
+		    "store: batch of %zu not applied (%s [%s]); splitting it to find the message",
 		    n, error, sqlstate);
 		st->stats.splits++;
 		st->stats.failed_batches++;
@@ -405,10 +402,10 @@ store_batch_failed(struct store *st, struct store_batch *b,
 		return;
 	}
 	if (store_data_error(sqlstate) && n == 1)
-		log_error("store: message %" PRId64
-		          " from channel %s cannot be "
-		          "stored: %s [%s]; answered as a temporary failure",
-		    b->msgs[0].id, b->msgs[0].in.channel, error, sqlstate);
+		log_error(
+		    "store: message %lld from channel %s cannot be stored: %s [%s]; answered as a temporary failure",
+		    (long long)b->msgs[0].id, b->msgs[0].in.channel, error,
+		    sqlstate);
 	else
 		store_log_failure(st, sqlstate, error);
 	store_batch_tempfail(st, b);
@@ -438,8 +435,7 @@ store_round2_cb(const struct db_round_result *r, void *arg)
 
 	if (r->lost) {
 		log_warn(
-		    "store: connection %s lost with a batch of %zu in flight: "
-		    "temporary failure for each",
+		    "store: connection %s lost with a batch of %zu in flight: temporary failure for each",
 		    c->name, c->batch.n);
 		store_batch_tempfail(st, &c->batch);
 	} else if (r->failed >= 0 && st->opts.dry_run) {
@@ -548,9 +544,9 @@ store_partitions_cb(const struct db_round_result *r, void *arg)
 	if (!r->lost && r->failed >= 0)
 		log_error("store: creating partitions: %s [%s]", r->error,
 		    r->sqlstate);
+	/* Done even on failure: the timer tries again. */
 	if (!r->lost)
-		c->st->partitions_due =
-		    false; /* on failure, the timer tries again */
+		c->st->partitions_due = false;
 	store_round_done(c);
 }
 
@@ -581,8 +577,7 @@ store_check_cb(const struct db_round_result *r, void *arg)
 			log_error("store: %s [%s]", r->error, r->sqlstate);
 		else
 			log_error(
-			    "store: the database schema is at version %d, this "
-			    "binary needs %d: run 'meterline migrate'",
+			    "store: the database schema is at version %d, this binary needs %d: run 'meterline migrate'",
 			    version < 0 ? 0 : version, migrate_latest());
 		evtimer_add(c->check_timer, &tv);
 		return;
@@ -740,9 +735,9 @@ store_new(struct event_base *base, const struct store_opts *opts, char *err,
 	if (st->opts.partitions_every_s <= 0)
 		st->opts.partitions_every_s = 3600;
 	st->nconns = st->opts.connections > 0 ? st->opts.connections : 2;
+	/* A dry run: the one transaction that is never committed. */
 	if (st->opts.dry_run)
-		st->nconns =
-		    1; /* the one transaction that is never committed */
+		st->nconns = 1;
 	st->kick = event_new(base, -1, 0, store_kick_cb, st);
 	st->partitions_timer =
 	    event_new(base, -1, EV_PERSIST, store_partitions_timer_cb, st);
@@ -764,8 +759,8 @@ store_free(struct store *st)
 	for (int i = 0; i < st->nconns; i++) {
 		struct store_conn *c = &st->conns[i];
 
-		db_free(
-		    c->db); /* a batch in flight fails through its callback */
+		/* A batch in flight fails through its callback. */
+		db_free(c->db);
 		if (c->batch.n > 0)
 			store_batch_tempfail(st, &c->batch);
 		event_free(c->check_timer);

@@ -647,16 +647,15 @@ batch_decide_one(struct store_batch *b, size_t i, const struct config *cfg,
 	    batch_redelivery(b, i, prior, cfg->store.duplicate_window))
 		return;
 	if (batch_run_engine(b, m, dlg, cfg) != 0) {
-		log_error("store: message %" PRId64
-		          ": %s; deciding without its "
-		          "dialog",
-		    m->id, d->reply);
+		log_error(
+		    "store: message %lld: %s; deciding without its dialog",
+		    (long long)m->id, d->reply);
 		dlg = NULL;
 		s->has = false;
 		s->dirty = true;
 		if (batch_run_engine(b, m, NULL, cfg) != 0) {
-			log_error(
-			    "store: message %" PRId64 ": %s", m->id, d->reply);
+			log_error("store: message %lld: %s", (long long)m->id,
+			    d->reply);
 			m->status = INTAKE_TEMPFAIL;
 			return;
 		}
