@@ -23,11 +23,11 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include "meterline/clock.h"
 #include "meterline/conf.h"
 #include "meterline/config.h"
 #include "meterline/db.h"
@@ -53,10 +53,7 @@ static char cluster_dir[256];
 static double
 now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)clock_mono_us() / 1e6;
 }
 
 static void
