@@ -41,6 +41,7 @@ int db_sync_exec(struct db_sync *, const char *sql, char *err, size_t errlen);
 struct db_rows *db_sync_query(struct db_sync *, const char *sql, int nparams,
     const char *const *params, char *err, size_t errlen);
 int db_rows_count(const struct db_rows *);
+int db_rows_columns(const struct db_rows *);
 /* Value of (row, col) as text, NULL for SQL NULL. Valid until free. */
 const char *db_rows_get(const struct db_rows *, int row, int col);
 void db_rows_free(struct db_rows *); /* NULL-safe */

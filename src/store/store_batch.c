@@ -200,6 +200,27 @@ batch_rows(const struct store_batch *b, const struct db_round_result *r,
 	return b->r1[st] >= 0 ? r->rows[b->r1[st]] : NULL;
 }
 
+/* Whether the results read by column have their lists' columns. */
+static bool
+batch_shape_ok(const struct store_batch *b, const struct db_round_result *r)
+{
+	static const int ncols[ST__MAX] = {
+		[ST_EXT] = EXT__NCOLS,
+		[ST_PRIOR] = PRIOR__NCOLS,
+		[ST_DIALOGS] = DLG__NCOLS,
+		[ST_CONTRACTS] = CON__NCOLS,
+	};
+
+	for (int st = 0; st < ST__MAX; st++) {
+		const struct db_rows *rows = batch_rows(b, r, st);
+
+		if (ncols[st] > 0 && rows != NULL &&
+		    db_rows_columns(rows) != ncols[st])
+			return false;
+	}
+	return true;
+}
+
 static int
 batch_load_ids(struct store_batch *b, const struct db_rows *rows)
 {
@@ -906,7 +927,7 @@ batch_decide(struct store_batch *b, const struct db_round_result *r,
 	const struct db_rows *ext = batch_rows(b, r, ST_EXT);
 	const struct db_rows *prior = batch_rows(b, r, ST_PRIOR);
 
-	if (r->nrows != b->r1_count ||
+	if (r->nrows != b->r1_count || !batch_shape_ok(b, r) ||
 	    batch_load_ids(b, batch_rows(b, r, ST_IDS)) != 0) {
 		snprintf(err, errlen, "unexpected results from the database");
 		return -1;
