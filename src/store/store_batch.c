@@ -788,7 +788,7 @@ batch_write_dialogs(struct store_batch *b, struct db *db)
 	struct sql_arr *a = b->arr;
 	char vals[MODEL_MAX_REGISTERS * 11 + 3];
 
-	batch_begin_arrays(b, 8);
+	batch_begin_arrays(b, DLG__NPARAMS);
 	for (size_t i = 0; i < b->nsenders; i++) {
 		const struct store_sender *s = &b->senders[i];
 		const struct store_msg *m = &b->msgs[s->msg];
@@ -801,16 +801,16 @@ batch_write_dialogs(struct store_batch *b, struct db *db)
 			o += (size_t)snprintf(vals + o, sizeof(vals) - o,
 			    "%s%" PRIu32, v ? "," : "", s->cur.values[v]);
 		snprintf(vals + o, sizeof(vals) - o, "}");
-		sarr_text(&a[0], m->in.channel);
-		sarr_text(&a[1], m->in.sender);
-		sarr_text(&a[2], s->cur.contract);
-		sarr_i64(&a[3], s->cur.nregisters);
-		sarr_i64(&a[4], s->cur.next);
-		sarr_text(&a[5], vals);
-		sarr_i64(&a[6], s->cur.started_us);
-		sarr_i64(&a[7], s->cur.last_us);
+		sarr_text(&a[DLG_P_CHANNEL], m->in.channel);
+		sarr_text(&a[DLG_P_SENDER], m->in.sender);
+		sarr_text(&a[DLG_P_CONTRACT], s->cur.contract);
+		sarr_i64(&a[DLG_P_NREGISTERS], s->cur.nregisters);
+		sarr_i64(&a[DLG_P_NEXT], s->cur.next);
+		sarr_text(&a[DLG_P_VALS], vals);
+		sarr_i64(&a[DLG_P_STARTED_US], s->cur.started_us);
+		sarr_i64(&a[DLG_P_LAST_US], s->cur.last_us);
 	}
-	batch_end_arrays(b, 8);
+	batch_end_arrays(b, DLG__NPARAMS);
 	if (a[0].n > 0)
 		db_send(db, ST_DLG_PUT, b->params);
 

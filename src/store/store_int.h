@@ -136,6 +136,18 @@ enum st_contracts_col { DB_COLS_ENUM(ST_CONTRACTS_COLS) CON__NCOLS };
 enum st_msgs_param { ST_MSGS_PARAMS(ST_PARAM_ENUM, ST_PARAM_ENUM) };
 #define MSG__NPARAMS (0 ST_MSGS_PARAMS(ST_PARAM_COUNT, ST_PARAM_COUNT))
 
+#define ST_DLG_PUT_PARAMS(P1, P) \
+	P1(1, DLG_P_CHANNEL, text, channel) \
+	P(2, DLG_P_SENDER, text, sender) \
+	P(3, DLG_P_CONTRACT, text, contract) \
+	P(4, DLG_P_NREGISTERS, smallint, nregisters) \
+	P(5, DLG_P_NEXT, smallint, next) \
+	P(6, DLG_P_VALS, text, vals) \
+	P(7, DLG_P_STARTED_US, bigint, started_us) \
+	P(8, DLG_P_LAST_US, bigint, last_us)
+enum st_dlg_put_param { ST_DLG_PUT_PARAMS(ST_PARAM_ENUM, ST_PARAM_ENUM) };
+#define DLG__NPARAMS (0 ST_DLG_PUT_PARAMS(ST_PARAM_COUNT, ST_PARAM_COUNT))
+
 /* ST_SUBMIT: a row per submission, then a row per reading. */
 #define ST_SUBMIT_PARAMS(P1, P) \
 	P1(1, SUB_P_MESSAGE_ID, bigint, message_id) \

@@ -39,6 +39,7 @@ const char store_session_sql[] =
     " set_config('enable_seqscan', 'off', false)";
 
 _Static_assert(MSG__NPARAMS <= STORE_MAX_PARAMS, "batch arrays too few");
+_Static_assert(DLG__NPARAMS <= STORE_MAX_PARAMS, "batch arrays too few");
 _Static_assert(SUB__NPARAMS <= STORE_MAX_PARAMS, "batch arrays too few");
 
 /* SQL laid out by hand; result columns: ST_*_COLS in store_int.h. */
@@ -102,15 +103,12 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	    " started_us, last_us)"
 	    " SELECT channel, sender, contract, nregisters, next, vals::integer[],"
 	    " started_us, last_us"
-	    " FROM (SELECT " U(1, text, channel) ", " U(2, text, sender) ","
-	    " " U(3, text, contract) ", " U(4, smallint, nregisters) ","
-	    " " U(5, smallint, next) ", " U(6, text, vals) ","
-	    " " U(7, bigint, started_us) ", " U(8, bigint, last_us) ") AS u"
+	    " FROM (SELECT " U_LIST_SQL(ST_DLG_PUT_PARAMS) ") AS u"
 	    " ON CONFLICT (channel, sender) DO UPDATE SET contract = EXCLUDED.contract,"
 	    " nregisters = EXCLUDED.nregisters, next = EXCLUDED.next,"
 	    " vals = EXCLUDED.vals, started_us = EXCLUDED.started_us,"
 	    " last_us = EXCLUDED.last_us",
-	    8 },
+	    DLG__NPARAMS },
 	[ST_DLG_DEL] = { "ml_dlg_del",
 	    "DELETE FROM dialogs AS d"
 	    " USING (SELECT " U(1, text, channel) ", " U(2, text, sender) ") AS u"
