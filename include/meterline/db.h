@@ -41,9 +41,29 @@ int db_sync_exec(struct db_sync *, const char *sql, char *err, size_t errlen);
 struct db_rows *db_sync_query(struct db_sync *, const char *sql, int nparams,
     const char *const *params, char *err, size_t errlen);
 int db_rows_count(const struct db_rows *);
+int db_rows_columns(const struct db_rows *);
 /* Value of (row, col) as text, NULL for SQL NULL. Valid until free. */
 const char *db_rows_get(const struct db_rows *, int row, int col);
 void db_rows_free(struct db_rows *); /* NULL-safe */
+
+/*
+ * Result columns declared once, beside their SQL (an X-macro list in the
+ * style of Kannel's smpp_pdu.def): the list names each column's index and
+ * its SQL expression, the first with COL1, the others with COL,
+ *
+ *   #define OB_CLAIM_COLS(COL1, COL) \
+ *       COL1(OB_C_ID, "o.id") COL(OB_C_TEXT, "o.text")
+ *   enum ob_claim_col { DB_COLS_ENUM(OB_CLAIM_COLS) OB_C__N };
+ *   "... RETURNING " DB_COLS_SQL(OB_CLAIM_COLS)
+ *
+ * and gives both the select list ("o.id, o.text") and the enum the reader
+ * passes to db_rows_get, so that adding or moving a column moves both.
+ */
+#define DB_COL_ENUM(id, expr) id,
+#define DB_COL_SQL1(id, expr) expr
+#define DB_COL_SQL(id, expr) ", " expr
+#define DB_COLS_ENUM(list) list(DB_COL_ENUM, DB_COL_ENUM)
+#define DB_COLS_SQL(list) list(DB_COL_SQL1, DB_COL_SQL)
 
 /* COPY ... FROM STDIN: begin, put any number of chunks, end. 0 or -1. */
 int

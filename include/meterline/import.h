@@ -20,8 +20,8 @@ struct import_report {
 	long contracts_skipped; /* had a bad line: none of their lines loaded */
 	long contracts; /* contracts loaded (new, changed or not) */
 	long contracts_new; /* of which new */
-	long
-	    contracts_changed; /* of which existing with another resource/status */
+	/* of which existing with another resource or status */
+	long contracts_changed;
 	long registers_removed; /* of loaded contracts, absent from the file */
 	long registers; /* registers loaded */
 	long registers_changed; /* of which new or changed */

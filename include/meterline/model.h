@@ -61,8 +61,7 @@ const char *model_resource_name(enum model_resource);
 /* The inverse; returns 0, or -1 for an unknown name. */
 int model_resource_parse(const char *, enum model_resource *);
 
-/* "active", "closed"; NULL when out of range. */
-const char *model_status_name(enum model_status);
+/* "active", "closed" to the status; returns 0, or -1 for an unknown name. */
 int model_status_parse(const char *, enum model_status *);
 
 /*
@@ -77,8 +76,7 @@ model_contract_check(const struct model_contract *, char *err, size_t errlen);
 /* 10^digits, the first value a register of that capacity cannot show. */
 uint32_t model_capacity_limit(unsigned digits);
 
-/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
 int32_t model_date_from_ymd(int year, unsigned month, unsigned day);
-void model_date_to_ymd(int32_t date, int *year, unsigned *month, unsigned *day);
 
 #endif

@@ -26,7 +26,7 @@ struct store;
 
 struct store_opts {
 	const char *conninfo; /* libpq (multi-host is fine) */
-	const struct config *cfg; /* borrowed; store_set_config swaps it */
+	const struct config *cfg; /* borrowed, for the store's life */
 	size_t queue_max; /* 0: 16 x batch_max; beyond, submit refuses */
 	int connections; /* 0: 2; batches overlap on them */
 	/*
@@ -68,17 +68,11 @@ void store_free(struct store *);
 int store_submit(
     struct store *, const struct inbound_msg *, intake_done_cb, void *arg);
 
-/* The store as the intake channels submit to. */
-struct intake store_intake(struct store *);
-
 /* Connected, schema checked, accepting messages. */
 bool store_ready(const struct store *);
 
 /* Messages queued or in flight. */
 size_t store_pending(const struct store *);
-
-/* Use another config from the next batch on (reload). Borrowed. */
-void store_set_config(struct store *, const struct config *);
 
 #define STORE_HIST 15 /* batch sizes: [1], [2,3], [4,7], ... [8192, 16383] */
 

@@ -62,7 +62,6 @@ struct tpl_vars {
 const char *tpl_name(enum tpl_id); /* "accepted"; NULL if out of range */
 int tpl_lookup(const char *name); /* id, or -1 */
 const char *tpl_default(enum tpl_id); /* built-in Russian text */
-const char *tpl_var_name(enum tpl_var); /* "contract" */
 unsigned tpl_vars_allowed(enum tpl_id); /* bit (1u << TPL_VAR_x) per var */
 bool tpl_two_part(enum tpl_id); /* default may need two SMS */
 

@@ -34,12 +34,6 @@ model_resource_parse(const char *s, enum model_resource *out)
 	return -1;
 }
 
-const char *
-model_status_name(enum model_status s)
-{
-	return (unsigned)s < MODEL__ST_MAX ? status_names[s] : NULL;
-}
-
 int
 model_status_parse(const char *s, enum model_status *out)
 {
@@ -66,12 +60,6 @@ int32_t
 model_date_from_ymd(int year, unsigned month, unsigned day)
 {
 	return tz_days_from_civil(year, month, day);
-}
-
-void
-model_date_to_ymd(int32_t date, int *year, unsigned *month, unsigned *day)
-{
-	tz_civil_from_days(date, year, month, day);
 }
 
 static int

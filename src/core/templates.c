@@ -114,12 +114,6 @@ tpl_default(enum tpl_id id)
 	return (unsigned)id < TPL__MAX ? tpl_defs[id].text : NULL;
 }
 
-const char *
-tpl_var_name(enum tpl_var v)
-{
-	return (unsigned)v < TPL_VAR__MAX ? tpl_var_names[v] : NULL;
-}
-
 unsigned
 tpl_vars_allowed(enum tpl_id id)
 {

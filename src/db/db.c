@@ -139,9 +139,8 @@ db_round_finish(struct db *db, bool lost)
 		}
 	}
 	db->stats.rounds++;
-	if (!lost && db->head != NULL)
-		db_timer_set(
-		    db, db->opts.round_timeout_ms); /* the next round's */
+	if (!lost && db->head != NULL) /* the next round's timeout */
+		db_timer_set(db, db->opts.round_timeout_ms);
 	else if (!lost)
 		evtimer_del(db->timer);
 	q->cb(&r, q->arg);

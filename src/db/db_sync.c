@@ -98,6 +98,12 @@ db_rows_count(const struct db_rows *rows)
 	return PQntuples((const PGresult *)rows);
 }
 
+int
+db_rows_columns(const struct db_rows *rows)
+{
+	return PQnfields((const PGresult *)rows);
+}
+
 const char *
 db_rows_get(const struct db_rows *rows, int row, int col)
 {

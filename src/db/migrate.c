@@ -97,8 +97,7 @@ migrate_locked(
 		return -1;
 	if (rep->from > latest) {
 		snprintf(err, errlen,
-		    "database schema is at version %d, newer "
-		    "than this binary's %d: upgrade meterline",
+		    "database schema is at version %d, newer than this binary's %d: upgrade meterline",
 		    rep->from, latest);
 		return -1;
 	}

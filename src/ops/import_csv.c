@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
+#include "meterline/clock.h"
 #include "meterline/db.h"
 #include "meterline/import.h"
 #include "meterline/model.h"
@@ -517,9 +517,10 @@ static const char import_removed_sql[] =
     "  WHERE i.contract = g.contract AND i.position = g.position)"
     " RETURNING 1) SELECT count(*) FROM d";
 /* Whether register `o` (ours) keeps its last value over `t` (billing's). */
+/* clang-format off */
 #define IMPORT_KEEP_OURS(o, t) \
-	o ".digits = " t ".digits AND " o ".last_date IS NOT NULL AND (" t \
-	  ".last_date IS NULL OR " t ".last_date < " o ".last_date)"
+	o ".digits = " t ".digits AND " o ".last_date IS NOT NULL" \
+	" AND (" t ".last_date IS NULL OR " t ".last_date < " o ".last_date)"
 static const char import_registers_sql[] =
     "WITH u AS (INSERT INTO registers AS g"
     " (contract, position, name, digits, last_value, last_date)"
@@ -527,19 +528,19 @@ static const char import_registers_sql[] =
     " FROM import_rows i"
     " WHERE NOT EXISTS (SELECT 1 FROM registers x WHERE x.contract = i.contract"
     "  AND x.position = i.position AND x.name = i.name AND x.digits = i.digits"
-    "  AND ((" IMPORT_KEEP_OURS("x",
-        "i") ")"
-             "   OR (x.last_value IS NOT DISTINCT FROM i.last_value"
-             "    AND x.last_date IS NOT DISTINCT FROM i.last_date)))"
-             " ORDER BY i.contract, i.position"
-             " ON CONFLICT (contract, position) DO UPDATE SET"
-             "  name = EXCLUDED.name, digits = EXCLUDED.digits,"
-             "  last_value = CASE WHEN " IMPORT_KEEP_OURS("g",
-                 "EXCLUDED") "   THEN g.last_value ELSE EXCLUDED.last_value END,"
-                             "  last_date = CASE WHEN " IMPORT_KEEP_OURS("g",
-                                 "EXCLUDED") "   THEN g.last_date ELSE EXCLUDED.last_date END"
-                                             " RETURNING 1)"
-                                             " SELECT (SELECT count(*) FROM import_rows), (SELECT count(*) FROM u)";
+    "  AND ((" IMPORT_KEEP_OURS("x", "i") ")"
+    "   OR (x.last_value IS NOT DISTINCT FROM i.last_value"
+    "    AND x.last_date IS NOT DISTINCT FROM i.last_date)))"
+    " ORDER BY i.contract, i.position"
+    " ON CONFLICT (contract, position) DO UPDATE SET"
+    "  name = EXCLUDED.name, digits = EXCLUDED.digits,"
+    "  last_value = CASE WHEN " IMPORT_KEEP_OURS("g", "EXCLUDED")
+    "   THEN g.last_value ELSE EXCLUDED.last_value END,"
+    "  last_date = CASE WHEN " IMPORT_KEEP_OURS("g", "EXCLUDED")
+    "   THEN g.last_date ELSE EXCLUDED.last_date END"
+    " RETURNING 1)"
+    " SELECT (SELECT count(*) FROM import_rows), (SELECT count(*) FROM u)";
+/* clang-format on */
 
 /* Drop the lines of skipped contracts; count the skipped contracts. */
 static const char import_drop_sql[] =
@@ -616,11 +617,10 @@ import_contracts(const char *conninfo, FILE *in, const char *name,
     size_t errlen)
 {
 	struct import im = { .name = name, .bad = bad, .arg = arg, .rep = rep };
-	struct timespec t0, t1;
+	int64_t t0 = clock_mono_us();
 	int rc;
 
 	memset(rep, 0, sizeof(*rep));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((im.db = db_sync_open(conninfo, err, errlen)) == NULL)
 		return -1;
 	import_append(&im.skip, &im.skip_len, &im.skip_cap, "{", 1);
@@ -629,8 +629,6 @@ import_contracts(const char *conninfo, FILE *in, const char *name,
 	import_report_bads(&im);
 	free(im.copy);
 	free(im.skip);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	rep->seconds = (double)(t1.tv_sec - t0.tv_sec) +
-	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	rep->seconds = (double)(clock_mono_us() - t0) / 1e6;
 	return rc;
 }

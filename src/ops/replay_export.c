@@ -16,10 +16,24 @@
 
 #define EXPORT_FETCH 5000
 
+/* The exported columns (DB_COLS_SQL in db.h). */
+#define EXPORT_COLS(COL1, COL) \
+	COL1(EX_RECEIVED_US, \
+	    "(extract(epoch FROM received_at) * 1000000)::bigint") \
+	COL(EX_CHANNEL, "channel") \
+	COL(EX_SENDER, "sender") \
+	COL(EX_RECIPIENT, "recipient") \
+	COL(EX_TEXT, "text") \
+	COL(EX_EXTERNAL_ID, "external_id") \
+	COL(EX_OUTCOME, "outcome") \
+	COL(EX_REASON, "reason") \
+	COL(EX_REPLY, "reply")
+enum export_col { DB_COLS_ENUM(EXPORT_COLS) EX__N };
+
+/* clang-format off */
 static const char export_declare[] =
     "DECLARE ml_export NO SCROLL CURSOR FOR"
-    " SELECT (extract(epoch FROM received_at) * 1000000)::bigint, channel,"
-    " sender, recipient, text, external_id, outcome, reason, reply"
+    " SELECT " DB_COLS_SQL(EXPORT_COLS)
     " FROM messages"
     " WHERE ($1::bigint IS NULL OR received_at >="
     "  timestamptz 'epoch' + $1::bigint * interval '1 microsecond')"
@@ -27,11 +41,14 @@ static const char export_declare[] =
     "  timestamptz 'epoch' + $2::bigint * interval '1 microsecond')"
     " AND ($3::text IS NULL OR channel = $3)"
     " ORDER BY id";
+/* clang-format on */
 
-/* A JSON string, or null for SQL NULL (and for empty reasons). */
+/* Column col as a JSON string, or null for SQL NULL (and, if asked, ""). */
 static json_t *
-export_str(const char *s, bool empty_is_null)
+export_col(const struct db_rows *rows, int r, int col, bool empty_is_null)
 {
+	const char *s = db_rows_get(rows, r, col);
+
 	if (s == NULL || (empty_is_null && s[0] == '\0'))
 		return json_null();
 	return json_string(s);
@@ -41,12 +58,12 @@ export_str(const char *s, bool empty_is_null)
 static int
 export_row(const struct db_rows *rows, int r, const struct tz *tz, FILE *out)
 {
-	int64_t us = strtoll(db_rows_get(rows, r, 0), NULL, 10);
-	const char *ch = db_rows_get(rows, r, 1),
-	           *from = db_rows_get(rows, r, 2);
-	const char *to = db_rows_get(rows, r, 3),
-	           *text = db_rows_get(rows, r, 4);
-	const char *ext = db_rows_get(rows, r, 5);
+	int64_t us = strtoll(db_rows_get(rows, r, EX_RECEIVED_US), NULL, 10);
+	const char *ch = db_rows_get(rows, r, EX_CHANNEL);
+	const char *from = db_rows_get(rows, r, EX_SENDER);
+	const char *to = db_rows_get(rows, r, EX_RECIPIENT);
+	const char *text = db_rows_get(rows, r, EX_TEXT);
+	const char *ext = db_rows_get(rows, r, EX_EXTERNAL_ID);
 	char id[MSG_ID_STABLE_LEN + 1], t[48];
 	json_t *o = json_object();
 	char *line;
@@ -64,11 +81,9 @@ export_row(const struct db_rows *rows, int r, const struct tz *tz, FILE *out)
 	json_object_set_new(o, "to", json_string(to));
 	json_object_set_new(o, "text", json_string(text));
 	json_object_set_new(
-	    o, "outcome", export_str(db_rows_get(rows, r, 6), false));
-	json_object_set_new(
-	    o, "reason", export_str(db_rows_get(rows, r, 7), true));
-	json_object_set_new(
-	    o, "reply", export_str(db_rows_get(rows, r, 8), true));
+	    o, "outcome", export_col(rows, r, EX_OUTCOME, false));
+	json_object_set_new(o, "reason", export_col(rows, r, EX_REASON, true));
+	json_object_set_new(o, "reply", export_col(rows, r, EX_REPLY, true));
 	line = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (line == NULL)

@@ -217,7 +217,7 @@ csv_next(FILE *in, char **line, size_t *cap, long *lineno, long *first,
     struct csv_rec *r, const char **why)
 {
 	enum { F_START, F_PLAIN, F_QUOTED, F_QUOTE } st = F_START;
-	size_t start = 0, n;
+	size_t start = 0;
 	ssize_t got;
 	const char *p;
 
@@ -241,8 +241,7 @@ csv_next(FILE *in, char **line, size_t *cap, long *lineno, long *first,
 				return 1;
 			}
 			++*lineno;
-			n = csv_chomp(*line, got);
-			(void)n;
+			csv_chomp(*line, got);
 			p = *line - 1;
 			continue;
 		}
@@ -335,8 +334,7 @@ read_csv(struct replay_set *set, FILE *in, const char *name, replay_bad_cb bad,
 	rc = csv_next(in, &line, &cap, &lineno, &first, &r, &why);
 	if (rc > 0 && (why != NULL || !csv_header_ok(&r, &has_id))) {
 		snprintf(err, errlen,
-		    "%s:%ld: the CSV header must be "
-		    "time,channel,from,to,text[,id]",
+		    "%s:%ld: the CSV header must be time,channel,from,to,text[,id]",
 		    name, first);
 		rc = -2;
 	}
@@ -399,8 +397,11 @@ read_jsonl(struct replay_set *set, FILE *in, const char *name,
 	return 0;
 }
 
-/* Look at the first non-blank byte without consuming the stream. */
-static int
+/*
+ * The format from the first non-blank byte, which stays in the stream;
+ * false when there is none (nothing to read).
+ */
+static bool
 read_detect(FILE *in, enum replay_format *fmt)
 {
 	int c;
@@ -408,10 +409,10 @@ read_detect(FILE *in, enum replay_format *fmt)
 	while ((c = getc(in)) != EOF && isspace(c))
 		;
 	if (c == EOF)
-		return 0; /* empty: nothing to read */
+		return false;
 	ungetc(c, in);
 	*fmt = c == '{' ? REPLAY_FMT_JSONL : REPLAY_FMT_CSV;
-	return 1;
+	return true;
 }
 
 int
@@ -419,7 +420,7 @@ replay_read(struct replay_set *set, FILE *in, const char *name,
     enum replay_format fmt, replay_bad_cb bad, void *arg, char *err,
     size_t errlen)
 {
-	if (fmt == REPLAY_FMT_AUTO && read_detect(in, &fmt) == 0)
+	if (fmt == REPLAY_FMT_AUTO && !read_detect(in, &fmt))
 		return ferror(in)
 		    ? (snprintf(err, errlen, "%s: read error", name), -1)
 		    : 0;

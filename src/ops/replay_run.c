@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "meterline/config.h"
+#include "meterline/hash.h"
 #include "meterline/replay.h"
 #include "meterline/store.h"
 #include "meterline/xmalloc.h"
@@ -83,39 +84,35 @@ run_intern(struct run *r, const char *s)
 static void
 run_chain(struct run *r)
 {
-	size_t cap = 16, *last;
 	const struct replay_rec *recs = r->set->recs;
+	struct htab last = { 0 }; /* sender -> its latest record so far */
+	uint64_t seed = hash_seed();
 
-	while (cap < r->n * 2)
-		cap *= 2;
-	last = xmalloc(cap * sizeof(*last));
-	memset(last, 0xff, cap * sizeof(*last)); /* RUN_NONE */
+	htab_clear(&last, r->n);
 	for (size_t i = 0; i < r->n; i++) {
-		uint64_t h = 1469598103934665603ULL;
-		size_t k;
+		const char *k[2] = { recs[i].channel, recs[i].from };
+		uint64_t key = hash_strs(seed, k, 2);
+		size_t pos = HTAB_START;
+		uintptr_t *prev;
 
-		for (const char *p = recs[i].channel; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-		h = (h ^ 0xff) * 1099511628211ULL;
-		for (const char *p = recs[i].from; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-		for (k = h & (cap - 1); last[k] != RUN_NONE;
-		     k = (k + 1) & (cap - 1)) {
-			const struct replay_rec *o = &recs[last[k]];
+		r->slots[i].run = r;
+		r->slots[i].next_same = RUN_NONE;
+		while ((prev = htab_next(&last, key, &pos)) != NULL) {
+			const struct replay_rec *o = &recs[*prev];
 
 			if (strcmp(o->from, recs[i].from) == 0 &&
 			    strcmp(o->channel, recs[i].channel) == 0)
 				break;
 		}
-		r->slots[i].run = r;
-		r->slots[i].next_same = RUN_NONE;
-		if (last[k] != RUN_NONE) {
-			r->slots[last[k]].next_same = i;
-			r->slots[i].has_prev = true;
+		if (prev == NULL) {
+			htab_put(&last, key, i);
+			continue;
 		}
-		last[k] = i;
+		r->slots[*prev].next_same = i;
+		r->slots[i].has_prev = true;
+		*prev = i;
 	}
-	free(last);
+	htab_free(&last);
 }
 
 /* Report the finished records at the head, in order. */
@@ -349,8 +346,7 @@ replay_run(const struct replay_set *set, const struct replay_opts *o,
 		goto out;
 	if (!run_wait_ready(&r)) {
 		snprintf(err, errlen,
-		    "the database is not usable (see the log "
-		    "lines above)");
+		    "the database is not usable (see the log lines above)");
 		goto out;
 	}
 	r.retry_timer = evtimer_new(r.base, run_retry_cb, &r);

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "meterline/db.h"
+#include "meterline/hash.h"
 #include "meterline/log.h"
 #include "meterline/outbox.h"
 #include "meterline/smpp_link.h"
@@ -22,6 +23,16 @@
 #include "meterline/sql_array.h"
 
 enum ob_stmt { OB_CLAIM, OB_SETTLE, OB_RECEIPT };
+
+/* The claimed rows' columns (DB_COLS_SQL in db.h). */
+#define OB_CLAIM_COLS(COL1, COL) \
+	COL1(OB_C_ID, "o.id") \
+	COL(OB_C_CREATED, "o.created_at") \
+	COL(OB_C_SENDER, "o.sender") \
+	COL(OB_C_RECIPIENT, "o.recipient") \
+	COL(OB_C_TEXT, "o.text") \
+	COL(OB_C_ATTEMPTS, "o.attempts")
+enum ob_claim_col { DB_COLS_ENUM(OB_CLAIM_COLS) OB_C__N };
 
 static const struct db_stmt ob_stmts[] = {
 	/* Lease due rows: next_attempt_at moves ahead, so nobody else takes
@@ -35,8 +46,7 @@ static const struct db_stmt ob_stmts[] = {
 	    "  AND channel = 'sms' ORDER BY next_attempt_at LIMIT $1::int"
 	    "  FOR UPDATE SKIP LOCKED) d"
 	    " WHERE o.id = d.id AND o.created_at = d.created_at"
-	    " RETURNING o.id, o.created_at, o.sender, o.recipient, o.text,"
-	    " o.attempts",
+	    " RETURNING " DB_COLS_SQL(OB_CLAIM_COLS),
 	    2 },
 	[OB_SETTLE] = { "ob_settle",
 	    "UPDATE outbox o SET state = u.state,"
@@ -139,10 +149,9 @@ struct outbox {
 	struct db *db;
 	struct event *timer, *kick_ev, *settle_ev;
 	bool enabled, busy, kicked, settle_due;
-	/* in flight at the link: entries + an open-addressing index by id */
+	/* in flight at the link: entries, and their slots by hash of id */
 	struct ob_entry *ent;
-	uint32_t *idx; /* slot + 1, 0 = empty */
-	uint32_t idx_mask;
+	struct htab idx;
 	uint32_t *free_slots;
 	uint32_t nfree;
 	/* write-back queues; the round in flight owns the *_sent prefixes */
@@ -159,70 +168,44 @@ static void ob_next(struct outbox *);
 
 /* ---- in-flight index ------------------------------------------------------ */
 
-static uint32_t
-ob_hash(int64_t id)
-{
-	uint64_t x = (uint64_t)id * 0x9E3779B97F4A7C15ULL;
-
-	return (uint32_t)(x >> 32);
-}
-
-/* Slot of id in the index table, or of the empty cell where it would go. */
-static uint32_t
-ob_probe(const struct outbox *ob, int64_t id)
-{
-	uint32_t i = ob_hash(id) & ob->idx_mask;
-
-	while (ob->idx[i] != 0 && ob->ent[ob->idx[i] - 1].id != id)
-		i = (i + 1) & ob->idx_mask;
-	return i;
-}
-
 static struct ob_entry *
 ob_find(const struct outbox *ob, int64_t id)
 {
-	uint32_t i = ob_probe(ob, id);
+	size_t pos = HTAB_START;
+	uintptr_t *slot;
+	uint64_t key = hash_u64((uint64_t)id);
 
-	return ob->idx[i] ? &ob->ent[ob->idx[i] - 1] : NULL;
+	while ((slot = htab_next(&ob->idx, key, &pos)) != NULL)
+		if (ob->ent[*slot].id == id)
+			return &ob->ent[*slot];
+	return NULL;
 }
 
+/* A new entry for id, which has none; NULL when all are in use. */
 static struct ob_entry *
 ob_insert(struct outbox *ob, int64_t id)
 {
-	uint32_t i = ob_probe(ob, id), slot;
+	uint32_t slot;
 
-	if (ob->idx[i] != 0 || ob->nfree == 0)
+	if (ob->nfree == 0)
 		return NULL;
 	slot = ob->free_slots[--ob->nfree];
-	ob->idx[i] = slot + 1;
+	htab_put(&ob->idx, hash_u64((uint64_t)id), slot);
 	memset(&ob->ent[slot], 0, sizeof(ob->ent[slot]));
 	ob->ent[slot].id = id;
 	ob->stats.inflight++;
 	return &ob->ent[slot];
 }
 
-/* Remove id, shifting later cells of its probe run back (no tombstones). */
 static void
-ob_remove(struct outbox *ob, int64_t id)
+ob_remove(struct outbox *ob, const struct ob_entry *e)
 {
-	uint32_t i = ob_probe(ob, id), j, home;
+	uint32_t slot = (uint32_t)(e - ob->ent);
 
-	if (ob->idx[i] == 0)
+	if (!htab_del(&ob->idx, hash_u64((uint64_t)e->id), slot))
 		return;
-	ob->free_slots[ob->nfree++] = ob->idx[i] - 1;
-	ob->idx[i] = 0;
+	ob->free_slots[ob->nfree++] = slot;
 	ob->stats.inflight--;
-	for (j = (i + 1) & ob->idx_mask; ob->idx[j] != 0;
-	     j = (j + 1) & ob->idx_mask) {
-		home = ob_hash(ob->ent[ob->idx[j] - 1].id) & ob->idx_mask;
-		/* Move j back to i unless its home lies cyclically in (i, j]. */
-		if ((j > i && (home <= i || home > j)) ||
-		    (j < i && home <= i && home > j)) {
-			ob->idx[i] = ob->idx[j];
-			ob->idx[j] = 0;
-			i = j;
-		}
-	}
 }
 
 /* ---- helpers -------------------------------------------------------------- */
@@ -247,8 +230,8 @@ outbox_normalise_id(const char *in, char *out, size_t outlen)
 static void
 ob_send_row(struct outbox *ob, const struct db_rows *rows, int r)
 {
-	int64_t id = strtoll(db_rows_get(rows, r, 0), NULL, 10);
-	const char *text = db_rows_get(rows, r, 4);
+	int64_t id = strtoll(db_rows_get(rows, r, OB_C_ID), NULL, 10);
+	const char *text = db_rows_get(rows, r, OB_C_TEXT);
 	struct ob_entry *e;
 	struct smpp_mt mt;
 
@@ -256,11 +239,12 @@ ob_send_row(struct outbox *ob, const struct db_rows *rows, int r)
 		return; /* lease ran out while we still hold it */
 	if ((e = ob_insert(ob, id)) == NULL)
 		return; /* full: the lease brings it back */
-	strlcpy_s(e->created, db_rows_get(rows, r, 1), sizeof(e->created));
-	e->attempts = atoi(db_rows_get(rows, r, 5));
+	strlcpy_s(
+	    e->created, db_rows_get(rows, r, OB_C_CREATED), sizeof(e->created));
+	e->attempts = atoi(db_rows_get(rows, r, OB_C_ATTEMPTS));
 	e->worst = SMPP_MT_ACCEPTED;
-	mt = (struct smpp_mt){ .from = db_rows_get(rows, r, 2),
-		.to = db_rows_get(rows, r, 3),
+	mt = (struct smpp_mt){ .from = db_rows_get(rows, r, OB_C_SENDER),
+		.to = db_rows_get(rows, r, OB_C_RECIPIENT),
 		.text = text,
 		.len = strlen(text),
 		.cookie = (uint64_t)id };
@@ -568,7 +552,7 @@ ob_settle_entry(struct outbox *ob, struct ob_entry *e)
 		    : (e->attempts < 8 ? 1 << e->attempts : 300);
 		ob_queue_settle(ob, e, "pending", delay > 300 ? 300 : delay);
 	}
-	ob_remove(ob, e->id);
+	ob_remove(ob, e);
 }
 
 void
@@ -653,16 +637,12 @@ outbox_new(struct event_base *base, const struct outbox_opts *opts)
 	struct outbox *ob = xcalloc(1, sizeof(*ob));
 	struct db_opts dbo = { 0 };
 	struct timeval tv;
-	uint32_t cap = 1;
 
 	ob->base = base;
 	ob->opts = *opts;
 	ob_opts_defaults(&ob->opts);
 	ob->conninfo = xstrdup(opts->conninfo);
-	while (cap < ob->opts.inflight_max * 2)
-		cap <<= 1;
-	ob->idx = xcalloc(cap, sizeof(*ob->idx));
-	ob->idx_mask = cap - 1;
+	htab_clear(&ob->idx, ob->opts.inflight_max); /* never grows */
 	ob->ent = xcalloc(ob->opts.inflight_max, sizeof(*ob->ent));
 	ob->free_slots = xcalloc(ob->opts.inflight_max, sizeof(uint32_t));
 	for (uint32_t i = 0; i < ob->opts.inflight_max; i++)
@@ -696,7 +676,7 @@ outbox_free(struct outbox *ob)
 	event_free(ob->settle_ev);
 	free(ob->settle);
 	free(ob->rcpt);
-	free(ob->idx);
+	htab_free(&ob->idx);
 	free(ob->ent);
 	free(ob->free_slots);
 	free(ob->conninfo);

@@ -27,7 +27,6 @@
  * committed: later batches see what earlier ones did, the database keeps
  * nothing (store_free drops the connection, the server rolls back).
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +35,7 @@
 
 #include <event2/event.h>
 
+#include "meterline/clock.h"
 #include "meterline/log.h"
 #include "meterline/migrate.h"
 #include "meterline/msg_id.h"
@@ -69,7 +69,7 @@ struct store_conn {
 	enum store_busy busy;
 	struct store_batch batch;
 	struct event *check_timer;
-	uint64_t t_mark; /* when the current phase began */
+	int64_t t_mark; /* when the current phase began (clock_mono_us) */
 	char saved_state[6]; /* a round-1 failure, until its sync */
 	char saved_error[256];
 };
@@ -100,22 +100,13 @@ struct store {
 
 static void store_kick(struct store *);
 
-static uint64_t
-store_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* Add the time since the last mark to *acc and mark again. */
 static void
 store_phase(struct store_conn *c, uint64_t *acc)
 {
-	uint64_t now = store_now_us();
+	int64_t now = clock_mono_us();
 
-	*acc += now - c->t_mark;
+	*acc += (uint64_t)(now - c->t_mark);
 	c->t_mark = now;
 }
 
@@ -225,7 +216,6 @@ store_submit(struct store *st, const struct inbound_msg *msg,
     intake_done_cb done, void *arg)
 {
 	struct store_msg m;
-	const char *dk[4];
 
 	if (st->freeing || st->qlen >= st->opts.queue_max || !store_up(st)) {
 		st->stats.refused++;
@@ -235,30 +225,12 @@ store_submit(struct store *st, const struct inbound_msg *msg,
 	store_copy_in(&m, msg);
 	m.done = done;
 	m.done_arg = arg;
-	dk[0] = m.in.channel;
-	dk[1] = m.in.sender;
-	dk[2] = m.in.recipient;
-	dk[3] = m.in.text;
 	m.sender_key = store_sender_key(m.in.channel, m.in.sender);
-	m.dedupe_key = store_hash(dk, 4);
+	m.dedupe_key = store_dedupe_key(
+	    m.in.channel, m.in.sender, m.in.recipient, m.in.text);
 	store_push_back(st, &m);
 	store_kick(st);
 	return 0;
-}
-
-static int
-store_intake_submit(
-    void *ctx, const struct inbound_msg *msg, intake_done_cb done, void *arg)
-{
-	return store_submit(ctx, msg, done, arg);
-}
-
-struct intake
-store_intake(struct store *st)
-{
-	struct intake in = { store_intake_submit, st };
-
-	return in;
 }
 
 /* ---- answering ------------------------------------------------------------ */
@@ -379,12 +351,11 @@ store_log_failure(struct store *st, const char *sqlstate, const char *error)
 	}
 	if (same && st->error_repeats > 0)
 		log_error(
-		    "store: batch not applied: %s [%s] (%u more times since"
-		    " the last line)",
+		    "store: batch not applied: %s [%s] (%u more times since the last line)",
 		    error, sqlstate, st->error_repeats + 1);
 	else
-		log_error("store: batch not applied: %s [%s]; temporary failure"
-		          " for its messages",
+		log_error(
+		    "store: batch not applied: %s [%s]; temporary failure for its messages",
 		    error, sqlstate);
 	snprintf(st->last_error, sizeof(st->last_error), "%s", error);
 	st->last_error_at = now;
@@ -423,8 +394,7 @@ store_batch_failed(struct store *st, struct store_batch *b,
 	}
 	if (store_data_error(sqlstate) && n > 1) {
 		log_warn(
-		    "store: batch of %zu not applied (%s [%s]); splitting it "
-		    "to find the message",
+		    "store: batch of %zu not applied (%s [%s]); splitting it to find the message",
 		    n, error, sqlstate);
 		st->stats.splits++;
 		st->stats.failed_batches++;
@@ -432,10 +402,10 @@ store_batch_failed(struct store *st, struct store_batch *b,
 		return;
 	}
 	if (store_data_error(sqlstate) && n == 1)
-		log_error("store: message %" PRId64
-		          " from channel %s cannot be "
-		          "stored: %s [%s]; answered as a temporary failure",
-		    b->msgs[0].id, b->msgs[0].in.channel, error, sqlstate);
+		log_error(
+		    "store: message %lld from channel %s cannot be stored: %s [%s]; answered as a temporary failure",
+		    (long long)b->msgs[0].id, b->msgs[0].in.channel, error,
+		    sqlstate);
 	else
 		store_log_failure(st, sqlstate, error);
 	store_batch_tempfail(st, b);
@@ -465,8 +435,7 @@ store_round2_cb(const struct db_round_result *r, void *arg)
 
 	if (r->lost) {
 		log_warn(
-		    "store: connection %s lost with a batch of %zu in flight: "
-		    "temporary failure for each",
+		    "store: connection %s lost with a batch of %zu in flight: temporary failure for each",
 		    c->name, c->batch.n);
 		store_batch_tempfail(st, &c->batch);
 	} else if (r->failed >= 0 && st->opts.dry_run) {
@@ -554,7 +523,7 @@ store_batch_start(struct store *st, struct store_conn *c)
 	}
 	for (b->n = 0; b->n < n; b->n++)
 		b->msgs[b->n] = store_pop_front(st);
-	c->t_mark = store_now_us();
+	c->t_mark = clock_mono_us();
 	batch_send_loads(b, c->db, st->parser, st->cfg->store.duplicate_window);
 	c->busy = STORE_BATCH;
 	st->locking = true;
@@ -575,9 +544,9 @@ store_partitions_cb(const struct db_round_result *r, void *arg)
 	if (!r->lost && r->failed >= 0)
 		log_error("store: creating partitions: %s [%s]", r->error,
 		    r->sqlstate);
+	/* Done even on failure: the timer tries again. */
 	if (!r->lost)
-		c->st->partitions_due =
-		    false; /* on failure, the timer tries again */
+		c->st->partitions_due = false;
 	store_round_done(c);
 }
 
@@ -608,8 +577,7 @@ store_check_cb(const struct db_round_result *r, void *arg)
 			log_error("store: %s [%s]", r->error, r->sqlstate);
 		else
 			log_error(
-			    "store: the database schema is at version %d, this "
-			    "binary needs %d: run 'meterline migrate'",
+			    "store: the database schema is at version %d, this binary needs %d: run 'meterline migrate'",
 			    version < 0 ? 0 : version, migrate_latest());
 		evtimer_add(c->check_timer, &tv);
 		return;
@@ -767,9 +735,9 @@ store_new(struct event_base *base, const struct store_opts *opts, char *err,
 	if (st->opts.partitions_every_s <= 0)
 		st->opts.partitions_every_s = 3600;
 	st->nconns = st->opts.connections > 0 ? st->opts.connections : 2;
+	/* A dry run: the one transaction that is never committed. */
 	if (st->opts.dry_run)
-		st->nconns =
-		    1; /* the one transaction that is never committed */
+		st->nconns = 1;
 	st->kick = event_new(base, -1, 0, store_kick_cb, st);
 	st->partitions_timer =
 	    event_new(base, -1, EV_PERSIST, store_partitions_timer_cb, st);
@@ -791,8 +759,8 @@ store_free(struct store *st)
 	for (int i = 0; i < st->nconns; i++) {
 		struct store_conn *c = &st->conns[i];
 
-		db_free(
-		    c->db); /* a batch in flight fails through its callback */
+		/* A batch in flight fails through its callback. */
+		db_free(c->db);
 		if (c->batch.n > 0)
 			store_batch_tempfail(st, &c->batch);
 		event_free(c->check_timer);
@@ -826,12 +794,6 @@ store_pending(const struct store *st)
 	for (int i = 0; i < st->nconns; i++)
 		n += st->conns[i].batch.n;
 	return n;
-}
-
-void
-store_set_config(struct store *st, const struct config *cfg)
-{
-	st->cfg = cfg;
 }
 
 void

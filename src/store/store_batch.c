@@ -14,21 +14,44 @@
 #include "meterline/xmalloc.h"
 #include "store_int.h"
 
+/* The key in a batch map of a hash made without the batch's seed. */
+static uint64_t
+batch_key(const struct store_batch *b, uint64_t h)
+{
+	return hash_u64(h ^ b->seed);
+}
+
+/* The sender (channel, sender) of the batch, or NULL. */
+static struct store_sender *
+batch_sender_find(struct store_batch *b, const char *channel,
+    const char *sender, uint64_t sender_key)
+{
+	uint64_t key = batch_key(b, sender_key);
+	size_t pos = HTAB_START;
+	uintptr_t *v;
+
+	while ((v = htab_next(&b->sender_map, key, &pos)) != NULL) {
+		struct store_sender *s = &b->senders[*v];
+		const struct store_msg *o = &b->msgs[s->msg];
+
+		if (strcmp(o->in.channel, channel) == 0 &&
+		    strcmp(o->in.sender, sender) == 0)
+			return s;
+	}
+	return NULL;
+}
+
 /* Index of message i's sender, added on first sight. */
 static int
 batch_sender(struct store_batch *b, size_t i)
 {
 	const struct store_msg *m = &b->msgs[i];
-	size_t pos = SIZE_MAX;
+	struct store_sender *found =
+	    batch_sender_find(b, m->in.channel, m->in.sender, m->sender_key);
 	int s;
 
-	while ((s = smap_next(&b->sender_map, m->sender_key, &pos)) >= 0) {
-		const struct store_msg *o = &b->msgs[b->senders[s].msg];
-
-		if (strcmp(o->in.channel, m->in.channel) == 0 &&
-		    strcmp(o->in.sender, m->in.sender) == 0)
-			return s;
-	}
+	if (found != NULL)
+		return (int)(found - b->senders);
 	if (b->nsenders == b->senders_cap) {
 		b->senders_cap = b->senders_cap ? b->senders_cap * 2 : 64;
 		b->senders =
@@ -37,7 +60,7 @@ batch_sender(struct store_batch *b, size_t i)
 	s = (int)b->nsenders++;
 	memset(&b->senders[s], 0, sizeof(b->senders[s]));
 	b->senders[s].msg = (int)i;
-	smap_put(&b->sender_map, m->sender_key, s);
+	htab_put(&b->sender_map, batch_key(b, m->sender_key), (uintptr_t)s);
 	return s;
 }
 
@@ -132,7 +155,9 @@ void
 batch_send_loads(
     struct store_batch *b, struct db *db, struct parser *p, int64_t window_s)
 {
-	smap_reset(&b->sender_map, b->n);
+	if (b->seed == 0)
+		b->seed = hash_seed();
+	htab_clear(&b->sender_map, b->n);
 	b->nsenders = 0;
 	b->r1_count = 0;
 	for (int i = 0; i < ST__MAX; i++)
@@ -175,6 +200,27 @@ batch_rows(const struct store_batch *b, const struct db_round_result *r,
 	return b->r1[st] >= 0 ? r->rows[b->r1[st]] : NULL;
 }
 
+/* Whether the results read by column have their lists' columns. */
+static bool
+batch_shape_ok(const struct store_batch *b, const struct db_round_result *r)
+{
+	static const int ncols[ST__MAX] = {
+		[ST_EXT] = EXT__NCOLS,
+		[ST_PRIOR] = PRIOR__NCOLS,
+		[ST_DIALOGS] = DLG__NCOLS,
+		[ST_CONTRACTS] = CON__NCOLS,
+	};
+
+	for (int st = 0; st < ST__MAX; st++) {
+		const struct db_rows *rows = batch_rows(b, r, st);
+
+		if (ncols[st] > 0 && rows != NULL &&
+		    db_rows_columns(rows) != ncols[st])
+			return false;
+	}
+	return true;
+}
+
 static int
 batch_load_ids(struct store_batch *b, const struct db_rows *rows)
 {
@@ -210,35 +256,27 @@ static void
 batch_load_dialogs(struct store_batch *b, const struct db_rows *rows)
 {
 	for (int r = 0; r < db_rows_count(rows); r++) {
-		const char *channel = db_rows_get(rows, r, 0);
-		const char *sender = db_rows_get(rows, r, 1);
-		uint64_t key = store_sender_key(channel, sender);
-		struct store_sender *s = NULL;
+		const char *channel = db_rows_get(rows, r, DLG_CHANNEL);
+		const char *sender = db_rows_get(rows, r, DLG_SENDER);
+		struct store_sender *s = batch_sender_find(
+		    b, channel, sender, store_sender_key(channel, sender));
 		struct dialog_state d;
-		size_t pos = SIZE_MAX;
 		char err[128];
-		int i;
 
-		while ((i = smap_next(&b->sender_map, key, &pos)) >= 0) {
-			const struct store_msg *m = &b->msgs[b->senders[i].msg];
-
-			if (strcmp(m->in.channel, channel) == 0 &&
-			    strcmp(m->in.sender, sender) == 0) {
-				s = &b->senders[i];
-				break;
-			}
-		}
 		if (s == NULL)
 			continue;
 		memset(&d, 0, sizeof(d));
-		strlcpy_s(
-		    d.contract, db_rows_get(rows, r, 2), sizeof(d.contract));
-		d.nregisters = (uint8_t)atoi(db_rows_get(rows, r, 3));
-		d.next = (uint8_t)atoi(db_rows_get(rows, r, 4));
-		d.started_us = strtoll(db_rows_get(rows, r, 6), NULL, 10);
-		d.last_us = strtoll(db_rows_get(rows, r, 7), NULL, 10);
+		strlcpy_s(d.contract, db_rows_get(rows, r, DLG_CONTRACT),
+		    sizeof(d.contract));
+		d.nregisters =
+		    (uint8_t)atoi(db_rows_get(rows, r, DLG_NREGISTERS));
+		d.next = (uint8_t)atoi(db_rows_get(rows, r, DLG_NEXT));
+		d.started_us =
+		    strtoll(db_rows_get(rows, r, DLG_STARTED_US), NULL, 10);
+		d.last_us =
+		    strtoll(db_rows_get(rows, r, DLG_LAST_US), NULL, 10);
 		s->had = true;
-		if (batch_parse_vals(db_rows_get(rows, r, 5), d.values,
+		if (batch_parse_vals(db_rows_get(rows, r, DLG_VALS), d.values,
 		        MODEL_MAX_REGISTERS) != d.next ||
 		    dialog_state_check(&d, err, sizeof(err)) != 0) {
 			log_error("store: dropping a bad dialog row: %s", err);
@@ -261,15 +299,21 @@ batch_load_register(struct model_contract *c, const struct db_rows *rows, int r)
 		return; /* model_contract_check refuses it */
 	g = &c->registers[c->nregisters++];
 	memset(g, 0, sizeof(*g));
-	g->position = (uint8_t)atoi(db_rows_get(rows, r, 3));
-	strlcpy_s(g->name, db_rows_get(rows, r, 4), sizeof(g->name));
-	g->digits = (uint8_t)atoi(db_rows_get(rows, r, 5));
-	if ((v = db_rows_get(rows, r, 6)) != NULL) {
+	g->position = (uint8_t)atoi(db_rows_get(rows, r, CON_POSITION));
+	strlcpy_s(g->name, db_rows_get(rows, r, CON_NAME), sizeof(g->name));
+	g->digits = (uint8_t)atoi(db_rows_get(rows, r, CON_DIGITS));
+	if ((v = db_rows_get(rows, r, CON_LAST_VALUE)) != NULL) {
 		g->has_last = true;
 		g->last_value = (uint32_t)strtoul(v, NULL, 10);
 	}
-	v = db_rows_get(rows, r, 7);
+	v = db_rows_get(rows, r, CON_LAST_DATE);
 	g->last_date = v ? (int32_t)atol(v) : MODEL_DATE_NONE;
+}
+
+static uint64_t
+batch_contract_key(const struct store_batch *b, const char *number)
+{
+	return hash_strs(b->seed, &number, 1);
 }
 
 static struct store_contract *
@@ -288,7 +332,6 @@ static void
 batch_contract_done(struct store_batch *b)
 {
 	struct store_contract *sc = &b->contracts[b->ncontracts - 1];
-	const char *k[1] = { sc->c.number };
 	char err[128];
 
 	if (model_contract_check(&sc->c, err, sizeof(err)) != 0) {
@@ -297,7 +340,8 @@ batch_contract_done(struct store_batch *b)
 		b->ncontracts--;
 		return;
 	}
-	smap_put(&b->contract_map, store_hash(k, 1), (int)b->ncontracts - 1);
+	htab_put(&b->contract_map, batch_contract_key(b, sc->c.number),
+	    b->ncontracts - 1);
 }
 
 static void
@@ -306,9 +350,9 @@ batch_load_contracts(struct store_batch *b, const struct db_rows *rows)
 	struct store_contract *sc = NULL;
 
 	b->ncontracts = 0;
-	smap_reset(&b->contract_map, (size_t)db_rows_count(rows));
+	htab_clear(&b->contract_map, (size_t)db_rows_count(rows));
 	for (int r = 0; r < db_rows_count(rows); r++) {
-		const char *number = db_rows_get(rows, r, 0);
+		const char *number = db_rows_get(rows, r, CON_CONTRACT);
 
 		if (sc == NULL || strcmp(sc->c.number, number) != 0) {
 			if (sc != NULL)
@@ -316,10 +360,11 @@ batch_load_contracts(struct store_batch *b, const struct db_rows *rows)
 			sc = batch_contract_add(b);
 			memset(sc, 0, sizeof(*sc));
 			strlcpy_s(sc->c.number, number, sizeof(sc->c.number));
-			if (model_resource_parse(db_rows_get(rows, r, 1),
+			if (model_resource_parse(
+			        db_rows_get(rows, r, CON_RESOURCE),
 			        &sc->c.resource) != 0 ||
-			    model_status_parse(
-			        db_rows_get(rows, r, 2), &sc->c.status) != 0)
+			    model_status_parse(db_rows_get(rows, r, CON_STATUS),
+			        &sc->c.status) != 0)
 				sc->c.nregisters = MODEL_MAX_REGISTERS + 1;
 		}
 		batch_load_register(&sc->c, rows, r);
@@ -331,34 +376,71 @@ batch_load_contracts(struct store_batch *b, const struct db_rows *rows)
 static struct store_contract *
 batch_contract(struct store_batch *b, const char *number)
 {
-	const char *k[1] = { number };
-	size_t pos = SIZE_MAX;
-	int i;
+	uint64_t key = batch_contract_key(b, number);
+	size_t pos = HTAB_START;
+	uintptr_t *v;
 
-	while ((i = smap_next(&b->contract_map, store_hash(k, 1), &pos)) >= 0)
-		if (strcmp(b->contracts[i].c.number, number) == 0)
-			return &b->contracts[i];
+	while ((v = htab_next(&b->contract_map, key, &pos)) != NULL)
+		if (strcmp(b->contracts[*v].c.number, number) == 0)
+			return &b->contracts[*v];
 	return NULL;
 }
 
 /* ---- deciding ------------------------------------------------------------ */
 
 /*
- * Map values: a row r of a round-1 result is r >= 0; message j of the
- * batch is -2 - j (smap_next returns -1 at the end).
+ * Values of ext_map and dedupe_map: row r of a round-1 result, or message
+ * j of the batch, told apart by the low bit.
  */
-#define BATCH_MSG(j) (-2 - (int)(j))
+#define BATCH_ROW(r) ((uintptr_t)(r) << 1)
+#define BATCH_MSG(j) ((uintptr_t)(j) << 1 | 1)
+#define BATCH_IS_MSG(v) (((v)&1) != 0)
+#define BATCH_INDEX(v) ((size_t)((v) >> 1))
+
+static uint64_t
+batch_ext_key(const struct store_batch *b, const char *channel, const char *id)
+{
+	const char *k[2] = { channel, id };
+
+	return hash_strs(b->seed, k, 2);
+}
+
+/* Whether column col of row r (not NULL) is s. */
+static bool
+batch_row_is(const struct db_rows *rows, int r, int col, const char *s)
+{
+	return strcmp(db_rows_get(rows, r, col), s) == 0;
+}
+
+/* The columns of a logged original in ST_EXT's and ST_PRIOR's rows. */
+struct batch_orig_cols {
+	int id, outcome, reason, reply;
+};
+
+static const struct batch_orig_cols ext_orig = {
+	EXT_ID,
+	EXT_OUTCOME,
+	EXT_REASON,
+	EXT_REPLY,
+};
+static const struct batch_orig_cols prior_orig = {
+	PRIOR_ID,
+	PRIOR_OUTCOME,
+	PRIOR_REASON,
+	PRIOR_REPLY,
+};
 
 static void
 batch_duplicate_of_row(struct store_batch *b, struct store_msg *m,
-    const struct db_rows *rows, int r, int col, enum store_dup kind)
+    const struct db_rows *rows, int r, const struct batch_orig_cols *c,
+    enum store_dup kind)
 {
 	m->status = INTAKE_DUPLICATE;
 	m->dup = kind;
-	m->original = strtoll(db_rows_get(rows, r, col), NULL, 10);
-	m->outcome = sbuf_str(&b->text, db_rows_get(rows, r, col + 1));
-	m->reason = sbuf_str(&b->text, db_rows_get(rows, r, col + 2));
-	m->reply = sbuf_str(&b->text, db_rows_get(rows, r, col + 3));
+	m->original = strtoll(db_rows_get(rows, r, c->id), NULL, 10);
+	m->outcome = sbuf_str(&b->text, db_rows_get(rows, r, c->outcome));
+	m->reason = sbuf_str(&b->text, db_rows_get(rows, r, c->reason));
+	m->reply = sbuf_str(&b->text, db_rows_get(rows, r, c->reply));
 }
 
 static void
@@ -378,16 +460,15 @@ static bool
 batch_ext_duplicate(struct store_batch *b, size_t i, const struct db_rows *ext)
 {
 	struct store_msg *m = &b->msgs[i];
-	const char *k[2] = { m->in.channel, m->in.external_id };
-	uint64_t key = store_hash(k, 2);
-	size_t pos = SIZE_MAX;
-	int v;
+	uint64_t key = batch_ext_key(b, m->in.channel, m->in.external_id);
+	size_t pos = HTAB_START;
+	uintptr_t *pv;
 
-	while ((v = smap_next(&b->ext_map, key, &pos)) != -1) {
-		const char *ch, *id;
+	while ((pv = htab_next(&b->ext_map, key, &pos)) != NULL) {
+		int v = (int)BATCH_INDEX(*pv);
 
-		if (v <= BATCH_MSG(0)) {
-			const struct store_msg *o = &b->msgs[BATCH_MSG(0) - v];
+		if (BATCH_IS_MSG(*pv)) {
+			const struct store_msg *o = &b->msgs[v];
 
 			if (o->status != INTAKE_TEMPFAIL &&
 			    strcmp(o->in.channel, m->in.channel) == 0 &&
@@ -397,16 +478,41 @@ batch_ext_duplicate(struct store_batch *b, size_t i, const struct db_rows *ext)
 			}
 			continue;
 		}
-		ch = db_rows_get(ext, v, 0);
-		id = db_rows_get(ext, v, 1);
-		if (strcmp(ch, m->in.channel) == 0 &&
-		    strcmp(id, m->in.external_id) == 0) {
-			batch_duplicate_of_row(b, m, ext, v, 2, STORE_DUP_ID);
+		if (batch_row_is(ext, v, EXT_CHANNEL, m->in.channel) &&
+		    batch_row_is(ext, v, EXT_EXTERNAL_ID, m->in.external_id)) {
+			batch_duplicate_of_row(
+			    b, m, ext, v, &ext_orig, STORE_DUP_ID);
 			return true;
 		}
 	}
-	smap_put(&b->ext_map, key, BATCH_MSG(i));
+	htab_put(&b->ext_map, key, BATCH_MSG(i));
 	return false;
+}
+
+/* Whether message o of the batch is one m may be a redelivery of. */
+static bool
+batch_same_msg(
+    const struct store_msg *o, const struct store_msg *m, int64_t from_us)
+{
+	return o->in.time_us >= from_us &&
+	    strcmp(o->in.text, m->in.text) == 0 &&
+	    strcmp(o->in.sender, m->in.sender) == 0 &&
+	    strcmp(o->in.recipient, m->in.recipient) == 0 &&
+	    strcmp(o->in.channel, m->in.channel) == 0;
+}
+
+/* Whether row r of ST_PRIOR is a message m may be a redelivery of. */
+static bool
+batch_same_row(const struct db_rows *prior, int r, const struct store_msg *m,
+    int64_t from_us)
+{
+	const char *us = db_rows_get(prior, r, PRIOR_RECEIVED_US);
+
+	return strtoll(us, NULL, 10) >= from_us &&
+	    batch_row_is(prior, r, PRIOR_TEXT, m->in.text) &&
+	    batch_row_is(prior, r, PRIOR_SENDER, m->in.sender) &&
+	    batch_row_is(prior, r, PRIOR_RECIPIENT, m->in.recipient) &&
+	    batch_row_is(prior, r, PRIOR_CHANNEL, m->in.channel);
 }
 
 /*
@@ -422,27 +528,20 @@ batch_redelivery(struct store_batch *b, size_t i, const struct db_rows *prior,
 {
 	struct store_msg *m = &b->msgs[i];
 	int64_t from_us = m->in.time_us - window_s * 1000000;
-	size_t pos = SIZE_MAX;
-	int v, best_msg = -1, best_row = -1;
+	uint64_t key = batch_key(b, m->dedupe_key);
+	size_t pos = HTAB_START;
+	uintptr_t *pv;
+	int best_msg = -1, best_row = -1;
 
-	while ((v = smap_next(&b->dedupe_map, m->dedupe_key, &pos)) != -1) {
-		if (v <= BATCH_MSG(0)) {
-			const struct store_msg *o = &b->msgs[BATCH_MSG(0) - v];
+	while ((pv = htab_next(&b->dedupe_map, key, &pos)) != NULL) {
+		int v = (int)BATCH_INDEX(*pv);
 
-			if (o->in.time_us >= from_us &&
-			    strcmp(o->in.text, m->in.text) == 0 &&
-			    strcmp(o->in.sender, m->in.sender) == 0 &&
-			    strcmp(o->in.recipient, m->in.recipient) == 0 &&
-			    strcmp(o->in.channel, m->in.channel) == 0 &&
-			    BATCH_MSG(0) - v > best_msg)
-				best_msg = BATCH_MSG(0) - v;
-		} else if (strtoll(db_rows_get(prior, v, 9), NULL, 10) >=
-		        from_us &&
-		    strcmp(db_rows_get(prior, v, 8), m->in.text) == 0 &&
-		    strcmp(db_rows_get(prior, v, 6), m->in.sender) == 0 &&
-		    strcmp(db_rows_get(prior, v, 7), m->in.recipient) == 0 &&
-		    strcmp(db_rows_get(prior, v, 5), m->in.channel) == 0 &&
-		    v > best_row) {
+		if (BATCH_IS_MSG(*pv)) {
+			if (v > best_msg &&
+			    batch_same_msg(&b->msgs[v], m, from_us))
+				best_msg = v;
+		} else if (v > best_row &&
+		    batch_same_row(prior, v, m, from_us)) {
 			best_row = v;
 		}
 	}
@@ -451,7 +550,7 @@ batch_redelivery(struct store_batch *b, size_t i, const struct db_rows *prior,
 		    m, &b->msgs[best_msg], STORE_DUP_REDELIVERY);
 	else if (best_row >= 0)
 		batch_duplicate_of_row(
-		    b, m, prior, best_row, 1, STORE_DUP_REDELIVERY);
+		    b, m, prior, best_row, &prior_orig, STORE_DUP_REDELIVERY);
 	return best_msg >= 0 || best_row >= 0;
 }
 
@@ -543,7 +642,8 @@ batch_apply(struct store_batch *b, size_t i, const struct dialog_state *before)
 	m->outbox = d->reply[0] != '\0' && strcmp(m->in.channel, "sms") == 0 &&
 	    !(m->in.flags & INTAKE_F_NO_OUTBOX);
 	if (m->advanced && batch_redeliverable(m))
-		smap_put(&b->dedupe_map, m->dedupe_key, BATCH_MSG(i));
+		htab_put(
+		    &b->dedupe_map, batch_key(b, m->dedupe_key), BATCH_MSG(i));
 }
 
 /*
@@ -568,16 +668,15 @@ batch_decide_one(struct store_batch *b, size_t i, const struct config *cfg,
 	    batch_redelivery(b, i, prior, cfg->store.duplicate_window))
 		return;
 	if (batch_run_engine(b, m, dlg, cfg) != 0) {
-		log_error("store: message %" PRId64
-		          ": %s; deciding without its "
-		          "dialog",
-		    m->id, d->reply);
+		log_error(
+		    "store: message %lld: %s; deciding without its dialog",
+		    (long long)m->id, d->reply);
 		dlg = NULL;
 		s->has = false;
 		s->dirty = true;
 		if (batch_run_engine(b, m, NULL, cfg) != 0) {
-			log_error(
-			    "store: message %" PRId64 ": %s", m->id, d->reply);
+			log_error("store: message %lld: %s", (long long)m->id,
+			    d->reply);
 			m->status = INTAKE_TEMPFAIL;
 			return;
 		}
@@ -615,44 +714,56 @@ batch_end_arrays(struct store_batch *b, int n)
 		b->params[i] = sarr_end(&b->arr[i]);
 }
 
+/* Message m's row of the message log into the ST_MSGS arrays. */
+static void
+batch_message_row(struct store_batch *b, const struct store_msg *m)
+{
+	struct sql_arr *a = b->arr;
+	bool dup = m->dup != STORE_DUP_NONE;
+	const char *outcome = dup ? "duplicate" : batch_text(b, m->outcome);
+	const char *reason =
+	    dup ? dup_reasons[m->dup] : batch_text(b, m->reason);
+
+	sarr_i64(&a[MSG_P_ID], m->id);
+	sarr_i64(&a[MSG_P_US], m->in.time_us);
+	sarr_text(&a[MSG_P_CHANNEL], m->in.channel);
+	sarr_text(&a[MSG_P_SENDER], m->in.sender);
+	sarr_text(&a[MSG_P_RECIPIENT], m->in.recipient);
+	sarr_text(&a[MSG_P_TEXT], m->in.text);
+	sarr_i64(&a[MSG_P_DCS], m->in.dcs);
+	sarr_i64(&a[MSG_P_TEXT_FLAGS], m->in.text_flags);
+	sarr_text(
+	    &a[MSG_P_EXTERNAL_ID], m->id_derived ? NULL : m->in.external_id);
+	sarr_text(&a[MSG_P_CONTRACT], m->contract[0] ? m->contract : NULL);
+	sarr_text(&a[MSG_P_OUTCOME], outcome);
+	sarr_text(&a[MSG_P_REASON], reason);
+	sarr_i64(&a[MSG_P_FLAGS], m->flags);
+	sarr_text(&a[MSG_P_REPLY], batch_text(b, m->reply));
+	sarr_i64(&a[MSG_P_DEDUPE_KEY], (int64_t)m->dedupe_key);
+	sarr_bool(&a[MSG_P_ADVANCED], m->advanced);
+	if (dup)
+		sarr_i64(&a[MSG_P_DUPLICATE_OF], m->original);
+	else
+		sarr_null(&a[MSG_P_DUPLICATE_OF]);
+}
+
 /* The message log: every message but those that failed on their own. */
 static void
 batch_write_messages(struct store_batch *b, struct db *db)
 {
 	struct sql_arr *a = b->arr;
 
-	batch_begin_arrays(b, 17);
+	batch_begin_arrays(b, MSG__NPARAMS);
 	for (size_t i = 0; i < b->n; i++) {
 		const struct store_msg *m = &b->msgs[i];
-		bool dup = m->dup != STORE_DUP_NONE;
 
 		if (m->status == INTAKE_TEMPFAIL ||
-		    (dup && (m->in.flags & INTAKE_F_NO_DUP_LOG)))
+		    (m->dup != STORE_DUP_NONE &&
+		        (m->in.flags & INTAKE_F_NO_DUP_LOG)))
 			continue;
-		sarr_i64(&a[0], m->id);
-		sarr_i64(&a[1], m->in.time_us);
-		sarr_text(&a[2], m->in.channel);
-		sarr_text(&a[3], m->in.sender);
-		sarr_text(&a[4], m->in.recipient);
-		sarr_text(&a[5], m->in.text);
-		sarr_i64(&a[6], m->in.dcs);
-		sarr_i64(&a[7], m->in.text_flags);
-		sarr_text(&a[8], m->id_derived ? NULL : m->in.external_id);
-		sarr_text(&a[9], m->contract[0] ? m->contract : NULL);
-		sarr_text(
-		    &a[10], dup ? "duplicate" : batch_text(b, m->outcome));
-		sarr_text(&a[11],
-		    dup ? dup_reasons[m->dup] : batch_text(b, m->reason));
-		sarr_i64(&a[12], m->flags);
-		sarr_text(&a[13], batch_text(b, m->reply));
-		sarr_i64(&a[14], (int64_t)m->dedupe_key);
-		sarr_bool(&a[15], m->advanced);
-		if (dup)
-			sarr_i64(&a[16], m->original);
-		else
-			sarr_null(&a[16]);
+		batch_message_row(b, m);
 	}
-	batch_end_arrays(b, 17);
+	batch_end_arrays(b, MSG__NPARAMS);
 	db_send(db, ST_MSGS, b->params);
 
 	batch_begin_arrays(b, 3);
@@ -677,7 +788,7 @@ batch_write_dialogs(struct store_batch *b, struct db *db)
 	struct sql_arr *a = b->arr;
 	char vals[MODEL_MAX_REGISTERS * 11 + 3];
 
-	batch_begin_arrays(b, 8);
+	batch_begin_arrays(b, DLG__NPARAMS);
 	for (size_t i = 0; i < b->nsenders; i++) {
 		const struct store_sender *s = &b->senders[i];
 		const struct store_msg *m = &b->msgs[s->msg];
@@ -690,16 +801,16 @@ batch_write_dialogs(struct store_batch *b, struct db *db)
 			o += (size_t)snprintf(vals + o, sizeof(vals) - o,
 			    "%s%" PRIu32, v ? "," : "", s->cur.values[v]);
 		snprintf(vals + o, sizeof(vals) - o, "}");
-		sarr_text(&a[0], m->in.channel);
-		sarr_text(&a[1], m->in.sender);
-		sarr_text(&a[2], s->cur.contract);
-		sarr_i64(&a[3], s->cur.nregisters);
-		sarr_i64(&a[4], s->cur.next);
-		sarr_text(&a[5], vals);
-		sarr_i64(&a[6], s->cur.started_us);
-		sarr_i64(&a[7], s->cur.last_us);
+		sarr_text(&a[DLG_P_CHANNEL], m->in.channel);
+		sarr_text(&a[DLG_P_SENDER], m->in.sender);
+		sarr_text(&a[DLG_P_CONTRACT], s->cur.contract);
+		sarr_i64(&a[DLG_P_NREGISTERS], s->cur.nregisters);
+		sarr_i64(&a[DLG_P_NEXT], s->cur.next);
+		sarr_text(&a[DLG_P_VALS], vals);
+		sarr_i64(&a[DLG_P_STARTED_US], s->cur.started_us);
+		sarr_i64(&a[DLG_P_LAST_US], s->cur.last_us);
 	}
-	batch_end_arrays(b, 8);
+	batch_end_arrays(b, DLG__NPARAMS);
 	if (a[0].n > 0)
 		db_send(db, ST_DLG_PUT, b->params);
 
@@ -717,47 +828,49 @@ batch_write_dialogs(struct store_batch *b, struct db *db)
 		db_send(db, ST_DLG_DEL, b->params);
 }
 
-/* Submissions (columns 0-10) and their readings (11-16) in one statement. */
+/* Submission sub's row and its readings' rows into the ST_SUBMIT arrays. */
+static void
+batch_submission_rows(struct store_batch *b, const struct store_sub *sub)
+{
+	struct sql_arr *a = b->arr;
+	const struct dialog_submission *s = &sub->s;
+	const struct store_msg *m = &b->msgs[sub->msg];
+	bool review = (s->flags & DIALOG_F_HIGH_CONSUMPTION) != 0;
+
+	sarr_i64(&a[SUB_P_MESSAGE_ID], m->id);
+	sarr_text(&a[SUB_P_CONTRACT], s->contract);
+	sarr_text(&a[SUB_P_RESOURCE], model_resource_name(s->resource));
+	sarr_text(&a[SUB_P_CHANNEL], m->in.channel);
+	sarr_text(&a[SUB_P_SENDER], m->in.sender);
+	sarr_i64(&a[SUB_P_SUBMITTED_US], s->time_us);
+	sarr_i64(&a[SUB_P_STARTED_US], s->started_us);
+	sarr_i64(&a[SUB_P_LOCAL_DATE], s->date);
+	sarr_i64(&a[SUB_P_FLAGS], s->flags);
+	sarr_i64(&a[SUB_P_DAILY_MILLI], (int64_t)s->daily_milli);
+	sarr_text(&a[SUB_P_STATUS], review ? "review" : "accepted");
+	for (unsigned r = 0; r < s->nvalues; r++) {
+		sarr_i64(&a[RDG_P_MESSAGE_ID], m->id);
+		sarr_i64(&a[RDG_P_POSITION], r + 1);
+		sarr_i64(&a[RDG_P_VALUE], s->values[r]);
+		if (sub->has_prev[r])
+			sarr_i64(&a[RDG_P_PREVIOUS], sub->prev[r]);
+		else
+			sarr_null(&a[RDG_P_PREVIOUS]);
+		sarr_i64(&a[RDG_P_CONSUMPTION], s->consumption[r]);
+		sarr_i64(&a[RDG_P_FLAGS], s->reg_flags[r]);
+	}
+}
+
+/* Submissions and their readings, in one statement. */
 static void
 batch_write_submissions(struct store_batch *b, struct db *db)
 {
-	struct sql_arr *a = b->arr;
-
 	if (b->nsubs == 0)
 		return;
-	batch_begin_arrays(b, 17);
-	for (size_t i = 0; i < b->nsubs; i++) {
-		const struct store_sub *sub = &b->subs[i];
-		const struct dialog_submission *s = &sub->s;
-		const struct store_msg *m = &b->msgs[sub->msg];
-		const char *status = s->flags & DIALOG_F_HIGH_CONSUMPTION
-		    ? "review"
-		    : "accepted";
-
-		sarr_i64(&a[0], m->id);
-		sarr_text(&a[1], s->contract);
-		sarr_text(&a[2], model_resource_name(s->resource));
-		sarr_text(&a[3], m->in.channel);
-		sarr_text(&a[4], m->in.sender);
-		sarr_i64(&a[5], s->time_us);
-		sarr_i64(&a[6], s->started_us);
-		sarr_i64(&a[7], s->date);
-		sarr_i64(&a[8], s->flags);
-		sarr_i64(&a[9], (int64_t)s->daily_milli);
-		sarr_text(&a[10], status);
-		for (unsigned r = 0; r < s->nvalues; r++) {
-			sarr_i64(&a[11], m->id);
-			sarr_i64(&a[12], r + 1);
-			sarr_i64(&a[13], s->values[r]);
-			if (sub->has_prev[r])
-				sarr_i64(&a[14], sub->prev[r]);
-			else
-				sarr_null(&a[14]);
-			sarr_i64(&a[15], s->consumption[r]);
-			sarr_i64(&a[16], s->reg_flags[r]);
-		}
-	}
-	batch_end_arrays(b, 17);
+	batch_begin_arrays(b, SUB__NPARAMS);
+	for (size_t i = 0; i < b->nsubs; i++)
+		batch_submission_rows(b, &b->subs[i]);
+	batch_end_arrays(b, SUB__NPARAMS);
 	db_send(db, ST_SUBMIT, b->params);
 }
 
@@ -814,7 +927,7 @@ batch_decide(struct store_batch *b, const struct db_round_result *r,
 	const struct db_rows *ext = batch_rows(b, r, ST_EXT);
 	const struct db_rows *prior = batch_rows(b, r, ST_PRIOR);
 
-	if (r->nrows != b->r1_count ||
+	if (r->nrows != b->r1_count || !batch_shape_ok(b, r) ||
 	    batch_load_ids(b, batch_rows(b, r, ST_IDS)) != 0) {
 		snprintf(err, errlen, "unexpected results from the database");
 		return -1;
@@ -823,18 +936,20 @@ batch_decide(struct store_batch *b, const struct db_round_result *r,
 	b->nsubs = 0;
 	batch_load_dialogs(b, batch_rows(b, r, ST_DIALOGS));
 	batch_load_contracts(b, batch_rows(b, r, ST_CONTRACTS));
-	smap_reset(&b->ext_map, b->n + (ext ? (size_t)db_rows_count(ext) : 0));
-	for (int i = 0; ext != NULL && i < db_rows_count(ext); i++) {
-		const char *k[2] = { db_rows_get(ext, i, 0),
-			db_rows_get(ext, i, 1) };
-
-		smap_put(&b->ext_map, store_hash(k, 2), i);
-	}
-	smap_reset(
+	htab_clear(&b->ext_map, b->n + (ext ? (size_t)db_rows_count(ext) : 0));
+	for (int i = 0; ext != NULL && i < db_rows_count(ext); i++)
+		htab_put(&b->ext_map,
+		    batch_ext_key(b, db_rows_get(ext, i, EXT_CHANNEL),
+		        db_rows_get(ext, i, EXT_EXTERNAL_ID)),
+		    BATCH_ROW(i));
+	htab_clear(
 	    &b->dedupe_map, b->n + (prior ? (size_t)db_rows_count(prior) : 0));
 	for (int i = 0; prior != NULL && i < db_rows_count(prior); i++)
-		smap_put(&b->dedupe_map,
-		    (uint64_t)strtoll(db_rows_get(prior, i, 0), NULL, 10), i);
+		htab_put(&b->dedupe_map,
+		    batch_key(b,
+		        (uint64_t)strtoll(
+		            db_rows_get(prior, i, PRIOR_DEDUPE_KEY), NULL, 10)),
+		    BATCH_ROW(i));
 	for (size_t i = 0; i < b->n; i++)
 		batch_decide_one(b, i, cfg, ext, prior);
 
@@ -853,10 +968,10 @@ batch_free(struct store_batch *b)
 	free(b->senders);
 	free(b->contracts);
 	free(b->subs);
-	smap_free(&b->sender_map);
-	smap_free(&b->contract_map);
-	smap_free(&b->dedupe_map);
-	smap_free(&b->ext_map);
+	htab_free(&b->sender_map);
+	htab_free(&b->contract_map);
+	htab_free(&b->dedupe_map);
+	htab_free(&b->ext_map);
 	sbuf_free(&b->text);
 	for (int i = 0; i < STORE_MAX_PARAMS; i++)
 		sbuf_free(&b->arr[i].b);

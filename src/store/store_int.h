@@ -13,6 +13,7 @@
 #include "meterline/config.h"
 #include "meterline/db.h"
 #include "meterline/dialog.h"
+#include "meterline/hash.h"
 #include "meterline/intake.h"
 #include "meterline/model.h"
 #include "meterline/parse.h"
@@ -23,24 +24,19 @@
 /* Append s and a NUL; returns its offset. NULL gives STORE_NONE. */
 size_t sbuf_str(struct sql_buf *, const char *s);
 
-/* A map from 64-bit hashes to small ints; equal hashes may repeat. */
-struct store_map {
-	uint64_t *keys; /* 0 = empty slot */
-	int *vals;
-	size_t cap; /* power of two */
-	size_t n;
-};
-
-void smap_reset(struct store_map *, size_t expected);
-void smap_put(struct store_map *, uint64_t key, int val);
-/* Next value under key after *pos (start with *pos = SIZE_MAX); -1 at end. */
-int smap_next(const struct store_map *, uint64_t key, size_t *pos);
-void smap_free(struct store_map *);
-
-/* 64-bit FNV-1a over several strings, each followed by a 0 byte. */
-uint64_t store_hash(const char *const *strs, size_t n);
-/* The key of a sender: its advisory lock and its map entry. */
+/*
+ * The key of a sender's advisory lock. Unseeded: every process on the
+ * database (daemons, replay) must lock the same key for the same sender.
+ * Only held during a transaction, never stored.
+ */
 uint64_t store_sender_key(const char *channel, const char *sender);
+
+/*
+ * The redelivery key of a message, stored in messages.dedupe_key and
+ * looked up by later batches: its values must never change (store_sql.c).
+ */
+uint64_t store_dedupe_key(const char *channel, const char *sender,
+    const char *recipient, const char *text);
 
 /* The prepared statements, by number (store_sql.c). */
 enum store_stmt {
@@ -59,6 +55,126 @@ enum store_stmt {
 	ST_OUTBOX, /* replies to send */
 	ST__MAX
 };
+
+/*
+ * The result columns of the statements whose rows the batch reads
+ * (DB_COLS_SQL in db.h): store_sql.c writes each SELECT list with its
+ * list, store_batch.c reads the rows with its enum.
+ */
+#define ST_EXT_COLS(COL1, COL) \
+	COL1(EXT_CHANNEL, "i.channel") \
+	COL(EXT_EXTERNAL_ID, "i.external_id") \
+	COL(EXT_ID, "m.id") \
+	COL(EXT_OUTCOME, "m.outcome") \
+	COL(EXT_REASON, "m.reason") \
+	COL(EXT_REPLY, "m.reply")
+enum st_ext_col { DB_COLS_ENUM(ST_EXT_COLS) EXT__NCOLS };
+
+#define ST_PRIOR_COLS(COL1, COL) \
+	COL1(PRIOR_DEDUPE_KEY, "m.dedupe_key") \
+	COL(PRIOR_ID, "m.id") \
+	COL(PRIOR_OUTCOME, "m.outcome") \
+	COL(PRIOR_REASON, "m.reason") \
+	COL(PRIOR_REPLY, "m.reply") \
+	COL(PRIOR_CHANNEL, "m.channel") \
+	COL(PRIOR_SENDER, "m.sender") \
+	COL(PRIOR_RECIPIENT, "m.recipient") \
+	COL(PRIOR_TEXT, "m.text") \
+	COL(PRIOR_RECEIVED_US, \
+	    "(extract(epoch FROM m.received_at) * 1000000)::bigint")
+enum st_prior_col { DB_COLS_ENUM(ST_PRIOR_COLS) PRIOR__NCOLS };
+
+#define ST_DIALOGS_COLS(COL1, COL) \
+	COL1(DLG_CHANNEL, "d.channel") \
+	COL(DLG_SENDER, "d.sender") \
+	COL(DLG_CONTRACT, "d.contract") \
+	COL(DLG_NREGISTERS, "d.nregisters") \
+	COL(DLG_NEXT, "d.next") \
+	COL(DLG_VALS, "d.vals") \
+	COL(DLG_STARTED_US, "d.started_us") \
+	COL(DLG_LAST_US, "d.last_us")
+enum st_dialogs_col { DB_COLS_ENUM(ST_DIALOGS_COLS) DLG__NCOLS };
+
+/* One row per register, ordered by contract and position. */
+#define ST_CONTRACTS_COLS(COL1, COL) \
+	COL1(CON_CONTRACT, "c.contract") \
+	COL(CON_RESOURCE, "c.resource") \
+	COL(CON_STATUS, "c.status") \
+	COL(CON_POSITION, "r.position") \
+	COL(CON_NAME, "r.name") \
+	COL(CON_DIGITS, "r.digits") \
+	COL(CON_LAST_VALUE, "r.last_value") \
+	COL(CON_LAST_DATE, "r.last_date - DATE '1970-01-01'")
+enum st_contracts_col { DB_COLS_ENUM(ST_CONTRACTS_COLS) CON__NCOLS };
+
+/*
+ * The array parameters of the widest writes, each P(n, index, type, name):
+ * $n, a type[] unnested AS name (store_sql.c), is the batch's arr[index]
+ * (store_batch.c), index = n - 1 whatever the order of the lines.
+ */
+#define ST_PARAM_ENUM(n, id, type, name) id = n - 1,
+#define ST_PARAM_COUNT(n, id, type, name) +1
+
+#define ST_MSGS_PARAMS(P1, P) \
+	P1(1, MSG_P_ID, bigint, id) \
+	P(2, MSG_P_US, bigint, us) \
+	P(3, MSG_P_CHANNEL, text, channel) \
+	P(4, MSG_P_SENDER, text, sender) \
+	P(5, MSG_P_RECIPIENT, text, recipient) \
+	P(6, MSG_P_TEXT, text, text) \
+	P(7, MSG_P_DCS, smallint, dcs) \
+	P(8, MSG_P_TEXT_FLAGS, integer, text_flags) \
+	P(9, MSG_P_EXTERNAL_ID, text, external_id) \
+	P(10, MSG_P_CONTRACT, text, contract) \
+	P(11, MSG_P_OUTCOME, text, outcome) \
+	P(12, MSG_P_REASON, text, reason) \
+	P(13, MSG_P_FLAGS, integer, flags) \
+	P(14, MSG_P_REPLY, text, reply) \
+	P(15, MSG_P_DEDUPE_KEY, bigint, dedupe_key) \
+	P(16, MSG_P_ADVANCED, boolean, advanced) \
+	P(17, MSG_P_DUPLICATE_OF, bigint, duplicate_of)
+enum st_msgs_param { ST_MSGS_PARAMS(ST_PARAM_ENUM, ST_PARAM_ENUM) };
+#define MSG__NPARAMS (0 ST_MSGS_PARAMS(ST_PARAM_COUNT, ST_PARAM_COUNT))
+
+#define ST_DLG_PUT_PARAMS(P1, P) \
+	P1(1, DLG_P_CHANNEL, text, channel) \
+	P(2, DLG_P_SENDER, text, sender) \
+	P(3, DLG_P_CONTRACT, text, contract) \
+	P(4, DLG_P_NREGISTERS, smallint, nregisters) \
+	P(5, DLG_P_NEXT, smallint, next) \
+	P(6, DLG_P_VALS, text, vals) \
+	P(7, DLG_P_STARTED_US, bigint, started_us) \
+	P(8, DLG_P_LAST_US, bigint, last_us)
+enum st_dlg_put_param { ST_DLG_PUT_PARAMS(ST_PARAM_ENUM, ST_PARAM_ENUM) };
+#define DLG__NPARAMS (0 ST_DLG_PUT_PARAMS(ST_PARAM_COUNT, ST_PARAM_COUNT))
+
+/* ST_SUBMIT: a row per submission, then a row per reading. */
+#define ST_SUBMIT_PARAMS(P1, P) \
+	P1(1, SUB_P_MESSAGE_ID, bigint, message_id) \
+	P(2, SUB_P_CONTRACT, text, contract) \
+	P(3, SUB_P_RESOURCE, text, resource) \
+	P(4, SUB_P_CHANNEL, text, channel) \
+	P(5, SUB_P_SENDER, text, sender) \
+	P(6, SUB_P_SUBMITTED_US, bigint, submitted_us) \
+	P(7, SUB_P_STARTED_US, bigint, started_us) \
+	P(8, SUB_P_LOCAL_DATE, integer, local_date) \
+	P(9, SUB_P_FLAGS, integer, flags) \
+	P(10, SUB_P_DAILY_MILLI, bigint, daily_milli) \
+	P(11, SUB_P_STATUS, text, status)
+#define ST_READING_PARAMS(P1, P) \
+	P1(12, RDG_P_MESSAGE_ID, bigint, message_id) \
+	P(13, RDG_P_POSITION, smallint, position) \
+	P(14, RDG_P_VALUE, integer, value) \
+	P(15, RDG_P_PREVIOUS, integer, previous) \
+	P(16, RDG_P_CONSUMPTION, integer, consumption) \
+	P(17, RDG_P_FLAGS, integer, flags)
+enum st_submit_param {
+	ST_SUBMIT_PARAMS(ST_PARAM_ENUM, ST_PARAM_ENUM)
+	    ST_READING_PARAMS(ST_PARAM_ENUM, ST_PARAM_ENUM)
+};
+#define SUB__NPARAMS \
+	(0 ST_SUBMIT_PARAMS(ST_PARAM_COUNT, ST_PARAM_COUNT) \
+	        ST_READING_PARAMS(ST_PARAM_COUNT, ST_PARAM_COUNT))
 
 extern const struct db_stmt store_stmts[ST__MAX];
 #define STORE_MAX_PARAMS 17
@@ -129,7 +245,10 @@ struct store_batch {
 	size_t nsubs, subs_cap;
 	int r1[ST__MAX]; /* round 1: result index per statement */
 	size_t r1_count;
-	struct store_map sender_map, contract_map, dedupe_map, ext_map;
+	/* Indexes by hash (hash.h); keys mixed with seed, which an outsider
+	   cannot guess, so that crafted texts cannot collide in them. */
+	uint64_t seed;
+	struct htab sender_map, contract_map, dedupe_map, ext_map;
 	struct sql_buf text; /* outcomes, reasons, replies */
 	struct sql_arr arr[STORE_MAX_PARAMS];
 	const char *params[STORE_MAX_PARAMS];

@@ -23,11 +23,11 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include "meterline/clock.h"
 #include "meterline/conf.h"
 #include "meterline/config.h"
 #include "meterline/db.h"
@@ -53,10 +53,7 @@ static char cluster_dir[256];
 static double
 now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)clock_mono_us() / 1e6;
 }
 
 static void
@@ -230,13 +227,12 @@ bench_print_stats(const struct store_stats *s, double wall)
 			printf(" [%d-%d]:%llu", 1 << i, (2 << i) - 1,
 			    (unsigned long long)s->batch_hist[i]);
 	printf(
-	    "\nper batch (mean): round 1 (parse, locks, loads) %.2f ms, decide"
-	    " and build writes %.2f ms, round 2 (writes, commit) %.2f ms\n",
+	    "\nper batch (mean): round 1 (parse, locks, loads) %.2f ms, decide and build writes %.2f ms, round 2 (writes, commit) %.2f ms\n",
 	    (double)s->load_us / 1e3 / (double)s->batches,
 	    (double)s->decide_us / 1e3 / (double)s->batches,
 	    (double)s->write_us / 1e3 / (double)s->batches);
-	printf("summed over the connections, as a share of wall time: round 1"
-	       " %.0f%%, decide %.0f%%, round 2 %.0f%%\n",
+	printf(
+	    "summed over the connections, as a share of wall time: round 1 %.0f%%, decide %.0f%%, round 2 %.0f%%\n",
 	    100.0 * (double)s->load_us / 1e6 / wall,
 	    100.0 * (double)s->decide_us / 1e6 / wall,
 	    100.0 * (double)s->write_us / 1e6 / wall);
@@ -281,8 +277,7 @@ bench_run(struct bench *b)
 	for (int i = 0; i < STORE_HIST; i++)
 		d.batch_hist[i] = after.batch_hist[i] - before.batch_hist[i];
 	printf(
-	    "run %d: %ld messages in %.2f s = %.0f msgs/s (this process: %.2f s"
-	    " CPU)\n",
+	    "run %d: %ld messages in %.2f s = %.0f msgs/s (this process: %.2f s CPU)\n",
 	    b->run + 1, b->messages, t1 - t0, (double)b->messages / (t1 - t0),
 	    cpu_s() - c0);
 	bench_print_stats(&d, t1 - t0);
@@ -293,8 +288,7 @@ static void
 bench_usage(void)
 {
 	fprintf(stderr,
-	    "usage: bench_store [--db CONNINFO] [--contracts N]"
-	    " [--messages N] [--runs N] [--batch N] [--inflight N] [--smoke]\n");
+	    "usage: bench_store [--db CONNINFO] [--contracts N] [--messages N] [--runs N] [--batch N] [--inflight N] [--smoke]\n");
 	exit(2);
 }
 
@@ -382,8 +376,8 @@ main(int argc, char **argv)
 	if ((b.st = store_new(b.base, &so, err, sizeof(err))) == NULL)
 		die("store", err);
 	bench_wait_ready(&b);
-	printf("store: %ld messages per run, batch_max %d, %ld in flight,"
-	       " synchronous_commit on\n",
+	printf(
+	    "store: %ld messages per run, batch_max %d, %ld in flight, synchronous_commit on\n",
 	    b.messages, b.batch, b.inflight);
 	for (b.run = 0; b.run < b.runs && b.run < 16; b.run++)
 		rates[b.run] = bench_run(&b);
