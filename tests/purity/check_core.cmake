@@ -47,10 +47,17 @@ foreach(sym ${undef})
   endif()
 endforeach()
 
-# Writable globals: symbols in .data or .bss (const tables of pointers sit
+# Writable globals: objects in .data or .bss (const tables of pointers sit
 # in .data.rel.ro and are fine).
 execute_process(COMMAND ${OBJDUMP} -t ${LIB} OUTPUT_VARIABLE table)
-string(REGEX MATCHALL "[^\n]*[ \t]\\.(data|bss)[ \t][^\n]*" writable "${table}")
+string(REGEX MATCHALL "[^\n]*[ \t]O[ \t]+\\.(data|bss)[ \t][^\n]*" objects "${table}")
+set(writable "")
+foreach(line ${objects})
+  # AddressSanitizer's own bookkeeping, in sanitizer builds only.
+  if(NOT line MATCHES "[ \t]__(odr_)?asan")
+    list(APPEND writable "${line}")
+  endif()
+endforeach()
 
 if(bad OR writable)
   string(REPLACE ";" " " bad "${bad}")
