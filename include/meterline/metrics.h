@@ -114,6 +114,10 @@ struct metrics_std {
 	struct metric *smpp_throttled;
 	/* gauge meterline_outbox_depth */
 	struct metric *outbox_depth;
+	/* gauge meterline_outbox_backlog */
+	struct metric *outbox_backlog;
+	/* histogram meterline_reply_seconds */
+	struct metric *reply_seconds;
 	/* counter meterline_outbox_retries_total */
 	struct metric *outbox_retries;
 	/* counter meterline_http_responses_total{code} */

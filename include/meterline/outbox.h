@@ -36,11 +36,22 @@ struct outbox_opts {
 	unsigned claim_max; /* 0: 500 rows per claim */
 	unsigned inflight_max; /* 0: 5000 replies held in memory */
 	unsigned max_attempts; /* 0: 10, then the row is failed */
+	int backlog_every_s; /* 0: 2; count the pending rows this often */
+	/*
+	 * Called when the SMSC accepted every part of a reply (may be NULL):
+	 * the time since its row was written, i.e. since the commit of the
+	 * message it answers. serve turns it into a histogram.
+	 */
+	void (*on_sent)(void *arg, int64_t latency_us);
+	void *on_sent_arg;
 };
 
 struct outbox_stats {
 	uint64_t claimed, sent, failed, retried, receipts, receipts_unknown;
 	uint64_t inflight;
+	/* SMS replies pending in the table (every instance's), as last
+	   counted; -1 before the first count */
+	int64_t backlog;
 };
 
 struct outbox *outbox_new(struct event_base *, const struct outbox_opts *);

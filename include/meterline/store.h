@@ -40,6 +40,14 @@ struct store_opts {
 	 */
 	bool dry_run;
 	int partitions_every_s; /* 0: 3600 */
+	/*
+	 * Called after each committed batch, before its done callbacks (may
+	 * be NULL): its size and the time from its first statement to its
+	 * COMMIT. The store knows nothing of metrics; serve turns these into
+	 * histograms.
+	 */
+	void (*on_commit)(void *arg, size_t nmsgs, int64_t commit_us);
+	void *on_commit_arg;
 	int backoff_max_ms; /* 0: 30 s (reconnect backoff cap) */
 };
 

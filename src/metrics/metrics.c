@@ -542,7 +542,11 @@ metrics_render(struct metrics *m, size_t *len)
 /* ---- the service's standard families ---- */
 
 static const double metrics_batch_bounds[] = { 1, 2, 4, 8, 16, 32, 64, 128, 256,
-	512 };
+	512, 1024, 2000 };
+/* A reply's way out: milliseconds when all is well, the lease after a
+   crash, minutes behind a throttling SMSC. */
+static const double metrics_reply_bounds[] = { 0.005, 0.01, 0.025, 0.05, 0.1,
+	0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300 };
 static const double metrics_seconds_bounds[] = {
 	0.0005,
 	0.001,
@@ -588,6 +592,12 @@ metrics_register_std(struct metrics *m, struct metrics_std *o)
 	    "ESME_RTHROTTLED responses received.", NULL, 0);
 	o->outbox_depth = metrics_gauge(m, "meterline_outbox_depth",
 	    "Replies waiting in the outbox.", NULL, 0);
+	o->outbox_backlog = metrics_gauge(m, "meterline_outbox_backlog",
+	    "SMS replies committed and not yet sent (pending in PostgreSQL, all instances).",
+	    NULL, 0);
+	o->reply_seconds = metrics_histogram(m, "meterline_reply_seconds",
+	    "Time from the commit of an SMS to the SMSC's acceptance of its reply.",
+	    NULL, metrics_reply_bounds, NB(metrics_reply_bounds), 0);
 	o->outbox_retries = metrics_counter(m, "meterline_outbox_retries_total",
 	    "Outbox sends retried.", NULL, 0);
 	o->http_responses = metrics_counter(m, "meterline_http_responses_total",
@@ -606,8 +616,9 @@ metrics_register_std(struct metrics *m, struct metrics_std *o)
 	if (!o->messages || !o->batch_size || !o->commit_seconds ||
 	    !o->db_reconnects || !o->db_up || !o->smpp_link_up ||
 	    !o->smpp_window || !o->smpp_throttled || !o->outbox_depth ||
-	    !o->outbox_retries || !o->http_responses || !o->http_seconds ||
-	    !o->http_connections || !o->http_inflight || !o->http_ratelimited)
+	    !o->outbox_backlog || !o->reply_seconds || !o->outbox_retries ||
+	    !o->http_responses || !o->http_seconds || !o->http_connections ||
+	    !o->http_inflight || !o->http_ratelimited)
 		return -1;
 	return 0;
 }

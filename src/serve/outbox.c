@@ -14,6 +14,7 @@
 
 #include <event2/event.h>
 
+#include "meterline/clock.h"
 #include "meterline/db.h"
 #include "meterline/hash.h"
 #include "meterline/log.h"
@@ -22,12 +23,13 @@
 #include "meterline/xmalloc.h"
 #include "meterline/sql_array.h"
 
-enum ob_stmt { OB_CLAIM, OB_SETTLE, OB_RECEIPT };
+enum ob_stmt { OB_CLAIM, OB_SETTLE, OB_RECEIPT, OB_BACKLOG };
 
 /* The claimed rows' columns (DB_COLS_SQL in db.h). */
 #define OB_CLAIM_COLS(COL1, COL) \
 	COL1(OB_C_ID, "o.id") \
 	COL(OB_C_CREATED, "o.created_at") \
+	COL(OB_C_CREATED_US, "(extract(epoch FROM o.created_at) * 1e6)::int8") \
 	COL(OB_C_SENDER, "o.sender") \
 	COL(OB_C_RECIPIENT, "o.recipient") \
 	COL(OB_C_TEXT, "o.text") \
@@ -72,6 +74,12 @@ static const struct db_stmt ob_stmts[] = {
 	    "  FROM u WHERE o.smsc_message_id = u.mid RETURNING 1)"
 	    " SELECT count(*) FROM upd",
 	    2 },
+	/* The operator's "where are the replies": an index-only walk of
+	   outbox_due, every backlog_every_s. */
+	[OB_BACKLOG] = { "ob_backlog",
+	    "SELECT count(*) FROM outbox WHERE state = 'pending'"
+	    " AND channel = 'sms'",
+	    0 },
 };
 
 /*
@@ -121,6 +129,7 @@ static const char ob_sync_commit_sql[] =
 struct ob_entry {
 	int64_t id;
 	char created[40]; /* the row's created_at, for partition pruning */
+	int64_t created_us; /* the same, Unix microseconds: reply latency */
 	char mid[72]; /* SMSC id of the first accepted part */
 	int attempts;
 	int worst; /* the worst smpp_mt_state of its parts */
@@ -148,7 +157,8 @@ struct outbox {
 	char *conninfo;
 	struct db *db;
 	struct event *timer, *kick_ev, *settle_ev;
-	bool enabled, busy, kicked, settle_due;
+	bool enabled, busy, kicked, settle_due, backlog_due;
+	int64_t backlog_next; /* clock_mono_us of the next count */
 	/* in flight at the link: entries, and their slots by hash of id */
 	struct ob_entry *ent;
 	struct htab idx;
@@ -242,6 +252,8 @@ ob_send_row(struct outbox *ob, const struct db_rows *rows, int r)
 	strlcpy_s(
 	    e->created, db_rows_get(rows, r, OB_C_CREATED), sizeof(e->created));
 	e->attempts = atoi(db_rows_get(rows, r, OB_C_ATTEMPTS));
+	e->created_us =
+	    strtoll(db_rows_get(rows, r, OB_C_CREATED_US), NULL, 10);
 	e->worst = SMPP_MT_ACCEPTED;
 	mt = (struct smpp_mt){ .from = db_rows_get(rows, r, OB_C_SENDER),
 		.to = db_rows_get(rows, r, OB_C_RECIPIENT),
@@ -420,7 +432,35 @@ ob_flush(struct outbox *ob)
 	return sent;
 }
 
-/* Start the next round: write-backs first, then a claim if one is due. */
+static void
+ob_backlog_done(const struct db_round_result *res, void *arg)
+{
+	struct outbox *ob = arg;
+	const struct db_rows *rows = res->nrows > 0 ? res->rows[0] : NULL;
+
+	ob->busy = false;
+	if (!res->lost && res->failed < 0 && rows != NULL &&
+	    db_rows_count(rows) == 1)
+		ob->stats.backlog = strtoll(db_rows_get(rows, 0, 0), NULL, 10);
+	ob_next(ob);
+}
+
+/* Count the pending replies; runs while the link is down too. */
+static bool
+ob_count_backlog(struct outbox *ob)
+{
+	ob->backlog_due = false;
+	ob->backlog_next =
+	    clock_mono_us() + ob->opts.backlog_every_s * 1000000LL;
+	if (db_send(ob->db, OB_BACKLOG, NULL) != 0 ||
+	    db_round(ob->db, true, ob_backlog_done, ob) != 0)
+		return false;
+	ob->busy = true;
+	return true;
+}
+
+/* Start the next round: write-backs first, then a claim if one is due,
+   then the backlog count. */
 static void
 ob_next(struct outbox *ob)
 {
@@ -437,8 +477,11 @@ ob_next(struct outbox *ob)
 	}
 	if (ob->kicked) {
 		ob->kicked = false;
-		ob_claim(ob);
+		if (ob_claim(ob))
+			return;
 	}
+	if (ob->backlog_due)
+		ob_count_backlog(ob);
 }
 
 /* ---- events --------------------------------------------------------------- */
@@ -451,6 +494,8 @@ ob_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	ob->kicked = true; /* leftovers: restarts, retries, leases */
+	if (clock_mono_us() >= ob->backlog_next)
+		ob->backlog_due = true;
 	ob_next(ob);
 }
 
@@ -534,6 +579,9 @@ ob_settle_entry(struct outbox *ob, struct ob_entry *e)
 	switch (e->worst) {
 	case SMPP_MT_ACCEPTED:
 		ob->stats.sent++;
+		if (ob->opts.on_sent != NULL)
+			ob->opts.on_sent(ob->opts.on_sent_arg,
+			    clock_real_us() - e->created_us);
 		ob_queue_settle(ob, e, "sent", 0);
 		break;
 	case SMPP_MT_REJECTED:
@@ -629,6 +677,8 @@ ob_opts_defaults(struct outbox_opts *o)
 		o->inflight_max = 5000;
 	if (o->max_attempts == 0)
 		o->max_attempts = 10;
+	if (o->backlog_every_s <= 0)
+		o->backlog_every_s = 2;
 }
 
 struct outbox *
@@ -642,6 +692,7 @@ outbox_new(struct event_base *base, const struct outbox_opts *opts)
 	ob->opts = *opts;
 	ob_opts_defaults(&ob->opts);
 	ob->conninfo = xstrdup(opts->conninfo);
+	ob->stats.backlog = -1;
 	htab_clear(&ob->idx, ob->opts.inflight_max); /* never grows */
 	ob->ent = xcalloc(ob->opts.inflight_max, sizeof(*ob->ent));
 	ob->free_slots = xcalloc(ob->opts.inflight_max, sizeof(uint32_t));

@@ -203,7 +203,31 @@ serve_collect(void *arg)
 		    metrics_series(sv->std.outbox_depth), (double)os.inflight);
 		metrics_set(
 		    metrics_series(sv->std.outbox_retries), (double)os.retried);
+		if (os.backlog >= 0)
+			metrics_set(metrics_series(sv->std.outbox_backlog),
+			    (double)os.backlog);
 	}
+}
+
+/* A committed batch, into the store's histograms. */
+static void
+serve_on_commit(void *arg, size_t nmsgs, int64_t commit_us)
+{
+	struct serve *sv = arg;
+
+	metrics_observe(metrics_series(sv->std.batch_size), (double)nmsgs);
+	metrics_observe(
+	    metrics_series(sv->std.commit_seconds), (double)commit_us / 1e6);
+}
+
+/* An SMS reply the SMSC accepted: how long since its message committed. */
+static void
+serve_on_sent(void *arg, int64_t latency_us)
+{
+	struct serve *sv = arg;
+
+	metrics_observe(metrics_series(sv->std.reply_seconds),
+	    latency_us > 0 ? (double)latency_us / 1e6 : 0);
 }
 
 /* ---- start ---------------------------------------------------------------- */
@@ -234,7 +258,9 @@ serve_start_smpp(struct serve *sv, char *err, size_t errlen)
 		serve_link_report, serve_link_bound, sv };
 	struct outbox_opts oo = { .conninfo = sv->cfg.database.conninfo,
 		.send = serve_outbox_send,
-		.send_ctx = sv };
+		.send_ctx = sv,
+		.on_sent = serve_on_sent,
+		.on_sent_arg = sv };
 
 	sv->outbox = outbox_new(sv->base, &oo);
 	sv->link =
@@ -324,7 +350,9 @@ serve_start(struct serve *sv, char *err, size_t errlen)
 {
 	struct store_opts so = { .conninfo = sv->cfg.database.conninfo,
 		.cfg = &sv->cfg,
-		.connections = sv->cfg.store.connections };
+		.connections = sv->cfg.store.connections,
+		.on_commit = serve_on_commit,
+		.on_commit_arg = sv };
 	struct intake in = { serve_submit, sv };
 
 	sv->metrics = metrics_new();

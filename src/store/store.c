@@ -70,6 +70,7 @@ struct store_conn {
 	struct store_batch batch;
 	struct event *check_timer;
 	int64_t t_mark; /* when the current phase began (clock_mono_us) */
+	int64_t t_start; /* when the batch's first statement went out */
 	char saved_state[6]; /* a round-1 failure, until its sync */
 	char saved_error[256];
 };
@@ -448,6 +449,9 @@ store_round2_cb(const struct db_round_result *r, void *arg)
 		store_batch_failed(st, &c->batch, r->sqlstate, r->error);
 	} else {
 		store_phase(c, &st->stats.write_us);
+		if (st->opts.on_commit != NULL)
+			st->opts.on_commit(st->opts.on_commit_arg, c->batch.n,
+			    c->t_mark - c->t_start);
 		store_batch_committed(st, &c->batch);
 	}
 	store_round_done(c);
@@ -523,7 +527,7 @@ store_batch_start(struct store *st, struct store_conn *c)
 	}
 	for (b->n = 0; b->n < n; b->n++)
 		b->msgs[b->n] = store_pop_front(st);
-	c->t_mark = clock_mono_us();
+	c->t_start = c->t_mark = clock_mono_us();
 	batch_send_loads(b, c->db, st->parser, st->cfg->store.duplicate_window);
 	c->busy = STORE_BATCH;
 	st->locking = true;

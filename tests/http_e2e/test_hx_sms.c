@@ -90,6 +90,53 @@ expect_in(const char *what, const char *text, const char *needle)
 		hx_fail("%s: \"%s\" not in:\n%s", what, needle, text);
 }
 
+/*
+ * The metrics that tell an operator where replies are: every committed
+ * batch in the store's histograms, every SMS reply the simulator accepted
+ * in meterline_reply_seconds, and the backlog counted back to 0.
+ */
+static void
+store_and_reply_metrics(
+    const struct hx_svc *svc, const char *m0, const char *m1)
+{
+	double batches = hx_mval(m1, "meterline_store_batch_size_count") -
+	    hx_mval(m0, "meterline_store_batch_size_count");
+	double msgs = hx_mval(m1, "meterline_store_batch_size_sum") -
+	    hx_mval(m0, "meterline_store_batch_size_sum");
+	char *m;
+	int tries;
+
+	/* 3 SMS and 4 bridge messages, in at least one batch */
+	if (batches < 1 || msgs != 7)
+		hx_fail("store_batch_size: %g batches of %g messages, expected "
+		        "7 messages",
+		    batches, msgs);
+	HX_EQ_INT((long)(hx_mval(m1, "meterline_store_commit_seconds_count") -
+	              hx_mval(m0, "meterline_store_commit_seconds_count")),
+	    (long)batches);
+	HX_EQ_INT((long)(hx_mval(m1, "meterline_reply_seconds_count") -
+	              hx_mval(m0, "meterline_reply_seconds_count")),
+	    3);
+	if (hx_mval(m1, "meterline_reply_seconds_sum") <= 0)
+		hx_fail("meterline_reply_seconds_sum is not positive");
+	/* counted every 2 s, while the link is down too */
+	for (tries = 0; tries < 50; tries++) {
+		m = hx_scrape(svc->port);
+		if (strstr(m, "\nmeterline_outbox_backlog ") != NULL &&
+		    hx_mval(m, "meterline_outbox_backlog") == 0) {
+			free(m);
+			break;
+		}
+		free(m);
+		usleep(100000);
+	}
+	if (tries == 50)
+		hx_fail("meterline_outbox_backlog never read 0");
+	hx_ok(
+	    "store_batch_size and store_commit_seconds count every batch "
+	    "(7 messages), reply_seconds the 3 SMS replies, outbox_backlog 0");
+}
+
 /* SMS (over the simulator) and viber from the same number: two dialogs. */
 static void
 sms_and_bridge(const char *conninfo)
@@ -145,10 +192,11 @@ sms_and_bridge(const char *conninfo)
 	HX_EQ_INT(delta(m0, m1, "bridge", "prompt", ""), 2);
 	HX_EQ_INT(delta(m0, m1, "bridge", "accepted", ""), 1);
 	HX_EQ_INT(delta(m0, m1, "bridge", "rejected", "no_dialog"), 1);
-	free(m0);
-	free(m1);
 	hx_ok("meterline_messages_total by channel: sms prompt +2 accepted +1, "
 	      "bridge prompt +2 accepted +1 rejected/no_dialog +1");
+	store_and_reply_metrics(&svc, m0, m1);
+	free(m0);
+	free(m1);
 	hx_svc_stop(&svc);
 }
 
