@@ -24,7 +24,15 @@
 #include "meterline/store.h"
 #include "meterline/xmalloc.h"
 
-#define SERVE_STOP_DEADLINE_S 20 /* the whole graceful stop, at most */
+/*
+ * SIGTERM to exit: at most SERVE_STOP_DEADLINE_S. The link may spend
+ * SERVE_LINK_STOP_MS of it sending replies it holds and waiting for the
+ * store; what it could not send comes back as unsent and is written back
+ * due at once, so the next start sends it first. The rest of the deadline
+ * is for the unbind and those write-backs.
+ */
+#define SERVE_STOP_DEADLINE_S 10
+#define SERVE_LINK_STOP_MS 6000
 
 /* A message on its way through the store; pooled, not malloc'ed each time. */
 struct serve_call {
@@ -261,10 +269,13 @@ serve_start_smpp(struct serve *sv, char *err, size_t errlen)
 		.send_ctx = sv,
 		.on_sent = serve_on_sent,
 		.on_sent_arg = sv };
+	struct smpp_link_tuning tuning;
 
+	smpp_link_tuning_defaults(&tuning);
+	tuning.stop_timeout_ms = SERVE_LINK_STOP_MS;
 	sv->outbox = outbox_new(sv->base, &oo);
-	sv->link =
-	    smpp_link_new(sv->base, &sv->cfg.smpp, NULL, &hooks, err, errlen);
+	sv->link = smpp_link_new(
+	    sv->base, &sv->cfg.smpp, &tuning, &hooks, err, errlen);
 	if (sv->link == NULL)
 		return -1;
 	sv->link_wait =
