@@ -186,10 +186,20 @@ config_window_for(const struct config *, enum model_resource);
 
 /*
  * Print the whole config as INI into buf (cap bytes, NUL included), secrets
- * shown as "(set)" and any password= inside conninfo masked. Returns the
+ * shown as "(set)" and conninfo through config_mask_conninfo. Returns the
  * length it needed (as snprintf).
  */
 size_t config_dump(const struct config *, char *buf, size_t cap);
+
+/*
+ * conninfo (libpq key = value pairs or a postgresql:// URI) with every
+ * secret masked as ***: the value of any keyword containing "password"
+ * (password, sslpassword; quoted values with \' and \\ too), the
+ * password of a URI's user info and secret URI parameters, and a dbname
+ * that is itself a connection string. Text that does not parse is masked
+ * to its end. Into buf (cap bytes); returns the length needed.
+ */
+size_t config_mask_conninfo(const char *conninfo, char *buf, size_t cap);
 
 /* Parse durations "90", "90s", "30m", "2h", "7d" into seconds. */
 int config_parse_duration(const char *, int64_t *seconds);

@@ -355,6 +355,81 @@ test_dump_masks_secrets(void **state)
 }
 
 static void
+expect_masked(const char *in, const char *want)
+{
+	char buf[512];
+	size_t n = config_mask_conninfo(in, buf, sizeof(buf));
+
+	if (strcmp(buf, want) != 0)
+		fail_msg("mask(%s)\n = %s\nwant %s", in, buf, want);
+	assert_int_equal(n, strlen(want));
+}
+
+/* Every form of a libpq connection string keeps its secrets. */
+static void
+test_conninfo_masking(void **state)
+{
+	(void)state;
+	/* key=value: bare, spaced, quoted with spaces and escapes */
+	expect_masked("host=db password=hunter2 dbname=x",
+	    "host=db password=*** dbname=x");
+	expect_masked("password=hunter2", "password=***");
+	expect_masked("host=db password = hunter2  dbname=x",
+	    "host=db password = ***  dbname=x");
+	expect_masked("host=db password='pw with spaces' dbname=x",
+	    "host=db password=*** dbname=x");
+	expect_masked(
+	    "password='it\\'s \\\\ here' user=m", "password=*** user=m");
+	expect_masked("password=a\\ b user=m", "password=*** user=m");
+	expect_masked("password='' user=m", "password=*** user=m");
+	expect_masked("sslpassword=k3y sslkey=/k.pem password=p",
+	    "sslpassword=*** sslkey=/k.pem password=***");
+	expect_masked("\tpassword=x\n", "\tpassword=***\n");
+	/* quoted values that look like keys are values */
+	expect_masked("application_name='password=x' password=y",
+	    "application_name='password=x' password=***");
+	/* an unterminated quote or a stray word: masked to the end */
+	expect_masked(
+	    "host=db password='never closed dbname=x", "host=db password=***");
+	expect_masked("host=db hunter2", "host=db ***");
+	expect_masked("host=db password", "host=db ***");
+	/* a dbname that is a connection string is libpq's too */
+	expect_masked("dbname='host=h password=p' user=m", "dbname=*** user=m");
+	expect_masked("dbname=postgresql://u:p@h/db", "dbname=***");
+	expect_masked("dbname=meterline", "dbname=meterline");
+	/* URIs: user info, parameters (also %-encoded names), both schemes */
+	expect_masked("postgresql://meter:hunter2@db.local/readings",
+	    "postgresql://meter:***@db.local/readings");
+	expect_masked("postgres://meter:h%40nter@db:5432/r?sslmode=require",
+	    "postgres://meter:***@db:5432/r?sslmode=require");
+	expect_masked("postgresql://meter@db/r", "postgresql://meter@db/r");
+	expect_masked("postgresql://db/r?user=m&password=hunter2&sslmode=x",
+	    "postgresql://db/r?user=m&password=***&sslmode=x");
+	expect_masked("postgresql://db?sslpassword=k&pass%77ord=p",
+	    "postgresql://db?sslpassword=***&pass%77ord=***");
+	expect_masked("postgresql://u:a@b/c@h1,h2:5433/r",
+	    "postgresql://u:***@h1,h2:5433/r");
+	expect_masked("postgresql://u:p?x@h/r", "postgresql://u:***@h/r");
+	expect_masked("postgresql:///r", "postgresql:///r");
+}
+
+/* serve --check prints conninfo through the same masking. */
+static void
+test_dump_masks_quoted_password(void **state)
+{
+	(void)state;
+	assert_int_equal(
+	    load(
+	        "[database]\n"
+	        "conninfo = host=db password='pw with \\'spaces\\'' dbname=x\n"),
+	    0);
+	config_dump(&cfg, dump, sizeof(dump));
+	assert_null(strstr(dump, "spaces"));
+	assert_non_null(
+	    strstr(dump, "conninfo = host=db password=*** dbname=x\n"));
+}
+
+static void
 test_check_needs_loaded_zone(void **state)
 {
 	char why[256];
@@ -455,6 +530,8 @@ main(void)
 		cmocka_unit_test(test_channel_sections),
 		cmocka_unit_test(test_secret_files),
 		cmocka_unit_test(test_dump_masks_secrets),
+		cmocka_unit_test(test_conninfo_masking),
+		cmocka_unit_test(test_dump_masks_quoted_password),
 		cmocka_unit_test(test_check_needs_loaded_zone),
 		cmocka_unit_test(test_example_file_documents_defaults),
 	};
