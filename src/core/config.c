@@ -165,10 +165,13 @@ static const struct cfg_key cfg_keys[] = {
 
 	{ "log", "level", CFG_ENUM, F(log.level), 0, 0, level_names, "info",
 	    0 },
+
+	{ "security", "strict_secret_files", CFG_BOOL,
+	    F(security.strict_secret_files), 0, 0, NULL, "false", 0 },
 };
 
 static const char *const cfg_sections[] = { "database", "smpp", "http",
-	"dialog", "window", "limits", "store", "log", "templates" };
+	"dialog", "window", "limits", "store", "log", "security", "templates" };
 
 static int cfg_why(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -574,7 +577,79 @@ cfg_report(config_report_cb report, void *arg, const char *section,
 	return 1;
 }
 
-/* "host:port" or "[v6]:port" with a port of 1..65535. */
+/* Dotted-quad IPv4 of exactly len bytes, as inet_pton takes it. */
+static bool
+cfg_ipv4_ok(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	for (int part = 0; part < 4; part++) {
+		size_t d = 0;
+		unsigned v = 0;
+
+		if (part > 0 && (i >= len || s[i++] != '.'))
+			return false;
+		while (
+		    i + d < len && d < 4 && s[i + d] >= '0' && s[i + d] <= '9')
+			v = v * 10 + (unsigned)(s[i + d++] - '0');
+		if (d == 0 || d > 3 || v > 255 || (d > 1 && s[i] == '0'))
+			return false;
+		i += d;
+	}
+	return i == len;
+}
+
+/* IPv6 text as inet_pton takes it: hex groups, one "::", an IPv4 tail. */
+static bool
+cfg_ipv6_ok(const char *s)
+{
+	static const char hex[] = "0123456789abcdefABCDEF";
+	size_t len = strlen(s), i = 0;
+	int groups = 0;
+	bool gap = false;
+
+	if (s[0] == ':' && s[1] == ':') {
+		gap = true;
+		i = 2;
+	} else if (s[0] == ':') {
+		return false;
+	}
+	while (i < len) {
+		size_t h = strspn(s + i, hex);
+
+		if (s[i + h] == '.') { /* ::ffff:10.0.0.1 */
+			if (!cfg_ipv4_ok(s + i, len - i))
+				return false;
+			groups += 2;
+			break;
+		}
+		if (h == 0 || h > 4)
+			return false;
+		groups++;
+		i += h;
+		if (i == len)
+			break;
+		if (s[i++] != ':')
+			return false;
+		if (s[i] == ':') {
+			if (gap)
+				return false;
+			gap = true;
+			i++;
+		} else if (i == len) {
+			return false; /* "1:" */
+		}
+	}
+	return gap ? groups <= 7 : groups == 8;
+}
+
+bool
+config_numeric_host(const char *host)
+{
+	return cfg_ipv4_ok(host, strlen(host)) || cfg_ipv6_ok(host);
+}
+
+/* "host:port" or "[v6]:port" with a host and a port of 1..65535. */
 static bool
 cfg_hostport_ok(const char *s)
 {
@@ -583,7 +658,7 @@ cfg_hostport_ok(const char *s)
 
 	if (colon == NULL || colon == s)
 		return false;
-	if (s[0] == '[' && colon[-1] != ']')
+	if (s[0] == '[' && (colon[-1] != ']' || colon - s < 3))
 		return false;
 	return cfg_parse_int(colon + 1, &port) == 0 && port >= 1 &&
 	    port <= 65535;
@@ -599,6 +674,10 @@ cfg_check_smpp(const struct config_smpp *s, config_report_cb report, void *arg)
 		return 0;
 	if (s->host[0] == '\0')
 		n += cfg_report(report, arg, "smpp", "host", required);
+	else if (!config_numeric_host(s->host))
+		n += cfg_report(report, arg, "smpp", "host",
+		    "not a numeric IPv4 or IPv6 address (10.0.0.7, ::1): "
+		    "nothing on the event loop may wait for DNS");
 	if (s->system_id[0] == '\0')
 		n += cfg_report(report, arg, "smpp", "system_id", required);
 	if (s->password[0] != '\0' && s->password_file[0] != '\0')
@@ -623,6 +702,9 @@ cfg_check_http(const struct config_http *h, config_report_cb report, void *arg)
 	if (h->admin_listen[0] != '\0' && !cfg_hostport_ok(h->admin_listen))
 		n += cfg_report(
 		    report, arg, "http", "admin_listen", "not host:port");
+	else if (strcmp(h->admin_listen, h->listen) == 0)
+		n += cfg_report(report, arg, "http", "admin_listen",
+		    "the same as listen (leave it empty to serve both there)");
 	if (h->secret[0] != '\0' && h->secret_file[0] != '\0')
 		n += cfg_report(report, arg, "http", "secret_file",
 		    "set secret or secret_file, not both");
