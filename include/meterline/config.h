@@ -137,6 +137,13 @@ struct config_log {
 	enum log_level level;
 };
 
+/* [security] */
+struct config_security {
+	/* a *_file secret readable or writable by group or others is
+	   refused (true) or only warned about (false) */
+	bool strict_secret_files;
+};
+
 struct config {
 	struct config_database database;
 	struct config_smpp smpp;
@@ -146,6 +153,7 @@ struct config {
 	struct config_limits limits;
 	struct config_store store;
 	struct config_log log;
+	struct config_security security;
 	char templates[TPL__MAX][TPL_MAX + 1];
 };
 
@@ -186,10 +194,23 @@ config_window_for(const struct config *, enum model_resource);
 
 /*
  * Print the whole config as INI into buf (cap bytes, NUL included), secrets
- * shown as "(set)" and any password= inside conninfo masked. Returns the
+ * shown as "(set)" and conninfo through config_mask_conninfo. Returns the
  * length it needed (as snprintf).
  */
 size_t config_dump(const struct config *, char *buf, size_t cap);
+
+/*
+ * conninfo (libpq key = value pairs or a postgresql:// URI) with every
+ * secret masked as ***: the value of any keyword containing "password"
+ * (password, sslpassword; quoted values with \' and \\ too), the
+ * password of a URI's user info and secret URI parameters, and a dbname
+ * that is itself a connection string. Text that does not parse is masked
+ * to its end. Into buf (cap bytes); returns the length needed.
+ */
+size_t config_mask_conninfo(const char *conninfo, char *buf, size_t cap);
+
+/* Whether host is a numeric IPv4 or IPv6 address (no brackets, no zone). */
+bool config_numeric_host(const char *host);
 
 /* Parse durations "90", "90s", "30m", "2h", "7d" into seconds. */
 int config_parse_duration(const char *, int64_t *seconds);

@@ -11,8 +11,11 @@
 #include "meterline/config.h"
 
 /*
- * Whether cfg has something to serve: [smpp] or [http] or both. Returns 0,
- * or -1 with why in err.
+ * What serve needs beyond the loaded config (config_load has run
+ * config_check): something to serve ([smpp] or [http] or both), and HTTP
+ * listen hosts that resolve. `serve --check` and serve_run both call it.
+ * Blocks on DNS for a listen host that is a name: call it before the loop.
+ * Returns 0, or -1 with why in err.
  */
 int serve_check(const struct config *, char *err, size_t errlen);
 

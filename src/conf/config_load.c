@@ -14,11 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ini.h>
 
 #include "meterline/conf.h"
 #include "meterline/config.h"
+#include "meterline/log.h"
 #include "meterline/xmalloc.h"
 
 #define LOAD_FILE_MAX (1024 * 1024)
@@ -29,6 +32,7 @@ struct load_seen {
 	char section[LOAD_NAME_MAX];
 	char key[LOAD_NAME_MAX]; /* "" for the section header */
 	unsigned line;
+	bool bad; /* its value was refused: reported already */
 };
 
 struct load_ctx {
@@ -37,6 +41,7 @@ struct load_ctx {
 	const char *next; /* reader position in the text */
 	unsigned line; /* current line, 1-based */
 	bool cont; /* it starts with blank: a continuation */
+	bool tz_bad; /* the zone did not load: reported already */
 	char *err;
 	size_t errlen, errused;
 	int nerr;
@@ -210,8 +215,13 @@ load_handler(
 		return 1; /* reported once, at its header */
 	if ((value = load_value(c, section, key, value)) == NULL)
 		return 1;
-	if (config_set(c->cfg, section, key, value, why, sizeof(why)) != 0)
+	if (config_set(c->cfg, section, key, value, why, sizeof(why)) != 0) {
+		struct load_seen *s = load_find(c, section, key);
+
 		load_error(c, c->line, "%s.%s: %s", section, key, why);
+		if (s != NULL)
+			s->bad = true;
+	}
 	return 1; /* keep going: report every problem at once */
 }
 
@@ -219,9 +229,51 @@ static void
 load_report_cb(const char *section, const char *key, const char *why, void *arg)
 {
 	struct load_ctx *c = arg;
+	struct load_seen *s = load_find(c, section, key);
 
+	/* a refused value or zone was reported where it was found */
+	if ((s != NULL && s->bad) ||
+	    (c->tz_bad && strcmp(section, "window") == 0 &&
+	        strcmp(key, "timezone") == 0))
+		return;
 	load_error(
 	    c, load_line_of(c, section, key), "%s.%s: %s", section, key, why);
+}
+
+/*
+ * A secret file must be the owner's alone: one that group or others may
+ * read or write is a warning, or with [security] strict_secret_files an
+ * error. Returns 0 to go on reading it, -1 when refused.
+ */
+static int
+load_secret_mode(struct load_ctx *c, unsigned line, const char *section,
+    const char *key, const char *path, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0) {
+		load_error(c, line, "%s.%s: %s: %s", section, key, path,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		load_error(c, line, "%s.%s: %s is not a regular file", section,
+		    key, path);
+		return -1;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) == 0)
+		return 0;
+	if (c->cfg->security.strict_secret_files) {
+		load_error(c, line,
+		    "%s.%s: %s is open to group or others (mode %04o): "
+		    "chmod 600 it (security.strict_secret_files is on)",
+		    section, key, path, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	log_warn("%s:%u: %s.%s: %s is open to group or others (mode %04o): "
+	         "chmod 600 it",
+	    c->name, line, section, key, path, (unsigned)(st.st_mode & 07777));
+	return 0;
 }
 
 /* Read the first line of a secret file into dst (cap bytes). */
@@ -240,6 +292,10 @@ load_secret(struct load_ctx *c, const char *section, const char *key,
 		    strerror(errno));
 		return;
 	}
+	if (load_secret_mode(c, line, section, key, path, fileno(f)) != 0) {
+		fclose(f);
+		return;
+	}
 	if (fgets(buf, sizeof(buf), f) == NULL)
 		buf[0] = '\0';
 	fclose(f);
@@ -255,7 +311,21 @@ load_secret(struct load_ctx *c, const char *section, const char *key,
 	explicit_bzero(buf, sizeof(buf));
 }
 
-/* After the keys: the zone file, cross-key checks, then the secrets. */
+/* A file the SMPP link reads when it starts: readable now. */
+static void
+load_readable(
+    struct load_ctx *c, const char *section, const char *key, const char *path)
+{
+	if (path[0] != '\0' && access(path, R_OK) != 0)
+		load_error(c, load_line_of(c, section, key), "%s.%s: %s: %s",
+		    section, key, path, strerror(errno));
+}
+
+/*
+ * After the keys: the zone file, cross-key checks, the secrets and the
+ * files the channels read at start; every problem is reported, none hides
+ * another.
+ */
 static void
 load_finish(struct load_ctx *c)
 {
@@ -266,16 +336,18 @@ load_finish(struct load_ctx *c)
 	    0) {
 		load_error(c, load_line_of(c, "window", "timezone"),
 		    "window.timezone: %s", why);
-		return;
+		c->tz_bad = true;
 	}
-	if (config_check(cfg, load_report_cb, c) > 0)
-		return;
-	if (cfg->smpp.enabled)
+	config_check(cfg, load_report_cb, c);
+	/* every *_file secret: */
+	if (cfg->smpp.enabled && cfg->smpp.password[0] == '\0')
 		load_secret(c, "smpp", "password_file", cfg->smpp.password_file,
 		    cfg->smpp.password, sizeof(cfg->smpp.password));
-	if (cfg->http.enabled)
+	if (cfg->http.enabled && cfg->http.secret[0] == '\0')
 		load_secret(c, "http", "secret_file", cfg->http.secret_file,
 		    cfg->http.secret, sizeof(cfg->http.secret));
+	if (cfg->smpp.enabled && cfg->smpp.tls && cfg->smpp.tls_verify)
+		load_readable(c, "smpp", "tls_ca_file", cfg->smpp.tls_ca_file);
 }
 
 int
@@ -301,7 +373,7 @@ config_load_string(struct config *cfg, const char *name, const char *text,
 		    "syntax error: expected [section] or key = value");
 	else if (rc < 0)
 		load_error(c, 0, "cannot parse (out of memory)");
-	if (c->nerr == 0)
+	if (rc >= 0)
 		load_finish(c);
 	nerr = c->nerr;
 	free(c);

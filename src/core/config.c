@@ -165,10 +165,13 @@ static const struct cfg_key cfg_keys[] = {
 
 	{ "log", "level", CFG_ENUM, F(log.level), 0, 0, level_names, "info",
 	    0 },
+
+	{ "security", "strict_secret_files", CFG_BOOL,
+	    F(security.strict_secret_files), 0, 0, NULL, "false", 0 },
 };
 
 static const char *const cfg_sections[] = { "database", "smpp", "http",
-	"dialog", "window", "limits", "store", "log", "templates" };
+	"dialog", "window", "limits", "store", "log", "security", "templates" };
 
 static int cfg_why(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -574,7 +577,79 @@ cfg_report(config_report_cb report, void *arg, const char *section,
 	return 1;
 }
 
-/* "host:port" or "[v6]:port" with a port of 1..65535. */
+/* Dotted-quad IPv4 of exactly len bytes, as inet_pton takes it. */
+static bool
+cfg_ipv4_ok(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	for (int part = 0; part < 4; part++) {
+		size_t d = 0;
+		unsigned v = 0;
+
+		if (part > 0 && (i >= len || s[i++] != '.'))
+			return false;
+		while (
+		    i + d < len && d < 4 && s[i + d] >= '0' && s[i + d] <= '9')
+			v = v * 10 + (unsigned)(s[i + d++] - '0');
+		if (d == 0 || d > 3 || v > 255 || (d > 1 && s[i] == '0'))
+			return false;
+		i += d;
+	}
+	return i == len;
+}
+
+/* IPv6 text as inet_pton takes it: hex groups, one "::", an IPv4 tail. */
+static bool
+cfg_ipv6_ok(const char *s)
+{
+	static const char hex[] = "0123456789abcdefABCDEF";
+	size_t len = strlen(s), i = 0;
+	int groups = 0;
+	bool gap = false;
+
+	if (s[0] == ':' && s[1] == ':') {
+		gap = true;
+		i = 2;
+	} else if (s[0] == ':') {
+		return false;
+	}
+	while (i < len) {
+		size_t h = strspn(s + i, hex);
+
+		if (s[i + h] == '.') { /* ::ffff:10.0.0.1 */
+			if (!cfg_ipv4_ok(s + i, len - i))
+				return false;
+			groups += 2;
+			break;
+		}
+		if (h == 0 || h > 4)
+			return false;
+		groups++;
+		i += h;
+		if (i == len)
+			break;
+		if (s[i++] != ':')
+			return false;
+		if (s[i] == ':') {
+			if (gap)
+				return false;
+			gap = true;
+			i++;
+		} else if (i == len) {
+			return false; /* "1:" */
+		}
+	}
+	return gap ? groups <= 7 : groups == 8;
+}
+
+bool
+config_numeric_host(const char *host)
+{
+	return cfg_ipv4_ok(host, strlen(host)) || cfg_ipv6_ok(host);
+}
+
+/* "host:port" or "[v6]:port" with a host and a port of 1..65535. */
 static bool
 cfg_hostport_ok(const char *s)
 {
@@ -583,7 +658,7 @@ cfg_hostport_ok(const char *s)
 
 	if (colon == NULL || colon == s)
 		return false;
-	if (s[0] == '[' && colon[-1] != ']')
+	if (s[0] == '[' && (colon[-1] != ']' || colon - s < 3))
 		return false;
 	return cfg_parse_int(colon + 1, &port) == 0 && port >= 1 &&
 	    port <= 65535;
@@ -599,6 +674,10 @@ cfg_check_smpp(const struct config_smpp *s, config_report_cb report, void *arg)
 		return 0;
 	if (s->host[0] == '\0')
 		n += cfg_report(report, arg, "smpp", "host", required);
+	else if (!config_numeric_host(s->host))
+		n += cfg_report(report, arg, "smpp", "host",
+		    "not a numeric IPv4 or IPv6 address (10.0.0.7, ::1): "
+		    "nothing on the event loop may wait for DNS");
 	if (s->system_id[0] == '\0')
 		n += cfg_report(report, arg, "smpp", "system_id", required);
 	if (s->password[0] != '\0' && s->password_file[0] != '\0')
@@ -623,6 +702,9 @@ cfg_check_http(const struct config_http *h, config_report_cb report, void *arg)
 	if (h->admin_listen[0] != '\0' && !cfg_hostport_ok(h->admin_listen))
 		n += cfg_report(
 		    report, arg, "http", "admin_listen", "not host:port");
+	else if (strcmp(h->admin_listen, h->listen) == 0)
+		n += cfg_report(report, arg, "http", "admin_listen",
+		    "the same as listen (leave it empty to serve both there)");
 	if (h->secret[0] != '\0' && h->secret_file[0] != '\0')
 		n += cfg_report(report, arg, "http", "secret_file",
 		    "set secret or secret_file, not both");
@@ -673,28 +755,184 @@ cfg_printf(struct cfg_out *o, const char *fmt, ...)
 		o->len += (size_t)n;
 }
 
-/* conninfo with the value of password=... (or user:pass@ in a URI) hidden. */
-static void
-cfg_put_conninfo(struct cfg_out *o, const char *s)
+/* ---- conninfo masking --------------------------------------------------- */
+
+static bool
+cfg_space(char c)
 {
-	const char *pw = strstr(s, "password"), *at, *scheme;
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+	    c == '\v';
+}
 
-	if ((scheme = strstr(s, "://")) != NULL &&
-	    (at = strchr(scheme, '@')) != NULL &&
-	    memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) != NULL) {
-		const char *colon =
-		    memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
+static int
+cfg_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
 
-		cfg_printf(o, "%.*s:***%s", (int)(colon - s), s, at);
-		return;
+/*
+ * Whether the keyword of len bytes at k names a secret: any keyword with
+ * "password" in it (password, sslpassword, and whatever libpq adds), after
+ * %XX decoding (libpq decodes URI parameter names) and in any case.
+ */
+static bool
+cfg_secret_keyword(const char *k, size_t len, bool uri)
+{
+	char name[64];
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && n + 1 < sizeof(name); i++) {
+		char c = k[i];
+
+		if (uri && c == '%' && i + 2 < len && cfg_hex(k[i + 1]) >= 0 &&
+		    cfg_hex(k[i + 2]) >= 0) {
+			c = (char)(cfg_hex(k[i + 1]) * 16 + cfg_hex(k[i + 2]));
+			i += 2;
+		}
+		name[n++] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 	}
-	if (pw == NULL || (pw = strchr(pw, '=')) == NULL) {
+	name[n] = '\0';
+	return strstr(name, "password") != NULL;
+}
+
+static bool
+cfg_keyword_is(const char *k, size_t len, const char *name)
+{
+	return strlen(name) == len && strncmp(k, name, len) == 0;
+}
+
+/* The end of a key=value value at p: quoted with \' and \\, or bare. */
+static const char *
+cfg_value_end(const char *p)
+{
+	bool quoted = *p == '\'';
+
+	if (quoted)
+		p++;
+	while (*p != '\0') {
+		if (*p == '\\' && p[1] != '\0') {
+			p += 2;
+			continue;
+		}
+		if (quoted ? *p == '\'' : cfg_space(*p))
+			break;
+		p++;
+	}
+	return quoted && *p == '\'' ? p + 1 : p;
+}
+
+/*
+ * key = value pairs as libpq reads them. A secret value (quotes and all) is
+ * printed as ***; so is a dbname that is itself a connection string (libpq
+ * expands those). What does not parse is masked to the end.
+ */
+static void
+cfg_put_conninfo_kv(struct cfg_out *o, const char *s)
+{
+	const char *p = s;
+
+	while (*p != '\0') {
+		const char *k, *v, *end;
+		size_t klen;
+
+		while (cfg_space(*p))
+			p++;
+		k = p;
+		while (*p != '\0' && *p != '=' && !cfg_space(*p))
+			p++;
+		klen = (size_t)(p - k);
+		while (cfg_space(*p))
+			p++;
+		if (*p != '=') {
+			if (*p != '\0' || klen > 0)
+				cfg_printf(o, "%.*s***", (int)(k - s), s);
+			else
+				cfg_printf(o, "%s", s);
+			return;
+		}
+		p++;
+		while (cfg_space(*p))
+			p++;
+		v = p;
+		end = cfg_value_end(v);
+		if (cfg_secret_keyword(k, klen, false) ||
+		    (cfg_keyword_is(k, klen, "dbname") &&
+		        (memchr(v, '=', (size_t)(end - v)) != NULL ||
+		            strncmp(v + (*v == '\''), "postgres", 8) == 0))) {
+			cfg_printf(o, "%.*s***", (int)(v - s), s);
+			s = end;
+		}
+		p = end;
+	}
+	cfg_printf(o, "%s", s);
+}
+
+/*
+ * postgresql://user:secret@host/db?password=...&sslpassword=...: the
+ * password of the user info and every secret parameter become ***.
+ */
+static void
+cfg_put_conninfo_uri(struct cfg_out *o, const char *s, const char *rest)
+{
+	const char *at = NULL, *colon, *q;
+
+	/* libpq ends the user info at the first '@' before any '/'; taking
+	   the last '@' also hides a password with an unescaped '@', '/' or
+	   '?' in it (at worst it hides more than the password) */
+	at = strrchr(rest, '@');
+	if (at != NULL) {
+		colon = memchr(rest, ':', (size_t)(at - rest));
+		if (colon != NULL) {
+			cfg_printf(o, "%.*s***", (int)(colon + 1 - s), s);
+			s = at;
+		}
+		rest = at + 1;
+	}
+	if ((q = strchr(rest, '?')) == NULL) {
 		cfg_printf(o, "%s", s);
 		return;
 	}
-	pw++;
-	pw += strspn(pw, " ");
-	cfg_printf(o, "%.*s***%s", (int)(pw - s), s, pw + strcspn(pw, " "));
+	for (const char *p = q + 1; *p != '\0';) {
+		size_t plen = strcspn(p, "&"), klen = strcspn(p, "=&");
+
+		if (klen < plen && cfg_secret_keyword(p, klen, true)) {
+			cfg_printf(o, "%.*s***", (int)(p + klen + 1 - s), s);
+			s = p + plen;
+		}
+		p += plen + (p[plen] == '&');
+	}
+	cfg_printf(o, "%s", s);
+}
+
+static void
+cfg_put_conninfo(struct cfg_out *o, const char *s)
+{
+	static const char *const schemes[] = { "postgresql://", "postgres://" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(schemes); i++) {
+		if (strncmp(s, schemes[i], strlen(schemes[i])) == 0) {
+			cfg_put_conninfo_uri(o, s, s + strlen(schemes[i]));
+			return;
+		}
+	}
+	cfg_put_conninfo_kv(o, s);
+}
+
+size_t
+config_mask_conninfo(const char *conninfo, char *buf, size_t cap)
+{
+	struct cfg_out o = { buf, cap, 0 };
+
+	if (cap > 0)
+		buf[0] = '\0';
+	cfg_put_conninfo(&o, conninfo);
+	return o.len;
 }
 
 static void

@@ -16,10 +16,12 @@
 #include "meterline/clock.h"
 #include "meterline/db.h"
 #include "meterline/import.h"
+#include "meterline/log.h"
 #include "meterline/model.h"
 #include "meterline/xmalloc.h"
 
 #define IMPORT_MAX_LINE 4096 /* longer lines are bad lines */
+#define IMPORT_WHY_MAX 96
 #define IMPORT_FLUSH (1u << 20) /* COPY chunk size */
 #define IMPORT_NCOLS 8
 
@@ -175,10 +177,14 @@ import_date(const char *s, char out[11])
 	return true;
 }
 
-/* Check the fields of one line; fills *row or returns why not. */
+/*
+ * Check the fields of one line; fills *row or returns why not (a constant
+ * or whybuf, IMPORT_WHY_MAX bytes).
+ */
 static const char *
-import_check(char **f, int n, struct import_row *row)
+import_check(char **f, int n, struct import_row *row, char *whybuf)
 {
+	int32_t cp;
 	long v;
 
 	if (!import_uint(f[0], MODEL_CONTRACT_MAX, &v) || strlen(f[0]) < 4)
@@ -197,9 +203,17 @@ import_check(char **f, int n, struct import_row *row)
 		return "register name longer than 47 bytes";
 	if (!import_name_ok(f[3]))
 		return "register name is not valid UTF-8";
-	for (const unsigned char *p = (const unsigned char *)f[3]; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return "control character in register name";
+	if (log_text_unsafe(f[3], strlen(f[3]), &cp) >= 0) {
+		/* names are shown to staff and sent to customers: nothing
+		   that could hide, reorder or break the text around them */
+		snprintf(whybuf, IMPORT_WHY_MAX,
+		    cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)
+		        ? "control character U+%04X in register name"
+		        : "bidi or line separator character U+%04X in "
+		          "register name",
+		    (unsigned)cp);
+		return whybuf;
+	}
 	row->name = f[3];
 	if (!import_uint(f[4], 1, &v) || v < MODEL_DIGITS_MIN ||
 	    v > MODEL_DIGITS_MAX)
@@ -342,6 +356,7 @@ static void
 import_line(struct import *im, char *line, size_t len, long lineno)
 {
 	char *f[IMPORT_NCOLS + 1], raw[MODEL_CONTRACT_MAX + 4];
+	char whybuf[IMPORT_WHY_MAX];
 	struct import_row row;
 	const char *why = NULL;
 	int n;
@@ -356,7 +371,7 @@ import_line(struct import *im, char *line, size_t len, long lineno)
 			why = im->ncols == 8 ? "expected 7 or 8 fields"
 			                     : "expected 7 fields";
 		if (why == NULL)
-			why = import_check(f, n, &row);
+			why = import_check(f, n, &row, whybuf);
 	}
 	if (why != NULL) {
 		import_bad(im, lineno, why);

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "meterline/db.h"
+#include "meterline/log.h"
 #include "meterline/msg_id.h"
 #include "meterline/replay.h"
 
@@ -54,6 +55,38 @@ export_col(const struct db_rows *rows, int r, int col, bool empty_is_null)
 	return json_string(s);
 }
 
+/*
+ * Write a JSON line with every character that could hide, reorder or break
+ * the text on a staff member's screen (C1 and other controls, bidi
+ * controls, U+2028/9) as a \uXXXX escape: the same JSON to a parser, but
+ * inert in a terminal or an editor. Returns 0 or -1 (write error).
+ */
+static int
+export_put_json(const char *line, FILE *out)
+{
+	size_t len = strlen(line), run = 0;
+	int32_t cp;
+
+	for (size_t i = 0; i < len;) {
+		size_t n = log_utf8_next(line + i, len - i, &cp);
+
+		if (cp >= 0 && log_char_safe(cp)) {
+			i += n;
+			continue;
+		}
+		if (fwrite(line + run, 1, i - run, out) != i - run ||
+		    fprintf(out, "\\u%04x", cp >= 0 ? (unsigned)cp : 0xfffdu) <
+		        0)
+			return -1;
+		i += n;
+		run = i;
+	}
+	if (fwrite(line + run, 1, len - run, out) != len - run ||
+	    putc('\n', out) == EOF)
+		return -1;
+	return 0;
+}
+
 /* One row as one line. Returns 0 or -1 (write error). */
 static int
 export_row(const struct db_rows *rows, int r, const struct tz *tz, FILE *out)
@@ -88,7 +121,7 @@ export_row(const struct db_rows *rows, int r, const struct tz *tz, FILE *out)
 	json_decref(o);
 	if (line == NULL)
 		return -1;
-	rc = fputs(line, out) < 0 || putc('\n', out) == EOF ? -1 : 0;
+	rc = export_put_json(line, out);
 	free(line);
 	return rc;
 }

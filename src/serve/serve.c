@@ -7,10 +7,13 @@
  * the store and, when the store answers, counts the outcome and wakes the
  * outbox sender if an SMS reply was committed.
  */
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/socket.h>
 
 #include <event2/event.h>
 
@@ -410,14 +413,54 @@ serve_free(struct serve *sv)
 		event_free(sv->link_wait);
 }
 
+/*
+ * Whether evhttp will find the host of a listen address ("host:port",
+ * "[v6]:port"; config_check has checked the form): a name is resolved
+ * when serve starts, so a name that does not resolve fails there.
+ */
+static int
+serve_check_listen(const char *key, const char *addr, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_flags = AI_PASSIVE,
+		.ai_socktype = SOCK_STREAM };
+	struct addrinfo *res = NULL;
+	char host[CONFIG_HOST_MAX + 1];
+	const char *colon = strrchr(addr, ':');
+	size_t n = colon != NULL ? (size_t)(colon - addr) : 0;
+	int rc;
+
+	if (addr[0] == '[' && n >= 2) {
+		addr++;
+		n -= 2;
+	}
+	if (addr[0] == '\0' || n >= sizeof(host))
+		return 0;
+	memcpy(host, addr, n);
+	host[n] = '\0';
+	if ((rc = getaddrinfo(host, NULL, &hints, &res)) == 0) {
+		freeaddrinfo(res);
+		return 0;
+	}
+	snprintf(err, errlen, "http.%s: cannot resolve \"%s\": %s", key, host,
+	    gai_strerror(rc));
+	return -1;
+}
+
 int
 serve_check(const struct config *cfg, char *err, size_t errlen)
 {
-	if (cfg->smpp.enabled || cfg->http.enabled)
-		return 0;
-	snprintf(err, errlen,
-	    "neither [smpp] nor [http] is configured: nothing to serve");
-	return -1;
+	if (!cfg->smpp.enabled && !cfg->http.enabled) {
+		snprintf(err, errlen,
+		    "neither [smpp] nor [http] is configured: nothing to serve");
+		return -1;
+	}
+	if (cfg->http.enabled &&
+	    (serve_check_listen("listen", cfg->http.listen, err, errlen) != 0 ||
+	        (cfg->http.admin_listen[0] != '\0' &&
+	            serve_check_listen("admin_listen", cfg->http.admin_listen,
+	                err, errlen) != 0)))
+		return -1;
+	return 0;
 }
 
 int

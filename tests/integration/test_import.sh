@@ -99,4 +99,37 @@ set +e
 set -e
 expect_eq "missing file" "$rc" 1
 expect_eq "usage" "$rc2" 2
+
+# Names shown to staff: no C1 control, bidi control or line separator.
+{
+	echo 'contract,resource,position,register,digits,last_value,last_date'
+	printf '800001,electricity,1,\342\200\256night,5,,\n'
+	printf '800002,electricity,1,a\302\205b,5,,\n'
+	printf '800003,electricity,1,x\342\201\246y,5,,\n'
+	printf '800004,electricity,1,p\342\200\250q,5,,\n'
+	printf '800005,electricity,1,a\tb,5,,\n'
+	printf '800006,electricity,1,ok \342\200\224 dash,5,,\n'
+} >"$tmp/bidi.csv"
+set +e
+"$MLINE_BIN" import contracts --db "$DB" "$tmp/bidi.csv" >/dev/null 2>"$tmp/err"; rc=$?
+set -e
+f=$tmp/bidi.csv
+expect_eq "bidi exit" "$rc" 3
+expect_eq "bidi reports" "$(cat "$tmp/err")" "$f:2: bidi or line separator character U+202E in register name
+$f:3: control character U+0085 in register name
+$f:4: bidi or line separator character U+2066 in register name
+$f:5: bidi or line separator character U+2028 in register name
+$f:6: control character U+0009 in register name"
+expect_eq "only the dash" "$(sql "SELECT string_agg(contract, ',') FROM contracts WHERE contract LIKE '8000%'")" 800006
+
+# export-log escapes them in its JSON: the same text to a parser, inert on
+# a terminal.
+sql "INSERT INTO messages (id, received_at, channel, sender, recipient, text, outcome, dedupe_key)
+     VALUES (1, now(), 'sms', '79000000001', '1234',
+       E'ПС \\u202E1\\u0085\\u2066 \\\\x', 'help', 1)"
+out=$("$MLINE_BIN" export-log --db "$DB")
+expect_match "export escaped" "$out" '"text":"ПС \\u202e1\\u0085\\u2066 \\\\x"'
+if printf '%s' "$out" | grep -q "$(printf '\342\200\256')"; then
+	fail "export-log wrote a raw U+202E"
+fi
 echo ok

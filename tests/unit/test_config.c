@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -317,6 +318,69 @@ test_secret_files(void **state)
 	unlink(empty);
 }
 
+/* Run load(text) with stderr (log_warn) captured into out. */
+static int
+load_capturing(const char *text, char *out, size_t outlen)
+{
+	char path[] = "/tmp/meterline-stderr-XXXXXX";
+	int fd = mkstemp(path), saved = dup(2), rc;
+	ssize_t n;
+
+	assert_true(fd >= 0 && saved >= 0);
+	fflush(stderr);
+	dup2(fd, 2);
+	rc = load(text);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, out, outlen - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(path);
+	return rc;
+}
+
+/* Secret files open to group or others: a warning, or refused if strict. */
+static void
+test_secret_file_modes(void **state)
+{
+	char pw[64], text[512], log[1024];
+
+	(void)state;
+	temp_file(pw, sizeof(pw), "pa55\n");
+	snprintf(text, sizeof(text),
+	    "[smpp]\nhost = 10.0.0.1\nsystem_id = x\npassword_file = %s\n", pw);
+	/* 0600 (mkstemp's): quiet */
+	assert_int_equal(load_capturing(text, log, sizeof(log)), 0);
+	assert_string_equal(log, "");
+	assert_int_equal(chmod(pw, 0640), 0);
+	assert_int_equal(load_capturing(text, log, sizeof(log)), 0);
+	assert_string_equal(cfg.smpp.password, "pa55");
+	assert_non_null(strstr(log, "test.conf:4: smpp.password_file: "));
+	assert_non_null(strstr(log, "open to group or others (mode 0640)"));
+	assert_null(strstr(log, "pa55"));
+	/* strict: refused, whatever the order of the sections */
+	snprintf(text, sizeof(text),
+	    "[smpp]\nhost = 10.0.0.1\nsystem_id = x\npassword_file = %s\n"
+	    "[security]\nstrict_secret_files = yes\n",
+	    pw);
+	expect_error(text, "test.conf:4: smpp.password_file: ");
+	assert_non_null(strstr(err, "(mode 0640): chmod 600 it"));
+	assert_int_equal(chmod(pw, 0602), 0);
+	expect_error(text, "(mode 0602)");
+	assert_int_equal(chmod(pw, 0400), 0);
+	assert_int_equal(load(text), 0);
+	/* the same for [http] secret_file; a directory is no secret file */
+	assert_int_equal(chmod(pw, 0644), 0);
+	snprintf(text, sizeof(text),
+	    "[security]\nstrict_secret_files = true\n[http]\nsecret_file = %s\n",
+	    pw);
+	expect_error(text, "test.conf:4: http.secret_file: ");
+	expect_error("[http]\nsecret_file = /tmp\n",
+	    "test.conf:2: http.secret_file: /tmp is not a regular file");
+	unlink(pw);
+}
+
 static void
 test_dump_masks_secrets(void **state)
 {
@@ -352,6 +416,156 @@ test_dump_masks_secrets(void **state)
 	/* a small buffer still gets a NUL-terminated prefix */
 	assert_true(config_dump(&cfg, dump, 16) > 16);
 	assert_int_equal(strlen(dump), 15);
+}
+
+static void
+expect_masked(const char *in, const char *want)
+{
+	char buf[512];
+	size_t n = config_mask_conninfo(in, buf, sizeof(buf));
+
+	if (strcmp(buf, want) != 0)
+		fail_msg("mask(%s)\n = %s\nwant %s", in, buf, want);
+	assert_int_equal(n, strlen(want));
+}
+
+/* Every form of a libpq connection string keeps its secrets. */
+static void
+test_conninfo_masking(void **state)
+{
+	(void)state;
+	/* key=value: bare, spaced, quoted with spaces and escapes */
+	expect_masked("host=db password=hunter2 dbname=x",
+	    "host=db password=*** dbname=x");
+	expect_masked("password=hunter2", "password=***");
+	expect_masked("host=db password = hunter2  dbname=x",
+	    "host=db password = ***  dbname=x");
+	expect_masked("host=db password='pw with spaces' dbname=x",
+	    "host=db password=*** dbname=x");
+	expect_masked(
+	    "password='it\\'s \\\\ here' user=m", "password=*** user=m");
+	expect_masked("password=a\\ b user=m", "password=*** user=m");
+	expect_masked("password='' user=m", "password=*** user=m");
+	expect_masked("sslpassword=k3y sslkey=/k.pem password=p",
+	    "sslpassword=*** sslkey=/k.pem password=***");
+	expect_masked("\tpassword=x\n", "\tpassword=***\n");
+	/* quoted values that look like keys are values */
+	expect_masked("application_name='password=x' password=y",
+	    "application_name='password=x' password=***");
+	/* an unterminated quote or a stray word: masked to the end */
+	expect_masked(
+	    "host=db password='never closed dbname=x", "host=db password=***");
+	expect_masked("host=db hunter2", "host=db ***");
+	expect_masked("host=db password", "host=db ***");
+	/* a dbname that is a connection string is libpq's too */
+	expect_masked("dbname='host=h password=p' user=m", "dbname=*** user=m");
+	expect_masked("dbname=postgresql://u:p@h/db", "dbname=***");
+	expect_masked("dbname=meterline", "dbname=meterline");
+	/* URIs: user info, parameters (also %-encoded names), both schemes */
+	expect_masked("postgresql://meter:hunter2@db.local/readings",
+	    "postgresql://meter:***@db.local/readings");
+	expect_masked("postgres://meter:h%40nter@db:5432/r?sslmode=require",
+	    "postgres://meter:***@db:5432/r?sslmode=require");
+	expect_masked("postgresql://meter@db/r", "postgresql://meter@db/r");
+	expect_masked("postgresql://db/r?user=m&password=hunter2&sslmode=x",
+	    "postgresql://db/r?user=m&password=***&sslmode=x");
+	expect_masked("postgresql://db?sslpassword=k&pass%77ord=p",
+	    "postgresql://db?sslpassword=***&pass%77ord=***");
+	expect_masked("postgresql://u:a@b/c@h1,h2:5433/r",
+	    "postgresql://u:***@h1,h2:5433/r");
+	expect_masked("postgresql://u:p?x@h/r", "postgresql://u:***@h/r");
+	expect_masked("postgresql:///r", "postgresql:///r");
+}
+
+/* serve --check prints conninfo through the same masking. */
+static void
+test_dump_masks_quoted_password(void **state)
+{
+	(void)state;
+	assert_int_equal(
+	    load(
+	        "[database]\n"
+	        "conninfo = host=db password='pw with \\'spaces\\'' dbname=x\n"),
+	    0);
+	config_dump(&cfg, dump, sizeof(dump));
+	assert_null(strstr(dump, "spaces"));
+	assert_non_null(
+	    strstr(dump, "conninfo = host=db password=*** dbname=x\n"));
+}
+
+static void
+test_numeric_host(void **state)
+{
+	static const char *const good[] = { "10.0.0.7", "0.0.0.0",
+		"255.255.255.255", "::", "::1", "1::", "fe80::1:2",
+		"2001:db8:0:0:0:0:0:1", "2001:DB8::8:800:200C:417A",
+		"::ffff:10.0.0.1", "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:7::" };
+	static const char *const bad[] = { "", "localhost", "smsc.example.net",
+		"10.0.0", "10.0.0.7.1", "256.0.0.1", "010.0.0.1", "10.0.0.7 ",
+		" 10.0.0.7", "1.2.3.-4", "[::1]", ":::", "1:::2", "1::2::3",
+		":1", "1:", "12345::", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7",
+		"1:2:3:4:5:6:7:8::", "fe80::1%eth0", "::ffff:1.2.3", "g::1",
+		"1.2.3.4::" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (!config_numeric_host(good[i]))
+			fail_msg("\"%s\" refused", good[i]);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (config_numeric_host(bad[i]))
+			fail_msg("\"%s\" accepted", bad[i]);
+	}
+}
+
+/*
+ * --check and serve load the config the same way: what serve would refuse
+ * at start (a host name for the SMSC, a backoff cap below its start, one
+ * address for two listeners, a CA file it cannot read) is a config error, reported with the rest.
+ */
+static void
+test_check_what_serve_refuses(void **state)
+{
+	(void)state;
+	expect_error("[smpp]\nhost = smsc.example.net\nsystem_id = x\n",
+	    "test.conf:2: smpp.host: not a numeric IPv4 or IPv6 address");
+	expect_error("[smpp]\nhost = 10.0.0.1\nsystem_id = x\n"
+	             "reconnect_max = 500ms\n",
+	    "test.conf:4: smpp.reconnect_max: 500ms is out of range 1..3600");
+	expect_error("[http]\nsecret = k\nlisten = 127.0.0.1:8080\n"
+	             "admin_listen = 127.0.0.1:8080\n",
+	    "test.conf:4: http.admin_listen: the same as listen");
+	expect_error("[http]\nsecret = k\nlisten = []:8080\n",
+	    "test.conf:3: http.listen: not host:port");
+	expect_error("[smpp]\nhost = 10.0.0.1\nsystem_id = x\ntls = true\n"
+	             "tls_ca_file = /nonexistent/ca.pem\n",
+	    "test.conf:5: smpp.tls_ca_file: /nonexistent/ca.pem: No such file");
+	assert_int_equal(load("[smpp]\nhost = ::1\nsystem_id = x\n"
+	                      "reconnect_max = 1s\n"),
+	    0);
+}
+
+/* A bad zone, a bad value and a cross-key problem: all three, in order. */
+static void
+test_every_problem_at_once(void **state)
+{
+	(void)state;
+	expect_error("[smpp]\nhost = smsc.local\nport = x\nsystem_id = y\n"
+	             "[window]\ntimezone = Mars/Olympus_Mons\n"
+	             "[http]\nsecret_file = /nonexistent/key\n",
+	    "test.conf:3: smpp.port: \"x\" is not an integer\n"
+	    "test.conf:6: window.timezone: ");
+	assert_non_null(strstr(err, "\ntest.conf:2: smpp.host: not a numeric"));
+	assert_non_null(strstr(err,
+	    "\ntest.conf:8: http.secret_file: "
+	    "/nonexistent/key: No such file"));
+	/* the zone is reported once, not again as "not loaded" */
+	assert_null(strstr(err, "zone not loaded"));
+	/* a refused value is not reported again as missing */
+	expect_error("[smpp]\nhost = 10.0.0.1\nsystem_id = "
+	             "much-too-long-system-id\n",
+	    "test.conf:3: smpp.system_id: longer than 15 characters");
+	assert_null(strstr(err, "system_id: required"));
 }
 
 static void
@@ -455,6 +669,12 @@ main(void)
 		cmocka_unit_test(test_channel_sections),
 		cmocka_unit_test(test_secret_files),
 		cmocka_unit_test(test_dump_masks_secrets),
+		cmocka_unit_test(test_conninfo_masking),
+		cmocka_unit_test(test_dump_masks_quoted_password),
+		cmocka_unit_test(test_secret_file_modes),
+		cmocka_unit_test(test_numeric_host),
+		cmocka_unit_test(test_check_what_serve_refuses),
+		cmocka_unit_test(test_every_problem_at_once),
 		cmocka_unit_test(test_check_needs_loaded_zone),
 		cmocka_unit_test(test_example_file_documents_defaults),
 	};
