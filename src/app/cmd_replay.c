@@ -174,8 +174,7 @@ replay_esc(struct replay_cli *c, const char *s, size_t len)
 	if (c->esc_cap < len * 4 + 8) {
 		c->esc_cap = len * 4 + 8;
 		free(c->esc);
-		if ((c->esc = malloc(c->esc_cap)) == NULL)
-			abort();
+		c->esc = xmalloc(c->esc_cap);
 	}
 	return log_escape(s, len, c->esc, c->esc_cap);
 }
@@ -208,8 +207,15 @@ replay_print_text(struct replay_cli *c, const struct replay_rec *rec, size_t n,
     const char *time, const char *outcome, const char *reason,
     const char *reply)
 {
-	printf("%zu %s %s %s \"%s\" -> %s", n + 1, time, rec->channel,
-	    rec->from, replay_esc(c, rec->text, rec->text_len), outcome);
+	char channel[4 * 32 + 8], from[4 * 128 + 8];
+
+	/* A log file is untrusted input: nothing in it may reach a
+	   terminal unescaped. */
+	log_escape(
+	    rec->channel, strlen(rec->channel), channel, sizeof(channel));
+	log_escape(rec->from, strlen(rec->from), from, sizeof(from));
+	printf("%zu %s %s %s \"%s\" -> %s", n + 1, time, channel, from,
+	    replay_esc(c, rec->text, rec->text_len), outcome);
 	if (reason != NULL)
 		printf(" (%s)", reason);
 	if (reply != NULL)
