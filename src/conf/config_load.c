@@ -6,8 +6,12 @@
  *
  * Debian's libinih is built with a 200-byte line buffer and without line
  * numbers in the handler, so we feed it through our own reader: it counts
- * lines, reports over-long ones instead of letting inih split them, and
- * records section headers (an empty [smpp] still enables the channel).
+ * lines, hands a long value line to inih as continuation lines cut at
+ * spaces (the handler joins them with one space, giving the text back
+ * exactly: a long Russian template needs no hand-made line breaks),
+ * reports the rest of the over-long lines instead of letting inih split
+ * them, and records section headers (an empty [smpp] still enables the
+ * channel).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -41,6 +45,8 @@ struct load_ctx {
 	const char *next; /* reader position in the text */
 	unsigned line; /* current line, 1-based */
 	bool cont; /* it starts with blank: a continuation */
+	const char *rest; /* of a long line cut at a space: the next piece */
+	size_t rest_len;
 	bool tz_bad; /* the zone did not load: reported already */
 	char *err;
 	size_t errlen, errused;
@@ -131,6 +137,18 @@ load_header(struct load_ctx *c, const char *p, size_t len)
 		load_remember(c, name, "");
 }
 
+/* A long line we may cut: a key = value or a continuation, not a section
+   header or a comment. */
+static bool
+load_splittable(const char *line, size_t len)
+{
+	size_t blank = strspn(line, " \t");
+
+	if (blank >= len || strchr("[;#", line[blank]))
+		return false;
+	return blank > 0 || memchr(line, '=', len) != NULL;
+}
+
 /* Classify the line inih is about to see. */
 static void
 load_scan(struct load_ctx *c, const char *line, size_t len)
@@ -143,18 +161,89 @@ load_scan(struct load_ctx *c, const char *line, size_t len)
 		load_header(c, line, len);
 }
 
-/* inih's reader: one line per call, never split (see the top comment). */
+/* Where the value of a line begins: past "key =" and its blanks. */
+static size_t
+load_value_at(const char *s, size_t len)
+{
+	const char *eq = memchr(s, '=', len);
+	size_t from = strspn(s, " \t");
+
+	if (from == 0 && eq != NULL)
+		from = (size_t)(eq - s) + 1 + strspn(eq + 1, " \t");
+	return from;
+}
+
+/*
+ * Where to cut a line of len bytes so its first piece fits in max: past
+ * from, at a single space between two non-blanks (dropped, and put back by
+ * the one-space join), as late as possible. 0 when there is none.
+ */
+static size_t
+load_cut(const char *s, size_t len, size_t from, size_t max)
+{
+	for (size_t i = max < len ? max : len - 1; i > from; i--)
+		if (s[i] == ' ' && s[i - 1] != ' ' && s[i - 1] != '\t' &&
+		    i + 1 < len && s[i + 1] != ' ' && s[i + 1] != '\t')
+			return i;
+	return 0;
+}
+
+/* Hand inih the next piece of a cut line, as an indented continuation. */
+static char *
+load_piece(struct load_ctx *c, char *str, size_t num)
+{
+	size_t n = c->rest_len, cut = 0;
+
+	if (n + 2 >= num && (cut = load_cut(c->rest, n, 0, num - 3)) == 0) {
+		load_error(c, c->line,
+		    "line longer than %zu bytes with no space to break it at",
+		    num - 2);
+		cut = n = 0;
+	}
+	if (cut != 0)
+		n = cut;
+	str[0] = ' ';
+	memcpy(str + 1, c->rest, n);
+	str[n + 1] = '\n';
+	str[n + 2] = '\0';
+	c->cont = true;
+	if (cut != 0) {
+		c->rest += cut + 1;
+		c->rest_len -= cut + 1;
+	} else {
+		c->rest = NULL;
+	}
+	return str;
+}
+
+/* inih's reader: one line per call, long value lines cut at spaces (see
+   the top comment). */
 static char *
 load_reader(char *str, int num, void *stream)
 {
 	struct load_ctx *c = stream;
-	size_t len;
+	size_t len, vlen, cut;
 
+	if (c->rest != NULL)
+		return load_piece(c, str, (size_t)num);
 	if (*c->next == '\0')
 		return NULL;
 	len = strcspn(c->next, "\n");
 	c->line++;
 	load_scan(c, c->next, len);
+	/* CRLF files: the CR is no part of the value */
+	vlen = len > 0 && c->next[len - 1] == '\r' ? len - 1 : len;
+	if (len + 1 >= (size_t)num && load_splittable(c->next, vlen) &&
+	    (cut = load_cut(c->next, vlen, load_value_at(c->next, vlen),
+	         (size_t)num - 2)) != 0) {
+		memcpy(str, c->next, cut);
+		str[cut] = '\n';
+		str[cut + 1] = '\0';
+		c->rest = c->next + cut + 1;
+		c->rest_len = vlen - cut - 1;
+		c->next += len + (c->next[len] == '\n');
+		return str;
+	}
 	if (len + 1 >= (size_t)num) {
 		/* a long comment is harmless: drop it quietly */
 		if (!strchr(";#", c->next[strspn(c->next, " \t")]))

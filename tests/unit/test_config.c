@@ -656,6 +656,34 @@ test_example_file_documents_defaults(void **state)
 	assert_false(cfg.smpp.enabled || cfg.http.enabled);
 }
 
+/* A template longer than inih's 200-byte lines needs no hand-made breaks. */
+static void
+test_long_template_line(void **state)
+{
+	char text[2048], want[1024] = "", word[64];
+
+	(void)state;
+	for (int i = 0; i < 11; i++) { /* 400 bytes, within TPL_MAX */
+		snprintf(word, sizeof(word), "%sПоказания %d приняты.",
+		    i ? " " : "", i);
+		strcat(want, word);
+	}
+	assert_true(strlen(want) > 300);
+	snprintf(text, sizeof(text), "[templates]\naccepted = %s\n", want);
+	assert_int_equal(load(text), 0);
+	assert_string_equal(cfg.templates[TPL_ACCEPTED], want);
+	/* CRLF: the CR goes, the text stays */
+	snprintf(text, sizeof(text), "[templates]\r\naccepted = %s\r\n", want);
+	assert_int_equal(load(text), 0);
+	assert_string_equal(cfg.templates[TPL_ACCEPTED], want);
+	/* nowhere to cut: a clear error, nothing cut silently */
+	memset(want, 'x', 300);
+	want[300] = '\0';
+	snprintf(text, sizeof(text), "[templates]\naccepted = %s\n", want);
+	assert_int_equal(load(text), -1);
+	assert_non_null(strstr(err, "test.conf:2: line longer than"));
+}
+
 int
 main(void)
 {
@@ -677,6 +705,7 @@ main(void)
 		cmocka_unit_test(test_every_problem_at_once),
 		cmocka_unit_test(test_check_needs_loaded_zone),
 		cmocka_unit_test(test_example_file_documents_defaults),
+		cmocka_unit_test(test_long_template_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
