@@ -501,7 +501,7 @@ test_cfg(struct config_http *c, struct http_tuning *t)
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:0");
 	snprintf(c->secret, sizeof(c->secret), "%s", SECRET);
 	http_tuning_defaults(t);
-	t->timeout = 1;
+	c->idle_timeout = 1;
 }
 
 static void
