@@ -41,6 +41,7 @@ struct gate_conn {
 
 struct http_gate {
 	struct http_gate_cfg cfg;
+	struct http_gate *next_gate; /* in gates */
 	struct evconnlistener *lev; /* NULL after http_gate_unbind */
 	struct gate_conn *conns;
 	struct htab by_evcon; /* hash of the connection's address -> conn */
@@ -52,6 +53,23 @@ struct http_gate {
 	unsigned long errors_quiet;
 	int64_t log_us;
 };
+
+/*
+ * Every live gate. libevent calls a listener's error callback with the
+ * user data of its accept callback, which evhttp owns (its bound socket),
+ * so the gate is found by its listener here. Touched only from the event
+ * loop's thread; a process has one or two gates.
+ */
+static struct http_gate *gates;
+
+static struct http_gate *
+gate_of_listener(const struct evconnlistener *lev)
+{
+	for (struct http_gate *g = gates; g != NULL; g = g->next_gate)
+		if (g->lev == lev)
+			return g;
+	return NULL;
+}
 
 static void
 gate_metric_add(struct metric_series *m, double v)
@@ -253,11 +271,17 @@ gate_log_accept_error(struct http_gate *g, int err)
 static void
 gate_accept_error_cb(struct evconnlistener *lev, void *arg)
 {
-	struct http_gate *g = arg;
+	struct http_gate *g = gate_of_listener(lev);
 	int err = errno;
-	struct timeval tv = { g->cfg.accept_pause_ms / 1000,
-		(g->cfg.accept_pause_ms % 1000) * 1000 };
+	struct timeval tv;
 
+	(void)arg; /* evhttp's, not ours */
+	if (g == NULL) { /* cannot happen; never spin anyway */
+		evconnlistener_disable(lev);
+		return;
+	}
+	tv.tv_sec = g->cfg.accept_pause_ms / 1000;
+	tv.tv_usec = (g->cfg.accept_pause_ms % 1000) * 1000;
 	gate_metric_add(g->cfg.m_accept_err, 1);
 	gate_log_accept_error(g, err);
 	evconnlistener_disable(lev);
@@ -284,6 +308,8 @@ http_gate_new(struct event_base *base, struct evhttp *http,
 	evtimer_assign(&g->pause, base, gate_pause_cb, g);
 	evconnlistener_set_error_cb(g->lev, gate_accept_error_cb);
 	evhttp_set_bevcb(http, gate_bev_cb, g);
+	g->next_gate = gates;
+	gates = g;
 	return g;
 }
 
@@ -315,6 +341,11 @@ http_gate_free(struct http_gate *g)
 		evtimer_del(&c->deadline);
 		free(c);
 	}
+	for (struct http_gate **p = &gates; *p != NULL; p = &(*p)->next_gate)
+		if (*p == g) {
+			*p = g->next_gate;
+			break;
+		}
 	evtimer_del(&g->pause);
 	htab_free(&g->by_evcon);
 	free(g);

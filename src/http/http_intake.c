@@ -240,7 +240,7 @@ http_not_allowed(struct http_intake *srv, struct evhttp_request *req,
 /* ---- every request ---- */
 
 /*
- * How many Content-Length headers, and whether they disagree. evhttp
+ * Whether two Content-Length headers disagree. evhttp
  * frames the body by the first; a proxy in front may use another, so two
  * different values are a request smuggled past one of them.
  */
@@ -273,21 +273,18 @@ http_request_begin(
     struct http_intake *srv, struct evhttp_request *req, int64_t t0)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-	const char *detail = NULL;
 
 	http_gate_dispatched(srv->gate, req);
 	http_gate_dispatched(srv->admin_gate, req);
-	if (http_length_conflict(in))
-		detail = "conflicting Content-Length headers";
-	else if (evhttp_find_header(in, "Transfer-Encoding") != NULL &&
-	    evhttp_find_header(in, "Content-Length") != NULL)
-		detail = "both Transfer-Encoding and Content-Length";
-	if (detail == NULL)
+	/* (Transfer-Encoding with Content-Length, or other than chunked,
+	 * evhttp refuses itself with 400.) */
+	if (!http_length_conflict(in))
 		return true;
 	metrics_inc(srv->m_events, "conflicting_length");
 	evhttp_add_header(
 	    evhttp_request_get_output_headers(req), "Connection", "close");
-	http_error(srv, req, 400, "bad_framing", detail, 0, t0);
+	http_error(srv, req, 400, "bad_framing",
+	    "conflicting Content-Length headers", 0, t0);
 	return false;
 }
 
