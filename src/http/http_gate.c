@@ -37,6 +37,7 @@ struct gate_conn {
 	struct event attach; /* made active in bevcb */
 	struct event deadline;
 	bool reading; /* a request has begun and was not dispatched yet */
+	bool busy; /* a request dispatched and not yet answered in full */
 };
 
 struct http_gate {
@@ -99,9 +100,16 @@ gate_maybe_enable(struct http_gate *g)
 	evconnlistener_enable(g->lev);
 }
 
-/* The request did not arrive complete in time: end the connection the
- * way evhttp ends one that timed out (no answer; evhttp frees it, and
- * gate_closed_cb frees c). */
+/* End the connection the way evhttp ends one that timed out: no answer;
+ * evhttp frees it, and gate_closed_cb frees c (do not touch c after). */
+static void
+gate_close(struct gate_conn *c)
+{
+	bufferevent_trigger_event(
+	    c->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, 0);
+}
+
+/* The request did not arrive complete in time. */
 static void
 gate_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -110,8 +118,29 @@ gate_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	gate_metric_add(c->g->cfg.m_deadline, 1);
-	bufferevent_trigger_event(
-	    c->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, 0);
+	gate_close(c);
+}
+
+/*
+ * At the cap, a new connection closes the oldest one that owes us a
+ * request (half-sent, or idle keep-alive) rather than wait behind it: the
+ * slow connections of a flood are the old ones, a real client's is new.
+ * Connections waiting for our answer are never closed. Returns whether
+ * one was closed.
+ */
+static bool
+gate_evict(struct http_gate *g, const struct gate_conn *except)
+{
+	struct gate_conn *victim = NULL;
+
+	for (struct gate_conn *c = g->conns; c != NULL; c = c->next)
+		if (c != except && c->evcon != NULL && !c->busy)
+			victim = c; /* the list runs newest to oldest */
+	if (victim == NULL)
+		return false;
+	gate_metric_add(g->cfg.m_evicted, 1);
+	gate_close(victim);
+	return true;
 }
 
 /* Bytes arrived: the first one of a request starts its deadline. */
@@ -190,6 +219,8 @@ gate_attach_cb(evutil_socket_t fd, short what, void *arg)
 		c->reading = true;
 		evtimer_add(&c->deadline, &c->g->request_tv);
 	}
+	if (c->g->open >= c->g->cfg.max_conns)
+		gate_evict(c->g, c); /* its close enables the listener */
 }
 
 /* evhttp's bevcb: one accepted connection. */
@@ -216,12 +247,23 @@ gate_bev_cb(struct event_base *base, void *arg)
 	gate_metric_add(g->cfg.m_open, 1);
 	gate_metric_add(g->cfg.m_accepted, 1);
 	if (g->open >= g->cfg.max_conns && !g->full) {
-		/* Stop accepting: new clients wait in the kernel's backlog
-		 * until a connection closes, instead of taking descriptors. */
+		/* Stop accepting: gate_attach_cb makes room by closing an old
+		 * connection; when every one is busy, new clients wait in the
+		 * kernel's backlog instead of taking descriptors. */
 		gate_metric_add(g->cfg.m_full, 1);
 		gate_maybe_enable(g);
 	}
 	return bev;
+}
+
+/* The answer to a dispatched request was written in full. */
+static void
+gate_done_cb(struct evhttp_request *req, void *arg)
+{
+	struct gate_conn *c = arg;
+
+	(void)req;
+	c->busy = false;
 }
 
 void
@@ -238,7 +280,10 @@ http_gate_dispatched(struct http_gate *g, struct evhttp_request *req)
 
 		if (c->evcon == evcon) {
 			c->reading = false;
+			c->busy = true;
 			evtimer_del(&c->deadline);
+			/* called before evhttp frees req, or never */
+			evhttp_request_set_on_complete_cb(req, gate_done_cb, c);
 			return;
 		}
 	}

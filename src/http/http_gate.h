@@ -1,7 +1,8 @@
 /*
- * The gate in front of one evhttp listener: a cap on open connections, a
- * deadline for each request (first byte to last), and accept errors that
- * pause accepting instead of spinning. Private to src/http.
+ * The gate in front of one evhttp listener: a cap on open connections (at
+ * the cap a new connection closes the oldest one not waiting for an
+ * answer), a deadline for each request (first byte to last), and accept
+ * errors that pause accepting instead of spinning. Private to src/http.
  *
  * evhttp has no hook at accept time that exposes the connection: its
  * bevcb only creates the bufferevent. So the gate creates it, remembers
@@ -36,6 +37,7 @@ struct http_gate_cfg {
 	struct metric_series *m_accepted; /* counter: accepted */
 	struct metric_series *m_deadline; /* counter: closed at the deadline */
 	struct metric_series *m_full; /* counter: listener paused at the cap */
+	struct metric_series *m_evicted; /* counter: closed to make room */
 	struct metric_series *m_accept_err; /* counter: accept() failures */
 };
 

@@ -962,8 +962,8 @@ http_register_metrics(struct http_intake *srv)
 	        "HTTP connections open now", "listener", 0);
 	srv->m_gate = metrics_counter(srv->metrics,
 	    "meterline_http_connection_events_total",
-	    "HTTP connections closed at the request deadline, listener "
-	    "paused at the connection cap, accept() errors",
+	    "HTTP connections closed at the request deadline or to make "
+	    "room at the cap, cap reached, accept() errors",
 	    "listener,event", 0);
 	srv->m_events =
 	    metrics_counter(srv->metrics, "meterline_http_checks_total",
@@ -995,6 +995,7 @@ http_gate_for(struct http_intake *srv, struct evhttp *h,
 		.m_accepted = strcmp(name, "main") == 0 ? srv->m_conns : NULL,
 		.m_deadline = http_series(srv->m_gate, name, "request_timeout"),
 		.m_full = http_series(srv->m_gate, name, "connection_cap"),
+		.m_evicted = http_series(srv->m_gate, name, "evicted"),
 		.m_accept_err = http_series(srv->m_gate, name, "accept_error"),
 	};
 

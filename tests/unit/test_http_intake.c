@@ -1626,32 +1626,51 @@ conns_are(void *arg)
 	return http_intake_connections(srv) == *(size_t *)arg;
 }
 
-/* At max_connections the listener waits; a closed connection lets the
- * next one in. */
+/*
+ * At max_connections a new connection closes the oldest one that owes a
+ * request (idle or half-sent); one waiting for its answer is never closed.
+ */
 static void
 test_connection_cap(void **state)
 {
-	struct tcl *c[6];
-	size_t want = 4;
+	struct tcl *a, *b, *c, *d;
+	struct wait_arg wb;
+	char *body, *raw;
+	size_t len, want = 0;
 
 	(void)state;
-	cfg.max_connections = 4;
+	cfg.max_connections = 3;
 	server_restart();
-	assert_int_equal(http_intake_max_connections(srv), 4);
-	for (int i = 0; i < 6; i++)
-		c[i] = tcl_new(http_intake_port(srv));
-	run_for(200);
-	assert_int_equal(http_intake_connections(srv), 4);
-	tcl_free(c[0]);
-	/* the 5th was let in: it gets an answer */
-	assert_int_equal(
-	    post_msg(c[4], "cap-1", "79120000001", "x")->status, 200);
+	assert_int_equal(http_intake_max_connections(srv), 3);
+	a = tcl_new(http_intake_port(srv));
+	run_for(50);
+	b = tcl_new(http_intake_port(srv));
+	body = mkbody("cap-1", "viber", "79120000001", "delay:600");
+	raw = mkreq("POST", "/v1/messages", "application/json", "", body,
+	    strlen(body), &len);
+	tcl_send(b, raw, len); /* in flight: busy */
+	run_for(100);
+	c = tcl_new(http_intake_port(srv)); /* the 3rd: a, the oldest, goes */
+	assert_true(run_until(is_eof, a, 2000));
+	assert_int_equal(a->nresp, 0);
+	d = tcl_new(http_intake_port(srv)); /* b is busy: c goes */
+	assert_true(run_until(is_eof, c, 2000));
+	assert_int_equal(post_msg(d, "cap-2", "79120000002", "x")->status, 200);
+	wb = (struct wait_arg){ b, 0 };
+	assert_true(run_until(got_response, &wb, 2000));
+	assert_int_equal(b->last.status, 200);
+	assert_int_equal(http_intake_connections(srv), 2);
+	assert_true(metric("meterline_http_connection_events_total{listener="
+	                   "\"main\",event=\"evicted\"}") == 2);
 	assert_true(metric("meterline_http_open_connections{listener="
-	                   "\"main\"}") == 4);
-	for (int i = 1; i < 6; i++)
-		tcl_free(c[i]);
-	want = 0;
+	                   "\"main\"}") == 2);
+	tcl_free(a);
+	tcl_free(b);
+	tcl_free(c);
+	tcl_free(d);
 	assert_true(run_until(conns_are, &want, 2000));
+	free(body);
+	free(raw);
 }
 
 static void
