@@ -388,7 +388,8 @@ http_waiter_add(struct http_intake *srv, struct http_pending *p,
 	w->t0_us = t0_us;
 	w->joined = false;
 	w->rkey_len = rkey_len;
-	memcpy(w->rkey, rkey, rkey_len);
+	if (rkey_len > 0) /* a joined waiter took no token: rkey NULL */
+		memcpy(w->rkey, rkey, rkey_len);
 	w->next = p->waiters;
 	p->waiters = w;
 	srv->waiting++;
