@@ -527,6 +527,15 @@ http_peer(struct evhttp_request *req)
 	return addr ? addr : "?";
 }
 
+/* Whether Unix time secs is more than max_skew (> 0) off the clock. */
+static bool
+http_too_far(int64_t secs, int64_t max_skew)
+{
+	int64_t d = clock_real_us() / 1000000 - secs;
+
+	return max_skew > 0 && (d > max_skew || -d > max_skew);
+}
+
 /*
  * The signed time of a request, after its signature matched: within
  * max_skew of our clock, so a captured request cannot be replayed later
@@ -540,7 +549,7 @@ http_fresh(struct http_intake *srv, struct evhttp_request *req, int64_t t0)
 	const char *ts = evhttp_find_header(
 	    evhttp_request_get_input_headers(req), HTTP_TS_HEADER);
 	const char *error = NULL, *detail = NULL;
-	int64_t secs, now;
+	int64_t secs;
 
 	if (ts == NULL) {
 		if (!srv->cfg.require_timestamp)
@@ -550,9 +559,7 @@ http_fresh(struct http_intake *srv, struct evhttp_request *req, int64_t t0)
 	} else if (http_parse_unix_time(ts, &secs) < 0) {
 		error = "malformed_timestamp";
 		detail = "X-Meterline-Timestamp must be Unix seconds";
-	} else if (srv->cfg.max_skew > 0 &&
-	    ((now = clock_real_us() / 1000000) - secs > srv->cfg.max_skew ||
-	        secs - now > srv->cfg.max_skew)) {
+	} else if (http_too_far(secs, srv->cfg.max_skew)) {
 		error = "stale_timestamp";
 		detail = "X-Meterline-Timestamp is too far from the server's "
 		         "clock";
@@ -564,7 +571,8 @@ http_fresh(struct http_intake *srv, struct evhttp_request *req, int64_t t0)
 	return -1;
 }
 
-/* Method, content type, size and signature; -1 when already answered. */
+/* Method, content type, size, signature and signed time; -1 when already
+ * answered. */
 static int
 http_messages_precheck(struct http_intake *srv, struct evhttp_request *req,
     const char *body, size_t len, int64_t t0)
