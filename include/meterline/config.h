@@ -109,6 +109,16 @@ struct config_http {
 	int rate_burst;
 	/* bytes; larger bodies get 413 */
 	size_t max_body;
+	/* open connections on listen; 0 = derived from RLIMIT_NOFILE */
+	int max_connections;
+	/* seconds from a request's first byte to its last */
+	int64_t request_timeout;
+	/* seconds a connection may stay silent (keep-alive, between reads) */
+	int64_t idle_timeout;
+	/* seconds X-Meterline-Timestamp may be off the clock; 0 = no check */
+	int64_t max_skew;
+	/* refuse requests without X-Meterline-Timestamp */
+	bool require_timestamp;
 };
 
 struct config_dialog {

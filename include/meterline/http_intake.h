@@ -41,8 +41,18 @@ struct http_tuning {
 	size_t max_headers;
 	/* bytes of "text", 4 KiB */
 	size_t max_text;
-	/* seconds: idle, slow request, slow write, 10 */
-	int timeout;
+	/*
+	 * Descriptors kept free for everything but HTTP connections (the
+	 * store's PostgreSQL connections, the SMSC link, listeners, logs) when
+	 * max_connections is derived from RLIMIT_NOFILE, 128.
+	 */
+	size_t fd_reserve;
+	/* open connections on the admin listener, 32 */
+	size_t admin_max_connections;
+	/* milliseconds accepting pauses after an accept() error, 250 */
+	int accept_pause_ms;
+	/* seconds between log lines about accept() errors, 10 */
+	int accept_log_interval;
 	/* seconds the intake may take before a 503, 30 */
 	int reply_timeout;
 	/* seconds in the Retry-After of a 503, 5 */
@@ -98,6 +108,19 @@ int http_intake_admin_port(const struct http_intake *);
 /* Messages submitted and not yet answered. */
 size_t http_intake_inflight(const struct http_intake *);
 
+/* Open connections on the main listener, and its cap after clamping
+ * (max_connections, or derived from RLIMIT_NOFILE). */
+size_t http_intake_connections(const struct http_intake *);
+size_t http_intake_max_connections(const struct http_intake *);
+
+/*
+ * The connection cap for cfg and tuning: cfg->max_connections, at most the
+ * soft RLIMIT_NOFILE minus tuning->fd_reserve and the admin listener's
+ * cap (0 = exactly that), at least 1.
+ */
+size_t http_max_connections(
+    const struct config_http *cfg, const struct http_tuning *tuning);
+
 /*
  * Graceful stop, first step: close the listeners, so no new connection is
  * accepted. Requests in flight still get their answers; wait for
@@ -133,6 +156,19 @@ enum http_sig {
 enum http_sig http_signature_check(const char *header, const void *body,
     size_t len, const unsigned char *secret, size_t secret_len);
 
+/*
+ * The same for a request with X-Meterline-Timestamp: the MAC is over
+ * "<timestamp>.<body>" (ts NULL: over the body alone, as above).
+ */
+enum http_sig
+http_signature_check_ts(const char *header, const char *ts, const void *body,
+    size_t len, const unsigned char *secret, size_t secret_len);
+void http_signature_hex_ts(const char *ts, const void *body, size_t len,
+    const unsigned char *secret, size_t secret_len, char hex[65]);
+
+/* X-Meterline-Timestamp: 1..12 decimal digits, Unix seconds. 0 or -1. */
+int http_parse_unix_time(const char *s, int64_t *secs);
+
 /* Lowercase hex HMAC-SHA256 of body into hex[65]. */
 void http_signature_hex(const void *body, size_t len,
     const unsigned char *secret, size_t secret_len, char hex[65]);
@@ -150,6 +186,10 @@ enum http_sig http_signer_check(
     struct http_signer *, const char *header, const void *body, size_t len);
 void http_signer_hex(
     struct http_signer *, const void *body, size_t len, char hex[65]);
+enum http_sig http_signer_check_ts(struct http_signer *, const char *header,
+    const char *ts, const void *body, size_t len);
+void http_signer_hex_ts(struct http_signer *, const char *ts, const void *body,
+    size_t len, char hex[65]);
 
 /* Whether a channel name is acceptable from the bridge: [a-z0-9_-]{1,32},
  * and not one of the internal channels "sms" and "replay". */

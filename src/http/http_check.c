@@ -246,16 +246,21 @@ http_signer_free(struct http_signer *s)
 	free(s);
 }
 
-/* HMAC-SHA256 of body into mac[32]; -1 on an OpenSSL failure. A NULL key
- * in EVP_MAC_init keeps the prepared key (its ipad/opad state). */
+/* HMAC-SHA256 of [ts "."] body into mac[32]; -1 on an OpenSSL failure. A
+ * NULL key in EVP_MAC_init keeps the prepared key (its ipad/opad state).
+ * The "." keeps the timestamp from running into the body. */
 static int
-signer_mac(
-    struct http_signer *s, const void *body, size_t len, unsigned char mac[32])
+signer_mac(struct http_signer *s, const char *ts, const void *body, size_t len,
+    unsigned char mac[32])
 {
 	unsigned char out[EVP_MAX_MD_SIZE];
 	size_t outlen = 0;
 
 	if (!EVP_MAC_init(s->ctx, NULL, 0, NULL) ||
+	    (ts != NULL &&
+	        (!EVP_MAC_update(
+	             s->ctx, (const unsigned char *)ts, strlen(ts)) ||
+	            !EVP_MAC_update(s->ctx, (const unsigned char *)".", 1))) ||
 	    !EVP_MAC_update(s->ctx, body, len) ||
 	    !EVP_MAC_final(s->ctx, out, &outlen, sizeof(out)) || outlen != 32)
 		return -1;
@@ -276,14 +281,36 @@ hex_encode(const unsigned char mac[32], char hex[65])
 }
 
 void
-http_signer_hex(
-    struct http_signer *s, const void *body, size_t len, char hex[65])
+http_signer_hex_ts(struct http_signer *s, const char *ts, const void *body,
+    size_t len, char hex[65])
 {
 	unsigned char mac[32];
 
-	if (signer_mac(s, body, len, mac) < 0)
+	if (signer_mac(s, ts, body, len, mac) < 0)
 		memset(mac, 0, sizeof(mac));
 	hex_encode(mac, hex);
+}
+
+void
+http_signer_hex(
+    struct http_signer *s, const void *body, size_t len, char hex[65])
+{
+	http_signer_hex_ts(s, NULL, body, len, hex);
+}
+
+void
+http_signature_hex_ts(const char *ts, const void *body, size_t len,
+    const unsigned char *secret, size_t secret_len, char hex[65])
+{
+	struct http_signer *s = http_signer_new(secret, secret_len);
+
+	if (s == NULL) {
+		memset(hex, '0', 64);
+		hex[64] = '\0';
+		return;
+	}
+	http_signer_hex_ts(s, ts, body, len, hex);
+	http_signer_free(s);
 }
 
 void
@@ -340,12 +367,19 @@ enum http_sig
 http_signer_check(
     struct http_signer *s, const char *header, const void *body, size_t len)
 {
+	return http_signer_check_ts(s, header, NULL, body, len);
+}
+
+enum http_sig
+http_signer_check_ts(struct http_signer *s, const char *header, const char *ts,
+    const void *body, size_t len)
+{
 	unsigned char want[32], got[32];
 	enum http_sig r = sig_parse(header, got);
 
 	if (r != HTTP_SIG_OK)
 		return r;
-	if (signer_mac(s, body, len, want) < 0)
+	if (signer_mac(s, ts, body, len, want) < 0)
 		return HTTP_SIG_MISMATCH;
 	return CRYPTO_memcmp(want, got, sizeof(got)) == 0 ? HTTP_SIG_OK
 	                                                  : HTTP_SIG_MISMATCH;
@@ -367,6 +401,39 @@ http_signature_check(const char *header, const void *body, size_t len,
 		return HTTP_SIG_MISMATCH;
 	return CRYPTO_memcmp(want, got, sizeof(got)) == 0 ? HTTP_SIG_OK
 	                                                  : HTTP_SIG_MISMATCH;
+}
+
+enum http_sig
+http_signature_check_ts(const char *header, const char *ts, const void *body,
+    size_t len, const unsigned char *secret, size_t secret_len)
+{
+	struct http_signer *s;
+	enum http_sig r;
+
+	if (ts == NULL)
+		return http_signature_check(
+		    header, body, len, secret, secret_len);
+	if ((s = http_signer_new(secret, secret_len)) == NULL)
+		return HTTP_SIG_MISMATCH;
+	r = http_signer_check_ts(s, header, ts, body, len);
+	http_signer_free(s);
+	return r;
+}
+
+int
+http_parse_unix_time(const char *s, int64_t *secs)
+{
+	int64_t v = 0;
+	size_t n = 0;
+
+	if (s == NULL)
+		return -1;
+	for (; s[n] >= '0' && s[n] <= '9'; n++)
+		v = v * 10 + (s[n] - '0');
+	if (n == 0 || n > 12 || s[n] != '\0')
+		return -1;
+	*secs = v;
+	return 0;
 }
 
 bool

@@ -19,6 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -30,6 +33,7 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
+#include "http_gate.h"
 #include "meterline/clock.h"
 #include "meterline/hash.h"
 #include "meterline/http_intake.h"
@@ -41,6 +45,7 @@
 #define HTTP_PATH_HEALTH "/healthz"
 #define HTTP_PATH_METRICS "/metrics"
 #define HTTP_SIG_HEADER "X-Meterline-Signature"
+#define HTTP_TS_HEADER "X-Meterline-Timestamp"
 #define HTTP_HEALTH_MAX 16
 #define HTTP_CODES 600
 #define HTTP_RKEY_MAX (32 + 1 + 128) /* channel \0 from */
@@ -58,7 +63,8 @@ struct http_waiter {
 	int64_t t0_us;
 	struct http_waiter *next;
 	bool joined; /* came while its id was in flight */
-	size_t rkey_len; /* rate-limit key, for a refund */
+	/* rate-limit key, for a refund; 0 when no token was taken */
+	size_t rkey_len;
 	char rkey[];
 };
 
@@ -83,6 +89,8 @@ struct http_intake {
 	void *health_arg;
 	struct evhttp *http, *admin;
 	struct evhttp_bound_socket *sock, *admin_sock;
+	struct http_gate *gate, *admin_gate;
+	size_t max_conns; /* the main listener's cap */
 	int port, admin_port;
 	struct http_ratelimit *rl;
 	struct http_signer *signer;
@@ -99,6 +107,8 @@ struct http_intake {
 	struct metric_series *m_code[HTTP_CODES];
 	struct metric_series *m_seconds, *m_conns, *m_inflight;
 	struct metric *m_limited;
+	struct metric *m_open, *m_gate; /* {listener}, {listener,event} */
+	struct metric *m_events; /* {event}: replays, stale, framing */
 };
 
 void
@@ -109,10 +119,13 @@ http_tuning_defaults(struct http_tuning *t)
 	t->hard_max_body = 64 * 1024;
 	t->max_headers = 8 * 1024;
 	t->max_text = 4 * 1024;
-	t->timeout = 10;
 	t->reply_timeout = 30;
 	t->retry_after = 5;
 	t->max_inflight = 4096;
+	t->fd_reserve = 128;
+	t->admin_max_connections = 32;
+	t->accept_pause_ms = 250;
+	t->accept_log_interval = 10;
 }
 
 static const char *
@@ -224,6 +237,57 @@ http_not_allowed(struct http_intake *srv, struct evhttp_request *req,
 	http_error(srv, req, 405, "method_not_allowed", detail, 0, t0_us);
 }
 
+/* ---- every request ---- */
+
+/*
+ * Whether two Content-Length headers disagree. evhttp
+ * frames the body by the first; a proxy in front may use another, so two
+ * different values are a request smuggled past one of them.
+ */
+static bool
+http_length_conflict(const struct evkeyvalq *h)
+{
+	const char *first = NULL;
+	const struct evkeyval *kv;
+
+	TAILQ_FOREACH(kv, h, next)
+	{
+		if (strcasecmp(kv->key, "Content-Length") != 0)
+			continue;
+		if (first == NULL)
+			first = kv->value;
+		else if (strcmp(first, kv->value) != 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The start of every dispatch callback: the request is complete, so its
+ * connection's deadline is off; framing that evhttp lets through is
+ * refused with 400 and the connection closed (what follows on it cannot
+ * be trusted). Returns false when answered.
+ */
+static bool
+http_request_begin(
+    struct http_intake *srv, struct evhttp_request *req, int64_t t0)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+
+	http_gate_dispatched(srv->gate, req);
+	http_gate_dispatched(srv->admin_gate, req);
+	/* (Transfer-Encoding with Content-Length, or other than chunked,
+	 * evhttp refuses itself with 400.) */
+	if (!http_length_conflict(in))
+		return true;
+	metrics_inc(srv->m_events, "conflicting_length");
+	evhttp_add_header(
+	    evhttp_request_get_output_headers(req), "Connection", "close");
+	http_error(srv, req, 400, "bad_framing",
+	    "conflicting Content-Length headers", 0, t0);
+	return false;
+}
+
 /* ---- the in-flight table and pendings ---- */
 
 static uint64_t
@@ -324,7 +388,8 @@ http_waiter_add(struct http_intake *srv, struct http_pending *p,
 	w->t0_us = t0_us;
 	w->joined = false;
 	w->rkey_len = rkey_len;
-	memcpy(w->rkey, rkey, rkey_len);
+	if (rkey_len > 0) /* a joined waiter took no token: rkey NULL */
+		memcpy(w->rkey, rkey, rkey_len);
 	w->next = p->waiters;
 	p->waiters = w;
 	srv->waiting++;
@@ -369,6 +434,14 @@ http_pending_answer(struct http_pending *p, const struct intake_result *r,
 		struct http_waiter *w = p->waiters;
 
 		p->waiters = w->next;
+		/* A token pays for storing a message: nothing new stored
+		 * (refused, or a replay the store recognised) costs none. */
+		if ((!ok || r->status == INTAKE_DUPLICATE) && w->rkey_len > 0) {
+			http_ratelimit_refund(
+			    srv->rl, w->rkey, w->rkey_len, now);
+			if (ok)
+				metrics_inc(srv->m_events, "replay_stored");
+		}
 		if (ok && body != NULL) {
 			if (r->status == INTAKE_DUPLICATE || w->joined)
 				evhttp_add_header(
@@ -377,8 +450,6 @@ http_pending_answer(struct http_pending *p, const struct intake_result *r,
 			http_send(srv, w->req, 200, "application/json", body,
 			    strlen(body), 0, w->t0_us);
 		} else {
-			http_ratelimit_refund(
-			    srv->rl, w->rkey, w->rkey_len, now);
 			http_error(srv, w->req, 503, ok ? "internal" : error,
 			    detail, srv->tune.retry_after, w->t0_us);
 		}
@@ -456,7 +527,52 @@ http_peer(struct evhttp_request *req)
 	return addr ? addr : "?";
 }
 
-/* Method, content type, size and signature; -1 when already answered. */
+/* Whether Unix time secs is more than max_skew (> 0) off the clock. */
+static bool
+http_too_far(int64_t secs, int64_t max_skew)
+{
+	int64_t d = clock_real_us() / 1000000 - secs;
+
+	return max_skew > 0 && (d > max_skew || -d > max_skew);
+}
+
+/*
+ * The signed time of a request, after its signature matched: within
+ * max_skew of our clock, so a captured request cannot be replayed later
+ * (and required when require_timestamp is on). The body's "timestamp" is
+ * the customer's time and may be hours old for a message a messenger
+ * delivered late, so it is not the one checked. -1 when answered.
+ */
+static int
+http_fresh(struct http_intake *srv, struct evhttp_request *req, int64_t t0)
+{
+	const char *ts = evhttp_find_header(
+	    evhttp_request_get_input_headers(req), HTTP_TS_HEADER);
+	const char *error = NULL, *detail = NULL;
+	int64_t secs;
+
+	if (ts == NULL) {
+		if (!srv->cfg.require_timestamp)
+			return 0;
+		error = "missing_timestamp";
+		detail = "X-Meterline-Timestamp is required";
+	} else if (http_parse_unix_time(ts, &secs) < 0) {
+		error = "malformed_timestamp";
+		detail = "X-Meterline-Timestamp must be Unix seconds";
+	} else if (http_too_far(secs, srv->cfg.max_skew)) {
+		error = "stale_timestamp";
+		detail = "X-Meterline-Timestamp is too far from the server's "
+		         "clock";
+	}
+	if (error == NULL)
+		return 0;
+	metrics_inc(srv->m_events, error);
+	http_error(srv, req, 401, error, detail, 0, t0);
+	return -1;
+}
+
+/* Method, content type, size, signature and signed time; -1 when already
+ * answered. */
 static int
 http_messages_precheck(struct http_intake *srv, struct evhttp_request *req,
     const char *body, size_t len, int64_t t0)
@@ -484,10 +600,11 @@ http_messages_precheck(struct http_intake *srv, struct evhttp_request *req,
 		http_error(srv, req, 413, "body_too_large", detail, 0, t0);
 		return -1;
 	}
-	sig = http_signer_check(
-	    srv->signer, evhttp_find_header(in, HTTP_SIG_HEADER), body, len);
+	sig = http_signer_check_ts(srv->signer,
+	    evhttp_find_header(in, HTTP_SIG_HEADER),
+	    evhttp_find_header(in, HTTP_TS_HEADER), body, len);
 	if (sig == HTTP_SIG_OK)
-		return 0;
+		return http_fresh(srv, req, t0);
 	if (http_log_ok(srv, t0, &quiet))
 		log_info("http: %s signature from %s (%u similar lines "
 		         "suppressed)",
@@ -537,12 +654,34 @@ http_db_down(struct http_intake *srv)
 	return false;
 }
 
-/* Queue the message with the intake, or attach to the same id in flight. */
+/*
+ * A request for a (channel, id) already in flight waits for that result
+ * and takes no rate-limit token: it stores nothing, and a replayed request
+ * must not use up its sender's limit. Returns whether it joined.
+ */
+static bool
+http_messages_join(struct http_intake *srv, struct evhttp_request *req,
+    const struct http_msg *m, int64_t t0)
+{
+	struct http_pending *p = http_table_find(srv, m->channel, m->id);
+
+	if (p == NULL)
+		return false;
+	if (srv->waiting >= srv->tune.max_inflight)
+		http_error(srv, req, 503, "overloaded",
+		    "too many messages in flight", srv->tune.retry_after, t0);
+	else
+		http_waiter_add(srv, p, req, t0, NULL, 0)->joined = true;
+	metrics_inc(srv->m_events, "replay_in_flight");
+	return true;
+}
+
+/* Queue the message with the intake; its rate-limit token is taken. */
 static void
 http_messages_submit(struct http_intake *srv, struct evhttp_request *req,
     const struct http_msg *m, const char *rkey, size_t rkey_len, int64_t t0)
 {
-	struct http_pending *p = http_table_find(srv, m->channel, m->id);
+	struct http_pending *p;
 	struct inbound_msg msg;
 	int rc;
 
@@ -550,10 +689,6 @@ http_messages_submit(struct http_intake *srv, struct evhttp_request *req,
 		http_ratelimit_refund(srv->rl, rkey, rkey_len, clock_mono_us());
 		http_error(srv, req, 503, "overloaded",
 		    "too many messages in flight", srv->tune.retry_after, t0);
-		return;
-	}
-	if (p != NULL) { /* the same (channel, id) is being stored */
-		http_waiter_add(srv, p, req, t0, rkey, rkey_len)->joined = true;
 		return;
 	}
 	p = http_pending_new(srv, m->channel, m->id);
@@ -583,6 +718,28 @@ http_messages_submit(struct http_intake *srv, struct evhttp_request *req,
 	}
 }
 
+/* Take a token for m's sender; when none is left answer 429, -1. */
+static int
+http_messages_rate(struct http_intake *srv, struct evhttp_request *req,
+    const struct http_msg *m, const char *rkey, size_t rkey_len, int64_t t0)
+{
+	int wait = http_ratelimit_take(srv->rl, rkey, rkey_len, t0);
+	char masked[48];
+	unsigned quiet;
+
+	if (wait <= 0)
+		return 0;
+	if (http_log_ok(srv, t0, &quiet))
+		log_info("http: rate limit for %s sender %s (%u similar "
+		         "lines suppressed)",
+		    m->channel, log_mask_phone(m->from, masked, sizeof(masked)),
+		    quiet);
+	metrics_inc(srv->m_limited, m->channel);
+	http_error(srv, req, 429, "rate_limited",
+	    "too many messages from this sender", wait, t0);
+	return -1;
+}
+
 static void
 http_messages_cb(struct evhttp_request *req, void *arg)
 {
@@ -595,33 +752,19 @@ http_messages_cb(struct evhttp_request *req, void *arg)
 	const char *error;
 	struct http_msg m;
 	size_t rkey_len;
-	int wait;
 
-	if (http_messages_precheck(srv, req, body, len, t0) < 0)
+	if (!http_request_begin(srv, req, t0) ||
+	    http_messages_precheck(srv, req, body, len, t0) < 0)
 		return;
 	if (http_msg_parse(&m, body, len, srv->tune.max_text, &error, detail,
 	        sizeof(detail)) < 0) {
 		http_error(srv, req, 400, error, detail, 0, t0);
 		return;
 	}
-	rkey_len = http_rate_key(&m, rkey);
-	wait = http_ratelimit_take(srv->rl, rkey, rkey_len, t0);
-	if (wait > 0) {
-		char masked[48];
-		unsigned quiet;
-
-		if (http_log_ok(srv, t0, &quiet))
-			log_info(
-			    "http: rate limit for %s sender %s (%u similar "
-			    "lines suppressed)",
-			    m.channel,
-			    log_mask_phone(m.from, masked, sizeof(masked)),
-			    quiet);
-		metrics_inc(srv->m_limited, m.channel);
-		http_error(srv, req, 429, "rate_limited",
-		    "too many messages from this sender", wait, t0);
-	} else {
-		http_messages_submit(srv, req, &m, rkey, rkey_len, t0);
+	if (!http_messages_join(srv, req, &m, t0)) {
+		rkey_len = http_rate_key(&m, rkey);
+		if (http_messages_rate(srv, req, &m, rkey, rkey_len, t0) == 0)
+			http_messages_submit(srv, req, &m, rkey, rkey_len, t0);
 	}
 	http_msg_clear(&m);
 }
@@ -645,6 +788,8 @@ http_healthz_cb(struct evhttp_request *req, void *arg)
 	size_t n = 0;
 	bool ok = true;
 
+	if (!http_request_begin(srv, req, 0))
+		return;
 	if (!http_is_get(req)) {
 		http_not_allowed(srv, req, "GET, HEAD", 0);
 		return;
@@ -676,6 +821,8 @@ http_metrics_cb(struct evhttp_request *req, void *arg)
 	size_t len;
 	char *text;
 
+	if (!http_request_begin(srv, req, 0))
+		return;
 	if (!http_is_get(req)) {
 		http_not_allowed(srv, req, "GET, HEAD", 0);
 		return;
@@ -689,17 +836,8 @@ http_metrics_cb(struct evhttp_request *req, void *arg)
 static void
 http_notfound_cb(struct evhttp_request *req, void *arg)
 {
-	http_error(arg, req, 404, "not_found", "no such path", 0, 0);
-}
-
-/* Count accepted connections; evhttp wants a socket-less bufferevent. */
-static struct bufferevent *
-http_bev_cb(struct event_base *base, void *arg)
-{
-	struct http_intake *srv = arg;
-
-	metrics_add(srv->m_conns, 1);
-	return bufferevent_socket_new(base, -1, 0);
+	if (http_request_begin(arg, req, 0))
+		http_error(arg, req, 404, "not_found", "no such path", 0, 0);
 }
 
 /* ---- setup ---- */
@@ -768,7 +906,8 @@ http_listen(struct http_intake *srv, const char *addr,
 		snprintf(err, errlen, "evhttp_new failed");
 		return NULL;
 	}
-	evhttp_set_timeout(h, c->timeout);
+	/* per read, so also how long a keep-alive connection may idle */
+	evhttp_set_timeout(h, (int)srv->cfg.idle_timeout);
 	evhttp_set_max_headers_size(h, (ev_ssize_t)c->max_headers);
 	evhttp_set_max_body_size(h, (ev_ssize_t)c->hard_max_body);
 	evhttp_set_allowed_methods(h, HTTP_ALL_METHODS);
@@ -799,9 +938,14 @@ http_tuning_check(const struct config_http *cfg, const struct http_tuning *c,
 		why = "the shared secret is empty";
 	else if (c->max_text == 0 || c->max_headers < 256)
 		why = "max_text must be > 0 and max_headers >= 256";
-	else if (c->timeout <= 0 || c->reply_timeout <= 0 ||
-	    c->retry_after <= 0 || c->max_inflight == 0)
-		why = "timeouts, retry_after and max_inflight must be > 0";
+	else if (c->reply_timeout <= 0 || c->retry_after <= 0 ||
+	    c->max_inflight == 0 || c->admin_max_connections == 0 ||
+	    c->accept_pause_ms <= 0 || c->accept_log_interval <= 0)
+		why = "reply_timeout, retry_after, max_inflight, "
+		      "admin_max_connections and the accept back-off must be "
+		      "> 0";
+	else if (cfg->request_timeout <= 0 || cfg->idle_timeout <= 0)
+		why = "request_timeout and idle_timeout must be > 0";
 	if (why == NULL)
 		return 0;
 	snprintf(err, errlen, "http: %s", why);
@@ -822,6 +966,66 @@ http_register_metrics(struct http_intake *srv)
 	srv->m_conns = metrics_series(std.http_connections);
 	srv->m_inflight = metrics_series(std.http_inflight);
 	srv->m_limited = std.http_ratelimited;
+	srv->m_open =
+	    metrics_gauge(srv->metrics, "meterline_http_open_connections",
+	        "HTTP connections open now", "listener", 0);
+	srv->m_gate = metrics_counter(srv->metrics,
+	    "meterline_http_connection_events_total",
+	    "HTTP connections closed at the request deadline or to make "
+	    "room at the cap, cap reached, accept() errors",
+	    "listener,event", 0);
+	srv->m_events =
+	    metrics_counter(srv->metrics, "meterline_http_checks_total",
+	        "HTTP requests caught by a replay, freshness or framing check",
+	        "event", 0);
+}
+
+/* A series of a family that may be missing (no registry). */
+static struct metric_series *
+http_series(struct metric *m, const char *a, const char *b)
+{
+	if (m == NULL)
+		return NULL;
+	return b ? metrics_series(m, a, b) : metrics_series(m, a);
+}
+
+/* The gate of one listener: its cap, deadline, back-off and metrics. */
+static struct http_gate *
+http_gate_for(struct http_intake *srv, struct evhttp *h,
+    struct evhttp_bound_socket *sock, const char *name, size_t max_conns)
+{
+	struct http_gate_cfg g = {
+		.name = name,
+		.max_conns = max_conns,
+		.request_timeout = (int)srv->cfg.request_timeout,
+		.accept_pause_ms = srv->tune.accept_pause_ms,
+		.log_interval = srv->tune.accept_log_interval,
+		.m_open = http_series(srv->m_open, name, NULL),
+		.m_accepted = strcmp(name, "main") == 0 ? srv->m_conns : NULL,
+		.m_deadline = http_series(srv->m_gate, name, "request_timeout"),
+		.m_full = http_series(srv->m_gate, name, "connection_cap"),
+		.m_evicted = http_series(srv->m_gate, name, "evicted"),
+		.m_accept_err = http_series(srv->m_gate, name, "accept_error"),
+	};
+
+	return http_gate_new(srv->base, h, sock, &g);
+}
+
+size_t
+http_max_connections(
+    const struct config_http *cfg, const struct http_tuning *tuning)
+{
+	struct rlimit rl;
+	size_t safe = SIZE_MAX, reserve = tuning->fd_reserve;
+
+	if (cfg->admin_listen[0] != '\0')
+		reserve += tuning->admin_max_connections;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		safe =
+		    rl.rlim_cur > reserve ? (size_t)rl.rlim_cur - reserve : 1;
+	if (cfg->max_connections > 0 && (size_t)cfg->max_connections < safe)
+		return (size_t)cfg->max_connections;
+	return safe < 65536 ? safe : 65536;
 }
 
 static int
@@ -834,13 +1038,22 @@ http_intake_bind(struct http_intake *srv, char *err, size_t errlen)
 	if (srv->http == NULL)
 		return -1;
 	evhttp_set_cb(srv->http, HTTP_PATH_MESSAGES, http_messages_cb, srv);
-	evhttp_set_bevcb(srv->http, http_bev_cb, srv);
+	srv->max_conns = http_max_connections(&srv->cfg, &srv->tune);
+	if (srv->cfg.max_connections > 0 &&
+	    srv->max_conns < (size_t)srv->cfg.max_connections)
+		log_warn("http: max_connections %d leaves too few descriptors "
+		         "(RLIMIT_NOFILE); using %zu",
+		    srv->cfg.max_connections, srv->max_conns);
+	srv->gate =
+	    http_gate_for(srv, srv->http, srv->sock, "main", srv->max_conns);
 	stats = srv->http;
 	if (srv->cfg.admin_listen[0] != '\0') {
 		srv->admin = http_listen(srv, srv->cfg.admin_listen,
 		    &srv->admin_sock, &srv->admin_port, err, errlen);
 		if (srv->admin == NULL)
 			return -1;
+		srv->admin_gate = http_gate_for(srv, srv->admin,
+		    srv->admin_sock, "admin", srv->tune.admin_max_connections);
 		stats = srv->admin;
 	}
 	evhttp_set_cb(stats, HTTP_PATH_HEALTH, http_healthz_cb, srv);
@@ -900,7 +1113,8 @@ http_intake_new(struct event_base *base, const struct config_http *cfg,
 		http_intake_free(srv);
 		return NULL;
 	}
-	log_info("http: listening on %s (port %d)%s%s", cfg->listen, srv->port,
+	log_info("http: listening on %s (port %d, at most %zu connections)%s%s",
+	    cfg->listen, srv->port, srv->max_conns,
 	    srv->admin ? ", admin on " : "",
 	    srv->admin ? cfg->admin_listen : "");
 	return srv;
@@ -924,11 +1138,25 @@ http_intake_inflight(const struct http_intake *srv)
 	return srv->waiting;
 }
 
+size_t
+http_intake_connections(const struct http_intake *srv)
+{
+	return http_gate_open(srv->gate);
+}
+
+size_t
+http_intake_max_connections(const struct http_intake *srv)
+{
+	return srv->max_conns;
+}
+
 void
 http_intake_stop(struct http_intake *srv)
 {
 	if (srv == NULL)
 		return;
+	http_gate_unbind(srv->gate);
+	http_gate_unbind(srv->admin_gate);
 	if (srv->sock != NULL) {
 		evhttp_del_accept_socket(srv->http, srv->sock);
 		srv->sock = NULL;
@@ -957,10 +1185,15 @@ http_intake_free(struct http_intake *srv)
 		p->srv = NULL;
 		p->prev = p->next = NULL;
 	}
+	/* evhttp_free frees the listeners before it closes connections */
+	http_gate_unbind(srv->gate);
+	http_gate_unbind(srv->admin_gate);
 	if (srv->http != NULL)
 		evhttp_free(srv->http);
 	if (srv->admin != NULL)
 		evhttp_free(srv->admin);
+	http_gate_free(srv->gate);
+	http_gate_free(srv->admin_gate);
 	http_ratelimit_free(srv->rl);
 	http_signer_free(srv->signer);
 	htab_free(&srv->table);

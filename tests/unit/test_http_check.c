@@ -136,6 +136,49 @@ test_signature(void **state)
 }
 
 /* RFC 4231 test case 2: HMAC-SHA256("Jefe", "what do ya want for nothing?") */
+/* With X-Meterline-Timestamp the MAC is over "<ts>.<body>" (the value
+ * below is Python's hmac.new(b"secret", b'1700000000.{"a":1}', sha256)). */
+static void
+test_signature_timestamp(void **state)
+{
+	static const char body[] = "{\"a\":1}";
+	static const char want[] =
+	    "49f24e537407743fa4a0242bb63b94b9a47ee99cbbe071ccd8a22550ae411686";
+	const unsigned char *key = (const unsigned char *)"secret";
+	struct http_signer *s = http_signer_new(key, 6);
+	char hex[65], hdr[80];
+	int64_t t;
+
+	(void)state;
+	http_signature_hex_ts("1700000000", body, strlen(body), key, 6, hex);
+	assert_string_equal(hex, want);
+	http_signer_hex_ts(s, "1700000000", body, strlen(body), hex);
+	assert_string_equal(hex, want);
+	snprintf(hdr, sizeof(hdr), "sha256=%s", want);
+	assert_int_equal(
+	    http_signer_check_ts(s, hdr, "1700000000", body, strlen(body)),
+	    HTTP_SIG_OK);
+	assert_int_equal(http_signature_check_ts(
+	                     hdr, "1700000000", body, strlen(body), key, 6),
+	    HTTP_SIG_OK);
+	/* another time, or the body alone, does not match */
+	assert_int_equal(
+	    http_signer_check_ts(s, hdr, "1700000001", body, strlen(body)),
+	    HTTP_SIG_MISMATCH);
+	assert_int_equal(
+	    http_signer_check(s, hdr, body, strlen(body)), HTTP_SIG_MISMATCH);
+	http_signer_free(s);
+	assert_int_equal(http_parse_unix_time("1700000000", &t), 0);
+	assert_int_equal(t, 1700000000);
+	assert_int_equal(http_parse_unix_time("0", &t), 0);
+	assert_int_equal(http_parse_unix_time("", &t), -1);
+	assert_int_equal(http_parse_unix_time("-1", &t), -1);
+	assert_int_equal(http_parse_unix_time("17e8", &t), -1);
+	assert_int_equal(http_parse_unix_time(" 1", &t), -1);
+	assert_int_equal(http_parse_unix_time("1234567890123", &t), -1);
+	assert_int_equal(http_parse_unix_time(NULL, &t), -1);
+}
+
 static void
 test_signature_rfc4231(void **state)
 {
@@ -396,6 +439,7 @@ main(void)
 		cmocka_unit_test(test_content_type),
 		cmocka_unit_test(test_signature),
 		cmocka_unit_test(test_signature_rfc4231),
+		cmocka_unit_test(test_signature_timestamp),
 		cmocka_unit_test(test_signer),
 		cmocka_unit_test(test_channel),
 		cmocka_unit_test(test_msg_good),

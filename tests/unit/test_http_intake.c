@@ -18,7 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -489,19 +493,27 @@ metric(const char *series)
 
 /* ---- fixture ---- */
 
+/* test_cfg without assertions (for a forked child) */
 static void
-test_cfg(struct config_http *c, struct http_tuning *t)
+test_cfg_plain(struct config_http *c, struct http_tuning *t)
 {
 	struct config *conf = malloc(sizeof(*conf));
 
-	assert_non_null(conf);
+	if (conf == NULL)
+		abort();
 	config_defaults(conf); /* the [http] defaults of the key table */
 	*c = conf->http;
 	free(conf);
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:0");
 	snprintf(c->secret, sizeof(c->secret), "%s", SECRET);
 	http_tuning_defaults(t);
-	t->timeout = 1;
+	c->idle_timeout = 1;
+}
+
+static void
+test_cfg(struct config_http *c, struct http_tuning *t)
+{
+	test_cfg_plain(c, t);
 }
 
 static void
@@ -1346,6 +1358,580 @@ test_stop_and_free_with_pending(void **state)
 	free(raw);
 }
 
+/* ---- replays, signed time, framing (issue 14) ---- */
+
+/*
+ * A signed POST with X-Meterline-Timestamp ts (NULL: none). sign_ts: the
+ * MAC covers "<ts>.<body>" (true) or the body alone (false).
+ */
+static struct resp *
+post_ts(struct tcl *c, const char *body, const char *ts, bool sign_ts)
+{
+	char hex[65], *raw;
+	size_t blen = strlen(body), n;
+	struct resp *r;
+
+	http_signature_hex_ts(sign_ts ? ts : NULL, body, blen,
+	    (const unsigned char *)SECRET, strlen(SECRET), hex);
+	raw = malloc(512 + blen);
+	n = (size_t)sprintf(raw,
+	    "POST /v1/messages HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Type: application/json\r\n"
+	    "X-Meterline-Signature: sha256=%s\r\n%s%s%s"
+	    "Content-Length: %zu\r\n\r\n%s",
+	    hex, ts ? "X-Meterline-Timestamp: " : "", ts ? ts : "",
+	    ts ? "\r\n" : "", blen, body);
+	r = tcl_exchange(c, raw, n);
+	free(raw);
+	return r;
+}
+
+static const char *
+unix_time(int64_t offset, char *buf, size_t len)
+{
+	snprintf(buf, len, "%lld", (long long)(time(NULL) + offset));
+	return buf;
+}
+
+/*
+ * The defect: every replay of a captured request took a token before the
+ * store called it a duplicate, so 25 replays locked the sender out. Now a
+ * replay of a stored id has its token given back and one of an id in
+ * flight takes none: the sender's real next message still passes.
+ */
+static void
+test_replay_not_rate_limited(void **state)
+{
+	struct tcl *c, *d[10];
+	struct resp *r;
+	char buf[8], *body;
+
+	(void)state;
+	cfg.rate_limit = 2;
+	cfg.rate_burst = 2;
+	server_restart();
+	c = tcl_new(http_intake_port(srv));
+	assert_int_equal(post_msg(c, "rp-1", "79120000001", "x")->status, 200);
+	for (int i = 0; i < 25; i++) { /* replays of a stored id */
+		r = post_msg(c, "rp-1", "79120000001", "x");
+		assert_int_equal(r->status, 200);
+		assert_non_null(hdr(r, "X-Meterline-Duplicate", buf, 8));
+	}
+	/* replays joining an id in flight */
+	body = mkbody("rp-2", "viber", "79120000001", "delay:300");
+	for (int i = 0; i < 10; i++) {
+		size_t len;
+		char *raw = mkreq("POST", "/v1/messages", "application/json",
+		    "", body, strlen(body), &len);
+
+		d[i] = tcl_new(http_intake_port(srv));
+		tcl_send(d[i], raw, len);
+		free(raw);
+		run_for(i == 0 ? 50 : 5);
+	}
+	for (int i = 0; i < 10; i++) {
+		struct wait_arg w = { d[i], 0 };
+
+		assert_true(run_until(got_response, &w, 3000));
+		assert_int_equal(d[i]->last.status, 200);
+		tcl_free(d[i]);
+	}
+	free(body);
+	assert_int_equal(fake.submits, 1 + 25 + 1);
+	/* two tokens paid for rp-1 and rp-2: the bucket is empty now, and
+	 * not overdrawn by the 35 replays */
+	r = post_msg(c, "rp-3", "79120000001", "x");
+	assert_int_equal(r->status, 429);
+	assert_string_equal(hdr(r, "Retry-After", buf, sizeof(buf)), "30");
+	assert_true(
+	    metric("meterline_http_checks_total{event=\"replay_stored\"}") ==
+	    25);
+	assert_true(metric("meterline_http_checks_total{event=\"replay_in_"
+	                   "flight\"}") == 9);
+	tcl_free(c);
+}
+
+static void
+test_signed_timestamp(void **state)
+{
+	struct tcl *c = tcl_new(http_intake_port(srv));
+	char ts[32], *body;
+	struct resp *r;
+	int n = 0;
+
+	(void)state;
+#define TS_BODY(id) (free(body), body = mkbody(id, "viber", "7912", "x"))
+	body = NULL;
+	TS_BODY("ts-1"); /* fresh, signed with the time: accepted */
+	assert_int_equal(
+	    post_ts(c, body, unix_time(-60, ts, 32), true)->status, 200);
+	n++;
+	TS_BODY("ts-2"); /* no header: accepted (bridges of before) */
+	assert_int_equal(post_ts(c, body, NULL, false)->status, 200);
+	n++;
+	TS_BODY("ts-3"); /* 6 minutes old: a replay of a captured request */
+	r = post_ts(c, body, unix_time(-360, ts, 32), true);
+	assert_int_equal(r->status, 401);
+	assert_string_equal(error_of(r), "stale_timestamp");
+	r = post_ts(c, body, unix_time(360, ts, 32), true); /* in the future */
+	assert_int_equal(r->status, 401);
+	assert_string_equal(error_of(r), "stale_timestamp");
+	/* the header is not under the MAC: a replayer cannot refresh it */
+	r = post_ts(c, body, unix_time(0, ts, 32), false);
+	assert_int_equal(r->status, 401);
+	assert_string_equal(error_of(r), "bad_signature");
+	r = post_ts(c, body, "17e8", true);
+	assert_int_equal(r->status, 401);
+	assert_string_equal(error_of(r), "malformed_timestamp");
+	assert_int_equal(fake.submits, n);
+	assert_true(metric("meterline_http_checks_total{event=\"stale_"
+	                   "timestamp\"}") == 2);
+	tcl_free(c);
+	/* require_timestamp: none is 401; max_skew 0: any time passes */
+	cfg.require_timestamp = true;
+	cfg.max_skew = 0;
+	server_restart();
+	c = tcl_new(http_intake_port(srv));
+	r = post_ts(c, body, NULL, false);
+	assert_int_equal(r->status, 401);
+	assert_string_equal(error_of(r), "missing_timestamp");
+	assert_int_equal(post_ts(c, body, "1000000000", true)->status, 200);
+	free(body);
+#undef TS_BODY
+	tcl_free(c);
+}
+
+/* A POST signed over body, with extra header lines, sending wire as the
+ * body's bytes on the wire (chunked, or the body itself). */
+static struct resp *
+post_signed_framed(
+    struct tcl *c, const char *extra, const char *body, const char *wire)
+{
+	char hex[65], raw[1024];
+	int n;
+
+	http_signature_hex(body, strlen(body), (const unsigned char *)SECRET,
+	    strlen(SECRET), hex);
+	n = snprintf(raw, sizeof(raw),
+	    "POST /v1/messages HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Type: application/json\r\n"
+	    "X-Meterline-Signature: sha256=%s\r\n%s\r\n%s",
+	    hex, extra, wire);
+	return tcl_exchange(c, raw, (size_t)n);
+}
+
+static struct resp *
+post_framed(struct tcl *c, const char *extra, const char *body)
+{
+	return post_signed_framed(c, extra, body, body);
+}
+
+static void
+test_conflicting_content_length(void **state)
+{
+	char *body = mkbody("cl-1", "viber", "79120000001", "x");
+	char extra[160], buf[16];
+	size_t blen = strlen(body);
+	struct tcl *c;
+	struct resp *r;
+
+	(void)state;
+	/* evhttp frames by the first; a proxy may use the second */
+	c = tcl_new(http_intake_port(srv));
+	snprintf(extra, sizeof(extra),
+	    "Content-Length: %zu\r\nContent-Length: %zu\r\n", blen, blen + 7);
+	r = post_framed(c, extra, body);
+	assert_non_null(r);
+	assert_int_equal(r->status, 400);
+	assert_string_equal(error_of(r), "bad_framing");
+	assert_string_equal(hdr(r, "Connection", buf, sizeof(buf)), "close");
+	assert_true(run_until(is_eof, c, 2000));
+	tcl_free(c);
+	/* chunked with a Content-Length: evhttp's own 400 */
+	c = tcl_new(http_intake_port(srv));
+	{
+		char chunked[512];
+
+		snprintf(extra, sizeof(extra),
+		    "Content-Length: %zu\r\nTransfer-Encoding: chunked\r\n",
+		    blen);
+		snprintf(chunked, sizeof(chunked), "%zx\r\n%s\r\n0\r\n\r\n",
+		    blen, body);
+		r = post_signed_framed(c, extra, body, chunked);
+	}
+	assert_non_null(r);
+	assert_int_equal(r->status, 400);
+	tcl_free(c);
+	/* on other paths too */
+	c = tcl_new(http_intake_port(srv));
+	{
+		static const char g[] = "GET /healthz HTTP/1.1\r\nHost: t\r\n"
+		                        "Content-Length: 0\r\n"
+		                        "Content-Length: 1\r\n\r\n";
+
+		r = tcl_exchange(c, g, sizeof(g) - 1);
+	}
+	assert_int_equal(r->status, 400);
+	tcl_free(c);
+	assert_int_equal(fake.submits, 0);
+	/* the same value twice is one length (RFC 9110 8.6) */
+	c = tcl_new(http_intake_port(srv));
+	snprintf(extra, sizeof(extra),
+	    "Content-Length: %zu\r\nContent-Length: %zu\r\n", blen, blen);
+	assert_int_equal(post_framed(c, extra, body)->status, 200);
+	assert_true(metric("meterline_http_checks_total{event=\"conflicting_"
+	                   "length\"}") == 2);
+	tcl_free(c);
+	free(body);
+}
+
+/*
+ * A client sending a byte every 400 ms never trips the per-read timeout
+ * (1 s here) but meets the request deadline; an idle keep-alive
+ * connection is closed after idle_timeout.
+ */
+static void
+test_request_deadline(void **state)
+{
+	static const char req[] = "POST /v1/messages HTTP/1.1\r\nHost: x\r\n";
+	struct tcl *slow, *idle;
+	int64_t t0;
+	size_t i = 0;
+
+	(void)state;
+	cfg.request_timeout = 2;
+	server_restart();
+	slow = tcl_new(http_intake_port(srv));
+	idle = tcl_new(http_intake_port(srv));
+	assert_int_equal(
+	    post_msg(idle, "dl-1", "79120000001", "x")->status, 200);
+	t0 = now_ms();
+	while (!slow->eof && i < sizeof(req) - 1 && now_ms() - t0 < 5000) {
+		tcl_send(slow, req + i++, 1);
+		run_until(is_eof, slow, 400);
+	}
+	assert_true(slow->eof);
+	assert_true(now_ms() - t0 >= 1900 && now_ms() - t0 < 3500);
+	assert_int_equal(slow->nresp, 0);
+	assert_true(run_until(is_eof, idle, 3000)); /* idle_timeout 1 s */
+	assert_true(metric("meterline_http_connection_events_total{listener="
+	                   "\"main\",event=\"request_timeout\"}") == 1);
+	tcl_free(slow);
+	tcl_free(idle);
+}
+
+static bool
+conns_are(void *arg)
+{
+	return http_intake_connections(srv) == *(size_t *)arg;
+}
+
+/*
+ * At max_connections a new connection closes the oldest one that owes a
+ * request (idle or half-sent); one waiting for its answer is never closed.
+ */
+static void
+test_connection_cap(void **state)
+{
+	struct tcl *a, *b, *c, *d;
+	struct wait_arg wb;
+	char *body, *raw;
+	size_t len, want = 0;
+
+	(void)state;
+	cfg.max_connections = 3;
+	server_restart();
+	assert_int_equal(http_intake_max_connections(srv), 3);
+	a = tcl_new(http_intake_port(srv));
+	run_for(50);
+	b = tcl_new(http_intake_port(srv));
+	body = mkbody("cap-1", "viber", "79120000001", "delay:600");
+	raw = mkreq("POST", "/v1/messages", "application/json", "", body,
+	    strlen(body), &len);
+	tcl_send(b, raw, len); /* in flight: busy */
+	run_for(100);
+	c = tcl_new(http_intake_port(srv)); /* the 3rd: a, the oldest, goes */
+	assert_true(run_until(is_eof, a, 2000));
+	assert_int_equal(a->nresp, 0);
+	d = tcl_new(http_intake_port(srv)); /* b is busy: c goes */
+	assert_true(run_until(is_eof, c, 2000));
+	assert_int_equal(post_msg(d, "cap-2", "79120000002", "x")->status, 200);
+	wb = (struct wait_arg){ b, 0 };
+	assert_true(run_until(got_response, &wb, 2000));
+	assert_int_equal(b->last.status, 200);
+	assert_int_equal(http_intake_connections(srv), 2);
+	assert_true(metric("meterline_http_connection_events_total{listener="
+	                   "\"main\",event=\"evicted\"}") == 2);
+	assert_true(metric("meterline_http_open_connections{listener="
+	                   "\"main\"}") == 2);
+	tcl_free(a);
+	tcl_free(b);
+	tcl_free(c);
+	tcl_free(d);
+	assert_true(run_until(conns_are, &want, 2000));
+	free(body);
+	free(raw);
+}
+
+static void
+test_max_connections_default(void **state)
+{
+	struct rlimit rl;
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	cfg.max_connections = 0;
+	tune.fd_reserve = 100;
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 65536 + 100)
+		assert_int_equal(http_max_connections(&cfg, &tune), 65536);
+	else
+		assert_int_equal(
+		    http_max_connections(&cfg, &tune), rl.rlim_cur - 100);
+	snprintf(cfg.admin_listen, sizeof(cfg.admin_listen), "127.0.0.1:0");
+	cfg.max_connections = 1000000; /* lowered to what fits */
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 65536)
+		assert_int_equal(http_max_connections(&cfg, &tune),
+		    rl.rlim_cur - 100 - tune.admin_max_connections);
+	cfg.max_connections = 10;
+	assert_int_equal(http_max_connections(&cfg, &tune), 10);
+}
+
+/* ---- the descriptor limit: a forked server under a low RLIMIT_NOFILE ---- */
+
+#define FLOOD_NOFILE 64
+#define FLOOD_CLIENTS 120
+#define FLOOD_SECONDS 6
+
+/*
+ * The child: the intake (fake store) with an admin listener under
+ * RLIMIT_NOFILE 64, logging to logfd, for FLOOD_SECONDS. Writes its two
+ * ports to wfd.
+ */
+static void
+flood_child(size_t fd_reserve, int wfd, int logfd)
+{
+	struct rlimit rl = { FLOOD_NOFILE, FLOOD_NOFILE };
+	struct timeval life = { FLOOD_SECONDS, 0 };
+	struct http_intake_deps deps = { &fake_intake, NULL, health, NULL };
+	char err[256];
+	int ports[2];
+
+	dup2(logfd, 2);
+	for (int fd = 3; fd < 1024; fd++)
+		if (fd != wfd)
+			close(fd);
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		_exit(3);
+	log_set_level(LOG_INFO);
+	base = event_base_new();
+	reg = metrics_new();
+	test_cfg_plain(&cfg, &tune);
+	cfg.request_timeout = 1;
+	cfg.idle_timeout = 5;
+	snprintf(cfg.admin_listen, sizeof(cfg.admin_listen), "127.0.0.1:0");
+	tune.fd_reserve = fd_reserve;
+	tune.admin_max_connections = 4;
+	/* no cmocka assertions here: a failure would unwind into the
+	 * parent's test runner, in the child */
+	srv = http_intake_new(base, &cfg, &tune, &deps, err, sizeof(err));
+	if (srv == NULL) {
+		fprintf(stderr, "http_intake_new: %s\n", err);
+		_exit(5);
+	}
+	ports[0] = http_intake_port(srv);
+	ports[1] = http_intake_admin_port(srv);
+	if (write(wfd, ports, sizeof(ports)) != sizeof(ports))
+		_exit(4);
+	event_base_loopexit(base, &life);
+	event_base_dispatch(base);
+	_exit(0);
+}
+
+static int
+connect_nb(int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+		.sin_port = htons((uint16_t)port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	assert_true(fd >= 0);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 &&
+	    errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Send req on a fresh connection; the status of the answer within ms, 0
+ * for none. */
+static int
+blocking_exchange(int port, const char *req, size_t len, int ms)
+{
+	int fd = connect_nb(port), status = 0;
+	char buf[512];
+	size_t got = 0, sent = 0;
+	int64_t end = now_ms() + ms;
+
+	if (fd < 0)
+		return 0;
+	while (now_ms() < end && status == 0) {
+		struct pollfd p = { fd, POLLIN | (sent < len ? POLLOUT : 0),
+			0 };
+		ssize_t n;
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		if ((p.revents & POLLOUT) &&
+		    (n = send(fd, req + sent, len - sent, MSG_NOSIGNAL)) > 0)
+			sent += (size_t)n;
+		if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+			n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+			buf[got] = '\0';
+			if (got >= 12 && strncmp(buf, "HTTP/1.1 ", 9) == 0)
+				status = atoi(buf + 9);
+		}
+	}
+	close(fd);
+	return status;
+}
+
+/* Lines of the file at fd that contain what. */
+static int
+log_lines(int fd, const char *what)
+{
+	FILE *f = fdopen(dup(fd), "r");
+	char line[512];
+	int n = 0;
+
+	assert_non_null(f);
+	rewind(f);
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, what) != NULL;
+	fclose(f);
+	return n;
+}
+
+struct flood_result {
+	double cpu_share; /* server CPU / wall time */
+	long log_bytes;
+	int accept_lines; /* log lines about accept() errors */
+	int health, post; /* statuses, 0 = none */
+};
+
+/*
+ * FLOOD_CLIENTS connections trickle a request a byte every 200 ms (more
+ * than the child has descriptors); meanwhile /healthz on the admin
+ * listener and a real POST on the main one.
+ */
+static void
+flood_run(size_t fd_reserve, struct flood_result *res)
+{
+	static const char trickle[] =
+	    "POST /v1/messages HTTP/1.1\r\nHost: x\r\n";
+	static const char health_req[] =
+	    "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+	char logpath[] = "/tmp/mline-http-flood-XXXXXX", *body, *raw;
+	int pfd[2], ports[2], fds[FLOOD_CLIENTS], logfd, wst;
+	struct rusage ru;
+	struct stat st;
+	int64_t t0;
+	size_t len;
+	pid_t pid;
+
+	logfd = mkstemp(logpath);
+	assert_true(logfd >= 0);
+	assert_int_equal(pipe(pfd), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		flood_child(fd_reserve, pfd[1], logfd);
+	close(pfd[1]);
+	assert_int_equal(read(pfd[0], ports, sizeof(ports)), sizeof(ports));
+	close(pfd[0]);
+	t0 = now_ms();
+	for (int i = 0; i < FLOOD_CLIENTS; i++)
+		fds[i] = connect_nb(ports[0]);
+	for (size_t b = 0; now_ms() - t0 < 1500; b++) {
+		for (int i = 0; i < FLOOD_CLIENTS; i++)
+			if (fds[i] >= 0)
+				(void)send(fds[i],
+				    trickle + b % (sizeof(trickle) - 1), 1,
+				    MSG_NOSIGNAL | MSG_DONTWAIT);
+		usleep(200000);
+	}
+	/* the flood goes on (still connected, trickling is over: the
+	 * deadline and idle timeout clear them) while real clients come */
+	res->health = blocking_exchange(
+	    ports[1], health_req, sizeof(health_req) - 1, 1500);
+	body = mkbody("flood-1", "viber", "79120000001", "x");
+	raw = mkreq("POST", "/v1/messages", "application/json", "", body,
+	    strlen(body), &len);
+	res->post = blocking_exchange(ports[0], raw, len, 3500);
+	free(raw);
+	free(body);
+	for (int i = 0; i < FLOOD_CLIENTS; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	assert_int_equal(wait4(pid, &wst, 0, &ru), pid);
+	if (!WIFEXITED(wst) || WEXITSTATUS(wst) != 0) {
+		char line[256];
+		FILE *f = fdopen(dup(logfd), "r");
+
+		rewind(f);
+		while (fgets(line, sizeof(line), f))
+			fputs(line, stderr);
+		fclose(f);
+		fail_msg("the server exited with %d", wst);
+	}
+	res->cpu_share =
+	    ((double)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+	        (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6) /
+	    FLOOD_SECONDS;
+	assert_int_equal(fstat(logfd, &st), 0);
+	res->log_bytes = (long)st.st_size;
+	res->accept_lines = log_lines(logfd, "accept: ");
+	close(logfd);
+	unlink(logpath);
+	fprintf(stderr,
+	    "flood (fd_reserve %zu): server CPU %.1f%% of %d s, log %ld bytes "
+	    "(%d about accept errors), /healthz %d, POST %d\n",
+	    fd_reserve, res->cpu_share * 100, FLOOD_SECONDS, res->log_bytes,
+	    res->accept_lines, res->health, res->post);
+}
+
+/*
+ * The defect: at the descriptor limit accept() failed with EMFILE and
+ * libevent retried at once, logging each failure (100% CPU, hundreds of
+ * MB of log). With the default reserve the cap keeps descriptors free:
+ * /healthz answers and a real request is served once the deadline clears
+ * the slow connections. With no reserve at all accept() does hit EMFILE:
+ * it must pause, not spin, and log a line per interval.
+ */
+static void
+test_flood_at_descriptor_limit(void **state)
+{
+	struct flood_result capped, emfile;
+
+	(void)state;
+	flood_run(16, &capped);
+	assert_true(capped.cpu_share < 0.25);
+	assert_true(capped.log_bytes < 4096);
+	assert_int_equal(capped.health, 200);
+	assert_true(capped.post == 200 || capped.post == 503);
+	flood_run(0, &emfile);
+	assert_true(emfile.cpu_share < 0.25);
+	assert_true(emfile.log_bytes < 4096);
+	/* EMFILE was met, and logged once per listener per 10 s */
+	assert_true(emfile.accept_lines >= 1 && emfile.accept_lines <= 2);
+	assert_int_equal(capped.accept_lines, 0);
+}
+
 int
 main(void)
 {
@@ -1392,6 +1978,19 @@ main(void)
 		    test_bad_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_stop_and_free_with_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_replay_not_rate_limited, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_signed_timestamp, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_conflicting_content_length, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_request_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_connection_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_max_connections_default, setup, teardown),
+		cmocka_unit_test(test_flood_at_descriptor_limit),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
