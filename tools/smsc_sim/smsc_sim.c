@@ -23,6 +23,7 @@
 
 #include "meterline/clock.h"
 #include "meterline/log.h"
+#include "meterline/octets.h"
 #include "meterline/smpp_codec.h"
 #include "meterline/smpp_concat.h"
 #include "meterline/smpp_frame.h"
@@ -107,7 +108,9 @@ sim_on_bind(struct sconn *c, const struct smpp_pdu *p)
 {
 	struct smsc_sim *sim = c->sim;
 	const struct smsc_sim_cfg *cfg = &sim->cfg;
-	uint32_t rid = p->hdr.id | SMPP_CMD_RESP_BIT, st = SMPP_ESME_ROK;
+	uint32_t rid = cfg->bind_resp_id ? cfg->bind_resp_id
+	                                 : p->hdr.id | SMPP_CMD_RESP_BIT;
+	uint32_t st = SMPP_ESME_ROK;
 	uint8_t buf[64];
 	int n;
 
@@ -133,6 +136,8 @@ sim_on_bind(struct sconn *c, const struct smpp_pdu *p)
 	sim->st.binds_ok++;
 	c->bound = true;
 	c->bind_cmd = p->hdr.id;
+	if (cfg->stop_reading)
+		bufferevent_disable(c->bev, EV_READ);
 	sim_mo_pump(sim);
 }
 
@@ -187,6 +192,25 @@ sim_submit_status(const struct smsc_sim *sim, uint64_t n)
 	return SMPP_ESME_ROK;
 }
 
+/*
+ * A submit_sm_resp ESME_ROK whose message_id is broken on purpose: 99
+ * characters (the limit is 64), or 12 without the terminating NUL. The
+ * encoder refuses both, so the octets are laid out here.
+ */
+static void
+sim_bad_submit_resp(struct sconn *c, uint32_t seq, int how)
+{
+	uint8_t buf[SMPP_HEADER_LEN + 100];
+	size_t body = how == 1 ? 100 : 12;
+
+	memset(buf, 0, sizeof(buf));
+	smpp_encode_header(
+	    buf, sizeof(buf), SMPP_CMD_SUBMIT_SM_RESP, SMPP_ESME_ROK, seq);
+	memset(buf + SMPP_HEADER_LEN, 'A', how == 1 ? 99 : 12);
+	put32(buf, (uint32_t)(SMPP_HEADER_LEN + body));
+	sconn_write(c, buf, SMPP_HEADER_LEN + body);
+}
+
 static void
 sim_on_submit(struct sconn *c, const struct smpp_pdu *p)
 {
@@ -201,6 +225,12 @@ sim_on_submit(struct sconn *c, const struct smpp_pdu *p)
 	else if (st != SMPP_ESME_ROK)
 		sim->st.submits_tempfailed++;
 	snprintf(msgid, sizeof(msgid), "%08X", ++sim->msgid);
+	if (st == SMPP_ESME_ROK && sim->cfg.bad_message_id) {
+		sim->st.submits_ok++;
+		sim_bad_submit_resp(c, p->hdr.seq, sim->cfg.bad_message_id);
+		sim_reply_part(sim, &p->u.sm);
+		return;
+	}
 	n = smpp_encode_sm_resp(buf, sizeof(buf), SMPP_CMD_SUBMIT_SM_RESP,
 	    p->hdr.seq, st, msgid, NULL, 0);
 	sconn_write(c, buf, (size_t)n);
@@ -515,6 +545,14 @@ smsc_sim_send_raw(struct smsc_sim *sim, const uint8_t *buf, size_t len)
 	struct sconn *c = sim_rx_conn(sim);
 
 	return c ? sconn_write(c, buf, len) : -1;
+}
+
+size_t
+smsc_sim_output(const struct smsc_sim *sim)
+{
+	struct sconn *c = sim_rx_conn((struct smsc_sim *)sim);
+
+	return c ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
 }
 
 int
