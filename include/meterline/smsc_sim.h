@@ -105,6 +105,8 @@ void smsc_sim_run(
 /* Test hooks. Send a deliver_sm/data_sm as given; its sequence or -1. */
 int smsc_sim_send_sm(struct smsc_sim *, uint32_t cmd, const struct smpp_sm *);
 /* Send raw bytes on the receiving connection; 0 or -1. */
+/* Read from the ESME or not (stop_reading, changed on the fly). */
+void smsc_sim_set_reading(struct smsc_sim *, int on);
 /* Octets queued for the ESME on the receiving connection, not yet sent. */
 size_t smsc_sim_output(const struct smsc_sim *);
 int smsc_sim_send_raw(struct smsc_sim *, const uint8_t *, size_t);

@@ -365,6 +365,24 @@ sess_send_bind(struct sess *s)
 
 static void sess_read_cb(struct bufferevent *, void *);
 
+/*
+ * The write timeout: connect() did not complete, or the SMSC took not one
+ * octet for response_timeout, which is the stuck output of an SMSC that
+ * stopped reading (counted with the drops of sess_out_stuck).
+ */
+static void
+sess_timeout_reason(struct sess *s, char *reason, size_t cap)
+{
+	if (s->st == SS_CONNECTING) {
+		snprintf(reason, cap, "connect timed out");
+		return;
+	}
+	s->l->st.out_drops++;
+	snprintf(reason, cap,
+	    "write timed out: SMSC not reading, %zu octets unsent",
+	    evbuffer_get_length(bufferevent_get_output(s->bev)));
+}
+
 /* The output drained below half the high mark: read again. */
 static void
 sess_write_cb(struct bufferevent *bev, void *arg)
@@ -403,8 +421,7 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 		snprintf(
 		    reason, sizeof(reason), "connection closed by the SMSC");
 	else if (what & BEV_EVENT_TIMEOUT)
-		snprintf(reason, sizeof(reason), "%s timed out",
-		    s->st == SS_CONNECTING ? "connect" : "write");
+		sess_timeout_reason(s, reason, sizeof(reason));
 	else if (s->l->tls_ctx != NULL &&
 	    (tls_err = bufferevent_get_openssl_error(bev)))
 		snprintf(reason, sizeof(reason), "TLS: %s",

@@ -311,9 +311,11 @@ mo_on_pdu(struct sess *s, const struct smpp_pdu *pdu)
 	    clock_mono_us(), &m)) {
 	case SMPP_REASM_COMPLETE: mo_submit_reasm(l, m); break;
 	case SMPP_REASM_DUPLICATE: l->st.mo_duplicate_parts++; break;
-	case SMPP_REASM_DROPPED: l->st.mo_parts_dropped++; break;
+	case SMPP_REASM_DROPPED:
 	case SMPP_REASM_HELD: break;
 	}
+	/* The last part of a message may be the one dropped: ask the counts. */
+	l->st.mo_parts_dropped = smpp_reasm_counts(l->reasm)->parts_dropped;
 	mo_expire(l, clock_mono_us()); /* groups pushed out by the bounds */
 }
 

@@ -103,6 +103,8 @@ sconn_close(struct sconn *c, int flush)
 	free(c);
 }
 
+static void sconn_stop_reading(struct sconn *);
+
 static void
 sim_on_bind(struct sconn *c, const struct smpp_pdu *p)
 {
@@ -137,7 +139,7 @@ sim_on_bind(struct sconn *c, const struct smpp_pdu *p)
 	c->bound = true;
 	c->bind_cmd = p->hdr.id;
 	if (cfg->stop_reading)
-		bufferevent_disable(c->bev, EV_READ);
+		sconn_stop_reading(c);
 	sim_mo_pump(sim);
 }
 
@@ -545,6 +547,45 @@ smsc_sim_send_raw(struct smsc_sim *sim, const uint8_t *buf, size_t len)
 	struct sconn *c = sim_rx_conn(sim);
 
 	return c ? sconn_write(c, buf, len) : -1;
+}
+
+/*
+ * Not reading: the socket's receive buffer is also made small, or the
+ * kernel's autotuning would take megabytes before the ESME notices.
+ */
+static void
+sconn_stop_reading(struct sconn *c)
+{
+	int small = 4096;
+
+	bufferevent_disable(c->bev, EV_READ);
+	setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_RCVBUF, &small,
+	    sizeof(small));
+}
+
+/* Reading again, with a receive buffer that does not slow a test down. */
+static void
+sconn_start_reading(struct sconn *c)
+{
+	int big = 1 << 20;
+
+	setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_RCVBUF, &big,
+	    sizeof(big));
+	bufferevent_enable(c->bev, EV_READ);
+}
+
+void
+smsc_sim_set_reading(struct smsc_sim *sim, int on)
+{
+	sim->cfg.stop_reading = !on;
+	for (struct sconn *c = sim->conns; c != NULL; c = c->next) {
+		if (!c->bound)
+			continue;
+		if (on)
+			sconn_start_reading(c);
+		else
+			sconn_stop_reading(c);
+	}
 }
 
 size_t
