@@ -51,6 +51,9 @@ sim_usage(FILE *f)
 	    "  --throttle-every N   then every Nth submit_sm\n"
 	    "  --tempfail N         answer the next N submit_sm with --tempfail-status\n"
 	    "  --tempfail-status S  that status (0x08)\n"
+	    "  --bind-resp-id ID    answer binds with this command_id (a mismatch)\n"
+	    "  --bad-message-id N   submit_sm_resp ids: 1 over 65 octets, 2 unterminated\n"
+	    "  --stop-reading       once bound, never read from the ESME again\n"
 	    "  --timeout S          give up after S seconds (600 with work to do)\n"
 	    "  --quiet              no transcript\n"
 	    "  --results FILE       at the end, write every MO (acknowledged?\n"
@@ -134,6 +137,9 @@ enum {
 	O_THROTTLE_EVERY,
 	O_TEMPFAIL,
 	O_TEMPFAIL_STATUS,
+	O_BIND_RESP_ID,
+	O_BAD_MSGID,
+	O_STOP_READING,
 	O_TIMEOUT,
 	O_QUIET,
 	O_LOG_LEVEL,
@@ -166,6 +172,9 @@ static const struct option sim_longopts[] = {
 	{ "throttle-every", required_argument, NULL, O_THROTTLE_EVERY },
 	{ "tempfail", required_argument, NULL, O_TEMPFAIL },
 	{ "tempfail-status", required_argument, NULL, O_TEMPFAIL_STATUS },
+	{ "bind-resp-id", required_argument, NULL, O_BIND_RESP_ID },
+	{ "bad-message-id", required_argument, NULL, O_BAD_MSGID },
+	{ "stop-reading", no_argument, NULL, O_STOP_READING },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "quiet", no_argument, NULL, O_QUIET },
 	{ "log-level", required_argument, NULL, O_LOG_LEVEL },
@@ -185,9 +194,9 @@ sim_numeric_opt(struct sim_opts *o, int c, const char *arg)
 	unsigned long v;
 
 	if (sim_number(name, arg,
-	        c == O_TEMPFAIL_STATUS ? 0xFFFFFFFFul
-	            : c == O_PORT      ? 65535
-	                               : 100000000ul,
+	        c == O_TEMPFAIL_STATUS || c == O_BIND_RESP_ID ? 0xFFFFFFFFul
+	            : c == O_PORT                             ? 65535
+	                                                      : 100000000ul,
 	        &v) != 0)
 		return -1;
 	switch (c) {
@@ -205,6 +214,8 @@ sim_numeric_opt(struct sim_opts *o, int c, const char *arg)
 	case O_THROTTLE_EVERY: o->cfg.throttle_every = (unsigned)v; break;
 	case O_TEMPFAIL: o->cfg.tempfail_submits = (unsigned)v; break;
 	case O_TEMPFAIL_STATUS: o->cfg.tempfail_status = (uint32_t)v; break;
+	case O_BIND_RESP_ID: o->cfg.bind_resp_id = (uint32_t)v; break;
+	case O_BAD_MSGID: o->cfg.bad_message_id = (int)v; break;
 	case O_TIMEOUT: o->timeout_s = v; break;
 	default: return -1;
 	}
@@ -231,6 +242,7 @@ sim_parse(int argc, char **argv, struct sim_opts *o)
 		case O_RECIPIENT: o->recipient = optarg; break;
 		case O_RECEIPTS: o->cfg.receipts = 1; break;
 		case O_QUIET: o->quiet = 1; break;
+		case O_STOP_READING: o->cfg.stop_reading = 1; break;
 		case O_TLS_CERT: o->cfg.tls_cert_file = optarg; break;
 		case O_TLS_KEY: o->cfg.tls_key_file = optarg; break;
 		case O_FLOOD_FILE: o->flood_file = optarg; break;
