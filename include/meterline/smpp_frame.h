@@ -16,7 +16,8 @@ struct event_base;
 /*
  * Called for each complete PDU: len octets with pdu[len] == 0 (a guard for
  * string scans), borrowed for the call. Return 0 to go on reading, -1 to
- * stop (the connection is being closed: the bufferevent may be gone).
+ * stop (the connection is being closed: the bufferevent may be gone; or
+ * reading is paused: the PDUs left stay buffered for the next call).
  */
 typedef int (*smpp_frame_cb)(void *arg, const uint8_t *pdu, size_t len);
 

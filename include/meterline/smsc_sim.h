@@ -6,7 +6,8 @@
  * concatenated when long) either one by one, waiting for each reply
  * (scenario), or as a flood at a window and rate. Faults on request: drop
  * the link after N PDUs, refuse the first binds, throttle or fail
- * submit_sm. Used by `meterline smsc-sim`, the tests and the benchmark.
+ * submit_sm, answer binds with the wrong *_resp, send broken message_ids,
+ * stop reading (a stuck SMSC). Used by `meterline smsc-sim`, the tests and the benchmark.
  */
 #ifndef METERLINE_SMSC_SIM_H
 #define METERLINE_SMSC_SIM_H

@@ -620,11 +620,13 @@ static void
 on_bad_pdu(
     struct sess *s, const struct smpp_pdu *p, uint32_t st, const char *err)
 {
-	char nb[32], sb[32];
+	char nb[32], sb[32], eb[256];
 	uint32_t id = p->hdr.id;
 
+	/* The library's reason may quote the field it refused: escape it. */
 	link_log(s->l, LOG_WARN, "%s: bad %s (sequence %u): %s; answered %s",
-	    sess_label(s), smpp_cmd_name(id, nb, sizeof(nb)), p->hdr.seq, err,
+	    sess_label(s), smpp_cmd_name(id, nb, sizeof(nb)), p->hdr.seq,
+	    log_escape(err, strlen(err), eb, sizeof(eb)),
 	    smpp_status_name(st, sb, sizeof(sb)));
 	if (id == SMPP_CMD_DELIVER_SM || id == SMPP_CMD_DATA_SM) {
 		mo_answer_now(s, id, p->hdr.seq, st);

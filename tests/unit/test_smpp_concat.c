@@ -215,28 +215,12 @@ test_group_max(void **state)
 	smpp_reasm_free(r);
 }
 
-/* VmHWM of this process in KiB, 0 when unknown. */
-static long
-vm_hwm_kib(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kib = 0;
-
-	if (f == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmHWM: %ld", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
 /*
  * The attack of issue 14 at the reassembler with the link's bounds
  * (4096 groups, 4 MiB, 8192 octets a group): 200 groups x 100 parts of
  * 3,900 octets, part k of every group before part k+1. Held bytes stay
- * within one group bound per group, and the process peak under 64 MB.
+ * within one group bound per group (test_smpp_flood measures the process
+ * peak with the link over TCP).
  */
 static void
 test_flood_held_bytes(void **state)
@@ -272,9 +256,7 @@ test_flood_held_bytes(void **state)
 	assert_int_equal(done, 200);
 	assert_true(peak <= 200 * 8192);
 	assert_int_equal(smpp_reasm_counts(r)->parts_dropped, 200 * 98);
-	print_message(
-	    "flood: peak held %zu octets, VmHWM %ld KiB\n", peak, vm_hwm_kib());
-	assert_true(vm_hwm_kib() < 64 * 1024);
+	print_message("flood: peak held %zu octets\n", peak);
 	smpp_reasm_free(r);
 }
 

@@ -25,6 +25,22 @@
 #include "meterline/smpp_link.h"
 #include "meterline/smsc_sim.h"
 
+/*
+ * AddressSanitizer keeps freed memory in quarantine (256 MB) and maps its
+ * shadow: the peak then measures the sanitizer. The bound is checked in
+ * plain builds; the counts are checked everywhere.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_CHECKED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RSS_CHECKED 0
+#endif
+#endif
+#ifndef RSS_CHECKED
+#define RSS_CHECKED 1
+#endif
+
 #define GROUPS 200
 #define PARTS 100
 #define PART_OCTETS 3900
@@ -160,7 +176,8 @@ test_reassembly_flood(void **state)
 	assert_true(f.longest <= 4096);
 	assert_int_equal(st->mo_parts_dropped, GROUPS * (PARTS - 2));
 	assert_int_equal(st->mo_truncated, GROUPS);
-	assert_true(vm_hwm_kib() < 64 * 1024);
+	if (RSS_CHECKED)
+		assert_true(vm_hwm_kib() < 64 * 1024);
 	smpp_link_free(f.link);
 	smsc_sim_free(f.sim);
 	for (int i = 0; i < 20; i++)

@@ -311,7 +311,10 @@ sconn_pdu_cb(void *arg, const uint8_t *buf, size_t len)
 	c->last_rx = clock_mono_us();
 	st = smpp_decode(buf, len, pdu, err, sizeof(err));
 	if (st != 0) {
-		log_warn("smsc-sim: bad PDU from the ESME: %s", err);
+		char eb[256];
+
+		log_warn("smsc-sim: bad PDU from the ESME: %s",
+		    log_escape(err, strlen(err), eb, sizeof(eb)));
 		if (!smpp_cmd_known(pdu->hdr.id) ||
 		    !(pdu->hdr.id & SMPP_CMD_RESP_BIT))
 			sconn_answer(
