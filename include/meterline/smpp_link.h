@@ -54,7 +54,7 @@ struct smpp_link_tuning {
 	 * output buffer of a session: above out_high_bytes (64 KiB) no new
 	 * PDU is read until it drains below half of it; a session above it
 	 * for longer than response_timeout, or above out_max_bytes (1 MiB)
-	 * at any time, is dropped
+	 * at a tick, is dropped
 	 */
 	size_t out_high_bytes, out_max_bytes;
 	/* parts queued for sending, 100000 */

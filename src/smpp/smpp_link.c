@@ -153,9 +153,11 @@ sess_out_check(struct sess *s)
 	/* The write callback fires once the output is down to half. */
 	bufferevent_setwatermark(
 	    s->bev, EV_WRITE, l->tune.out_high_bytes / 2, 0);
-	link_log(l, LOG_WARN,
-	    "%s: %zu octets not taken by the SMSC; reading paused",
-	    sess_label(s), out);
+	/* An SMSC reading slowly pauses us again and again: warn now and then. */
+	s->out_pause_n++;
+	link_log(l, s->out_pause_n % 100 == 1 ? LOG_WARN : LOG_DEBUG,
+	    "%s: %zu octets not taken by the SMSC; reading paused (%u times on this connection)",
+	    sess_label(s), out, s->out_pause_n);
 }
 
 /* Write a PDU; 0 or -1 (no connection). */
@@ -394,8 +396,8 @@ sess_write_cb(struct bufferevent *bev, void *arg)
 	s->out_paused = false;
 	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
 	bufferevent_enable(bev, EV_READ);
-	link_log(
-	    s->l, LOG_INFO, "%s: output drained; reading again", sess_label(s));
+	link_log(s->l, LOG_DEBUG, "%s: output drained; reading again",
+	    sess_label(s));
 	/* PDUs already buffered raise no read event of their own. */
 	sess_read_cb(bev, s);
 }
@@ -498,6 +500,7 @@ sess_connect(struct sess *s)
 	bufferevent_setcb(
 	    s->bev, sess_read_cb, sess_write_cb, sess_event_cb, s);
 	s->out_paused = false;
+	s->out_pause_n = 0;
 	smpp_frame_setup(s->bev);
 	/* The write timeout also bounds connect(). */
 	bufferevent_set_timeouts(s->bev, NULL, &wr);

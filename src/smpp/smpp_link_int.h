@@ -57,6 +57,7 @@ struct sess {
 	unsigned mt_inflight;
 	bool out_paused; /* output above out_high_bytes: not reading */
 	int64_t out_paused_since;
+	unsigned out_pause_n; /* pauses on this connection */
 	char last_fail[160];
 	unsigned fail_repeat;
 	/* The PDU being handled: decoded into it, read by the callbacks. */
