@@ -88,6 +88,11 @@ struct config_smpp {
 	char tls_server_name[CONFIG_HOST_MAX + 1];
 	/* check the certificate and its name */
 	bool tls_verify;
+	/*
+	 * key max_message_length: octets of UTF-8 text an MO message keeps;
+	 * longer ones are cut at a character boundary (docs/security.md)
+	 */
+	unsigned max_message_length;
 };
 
 /*

@@ -16,7 +16,8 @@ struct event_base;
 /*
  * Called for each complete PDU: len octets with pdu[len] == 0 (a guard for
  * string scans), borrowed for the call. Return 0 to go on reading, -1 to
- * stop (the connection is being closed: the bufferevent may be gone).
+ * stop (the connection is being closed: the bufferevent may be gone; or
+ * reading is paused: the PDUs left stay buffered for the next call).
  */
 typedef int (*smpp_frame_cb)(void *arg, const uint8_t *pdu, size_t len);
 
@@ -44,8 +45,20 @@ int smpp_frame_write(struct bufferevent *, const uint8_t *pdu, size_t len);
 void smpp_frame_close_after_flush(
     struct bufferevent *, struct event_base *, int timeout_ms);
 
-/* Log a PDU as one hex line at debug level ("smpp> 00000010..."). */
+/*
+ * Log a PDU as one line at debug level: command, sequence, status, length
+ * and, decoded, the masked addresses, the escaped system_id or message_id.
+ * Never the password, the text or raw octets (which would carry both).
+ */
 void
 smpp_frame_trace(const char *who, char dir, const uint8_t *pdu, size_t len);
+
+/*
+ * An address (untrusted: any octets) for a log line: masked by
+ * log_mask_phone, then escaped so it cannot break the line. buf should
+ * hold SMPP_LOG_ADDR_MAX.
+ */
+#define SMPP_LOG_ADDR_MAX 48
+const char *smpp_log_addr(const char *addr, char *buf, size_t buflen);
 
 #endif

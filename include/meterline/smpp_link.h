@@ -46,9 +46,17 @@ struct smpp_link_tuning {
 	int reconnect_min_ms;
 	/* wait for missing parts of a concatenated message, 60000 */
 	int concat_timeout_ms;
-	/* messages being reassembled, 4096, and their octets, 4 MiB */
+	/* messages being reassembled, 4096, and their octets, 4 MiB: checked
+	   before every part is stored */
 	unsigned concat_max_groups;
 	size_t concat_max_bytes;
+	/*
+	 * output buffer of a session: above out_high_bytes (64 KiB) no new
+	 * PDU is read until it drains below half of it; a session above it
+	 * for longer than response_timeout, or above out_max_bytes (1 MiB)
+	 * at a tick, is dropped
+	 */
+	size_t out_high_bytes, out_max_bytes;
 	/* parts queued for sending, 100000 */
 	unsigned mt_queue_max;
 	/* per part: temporary errors 5, ESME_RTHROTTLED/RMSGQFUL 50 */
@@ -78,7 +86,8 @@ struct smpp_receipt {
 };
 
 enum smpp_mt_state {
-	SMPP_MT_ACCEPTED, /* submit_sm_resp ESME_ROK: message_id set */
+	SMPP_MT_ACCEPTED, /* submit_sm_resp ESME_ROK: message_id set, or ""
+				     with id_lost */
 	SMPP_MT_REJECTED, /* permanent error status */
 	SMPP_MT_GAVE_UP, /* temporary errors past the attempt limits */
 	SMPP_MT_UNSENT, /* the link stopped before it could be sent */
@@ -92,6 +101,12 @@ struct smpp_mt_report {
 	uint32_t status; /* last command_status (0 if none) */
 	const char *message_id; /* SMSC id, "" unless ACCEPTED */
 	bool last; /* every part of this reply is settled */
+	/*
+	 * ACCEPTED, but the SMSC's message_id was missing, empty, longer
+	 * than 64 characters or unterminated: message_id is "" and no
+	 * receipt can be matched to this part (counted in mt_bad_message_id)
+	 */
+	bool id_lost;
 };
 
 /*
@@ -130,6 +145,15 @@ struct smpp_link_stats {
 	uint64_t enquire_sent, enquire_answered, generic_nacks_sent;
 	uint64_t mt_parts_sent, mt_ok, mt_rejected, mt_gave_up, mt_unsent;
 	uint64_t mt_throttled, mt_retries, mt_timeouts;
+	/* What the bounds did (docs/security.md, section SMPP). */
+	uint64_t mo_groups_evicted; /* reassembly handed back early (memory) */
+	uint64_t mo_parts_dropped; /* parts past the message's octet bound */
+	uint64_t mo_truncated; /* texts cut to max_message_length */
+	uint64_t out_pauses; /* reading paused: output above out_high_bytes */
+	uint64_t out_drops; /* links dropped: output stuck or over out_max */
+	uint64_t out_peak_bytes; /* largest output buffer seen */
+	uint64_t binds_mismatched; /* bind answered by another *_resp */
+	uint64_t mt_bad_message_id; /* submit_sm_resp OK without a usable id */
 };
 
 /*

@@ -6,7 +6,8 @@
  * concatenated when long) either one by one, waiting for each reply
  * (scenario), or as a flood at a window and rate. Faults on request: drop
  * the link after N PDUs, refuse the first binds, throttle or fail
- * submit_sm. Used by `meterline smsc-sim`, the tests and the benchmark.
+ * submit_sm, answer binds with the wrong *_resp, send broken message_ids,
+ * stop reading (a stuck SMSC). Used by `meterline smsc-sim`, the tests and the benchmark.
  */
 #ifndef METERLINE_SMSC_SIM_H
 #define METERLINE_SMSC_SIM_H
@@ -38,6 +39,12 @@ struct smsc_sim_cfg {
 	unsigned throttle_every; /* then every Nth submit_sm, 0 never */
 	unsigned tempfail_submits; /* next N submit_sm: tempfail_status */
 	uint32_t tempfail_status; /* 0x08 ESME_RSYSERR */
+	/* answer binds with this command_id, 0: the matching *_resp */
+	uint32_t bind_resp_id;
+	/* submit_sm_resp message_id: 0 good, 1 over 65 octets, 2 unterminated */
+	int bad_message_id;
+	/* once bound, never read from the ESME again (a stuck SMSC) */
+	int stop_reading;
 	FILE *transcript; /* scenario lines as they happen, or NULL */
 	/* PEM chain: serve TLS; NULL for plain TCP */
 	const char *tls_cert_file;
@@ -99,6 +106,10 @@ void smsc_sim_run(
 /* Test hooks. Send a deliver_sm/data_sm as given; its sequence or -1. */
 int smsc_sim_send_sm(struct smsc_sim *, uint32_t cmd, const struct smpp_sm *);
 /* Send raw bytes on the receiving connection; 0 or -1. */
+/* Read from the ESME or not (stop_reading, changed on the fly). */
+void smsc_sim_set_reading(struct smsc_sim *, int on);
+/* Octets queued for the ESME on the receiving connection, not yet sent. */
+size_t smsc_sim_output(const struct smsc_sim *);
 int smsc_sim_send_raw(struct smsc_sim *, const uint8_t *, size_t);
 /* Close every connection now, answers still unsent included (a fault). */
 void smsc_sim_drop(struct smsc_sim *);

@@ -102,6 +102,8 @@ static const struct cfg_key cfg_keys[] = {
 	    NULL, "", 0 },
 	{ "smpp", "tls_verify", CFG_BOOL, F(smpp.tls_verify), 0, 0, NULL,
 	    "true", 0 },
+	{ "smpp", "max_message_length", CFG_INT, F(smpp.max_message_length),
+	    256, 65536, NULL, "4096", 0 },
 
 	{ "http", "listen", CFG_STR, F(http.listen), 0, 0, NULL,
 	    "127.0.0.1:8080", 0 },

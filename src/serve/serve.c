@@ -187,6 +187,33 @@ serve_health(struct http_health_item *items, size_t max, void *arg)
 	return n;
 }
 
+/*
+ * What the SMPP bounds did (docs/security.md): one counter family, the
+ * bound as its label. Registering again returns the family.
+ */
+static void
+serve_collect_smpp_bounds(struct serve *sv, const struct smpp_link_stats *ls)
+{
+	struct metric *m = metrics_counter(sv->metrics,
+	    "meterline_smpp_bounds_total",
+	    "What the SMPP link's bounds did (docs/security.md)", "what", 0);
+	const struct {
+		const char *what;
+		uint64_t n;
+	} c[] = {
+		{ "groups_evicted", ls->mo_groups_evicted },
+		{ "parts_dropped", ls->mo_parts_dropped },
+		{ "texts_truncated", ls->mo_truncated },
+		{ "output_paused", ls->out_pauses },
+		{ "output_dropped", ls->out_drops },
+		{ "binds_mismatched", ls->binds_mismatched },
+		{ "bad_message_id", ls->mt_bad_message_id },
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		metrics_set(metrics_series(m, c[i].what), (double)c[i].n);
+}
+
 /* Copy the modules' own counters into the registry when scraped. */
 static void
 serve_collect(void *arg)
@@ -205,6 +232,7 @@ serve_collect(void *arg)
 		    smpp_link_bound(sv->link));
 		metrics_set(metrics_series(sv->std.smpp_throttled),
 		    (double)ls->mt_throttled);
+		serve_collect_smpp_bounds(sv, ls);
 	}
 	if (sv->outbox != NULL) {
 		struct outbox_stats os;

@@ -17,6 +17,7 @@ struct grp {
 	uint8_t total, got, dcs;
 	int64_t deadline;
 	bool evicted; /* pushed out by the bounds: expire now */
+	bool truncated; /* a part was dropped: over max_group_bytes */
 	size_t bytes;
 	uint8_t **part; /* [total], NULL until that part arrives */
 	uint16_t *plen;
@@ -33,7 +34,9 @@ struct smpp_reasm {
 	size_t nevicted; /* marked, still held */
 	unsigned max_groups;
 	size_t max_bytes;
+	size_t max_group_bytes; /* 0: only max_bytes */
 	int64_t timeout_us;
+	struct smpp_reasm_counts counts;
 };
 
 struct smpp_reasm *
@@ -134,6 +137,8 @@ grp_emit(struct smpp_reasm *r, struct grp *g)
 	m->total = g->total;
 	m->got = g->got;
 	m->complete = g->got == g->total;
+	m->evicted = g->evicted;
+	m->truncated = g->truncated;
 	m->data = xmalloc(g->bytes + g->total + 1);
 	for (unsigned i = 0; i < g->total; i++) {
 		size_t n = g->plen[i];
@@ -165,24 +170,28 @@ grp_emit(struct smpp_reasm *r, struct grp *g)
 }
 
 /*
- * Make room for a new group of about incoming octets: the oldest groups
- * are marked to expire now (evicted) until the live ones fit the bounds.
+ * Make room for incoming octets (and for a new group when new_group): the
+ * oldest groups other than keep are marked to expire now (evicted) until
+ * the live ones fit the bounds. Run before every part is stored, so the
+ * bytes held never pass max_bytes by more than the part being added.
  * Their memory goes at the next smpp_reasm_expire, which the caller runs
  * after every add.
  */
 static void
-reasm_bound(struct smpp_reasm *r, size_t incoming)
+reasm_bound(struct smpp_reasm *r, const struct grp *keep, size_t incoming,
+    bool new_group)
 {
 	for (struct grp *g = r->oldest; g != NULL; g = g->next) {
-		if (r->live_groups < r->max_groups &&
+		if (r->live_groups + new_group <= r->max_groups &&
 		    r->live_bytes + incoming <= r->max_bytes)
 			break;
-		if (g->evicted)
+		if (g->evicted || g == keep)
 			continue;
 		g->evicted = true;
 		r->live_groups--;
 		r->live_bytes -= g->bytes;
 		r->nevicted++;
+		r->counts.groups_evicted++;
 	}
 }
 
@@ -213,6 +222,27 @@ grp_new(struct smpp_reasm *r, uint64_t key, const char *src, const char *dst,
 	return g;
 }
 
+/* Keep one part's octets in g (bounds already made room). */
+static void
+grp_store(struct smpp_reasm *r, struct grp *g, unsigned i, const uint8_t *data,
+    size_t len)
+{
+	g->part[i] = xmalloc(len ? len : 1);
+	memcpy(g->part[i], data, len);
+	g->plen[i] = (uint16_t)len;
+	g->bytes += len;
+	r->bytes += len;
+	if (!g->evicted)
+		r->live_bytes += len;
+}
+
+/* 1 when a part of len octets would take g past max_group_bytes. */
+static int
+grp_over(const struct smpp_reasm *r, const struct grp *g, size_t len)
+{
+	return r->max_group_bytes > 0 && g->bytes + len > r->max_group_bytes;
+}
+
 enum smpp_reasm_rc
 smpp_reasm_add(struct smpp_reasm *r, const char *src, const char *dst,
     const struct smpp_concat *c, uint8_t dcs, const uint8_t *data, size_t len,
@@ -221,25 +251,29 @@ smpp_reasm_add(struct smpp_reasm *r, const char *src, const char *dst,
 	uint64_t key = grp_key(r, src, dst, c->ref, c->total);
 	struct grp *g = grp_find(r, key, src, dst, c->ref, c->total);
 	unsigned i = (unsigned)c->seq - 1;
+	enum smpp_reasm_rc rc = SMPP_REASM_HELD;
 
 	*out = NULL;
 	if (g == NULL) {
-		reasm_bound(r, len);
+		reasm_bound(r, NULL, len, true);
 		g = grp_new(r, key, src, dst, c, dcs, now_us);
 	}
 	grp_token(g, token);
 	if (g->part[i] != NULL)
 		return SMPP_REASM_DUPLICATE;
-	g->part[i] = xmalloc(len ? len : 1);
-	memcpy(g->part[i], data, len);
-	g->plen[i] = (uint16_t)len;
-	g->bytes += len;
-	r->bytes += len;
-	if (!g->evicted)
-		r->live_bytes += len;
+	if (grp_over(r, g, len)) {
+		/* Counted as arrived (the message still completes), text lost. */
+		g->truncated = true;
+		r->counts.parts_dropped++;
+		rc = SMPP_REASM_DROPPED;
+		len = 0;
+	} else {
+		reasm_bound(r, g, len, false);
+	}
+	grp_store(r, g, i, data, len);
 	g->got++;
 	if (g->got < g->total)
-		return SMPP_REASM_HELD;
+		return rc;
 	*out = grp_emit(r, g);
 	return SMPP_REASM_COMPLETE;
 }
@@ -283,6 +317,18 @@ size_t
 smpp_reasm_bytes(const struct smpp_reasm *r)
 {
 	return r->bytes;
+}
+
+void
+smpp_reasm_set_group_max(struct smpp_reasm *r, size_t bytes)
+{
+	r->max_group_bytes = bytes;
+}
+
+const struct smpp_reasm_counts *
+smpp_reasm_counts(const struct smpp_reasm *r)
+{
+	return &r->counts;
 }
 
 void

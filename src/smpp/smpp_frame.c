@@ -92,21 +92,57 @@ smpp_frame_write(struct bufferevent *bev, const uint8_t *pdu, size_t len)
 	return bufferevent_write(bev, pdu, len);
 }
 
+const char *
+smpp_log_addr(const char *addr, char *buf, size_t buflen)
+{
+	char masked[SMPP_LOG_ADDR_MAX];
+
+	log_mask_phone(addr, masked, sizeof(masked));
+	return log_escape(masked, strlen(masked), buf, buflen);
+}
+
+/* What a trace line shows of a decoded body: never a password or a text. */
+static void
+trace_body(const struct smpp_pdu *p, char *out, size_t cap)
+{
+	char a[SMPP_LOG_ADDR_MAX], b[SMPP_LOG_ADDR_MAX], e[80];
+	uint32_t id = p->hdr.id;
+
+	out[0] = '\0';
+	if (id == SMPP_CMD_DELIVER_SM || id == SMPP_CMD_SUBMIT_SM ||
+	    id == SMPP_CMD_DATA_SM)
+		snprintf(out, cap, " from %s to %s esm 0x%02x dcs 0x%02x ud %u",
+		    smpp_log_addr(p->u.sm.src.addr, a, sizeof(a)),
+		    smpp_log_addr(p->u.sm.dst.addr, b, sizeof(b)),
+		    p->u.sm.esm_class, p->u.sm.data_coding, p->u.sm.ud_len);
+	else if (id == SMPP_CMD_BIND_RECEIVER ||
+	    id == SMPP_CMD_BIND_TRANSMITTER || id == SMPP_CMD_BIND_TRANSCEIVER)
+		snprintf(out, cap, " system_id \"%s\" password (hidden)",
+		    log_escape(p->u.bind.system_id, strlen(p->u.bind.system_id),
+		        e, sizeof(e)));
+	else if ((id & SMPP_CMD_RESP_BIT) && p->body_ok)
+		snprintf(out, cap, " id \"%s\"",
+		    log_escape(p->u.id, strlen(p->u.id), e, sizeof(e)));
+}
+
 void
 smpp_frame_trace(const char *who, char dir, const uint8_t *pdu, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	char line[2 * 256 + 8];
-	size_t n = len < 256 ? len : 256, o = 0;
+	struct smpp_pdu p;
+	char nb[32], sb[32], body[256], err[64];
+	uint32_t st;
 
 	if (log_get_level() > LOG_DEBUG)
 		return;
-	for (size_t i = 0; i < n; i++) {
-		line[o++] = hex[pdu[i] >> 4];
-		line[o++] = hex[pdu[i] & 15];
-	}
-	line[o] = '\0';
-	log_debug("%s%c %s%s", who, dir, line, len > n ? "..." : "");
+	st = smpp_decode(pdu, len, &p, err, sizeof(err));
+	if (st == 0)
+		trace_body(&p, body, sizeof(body));
+	else
+		snprintf(body, sizeof(body), " (undecodable: %s)",
+		    smpp_status_name(st, sb, sizeof(sb)));
+	log_debug("%s%c %s seq %u status %s len %zu%s", who, dir,
+	    smpp_cmd_name(p.hdr.id, nb, sizeof(nb)), p.hdr.seq,
+	    smpp_status_name(p.hdr.status, sb, sizeof(sb)), len, body);
 }
 
 /* A connection on its way out: flushed, then freed. */

@@ -55,6 +55,8 @@ smpp_link_tuning_defaults(struct smpp_link_tuning *t)
 	t->concat_timeout_ms = 60000;
 	t->concat_max_groups = 4096;
 	t->concat_max_bytes = 4u << 20;
+	t->out_high_bytes = 64u << 10;
+	t->out_max_bytes = 1u << 20;
 	t->mt_queue_max = 100000;
 	t->mt_max_attempts = 5;
 	t->mt_max_throttled = 50;
@@ -127,14 +129,49 @@ sess_next_seq(struct sess *s)
 	return s->seq;
 }
 
+/*
+ * The output buffer is bounded: an SMSC that stops reading would make it
+ * grow with every answer we owe. Above out_high_bytes we stop reading new
+ * PDUs from that session (so we owe no more answers) until the buffer
+ * drains below half of it; sess_tick drops a session that stays paused
+ * longer than response_timeout, and one over out_max_bytes goes at once.
+ */
+static void
+sess_out_check(struct sess *s)
+{
+	struct smpp_link *l = s->l;
+	size_t out = evbuffer_get_length(bufferevent_get_output(s->bev));
+
+	if (out > l->st.out_peak_bytes)
+		l->st.out_peak_bytes = out;
+	if (s->out_paused || out <= l->tune.out_high_bytes)
+		return;
+	s->out_paused = true;
+	s->out_paused_since = clock_mono_us();
+	l->st.out_pauses++;
+	bufferevent_disable(s->bev, EV_READ);
+	/* The write callback fires once the output is down to half. */
+	bufferevent_setwatermark(
+	    s->bev, EV_WRITE, l->tune.out_high_bytes / 2, 0);
+	/* An SMSC reading slowly pauses us again and again: warn now and then. */
+	s->out_pause_n++;
+	link_log(l, s->out_pause_n % 100 == 1 ? LOG_WARN : LOG_DEBUG,
+	    "%s: %zu octets not taken by the SMSC; reading paused (%u times on this connection)",
+	    sess_label(s), out, s->out_pause_n);
+}
+
 /* Write a PDU; 0 or -1 (no connection). */
 int
 sess_write(struct sess *s, const uint8_t *pdu, size_t len)
 {
+	int rc;
+
 	if (s->bev == NULL || len == 0)
 		return -1;
 	s->l->st.pdus_out++;
-	return smpp_frame_write(s->bev, pdu, len);
+	rc = smpp_frame_write(s->bev, pdu, len);
+	sess_out_check(s);
+	return rc;
 }
 
 /* Write a request and remember it until its response or its deadline. */
@@ -330,6 +367,41 @@ sess_send_bind(struct sess *s)
 
 static void sess_read_cb(struct bufferevent *, void *);
 
+/*
+ * The write timeout: connect() did not complete, or the SMSC took not one
+ * octet for response_timeout, which is the stuck output of an SMSC that
+ * stopped reading (counted with the drops of sess_out_stuck).
+ */
+static void
+sess_timeout_reason(struct sess *s, char *reason, size_t cap)
+{
+	if (s->st == SS_CONNECTING) {
+		snprintf(reason, cap, "connect timed out");
+		return;
+	}
+	s->l->st.out_drops++;
+	snprintf(reason, cap,
+	    "write timed out: SMSC not reading, %zu octets unsent",
+	    evbuffer_get_length(bufferevent_get_output(s->bev)));
+}
+
+/* The output drained below half the high mark: read again. */
+static void
+sess_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct sess *s = arg;
+
+	if (!s->out_paused)
+		return;
+	s->out_paused = false;
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	bufferevent_enable(bev, EV_READ);
+	link_log(s->l, LOG_DEBUG, "%s: output drained; reading again",
+	    sess_label(s));
+	/* PDUs already buffered raise no read event of their own. */
+	sess_read_cb(bev, s);
+}
+
 static void
 sess_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -351,8 +423,7 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 		snprintf(
 		    reason, sizeof(reason), "connection closed by the SMSC");
 	else if (what & BEV_EVENT_TIMEOUT)
-		snprintf(reason, sizeof(reason), "%s timed out",
-		    s->st == SS_CONNECTING ? "connect" : "write");
+		sess_timeout_reason(s, reason, sizeof(reason));
 	else if (s->l->tls_ctx != NULL &&
 	    (tls_err = bufferevent_get_openssl_error(bev)))
 		snprintf(reason, sizeof(reason), "TLS: %s",
@@ -426,7 +497,10 @@ sess_connect(struct sess *s)
 		sess_fail(s, "cannot create a socket");
 		return;
 	}
-	bufferevent_setcb(s->bev, sess_read_cb, NULL, sess_event_cb, s);
+	bufferevent_setcb(
+	    s->bev, sess_read_cb, sess_write_cb, sess_event_cb, s);
+	s->out_paused = false;
+	s->out_pause_n = 0;
 	smpp_frame_setup(s->bev);
 	/* The write timeout also bounds connect(). */
 	bufferevent_set_timeouts(s->bev, NULL, &wr);
@@ -440,14 +514,37 @@ sess_connect(struct sess *s)
 
 /* ---- incoming PDUs -------------------------------------------------------- */
 
+/*
+ * The response must be the one for the bind we sent: a bind_receiver_resp
+ * to a bind_transceiver would leave us believing we can send.
+ */
+static int
+bind_resp_matches(struct sess *s, const struct smpp_pdu *p, const struct req *r)
+{
+	char want[32], got[32], reason[128];
+
+	if (r->cmd == s->bind_cmd &&
+	    p->hdr.id == (s->bind_cmd | SMPP_CMD_RESP_BIT))
+		return 1;
+	s->l->st.binds_refused++;
+	s->l->st.binds_mismatched++;
+	snprintf(reason, sizeof(reason), "%s answered by %s: bind failed",
+	    smpp_cmd_name(s->bind_cmd, want, sizeof(want)),
+	    smpp_cmd_name(p->hdr.id, got, sizeof(got)));
+	sess_fail(s, reason);
+	return 0;
+}
+
 static void
 on_bind_resp(struct sess *s, const struct smpp_pdu *p)
 {
 	struct smpp_link *l = s->l;
 	struct req r;
-	char buf[32], reason[96];
+	char buf[32], reason[96], id[80];
 
 	if (sess_take_req(s, p->hdr.seq, &r) != 0 || s->st != SS_BINDING)
+		return;
+	if (!bind_resp_matches(s, p, &r))
 		return;
 	if (p->hdr.status != SMPP_ESME_ROK) {
 		l->st.binds_refused++;
@@ -460,11 +557,38 @@ on_bind_resp(struct sess *s, const struct smpp_pdu *p)
 	link_log(l, LOG_INFO,
 	    "%s: bound to %s:%u as %s%s%s (after %u failed attempts)",
 	    sess_label(s), l->cfg.host, l->cfg.port, l->cfg.system_id,
-	    p->body_ok ? ", SMSC " : "", p->body_ok ? p->u.id : "", s->attempt);
+	    p->body_ok ? ", SMSC " : "",
+	    p->body_ok ? log_escape(p->u.id, strlen(p->u.id), id, sizeof(id))
+	               : "",
+	    s->attempt);
 	s->attempt = 0;
 	s->last_fail[0] = '\0';
 	sess_set_state(s, SS_BOUND);
 	mt_pump(l);
+}
+
+/*
+ * A submit_sm_resp: ESME_ROK without a usable message_id (no body, an
+ * empty, unterminated or over-long id) is still an accepted message, but
+ * no receipt will ever match it: say so instead of losing it quietly.
+ */
+static void
+on_submit_resp(struct sess *s, const struct smpp_pdu *p)
+{
+	struct req r;
+	bool ok = p->hdr.status == SMPP_ESME_ROK;
+	bool bad = ok && (!p->body_ok || p->u.id[0] == '\0');
+
+	if (sess_take_req(s, p->hdr.seq, &r) != 0 ||
+	    r.cmd != SMPP_CMD_SUBMIT_SM)
+		return;
+	if (bad) {
+		s->l->st.mt_bad_message_id++;
+		link_log(s->l, LOG_WARN,
+		    "%s: submit_sm_resp (sequence %u) accepted without a usable message_id (%u octets of body): its receipt cannot be matched",
+		    sess_label(s), p->hdr.seq, p->hdr.len - SMPP_HEADER_LEN);
+	}
+	mt_on_resp(s, &r, p->hdr.status, p->body_ok ? p->u.id : "", bad);
 }
 
 /* A generic_nack answers one of our requests. */
@@ -482,7 +606,7 @@ on_generic_nack(struct sess *s, const struct smpp_pdu *p)
 		return;
 	}
 	if (r.cmd == SMPP_CMD_SUBMIT_SM) {
-		mt_on_resp(s, &r, p->hdr.status, "");
+		mt_on_resp(s, &r, p->hdr.status, "", false);
 	} else if (r.cmd == s->bind_cmd) {
 		snprintf(reason, sizeof(reason),
 		    "bind answered by generic_nack %s",
@@ -499,11 +623,13 @@ static void
 on_bad_pdu(
     struct sess *s, const struct smpp_pdu *p, uint32_t st, const char *err)
 {
-	char nb[32], sb[32];
+	char nb[32], sb[32], eb[256];
 	uint32_t id = p->hdr.id;
 
+	/* The library's reason may quote the field it refused: escape it. */
 	link_log(s->l, LOG_WARN, "%s: bad %s (sequence %u): %s; answered %s",
-	    sess_label(s), smpp_cmd_name(id, nb, sizeof(nb)), p->hdr.seq, err,
+	    sess_label(s), smpp_cmd_name(id, nb, sizeof(nb)), p->hdr.seq,
+	    log_escape(err, strlen(err), eb, sizeof(eb)),
 	    smpp_status_name(st, sb, sizeof(sb)));
 	if (id == SMPP_CMD_DELIVER_SM || id == SMPP_CMD_DATA_SM) {
 		mo_answer_now(s, id, p->hdr.seq, st);
@@ -540,12 +666,7 @@ dispatch(struct sess *s, const struct smpp_pdu *p)
 		    s->st == SS_UNBINDING)
 			sess_fail(s, "unbound");
 		break;
-	case SMPP_CMD_SUBMIT_SM_RESP:
-		if (sess_take_req(s, p->hdr.seq, &r) == 0 &&
-		    r.cmd == SMPP_CMD_SUBMIT_SM)
-			mt_on_resp(
-			    s, &r, p->hdr.status, p->body_ok ? p->u.id : "");
-		break;
+	case SMPP_CMD_SUBMIT_SM_RESP: on_submit_resp(s, p); break;
 	case SMPP_CMD_GENERIC_NACK: on_generic_nack(s, p); break;
 	case SMPP_CMD_DELIVER_SM:
 	case SMPP_CMD_DATA_SM: mo_on_pdu(s, p); break;
@@ -577,8 +698,8 @@ sess_pdu_cb(void *arg, const uint8_t *buf, size_t len)
 		on_bad_pdu(s, pdu, st, err);
 	else
 		dispatch(s, pdu);
-	/* Stop reading when the PDU closed this connection. */
-	return s->gen != gen || s->bev == NULL ? -1 : 0;
+	/* Stop reading when the PDU closed this connection or paused it. */
+	return s->gen != gen || s->bev == NULL || s->out_paused ? -1 : 0;
 }
 
 static void
@@ -586,11 +707,36 @@ sess_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct sess *s = arg;
 
+	if (s->out_paused)
+		return;
 	if (smpp_frame_read(bev, sess_pdu_cb, s) == SMPP_FRAME_BAD)
 		sess_fail(s, "command_length out of range");
 }
 
 /* ---- timers --------------------------------------------------------------- */
+
+/* 1 (and the session dropped) when its output buffer is stuck. */
+static int
+sess_out_stuck(struct sess *s, int64_t now)
+{
+	struct smpp_link *l = s->l;
+	size_t out;
+	char reason[128];
+
+	if (s->bev == NULL || !s->out_paused)
+		return 0;
+	out = evbuffer_get_length(bufferevent_get_output(s->bev));
+	if (out <= l->tune.out_max_bytes &&
+	    now - s->out_paused_since <=
+	        (int64_t)l->cfg.response_timeout_ms * 1000)
+		return 0;
+	l->st.out_drops++;
+	snprintf(reason, sizeof(reason),
+	    "SMSC not reading: %zu octets unsent (paused %lld ms)", out,
+	    (long long)((now - s->out_paused_since) / 1000));
+	sess_fail(s, reason);
+	return 1;
+}
 
 /* Drop a session whose request went unanswered; send enquire_link if idle. */
 static void
@@ -599,6 +745,8 @@ sess_tick(struct sess *s, int64_t now)
 	struct smpp_link *l = s->l;
 	char nb[32], reason[128];
 
+	if (sess_out_stuck(s, now))
+		return;
 	for (size_t i = 0; i < s->nreqs; i++) {
 		if (s->reqs[i].deadline > now)
 			continue;
@@ -659,6 +807,9 @@ tuning_check(const struct smpp_link_tuning *t, const struct config_smpp *c,
 		what = "a time out of range";
 	else if (t->mt_max_attempts < 1 || t->mt_queue_max < 1)
 		what = "mt limits out of range";
+	else if (t->out_high_bytes < SMPP_PDU_MAX ||
+	    t->out_max_bytes < t->out_high_bytes)
+		what = "output buffer limits out of range";
 	if (what != NULL)
 		snprintf(err, errlen, "%s", what);
 	return what != NULL ? -1 : 0;
@@ -785,6 +936,7 @@ smpp_link_new(struct event_base *base, const struct config_smpp *cfg,
 	l->reasm =
 	    smpp_reasm_new(tuning->concat_max_groups, tuning->concat_max_bytes,
 	        (int64_t)tuning->concat_timeout_ms * 1000);
+	smpp_reasm_set_group_max(l->reasm, mo_group_max(cfg));
 	l->enc = xmalloc(sizeof(*l->enc));
 	l->tick = event_new(base, -1, EV_PERSIST, link_tick_cb, l);
 	tv = ms_tv(link_tick_ms(cfg, tuning));

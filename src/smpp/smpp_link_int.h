@@ -55,6 +55,9 @@ struct sess {
 	struct req *reqs;
 	size_t nreqs, capreqs;
 	unsigned mt_inflight;
+	bool out_paused; /* output above out_high_bytes: not reading */
+	int64_t out_paused_since;
+	unsigned out_pause_n; /* pauses on this connection */
 	char last_fail[160];
 	unsigned fail_repeat;
 	/* The PDU being handled: decoded into it, read by the callbacks. */
@@ -138,6 +141,7 @@ void sess_write_req(struct sess *, uint32_t seq, uint32_t cmd, const uint8_t *,
     size_t, struct mt_part *);
 
 /* smpp_link_mo.c */
+size_t mo_group_max(const struct config_smpp *);
 void mo_on_pdu(struct sess *, const struct smpp_pdu *);
 void mo_answer_now(struct sess *, uint32_t id, uint32_t seq, uint32_t status);
 void mo_expire(struct smpp_link *, int64_t now);
@@ -146,8 +150,9 @@ void mo_detach_all(struct smpp_link *);
 
 /* smpp_link_mt.c */
 void mt_pump(struct smpp_link *);
-void mt_on_resp(
-    struct sess *, const struct req *, uint32_t status, const char *message_id);
+/* id_lost: ESME_ROK without a usable message_id (reported as such). */
+void mt_on_resp(struct sess *, const struct req *, uint32_t status,
+    const char *message_id, bool id_lost);
 void mt_requeue(struct smpp_link *, struct mt_part *, uint32_t status);
 void mt_drop_all(struct smpp_link *, enum smpp_mt_state);
 void mt_free_all(struct smpp_link *);

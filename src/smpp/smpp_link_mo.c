@@ -17,12 +17,24 @@
 #include "meterline/log.h"
 #include "meterline/smpp_codec.h"
 #include "meterline/smpp_concat.h"
+#include "meterline/smpp_frame.h"
 #include "meterline/smpp_link.h"
 #include "smpp_link_int.h"
 #include "meterline/text.h"
 #include "meterline/xmalloc.h"
 
 #define TOK_GEN_MASK 0x1FFFFFFFu
+
+/*
+ * The octets one concatenated message may hold: a UTF-8 character never
+ * takes fewer than half the octets it was sent in (GSM-7 escapes, UCS-2),
+ * so twice max_message_length loses no text the cut would keep.
+ */
+size_t
+mo_group_max(const struct config_smpp *cfg)
+{
+	return 2 * (size_t)cfg->max_message_length;
+}
 
 static uint64_t
 token_make(const struct sess *s, uint32_t cmd, uint32_t seq)
@@ -130,33 +142,55 @@ mo_done(const struct intake_result *res, void *arg)
 	pending_free(p);
 }
 
+/*
+ * The text is cut at max_message_length octets of UTF-8 (on a character
+ * boundary): nothing downstream, logs included, ever sees a huge SMS.
+ */
+static void
+mo_decode(struct smpp_link *l, struct pending *p, uint8_t dcs,
+    const uint8_t *data, size_t len)
+{
+	size_t cap = TEXT_UTF8_MAX(len) + 1;
+	unsigned flags = 0;
+
+	if (cap > (size_t)l->cfg.max_message_length + 1)
+		cap = (size_t)l->cfg.max_message_length + 1;
+	p->text = xmalloc(cap);
+	p->msg.text_len = text_decode(dcs, data, len, p->text, cap, &flags);
+	p->msg.text = p->text;
+	p->msg.text_flags = flags;
+	if (flags & TEXT_F_TRUNCATED) {
+		char m[SMPP_LOG_ADDR_MAX];
+
+		l->st.mo_truncated++;
+		link_log(l, LOG_WARN,
+		    "MO from %s: text of %zu octets cut to %zu bytes (max_message_length)",
+		    smpp_log_addr(p->src, m, sizeof(m)), len, p->msg.text_len);
+	}
+}
+
 /* Decode a whole message and hand it to the store. */
 static void
 mo_submit(struct smpp_link *l, const char *src, const char *dst, uint8_t dcs,
     const uint8_t *data, size_t len, const uint64_t *tokens, size_t ntokens)
 {
 	struct pending *p = pending_new(l, tokens, ntokens);
-	size_t cap = TEXT_UTF8_MAX(len) + 1;
-	unsigned flags = 0;
 
-	p->text = xmalloc(cap);
 	strlcpy_s(p->src, src, sizeof(p->src));
 	strlcpy_s(p->dst, dst, sizeof(p->dst));
 	p->msg.channel = "sms";
 	p->msg.sender = p->src;
 	p->msg.recipient = p->dst;
-	p->msg.text_len = text_decode(dcs, data, len, p->text, cap, &flags);
-	p->msg.text = p->text;
+	mo_decode(l, p, dcs, data, len);
 	p->msg.time_us = clock_real_us();
 	p->msg.external_id = NULL;
 	p->msg.dcs = dcs;
-	p->msg.text_flags = flags;
 	l->st.mo_messages++;
 	if (log_get_level() <= LOG_DEBUG) {
-		char m[32], e[256];
+		char m[SMPP_LOG_ADDR_MAX], e[256];
 
 		link_log(l, LOG_DEBUG, "MO from %s dcs 0x%02x: \"%s\"",
-		    log_mask_phone(src, m, sizeof(m)), dcs,
+		    smpp_log_addr(src, m, sizeof(m)), dcs,
 		    log_escape(p->text, p->msg.text_len, e, sizeof(e)));
 	}
 	l->hooks.submit(l->hooks.ctx, &p->msg, mo_done, p);
@@ -165,21 +199,27 @@ mo_submit(struct smpp_link *l, const char *src, const char *dst, uint8_t dcs,
 static void
 mo_submit_reasm(struct smpp_link *l, struct smpp_reasm_msg *m)
 {
-	if (!m->complete) {
-		char b[32];
+	char b[SMPP_LOG_ADDR_MAX];
 
+	if (m->evicted) {
+		l->st.mo_groups_evicted++;
+		link_log(l, LOG_WARN,
+		    "concatenated message from %s: %u of %u parts processed early, reassembly memory full",
+		    smpp_log_addr(m->src, b, sizeof(b)), m->got, m->total);
+	} else if (!m->complete) {
 		l->st.mo_partial++;
 		link_log(l, LOG_INFO,
 		    "concatenated message from %s: %u of %u parts after the timeout, processed as it is",
-		    log_mask_phone(m->src, b, sizeof(b)), m->got, m->total);
+		    smpp_log_addr(m->src, b, sizeof(b)), m->got, m->total);
 	}
-	if (m->odd_parts > 0) {
-		char b[32];
-
+	if (m->truncated)
+		link_log(l, LOG_WARN,
+		    "concatenated message from %s: parts past %zu octets dropped",
+		    smpp_log_addr(m->src, b, sizeof(b)), mo_group_max(&l->cfg));
+	if (m->odd_parts > 0)
 		link_log(l, LOG_WARN,
 		    "concatenated UCS-2 message from %s: %u parts of odd length, their last octet replaced by U+FFFD",
-		    log_mask_phone(m->src, b, sizeof(b)), m->odd_parts);
-	}
+		    smpp_log_addr(m->src, b, sizeof(b)), m->odd_parts);
 	mo_submit(
 	    l, m->src, m->dst, m->dcs, m->data, m->len, m->tokens, m->ntokens);
 	smpp_reasm_msg_free(m);
@@ -271,8 +311,11 @@ mo_on_pdu(struct sess *s, const struct smpp_pdu *pdu)
 	    clock_mono_us(), &m)) {
 	case SMPP_REASM_COMPLETE: mo_submit_reasm(l, m); break;
 	case SMPP_REASM_DUPLICATE: l->st.mo_duplicate_parts++; break;
+	case SMPP_REASM_DROPPED:
 	case SMPP_REASM_HELD: break;
 	}
+	/* The last part of a message may be the one dropped: ask the counts. */
+	l->st.mo_parts_dropped = smpp_reasm_counts(l->reasm)->parts_dropped;
 	mo_expire(l, clock_mono_us()); /* groups pushed out by the bounds */
 }
 

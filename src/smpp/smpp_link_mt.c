@@ -15,6 +15,7 @@
 #include "meterline/clock.h"
 #include "meterline/log.h"
 #include "meterline/smpp_codec.h"
+#include "meterline/smpp_frame.h"
 #include "meterline/smpp_link.h"
 #include "smpp_link_int.h"
 #include "meterline/text.h"
@@ -56,12 +57,12 @@ q_pop(struct smpp_link *l)
 
 /* Report a part's final outcome and free it (and its reply, if last). */
 static void
-mt_settle(struct smpp_link *l, struct mt_part *p, enum smpp_mt_state state,
-    uint32_t status, const char *message_id)
+mt_settle_id(struct smpp_link *l, struct mt_part *p, enum smpp_mt_state state,
+    uint32_t status, const char *message_id, bool id_lost)
 {
 	struct mt_msg *m = p->msg;
 	struct smpp_mt_report r = { m->cookie, p->idx, m->nparts, state, status,
-		message_id ? message_id : "", 0 };
+		message_id ? message_id : "", 0, id_lost };
 
 	r.last = ++m->nsettled == m->nparts;
 	l->mt_queued--;
@@ -72,11 +73,10 @@ mt_settle(struct smpp_link *l, struct mt_part *p, enum smpp_mt_state state,
 	case SMPP_MT_UNSENT: l->st.mt_unsent++; break;
 	}
 	if (state == SMPP_MT_REJECTED || state == SMPP_MT_GAVE_UP) {
-		char b[32], sb[32];
+		char b[SMPP_LOG_ADDR_MAX], sb[32];
 
 		link_log(l, LOG_WARN, "reply to %s part %u/%u %s (%s)",
-		    log_mask_phone(p->dst.addr, b, sizeof(b)), p->idx,
-		    m->nparts,
+		    smpp_log_addr(p->dst.addr, b, sizeof(b)), p->idx, m->nparts,
 		    state == SMPP_MT_REJECTED ? "rejected" : "given up",
 		    smpp_status_name(status, sb, sizeof(sb)));
 	}
@@ -85,6 +85,13 @@ mt_settle(struct smpp_link *l, struct mt_part *p, enum smpp_mt_state state,
 	free(p);
 	if (r.last)
 		free(m);
+}
+
+static void
+mt_settle(struct smpp_link *l, struct mt_part *p, enum smpp_mt_state state,
+    uint32_t status, const char *message_id)
+{
+	mt_settle_id(l, p, state, status, message_id, false);
 }
 
 /*
@@ -140,7 +147,7 @@ mt_throttled(struct smpp_link *l, struct mt_part *p, uint32_t status)
 
 void
 mt_on_resp(struct sess *s, const struct req *r, uint32_t status,
-    const char *message_id)
+    const char *message_id, bool id_lost)
 {
 	struct smpp_link *l = s->l;
 	struct mt_part *p = r->part;
@@ -148,7 +155,8 @@ mt_on_resp(struct sess *s, const struct req *r, uint32_t status,
 	s->mt_inflight--;
 	if (status == SMPP_ESME_ROK) {
 		l->throttle_ms = 0;
-		mt_settle(l, p, SMPP_MT_ACCEPTED, status, message_id);
+		mt_settle_id(
+		    l, p, SMPP_MT_ACCEPTED, status, message_id, id_lost);
 	} else if (status == SMPP_ESME_RTHROTTLED ||
 	    status == SMPP_ESME_RMSGQFUL) {
 		mt_throttled(l, p, status);

@@ -146,6 +146,120 @@ test_bounds(void **state)
 	smpp_reasm_free(r);
 }
 
+/*
+ * Issue 14: the byte bound holds on every part, not only when a group is
+ * created. Parts added to groups that already exist push the oldest other
+ * group out; what is held never passes max_bytes by more than one part.
+ */
+static void
+test_bytes_every_part(void **state)
+{
+	struct smpp_reasm *r = smpp_reasm_new(100, 10000, 1000000);
+	struct smpp_reasm_msg *m;
+	static char part[1001];
+	char src[8];
+	unsigned evicted = 0;
+
+	(void)state;
+	memset(part, 'x', 1000);
+	for (int seq = 1; seq <= 50; seq++) {
+		for (int g = 0; g < 4; g++) {
+			snprintf(src, sizeof(src), "s%d", g);
+			add(r, src, 1, 100, (uint8_t)seq, part, 0, 0, &m);
+			while ((m = smpp_reasm_expire(r, 0)) != NULL) {
+				assert_true(m->evicted);
+				assert_false(m->complete);
+				evicted++;
+				smpp_reasm_msg_free(m);
+			}
+			assert_true(smpp_reasm_bytes(r) <= 10000 + 1000);
+		}
+	}
+	assert_true(evicted > 0);
+	assert_int_equal(smpp_reasm_counts(r)->groups_evicted, evicted);
+	smpp_reasm_free(r);
+}
+
+/*
+ * A group bounded on its own: the part past the bound is counted as
+ * arrived (the message completes, its PDU is answered) but its octets are
+ * dropped and the message comes back truncated.
+ */
+static void
+test_group_max(void **state)
+{
+	struct smpp_reasm *r = smpp_reasm_new(16, 1 << 16, 1000);
+	struct smpp_reasm_msg *m;
+
+	(void)state;
+	smpp_reasm_set_group_max(r, 10);
+	assert_int_equal(
+	    add(r, "a", 1, 3, 1, "AAAA", 1, 0, &m), SMPP_REASM_HELD);
+	assert_int_equal(
+	    add(r, "a", 1, 3, 3, "CCCCC", 3, 0, &m), SMPP_REASM_HELD);
+	assert_int_equal(
+	    add(r, "a", 1, 3, 2, "BBBB", 2, 0, &m), SMPP_REASM_COMPLETE);
+	assert_non_null(m);
+	assert_true(m->truncated);
+	assert_true(m->complete);
+	assert_int_equal(m->len, 9);
+	assert_memory_equal(m->data, "AAAACCCCC", 9);
+	assert_int_equal(m->ntokens, 3);
+	smpp_reasm_msg_free(m);
+	/* The drop of a part that is not the last is reported as such. */
+	add(r, "b", 1, 3, 1, "AAAAAAAA", 1, 0, &m);
+	assert_int_equal(
+	    add(r, "b", 1, 3, 2, "BBBB", 2, 0, &m), SMPP_REASM_DROPPED);
+	assert_int_equal(smpp_reasm_counts(r)->parts_dropped, 2);
+	assert_int_equal(smpp_reasm_bytes(r), 8);
+	smpp_reasm_free(r);
+}
+
+/*
+ * The attack of issue 14 at the reassembler with the link's bounds
+ * (4096 groups, 4 MiB, 8192 octets a group): 200 groups x 100 parts of
+ * 3,900 octets, part k of every group before part k+1. Held bytes stay
+ * within one group bound per group (test_smpp_flood measures the process
+ * peak with the link over TCP).
+ */
+static void
+test_flood_held_bytes(void **state)
+{
+	struct smpp_reasm *r = smpp_reasm_new(4096, 4u << 20, 60000000);
+	struct smpp_reasm_msg *m;
+	static uint8_t part[3900];
+	size_t peak = 0;
+	unsigned done = 0;
+	char src[16];
+
+	(void)state;
+	memset(part, 'z', sizeof(part));
+	smpp_reasm_set_group_max(r, 8192);
+	for (int seq = 1; seq <= 100; seq++) {
+		for (int g = 0; g < 200; g++) {
+			struct smpp_concat c = { SMPP_CONCAT_SAR, (uint16_t)g,
+				100, (uint8_t)seq };
+
+			snprintf(src, sizeof(src), "7916000%04d", g);
+			if (smpp_reasm_add(r, src, "7377", &c, 0x04, part,
+			        sizeof(part), 0, 0,
+			        &m) == SMPP_REASM_COMPLETE) {
+				assert_true(m->truncated);
+				assert_true(m->len <= 8192);
+				smpp_reasm_msg_free(m);
+				done++;
+			}
+			if (smpp_reasm_bytes(r) > peak)
+				peak = smpp_reasm_bytes(r);
+		}
+	}
+	assert_int_equal(done, 200);
+	assert_true(peak <= 200 * 8192);
+	assert_int_equal(smpp_reasm_counts(r)->parts_dropped, 200 * 98);
+	print_message("flood: peak held %zu octets\n", peak);
+	smpp_reasm_free(r);
+}
+
 /* Many interleaved groups, every part once: all complete, nothing held. */
 static void
 test_many(void **state)
@@ -206,6 +320,9 @@ main(void)
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_bytes_every_part),
+		cmocka_unit_test(test_group_max),
+		cmocka_unit_test(test_flood_held_bytes),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_ucs2_odd_part),
 	};

@@ -24,6 +24,7 @@
 #include "meterline/smpp_codec.h"
 #include "meterline/smpp_link.h"
 #include "meterline/smsc_sim.h"
+#include "meterline/text.h"
 
 #define MAXREC 256
 
@@ -47,8 +48,9 @@ struct harness {
 	int ack_before_commit; /* must stay 0 */
 	unsigned receipts;
 	char receipt_id[66];
-	unsigned mt_reports, mt_accepted, mt_last;
+	unsigned mt_reports, mt_accepted, mt_last, mt_id_lost;
 	char mt_id[66];
+	unsigned texts_truncated; /* TEXT_F_TRUNCATED seen by the store */
 	int sim_done, stopped;
 };
 
@@ -92,6 +94,8 @@ fake_submit(
 		snprintf(h->senders[i], sizeof(h->senders[i]), "%s", m->sender);
 	}
 	assert_string_equal(m->channel, "sms");
+	if (m->text_flags & TEXT_F_TRUNCATED)
+		h->texts_truncated++;
 	j->h = h;
 	j->done = done;
 	j->arg = arg;
@@ -129,6 +133,7 @@ fake_mt_report(void *ctx, const struct smpp_mt_report *r)
 	h->mt_reports++;
 	if (r->state == SMPP_MT_ACCEPTED) {
 		h->mt_accepted++;
+		h->mt_id_lost += r->id_lost;
 		snprintf(h->mt_id, sizeof(h->mt_id), "%s", r->message_id);
 	}
 	if (r->last)
@@ -182,6 +187,8 @@ harness_new(void)
 
 	if (getenv("SMPP_TEST_DEBUG"))
 		log_set_level(LOG_DEBUG);
+	else if (getenv("SMPP_TEST_INFO"))
+		log_set_level(LOG_INFO);
 	else
 		log_set_level(LOG_ERROR);
 	h->base = event_base_new();
@@ -918,6 +925,278 @@ test_tls(void **state)
 	rmdir(dir);
 }
 
+/* ---- issue 14: hardening under attack ------------------------------------ */
+
+/* A bind_receiver_resp to our bind_transceiver is a failed bind. */
+static void
+test_bind_resp_mismatch(void **state)
+{
+	struct harness *h = harness_new();
+
+	(void)state;
+	h->scfg.bind_resp_id = SMPP_CMD_BIND_RECEIVER_RESP;
+	harness_start(h);
+	run_for(h, 400);
+	assert_false(smpp_link_bound(h->link));
+	assert_int_equal(smpp_link_stats(h->link)->binds_ok, 0);
+	assert_true(smpp_link_stats(h->link)->binds_mismatched >= 2);
+	assert_true(smpp_link_stats(h->link)->binds_refused >= 2);
+	harness_free(h);
+}
+
+/*
+ * submit_sm_resp ESME_ROK with a message_id of 99 characters, then one
+ * without its NUL: accepted, but reported with id_lost and counted.
+ */
+static void
+test_bad_message_id(void **state)
+{
+	for (int how = 1; how <= 2; how++) {
+		struct harness *h = harness_new();
+		char err[128];
+
+		(void)state;
+		h->scfg.bad_message_id = how;
+		h->reply = "ok";
+		harness_start(h);
+		run_until(h, is_bound, 3000);
+		smsc_sim_add_mo(
+		    h->sim, "79001234567", "7377", "P 1 2", err, sizeof(err));
+		play(h, SMSC_SIM_SCENARIO);
+		run_until(h, mt_settled, 3000);
+		assert_int_equal(h->mt_accepted, 1);
+		assert_int_equal(h->mt_id_lost, 1);
+		assert_string_equal(h->mt_id, "");
+		assert_int_equal(
+		    smpp_link_stats(h->link)->mt_bad_message_id, 1);
+		assert_true(smpp_link_bound(h->link));
+		harness_free(h);
+	}
+}
+
+/* Queue n enquire_link from the SMSC: each one earns a 16-octet answer. */
+static void
+flood_enquire(struct harness *h, unsigned n)
+{
+	static uint8_t buf[16 * 1024];
+
+	for (unsigned i = 0; i < n; i += 1024) {
+		for (unsigned j = 0; j < 1024; j++)
+			smpp_encode_header(buf + 16 * j, 16,
+			    SMPP_CMD_ENQUIRE_LINK, 0, 1000 + i + j);
+		assert_int_equal(
+		    smsc_sim_send_raw(h->sim, buf, sizeof(buf)), 0);
+	}
+}
+
+static int
+out_paused(struct harness *h)
+{
+	return smpp_link_stats(h->link)->out_pauses > 0;
+}
+
+static void
+print_out_stats(const char *what, struct harness *h)
+{
+	const struct smpp_link_stats *st = smpp_link_stats(h->link);
+
+	print_message("%s: pauses %llu drops %llu peak %llu octets, SMSC "
+	              "answered %llu, SMSC output %zu\n",
+	    what, (unsigned long long)st->out_pauses,
+	    (unsigned long long)st->out_drops,
+	    (unsigned long long)st->out_peak_bytes,
+	    (unsigned long long)smsc_sim_stats(h->sim)->enquire_answered,
+	    smsc_sim_output(h->sim));
+}
+
+static int
+out_dropped(struct harness *h)
+{
+	return smpp_link_stats(h->link)->out_drops > 0;
+}
+
+static int
+enquires_answered(struct harness *h)
+{
+	return smsc_sim_stats(h->sim)->enquire_answered >= 256 * 1024;
+}
+
+/*
+ * An SMSC that stops reading: the link stops reading too once its output
+ * passes out_high_bytes, so the buffer stays near that mark instead of
+ * growing with every answer; it resumes when the SMSC reads again, and
+ * drops the session when the SMSC does not within response_timeout.
+ */
+static void
+test_output_bound(void **state)
+{
+	struct harness *h = harness_new();
+	const struct smpp_link_stats *st;
+
+	(void)state;
+	h->tune.out_high_bytes = 16 * 1024;
+	h->tune.out_max_bytes = 256 * 1024;
+	h->cfg.response_timeout_ms = 3000;
+	h->cfg.enquire_link_ms = 60000;
+	harness_start(h);
+	run_until(h, is_bound, 3000);
+	st = smpp_link_stats(h->link);
+	/* Resume: 4 MiB of answers owed, the SMSC reads again later. */
+	smsc_sim_set_reading(h->sim, 0);
+	flood_enquire(h, 256 * 1024);
+	run_for(h, 300);
+	print_out_stats("paused", h);
+	run_until(h, out_paused, 5000);
+	assert_true(st->out_peak_bytes <= 16 * 1024 + SMPP_PDU_MAX);
+	smsc_sim_set_reading(h->sim, 1);
+	run_until(h, enquires_answered, 20000);
+	print_out_stats("resumed", h);
+	assert_int_equal(st->out_drops, 0);
+	assert_true(st->out_peak_bytes <= 16 * 1024 + SMPP_PDU_MAX);
+	assert_true(smpp_link_bound(h->link));
+	harness_free(h);
+
+	/*
+	 * Drop: the SMSC never reads again. The kernel takes up to its
+	 * send buffer (tcp_wmem, 4 MiB here) before our buffer grows: owe
+	 * four times that.
+	 */
+	h = harness_new();
+	h->tune.out_high_bytes = 16 * 1024;
+	h->tune.out_max_bytes = 256 * 1024;
+	h->cfg.response_timeout_ms = 300;
+	h->cfg.enquire_link_ms = 60000;
+	harness_start(h);
+	run_until(h, is_bound, 3000);
+	smsc_sim_set_reading(h->sim, 0);
+	flood_enquire(h, 1024 * 1024);
+	run_for(h, 500);
+	print_out_stats("stuck", h);
+	run_until(h, out_dropped, 5000);
+	st = smpp_link_stats(h->link);
+	assert_true(st->out_pauses >= 1);
+	assert_true(st->out_peak_bytes <= 16 * 1024 + SMPP_PDU_MAX);
+	harness_free(h);
+}
+
+/*
+ * max_message_length: a text longer than it is cut (flagged to the store,
+ * counted), and parts of a concatenated message past twice it are dropped
+ * but still answered.
+ */
+static void
+test_max_message_length(void **state)
+{
+	struct harness *h = harness_new();
+	static char text[700];
+	char err[128];
+
+	(void)state;
+	memset(text, 'a', 600); /* 4 GSM-7 parts of 153: 612 > 2 x 256 */
+	h->cfg.max_message_length = 256;
+	h->reply = "ok";
+	harness_start(h);
+	run_until(h, is_bound, 3000);
+	assert_int_equal(smsc_sim_add_mo(h->sim, "79001234567", "7377", text,
+	                     err, sizeof(err)),
+	    0);
+	smsc_sim_run(h->sim, SMSC_SIM_FLOOD, on_sim_done, h);
+	run_until(h, store_has_one, 3000);
+	run_until(h, sim_finished, 3000);
+	assert_int_equal(strlen(h->texts[0]), 256);
+	assert_int_equal(h->texts_truncated, 1);
+	assert_int_equal(smpp_link_stats(h->link)->mo_truncated, 1);
+	assert_int_equal(smpp_link_stats(h->link)->mo_parts_dropped, 1);
+	assert_int_equal(smsc_sim_stats(h->sim)->mo_done, 1);
+	harness_free(h);
+}
+
+/* Send stderr (the log) to a temporary file; returns the saved fd. */
+static int
+capture_start(FILE **tmp)
+{
+	int saved;
+
+	fflush(stderr);
+	saved = dup(2);
+	*tmp = tmpfile();
+	assert_non_null(*tmp);
+	dup2(fileno(*tmp), 2);
+	return saved;
+}
+
+/* Restore stderr; the captured log, malloc'ed. */
+static char *
+capture_end(FILE *tmp, int saved)
+{
+	long n;
+	char *text;
+
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = ftell(tmp);
+	text = calloc(1, (size_t)n + 1);
+	rewind(tmp);
+	assert_int_equal(fread(text, 1, (size_t)n, tmp), (size_t)n);
+	fclose(tmp);
+	return text;
+}
+
+static int
+two_stored_one_receipt(struct harness *h)
+{
+	return h->submitted >= 2 && h->receipts >= 1 && h->resp_ok >= 3;
+}
+
+/*
+ * At log level debug, with every PDU traced: the password (as text or as
+ * hex), full phone numbers and a line break smuggled in source_addr never
+ * reach the log.
+ */
+static void
+test_log_scan(void **state)
+{
+	static const char pw[] = "Qz7pW9xK";
+	struct harness *h = harness_new();
+	char err[128], pwhex[2 * sizeof(pw)], *log;
+	struct smpp_sm sm;
+	FILE *tmp;
+	int saved;
+
+	(void)state;
+	for (size_t i = 0; i < strlen(pw); i++)
+		snprintf(pwhex + 2 * i, 3, "%02x", (unsigned char)pw[i]);
+	h->scfg.password = pw;
+	strcpy(h->cfg.password, pw);
+	h->scfg.receipts = 1;
+	h->reply = "Reading accepted";
+	saved = capture_start(&tmp);
+	log_set_level(LOG_DEBUG);
+	harness_start(h);
+	run_until(h, is_bound, 3000);
+	smsc_sim_add_mo(
+	    h->sim, "79161234567", "7377", "P 555 100", err, sizeof(err));
+	smsc_sim_run(h->sim, SMSC_SIM_FLOOD, on_sim_done, h);
+	sm_part(&sm, "79\nFAKE line 1", (const uint8_t *)"x\nFAKE 2", 8, 0);
+	assert_true(smsc_sim_send_sm(h->sim, SMPP_CMD_DELIVER_SM, &sm) > 0);
+	run_until(h, two_stored_one_receipt, 5000);
+	harness_free(h);
+	log = capture_end(tmp, saved);
+	log_set_level(LOG_ERROR);
+	assert_non_null(strstr(log, "bind_transceiver"));
+	assert_non_null(strstr(log, "deliver_sm"));
+	assert_null(strstr(log, pw));
+	assert_null(strstr(log, pwhex));
+	assert_null(strstr(log, "79161234567"));
+	assert_null(strstr(log, "1234567"));
+	/* Every line is a log line: it starts with its timestamp. */
+	for (const char *nl = log; (nl = strchr(nl, '\n')) != NULL && nl[1];
+	     nl++)
+		assert_memory_equal(nl + 1, "20", 2);
+	free(log);
+}
+
 int
 main(void)
 {
@@ -940,6 +1219,11 @@ main(void)
 		cmocka_unit_test(test_rx_tx_pair),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_bind_resp_mismatch),
+		cmocka_unit_test(test_bad_message_id),
+		cmocka_unit_test(test_output_bound),
+		cmocka_unit_test(test_max_message_length),
+		cmocka_unit_test(test_log_scan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,7 @@
 
 #include <event2/event.h>
 
+#include "cflood.h"
 #include "meterline/log.h"
 #include "meterline/smsc_sim.h"
 
@@ -51,6 +52,12 @@ sim_usage(FILE *f)
 	    "  --throttle-every N   then every Nth submit_sm\n"
 	    "  --tempfail N         answer the next N submit_sm with --tempfail-status\n"
 	    "  --tempfail-status S  that status (0x08)\n"
+	    "  --bind-resp-id ID    answer binds with this command_id (a mismatch)\n"
+	    "  --bad-message-id N   submit_sm_resp ids: 1 over 65 octets, 2 unterminated\n"
+	    "  --stop-reading       once bound, never read from the ESME again\n"
+	    "  --concat-flood G,P,N G messages of P parts of N octets of\n"
+	    "                       message_payload (sar_* TLVs), part k of all\n"
+	    "                       before part k+1; done when all are answered\n"
 	    "  --timeout S          give up after S seconds (600 with work to do)\n"
 	    "  --quiet              no transcript\n"
 	    "  --results FILE       at the end, write every MO (acknowledged?\n"
@@ -110,6 +117,7 @@ struct sim_opts {
 	unsigned long long sender_base;
 	const char *recipient;
 	int quiet;
+	unsigned cflood[3]; /* --concat-flood G,P,N; G 0: none */
 };
 
 enum {
@@ -134,6 +142,10 @@ enum {
 	O_THROTTLE_EVERY,
 	O_TEMPFAIL,
 	O_TEMPFAIL_STATUS,
+	O_BIND_RESP_ID,
+	O_BAD_MSGID,
+	O_STOP_READING,
+	O_CFLOOD,
 	O_TIMEOUT,
 	O_QUIET,
 	O_LOG_LEVEL,
@@ -166,6 +178,10 @@ static const struct option sim_longopts[] = {
 	{ "throttle-every", required_argument, NULL, O_THROTTLE_EVERY },
 	{ "tempfail", required_argument, NULL, O_TEMPFAIL },
 	{ "tempfail-status", required_argument, NULL, O_TEMPFAIL_STATUS },
+	{ "bind-resp-id", required_argument, NULL, O_BIND_RESP_ID },
+	{ "bad-message-id", required_argument, NULL, O_BAD_MSGID },
+	{ "stop-reading", no_argument, NULL, O_STOP_READING },
+	{ "concat-flood", required_argument, NULL, O_CFLOOD },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "quiet", no_argument, NULL, O_QUIET },
 	{ "log-level", required_argument, NULL, O_LOG_LEVEL },
@@ -185,9 +201,9 @@ sim_numeric_opt(struct sim_opts *o, int c, const char *arg)
 	unsigned long v;
 
 	if (sim_number(name, arg,
-	        c == O_TEMPFAIL_STATUS ? 0xFFFFFFFFul
-	            : c == O_PORT      ? 65535
-	                               : 100000000ul,
+	        c == O_TEMPFAIL_STATUS || c == O_BIND_RESP_ID ? 0xFFFFFFFFul
+	            : c == O_PORT                             ? 65535
+	                                                      : 100000000ul,
 	        &v) != 0)
 		return -1;
 	switch (c) {
@@ -205,6 +221,8 @@ sim_numeric_opt(struct sim_opts *o, int c, const char *arg)
 	case O_THROTTLE_EVERY: o->cfg.throttle_every = (unsigned)v; break;
 	case O_TEMPFAIL: o->cfg.tempfail_submits = (unsigned)v; break;
 	case O_TEMPFAIL_STATUS: o->cfg.tempfail_status = (uint32_t)v; break;
+	case O_BIND_RESP_ID: o->cfg.bind_resp_id = (uint32_t)v; break;
+	case O_BAD_MSGID: o->cfg.bad_message_id = (int)v; break;
 	case O_TIMEOUT: o->timeout_s = v; break;
 	default: return -1;
 	}
@@ -231,6 +249,14 @@ sim_parse(int argc, char **argv, struct sim_opts *o)
 		case O_RECIPIENT: o->recipient = optarg; break;
 		case O_RECEIPTS: o->cfg.receipts = 1; break;
 		case O_QUIET: o->quiet = 1; break;
+		case O_STOP_READING: o->cfg.stop_reading = 1; break;
+		case O_CFLOOD:
+			if (cflood_parse(optarg, o->cflood) != 0) {
+				fprintf(stderr,
+				    "meterline-smsc-sim: bad --concat-flood\n");
+				return SIM_EXIT_USAGE;
+			}
+			break;
 		case O_TLS_CERT: o->cfg.tls_cert_file = optarg; break;
 		case O_TLS_KEY: o->cfg.tls_key_file = optarg; break;
 		case O_FLOOD_FILE: o->flood_file = optarg; break;
@@ -344,6 +370,7 @@ main(int argc, char **argv)
 	struct sim_opts o;
 	struct sim_run run = { NULL, 0 };
 	struct smsc_sim *sim;
+	struct cflood *cf = NULL;
 	struct event *sigint, *sigterm, *timeout;
 	char err[256];
 	int rc, work;
@@ -351,7 +378,8 @@ main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	if ((rc = sim_parse(argc, argv, &o)) != 0)
 		return rc == 1 ? 0 : rc;
-	work = o.scenario != NULL || o.flood > 0 || o.flood_file != NULL;
+	work = o.scenario != NULL || o.flood > 0 || o.flood_file != NULL ||
+	    o.cflood[0] > 0;
 	if (!o.quiet && o.scenario != NULL)
 		o.cfg.transcript = stdout;
 	signal(SIGPIPE, SIG_IGN);
@@ -377,18 +405,23 @@ main(int argc, char **argv)
 
 		evtimer_add(timeout, &tv);
 	}
-	if (work)
+	if (o.cflood[0] > 0)
+		cf = cflood_new(run.base, sim, o.cflood, sim_finished_cb, &run);
+	else if (work)
 		smsc_sim_run(sim,
 		    o.scenario ? SMSC_SIM_SCENARIO : SMSC_SIM_FLOOD,
 		    sim_finished_cb, &run);
 	event_base_dispatch(run.base);
 	/* Let the last answers reach the ESME, then unbind and close. */
+	cflood_stop(cf);
 	event_del(timeout);
 	event_del(sigint);
 	event_del(sigterm);
 	smsc_sim_close(sim);
 	event_base_dispatch(run.base);
 	smsc_sim_report(sim, stderr);
+	if (cf != NULL)
+		cflood_report(cf, stderr);
 	sim_report_cpu(stderr);
 	rc = work && !run.finished ? 1 : 0;
 	if (o.results != NULL && sim_write_results(sim, o.results) != 0)
@@ -397,6 +430,7 @@ main(int argc, char **argv)
 		fprintf(stderr,
 		    "smsc-sim: stopped with %zu messages not done\n",
 		    smsc_sim_pending(sim));
+	cflood_free(cf);
 	event_free(timeout);
 	event_free(sigint);
 	event_free(sigterm);

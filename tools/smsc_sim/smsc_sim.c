@@ -23,6 +23,7 @@
 
 #include "meterline/clock.h"
 #include "meterline/log.h"
+#include "meterline/octets.h"
 #include "meterline/smpp_codec.h"
 #include "meterline/smpp_concat.h"
 #include "meterline/smpp_frame.h"
@@ -102,12 +103,16 @@ sconn_close(struct sconn *c, int flush)
 	free(c);
 }
 
+static void sconn_stop_reading(struct sconn *);
+
 static void
 sim_on_bind(struct sconn *c, const struct smpp_pdu *p)
 {
 	struct smsc_sim *sim = c->sim;
 	const struct smsc_sim_cfg *cfg = &sim->cfg;
-	uint32_t rid = p->hdr.id | SMPP_CMD_RESP_BIT, st = SMPP_ESME_ROK;
+	uint32_t rid = cfg->bind_resp_id ? cfg->bind_resp_id
+	                                 : p->hdr.id | SMPP_CMD_RESP_BIT;
+	uint32_t st = SMPP_ESME_ROK;
 	uint8_t buf[64];
 	int n;
 
@@ -133,6 +138,8 @@ sim_on_bind(struct sconn *c, const struct smpp_pdu *p)
 	sim->st.binds_ok++;
 	c->bound = true;
 	c->bind_cmd = p->hdr.id;
+	if (cfg->stop_reading)
+		sconn_stop_reading(c);
 	sim_mo_pump(sim);
 }
 
@@ -187,6 +194,25 @@ sim_submit_status(const struct smsc_sim *sim, uint64_t n)
 	return SMPP_ESME_ROK;
 }
 
+/*
+ * A submit_sm_resp ESME_ROK whose message_id is broken on purpose: 99
+ * characters (the limit is 64), or 12 without the terminating NUL. The
+ * encoder refuses both, so the octets are laid out here.
+ */
+static void
+sim_bad_submit_resp(struct sconn *c, uint32_t seq, int how)
+{
+	uint8_t buf[SMPP_HEADER_LEN + 100];
+	size_t body = how == 1 ? 100 : 12;
+
+	memset(buf, 0, sizeof(buf));
+	smpp_encode_header(
+	    buf, sizeof(buf), SMPP_CMD_SUBMIT_SM_RESP, SMPP_ESME_ROK, seq);
+	memset(buf + SMPP_HEADER_LEN, 'A', how == 1 ? 99 : 12);
+	put32(buf, (uint32_t)(SMPP_HEADER_LEN + body));
+	sconn_write(c, buf, SMPP_HEADER_LEN + body);
+}
+
 static void
 sim_on_submit(struct sconn *c, const struct smpp_pdu *p)
 {
@@ -201,6 +227,12 @@ sim_on_submit(struct sconn *c, const struct smpp_pdu *p)
 	else if (st != SMPP_ESME_ROK)
 		sim->st.submits_tempfailed++;
 	snprintf(msgid, sizeof(msgid), "%08X", ++sim->msgid);
+	if (st == SMPP_ESME_ROK && sim->cfg.bad_message_id) {
+		sim->st.submits_ok++;
+		sim_bad_submit_resp(c, p->hdr.seq, sim->cfg.bad_message_id);
+		sim_reply_part(sim, &p->u.sm);
+		return;
+	}
 	n = smpp_encode_sm_resp(buf, sizeof(buf), SMPP_CMD_SUBMIT_SM_RESP,
 	    p->hdr.seq, st, msgid, NULL, 0);
 	sconn_write(c, buf, (size_t)n);
@@ -279,7 +311,10 @@ sconn_pdu_cb(void *arg, const uint8_t *buf, size_t len)
 	c->last_rx = clock_mono_us();
 	st = smpp_decode(buf, len, pdu, err, sizeof(err));
 	if (st != 0) {
-		log_warn("smsc-sim: bad PDU from the ESME: %s", err);
+		char eb[256];
+
+		log_warn("smsc-sim: bad PDU from the ESME: %s",
+		    log_escape(err, strlen(err), eb, sizeof(eb)));
 		if (!smpp_cmd_known(pdu->hdr.id) ||
 		    !(pdu->hdr.id & SMPP_CMD_RESP_BIT))
 			sconn_answer(
@@ -515,6 +550,53 @@ smsc_sim_send_raw(struct smsc_sim *sim, const uint8_t *buf, size_t len)
 	struct sconn *c = sim_rx_conn(sim);
 
 	return c ? sconn_write(c, buf, len) : -1;
+}
+
+/*
+ * Not reading: the socket's receive buffer is also made small, or the
+ * kernel's autotuning would take megabytes before the ESME notices.
+ */
+static void
+sconn_stop_reading(struct sconn *c)
+{
+	int small = 4096;
+
+	bufferevent_disable(c->bev, EV_READ);
+	setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_RCVBUF, &small,
+	    sizeof(small));
+}
+
+/* Reading again, with a receive buffer that does not slow a test down. */
+static void
+sconn_start_reading(struct sconn *c)
+{
+	int big = 1 << 20;
+
+	setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_RCVBUF, &big,
+	    sizeof(big));
+	bufferevent_enable(c->bev, EV_READ);
+}
+
+void
+smsc_sim_set_reading(struct smsc_sim *sim, int on)
+{
+	sim->cfg.stop_reading = !on;
+	for (struct sconn *c = sim->conns; c != NULL; c = c->next) {
+		if (!c->bound)
+			continue;
+		if (on)
+			sconn_start_reading(c);
+		else
+			sconn_stop_reading(c);
+	}
+}
+
+size_t
+smsc_sim_output(const struct smsc_sim *sim)
+{
+	struct sconn *c = sim_rx_conn((struct smsc_sim *)sim);
+
+	return c ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
 }
 
 int

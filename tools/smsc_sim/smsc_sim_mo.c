@@ -15,6 +15,7 @@
 #include "meterline/log.h"
 #include "meterline/smpp_codec.h"
 #include "meterline/smpp_concat.h"
+#include "meterline/smpp_frame.h"
 #include "smsc_sim_int.h"
 #include "meterline/smsc_sim.h"
 #include "meterline/text.h"
@@ -481,8 +482,10 @@ sim_mo_tick(struct smsc_sim *sim, int64_t now)
 	struct smpp_reasm_msg *m;
 
 	while ((m = smpp_reasm_expire(sim->reasm, now)) != NULL) {
+		char b[SMPP_LOG_ADDR_MAX];
+
 		log_warn("smsc-sim: reply to %s incomplete: %u of %u parts",
-		    m->dst, m->got, m->total);
+		    smpp_log_addr(m->dst, b, sizeof(b)), m->got, m->total);
 		smpp_reasm_msg_free(m);
 	}
 	if (sim->running && sim->mode == SMSC_SIM_SCENARIO &&
