@@ -48,6 +48,9 @@ struct outbox_opts {
 
 struct outbox_stats {
 	uint64_t claimed, sent, failed, retried, receipts, receipts_unknown;
+	/* sent, but the SMSC gave no usable message_id: receipts cannot
+	   match (smsc_message_id = '') */
+	uint64_t ids_lost;
 	uint64_t inflight;
 	/* SMS replies pending in the table (every instance's), as last
 	   counted; -1 before the first count */

@@ -133,6 +133,8 @@ struct ob_entry {
 	char mid[72]; /* SMSC id of the first accepted part */
 	int attempts;
 	int worst; /* the worst smpp_mt_state of its parts */
+	/* the first part was accepted without a usable SMSC id */
+	bool id_lost;
 };
 
 /* A result to write back. */
@@ -141,6 +143,8 @@ struct ob_settle {
 	char created[40];
 	char state[12];
 	char mid[72]; /* "" = keep */
+	/* sent without an id: stored as '' (not NULL), so it shows */
+	bool id_lost;
 	int delay; /* seconds until next_attempt_at */
 };
 
@@ -323,7 +327,7 @@ ob_settle_params(const struct outbox *ob, struct sql_arr b[5])
 		sarr_i64(&b[0], s->id);
 		sarr_text(&b[1], s->created);
 		sarr_text(&b[2], s->state);
-		sarr_text(&b[3], s->mid[0] ? s->mid : NULL);
+		sarr_text(&b[3], s->mid[0] ? s->mid : s->id_lost ? "" : NULL);
 		sarr_i64(&b[4], s->delay);
 	}
 }
@@ -560,6 +564,7 @@ ob_queue_settle(
 	memcpy(s->created, e->created, sizeof(s->created));
 	strlcpy_s(s->state, state, sizeof(s->state));
 	memcpy(s->mid, e->mid, sizeof(s->mid));
+	s->id_lost = e->id_lost && e->mid[0] == '\0';
 	s->delay = delay;
 	if (ob->nsettle >= OB_SETTLE_BATCH) {
 		event_active(ob->kick_ev, EV_TIMEOUT, 0);
@@ -610,8 +615,13 @@ outbox_report(struct outbox *ob, const struct smpp_mt_report *r)
 
 	if (e == NULL)
 		return;
-	if (r->state == SMPP_MT_ACCEPTED && e->mid[0] == '\0')
+	if (r->state == SMPP_MT_ACCEPTED && e->mid[0] == '\0') {
 		outbox_normalise_id(r->message_id, e->mid, sizeof(e->mid));
+		if (r->id_lost && !e->id_lost) {
+			e->id_lost = true;
+			ob->stats.ids_lost++;
+		}
+	}
 	if ((int)r->state > e->worst)
 		e->worst = (int)r->state;
 	if (r->last)
