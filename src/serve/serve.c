@@ -210,7 +210,7 @@ serve_collect_smpp_bounds(struct serve *sv, const struct smpp_link_stats *ls)
 		{ "bad_message_id", ls->mt_bad_message_id },
 	};
 
-	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(c); i++)
 		metrics_set(metrics_series(m, c[i].what), (double)c[i].n);
 }
 
