@@ -3,6 +3,7 @@
  *
  *   POST /v1/messages   signed JSON message -> intake -> 200 after COMMIT
  *   GET  /healthz       200/503 from the service's health callback
+ *   GET  /healthz/sms   the same, counting the SMS channel's checks too
  *   GET  /metrics       Prometheus text from the metrics registry
  *
  * Health and metrics are served on the main listener, or only on a
@@ -68,11 +69,19 @@ struct http_health_item {
 	const char *name; /* "database", "smpp" */
 	const char *state; /* "up", "down", "bound", "unbound"... */
 	bool ok;
+	/*
+	 * NULL: every channel needs it (the database). Else the one channel
+	 * that does ("sms" for the SMPP link): /healthz shows it but answers
+	 * 200 without it, so a load balancer in front of the messenger
+	 * webhooks keeps them flowing during an SMSC outage.
+	 */
+	const char *channel;
 };
 
 /*
  * Fill at most max items describing the service's health and return how
- * many. /healthz answers 200 when every item is ok, else 503.
+ * many. /healthz answers 200 when every item with no channel is ok, else
+ * 503; /healthz/sms also requires the items of channel "sms".
  */
 typedef size_t (*http_health_cb)(
     struct http_health_item *items, size_t max, void *arg);

@@ -43,6 +43,7 @@
 
 #define HTTP_PATH_MESSAGES "/v1/messages"
 #define HTTP_PATH_HEALTH "/healthz"
+#define HTTP_PATH_HEALTH_SMS "/healthz/sms"
 #define HTTP_PATH_METRICS "/metrics"
 #define HTTP_SIG_HEADER "X-Meterline-Signature"
 #define HTTP_TS_HEADER "X-Meterline-Timestamp"
@@ -779,10 +780,18 @@ http_is_get(struct evhttp_request *req)
 	return c == EVHTTP_REQ_GET || c == EVHTTP_REQ_HEAD;
 }
 
-static void
-http_healthz_cb(struct evhttp_request *req, void *arg)
+/* Whether item counts for the readiness of channel (NULL: the listener). */
+static bool
+http_health_counts(const struct http_health_item *item, const char *channel)
 {
-	struct http_intake *srv = arg;
+	return item->channel == NULL ||
+	    (channel != NULL && strcmp(item->channel, channel) == 0);
+}
+
+static void
+http_healthz(
+    struct evhttp_request *req, struct http_intake *srv, const char *channel)
+{
 	struct http_health_item items[HTTP_HEALTH_MAX];
 	json_t *o, *checks;
 	size_t n = 0;
@@ -800,7 +809,8 @@ http_healthz_cb(struct evhttp_request *req, void *arg)
 		n = HTTP_HEALTH_MAX;
 	checks = json_object();
 	for (size_t i = 0; i < n; i++) {
-		ok = ok && items[i].ok;
+		if (http_health_counts(&items[i], channel))
+			ok = ok && items[i].ok;
 		if (items[i].name != NULL)
 			json_object_set_new(checks, items[i].name,
 			    json_string(items[i].state ? items[i].state : ""));
@@ -812,6 +822,18 @@ http_healthz_cb(struct evhttp_request *req, void *arg)
 	    o, "inflight", json_integer((json_int_t)srv->inflight));
 	http_send_json(
 	    srv, req, ok ? 200 : 503, o, ok ? 0 : srv->tune.retry_after, 0);
+}
+
+static void
+http_healthz_cb(struct evhttp_request *req, void *arg)
+{
+	http_healthz(req, arg, NULL);
+}
+
+static void
+http_healthz_sms_cb(struct evhttp_request *req, void *arg)
+{
+	http_healthz(req, arg, "sms");
 }
 
 static void
@@ -1057,6 +1079,7 @@ http_intake_bind(struct http_intake *srv, char *err, size_t errlen)
 		stats = srv->admin;
 	}
 	evhttp_set_cb(stats, HTTP_PATH_HEALTH, http_healthz_cb, srv);
+	evhttp_set_cb(stats, HTTP_PATH_HEALTH_SMS, http_healthz_sms_cb, srv);
 	evhttp_set_cb(stats, HTTP_PATH_METRICS, http_metrics_cb, srv);
 	return 0;
 }

@@ -179,11 +179,11 @@ serve_health(struct http_health_item *items, size_t max, void *arg)
 	if (n < max)
 		items[n++] = (struct http_health_item){ "database",
 			store_ready(sv->store) ? "up" : "down",
-			store_ready(sv->store) };
+			store_ready(sv->store), NULL };
 	if (sv->link != NULL && n < max)
 		items[n++] = (struct http_health_item){ "smpp",
 			smpp_link_bound(sv->link) ? "bound" : "unbound",
-			smpp_link_bound(sv->link) != 0 };
+			smpp_link_bound(sv->link), "sms" };
 	return n;
 }
 

@@ -71,6 +71,7 @@ static struct http_intake *srv;
 static struct config_http cfg;
 static struct http_tuning tune;
 static bool health_ok = true;
+static bool smpp_bound = true;
 
 static void
 fake_fire(evutil_socket_t fd, short what, void *arg)
@@ -165,8 +166,9 @@ health(struct http_health_item *items, size_t max, void *arg)
 	(void)arg;
 	assert_true(max >= 2);
 	items[0] = (struct http_health_item){ "database",
-		health_ok ? "up" : "down", health_ok };
-	items[1] = (struct http_health_item){ "smpp", "bound", true };
+		health_ok ? "up" : "down", health_ok, NULL };
+	items[1] = (struct http_health_item){ "smpp",
+		smpp_bound ? "bound" : "unbound", smpp_bound, "sms" };
 	return 2;
 }
 
@@ -1235,6 +1237,37 @@ test_health(void **state)
 	                        json_object_get(o, "checks"), "smpp")),
 	    "bound");
 	json_decref(o);
+	health_ok = true;
+	tcl_free(c);
+}
+
+/*
+ * An SMSC outage does not take the messenger webhooks down: /healthz (the
+ * listener's readiness) stays 200 and shows the link unbound; only
+ * /healthz/sms, the SMS channel's readiness, is 503.
+ */
+static void
+test_health_per_channel(void **state)
+{
+	struct tcl *c = tcl_new(http_intake_port(srv));
+	struct resp *r;
+	json_t *o;
+
+	(void)state;
+	smpp_bound = false;
+	r = simple(c, "GET", "/healthz");
+	assert_int_equal(r->status, 200);
+	o = json_loadb(r->body, r->body_len, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_object_get(o, "checks"), "smpp")),
+	    "unbound");
+	json_decref(o);
+	assert_int_equal(simple(c, "GET", "/healthz/sms")->status, 503);
+	smpp_bound = true;
+	assert_int_equal(simple(c, "GET", "/healthz/sms")->status, 200);
+	health_ok = false;
+	assert_int_equal(simple(c, "GET", "/healthz/sms")->status, 503);
+	health_ok = true;
 	tcl_free(c);
 }
 
@@ -1970,6 +2003,8 @@ main(void)
 		    test_pipelined, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chunked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_health_per_channel, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_metrics_endpoint, setup, teardown),
 		cmocka_unit_test_setup_teardown(
