@@ -298,6 +298,41 @@ test_multihost(const char *conninfo, struct event_base *base)
 	tstore_close(&t);
 }
 
+/*
+ * A reading dated before the register's last one (a bridge message with an
+ * old timestamp, a replay) is stored, but never moves last_value and
+ * last_date backwards: later readings are judged against the newest.
+ */
+static void
+test_never_backwards(const char *conninfo, struct event_base *base)
+{
+	struct tstore t;
+	struct tres r;
+	const char *last =
+	    "SELECT last_value || ' ' || last_date FROM registers"
+	    " WHERE contract = '102057522'";
+	char before[64];
+
+	tstore_open(&t, base, conninfo, 1);
+	itest_text(db, last, before, sizeof(before));
+	ITEST_EQ_STR(before, "11638 2026-11-20");
+	/* two days before the last reading */
+	tstore_say(&t, "79000000020", "ПС 102057522 11640",
+	    tstore_time(-2 * 24 * 60), &r);
+	expect(&r, "accepted", "", "Показания приняты");
+	ITEST_EQ_STR(q(last), before);
+	ITEST_EQ_LONG(itest_long(db,
+	                  "SELECT count(*) FROM readings WHERE contract ="
+	                  " '102057522' AND value = 11640"),
+	    1);
+	/* a newer one moves them on as usual */
+	tstore_say(
+	    &t, "79000000020", "ПС 102057522 11700", tstore_time(24 * 60), &r);
+	expect(&r, "accepted", "", "Показания приняты");
+	ITEST_EQ_STR(q(last), "11700 2026-11-21");
+	tstore_close(&t);
+}
+
 int
 main(void)
 {
@@ -317,6 +352,7 @@ main(void)
 	tstore_close(&t);
 	test_dry_run(conninfo, base);
 	test_multihost(conninfo, base);
+	test_never_backwards(conninfo, base);
 	PQfinish(db);
 	event_base_free(base);
 	printf("ok\n");
