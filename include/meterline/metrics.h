@@ -98,6 +98,8 @@ char *metrics_render(struct metrics *, size_t *len);
 struct metrics_std {
 	/* counter meterline_messages_total{channel,outcome,reason} */
 	struct metric *messages;
+	/* counter meterline_duplicates_total{channel} */
+	struct metric *duplicates;
 	/* histogram meterline_store_batch_size */
 	struct metric *batch_size;
 	/* histogram meterline_store_commit_seconds */

@@ -573,6 +573,9 @@ metrics_register_std(struct metrics *m, struct metrics_std *o)
 	o->messages = metrics_counter(m, "meterline_messages_total",
 	    "Inbound messages committed, by channel, outcome and reason.",
 	    "channel,outcome,reason", 256);
+	o->duplicates = metrics_counter(m, "meterline_duplicates_total",
+	    "Messages seen before (a redelivery, a repeated id) and answered with the original's reply.",
+	    "channel", 8);
 	o->batch_size = metrics_histogram(m, "meterline_store_batch_size",
 	    "Messages per store transaction.", NULL, metrics_batch_bounds,
 	    NB(metrics_batch_bounds), 0);
@@ -613,12 +616,12 @@ metrics_register_std(struct metrics *m, struct metrics_std *o)
 	o->http_ratelimited =
 	    metrics_counter(m, "meterline_http_rate_limited_total",
 	        "Requests refused with 429, by channel.", "channel", 32);
-	if (!o->messages || !o->batch_size || !o->commit_seconds ||
-	    !o->db_reconnects || !o->db_up || !o->smpp_link_up ||
-	    !o->smpp_window || !o->smpp_throttled || !o->outbox_depth ||
-	    !o->outbox_backlog || !o->reply_seconds || !o->outbox_retries ||
-	    !o->http_responses || !o->http_seconds || !o->http_connections ||
-	    !o->http_inflight || !o->http_ratelimited)
+	if (!o->messages || !o->duplicates || !o->batch_size ||
+	    !o->commit_seconds || !o->db_reconnects || !o->db_up ||
+	    !o->smpp_link_up || !o->smpp_window || !o->smpp_throttled ||
+	    !o->outbox_depth || !o->outbox_backlog || !o->reply_seconds ||
+	    !o->outbox_retries || !o->http_responses || !o->http_seconds ||
+	    !o->http_connections || !o->http_inflight || !o->http_ratelimited)
 		return -1;
 	return 0;
 }

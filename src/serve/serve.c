@@ -85,6 +85,8 @@ serve_done(const struct intake_result *r, void *arg)
 	if (r->status != INTAKE_TEMPFAIL)
 		metrics_inc(sv->std.messages, c->sms ? "sms" : "bridge",
 		    r->outcome ? r->outcome : "", r->reason ? r->reason : "");
+	if (r->status == INTAKE_DUPLICATE)
+		metrics_inc(sv->std.duplicates, c->sms ? "sms" : "bridge");
 	if (c->sms && r->status == INTAKE_APPLIED && r->reply != NULL &&
 	    sv->outbox != NULL)
 		outbox_kick(sv->outbox);

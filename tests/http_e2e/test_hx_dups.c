@@ -47,6 +47,8 @@ sequential(int port)
 	char *b3 =
 	    hx_msg("dp-1", "whatsapp", "79120000601", "ПС 102057522 11900");
 	struct hx_resp r1 = { 0 }, r2 = { 0 };
+	double d0 =
+	    hx_metric(port, "meterline_duplicates_total{channel=\"bridge\"}");
 
 	post_expect(port, b1, &r1, false);
 	HX_EQ_STR(hx_jfield(&r1, "outcome"), "accepted");
@@ -66,6 +68,11 @@ sequential(int port)
 	    11800);
 	hx_ok("dp-1 again (same body, then another text): the first 200 body, "
 	      "X-Meterline-Duplicate: 1, one reading 11800");
+	HX_EQ_INT((long)(hx_metric(port,
+	                     "meterline_duplicates_total{channel=\"bridge\"}") -
+	              d0),
+	    2);
+	hx_ok("meterline_duplicates_total{channel=\"bridge\"} +2");
 	post_expect(port, b3, &r2, false);
 	HX_EQ_STR(hx_jfield(&r2, "outcome"), "accepted");
 	HX_EQ_INT(hx_sql_long(db,
