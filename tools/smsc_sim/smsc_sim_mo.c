@@ -27,41 +27,28 @@ sim_sender_key(const char *sender)
 	return hash_bytes(0, sender, strlen(sender));
 }
 
-/* The sender's earliest message still waiting for a reply (and sent). */
+/*
+ * Of the sender's messages still waiting for a reply, the one sent first
+ * (first, only those already sent: a reply answers one of them) or the
+ * one queued last (!first: the message a new one must wait for).
+ */
 static struct mo_item *
-waiting_first(struct smsc_sim *sim, const char *sender, bool sent_only)
+waiting_pick(struct smsc_sim *sim, const char *sender, bool first)
 {
 	size_t pos = HTAB_START;
-	struct mo_item *first = NULL;
+	struct mo_item *pick = NULL;
 	uintptr_t *v;
 
 	while ((v = htab_next(&sim->waiting, sim_sender_key(sender), &pos))) {
 		struct mo_item *it = (struct mo_item *)*v;
 
-		if (strcmp(it->sender, sender) != 0 || (sent_only && !it->sent))
+		if (strcmp(it->sender, sender) != 0 || (first && !it->sent))
 			continue;
-		if (first == NULL || it->idx < first->idx)
-			first = it;
+		if (pick == NULL ||
+		    (first ? it->idx < pick->idx : it->idx > pick->idx))
+			pick = it;
 	}
-	return first;
-}
-
-/* The sender's latest message still waiting for a reply. */
-static struct mo_item *
-waiting_last(struct smsc_sim *sim, const char *sender)
-{
-	size_t pos = HTAB_START;
-	struct mo_item *last = NULL;
-	uintptr_t *v;
-
-	while ((v = htab_next(&sim->waiting, sim_sender_key(sender), &pos))) {
-		struct mo_item *it = (struct mo_item *)*v;
-
-		if (strcmp(it->sender, sender) == 0 &&
-		    (last == NULL || it->idx > last->idx))
-			last = it;
-	}
-	return last;
+	return pick;
 }
 
 int
@@ -99,7 +86,7 @@ smsc_sim_add_mo(struct smsc_sim *sim, const char *sender, const char *recipient,
 	it->idx = sim->nitems;
 	sim->items[sim->nitems++] = it;
 	/* Waiting for a reply, in the order sent, per sender. */
-	it->prev = waiting_last(sim, sender);
+	it->prev = waiting_pick(sim, sender, false);
 	htab_put(&sim->waiting, sim_sender_key(sender), (uintptr_t)it);
 	sim->st.mo_queued++;
 	return 0;
@@ -445,7 +432,7 @@ sim_reply_done(struct smsc_sim *sim, const char *from, const char *to,
 	sim->st.replies++;
 	sim->st.last_reply_us = clock_mono_us();
 	sim_transcript(sim, '<', from, to, r->text);
-	it = waiting_first(sim, to, true);
+	it = waiting_pick(sim, to, true);
 	if (it != NULL) {
 		htab_del(&sim->waiting, sim_sender_key(to), (uintptr_t)it);
 		it->replied = true;
