@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meterline/ascii.h"
 #include "meterline/config.h"
 #include "meterline/xmalloc.h"
 
@@ -776,18 +777,6 @@ cfg_space(char c)
 	    c == '\v';
 }
 
-static int
-cfg_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Whether the keyword of len bytes at k names a secret: any keyword with
  * "password" in it (password, sslpassword, and whatever libpq adds), after
@@ -802,9 +791,10 @@ cfg_secret_keyword(const char *k, size_t len, bool uri)
 	for (size_t i = 0; i < len && n + 1 < sizeof(name); i++) {
 		char c = k[i];
 
-		if (uri && c == '%' && i + 2 < len && cfg_hex(k[i + 1]) >= 0 &&
-		    cfg_hex(k[i + 2]) >= 0) {
-			c = (char)(cfg_hex(k[i + 1]) * 16 + cfg_hex(k[i + 2]));
+		if (uri && c == '%' && i + 2 < len &&
+		    ascii_hex(k[i + 1]) >= 0 && ascii_hex(k[i + 2]) >= 0) {
+			c = (char)(ascii_hex(k[i + 1]) * 16 +
+			    ascii_hex(k[i + 2]));
 			i += 2;
 		}
 		name[n++] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;

@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "meterline/ascii.h"
 #include "meterline/http_intake.h"
 
 #define HTTP_SIG_PREFIX "sha256="
@@ -326,18 +327,6 @@ http_signature_hex(const void *body, size_t len, const unsigned char *secret,
 	hex_encode(mac, hex);
 }
 
-static int
-hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* "sha256=<64 hex>" into got[32]. */
 static enum http_sig
 sig_parse(const char *header, unsigned char got[32])
@@ -353,8 +342,7 @@ sig_parse(const char *header, unsigned char got[32])
 	if (strlen(hex) != HTTP_SIG_HEX)
 		return HTTP_SIG_MALFORMED;
 	for (size_t i = 0; i < 32; i++) {
-		int hi = hex_nibble(hex[2 * i]),
-		    lo = hex_nibble(hex[2 * i + 1]);
+		int hi = ascii_hex(hex[2 * i]), lo = ascii_hex(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return HTTP_SIG_MALFORMED;
