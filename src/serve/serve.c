@@ -55,6 +55,7 @@ struct serve {
 	struct http_intake *http;
 	struct metrics *metrics;
 	struct metrics_std std;
+	struct metric *smpp_bounds; /* meterline_smpp_bounds_total{what} */
 	struct serve_call *free_calls;
 	struct event *sig_term, *sig_int, *stop_timer, *link_wait;
 	/* 0 running, 1 draining, 2 done */
@@ -191,14 +192,12 @@ serve_health(struct http_health_item *items, size_t max, void *arg)
 
 /*
  * What the SMPP bounds did (docs/security.md): one counter family, the
- * bound as its label. Registering again returns the family.
+ * bound as its label.
  */
 static void
 serve_collect_smpp_bounds(struct serve *sv, const struct smpp_link_stats *ls)
 {
-	struct metric *m = metrics_counter(sv->metrics,
-	    "meterline_smpp_bounds_total",
-	    "What the SMPP link's bounds did (docs/security.md)", "what", 0);
+	struct metric *m = sv->smpp_bounds;
 	const struct {
 		const char *what;
 		uint64_t n;
@@ -212,6 +211,8 @@ serve_collect_smpp_bounds(struct serve *sv, const struct smpp_link_stats *ls)
 		{ "bad_message_id", ls->mt_bad_message_id },
 	};
 
+	if (m == NULL)
+		return; /* registration failed: logged then */
 	for (size_t i = 0; i < ARRAY_SIZE(c); i++)
 		metrics_set(metrics_series(m, c[i].what), (double)c[i].n);
 }
@@ -401,6 +402,9 @@ serve_start(struct serve *sv, char *err, size_t errlen)
 
 	sv->metrics = metrics_new();
 	metrics_register_std(sv->metrics, &sv->std);
+	sv->smpp_bounds = metrics_counter(sv->metrics,
+	    "meterline_smpp_bounds_total",
+	    "What the SMPP link's bounds did (docs/security.md)", "what", 0);
 	metrics_on_render(sv->metrics, serve_collect, sv);
 	if ((sv->store = store_new(sv->base, &so, err, errlen)) == NULL)
 		return -1;

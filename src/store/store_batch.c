@@ -612,8 +612,8 @@ batch_apply_submission(struct store_batch *b, size_t i)
 
 		sub->has_prev[r] = g->has_last;
 		sub->prev[r] = g->last_value;
-		/* an older reading never moves the last one back in time
-		   (ST_REGS says the same to the database) */
+		/* an older reading never moves the last one back in time;
+		   round 1 locked these rows, so this view is the database's */
 		if (g->has_last && g->last_date != MODEL_DATE_NONE &&
 		    s->date < g->last_date)
 			continue;

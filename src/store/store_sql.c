@@ -135,11 +135,7 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	    " last_date = DATE '1970-01-01' + u.day"
 	    " FROM (SELECT " U(1, text, contract) ", " U(2, smallint, position) ","
 	    " " U(3, integer, value) ", " U(4, integer, day) ") AS u"
-	    " WHERE g.contract = u.contract AND g.position = u.position"
-	    /* an older reading (a late bridge message, a replay) is stored
-	       but never moves the register's last value back in time */
-	    " AND (g.last_date IS NULL"
-	    "  OR g.last_date <= DATE '1970-01-01' + u.day)",
+	    " WHERE g.contract = u.contract AND g.position = u.position",
 	    4 },
 	[ST_OUTBOX] = { "ml_outbox",
 	    "INSERT INTO outbox (message_id, channel, sender, recipient, text)"
