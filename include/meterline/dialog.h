@@ -55,6 +55,14 @@ struct dialog_state {
 	uint32_t values[MODEL_MAX_REGISTERS]; /* values[0..next-1] collected */
 	int64_t started_us; /* the ПС that opened it */
 	int64_t last_us; /* last message that touched it */
+	/*
+	 * A question is open ("Вы имели в виду 13000? Ответьте ДА ..."):
+	 * npending values that a ДА would take as if the customer had sent
+	 * them, starting at register next. 0: no question. Column
+	 *   pending integer[] NOT NULL DEFAULT '{}'  -- pending[0..npending-1]
+	 */
+	uint8_t npending;
+	uint32_t pending[MODEL_MAX_REGISTERS];
 };
 
 enum dialog_outcome {
@@ -93,9 +101,18 @@ enum dialog_reason {
 #define DIALOG_F_CONTRACT_CHANGED \
 	0x40 /* registers changed mid-dialog; restarted */
 #define DIALOG_F_NO_LAST 0x80 /* a register had no last value (new meter) */
-#define DIALOG__F_COUNT 8
+#define DIALOG_F_CORRECTION 0x100 /* supersedes this period's submission */
+#define DIALOG__F_COUNT 9
 
-/* What to store when every register is filled: one reading per register. */
+/*
+ * What to store when every register is filled: one reading per register.
+ *
+ * A correction (DIALOG_F_CORRECTION) replaces the contract's accepted
+ * submission of the same period: the store marks the readings of that
+ * contract dated on or after supersedes_since as superseded, and moves
+ * last_value/last_date to the new values while prev_* stay as they were.
+ * Otherwise the store moves each register's last_* into prev_* first.
+ */
 struct dialog_submission {
 	char contract[MODEL_CONTRACT_MAX + 1];
 	enum model_resource resource;
@@ -110,6 +127,7 @@ struct dialog_submission {
 	int64_t time_us; /* the completing message's time */
 	int32_t date; /* its local date: each register's new last_date */
 	int64_t started_us; /* when the dialog began */
+	int32_t supersedes_since; /* correction: first date of the period */
 };
 
 struct dialog_input {

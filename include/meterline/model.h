@@ -45,6 +45,14 @@ struct model_register {
 	bool has_last; /* false for a new meter */
 	uint32_t last_value; /* last accepted value, when has_last */
 	int32_t last_date; /* its date, or MODEL_DATE_NONE */
+	/*
+	 * The accepted value before last (what last replaced), so a customer
+	 * can correct a typo within the same period: a correction is checked
+	 * against prev, not against the typo. has_prev false when unknown.
+	 */
+	bool has_prev;
+	uint32_t prev_value;
+	int32_t prev_date; /* or MODEL_DATE_NONE */
 	char name[MODEL_NAME_MAX + 1]; /* "день", "ночь", "кухня"... */
 };
 

@@ -25,7 +25,9 @@ enum parse_kind {
 	PARSE_START, /* ПС <contract> */
 	PARSE_VALUES, /* v1..vk with no keyword */
 	PARSE_CANCEL, /* ОТМЕНА / СТОП */
-	PARSE_HELP, /* ПОМОЩЬ / СПРАВКА / ? */
+	PARSE_HELP, /* ПОМОЩЬ / СПРАВКА / ? / HELP / помогите / Как передать...? */
+	PARSE_THANKS, /* Спасибо! / благодарю (nothing else in the text) */
+	PARSE_CONFIRM, /* ДА (the answer to an ambiguous-thousands question) */
 	PARSE__KIND_MAX
 };
 
@@ -50,19 +52,48 @@ enum parse_reason {
 	PARSE_R__MAX
 };
 
+#define PARSE_LABEL_MAX 23 /* bytes of a register label, NUL excluded */
+
 /*
  * SUBMIT: contract and 1..6 values. START: contract. VALUES: 1..6 values.
- * CANCEL, HELP: nothing else. INVALID: reason; contract too when the
- * contract was good and a value was not (bad_value, too_many_values), so a
- * reply can name it. Fields not listed are zero / "".
+ * CANCEL, HELP, THANKS, CONFIRM: nothing else. INVALID: reason; contract
+ * too when the contract was good and a value was not (bad_value,
+ * too_many_values), so a reply can name it. Fields not listed are zero / "".
+ *
+ * Keyword-less "<contract> <values>": a VALUES text whose first number
+ * could be a contract (4..12 digits, no fraction, no label) sets
+ * bare_contract and copies that number as written into contract; values
+ * still hold every number, values[0] included. Whether it is a contract is
+ * the dialog's call (known contract, no open dialog).
+ *
+ * Labels: labels[i] is the register label written before values[i]
+ * ("день 12000", "Т1: 13000"), folded to lower case, look-alike Latin
+ * letters mapped to Cyrillic ("t1" -> "т1"), "" when none. Matching them
+ * to register names is the dialog's job.
+ *
+ * Ambiguous thousands ("13,000", "6.600", "12 000"): values/truncated hold
+ * the literal reading (13 with a fraction dropped; 12 and 0), ambiguous is
+ * set and alt_values/alt_nvalues hold the reading with the groups joined
+ * (13000; 12000). The dialog asks which one is meant; it never guesses.
+ *
+ * unknown_at: for INVALID, the byte offset in the text of the first part
+ * not understood (a word, a unit that does not fit), so a reply can quote
+ * it; unknown_len its length in bytes (0 when nothing to quote).
  */
 struct parse_result {
 	enum parse_kind kind;
 	enum parse_reason reason;
 	bool truncated; /* a fraction was dropped */
+	bool bare_contract; /* VALUES: values[0] may be a contract (above) */
+	bool ambiguous; /* thousands written with a separator (above) */
 	uint8_t nvalues;
-	char contract[PARSE_CONTRACT_MAX + 1]; /* as written */
+	uint8_t alt_nvalues;
+	char contract[PARSE_CONTRACT_MAX + 1]; /* as written, digits only */
 	uint64_t values[PARSE_MAX_VALUES];
+	uint64_t alt_values[PARSE_MAX_VALUES];
+	char labels[PARSE_MAX_VALUES][PARSE_LABEL_MAX + 1];
+	uint16_t unknown_at;
+	uint16_t unknown_len;
 };
 
 struct parser;

@@ -64,6 +64,7 @@ static const char *const flag_names[DIALOG__F_COUNT] = {
 	"expired",
 	"contract_changed",
 	"no_last",
+	"correction",
 };
 
 /* Sample readings for {example}: the Komi instructions' own numbers. */

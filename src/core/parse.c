@@ -107,6 +107,8 @@ static const char *const kind_names[] = {
 	[PARSE_VALUES] = "values",
 	[PARSE_CANCEL] = "cancel",
 	[PARSE_HELP] = "help",
+	[PARSE_THANKS] = "thanks",
+	[PARSE_CONFIRM] = "confirm",
 };
 
 static const char *const reason_names[] = {
