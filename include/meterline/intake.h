@@ -12,6 +12,37 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * What a channel knows about the fate of its acknowledgements, for the
+ * redelivery check (docs/store.md). A peer that sends a message again when
+ * our acknowledgement did not reach it (an SMSC) makes a repeated text
+ * ambiguous: a redelivery, or a person writing the same thing again. The
+ * store takes a repeat for a redelivery only when the earlier copy's
+ * acknowledgement may have been lost, which only the channel can say.
+ *
+ * conn names a connection: the channel instance (a random number per
+ * process and link) in the high 32 bits, the connection's number in the low
+ * 32. The messages of a connection still open were answered on it; those
+ * of a connection that closed were at risk when they came at or after its
+ * at_risk_from_us (answered shortly before the close, or never). A
+ * connection of this instance numbered below known_from closed with its
+ * facts forgotten (at risk); one of another instance is unknown (at risk).
+ */
+struct intake_conn_closed {
+	uint64_t conn;
+	int64_t at_risk_from_us; /* message time; INT64_MAX: none at risk */
+};
+
+struct intake_acks {
+	uint64_t conn; /* the connection this message came on, never 0 */
+	uint32_t known_from;
+	const struct intake_conn_closed *closed; /* oldest first */
+	size_t nclosed;
+};
+
+#define INTAKE_CONN_INSTANCE(conn) ((uint32_t)((conn) >> 32))
+#define INTAKE_CONN_NUMBER(conn) ((uint32_t)(conn))
+
 struct inbound_msg {
 	/* "sms", "viber", "whatsapp", "telegram", "replay"... */
 	const char *channel;
@@ -25,6 +56,12 @@ struct inbound_msg {
 	uint8_t dcs; /* raw encoding facts, for the log */
 	unsigned text_flags; /* TEXT_F_* from the decoder */
 	unsigned flags; /* INTAKE_F_* */
+	/*
+	 * NULL: the channel cannot lose an acknowledgement (HTTP answers
+	 * in the response, the bridge retries with the same id; replay),
+	 * so a repeated text is a new message. Read during submit only.
+	 */
+	const struct intake_acks *acks;
 };
 
 /*

@@ -52,6 +52,7 @@ smpp_link_tuning_defaults(struct smpp_link_tuning *t)
 	memset(t, 0, sizeof(*t));
 	t->name = "smsc";
 	t->reconnect_min_ms = 1000;
+	t->ack_lost_ms = 5000;
 	t->concat_timeout_ms = 60000;
 	t->concat_max_groups = 4096;
 	t->concat_max_bytes = 4u << 20;
@@ -270,6 +271,8 @@ sess_close(struct sess *s)
 {
 	struct smpp_link *l = s->l;
 
+	if (s->bev != NULL)
+		mo_conn_closed(s);
 	if (s->bev != NULL) {
 		smpp_frame_close_after_flush(s->bev, l->base, 1000);
 		s->bev = NULL;
@@ -501,6 +504,7 @@ sess_connect(struct sess *s)
 	    s->bev, sess_read_cb, sess_write_cb, sess_event_cb, s);
 	s->out_paused = false;
 	s->out_pause_n = 0;
+	mo_conn_open(s);
 	smpp_frame_setup(s->bev);
 	/* The write timeout also bounds connect(). */
 	bufferevent_set_timeouts(s->bev, NULL, &wr);
@@ -803,6 +807,7 @@ tuning_check(const struct smpp_link_tuning *t, const struct config_smpp *c,
 	if (t->reconnect_min_ms < 1 ||
 	    c->reconnect_max_ms < t->reconnect_min_ms ||
 	    t->concat_timeout_ms < 1 || t->mt_retry_ms < 1 ||
+	    t->ack_lost_ms < MO_ACK_SLOTS || t->ack_lost_ms > 3600000 ||
 	    t->throttle_pause_ms < 1 || t->stop_timeout_ms < 0)
 		what = "a time out of range";
 	else if (t->mt_max_attempts < 1 || t->mt_queue_max < 1)
@@ -925,6 +930,8 @@ smpp_link_new(struct event_base *base, const struct config_smpp *cfg,
 	    (uint64_t)(uintptr_t)l;
 	if (l->rng == 0)
 		l->rng = 1;
+	while (l->instance == 0)
+		l->instance = (uint32_t)(link_rand(l) >> 16);
 	if (cfg->bind == CONFIG_BIND_PAIR) {
 		l->nsess = 2;
 		sess_init(l, 0, SMPP_CMD_BIND_RECEIVER);

@@ -21,6 +21,17 @@ struct bufferevent;
 struct event;
 struct smpp_reasm;
 
+/*
+ * Answers written on a connection, by time slot: for each of the last
+ * MO_ACK_SLOTS slots (ack_lost_ms / (MO_ACK_SLOTS - 2) wide) the earliest
+ * receive time of a message answered ESME_ROK in it. When the connection
+ * closes, the slots of the last ack_lost_ms say from which message on the
+ * answers may not have reached the SMSC.
+ */
+#define MO_ACK_SLOTS 18
+/* Closed connections whose facts the link keeps (intake_acks). */
+#define MO_CLOSED_MAX 64
+
 enum sess_state {
 	SS_IDLE,
 	SS_CONNECTING,
@@ -48,6 +59,9 @@ struct sess {
 	enum sess_state st;
 	struct bufferevent *bev;
 	uint32_t gen; /* bumped at every close */
+	uint64_t conn; /* intake_acks connection id, 0 before the first */
+	int64_t ack_slot[MO_ACK_SLOTS]; /* slot number, -1: empty */
+	int64_t ack_min_us[MO_ACK_SLOTS]; /* earliest message time in it */
 	uint32_t seq; /* last sequence number used */
 	struct event *reconnect_ev;
 	unsigned attempt; /* failed attempts since the last bind */
@@ -93,6 +107,7 @@ struct pending {
 	char *text;
 	char src[66], dst[66];
 	struct inbound_msg msg;
+	struct intake_acks acks;
 };
 
 struct smpp_link {
@@ -113,6 +128,12 @@ struct smpp_link {
 	struct smpp_reasm *reasm;
 	struct pending *pend; /* at the store */
 	unsigned inflight_mo;
+	/* acknowledgement facts for the store (intake_acks) */
+	uint32_t instance; /* random, never 0 */
+	uint32_t nconns; /* connections numbered so far */
+	struct intake_conn_closed closed[MO_CLOSED_MAX];
+	size_t nclosed;
+	uint32_t known_from;
 	/* MT */
 	struct mt_part *q_head, *q_tail; /* ready to send, in order */
 	struct mt_part *retry; /* waiting for not_before */
@@ -147,6 +168,8 @@ void mo_answer_now(struct sess *, uint32_t id, uint32_t seq, uint32_t status);
 void mo_expire(struct smpp_link *, int64_t now);
 void mo_flush_held(struct smpp_link *);
 void mo_detach_all(struct smpp_link *);
+void mo_conn_open(struct sess *);
+void mo_conn_closed(struct sess *);
 
 /* smpp_link_mt.c */
 void mt_pump(struct smpp_link *);

@@ -61,9 +61,101 @@ mo_answer_now(struct sess *s, uint32_t id, uint32_t seq, uint32_t status)
 	}
 }
 
+/* ---- what the store needs to know about our answers (intake_acks) ---- */
+
+static int64_t
+ack_slot_us(const struct smpp_link *l)
+{
+	return (int64_t)l->tune.ack_lost_ms * 1000 / (MO_ACK_SLOTS - 2);
+}
+
+/* A new connection: a new number, no answers written on it yet. */
+void
+mo_conn_open(struct sess *s)
+{
+	struct smpp_link *l = s->l;
+
+	s->conn = (uint64_t)l->instance << 32 | ++l->nconns;
+	for (int i = 0; i < MO_ACK_SLOTS; i++)
+		s->ack_slot[i] = -1;
+}
+
+/* An ESME_ROK for a message received at time_us written on s now. */
+static void
+mo_ack_written(struct sess *s, int64_t time_us)
+{
+	int64_t slot = clock_mono_us() / ack_slot_us(s->l);
+	int i = (int)(slot % MO_ACK_SLOTS);
+
+	if (s->ack_slot[i] != slot) {
+		s->ack_slot[i] = slot;
+		s->ack_min_us[i] = time_us;
+	} else if (time_us < s->ack_min_us[i]) {
+		s->ack_min_us[i] = time_us;
+	}
+}
+
+/* Whether pending p owes an answer on connection s as it is now. */
+static bool
+pending_on(const struct pending *p, const struct sess *s)
+{
+	for (size_t i = 0; i < p->ntokens; i++)
+		if ((p->tokens[i] >> 62 & 1) == s->idx &&
+		    ((uint32_t)(p->tokens[i] >> 32) & TOK_GEN_MASK) ==
+		        (s->gen & TOK_GEN_MASK))
+			return true;
+	return false;
+}
+
+/*
+ * The earliest message time on s whose answer may not reach the SMSC now
+ * that s closes: one still at the store (its answer will never be
+ * written here), or one answered within the last ack_lost_ms.
+ */
+static int64_t
+mo_at_risk_from(const struct sess *s)
+{
+	const struct smpp_link *l = s->l;
+	int64_t from = INT64_MAX;
+	int64_t first =
+	    (clock_mono_us() - (int64_t)l->tune.ack_lost_ms * 1000) /
+	    ack_slot_us(l);
+
+	for (const struct pending *p = l->pend; p != NULL; p = p->next)
+		if (p->msg.channel != NULL && p->msg.time_us < from &&
+		    pending_on(p, s))
+			from = p->msg.time_us;
+	for (int i = 0; i < MO_ACK_SLOTS; i++)
+		if (s->ack_slot[i] >= first && s->ack_min_us[i] < from)
+			from = s->ack_min_us[i];
+	return from;
+}
+
+/* s closes: keep what the store must know of its answers. */
+void
+mo_conn_closed(struct sess *s)
+{
+	struct smpp_link *l = s->l;
+
+	if (s->conn == 0 || !s->rx)
+		return;
+	if (l->nclosed == MO_CLOSED_MAX) {
+		/* Forget the oldest: its messages count as at risk. */
+		l->known_from = INTAKE_CONN_NUMBER(l->closed[0].conn) + 1;
+		memmove(&l->closed[0], &l->closed[1],
+		    (MO_CLOSED_MAX - 1) * sizeof(l->closed[0]));
+		l->nclosed--;
+	}
+	l->closed[l->nclosed].conn = s->conn;
+	l->closed[l->nclosed].at_risk_from_us = mo_at_risk_from(s);
+	l->nclosed++;
+}
+
+/* ---- answers ------------------------------------------------------------ */
+
 /* Answer one PDU, if its connection is still the one it came on. */
 static void
-token_ack(struct smpp_link *l, uint64_t tok, uint32_t status)
+token_ack(struct smpp_link *l, uint64_t tok, uint32_t status, int64_t time_us)
 {
 	struct sess *s = &l->sess[tok >> 62 & 1];
 	uint32_t gen = (uint32_t)(tok >> 32) & TOK_GEN_MASK;
@@ -78,6 +170,8 @@ token_ack(struct smpp_link *l, uint64_t tok, uint32_t status)
 		return;
 	}
 	mo_answer_now(s, id, (uint32_t)tok, status);
+	if (status == SMPP_ESME_ROK && time_us >= 0)
+		mo_ack_written(s, time_us);
 }
 
 static struct pending *
@@ -134,7 +228,8 @@ mo_done(const struct intake_result *res, void *arg)
 			l->st.mo_ok++;
 		}
 		for (size_t i = 0; i < p->ntokens; i++)
-			token_ack(l, p->tokens[i], status);
+			token_ack(l, p->tokens[i], status,
+			    p->msg.channel != NULL ? p->msg.time_us : -1);
 		pending_unlink(l, p);
 		if (l->stopping)
 			link_stop_progress(l);
@@ -169,10 +264,30 @@ mo_decode(struct smpp_link *l, struct pending *p, uint8_t dcs,
 	}
 }
 
-/* Decode a whole message and hand it to the store. */
+/*
+ * The acknowledgement facts of a message that came on s (NULL: none, the
+ * store then never takes it for a redelivery).
+ */
+static const struct intake_acks *
+mo_acks(struct pending *p, const struct sess *s)
+{
+	const struct smpp_link *l;
+
+	if (s == NULL || s->conn == 0)
+		return NULL;
+	l = s->l;
+	p->acks.conn = s->conn;
+	p->acks.known_from = l->known_from;
+	p->acks.closed = l->closed;
+	p->acks.nclosed = l->nclosed;
+	return &p->acks;
+}
+
+/* Decode a whole message that came on s and hand it to the store. */
 static void
-mo_submit(struct smpp_link *l, const char *src, const char *dst, uint8_t dcs,
-    const uint8_t *data, size_t len, const uint64_t *tokens, size_t ntokens)
+mo_submit(struct smpp_link *l, const struct sess *s, const char *src,
+    const char *dst, uint8_t dcs, const uint8_t *data, size_t len,
+    const uint64_t *tokens, size_t ntokens)
 {
 	struct pending *p = pending_new(l, tokens, ntokens);
 
@@ -185,6 +300,7 @@ mo_submit(struct smpp_link *l, const char *src, const char *dst, uint8_t dcs,
 	p->msg.time_us = clock_real_us();
 	p->msg.external_id = NULL;
 	p->msg.dcs = dcs;
+	p->msg.acks = mo_acks(p, s);
 	l->st.mo_messages++;
 	if (log_get_level() <= LOG_DEBUG) {
 		char m[SMPP_LOG_ADDR_MAX], e[256];
@@ -196,8 +312,10 @@ mo_submit(struct smpp_link *l, const char *src, const char *dst, uint8_t dcs,
 	l->hooks.submit(l->hooks.ctx, &p->msg, mo_done, p);
 }
 
+/* A reassembled message; s: the connection of its last part, or NULL. */
 static void
-mo_submit_reasm(struct smpp_link *l, struct smpp_reasm_msg *m)
+mo_submit_reasm(
+    struct smpp_link *l, const struct sess *s, struct smpp_reasm_msg *m)
 {
 	char b[SMPP_LOG_ADDR_MAX];
 
@@ -220,8 +338,8 @@ mo_submit_reasm(struct smpp_link *l, struct smpp_reasm_msg *m)
 		link_log(l, LOG_WARN,
 		    "concatenated UCS-2 message from %s: %u parts of odd length, their last octet replaced by U+FFFD",
 		    smpp_log_addr(m->src, b, sizeof(b)), m->odd_parts);
-	mo_submit(
-	    l, m->src, m->dst, m->dcs, m->data, m->len, m->tokens, m->ntokens);
+	mo_submit(l, s, m->src, m->dst, m->dcs, m->data, m->len, m->tokens,
+	    m->ntokens);
 	smpp_reasm_msg_free(m);
 }
 
@@ -271,7 +389,7 @@ mo_receipt(struct smpp_link *l, const struct smpp_sm *sm, uint64_t tok)
 	r.err = errc;
 	r.esm_class = sm->esm_class;
 	if (l->hooks.receipt == NULL) {
-		token_ack(l, tok, SMPP_ESME_ROK);
+		token_ack(l, tok, SMPP_ESME_ROK, -1);
 		return;
 	}
 	p = pending_new(l, &tok, 1);
@@ -294,7 +412,7 @@ mo_on_pdu(struct sess *s, const struct smpp_pdu *pdu)
 	}
 	if (l->stopping) {
 		/* Stop taking new work: the SMSC keeps it and retries. */
-		token_ack(l, tok, l->cfg.temporary_error_status);
+		token_ack(l, tok, l->cfg.temporary_error_status, -1);
 		return;
 	}
 	if (sm->is_receipt) {
@@ -302,14 +420,14 @@ mo_on_pdu(struct sess *s, const struct smpp_pdu *pdu)
 		return;
 	}
 	if (sm->concat.src == SMPP_CONCAT_NONE) {
-		mo_submit(l, sm->src.addr, sm->dst.addr, sm->data_coding,
+		mo_submit(l, s, sm->src.addr, sm->dst.addr, sm->data_coding,
 		    sm->text, sm->text_len, &tok, 1);
 		return;
 	}
 	switch (smpp_reasm_add(l->reasm, sm->src.addr, sm->dst.addr,
 	    &sm->concat, sm->data_coding, sm->text, sm->text_len, tok,
 	    clock_mono_us(), &m)) {
-	case SMPP_REASM_COMPLETE: mo_submit_reasm(l, m); break;
+	case SMPP_REASM_COMPLETE: mo_submit_reasm(l, s, m); break;
 	case SMPP_REASM_DUPLICATE: l->st.mo_duplicate_parts++; break;
 	case SMPP_REASM_DROPPED:
 	case SMPP_REASM_HELD: break;
@@ -328,10 +446,10 @@ mo_expire(struct smpp_link *l, int64_t now)
 		if (l->stopping) {
 			for (size_t i = 0; i < m->ntokens; i++)
 				token_ack(l, m->tokens[i],
-				    l->cfg.temporary_error_status);
+				    l->cfg.temporary_error_status, -1);
 			smpp_reasm_msg_free(m);
 		} else {
-			mo_submit_reasm(l, m);
+			mo_submit_reasm(l, NULL, m);
 		}
 	}
 }
@@ -345,7 +463,7 @@ mo_flush_held(struct smpp_link *l)
 	while ((m = smpp_reasm_pop(l->reasm)) != NULL) {
 		for (size_t i = 0; i < m->ntokens; i++)
 			token_ack(
-			    l, m->tokens[i], l->cfg.temporary_error_status);
+			    l, m->tokens[i], l->cfg.temporary_error_status, -1);
 		smpp_reasm_msg_free(m);
 	}
 }

@@ -167,6 +167,34 @@ store_pop_front(struct store *st)
 
 /* ---- copying a message in ------------------------------------------------ */
 
+/* Octets the copy of a channel's acknowledgement facts takes. */
+static size_t
+store_acks_size(const struct intake_acks *a)
+{
+	return a == NULL ? 0 : a->nclosed * sizeof(*a->closed);
+}
+
+/*
+ * Copy the acknowledgement facts (read during submit only) into m->acks,
+ * their closed connections at the front of the message's allocation p
+ * (malloc aligned it for them); returns where the strings go. in.acks is
+ * cleared: the store_msg moves by value through the queue, so the facts
+ * are m->acks (conn 0: none).
+ */
+static char *
+store_copy_acks(struct store_msg *m, const struct intake_acks *a, char *p)
+{
+	m->in.acks = NULL;
+	memset(&m->acks, 0, sizeof(m->acks));
+	if (a == NULL || a->conn == 0)
+		return p;
+	m->acks = *a;
+	m->acks.closed = (const struct intake_conn_closed *)(void *)p;
+	if (a->nclosed > 0)
+		memcpy(p, a->closed, store_acks_size(a));
+	return p + store_acks_size(a);
+}
+
 /* One allocation for all the strings of msg; in.* point into it. */
 static void
 store_copy_in(struct store_msg *m, const struct inbound_msg *msg)
@@ -186,7 +214,8 @@ store_copy_in(struct store_msg *m, const struct inbound_msg *msg)
 	}
 	total += MSG_ID_STABLE_LEN + 1;
 	m->in = *msg;
-	p = m->copy = xmalloc(total);
+	p = m->copy = xmalloc(total + store_acks_size(msg->acks));
+	p = store_copy_acks(m, msg->acks, p);
 	for (int i = 0; i < 5; i++) {
 		size_t n;
 

@@ -99,6 +99,39 @@ batch_redeliverable(const struct store_msg *m)
 	return strcmp(m->in.channel, "sms") == 0;
 }
 
+/*
+ * Whether message m is checked against earlier copies: only when its
+ * channel says which acknowledgements it may have lost (intake_acks);
+ * without that a repeated text is a person writing again.
+ */
+static bool
+batch_checks_redelivery(const struct store_msg *m)
+{
+	return batch_redeliverable(m) && m->acks.conn != 0;
+}
+
+/*
+ * Whether, as far as m's channel knows, the acknowledgement of a message
+ * received at time_us on connection conn (0: unknown) may not have
+ * reached the peer: never written or written shortly before its
+ * connection closed, or written by another process (a crash, a restart,
+ * another instance: when its connection closed is unknown).
+ */
+static bool
+batch_ack_at_risk(const struct store_msg *m, uint64_t conn, int64_t time_us)
+{
+	const struct intake_acks *a = &m->acks;
+
+	if (conn == 0 ||
+	    INTAKE_CONN_INSTANCE(conn) != INTAKE_CONN_INSTANCE(a->conn) ||
+	    INTAKE_CONN_NUMBER(conn) < a->known_from)
+		return true;
+	for (size_t i = 0; i < a->nclosed; i++)
+		if (a->closed[i].conn == conn)
+			return time_us >= a->closed[i].at_risk_from_us;
+	return false; /* still open: answered on it */
+}
+
 /* Round 1 without the contracts: locks, ids, earlier copies, dialogs. */
 static void
 batch_send_lookups(struct store_batch *b, struct db *db, int64_t window_s)
@@ -133,7 +166,7 @@ batch_send_lookups(struct store_batch *b, struct db *db, int64_t window_s)
 	/* Redeliveries: SMS only, within the window before the earliest. */
 	sarr_begin(&b->arr[0]);
 	for (size_t i = 0; window_s > 0 && i < b->n; i++) {
-		if (!batch_redeliverable(&b->msgs[i]))
+		if (!batch_checks_redelivery(&b->msgs[i]))
 			continue;
 		sarr_i64(&b->arr[0], (int64_t)b->msgs[i].dedupe_key);
 		if (b->msgs[i].in.time_us < first_us)
@@ -498,7 +531,8 @@ batch_same_msg(
 	    strcmp(o->in.text, m->in.text) == 0 &&
 	    strcmp(o->in.sender, m->in.sender) == 0 &&
 	    strcmp(o->in.recipient, m->in.recipient) == 0 &&
-	    strcmp(o->in.channel, m->in.channel) == 0;
+	    strcmp(o->in.channel, m->in.channel) == 0 &&
+	    batch_ack_at_risk(m, o->acks.conn, o->in.time_us);
 }
 
 /* Whether row r of ST_PRIOR is a message m may be a redelivery of. */
@@ -506,21 +540,40 @@ static bool
 batch_same_row(const struct db_rows *prior, int r, const struct store_msg *m,
     int64_t from_us)
 {
-	const char *us = db_rows_get(prior, r, PRIOR_RECEIVED_US);
+	int64_t us =
+	    strtoll(db_rows_get(prior, r, PRIOR_RECEIVED_US), NULL, 10);
+	const char *conn = db_rows_get(prior, r, PRIOR_CONN);
 
-	return strtoll(us, NULL, 10) >= from_us &&
+	return us >= from_us &&
 	    batch_row_is(prior, r, PRIOR_TEXT, m->in.text) &&
 	    batch_row_is(prior, r, PRIOR_SENDER, m->in.sender) &&
 	    batch_row_is(prior, r, PRIOR_RECIPIENT, m->in.recipient) &&
-	    batch_row_is(prior, r, PRIOR_CHANNEL, m->in.channel);
+	    batch_row_is(prior, r, PRIOR_CHANNEL, m->in.channel) &&
+	    batch_ack_at_risk(
+	        m, conn ? (uint64_t)strtoll(conn, NULL, 10) : 0, us);
+}
+
+/*
+ * A redelivery's answer is the original reply, sent once: when the
+ * original queued it, the outbox delivers that one (or has); only when it
+ * queued none (replayed without sending) does the redelivery queue it.
+ */
+static void
+batch_redelivery_reply(struct store_batch *b, struct store_msg *m, bool queued)
+{
+	const char *reply =
+	    m->reply == STORE_NONE ? NULL : b->text.p + m->reply;
+
+	m->outbox = !queued && reply != NULL && reply[0] != '\0' &&
+	    !(m->in.flags & INTAKE_F_NO_OUTBOX);
 }
 
 /*
  * A redelivery: the same (channel, sender, recipient, text) as a message
- * that advanced something and whose own time is at most the window before
- * this one's, in the log or earlier in this batch. The latest such message
- * is the original. Message times, not log times: a replay of last week's
- * log finds what live traffic would have found.
+ * that advanced something, whose own time is at most the window before
+ * this one's and whose acknowledgement may have been lost (as m's channel
+ * tells), in the log or earlier in this batch. The latest such message
+ * is the original. Message times, not log times.
  */
 static bool
 batch_redelivery(struct store_batch *b, size_t i, const struct db_rows *prior,
@@ -545,12 +598,18 @@ batch_redelivery(struct store_batch *b, size_t i, const struct db_rows *prior,
 			best_row = v;
 		}
 	}
-	if (best_msg >= 0)
+	if (best_msg >= 0) {
 		batch_duplicate_of_msg(
 		    m, &b->msgs[best_msg], STORE_DUP_REDELIVERY);
-	else if (best_row >= 0)
+		batch_redelivery_reply(b, m, b->msgs[best_msg].outbox);
+	} else if (best_row >= 0) {
+		const char *q =
+		    db_rows_get(prior, best_row, PRIOR_REPLY_QUEUED);
+
 		batch_duplicate_of_row(
 		    b, m, prior, best_row, &prior_orig, STORE_DUP_REDELIVERY);
+		batch_redelivery_reply(b, m, q == NULL || strcmp(q, "f") != 0);
+	}
 	return best_msg >= 0 || best_row >= 0;
 }
 
@@ -669,7 +728,7 @@ batch_decide_one(struct store_batch *b, size_t i, const struct config *cfg,
 
 	if (batch_ext_duplicate(b, i, ext))
 		return;
-	if (cfg->store.duplicate_window > 0 && batch_redeliverable(m) &&
+	if (cfg->store.duplicate_window > 0 && batch_checks_redelivery(m) &&
 	    batch_redelivery(b, i, prior, cfg->store.duplicate_window))
 		return;
 	if (batch_run_engine(b, m, dlg, cfg) != 0) {
@@ -719,6 +778,19 @@ batch_end_arrays(struct store_batch *b, int n)
 		b->params[i] = sarr_end(&b->arr[i]);
 }
 
+/*
+ * The reply the log records for m: only one that went out. A duplicate's
+ * reply reaches a messenger customer in the response (the bridge sends
+ * it), an SMS customer only when it was queued again.
+ */
+static const char *
+batch_logged_reply(const struct store_batch *b, const struct store_msg *m)
+{
+	if (m->dup != STORE_DUP_NONE && batch_redeliverable(m) && !m->outbox)
+		return NULL;
+	return batch_text(b, m->reply);
+}
+
 /* Message m's row of the message log into the ST_MSGS arrays. */
 static void
 batch_message_row(struct store_batch *b, const struct store_msg *m)
@@ -743,13 +815,18 @@ batch_message_row(struct store_batch *b, const struct store_msg *m)
 	sarr_text(&a[MSG_P_OUTCOME], outcome);
 	sarr_text(&a[MSG_P_REASON], reason);
 	sarr_i64(&a[MSG_P_FLAGS], m->flags);
-	sarr_text(&a[MSG_P_REPLY], batch_text(b, m->reply));
+	sarr_text(&a[MSG_P_REPLY], batch_logged_reply(b, m));
 	sarr_i64(&a[MSG_P_DEDUPE_KEY], (int64_t)m->dedupe_key);
 	sarr_bool(&a[MSG_P_ADVANCED], m->advanced);
 	if (dup)
 		sarr_i64(&a[MSG_P_DUPLICATE_OF], m->original);
 	else
 		sarr_null(&a[MSG_P_DUPLICATE_OF]);
+	if (m->acks.conn != 0)
+		sarr_i64(&a[MSG_P_CONN], (int64_t)m->acks.conn);
+	else
+		sarr_null(&a[MSG_P_CONN]);
+	sarr_bool(&a[MSG_P_REPLY_QUEUED], m->outbox);
 }
 
 /* The message log: every message but those that failed on their own. */
@@ -912,7 +989,7 @@ batch_write_outbox(struct store_batch *b, struct db *db)
 	for (size_t i = 0; i < b->n; i++) {
 		const struct store_msg *m = &b->msgs[i];
 
-		if (!m->outbox || m->status != INTAKE_APPLIED)
+		if (!m->outbox || m->status == INTAKE_TEMPFAIL)
 			continue;
 		sarr_i64(&a[0], m->id);
 		sarr_text(&a[1], m->in.channel);

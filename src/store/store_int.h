@@ -81,7 +81,9 @@ enum st_ext_col { DB_COLS_ENUM(ST_EXT_COLS) EXT__NCOLS };
 	COL(PRIOR_RECIPIENT, "m.recipient") \
 	COL(PRIOR_TEXT, "m.text") \
 	COL(PRIOR_RECEIVED_US, \
-	    "(extract(epoch FROM m.received_at) * 1000000)::bigint")
+	    "(extract(epoch FROM m.received_at) * 1000000)::bigint") \
+	COL(PRIOR_CONN, "m.conn") \
+	COL(PRIOR_REPLY_QUEUED, "m.reply_queued")
 enum st_prior_col { DB_COLS_ENUM(ST_PRIOR_COLS) PRIOR__NCOLS };
 
 #define ST_DIALOGS_COLS(COL1, COL) \
@@ -132,7 +134,9 @@ enum st_contracts_col { DB_COLS_ENUM(ST_CONTRACTS_COLS) CON__NCOLS };
 	P(14, MSG_P_REPLY, text, reply) \
 	P(15, MSG_P_DEDUPE_KEY, bigint, dedupe_key) \
 	P(16, MSG_P_ADVANCED, boolean, advanced) \
-	P(17, MSG_P_DUPLICATE_OF, bigint, duplicate_of)
+	P(17, MSG_P_DUPLICATE_OF, bigint, duplicate_of) \
+	P(18, MSG_P_CONN, bigint, conn) \
+	P(19, MSG_P_REPLY_QUEUED, boolean, reply_queued)
 enum st_msgs_param { ST_MSGS_PARAMS(ST_PARAM_ENUM, ST_PARAM_ENUM) };
 #define MSG__NPARAMS (0 ST_MSGS_PARAMS(ST_PARAM_COUNT, ST_PARAM_COUNT))
 
@@ -177,7 +181,7 @@ enum st_submit_param {
 	        ST_READING_PARAMS(ST_PARAM_COUNT, ST_PARAM_COUNT))
 
 extern const struct db_stmt store_stmts[ST__MAX];
-#define STORE_MAX_PARAMS 17
+#define STORE_MAX_PARAMS 19
 extern const char store_session_sql[];
 
 enum store_dup {
@@ -194,6 +198,9 @@ struct store_msg {
 	void *done_arg;
 	uint64_t sender_key; /* hash of (channel, sender) */
 	uint64_t dedupe_key; /* hash of (channel, sender, recipient, text) */
+	/* the channel's acknowledgement facts (conn 0: none); closed lies
+	   in copy; in.acks is NULL */
+	struct intake_acks acks;
 	bool id_derived; /* in.external_id is its stable id (msg_id.h) */
 	/* set while its batch runs */
 	struct parse_result cmd;

@@ -86,10 +86,10 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	[ST_MSGS] = { "ml_msgs",
 	    "INSERT INTO messages (id, received_at, channel, sender, recipient,"
 	    " text, dcs, text_flags, external_id, contract, outcome, reason, flags,"
-	    " reply, dedupe_key, advanced, duplicate_of)"
+	    " reply, dedupe_key, advanced, duplicate_of, conn, reply_queued)"
 	    " SELECT id, " TS("us") ", channel, sender, recipient, text, dcs,"
 	    " text_flags, external_id, contract, outcome, reason, flags, reply,"
-	    " dedupe_key, advanced, duplicate_of"
+	    " dedupe_key, advanced, duplicate_of, conn, reply_queued"
 	    " FROM (SELECT " U_LIST_SQL(ST_MSGS_PARAMS) ") AS u",
 	    MSG__NPARAMS },
 	[ST_MSGIDS] = { "ml_msgids",

@@ -110,6 +110,8 @@ tstore_try_submit(struct tstore *t, const char *channel, const char *sender,
 		.text_len = strlen(text),
 		.time_us = time_us,
 		.external_id = external_id,
+		.flags = t->flags,
+		.acks = t->acks,
 	};
 
 	memset(res, 0, sizeof(*res));

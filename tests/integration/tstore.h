@@ -30,6 +30,9 @@ struct tstore {
 	struct store *st;
 	struct config *cfg;
 	int outstanding;
+	/* given with every message submitted while set (SMPP's facts) */
+	const struct intake_acks *acks;
+	unsigned flags; /* INTAKE_F_* of every message submitted */
 };
 
 /* 2026-11-20 12:00 Moscow time (inside the default 18-25 window), + min. */
