@@ -9,6 +9,7 @@
 #ifndef METERLINE_INTAKE_H
 #define METERLINE_INTAKE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,25 @@ struct intake_acks {
 	size_t nclosed;
 };
 
+/*
+ * A part of a concatenated SMS (docs/store.md, "Concatenated SMS"). With
+ * INTAKE_F_PART the message is that one part: the store writes it (so it
+ * survives a restart) and answers; text is empty. With INTAKE_F_WHOLE the
+ * message is the whole text the channel joined from the parts of the
+ * group (ref, total); the store processes it and marks the group's
+ * stored parts as done, in the same transaction.
+ */
+struct intake_part {
+	uint16_t ref;
+	uint8_t total, seq; /* seq 1..total (INTAKE_F_PART only) */
+	uint8_t dcs;
+	bool dropped; /* its octets were over the message's bound */
+	/* the channel holds no other part of the group: return the stored */
+	bool want_stored;
+	const uint8_t *data; /* user data, UDH removed */
+	size_t len;
+};
+
 #define INTAKE_CONN_INSTANCE(conn) ((uint32_t)((conn) >> 32))
 #define INTAKE_CONN_NUMBER(conn) ((uint32_t)(conn))
 
@@ -62,6 +82,8 @@ struct inbound_msg {
 	 * so a repeated text is a new message. Read during submit only.
 	 */
 	const struct intake_acks *acks;
+	/* with INTAKE_F_PART or INTAKE_F_WHOLE, else NULL */
+	const struct intake_part *part;
 };
 
 /*
@@ -76,6 +98,10 @@ struct inbound_msg {
  * then changes no table at all.
  */
 #define INTAKE_F_NO_DUP_LOG 0x02
+/* part is one part of a concatenated message, to keep (intake_part) */
+#define INTAKE_F_PART 0x04
+/* the message was joined from the parts of part's group (intake_part) */
+#define INTAKE_F_WHOLE 0x08
 
 enum intake_status {
 	INTAKE_APPLIED, /* committed now */
@@ -89,6 +115,15 @@ struct intake_result {
 	const char *reason; /* "too_many_digits"... or NULL */
 	const char *reply; /* UTF-8 reply text, or NULL (TEMPFAIL) */
 	int64_t message_id; /* row in the message log, 0 if none */
+	/*
+	 * INTAKE_F_PART only (outcome "part"): the other parts of its group
+	 * already stored and waiting (after a restart the channel has lost
+	 * them), and whether it was a redelivery of a part of a message
+	 * already processed (never to be joined again).
+	 */
+	const struct intake_part *parts;
+	size_t nparts;
+	bool part_done;
 };
 
 /* Called exactly once per submitted message. The result is borrowed. */

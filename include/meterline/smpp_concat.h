@@ -29,6 +29,7 @@ struct smpp_reasm;
 /* A message handed back by the reassembler; owned by the caller. */
 struct smpp_reasm_msg {
 	char src[66], dst[66];
+	uint16_t ref; /* the message's reference */
 	uint8_t dcs; /* data_coding of the first part that arrived */
 	uint8_t total, got; /* parts announced and parts present */
 	bool complete; /* got == total */
@@ -70,6 +71,14 @@ enum smpp_reasm_rc
 smpp_reasm_add(struct smpp_reasm *, const char *src, const char *dst,
     const struct smpp_concat *c, uint8_t dcs, const uint8_t *data, size_t len,
     uint64_t token, int64_t now_us, struct smpp_reasm_msg **out);
+
+/* Whether a part of the message c belongs to is held. */
+bool smpp_reasm_has(struct smpp_reasm *, const char *src, const char *dst,
+    const struct smpp_concat *c);
+
+/* Drop the message c belongs to when it holds only that part. */
+void smpp_reasm_forget(struct smpp_reasm *, const char *src, const char *dst,
+    const struct smpp_concat *c);
 
 /*
  * Hand back one group whose time is up (or that was pushed out by the

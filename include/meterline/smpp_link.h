@@ -130,6 +130,13 @@ struct smpp_link_hooks {
 	void (*mt_report)(void *ctx, const struct smpp_mt_report *r);
 	void (*bound)(void *ctx, bool bound); /* link up or down */
 	void *ctx;
+	/*
+	 * submit keeps parts (INTAKE_F_PART, the store): every part of a
+	 * concatenated message is submitted and answered once kept, and the
+	 * whole message is submitted (INTAKE_F_WHOLE) when the link holds
+	 * every part. false: parts are answered when the whole message is.
+	 */
+	bool keep_parts;
 };
 
 /* A reply to send. */

@@ -83,7 +83,9 @@ serve_done(const struct intake_result *r, void *arg)
 	struct serve_call *c = arg;
 	struct serve *sv = c->sv;
 
-	if (r->status != INTAKE_TEMPFAIL)
+	/* a part kept (INTAKE_F_PART) is no message yet */
+	if (r->status != INTAKE_TEMPFAIL &&
+	    !(r->outcome != NULL && strcmp(r->outcome, "part") == 0))
 		metrics_inc(sv->std.messages, c->sms ? "sms" : "bridge",
 		    r->outcome ? r->outcome : "", r->reason ? r->reason : "");
 	if (r->status == INTAKE_DUPLICATE)
@@ -296,8 +298,9 @@ serve_link_wait_cb(evutil_socket_t fd, short what, void *arg)
 static int
 serve_start_smpp(struct serve *sv, char *err, size_t errlen)
 {
+	/* keep_parts: the store keeps each part of a concatenated SMS */
 	struct smpp_link_hooks hooks = { serve_link_submit, serve_link_receipt,
-		serve_link_report, serve_link_bound, sv };
+		serve_link_report, serve_link_bound, sv, true };
 	struct outbox_opts oo = { .conninfo = sv->cfg.database.conninfo,
 		.send = serve_outbox_send,
 		.send_ctx = sv,

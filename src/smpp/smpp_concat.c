@@ -133,6 +133,7 @@ grp_emit(struct smpp_reasm *r, struct grp *g)
 	grp_unlink(r, g);
 	memcpy(m->src, g->src, sizeof(m->src));
 	memcpy(m->dst, g->dst, sizeof(m->dst));
+	m->ref = g->ref;
 	m->dcs = g->dcs;
 	m->total = g->total;
 	m->got = g->got;
@@ -276,6 +277,27 @@ smpp_reasm_add(struct smpp_reasm *r, const char *src, const char *dst,
 		return rc;
 	*out = grp_emit(r, g);
 	return SMPP_REASM_COMPLETE;
+}
+
+bool
+smpp_reasm_has(struct smpp_reasm *r, const char *src, const char *dst,
+    const struct smpp_concat *c)
+{
+	return grp_find(r, grp_key(r, src, dst, c->ref, c->total), src, dst,
+	           c->ref, c->total) != NULL;
+}
+
+void
+smpp_reasm_forget(struct smpp_reasm *r, const char *src, const char *dst,
+    const struct smpp_concat *c)
+{
+	struct grp *g = grp_find(r, grp_key(r, src, dst, c->ref, c->total), src,
+	    dst, c->ref, c->total);
+
+	if (g == NULL || g->got != 1 || g->part[c->seq - 1] == NULL)
+		return;
+	grp_unlink(r, g);
+	grp_free(g);
 }
 
 struct smpp_reasm_msg *

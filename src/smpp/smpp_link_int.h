@@ -108,6 +108,7 @@ struct pending {
 	char src[66], dst[66];
 	struct inbound_msg msg;
 	struct intake_acks acks;
+	struct intake_part part; /* INTAKE_F_PART/WHOLE; data not kept */
 };
 
 struct smpp_link {

@@ -24,6 +24,8 @@
 #include "meterline/xmalloc.h"
 
 #define TOK_GEN_MASK 0x1FFFFFFFu
+/* A part the reassembler holds whose PDU was answered on its own. */
+#define TOK_NONE UINT64_MAX
 
 /*
  * The octets one concatenated message may hold: a UTF-8 character never
@@ -161,6 +163,8 @@ token_ack(struct smpp_link *l, uint64_t tok, uint32_t status, int64_t time_us)
 	uint32_t gen = (uint32_t)(tok >> 32) & TOK_GEN_MASK;
 	uint32_t id = (tok >> 61 & 1) ? SMPP_CMD_DATA_SM : SMPP_CMD_DELIVER_SM;
 
+	if (tok == TOK_NONE)
+		return;
 	if ((s->gen & TOK_GEN_MASK) != gen || s->bev == NULL ||
 	    (s->st != SS_BOUND && s->st != SS_UNBINDING)) {
 		l->st.mo_dropped_acks++;
@@ -211,6 +215,40 @@ pending_free(struct pending *p)
 	free(p);
 }
 
+static void mo_submit_reasm(
+    struct smpp_link *, const struct sess *, struct smpp_reasm_msg *);
+
+/*
+ * A part is kept. A redelivery of a part of a message already processed
+ * is forgotten (never joined again); parts the store returns (kept before
+ * a restart) join the ones held, which may complete the message.
+ */
+static void
+mo_part_kept(
+    struct smpp_link *l, const struct pending *p, const struct intake_result *r)
+{
+	struct smpp_concat c = { SMPP_CONCAT_UDH16, p->part.ref, p->part.total,
+		p->part.seq };
+
+	if (r->part_done) {
+		smpp_reasm_forget(l->reasm, p->src, p->dst, &c);
+		return;
+	}
+	for (size_t i = 0; i < r->nparts; i++) {
+		struct smpp_reasm_msg *m = NULL;
+
+		c.seq = r->parts[i].seq;
+		if (c.seq < 1 || c.seq > c.total)
+			continue;
+		if (smpp_reasm_add(l->reasm, p->src, p->dst, &c,
+		        r->parts[i].dcs, r->parts[i].data, r->parts[i].len,
+		        TOK_NONE, clock_mono_us(), &m) == SMPP_REASM_COMPLETE) {
+			mo_submit_reasm(l, NULL, m);
+			return;
+		}
+	}
+}
+
 /* The store's answer: acknowledge every PDU of the message. */
 static void
 mo_done(const struct intake_result *res, void *arg)
@@ -231,6 +269,9 @@ mo_done(const struct intake_result *res, void *arg)
 			token_ack(l, p->tokens[i], status,
 			    p->msg.channel != NULL ? p->msg.time_us : -1);
 		pending_unlink(l, p);
+		if ((p->msg.flags & INTAKE_F_PART) &&
+		    res->status != INTAKE_TEMPFAIL)
+			mo_part_kept(l, p, res);
 		if (l->stopping)
 			link_stop_progress(l);
 	}
@@ -287,7 +328,7 @@ mo_acks(struct pending *p, const struct sess *s)
 static void
 mo_submit(struct smpp_link *l, const struct sess *s, const char *src,
     const char *dst, uint8_t dcs, const uint8_t *data, size_t len,
-    const uint64_t *tokens, size_t ntokens)
+    const uint64_t *tokens, size_t ntokens, const struct intake_part *part)
 {
 	struct pending *p = pending_new(l, tokens, ntokens);
 
@@ -301,6 +342,12 @@ mo_submit(struct smpp_link *l, const struct sess *s, const char *src,
 	p->msg.external_id = NULL;
 	p->msg.dcs = dcs;
 	p->msg.acks = mo_acks(p, s);
+	if (part != NULL) {
+		p->part = *part;
+		p->part.data = NULL;
+		p->msg.part = part;
+		p->msg.flags = INTAKE_F_WHOLE;
+	}
 	l->st.mo_messages++;
 	if (log_get_level() <= LOG_DEBUG) {
 		char m[SMPP_LOG_ADDR_MAX], e[256];
@@ -338,8 +385,21 @@ mo_submit_reasm(
 		link_log(l, LOG_WARN,
 		    "concatenated UCS-2 message from %s: %u parts of odd length, their last octet replaced by U+FFFD",
 		    smpp_log_addr(m->src, b, sizeof(b)), m->odd_parts);
-	mo_submit(l, s, m->src, m->dst, m->dcs, m->data, m->len, m->tokens,
-	    m->ntokens);
+	if (l->hooks.keep_parts) {
+		/* Its parts were answered one by one: only the last PDU's
+		   answer may still be owed (tokens other than TOK_NONE). */
+		struct intake_part whole = { .ref = m->ref, .total = m->total };
+		size_t n = 0;
+
+		for (size_t i = 0; i < m->ntokens; i++)
+			if (m->tokens[i] != TOK_NONE)
+				m->tokens[n++] = m->tokens[i];
+		mo_submit(l, s, m->src, m->dst, m->dcs, m->data, m->len,
+		    m->tokens, n, &whole);
+	} else {
+		mo_submit(l, s, m->src, m->dst, m->dcs, m->data, m->len,
+		    m->tokens, m->ntokens, NULL);
+	}
 	smpp_reasm_msg_free(m);
 }
 
@@ -396,6 +456,75 @@ mo_receipt(struct smpp_link *l, const struct smpp_sm *sm, uint64_t tok)
 	l->hooks.receipt(l->hooks.ctx, &r, mo_done, p);
 }
 
+/* Hand one part to the store to keep; its PDU is answered when it is. */
+static void
+mo_submit_part(struct sess *s, const struct smpp_sm *sm, uint64_t tok,
+    bool alone, bool dropped)
+{
+	struct smpp_link *l = s->l;
+	struct pending *p = pending_new(l, &tok, 1);
+
+	strlcpy_s(p->src, sm->src.addr, sizeof(p->src));
+	strlcpy_s(p->dst, sm->dst.addr, sizeof(p->dst));
+	p->part.ref = sm->concat.ref;
+	p->part.total = sm->concat.total;
+	p->part.seq = sm->concat.seq;
+	p->part.dcs = sm->data_coding;
+	p->part.dropped = dropped;
+	p->part.want_stored = alone;
+	p->part.data = dropped ? NULL : sm->text;
+	p->part.len = dropped ? 0 : sm->text_len;
+	p->msg.channel = "sms";
+	p->msg.sender = p->src;
+	p->msg.recipient = p->dst;
+	p->msg.text = "";
+	p->msg.time_us = clock_real_us();
+	p->msg.dcs = sm->data_coding;
+	p->msg.flags = INTAKE_F_PART;
+	p->msg.part = &p->part;
+	p->msg.acks = mo_acks(p, s);
+	l->hooks.submit(l->hooks.ctx, &p->msg, mo_done, p);
+	/* (p may be freed by now: done may run from inside submit) */
+}
+
+/*
+ * A part with parts kept by the store: the reassembler joins what this
+ * process holds; every part but the one completing the message is kept
+ * by the store and answered once it is, the completing one is answered
+ * with the whole message (processed in the same commit).
+ */
+static void
+mo_part(struct sess *s, const struct smpp_sm *sm, uint64_t tok)
+{
+	struct smpp_link *l = s->l;
+	struct smpp_reasm_msg *m = NULL;
+	bool alone =
+	    !smpp_reasm_has(l->reasm, sm->src.addr, sm->dst.addr, &sm->concat);
+
+	switch (smpp_reasm_add(l->reasm, sm->src.addr, sm->dst.addr,
+	    &sm->concat, sm->data_coding, sm->text, sm->text_len, TOK_NONE,
+	    clock_mono_us(), &m)) {
+	case SMPP_REASM_COMPLETE:
+		for (size_t i = 0; i < m->ntokens; i++)
+			if (m->tokens[i] == TOK_NONE) {
+				m->tokens[i] = tok; /* answered with it */
+				break;
+			}
+		mo_submit_reasm(l, s, m);
+		break;
+	case SMPP_REASM_DUPLICATE:
+		/* maybe its first copy was not kept: the store ignores it
+		   when it was */
+		l->st.mo_duplicate_parts++;
+		mo_submit_part(s, sm, tok, alone, false);
+		break;
+	case SMPP_REASM_DROPPED: mo_submit_part(s, sm, tok, alone, true); break;
+	case SMPP_REASM_HELD: mo_submit_part(s, sm, tok, alone, false); break;
+	}
+	l->st.mo_parts_dropped = smpp_reasm_counts(l->reasm)->parts_dropped;
+	mo_expire(l, clock_mono_us());
+}
+
 void
 mo_on_pdu(struct sess *s, const struct smpp_pdu *pdu)
 {
@@ -421,7 +550,11 @@ mo_on_pdu(struct sess *s, const struct smpp_pdu *pdu)
 	}
 	if (sm->concat.src == SMPP_CONCAT_NONE) {
 		mo_submit(l, s, sm->src.addr, sm->dst.addr, sm->data_coding,
-		    sm->text, sm->text_len, &tok, 1);
+		    sm->text, sm->text_len, &tok, 1, NULL);
+		return;
+	}
+	if (l->hooks.keep_parts) {
+		mo_part(s, sm, tok);
 		return;
 	}
 	switch (smpp_reasm_add(l->reasm, sm->src.addr, sm->dst.addr,

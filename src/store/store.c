@@ -195,6 +195,23 @@ store_copy_acks(struct store_msg *m, const struct intake_acks *a, char *p)
 	return p + store_acks_size(a);
 }
 
+/* The same for a part's octets (in.part is cleared, as in.acks). */
+static char *
+store_copy_part(struct store_msg *m, const struct intake_part *part, char *p)
+{
+	m->in.part = NULL;
+	memset(&m->part, 0, sizeof(m->part));
+	if (part == NULL) {
+		m->in.flags &= ~(unsigned)(INTAKE_F_PART | INTAKE_F_WHOLE);
+		return p;
+	}
+	m->part = *part;
+	m->part.data = (const uint8_t *)p;
+	if (part->len > 0)
+		memcpy(p, part->data, part->len);
+	return p + part->len;
+}
+
 /* One allocation for all the strings of msg; in.* point into it. */
 static void
 store_copy_in(struct store_msg *m, const struct inbound_msg *msg)
@@ -213,9 +230,12 @@ store_copy_in(struct store_msg *m, const struct inbound_msg *msg)
 		total += lens[i] * 3 + 1;
 	}
 	total += MSG_ID_STABLE_LEN + 1;
+	if (msg->part != NULL)
+		total += msg->part->len;
 	m->in = *msg;
 	p = m->copy = xmalloc(total + store_acks_size(msg->acks));
 	p = store_copy_acks(m, msg->acks, p);
+	p = store_copy_part(m, msg->part, p);
 	for (int i = 0; i < 5; i++) {
 		size_t n;
 
@@ -289,7 +309,25 @@ store_batch_tempfail(struct store *st, struct store_batch *b)
 	st->stats.failed_batches++;
 	for (size_t i = 0; i < b->n; i++)
 		store_tempfail(st, &b->msgs[i]);
+	for (size_t i = 0; i < b->nparts; i++)
+		store_tempfail(st, &b->parts[i]);
 	b->n = 0;
+	b->nparts = 0;
+}
+
+/* Committed parts hear that they are kept (store_parts.c). */
+static void
+store_parts_committed(struct store_batch *b)
+{
+	struct intake_part buf[255];
+
+	for (size_t i = 0; i < b->nparts; i++) {
+		struct intake_result r;
+
+		parts_result(b, &b->parts[i], buf, &r);
+		store_answer(&b->parts[i], &r);
+	}
+	b->nparts = 0;
 }
 
 static const char *
@@ -329,6 +367,7 @@ store_batch_committed(struct store *st, struct store_batch *b)
 		store_answer(m, &r);
 	}
 	b->n = 0;
+	store_parts_committed(b);
 }
 
 /* ---- failures --------------------------------------------------------------- */
@@ -341,8 +380,11 @@ static void
 store_requeue(struct store *st, struct store_batch *b, size_t first_size,
     size_t second_size, int attempts)
 {
+	/* Parts first: a part is kept before a whole message made of it. */
 	for (size_t i = b->n; i-- > 0;)
 		store_push_front(st, &b->msgs[i]);
+	for (size_t i = b->nparts; i-- > 0;)
+		store_push_front(st, &b->parts[i]);
 	if (st->nforced + 2 > st->forced_cap) {
 		st->forced_cap = st->forced_cap ? st->forced_cap * 2 : 16;
 		st->forced =
@@ -354,6 +396,7 @@ store_requeue(struct store *st, struct store_batch *b, size_t first_size,
 	st->forced[st->nforced++] =
 	    (struct store_forced){ first_size, attempts };
 	b->n = 0;
+	b->nparts = 0;
 }
 
 static bool
@@ -408,7 +451,7 @@ static void
 store_batch_failed(struct store *st, struct store_batch *b,
     const char *sqlstate, const char *error)
 {
-	size_t n = b->n;
+	size_t n = b->n + b->nparts;
 
 	if (strstr(error, "no partition of relation") != NULL &&
 	    !st->opts.dry_run)
@@ -431,11 +474,15 @@ store_batch_failed(struct store *st, struct store_batch *b,
 		store_requeue(st, b, n / 2, n - n / 2, 0);
 		return;
 	}
-	if (store_data_error(sqlstate) && n == 1)
+	if (store_data_error(sqlstate) && n == 1 && b->n == 1)
 		log_error(
 		    "store: message %lld from channel %s cannot be stored: %s [%s]; answered as a temporary failure",
 		    (long long)b->msgs[0].id, b->msgs[0].in.channel, error,
 		    sqlstate);
+	else if (store_data_error(sqlstate) && n == 1)
+		log_error(
+		    "store: a part of a concatenated message cannot be stored: %s [%s]; answered as a temporary failure",
+		    error, sqlstate);
 	else
 		store_log_failure(st, sqlstate, error);
 	store_batch_tempfail(st, b);
@@ -532,6 +579,21 @@ store_round1_cb(const struct db_round_result *r, void *arg)
 	db_round(c->db, true, store_abort_cb, c);
 }
 
+/* Add m to the batch: a message, or a part of one (kept apart). */
+static void
+store_batch_take(struct store_batch *b, struct store_msg m)
+{
+	if (!(m.in.flags & INTAKE_F_PART)) {
+		b->msgs[b->n++] = m;
+		return;
+	}
+	if (b->nparts == b->parts_cap) {
+		b->parts_cap = b->parts_cap ? 2 * b->parts_cap : 64;
+		b->parts = xrealloc(b->parts, b->parts_cap * sizeof(*b->parts));
+	}
+	b->parts[b->nparts++] = m;
+}
+
 /* Take the next batch from the queue and send its first round on c. */
 static void
 store_batch_start(struct store *st, struct store_conn *c)
@@ -554,8 +616,9 @@ store_batch_start(struct store *st, struct store_conn *c)
 		b->cap = n;
 		b->msgs = xrealloc(b->msgs, n * sizeof(*b->msgs));
 	}
-	for (b->n = 0; b->n < n; b->n++)
-		b->msgs[b->n] = store_pop_front(st);
+	b->n = b->nparts = 0;
+	while (n-- > 0)
+		store_batch_take(b, store_pop_front(st));
 	c->t_start = c->t_mark = clock_mono_us();
 	batch_send_loads(b, c->db, st->parser, st->cfg->store.duplicate_window);
 	c->busy = STORE_BATCH;
@@ -581,6 +644,25 @@ store_partitions_cb(const struct db_round_result *r, void *arg)
 	if (!r->lost)
 		c->st->partitions_due = false;
 	store_round_done(c);
+}
+
+/*
+ * Joined parts are kept for the redelivery window (a redelivered part is
+ * then recognised), parts whose message never completed for a day (the
+ * channel processed what it had after its timeout; after a restart with
+ * no further part they are given up).
+ */
+static void
+store_parts_prune_send(struct store_conn *c)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+	    "DELETE FROM concat_parts WHERE logged_at < now() - CASE"
+	    " WHEN message_id IS NULL THEN interval '1 day'"
+	    " ELSE %lld * interval '1 second' END",
+	    (long long)c->st->cfg->store.duplicate_window);
+	db_send_sql(c->db, sql);
 }
 
 static void
@@ -708,6 +790,7 @@ store_kick_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (st->partitions_due) {
 		store_partitions_send(c);
+		store_parts_prune_send(c);
 		if (db_round(c->db, true, store_partitions_cb, c) == 0)
 			c->busy = STORE_PARTITIONS;
 		return;
@@ -794,7 +877,7 @@ store_free(struct store *st)
 
 		/* A batch in flight fails through its callback. */
 		db_free(c->db);
-		if (c->batch.n > 0)
+		if (c->batch.n + c->batch.nparts > 0)
 			store_batch_tempfail(st, &c->batch);
 		event_free(c->check_timer);
 		batch_free(&c->batch);
@@ -825,7 +908,7 @@ store_pending(const struct store *st)
 	size_t n = st->qlen;
 
 	for (int i = 0; i < st->nconns; i++)
-		n += st->conns[i].batch.n;
+		n += st->conns[i].batch.n + st->conns[i].batch.nparts;
 	return n;
 }
 

@@ -144,6 +144,7 @@ batch_send_lookups(struct store_batch *b, struct db *db, int64_t window_s)
 		for (size_t s = 0; s < b->nsenders; s++)
 			sarr_i64(&b->arr[0],
 			    (int64_t)b->msgs[b->senders[s].msg].sender_key);
+		parts_lock_keys(b, &b->arr[0]);
 		b->params[0] = sarr_end(&b->arr[0]);
 		batch_send(b, db, ST_LOCK);
 	}
@@ -222,6 +223,7 @@ batch_send_loads(
 	b->params[0] = sarr_end(&b->arr[0]);
 	batch_sender_arrays(b, 1);
 	batch_send(b, db, ST_CONTRACTS);
+	parts_send_load(b, db);
 }
 
 /* ---- reading round 1 ---------------------------------------------------- */
@@ -1034,6 +1036,10 @@ batch_decide(struct store_batch *b, const struct db_round_result *r,
 		    BATCH_ROW(i));
 	for (size_t i = 0; i < b->n; i++)
 		batch_decide_one(b, i, cfg, ext, prior);
+	if (parts_decide(b, r, db) != 0) { /* nothing sent if it fails */
+		snprintf(err, errlen, "unexpected results from the database");
+		return -1;
+	}
 
 	batch_write_messages(b, db);
 	batch_write_dialogs(b, db);
@@ -1050,6 +1056,7 @@ batch_free(struct store_batch *b)
 	free(b->senders);
 	free(b->contracts);
 	free(b->subs);
+	parts_free(b);
 	htab_free(&b->sender_map);
 	htab_free(&b->contract_map);
 	htab_free(&b->dedupe_map);

@@ -53,6 +53,9 @@ enum store_stmt {
 	ST_SUBMIT, /* submissions and their readings */
 	ST_REGS, /* registers' new last values */
 	ST_OUTBOX, /* replies to send */
+	ST_PARTS, /* stored parts of the batch's concatenated messages */
+	ST_PART_PUT, /* parts to keep */
+	ST_PART_DONE, /* parts joined into a message */
 	ST__MAX
 };
 
@@ -96,6 +99,18 @@ enum st_prior_col { DB_COLS_ENUM(ST_PRIOR_COLS) PRIOR__NCOLS };
 	COL(DLG_STARTED_US, "d.started_us") \
 	COL(DLG_LAST_US, "d.last_us")
 enum st_dialogs_col { DB_COLS_ENUM(ST_DIALOGS_COLS) DLG__NCOLS };
+
+#define ST_PARTS_COLS(COL1, COL) \
+	COL1(PART_SENDER, "p.sender") \
+	COL(PART_RECIPIENT, "p.recipient") \
+	COL(PART_REF, "p.ref") \
+	COL(PART_TOTAL, "p.total") \
+	COL(PART_SEQ, "p.seq") \
+	COL(PART_DCS, "p.dcs") \
+	COL(PART_DATA, "encode(p.data, 'hex')") \
+	COL(PART_DROPPED, "p.dropped") \
+	COL(PART_DONE, "p.message_id IS NOT NULL")
+enum st_parts_col { DB_COLS_ENUM(ST_PARTS_COLS) PART__NCOLS };
 
 /* One row per register, ordered by contract and position. */
 #define ST_CONTRACTS_COLS(COL1, COL) \
@@ -198,6 +213,8 @@ struct store_msg {
 	void *done_arg;
 	uint64_t sender_key; /* hash of (channel, sender) */
 	uint64_t dedupe_key; /* hash of (channel, sender, recipient, text) */
+	/* INTAKE_F_PART/WHOLE: in.part points here, part.data into copy */
+	struct intake_part part;
 	/* the channel's acknowledgement facts (conn 0: none); closed lies
 	   in copy; in.acks is NULL */
 	struct intake_acks acks;
@@ -214,6 +231,9 @@ struct store_msg {
 	enum store_dup dup;
 	int64_t original; /* a duplicate's original message, else 0 */
 	int sub; /* index into the batch's subs, or -1 */
+	/* a part (store_parts.c): kept, and the stored parts it returns */
+	bool part_put, part_done;
+	size_t ret_first, ret_n; /* in the batch's ret */
 	char contract[MODEL_CONTRACT_MAX + 1];
 };
 
@@ -240,10 +260,24 @@ struct store_sub {
 	uint32_t prev[MODEL_MAX_REGISTERS];
 };
 
+/* A stored part returned with a part's answer; data in the batch's bytes. */
+struct store_ret {
+	uint8_t seq, dcs;
+	bool dropped;
+	size_t off, len;
+};
+
 /* One batch: the messages of one transaction and what they decide. */
 struct store_batch {
 	struct store_msg *msgs;
 	size_t n, cap;
+	/* parts of concatenated messages (INTAKE_F_PART): not messages */
+	struct store_msg *parts;
+	size_t nparts, parts_cap;
+	struct store_ret *ret;
+	size_t nret, ret_cap;
+	struct sql_buf bytes; /* the returned parts' octets */
+	struct htab part_map; /* group of a stored part -> its row */
 	struct store_sender *senders;
 	size_t nsenders, senders_cap;
 	struct store_contract *contracts;
@@ -280,5 +314,21 @@ void batch_send_loads(
 int batch_decide(struct store_batch *, const struct db_round_result *,
     const struct config *, struct db *, char *err, size_t errlen);
 void batch_free(struct store_batch *);
+
+/* store_parts.c: parts of concatenated SMS (docs/store.md). */
+
+/* The advisory lock keys of the parts' senders, appended to a. */
+void parts_lock_keys(const struct store_batch *, struct sql_arr *a);
+/* Round 1: the stored parts of the batch's parts' groups. */
+void parts_send_load(struct store_batch *, struct db *);
+/* With round 1's rows: which parts to keep; round 2: keep them, and mark
+   the parts the batch's whole messages were joined from. */
+int
+parts_decide(struct store_batch *, const struct db_round_result *, struct db *);
+/* A part's answer (outcome "part", the stored parts of its group, in buf
+   of 255); valid until the batch is reused. */
+void parts_result(const struct store_batch *, const struct store_msg *,
+    struct intake_part *buf, struct intake_result *);
+void parts_free(struct store_batch *);
 
 #endif

@@ -142,6 +142,42 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	    " SELECT " U(1, bigint, message_id) ", " U(2, text, channel) ","
 	    " " U(3, text, sender) ", " U(4, text, recipient) ", " U(5, text, text),
 	    5 },
+	/* Keyed by (sender, recipient, ref, total); channel is always sms. */
+	[ST_PARTS] = { "ml_parts",
+	    "SELECT " DB_COLS_SQL(ST_PARTS_COLS)
+	    " FROM (SELECT DISTINCT " U(1, text, sender) ","
+	    " " U(2, text, recipient) ", " U(3, integer, ref) ","
+	    " " U(4, smallint, total) ") AS q"
+	    " JOIN concat_parts AS p ON p.channel = 'sms'"
+	    " AND p.sender = q.sender AND p.recipient = q.recipient"
+	    " AND p.ref = q.ref AND p.total = q.total",
+	    4 },
+	/* A part over a joined part of the same key is a new message's. */
+	[ST_PART_PUT] = { "ml_part_put",
+	    "INSERT INTO concat_parts AS p (channel, sender, recipient, ref, total,"
+	    " seq, dcs, data, dropped, received_us, conn)"
+	    " SELECT 'sms', sender, recipient, ref, total, seq, dcs,"
+	    " decode(data, 'hex'), dropped, us, conn"
+	    " FROM (SELECT " U(1, text, sender) ", " U(2, text, recipient) ","
+	    " " U(3, integer, ref) ", " U(4, smallint, total) ","
+	    " " U(5, smallint, seq) ", " U(6, smallint, dcs) ","
+	    " " U(7, text, data) ", " U(8, boolean, dropped) ","
+	    " " U(9, bigint, us) ", " U(10, bigint, conn) ") AS u"
+	    " ON CONFLICT (channel, sender, recipient, ref, total, seq)"
+	    " DO UPDATE SET dcs = EXCLUDED.dcs, data = EXCLUDED.data,"
+	    " dropped = EXCLUDED.dropped, received_us = EXCLUDED.received_us,"
+	    " conn = EXCLUDED.conn, message_id = NULL, logged_at = now()"
+	    " WHERE p.message_id IS NOT NULL",
+	    10 },
+	[ST_PART_DONE] = { "ml_part_done",
+	    "UPDATE concat_parts AS p SET message_id = u.id, logged_at = now()"
+	    " FROM (SELECT " U(1, text, sender) ", " U(2, text, recipient) ","
+	    " " U(3, integer, ref) ", " U(4, smallint, total) ","
+	    " " U(5, bigint, id) ") AS u"
+	    " WHERE p.channel = 'sms' AND p.sender = u.sender"
+	    " AND p.recipient = u.recipient AND p.ref = u.ref"
+	    " AND p.total = u.total AND p.message_id IS NULL",
+	    5 },
 };
 /* clang-format on */
 
