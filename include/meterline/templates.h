@@ -91,6 +91,15 @@ unsigned tpl_vars_allowed(enum tpl_id); /* bit (1u << TPL_VAR_x) per var */
 bool tpl_two_part(enum tpl_id); /* default may need two SMS */
 
 /*
+ * The template to answer with in place of id, given the configured texts
+ * (config.templates): a refinement (prompt_single, accepted_review...)
+ * left at its default while its general reply (prompt, accepted...) is
+ * overridden gives way to the general one, so a translated config keeps
+ * one language. Else id. docs/replies.md lists the pairs.
+ */
+enum tpl_id tpl_pick(const char (*templates)[TPL_MAX + 1], enum tpl_id id);
+
+/*
  * Check a template for tpl_id: balanced braces, only allowed placeholders,
  * at most TPL_MAX bytes, valid UTF-8. Returns 0, or -1 with why in err.
  */

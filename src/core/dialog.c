@@ -785,8 +785,8 @@ dialog_decide(const struct dialog_input *in, const struct config *cfg,
 	if (d.vars.v[TPL_VAR_CONTRACT] == NULL && in->dialog != NULL)
 		dlg_var(&d, TPL_VAR_CONTRACT, in->dialog->contract);
 	dlg_handlers[d.cmd->kind](&d);
-	out->tpl = d.tpl;
+	out->tpl = tpl_pick(cfg->templates, d.tpl);
 	out->reply_len = tpl_render(
-	    cfg->templates[d.tpl], &d.vars, out->reply, sizeof(out->reply));
+	    cfg->templates[out->tpl], &d.vars, out->reply, sizeof(out->reply));
 	return 0;
 }

@@ -17,6 +17,25 @@ struct tpl_def {
 };
 
 /*
+ * The reply each of issue 13's variants refines: a config that overrides
+ * the general reply (a translation) but not the variant gets the general
+ * one, so it never answers in two languages (tpl_pick).
+ */
+static const int tpl_general[TPL__MAX] = {
+	[TPL_ACCEPTED_REVIEW] = TPL_ACCEPTED + 1,
+	[TPL_CORRECTED] = TPL_ACCEPTED + 1,
+	[TPL_PROMPT_SINGLE] = TPL_PROMPT + 1,
+	[TPL_MISSING] = TPL_PROMPT + 1,
+	[TPL_BAD_FORMAT_SINGLE] = TPL_BAD_FORMAT_DIALOG + 1,
+	[TPL_TOO_MANY_VALUES_DIALOG] = TPL_TOO_MANY_VALUES + 1,
+	[TPL_TOO_MANY_VALUES_SINGLE] = TPL_TOO_MANY_VALUES + 1,
+	[TPL_TOO_MANY_DIGITS_SINGLE] = TPL_TOO_MANY_DIGITS + 1,
+	[TPL_LOWER_THAN_LAST_SINGLE] = TPL_LOWER_THAN_LAST + 1,
+	[TPL_NO_DIALOG_UNKNOWN] = TPL_NO_DIALOG + 1,
+	[TPL_NOTHING_TO_CONFIRM] = TPL_HELP + 1,
+}; /* + 1: 0 is "none" */
+
+/*
  * Each default fits one UCS-2 SMS (70 characters) with a 9-digit contract,
  * "полупик" and 6-digit values (test_templates checks), except help, which
  * says enough to be useful and takes two.
@@ -189,6 +208,17 @@ bool
 tpl_two_part(enum tpl_id id)
 {
 	return (unsigned)id < TPL__MAX && tpl_defs[id].two_part;
+}
+
+enum tpl_id
+tpl_pick(const char (*templates)[TPL_MAX + 1], enum tpl_id id)
+{
+	int general = (unsigned)id < TPL__MAX ? tpl_general[id] - 1 : -1;
+
+	if (general >= 0 && strcmp(templates[id], tpl_defs[id].text) == 0 &&
+	    strcmp(templates[general], tpl_defs[general].text) != 0)
+		return (enum tpl_id)general;
+	return id;
 }
 
 /* The placeholder named by len bytes at s, or -1. */

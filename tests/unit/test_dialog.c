@@ -20,6 +20,8 @@
 #include "meterline/dialog.h"
 
 #define ACCEPTED_RU "Показания приняты. Спасибо."
+#define REVIEW_RU \
+	"Показания приняты. Расход выше обычного, их проверит специалист."
 
 struct step {
 	const char *at; /* "2024-05-20 12:00:00" local, or "...Z" UTC */
@@ -150,7 +152,11 @@ catalog_find(const char *number)
 	return NULL;
 }
 
-/* What the store does with a submission: new last values and dates. */
+/*
+ * What the store does with a submission: each register's last value moves
+ * to prev and the new one becomes last; a correction replaces last and
+ * keeps prev (dialog.h).
+ */
 static void
 catalog_apply(const struct dialog_submission *s)
 {
@@ -158,9 +164,16 @@ catalog_apply(const struct dialog_submission *s)
 
 	assert_non_null(c);
 	for (unsigned i = 0; i < s->nvalues; i++) {
-		c->registers[i].has_last = true;
-		c->registers[i].last_value = s->values[i];
-		c->registers[i].last_date = s->date;
+		struct model_register *r = &c->registers[i];
+
+		if (!(s->flags & DIALOG_F_CORRECTION)) {
+			r->has_prev = r->has_last;
+			r->prev_value = r->last_value;
+			r->prev_date = r->last_date;
+		}
+		r->has_last = true;
+		r->last_value = s->values[i];
+		r->last_date = s->date;
 	}
 }
 
@@ -226,9 +239,10 @@ check_step(const struct conversation *cv, unsigned i, const struct step *st,
 		fail_msg("%s step %u: reply\n  \"%s\"\nwant\n  \"%s\"",
 		    cv->name, i, out->reply, st->reply);
 	assert_int_equal(out->reply_len, strlen(out->reply));
-	/* default replies fit one SMS; help is the declared two-part one */
-	if (cv->setup != templates_uk && out->outcome != DIALOG_OUT_HELP &&
-	    tpl_ucs2_units(out->reply) > TPL_SMS_UNITS)
+	/* default replies fit one SMS, the declared two-part ones two */
+	if (cv->setup != templates_uk &&
+	    tpl_ucs2_units(out->reply) >
+	        (tpl_two_part(out->tpl) ? 2 * 67 : TPL_SMS_UNITS))
 		fail_msg("%s step %u: reply of %zu characters: %s", cv->name, i,
 		    tpl_ucs2_units(out->reply), out->reply);
 	if (out->has_dialog)
@@ -375,7 +389,8 @@ static const struct conversation conversations[] = {
 	{ "single started, then the value", NULL,
 	    {
 	        { T, "ПС 102057522", "prompt", NULL,
-	            PROMPT_TN("102057522", "Т1"), "102057522/0", NOTHING },
+	            "Договор 102057522. Введите показание счётчика, например 45055",
+	            "102057522/0", NOTHING },
 	        { T, "11638", "accepted", NULL, ACCEPTED_RU, NULL, "11638" },
 	    } },
 	{ "single equal to the last value", NULL,
@@ -386,14 +401,15 @@ static const struct conversation conversations[] = {
 	{ "single lower than last, then resent", NULL,
 	    {
 	        { T, "ПС 102057522 10999", "rejected", "lower_than_last",
-	            "Показание 10999 меньше прежнего 11000. Введите показания: Т1",
+	            "Показание 10999 меньше прежнего 11000. Пришлите верное. "
+	            "Если неверно прежнее, обратитесь в поддержку",
 	            "102057522/0", NOTHING },
 	        { T, "11638", "accepted", NULL, ACCEPTED_RU, NULL, "11638" },
 	    } },
 	{ "single more digits than the capacity", NULL,
 	    {
 	        { T, "ПС 102057522 116380", "rejected", "too_many_digits",
-	            "В показании 116380 больше 5 цифр. Введите показания: Т1",
+	            "В показании 116380 больше 5 цифр. Пришлите верное показание",
 	            "102057522/0", NOTHING },
 	        { T, "ПС 102057522 011638", "accepted", NULL, NULL, NULL,
 	            "11638", "replaced" },
@@ -401,7 +417,8 @@ static const struct conversation conversations[] = {
 	{ "single too many values", NULL,
 	    {
 	        { T, "ПС 102057522 11638 12000", "rejected", "too_many_values",
-	            "Лишние показания, нужно 1. Пример: ПС 102057522 45055",
+	            "Лишние показания: по договору 102057522 одно показание, "
+	            "прислано 2",
 	            "102057522/0", NOTHING },
 	    } },
 	{ "single with a fraction and junk spacing", NULL,
@@ -409,12 +426,14 @@ static const struct conversation conversations[] = {
 	        { T, "  пс:102057522   11638,57 ", "accepted", NULL,
 	            ACCEPTED_RU, NULL, "11638", "truncated" },
 	    } },
-	{ "single twice: the second sees the first as last", NULL,
+	{ "single in two windows: the second sees the first as last", NULL,
 	    {
 	        { T, "ПС 102057522 11638", "accepted", NULL, NULL, NULL,
 	            "11638" },
-	        { T, "ПС 102057522 11637", "rejected", "lower_than_last",
-	            "Показание 11637 меньше прежнего 11638. Введите показания: Т1",
+	        { "2024-06-20 12:00:00", "ПС 102057522 11637", "rejected",
+	            "lower_than_last",
+	            "Показание 11637 меньше прежнего 11638. Пришлите верное. "
+	            "Если неверно прежнее, обратитесь в поддержку",
 	            "102057522/0", NOTHING },
 	    } },
 	{ "latin PS, lower case", NULL,
@@ -441,7 +460,7 @@ static const struct conversation conversations[] = {
 	{ "day/night partial then completion", NULL,
 	    {
 	        { T, "ПС 123859 45055", "prompt", NULL,
-	            PROMPT_TN("123859", "ночь"), "123859/1" },
+	            "Не хватает показания: ночь. Пример: 23186", "123859/1" },
 	        { T, "23186", "accepted", NULL, ACCEPTED_RU, NULL,
 	            "45055 23186" },
 	    } },
@@ -454,7 +473,8 @@ static const struct conversation conversations[] = {
 	{ "day/night too many in the command", NULL,
 	    {
 	        { T, "ПС 123859 45055 23186 1", "rejected", "too_many_values",
-	            "Лишние показания, нужно 2. Пример: ПС 123859 45055 23186",
+	            "Лишние показания: договор 123859 — 2 шкалы (день, ночь), "
+	            "прислано 3",
 	            "123859/0" },
 	        { T, "45055 23186", "accepted", NULL, ACCEPTED_RU, NULL,
 	            "45055 23186" },
@@ -463,23 +483,26 @@ static const struct conversation conversations[] = {
 	    {
 	        { T, "ПС 123859 45055", "prompt", NULL, NULL, "123859/1" },
 	        { T, "23186 100", "rejected", "too_many_values",
-	            "Лишние показания, нужно 1. Пример: 23186", "123859/1" },
+	            "Лишние показания: нужно ещё 1 (ночь), прислано 2",
+	            "123859/1" },
 	        { T, "23186", "accepted", NULL, ACCEPTED_RU, NULL,
 	            "45055 23186" },
 	    } },
 	{ "day/night more than six values", NULL,
 	    {
 	        { T, "ПС 123859 1 2 3 4 5 6 7", "rejected", "too_many_values",
-	            "Лишние показания, нужно 2. Пример: ПС 123859 45055 23186",
+	            "Лишние показания: договор 123859 — 2 шкалы (день, ночь), "
+	            "прислано >6",
 	            "123859/0" },
 	        { T, "1 2 3 4 5 6 7", "rejected", "too_many_values",
-	            "Лишние показания, нужно 2. Пример: 45055 23186",
+	            "Лишние показания: нужно ещё 2 (день, ночь), прислано >6",
 	            "123859/0" },
 	    } },
 	{ "day/night night lower than last keeps day", NULL,
 	    {
 	        { T, "ПС 123859 45055 22000", "rejected", "lower_than_last",
-	            "Показание 22000 меньше прежнего 23000. Введите показания: ночь",
+	            "Показание 22000 меньше прежнего 23000. Пришлите верное (ночь). "
+	            "Если неверно прежнее, обратитесь в поддержку",
 	            "123859/1" },
 	        { T, "23186", "accepted", NULL, ACCEPTED_RU, NULL,
 	            "45055 23186" },
@@ -516,8 +539,8 @@ static const struct conversation conversations[] = {
 	{ "help without a dialog", NULL,
 	    {
 	        { T, "ПОМОЩЬ", "help", NULL,
-	            "ПС <договор> <показания>, например ПС 102057522 11638. "
-	            "Двух- и трёхтарифный счётчик: ПС <договор>, далее по запросу. "
+	            "Пришлите: ПС 102057522 11638 (договор и показание). Два тарифа: "
+	            "ПС 123861 день 12000 ночь 5800. Приём с 18 по 25 число. "
 	            "Отмена: СТОП",
 	            NOTHING },
 	        { T, "справка", "help", NULL, NULL, NOTHING },
@@ -541,7 +564,7 @@ static const struct conversation conversations[] = {
 	    {
 	        { T, "ПС 123859", "prompt", NULL, NULL, "123859/0" },
 	        { T, "привет", "rejected", "bad_format",
-	            "Не понял. Договор 123859, показания: день. Пример: 45055",
+	            "Не понял. Договор 123859: день, ночь. Пример: 45055 23186",
 	            "123859/0" },
 	        { T, "45055 23186", "accepted", NULL, NULL, NULL,
 	            "45055 23186" },
@@ -549,7 +572,7 @@ static const struct conversation conversations[] = {
 	{ "a value of eleven digits in ПС", NULL,
 	    {
 	        { T, "ПС 123859 12345678901", "rejected", "bad_format",
-	            "Не понял. Договор 123859, показания: день. Пример: 45055",
+	            "Не понял. Договор 123859: день, ночь. Пример: 45055 23186",
 	            "123859/0" },
 	    } },
 
@@ -625,27 +648,31 @@ static const struct conversation conversations[] = {
 	{ "three tariffs two, then one", NULL,
 	    {
 	        { T, "ПС 555001 100100 50200", "prompt", NULL,
-	            PROMPT_TN("555001", "ночь"), "555001/2" },
+	            "Не хватает показания: ночь. Пример: 11638", "555001/2" },
 	        { T, "30300", "accepted", NULL, NULL, NULL,
 	            "100100 50200 30300" },
 	    } },
 	{ "three tariffs one, then two", NULL,
 	    {
-	        { T, "ПС 555001 100100", "prompt", NULL, NULL, "555001/1" },
+	        { T, "ПС 555001 100100", "prompt", NULL,
+	            "Не хватает показаний: полупик, ночь. Пример: 23186 11638",
+	            "555001/1" },
 	        { T, "50200 30300", "accepted", NULL, NULL, NULL,
 	            "100100 50200 30300" },
 	    } },
 	{ "three tariffs too many", NULL,
 	    {
 	        { T, "ПС 555001 1 2 3 4", "rejected", "too_many_values",
-	            "Лишние показания, нужно 3. Пример: ПС 555001 45055 23186 11638",
+	            "Лишние показания: договор 555001 — 3 шкалы (пик, полупик, "
+	            "ночь), прислано 4",
 	            "555001/0" },
 	    } },
 	{ "three tariffs semi-peak lower keeps peak", NULL,
 	    {
 	        { T, "ПС 555001 100100 49999 30300", "rejected",
 	            "lower_than_last",
-	            "Показание 49999 меньше прежнего 50000. Введите показания: полупик",
+	            "Показание 49999 меньше прежнего 50000. Пришлите верное "
+	            "(полупик). Если неверно прежнее, обратитесь в поддержку",
 	            "555001/1" },
 	        { T, "50200 30300", "accepted", NULL, NULL, NULL,
 	            "100100 50200 30300" },
@@ -673,7 +700,8 @@ static const struct conversation conversations[] = {
 	{ "cold water, too many", NULL,
 	    {
 	        { T, "ПС 176354 45 33 1", "rejected", "too_many_values",
-	            "Лишние показания, нужно 2. Пример: ПС 176354 20 40",
+	            "Лишние показания: договор 176354 — 2 шкалы (кухня, ванная), "
+	            "прислано 3",
 	            "176354/0" },
 	    } },
 	{ "hot water, one meter", NULL,
@@ -690,7 +718,7 @@ static const struct conversation conversations[] = {
 	    } },
 	{ "electricity above 200 kWh/day is flagged", NULL,
 	    {
-	        { T, "ПС 102057522 17001", "accepted", NULL, ACCEPTED_RU, NULL,
+	        { T, "ПС 102057522 17001", "accepted", NULL, REVIEW_RU, NULL,
 	            "17001", "high_consumption" },
 	    } },
 	{ "flagging switched off by limit 0", limits_off,
@@ -700,7 +728,7 @@ static const struct conversation conversations[] = {
 	    } },
 	{ "cold water, two meters summed, flagged", NULL,
 	    {
-	        { T, "ПС 176354 90 71", "accepted", NULL, ACCEPTED_RU, NULL,
+	        { T, "ПС 176354 90 71", "accepted", NULL, REVIEW_RU, NULL,
 	            "90 71", "high_consumption", "50 41" },
 	    } },
 	{ "cold water 3 m3/day is not flagged", NULL,
@@ -712,19 +740,24 @@ static const struct conversation conversations[] = {
 	        { T, "ПС 176355 81", "accepted", NULL, NULL, NULL, "81",
 	            "high_consumption" },
 	    } },
-	{ "same-day second reading counts as one day", NULL,
+	/* outside the window (policy accept) a second reading is no correction */
+	{ "same-day second reading counts as one day", window_accept,
 	    {
-	        { T, "ПС 102057522 11100", "accepted", NULL, NULL, NULL,
-	            "11100" },
-	        { T, "ПС 102057522 11301", "accepted", NULL, NULL, NULL,
-	            "11301", "high_consumption", "201" },
+	        { "2024-05-27 12:00:00", "ПС 102057522 11100", "accepted", NULL,
+	            NULL, NULL, "11100", "outside_window" },
+	        { "2024-05-27 13:00:00", "ПС 102057522 11301", "accepted", NULL,
+	            REVIEW_RU, NULL, "11301", "high_consumption,outside_window",
+	            "201" },
 	    } },
 	{ "a new meter has no last value", NULL,
 	    {
 	        { T, "ПС 777001 5", "accepted", NULL, ACCEPTED_RU, NULL, "5",
 	            "no_last", "0" },
-	        { T, "ПС 777001 4", "rejected", "lower_than_last", NULL,
-	            "777001/0" },
+	        { T, "ПС 777001 4", "accepted", NULL,
+	            "Показания исправлены: 4.", NULL, "4", "no_last,correction",
+	            "0" },
+	        { "2024-06-20 12:00:00", "ПС 777001 3", "rejected",
+	            "lower_than_last", NULL, "777001/0" },
 	    } },
 
 	/* wrap-around */
@@ -741,7 +774,8 @@ static const struct conversation conversations[] = {
 	{ "wrap-around: new exactly 10% is lower than last", NULL,
 	    {
 	        { T, "ПС 888001 1000", "rejected", "lower_than_last",
-	            "Показание 1000 меньше прежнего 9000. Введите показания: Т1",
+	            "Показание 1000 меньше прежнего 9000. Пришлите верное. Если "
+	            "неверно прежнее, обратитесь в поддержку",
 	            "888001/0" },
 	    } },
 	{ "wrap-around: last just under 90% is lower than last", NULL,
@@ -752,7 +786,7 @@ static const struct conversation conversations[] = {
 	{ "wrap-around: capacity 4 still applies", NULL,
 	    {
 	        { T, "ПС 888001 10000", "rejected", "too_many_digits",
-	            "В показании 10000 больше 4 цифр. Введите показания: Т1",
+	            "В показании 10000 больше 4 цифр. Пришлите верное показание",
 	            "888001/0" },
 	        { T, "9999", "accepted", NULL, NULL, NULL, "9999", NULL,
 	            "999" },
@@ -804,7 +838,9 @@ static const struct conversation conversations[] = {
 	    {
 	        { "2024-05-26 00:00:00", "ПС 102057522 11638", "rejected",
 	            "outside_window",
-	            "Показания принимаются с 18 по 25 число месяца.", NOTHING },
+	            "Показания не приняты: приём с 18 по 25 число. "
+	            "Следующий — с 18.06",
+	            NOTHING },
 	    } },
 	{ "window: the 18th 00:00:00 in, the 17th 23:59:59 out", NULL,
 	    {
@@ -843,15 +879,18 @@ static const struct conversation conversations[] = {
 	    {
 	        { "2024-05-29 23:59:59", "ПС 102057522 11100", "rejected",
 	            "outside_window",
-	            "Показания принимаются с 30 по 3 число месяца.", NOTHING },
+	            "Показания не приняты: приём с 30 по 3 число. "
+	            "Следующий — с 30.05",
+	            NOTHING },
 	        { "2024-05-30 00:00:00", "ПС 102057522 11100", "accepted", NULL,
 	            NULL, NULL, "11100" },
+	        /* the same occurrence of the window: corrections */
 	        { "2024-05-31 12:00:00", "ПС 102057522 11200", "accepted", NULL,
-	            NULL, NULL, "11200" },
+	            NULL, NULL, "11200", "correction" },
 	        { "2024-06-01 00:00:00", "ПС 102057522 11300", "accepted", NULL,
-	            NULL, NULL, "11300" },
+	            NULL, NULL, "11300", "correction" },
 	        { "2024-06-03 23:59:59", "ПС 102057522 11400", "accepted", NULL,
-	            NULL, NULL, "11400" },
+	            NULL, NULL, "11400", "correction" },
 	        { "2024-06-04 00:00:00", "ПС 102057522 11500", "rejected",
 	            "outside_window", NULL, NOTHING },
 	        { "2024-05-20 12:00:00", "ПС 102057522 11500", "rejected",
@@ -864,7 +903,7 @@ static const struct conversation conversations[] = {
 	        { "2023-02-28 00:00:00", "ПС 102057522 11100", "accepted", NULL,
 	            NULL, NULL, "11100" },
 	        { "2023-03-03 12:00:00", "ПС 102057522 11200", "accepted", NULL,
-	            NULL, NULL, "11200" },
+	            NULL, NULL, "11200", "correction" },
 	    } },
 	{ "window 30-3: 21:00 UTC on the 3rd is the 4th in Moscow", window_30_3,
 	    {
@@ -888,7 +927,9 @@ static const struct conversation conversations[] = {
 	            "outside_window", NULL, NOTHING },
 	        { "2024-05-19 12:00:00", "ПС 176354 46 34", "rejected",
 	            "outside_window",
-	            "Показания принимаются с 20 по 28 число месяца.", NOTHING },
+	            "Показания не приняты: приём с 20 по 28 число. "
+	            "Следующий — с 20.05",
+	            NOTHING },
 	    } },
 	{ "window per resource: hot water accepts late",
 	    window_hot_water_accept,
