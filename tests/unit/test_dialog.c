@@ -34,12 +34,18 @@ struct step {
 	const char *stored; /* "45055 23186": the submission; NULL: none */
 	const char *flags; /* dialog_flags_str of the decision; NULL: "" */
 	const char *consumption; /* "55 186" when checked */
+	/*
+	 * What the grammar reads in text, when given: a spec for cmd_spec()
+	 * ("submit c=123861 день:12000 ночь:5800"), so the rules are tested
+	 * apart from the grammar; text is still passed for quoting.
+	 */
+	const char *cmd;
 };
 
 struct conversation {
 	const char *name;
 	void (*setup)(struct config *);
-	struct step steps[10];
+	struct step steps[12];
 };
 
 static struct config base_cfg, cfg; /* 30 KiB each: off the stack */
@@ -86,6 +92,14 @@ static const struct fixture fixtures[] = {
 	{ "777001", E, ACT, { { "Т1", 6, false, 0, NULL } } },
 	{ "888001", E, ACT, { { "Т1", 4, true, 9000, "2024-04-20" } } },
 	{ "888002", E, ACT, { { "Т1", 4, true, 8999, "2024-04-20" } } },
+	{ "123861", E, ACT,
+	    { { "день", 5, true, 11500, "2024-04-22" },
+	        { "ночь", 5, true, 5600, "2024-04-22" } } },
+	{ "123862", E, ACT,
+	    { { "День", 5, true, 11500, "2024-04-22" },
+	        { "Ночь", 5, true, 5600, "2024-04-22" } } },
+	{ "102057540", E, ACT,
+	    { { "показания", 5, true, 7000, "2024-04-20" } } },
 	{ "600600", E, ACT,
 	    { { "Т1", 9, true, 123456789, "2024-04-20" },
 	        { "Т2", 9, true, 1, "2024-04-20" },
@@ -216,6 +230,72 @@ values_str(const uint32_t *v, unsigned n, char *buf, size_t len)
 
 static void templates_uk(struct config *);
 
+/*
+ * A command as the grammar would give it: "KIND tokens...", KIND one of
+ * submit start values thanks confirm help cancel invalid; tokens c=N
+ * (contract), bare, trunc, alt=V,V (ambiguous, the joined reading),
+ * u=AT,LEN (the part not understood), LABEL:V or V (a value).
+ */
+static void
+cmd_spec(const char *spec, struct parse_result *r)
+{
+	static const char *const kinds[] = { "invalid", "submit", "start",
+		"values", "cancel", "help", "thanks", "confirm" };
+	char buf[256], *next;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(buf, sizeof(buf), "%s", spec);
+	for (char *t = buf; t != NULL; t = next) {
+		char *colon;
+		bool kind = false;
+
+		if ((next = strchr(t, ' ')) != NULL)
+			*next++ = '\0';
+		colon = strchr(t, ':');
+
+		for (unsigned k = 0; k < sizeof(kinds) / sizeof(kinds[0]);
+		     k++) {
+			if (strcmp(t, kinds[k]) == 0) {
+				r->kind = (enum parse_kind)k;
+				kind = true;
+			}
+		}
+		if (kind)
+			continue;
+		if (strncmp(t, "c=", 2) == 0) {
+			assert_true(strlen(t + 2) < sizeof(r->contract));
+			memcpy(r->contract, t + 2, strlen(t + 2) + 1);
+		} else if (strcmp(t, "bare") == 0) {
+			r->bare_contract = true;
+		} else if (strcmp(t, "trunc") == 0) {
+			r->truncated = true;
+		} else if (strncmp(t, "alt=", 4) == 0) {
+			r->ambiguous = true;
+			for (char *v = t + 4; *v != '\0';) {
+				r->alt_values[r->alt_nvalues++] =
+				    strtoull(v, &v, 10);
+				v += *v == ',';
+			}
+		} else if (strncmp(t, "u=", 2) == 0) {
+			unsigned at, len;
+
+			assert_int_equal(sscanf(t + 2, "%u,%u", &at, &len), 2);
+			r->unknown_at = (uint16_t)at;
+			r->unknown_len = (uint16_t)len;
+		} else {
+			if (colon != NULL) {
+				*colon = '\0';
+				assert_true(strlen(t) < sizeof(r->labels[0]));
+				memcpy(r->labels[r->nvalues], t, strlen(t) + 1);
+			}
+			r->values[r->nvalues++] =
+			    strtoull(colon ? colon + 1 : t, NULL, 10);
+		}
+	}
+	if (r->kind == PARSE_INVALID && r->reason == PARSE_R_NONE)
+		r->reason = PARSE_R_BAD_SYNTAX;
+}
+
 static void
 check_step(const struct conversation *cv, unsigned i, const struct step *st,
     const struct dialog_decision *out)
@@ -286,8 +366,13 @@ run(const struct conversation *cv)
 		struct parse_result cmd;
 		struct dialog_input in;
 
-		parser_parse(parser, st->text, strlen(st->text), &cmd);
+		if (st->cmd != NULL)
+			cmd_spec(st->cmd, &cmd);
+		else
+			parser_parse(parser, st->text, strlen(st->text), &cmd);
 		in = (struct dialog_input){ .time_us = time_of(st->at),
+			.text = st->text,
+			.text_len = strlen(st->text),
 			.channel = "sms",
 			.sender = "79120000001",
 			.cmd = &cmd,
@@ -365,6 +450,13 @@ templates_uk(struct config *c)
 	if (config_load(
 	        c, MLINE_TEST_DATA "/templates-uk.conf", err, sizeof(err)) != 0)
 		fail_msg("%s", err);
+}
+
+static void
+accepted_echo(struct config *c)
+{
+	set(c, "templates", "accepted",
+	    "Принято: {registers}; {values}; расход {consumption}");
 }
 
 static void
@@ -968,6 +1060,275 @@ static const struct conversation conversations[] = {
 	            "outside_window", "Показники приймаються з 18 по 25 число.",
 	            NOTHING },
 	    } },
+
+	/* labels (issue 13): values placed by register name, in any order */
+	{ "labels in order", NULL,
+	    {
+	        { T, "ПС 123861 день 12000 ночь 5800", "accepted", NULL,
+	            ACCEPTED_RU, NULL, "12000 5800", NULL, "500 200",
+	            .cmd = "submit c=123861 день:12000 ночь:5800" },
+	    } },
+	{ "labels reversed", NULL,
+	    {
+	        { T, "ПС 123861 ночь 5800 день 12000", "accepted", NULL,
+	            ACCEPTED_RU, NULL, "12000 5800",
+	            .cmd = "submit c=123861 ночь:5800 день:12000" },
+	    } },
+	{ "labels Т1 Т2, and д н", NULL,
+	    {
+	        { T, "ПС 123861 Т2 6200 Т1 13000", "accepted", NULL, NULL, NULL,
+	            "13000 6200", .cmd = "submit c=123861 т2:6200 т1:13000" },
+	        { "2024-06-20 12:00:00", "ПС 123861 д 13100 н 6300", "accepted",
+	            NULL, NULL, NULL, "13100 6300",
+	            .cmd = "submit c=123861 д:13100 н:6300" },
+	    } },
+	{ "labels against names in capitals", NULL,
+	    {
+	        { T, "ПС 123862 ДЕНЬ 12000 ночь 5800", "accepted", NULL, NULL,
+	            NULL, "12000 5800",
+	            .cmd = "submit c=123862 день:12000 ночь:5800" },
+	    } },
+	{ "inside a dialog Ночь 6200 fills the night register", NULL,
+	    {
+	        { T, "ПС 123861 12000", "prompt", NULL,
+	            "Не хватает показания: ночь. Пример: 23186", "123861/1" },
+	        { T, "Ночь 6200", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "12000 6200", .cmd = "values ночь:6200" },
+	    } },
+	{ "a label replaces a value already collected", NULL,
+	    {
+	        { T, "ПС 123861 12000", "prompt", NULL, NULL, "123861/1" },
+	        { T, "день 12100 ночь 5800", "accepted", NULL, NULL, NULL,
+	            "12100 5800", .cmd = "values день:12100 ночь:5800" },
+	    } },
+	{ "an unknown label is named with the registers", NULL,
+	    {
+	        { T, "ПС 123861 вода 5800", "rejected", "unknown_label",
+	            "Не понял «вода». Шкалы договора 123861: день, ночь",
+	            "123861/0", .cmd = "submit c=123861 вода:5800" },
+	        { T, "Т3 5800", "rejected", "unknown_label",
+	            "Не понял «т3». Шкалы договора 123861: день, ночь",
+	            "123861/0", .cmd = "values т3:5800" },
+	        { T, "12000 5800", "accepted", NULL, NULL, NULL, "12000 5800" },
+	    } },
+	{ "a label that leaves a register out", NULL,
+	    {
+	        { T, "ПС 123861 ночь 5800", "rejected", "missing_values",
+	            "Не хватает показания: день. Пример: день 45055",
+	            "123861/0", .cmd = "submit c=123861 ночь:5800" },
+	    } },
+	{ "one register twice", NULL,
+	    {
+	        { T, "ПС 123861 день 1 день 2", "rejected", "bad_format",
+	            "Не понял. Договор 123861: день, ночь. Пример: 45055 23186",
+	            "123861/0", .cmd = "submit c=123861 день:1 день:2" },
+	    } },
+	{ "a one-register contract ignores a label", NULL,
+	    {
+	        { T, "ПС 102057522 день 11638", "accepted", NULL, ACCEPTED_RU,
+	            NULL, "11638", .cmd = "submit c=102057522 день:11638" },
+	    } },
+
+	/* "<contract> <values>" without the keyword */
+	{ "keyword-less contract and value", NULL,
+	    {
+	        { T, "102057540 7700", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "7700", NULL, "700",
+	            .cmd = "values bare c=102057540 102057540 7700" },
+	    } },
+	{ "keyword-less contract alone starts a dialog", NULL,
+	    {
+	        { T, "102057540", "prompt", NULL,
+	            "Договор 102057540. Введите показание счётчика, например "
+	            "45055",
+	            "102057540/0", .cmd = "values bare c=102057540 102057540" },
+	        { T, "7700", "accepted", NULL, NULL, NULL, "7700" },
+	    } },
+	{ "keyword-less with two registers and labels", NULL,
+	    {
+	        { T, "123861 день 12000 ночь 5800", "accepted", NULL, NULL,
+	            NULL, "12000 5800",
+	            .cmd = "values bare c=123861 123861 день:12000 ночь:5800" },
+	    } },
+	{ "keyword-less number that is no contract", NULL,
+	    {
+	        { T, "99999999 7700", "rejected", "no_dialog",
+	            "Сначала укажите договор (99999999 не найден): ПС "
+	            "102057522 11638",
+	            NOTHING, .cmd = "values bare c=99999999 99999999 7700" },
+	    } },
+	{ "inside a dialog the first number is a value", NULL,
+	    {
+	        { T, "ПС 123861", "prompt", NULL, NULL, "123861/0" },
+	        { T, "12000 5800", "accepted", NULL, NULL, NULL, "12000 5800",
+	            .cmd = "values bare c=12000 12000 5800" },
+	    } },
+
+	/* ambiguous thousands: never guessed */
+	{ "13,000 asked, ДА takes 13000", NULL,
+	    {
+	        { T, "ПС 102057522 13,000", "prompt", "ambiguous",
+	            "Вы имели в виду 13000? Ответьте ДА или пришлите показание "
+	            "без запятой",
+	            "102057522/0",
+	            .cmd = "submit c=102057522 trunc 13 alt=13000" },
+	        { T, "ДА", "accepted", NULL, ACCEPTED_RU, NULL, "13000", NULL,
+	            "2000", .cmd = "confirm" },
+	    } },
+	{ "6.600 inside a dialog, ДА", NULL,
+	    {
+	        { T, "ПС 123861 12000", "prompt", NULL, NULL, "123861/1" },
+	        { T, "6.600", "prompt", "ambiguous",
+	            "Вы имели в виду 6600? Ответьте ДА или пришлите показание "
+	            "без точки",
+	            "123861/1", .cmd = "values trunc 6 alt=6600" },
+	        { T, "да", "accepted", NULL, NULL, NULL, "12000 6600",
+	            .cmd = "confirm" },
+	    } },
+	{ "12 000 asked, then sent without the space", NULL,
+	    {
+	        { T, "ПС 102057522 12 000", "prompt", "ambiguous",
+	            "Вы имели в виду 12000? Ответьте ДА или пришлите показание "
+	            "без пробела",
+	            "102057522/0", .cmd = "submit c=102057522 12 0 alt=12000" },
+	        { T, "12000", "accepted", NULL, NULL, NULL, "12000" },
+	        { T, "ДА", "help", "nothing_to_confirm",
+	            "Подтверждать нечего. Пример: ПС 102057522 11638. Справка: "
+	            "ПОМОЩЬ",
+	            NOTHING, .cmd = "confirm" },
+	    } },
+	{ "12 000 on two registers: both readings fit, asked", NULL,
+	    {
+	        { T, "ПС 123861 12 000", "prompt", "ambiguous", NULL,
+	            "123861/0", .cmd = "submit c=123861 12 0 alt=12000" },
+	        { T, "ДА", "prompt", NULL,
+	            "Договор 123861. Введите показания: ночь", "123861/1",
+	            .cmd = "confirm" },
+	        { T, "5800", "accepted", NULL, NULL, NULL, "12000 5800" },
+	    } },
+	{ "joined reading too long for the register: the literal one", NULL,
+	    {
+	        { T, "ПС 123861 12000,500", "prompt", NULL,
+	            "Не хватает показания: ночь. Пример: 23186", "123861/1",
+	            NOTHING, "truncated",
+	            .cmd = "submit c=123861 trunc 12000 alt=12000500" },
+	    } },
+	{ "any other message clears the question", NULL,
+	    {
+	        { T, "ПС 102057522 13,000", "prompt", "ambiguous", NULL,
+	            "102057522/0",
+	            .cmd = "submit c=102057522 trunc 13 alt=13000" },
+	        { T, "?", "help", NULL, NULL, "102057522/0" },
+	        { T, "ДА", "help", "nothing_to_confirm", NULL, "102057522/0",
+	            .cmd = "confirm" },
+	    } },
+	{ "ДА after the dialog expired", NULL,
+	    {
+	        { "2024-05-20 12:00:00", "ПС 102057522 13,000", "prompt",
+	            "ambiguous", NULL, "102057522/0",
+	            .cmd = "submit c=102057522 trunc 13 alt=13000" },
+	        { "2024-05-20 12:31:00", "ДА", "rejected", "expired",
+	            "Время ввода истекло. Начните заново: ПС 102057522",
+	            NOTHING, NOTHING, "expired", .cmd = "confirm" },
+	    } },
+
+	/* thanks, and what was not understood */
+	{ "thanks answered politely", NULL,
+	    {
+	        { T, "Спасибо!", "thanks", NULL,
+	            "Пожалуйста! Показания принимаются с 18 по 25 число месяца.",
+	            NOTHING, .cmd = "thanks" },
+	        { T, "ПС 123861", "prompt", NULL, NULL, "123861/0" },
+	        { T, "спасибо", "thanks", NULL, NULL, "123861/0",
+	            .cmd = "thanks" },
+	    } },
+	{ "Не понял quotes the part not understood", NULL,
+	    {
+	        { T, "ПС 102057522 3600 кВтч", "rejected", "bad_format",
+	            "Не понял «кВтч». Договор 102057522, пример: 45055",
+	            "102057522/0", .cmd = "invalid c=102057522 u=20,8" },
+	        { T, "ПС 123861", "prompt", NULL, NULL, "123861/0", NOTHING,
+	            "replaced" },
+	        { T, "ночью 5800", "rejected", "bad_format",
+	            "Не понял «ночью». Договор 123861: день, ночь. Пример: "
+	            "45055 23186",
+	            "123861/0", .cmd = "invalid u=0,10" },
+	    } },
+	{ "a long quote is cut, a bad span is not quoted", NULL,
+	    {
+	        { T, "привет как дела у вас", "rejected", "bad_format",
+	            "Не понял «привет как…». Пример: ПС 102057522 11638. "
+	            "Справка: ПОМОЩЬ",
+	            NOTHING, .cmd = "invalid u=0,38" },
+	        { T, "abc", "rejected", "bad_format",
+	            "Не понял. Пример: ПС 102057522 11638. Справка: ПОМОЩЬ",
+	            NOTHING, .cmd = "invalid u=1,99" },
+	        { T, "a\tb", "rejected", "bad_format",
+	            "Не понял «a b». Пример: ПС 102057522 11638. Справка: "
+	            "ПОМОЩЬ",
+	            NOTHING, .cmd = "invalid u=0,3" },
+	    } },
+
+	/* corrections inside the window (issue 13, item 4) */
+	{ "a typo flagged, then corrected against the value before", NULL,
+	    {
+	        { T, "ПС 102057540 36000", "accepted", NULL, REVIEW_RU, NULL,
+	            "36000", "high_consumption", "29000" },
+	        { T, "ПС 102057540 6999", "rejected", "lower_than_last",
+	            "Показание 6999 меньше прежнего 7000. Пришлите верное. Если "
+	            "неверно прежнее, обратитесь в поддержку",
+	            "102057540/0" },
+	        { T, "ПС 102057540 7300", "accepted", NULL,
+	            "Показания исправлены: 7300.", NULL, "7300",
+	            "replaced,correction", "300" },
+	        { T, "ПС 102057540 7400", "accepted", NULL,
+	            "Показания исправлены: 7400.", NULL, "7400", "correction",
+	            "400" },
+	    } },
+	{ "a two-register correction names the values", NULL,
+	    {
+	        { T, "ПС 123861 12000 5800", "accepted", NULL, ACCEPTED_RU,
+	            NULL, "12000 5800" },
+	        { T, "ПС 123861 12100 5900", "accepted", NULL,
+	            "Показания исправлены: день 12100, ночь 5900.", NULL,
+	            "12100 5900", "correction", "600 300" },
+	    } },
+	{ "a correction through a dialog, below the typo", NULL,
+	    {
+	        { T, "ПС 123861 12000 5800", "accepted", NULL, NULL, NULL,
+	            "12000 5800" },
+	        { T, "ПС 123861", "prompt", NULL, NULL, "123861/0" },
+	        { T, "11900", "prompt", NULL, NULL, "123861/1" },
+	        { T, "5700", "accepted", NULL, NULL, NULL, "11900 5700",
+	            "correction", "400 100" },
+	    } },
+	{ "the next window opens next month", NULL,
+	    {
+	        { "2024-12-26 12:00:00", "ПС 102057522 11638", "rejected",
+	            "outside_window",
+	            "Показания не приняты: приём с 18 по 25 число. "
+	            "Следующий — с 18.01",
+	            NOTHING },
+	        { "2024-02-10 12:00:00", "ПС 102057522 11638", "rejected",
+	            "outside_window",
+	            "Показания не приняты: приём с 18 по 25 число. "
+	            "Следующий — с 18.02",
+	            NOTHING },
+	    } },
+	{ "accepted echoes registers, values and consumption", accepted_echo,
+	    {
+	        { T, "ПС 123861 12000 5800", "accepted", NULL,
+	            "Принято: день 12000, ночь 5800; 12000 5800; расход 700",
+	            NULL, "12000 5800" },
+	        { T, "ПС 102057522 11638", "accepted", NULL,
+	            "Принято: 11638; 11638; расход 638", NULL, "11638" },
+	    } },
+	{ "two water meters with equal values", NULL,
+	    {
+	        { T, "ПС 176354", "prompt", NULL, NULL, "176354/0" },
+	        { T, "45", "prompt", NULL, NULL, "176354/1" },
+	        { T, "45", "accepted", NULL, ACCEPTED_RU, NULL, "45 45" },
+	    } },
 };
 
 #define NCONV (sizeof(conversations) / sizeof(conversations[0]))
@@ -1110,6 +1471,106 @@ test_revalidated_at_completion(void **state)
 	free(out);
 }
 
+/* A correction names the first day of its window occurrence. */
+static void
+test_correction_fields(void **state)
+{
+	struct dialog_decision *out = malloc(sizeof(*out));
+	struct parse_result r = cmd_of("ПС 102057540 7300");
+	struct dialog_input in = { .cmd = &r };
+	struct model_contract *c;
+
+	(void)state;
+	cfg = base_cfg;
+	catalog_reset();
+	c = catalog_find("102057540");
+	c->registers[0].last_value = 36000;
+	c->registers[0].last_date = date_of("2024-05-19");
+	c->registers[0].has_prev = true;
+	c->registers[0].prev_value = 7000;
+	c->registers[0].prev_date = date_of("2024-04-20");
+	in.contract = c;
+	in.time_us = time_of("2024-05-20 12:00:00");
+	assert_int_equal(dialog_decide(&in, &cfg, out), 0);
+	assert_true(out->has_submission);
+	assert_true(out->submission.flags & DIALOG_F_CORRECTION);
+	assert_int_equal(
+	    out->submission.supersedes_since, date_of("2024-05-18"));
+	assert_int_equal(out->submission.consumption[0], 300);
+	/* the last reading before the window: no correction */
+	c->registers[0].last_date = date_of("2024-05-17");
+	assert_int_equal(dialog_decide(&in, &cfg, out), 0);
+	assert_int_equal(out->reason, DIALOG_R_LOWER_THAN_LAST);
+	/* a correction of a new meter: like a new meter */
+	c->registers[0].last_date = date_of("2024-05-18");
+	c->registers[0].has_prev = false;
+	assert_int_equal(dialog_decide(&in, &cfg, out), 0);
+	assert_int_equal(
+	    out->submission.flags, DIALOG_F_CORRECTION | DIALOG_F_NO_LAST);
+	free(out);
+}
+
+/* The question keeps the joined reading; a row with too many is refused. */
+static void
+test_pending(void **state)
+{
+	struct dialog_decision *out = malloc(sizeof(*out));
+	struct parse_result r;
+	struct dialog_input in = { .cmd = &r };
+	char err[128];
+
+	(void)state;
+	cfg = base_cfg;
+	catalog_reset();
+	cmd_spec("submit c=123861 день:12 0 ночь:5 800 alt=12000,5800", &r);
+	in.contract = catalog_find("123861");
+	in.time_us = time_of(T);
+	assert_int_equal(dialog_decide(&in, &cfg, out), 0);
+	assert_int_equal(out->reason, DIALOG_R_AMBIGUOUS);
+	assert_int_equal(out->dialog.npending, 2);
+	assert_int_equal(out->dialog.pending[0], 12000);
+	assert_int_equal(out->dialog.pending[1], 5800);
+	assert_int_equal(out->tpl, TPL_AMBIGUOUS_SPACE);
+	assert_string_equal(out->reply,
+	    "Вы имели в виду 12000 5800? Ответьте ДА или пришлите "
+	    "показание без пробела");
+	out->dialog.npending = 3;
+	assert_int_equal(
+	    dialog_state_check(&out->dialog, err, sizeof(err)), -1);
+	free(out);
+}
+
+/* Window occurrences: where a period starts, when the next one opens. */
+static void
+test_window_dates(void **state)
+{
+	struct config_window w = { .from = 18, .to = 25 };
+	struct config_window wrap = { .from = 30, .to = 3 };
+	struct config_window month = { .from = 1, .to = 31 };
+
+	(void)state;
+	assert_int_equal(
+	    validate_period_start(&w, 2024, 5, 20), date_of("2024-05-18"));
+	assert_int_equal(
+	    validate_period_start(&w, 2024, 5, 26), MODEL_DATE_NONE);
+	assert_int_equal(
+	    validate_period_start(&wrap, 2024, 6, 2), date_of("2024-05-30"));
+	assert_int_equal(
+	    validate_period_start(&wrap, 2024, 1, 2), date_of("2023-12-30"));
+	assert_int_equal(
+	    validate_period_start(&wrap, 2023, 3, 1), date_of("2023-02-28"));
+	assert_int_equal(
+	    validate_period_start(&month, 2024, 2, 29), date_of("2024-02-01"));
+	assert_int_equal(
+	    validate_next_open(&w, 2024, 5, 10), date_of("2024-05-18"));
+	assert_int_equal(
+	    validate_next_open(&w, 2024, 5, 26), date_of("2024-06-18"));
+	assert_int_equal(
+	    validate_next_open(&w, 2024, 12, 26), date_of("2025-01-18"));
+	assert_int_equal(
+	    validate_next_open(&wrap, 2024, 2, 10), date_of("2024-02-29"));
+}
+
 static void
 test_names(void **state)
 {
@@ -1187,7 +1648,7 @@ teardown(void **state)
 int
 main(void)
 {
-	struct CMUnitTest tests[NCONV + 8];
+	struct CMUnitTest tests[NCONV + 11];
 	size_t n = 0;
 
 	for (size_t i = 0; i < NCONV; i++) {
@@ -1203,6 +1664,10 @@ main(void)
 	tests[n++] =
 	    (struct CMUnitTest)cmocka_unit_test(test_revalidated_at_completion);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_names);
+	tests[n++] =
+	    (struct CMUnitTest)cmocka_unit_test(test_correction_fields);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_pending);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_window_dates);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_contract_check);
 	return _cmocka_run_group_tests("dialog", tests, n, setup, teardown);
 }
