@@ -17,7 +17,7 @@
 #define PARSE_CONTRACT_MAX 12
 #define PARSE_VALUE_MAX_DIGITS 10
 #define PARSE_MAX_TEXT 4096 /* longer texts are invalid (too_long) */
-#define PARSE_JSON_MAX 256 /* parse_result_json never needs more */
+#define PARSE_JSON_MAX 640 /* parse_result_json never needs more */
 
 enum parse_kind {
 	PARSE_INVALID = 0,
@@ -91,6 +91,8 @@ struct parse_result {
 	char contract[PARSE_CONTRACT_MAX + 1]; /* as written, digits only */
 	uint64_t values[PARSE_MAX_VALUES];
 	uint64_t alt_values[PARSE_MAX_VALUES];
+	uint8_t alt_from[PARSE_MAX_VALUES]; /* alt_values[j] starts at
+					     * values[alt_from[j]] (above) */
 	char labels[PARSE_MAX_VALUES][PARSE_LABEL_MAX + 1];
 	uint16_t unknown_at;
 	uint16_t unknown_len;
