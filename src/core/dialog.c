@@ -392,30 +392,28 @@ dlg_place_failed(
 /* ---- ambiguous thousands ----------------------------------------------- */
 
 /*
- * The labels of the joined reading: the same when the count did not
- * change ("13,000"); else each label opens a group ("день 12 000 ночь
- * 5 800": день and ночь for 12000 and 5800). NULL when they cannot be
- * lined up (then the joined reading is not taken).
+ * The labels of the joined reading: alt_values[j] starts at
+ * values[alt_from[j]], so it carries that value's label ("день 12 000
+ * ночь 5 800": день and ночь for 12000 and 5800). A label inside a group
+ * that was joined cannot be placed: false (the joined reading is not
+ * taken then).
  */
 static bool
 dlg_alt_labels(const struct parse_result *cmd, char (*alt)[PARSE_LABEL_MAX + 1])
 {
-	unsigned k = 0, labelled = 0;
-
 	memset(alt, 0, PARSE_MAX_VALUES * sizeof(*alt));
-	if (cmd->alt_nvalues == cmd->nvalues) {
-		memcpy(alt, cmd->labels, PARSE_MAX_VALUES * sizeof(*alt));
-		return true;
-	}
-	for (unsigned i = 0; i < cmd->nvalues; i++)
-		labelled += cmd->labels[i][0] != '\0';
-	if (labelled == 0)
-		return true;
-	if (labelled != cmd->alt_nvalues || cmd->labels[0][0] == '\0')
-		return false;
-	for (unsigned i = 0; i < cmd->nvalues; i++) {
-		if (cmd->labels[i][0] != '\0')
-			memcpy(alt[k++], cmd->labels[i], sizeof(*alt));
+	for (unsigned j = 0; j < cmd->alt_nvalues; j++) {
+		unsigned from = cmd->alt_from[j];
+		unsigned to = j + 1 < cmd->alt_nvalues ? cmd->alt_from[j + 1]
+		                                       : cmd->nvalues;
+
+		if (from >= cmd->nvalues || to > cmd->nvalues)
+			return false;
+		memcpy(alt[j], cmd->labels[from], sizeof(*alt));
+		for (unsigned i = from + 1; i < to; i++) {
+			if (cmd->labels[i][0] != '\0')
+				return false;
+		}
 	}
 	return true;
 }
@@ -702,10 +700,12 @@ dlg_bare_as_command(struct dlg *d)
 	memmove(b->labels, cmd->labels + 1, n * sizeof(b->labels[0]));
 	memset(b->labels[n], 0, sizeof(b->labels[n]));
 	if (cmd->ambiguous && cmd->alt_nvalues > 1 &&
-	    cmd->alt_values[0] == cmd->values[0]) {
+	    cmd->alt_values[0] == cmd->values[0] && cmd->alt_from[1] == 1) {
 		b->alt_nvalues = (uint8_t)(cmd->alt_nvalues - 1);
-		memmove(b->alt_values, cmd->alt_values + 1,
-		    b->alt_nvalues * sizeof(b->alt_values[0]));
+		for (unsigned j = 0; j < b->alt_nvalues; j++) {
+			b->alt_values[j] = cmd->alt_values[j + 1];
+			b->alt_from[j] = (uint8_t)(cmd->alt_from[j + 1] - 1);
+		}
 	} else {
 		b->ambiguous = false; /* the contract itself was in question */
 		b->alt_nvalues = 0;

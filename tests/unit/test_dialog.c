@@ -233,7 +233,8 @@ static void templates_uk(struct config *);
 /*
  * A command as the grammar would give it: "KIND tokens...", KIND one of
  * submit start values thanks confirm help cancel invalid; tokens c=N
- * (contract), bare, trunc, alt=V,V (ambiguous, the joined reading),
+ * (contract), bare, trunc, alt=V@I,V@I (ambiguous: the joined reading,
+ * each starting at value I; @I defaults to its own index),
  * u=AT,LEN (the part not understood), LABEL:V or V (a value).
  */
 static void
@@ -271,9 +272,15 @@ cmd_spec(const char *spec, struct parse_result *r)
 			r->truncated = true;
 		} else if (strncmp(t, "alt=", 4) == 0) {
 			r->ambiguous = true;
+			/* V@I: the joined value starts at value I */
 			for (char *v = t + 4; *v != '\0';) {
-				r->alt_values[r->alt_nvalues++] =
-				    strtoull(v, &v, 10);
+				unsigned j = r->alt_nvalues++;
+
+				r->alt_values[j] = strtoull(v, &v, 10);
+				r->alt_from[j] = (uint8_t)j;
+				if (*v == '@')
+					r->alt_from[j] =
+					    (uint8_t)strtoul(v + 1, &v, 10);
 				v += *v == ',';
 			}
 		} else if (strncmp(t, "u=", 2) == 0) {
@@ -664,7 +671,8 @@ static const struct conversation conversations[] = {
 	{ "a value of eleven digits in ПС", NULL,
 	    {
 	        { T, "ПС 123859 12345678901", "rejected", "bad_format",
-	            "Не понял. Договор 123859: день, ночь. Пример: 45055 23186",
+	            "Не понял «1234567890…». Договор 123859: день, ночь. "
+	            "Пример: 45055 23186",
 	            "123859/0" },
 	    } },
 
@@ -906,7 +914,12 @@ static const struct conversation conversations[] = {
 	    } },
 	{ "bare values without a dialog", NULL,
 	    {
+	        /* a number that could be a contract, but is none */
 	        { T, "11638", "rejected", "no_dialog",
+	            "Сначала укажите договор (11638 не найден): ПС 102057522 "
+	            "11638",
+	            NOTHING },
+	        { T, "116", "rejected", "no_dialog",
 	            "Сначала укажите договор. Пример: ПС 102057522 11638",
 	            NOTHING },
 	        { T, "45055 23186", "rejected", "no_dialog", NULL, NOTHING },
@@ -1522,7 +1535,7 @@ test_pending(void **state)
 	(void)state;
 	cfg = base_cfg;
 	catalog_reset();
-	cmd_spec("submit c=123861 день:12 0 ночь:5 800 alt=12000,5800", &r);
+	cmd_spec("submit c=123861 день:12 0 ночь:5 800 alt=12000@0,5800@2", &r);
 	in.contract = catalog_find("123861");
 	in.time_us = time_of(T);
 	assert_int_equal(dialog_decide(&in, &cfg, out), 0);
