@@ -553,11 +553,11 @@ separator(const struct scan *sc, size_t j)
 static bool
 trail(struct scan *sc, size_t j)
 {
-	size_t k = skip_space(sc, j), pl, run = 0;
+	size_t k = skip_space(sc, j), pl, run = 0, mark = 0;
 	enum phrase_class c;
 
 	if (k < sc->n && is_mark(sc->s[k], ".,;/"))
-		j = k + 1;
+		j = k + 1, mark = k + 1;
 	while (k + run < sc->n && sc->s[k + run] == '!')
 		run++;
 	if (run > 3)
@@ -569,9 +569,10 @@ trail(struct scan *sc, size_t j)
 		if (j >= sc->n)
 			return true;
 		c = phrase_at(sc->s, j, sc->n, &pl);
+		/* "1,5,5": quote the mark that does not fit, not what follows */
 		if (c != PH_THANKS && c != PH_POLITE && c != PH_GREET &&
 		    c != PH_SIGN)
-			return fail(sc, j);
+			return fail(sc, mark == j ? j - 1 : j);
 		if (c == PH_SIGN)
 			return signature(sc, j + pl);
 		j += pl;
