@@ -136,9 +136,9 @@ struct num {
 };
 
 /*
- * A number at s[i]: a run of ASCII digits and the letter О/o (read as 0)
- * with at least one digit. О/o at the end of the run belong to it only
- * when no letter follows ("100ом" is 100 and a word).
+ * A number at s[i]: ASCII digits, and the letter О/o (Cyrillic or Latin)
+ * read as 0 where it stands between digits ("1О2О57533"). It starts and
+ * ends with a digit: "11638О" is a number glued to a letter.
  */
 static bool
 num_at(const char *s, size_t i, size_t n, struct num *nm)
@@ -162,11 +162,9 @@ num_at(const char *s, size_t i, size_t n, struct num *nm)
 			break;
 		}
 	}
-	if (last == i)
+	if (last == i || !is_digit(s[i]))
 		return false;
-	if (j != last && pch_wordy(s, j, n))
-		j = last, nd = last_nd, v = last_v;
-	*nm = (struct num){ i, j, nd, v };
+	*nm = (struct num){ i, last, last_nd, last_v };
 	return true;
 }
 

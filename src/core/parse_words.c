@@ -136,6 +136,7 @@ static const struct phrase phrases[] = {
 	P("спасибо", PH_THANKS),
 	P("спасибо большое", PH_THANKS),
 	P("спасибо вам", PH_THANKS),
+	P("спасибо заранее", PH_THANKS),
 	P("спасибочки", PH_THANKS),
 	P("справка", PH_HELP),
 	P("спс", PH_THANKS),

@@ -56,6 +56,9 @@ struct gcase {
 #define SUBMIT_L(c, v, l) \
 	"{\"kind\":\"submit\",\"contract\":\"" c "\",\"values\":[" v \
 	"],\"labels\":[" l "]}"
+/* the joined reading of ambiguous thousands, after the literal one */
+#define AMB(a, f) \
+	",\"ambiguous\":true,\"alt_values\":[" a "],\"alt_from\":[" f "]"
 #define CANCEL "{\"kind\":\"cancel\"}"
 #define THANKS "{\"kind\":\"thanks\"}"
 #define CONFIRM "{\"kind\":\"confirm\"}"
@@ -68,6 +71,13 @@ struct gcase {
 #define INVALID_CU(r, c, at, len) \
 	"{\"kind\":\"invalid\",\"reason\":\"" r "\",\"contract\":\"" c \
 	"\",\"unknown_at\":" #at ",\"unknown_len\":" #len "}"
+/* the same with %d and %u for the offset and length, for snprintf */
+#define INVALID_AT(r) \
+	"{\"kind\":\"invalid\",\"reason\":\"" r \
+	"\",\"unknown_at\":%d,\"unknown_len\":%u}"
+#define INVALID_C_AT(r, c) \
+	"{\"kind\":\"invalid\",\"reason\":\"" r "\",\"contract\":\"" c \
+	"\",\"unknown_at\":%d,\"unknown_len\":%u}"
 #define INVALID_C(r, c) \
 	"{\"kind\":\"invalid\",\"reason\":\"" r "\",\"contract\":\"" c "\"}"
 
@@ -367,6 +377,327 @@ static const struct gcase cases[] = {
 	T("\xf0\x9f\x98", INVALID("bad_utf8")),
 	T("   \xfe   ", INVALID("bad_utf8")),
 	T("ПС 1234 5 ٣ \xff", INVALID("bad_utf8")),
+
+	/* issue 13: lead words and greetings before the keyword */
+	T("Показания ПС 102057531 3600", SUBMIT("102057531", "3600")),
+	T("Здравствуйте! Передаю показания: ПС 102057531 3600",
+	    SUBMIT("102057531", "3600")),
+	T("Добрый день, ПС 102057531 3600", SUBMIT("102057531", "3600")),
+	T("добрый день. показания счетчика: ПС 102057531 3600",
+	    SUBMIT("102057531", "3600")),
+	T("Привет ПС 102057531 3600", SUBMIT("102057531", "3600")),
+	T("Hello, PS 102057531 3600", SUBMIT("102057531", "3600")),
+
+	/* issue 13: politeness after the numbers */
+	T("ПС 102057531 7300 спасибо", SUBMIT("102057531", "7300")),
+	T("ПС 102057531 7300 пожалуйста", SUBMIT("102057531", "7300")),
+	T("ПС 102057531 7300 спс", SUBMIT("102057531", "7300")),
+	T("ПС 102057531 7300, спасибо!", SUBMIT("102057531", "7300")),
+	T("ПС 102057531 7300. Спасибо.", SUBMIT("102057531", "7300")),
+	T("ПС 102057531 7300 спасибо большое", SUBMIT("102057531", "7300")),
+	T("ПС 102057531 7300 с уважением, Иванов", SUBMIT("102057531", "7300")),
+	T("ПС 102057531 7300. С уважением, Иванов И.И.",
+	    SUBMIT("102057531", "7300")),
+	T("ПС 102057531 7300 Спасибо, с уважением, Петрова-Водкина",
+	    SUBMIT("102057531", "7300")),
+	T("ПС 102057531 7300!", SUBMIT("102057531", "7300")),
+	T("ПС 102057531 7300!!!", SUBMIT("102057531", "7300")),
+	T("ПС 102057531 7300!!!!", INVALID_U("bad_syntax", 19, 4)),
+	T("ПС 102057531 7300 спасибо)))", SUBMIT("102057531", "7300")),
+	T("ПС 102057531 7300 спасибо!!!!", INVALID_U("bad_syntax", 34, 4)),
+	T("ПС 102057531 7300 спасибо заранее", SUBMIT("102057531", "7300")),
+	T("ПС 102057531 7300 с уважением 5", INVALID_U("bad_syntax", 42, 1)),
+	T("ПС 102057531 7300 хорошего дня", SUBMIT("102057531", "7300")),
+	T("ПС 102057531 спасибо", START("102057531")),
+
+	/* issue 13: emoji: spaces; 👍 and its kind alone say thanks */
+	T("👍", THANKS),
+	T("👍🏻", THANKS),
+	T("🙏🙏", THANKS),
+	T("😡", INVALID_U("unknown", 0, 4)),
+	T("👍 😡", INVALID_U("unknown", 5, 4)),
+
+	/* issue 13: messenger markup around tokens */
+	T("*ПС 102057522 11638*", SUBMIT("102057522", "11638")),
+	T("_ПС 102057522 11638_", SUBMIT("102057522", "11638")),
+	T("~ПС 102057522 11638~", SUBMIT("102057522", "11638")),
+	T("`ПС 102057522 11638`", SUBMIT("102057522", "11638")),
+	T("**ПС 102057522 11638**", SUBMIT("102057522", "11638")),
+	T("📷 ПС 102057522 11638", SUBMIT("102057522", "11638")),
+	T("📷ПС 102057522 11638 👍", SUBMIT("102057522", "11638")),
+	T("ПС 102057522 11638 ❤️", SUBMIT("102057522", "11638")),
+	T("ПС 102057522 11638 🙂🙂", SUBMIT("102057522", "11638")),
+	T("ПС 102057522 *11638*", SUBMIT("102057522", "11638")),
+	T("ПС 102057522 11*638", INVALID_U("bad_syntax", 17, 4)),
+
+	/* issue 13: units after a value */
+	T("ПС 102057522 3600 кВт", SUBMIT("102057522", "3600")),
+	T("ПС 102057522 3600кВт", SUBMIT("102057522", "3600")),
+	T("ПС 102057522 3600 КВТ", SUBMIT("102057522", "3600")),
+	T("ПС 102057522 8700 кВт*ч", SUBMIT("102057522", "8700")),
+	T("ПС 102057522 8700 кВтч", SUBMIT("102057522", "8700")),
+	T("ПС 102057522 8700 квт.ч", SUBMIT("102057522", "8700")),
+	T("ПС 102057522 8700 kWh", SUBMIT("102057522", "8700")),
+	T("ПС 102057522 8700kwh", SUBMIT("102057522", "8700")),
+	T("ПС 102057522 25 м3", SUBMIT("102057522", "25")),
+	T("ПС 102057522 25м3", SUBMIT("102057522", "25")),
+	T("ПС 102057522 25 м³", SUBMIT("102057522", "25")),
+	T("ПС 102057522 25 куб", SUBMIT("102057522", "25")),
+	T("ПС 102057522 25 кубов", SUBMIT("102057522", "25")),
+	T("ПС 102057522 25 куб.м", SUBMIT("102057522", "25")),
+	T("ПС 102057522 25 куб. ", SUBMIT("102057522", "25")),
+	T("ПС 102057522 25 куб. спасибо", SUBMIT("102057522", "25")),
+	T("ПС 102057522 8700 кВтт", INVALID_U("bad_syntax", 20, 8)),
+	T("ПС 102057522 8700кВтт", INVALID_U("bad_syntax", 19, 8)),
+	T("ПС 102057522 8700 квт ч", INVALID_U("bad_syntax", 27, 2)),
+	T("ПС 123861 3600 кВт 5800 кВт", SUBMIT("123861", "3600,5800")),
+	T("ПС 123861 3600 кВт, 5800 кВт", SUBMIT("123861", "3600,5800")),
+	T("ПС 123861 3600 кВт. 5800 кВт.", SUBMIT("123861", "3600,5800")),
+	T("8700квт", VALUES("8700")),
+	T("3600 кВт", VALUES("3600")),
+	T("8700 кВт*ч", VALUES("8700")),
+	T("8700 КВТ*Ч", VALUES("8700")),
+	T("25 м3 30 м3", VALUES("25,30")),
+
+	/* issue 13: register labels */
+	T("ПС 123861 день 12000 ночь 5800",
+	    SUBMIT_L("123861", "12000,5800", "\"день\",\"ночь\"")),
+	T("ПС 123861 ночь 5800 день 12000",
+	    SUBMIT_L("123861", "5800,12000", "\"ночь\",\"день\"")),
+	T("ПС 123861 Т1 13000 Т2 6200",
+	    SUBMIT_L("123861", "13000,6200", "\"т1\",\"т2\"")),
+	T("ПС 123861 T1 13000 T2 6200",
+	    SUBMIT_L("123861", "13000,6200", "\"т1\",\"т2\"")),
+	T("ПС 123861 т1 13000 т2 6200 т3 100",
+	    SUBMIT_L("123861", "13000,6200,100", "\"т1\",\"т2\",\"т3\"")),
+	T("ПС 123861 Т1: 13000, Т2: 6200",
+	    SUBMIT_L("123861", "13000,6200", "\"т1\",\"т2\"")),
+	T("ПС 123861 день: 12000 ночь: 5800",
+	    SUBMIT_L("123861", "12000,5800", "\"день\",\"ночь\"")),
+	T("ПС 123861 день-12000 ночь-5800",
+	    SUBMIT_L("123861", "12000,5800", "\"день\",\"ночь\"")),
+	T("ПС 123861 день = 12000, ночь = 5800",
+	    SUBMIT_L("123861", "12000,5800", "\"день\",\"ночь\"")),
+	T("ПС 123861 пик 3000 полупик 2000 ночь 1000",
+	    SUBMIT_L(
+	        "123861", "3000,2000,1000", "\"пик\",\"полупик\",\"ночь\"")),
+	T("ПС 123861 д 12000 н 5800",
+	    SUBMIT_L("123861", "12000,5800", "\"д\",\"н\"")),
+	T("ПС 176355 хвс 25 гвс 12",
+	    SUBMIT_L("176355", "25,12", "\"хвс\",\"гвс\"")),
+	T("ПС 176355 кухня 25 ванная 12",
+	    SUBMIT_L("176355", "25,12", "\"кухня\",\"ванная\"")),
+	T("ПС 123861 день 12000 кВт ночь 5800 кВт",
+	    SUBMIT_L("123861", "12000,5800", "\"день\",\"ночь\"")),
+	T("Т1 13000 Т2 6200", VALUES_L("13000,6200", "\"т1\",\"т2\"")),
+	T("Ночь 6200", VALUES_L("6200", "\"ночь\"")),
+	T("ночь 6200", VALUES_L("6200", "\"ночь\"")),
+	T("день: 12000", VALUES_L("12000", "\"день\"")),
+	T("пик-3000", VALUES_L("3000", "\"пик\"")),
+	T("день 12000,ночь 5800", VALUES_L("12000,5800", "\"день\",\"ночь\"")),
+	T("Day 12000 night 5800", VALUES_L("12000,5800", "\"day\",\"night\"")),
+	T("H 5800", VALUES_L("5800", "\"н\"")),
+	T("Нoчь 6200", VALUES_L("6200", "\"ночь\"")),
+
+	/* issue 13: a label word with no value, or glued to it */
+	T("электроэнергиядень 5", INVALID_U("unknown", 0, 36)),
+	T("день", INVALID_U("unknown", 0, 8)),
+	T("ночь ", INVALID_U("unknown", 0, 8)),
+	T("день 12000 ночь", INVALID_U("bad_syntax", 15, 8)),
+	T("день12000", INVALID_U("unknown", 0, 13)),
+	T("т113000", INVALID_U("unknown", 0, 8)),
+	T("ночь: спасибо", INVALID_U("unknown", 0, 8)),
+
+	/* issue 13: comma lists */
+	T("2100, 1600, 1000", BARE("2100", "2100,1600,1000")),
+	T("2100 , 1600 , 1000", BARE("2100", "2100,1600,1000")),
+	T("ПС 123859, 45055, 23186", SUBMIT("123859", "45055,23186")),
+	T("45055, 23186", BARE("45055", "45055,23186")),
+	T("45055,23186", BARE("45055", "45055,23186")),
+	T("2100,  1600", BARE("2100", "2100,1600")),
+	T("1,5, 2", VALUES_T("1,2")),
+
+	/* issue 13: look-alike letters in the keyword; О for 0 between digits */
+	T("РС 102057522 11638", SUBMIT("102057522", "11638")),
+	T("рс 102057522 11638", SUBMIT("102057522", "11638")),
+	T("PC 102057522 11638", SUBMIT("102057522", "11638")),
+	T("Рs 102057522 11638", SUBMIT("102057522", "11638")),
+	T("РСС 102057522 11638", VALUES_L("102057522,11638", "\"рсс\",\"\"")),
+	T("1О2О57533", BARE("102057533", "102057533")),
+	T("ПС 1О2О57533 11638", SUBMIT("102057533", "11638")),
+	T("ПС 1o2o57533 11638", SUBMIT("102057533", "11638")),
+	T("ПС 102057533 1О0О", INVALID_U("bad_syntax", 19, 2)),
+	T("ПС 102057533 11638О", INVALID_U("bad_syntax", 20, 2)),
+	T("ПС 102057533 100ом", INVALID_U("bad_syntax", 18, 4)),
+	T("ПС О2057533 5", INVALID_U("bad_syntax", 5, 9)),
+
+	/* issue 13: a contract typed in groups of three */
+	T("ПС 102 057 522 11638", SUBMIT("102057522", "11638")),
+	T("ПС 102 057 522", START("102057522")),
+	T("ПС 102 057 522 116", START("102057522116")),
+	T("ПС 12 345 678 9", SUBMIT("12345678", "9")),
+	T("ПС 1 234 5", SUBMIT("1234", "5")),
+	T("ПС 123 456 789 012 345", SUBMIT("123456789012", "345")),
+	T("ПС 102 057 522,5", INVALID_U("bad_contract", 5, 11)),
+	T("ПС 102 57 522 11638", INVALID_U("bad_contract", 5, 3)),
+	T("102 057 540 7700",
+	    "{\"kind\":\"values\",\"values\":[102,57,540,7700]" AMB(
+	        "102057540,7700", "0,3") "}"),
+
+	/* issue 13: help words */
+	T("HELP", HELP),
+	T("help", HELP),
+	T("Help!", HELP),
+	T("помогите", HELP),
+	T("Помогите пожалуйста", HELP),
+	T("помощь", HELP),
+	T("справка", HELP),
+	T("инструкция", HELP),
+	T("Как передать показания?", HELP),
+	T("как передать показания", HELP),
+	T("Как передавать показания?", HELP),
+	T("Как отправить?", HELP),
+	T("Не понимаю", HELP),
+	T("Здравствуйте, как передать показания?", HELP),
+	T("?", HELP),
+	T("??", HELP),
+	T("????", HELP),
+	T("?????", INVALID_U("unknown", 0, 5)),
+	T("help me", INVALID_U("bad_syntax", 5, 2)),
+	T("помогите 5", INVALID_U("bad_syntax", 0, 16)),
+
+	/* issue 13: thanks */
+	T("Спасибо!", THANKS),
+	T("спасибо", THANKS),
+	T("спасибо большое", THANKS),
+	T("Большое спасибо!", THANKS),
+	T("благодарю", THANKS),
+	T("спс", THANKS),
+	T("thanks", THANKS),
+	T("Thank you", THANKS),
+	T("Спасибо)))", THANKS),
+	T("Спасибо, до свидания", THANKS),
+	T("пожалуйста", THANKS),
+	T("Ок, спасибо", CONFIRM),
+
+	/* issue 13: confirmation */
+	T("ДА", CONFIRM),
+	T("да", CONFIRM),
+	T("Да.", CONFIRM),
+	T("да!", CONFIRM),
+	T("yes", CONFIRM),
+	T("Yes", CONFIRM),
+	T("верно", CONFIRM),
+	T("подтверждаю", CONFIRM),
+	T("Да, верно", CONFIRM),
+	T("Да, всё верно", CONFIRM),
+	T("Да, все верно", CONFIRM),
+	T("ок", CONFIRM),
+	T("да да", CONFIRM),
+	T("да нет", INVALID_U("bad_syntax", 5, 6)),
+	T("да 13000", BARE("13000", "13000")),
+	T("Да, 13000", BARE("13000", "13000")),
+
+	/* issue 13: keyword-less: the first number may be a contract */
+	T("102057540 7700", BARE("102057540", "102057540,7700")),
+	T("102057540", BARE("102057540", "102057540")),
+	T("102057540 7700 8800", BARE("102057540", "102057540,7700,8800")),
+	T("1234 5", BARE("1234", "1234,5")),
+	T("123 5", VALUES("123,5")),
+	T("12345678901 5", BARE("12345678901", "12345678901,5")),
+	T("123456789012 5", BARE("123456789012", "123456789012,5")),
+	T("1234567890123 5", INVALID_U("bad_value", 0, 13)),
+	T("102057540,5 7700", VALUES_T("102057540,7700")),
+	T("102057540 кВт", VALUES("102057540")),
+	T("0123 5", BARE("0123", "123,5")),
+	T("Показания 102057540 7700", BARE("102057540", "102057540,7700")),
+
+	/* issue 13: ambiguous thousands: the literal reading, and the joined one */
+	T("13,000",
+	    "{\"kind\":\"values\",\"values\":[13],\"truncated\":true" AMB(
+	        "13000", "0") "}"),
+	T("6.600",
+	    "{\"kind\":\"values\",\"values\":[6],\"truncated\":true" AMB(
+	        "6600", "0") "}"),
+	T("12 000",
+	    "{\"kind\":\"values\",\"values\":[12,0]" AMB("12000", "0") "}"),
+	T("13,000 кВт",
+	    "{\"kind\":\"values\",\"values\":[13],\"truncated\":true" AMB(
+	        "13000", "0") "}"),
+	T("1,234,567",
+	    "{\"kind\":\"values\",\"values\":[1],\"truncated\":true" AMB(
+	        "1234567", "0") "}"),
+	T("1.234.567",
+	    "{\"kind\":\"values\",\"values\":[1],\"truncated\":true" AMB(
+	        "1234567", "0") "}"),
+	T("1,234.567",
+	    "{\"kind\":\"values\",\"values\":[1],\"truncated\":true" AMB(
+	        "1234", "0") "}"),
+	T("1,234,5678",
+	    "{\"kind\":\"values\",\"values\":[1,5678],\"truncated\":true" AMB(
+	        "1234,5678", "0,1") "}"),
+	T("13,0000", VALUES("13,0")),
+	T("13,00", VALUES_T("13")),
+	T("11638,123", VALUES_T("11638")),
+	T("1000,000", VALUES_T("1000")),
+	T("ПС 123859 13,000",
+	    "{\"kind\":\"submit\",\"contract\":\"123859\",\"values\":[13],\"truncated\":true" AMB(
+	        "13000", "0") "}"),
+	T("ПС 123859 12 000",
+	    "{\"kind\":\"submit\",\"contract\":\"123859\",\"values\":[12,0]" AMB(
+	        "12000", "0") "}"),
+	T("ПС 123859 12 000 5 800",
+	    "{\"kind\":\"submit\",\"contract\":\"123859\",\"values\":[12,0,5,800]" AMB(
+	        "12000,5800", "0,2") "}"),
+	T("ПС 123859 день 12 000 ночь 5 800",
+	    "{\"kind\":\"submit\",\"contract\":\"123859\",\"values\":[12,0,5,800],\"labels\":[\"день\",\"\",\"ночь\",\"\"]" AMB(
+	        "12000,5800", "0,2") "}"),
+	T("ПС 123859 100 200 300",
+	    "{\"kind\":\"submit\",\"contract\":\"123859\",\"values\":[100,200,300]" AMB(
+	        "100200300", "0") "}"),
+	T("ПС 123859 1 000 000",
+	    "{\"kind\":\"submit\",\"contract\":\"123859\",\"values\":[1,0,0]" AMB(
+	        "1000000", "0") "}"),
+	T("ПС 123859 1 000 000 000 000",
+	    "{\"kind\":\"submit\",\"contract\":\"123859\",\"values\":[1,0,0,0,0]" AMB(
+	        "1000000000,0", "0,4") "}"),
+	T("ПС 123859 12 000,5",
+	    "{\"kind\":\"submit\",\"contract\":\"123859\",\"values\":[12,0],\"truncated\":true" AMB(
+	        "12000", "0") "}"),
+	T("ПС 123859 12 0000", SUBMIT("123859", "12,0")),
+	T("ПС 123859 12 00", SUBMIT("123859", "12,0")),
+	T("ПС 123859 13,000 6.600",
+	    "{\"kind\":\"submit\",\"contract\":\"123859\",\"values\":[13,6],\"truncated\":true" AMB(
+	        "13000,6600", "0,1") "}"),
+	T("102057540 12 000",
+	    "{\"kind\":\"values\",\"contract\":\"102057540\",\"bare_contract\":true,\"values\":[102057540,12,0]" AMB(
+	        "102057540,12000", "0,1") "}"),
+	T("1 000 2 000 3 000 4 000", INVALID_U("too_many_values", 18, 1)),
+
+	/* issue 13: near misses that stay invalid, with the span quoted */
+	T("ПСИХ", INVALID_U("unknown", 0, 8)),
+	T("П С 123859", INVALID_U("unknown", 0, 2)),
+	T("ПС", INVALID("no_contract")),
+	T("Показания ПС", INVALID("no_contract")),
+	T("ПС abc", INVALID_U("bad_syntax", 5, 3)),
+	T("кВтт", INVALID_U("unknown", 0, 8)),
+	T("abc", INVALID_U("unknown", 0, 3)),
+	T("ПС 102057522 11638 abc", INVALID_U("bad_syntax", 21, 3)),
+	T("Ночь", INVALID_U("unknown", 0, 8)),
+	T("ПС 123861 день ночь 5800", INVALID_U("bad_syntax", 12, 8)),
+	T("ПС 123861 день 12000 ночь", INVALID_U("bad_syntax", 27, 8)),
+	T("Привет", INVALID("unknown")),
+	T("Добрый день", INVALID("unknown")),
+	T("Здравствуйте!", INVALID("unknown")),
+	T("с уважением, Иванов", THANKS),
+	T("показания", INVALID("unknown")),
+	T("Отмена", CANCEL),
+	T("стоп, спасибо", CANCEL),
+	T("Стоп стоп", INVALID_U("bad_syntax", 9, 8)),
+	T("стоп 5", INVALID_U("bad_syntax", 0, 8)),
+	T("ПС 102057522 ١١٦٣٨", INVALID_U("non_ascii_digit", 15, 2)),
+	T("ПС 102057522 11638 м²", INVALID_U("non_ascii_digit", 23, 2)),
+	T("ПС 102057522 11638 м³ abc", INVALID_U("bad_syntax", 26, 3)),
 };
 
 /* ---- helpers --------------------------------------------------------- */
@@ -444,24 +775,33 @@ replace_spaces(
 }
 
 /*
- * want with its "unknown_at" moved: the text was changed before the
- * quoted span, by delta bytes plus per_space for each ASCII space of the
- * original text before it. Into out (PARSE_JSON_MAX bytes).
+ * want with its quoted span moved: the text was changed by delta bytes
+ * before the span, and each ASCII space of the original text became
+ * per_space bytes more (a span may hold spaces: "102 057 522,5"). Into
+ * out (PARSE_JSON_MAX bytes).
  */
 static const char *
 moved_at(const struct gcase *c, size_t delta, size_t per_space, char *out)
 {
 	const char *key = "\"unknown_at\":", *at = strstr(c->json, key);
-	unsigned long u;
+	unsigned long u, l;
+	size_t grow = 0;
 	char *end;
 
 	if (at == NULL)
 		return c->json;
 	u = strtoul(at + strlen(key), &end, 10);
-	for (size_t i = 0; i < u; i++)
-		delta += c->text[i] == ' ' ? per_space : 0;
-	snprintf(out, PARSE_JSON_MAX, "%.*s%s%lu%s", (int)(at - c->json),
-	    c->json, key, u + delta, end);
+	l = strtoul(end + strlen(",\"unknown_len\":"), &end, 10);
+	for (size_t i = 0; i < u + l; i++) {
+		if (c->text[i] != ' ')
+			continue;
+		if (i < u)
+			delta += per_space;
+		else
+			grow += per_space;
+	}
+	snprintf(out, PARSE_JSON_MAX, "%.*s%s%lu,\"unknown_len\":%lu%s",
+	    (int)(at - c->json), c->json, key, u + delta, l + grow, end);
 	return out;
 }
 
@@ -617,7 +957,7 @@ test_value_lengths(void **state)
 				    strtoull(digits, NULL, 10));
 			else
 				snprintf(want, sizeof(want),
-				    INVALID_CU("bad_value", "1234", % d, % u),
+				    INVALID_C_AT("bad_value", "1234"),
 				    (int)(rep % 8) + 10, len);
 			expect_json("value", text, n, want);
 			/* without the keyword, 4-12 digits may be a contract */
@@ -632,8 +972,8 @@ test_value_lengths(void **state)
 				    strtoull(digits, NULL, 10));
 			else
 				snprintf(want, sizeof(want),
-				    INVALID_U("bad_value", % d, % u),
-				    (int)(rep % 8), len);
+				    INVALID_AT("bad_value"), (int)(rep % 8),
+				    len);
 			expect_json("bare value", text, n, want);
 		}
 	}
