@@ -149,6 +149,14 @@ num_at(const char *s, size_t i, size_t n, struct num *nm)
 	uint64_t v = 0, last_v = 0, x;
 	bool lettered = false; /* read an О/o (trailing ones are dropped) */
 
+	/* the common case: a run of digits and no О/o after it */
+	if (i < n && is_digit(s[i])) {
+		k = digit_run(s + i, &x);
+		if (s[i + k] != 'o' && (unsigned char)s[i + k] != 0xD0) {
+			*nm = (struct num){ i, i + k, (unsigned)k, x, true };
+			return true;
+		}
+	}
 	for (;;) {
 		if (j < n && is_digit(s[j])) {
 			k = digit_run(s + j, &x);
@@ -745,6 +753,8 @@ values_text(struct scan *sc)
 	sc->values_path = true;
 	for (;;) {
 		i = skip_space(sc, i);
+		if (is_digit(sc->s[i]))
+			break; /* most texts: a value first */
 		c = phrase_at(sc->s, i, sc->n, &pl);
 		if (c != PH_GREET && c != PH_THANKS && c != PH_POLITE &&
 		    c != PH_CONFIRM)
