@@ -87,11 +87,53 @@ enum pch {
 	PCH_OTHER, /* anything else: symbols, other scripts, controls */
 };
 
-/* Class of the character at s[i] (text of n bytes), its length in *len. */
-enum pch pch_at(const char *s, size_t i, size_t n, size_t *len);
+/*
+ * Class of the character at s[i] (text of n bytes, valid UTF-8, checked
+ * by norm_text), its length in *len. Inline: the scanner asks it for
+ * nearly every character.
+ */
+static inline enum pch
+pch_at(const char *s, size_t i, size_t n, size_t *len)
+{
+	unsigned char b;
 
-/* Whether the character at s[i] continues a word: letter, digit, other. */
-bool pch_wordy(const char *s, size_t i, size_t n);
+	*len = 1;
+	if (i >= n)
+		return PCH_END;
+	b = (unsigned char)s[i];
+	if (b == ' ')
+		return PCH_SPACE;
+	if (b >= '0' && b <= '9')
+		return PCH_DIGIT;
+	if (b >= 'a' && b <= 'z')
+		return PCH_LATIN;
+	if (b < 0x80)
+		return b > 0x20 && b < 0x7F ? PCH_MARK : PCH_OTHER;
+	*len = b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+	if (b >= 0xD0 && b <= 0xD3)
+		return PCH_CYR;
+	if (b == 0xE2 && (unsigned char)s[i + 1] == 0x84 &&
+	    (unsigned char)s[i + 2] == 0x96)
+		return PCH_MARK; /* № */
+	return PCH_OTHER;
+}
+
+/*
+ * Whether the character at s[i] continues a word: letters, digits and
+ * other scripts do; so do * _ ~ `, which norm_text keeps only between two
+ * word characters (кВт*ч).
+ */
+static inline bool
+pch_wordy(const char *s, size_t i, size_t n)
+{
+	size_t len;
+	enum pch c = pch_at(s, i, n, &len);
+
+	if (c == PCH_MARK)
+		return s[i] == '*' || s[i] == '_' || s[i] == '~' || s[i] == '`';
+	return c == PCH_DIGIT || c == PCH_LATIN || c == PCH_CYR ||
+	    c == PCH_OTHER;
+}
 
 enum phrase_class {
 	PH_NONE = 0,

@@ -210,15 +210,19 @@ markup_space(const struct norm *z)
 	    !wordy_in(z, z->i + 1);
 }
 
+/* Count a pictograph; remember the first, or the first that is not thanks. */
 static void
 note_pictograph(struct norm *z, uint32_t cp, size_t n)
 {
-	if (z->info->pictos++ == 0) {
-		z->info->picto_at = z->i;
-		z->info->picto_len = n;
-		z->info->pictos_thanks = true;
+	struct norm_info *info = z->info;
+	bool thanks = thanks_pictograph(cp);
+
+	if (info->pictos++ == 0 || (info->pictos_thanks && !thanks)) {
+		info->picto_at = z->i;
+		info->picto_len = n;
 	}
-	z->info->pictos_thanks &= thanks_pictograph(cp);
+	info->pictos_thanks =
+	    (info->pictos == 1 || info->pictos_thanks) && thanks;
 }
 
 /*
@@ -272,9 +276,11 @@ norm_char(struct norm *z, unsigned *sp)
 	*sp = 1;
 	if (cp >= 0x400 && cp <= 0x4FF)
 		*sp = 0;
+	else if (emoji_modifier(cp)) /* skin tones are in the emoji block */
+		;
 	else if (pictograph(cp))
 		note_pictograph(z, cp, n);
-	else if (!wide_space(cp) && !emoji_modifier(cp))
+	else if (!wide_space(cp))
 		*sp = 0;
 	if (*sp)
 		z->out[z->o] = ' ';

@@ -133,12 +133,13 @@ struct num {
 	size_t at, end;
 	unsigned nd; /* digits, О/o counted */
 	uint64_t v; /* exact up to 19 digits */
+	bool plain; /* ASCII digits only: nd bytes */
 };
 
 /*
- * A number at s[i]: a run of ASCII digits and the letter О/o (read as 0)
- * with at least one digit. О/o at the end of the run belong to it only
- * when no letter follows ("100ом" is 100 and a word).
+ * A number at s[i]: ASCII digits, and the letter О/o (Cyrillic or Latin)
+ * read as 0 where it stands between digits ("1О2О57533"). It starts and
+ * ends with a digit: "11638О" is a number glued to a letter.
  */
 static bool
 num_at(const char *s, size_t i, size_t n, struct num *nm)
@@ -146,7 +147,16 @@ num_at(const char *s, size_t i, size_t n, struct num *nm)
 	size_t j = i, last = i, k;
 	unsigned nd = 0, last_nd = 0;
 	uint64_t v = 0, last_v = 0, x;
+	bool lettered = false; /* read an О/o (trailing ones are dropped) */
 
+	/* the common case: a run of digits and no О/o after it */
+	if (i < n && is_digit(s[i])) {
+		k = digit_run(s + i, &x);
+		if (s[i + k] != 'o' && (unsigned char)s[i + k] != 0xD0) {
+			*nm = (struct num){ i, i + k, (unsigned)k, x, true };
+			return true;
+		}
+	}
 	for (;;) {
 		if (j < n && is_digit(s[j])) {
 			k = digit_run(s + j, &x);
@@ -155,6 +165,7 @@ num_at(const char *s, size_t i, size_t n, struct num *nm)
 			j += k;
 			last = j, last_nd = nd, last_v = v;
 		} else if (j < n && (k = letter_o(s + j)) != 0) {
+			lettered = true;
 			v *= 10;
 			nd++;
 			j += k;
@@ -162,11 +173,9 @@ num_at(const char *s, size_t i, size_t n, struct num *nm)
 			break;
 		}
 	}
-	if (last == i)
+	if (last == i || !is_digit(s[i]))
 		return false;
-	if (j != last && pch_wordy(s, j, n))
-		j = last, nd = last_nd, v = last_v;
-	*nm = (struct num){ i, j, nd, v };
+	*nm = (struct num){ i, last, last_nd, last_v, !lettered };
 	return true;
 }
 
@@ -185,11 +194,21 @@ three_value(const char *s)
 	    (unsigned)(s[2] - '0');
 }
 
-/* The digits of s[at..end) (О/o as 0, spaces skipped) into out, NUL-ended. */
+/*
+ * The nd digits of s[at..end) (О/o as 0, spaces skipped) into out,
+ * NUL-ended. Nearly always they are plain digits: one copy.
+ */
 static void
-copy_digits(const char *s, size_t at, size_t end, char *out)
+copy_digits(
+    const char *s, size_t at, size_t end, bool plain, unsigned nd, char *out)
 {
 	size_t o = 0, k;
+
+	if (plain) {
+		memcpy(out, s + at, nd);
+		out[nd] = '\0';
+		return;
+	}
 
 	for (size_t i = at; i < end; i++) {
 		if (is_digit(s[i]))
@@ -243,7 +262,11 @@ problem(struct scan *sc, enum parse_reason r, size_t at, size_t end)
 static bool
 is_mark(char c, const char *set)
 {
-	return c != '\0' && strchr(set, c) != NULL;
+	/* the sets are short literals; a loop beats strchr's call here */
+	for (; *set != '\0'; set++)
+		if (*set == c)
+			return true;
+	return false;
 }
 
 /*
@@ -400,13 +423,24 @@ fraction(const struct scan *sc, size_t j, struct item *it)
 	return j + 1 + k;
 }
 
+static bool
+unit_start(const char *s)
+{
+	unsigned char b = (unsigned char)s[0], b1 = (unsigned char)s[1];
+
+	return b == 'k' || b == 'm' ||
+	    (b == 0xD0 && (b1 == 0xBA || b1 == 0xBC));
+}
+
 /* A unit after the value, with or without a space, and its dot. */
 static size_t
 unit(const struct scan *sc, size_t j, struct item *it)
 {
 	size_t k = skip_space(sc, j), u;
 
-	if (k >= sc->n || (u = unit_at(sc->s, k, sc->n)) == 0)
+	/* units start with к, м, k or m: most values are followed by none */
+	if (k >= sc->n || !unit_start(sc->s + k) ||
+	    (u = unit_at(sc->s, k, sc->n)) == 0)
 		return j;
 	k += u;
 	if (k < sc->n && sc->s[k] == '.' && !pch_wordy(sc->s, k + 1, sc->n))
@@ -415,14 +449,13 @@ unit(const struct scan *sc, size_t j, struct item *it)
 	return k;
 }
 
-/* The number of an item and what follows it, from s[i]. */
+/* The number of an item (read into it->head) and what follows it. */
 static void
-item_number(struct scan *sc, size_t i, struct item *it)
+item_number(struct scan *sc, struct item *it)
 {
-	size_t j;
+	size_t i = it->head.at, j;
 	unsigned nd;
 
-	num_at(sc->s, i, sc->n, &it->head);
 	j = it->head.end;
 	nd = it->head.nd;
 	it->nlit = 1;
@@ -455,13 +488,14 @@ fillers(struct scan *sc, size_t i)
 static bool
 item_at(struct scan *sc, size_t i, struct item *it)
 {
-	struct num nm;
-
-	memset(it, 0, sizeof(*it));
-	i = fillers(sc, i);
-	if (!num_at(sc->s, i, sc->n, &nm) && !label_at(sc, i, it, &i))
+	it->label_len = 0;
+	it->grouped = it->fraction = it->unit = false;
+	if (sc->s[i] >= 'a' || (unsigned char)sc->s[i] >= 0x80)
+		i = fillers(sc, i); /* only words can be fillers */
+	if (!num_at(sc->s, i, sc->n, &it->head) &&
+	    (!label_at(sc, i, it, &i) || !num_at(sc->s, i, sc->n, &it->head)))
 		return false;
-	item_number(sc, i, it);
+	item_number(sc, it);
 	return true;
 }
 
@@ -489,7 +523,8 @@ item_commit(struct scan *sc, const struct item *it)
 
 	if (bare_contract(sc, it)) {
 		out->bare_contract = true;
-		copy_digits(sc->s, it->head.at, it->head.end, out->contract);
+		copy_digits(sc->s, it->head.at, it->head.end, it->head.plain,
+		    it->head.nd, out->contract);
 		max = PARSE_CONTRACT_MAX;
 	}
 	for (unsigned k = 0; k < it->nlit; k++, sc->count++) {
@@ -553,11 +588,11 @@ separator(const struct scan *sc, size_t j)
 static bool
 trail(struct scan *sc, size_t j)
 {
-	size_t k = skip_space(sc, j), pl, run = 0;
+	size_t k = skip_space(sc, j), pl, run = 0, mark = 0;
 	enum phrase_class c;
 
 	if (k < sc->n && is_mark(sc->s[k], ".,;/"))
-		j = k + 1;
+		j = k + 1, mark = k + 1;
 	while (k + run < sc->n && sc->s[k + run] == '!')
 		run++;
 	if (run > 3)
@@ -569,9 +604,10 @@ trail(struct scan *sc, size_t j)
 		if (j >= sc->n)
 			return true;
 		c = phrase_at(sc->s, j, sc->n, &pl);
+		/* "1,5,5": quote the mark that does not fit, not what follows */
 		if (c != PH_THANKS && c != PH_POLITE && c != PH_GREET &&
 		    c != PH_SIGN)
-			return fail(sc, j);
+			return fail(sc, mark == j ? j - 1 : j);
 		if (c == PH_SIGN)
 			return signature(sc, j + pl);
 		j += pl;
@@ -660,7 +696,8 @@ contract(struct scan *sc, size_t i, size_t *next)
 	    (f >= 1 && f <= 3))
 		problem(sc, PARSE_R_BAD_CONTRACT, i, j);
 	else
-		copy_digits(sc->s, i, j, sc->out->contract);
+		copy_digits(sc->s, i, j, nm.plain && nd == nm.nd, nd,
+		    sc->out->contract);
 	*next = f >= 1 && f <= 3 ? j + 1 + f : j;
 	return true;
 }
@@ -674,8 +711,10 @@ keyword_text(struct scan *sc, size_t kw)
 	for (;;) {
 		if (i < sc->n && is_mark(sc->s[i], " :.#-"))
 			i++;
-		else if (i + 3 <= sc->n && memcmp(sc->s + i, "№", 3) == 0)
-			i += 3;
+		else if (i + 3 <= sc->n && (unsigned char)sc->s[i] == 0xE2 &&
+		    (unsigned char)sc->s[i + 1] == 0x84 &&
+		    (unsigned char)sc->s[i + 2] == 0x96)
+			i += 3; /* № */
 		else
 			break;
 	}
@@ -714,6 +753,8 @@ values_text(struct scan *sc)
 	sc->values_path = true;
 	for (;;) {
 		i = skip_space(sc, i);
+		if (is_digit(sc->s[i]))
+			break; /* most texts: a value first */
 		c = phrase_at(sc->s, i, sc->n, &pl);
 		if (c != PH_GREET && c != PH_THANKS && c != PH_POLITE &&
 		    c != PH_CONFIRM)

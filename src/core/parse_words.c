@@ -6,49 +6,6 @@
  */
 #include "parse_int.h"
 
-enum pch
-pch_at(const char *s, size_t i, size_t n, size_t *len)
-{
-	unsigned char b;
-
-	*len = 1;
-	if (i >= n)
-		return PCH_END;
-	b = (unsigned char)s[i];
-	if (b == ' ')
-		return PCH_SPACE;
-	if (b >= '0' && b <= '9')
-		return PCH_DIGIT;
-	if (b >= 'a' && b <= 'z')
-		return PCH_LATIN;
-	if (b < 0x80)
-		return b > 0x20 && b < 0x7F ? PCH_MARK : PCH_OTHER;
-	/* valid UTF-8 (norm_text checked it): the lead byte gives the length */
-	*len = b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
-	if (b >= 0xD0 && b <= 0xD3)
-		return PCH_CYR;
-	if (b == 0xE2 && (unsigned char)s[i + 1] == 0x84 &&
-	    (unsigned char)s[i + 2] == 0x96)
-		return PCH_MARK; /* № */
-	return PCH_OTHER;
-}
-
-/*
- * Letters, digits and other scripts continue a word; so do * _ ~ `, which
- * norm_text keeps only between two word characters (кВт*ч).
- */
-bool
-pch_wordy(const char *s, size_t i, size_t n)
-{
-	size_t len;
-	enum pch c = pch_at(s, i, n, &len);
-
-	if (c == PCH_MARK)
-		return s[i] == '*' || s[i] == '_' || s[i] == '~' || s[i] == '`';
-	return c == PCH_DIGIT || c == PCH_LATIN || c == PCH_CYR ||
-	    c == PCH_OTHER;
-}
-
 /* ---- phrases ------------------------------------------------------------ */
 
 struct phrase {
@@ -136,6 +93,7 @@ static const struct phrase phrases[] = {
 	P("спасибо", PH_THANKS),
 	P("спасибо большое", PH_THANKS),
 	P("спасибо вам", PH_THANKS),
+	P("спасибо заранее", PH_THANKS),
 	P("спасибочки", PH_THANKS),
 	P("справка", PH_HELP),
 	P("спс", PH_THANKS),
@@ -169,6 +127,17 @@ parse_words_check(void)
 	return true;
 }
 
+/* memcmp for the few bytes of a word, without the call. */
+static int
+bytes_cmp(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return (unsigned char)a[i] < (unsigned char)b[i] ? -1
+			                                                 : 1;
+	return 0;
+}
+
 /* Index of the first phrase whose first character is >= s[0..clen). */
 static size_t
 phrase_lower(const char *s, size_t clen)
@@ -177,7 +146,7 @@ phrase_lower(const char *s, size_t clen)
 
 	while (lo < hi) {
 		mid = (lo + hi) / 2;
-		if (memcmp(phrases[mid].text, s, clen) < 0)
+		if (bytes_cmp(phrases[mid].text, s, clen) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -196,12 +165,12 @@ phrase_at(const char *s, size_t i, size_t n, size_t *len)
 		return PH_NONE;
 	for (k = phrase_lower(s + i, clen);
 	     k < sizeof(phrases) / sizeof(phrases[0]) &&
-	     memcmp(phrases[k].text, s + i, clen) == 0;
+	     bytes_cmp(phrases[k].text, s + i, clen) == 0;
 	     k++) {
 		const struct phrase *p = &phrases[k];
 
 		if (p->len > best && p->len <= n - i &&
-		    memcmp(p->text, s + i, p->len) == 0 &&
+		    bytes_cmp(p->text, s + i, p->len) == 0 &&
 		    !pch_wordy(s, i + p->len, n)) {
 			best = p->len;
 			cls = (enum phrase_class)p->cls;
