@@ -31,11 +31,26 @@ dlg_var(struct dlg *d, enum tpl_var v, const char *s)
 	d->vars.v[v] = s;
 }
 
+/* n in decimal into buf (DLG_NUM bytes); snprintf costs ten times more. */
+static char *
+vars_itoa(char *buf, uint64_t n)
+{
+	char tmp[DLG_NUM];
+	size_t k = 0, i = 0;
+
+	do
+		tmp[k++] = (char)('0' + n % 10);
+	while ((n /= 10) != 0);
+	while (k > 0)
+		buf[i++] = tmp[--k];
+	buf[i] = '\0';
+	return buf;
+}
+
 void
 dlg_var_num(struct dlg *d, enum tpl_var v, char *buf, uint64_t n)
 {
-	snprintf(buf, DLG_NUM, "%" PRIu64, n);
-	dlg_var(d, v, buf);
+	dlg_var(d, v, vars_itoa(buf, n));
 }
 
 void
