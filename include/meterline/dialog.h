@@ -71,6 +71,7 @@ enum dialog_outcome {
 	DIALOG_OUT_CANCELLED, /* ОТМЕНА/СТОП (reason nothing_to_cancel without a dialog) */
 	DIALOG_OUT_HELP, /* ПОМОЩЬ/СПРАВКА/? */
 	DIALOG_OUT_REJECTED, /* see the reason */
+	DIALOG_OUT_THANKS, /* Спасибо!: answered politely, nothing else */
 	DIALOG__OUT_MAX
 };
 
@@ -87,6 +88,10 @@ enum dialog_reason {
 	DIALOG_R_NO_DIALOG,
 	DIALOG_R_EXPIRED,
 	DIALOG_R_NOTHING_TO_CANCEL,
+	DIALOG_R_AMBIGUOUS, /* prompt: "13,000" asked as "13000? ДА" */
+	DIALOG_R_UNKNOWN_LABEL, /* rejected: a label names no register */
+	DIALOG_R_MISSING_VALUES, /* rejected: labels left a register out */
+	DIALOG_R_NOTHING_TO_CONFIRM, /* help: ДА with no question open */
 	DIALOG__R_MAX
 };
 
@@ -139,6 +144,12 @@ struct dialog_input {
 	const struct dialog_state *dialog;
 	/* the contract named by dialog_contract_needed(), or NULL: not found */
 	const struct model_contract *contract;
+	/*
+	 * The text as parsed (cmd came from it), so a reply can quote what
+	 * was not understood (cmd->unknown_at/len). NULL: nothing is quoted.
+	 */
+	const char *text;
+	size_t text_len;
 };
 
 struct dialog_decision {
@@ -149,6 +160,7 @@ struct dialog_decision {
 	struct dialog_state dialog;
 	bool has_submission;
 	struct dialog_submission submission;
+	enum tpl_id tpl; /* the template the reply was rendered from */
 	size_t reply_len;
 	char reply[DIALOG_REPLY_MAX]; /* UTF-8, NUL-terminated */
 };
@@ -156,8 +168,10 @@ struct dialog_decision {
 /*
  * The contract number the store must load before dialog_decide: the
  * command's for ПС (with or without values), else the open dialog's for
- * bare values, else NULL (help, cancel, bad format: no contract needed).
- * Points into cmd or dialog.
+ * bare values, an unreadable text or ДА; for keyword-less
+ * "<contract> <values>" (cmd->bare_contract) with no dialog, the
+ * command's first number; else NULL (help, cancel, thanks, bad format
+ * without a dialog: no contract needed). Points into cmd or dialog.
  */
 const char *dialog_contract_needed(
     const struct parse_result *cmd, const struct dialog_state *dialog);
@@ -193,6 +207,18 @@ enum dialog_reason validate_value(const struct model_register *, uint64_t value,
 
 /* Whether local civil date (year, month, day) is inside window w. */
 bool validate_in_window(
+    const struct config_window *w, int year, unsigned month, unsigned day);
+
+/*
+ * The first date (days since 1970-01-01) of the occurrence of window w
+ * that contains the local date, or MODEL_DATE_NONE when the date is
+ * outside w. With days 1-31 that is the calendar month.
+ */
+int32_t validate_period_start(
+    const struct config_window *w, int year, unsigned month, unsigned day);
+
+/* The first date after the local date on which window w opens. */
+int32_t validate_next_open(
     const struct config_window *w, int year, unsigned month, unsigned day);
 
 /*

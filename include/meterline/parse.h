@@ -17,7 +17,7 @@
 #define PARSE_CONTRACT_MAX 12
 #define PARSE_VALUE_MAX_DIGITS 10
 #define PARSE_MAX_TEXT 4096 /* longer texts are invalid (too_long) */
-#define PARSE_JSON_MAX 256 /* parse_result_json never needs more */
+#define PARSE_JSON_MAX 640 /* parse_result_json never needs more */
 
 enum parse_kind {
 	PARSE_INVALID = 0,
@@ -26,7 +26,7 @@ enum parse_kind {
 	PARSE_VALUES, /* v1..vk with no keyword */
 	PARSE_CANCEL, /* ОТМЕНА / СТОП */
 	PARSE_HELP, /* ПОМОЩЬ / СПРАВКА / ? / HELP / помогите / Как передать...? */
-	PARSE_THANKS, /* Спасибо! / благодарю (nothing else in the text) */
+	PARSE_THANKS, /* Спасибо! / благодарю / 👍 (no command, no number) */
 	PARSE_CONFIRM, /* ДА (the answer to an ambiguous-thousands question) */
 	PARSE__KIND_MAX
 };
@@ -64,7 +64,10 @@ enum parse_reason {
  * could be a contract (4..12 digits, no fraction, no label) sets
  * bare_contract and copies that number as written into contract; values
  * still hold every number, values[0] included. Whether it is a contract is
- * the dialog's call (known contract, no open dialog).
+ * the dialog's call (known contract, no open dialog). Details: a first
+ * number with a unit ("3600 кВт") or in digit groups is no contract
+ * either; values[0] may then have 11 or 12 digits (every other value has
+ * at most PARSE_VALUE_MAX_DIGITS); an INVALID result never keeps it.
  *
  * Labels: labels[i] is the register label written before values[i]
  * ("день 12000", "Т1: 13000"), folded to lower case, look-alike Latin
@@ -75,10 +78,19 @@ enum parse_reason {
  * the literal reading (13 with a fraction dropped; 12 and 0), ambiguous is
  * set and alt_values/alt_nvalues hold the reading with the groups joined
  * (13000; 12000). The dialog asks which one is meant; it never guesses.
+ * alt_values is the whole list (values without groups are in it too);
+ * alt_from[j] is the index in values where alt_values[j] starts, so its
+ * label is labels[alt_from[j]] ("день 12 000 ночь 5 800": values 12 0 5
+ * 800, alt_values 12000 5800, alt_from 0 2). truncated is the literal
+ * reading's.
  *
  * unknown_at: for INVALID, the byte offset in the text of the first part
  * not understood (a word, a unit that does not fit), so a reply can quote
- * it; unknown_len its length in bytes (0 when nothing to quote).
+ * it; unknown_len its length in bytes (0 when nothing to quote). Offsets
+ * are in the text as given (before normalisation); for bad_contract,
+ * bad_value and too_many_values the span is the number concerned, for
+ * non_ascii_digit the character. Not NUL-terminated: quote exactly
+ * unknown_len bytes.
  */
 struct parse_result {
 	enum parse_kind kind;
@@ -91,6 +103,8 @@ struct parse_result {
 	char contract[PARSE_CONTRACT_MAX + 1]; /* as written, digits only */
 	uint64_t values[PARSE_MAX_VALUES];
 	uint64_t alt_values[PARSE_MAX_VALUES];
+	uint8_t alt_from[PARSE_MAX_VALUES]; /* alt_values[j] starts at
+					     * values[alt_from[j]] (above) */
 	char labels[PARSE_MAX_VALUES][PARSE_LABEL_MAX + 1];
 	uint16_t unknown_at;
 	uint16_t unknown_len;

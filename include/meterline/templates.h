@@ -5,7 +5,10 @@
  * caller buffer and allocates nothing.
  *
  * Placeholder syntax: {name} is replaced by a value, {{ and }} stand for a
- * literal brace. Each template may use only the placeholders listed for it
+ * literal brace. {name|one|few|many} is a plural: the form for the number
+ * in name by the Russian (and Ukrainian) rule: one for 1, 21, 31...; few
+ * for 2-4, 22-24...; many for 0, 5-20, 25-30... ("{expected|шкала|шкалы|
+ * шкал}"); English writes "{expected|scale|scales|scales}". Each template may use only the placeholders listed for it
  * (tpl_vars_allowed); config validation rejects any other.
  */
 #ifndef METERLINE_TEMPLATES_H
@@ -34,6 +37,23 @@ enum tpl_id {
 	TPL_OUTSIDE_WINDOW,
 	TPL_NO_DIALOG,
 	TPL_EXPIRED,
+	/* issue 13; appended so the ids above keep their numbers */
+	TPL_ACCEPTED_REVIEW, /* accepted, flagged for review */
+	TPL_CORRECTED, /* accepted as a correction of this period's */
+	TPL_PROMPT_SINGLE, /* prompt of a one-register contract */
+	TPL_MISSING, /* values taken, registers still missing (named) */
+	TPL_BAD_FORMAT_SINGLE, /* bad_format_dialog, one register */
+	TPL_TOO_MANY_VALUES_DIALOG, /* too many for the registers left */
+	TPL_TOO_MANY_VALUES_SINGLE, /* too many for one register */
+	TPL_TOO_MANY_DIGITS_SINGLE,
+	TPL_LOWER_THAN_LAST_SINGLE,
+	TPL_NO_DIALOG_UNKNOWN, /* "<number> <values>": no such contract */
+	TPL_THANKS, /* Спасибо! */
+	TPL_NOTHING_TO_CONFIRM, /* ДА with no question open */
+	TPL_AMBIGUOUS_COMMA, /* "13,000": 13000? */
+	TPL_AMBIGUOUS_DOT, /* "6.600": 6600? */
+	TPL_AMBIGUOUS_SPACE, /* "12 000": 12000? */
+	TPL_UNKNOWN_LABEL, /* a label that names no register */
 	TPL__MAX
 };
 
@@ -51,6 +71,11 @@ enum tpl_var {
 	TPL_VAR_FROM, /* first day of the window, "18" */
 	TPL_VAR_TO, /* last day of the window, "25" */
 	TPL_VAR_MINUTES, /* dialog expiry in minutes, "30" */
+	TPL_VAR_VALUES, /* the values, "12000 5800" */
+	TPL_VAR_CONSUMPTION, /* consumption since the last reading, "241" */
+	TPL_VAR_UNKNOWN, /* " «кВт»": what was not understood, or "" */
+	TPL_VAR_LABEL, /* a register label as written, "ввод" */
+	TPL_VAR_NEXT, /* the day the next window opens, "18.06" */
 	TPL_VAR__MAX
 };
 
@@ -66,6 +91,15 @@ unsigned tpl_vars_allowed(enum tpl_id); /* bit (1u << TPL_VAR_x) per var */
 bool tpl_two_part(enum tpl_id); /* default may need two SMS */
 
 /*
+ * The template to answer with in place of id, given the configured texts
+ * (config.templates): a refinement (prompt_single, accepted_review...)
+ * left at its default while its general reply (prompt, accepted...) is
+ * overridden gives way to the general one, so a translated config keeps
+ * one language. Else id. docs/replies.md lists the pairs.
+ */
+enum tpl_id tpl_pick(const char (*templates)[TPL_MAX + 1], enum tpl_id id);
+
+/*
  * Check a template for tpl_id: balanced braces, only allowed placeholders,
  * at most TPL_MAX bytes, valid UTF-8. Returns 0, or -1 with why in err.
  */
@@ -77,6 +111,12 @@ int tpl_check(enum tpl_id, const char *tpl, char *err, size_t errlen);
  */
 size_t
 tpl_render(const char *tpl, const struct tpl_vars *, char *out, size_t cap);
+
+/*
+ * Bytes of the valid UTF-8 character at text (len bytes available), or 0
+ * when it is malformed, overlong, a surrogate or cut short.
+ */
+size_t tpl_utf8_char(const char *text, size_t len);
 
 /* UCS-2 code units the UTF-8 text takes in an SMS (2 for non-BMP). */
 size_t tpl_ucs2_units(const char *utf8);

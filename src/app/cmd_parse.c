@@ -24,7 +24,8 @@ static const char parse_usage[] =
     "              {\"kind\":\"submit\",\"contract\":\"102057522\",\"values\":[11638]}\n"
     "  -h, --help  this text\n"
     "\n"
-    "Kinds: submit, start, values, cancel, help, invalid (with a reason).\n"
+    "Kinds: submit, start, values, cancel, help, thanks, confirm, invalid\n"
+    "(with a reason and the part not understood).\n"
     "docs/grammar.md has the rules and every reason.\n";
 
 /* What each reason means, for the readable output. */
@@ -43,17 +44,63 @@ static const char *const reason_text[PARSE_R__MAX] = {
 	[PARSE_R_UNKNOWN] = "not a command",
 };
 
+/* "12000" or "день:12000", the readable form of value i of v[]. */
+static void
+print_value(const struct parse_result *r, const uint64_t *v, unsigned i,
+    unsigned label, FILE *f)
+{
+	if (label < r->nvalues && r->labels[label][0] != '\0')
+		fprintf(f, "%.*s:", PARSE_LABEL_MAX, r->labels[label]);
+	fprintf(f, "%llu", (unsigned long long)v[i]);
+}
+
 static void
 print_values(const struct parse_result *r, FILE *f)
 {
-	for (unsigned i = 0; i < r->nvalues; i++)
-		fprintf(f, "%s%llu", i ? " " : "",
-		    (unsigned long long)r->values[i]);
+	for (unsigned i = 0; i < r->nvalues; i++) {
+		fputs(i ? " " : "", f);
+		print_value(r, r->values, i, i, f);
+	}
+}
+
+/* ", or joined 13000" for ambiguous thousands. */
+static void
+print_joined(const struct parse_result *r, FILE *f)
+{
+	fputs(", or joined ", f);
+	for (unsigned j = 0; j < r->alt_nvalues; j++) {
+		fputs(j ? " " : "", f);
+		print_value(r, r->alt_values, j, r->alt_from[j], f);
+	}
+}
+
+/*
+ * ", at \"кВтт\"": the span of the text the grammar could
+ * not read, bytes below 0x20 and the quote escaped so the line stays one.
+ */
+static void
+print_unknown(
+    const struct parse_result *r, const char *text, size_t len, FILE *f)
+{
+	if (r->unknown_len == 0 || (size_t)r->unknown_at + r->unknown_len > len)
+		return;
+	fputs(", at \"", f);
+	for (size_t i = r->unknown_at; i < r->unknown_at + r->unknown_len;
+	     i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (c < 0x20 || c == '"' || c == '\\' || c == 0x7F)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
 }
 
 /* One human-readable line, e.g. "submit: contract 123859, values 1 2". */
 static void
-print_readable(const struct parse_result *r, FILE *f)
+print_readable(
+    const struct parse_result *r, const char *text, size_t len, FILE *f)
 {
 	fputs(parse_kind_name(r->kind), f);
 	switch (r->kind) {
@@ -65,17 +112,23 @@ print_readable(const struct parse_result *r, FILE *f)
 	case PARSE_VALUES:
 		fputs(": ", f);
 		print_values(r, f);
+		if (r->bare_contract)
+			fprintf(
+			    f, ", the first may be contract %s", r->contract);
 		break;
 	case PARSE_INVALID:
 		fprintf(f, ": %s (%s)", parse_reason_name(r->reason),
 		    reason_text[r->reason]);
 		if (r->contract[0] != '\0')
 			fprintf(f, ", contract %s", r->contract);
+		print_unknown(r, text, len, f);
 		break;
 	default: break;
 	}
 	if (r->truncated)
 		fputs(", fraction dropped", f);
+	if (r->ambiguous)
+		print_joined(r, f);
 	fputc('\n', f);
 }
 
@@ -87,7 +140,7 @@ print_one(struct parser *p, const char *text, size_t len, bool json)
 
 	parser_parse(p, text, len, &r);
 	if (!json) {
-		print_readable(&r, stdout);
+		print_readable(&r, text, len, stdout);
 		return;
 	}
 	if (parse_result_json(&r, buf, sizeof(buf)) < 0)

@@ -56,6 +56,54 @@ validate_in_window(
 	return day >= from || day <= to; /* wraps over the month end */
 }
 
+/* Day d of a month, or its last day when the month is shorter. */
+static int32_t
+validate_day_of(int year, unsigned month, unsigned d)
+{
+	unsigned last = tz_month_days(year, month);
+
+	return model_date_from_ymd(year, month, d < last ? d : last);
+}
+
+static void
+validate_month_add(int *year, unsigned *month, int delta)
+{
+	int m = (int)*month - 1 + delta;
+
+	*year += m < 0 ? -1 : m / 12;
+	*month = (unsigned)((m % 12 + 12) % 12) + 1;
+}
+
+int32_t
+validate_period_start(
+    const struct config_window *w, int year, unsigned month, unsigned day)
+{
+	int32_t today = model_date_from_ymd(year, month, day);
+	int32_t open = validate_day_of(year, month, w->from);
+
+	if (!validate_in_window(w, year, month, day))
+		return MODEL_DATE_NONE;
+	if (w->from > w->to && today < open) {
+		/* "30-3" on the 2nd: the occurrence opened last month */
+		validate_month_add(&year, &month, -1);
+		open = validate_day_of(year, month, w->from);
+	}
+	return open;
+}
+
+int32_t
+validate_next_open(
+    const struct config_window *w, int year, unsigned month, unsigned day)
+{
+	int32_t today = model_date_from_ymd(year, month, day);
+	int32_t open = validate_day_of(year, month, w->from);
+
+	if (open > today)
+		return open;
+	validate_month_add(&year, &month, 1);
+	return validate_day_of(year, month, w->from);
+}
+
 uint64_t
 validate_daily_milli(
     const struct model_contract *c, const struct dialog_submission *s)

@@ -1,7 +1,8 @@
 /*
  * bench_parse: what one core does with inbound SMS text. A generated corpus
  * of realistic messages (submits, starts, bare values, cancels, help,
- * invalid text; Cyrillic and Latin) is stored as UCS-2, as SMPP delivers
+ * thanks, confirmations, the forms of issue 13, invalid text; Cyrillic
+ * and Latin) is stored as UCS-2, as SMPP delivers
  * it; each message is decoded (text_decode, data_coding 0x08), normalised
  * and parsed (parser_parse). Prints messages/second and ns/message, the
  * median of 5 runs, plus the decode-only and parse-only medians.
@@ -185,29 +186,62 @@ gen_values_msg(uint64_t *s, char *t)
 static enum parse_kind
 gen_word(uint64_t *s, char *t)
 {
-	static const char *const cancel[] = {
-		"ОТМЕНА",
-		"отмена",
-		"Отмена",
-		"СТОП",
-		"стоп",
-		"Стоп!",
+	static const struct {
+		const char *text;
+		enum parse_kind kind;
+	} words[] = {
+		{ "ОТМЕНА", PARSE_CANCEL },
+		{ "отмена", PARSE_CANCEL },
+		{ "Стоп!", PARSE_CANCEL },
+		{ "ПОМОЩЬ", PARSE_HELP },
+		{ "справка", PARSE_HELP },
+		{ "?", PARSE_HELP },
+		{ "Как передать показания?", PARSE_HELP },
+		{ "Спасибо!", PARSE_THANKS },
+		{ "спасибо большое", PARSE_THANKS },
+		{ "\xf0\x9f\x91\x8d", PARSE_THANKS }, /* 👍 */
+		{ "ДА", PARSE_CONFIRM },
+		{ "Да.", PARSE_CONFIRM },
 	};
-	static const char *const help[] = {
-		"ПОМОЩЬ",
-		"помощь",
-		"Помощь",
-		"СПРАВКА",
-		"справка",
-		"?",
-	};
+	unsigned i = pick(s, sizeof(words) / sizeof(words[0]));
 
-	if (pick(s, 2)) {
-		strcpy(t, PICK(s, cancel));
-		return PARSE_CANCEL;
-	}
-	strcpy(t, PICK(s, help));
-	return PARSE_HELP;
+	strcpy(t, words[i].text);
+	return words[i].kind;
+}
+
+/*
+ * How people really write (issue 13): greetings, politeness, units,
+ * labels, markup, emoji, grouped contracts, thousands. Each with its kind.
+ */
+static const struct {
+	const char *text;
+	enum parse_kind kind;
+} people[] = {
+	{ "Здравствуйте! Передаю показания: ПС 102057531 3600", PARSE_SUBMIT },
+	{ "Показания ПС 102057531 3600", PARSE_SUBMIT },
+	{ "ПС 102057531 7300 спасибо", PARSE_SUBMIT },
+	{ "ПС 102057522 8700 кВт*ч", PARSE_SUBMIT },
+	{ "ПС 123861 день 12000 ночь 5800", PARSE_SUBMIT },
+	{ "*ПС 102057522 11638*", PARSE_SUBMIT },
+	{ "\xf0\x9f\x93\xb7 ПС 102057522 11638", PARSE_SUBMIT }, /* 📷 */
+	{ "ПС 102 057 522 11638", PARSE_SUBMIT },
+	{ "РС 102057522 11638", PARSE_SUBMIT },
+	{ "Т1 13000 Т2 6200", PARSE_VALUES },
+	{ "Ночь 6200", PARSE_VALUES },
+	{ "2100, 1600, 1000", PARSE_VALUES },
+	{ "102057540 7700", PARSE_VALUES },
+	{ "3600 кВт", PARSE_VALUES },
+	{ "13,000", PARSE_VALUES },
+	{ "12 000", PARSE_VALUES },
+};
+
+static enum parse_kind
+gen_people(uint64_t *s, char *t)
+{
+	unsigned i = pick(s, sizeof(people) / sizeof(people[0]));
+
+	strcpy(t, people[i].text);
+	return people[i].kind;
 }
 
 /* Invalid texts people really send, each with the reason it must get. */
@@ -216,17 +250,17 @@ static const struct {
 	enum parse_reason reason;
 } invalid[] = {
 	{ "Добрый день! Показания за март 12345", PARSE_R_UNKNOWN },
-	{ "Спасибо", PARSE_R_UNKNOWN },
+	{ "Добрый день", PARSE_R_UNKNOWN },
 	{ "Hello", PARSE_R_UNKNOWN },
-	{ "Показания счетчика 45055 23186", PARSE_R_UNKNOWN },
+	{ "Лицевой счет 45055 23186", PARSE_R_UNKNOWN },
 	{ "ПС", PARSE_R_NO_CONTRACT },
 	{ "ПС 123 45055", PARSE_R_BAD_CONTRACT },
 	{ "ПС 123859,5 45055", PARSE_R_BAD_CONTRACT },
 	{ "ПС 102057522 116381234567", PARSE_R_BAD_VALUE },
 	{ "ПС 123859 1 2 3 4 5 6 7", PARSE_R_TOO_MANY_VALUES },
-	{ "ПС 123859 45055 кВт", PARSE_R_BAD_SYNTAX },
+	{ "ПС 123859 45055 кВтт", PARSE_R_BAD_SYNTAX },
 	{ "ПС договор 123859", PARSE_R_BAD_SYNTAX },
-	{ "45055, 23186", PARSE_R_BAD_SYNTAX },
+	{ "45055 ,23186", PARSE_R_BAD_SYNTAX },
 	{ "ПС 123859 １１６３８", PARSE_R_NON_ASCII_DIGIT },
 	{ "ПС 102057522 ١١٦٣٨", PARSE_R_NON_ASCII_DIGIT },
 };
@@ -241,7 +275,10 @@ gen_invalid(uint64_t *s, char *t, enum parse_reason *reason)
 	return PARSE_INVALID;
 }
 
-/* One message: 40% submit, 15% start, 20% values, 10% words, 15% invalid. */
+/*
+ * One message: 40% submit, 15% start, 20% values, 10% words, 5% the
+ * forms of issue 13, 10% invalid.
+ */
 static enum parse_kind
 gen_one(uint64_t *s, char *t, enum parse_reason *reason)
 {
@@ -256,6 +293,8 @@ gen_one(uint64_t *s, char *t, enum parse_reason *reason)
 		return gen_values_msg(s, t);
 	if (r < 85)
 		return gen_word(s, t);
+	if (r < 90)
+		return gen_people(s, t);
 	return gen_invalid(s, t, reason);
 }
 
@@ -517,12 +556,13 @@ main(int argc, char **argv)
 	}
 	corpus_build(&c, n, seed);
 	bad = verify(p, &c, count);
-	printf(
-	    "corpus: %zu msgs, %zu UCS-2 octets; submit %zu start %zu values "
-	    "%zu cancel %zu help %zu invalid %zu; JIT %s\n",
+	printf("corpus: %zu msgs, %zu UCS-2 octets; submit %zu start %zu "
+	       "values %zu cancel %zu help %zu thanks %zu confirm %zu "
+	       "invalid %zu; JIT %s\n",
 	    n, c.off[n], count[PARSE_SUBMIT], count[PARSE_START],
 	    count[PARSE_VALUES], count[PARSE_CANCEL], count[PARSE_HELP],
-	    count[PARSE_INVALID], parser_jit(p) ? "on" : "off");
+	    count[PARSE_THANKS], count[PARSE_CONFIRM], count[PARSE_INVALID],
+	    parser_jit(p) ? "on" : "off");
 	if (bad == 0) {
 		for (int r = 0; r < runs; r++) {
 			full[r] = run_full(p, &c);

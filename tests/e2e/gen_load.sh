@@ -28,7 +28,7 @@ BEGIN {
 	blocks = int((n + 9) / 10)
 	csv = dir "/contracts.csv"; tsv = dir "/messages.tsv"
 	print "contract,resource,position,register,digits,last_value,last_date,status" > csv
-	split("Здравствуйте|ПС|показания|спасибо!|Привет как дела", junk, "|")
+	split("Здравствуйте|ПС|показания|абырвалг!|Привет как дела", junk, "|")
 	sender = 0; singles = 0; dialogs = 0; invalid = 0
 	for (b = 0; b < blocks + gap; b++) {
 		if (b < blocks) {

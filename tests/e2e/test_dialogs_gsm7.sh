@@ -42,7 +42,7 @@ expect_eq "message rows received as GSM-7" \
 check_exactly_once "$W/results"
 expect_eq "readings" "$(sql "SELECT string_agg(position || '=' || value || '/' || consumption,
 	' ' ORDER BY submission_id, position) FROM readings")" \
-	"1=11638/1638 2=5100/100 1=11700/62 2=5200/100 1=11700/0 2=5300/100"
+	"1=11638/1638 2=5100/100 1=11700/1700 2=5200/200 1=11700/1700 2=5300/300"
 expect_eq "outcomes" "$(sql "SELECT string_agg(outcome || '/' || coalesce(reason, '-') || '=' || n, ' '
 	ORDER BY outcome, reason) FROM (SELECT outcome, reason, count(*) AS n FROM messages GROUP BY 1, 2) s")" \
 	"accepted/-=3 help/-=1 prompt/-=1 rejected/bad_format=1 rejected/lower_than_last=1 rejected/unknown_contract=1"

@@ -40,7 +40,7 @@ expect_eq "digits-only message rows not received as GSM-7" \
 check_exactly_once "$W/results"
 expect_eq "readings" "$(sql "SELECT string_agg(contract || ':' || position || '=' || value
 	|| '/' || consumption, ' ' ORDER BY contract, position) FROM readings")" \
-	"102057522:1=11638/138 102057522:1=11700/62 123859:1=45055/255 123859:2=23186/176 176355:1=20/2 176355:2=17/2 345678:1=10300/100 345678:2=8200/100 345678:3=5500/100"
+	"102057522:1=11638/138 123859:1=45055/255 123859:2=23186/176 176354:1=39/1 176354:2=36/1 176355:1=20/2 176355:2=17/2 345678:1=10300/100 345678:2=8200/100 345678:3=5500/100"
 expect_eq "outcomes" "$(sql "SELECT string_agg(outcome || '/' || coalesce(reason, '-') || '=' || n, ' '
 	ORDER BY outcome, reason) FROM (SELECT outcome, reason, count(*) AS n FROM messages GROUP BY 1, 2) s")" \
 	"accepted/-=5 cancelled/-=1 help/-=1 prompt/-=4 rejected/bad_format=1 rejected/closed_contract=1 rejected/lower_than_last=1 rejected/no_dialog=1 rejected/too_many_digits=1 rejected/too_many_values=1 rejected/unknown_contract=1"

@@ -186,39 +186,71 @@ check_encode(const char *text, size_t n, uint8_t ref)
 #ifdef MLINE_FUZZ_GRAMMAR
 static struct parser *parser;
 
+/* A contract: 4-12 ASCII digits. */
+static void
+check_contract(const char *c)
+{
+	size_t cl = strnlen(c, PARSE_CONTRACT_MAX + 1);
+
+	CHECK(cl >= PARSE_CONTRACT_MIN && cl <= PARSE_CONTRACT_MAX);
+	for (size_t i = 0; i < cl; i++)
+		CHECK(c[i] >= '0' && c[i] <= '9');
+}
+
+/* Values, labels and the joined reading of a submit or values result. */
+static void
+check_values(const struct parse_result *r)
+{
+	CHECK(r->nvalues >= 1 && r->nvalues <= PARSE_MAX_VALUES);
+	for (unsigned i = 0; i < r->nvalues; i++)
+		CHECK(parse_value_digits(r->values[i]) <=
+		    (i == 0 && r->bare_contract ? PARSE_CONTRACT_MAX
+		                                : PARSE_VALUE_MAX_DIGITS));
+	for (unsigned i = 0; i < PARSE_MAX_VALUES; i++) {
+		size_t ll = strnlen(r->labels[i], PARSE_LABEL_MAX + 1);
+
+		CHECK(ll <= PARSE_LABEL_MAX);
+		CHECK(i < r->nvalues || ll == 0);
+	}
+	if (!r->ambiguous) {
+		CHECK(r->alt_nvalues == 0);
+		return;
+	}
+	CHECK(r->alt_nvalues >= 1 && r->alt_nvalues <= r->nvalues);
+	CHECK(r->alt_from[0] == 0);
+	for (unsigned j = 1; j < r->alt_nvalues; j++)
+		CHECK(r->alt_from[j] > r->alt_from[j - 1] &&
+		    r->alt_from[j] < r->nvalues);
+}
+
 /* One parse, with the result's own promises checked. */
 static void
 check_parse(const char *text, size_t n)
 {
 	struct parse_result r, again;
-	char json[1024];
+	char json[PARSE_JSON_MAX];
 
 	parser_parse(parser, text, n, &r);
-	CHECK(r.kind >= PARSE_INVALID && r.kind <= PARSE_HELP);
+	CHECK(r.kind >= PARSE_INVALID && r.kind < PARSE__KIND_MAX);
 	CHECK((r.kind == PARSE_INVALID) == (r.reason != PARSE_R_NONE));
 	CHECK(r.reason < PARSE_R__MAX);
 	CHECK(r.nvalues <= PARSE_MAX_VALUES);
-	if (r.kind == PARSE_SUBMIT || r.kind == PARSE_START) {
-		size_t cl = strnlen(r.contract, sizeof(r.contract));
-
-		CHECK(cl >= PARSE_CONTRACT_MIN && cl <= PARSE_CONTRACT_MAX);
-		for (size_t i = 0; i < cl; i++)
-			CHECK(r.contract[i] >= '0' && r.contract[i] <= '9');
-	}
+	if (r.kind == PARSE_SUBMIT || r.kind == PARSE_START || r.bare_contract)
+		check_contract(r.contract);
+	CHECK(!r.bare_contract || r.kind == PARSE_VALUES);
 	if (r.kind == PARSE_SUBMIT || r.kind == PARSE_VALUES)
-		CHECK(r.nvalues >= 1);
-	for (unsigned i = 0; i < r.nvalues; i++)
-		CHECK(
-		    parse_value_digits(r.values[i]) <= PARSE_VALUE_MAX_DIGITS);
+		check_values(&r);
+	else
+		CHECK(r.nvalues == 0 && !r.ambiguous && !r.truncated);
+	/* the quoted span lies inside the text, and only an invalid has one */
+	CHECK((size_t)r.unknown_at + r.unknown_len <= n);
+	CHECK(r.kind == PARSE_INVALID || r.unknown_len == 0);
 	CHECK(parse_result_json(&r, json, sizeof(json)) > 0);
 	CHECK(parse_kind_name(r.kind) != NULL);
 	CHECK(parse_reason_name(r.reason) != NULL);
 	/* Same text, same answer. */
 	parser_parse(parser, text, n, &again);
-	CHECK(again.kind == r.kind && again.reason == r.reason);
-	CHECK(again.nvalues == r.nvalues);
-	CHECK(memcmp(again.values, r.values, r.nvalues * sizeof(r.values[0])) ==
-	    0);
+	CHECK(memcmp(&again, &r, sizeof(r)) == 0);
 }
 #endif
 

@@ -82,7 +82,7 @@ cat >"$tmp/want" <<'OUT'
 9 2026-11-20T12:05:00+03:00 viber v-2 "8200" -> prompt: "Договор 345678. Введите показания: ночь"
 10 2026-11-20T12:06:00.250000+03:00 viber v-2 "5500" -> accepted: "Показания приняты. Спасибо."
 11 2026-11-20T12:07:00+03:00 telegram t-4 "17" -> accepted: "Показания приняты. Спасибо."
-12 2026-11-26T10:00:00+03:00 sms 79000000005 "ПС 176354 40 37" -> rejected (outside_window): "Показания принимаются с 18 по 25 число месяца."
+12 2026-11-26T10:00:00+03:00 sms 79000000005 "ПС 176354 40 37" -> rejected (outside_window): "Показания не приняты: приём с 18 по 25 число. Следующий — с 18.12"
 summary: 12 messages
   accepted            4
   prompt              7
@@ -108,7 +108,7 @@ rc=$?
 set -e
 expect_eq "second exit" "$rc" 1
 expect_eq "second: all duplicates" "$(grep -c '"outcome":"duplicate"' "$tmp/out2")" 12
-expect_match "json line" "$(sed -n 12p "$tmp/out2")" '^\{"n":12,"time":"2026-11-26T10:00:00\+03:00","channel":"sms","from":"79000000005","text":"ПС 176354 40 37","outcome":"duplicate","reason":"rejected","reply":"Показания принимаются с 18 по 25 число месяца."\}$'
+expect_match "json line" "$(sed -n 12p "$tmp/out2")" '^\{"n":12,"time":"2026-11-26T10:00:00\+03:00","channel":"sms","from":"79000000005","text":"ПС 176354 40 37","outcome":"duplicate","reason":"rejected","reply":"Показания не приняты: приём с 18 по 25 число. Следующий — с 18.12"\}$'
 expect_match "summary on stderr with --json" "$(cat "$tmp/err2")" '  duplicate +12  \(accepted 4, prompt 7, rejected 1\)'
 expect_eq "second: tables unchanged" "$(snapshot)" "$before"
 

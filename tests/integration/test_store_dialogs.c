@@ -71,6 +71,10 @@ test_day_night(struct tstore *t)
 {
 	struct tres r;
 
+	/* A lower value is refused and changes nothing. */
+	tstore_say(
+	    t, "79000000002", "ПС 123859 45100 23000", tstore_time(1), &r);
+	expect(&r, "rejected", "lower_than_last", "23010");
 	tstore_say(t, "79000000002", "ПС 123859", tstore_time(1), &r);
 	expect(&r, "prompt", "", "день");
 	ITEST_EQ_STR(
@@ -94,13 +98,10 @@ test_day_night(struct tstore *t)
 	      " FROM registers WHERE contract = '123859'"),
 	    "45055 23186");
 
-	/* Both at once; a lower value is refused and changes nothing. */
-	tstore_say(
-	    t, "79000000002", "ПС 123859 45100 23100", tstore_time(4), &r);
-	expect(&r, "rejected", "lower_than_last", "");
+	/* Both at once, in the same window: a correction (docs/dialog.md). */
 	tstore_say(
 	    t, "79000000002", "ПС 123859 45100 23200", tstore_time(5), &r);
-	expect(&r, "accepted", "", "Показания приняты");
+	expect(&r, "accepted", "", "Показания исправлены");
 	ITEST_EQ_LONG(
 	    itest_long(db,
 	        "SELECT count(*) FROM submissions WHERE contract = '123859'"),
@@ -185,10 +186,11 @@ test_one_batch(struct tstore *t)
 	tstore_submit(
 	    t, "sms", "79000000007", "23300", tstore_time(20), NULL, &r[3]);
 	tstore_wait(one, 1);
-	expect(&r[0], "prompt", "", "показания");
+	expect(&r[0], "prompt", "", "показание счётчика");
 	expect(&r[1], "accepted", "", "Показания приняты");
 	expect(&r[2], "prompt", "", "ночь");
-	expect(&r[3], "accepted", "", "Показания приняты");
+	/* 123859 has this window's readings already: a correction */
+	expect(&r[3], "accepted", "", "Показания исправлены");
 	ITEST_EQ_STR(
 	    q("SELECT coalesce(previous::text, 'none') || ' ' || value || ' ' || flags"
 	      " FROM readings WHERE contract = '555001'"),
@@ -259,10 +261,11 @@ test_dry_run(const char *conninfo, struct event_base *base)
 	tstore_say(&t, "79000000010", "99000", tstore_time(61), &r);
 	expect(&r, "prompt", "", "ночь");
 	tstore_say(&t, "79000000010", "99001", tstore_time(62), &r);
-	expect(&r, "accepted", "", "Показания приняты");
+	expect(&r, "accepted", "", "Показания исправлены"); /* this window's */
 	tstore_say(
 	    &t, "79000000010", "ПС 123859 98000 99002", tstore_time(63), &r);
-	expect(&r, "rejected", "lower_than_last", ""); /* sees 99000 */
+	/* a correction: it sees the submission of the batch before */
+	expect(&r, "accepted", "", "Показания исправлены");
 	tstore_close(&t);
 	ITEST_EQ_LONG(itest_long(db,
 	                  "SELECT count(*) FROM messages"
@@ -325,10 +328,10 @@ test_never_backwards(const char *conninfo, struct event_base *base)
 	                  "SELECT count(*) FROM readings WHERE contract ="
 	                  " '102057522' AND value = 11640"),
 	    1);
-	/* a newer one moves them on as usual */
+	/* a newer one moves them on as usual (a correction: same window) */
 	tstore_say(
 	    &t, "79000000020", "ПС 102057522 11700", tstore_time(24 * 60), &r);
-	expect(&r, "accepted", "", "Показания приняты");
+	expect(&r, "accepted", "", "Показания исправлены");
 	ITEST_EQ_STR(q(last), "11700 2026-11-21");
 	tstore_close(&t);
 }

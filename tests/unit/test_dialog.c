@@ -20,6 +20,8 @@
 #include "meterline/dialog.h"
 
 #define ACCEPTED_RU "Показания приняты. Спасибо."
+#define REVIEW_RU \
+	"Показания приняты. Расход выше обычного, их проверит специалист."
 
 struct step {
 	const char *at; /* "2024-05-20 12:00:00" local, or "...Z" UTC */
@@ -32,12 +34,18 @@ struct step {
 	const char *stored; /* "45055 23186": the submission; NULL: none */
 	const char *flags; /* dialog_flags_str of the decision; NULL: "" */
 	const char *consumption; /* "55 186" when checked */
+	/*
+	 * What the grammar reads in text, when given: a spec for cmd_spec()
+	 * ("submit c=123861 день:12000 ночь:5800"), so the rules are tested
+	 * apart from the grammar; text is still passed for quoting.
+	 */
+	const char *cmd;
 };
 
 struct conversation {
 	const char *name;
 	void (*setup)(struct config *);
-	struct step steps[10];
+	struct step steps[12];
 };
 
 static struct config base_cfg, cfg; /* 30 KiB each: off the stack */
@@ -84,6 +92,14 @@ static const struct fixture fixtures[] = {
 	{ "777001", E, ACT, { { "Т1", 6, false, 0, NULL } } },
 	{ "888001", E, ACT, { { "Т1", 4, true, 9000, "2024-04-20" } } },
 	{ "888002", E, ACT, { { "Т1", 4, true, 8999, "2024-04-20" } } },
+	{ "123861", E, ACT,
+	    { { "день", 5, true, 11500, "2024-04-22" },
+	        { "ночь", 5, true, 5600, "2024-04-22" } } },
+	{ "123862", E, ACT,
+	    { { "День", 5, true, 11500, "2024-04-22" },
+	        { "Ночь", 5, true, 5600, "2024-04-22" } } },
+	{ "102057540", E, ACT,
+	    { { "показания", 5, true, 7000, "2024-04-20" } } },
 	{ "600600", E, ACT,
 	    { { "Т1", 9, true, 123456789, "2024-04-20" },
 	        { "Т2", 9, true, 1, "2024-04-20" },
@@ -150,7 +166,11 @@ catalog_find(const char *number)
 	return NULL;
 }
 
-/* What the store does with a submission: new last values and dates. */
+/*
+ * What the store does with a submission: each register's last value moves
+ * to prev and the new one becomes last; a correction replaces last and
+ * keeps prev (dialog.h).
+ */
 static void
 catalog_apply(const struct dialog_submission *s)
 {
@@ -158,9 +178,16 @@ catalog_apply(const struct dialog_submission *s)
 
 	assert_non_null(c);
 	for (unsigned i = 0; i < s->nvalues; i++) {
-		c->registers[i].has_last = true;
-		c->registers[i].last_value = s->values[i];
-		c->registers[i].last_date = s->date;
+		struct model_register *r = &c->registers[i];
+
+		if (!(s->flags & DIALOG_F_CORRECTION)) {
+			r->has_prev = r->has_last;
+			r->prev_value = r->last_value;
+			r->prev_date = r->last_date;
+		}
+		r->has_last = true;
+		r->last_value = s->values[i];
+		r->last_date = s->date;
 	}
 }
 
@@ -203,6 +230,79 @@ values_str(const uint32_t *v, unsigned n, char *buf, size_t len)
 
 static void templates_uk(struct config *);
 
+/*
+ * A command as the grammar would give it: "KIND tokens...", KIND one of
+ * submit start values thanks confirm help cancel invalid; tokens c=N
+ * (contract), bare, trunc, alt=V@I,V@I (ambiguous: the joined reading,
+ * each starting at value I; @I defaults to its own index),
+ * u=AT,LEN (the part not understood), LABEL:V or V (a value).
+ */
+static void
+cmd_spec(const char *spec, struct parse_result *r)
+{
+	static const char *const kinds[] = { "invalid", "submit", "start",
+		"values", "cancel", "help", "thanks", "confirm" };
+	char buf[256], *next;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(buf, sizeof(buf), "%s", spec);
+	for (char *t = buf; t != NULL; t = next) {
+		char *colon;
+		bool kind = false;
+
+		if ((next = strchr(t, ' ')) != NULL)
+			*next++ = '\0';
+		colon = strchr(t, ':');
+
+		for (unsigned k = 0; k < sizeof(kinds) / sizeof(kinds[0]);
+		     k++) {
+			if (strcmp(t, kinds[k]) == 0) {
+				r->kind = (enum parse_kind)k;
+				kind = true;
+			}
+		}
+		if (kind)
+			continue;
+		if (strncmp(t, "c=", 2) == 0) {
+			assert_true(strlen(t + 2) < sizeof(r->contract));
+			memcpy(r->contract, t + 2, strlen(t + 2) + 1);
+		} else if (strcmp(t, "bare") == 0) {
+			r->bare_contract = true;
+		} else if (strcmp(t, "trunc") == 0) {
+			r->truncated = true;
+		} else if (strncmp(t, "alt=", 4) == 0) {
+			r->ambiguous = true;
+			/* V@I: the joined value starts at value I */
+			for (char *v = t + 4; *v != '\0';) {
+				unsigned j = r->alt_nvalues++;
+
+				r->alt_values[j] = strtoull(v, &v, 10);
+				r->alt_from[j] = (uint8_t)j;
+				if (*v == '@')
+					r->alt_from[j] =
+					    (uint8_t)strtoul(v + 1, &v, 10);
+				v += *v == ',';
+			}
+		} else if (strncmp(t, "u=", 2) == 0) {
+			unsigned at, len;
+
+			assert_int_equal(sscanf(t + 2, "%u,%u", &at, &len), 2);
+			r->unknown_at = (uint16_t)at;
+			r->unknown_len = (uint16_t)len;
+		} else {
+			if (colon != NULL) {
+				*colon = '\0';
+				assert_true(strlen(t) < sizeof(r->labels[0]));
+				memcpy(r->labels[r->nvalues], t, strlen(t) + 1);
+			}
+			r->values[r->nvalues++] =
+			    strtoull(colon ? colon + 1 : t, NULL, 10);
+		}
+	}
+	if (r->kind == PARSE_INVALID && r->reason == PARSE_R_NONE)
+		r->reason = PARSE_R_BAD_SYNTAX;
+}
+
 static void
 check_step(const struct conversation *cv, unsigned i, const struct step *st,
     const struct dialog_decision *out)
@@ -226,9 +326,10 @@ check_step(const struct conversation *cv, unsigned i, const struct step *st,
 		fail_msg("%s step %u: reply\n  \"%s\"\nwant\n  \"%s\"",
 		    cv->name, i, out->reply, st->reply);
 	assert_int_equal(out->reply_len, strlen(out->reply));
-	/* default replies fit one SMS; help is the declared two-part one */
-	if (cv->setup != templates_uk && out->outcome != DIALOG_OUT_HELP &&
-	    tpl_ucs2_units(out->reply) > TPL_SMS_UNITS)
+	/* default replies fit one SMS, the declared two-part ones two */
+	if (cv->setup != templates_uk &&
+	    tpl_ucs2_units(out->reply) >
+	        (tpl_two_part(out->tpl) ? 2 * 67 : TPL_SMS_UNITS))
 		fail_msg("%s step %u: reply of %zu characters: %s", cv->name, i,
 		    tpl_ucs2_units(out->reply), out->reply);
 	if (out->has_dialog)
@@ -272,8 +373,13 @@ run(const struct conversation *cv)
 		struct parse_result cmd;
 		struct dialog_input in;
 
-		parser_parse(parser, st->text, strlen(st->text), &cmd);
+		if (st->cmd != NULL)
+			cmd_spec(st->cmd, &cmd);
+		else
+			parser_parse(parser, st->text, strlen(st->text), &cmd);
 		in = (struct dialog_input){ .time_us = time_of(st->at),
+			.text = st->text,
+			.text_len = strlen(st->text),
 			.channel = "sms",
 			.sender = "79120000001",
 			.cmd = &cmd,
@@ -354,6 +460,13 @@ templates_uk(struct config *c)
 }
 
 static void
+accepted_echo(struct config *c)
+{
+	set(c, "templates", "accepted",
+	    "Принято: {registers}; {values}; расход {consumption}");
+}
+
+static void
 limits_off(struct config *c)
 {
 	set(c, "limits", "electricity", "0");
@@ -375,7 +488,8 @@ static const struct conversation conversations[] = {
 	{ "single started, then the value", NULL,
 	    {
 	        { T, "ПС 102057522", "prompt", NULL,
-	            PROMPT_TN("102057522", "Т1"), "102057522/0", NOTHING },
+	            "Договор 102057522. Введите показание счётчика, например 45055",
+	            "102057522/0", NOTHING },
 	        { T, "11638", "accepted", NULL, ACCEPTED_RU, NULL, "11638" },
 	    } },
 	{ "single equal to the last value", NULL,
@@ -386,14 +500,15 @@ static const struct conversation conversations[] = {
 	{ "single lower than last, then resent", NULL,
 	    {
 	        { T, "ПС 102057522 10999", "rejected", "lower_than_last",
-	            "Показание 10999 меньше прежнего 11000. Введите показания: Т1",
+	            "Показание 10999 меньше прежнего 11000. Пришлите верное. "
+	            "Если неверно прежнее, обратитесь в поддержку",
 	            "102057522/0", NOTHING },
 	        { T, "11638", "accepted", NULL, ACCEPTED_RU, NULL, "11638" },
 	    } },
 	{ "single more digits than the capacity", NULL,
 	    {
 	        { T, "ПС 102057522 116380", "rejected", "too_many_digits",
-	            "В показании 116380 больше 5 цифр. Введите показания: Т1",
+	            "В показании 116380 больше 5 цифр. Пришлите верное показание",
 	            "102057522/0", NOTHING },
 	        { T, "ПС 102057522 011638", "accepted", NULL, NULL, NULL,
 	            "11638", "replaced" },
@@ -401,7 +516,8 @@ static const struct conversation conversations[] = {
 	{ "single too many values", NULL,
 	    {
 	        { T, "ПС 102057522 11638 12000", "rejected", "too_many_values",
-	            "Лишние показания, нужно 1. Пример: ПС 102057522 45055",
+	            "Лишние показания: по договору 102057522 одно показание, "
+	            "прислано 2",
 	            "102057522/0", NOTHING },
 	    } },
 	{ "single with a fraction and junk spacing", NULL,
@@ -409,12 +525,14 @@ static const struct conversation conversations[] = {
 	        { T, "  пс:102057522   11638,57 ", "accepted", NULL,
 	            ACCEPTED_RU, NULL, "11638", "truncated" },
 	    } },
-	{ "single twice: the second sees the first as last", NULL,
+	{ "single in two windows: the second sees the first as last", NULL,
 	    {
 	        { T, "ПС 102057522 11638", "accepted", NULL, NULL, NULL,
 	            "11638" },
-	        { T, "ПС 102057522 11637", "rejected", "lower_than_last",
-	            "Показание 11637 меньше прежнего 11638. Введите показания: Т1",
+	        { "2024-06-20 12:00:00", "ПС 102057522 11637", "rejected",
+	            "lower_than_last",
+	            "Показание 11637 меньше прежнего 11638. Пришлите верное. "
+	            "Если неверно прежнее, обратитесь в поддержку",
 	            "102057522/0", NOTHING },
 	    } },
 	{ "latin PS, lower case", NULL,
@@ -441,7 +559,7 @@ static const struct conversation conversations[] = {
 	{ "day/night partial then completion", NULL,
 	    {
 	        { T, "ПС 123859 45055", "prompt", NULL,
-	            PROMPT_TN("123859", "ночь"), "123859/1" },
+	            "Не хватает показания: ночь. Пример: 23186", "123859/1" },
 	        { T, "23186", "accepted", NULL, ACCEPTED_RU, NULL,
 	            "45055 23186" },
 	    } },
@@ -454,7 +572,8 @@ static const struct conversation conversations[] = {
 	{ "day/night too many in the command", NULL,
 	    {
 	        { T, "ПС 123859 45055 23186 1", "rejected", "too_many_values",
-	            "Лишние показания, нужно 2. Пример: ПС 123859 45055 23186",
+	            "Лишние показания: договор 123859 — 2 шкалы (день, ночь), "
+	            "прислано 3",
 	            "123859/0" },
 	        { T, "45055 23186", "accepted", NULL, ACCEPTED_RU, NULL,
 	            "45055 23186" },
@@ -463,23 +582,26 @@ static const struct conversation conversations[] = {
 	    {
 	        { T, "ПС 123859 45055", "prompt", NULL, NULL, "123859/1" },
 	        { T, "23186 100", "rejected", "too_many_values",
-	            "Лишние показания, нужно 1. Пример: 23186", "123859/1" },
+	            "Лишние показания: нужно ещё 1 (ночь), прислано 2",
+	            "123859/1" },
 	        { T, "23186", "accepted", NULL, ACCEPTED_RU, NULL,
 	            "45055 23186" },
 	    } },
 	{ "day/night more than six values", NULL,
 	    {
 	        { T, "ПС 123859 1 2 3 4 5 6 7", "rejected", "too_many_values",
-	            "Лишние показания, нужно 2. Пример: ПС 123859 45055 23186",
+	            "Лишние показания: договор 123859 — 2 шкалы (день, ночь), "
+	            "прислано >6",
 	            "123859/0" },
 	        { T, "1 2 3 4 5 6 7", "rejected", "too_many_values",
-	            "Лишние показания, нужно 2. Пример: 45055 23186",
+	            "Лишние показания: нужно ещё 2 (день, ночь), прислано >6",
 	            "123859/0" },
 	    } },
 	{ "day/night night lower than last keeps day", NULL,
 	    {
 	        { T, "ПС 123859 45055 22000", "rejected", "lower_than_last",
-	            "Показание 22000 меньше прежнего 23000. Введите показания: ночь",
+	            "Показание 22000 меньше прежнего 23000. Пришлите верное (ночь). "
+	            "Если неверно прежнее, обратитесь в поддержку",
 	            "123859/1" },
 	        { T, "23186", "accepted", NULL, ACCEPTED_RU, NULL,
 	            "45055 23186" },
@@ -516,8 +638,8 @@ static const struct conversation conversations[] = {
 	{ "help without a dialog", NULL,
 	    {
 	        { T, "ПОМОЩЬ", "help", NULL,
-	            "ПС <договор> <показания>, например ПС 102057522 11638. "
-	            "Двух- и трёхтарифный счётчик: ПС <договор>, далее по запросу. "
+	            "Пришлите: ПС 102057522 11638 (договор и показание). Два тарифа: "
+	            "ПС 123861 день 12000 ночь 5800. Приём с 18 по 25 число. "
 	            "Отмена: СТОП",
 	            NOTHING },
 	        { T, "справка", "help", NULL, NULL, NOTHING },
@@ -541,7 +663,7 @@ static const struct conversation conversations[] = {
 	    {
 	        { T, "ПС 123859", "prompt", NULL, NULL, "123859/0" },
 	        { T, "привет", "rejected", "bad_format",
-	            "Не понял. Договор 123859, показания: день. Пример: 45055",
+	            "Не понял. Договор 123859: день, ночь. Пример: 45055 23186",
 	            "123859/0" },
 	        { T, "45055 23186", "accepted", NULL, NULL, NULL,
 	            "45055 23186" },
@@ -549,7 +671,8 @@ static const struct conversation conversations[] = {
 	{ "a value of eleven digits in ПС", NULL,
 	    {
 	        { T, "ПС 123859 12345678901", "rejected", "bad_format",
-	            "Не понял. Договор 123859, показания: день. Пример: 45055",
+	            "Не понял «1234567890…». Договор 123859: день, ночь. "
+	            "Пример: 45055 23186",
 	            "123859/0" },
 	    } },
 
@@ -625,27 +748,31 @@ static const struct conversation conversations[] = {
 	{ "three tariffs two, then one", NULL,
 	    {
 	        { T, "ПС 555001 100100 50200", "prompt", NULL,
-	            PROMPT_TN("555001", "ночь"), "555001/2" },
+	            "Не хватает показания: ночь. Пример: 11638", "555001/2" },
 	        { T, "30300", "accepted", NULL, NULL, NULL,
 	            "100100 50200 30300" },
 	    } },
 	{ "three tariffs one, then two", NULL,
 	    {
-	        { T, "ПС 555001 100100", "prompt", NULL, NULL, "555001/1" },
+	        { T, "ПС 555001 100100", "prompt", NULL,
+	            "Не хватает показаний: полупик, ночь. Пример: 23186 11638",
+	            "555001/1" },
 	        { T, "50200 30300", "accepted", NULL, NULL, NULL,
 	            "100100 50200 30300" },
 	    } },
 	{ "three tariffs too many", NULL,
 	    {
 	        { T, "ПС 555001 1 2 3 4", "rejected", "too_many_values",
-	            "Лишние показания, нужно 3. Пример: ПС 555001 45055 23186 11638",
+	            "Лишние показания: договор 555001 — 3 шкалы (пик, полупик, "
+	            "ночь), прислано 4",
 	            "555001/0" },
 	    } },
 	{ "three tariffs semi-peak lower keeps peak", NULL,
 	    {
 	        { T, "ПС 555001 100100 49999 30300", "rejected",
 	            "lower_than_last",
-	            "Показание 49999 меньше прежнего 50000. Введите показания: полупик",
+	            "Показание 49999 меньше прежнего 50000. Пришлите верное "
+	            "(полупик). Если неверно прежнее, обратитесь в поддержку",
 	            "555001/1" },
 	        { T, "50200 30300", "accepted", NULL, NULL, NULL,
 	            "100100 50200 30300" },
@@ -673,7 +800,8 @@ static const struct conversation conversations[] = {
 	{ "cold water, too many", NULL,
 	    {
 	        { T, "ПС 176354 45 33 1", "rejected", "too_many_values",
-	            "Лишние показания, нужно 2. Пример: ПС 176354 20 40",
+	            "Лишние показания: договор 176354 — 2 шкалы (кухня, ванная), "
+	            "прислано 3",
 	            "176354/0" },
 	    } },
 	{ "hot water, one meter", NULL,
@@ -690,7 +818,7 @@ static const struct conversation conversations[] = {
 	    } },
 	{ "electricity above 200 kWh/day is flagged", NULL,
 	    {
-	        { T, "ПС 102057522 17001", "accepted", NULL, ACCEPTED_RU, NULL,
+	        { T, "ПС 102057522 17001", "accepted", NULL, REVIEW_RU, NULL,
 	            "17001", "high_consumption" },
 	    } },
 	{ "flagging switched off by limit 0", limits_off,
@@ -700,7 +828,7 @@ static const struct conversation conversations[] = {
 	    } },
 	{ "cold water, two meters summed, flagged", NULL,
 	    {
-	        { T, "ПС 176354 90 71", "accepted", NULL, ACCEPTED_RU, NULL,
+	        { T, "ПС 176354 90 71", "accepted", NULL, REVIEW_RU, NULL,
 	            "90 71", "high_consumption", "50 41" },
 	    } },
 	{ "cold water 3 m3/day is not flagged", NULL,
@@ -712,19 +840,24 @@ static const struct conversation conversations[] = {
 	        { T, "ПС 176355 81", "accepted", NULL, NULL, NULL, "81",
 	            "high_consumption" },
 	    } },
-	{ "same-day second reading counts as one day", NULL,
+	/* outside the window (policy accept) a second reading is no correction */
+	{ "same-day second reading counts as one day", window_accept,
 	    {
-	        { T, "ПС 102057522 11100", "accepted", NULL, NULL, NULL,
-	            "11100" },
-	        { T, "ПС 102057522 11301", "accepted", NULL, NULL, NULL,
-	            "11301", "high_consumption", "201" },
+	        { "2024-05-27 12:00:00", "ПС 102057522 11100", "accepted", NULL,
+	            NULL, NULL, "11100", "outside_window" },
+	        { "2024-05-27 13:00:00", "ПС 102057522 11301", "accepted", NULL,
+	            REVIEW_RU, NULL, "11301", "high_consumption,outside_window",
+	            "201" },
 	    } },
 	{ "a new meter has no last value", NULL,
 	    {
 	        { T, "ПС 777001 5", "accepted", NULL, ACCEPTED_RU, NULL, "5",
 	            "no_last", "0" },
-	        { T, "ПС 777001 4", "rejected", "lower_than_last", NULL,
-	            "777001/0" },
+	        { T, "ПС 777001 4", "accepted", NULL,
+	            "Показания исправлены: 4.", NULL, "4", "no_last,correction",
+	            "0" },
+	        { "2024-06-20 12:00:00", "ПС 777001 3", "rejected",
+	            "lower_than_last", NULL, "777001/0" },
 	    } },
 
 	/* wrap-around */
@@ -741,7 +874,8 @@ static const struct conversation conversations[] = {
 	{ "wrap-around: new exactly 10% is lower than last", NULL,
 	    {
 	        { T, "ПС 888001 1000", "rejected", "lower_than_last",
-	            "Показание 1000 меньше прежнего 9000. Введите показания: Т1",
+	            "Показание 1000 меньше прежнего 9000. Пришлите верное. Если "
+	            "неверно прежнее, обратитесь в поддержку",
 	            "888001/0" },
 	    } },
 	{ "wrap-around: last just under 90% is lower than last", NULL,
@@ -752,7 +886,7 @@ static const struct conversation conversations[] = {
 	{ "wrap-around: capacity 4 still applies", NULL,
 	    {
 	        { T, "ПС 888001 10000", "rejected", "too_many_digits",
-	            "В показании 10000 больше 4 цифр. Введите показания: Т1",
+	            "В показании 10000 больше 4 цифр. Пришлите верное показание",
 	            "888001/0" },
 	        { T, "9999", "accepted", NULL, NULL, NULL, "9999", NULL,
 	            "999" },
@@ -780,7 +914,12 @@ static const struct conversation conversations[] = {
 	    } },
 	{ "bare values without a dialog", NULL,
 	    {
+	        /* a number that could be a contract, but is none */
 	        { T, "11638", "rejected", "no_dialog",
+	            "Сначала укажите договор (11638 не найден): ПС 102057522 "
+	            "11638",
+	            NOTHING },
+	        { T, "116", "rejected", "no_dialog",
 	            "Сначала укажите договор. Пример: ПС 102057522 11638",
 	            NOTHING },
 	        { T, "45055 23186", "rejected", "no_dialog", NULL, NOTHING },
@@ -804,7 +943,9 @@ static const struct conversation conversations[] = {
 	    {
 	        { "2024-05-26 00:00:00", "ПС 102057522 11638", "rejected",
 	            "outside_window",
-	            "Показания принимаются с 18 по 25 число месяца.", NOTHING },
+	            "Показания не приняты: приём с 18 по 25 число. "
+	            "Следующий — с 18.06",
+	            NOTHING },
 	    } },
 	{ "window: the 18th 00:00:00 in, the 17th 23:59:59 out", NULL,
 	    {
@@ -843,15 +984,18 @@ static const struct conversation conversations[] = {
 	    {
 	        { "2024-05-29 23:59:59", "ПС 102057522 11100", "rejected",
 	            "outside_window",
-	            "Показания принимаются с 30 по 3 число месяца.", NOTHING },
+	            "Показания не приняты: приём с 30 по 3 число. "
+	            "Следующий — с 30.05",
+	            NOTHING },
 	        { "2024-05-30 00:00:00", "ПС 102057522 11100", "accepted", NULL,
 	            NULL, NULL, "11100" },
+	        /* the same occurrence of the window: corrections */
 	        { "2024-05-31 12:00:00", "ПС 102057522 11200", "accepted", NULL,
-	            NULL, NULL, "11200" },
+	            NULL, NULL, "11200", "correction" },
 	        { "2024-06-01 00:00:00", "ПС 102057522 11300", "accepted", NULL,
-	            NULL, NULL, "11300" },
+	            NULL, NULL, "11300", "correction" },
 	        { "2024-06-03 23:59:59", "ПС 102057522 11400", "accepted", NULL,
-	            NULL, NULL, "11400" },
+	            NULL, NULL, "11400", "correction" },
 	        { "2024-06-04 00:00:00", "ПС 102057522 11500", "rejected",
 	            "outside_window", NULL, NOTHING },
 	        { "2024-05-20 12:00:00", "ПС 102057522 11500", "rejected",
@@ -864,7 +1008,7 @@ static const struct conversation conversations[] = {
 	        { "2023-02-28 00:00:00", "ПС 102057522 11100", "accepted", NULL,
 	            NULL, NULL, "11100" },
 	        { "2023-03-03 12:00:00", "ПС 102057522 11200", "accepted", NULL,
-	            NULL, NULL, "11200" },
+	            NULL, NULL, "11200", "correction" },
 	    } },
 	{ "window 30-3: 21:00 UTC on the 3rd is the 4th in Moscow", window_30_3,
 	    {
@@ -888,7 +1032,9 @@ static const struct conversation conversations[] = {
 	            "outside_window", NULL, NOTHING },
 	        { "2024-05-19 12:00:00", "ПС 176354 46 34", "rejected",
 	            "outside_window",
-	            "Показания принимаются с 20 по 28 число месяца.", NOTHING },
+	            "Показания не приняты: приём с 20 по 28 число. "
+	            "Следующий — с 20.05",
+	            NOTHING },
 	    } },
 	{ "window per resource: hot water accepts late",
 	    window_hot_water_accept,
@@ -926,6 +1072,275 @@ static const struct conversation conversations[] = {
 	        { "2024-05-26 12:00:00", "ПС 102057522 11638", "rejected",
 	            "outside_window", "Показники приймаються з 18 по 25 число.",
 	            NOTHING },
+	    } },
+
+	/* labels (issue 13): values placed by register name, in any order */
+	{ "labels in order", NULL,
+	    {
+	        { T, "ПС 123861 день 12000 ночь 5800", "accepted", NULL,
+	            ACCEPTED_RU, NULL, "12000 5800", NULL, "500 200",
+	            .cmd = "submit c=123861 день:12000 ночь:5800" },
+	    } },
+	{ "labels reversed", NULL,
+	    {
+	        { T, "ПС 123861 ночь 5800 день 12000", "accepted", NULL,
+	            ACCEPTED_RU, NULL, "12000 5800",
+	            .cmd = "submit c=123861 ночь:5800 день:12000" },
+	    } },
+	{ "labels Т1 Т2, and д н", NULL,
+	    {
+	        { T, "ПС 123861 Т2 6200 Т1 13000", "accepted", NULL, NULL, NULL,
+	            "13000 6200", .cmd = "submit c=123861 т2:6200 т1:13000" },
+	        { "2024-06-20 12:00:00", "ПС 123861 д 13100 н 6300", "accepted",
+	            NULL, NULL, NULL, "13100 6300",
+	            .cmd = "submit c=123861 д:13100 н:6300" },
+	    } },
+	{ "labels against names in capitals", NULL,
+	    {
+	        { T, "ПС 123862 ДЕНЬ 12000 ночь 5800", "accepted", NULL, NULL,
+	            NULL, "12000 5800",
+	            .cmd = "submit c=123862 день:12000 ночь:5800" },
+	    } },
+	{ "inside a dialog Ночь 6200 fills the night register", NULL,
+	    {
+	        { T, "ПС 123861 12000", "prompt", NULL,
+	            "Не хватает показания: ночь. Пример: 23186", "123861/1" },
+	        { T, "Ночь 6200", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "12000 6200", .cmd = "values ночь:6200" },
+	    } },
+	{ "a label replaces a value already collected", NULL,
+	    {
+	        { T, "ПС 123861 12000", "prompt", NULL, NULL, "123861/1" },
+	        { T, "день 12100 ночь 5800", "accepted", NULL, NULL, NULL,
+	            "12100 5800", .cmd = "values день:12100 ночь:5800" },
+	    } },
+	{ "an unknown label is named with the registers", NULL,
+	    {
+	        { T, "ПС 123861 вода 5800", "rejected", "unknown_label",
+	            "Не понял «вода». Шкалы договора 123861: день, ночь",
+	            "123861/0", .cmd = "submit c=123861 вода:5800" },
+	        { T, "Т3 5800", "rejected", "unknown_label",
+	            "Не понял «т3». Шкалы договора 123861: день, ночь",
+	            "123861/0", .cmd = "values т3:5800" },
+	        { T, "12000 5800", "accepted", NULL, NULL, NULL, "12000 5800" },
+	    } },
+	{ "a label that leaves a register out", NULL,
+	    {
+	        { T, "ПС 123861 ночь 5800", "rejected", "missing_values",
+	            "Не хватает показания: день. Пример: день 45055",
+	            "123861/0", .cmd = "submit c=123861 ночь:5800" },
+	    } },
+	{ "one register twice", NULL,
+	    {
+	        { T, "ПС 123861 день 1 день 2", "rejected", "bad_format",
+	            "Не понял. Договор 123861: день, ночь. Пример: 45055 23186",
+	            "123861/0", .cmd = "submit c=123861 день:1 день:2" },
+	    } },
+	{ "a one-register contract ignores a label", NULL,
+	    {
+	        { T, "ПС 102057522 день 11638", "accepted", NULL, ACCEPTED_RU,
+	            NULL, "11638", .cmd = "submit c=102057522 день:11638" },
+	    } },
+
+	/* "<contract> <values>" without the keyword */
+	{ "keyword-less contract and value", NULL,
+	    {
+	        { T, "102057540 7700", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "7700", NULL, "700",
+	            .cmd = "values bare c=102057540 102057540 7700" },
+	    } },
+	{ "keyword-less contract alone starts a dialog", NULL,
+	    {
+	        { T, "102057540", "prompt", NULL,
+	            "Договор 102057540. Введите показание счётчика, например "
+	            "45055",
+	            "102057540/0", .cmd = "values bare c=102057540 102057540" },
+	        { T, "7700", "accepted", NULL, NULL, NULL, "7700" },
+	    } },
+	{ "keyword-less with two registers and labels", NULL,
+	    {
+	        { T, "123861 день 12000 ночь 5800", "accepted", NULL, NULL,
+	            NULL, "12000 5800",
+	            .cmd = "values bare c=123861 123861 день:12000 ночь:5800" },
+	    } },
+	{ "keyword-less number that is no contract", NULL,
+	    {
+	        { T, "99999999 7700", "rejected", "no_dialog",
+	            "Сначала укажите договор (99999999 не найден): ПС "
+	            "102057522 11638",
+	            NOTHING, .cmd = "values bare c=99999999 99999999 7700" },
+	    } },
+	{ "inside a dialog the first number is a value", NULL,
+	    {
+	        { T, "ПС 123861", "prompt", NULL, NULL, "123861/0" },
+	        { T, "12000 5800", "accepted", NULL, NULL, NULL, "12000 5800",
+	            .cmd = "values bare c=12000 12000 5800" },
+	    } },
+
+	/* ambiguous thousands: never guessed */
+	{ "13,000 asked, ДА takes 13000", NULL,
+	    {
+	        { T, "ПС 102057522 13,000", "prompt", "ambiguous",
+	            "Вы имели в виду 13000? Ответьте ДА или пришлите показание "
+	            "без запятой",
+	            "102057522/0",
+	            .cmd = "submit c=102057522 trunc 13 alt=13000" },
+	        { T, "ДА", "accepted", NULL, ACCEPTED_RU, NULL, "13000", NULL,
+	            "2000", .cmd = "confirm" },
+	    } },
+	{ "6.600 inside a dialog, ДА", NULL,
+	    {
+	        { T, "ПС 123861 12000", "prompt", NULL, NULL, "123861/1" },
+	        { T, "6.600", "prompt", "ambiguous",
+	            "Вы имели в виду 6600? Ответьте ДА или пришлите показание "
+	            "без точки",
+	            "123861/1", .cmd = "values trunc 6 alt=6600" },
+	        { T, "да", "accepted", NULL, NULL, NULL, "12000 6600",
+	            .cmd = "confirm" },
+	    } },
+	{ "12 000 asked, then sent without the space", NULL,
+	    {
+	        { T, "ПС 102057522 12 000", "prompt", "ambiguous",
+	            "Вы имели в виду 12000? Ответьте ДА или пришлите показание "
+	            "без пробела",
+	            "102057522/0", .cmd = "submit c=102057522 12 0 alt=12000" },
+	        { T, "12000", "accepted", NULL, NULL, NULL, "12000" },
+	        { T, "ДА", "help", "nothing_to_confirm",
+	            "Подтверждать нечего. Пример: ПС 102057522 11638. Справка: "
+	            "ПОМОЩЬ",
+	            NOTHING, .cmd = "confirm" },
+	    } },
+	{ "12 000 on two registers: both readings fit, asked", NULL,
+	    {
+	        { T, "ПС 123861 12 000", "prompt", "ambiguous", NULL,
+	            "123861/0", .cmd = "submit c=123861 12 0 alt=12000" },
+	        { T, "ДА", "prompt", NULL,
+	            "Договор 123861. Введите показания: ночь", "123861/1",
+	            .cmd = "confirm" },
+	        { T, "5800", "accepted", NULL, NULL, NULL, "12000 5800" },
+	    } },
+	{ "joined reading too long for the register: the literal one", NULL,
+	    {
+	        { T, "ПС 123861 12000,500", "prompt", NULL,
+	            "Не хватает показания: ночь. Пример: 23186", "123861/1",
+	            NOTHING, "truncated",
+	            .cmd = "submit c=123861 trunc 12000 alt=12000500" },
+	    } },
+	{ "any other message clears the question", NULL,
+	    {
+	        { T, "ПС 102057522 13,000", "prompt", "ambiguous", NULL,
+	            "102057522/0",
+	            .cmd = "submit c=102057522 trunc 13 alt=13000" },
+	        { T, "?", "help", NULL, NULL, "102057522/0" },
+	        { T, "ДА", "help", "nothing_to_confirm", NULL, "102057522/0",
+	            .cmd = "confirm" },
+	    } },
+	{ "ДА after the dialog expired", NULL,
+	    {
+	        { "2024-05-20 12:00:00", "ПС 102057522 13,000", "prompt",
+	            "ambiguous", NULL, "102057522/0",
+	            .cmd = "submit c=102057522 trunc 13 alt=13000" },
+	        { "2024-05-20 12:31:00", "ДА", "rejected", "expired",
+	            "Время ввода истекло. Начните заново: ПС 102057522",
+	            NOTHING, NOTHING, "expired", .cmd = "confirm" },
+	    } },
+
+	/* thanks, and what was not understood */
+	{ "thanks answered politely", NULL,
+	    {
+	        { T, "Спасибо!", "thanks", NULL,
+	            "Пожалуйста! Показания принимаются с 18 по 25 число месяца.",
+	            NOTHING, .cmd = "thanks" },
+	        { T, "ПС 123861", "prompt", NULL, NULL, "123861/0" },
+	        { T, "спасибо", "thanks", NULL, NULL, "123861/0",
+	            .cmd = "thanks" },
+	    } },
+	{ "Не понял quotes the part not understood", NULL,
+	    {
+	        { T, "ПС 102057522 3600 кВтч", "rejected", "bad_format",
+	            "Не понял «кВтч». Договор 102057522, пример: 45055",
+	            "102057522/0", .cmd = "invalid c=102057522 u=20,8" },
+	        { T, "ПС 123861", "prompt", NULL, NULL, "123861/0", NOTHING,
+	            "replaced" },
+	        { T, "ночью 5800", "rejected", "bad_format",
+	            "Не понял «ночью». Договор 123861: день, ночь. Пример: "
+	            "45055 23186",
+	            "123861/0", .cmd = "invalid u=0,10" },
+	    } },
+	{ "a long quote is cut, a bad span is not quoted", NULL,
+	    {
+	        { T, "привет как дела у вас", "rejected", "bad_format",
+	            "Не понял «привет как…». Пример: ПС 102057522 11638. "
+	            "Справка: ПОМОЩЬ",
+	            NOTHING, .cmd = "invalid u=0,38" },
+	        { T, "abc", "rejected", "bad_format",
+	            "Не понял. Пример: ПС 102057522 11638. Справка: ПОМОЩЬ",
+	            NOTHING, .cmd = "invalid u=1,99" },
+	        { T, "a\tb", "rejected", "bad_format",
+	            "Не понял «a b». Пример: ПС 102057522 11638. Справка: "
+	            "ПОМОЩЬ",
+	            NOTHING, .cmd = "invalid u=0,3" },
+	    } },
+
+	/* corrections inside the window (issue 13, item 4) */
+	{ "a typo flagged, then corrected against the value before", NULL,
+	    {
+	        { T, "ПС 102057540 36000", "accepted", NULL, REVIEW_RU, NULL,
+	            "36000", "high_consumption", "29000" },
+	        { T, "ПС 102057540 6999", "rejected", "lower_than_last",
+	            "Показание 6999 меньше прежнего 7000. Пришлите верное. Если "
+	            "неверно прежнее, обратитесь в поддержку",
+	            "102057540/0" },
+	        { T, "ПС 102057540 7300", "accepted", NULL,
+	            "Показания исправлены: 7300.", NULL, "7300",
+	            "replaced,correction", "300" },
+	        { T, "ПС 102057540 7400", "accepted", NULL,
+	            "Показания исправлены: 7400.", NULL, "7400", "correction",
+	            "400" },
+	    } },
+	{ "a two-register correction names the values", NULL,
+	    {
+	        { T, "ПС 123861 12000 5800", "accepted", NULL, ACCEPTED_RU,
+	            NULL, "12000 5800" },
+	        { T, "ПС 123861 12100 5900", "accepted", NULL,
+	            "Показания исправлены: день 12100, ночь 5900.", NULL,
+	            "12100 5900", "correction", "600 300" },
+	    } },
+	{ "a correction through a dialog, below the typo", NULL,
+	    {
+	        { T, "ПС 123861 12000 5800", "accepted", NULL, NULL, NULL,
+	            "12000 5800" },
+	        { T, "ПС 123861", "prompt", NULL, NULL, "123861/0" },
+	        { T, "11900", "prompt", NULL, NULL, "123861/1" },
+	        { T, "5700", "accepted", NULL, NULL, NULL, "11900 5700",
+	            "correction", "400 100" },
+	    } },
+	{ "the next window opens next month", NULL,
+	    {
+	        { "2024-12-26 12:00:00", "ПС 102057522 11638", "rejected",
+	            "outside_window",
+	            "Показания не приняты: приём с 18 по 25 число. "
+	            "Следующий — с 18.01",
+	            NOTHING },
+	        { "2024-02-10 12:00:00", "ПС 102057522 11638", "rejected",
+	            "outside_window",
+	            "Показания не приняты: приём с 18 по 25 число. "
+	            "Следующий — с 18.02",
+	            NOTHING },
+	    } },
+	{ "accepted echoes registers, values and consumption", accepted_echo,
+	    {
+	        { T, "ПС 123861 12000 5800", "accepted", NULL,
+	            "Принято: день 12000, ночь 5800; 12000 5800; расход 700",
+	            NULL, "12000 5800" },
+	        { T, "ПС 102057522 11638", "accepted", NULL,
+	            "Принято: 11638; 11638; расход 638", NULL, "11638" },
+	    } },
+	{ "two water meters with equal values", NULL,
+	    {
+	        { T, "ПС 176354", "prompt", NULL, NULL, "176354/0" },
+	        { T, "45", "prompt", NULL, NULL, "176354/1" },
+	        { T, "45", "accepted", NULL, ACCEPTED_RU, NULL, "45 45" },
 	    } },
 };
 
@@ -1069,6 +1484,106 @@ test_revalidated_at_completion(void **state)
 	free(out);
 }
 
+/* A correction names the first day of its window occurrence. */
+static void
+test_correction_fields(void **state)
+{
+	struct dialog_decision *out = malloc(sizeof(*out));
+	struct parse_result r = cmd_of("ПС 102057540 7300");
+	struct dialog_input in = { .cmd = &r };
+	struct model_contract *c;
+
+	(void)state;
+	cfg = base_cfg;
+	catalog_reset();
+	c = catalog_find("102057540");
+	c->registers[0].last_value = 36000;
+	c->registers[0].last_date = date_of("2024-05-19");
+	c->registers[0].has_prev = true;
+	c->registers[0].prev_value = 7000;
+	c->registers[0].prev_date = date_of("2024-04-20");
+	in.contract = c;
+	in.time_us = time_of("2024-05-20 12:00:00");
+	assert_int_equal(dialog_decide(&in, &cfg, out), 0);
+	assert_true(out->has_submission);
+	assert_true(out->submission.flags & DIALOG_F_CORRECTION);
+	assert_int_equal(
+	    out->submission.supersedes_since, date_of("2024-05-18"));
+	assert_int_equal(out->submission.consumption[0], 300);
+	/* the last reading before the window: no correction */
+	c->registers[0].last_date = date_of("2024-05-17");
+	assert_int_equal(dialog_decide(&in, &cfg, out), 0);
+	assert_int_equal(out->reason, DIALOG_R_LOWER_THAN_LAST);
+	/* a correction of a new meter: like a new meter */
+	c->registers[0].last_date = date_of("2024-05-18");
+	c->registers[0].has_prev = false;
+	assert_int_equal(dialog_decide(&in, &cfg, out), 0);
+	assert_int_equal(
+	    out->submission.flags, DIALOG_F_CORRECTION | DIALOG_F_NO_LAST);
+	free(out);
+}
+
+/* The question keeps the joined reading; a row with too many is refused. */
+static void
+test_pending(void **state)
+{
+	struct dialog_decision *out = malloc(sizeof(*out));
+	struct parse_result r;
+	struct dialog_input in = { .cmd = &r };
+	char err[128];
+
+	(void)state;
+	cfg = base_cfg;
+	catalog_reset();
+	cmd_spec("submit c=123861 день:12 0 ночь:5 800 alt=12000@0,5800@2", &r);
+	in.contract = catalog_find("123861");
+	in.time_us = time_of(T);
+	assert_int_equal(dialog_decide(&in, &cfg, out), 0);
+	assert_int_equal(out->reason, DIALOG_R_AMBIGUOUS);
+	assert_int_equal(out->dialog.npending, 2);
+	assert_int_equal(out->dialog.pending[0], 12000);
+	assert_int_equal(out->dialog.pending[1], 5800);
+	assert_int_equal(out->tpl, TPL_AMBIGUOUS_SPACE);
+	assert_string_equal(out->reply,
+	    "Вы имели в виду 12000 5800? Ответьте ДА или пришлите "
+	    "показание без пробела");
+	out->dialog.npending = 3;
+	assert_int_equal(
+	    dialog_state_check(&out->dialog, err, sizeof(err)), -1);
+	free(out);
+}
+
+/* Window occurrences: where a period starts, when the next one opens. */
+static void
+test_window_dates(void **state)
+{
+	struct config_window w = { .from = 18, .to = 25 };
+	struct config_window wrap = { .from = 30, .to = 3 };
+	struct config_window month = { .from = 1, .to = 31 };
+
+	(void)state;
+	assert_int_equal(
+	    validate_period_start(&w, 2024, 5, 20), date_of("2024-05-18"));
+	assert_int_equal(
+	    validate_period_start(&w, 2024, 5, 26), MODEL_DATE_NONE);
+	assert_int_equal(
+	    validate_period_start(&wrap, 2024, 6, 2), date_of("2024-05-30"));
+	assert_int_equal(
+	    validate_period_start(&wrap, 2024, 1, 2), date_of("2023-12-30"));
+	assert_int_equal(
+	    validate_period_start(&wrap, 2023, 3, 1), date_of("2023-02-28"));
+	assert_int_equal(
+	    validate_period_start(&month, 2024, 2, 29), date_of("2024-02-01"));
+	assert_int_equal(
+	    validate_next_open(&w, 2024, 5, 10), date_of("2024-05-18"));
+	assert_int_equal(
+	    validate_next_open(&w, 2024, 5, 26), date_of("2024-06-18"));
+	assert_int_equal(
+	    validate_next_open(&w, 2024, 12, 26), date_of("2025-01-18"));
+	assert_int_equal(
+	    validate_next_open(&wrap, 2024, 2, 10), date_of("2024-02-29"));
+}
+
 static void
 test_names(void **state)
 {
@@ -1146,7 +1661,7 @@ teardown(void **state)
 int
 main(void)
 {
-	struct CMUnitTest tests[NCONV + 8];
+	struct CMUnitTest tests[NCONV + 11];
 	size_t n = 0;
 
 	for (size_t i = 0; i < NCONV; i++) {
@@ -1162,6 +1677,10 @@ main(void)
 	tests[n++] =
 	    (struct CMUnitTest)cmocka_unit_test(test_revalidated_at_completion);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_names);
+	tests[n++] =
+	    (struct CMUnitTest)cmocka_unit_test(test_correction_fields);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_pending);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_window_dates);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_contract_check);
 	return _cmocka_run_group_tests("dialog", tests, n, setup, teardown);
 }

@@ -34,7 +34,37 @@ static struct tpl_vars typical = { {
     [TPL_VAR_FROM] = "18",
     [TPL_VAR_TO] = "25",
     [TPL_VAR_MINUTES] = "30",
+    [TPL_VAR_VALUES] = "123456",
+    [TPL_VAR_CONSUMPTION] = "123456",
+    [TPL_VAR_UNKNOWN] = " «абвгдеёжзи…»", /* the longest quote */
+    [TPL_VAR_LABEL] = "электроэнер", /* 22 bytes, near the label max */
+    [TPL_VAR_NEXT] = "18.06",
 } };
+
+/* {example} as dialog.c builds it for template i. */
+static const char *
+typical_example(int i)
+{
+	switch (i) {
+	case TPL_TOO_MANY_VALUES: return "ПС 102057522 45055 23186 11638";
+	case TPL_BAD_FORMAT_DIALOG:
+	case TPL_MISSING:
+	case TPL_TOO_MANY_VALUES_DIALOG: return "45055 23186 11638";
+	default: return "123456";
+	}
+}
+
+/* {registers} of an accepted submission is the values by register. */
+static const char *
+typical_registers(int i)
+{
+	switch (i) {
+	case TPL_ACCEPTED:
+	case TPL_ACCEPTED_REVIEW:
+	case TPL_CORRECTED: return "пик 123456, полупик 123456, ночь 123456";
+	default: return "пик, полупик, ночь";
+	}
+}
 
 static void
 test_defaults_valid(void **state)
@@ -63,9 +93,8 @@ test_defaults_fit_one_sms(void **state)
 	for (int i = 0; i < TPL__MAX; i++) {
 		size_t units;
 
-		typical.v[TPL_VAR_EXAMPLE] = i == TPL_TOO_MANY_VALUES
-		    ? "ПС 102057522 45055 23186 11638"
-		    : "123456";
+		typical.v[TPL_VAR_EXAMPLE] = typical_example(i);
+		typical.v[TPL_VAR_REGISTERS] = typical_registers(i);
 		tpl_render(tpl_default(i), &typical, out, sizeof(out));
 		units = tpl_ucs2_units(out);
 		if (!tpl_two_part(i) && units > TPL_SMS_UNITS)
@@ -187,6 +216,59 @@ test_check(void **state)
 	    tpl_check(TPL_ACCEPTED, "Дякуємо 👍", err, sizeof(err)), 0);
 }
 
+/* {name|one|few|many}: the Russian plural rule, checked like a placeholder. */
+static void
+test_plural(void **state)
+{
+	static const struct {
+		const char *n, *want;
+	} cases[] = {
+		{ "1", "1 шкала" }, { "2", "2 шкалы" }, { "4", "4 шкалы" },
+		{ "5", "5 шкал" }, { "11", "11 шкал" }, { "12", "12 шкал" },
+		{ "21", "21 шкала" }, { "22", "22 шкалы" }, { "0", "0 шкал" },
+		{ "111", "111 шкал" },
+		{ ">6", ">6 шкал" }, /* not a number: many */
+	};
+	struct tpl_vars v = { { NULL } };
+	char out[128], err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		v.v[TPL_VAR_EXPECTED] = cases[i].n;
+		tpl_render("{expected} {expected|шкала|шкалы|шкал}", &v, out,
+		    sizeof(out));
+		assert_string_equal(out, cases[i].want);
+	}
+	v.v[TPL_VAR_EXPECTED] = NULL; /* unset: many */
+	tpl_render("{expected|a|b|c}", &v, out, sizeof(out));
+	assert_string_equal(out, "c");
+	assert_int_equal(tpl_check(TPL_MISSING, "{expected|a|b|c} {registers}",
+	                     err, sizeof(err)),
+	    0);
+	assert_int_equal(
+	    tpl_check(TPL_MISSING, "{expected|a|b}", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "three forms"));
+	assert_int_equal(
+	    tpl_check(TPL_MISSING, "{value|a|b|c}", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not available in this reply {value}"));
+	assert_int_equal(
+	    tpl_check(TPL_MISSING, "{expected|a{|b|c}", err, sizeof(err)), -1);
+}
+
+static void
+test_utf8_char(void **state)
+{
+	(void)state;
+	assert_int_equal(tpl_utf8_char("a", 1), 1);
+	assert_int_equal(tpl_utf8_char("д", 2), 2);
+	assert_int_equal(tpl_utf8_char("д", 1), 0); /* cut short */
+	assert_int_equal(tpl_utf8_char("€", 3), 3);
+	assert_int_equal(tpl_utf8_char("👍", 4), 4);
+	assert_int_equal(tpl_utf8_char("\xc0\xaf", 2), 0);
+	assert_int_equal(tpl_utf8_char("\xed\xa0\x80", 3), 0);
+	assert_int_equal(tpl_utf8_char("x", 0), 0);
+}
+
 static void
 test_ucs2_units(void **state)
 {
@@ -209,6 +291,8 @@ main(void)
 		cmocka_unit_test(test_render_truncates_on_characters),
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_ucs2_units),
+		cmocka_unit_test(test_plural),
+		cmocka_unit_test(test_utf8_char),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,300 @@
+/*
+ * The grammar's fixed vocabulary (docs/grammar.md lists the same words):
+ * phrases that greet, thank, ask for help, cancel or confirm; units after
+ * a value; the keyword; register labels. And the character classes the
+ * scanner reads the normalised text with (lower case, single spaces).
+ */
+#include "parse_int.h"
+
+/* ---- phrases ------------------------------------------------------------ */
+
+struct phrase {
+	const char *text;
+	unsigned char len;
+	unsigned char cls;
+};
+
+#define P(t, c) \
+	{ \
+		t, sizeof(t) - 1, c \
+	}
+
+/*
+ * Sorted by bytes (parse_words_check verifies it at parser_new), so the
+ * phrases starting with one letter are found by binary search.
+ */
+static const struct phrase phrases[] = {
+	P("hello", PH_GREET),
+	P("help", PH_HELP),
+	P("hi", PH_GREET),
+	P("ok", PH_CONFIRM),
+	P("please", PH_POLITE),
+	P("thank you", PH_THANKS),
+	P("thanks", PH_THANKS),
+	P("thx", PH_THANKS),
+	P("yes", PH_CONFIRM),
+	P("ага", PH_CONFIRM),
+	P("благодарим", PH_THANKS),
+	P("благодарю", PH_THANKS),
+	P("большое спасибо", PH_THANKS),
+	P("верно", PH_CONFIRM),
+	P("все верно", PH_CONFIRM),
+	P("всего доброго", PH_POLITE),
+	P("всё верно", PH_CONFIRM),
+	P("да", PH_CONFIRM),
+	P("до свидания", PH_POLITE),
+	P("доброго времени суток", PH_GREET),
+	P("доброго дня", PH_GREET),
+	P("доброе утро", PH_GREET),
+	P("добрый вечер", PH_GREET),
+	P("добрый день", PH_GREET),
+	P("заранее спасибо", PH_THANKS),
+	P("здравствуй", PH_GREET),
+	P("здравствуйте", PH_GREET),
+	P("здраствуйте", PH_GREET),
+	P("инструкция", PH_HELP),
+	P("как ввести показания", PH_HELP),
+	P("как внести показания", PH_HELP),
+	P("как отправить", PH_HELP),
+	P("как отправить показания", PH_HELP),
+	P("как отправлять показания", PH_HELP),
+	P("как передавать показания", PH_HELP),
+	P("как передать", PH_HELP),
+	P("как передать показания", PH_HELP),
+	P("как подать показания", PH_HELP),
+	P("как сдать показания", PH_HELP),
+	P("не понимаю", PH_HELP),
+	P("не понял", PH_HELP),
+	P("не поняла", PH_HELP),
+	P("огромное спасибо", PH_THANKS),
+	P("ок", PH_CONFIRM),
+	P("отмена", PH_CANCEL),
+	P("отправляю", PH_FILLER),
+	P("пасиб", PH_THANKS),
+	P("пасибо", PH_THANKS),
+	P("передаю", PH_FILLER),
+	P("пжл", PH_POLITE),
+	P("плз", PH_POLITE),
+	P("подтверждаю", PH_CONFIRM),
+	P("пожалуйста", PH_POLITE),
+	P("пожалуйсто", PH_POLITE),
+	P("показание", PH_FILLER),
+	P("показания", PH_FILLER),
+	P("помоги", PH_HELP),
+	P("помогите", PH_HELP),
+	P("помощь", PH_HELP),
+	P("понятно", PH_POLITE),
+	P("правильно", PH_CONFIRM),
+	P("привет", PH_GREET),
+	P("приветствую", PH_GREET),
+	P("с уважением", PH_SIGN),
+	P("сообщаю", PH_FILLER),
+	P("спасибки", PH_THANKS),
+	P("спасибо", PH_THANKS),
+	P("спасибо большое", PH_THANKS),
+	P("спасибо вам", PH_THANKS),
+	P("спасибо заранее", PH_THANKS),
+	P("спасибочки", PH_THANKS),
+	P("справка", PH_HELP),
+	P("спс", PH_THANKS),
+	P("стоп", PH_CANCEL),
+	P("счетчик", PH_FILLER),
+	P("счетчика", PH_FILLER),
+	P("счётчик", PH_FILLER),
+	P("счётчика", PH_FILLER),
+	P("угу", PH_CONFIRM),
+	P("хорошего дня", PH_POLITE),
+	P("хорошо", PH_POLITE),
+	P("что писать", PH_HELP),
+	P("ясно", PH_POLITE),
+};
+
+static int
+phrase_cmp(const struct phrase *a, const struct phrase *b)
+{
+	size_t n = a->len < b->len ? a->len : b->len;
+	int c = memcmp(a->text, b->text, n);
+
+	return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+bool
+parse_words_check(void)
+{
+	for (size_t k = 1; k < sizeof(phrases) / sizeof(phrases[0]); k++)
+		if (phrase_cmp(&phrases[k - 1], &phrases[k]) >= 0)
+			return false;
+	return true;
+}
+
+/* memcmp for the few bytes of a word, without the call. */
+static int
+bytes_cmp(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return (unsigned char)a[i] < (unsigned char)b[i] ? -1
+			                                                 : 1;
+	return 0;
+}
+
+/* Index of the first phrase whose first character is >= s[0..clen). */
+static size_t
+phrase_lower(const char *s, size_t clen)
+{
+	size_t lo = 0, hi = sizeof(phrases) / sizeof(phrases[0]), mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (bytes_cmp(phrases[mid].text, s, clen) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+enum phrase_class
+phrase_at(const char *s, size_t i, size_t n, size_t *len)
+{
+	size_t clen, k, best = 0;
+	enum pch c = pch_at(s, i, n, &clen);
+	enum phrase_class cls = PH_NONE;
+
+	if (c != PCH_LATIN && c != PCH_CYR)
+		return PH_NONE;
+	for (k = phrase_lower(s + i, clen);
+	     k < sizeof(phrases) / sizeof(phrases[0]) &&
+	     bytes_cmp(phrases[k].text, s + i, clen) == 0;
+	     k++) {
+		const struct phrase *p = &phrases[k];
+
+		if (p->len > best && p->len <= n - i &&
+		    bytes_cmp(p->text, s + i, p->len) == 0 &&
+		    !pch_wordy(s, i + p->len, n)) {
+			best = p->len;
+			cls = (enum phrase_class)p->cls;
+		}
+	}
+	*len = best;
+	return cls;
+}
+
+/* ---- units -------------------------------------------------------------- */
+
+/* Energy and volume, as people write them after a value (any case). */
+static const struct phrase units[] = {
+	P("квт", 0),
+	P("квтч", 0),
+	P("квт*ч", 0),
+	P("квт.ч", 0),
+	P("квт/ч", 0),
+	P("квт-ч", 0),
+	P("kwh", 0),
+	P("kw", 0),
+	P("м3", 0),
+	P("m3", 0),
+	P("м³", 0),
+	P("куб", 0),
+	P("куба", 0),
+	P("кубов", 0),
+	P("куб.м", 0),
+	P("кубометр", 0),
+	P("кубометра", 0),
+	P("кубометров", 0),
+};
+
+size_t
+unit_at(const char *s, size_t i, size_t n)
+{
+	size_t best = 0;
+
+	for (size_t k = 0; k < sizeof(units) / sizeof(units[0]); k++) {
+		const struct phrase *u = &units[k];
+
+		if (u->len > best && u->len <= n - i &&
+		    memcmp(u->text, s + i, u->len) == 0 &&
+		    !pch_wordy(s, i + u->len, n))
+			best = u->len;
+	}
+	return best;
+}
+
+/* ---- keyword and labels ------------------------------------------------- */
+
+/* П (D0 BF), Р (D1 80) or Latin p; then С (D1 81), Latin c or s. */
+bool
+keyword_is(const char *s, size_t i, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s + i;
+	size_t a;
+
+	if (u[0] == 'p')
+		a = 1;
+	else if ((u[0] == 0xD0 && u[1] == 0xBF) ||
+	    (u[0] == 0xD1 && u[1] == 0x80))
+		a = 2;
+	else
+		return false;
+	if (u[a] == 'c' || u[a] == 's')
+		return len == a + 1;
+	return u[a] == 0xD1 && u[a + 1] == 0x81 && len == a + 2;
+}
+
+/* Latin letters that look like Cyrillic ones, a-z; NULL for the others. */
+static const char *const lookalike[26] = {
+	['a' - 'a'] = "а",
+	['b' - 'a'] = "в",
+	['c' - 'a'] = "с",
+	['e' - 'a'] = "е",
+	['h' - 'a'] = "н",
+	['k' - 'a'] = "к",
+	['m' - 'a'] = "м",
+	['o' - 'a'] = "о",
+	['p' - 'a'] = "р",
+	['t' - 'a'] = "т",
+	['x' - 'a'] = "х",
+	['y' - 'a'] = "у",
+};
+
+/* Whether the Latin letters of the label are to become Cyrillic. */
+static bool
+label_maps(const char *s, size_t i, size_t len)
+{
+	bool cyr = false, other_latin = false;
+
+	for (size_t k = i; k < i + len; k++) {
+		unsigned char b = (unsigned char)s[k];
+
+		if (b >= 0x80)
+			cyr = true;
+		else if (b >= 'a' && b <= 'z' && lookalike[b - 'a'] == NULL)
+			other_latin = true;
+	}
+	return cyr || !other_latin;
+}
+
+bool
+label_copy(const char *s, size_t i, size_t len, char *out)
+{
+	bool map = label_maps(s, i, len);
+	size_t o = 0, add;
+	const char *from;
+
+	for (size_t k = i; k < i + len; k++) {
+		unsigned char b = (unsigned char)s[k];
+
+		from = s + k;
+		add = 1;
+		if (map && b >= 'a' && b <= 'z' && lookalike[b - 'a'] != NULL) {
+			from = lookalike[b - 'a'];
+			add = 2;
+		}
+		if (o + add > PARSE_LABEL_MAX)
+			return false;
+		memcpy(out + o, from, add);
+		o += add;
+	}
+	out[o] = '\0';
+	return true;
+}
