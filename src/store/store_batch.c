@@ -643,6 +643,8 @@ batch_run_engine(struct store_batch *b, struct store_msg *m,
 		.channel = m->in.channel,
 		.sender = m->in.sender,
 		.cmd = &m->cmd,
+		.text = m->in.text,
+		.text_len = m->in.text_len,
 		.dialog = dlg,
 		.contract = c ? &c->c : NULL,
 	};
