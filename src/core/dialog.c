@@ -496,6 +496,9 @@ static void (*const dlg_handlers[PARSE__KIND_MAX])(struct dlg *) = {
 	[PARSE_VALUES] = dlg_on_values,
 	[PARSE_CANCEL] = dlg_on_cancel,
 	[PARSE_HELP] = dlg_on_help,
+	/* answered as before the grammar knew them, until the dialog does */
+	[PARSE_THANKS] = dlg_on_invalid,
+	[PARSE_CONFIRM] = dlg_on_invalid,
 };
 
 /* ---- the decision ---------------------------------------------------- */
