@@ -148,6 +148,22 @@ blank_text(const struct norm_info *info, struct parse_result *out)
 	    out, PARSE_R_UNKNOWN, info->picto_at, info->picto_len);
 }
 
+/*
+ * Zero the result. GCC makes one memset of its 330 bytes a "rep stos",
+ * whose start-up cost was 5% of a whole parse; fixed 64-byte pieces
+ * become plain vector stores.
+ */
+static void
+result_clear(struct parse_result *out)
+{
+	char *p = (char *)out;
+	size_t k;
+
+	for (k = 0; k + 64 <= sizeof(*out); k += 64)
+		memset(p + k, 0, 64);
+	memset(p + k, 0, sizeof(*out) - k);
+}
+
 enum parse_kind
 parser_parse(
     struct parser *p, const char *text, size_t len, struct parse_result *out)
@@ -156,7 +172,7 @@ parser_parse(
 	struct scan_fail f;
 	int n;
 
-	memset(out, 0, sizeof(*out));
+	result_clear(out);
 	if (len > PARSE_MAX_TEXT)
 		return set_invalid(out, PARSE_R_TOO_LONG, 0, 0);
 	n = norm_text(&p->tables, (const unsigned char *)text, len, p->scratch,

@@ -182,43 +182,43 @@ wordy_out(unsigned char c)
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c >= 0x80;
 }
 
-/* Whether the input character at in[i] belongs to a word. */
+/* Whether the input character at in[i] (len bytes in all) is a word's. */
 static bool
-wordy_in(const struct norm *z, size_t i)
+wordy_in(const unsigned char *in, size_t i, size_t len)
 {
 	unsigned char b;
 	uint32_t cp;
 
-	if (i >= z->len)
+	if (i >= len)
 		return false;
-	b = z->in[i];
+	b = in[i];
 	if (b < 0x80)
 		return (b >= '0' && b <= '9') ||
 		    ((b | 0x20) >= 'a' && (b | 0x20) <= 'z');
-	return utf8_seq(z->in + i, z->len - i, &cp) != 0 && !wide_space(cp) &&
+	return utf8_seq(in + i, len - i, &cp) != 0 && !wide_space(cp) &&
 	    !emoji_modifier(cp) && !pictograph(cp);
 }
 
 /*
  * * _ ~ ` are messenger markup (bold, italics, strike, code) at the edge
  * of a token, so a space; between two word characters (кВт*ч) they stay.
+ * last is the previous output byte, prev whether it was a space.
  */
 static bool
-markup_space(const struct norm *z)
+markup_space(unsigned prev, unsigned char last, const unsigned char *in,
+    size_t i, size_t len)
 {
-	return z->prev || !wordy_out((unsigned char)z->out[z->o - 1]) ||
-	    !wordy_in(z, z->i + 1);
+	return prev || !wordy_out(last) || !wordy_in(in, i + 1, len);
 }
 
 /* Count a pictograph; remember the first, or the first that is not thanks. */
 static void
-note_pictograph(struct norm *z, uint32_t cp, size_t n)
+note_pictograph(struct norm_info *info, size_t i, uint32_t cp, size_t n)
 {
-	struct norm_info *info = z->info;
 	bool thanks = thanks_pictograph(cp);
 
 	if (info->pictos++ == 0 || (info->pictos_thanks && !thanks)) {
-		info->picto_at = z->i;
+		info->picto_at = i;
 		info->picto_len = n;
 	}
 	info->pictos_thanks =
@@ -226,18 +226,18 @@ note_pictograph(struct norm *z, uint32_t cp, size_t n)
 }
 
 /*
- * Copy the n-byte character cp. A Cyrillic letter of the D0/D1 range goes
- * through the table, which folds Russian capitals to lower case.
+ * Copy the n-byte character cp from in to out. A Cyrillic letter of the
+ * D0/D1 range goes through the table, which folds Russian capitals to
+ * lower case.
  */
 static void
-copy_char(struct norm *z, size_t n, uint32_t cp)
+copy_char(const struct norm_tables *t, char *out, const unsigned char *in,
+    size_t n, uint32_t cp, bool *foreign)
 {
-	const unsigned char *in = z->in + z->i;
-	char *out = z->out + z->o;
 	const char *f;
 
 	if (n == 2 && (in[0] & 0xFE) == 0xD0) {
-		f = z->t->cyr[(in[0] & 1) << 6 | (in[1] & 0x3F)];
+		f = t->cyr[(in[0] & 1) << 6 | (in[1] & 0x3F)];
 		out[0] = f[0];
 		out[1] = f[1];
 		return;
@@ -245,7 +245,7 @@ copy_char(struct norm *z, size_t n, uint32_t cp)
 	memcpy(out, in, n);
 	/* Cyrillic (U+0400-U+04FF) has no digits; anything else may. */
 	if (cp < 0x400 || cp > 0x4FF)
-		z->info->foreign = true;
+		*foreign = true;
 }
 
 /*
@@ -254,24 +254,27 @@ copy_char(struct norm *z, size_t n, uint32_t cp)
  * returns its length in bytes, 0 for invalid UTF-8; *sp tells whether it
  * was a space (written as ' ').
  */
-static size_t
+static inline size_t
 norm_char(struct norm *z, unsigned *sp)
 {
-	unsigned b = z->in[z->i];
+	const unsigned char *in = z->in;
+	unsigned b = in[z->i];
 	size_t n;
 	uint32_t cp;
 
 	if (b < 0x80) {
 		z->out[z->o] = z->t->ascii[b];
 		if (b == '*' || b == '_' || b == '~' || b == '`')
-			*sp = markup_space(z);
+			*sp = markup_space(z->prev,
+			    z->o ? (unsigned char)z->out[z->o - 1] : 0, in,
+			    z->i, z->len);
 		else
 			*sp = z->out[z->o] == ' ';
 		if (*sp)
 			z->out[z->o] = ' ';
 		return 1;
 	}
-	if ((n = utf8_seq(z->in + z->i, z->len - z->i, &cp)) == 0)
+	if ((n = utf8_seq(in + z->i, z->len - z->i, &cp)) == 0)
 		return 0;
 	*sp = 1;
 	if (cp >= 0x400 && cp <= 0x4FF)
@@ -279,22 +282,23 @@ norm_char(struct norm *z, unsigned *sp)
 	else if (emoji_modifier(cp)) /* skin tones are in the emoji block */
 		;
 	else if (pictograph(cp))
-		note_pictograph(z, cp, n);
+		note_pictograph(z->info, z->i, cp, n);
 	else if (!wide_space(cp))
 		*sp = 0;
 	if (*sp)
 		z->out[z->o] = ' ';
 	else
-		copy_char(z, n, cp);
+		copy_char(
+		    z->t, z->out + z->o, in + z->i, n, cp, &z->info->foreign);
 	return n;
 }
 
 /* Record where output bytes o.. came from (map mode only). */
 static void
-map_char(struct norm *z, size_t n)
+map_char(uint16_t *map, size_t o, size_t i, size_t n)
 {
 	for (size_t k = 0; k < n; k++)
-		z->map[z->o + k] = (uint16_t)(z->i + k);
+		map[o + k] = (uint16_t)(i + k);
 }
 
 /*
@@ -330,7 +334,7 @@ norm_text(const struct norm_tables *t, const unsigned char *in, size_t len,
 		if (n == 0)
 			return -1;
 		if (map != NULL)
-			map_char(&z, sp ? 1 : n);
+			map_char(map, z.o, z.i, sp ? 1 : n);
 		z.i += n;
 		z.o += sp ? !z.prev : n;
 		z.prev = sp;

@@ -259,6 +259,7 @@ problem(struct scan *sc, enum parse_reason r, size_t at, size_t end)
 	sc->prob_end = end;
 }
 
+/* Whether c is one of the punctuation marks of set (never NUL). */
 static bool
 is_mark(char c, const char *set)
 {
