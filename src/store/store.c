@@ -764,9 +764,7 @@ store_sweep_cb(const struct db_round_result *r, void *arg)
 	else if (!r->lost &&
 	    parts_sweep_rows(st, st->cfg, r->rows[r->nrows - 1]) < 0)
 		log_error("store: the sweep of kept parts: unexpected columns");
-	/* Done even on failure: the timer tries again. */
-	if (!r->lost)
-		st->sweep_due = false;
+	/* On failure the timer tries again. */
 	store_round_done(c);
 }
 
@@ -828,10 +826,14 @@ store_kick_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (st->sweep_due) {
+		/* One sweep at a time (a lost one waits for the timer); the
+		   other connections go on with batches. */
+		st->sweep_due = false;
 		parts_sweep_send(
 		    c->db, parts_sweep_after_ms(st->opts.parts_timeout_ms));
 		if (db_round(c->db, true, store_sweep_cb, c) == 0)
 			c->busy = STORE_SWEEP;
+		store_kick(st);
 		return;
 	}
 	if (st->qlen > 0)
