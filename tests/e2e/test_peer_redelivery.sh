@@ -12,6 +12,9 @@
 #     for `ПС 102057522 11638` (the answer counts as lost), rebinds and
 #     redelivers the same deliver_sm: applied once (one accepted row, the
 #     other `duplicate`), exactly one submit_sm for that sender.
+#     With `[smpp] ack_lost = 500ms` and the drop 1.5 s after the answer
+#     the repeat is a new message (the SMSC had our answer): two replies;
+#     with the default (5 s) the same drop is a redelivery again.
 #  3. The peer drops the connection right after sending `ПС 123861` (a
 #     dialog's first message), before any answer can arrive; the customer
 #     goes on (`12000`, `5800`), then the redelivery arrives: the dialog
@@ -34,14 +37,16 @@ contract,resource,position,register,digits,last_value,last_date,status
 345683,electricity,1,день,6,1000,$d,active
 345683,electricity,2,ночь,6,500,$d,active
 102057522,electricity,1,показания,6,11500,$d,active
+102057523,electricity,1,показания,6,11500,$d,active
+102057524,electricity,1,показания,6,11500,$d,active
 123861,electricity,1,день,6,11000,$d,active
 123861,electricity,2,ночь,6,5000,$d,active
 CSV
 import "$W/contracts.csv"
 ok='Показания приняты. Спасибо.'
 
-# run NAME MESSAGES ARGS...: one peer run against a fresh serve.
-run() {
+# run_only NAME MESSAGES ARGS...: one peer run against a fresh serve.
+run_only() {
 	local name=$1 msgs=$2
 	shift 2
 	printf '%b' "$msgs" >"$W/$name.tsv"
@@ -51,6 +56,11 @@ run() {
 	serve_start
 	peer_wait
 	serve_stop
+}
+# run NAME MESSAGES ARGS...: the same; every MO acknowledged, answered once.
+run() {
+	local name=$1
+	run_only "$@"
 	[ "$PEER_RC" = 0 ] || { cat "$W/peer-$name.err" >&2; fail "$name: the peer SMSC exit status $PEER_RC"; }
 	expect_eq "$name: MO acknowledged ESME_ROK" "$(peer_sum acked_rok)" "$(peer_sum mo)"
 	expect_eq "$name: MO with exactly one reply" "$(peer_sum mo_with_one_reply)" "$(peer_sum mo)"
@@ -91,6 +101,27 @@ expect_eq "drop-resp: the duplicate's reason and original" \
 expect_eq "drop-resp: submit_sm for the sender" "$(peer_submits $C)" 1
 expect_eq "drop-resp: readings" "$(sql "SELECT count(*) FROM readings WHERE contract = '102057522'")" 1
 expect_eq "drop-resp: outbox rows" "$(sql "SELECT count(*) FROM outbox WHERE recipient = '$C'")" 1
+
+# 2b. The same, but the peer drops 1.5 s after our answer with [smpp]
+#     ack_lost = 500ms: the SMSC had our answer, so the repeat is a new
+#     message (docs/store.md, "Not caught"), applied and answered again.
+C2=79600000006
+SMPP_EXTRA="ack_lost = 500ms"
+run_only drop-late "$C2\tПС 102057523 11700\n" --drop-mo 0 --drop-when resp --drop-delay-ms 1500
+SMPP_EXTRA=""
+expect_eq "drop-late: the peer's end" "$(peer_sum end)" done
+expect_eq "drop-late: replies (the peer counts the second as extra)" \
+	"$(peer_sum replies) $(peer_sum extra_replies)" "2 1"
+expect_eq "drop-late: deliver_sm of the dropped MO" "$(peer_deliver_sm 'ПС 102057523 11700')" 2
+expect_eq "drop-late: no duplicate" "$(sql "SELECT count(*) FROM messages WHERE sender = '$C2' AND outcome = 'duplicate'")" 0
+expect_eq "drop-late: messages" "$(sql "SELECT count(*) FROM messages WHERE sender = '$C2'")" 2
+expect_eq "drop-late: submit_sm for the sender" "$(peer_submits $C2)" 2
+# Control: the same drop 1.5 s after the answer is within the default
+# ack_lost (5 s), so there the repeat is taken for a redelivery.
+C3=79600000007
+run drop-late5s "$C3\tПС 102057524 11800\n" --drop-mo 0 --drop-when resp --drop-delay-ms 1500
+expect_eq "drop-late5s: outcomes" "$(outcomes $C3)" "accepted duplicate"
+expect_eq "drop-late5s: submit_sm for the sender" "$(peer_submits $C3)" 1
 
 # 3. Dropped before the answer, in a dialog, redelivered after it ended.
 E=79600000005

@@ -42,6 +42,8 @@ function usage() {
   --drop-when WHEN      "resp" (default): right after its ESME_ROK arrives (the
                         answer counts as lost); "sent": right after sending it,
                         before any answer can arrive
+  --drop-delay-ms MS    with "resp": drop MS after the ESME_ROK instead
+                        (nothing else goes out meanwhile)
   --redeliver-ms MS     resend a deliver_sm answered with an error after MS (1000)
   --timeout S           give up S seconds after the first deliver_sm (60)
   --bind-timeout S      give up when no receiver has bound after S seconds (30)
@@ -63,6 +65,7 @@ const opt = {
 	lingerMs: 300, startDelayMs: 200, expectReply: null, log: null,
 	results: null, summary: null, messages: null, partOrder: 'forward',
 	partGapMs: 0, omitPart: 0, resendPart: 0, dropMo: -1, dropWhen: 'resp',
+	dropDelayMs: 0,
 };
 const OPTS = {
 	'--port': ['port', Number], '--system-id': ['systemId', String],
@@ -79,7 +82,7 @@ const OPTS = {
 	'--messages': ['messages', String], '--part-order': ['partOrder', String],
 	'--part-gap-ms': ['partGapMs', Number], '--omit-part': ['omitPart', Number],
 	'--resend-part': ['resendPart', Number], '--drop-mo': ['dropMo', Number],
-	'--drop-when': ['dropWhen', String],
+	'--drop-when': ['dropWhen', String], '--drop-delay-ms': ['dropDelayMs', Number],
 };
 {
 	const a = process.argv.slice(2);
@@ -246,7 +249,13 @@ function onDeliverResp(sess, resp, mi, p, at) {
 		if (!m.okSeen.has(p)) { m.okSeen.add(p); m.ok++; }
 		if (moComplete(m)) st.lastEvent = Math.max(st.lastEvent, t);
 		if (opt.dropWhen === 'resp' && dropHere(mi, p)) {
-			dropSession(sess, mi, p, `MO ${mi} answered, the answer counts as lost`);
+			const why = `MO ${mi} answered ${opt.dropDelayMs} ms ago, the answer counts as lost`;
+			// queued now (so the run is not over), sent after the drop
+			dropped = true;
+			queue.push([mi, p]);
+			st.redelivered++;
+			holdUntil = Infinity;
+			setTimeout(() => { holdUntil = 0; dropSession(sess, undefined, undefined, why); }, opt.dropDelayMs);
 			return;
 		}
 		if (opt.partGapMs > 0 && !moComplete(m)) {
