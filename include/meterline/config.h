@@ -93,6 +93,17 @@ struct config_smpp {
 	 * longer ones are cut at a character boundary (docs/security.md)
 	 */
 	unsigned max_message_length;
+	/*
+	 * key ack_lost: an answer written at most this long before its
+	 * connection closed may not have reached the SMSC; a repeat of that
+	 * message is then taken for a redelivery (docs/store.md)
+	 */
+	int ack_lost_ms;
+	/*
+	 * key concat_timeout: how long the parts of a concatenated MO wait
+	 * for the rest before what arrived is processed (docs/smpp.md)
+	 */
+	int concat_timeout_ms;
 };
 
 /*

@@ -44,14 +44,7 @@ struct smpp_link_tuning {
 	const char *name;
 	/* first reconnect backoff, 1000; config's reconnect_max_ms caps it */
 	int reconnect_min_ms;
-	/*
-	 * an answer written at most this long before its connection closed
-	 * may not have reached the SMSC, 5000: a repeat of that message
-	 * is then taken for a redelivery (intake_acks, docs/store.md)
-	 */
-	int ack_lost_ms;
-	/* wait for missing parts of a concatenated message, 60000 */
-	int concat_timeout_ms;
+	/* (ack_lost and concat_timeout are [smpp] keys: config_smpp) */
 	/* messages being reassembled, 4096, and their octets, 4 MiB: checked
 	   before every part is stored */
 	unsigned concat_max_groups;

@@ -105,6 +105,10 @@ static const struct cfg_key cfg_keys[] = {
 	    "true", 0 },
 	{ "smpp", "max_message_length", CFG_INT, F(smpp.max_message_length),
 	    256, 65536, NULL, "4096", 0 },
+	{ "smpp", "ack_lost", CFG_MSEC, F(smpp.ack_lost_ms), 100, MSECS(HOUR),
+	    NULL, "5s", 0 },
+	{ "smpp", "concat_timeout", CFG_MSEC, F(smpp.concat_timeout_ms), 100,
+	    MSECS(HOUR), NULL, "1m", 0 },
 
 	{ "http", "listen", CFG_STR, F(http.listen), 0, 0, NULL,
 	    "127.0.0.1:8080", 0 },

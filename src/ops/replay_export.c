@@ -28,7 +28,15 @@
 	COL(EX_EXTERNAL_ID, "external_id") \
 	COL(EX_OUTCOME, "outcome") \
 	COL(EX_REASON, "reason") \
-	COL(EX_REPLY, "reply")
+	COL(EX_REPLY, "reply") \
+	COL(EX_DUP_US, \
+	    EXPORT_DUP_COL( \
+	        "(extract(epoch FROM o.received_at) * 1000000)::bigint")) \
+	COL(EX_DUP_EXTERNAL_ID, EXPORT_DUP_COL("o.external_id"))
+/* A column of a duplicate's original (NULL for other rows). */
+#define EXPORT_DUP_COL(col) \
+	"CASE WHEN messages.duplicate_of IS NULL THEN NULL ELSE (SELECT " col \
+	" FROM messages AS o WHERE o.id = messages.duplicate_of LIMIT 1) END"
 enum export_col { DB_COLS_ENUM(EXPORT_COLS) EX__N };
 
 /* clang-format off */
@@ -87,6 +95,34 @@ export_put_json(const char *line, FILE *out)
 	return 0;
 }
 
+/*
+ * A duplicate names its original by the original's id (duplicate_of), so
+ * that replay takes it for a duplicate of that line, as it was live: a
+ * suppressed SMS redelivery has its own time, hence another stable id,
+ * and replay never compares texts (docs/replay.md).
+ */
+static void
+export_dup_of(const struct db_rows *rows, int r, json_t *o)
+{
+	const char *us = db_rows_get(rows, r, EX_DUP_US);
+	const char *ext = db_rows_get(rows, r, EX_DUP_EXTERNAL_ID);
+	const char *text = db_rows_get(rows, r, EX_TEXT);
+	char id[MSG_ID_STABLE_LEN + 1];
+
+	if (us == NULL)
+		return;
+	/* Same channel, sender, recipient and text as the original: a
+	   redelivery by definition; a duplicate by id has the id. */
+	if (ext == NULL) {
+		msg_id_stable(strtoll(us, NULL, 10),
+		    db_rows_get(rows, r, EX_CHANNEL),
+		    db_rows_get(rows, r, EX_SENDER),
+		    db_rows_get(rows, r, EX_RECIPIENT), text, strlen(text), id);
+		ext = id;
+	}
+	json_object_set_new(o, "duplicate_of", json_string(ext));
+}
+
 /* One row as one line. Returns 0 or -1 (write error). */
 static int
 export_row(const struct db_rows *rows, int r, const struct tz *tz, FILE *out)
@@ -117,6 +153,7 @@ export_row(const struct db_rows *rows, int r, const struct tz *tz, FILE *out)
 	    o, "outcome", export_col(rows, r, EX_OUTCOME, false));
 	json_object_set_new(o, "reason", export_col(rows, r, EX_REASON, true));
 	json_object_set_new(o, "reply", export_col(rows, r, EX_REPLY, true));
+	export_dup_of(rows, r, o);
 	line = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (line == NULL)

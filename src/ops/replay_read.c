@@ -138,7 +138,7 @@ read_json_line(struct replay_set *set, const char *line, size_t len,
 	struct read_fields f = { 0 };
 	json_error_t jerr;
 	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-	const char *wrong = NULL;
+	const char *wrong = NULL, *dup;
 	char why[200], num[32];
 
 	if (o == NULL || !json_is_object(o)) {
@@ -155,6 +155,11 @@ read_json_line(struct replay_set *set, const char *line, size_t len,
 	f.to = json_member(o, "to", NULL, NULL, 0, &wrong);
 	f.text = json_member(o, "text", &f.text_len, NULL, 0, &wrong);
 	f.id = json_member(o, "id", NULL, num, sizeof(num), &wrong);
+	/* export-log: a duplicate live is replayed under its original's id,
+	   so it is a duplicate again (docs/replay.md) */
+	dup = json_member(o, "duplicate_of", NULL, NULL, 0, &wrong);
+	if (dup != NULL && dup[0] != '\0')
+		f.id = dup;
 	if (wrong != NULL) {
 		snprintf(why, sizeof(why), "%s must be a string", wrong);
 		set->bad++;

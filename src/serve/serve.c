@@ -400,7 +400,9 @@ serve_start(struct serve *sv, char *err, size_t errlen)
 		.cfg = &sv->cfg,
 		.connections = sv->cfg.store.connections,
 		.on_commit = serve_on_commit,
-		.on_commit_arg = sv };
+		.on_commit_arg = sv,
+		.parts_timeout_ms =
+		    sv->cfg.smpp.enabled ? sv->cfg.smpp.concat_timeout_ms : 0 };
 	struct intake in = { serve_submit, sv };
 
 	sv->metrics = metrics_new();

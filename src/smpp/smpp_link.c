@@ -52,8 +52,6 @@ smpp_link_tuning_defaults(struct smpp_link_tuning *t)
 	memset(t, 0, sizeof(*t));
 	t->name = "smsc";
 	t->reconnect_min_ms = 1000;
-	t->ack_lost_ms = 5000;
-	t->concat_timeout_ms = 60000;
 	t->concat_max_groups = 4096;
 	t->concat_max_bytes = 4u << 20;
 	t->out_high_bytes = 64u << 10;
@@ -806,8 +804,8 @@ tuning_check(const struct smpp_link_tuning *t, const struct config_smpp *c,
 
 	if (t->reconnect_min_ms < 1 ||
 	    c->reconnect_max_ms < t->reconnect_min_ms ||
-	    t->concat_timeout_ms < 1 || t->mt_retry_ms < 1 ||
-	    t->ack_lost_ms < MO_ACK_SLOTS || t->ack_lost_ms > 3600000 ||
+	    c->concat_timeout_ms < 1 || t->mt_retry_ms < 1 ||
+	    c->ack_lost_ms < MO_ACK_SLOTS || c->ack_lost_ms > 3600000 ||
 	    t->throttle_pause_ms < 1 || t->stop_timeout_ms < 0)
 		what = "a time out of range";
 	else if (t->mt_max_attempts < 1 || t->mt_queue_max < 1)
@@ -890,8 +888,8 @@ link_tick_ms(
 
 	if (cfg->enquire_link_ms < ms)
 		ms = cfg->enquire_link_ms;
-	if (tuning->concat_timeout_ms < ms)
-		ms = tuning->concat_timeout_ms;
+	if (cfg->concat_timeout_ms < ms)
+		ms = cfg->concat_timeout_ms;
 	if (tuning->mt_retry_ms < ms)
 		ms = tuning->mt_retry_ms;
 	return ms / 4 < 5 ? 5 : ms / 4 > 200 ? 200 : ms / 4;
@@ -940,9 +938,8 @@ smpp_link_new(struct event_base *base, const struct config_smpp *cfg,
 		l->nsess = 1;
 		sess_init(l, 0, SMPP_CMD_BIND_TRANSCEIVER);
 	}
-	l->reasm =
-	    smpp_reasm_new(tuning->concat_max_groups, tuning->concat_max_bytes,
-	        (int64_t)tuning->concat_timeout_ms * 1000);
+	l->reasm = smpp_reasm_new(tuning->concat_max_groups,
+	    tuning->concat_max_bytes, (int64_t)cfg->concat_timeout_ms * 1000);
 	smpp_reasm_set_group_max(l->reasm, mo_group_max(cfg));
 	l->enc = xmalloc(sizeof(*l->enc));
 	l->tick = event_new(base, -1, EV_PERSIST, link_tick_cb, l);

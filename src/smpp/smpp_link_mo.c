@@ -68,7 +68,7 @@ mo_answer_now(struct sess *s, uint32_t id, uint32_t seq, uint32_t status)
 static int64_t
 ack_slot_us(const struct smpp_link *l)
 {
-	return (int64_t)l->tune.ack_lost_ms * 1000 / (MO_ACK_SLOTS - 2);
+	return (int64_t)l->cfg.ack_lost_ms * 1000 / (MO_ACK_SLOTS - 2);
 }
 
 /* A new connection: a new number, no answers written on it yet. */
@@ -119,8 +119,7 @@ mo_at_risk_from(const struct sess *s)
 {
 	const struct smpp_link *l = s->l;
 	int64_t from = INT64_MAX;
-	int64_t first =
-	    (clock_mono_us() - (int64_t)l->tune.ack_lost_ms * 1000) /
+	int64_t first = (clock_mono_us() - (int64_t)l->cfg.ack_lost_ms * 1000) /
 	    ack_slot_us(l);
 
 	for (const struct pending *p = l->pend; p != NULL; p = p->next)

@@ -56,6 +56,7 @@ enum store_busy {
 	STORE_IDLE,
 	STORE_CHECKING, /* schema version + partitions after connect */
 	STORE_PARTITIONS, /* the periodic partition round */
+	STORE_SWEEP, /* kept parts no channel completes (store_parts.c) */
 	STORE_BATCH, /* a batch in flight */
 };
 
@@ -85,6 +86,7 @@ struct store {
 	bool locking; /* a batch waits for its round 1 */
 	bool freeing;
 	bool partitions_due;
+	bool sweep_due;
 	/* the queue: a ring of messages not yet in a batch */
 	struct store_msg *q;
 	size_t qhead, qlen, qcap;
@@ -93,6 +95,7 @@ struct store {
 	size_t nforced, forced_cap;
 	struct event *kick; /* start the next batch from the loop */
 	struct event *partitions_timer;
+	struct event *sweep_timer; /* NULL: no sweep */
 	char last_error[256]; /* log damping of batch failures */
 	time_t last_error_at;
 	unsigned error_repeats;
@@ -649,8 +652,8 @@ store_partitions_cb(const struct db_round_result *r, void *arg)
 /*
  * Joined parts are kept for the redelivery window (a redelivered part is
  * then recognised), parts whose message never completed for a day (the
- * channel processed what it had after its timeout; after a restart with
- * no further part they are given up).
+ * sweep processes them long before; this only clears what a process
+ * without the sweep, HTTP only, left behind).
  */
 static void
 store_parts_prune_send(struct store_conn *c)
@@ -739,6 +742,33 @@ store_partitions_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+store_sweep_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *st = arg;
+
+	(void)fd;
+	(void)what;
+	st->sweep_due = true;
+	store_kick(st);
+}
+
+static void
+store_sweep_cb(const struct db_round_result *r, void *arg)
+{
+	struct store_conn *c = arg;
+	struct store *st = c->st;
+
+	if (!r->lost && r->failed >= 0)
+		log_error("store: the sweep of kept parts: %s [%s]", r->error,
+		    r->sqlstate);
+	else if (!r->lost &&
+	    parts_sweep_rows(st, st->cfg, r->rows[r->nrows - 1]) < 0)
+		log_error("store: the sweep of kept parts: unexpected columns");
+	/* On failure the timer tries again. */
+	store_round_done(c);
+}
+
+static void
 store_db_state_cb(bool up, void *arg)
 {
 	struct store_conn *c = arg;
@@ -793,6 +823,17 @@ store_kick_cb(evutil_socket_t fd, short what, void *arg)
 		store_parts_prune_send(c);
 		if (db_round(c->db, true, store_partitions_cb, c) == 0)
 			c->busy = STORE_PARTITIONS;
+		return;
+	}
+	if (st->sweep_due) {
+		/* One sweep at a time (a lost one waits for the timer); the
+		   other connections go on with batches. */
+		st->sweep_due = false;
+		parts_sweep_send(
+		    c->db, parts_sweep_after_ms(st->opts.parts_timeout_ms));
+		if (db_round(c->db, true, store_sweep_cb, c) == 0)
+			c->busy = STORE_SWEEP;
+		store_kick(st);
 		return;
 	}
 	if (st->qlen > 0)
@@ -860,6 +901,17 @@ store_new(struct event_base *base, const struct store_opts *opts, char *err,
 	every.tv_sec = st->opts.partitions_every_s;
 	every.tv_usec = 0;
 	event_add(st->partitions_timer, &every);
+	if (st->opts.parts_timeout_ms > 0 && !st->opts.dry_run) {
+		/* every half timeout, at most once a second */
+		int ms = st->opts.parts_timeout_ms / 2;
+
+		ms = ms < 1000 ? 1000 : ms;
+		every.tv_sec = ms / 1000;
+		every.tv_usec = ms % 1000 * 1000;
+		st->sweep_timer =
+		    event_new(base, -1, EV_PERSIST, store_sweep_timer_cb, st);
+		event_add(st->sweep_timer, &every);
+	}
 	st->conns = xcalloc((size_t)st->nconns, sizeof(*st->conns));
 	for (int i = 0; i < st->nconns; i++)
 		store_conn_open(st, &st->conns[i], i);
@@ -889,6 +941,8 @@ store_free(struct store *st)
 	}
 	event_free(st->kick);
 	event_free(st->partitions_timer);
+	if (st->sweep_timer != NULL)
+		event_free(st->sweep_timer);
 	parser_free(st->parser);
 	free(st->conns);
 	free(st->q);

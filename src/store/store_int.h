@@ -330,5 +330,11 @@ parts_decide(struct store_batch *, const struct db_round_result *, struct db *);
 void parts_result(const struct store_batch *, const struct store_msg *,
     struct intake_part *buf, struct intake_result *);
 void parts_free(struct store_batch *);
+/* The sweep of parts whose message never completes (store_parts.c). */
+int64_t parts_sweep_after_ms(int64_t concat_timeout_ms);
+void parts_sweep_send(struct db *, int64_t after_ms);
+struct store;
+int
+parts_sweep_rows(struct store *, const struct config *, const struct db_rows *);
 
 #endif

@@ -8,13 +8,19 @@
  * channel holds nothing else of its group (after a restart) gets the
  * group's stored parts back with its answer. A part seen before is not
  * kept twice; one equal to a part of a message already processed is a
- * redelivery and is answered so (part_done), never joined again.
+ * redelivery and is answered so (part_done), never joined again. Parts
+ * whose message no channel completes (the rest never came after a
+ * restart) are joined as they are by the sweep at the end of this file.
  * docs/store.md, "Concatenated SMS".
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "meterline/ascii.h"
+#include "meterline/log.h"
+#include "meterline/store.h"
+#include "meterline/text.h"
 #include "meterline/xmalloc.h"
 #include "store_int.h"
 
@@ -288,4 +294,177 @@ parts_free(struct store_batch *b)
 	free(b->ret);
 	sbuf_free(&b->bytes);
 	htab_free(&b->part_map);
+}
+
+/* ---- the sweep: parts whose message never completes --------------------- */
+
+/*
+ * A channel holding parts processes what it has concat_timeout after the
+ * first one came; parts kept before a restart whose rest never comes are
+ * held by nobody. The sweep takes a group once its newest waiting part is
+ * older than a channel could still hold it, plus a grace for the
+ * channel's own late message to commit (the same parts joined by both
+ * would make two messages): the timeout again, at least 5 s.
+ */
+int64_t
+parts_sweep_after_ms(int64_t concat_timeout_ms)
+{
+	return concat_timeout_ms +
+	    (concat_timeout_ms > 5000 ? concat_timeout_ms : 5000);
+}
+
+enum {
+	SW_SENDER,
+	SW_RECIPIENT,
+	SW_REF,
+	SW_TOTAL,
+	SW_SEQ,
+	SW_DCS,
+	SW_DATA,
+	SW_DROPPED,
+	SW_US,
+	SW__NCOLS
+};
+
+/* At most this many groups a sweep: the next sweep takes the rest. */
+#define SWEEP_GROUPS 64
+
+void
+parts_sweep_send(struct db *db, int64_t after_ms)
+{
+	char sql[1200];
+
+	/* Whole groups only: every waiting part of a group the inner query
+	   picked, in order. */
+	snprintf(sql, sizeof(sql),
+	    "SELECT p.sender, p.recipient, p.ref, p.total, p.seq, p.dcs,"
+	    " encode(p.data, 'hex'), p.dropped, p.received_us"
+	    " FROM concat_parts AS p"
+	    " WHERE p.channel = 'sms' AND p.message_id IS NULL"
+	    " AND (p.sender, p.recipient, p.ref, p.total) IN ("
+	    "SELECT o.sender, o.recipient, o.ref, o.total FROM concat_parts AS o"
+	    " WHERE o.channel = 'sms' AND o.message_id IS NULL"
+	    " AND o.logged_at < now() - %lld * interval '1 millisecond'"
+	    " AND NOT EXISTS (SELECT 1 FROM concat_parts AS q"
+	    " WHERE q.channel = 'sms' AND q.sender = o.sender"
+	    " AND q.recipient = o.recipient AND q.ref = o.ref"
+	    " AND q.total = o.total AND q.message_id IS NULL"
+	    " AND q.logged_at >= now() - %lld * interval '1 millisecond')"
+	    " GROUP BY 1, 2, 3, 4 LIMIT %d)"
+	    " ORDER BY p.sender, p.recipient, p.ref, p.total, p.seq",
+	    (long long)after_ms, (long long)after_ms, SWEEP_GROUPS);
+	db_send_sql(db, sql);
+}
+
+/* Whether rows a and b are parts of one group. */
+static bool
+sweep_same_group(const struct db_rows *rows, int a, int b)
+{
+	for (int k = SW_SENDER; k <= SW_TOTAL; k++)
+		if (strcmp(db_rows_get(rows, a, k), db_rows_get(rows, b, k)) !=
+		    0)
+			return false;
+	return true;
+}
+
+/*
+ * Join rows [first, end) (one group, in order) as the channel joins the
+ * parts it holds (smpp_concat.c): a UCS-2 part of odd length ends in
+ * U+FFFD rather than shifting the parts after it. Returns the octets.
+ */
+static uint8_t *
+sweep_join(
+    const struct db_rows *rows, int first, int end, uint8_t dcs, size_t *len)
+{
+	bool ucs2 = text_dcs_charset(dcs, NULL) == TEXT_CS_UCS2;
+	size_t cap = 1, off = 0;
+	uint8_t *out;
+
+	for (int r = first; r < end; r++)
+		cap += strlen(db_rows_get(rows, r, SW_DATA)) / 2 + 2;
+	out = xmalloc(cap);
+	for (int r = first; r < end; r++) {
+		const char *hex = db_rows_get(rows, r, SW_DATA);
+		size_t n = strlen(hex) / 2;
+
+		for (size_t i = 0; i < n; i++)
+			out[off + i] = (uint8_t)(ascii_hex(hex[2 * i]) * 16 +
+			    ascii_hex(hex[2 * i + 1]));
+		off += n;
+		if (ucs2 && n % 2 == 1) {
+			out[off - 1] = 0xFF;
+			out[off++] = 0xFD;
+		}
+	}
+	*len = off;
+	return out;
+}
+
+static void
+sweep_done(const struct intake_result *r, void *arg)
+{
+	(void)arg;
+	if (r->status == INTAKE_TEMPFAIL)
+		log_warn(
+		    "store: kept parts of a concatenated message not processed now; the next sweep tries again");
+}
+
+/* Submit rows [first, end), one group, as its whole message. */
+static void
+sweep_group(struct store *st, const struct config *cfg,
+    const struct db_rows *rows, int first, int end)
+{
+	uint8_t dcs = (uint8_t)atoi(db_rows_get(rows, first, SW_DCS));
+	struct intake_part whole = { 0 };
+	struct inbound_msg msg = { 0 };
+	size_t len, cap = (size_t)cfg->smpp.max_message_length + 1;
+	uint8_t *data = sweep_join(rows, first, end, dcs, &len);
+	char *text = xmalloc(cap), masked[32];
+	int64_t t = 0;
+
+	for (int r = first; r < end; r++) {
+		int64_t us = atoll(db_rows_get(rows, r, SW_US));
+
+		t = us > t ? us : t;
+	}
+	whole.ref = (uint16_t)atoi(db_rows_get(rows, first, SW_REF));
+	whole.total = (uint8_t)atoi(db_rows_get(rows, first, SW_TOTAL));
+	msg.channel = "sms";
+	msg.sender = db_rows_get(rows, first, SW_SENDER);
+	msg.recipient = db_rows_get(rows, first, SW_RECIPIENT);
+	msg.text_len = text_decode(dcs, data, len, text, cap, &msg.text_flags);
+	msg.text = text;
+	/* The newest part's time: a second sweep of the same parts makes the
+	   same stable id, so it is a duplicate by id, never applied twice. */
+	msg.time_us = t;
+	msg.dcs = dcs;
+	msg.flags = INTAKE_F_WHOLE;
+	msg.part = &whole;
+	log_info(
+	    "store: concatenated message from %s: %d of %u parts kept, the rest never came; processed as it is",
+	    log_mask_phone(msg.sender, masked, sizeof(masked)), end - first,
+	    whole.total);
+	if (store_submit(st, &msg, sweep_done, NULL) != 0)
+		log_warn(
+		    "store: kept parts of a concatenated message not processed now (queue full); the next sweep tries again");
+	free(text);
+	free(data);
+}
+
+int
+parts_sweep_rows(
+    struct store *st, const struct config *cfg, const struct db_rows *rows)
+{
+	int n = db_rows_count(rows), groups = 0;
+
+	if (db_rows_columns(rows) != SW__NCOLS)
+		return -1;
+	for (int first = 0, end; first < n; first = end) {
+		for (end = first + 1;
+		     end < n && sweep_same_group(rows, first, end); end++)
+			;
+		sweep_group(st, cfg, rows, first, end);
+		groups++;
+	}
+	return groups;
 }

@@ -462,7 +462,7 @@ test_concat_out_of_order_dup_16bit_sar(void **state)
 	harness_free(h);
 }
 
-/* Missing parts: after concat_timeout_ms what arrived is processed. */
+/* Missing parts: after concat_timeout what arrived is processed. */
 static void
 test_concat_timeout(void **state)
 {
@@ -473,7 +473,7 @@ test_concat_timeout(void **state)
 	int64_t t0;
 
 	(void)state;
-	h->tune.concat_timeout_ms = 200;
+	h->cfg.concat_timeout_ms = 200;
 	harness_start(h);
 	run_until(h, is_bound, 3000);
 	t0 = mono_ms();

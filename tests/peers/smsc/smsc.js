@@ -24,8 +24,26 @@ function usage() {
   --contracts FILE      contracts, one per line (MO i: line i % lines)
   --contract-base NUM   else contract of MO i = NUM + i (default 10000000)
   --value-base NUM      {value} = NUM + 1 + i % 97 (default 100000)
+  --messages FILE       the MO instead of --count/--template: one per line,
+                        "sender<TAB>text", sent in file order
   --parts P             split every MO into exactly P parts (UDH, 8-bit
                         reference); 0 (default): only texts too long for one
+  --part-order ORDER    "forward" (default) or "reverse": part P first
+  --part-gap-ms MS      after a part's ESME_ROK, wait MS before the next part
+                        of that MO (nothing else goes out meanwhile)
+  --omit-part N         never send part N of a concatenated MO (its message
+                        then never completes: the MO counts as acknowledged
+                        when the parts sent are)
+  --resend-part N       once an MO with parts has its reply, send its part N
+                        again (same octets and reference): a redelivered part
+  --drop-mo I           drop the connection once, around MO I's (last)
+                        deliver_sm (0-based), and redeliver that deliver_sm
+                        after the next bind
+  --drop-when WHEN      "resp" (default): right after its ESME_ROK arrives (the
+                        answer counts as lost); "sent": right after sending it,
+                        before any answer can arrive
+  --drop-delay-ms MS    with "resp": drop MS after the ESME_ROK instead
+                        (nothing else goes out meanwhile)
   --redeliver-ms MS     resend a deliver_sm answered with an error after MS (1000)
   --timeout S           give up S seconds after the first deliver_sm (60)
   --bind-timeout S      give up when no receiver has bound after S seconds (30)
@@ -45,7 +63,9 @@ const opt = {
 	template: 'ПС {contract} {value}', contracts: null, contractBase: 10000000,
 	valueBase: 100000, parts: 0, redeliverMs: 1000, timeout: 60, bindTimeout: 30,
 	lingerMs: 300, startDelayMs: 200, expectReply: null, log: null,
-	results: null, summary: null,
+	results: null, summary: null, messages: null, partOrder: 'forward',
+	partGapMs: 0, omitPart: 0, resendPart: 0, dropMo: -1, dropWhen: 'resp',
+	dropDelayMs: 0,
 };
 const OPTS = {
 	'--port': ['port', Number], '--system-id': ['systemId', String],
@@ -59,6 +79,10 @@ const OPTS = {
 	'--bind-timeout': ['bindTimeout', Number], '--linger-ms': ['lingerMs', Number],
 	'--start-delay-ms': ['startDelayMs', Number], '--expect-reply': ['expectReply', String],
 	'--log': ['log', String], '--results': ['results', String], '--summary': ['summary', String],
+	'--messages': ['messages', String], '--part-order': ['partOrder', String],
+	'--part-gap-ms': ['partGapMs', Number], '--omit-part': ['omitPart', Number],
+	'--resend-part': ['resendPart', Number], '--drop-mo': ['dropMo', Number],
+	'--drop-when': ['dropWhen', String], '--drop-delay-ms': ['dropDelayMs', Number],
 };
 {
 	const a = process.argv.slice(2);
@@ -70,7 +94,19 @@ const OPTS = {
 		if (o[1] === Number && !Number.isFinite(v)) { console.error(`smsc.js: ${a[i - 1]} wants a number`); process.exit(2); }
 		opt[o[0]] = v;
 	}
+	if (opt.messages) {
+		opt.scripted = fs.readFileSync(opt.messages, 'utf8').split(/\r?\n/).filter(Boolean).map((l) => {
+			const tab = l.indexOf('\t');
+			if (tab < 1) { console.error(`smsc.js: --messages: no "sender<TAB>text" in ${JSON.stringify(l)}`); process.exit(2); }
+			return [l.slice(0, tab), l.slice(tab + 1)];
+		});
+		opt.count = opt.scripted.length;
+	}
 	if (!opt.senders) opt.senders = opt.count;
+	if (!['forward', 'reverse'].includes(opt.partOrder) || !['resp', 'sent'].includes(opt.dropWhen) ||
+	    opt.partGapMs < 0 || opt.omitPart < 0 || opt.resendPart < 0) {
+		console.error('smsc.js: bad --part-order, --drop-when, --part-gap-ms, --omit-part or --resend-part'); process.exit(2);
+	}
 	if (!['ucs2', 'gsm7'].includes(opt.coding) || opt.window < 1 || opt.count < 0 || opt.parts < 0 || opt.parts > 255) {
 		console.error('smsc.js: bad --coding, --window, --count or --parts'); process.exit(2);
 	}
@@ -108,19 +144,31 @@ if (opt.contracts) contracts = fs.readFileSync(opt.contracts, 'utf8').split(/\r?
 const mos = []; // { i, sender, text, parts: [Buffer], acked: Set, firstSent, replyAt }
 const bySender = new Map(); // sender -> [mo indexes awaiting a reply, in order]
 for (let i = 0; i < opt.count; i++) {
-	const sender = String(opt.senderBase + (i % opt.senders));
-	const contract = contracts ? contracts[i % contracts.length] : String(opt.contractBase + i);
-	const t = opt.template.replace(/\{contract\}/g, contract)
-		.replace(/\{value\}/g, String(opt.valueBase + 1 + (i % 97)))
-		.replace(/\{i\}/g, String(i)).replace(/\{sender\}/g, sender);
+	let sender, t;
+	if (opt.scripted) {
+		[sender, t] = opt.scripted[i];
+	} else {
+		sender = String(opt.senderBase + (i % opt.senders));
+		const contract = contracts ? contracts[i % contracts.length] : String(opt.contractBase + i);
+		t = opt.template.replace(/\{contract\}/g, contract)
+			.replace(/\{value\}/g, String(opt.valueBase + 1 + (i % 97)))
+			.replace(/\{i\}/g, String(i)).replace(/\{sender\}/g, sender);
+	}
 	let parts;
 	try { parts = text.split(t, opt.coding, opt.parts); } catch (e) { console.error(`smsc.js: MO ${i}: ${e.message}`); process.exit(2); }
-	mos.push({ i, sender, text: t, parts, ref: i & 0xff, ok: 0, okSeen: new Set(), firstSent: -1, doneAt: -1, replies: 0, replyLat: -1 });
+	// The parts that go out, in order (--part-order, --omit-part).
+	let order = parts.map((_, p) => p);
+	if (parts.length > 1 && opt.omitPart) order = order.filter((p) => p + 1 !== opt.omitPart);
+	if (opt.partOrder === 'reverse') order.reverse();
+	mos.push({ i, sender, text: t, parts, order, ref: i & 0xff, ok: 0, okSeen: new Set(), firstSent: -1, doneAt: -1,
+		replies: 0, replyLat: -1, resent: false });
 }
 // The send queue: [mo index, part index]; redeliveries go to its end.
 const queue = [];
-for (const m of mos) for (let p = 0; p < m.parts.length; p++) queue.push([m.i, p]);
+for (const m of mos) for (const p of m.order) queue.push([m.i, p]);
 let qhead = 0;
+let holdUntil = 0; // --part-gap-ms: nothing goes out before this
+let dropped = false; // --drop-mo done
 
 // ---- counters
 const st = {
@@ -140,10 +188,26 @@ let msgId = 0;
 const inflight = new Map(); // "sessionid:seq" -> { mi, p, at }
 const sarParts = new Map(); // concatenated submit_sm being collected
 
-function moComplete(m) { return m.ok === m.parts.length; }
+function moComplete(m) { return m.ok === m.order.length; }
+
+// --drop-mo: whether this deliver_sm (MO mi's last part to go out) is the one.
+function dropHere(mi, p) {
+	const m = mos[mi];
+	return !dropped && mi === opt.dropMo && p === m.order[m.order.length - 1];
+}
+
+// Lose the connection s: its unanswered deliver_sm go out again after the
+// next bind (the close handler), and so does [mi, p] when given.
+function dropSession(sess, mi, p, why) {
+	dropped = true;
+	process.stderr.write(`dropping session ${sess._peerId}: ${why}\n`);
+	if (mi !== undefined) { queue.push([mi, p]); st.redelivered++; }
+	sess.destroy();
+}
 
 function pump() {
 	if (!started || finished || !rx) return;
+	if (now() < holdUntil) return;
 	while (outstanding < opt.window && qhead < queue.length) {
 		const [mi, p] = queue[qhead++];
 		const m = mos[mi];
@@ -162,8 +226,11 @@ function pump() {
 		if (st.firstDeliver < 0) st.firstDeliver = at;
 		outstanding++;
 		st.deliverSent++;
-		const ok = sess.send(pdu, (resp) => onDeliverResp(sess, resp, mi, p, at));
+		const drop = opt.dropWhen === 'sent' && dropHere(mi, p);
+		const ok = sess.send(pdu, (resp) => onDeliverResp(sess, resp, mi, p, at),
+			drop ? () => dropSession(sess, undefined, undefined, `MO ${mi} sent, before its answer`) : undefined);
 		if (!ok) { outstanding--; qhead--; return; }
+		if (drop) dropped = true;
 		sess._peerInflight.set(pdu.sequence_number, [mi, p]);
 		log('out', pdu, { text: m.text, part: multi ? `${p + 1}/${m.parts.length}` : undefined });
 	}
@@ -181,6 +248,20 @@ function onDeliverResp(sess, resp, mi, p, at) {
 		st.respOk++;
 		if (!m.okSeen.has(p)) { m.okSeen.add(p); m.ok++; }
 		if (moComplete(m)) st.lastEvent = Math.max(st.lastEvent, t);
+		if (opt.dropWhen === 'resp' && dropHere(mi, p)) {
+			const why = `MO ${mi} answered ${opt.dropDelayMs} ms ago, the answer counts as lost`;
+			// queued now (so the run is not over), sent after the drop
+			dropped = true;
+			queue.push([mi, p]);
+			st.redelivered++;
+			holdUntil = Infinity;
+			setTimeout(() => { holdUntil = 0; dropSession(sess, undefined, undefined, why); }, opt.dropDelayMs);
+			return;
+		}
+		if (opt.partGapMs > 0 && !moComplete(m)) {
+			holdUntil = now() + opt.partGapMs;
+			setTimeout(pump, opt.partGapMs + 1);
+		}
 	} else {
 		st.respOther++;
 		setTimeout(() => { st.redelivered++; queue.push([mi, p]); pump(); }, opt.redeliverMs);
@@ -207,7 +288,20 @@ function onReply(to, body, t) {
 		st.strangerReplies++;
 	}
 	replyList.push({ to, body, lat });
+	resendParts(to);
 	maybeDone();
+}
+
+// --resend-part: MO of `to` that have their reply get part N once more.
+function resendParts(to) {
+	if (!opt.resendPart) return;
+	for (const m of mos) {
+		if (m.sender !== to || m.resent || m.replies < 1 || m.parts.length < opt.resendPart) continue;
+		m.resent = true;
+		st.redelivered++;
+		queue.push([m.i, opt.resendPart - 1]);
+	}
+	pump();
 }
 
 function onSubmit(sess, pdu) {
