@@ -2,7 +2,8 @@
  * The outbox sender (include/meterline/outbox.h, docs/outbox.md).
  *
  * One connection of its own, one round in flight at a time: either a claim
- * (due rows -> the SMPP link) or a write-back (results of sent replies and
+ * of one channel's due rows (-> the SMPP link, or a messenger's sender) or
+ * a write-back (results of sent replies and
  * delivery receipts, as array statements, committed together). Replies the
  * link holds are kept in a hash by outbox id, so a row whose lease ran out
  * while its parts were still queued (a throttled link) is not sent twice.
@@ -45,11 +46,11 @@ static const struct db_stmt ob_stmts[] = {
 	    " updated_at = now()"
 	    " FROM (SELECT id, created_at FROM outbox"
 	    "  WHERE state = 'pending' AND next_attempt_at <= now()"
-	    "  AND channel = 'sms' ORDER BY next_attempt_at LIMIT $1::int"
+	    "  AND channel = $3::text ORDER BY next_attempt_at LIMIT $1::int"
 	    "  FOR UPDATE SKIP LOCKED) d"
 	    " WHERE o.id = d.id AND o.created_at = d.created_at"
 	    " RETURNING " DB_COLS_SQL(OB_CLAIM_COLS),
-	    2 },
+	    3 },
 	[OB_SETTLE] = { "ob_settle",
 	    "UPDATE outbox o SET state = u.state,"
 	    " smsc_message_id = coalesce(u.mid, o.smsc_message_id),"
@@ -125,9 +126,11 @@ static const char ob_sync_commit_sql[] =
 #define OB_SETTLE_BATCH 256
 #define OB_SETTLE_DELAY_MS 10
 
-/* A reply the link holds, until its last part is reported. */
+/* A reply the link (or a channel) holds, until its last part is reported. */
 struct ob_entry {
 	int64_t id;
+	int chan; /* index in outbox.chans */
+	int retry_after; /* seconds the channel asked to wait, 0: backoff */
 	char created[40]; /* the row's created_at, for partition pruning */
 	int64_t created_us; /* the same, Unix microseconds: reply latency */
 	char mid[72]; /* SMSC id of the first accepted part */
@@ -155,13 +158,28 @@ struct ob_receipt {
 	void *arg;
 };
 
+/*
+ * A channel's sender. Index 0 is SMS when the SMPP link is configured
+ * (opts.send); the others are added by outbox_channel_add.
+ */
+struct ob_chan {
+	char name[33];
+	outbox_channel_send_fn send; /* NULL for SMS: opts.send */
+	void *ctx;
+	bool enabled, kicked;
+};
+
 struct outbox {
 	struct event_base *base;
 	struct outbox_opts opts;
 	char *conninfo;
 	struct db *db;
 	struct event *timer, *kick_ev, *settle_ev;
-	bool enabled, busy, kicked, settle_due, backlog_due;
+	bool busy, settle_due, backlog_due;
+	struct ob_chan chans[OUTBOX_CHANNELS];
+	int nchans;
+	int claim_chan; /* the channel of the claim in flight */
+	int next_chan; /* where the next claim looks first (round robin) */
 	int64_t backlog_next; /* clock_mono_us of the next count */
 	/* in flight at the link: entries, and their slots by hash of id */
 	struct ob_entry *ent;
@@ -240,10 +258,29 @@ outbox_normalise_id(const char *in, char *out, size_t outlen)
 
 /* ---- claim ---------------------------------------------------------------- */
 
-/* Hand one claimed row to the link; a refusal goes back as due soon. */
+/* Hand a messenger's reply to its channel; 0 or -1 as its send. */
+static int
+ob_send_channel(struct outbox *ob, const struct ob_chan *c,
+    const struct smpp_mt *mt, int attempts)
+{
+	struct outbox_reply rep = { .cookie = mt->cookie,
+		.channel = c->name,
+		.from = mt->from,
+		.to = mt->to,
+		.text = mt->text,
+		.len = mt->len,
+		.attempts = attempts };
+
+	(void)ob;
+	return c->send(c->ctx, &rep);
+}
+
+/* Hand one claimed row to its channel; a refusal goes back as due soon. */
 static void
 ob_send_row(struct outbox *ob, const struct db_rows *rows, int r)
 {
+	const struct ob_chan *c = &ob->chans[ob->claim_chan];
+	int rc;
 	int64_t id = strtoll(db_rows_get(rows, r, OB_C_ID), NULL, 10);
 	const char *text = db_rows_get(rows, r, OB_C_TEXT);
 	struct ob_entry *e;
@@ -259,13 +296,16 @@ ob_send_row(struct outbox *ob, const struct db_rows *rows, int r)
 	e->created_us =
 	    strtoll(db_rows_get(rows, r, OB_C_CREATED_US), NULL, 10);
 	e->worst = SMPP_MT_ACCEPTED;
+	e->chan = ob->claim_chan;
 	mt = (struct smpp_mt){ .from = db_rows_get(rows, r, OB_C_SENDER),
 		.to = db_rows_get(rows, r, OB_C_RECIPIENT),
 		.text = text,
 		.len = strlen(text),
 		.cookie = (uint64_t)id };
 	ob->stats.claimed++;
-	if (ob->opts.send(ob->opts.send_ctx, &mt) != 0) {
+	rc = c->send == NULL ? ob->opts.send(ob->opts.send_ctx, &mt)
+	                     : ob_send_channel(ob, c, &mt, e->attempts);
+	if (rc != 0) {
 		struct smpp_mt_report rep = { .cookie = (uint64_t)id,
 			.part = 1,
 			.nparts = 1,
@@ -292,9 +332,28 @@ ob_claim_done(const struct db_round_result *res, void *arg)
 			ob_send_row(ob, rows, r);
 		/* A full claim means more may be due: go again at once. */
 		if ((unsigned)db_rows_count(rows) == ob->opts.claim_max)
-			ob->kicked = true;
+			ob->chans[ob->claim_chan].kicked = true;
 	}
 	ob_next(ob);
+}
+
+/* The next channel to claim for, round robin; -1 if none is due. */
+static int
+ob_due_chan(struct outbox *ob)
+{
+	for (int k = 0; k < ob->nchans; k++) {
+		int i = (ob->next_chan + k) % ob->nchans;
+		struct ob_chan *c = &ob->chans[i];
+
+		if (c->kicked) {
+			c->kicked = false;
+			if (!c->enabled)
+				continue;
+			ob->next_chan = (i + 1) % ob->nchans;
+			return i;
+		}
+	}
+	return -1;
 }
 
 static bool
@@ -302,10 +361,13 @@ ob_claim(struct outbox *ob)
 {
 	char limit[16], lease[16];
 	uint32_t room = ob->nfree;
-	const char *params[2] = { limit, lease };
+	const char *params[3] = { limit, lease, NULL };
+	int chan;
 
-	if (!ob->enabled || room < ob->opts.claim_max / 4 + 1)
+	if (room < ob->opts.claim_max / 4 + 1 || (chan = ob_due_chan(ob)) < 0)
 		return false;
+	ob->claim_chan = chan;
+	params[2] = ob->chans[chan].name;
 	snprintf(limit, sizeof(limit), "%u",
 	    room < ob->opts.claim_max ? room : ob->opts.claim_max);
 	snprintf(lease, sizeof(lease), "%d", ob->opts.lease_s);
@@ -479,16 +541,20 @@ ob_next(struct outbox *ob)
 		cb(ob->flushed_arg);
 		return;
 	}
-	if (ob->kicked) {
-		ob->kicked = false;
-		if (ob_claim(ob))
-			return;
-	}
+	if (ob_claim(ob))
+		return;
 	if (ob->backlog_due)
 		ob_count_backlog(ob);
 }
 
 /* ---- events --------------------------------------------------------------- */
+
+static void
+ob_kick_all(struct outbox *ob)
+{
+	for (int i = 0; i < ob->nchans; i++)
+		ob->chans[i].kicked = true;
+}
 
 static void
 ob_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -497,7 +563,7 @@ ob_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	ob->kicked = true; /* leftovers: restarts, retries, leases */
+	ob_kick_all(ob); /* leftovers: restarts, retries, leases */
 	if (clock_mono_us() >= ob->backlog_next)
 		ob->backlog_due = true;
 	ob_next(ob);
@@ -528,7 +594,7 @@ ob_db_state(bool up, void *arg)
 	struct outbox *ob = arg;
 
 	if (up) {
-		ob->kicked = true;
+		ob_kick_all(ob);
 		ob_next(ob);
 	}
 }
@@ -536,16 +602,58 @@ ob_db_state(bool up, void *arg)
 void
 outbox_kick(struct outbox *ob)
 {
-	ob->kicked = true;
+	ob_kick_all(ob);
+	event_active(ob->kick_ev, EV_TIMEOUT, 0);
+}
+
+static int
+ob_chan_find(const struct outbox *ob, const char *name)
+{
+	for (int i = 0; i < ob->nchans; i++)
+		if (strcmp(ob->chans[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+void
+outbox_kick_channel(struct outbox *ob, const char *channel)
+{
+	int i = ob_chan_find(ob, channel);
+
+	if (i < 0)
+		return;
+	ob->chans[i].kicked = true;
 	event_active(ob->kick_ev, EV_TIMEOUT, 0);
 }
 
 void
 outbox_set_enabled(struct outbox *ob, bool on)
 {
-	ob->enabled = on;
+	int i = ob_chan_find(ob, "sms");
+
+	if (i < 0)
+		return;
+	ob->chans[i].enabled = on;
 	if (on)
-		outbox_kick(ob);
+		outbox_kick_channel(ob, "sms");
+}
+
+int
+outbox_channel_add(
+    struct outbox *ob, const char *name, outbox_channel_send_fn send, void *ctx)
+{
+	struct ob_chan *c;
+
+	if (ob->nchans == OUTBOX_CHANNELS || send == NULL ||
+	    strlen(name) >= sizeof(c->name) || ob_chan_find(ob, name) >= 0)
+		return -1;
+	c = &ob->chans[ob->nchans++];
+	strlcpy_s(c->name, name, sizeof(c->name));
+	c->send = send;
+	c->ctx = ctx;
+	c->enabled = c->kicked = true;
+	event_active(ob->kick_ev, EV_TIMEOUT, 0);
+	return 0;
 }
 
 static void
@@ -603,7 +711,11 @@ ob_settle_entry(struct outbox *ob, struct ob_entry *e)
 		delay = e->worst == SMPP_MT_UNSENT
 		    ? 0
 		    : (e->attempts < 8 ? 1 << e->attempts : 300);
-		ob_queue_settle(ob, e, "pending", delay > 300 ? 300 : delay);
+		if (delay > 300)
+			delay = 300;
+		if (e->retry_after > delay) /* the platform's word wins */
+			delay = e->retry_after;
+		ob_queue_settle(ob, e, "pending", delay);
 	}
 	ob_remove(ob, e);
 }
@@ -626,6 +738,25 @@ outbox_report(struct outbox *ob, const struct smpp_mt_report *r)
 		e->worst = (int)r->state;
 	if (r->last)
 		ob_settle_entry(ob, e);
+}
+
+void
+outbox_result(struct outbox *ob, uint64_t cookie, enum outbox_verdict v,
+    const char *ext_id, int retry_after_s)
+{
+	static const int state[] = { [OUTBOX_SENT] = SMPP_MT_ACCEPTED,
+		[OUTBOX_REJECTED] = SMPP_MT_REJECTED,
+		[OUTBOX_RETRY] = SMPP_MT_GAVE_UP,
+		[OUTBOX_UNSENT] = SMPP_MT_UNSENT };
+	struct ob_entry *e = ob_find(ob, (int64_t)cookie);
+
+	if (e == NULL || (unsigned)v >= ARRAY_SIZE(state))
+		return;
+	e->worst = state[v];
+	if (v == OUTBOX_SENT && ext_id != NULL)
+		strlcpy_s(e->mid, ext_id, sizeof(e->mid));
+	e->retry_after = retry_after_s > 0 ? retry_after_s : 0;
+	ob_settle_entry(ob, e);
 }
 
 void
@@ -714,6 +845,10 @@ outbox_new(struct event_base *base, const struct outbox_opts *opts)
 	tv.tv_sec = ob->opts.poll_ms / 1000;
 	tv.tv_usec = (ob->opts.poll_ms % 1000) * 1000;
 	event_add(ob->timer, &tv);
+	if (opts->send != NULL) {
+		strlcpy_s(ob->chans[0].name, "sms", sizeof(ob->chans[0].name));
+		ob->nchans = 1; /* enabled once the link is bound */
+	}
 	dbo.conninfo = ob->conninfo;
 	dbo.stmts = ob_stmts;
 	dbo.nstmts = ARRAY_SIZE(ob_stmts);
