@@ -81,6 +81,14 @@ struct chan_api {
 	/* the platform's answer: verdict, its message id, its retry_after */
 	enum chan_verdict (*verdict)(void *ctx, const struct webc_resp *,
 	    char *ext_id, size_t idlen, int *retry_after);
+	/*
+	 * Photos: the URL of step `step` (0 first, photo_steps in all) of
+	 * fetching ref, given the previous step's answer (NULL at step 0);
+	 * the last step's answer is the file. 0, or -1 (the photo fails).
+	 */
+	int photo_steps;
+	int (*photo_url)(void *ctx, const char *ref, int step,
+	    const struct webc_resp *prev, char *url, size_t len);
 };
 
 /* The outcome of one reply (channel_send). */
@@ -99,6 +107,12 @@ struct chan_opts {
 	struct webc *webc; /* borrowed */
 	chan_result_cb result;
 	void *result_arg;
+	/*
+	 * Where photos and shared phones go (schema 0005): libpq conninfo,
+	 * or NULL to keep neither. photo_max: bytes (0: 10 MiB).
+	 */
+	const char *conninfo;
+	size_t photo_max;
 };
 
 struct channel;
@@ -120,6 +134,7 @@ void channel_stop(struct channel *);
 struct chan_stats {
 	uint64_t updates, stored, duplicates, ignored, bad, unauthorized;
 	uint64_t sent, rejected, retried, throttled; /* throttled: 429s */
+	uint64_t photos, photos_stored, photos_failed, phones;
 	size_t queued, inflight;
 };
 void channel_stats(const struct channel *, struct chan_stats *);

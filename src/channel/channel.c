@@ -9,6 +9,7 @@
 
 #include <event2/event.h>
 
+#include "chan_media_int.h"
 #include "meterline/channel.h"
 #include "meterline/clock.h"
 #include "meterline/log.h"
@@ -27,10 +28,13 @@ struct chan_job {
 	struct chan_job *next;
 };
 
-/* A webhook waiting for the store. */
+/* A webhook waiting for the store (and then for its photo or phone). */
 struct chan_wait {
 	struct channel *ch;
 	struct http_exchange *x;
+	int64_t time_us;
+	char sender[64];
+	char photo[512], phone[40];
 };
 
 struct channel {
@@ -39,6 +43,7 @@ struct channel {
 	struct intake intake;
 	char *secret;
 	struct http_ratelimit *rl;
+	struct chan_media *media; /* NULL: photos and phones not kept */
 	/* sender */
 	struct chan_job *head, *tail;
 	size_t queued, inflight;
@@ -104,22 +109,40 @@ chan_reply_error(
 }
 
 static void
+chan_recorded_cb(void *arg, bool ok)
+{
+	struct chan_wait *w = arg;
+
+	if (ok)
+		http_exchange_reply(w->x, 200, NULL, 0);
+	else
+		chan_reply_error(
+		    w->x, 503, "database_unavailable", CHAN_RETRY_AFTER);
+	free(w);
+}
+
+/* The message is stored: record its photo or phone, then answer. */
+static void
 chan_stored_cb(const struct intake_result *r, void *arg)
 {
 	struct chan_wait *w = arg;
 	struct channel *ch = w->ch;
+	struct chan_media_rec rec = { r->message_id, w->sender, w->time_us,
+		w->photo, w->phone };
 
 	if (r->status == INTAKE_TEMPFAIL) {
-		chan_reply_error(
-		    w->x, 503, "database_unavailable", CHAN_RETRY_AFTER);
-	} else {
-		if (r->status == INTAKE_DUPLICATE)
-			ch->st.duplicates++;
-		else
-			ch->st.stored++;
-		http_exchange_reply(w->x, 200, NULL, 0);
+		chan_recorded_cb(w, false);
+		return;
 	}
-	free(w);
+	if (r->status == INTAKE_DUPLICATE)
+		ch->st.duplicates++;
+	else
+		ch->st.stored++;
+	if (ch->media == NULL || r->message_id <= 0 ||
+	    (w->photo[0] == '\0' && w->phone[0] == '\0'))
+		chan_recorded_cb(w, true);
+	else if (chan_media_record(ch->media, &rec, chan_recorded_cb, w) != 0)
+		chan_recorded_cb(w, false);
 }
 
 /* Per-sender rate of inbound updates; 0 or the seconds to wait. */
@@ -151,6 +174,10 @@ chan_submit(struct channel *ch, struct http_exchange *x, struct chan_update *u)
 	}
 	w->ch = ch;
 	w->x = x;
+	w->time_us = u->msg.time_us;
+	strlcpy_s(w->sender, u->sender, sizeof(w->sender));
+	strlcpy_s(w->photo, u->photo, sizeof(w->photo));
+	strlcpy_s(w->phone, u->phone, sizeof(w->phone));
 	u->msg.flags |= INTAKE_F_OUTBOX;
 	if (intake_submit(&ch->intake, &u->msg, chan_stored_cb, w) != 0) {
 		free(w);
@@ -414,6 +441,8 @@ channel_new(struct event_base *base, const struct chan_opts *o)
 	ch->tokens = o->send_rate;
 	ch->refill_us = clock_mono_us();
 	ch->pump_ev = evtimer_new(base, chan_pump_cb, ch);
+	if (o->conninfo != NULL)
+		ch->media = chan_media_new(base, &ch->o, &ch->st);
 	return ch;
 }
 
@@ -423,6 +452,7 @@ channel_free(struct channel *ch)
 	if (ch == NULL)
 		return;
 	channel_stop(ch);
+	chan_media_free(ch->media);
 	event_free(ch->pump_ev);
 	http_ratelimit_free(ch->rl);
 	free(ch->secret);

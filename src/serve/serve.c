@@ -386,7 +386,9 @@ serve_start_channel(struct serve *sv, const struct intake *in,
 		.intake = in,
 		.webc = sv->webc,
 		.result = serve_chan_result,
-		.result_arg = sv };
+		.result_arg = sv,
+		.conninfo = sv->cfg.database.conninfo,
+		.photo_max = mc->photo_max };
 	struct channel *ch = channel_new(sv->base, &co);
 
 	if (ch == NULL) {

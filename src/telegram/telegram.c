@@ -196,12 +196,43 @@ tg_verdict(void *ctx, const struct webc_resp *r, char *ext_id, size_t idlen,
 	return v;
 }
 
+/* getFile, then the file at {api_base}/file/bot{token}/{file_path}. */
+static int
+tg_photo_url(void *ctx, const char *ref, int step,
+    const struct webc_resp *prev, char *url, size_t len)
+{
+	const struct config_messenger *c = ctx;
+	char esc[1024];
+	json_t *root;
+	const char *path;
+	int n = -1;
+
+	if (step == 0) {
+		if (webc_escape(ref, esc, sizeof(esc)) < 0)
+			return -1;
+		n = snprintf(url, len, "%s/bot%s/getFile?file_id=%s",
+		    c->api_base, c->token, esc);
+		return n > 0 && (size_t)n < len ? 0 : -1;
+	}
+	root = json_loadb(prev->body, prev->len, 0, NULL);
+	path = json_string_value(json_object_get(
+	    json_object_get(root, "result"), "file_path"));
+	if (path != NULL && json_is_true(json_object_get(root, "ok")) &&
+	    strstr(path, "..") == NULL)
+		n = snprintf(url, len, "%s/file/bot%s/%s", c->api_base,
+		    c->token, path);
+	json_decref(root);
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
 const struct chan_api telegram_api = {
 	.name = "telegram",
 	.secret_header = "X-Telegram-Bot-Api-Secret-Token",
 	.parse = tg_parse,
 	.build = tg_build,
 	.verdict = tg_verdict,
+	.photo_steps = 2,
+	.photo_url = tg_photo_url,
 };
 
 int

@@ -184,6 +184,57 @@ tg_send(struct evhttp_request *req)
 	json_decref(b);
 }
 
+/*
+ * A photo's bytes: a JPEG start and the name repeated, 1,000 bytes, or
+ * 11 MiB when the name holds "huge" (over the default cap).
+ */
+static void
+file_cb(struct evhttp_request *req, const char *name)
+{
+	size_t n = strstr(name, "huge") ? 11u << 20 : 1000;
+	struct evbuffer *b = evbuffer_new();
+	size_t k = strlen(name);
+
+	evbuffer_add(b, "\xff\xd8\xff\xe0", 4);
+	for (size_t i = 4; i < n; i++)
+		evbuffer_add(b, &name[i % k], 1);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "image/jpeg");
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+	fprintf(F.log, "FILE\t%s\t%zu\n", name, n);
+	fflush(F.log);
+}
+
+/* getFile?file_id=X: the File object, its path photos/X.jpg. */
+static void
+tg_getfile(struct evhttp_request *req)
+{
+	struct evkeyvalq q;
+	const char *query =
+	    evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	const char *id;
+	char out[512];
+
+	TAILQ_INIT(&q);
+	evhttp_parse_query_str(query ? query : "", &q);
+	id = evhttp_find_header(&q, "file_id");
+	if (id == NULL || strlen(id) > 200 || strchr(id, '"') != NULL) {
+		reply(req, 400,
+		    "{\"ok\":false,\"error_code\":400,\"description\":"
+		    "\"Bad Request: invalid file_id\"}",
+		    0);
+	} else {
+		snprintf(out, sizeof(out),
+		    "{\"ok\":true,\"result\":{\"file_id\":\"%s\","
+		    "\"file_unique_id\":\"u%s\",\"file_size\":1000,"
+		    "\"file_path\":\"photos/%s.jpg\"}}",
+		    id, id, id);
+		reply(req, 200, out, 0);
+	}
+	evhttp_clear_headers(&q);
+}
+
 static void
 tg_cb(struct evhttp_request *req, const char *rest)
 {
@@ -201,6 +252,10 @@ tg_cb(struct evhttp_request *req, const char *rest)
 	rest += n + 1;
 	if (strcmp(rest, "sendMessage") == 0) {
 		tg_send(req);
+		return;
+	}
+	if (strcmp(rest, "getFile") == 0) {
+		tg_getfile(req);
 		return;
 	}
 	b = body_json(req);
@@ -322,6 +377,11 @@ api_cb(struct evhttp_request *req, void *arg)
 		reply(req, 404, "{}", 0);
 	else if (strncmp(path, "/bot", 4) == 0)
 		tg_cb(req, path + 4);
+	else if (strncmp(path, "/file/bot", 9) == 0 &&
+	    strncmp(path + 9, F.tg_token, strlen(F.tg_token)) == 0)
+		file_cb(req, path + 9 + strlen(F.tg_token));
+	else if (strncmp(path, "/images/", 8) == 0)
+		file_cb(req, path + 8);
 	else if (strcmp(path, "/_mode") == 0)
 		mode_cb(req);
 	else
