@@ -92,8 +92,8 @@ photo_get(struct db_sync *db, const char *id, const char *path)
 	if (r == NULL) {
 		fprintf(stderr, "meterline photo: %s\n", err);
 	} else if (db_rows_count(r) == 0) {
-		fprintf(stderr, "meterline photo: message %s has no photo\n",
-		    id);
+		fprintf(
+		    stderr, "meterline photo: message %s has no photo\n", id);
 	} else if (strcmp(db_rows_get(r, 0, 0), "stored") != 0) {
 		fprintf(stderr, "meterline photo: message %s: photo %s\n", id,
 		    db_rows_get(r, 0, 0));

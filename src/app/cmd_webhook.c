@@ -77,8 +77,8 @@ webhook_request(const struct config *cfg, const char *verb, const char *bot,
 
 	*method = set || tg ? "POST" : "GET";
 	if (!m->enabled) {
-		fprintf(stderr, "meterline webhook: no [%s] in the config\n",
-		    bot);
+		fprintf(
+		    stderr, "meterline webhook: no [%s] in the config\n", bot);
 		return -1;
 	}
 	if (set && url == NULL) {
@@ -88,7 +88,8 @@ webhook_request(const struct config *cfg, const char *verb, const char *bot,
 	if (tg)
 		return set ? telegram_webhook_set_req(m, url, q)
 		           : telegram_webhook_info_req(m, q);
-	return set ? max_webhook_set_req(m, url, q) : max_webhook_info_req(m, q);
+	return set ? max_webhook_set_req(m, url, q)
+	           : max_webhook_info_req(m, q);
 }
 
 int

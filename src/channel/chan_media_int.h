@@ -13,8 +13,8 @@
 
 struct chan_media;
 
-struct chan_media *chan_media_new(struct event_base *, const struct chan_opts *,
-    struct chan_stats *st);
+struct chan_media *chan_media_new(
+    struct event_base *, const struct chan_opts *, struct chan_stats *st);
 void chan_media_free(struct chan_media *); /* NULL-safe */
 
 /* What an update left to record beside its message. */

@@ -194,13 +194,14 @@ mx_verdict(void *ctx, const struct webc_resp *r, char *ext_id, size_t idlen,
 
 /* The attachment's URL itself. */
 static int
-mx_photo_url(void *ctx, const char *ref, int step,
-    const struct webc_resp *prev, char *url, size_t len)
+mx_photo_url(void *ctx, const char *ref, int step, const struct webc_resp *prev,
+    char *url, size_t len)
 {
 	(void)ctx;
 	(void)prev;
-	if (step != 0 || (strncmp(ref, "https://", 8) != 0 &&
-	                     strncmp(ref, "http://", 7) != 0) ||
+	if (step != 0 ||
+	    (strncmp(ref, "https://", 8) != 0 &&
+	        strncmp(ref, "http://", 7) != 0) ||
 	    strlen(ref) >= len)
 		return -1;
 	snprintf(url, len, "%s", ref);

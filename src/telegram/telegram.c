@@ -198,8 +198,8 @@ tg_verdict(void *ctx, const struct webc_resp *r, char *ext_id, size_t idlen,
 
 /* getFile, then the file at {api_base}/file/bot{token}/{file_path}. */
 static int
-tg_photo_url(void *ctx, const char *ref, int step,
-    const struct webc_resp *prev, char *url, size_t len)
+tg_photo_url(void *ctx, const char *ref, int step, const struct webc_resp *prev,
+    char *url, size_t len)
 {
 	const struct config_messenger *c = ctx;
 	char esc[1024];
@@ -215,12 +215,12 @@ tg_photo_url(void *ctx, const char *ref, int step,
 		return n > 0 && (size_t)n < len ? 0 : -1;
 	}
 	root = json_loadb(prev->body, prev->len, 0, NULL);
-	path = json_string_value(json_object_get(
-	    json_object_get(root, "result"), "file_path"));
+	path = json_string_value(
+	    json_object_get(json_object_get(root, "result"), "file_path"));
 	if (path != NULL && json_is_true(json_object_get(root, "ok")) &&
 	    strstr(path, "..") == NULL)
-		n = snprintf(url, len, "%s/file/bot%s/%s", c->api_base,
-		    c->token, path);
+		n = snprintf(
+		    url, len, "%s/file/bot%s/%s", c->api_base, c->token, path);
 	json_decref(root);
 	return n > 0 && (size_t)n < len ? 0 : -1;
 }

@@ -151,7 +151,9 @@ load_reply(const char *chat)
 	F.reply_us[i] = now_us();
 	if (++F.replies == F.chats) {
 		F.t_end_us = F.reply_us[i];
-		event_base_loopbreak(F.base);
+		/* a moment more: the answers to the last sends must reach
+		   serve, or it sends them again */
+		event_base_loopexit(F.base, &(struct timeval){ 1, 0 });
 	}
 }
 
@@ -214,7 +216,7 @@ tg_getfile(struct evhttp_request *req)
 	const char *query =
 	    evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	const char *id;
-	char out[512];
+	char out[1024];
 
 	TAILQ_INIT(&q);
 	evhttp_parse_query_str(query ? query : "", &q);
@@ -379,7 +381,7 @@ api_cb(struct evhttp_request *req, void *arg)
 		tg_cb(req, path + 4);
 	else if (strncmp(path, "/file/bot", 9) == 0 &&
 	    strncmp(path + 9, F.tg_token, strlen(F.tg_token)) == 0)
-		file_cb(req, path + 9 + strlen(F.tg_token));
+		file_cb(req, path + 10 + strlen(F.tg_token));
 	else if (strncmp(path, "/images/", 8) == 0)
 		file_cb(req, path + 8);
 	else if (strcmp(path, "/_mode") == 0)
