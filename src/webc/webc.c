@@ -42,6 +42,13 @@ struct webc_sock {
 	struct event *ev;
 };
 
+/*
+ * Easy handles kept for the next request (curl_easy_reset between uses):
+ * making one per request was most of the client's CPU (the messenger
+ * benchmark, perf: libcurl and malloc 40% of serve).
+ */
+#define WEBC_POOL 64
+
 struct webc {
 	struct event_base *base;
 	struct webc_opts opts;
@@ -49,6 +56,8 @@ struct webc {
 	struct event *timer;
 	struct webc_xfer *xfers; /* every transfer in flight */
 	size_t n;
+	CURL *pool[WEBC_POOL];
+	size_t npool;
 };
 
 static void webc_check_done(struct webc *);
@@ -188,7 +197,12 @@ webc_xfer_free(struct webc_xfer *x)
 		x->next->prev = x->prev;
 	wc->n--;
 	curl_multi_remove_handle(wc->multi, x->easy);
-	curl_easy_cleanup(x->easy);
+	if (wc->npool < WEBC_POOL) {
+		curl_easy_reset(x->easy);
+		wc->pool[wc->npool++] = x->easy;
+	} else {
+		curl_easy_cleanup(x->easy);
+	}
 	curl_slist_free_all(x->hdrs);
 	free(x->body);
 	free(x->resp);
@@ -290,7 +304,11 @@ webc_send(
 	if (q->url == NULL || q->method == NULL || done == NULL)
 		return -1;
 	x = xcalloc(1, sizeof(*x));
-	if ((x->easy = curl_easy_init()) == NULL) {
+	if (wc->npool > 0)
+		x->easy = wc->pool[--wc->npool];
+	else
+		x->easy = curl_easy_init();
+	if (x->easy == NULL) {
 		free(x);
 		return -1;
 	}
@@ -397,6 +415,8 @@ webc_free(struct webc *wc)
 		return;
 	while (wc->xfers != NULL)
 		webc_finish(wc->xfers, CURLE_OK, "cancelled");
+	while (wc->npool > 0)
+		curl_easy_cleanup(wc->pool[--wc->npool]);
 	curl_multi_cleanup(wc->multi);
 	event_free(wc->timer);
 	free(wc);

@@ -83,6 +83,7 @@ level = warn"
 	expect_eq "outbox rows" "$(sql "SELECT count(*) FROM outbox")" "$count"
 	rate=$(echo "$line" | sed -n 's/.* rate \([0-9]*\) .*/\1/p')
 	us() { awk -v s="$1" -v n="$count" 'BEGIN { printf "%.0f", s * 1e6 / n }'; }
+	echo "  load: $line"
 	printf 'run %d: %6s updates/s  p50 %s ms  p99 %s ms  peak RSS %5.1f MB  CPU us/update: serve %s, postgres %s  (db ok)\n' \
 		"$n" "$rate" "$(echo "$line" | sed -n 's/.*p50_ms \([0-9.]*\).*/\1/p')" \
 		"$(echo "$line" | sed -n 's/.*p99_ms \([0-9.]*\).*/\1/p')" \

@@ -50,7 +50,7 @@ static struct {
 	/* load */
 	const char *url, *secret, *kind, *contracts;
 	int chats, conns, next, done_posts, replies, timeout_s, value;
-	int64_t *posted_us, *reply_us, t0_us, t_end_us;
+	int64_t *posted_us, *reply_us, t0_us, t_end_us, t_posts_us;
 	char host[128], path[256];
 	int port;
 } F;
@@ -405,7 +405,8 @@ load_done_cb(struct evhttp_request *req, void *arg)
 		event_base_loopbreak(F.base);
 		return;
 	}
-	F.done_posts++;
+	if (++F.done_posts == F.chats)
+		F.t_posts_us = now_us();
 	load_next(c);
 }
 
@@ -474,8 +475,9 @@ load_report(void)
 	qsort(lat, (size_t)n, sizeof(*lat), cmp64);
 	secs = (double)((F.t_end_us ? F.t_end_us : now_us()) - F.t0_us) / 1e6;
 	printf("updates %d posted %d replies %d seconds %.3f rate %.0f "
-	       "p50_ms %.1f p99_ms %.1f\n",
+	       "posts_s %.3f p50_ms %.1f p99_ms %.1f\n",
 	    F.chats, F.done_posts, F.replies, secs, F.replies / secs,
+	    F.t_posts_us ? (double)(F.t_posts_us - F.t0_us) / 1e6 : 0.0,
 	    n ? lat[n / 2] / 1e3 : 0.0,
 	    n ? lat[(size_t)((n - 1) * 0.99)] / 1e3 : 0.0);
 	free(lat);
