@@ -74,4 +74,21 @@ expect_eq "rows sent with the platform's id" \
 	"$(sql "SELECT count(*) FROM outbox WHERE channel = 'telegram' AND state = 'sent' AND smsc_message_id ~ '^[0-9]+\$'")" 6
 expect_eq "no secret in the log" "$(grep -c -e "$TG_SECRET" -e "TEST-token" "$W/serve.log" || true)" 0
 serve_stop
-echo "ok: telegram: 401/400, dialog, retried update once, caption, 429, API outage"
+
+# Replay of an export holding these messages: into the same database all
+# are duplicates and nothing changes; into a fresh one the same outcomes,
+# and no reply is queued (replay sends nothing to messengers).
+"$BIN" export-log --db "$DB" --channel telegram >"$W/export.jsonl" 2>"$W/export.err" || fail "export-log: $(cat "$W/export.err")"
+expect_eq "exported" "$(wc -l <"$W/export.jsonl" | tr -d ' ')" "$(sql "SELECT count(*) FROM messages WHERE channel = 'telegram'")"
+outbox0=$(sql "SELECT count(*) FROM outbox")
+"$BIN" replay --config "$W/serve.conf" --db "$DB" -q "$W/export.jsonl" >"$W/replay1.out" 2>&1 || fail "replay: $(cat "$W/replay1.out")"
+expect_eq "replay changes no outbox row" "$(sql "SELECT count(*) FROM outbox")" "$outbox0"
+expect_eq "replay stores no second submission" "$(sql "SELECT count(*) FROM submissions WHERE contract = '123859'")" 1
+outcomes=$(sql "SELECT outcome FROM messages WHERE channel = 'telegram' AND sender = '111' AND outcome <> 'duplicate' ORDER BY id")
+db_new msgr_telegram_replay
+import "$SRC/tests/data/contracts-sample.csv"
+"$BIN" replay --config "$W/serve.conf" --db "$DB" -q "$W/export.jsonl" >"$W/replay2.out" 2>&1 || fail "replay: $(cat "$W/replay2.out")"
+expect_eq "the same outcomes in a fresh database" \
+	"$(sql "SELECT outcome FROM messages WHERE channel = 'telegram' AND sender = '111' ORDER BY id")" "$outcomes"
+expect_eq "a fresh replay queues no reply" "$(sql "SELECT count(*) FROM outbox")" 0
+echo "ok: telegram: 401/400, dialog, retried update once, caption, 429, API outage, replay"
