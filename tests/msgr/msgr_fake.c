@@ -51,6 +51,7 @@ static struct {
 	const char *url, *secret, *kind, *contracts;
 	int chats, conns, next, done_posts, replies, timeout_s, value;
 	int64_t *posted_us, *reply_us, t0_us, t_end_us, t_posts_us;
+	struct evhttp_connection **cs;
 	char host[128], path[256];
 	int port;
 } F;
@@ -508,11 +509,11 @@ load_start(void)
 	F.posted_us = calloc((size_t)F.chats, sizeof(int64_t));
 	F.reply_us = calloc((size_t)F.chats, sizeof(int64_t));
 	F.t0_us = now_us();
+	F.cs = calloc((size_t)F.conns, sizeof(*F.cs));
 	for (int k = 0; k < F.conns; k++) {
-		struct evhttp_connection *c = evhttp_connection_base_new(
+		F.cs[k] = evhttp_connection_base_new(
 		    F.base, NULL, F.host, (unsigned short)F.port);
-
-		load_next(c);
+		load_next(F.cs[k]);
 	}
 	event_base_once(F.base, -1, EV_TIMEOUT, load_timeout_cb, NULL, &tv);
 	return 0;
@@ -596,8 +597,14 @@ main(int argc, char **argv)
 		return 2;
 	}
 	event_base_dispatch(F.base);
-	if (F.url != NULL)
+	if (F.url != NULL) {
 		load_report();
+		for (int k = 0; k < F.conns; k++)
+			evhttp_connection_free(F.cs[k]);
+		free(F.cs);
+		free(F.posted_us);
+		free(F.reply_us);
+	}
 	evhttp_free(http);
 	event_base_free(F.base);
 	fclose(F.log);
