@@ -68,6 +68,8 @@ struct serve {
 	struct metrics *metrics;
 	struct metrics_std std;
 	struct metric *smpp_bounds; /* meterline_smpp_bounds_total{what} */
+	/* meterline_channel_events_total{channel,event} (docs/channels.md) */
+	struct metric *chan_events;
 	struct serve_call *free_calls;
 	struct event *sig_term, *sig_int, *stop_timer, *link_wait;
 	/* 0 running, 1 draining, 2 done */
@@ -235,6 +237,42 @@ serve_collect_smpp_bounds(struct serve *sv, const struct smpp_link_stats *ls)
 		metrics_set(metrics_series(m, c[i].what), (double)c[i].n);
 }
 
+/* What each messenger channel did: one counter family, event as label. */
+static void
+serve_collect_channels(struct serve *sv)
+{
+	for (size_t i = 0; i < sv->nchans && sv->chan_events != NULL; i++) {
+		struct chan_stats cs;
+		const char *n = sv->chan_names[i];
+
+		channel_stats(sv->chans[i], &cs);
+		const struct {
+			const char *event;
+			uint64_t v;
+		} c[] = {
+			{ "updates", cs.updates },
+			{ "stored", cs.stored },
+			{ "duplicates", cs.duplicates },
+			{ "ignored", cs.ignored },
+			{ "bad_update", cs.bad },
+			{ "unauthorized", cs.unauthorized },
+			{ "sent", cs.sent },
+			{ "rejected", cs.rejected },
+			{ "retried", cs.retried },
+			{ "throttled", cs.throttled },
+			{ "photos", cs.photos },
+			{ "photos_stored", cs.photos_stored },
+			{ "photos_failed", cs.photos_failed },
+			{ "phones", cs.phones },
+		};
+
+		for (size_t k = 0; k < ARRAY_SIZE(c); k++)
+			metrics_set(
+			    metrics_series(sv->chan_events, n, c[k].event),
+			    (double)c[k].v);
+	}
+}
+
 /* Copy the modules' own counters into the registry when scraped. */
 static void
 serve_collect(void *arg)
@@ -255,6 +293,7 @@ serve_collect(void *arg)
 		    (double)ls->mt_throttled);
 		serve_collect_smpp_bounds(sv, ls);
 	}
+	serve_collect_channels(sv);
 	if (sv->outbox != NULL) {
 		struct outbox_stats os;
 
@@ -521,6 +560,10 @@ serve_start(struct serve *sv, char *err, size_t errlen)
 	sv->smpp_bounds = metrics_counter(sv->metrics,
 	    "meterline_smpp_bounds_total",
 	    "What the SMPP link's bounds did (docs/security.md)", "what", 0);
+	sv->chan_events =
+	    metrics_counter(sv->metrics, "meterline_channel_events_total",
+	        "What each messenger channel did (docs/channels.md)",
+	        "channel,event", 0);
 	metrics_on_render(sv->metrics, serve_collect, sv);
 	if ((sv->store = store_new(sv->base, &so, err, errlen)) == NULL)
 		return -1;

@@ -72,6 +72,10 @@ expect_eq "its text" "$(sent telegram 444)" "Договор 345678. Введит
 wait_until 10 "every row settled" sh -c "[ \$($PSQL -qXAt '$DB' -c \"SELECT count(*) FROM outbox WHERE state <> 'sent'\") -eq 0 ]"
 expect_eq "rows sent with the platform's id" \
 	"$(sql "SELECT count(*) FROM outbox WHERE channel = 'telegram' AND state = 'sent' AND smsc_message_id ~ '^[0-9]+\$'")" 6
+metrics=$(curl -s "http://127.0.0.1:$HTTP_PORT/metrics")
+expect_match "unauthorized counted" "$metrics" 'meterline_channel_events_total\{channel="telegram",event="unauthorized"\} 3'
+expect_match "429 counted" "$metrics" 'meterline_channel_events_total\{channel="telegram",event="throttled"\} 1'
+expect_match "messages by channel" "$metrics" 'meterline_messages_total\{channel="telegram",outcome="accepted"'
 expect_eq "no secret in the log" "$(grep -c -e "$TG_SECRET" -e "TEST-token" "$W/serve.log" || true)" 0
 serve_stop
 
