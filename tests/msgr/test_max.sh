@@ -64,4 +64,13 @@ expect_eq "rows sent with the platform's mid" \
 	"$(sql "SELECT count(*) FROM outbox WHERE channel = 'max' AND smsc_message_id LIKE 'mid.%'")" 6
 expect_eq "no token in the log" "$(grep -c -e "$MAX_TOKEN" -e "$MAX_SECRET" "$W/serve.log" || true)" 0
 serve_stop
+
+# The per-sender rate limit of [http] holds for webhooks too: 429.
+sed -i 's/^rate_limit = 0/rate_limit = 2\nrate_burst = 2/' "$W/serve.conf"
+serve_up
+expect_eq "first" "$(max_post mid.r1 504 'ПС 176354 41 37')" 200
+expect_eq "second" "$(max_post mid.r2 504 'ПС 176354 42 38')" 200
+expect_eq "third, over the rate" "$(max_post mid.r3 504 'ПС 176354 43 39')" 429
+expect_eq "another sender is not limited" "$(max_post mid.r4 505 '?')" 200
+serve_stop
 echo "ok: max: 401/400, bot_started help, dialog, same mid once, image text, 500 retried"

@@ -39,4 +39,18 @@ expect_match "401 shown" "$(cat "$W/bad.out")" '^401 '
 sed -i '/^\[max\]/,$d' "$W/serve.conf"
 if "$BIN" webhook info max --config "$W/serve.conf" >"$W/none.out" 2>&1; then fail "no [max] exited 0"; fi
 expect_match "said so" "$(cat "$W/none.out")" 'no \[max\]'
-echo "ok: webhook set/info for telegram and max"
+
+# The database down: the webhook says 503 with Retry-After, so the
+# platform sends the update again.
+DB="host=127.0.0.1 port=9 dbname=none connect_timeout=1"
+msgr_conf
+serve_start
+wait_until 20 "serve to listen" sh -c "curl -s -o /dev/null http://127.0.0.1:$HTTP_PORT/healthz"
+code=$(curl -s -D "$W/h503" -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+	-H "X-Telegram-Bot-Api-Secret-Token: $TG_SECRET" --data-binary "$(tg_update 1 1 'ПС 123859')" \
+	"http://127.0.0.1:$HTTP_PORT/v1/telegram")
+expect_eq "database down" "$code" 503
+expect_match "Retry-After" "$(cat "$W/h503")" '^Retry-After: [0-9]'
+expect_eq "the secret is still checked first" "$(tg_post 1 1 'ПС 123859' wrong)" 401
+serve_stop
+echo "ok: webhook set/info for telegram and max; 503 with the database down"
