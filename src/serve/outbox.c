@@ -176,6 +176,7 @@ struct ob_chan {
 	outbox_channel_send_fn send; /* NULL for SMS: opts.send */
 	void *ctx;
 	bool enabled, kicked;
+	unsigned inflight; /* its entries in outbox.ent */
 };
 
 struct outbox {
@@ -222,7 +223,8 @@ ob_find(const struct outbox *ob, int64_t id)
 	return NULL;
 }
 
-/* A new entry for id, which has none; NULL when all are in use. */
+/* A new entry for id of the claiming channel, which has none; NULL when
+   all are in use. */
 static struct ob_entry *
 ob_insert(struct outbox *ob, int64_t id)
 {
@@ -234,6 +236,8 @@ ob_insert(struct outbox *ob, int64_t id)
 	htab_put(&ob->idx, hash_u64((uint64_t)id), slot);
 	memset(&ob->ent[slot], 0, sizeof(ob->ent[slot]));
 	ob->ent[slot].id = id;
+	ob->ent[slot].chan = ob->claim_chan;
+	ob->chans[ob->claim_chan].inflight++;
 	ob->stats.inflight++;
 	return &ob->ent[slot];
 }
@@ -246,6 +250,7 @@ ob_remove(struct outbox *ob, const struct ob_entry *e)
 	if (!htab_del(&ob->idx, hash_u64((uint64_t)e->id), slot))
 		return;
 	ob->free_slots[ob->nfree++] = slot;
+	ob->chans[e->chan].inflight--;
 	ob->stats.inflight--;
 }
 
@@ -305,7 +310,6 @@ ob_send_row(struct outbox *ob, const struct db_rows *rows, int r)
 	e->created_us =
 	    strtoll(db_rows_get(rows, r, OB_C_CREATED_US), NULL, 10);
 	e->worst = SMPP_MT_ACCEPTED;
-	e->chan = ob->claim_chan;
 	mt = (struct smpp_mt){ .from = db_rows_get(rows, r, OB_C_SENDER),
 		.to = db_rows_get(rows, r, OB_C_RECIPIENT),
 		.text = text,
@@ -346,21 +350,46 @@ ob_claim_done(const struct db_round_result *res, void *arg)
 	ob_next(ob);
 }
 
-/* The next channel to claim for, round robin; -1 if none is due. */
+/*
+ * How many rows channel chan may claim now. With several channels none
+ * holds more than half the in-flight entries, so a messenger paused by
+ * its platform's flood control cannot starve the others.
+ */
+static uint32_t
+ob_room(const struct outbox *ob, int chan)
+{
+	uint32_t room = ob->nfree;
+	uint32_t cap =
+	    ob->nchans > 1 ? ob->opts.inflight_max / 2 : ob->opts.inflight_max;
+	uint32_t held = ob->chans[chan].inflight;
+
+	if (held >= cap)
+		return 0;
+	return room < cap - held ? room : cap - held;
+}
+
+/*
+ * The next channel to claim for, round robin, and how many rows; -1 if
+ * none is due. A channel whose share is full stays kicked for later.
+ */
 static int
-ob_due_chan(struct outbox *ob)
+ob_due_chan(struct outbox *ob, uint32_t *room)
 {
 	for (int k = 0; k < ob->nchans; k++) {
 		int i = (ob->next_chan + k) % ob->nchans;
 		struct ob_chan *c = &ob->chans[i];
 
-		if (c->kicked) {
+		if (!c->kicked)
+			continue;
+		if (!c->enabled) {
 			c->kicked = false;
-			if (!c->enabled)
-				continue;
-			ob->next_chan = (i + 1) % ob->nchans;
-			return i;
+			continue;
 		}
+		if ((*room = ob_room(ob, i)) < ob->opts.claim_max / 4 + 1)
+			continue;
+		c->kicked = false;
+		ob->next_chan = (i + 1) % ob->nchans;
+		return i;
 	}
 	return -1;
 }
@@ -369,11 +398,11 @@ static bool
 ob_claim(struct outbox *ob)
 {
 	char limit[16], lease[16];
-	uint32_t room = ob->nfree;
+	uint32_t room;
 	const char *params[3] = { limit, lease, NULL };
 	int chan;
 
-	if (room < ob->opts.claim_max / 4 + 1 || (chan = ob_due_chan(ob)) < 0)
+	if ((chan = ob_due_chan(ob, &room)) < 0)
 		return false;
 	ob->claim_chan = chan;
 	params[2] = ob->chans[chan].name;
