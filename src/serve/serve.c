@@ -486,10 +486,12 @@ serve_stop_tick(evutil_socket_t fd, short what, void *arg)
 	struct serve *sv = arg;
 	bool http_busy = sv->http != NULL && http_intake_inflight(sv->http) > 0;
 	bool outbox_busy = sv->outbox != NULL && !outbox_idle(sv->outbox);
+	/* messenger replies on the wire: their results are written back */
+	bool webc_busy = sv->webc != NULL && webc_inflight(sv->webc) > 0;
 
 	(void)fd;
 	(void)what;
-	if (sv->stopping == 2 && !http_busy && !outbox_busy &&
+	if (sv->stopping == 2 && !http_busy && !outbox_busy && !webc_busy &&
 	    store_pending(sv->store) == 0) {
 		log_info("stopped cleanly");
 		event_base_loopexit(sv->base, NULL);
