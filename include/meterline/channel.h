@@ -51,7 +51,12 @@ struct chan_reply {
 	const char *to; /* the chat or user id */
 	const char *text;
 	size_t len;
+	/* the dialog is open: offer CHAN_CANCEL_TEXT as a button */
+	bool dialog_open;
 };
+
+/* The button a bot offers while a dialog is open (the grammar's cancel). */
+#define CHAN_CANCEL_TEXT "Отмена"
 
 /* The HTTP request an adapter builds for a reply. */
 struct chan_req {

@@ -37,6 +37,9 @@ struct outbox_reply {
 	const char *text; /* UTF-8 */
 	size_t len;
 	int attempts; /* including this one */
+	/* the customer's dialog is open as the reply goes (a bot may offer
+	   a cancel button) */
+	bool dialog_open;
 };
 
 /*

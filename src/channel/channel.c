@@ -25,6 +25,7 @@ struct chan_job {
 	uint64_t cookie;
 	char *to, *text;
 	size_t len;
+	bool dialog_open;
 	struct chan_job *next;
 };
 
@@ -285,7 +286,8 @@ chan_sent_cb(const struct webc_resp *r, void *arg)
 static void
 chan_fire(struct channel *ch, struct chan_job *j)
 {
-	struct chan_reply r = { j->cookie, j->to, j->text, j->len };
+	struct chan_reply r = { j->cookie, j->to, j->text, j->len,
+		j->dialog_open };
 	struct chan_req q;
 	struct webc_req wr;
 
@@ -381,6 +383,7 @@ channel_send(struct channel *ch, const struct chan_reply *r)
 	memcpy(j->text, r->text, r->len);
 	j->text[r->len] = '\0';
 	j->len = r->len;
+	j->dialog_open = r->dialog_open;
 	if (ch->tail != NULL)
 		ch->tail->next = j;
 	else

@@ -164,7 +164,12 @@ mx_build(void *ctx, const struct chan_reply *r, struct chan_req *q)
 	if (*end != '\0' || end == r->to)
 		return -1;
 	snprintf(path, sizeof(path), "/messages?user_id=%lld", uid);
-	b = json_pack("{s:s%}", "text", r->text, r->len);
+	/* an inline button that sends the cancel while the dialog is open */
+	b = r->dialog_open
+	    ? json_pack("{s:s%,s:[{s:s,s:{s:[[{s:s,s:s}]]}}]}", "text", r->text,
+	          r->len, "attachments", "type", "inline_keyboard", "payload",
+	          "buttons", "type", "message", "text", CHAN_CANCEL_TEXT)
+	    : json_pack("{s:s%}", "text", r->text, r->len);
 	return b ? mx_request(ctx, path, b, q) : -1;
 }
 

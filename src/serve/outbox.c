@@ -34,7 +34,11 @@ enum ob_stmt { OB_CLAIM, OB_SETTLE, OB_RECEIPT, OB_BACKLOG };
 	COL(OB_C_SENDER, "o.sender") \
 	COL(OB_C_RECIPIENT, "o.recipient") \
 	COL(OB_C_TEXT, "o.text") \
-	COL(OB_C_ATTEMPTS, "o.attempts")
+	COL(OB_C_ATTEMPTS, "o.attempts") \
+	COL(OB_C_DIALOG, \
+	    "CASE WHEN o.channel = 'sms' THEN false ELSE EXISTS (SELECT 1" \
+	    " FROM dialogs d WHERE d.channel = o.channel" \
+	    " AND d.sender = o.recipient COLLATE \"C\") END")
 enum ob_claim_col { DB_COLS_ENUM(OB_CLAIM_COLS) OB_C__N };
 
 static const struct db_stmt ob_stmts[] = {
@@ -275,7 +279,7 @@ outbox_normalise_id(const char *in, char *out, size_t outlen)
 /* Hand a messenger's reply to its channel; 0 or -1 as its send. */
 static int
 ob_send_channel(struct outbox *ob, const struct ob_chan *c,
-    const struct smpp_mt *mt, int attempts)
+    const struct smpp_mt *mt, int attempts, bool dialog_open)
 {
 	struct outbox_reply rep = { .cookie = mt->cookie,
 		.channel = c->name,
@@ -283,7 +287,8 @@ ob_send_channel(struct outbox *ob, const struct ob_chan *c,
 		.to = mt->to,
 		.text = mt->text,
 		.len = mt->len,
-		.attempts = attempts };
+		.attempts = attempts,
+		.dialog_open = dialog_open };
 
 	(void)ob;
 	return c->send(c->ctx, &rep);
@@ -317,7 +322,8 @@ ob_send_row(struct outbox *ob, const struct db_rows *rows, int r)
 		.cookie = (uint64_t)id };
 	ob->stats.claimed++;
 	rc = c->send == NULL ? ob->opts.send(ob->opts.send_ctx, &mt)
-	                     : ob_send_channel(ob, c, &mt, e->attempts);
+	                     : ob_send_channel(ob, c, &mt, e->attempts,
+	                           db_rows_get(rows, r, OB_C_DIALOG)[0] == 't');
 	if (rc != 0) {
 		struct smpp_mt_report rep = { .cookie = (uint64_t)id,
 			.part = 1,

@@ -392,7 +392,8 @@ serve_start_http(
 static int
 serve_chan_send(void *ctx, const struct outbox_reply *r)
 {
-	struct chan_reply cr = { r->cookie, r->to, r->text, r->len };
+	struct chan_reply cr = { r->cookie, r->to, r->text, r->len,
+		r->dialog_open };
 
 	return channel_send(ctx, &cr);
 }

@@ -163,8 +163,16 @@ tg_build(void *ctx, const struct chan_reply *r, struct chan_req *q)
 
 	if (*end != '\0' || end == r->to)
 		return -1;
-	b = json_pack(
-	    "{s:I,s:s%}", "chat_id", (json_int_t)chat, "text", r->text, r->len);
+	/* a reply keyboard with the cancel while the dialog is open, and
+	 * taken away when it is not */
+	b = r->dialog_open
+	    ? json_pack("{s:I,s:s%,s:{s:[[{s:s}]],s:b,s:b}}", "chat_id",
+	          (json_int_t)chat, "text", r->text, r->len, "reply_markup",
+	          "keyboard", "text", CHAN_CANCEL_TEXT, "resize_keyboard", 1,
+	          "one_time_keyboard", 1)
+	    : json_pack("{s:I,s:s%,s:{s:b}}", "chat_id", (json_int_t)chat,
+	          "text", r->text, r->len, "reply_markup", "remove_keyboard",
+	          1);
 	return b ? tg_request(ctx, "sendMessage", b, q) : -1;
 }
 

@@ -107,6 +107,10 @@ sent() {
 	awk -F '\t' -v c="$1" -v id="$2" '$1 == "SENT" && $2 == c && $3 == id { print $4 }' "$W/fake.log" 2>/dev/null || true
 }
 nsent() { sent "$1" "$2" | wc -l | tr -d ' '; }
+# buttons CHANNEL CHAT: the button of each reply ("-" for none), one a line.
+buttons() {
+	awk -F '\t' -v c="$1" -v id="$2" '$1 == "SENT" && $2 == c && $3 == id { print ($5 == "" ? "-" : $5) }' "$W/fake.log"
+}
 
 # wait_reply CHANNEL CHAT N: until the chat has N replies.
 wait_reply() {

@@ -65,8 +65,13 @@ now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/*
+ * One reply taken: channel, chat, text (newlines as \n) and, when the
+ * message carried a cancel button (Telegram reply_markup.keyboard, MAX an
+ * inline_keyboard attachment), its text.
+ */
 static void
-log_text(const char *chan, const char *chat, const char *text)
+log_text(const char *chan, const char *chat, const char *text, const char *kbd)
 {
 	fprintf(F.log, "SENT\t%s\t%s\t", chan, chat);
 	for (const char *p = text; *p; p++) {
@@ -75,7 +80,7 @@ log_text(const char *chan, const char *chat, const char *text)
 		else
 			fputc(*p, F.log);
 	}
-	fputc('\n', F.log);
+	fprintf(F.log, "\t%s\n", kbd ? kbd : "");
 	fflush(F.log);
 }
 
@@ -174,7 +179,15 @@ tg_send(struct evhttp_request *req)
 	} else if (!fault(req, true)) {
 		snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT,
 		    json_integer_value(chat));
-		log_text("telegram", id, text);
+		log_text("telegram", id, text,
+		    json_string_value(json_object_get(
+		        json_array_get(
+		            json_array_get(json_object_get(json_object_get(b,
+		                                               "reply_markup"),
+		                               "keyboard"),
+		                0),
+		            0),
+		        "text")));
 		snprintf(out, sizeof(out),
 		    "{\"ok\":true,\"result\":{\"message_id\":%ld,\"from\":"
 		    "{\"id\":1,\"is_bot\":true,\"first_name\":\"meter\"},"
@@ -297,7 +310,20 @@ max_send(struct evhttp_request *req, const char *uid)
 		    "{\"code\":\"proto.payload\",\"message\":\"bad request\"}",
 		    0);
 	} else if (!fault(req, false)) {
-		log_text("max", uid, text);
+		log_text("max", uid, text,
+		    json_string_value(json_object_get(
+		        json_array_get(
+		            json_array_get(
+		                json_object_get(
+		                    json_object_get(
+		                        json_array_get(
+		                            json_object_get(b, "attachments"),
+		                            0),
+		                        "payload"),
+		                    "buttons"),
+		                0),
+		            0),
+		        "text")));
 		snprintf(out, sizeof(out),
 		    "{\"message\":{\"sender\":{\"user_id\":1,\"name\":\"meter\","
 		    "\"is_bot\":true},\"recipient\":{\"user_id\":%s,"

@@ -36,6 +36,9 @@ wait_reply max 501 4
 expect_eq "the dialog's replies" "$(sent max 501 | tail -n 3)" "Договор 123859. Введите показания: день
 Договор 123859. Введите показания: ночь
 Показания приняты. Спасибо."
+expect_eq "the cancel button while the dialog is open" "$(buttons max 501 | tail -n 3)" "Отмена
+Отмена
+-"
 expect_eq "the same message again" "$(max_post mid.a3 501 '23186')" 200
 sleep 1.5
 expect_eq "no reply to it" "$(nsent max 501)" 4

@@ -35,6 +35,18 @@ wait_reply telegram 111 3
 expect_eq "the dialog's replies" "$(sent telegram 111)" "Договор 123859. Введите показания: день
 Договор 123859. Введите показания: ночь
 Показания приняты. Спасибо."
+expect_eq "the cancel button while the dialog is open" "$(buttons telegram 111)" "Отмена
+Отмена
+-"
+
+# The button's text cancels; the keyboard goes with the dialog.
+expect_eq "start" "$(tg_post 1101 112 'ПС 345678')" 200
+wait_reply telegram 112 1
+expect_eq "cancel by the button" "$(tg_post 1102 112 'Отмена')" 200
+wait_reply telegram 112 2
+expect_eq "cancelled" "$(sql "SELECT outcome FROM messages WHERE external_id = '1102' AND channel = 'telegram'")" cancelled
+expect_eq "buttons" "$(buttons telegram 112)" "Отмена
+-"
 
 # Telegram sends an update again until it gets a 2xx: applied once.
 expect_eq "retried update" "$(tg_post 1003 111 '23186')" 200
@@ -71,7 +83,7 @@ expect_eq "its text" "$(sent telegram 444)" "Договор 345678. Введит
 
 wait_until 10 "every row settled" sh -c "[ \$($PSQL -qXAt '$DB' -c \"SELECT count(*) FROM outbox WHERE state <> 'sent'\") -eq 0 ]"
 expect_eq "rows sent with the platform's id" \
-	"$(sql "SELECT count(*) FROM outbox WHERE channel = 'telegram' AND state = 'sent' AND smsc_message_id ~ '^[0-9]+\$'")" 6
+	"$(sql "SELECT count(*) FROM outbox WHERE channel = 'telegram' AND state = 'sent' AND smsc_message_id ~ '^[0-9]+\$'")" 8
 metrics=$(curl -s "http://127.0.0.1:$HTTP_PORT/metrics")
 expect_match "unauthorized counted" "$metrics" 'meterline_channel_events_total\{channel="telegram",event="unauthorized"\} 3'
 expect_match "429 counted" "$metrics" 'meterline_channel_events_total\{channel="telegram",event="throttled"\} 1'

@@ -107,6 +107,11 @@ test_send(void **state)
 	assert_string_equal(q.headers[0], "Authorization: max-token");
 	assert_string_equal(q.body, "{\"text\":\"ok\"}");
 	free(q.body);
+	r.dialog_open = true;
+	assert_int_equal(max_api.build(&cfg, &r, &q), 0);
+	assert_non_null(strstr(q.body, "\"type\":\"inline_keyboard\""));
+	assert_non_null(strstr(q.body, "\"text\":\"Отмена\""));
+	free(q.body);
 	assert_int_equal(max_api.verdict(&cfg,
 	                     &(struct webc_resp){ 200, ok, sizeof(ok) - 1, -1 },
 	                     id, sizeof(id), &ra),

@@ -164,6 +164,12 @@ test_send(void **state)
 	    q.url, "http://127.0.0.1:1/bot123456:ABC-def/sendMessage");
 	assert_non_null(strstr(q.body, "\"chat_id\":42"));
 	assert_non_null(strstr(q.body, "Показания приняты."));
+	assert_non_null(strstr(q.body, "\"remove_keyboard\":true"));
+	free(q.body);
+	r.dialog_open = true;
+	assert_int_equal(telegram_api.build(&cfg, &r, &q), 0);
+	assert_non_null(
+	    strstr(q.body, "\"keyboard\":[[{\"text\":\"Отмена\"}]]"));
 	free(q.body);
 	q.body = NULL;
 	r.to = "not-a-chat";
