@@ -31,5 +31,22 @@ sleep 1.5
 expect_eq "the reply went once" "$(nsent telegram 701)" 1
 expect_eq "applied once" "$(sql "SELECT count(*) FROM submissions")" 1
 expect_eq "row sent" "$(sql "SELECT state FROM outbox WHERE recipient = '701'")" sent
+
+# SIGTERM while a reply is on the wire: serve waits for its answer (here
+# the 10 s send timeout) within its stop deadline, writes it back pending,
+# exits 0; the next start sends it once.
+fake_mode hang 1
+expect_eq "update before the stop" "$(tg_post 7101 702 'ПС 123859')" 200
+hangs_ge() { [ "$(awk -F '\t' '$1 == "CALL" && $2 == "hang"' "$W/fake.log" | wc -l)" -ge "$1" ]; }
+wait_until 10 "the second send to hang" hangs_ge 2
+t0=$(date +%s)
 serve_stop
-echo "ok: kill -9 between commit and send: the reply went once"
+expect_eq "written back pending, not leased" \
+	"$(sql "SELECT state || ' ' || (next_attempt_at < now() + interval '60 s') FROM outbox WHERE recipient = '702'")" "pending true"
+echo "stopped in $(( $(date +%s) - t0 )) s with a reply on the wire" >&2
+serve_up
+wait_reply telegram 702 1
+sleep 1
+expect_eq "the reply went once" "$(nsent telegram 702)" 1
+serve_stop
+echo "ok: kill -9 between commit and send: the reply went once; SIGTERM with a reply on the wire too"

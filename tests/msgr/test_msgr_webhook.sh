@@ -40,6 +40,18 @@ sed -i '/^\[max\]/,$d' "$W/serve.conf"
 if "$BIN" webhook info max --config "$W/serve.conf" >"$W/none.out" 2>&1; then fail "no [max] exited 0"; fi
 expect_match "said so" "$(cat "$W/none.out")" 'no \[max\]'
 
+# [telegram] needs [http] (its webhook is served there) and its secrets.
+cat >"$W/bad.conf" <<CONF
+[database]
+conninfo = dbname=none
+
+[telegram]
+token = $TG_TOKEN
+CONF
+if "$BIN" serve --config "$W/bad.conf" >"$W/bad-serve.out" 2>&1; then fail "serve ran without [http]"; fi
+expect_match "needs [http]" "$(cat "$W/bad-serve.out")" 'telegram.webhook_path: needs \[http\]'
+expect_match "needs the secret" "$(cat "$W/bad-serve.out")" 'telegram.secret_token: set the webhook secret'
+
 # The database down: the webhook says 503 with Retry-After, so the
 # platform sends the update again.
 DB="host=127.0.0.1 port=9 dbname=none connect_timeout=1"
