@@ -12,6 +12,9 @@ static const struct command commands[] = {
 	{ "import", cmd_import, "load contracts from billing (CSV)" },
 	{ "replay", cmd_replay, "apply a message log again (dry run, report)" },
 	{ "export-log", cmd_export_log, "write the message log as JSON Lines" },
+	{ "export", cmd_export, "export a month's readings for billing" },
+	{ "user", cmd_user, "add a user of the support console" },
+	{ "token", cmd_token, "add a token of the billing API" },
 };
 
 static void

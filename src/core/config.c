@@ -131,6 +131,27 @@ static const struct cfg_key cfg_keys[] = {
 	{ "http", "require_timestamp", CFG_BOOL, F(http.require_timestamp), 0,
 	    0, NULL, "false", 0 },
 
+	{ "console", "listen", CFG_STR, F(console.listen), 0, 0, NULL,
+	    "127.0.0.1:8090", 0 },
+	{ "console", "session_idle", CFG_DURATION, F(console.session_idle),
+	    SECS(MINUTE), SECS(DAY), NULL, "30m", 0 },
+	{ "console", "session_max", CFG_DURATION, F(console.session_max),
+	    SECS(MINUTE), SECS(7 * DAY), NULL, "12h", 0 },
+	{ "console", "login_max_failures", CFG_INT,
+	    F(console.login_max_failures), 1, 1000, NULL, "5", 0 },
+	{ "console", "login_max_failures_addr", CFG_INT,
+	    F(console.login_max_failures_addr), 1, 100000, NULL, "20", 0 },
+	{ "console", "login_window", CFG_DURATION, F(console.login_window),
+	    SECS(MINUTE), SECS(DAY), NULL, "15m", 0 },
+	{ "console", "max_connections", CFG_INT, F(console.max_connections), 1,
+	    10000, NULL, "64", 0 },
+	{ "console", "request_timeout", CFG_DURATION,
+	    F(console.request_timeout), SECS(1), SECS(HOUR), NULL, "10s", 0 },
+	{ "console", "idle_timeout", CFG_DURATION, F(console.idle_timeout),
+	    SECS(1), SECS(HOUR), NULL, "60s", 0 },
+	{ "console", "trust_forwarded", CFG_BOOL, F(console.trust_forwarded), 0,
+	    0, NULL, "false", 0 },
+
 	{ "dialog", "expiry", CFG_DURATION, F(dialog.expiry), SECS(MINUTE),
 	    SECS(DAY), NULL, "30m", 0 },
 
@@ -184,7 +205,8 @@ static const struct cfg_key cfg_keys[] = {
 };
 
 static const char *const cfg_sections[] = { "database", "smpp", "http",
-	"dialog", "window", "limits", "store", "log", "security", "templates" };
+	"console", "dialog", "window", "limits", "store", "log", "security",
+	"templates" };
 
 static int cfg_why(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -492,6 +514,8 @@ config_section(
 		cfg->smpp.enabled = true;
 	if (strcmp(section, "http") == 0)
 		cfg->http.enabled = true;
+	if (strcmp(section, "console") == 0)
+		cfg->console.enabled = true;
 	return 0;
 }
 
@@ -734,6 +758,9 @@ config_check(const struct config *cfg, config_report_cb report, void *arg)
 	int n = cfg_check_smpp(&cfg->smpp, report, arg) +
 	    cfg_check_http(&cfg->http, report, arg);
 
+	if (cfg->console.enabled && !cfg_hostport_ok(cfg->console.listen))
+		n += cfg_report(report, arg, "console", "listen",
+		    "not host:port (127.0.0.1:8090, [::1]:8090)");
 	if (cfg->database.conninfo[0] == '\0')
 		n +=
 		    cfg_report(report, arg, "database", "conninfo", "required");

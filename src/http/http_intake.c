@@ -33,7 +33,7 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
-#include "http_gate.h"
+#include "meterline/http_gate.h"
 #include "meterline/clock.h"
 #include "meterline/hash.h"
 #include "meterline/http_intake.h"

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "meterline/config.h"
+#include "meterline/console.h"
 #include "meterline/http_intake.h"
 #include "meterline/log.h"
 #include "meterline/metrics.h"
@@ -53,6 +54,7 @@ struct serve {
 	struct outbox *outbox;
 	struct smpp_link *link;
 	struct http_intake *http;
+	struct console *console;
 	struct metrics *metrics;
 	struct metrics_std std;
 	struct metric *smpp_bounds; /* meterline_smpp_bounds_total{what} */
@@ -379,6 +381,7 @@ serve_signal(evutil_socket_t sig, short what, void *arg)
 	sv->stopping = 1;
 	if (sv->http != NULL)
 		http_intake_stop(sv->http);
+	console_stop(sv->console);
 	if (sv->link != NULL)
 		smpp_link_stop(sv->link, serve_link_stopped, sv);
 	else
@@ -412,13 +415,19 @@ serve_start(struct serve *sv, char *err, size_t errlen)
 		return -1;
 	if (sv->cfg.http.enabled && serve_start_http(sv, &in, err, errlen) != 0)
 		return -1;
+	if (sv->cfg.console.enabled &&
+	    (sv->console = console_new(sv->base, &sv->cfg.console,
+	         sv->cfg.database.conninfo, sv->cfg.window.timezone, err,
+	         errlen)) == NULL)
+		return -1;
 	sv->sig_term = evsignal_new(sv->base, SIGTERM, serve_signal, sv);
 	sv->sig_int = evsignal_new(sv->base, SIGINT, serve_signal, sv);
 	event_add(sv->sig_term, NULL);
 	event_add(sv->sig_int, NULL);
-	log_info("meterline serving: smpp %s, http %s",
+	log_info("meterline serving: smpp %s, http %s, console %s",
 	    sv->cfg.smpp.enabled ? sv->cfg.smpp.host : "off",
-	    sv->cfg.http.enabled ? sv->cfg.http.listen : "off");
+	    sv->cfg.http.enabled ? sv->cfg.http.listen : "off",
+	    sv->cfg.console.enabled ? sv->cfg.console.listen : "off");
 	return 0;
 }
 
@@ -429,6 +438,7 @@ serve_free(struct serve *sv)
 
 	/* Channels first, so nothing submits into a store being freed. */
 	http_intake_free(sv->http);
+	console_free(sv->console);
 	smpp_link_free(sv->link);
 	outbox_free(sv->outbox);
 	store_free(sv->store);
@@ -483,11 +493,16 @@ serve_check_listen(const char *key, const char *addr, char *err, size_t errlen)
 int
 serve_check(const struct config *cfg, char *err, size_t errlen)
 {
-	if (!cfg->smpp.enabled && !cfg->http.enabled) {
+	if (!cfg->smpp.enabled && !cfg->http.enabled && !cfg->console.enabled) {
 		snprintf(err, errlen,
-		    "neither [smpp] nor [http] is configured: nothing to serve");
+		    "none of [smpp], [http] and [console] is "
+		    "configured: nothing to serve");
 		return -1;
 	}
+	if (cfg->console.enabled &&
+	    serve_check_listen(
+	        "console listen", cfg->console.listen, err, errlen) != 0)
+		return -1;
 	if (cfg->http.enabled &&
 	    (serve_check_listen("listen", cfg->http.listen, err, errlen) != 0 ||
 	        (cfg->http.admin_listen[0] != '\0' &&
