@@ -546,9 +546,12 @@ console_new(struct event_base *base, const struct config_console *cfg,
 	con = xcalloc(1, sizeof(*con));
 	con->base = base;
 	con->cfg = *cfg;
+	/* one statement: the session SQL runs through the extended protocol */
 	snprintf(con->session_sql, sizeof(con->session_sql),
-	    "SET TimeZone = '%s'; SET plan_cache_mode = force_custom_plan; "
-	    "SET statement_timeout = '30s'; SET lock_timeout = '5s'",
+	    "SELECT set_config('TimeZone', '%s', false),"
+	    " set_config('plan_cache_mode', 'force_custom_plan', false),"
+	    " set_config('statement_timeout', '30s', false),"
+	    " set_config('lock_timeout', '5s', false)",
 	    tzname);
 	o.session_sql = con->session_sql;
 	if (con_listen(con, err, errlen) != 0) {

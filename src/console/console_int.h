@@ -130,7 +130,7 @@ struct console {
 	struct console_stats stats;
 	int port;
 	bool closing;
-	char session_sql[256];
+	char session_sql[384];
 };
 
 /* A request from dispatch until its reply; owned by the console. */
