@@ -45,7 +45,7 @@ printf 'admin-password-1\n' | M user add admin --role admin --config "$work/serv
 printf 'support-password-2\n' | M user add ivanova --role support --config "$work/serve.conf" >/dev/null
 printf 'manager-password-3\n' | M user add petrov --role manager --config "$work/serve.conf" >/dev/null
 
-M serve --config "$work/serve.conf" >"$work/serve.log" 2>&1 &
+"$MLINE_BIN" serve --config "$work/serve.conf" >"$work/serve.log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT
 port=
@@ -64,5 +64,7 @@ URL="http://127.0.0.1:$port" DB="$DB" SHOTS="$MLINE_SHOTS" PSQL="$PSQL" \
 ! grep -E '79001112233|password-[0-9]' "$work/serve.log" ||
 	fail "the log holds a phone number or a password"
 kill "$pid"
-wait "$pid" || true
+rc=0
+wait "$pid" || rc=$?
 trap - EXIT
+[ "$rc" = 0 ] || { tail -5 "$work/serve.log" >&2; fail "serve exit status $rc"; }
