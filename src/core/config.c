@@ -146,9 +146,9 @@ static const struct cfg_key cfg_keys[] = {
 	{ "console", "max_connections", CFG_INT, F(console.max_connections), 1,
 	    10000, NULL, "64", 0 },
 	{ "console", "request_timeout", CFG_DURATION,
-	    F(console.request_timeout), SECS(1), SECS(HOUR), NULL, "10s", 0 },
+	    F(console.request_timeout), SECS(1), SECS(HOUR), NULL, "20s", 0 },
 	{ "console", "idle_timeout", CFG_DURATION, F(console.idle_timeout),
-	    SECS(1), SECS(HOUR), NULL, "60s", 0 },
+	    SECS(1), SECS(HOUR), NULL, "1m", 0 },
 	{ "console", "trust_forwarded", CFG_BOOL, F(console.trust_forwarded), 0,
 	    0, NULL, "false", 0 },
 
