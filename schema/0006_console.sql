@@ -78,7 +78,6 @@ ALTER TABLE readings
 	ADD COLUMN id bigint NOT NULL DEFAULT nextval('readings_id_seq'),
 	ADD COLUMN feed_xid xid8 NOT NULL DEFAULT pg_current_xact_id();
 CREATE INDEX readings_feed ON readings (feed_xid, id);
-CREATE INDEX readings_id ON readings (id);
 CREATE INDEX readings_contract ON readings (contract COLLATE "C", position);
 CREATE INDEX readings_review ON readings (created_at) WHERE status = 'review';
 
@@ -119,7 +118,6 @@ CREATE INDEX messages_contract ON messages (contract COLLATE "C", logged_at)
 	WHERE contract IS NOT NULL;
 -- A reply's delivery state, for the conversation view.
 CREATE INDEX outbox_message ON outbox (message_id) WHERE message_id IS NOT NULL;
-CREATE INDEX submissions_id ON submissions (id);
 
 -- ---- support's writes ---------------------------------------------------------
 
@@ -131,11 +129,14 @@ LANGUAGE sql AS $$
 	SELECT 1 FROM registers WHERE contract = c ORDER BY position FOR NO KEY UPDATE;
 $$;
 
+-- Readings are found by contract (readings_contract, under "C"): every
+-- write names the contract, so no index on readings.id is needed.
+
 -- The newest reading of (contract, position) that still counts.
 CREATE FUNCTION console_newest_live(c text, pos smallint) RETURNS bigint
 LANGUAGE sql STABLE AS $$
 	SELECT id FROM readings
-	WHERE contract = c AND position = pos
+	WHERE contract COLLATE "C" = c AND position = pos
 	  AND status IN ('accepted', 'review', 'corrected')
 	ORDER BY created_at DESC, id DESC LIMIT 1;
 $$;
@@ -150,7 +151,8 @@ DECLARE d date;
 BEGIN
 	SELECT s.local_date INTO d FROM readings r
 	JOIN submissions s ON s.id = r.submission_id AND s.created_at = r.created_at
-	WHERE r.id = console_newest_live(rd.contract, rd.position);
+	WHERE r.contract COLLATE "C" = rd.contract
+	  AND r.id = console_newest_live(rd.contract, rd.position);
 	UPDATE registers SET last_value = rd.previous,
 	       last_date = CASE WHEN rd.previous IS NULL THEN NULL ELSE coalesce(d, last_date) END
 	WHERE contract = rd.contract AND position = rd.position;
@@ -159,17 +161,15 @@ END $$;
 -- Shared start of every write on one reading: lock its contract, load it,
 -- check it is the newest live one of its register. Returns the row, or
 -- raises with a message the console shows.
-CREATE FUNCTION console_reading_for_change(rid bigint) RETURNS readings
+CREATE FUNCTION console_reading_for_change(c text, rid bigint) RETURNS readings
 LANGUAGE plpgsql AS $$
 DECLARE rd readings;
-DECLARE c text;
 BEGIN
-	SELECT contract INTO c FROM readings WHERE id = rid;
-	IF c IS NULL THEN
+	PERFORM console_lock_contract(c);
+	SELECT * INTO rd FROM readings WHERE contract COLLATE "C" = c AND id = rid;
+	IF rd.id IS NULL THEN
 		RAISE EXCEPTION 'Такого показания нет' USING ERRCODE = 'P0002';
 	END IF;
-	PERFORM console_lock_contract(c);
-	SELECT * INTO rd FROM readings WHERE id = rid;
 	IF rd.status NOT IN ('accepted', 'review', 'corrected') THEN
 		RAISE EXCEPTION 'Показание уже не действует (%)', rd.status USING ERRCODE = 'P0001';
 	END IF;
@@ -189,14 +189,14 @@ $$;
 -- Correct a reading: it becomes superseded, a new row (status corrected,
 -- same submission) carries the value; the register follows. Returns the
 -- new row's id.
-CREATE FUNCTION console_correct(rid bigint, newval integer, actor text,
-    addr text, why text) RETURNS bigint
+CREATE FUNCTION console_correct(c text, rid bigint, newval integer,
+    actor text, addr text, why text) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE rd readings;
 DECLARE nw readings;
 DECLARE digits smallint;
 BEGIN
-	rd := console_reading_for_change(rid);
+	rd := console_reading_for_change(c, rid);
 	SELECT g.digits INTO digits FROM registers g
 	WHERE g.contract = rd.contract AND g.position = rd.position;
 	IF newval < 0 OR (digits IS NOT NULL AND newval >= 10 ^ digits) THEN
@@ -205,7 +205,8 @@ BEGIN
 	IF newval < coalesce(rd.previous, 0) THEN
 		RAISE EXCEPTION 'Значение меньше предыдущего (%)', rd.previous USING ERRCODE = 'P0001';
 	END IF;
-	UPDATE readings SET status = 'superseded' WHERE id = rid;
+	UPDATE readings SET status = 'superseded'
+	WHERE contract COLLATE "C" = c AND id = rid;
 	INSERT INTO readings (submission_id, created_at, contract, position, value,
 	    previous, consumption, flags, status)
 	VALUES (rd.submission_id, rd.created_at, rd.contract, rd.position, newval,
@@ -220,14 +221,15 @@ BEGIN
 END $$;
 
 -- Annul a reading: it no longer counts; the register goes back.
-CREATE FUNCTION console_annul(rid bigint, actor text, addr text, why text)
-RETURNS bigint
+CREATE FUNCTION console_annul(c text, rid bigint, actor text, addr text,
+    why text) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE rd readings;
 DECLARE nw readings;
 BEGIN
-	rd := console_reading_for_change(rid);
-	UPDATE readings SET status = 'annulled' WHERE id = rid RETURNING * INTO nw;
+	rd := console_reading_for_change(c, rid);
+	UPDATE readings SET status = 'annulled'
+	WHERE contract COLLATE "C" = c AND id = rid RETURNING * INTO nw;
 	PERFORM console_register_back(rd);
 	INSERT INTO console_audit (actor, addr, action, object, before, after, reason)
 	VALUES (actor, addr, 'reading.annul', 'reading ' || rid,
@@ -238,35 +240,36 @@ END $$;
 -- Approve or reject a flagged submission (every reading of it in review).
 -- Rejecting takes its readings back from the registers (each must still be
 -- its register's newest). Returns the number of readings changed.
-CREATE FUNCTION console_review(sid bigint, approve boolean, actor text,
-    addr text, why text) RETURNS integer
+CREATE FUNCTION console_review(c text, sid bigint, approve boolean,
+    actor text, addr text, why text) RETURNS integer
 LANGUAGE plpgsql AS $$
-DECLARE c text;
 DECLARE rd readings;
+DECLARE ca timestamptz;
 DECLARE n integer := 0;
 DECLARE st text := CASE WHEN approve THEN 'accepted' ELSE 'rejected' END;
 BEGIN
-	SELECT contract INTO c FROM submissions WHERE id = sid;
-	IF c IS NULL THEN
-		RAISE EXCEPTION 'Такой подачи нет' USING ERRCODE = 'P0002';
-	END IF;
 	PERFORM console_lock_contract(c);
-	FOR rd IN SELECT * FROM readings WHERE submission_id = sid AND status = 'review'
+	FOR rd IN SELECT * FROM readings
+	          WHERE contract COLLATE "C" = c AND submission_id = sid
+	            AND status = 'review'
 	          ORDER BY position LOOP
 		IF NOT approve AND console_newest_live(rd.contract, rd.position) <> rd.id THEN
 			RAISE EXCEPTION 'Показание шкалы % уже не последнее: отклонить нельзя', rd.position
 			    USING ERRCODE = 'P0001';
 		END IF;
-		UPDATE readings SET status = st WHERE id = rd.id;
+		UPDATE readings SET status = st
+		WHERE contract COLLATE "C" = c AND id = rd.id;
 		IF NOT approve THEN
 			PERFORM console_register_back(rd);
 		END IF;
+		ca := rd.created_at;
 		n := n + 1;
 	END LOOP;
 	IF n = 0 THEN
-		RAISE EXCEPTION 'Эта подача уже проверена' USING ERRCODE = 'P0001';
+		RAISE EXCEPTION 'Эта подача уже проверена или её нет' USING ERRCODE = 'P0001';
 	END IF;
-	UPDATE submissions SET status = st WHERE id = sid AND status = 'review';
+	UPDATE submissions SET status = st
+	WHERE id = sid AND created_at = ca AND status = 'review';
 	INSERT INTO console_audit (actor, addr, action, object, before, after, reason)
 	VALUES (actor, addr, CASE WHEN approve THEN 'review.approve' ELSE 'review.reject' END,
 	    'submission ' || sid, jsonb_build_object('status', 'review'),

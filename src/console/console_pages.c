@@ -475,6 +475,8 @@ console_conversation_page(struct creq *r)
 
 /* ---- contract card ------------------------------------------------------- */
 
+static void hidden_contract(struct evbuffer *, const char *);
+
 static const char *
 resource_title(const char *res)
 {
@@ -517,15 +519,6 @@ status_live(const char *s)
 	    strcmp(s, "corrected") == 0;
 }
 
-/* The contract a form returns to (its card). */
-static void
-reading_back(struct evbuffer *b, const struct creq *r)
-{
-	evbuffer_add_printf(b, "<input type=\"hidden\" name=\"c\" value=\"");
-	html_esc(b, creq_param(r, "c"));
-	evbuffer_add_printf(b, "\">");
-}
-
 /* The correct and annul forms of one reading. */
 static void
 reading_actions(
@@ -537,7 +530,7 @@ reading_actions(
 	    "<td class=\"actions\"><form method=\"post\" "
 	    "action=\"/reading/correct\" class=\"correct\">");
 	html_csrf(b, r);
-	reading_back(b, r);
+	hidden_contract(b, creq_param(r, "c"));
 	evbuffer_add_printf(b,
 	    "<input type=\"hidden\" name=\"id\" value=\"%s\">"
 	    "<input name=\"value\" inputmode=\"numeric\" size=\"7\" "
@@ -548,7 +541,7 @@ reading_actions(
 	    "data-confirm=\"Аннулировать показание?\">",
 	    id);
 	html_csrf(b, r);
-	reading_back(b, r);
+	hidden_contract(b, creq_param(r, "c"));
 	evbuffer_add_printf(b,
 	    "<input type=\"hidden\" name=\"id\" value=\"%s\">"
 	    "<input name=\"reason\" placeholder=\"причина\" required>"
@@ -666,13 +659,24 @@ console_contract_page(struct creq *r)
 
 /* ---- review queue -------------------------------------------------------- */
 
+/* The hidden contract field of a form. */
 static void
-review_forms(struct evbuffer *b, const struct creq *r, const char *sid)
+hidden_contract(struct evbuffer *b, const char *c)
+{
+	evbuffer_add_printf(b, "<input type=\"hidden\" name=\"c\" value=\"");
+	html_esc(b, c);
+	evbuffer_add_printf(b, "\">");
+}
+
+static void
+review_forms(struct evbuffer *b, const struct creq *r, const char *sid,
+    const char *contract)
 {
 	evbuffer_add_printf(b,
 	    "<td class=\"actions\"><form method=\"post\" "
 	    "action=\"/review\" class=\"approve\">");
 	html_csrf(b, r);
+	hidden_contract(b, contract);
 	evbuffer_add_printf(b,
 	    "<input type=\"hidden\" name=\"id\" value=\"%s\">"
 	    "<input type=\"hidden\" name=\"decision\" value=\"approve\">"
@@ -681,6 +685,7 @@ review_forms(struct evbuffer *b, const struct creq *r, const char *sid)
 	    "<form method=\"post\" action=\"/review\" class=\"reject\">",
 	    sid);
 	html_csrf(b, r);
+	hidden_contract(b, contract);
 	evbuffer_add_printf(b,
 	    "<input type=\"hidden\" name=\"id\" value=\"%s\">"
 	    "<input type=\"hidden\" name=\"decision\" value=\"reject\">"
@@ -722,7 +727,8 @@ review_cb(struct creq *r, const struct db_round_result *res)
 		td(b, NULL, db_rows_get(rows, i, 8));
 		evbuffer_add_printf(b, "<td class=\"num\">%.1f</td>",
 		    atof(db_rows_get(rows, i, 7)) / 1000.0);
-		review_forms(b, r, db_rows_get(rows, i, 0));
+		review_forms(
+		    b, r, db_rows_get(rows, i, 0), db_rows_get(rows, i, 1));
 		evbuffer_add_printf(b, "</tr>\n");
 	}
 	evbuffer_add_printf(b, "</table></div>\n");
@@ -803,15 +809,23 @@ id_ok(const char *s)
 	return s != NULL && strlen(s) <= 18 && all_of(s, "0123456789");
 }
 
+static bool
+contract_ok(const char *s)
+{
+	return s != NULL && strlen(s) >= 4 && strlen(s) <= 12 &&
+	    all_of(s, "0123456789");
+}
+
 void
 console_correct_post(struct creq *r)
 {
-	const char *p[5] = { creq_param(r, "id"), creq_param(r, "value"),
-		r->user, r->addr, creq_param(r, "reason") };
+	const char *p[6] = { creq_param(r, "c"), creq_param(r, "id"),
+		creq_param(r, "value"), r->user, r->addr,
+		creq_param(r, "reason") };
 	char back[64];
 
-	if (!id_ok(p[0]) || p[1] == NULL || strlen(p[1]) > 9 ||
-	    !all_of(p[1], "0123456789") || p[4] == NULL) {
+	if (!contract_ok(p[0]) || !id_ok(p[1]) || p[2] == NULL ||
+	    strlen(p[2]) > 9 || !all_of(p[2], "0123456789") || p[5] == NULL) {
 		creq_error(r, 400, "Нужны новое значение (цифры) и причина.");
 		return;
 	}
@@ -822,11 +836,11 @@ console_correct_post(struct creq *r)
 void
 console_annul_post(struct creq *r)
 {
-	const char *p[4] = { creq_param(r, "id"), r->user, r->addr,
-		creq_param(r, "reason") };
+	const char *p[5] = { creq_param(r, "c"), creq_param(r, "id"), r->user,
+		r->addr, creq_param(r, "reason") };
 	char back[64];
 
-	if (!id_ok(p[0]) || p[3] == NULL) {
+	if (!contract_ok(p[0]) || !id_ok(p[1]) || p[4] == NULL) {
 		creq_error(r, 400, "Нужна причина.");
 		return;
 	}
@@ -839,12 +853,13 @@ console_review_post(struct creq *r)
 {
 	const char *d = creq_param(r, "decision");
 	bool approve = d != NULL && strcmp(d, "approve") == 0;
-	const char *p[5] = { creq_param(r, "id"), approve ? "true" : "false",
-		r->user, r->addr, creq_param(r, "reason") };
+	const char *p[6] = { creq_param(r, "c"), creq_param(r, "id"),
+		approve ? "true" : "false", r->user, r->addr,
+		creq_param(r, "reason") };
 
-	if (!id_ok(p[0]) || d == NULL ||
+	if (!contract_ok(p[0]) || !id_ok(p[1]) || d == NULL ||
 	    (!approve && strcmp(d, "reject") != 0) ||
-	    (!approve && p[4] == NULL)) {
+	    (!approve && p[5] == NULL)) {
 		creq_error(r, 400, "Нужны решение и, для отказа, причина.");
 		return;
 	}

@@ -109,16 +109,17 @@ const struct db_stmt console_stmts[CS__N] = {
 	    " GROUP BY s.id, s.contract, s.local_date, s.submitted_at, s.channel,"
 	    "   s.sender, s.flags, s.daily_milli"
 	    " ORDER BY s.submitted_at LIMIT 200", 0 },
-	/* $1 reading, $2 value, $3 actor, $4 addr, $5 reason */
+	/* $1 contract, $2 reading, $3 value, $4 actor, $5 addr, $6 reason */
 	[CS_CORRECT] = { "cs_correct",
-	    "SELECT console_correct($1::bigint, $2::integer, $3::text, $4::text,"
-	    " $5::text)", 5 },
+	    "SELECT console_correct($1::text, $2::bigint, $3::integer, $4::text,"
+	    " $5::text, $6::text)", 6 },
 	[CS_ANNUL] = { "cs_annul",
-	    "SELECT console_annul($1::bigint, $2::text, $3::text, $4::text)", 4 },
-	/* $1 submission, $2 approve, $3 actor, $4 addr, $5 reason */
-	[CS_REVIEW] = { "cs_review",
-	    "SELECT console_review($1::bigint, $2::boolean, $3::text, $4::text,"
+	    "SELECT console_annul($1::text, $2::bigint, $3::text, $4::text,"
 	    " $5::text)", 5 },
+	/* $1 contract, $2 submission, $3 approve, $4 actor, $5 addr, $6 reason */
+	[CS_REVIEW] = { "cs_review",
+	    "SELECT console_review($1::text, $2::bigint, $3::boolean, $4::text,"
+	    " $5::text, $6::text)", 6 },
 	[CS_USERS] = { "cs_users",
 	    "SELECT name, role, disabled, " LT("created_at") ","
 	    " (SELECT " LT("max(at)") " FROM console_logins"

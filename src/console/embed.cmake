@@ -18,6 +18,9 @@ foreach(f ${_mline_assets})
   else()
     message(FATAL_ERROR "src/console/assets/${_name}: only .css and .js")
   endif()
+  # file(GLOB CONFIGURE_DEPENDS) notices files added or removed only: an
+  # edit must re-run cmake too
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${f})
   file(READ ${f} _hex HEX)
   string(LENGTH "${_hex}" _len)
   math(EXPR _len "${_len} / 2")

@@ -91,7 +91,7 @@ api "limit=1" | jq -e '.readings[0] | .contract == "102057522" and .resource == 
 	fail "row shape"
 
 # ---- corrections arrive as new rows ------------------------------------------
-sql "SELECT console_correct(1, 11700, 'test', NULL, 'typo')" >/dev/null
+sql "SELECT console_correct('102057522', 1, 11700, 'test', NULL, 'typo')" >/dev/null
 drain "$c1"
 expect_eq "correction: the old row superseded and the new one" "$(tr '\n' ' ' <"$tmp/ids")" "1 superseded 9 corrected "
 c2=$(cat "$tmp/next")
@@ -100,11 +100,11 @@ c2=$(cat "$tmp/next")
 # A begins and writes first (a correction of 345678/1), stays open 3 s;
 # B corrects 176354/1 and commits at once. While A runs, B's rows must not
 # be handed out: a cursor past them would skip A's rows for ever.
-"$PSQL" -qXAt "$DB" -c "BEGIN" -c "SELECT console_correct(2, 10350, 'a', NULL, 'a')" \
+"$PSQL" -qXAt "$DB" -c "BEGIN" -c "SELECT console_correct('345678', 2, 10350, 'a', NULL, 'a')" \
 	-c "SELECT pg_sleep(3)" -c "COMMIT" >/dev/null &
 bg=$!
 sleep 1
-sql "SELECT console_correct(5, 41, 'b', NULL, 'b')" >/dev/null
+sql "SELECT console_correct('176354', 5, 41, 'b', NULL, 'b')" >/dev/null
 expect_eq "B committed" "$(sql "SELECT status FROM readings WHERE id = 5")" superseded
 drain "$c2"
 expect_eq "nothing while A runs" "$(cat "$tmp/ids")" ""

@@ -77,7 +77,7 @@ expect_eq "CRLF lines" "$(grep -c "$(printf '\r')\$" "$tmp/nov.csv")" 7
 expect_eq "count on stderr" "$(cat "$tmp/err")" "6 readings"
 
 # a correction shows up as a corrected row; the superseded one is left out
-sql "SELECT console_correct(1, 11700, 'test', NULL, 'typo')" >/dev/null
+sql "SELECT console_correct('102057522', 1, 11700, 'test', NULL, 'typo')" >/dev/null
 M export readings --period 2026-11 --format json --config "$tmp/t.conf" 2>/dev/null >"$tmp/nov.json"
 expect_eq "json rows" "$(wc -l <"$tmp/nov.json")" 6
 expect_eq "corrected row" "$(jq -c 'select(.contract == "102057522") | [.status, .value, .consumption, .MeteringValueT1]' "$tmp/nov.json")" '["corrected",11700,200,"11700"]'
