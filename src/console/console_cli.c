@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <jansson.h>
+#include <event2/buffer.h>
 #include <sodium.h>
 
 #include "console_int.h"
@@ -175,7 +175,7 @@ console_check_statuses(const char *s)
 /* clang-format off */
 static const char cli_export_declare[] =
     "DECLARE ml_readings NO SCROLL CURSOR FOR "
-    CONSOLE_READING_SELECT
+    CONSOLE_READING_SELECT_FROM("readings")
     " WHERE s.local_date >= $1::date"
     " AND s.local_date < $1::date + interval '1 month'"
     " AND r.status = ANY (string_to_array($2, ','))"
@@ -223,12 +223,14 @@ cli_csv_row(FILE *out, const struct db_rows *rows, int i)
 static void
 cli_json_row(FILE *out, const struct db_rows *rows, int i)
 {
-	json_t *o = console_reading_json(rows, i);
+	struct evbuffer *b = evbuffer_new();
+	size_t len;
 
-	json_object_del(o, "cursor");
-	json_dumpf(o, out, JSON_COMPACT);
-	fputc('\n', out);
-	json_decref(o);
+	console_reading_json(b, rows, i, false);
+	evbuffer_add(b, "\n", 1);
+	len = evbuffer_get_length(b);
+	fwrite(evbuffer_pullup(b, (ev_ssize_t)len), 1, len, out);
+	evbuffer_free(b);
 }
 
 static int

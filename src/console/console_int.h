@@ -92,18 +92,21 @@ extern const struct db_stmt console_stmts[CS__N];
 	COL(RC_MESSAGE, "s.message_id")
 /* clang-format on */
 enum console_reading_col { DB_COLS_ENUM(CONSOLE_READING_COLS) RC__N };
-#define CONSOLE_READING_SELECT \
-	"SELECT " DB_COLS_SQL( \
-	    CONSOLE_READING_COLS) " FROM readings AS r" \
-	                          " JOIN submissions AS s ON s.id = r.submission_id" \
-	                          "   AND s.created_at = r.created_at" \
-	                          " LEFT JOIN contracts AS c ON c.contract = r.contract" \
-	                          " LEFT JOIN registers AS g ON g.contract = r.contract" \
-	                          "   AND g.position = r.position"
+/* src: the readings to show, "readings" or a subquery of it */
+/* clang-format off */
+#define CONSOLE_READING_SELECT_FROM(src) \
+	"SELECT " DB_COLS_SQL(CONSOLE_READING_COLS) \
+	" FROM " src " AS r" \
+	" JOIN submissions AS s ON s.id = r.submission_id" \
+	"   AND s.created_at = r.created_at" \
+	" LEFT JOIN contracts AS c ON c.contract = r.contract" \
+	" LEFT JOIN registers AS g ON g.contract = r.contract" \
+	"   AND g.position = r.position"
+/* clang-format on */
 
-/* A reading row as the API's JSON object (new reference). */
-struct json_t;
-struct json_t *console_reading_json(const struct db_rows *, int row);
+/* A reading row as the API's JSON object, with its "cursor" or not. */
+void console_reading_json(
+    struct evbuffer *, const struct db_rows *, int row, bool with_cursor);
 
 /* ---- the server and one request ------------------------------------------ */
 

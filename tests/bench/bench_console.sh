@@ -47,6 +47,7 @@ pid=
 own=
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	[ -f "$tmp/serve.log" ] && cp "$tmp/serve.log" "${TMPDIR:-/tmp}/bench_console.serve.log"
 	[ -n "$own" ] && [ "$keep" = false ] && sh "$src/tests/integration/pg_cluster.sh" stop "$own" >/dev/null 2>&1
 	rm -rf "$tmp"
 }
@@ -173,26 +174,26 @@ fi
 latency phone
 latency contract
 
-# the API from the start, pages of 100,000
+# the API from the start, pages of 100,000, as a billing client would
+# read it (curl to a file; the cursor and "more" from the last line)
 t0=$(now_ms)
 cur=0.0
 rows=0
 while :; do
-	curl -s -H "Authorization: Bearer $tok" "$U/api/v1/readings?since=$cur&limit=100000" >"$tmp/page"
-	n=$(jq '.readings | length' "$tmp/page")
+	curl -s -o "$tmp/page" -H "Authorization: Bearer $tok" \
+		"$U/api/v1/readings?since=$cur&limit=100000"
+	n=$(grep -c '^{"cursor"' "$tmp/page" || true)
 	rows=$((rows + n))
-	cur=$(jq -r .next "$tmp/page")
-	[ "$(jq -r .more "$tmp/page")" = true ] || break
+	last=$(tail -n 1 "$tmp/page")
+	cur=$(printf '%s' "$last" | sed -n 's/.*"next":"\([0-9.]*\)".*/\1/p')
+	[ -n "$cur" ] || fail "API: no next cursor in '$last'"
+	case $last in *'"more":true'*) ;; *) break ;; esac
 done
 ms=$(( $(now_ms) - t0 ))
 [ "$ms" -gt 0 ] || ms=1
 expect_eq "API rows" "$rows" "$readings"
-echo "API: $rows readings in $ms ms: $((rows * 1000 / ms)) readings/s (pages of 100,000, parsed by jq)"
-t0=$(now_ms)
-curl -s -o "$tmp/raw" -H "Authorization: Bearer $tok" "$U/api/v1/readings?since=0.0&limit=100000"
-ms=$(( $(now_ms) - t0 ))
-[ "$ms" -gt 0 ] || ms=1
-n=$(grep -c '^{"cursor"' "$tmp/raw" || true)
-echo "API: one page of $n readings in $ms ms: $((n * 1000 / ms)) readings/s (transfer only)"
+[ "$smoke" = false ] || jq -e '.readings | length > 0' "$tmp/page" >/dev/null ||
+	fail "smoke: the last page is not JSON"
+echo "API: $rows readings in $ms ms: $((rows * 1000 / ms)) readings/s (pages of 100,000)"
 echo "serve: $(ps -o rss= -p "$pid") kB RSS"
 echo "PASS bench_console"
