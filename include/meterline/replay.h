@@ -66,6 +66,7 @@ struct replay_set {
 	struct replay_rec *recs;
 	size_t n, cap;
 	long bad; /* malformed records reported */
+	long refused; /* records outside the time bounds (replay_bound) */
 };
 
 /* A malformed record: name:line: why. */
@@ -83,6 +84,15 @@ typedef void (*replay_bad_cb)(
 int replay_read(struct replay_set *, FILE *in, const char *name,
     enum replay_format, replay_bad_cb bad, void *arg, char *err, size_t errlen);
 void replay_set_free(struct replay_set *);
+
+/*
+ * Drop the records whose time is outside the [intake] bounds around
+ * now_us (intake_time_check: too far ahead, or older than max_age), each
+ * reported through bad as "<why>; not replayed" and counted in refused.
+ */
+struct config_intake;
+void replay_bound(struct replay_set *, const struct config_intake *,
+    int64_t now_us, replay_bad_cb bad, void *arg);
 
 /* Sort by time, stably (the order read breaks ties). */
 void replay_sort(struct replay_set *);

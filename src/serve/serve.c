@@ -322,7 +322,8 @@ static int
 serve_start_http(
     struct serve *sv, const struct intake *in, char *err, size_t errlen)
 {
-	struct http_intake_deps deps = { in, sv->metrics, serve_health, sv };
+	struct http_intake_deps deps = { in, sv->metrics, serve_health, sv,
+		&sv->cfg.intake };
 
 	sv->http =
 	    http_intake_new(sv->base, &sv->cfg.http, NULL, &deps, err, errlen);

@@ -10,7 +10,8 @@ set -eu
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 sample=$MLINE_SOURCE_DIR/tests/data/contracts-sample.csv
-printf '[database]\nconninfo = unused\n' >"$tmp/t.conf"
+# fixed dates in the past: no [intake] max_age
+printf '[database]\nconninfo = unused\n[intake]\nmax_age = 0\n' >"$tmp/t.conf"
 M() { "$MLINE_BIN" "$@"; }
 
 # fresh NAME: a migrated database with the sample contracts, DB set.
