@@ -2,12 +2,15 @@
  * Running a replay: every record goes to the store (store_submit), the one
  * path live traffic takes, on a private event loop.
  *
- * Order: the records are sorted by time; a sender's (channel, from) next
- * message is submitted only after its previous one is done (committed, or
- * rolled back in a dry run), so a sender's messages apply in time order
- * even when a batch is retried. Different senders' messages are submitted
- * up to max_inflight at once, so group commit makes large batches.
- * Results are handed back in the set's order, whatever order they finish.
+ * Order: the records are sorted by time; a record is submitted only after
+ * the sender's (channel, from) previous record and the previous record
+ * concerning the same contract are done (committed, or written in a dry
+ * run), so both a customer's dialog and a contract's readings apply in
+ * time order, as they did live, even when a batch is retried: A's
+ * "ПС 102057522" at 10:00:00 and "11600" at 10:00:30 go before B's
+ * "ПС 102057522 11700" at 10:05. Other records are submitted up to
+ * max_inflight at once, so group commit makes large batches. Results are
+ * handed back in the set's order, whatever order they finish.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 
 #include "meterline/config.h"
 #include "meterline/hash.h"
+#include "meterline/parse.h"
 #include "meterline/replay.h"
 #include "meterline/store.h"
 #include "meterline/xmalloc.h"
@@ -38,8 +42,9 @@ struct run;
 /* One record's progress and result. */
 struct run_slot {
 	struct run *run;
-	size_t next_same; /* the sender's next record, or RUN_NONE */
-	bool has_prev; /* the sender's previous record is not done */
+	size_t next_sender; /* the sender's next record, or RUN_NONE */
+	size_t next_contract; /* the contract's next record, or RUN_NONE */
+	uint8_t waits; /* predecessors not done yet (0..2) */
 	uint8_t state; /* enum run_state */
 	uint8_t attempts;
 	uint8_t status; /* enum intake_status */
@@ -63,6 +68,8 @@ struct run {
 	struct event *retry_timer, *progress_timer;
 	const char **names; /* interned outcomes and reasons */
 	size_t nnames;
+	/* while chaining: the contract each record concerns, "" unknown */
+	char (*contract_of)[PARSE_CONTRACT_MAX + 1];
 };
 
 static void run_fill(struct run *);
@@ -80,39 +87,91 @@ run_intern(struct run *r, const char *s)
 	return r->names[r->nnames++] = xstrdup(s);
 }
 
-/* Link every record to its sender's next one (records are in time order). */
+/* Link record i after the latest earlier record with the same key. */
+static bool
+run_link(struct htab *last, uint64_t key, size_t i,
+    bool (*same)(const struct run *, size_t, size_t), const struct run *r,
+    size_t *prev_out)
+{
+	size_t pos = HTAB_START;
+	uintptr_t *prev;
+
+	while ((prev = htab_next(last, key, &pos)) != NULL)
+		if (same(r, *prev, i))
+			break;
+	if (prev == NULL) {
+		htab_put(last, key, i);
+		return false;
+	}
+	*prev_out = *prev;
+	*prev = i;
+	return true;
+}
+
+static bool
+run_same_sender(const struct run *r, size_t a, size_t b)
+{
+	const struct replay_rec *x = &r->set->recs[a], *y = &r->set->recs[b];
+
+	return strcmp(x->from, y->from) == 0 &&
+	    strcmp(x->channel, y->channel) == 0;
+}
+
+static bool
+run_same_contract(const struct run *r, size_t a, size_t b)
+{
+	return strcmp(r->contract_of[a], r->contract_of[b]) == 0;
+}
+
+/*
+ * Link every record after its sender's and its contract's previous ones
+ * (records are in time order). The contract a record concerns, as far as
+ * its text tells: the one it names, else the one its sender named last (a
+ * bare value continues that dialog); none when unknown (a dialog opened
+ * before the file began).
+ */
 static void
-run_chain(struct run *r)
+run_chain(struct run *r, struct parser *parser)
 {
 	const struct replay_rec *recs = r->set->recs;
-	struct htab last = { 0 }; /* sender -> its latest record so far */
+	struct htab senders = { 0 }, contracts = { 0 };
 	uint64_t seed = hash_seed();
+	struct parse_result cmd;
 
-	htab_clear(&last, r->n);
+	r->contract_of = xcalloc(r->n ? r->n : 1, sizeof(*r->contract_of));
+	htab_clear(&senders, r->n);
+	htab_clear(&contracts, r->n);
 	for (size_t i = 0; i < r->n; i++) {
 		const char *k[2] = { recs[i].channel, recs[i].from };
-		uint64_t key = hash_strs(seed, k, 2);
-		size_t pos = HTAB_START;
-		uintptr_t *prev;
+		const char *c = r->contract_of[i];
+		size_t prev = RUN_NONE;
 
 		r->slots[i].run = r;
-		r->slots[i].next_same = RUN_NONE;
-		while ((prev = htab_next(&last, key, &pos)) != NULL) {
-			const struct replay_rec *o = &recs[*prev];
-
-			if (strcmp(o->from, recs[i].from) == 0 &&
-			    strcmp(o->channel, recs[i].channel) == 0)
-				break;
+		r->slots[i].next_sender = r->slots[i].next_contract = RUN_NONE;
+		parser_parse(parser, recs[i].text, recs[i].text_len, &cmd);
+		if (run_link(&senders, hash_strs(seed, k, 2), i,
+		        run_same_sender, r, &prev)) {
+			r->slots[prev].next_sender = i;
+			r->slots[i].waits++;
+			/* a bare value: the contract its sender named last */
+			memcpy(r->contract_of[i], r->contract_of[prev],
+			    sizeof(r->contract_of[i]));
 		}
-		if (prev == NULL) {
-			htab_put(&last, key, i);
+		if (cmd.contract[0] != '\0')
+			memcpy(r->contract_of[i], cmd.contract,
+			    sizeof(cmd.contract));
+		if (c[0] == '\0')
 			continue;
+		if (run_link(&contracts, hash_strs(seed, &c, 1), i,
+		        run_same_contract, r, &prev)) {
+			r->slots[prev].next_contract = i;
+			r->slots[i].waits++;
 		}
-		r->slots[*prev].next_same = i;
-		r->slots[i].has_prev = true;
-		*prev = i;
 	}
-	htab_free(&last);
+	free(r->contract_of);
+	r->contract_of = NULL;
+	htab_free(&senders);
+	htab_free(&contracts);
 }
 
 /* Report the finished records at the head, in order. */
@@ -191,7 +250,17 @@ run_submit(struct run *r, size_t i)
 		run_retry_later(r, i); /* refused: down, or the queue is full */
 }
 
-/* Record i is finished: free its place, release its sender's next. */
+/* A predecessor of record i is done: submit i once all are. */
+static void
+run_release(struct run *r, size_t i)
+{
+	if (i == RUN_NONE || --r->slots[i].waits > 0)
+		return;
+	if (r->slots[i].state == RUN_DEFERRED)
+		run_submit(r, i);
+}
+
+/* Record i is finished: free its place, release its successors. */
 static void
 run_finish(struct run *r, size_t i)
 {
@@ -200,11 +269,8 @@ run_finish(struct run *r, size_t i)
 	s->state = RUN_DONE;
 	r->inflight--;
 	r->done++;
-	if (s->next_same != RUN_NONE) {
-		r->slots[s->next_same].has_prev = false; /* may go now */
-		if (r->slots[s->next_same].state == RUN_DEFERRED)
-			run_submit(r, s->next_same);
-	}
+	run_release(r, s->next_sender);
+	run_release(r, s->next_contract);
 	run_fill(r);
 	run_report(r);
 }
@@ -261,7 +327,7 @@ run_fill(struct run *r)
 	while (r->inflight < r->max_inflight && r->cursor < r->n) {
 		size_t i = r->cursor++;
 
-		if (!r->slots[i].has_prev)
+		if (r->slots[i].waits == 0)
 			run_submit(r, i);
 		else
 			r->slots[i].state = RUN_DEFERRED;
@@ -335,12 +401,16 @@ replay_run(const struct replay_set *set, const struct replay_opts *o,
 	struct run r = {
 		.set = set, .o = o, .n = set->n, .cb = cb, .arg = arg
 	};
+	struct parser *parser;
 	int rc = -1;
 
 	r.max_inflight =
 	    o->max_inflight > 0 ? (size_t)o->max_inflight : RUN_INFLIGHT;
 	r.slots = xcalloc(r.n ? r.n : 1, sizeof(*r.slots));
-	run_chain(&r);
+	if ((parser = parser_new(err, errlen)) == NULL)
+		goto out;
+	run_chain(&r, parser);
+	parser_free(parser);
 	r.base = event_base_new();
 	if (r.base == NULL || (r.st = run_store_new(&r, err, errlen)) == NULL)
 		goto out;
