@@ -52,6 +52,7 @@ struct intake_result {
 	const char *reason; /* "too_many_digits"... or NULL */
 	const char *reply; /* UTF-8 reply text, or NULL (TEMPFAIL) */
 	int64_t message_id; /* row in the message log, 0 if none */
+	unsigned flags; /* DIALOG_F_* of the decision; 0 for the others */
 };
 
 /* Called exactly once per submitted message. The result is borrowed. */

@@ -17,7 +17,9 @@
 
 #include <event2/event.h>
 
+#include "meterline/clock.h"
 #include "meterline/config.h"
+#include "meterline/dialog.h"
 #include "meterline/http_intake.h"
 #include "meterline/log.h"
 #include "meterline/metrics.h"
@@ -37,12 +39,24 @@
 #define SERVE_STOP_DEADLINE_S 10
 #define SERVE_LINK_STOP_MS 6000
 
+/*
+ * The flags that make an accepted submission one to review: counted in
+ * meterline_flagged_total{flag} (the others describe the dialog).
+ */
+#define SERVE_REVIEW_FLAGS \
+	(DIALOG_F_HIGH_CONSUMPTION | DIALOG_F_WRAPAROUND | \
+	    DIALOG_F_OUTSIDE_WINDOW | DIALOG_F_TRUNCATED | DIALOG_F_NO_LAST | \
+	    DIALOG_F_CORRECTION)
+
 /* A message on its way through the store; pooled, not malloc'ed each time. */
 struct serve_call {
 	struct serve *sv;
 	intake_done_cb done;
 	void *arg;
 	bool sms;
+	int64_t t0_us; /* submitted (monotonic): the store's latency */
+	char channel[33]; /* as the message said (validated by its channel) */
+	char from[24]; /* the sender, masked (log_mask_phone) */
 	struct serve_call *next; /* free list */
 };
 
@@ -77,12 +91,59 @@ serve_call_get(struct serve *sv)
 	return c;
 }
 
+/*
+ * One info line per message once the store has answered it: who (masked),
+ * which channel, what happened and how long the store took, so support
+ * staff can follow a customer without the message log.
+ */
+static void
+serve_log_message(const struct serve_call *c, const struct intake_result *r)
+{
+	static const char *const status_outcome[] = {
+		[INTAKE_APPLIED] = NULL,
+		[INTAKE_DUPLICATE] = "duplicate",
+		[INTAKE_TEMPFAIL] = "not_stored",
+	};
+	const char *outcome = status_outcome[r->status];
+	const char *reason = outcome != NULL ? r->outcome : r->reason;
+	char flags[160], id[24] = "-";
+
+	if (outcome == NULL)
+		outcome = r->outcome ? r->outcome : "?";
+	if (r->message_id > 0)
+		snprintf(id, sizeof(id), "%lld", (long long)r->message_id);
+	log_info("message %s: %s from %s: %s%s%s%s%s%s in %.1f ms", id,
+	    c->channel, c->from, outcome, reason ? " (" : "",
+	    reason ? reason : "", reason ? ")" : "", r->flags ? ", flags " : "",
+	    r->flags ? dialog_flags_str(r->flags, flags, sizeof(flags)) : "",
+	    (double)(clock_mono_us() - c->t0_us) / 1000);
+}
+
+/* Each review flag of an accepted submission, in meterline_flagged_total. */
+static void
+serve_count_flags(struct serve *sv, const struct intake_result *r)
+{
+	unsigned f = r->flags & SERVE_REVIEW_FLAGS;
+
+	if (r->status != INTAKE_APPLIED || r->outcome == NULL ||
+	    strcmp(r->outcome, "accepted") != 0)
+		return;
+	for (unsigned bit = 1; f != 0; bit <<= 1) {
+		if (!(f & bit))
+			continue;
+		f &= ~bit;
+		metrics_inc(sv->std.flagged, dialog_flag_name(bit));
+	}
+}
+
 static void
 serve_done(const struct intake_result *r, void *arg)
 {
 	struct serve_call *c = arg;
 	struct serve *sv = c->sv;
 
+	serve_log_message(c, r);
+	serve_count_flags(sv, r);
 	if (r->status != INTAKE_TEMPFAIL)
 		metrics_inc(sv->std.messages, c->sms ? "sms" : "bridge",
 		    r->outcome ? r->outcome : "", r->reason ? r->reason : "");
@@ -110,6 +171,9 @@ serve_submit(
 	c->done = done;
 	c->arg = arg;
 	c->sms = strcmp(msg->channel, "sms") == 0;
+	c->t0_us = clock_mono_us();
+	strlcpy_s(c->channel, msg->channel, sizeof(c->channel));
+	log_mask_phone(msg->sender, c->from, sizeof(c->from));
 	if (store_submit(sv->store, msg, serve_done, c) != 0) {
 		c->next = sv->free_calls;
 		sv->free_calls = c;
