@@ -520,6 +520,16 @@ smsc_sim_pending(const struct smsc_sim *sim)
 	return sim->nitems - (size_t)sim->st.mo_done;
 }
 
+size_t
+smsc_sim_unanswered(const struct smsc_sim *sim)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sim->nitems; i++)
+		n += !sim->items[i]->replied;
+	return n;
+}
+
 static int
 cmp_i64(const void *a, const void *b)
 {
