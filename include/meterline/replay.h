@@ -146,12 +146,17 @@ struct replay_export_opts {
 	bool has_since, has_until;
 	int64_t since_us, until_us; /* message time: since <= t < until */
 	const char *channel; /* NULL: all */
+	const char *contract; /* NULL: all */
+	const char *sender; /* NULL: all */
+	const char *outcome; /* "accepted", "duplicate"...; NULL: all */
 };
 
 /*
- * Write the message log as JSON Lines to out, oldest row first, through a
- * cursor (a few thousand rows in memory at a time). *rows gets the count.
- * Returns 0, or -1 with why in err.
+ * Write the message log as JSON Lines to out in the messages' time order,
+ * through a cursor (a few thousand rows in memory at a time), each line
+ * with the contract, the stored values and submission status, and the
+ * reply's delivery state and receipt. *rows gets the count. Returns 0, or
+ * -1 with why in err.
  */
 int replay_export(const struct replay_export_opts *, FILE *out, long *rows,
     char *err, size_t errlen);
