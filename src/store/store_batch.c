@@ -686,9 +686,11 @@ batch_apply_submission(struct store_batch *b, size_t i)
 	for (unsigned r = 0; r < s->nvalues; r++) {
 		struct model_register *g = &c->c.registers[r];
 
-		/* a correction's consumption is counted from prev */
-		sub->has_prev[r] = correction ? g->has_prev : g->has_last;
-		sub->prev[r] = correction ? g->prev_value : g->last_value;
+		/* the value it replaces, for a correction too (whose
+		   consumption the engine counts from prev): each reading's
+		   previous is the one accepted before it */
+		sub->has_prev[r] = g->has_last;
+		sub->prev[r] = g->last_value;
 		if (batch_move_register(g, s->values[r], s->date, correction))
 			c->dirty |= 1u << r;
 	}
@@ -973,8 +975,6 @@ static void
 batch_write_supersede(struct store_batch *b, struct db *db)
 {
 	struct sql_arr *a = b->arr;
-	int32_t first = INT32_MAX;
-	char from[24];
 
 	batch_begin_arrays(b, 3);
 	for (size_t i = 0; i < b->nsubs; i++) {
@@ -985,17 +985,10 @@ batch_write_supersede(struct store_batch *b, struct db *db)
 		sarr_text(&a[0], s->contract);
 		sarr_i64(&a[1], s->supersedes_since);
 		sarr_i64(&a[2], s->date);
-		if (s->supersedes_since < first)
-			first = s->supersedes_since;
 	}
 	batch_end_arrays(b, 3);
-	if (a[0].n == 0)
-		return;
-	/* two days before the period: time zones and future-dated messages */
-	snprintf(from, sizeof(from), "%" PRId64,
-	    ((int64_t)first - 2) * 86400 * 1000000);
-	b->params[3] = from;
-	db_send(db, ST_SUPERSEDE, b->params);
+	if (a[0].n > 0)
+		db_send(db, ST_SUPERSEDE, b->params);
 }
 
 /* Registers whose values moved: the final values of the batch. */

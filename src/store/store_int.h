@@ -243,7 +243,7 @@ struct store_contract {
 
 /*
  * A submission decided in the batch, with each register's value before
- * (for a correction, the value before the one it replaces).
+ * (for a correction, the value it replaces).
  */
 struct store_sub {
 	int msg;

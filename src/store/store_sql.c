@@ -132,9 +132,9 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	    " JOIN s USING (message_id)",
 	    SUB__NPARAMS },
 	/* Sent before ST_SUBMIT: the batch's own submissions are not in the
-	   table yet (the batch marks those itself). created_at >= $4 only
-	   prunes partitions: a submission dated in the period was written
-	   at most a couple of days before the period began. */
+	   table yet (the batch marks those itself). No bound on created_at
+	   (the partition key): a submission's write time says nothing sure
+	   about its date, and an index probe per partition is cheap. */
 	[ST_SUPERSEDE] = { "ml_supersede",
 	    "WITH x AS (UPDATE submissions AS s SET status = 'superseded'"
 	    " FROM (SELECT " U(1, text, contract) ", " U(2, integer, since) ","
@@ -142,11 +142,10 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	    " WHERE s.contract = u.contract AND s.status <> 'superseded'"
 	    " AND s.local_date BETWEEN DATE '1970-01-01' + u.since"
 	    "  AND DATE '1970-01-01' + u.until"
-	    " AND s.created_at >= " TS("$4::bigint")
 	    " RETURNING s.id, s.created_at)"
 	    " UPDATE readings AS r SET status = 'superseded' FROM x"
 	    " WHERE r.submission_id = x.id AND r.created_at = x.created_at",
-	    4 },
+	    3 },
 	[ST_REGS] = { "ml_regs",
 	    "UPDATE registers AS g SET last_value = u.value,"
 	    " last_date = DATE '1970-01-01' + u.day,"
