@@ -6,8 +6,10 @@
  * by the real binary, dry run first and then for real, and each message's
  * outcome, reason and exact reply must be the row's. Every mismatch is
  * reported with its table line before the test fails, so one run shows
- * them all. Then the database must hold one message per row and one
- * submission per accepted row.
+ * them all. Then the database must hold one message per row, one
+ * submission per accepted row, at most one submission in force per
+ * contract and month (corrections supersede), and last values that are
+ * those of the submissions in force.
  */
 #include <stdio.h>
 #include <stdlib.h>
