@@ -28,6 +28,9 @@
 #define RUN_INFLIGHT 4000
 #define RUN_ATTEMPTS 8 /* submissions of one message before giving up */
 #define RUN_NONE SIZE_MAX
+/* contracts a record may concern: its sender's dialog's, and the first
+   number of a keyword-less "<contract> <values>" */
+#define RUN_KEYS 2
 
 enum run_state {
 	RUN_WAITING,
@@ -43,8 +46,9 @@ struct run;
 struct run_slot {
 	struct run *run;
 	size_t next_sender; /* the sender's next record, or RUN_NONE */
-	size_t next_contract; /* the contract's next record, or RUN_NONE */
-	uint8_t waits; /* predecessors not done yet (0..2) */
+	/* each of its contracts' next record, or RUN_NONE */
+	size_t next_contract[RUN_KEYS];
+	uint8_t waits; /* predecessors not done yet (0..1 + RUN_KEYS) */
 	uint8_t state; /* enum run_state */
 	uint8_t attempts;
 	uint8_t status; /* enum intake_status */
@@ -68,8 +72,8 @@ struct run {
 	struct event *retry_timer, *progress_timer;
 	const char **names; /* interned outcomes and reasons */
 	size_t nnames;
-	/* while chaining: the contract each record concerns, "" unknown */
-	char (*contract_of)[PARSE_CONTRACT_MAX + 1];
+	/* while chaining: the contracts each record concerns, "" none */
+	char (*contract_of)[RUN_KEYS][PARSE_CONTRACT_MAX + 1];
 };
 
 static void run_fill(struct run *);
@@ -87,27 +91,6 @@ run_intern(struct run *r, const char *s)
 	return r->names[r->nnames++] = xstrdup(s);
 }
 
-/* Link record i after the latest earlier record with the same key. */
-static bool
-run_link(struct htab *last, uint64_t key, size_t i,
-    bool (*same)(const struct run *, size_t, size_t), const struct run *r,
-    size_t *prev_out)
-{
-	size_t pos = HTAB_START;
-	uintptr_t *prev;
-
-	while ((prev = htab_next(last, key, &pos)) != NULL)
-		if (same(r, *prev, i))
-			break;
-	if (prev == NULL) {
-		htab_put(last, key, i);
-		return false;
-	}
-	*prev_out = *prev;
-	*prev = i;
-	return true;
-}
-
 static bool
 run_same_sender(const struct run *r, size_t a, size_t b)
 {
@@ -117,18 +100,82 @@ run_same_sender(const struct run *r, size_t a, size_t b)
 	    strcmp(x->channel, y->channel) == 0;
 }
 
-static bool
-run_same_contract(const struct run *r, size_t a, size_t b)
+/* Link record i after its sender's previous one; that one, or RUN_NONE. */
+static size_t
+run_link_sender(struct run *r, struct htab *last, uint64_t seed, size_t i)
 {
-	return strcmp(r->contract_of[a], r->contract_of[b]) == 0;
+	const char *k[2] = { r->set->recs[i].channel, r->set->recs[i].from };
+	uint64_t key = hash_strs(seed, k, 2);
+	size_t pos = HTAB_START, prev;
+	uintptr_t *v;
+
+	while ((v = htab_next(last, key, &pos)) != NULL)
+		if (run_same_sender(r, *v, i))
+			break;
+	if (v == NULL) {
+		htab_put(last, key, i);
+		return RUN_NONE;
+	}
+	prev = *v;
+	*v = i;
+	r->slots[prev].next_sender = i;
+	r->slots[i].waits++;
+	return prev;
 }
 
 /*
- * Link every record after its sender's and its contract's previous ones
- * (records are in time order). The contract a record concerns, as far as
- * its text tells: the one it names, else the one its sender named last (a
- * bare value continues that dialog); none when unknown (a dialog opened
- * before the file began).
+ * Link record i's contract j after the latest earlier record concerning
+ * it (the map's values are record x RUN_KEYS + key).
+ */
+static void
+run_link_contract(
+    struct run *r, struct htab *last, uint64_t seed, size_t i, unsigned j)
+{
+	const char *c = r->contract_of[i][j];
+	uint64_t key = hash_strs(seed, &c, 1);
+	size_t pos = HTAB_START;
+	uintptr_t *v;
+
+	while ((v = htab_next(last, key, &pos)) != NULL)
+		if (strcmp(r->contract_of[*v / RUN_KEYS][*v % RUN_KEYS], c) ==
+		    0)
+			break;
+	if (v == NULL) {
+		htab_put(last, key, i * RUN_KEYS + j);
+		return;
+	}
+	r->slots[*v / RUN_KEYS].next_contract[*v % RUN_KEYS] = i;
+	r->slots[i].waits++;
+	*v = i * RUN_KEYS + j;
+}
+
+/*
+ * The contracts record i concerns, as far as its text tells: the one a
+ * ПС names; else its sender's dialog's, the one the sender named last (a
+ * bare value continues that dialog; unknown when the dialog was opened
+ * before the file began), and for a keyword-less "<contract> <values>"
+ * its first number too (the dialog decides which it is).
+ */
+static void
+run_contracts(
+    struct run *r, size_t i, size_t prev, const struct parse_result *cmd)
+{
+	char(*k)[PARSE_CONTRACT_MAX + 1] = r->contract_of[i];
+
+	if (cmd->contract[0] != '\0' && !cmd->bare_contract) {
+		memcpy(k[0], cmd->contract, sizeof(k[0]));
+		return;
+	}
+	if (prev != RUN_NONE)
+		memcpy(k[0], r->contract_of[prev][0], sizeof(k[0]));
+	if (cmd->bare_contract && strcmp(cmd->contract, k[0]) != 0)
+		memcpy(k[1], cmd->contract, sizeof(k[1]));
+}
+
+/*
+ * Link every record after its sender's previous one and after the
+ * previous one concerning each of its contracts (records are in time
+ * order).
  */
 static void
 run_chain(struct run *r, struct parser *parser)
@@ -140,33 +187,20 @@ run_chain(struct run *r, struct parser *parser)
 
 	r->contract_of = xcalloc(r->n ? r->n : 1, sizeof(*r->contract_of));
 	htab_clear(&senders, r->n);
-	htab_clear(&contracts, r->n);
+	htab_clear(&contracts, r->n * RUN_KEYS);
 	for (size_t i = 0; i < r->n; i++) {
-		const char *k[2] = { recs[i].channel, recs[i].from };
-		const char *c = r->contract_of[i];
-		size_t prev = RUN_NONE;
+		struct run_slot *s = &r->slots[i];
 
-		r->slots[i].run = r;
-		r->slots[i].next_sender = r->slots[i].next_contract = RUN_NONE;
+		s->run = r;
+		s->next_sender = RUN_NONE;
+		for (unsigned j = 0; j < RUN_KEYS; j++)
+			s->next_contract[j] = RUN_NONE;
 		parser_parse(parser, recs[i].text, recs[i].text_len, &cmd);
-		if (run_link(&senders, hash_strs(seed, k, 2), i,
-		        run_same_sender, r, &prev)) {
-			r->slots[prev].next_sender = i;
-			r->slots[i].waits++;
-			/* a bare value: the contract its sender named last */
-			memcpy(r->contract_of[i], r->contract_of[prev],
-			    sizeof(r->contract_of[i]));
-		}
-		if (cmd.contract[0] != '\0')
-			memcpy(r->contract_of[i], cmd.contract,
-			    sizeof(cmd.contract));
-		if (c[0] == '\0')
-			continue;
-		if (run_link(&contracts, hash_strs(seed, &c, 1), i,
-		        run_same_contract, r, &prev)) {
-			r->slots[prev].next_contract = i;
-			r->slots[i].waits++;
-		}
+		run_contracts(
+		    r, i, run_link_sender(r, &senders, seed, i), &cmd);
+		for (unsigned j = 0; j < RUN_KEYS; j++)
+			if (r->contract_of[i][j][0] != '\0')
+				run_link_contract(r, &contracts, seed, i, j);
 	}
 	free(r->contract_of);
 	r->contract_of = NULL;
@@ -270,7 +304,8 @@ run_finish(struct run *r, size_t i)
 	r->inflight--;
 	r->done++;
 	run_release(r, s->next_sender);
-	run_release(r, s->next_contract);
+	for (unsigned j = 0; j < RUN_KEYS; j++)
+		run_release(r, s->next_contract[j]);
 	run_fill(r);
 	run_report(r);
 }
