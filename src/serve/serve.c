@@ -29,6 +29,7 @@
 #include "meterline/store.h"
 #include "meterline/telegram.h"
 #include "meterline/viber.h"
+#include "meterline/whatsapp.h"
 #include "meterline/webc.h"
 #include "meterline/xmalloc.h"
 
@@ -538,6 +539,10 @@ serve_start_channels(
 	if (sv->cfg.viber.enabled &&
 	    serve_start_channel(
 	        sv, in, &viber_api, &sv->cfg.viber, err, errlen) != 0)
+		return -1;
+	if (sv->cfg.whatsapp.enabled &&
+	    serve_start_channel(
+	        sv, in, &whatsapp_api, &sv->cfg.whatsapp, err, errlen) != 0)
 		return -1;
 	return 0;
 }

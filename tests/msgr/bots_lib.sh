@@ -74,3 +74,22 @@ viber_msg() {
 viber_post() {
 	post_raw /v1/viber "$1" "X-Viber-Content-Signature: ${2:-$(hmac "$VIBER_TOKEN" "$1")}"
 }
+
+# wa_msg WAMID FROM TEXT: a Cloud API notification with one text message.
+wa_msg() {
+	printf '{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"%s"},"contacts":[{"profile":{"name":"Ivan"},"wa_id":"%s"}],"messages":[{"from":"%s","id":"%s","timestamp":"%s","text":{"body":"%s"},"type":"text"}]},"field":"messages"}]}]}' \
+		"$WA_PHONE" "$2" "$2" "$1" "$(date +%s)" "$3"
+}
+
+# wa_status WAMID STATUS: a notification with one status.
+wa_status() {
+	printf '{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"%s"},"statuses":[{"id":"%s","status":"%s","timestamp":"%s","recipient_id":"79129671520"}]},"field":"messages"}]}]}' \
+		"$WA_PHONE" "$1" "$2" "$(date +%s)"
+}
+
+# wa_post BODY [SIGNATURE]: signed with the app secret unless given.
+wa_post() {
+	post_raw /v1/whatsapp "$1" "X-Hub-Signature-256: ${2:-sha256=$(hmac "$WA_SECRET" "$1")}"
+}
+
+bots_mode() { curl -sf -o /dev/null "http://127.0.0.1:$FAKE_PORT/_mode?status=$1&count=$2"; }

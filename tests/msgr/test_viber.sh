@@ -79,7 +79,6 @@ expect_eq "nothing more stored" "$(sql "SELECT count(*) FROM messages")" "$n0"
 
 # The API answering 429, then 500, then OK: the reply goes once.
 U2='Zm9vYmFy99=='
-bots_mode() { curl -sf -o /dev/null "http://127.0.0.1:$FAKE_PORT/_mode?status=$1&count=$2"; }
 bots_mode 429 1
 expect_eq "message during a 429" "$(viber_post "$(viber_msg 4912661846655238010 "$U2" 'ПС 176354 40 36')")" 200
 wait_reply viber "$U2" 1
