@@ -1,5 +1,5 @@
 /*
- * meterline webhook set|info telegram|max: register the bot's webhook with
+ * meterline webhook set|info telegram|max|viber|vk: register the bot's webhook with
  * the platform, or show what the platform has (docs/channels.md).
  */
 #include <stddef.h>
@@ -14,21 +14,23 @@
 #include "meterline/max.h"
 #include "meterline/telegram.h"
 #include "meterline/viber.h"
+#include "meterline/vk.h"
 #include "meterline/webc.h"
 #include "meterline/xmalloc.h"
 #include "opts.h"
 
 static const char webhook_usage[] =
-    "usage: meterline webhook set telegram|max|viber URL [--config FILE]\n"
-    "       meterline webhook info telegram|max|viber [--config FILE]\n"
+    "usage: meterline webhook set telegram|max|viber|vk URL [--config FILE]\n"
+    "       meterline webhook info telegram|max|viber|vk [--config FILE]\n"
     "\n"
     "set: tell the platform to post the bot's updates to URL (the public\n"
     "HTTPS address of [telegram]/[max] webhook_path), with the configured\n"
     "secret: Telegram setWebhook (secret_token, allowed_updates message),\n"
     "MAX POST /subscriptions (update_types message_created, bot_started),\n"
-    "Viber /pa/set_webhook (event_types delivered, seen, failed, ...).\n"
+    "Viber /pa/set_webhook (event_types delivered, seen, failed, ...),\n"
+    "VK groups.addCallbackServer (with the secret).\n"
     "info: Telegram getWebhookInfo, MAX GET /subscriptions, Viber\n"
-    "/pa/get_account_info.\n"
+    "/pa/get_account_info, VK groups.getCallbackServers.\n"
     "The platform's answer is printed as it came.\n"
     "\n"
     "  --config FILE    config file (default " CONF_DEFAULT_PATH ")\n"
@@ -44,13 +46,16 @@ static const struct opt webhook_opts[] = {
 	OPT_CONFIG(struct webhook_args),
 };
 
-static const struct opts_spec webhook_spec = { .cmd = "webhook",
+static const struct opts_spec webhook_spec = {
+	.cmd = "webhook",
 	.usage = webhook_usage,
 	.opts = webhook_opts,
 	.nopts = ARRAY_SIZE(webhook_opts),
 	.min_args = 2,
 	.max_args = 3,
-	.missing = "meterline webhook: say set or info, and telegram or max" };
+	.missing =
+	    "meterline webhook: say set or info, and telegram, max, viber or vk"
+};
 
 struct webhook_run {
 	struct event_base *base;
@@ -87,6 +92,8 @@ static const struct webhook_bot webhook_bots[] = {
 	    max_webhook_info_req, "GET" },
 	{ "viber", offsetof(struct config, viber), viber_webhook_set_req,
 	    viber_webhook_info_req, "POST" },
+	{ "vk", offsetof(struct config, vk), vk_webhook_set_req,
+	    vk_webhook_info_req, "POST" },
 };
 
 static const struct webhook_bot *

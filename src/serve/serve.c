@@ -29,6 +29,7 @@
 #include "meterline/store.h"
 #include "meterline/telegram.h"
 #include "meterline/viber.h"
+#include "meterline/vk.h"
 #include "meterline/whatsapp.h"
 #include "meterline/webc.h"
 #include "meterline/xmalloc.h"
@@ -543,6 +544,9 @@ serve_start_channels(
 	if (sv->cfg.whatsapp.enabled &&
 	    serve_start_channel(
 	        sv, in, &whatsapp_api, &sv->cfg.whatsapp, err, errlen) != 0)
+		return -1;
+	if (sv->cfg.vk.enabled &&
+	    serve_start_channel(sv, in, &vk_api, &sv->cfg.vk, err, errlen) != 0)
 		return -1;
 	return 0;
 }

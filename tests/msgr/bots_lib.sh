@@ -93,3 +93,11 @@ wa_post() {
 }
 
 bots_mode() { curl -sf -o /dev/null "http://127.0.0.1:$FAKE_PORT/_mode?status=$1&count=$2"; }
+
+# vk_msg EVENT_ID FROM TEXT [SECRET]: a Callback API message_new.
+vk_msg() {
+	printf '{"group_id":%s,"type":"message_new","event_id":"%s","v":"5.199","object":{"message":{"date":%s,"from_id":%s,"id":0,"out":0,"attachments":[],"conversation_message_id":1,"fwd_messages":[],"important":false,"is_hidden":false,"peer_id":%s,"random_id":0,"text":"%s"},"client_info":{"button_actions":["text"],"keyboard":true,"inline_keyboard":true,"carousel":true,"lang_id":0}},"secret":"%s"}' \
+		"$VK_GROUP" "$1" "$(date +%s)" "$2" "$2" "$3" "${4:-$VK_SECRET}"
+}
+
+vk_post() { post_raw /v1/vk "$1" "X-Retry-Counter: ${2:-0}"; }
