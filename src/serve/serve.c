@@ -269,6 +269,7 @@ serve_collect_channels(struct serve *sv)
 			{ "photos_stored", cs.photos_stored },
 			{ "photos_failed", cs.photos_failed },
 			{ "phones", cs.phones },
+			{ "statuses", cs.statuses },
 		};
 
 		for (size_t k = 0; k < ARRAY_SIZE(c); k++)
