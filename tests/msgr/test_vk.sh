@@ -75,4 +75,12 @@ serve_stop
 
 expect_eq "webhook set" "$("$BIN" webhook set vk https://m.example/v1/vk --config "$W/serve.conf" >/dev/null 2>&1; echo $?)" 0
 expect_match "addCallbackServer called" "$(grep $'^API\tvk\tgroups.addCallbackServer' "$W/fake.log")" 'https://m.example/v1/vk'
+# [vk] without group_id, confirmation or secret: refused; [viber] needs
+# no secret (the token signs).
+printf '[database]\nconninfo = dbname=none\n[http]\nlisten = 127.0.0.1:1\nsecret = bridge-secret-0123456789\n[vk]\ntoken = x\n[viber]\ntoken = y\n' >"$W/bad.conf"
+if "$BIN" serve --config "$W/bad.conf" >"$W/bad.out" 2>&1; then fail "serve ran with a bad [vk]"; fi
+expect_match "group_id required" "$(cat "$W/bad.out")" 'vk.group_id: required'
+expect_match "confirmation required" "$(cat "$W/bad.out")" 'vk.confirmation: required'
+expect_match "secret required" "$(cat "$W/bad.out")" 'vk.secret: set the webhook secret'
+expect_eq "viber asks for no secret" "$(grep -c '^.*viber\.' "$W/bad.out" || true)" 0
 echo "ok: vk: confirmation, secret, dialog, same event once, ok answers, 429/500 retried once, addCallbackServer"

@@ -88,4 +88,10 @@ expect_eq "tried once" "$(sql "SELECT attempts FROM outbox WHERE recipient = '$N
 expect_eq "no token or secret in the log" "$(grep -c -e "$WA_TOKEN" -e "$WA_SECRET" -e "$WA_VERIFY" "$W/serve.log" || true)" 0
 expect_eq "no full number in the log" "$(grep -c -e "$N" "$W/serve.log" || true)" 0
 serve_stop
+# [whatsapp] without phone_number_id, verify_token or app_secret: refused.
+printf '[database]\nconninfo = dbname=none\n[http]\nlisten = 127.0.0.1:1\nsecret = bridge-secret-0123456789\n[whatsapp]\ntoken = x\n' >"$W/bad.conf"
+if "$BIN" serve --config "$W/bad.conf" >"$W/bad.out" 2>&1; then fail "serve ran with a bad [whatsapp]"; fi
+expect_match "phone_number_id required" "$(cat "$W/bad.out")" 'whatsapp.phone_number_id: required'
+expect_match "verify_token required" "$(cat "$W/bad.out")" 'whatsapp.verify_token: required'
+expect_match "app_secret required" "$(cat "$W/bad.out")" 'whatsapp.app_secret: set the webhook secret'
 echo "ok: whatsapp: verification, signatures, dialog, same wamid once, phone bound, statuses, 429/500, 24-hour window"
