@@ -81,6 +81,8 @@ struct outbox_opts {
 
 struct outbox_stats {
 	uint64_t claimed, sent, failed, retried, receipts, receipts_unknown;
+	/* of claimed: handed over by the store at commit (no claim) */
+	uint64_t handed;
 	/* sent, but the SMSC gave no usable message_id: receipts cannot
 	   match (smsc_message_id = '') */
 	uint64_t ids_lost;

@@ -815,6 +815,7 @@ outbox_handoff(struct outbox *ob, const struct outbox_row *rows, size_t n)
 			continue;
 		}
 		ob->claim_chan = i;
+		ob->stats.handed++;
 		ob_send_one(ob, &rows[k], false);
 	}
 }
@@ -1076,6 +1077,9 @@ outbox_free(struct outbox *ob)
 
 	if (ob == NULL)
 		return;
+	log_info("outbox: %" PRIu64 " replies taken (%" PRIu64
+	         " handed over at commit, the rest claimed), %" PRIu64 " sent",
+	    ob->stats.claimed, ob->stats.handed, ob->stats.sent);
 	db_free(ob->db); /* a round in flight ends as lost, before us */
 	for (size_t i = 0; i < ob->nrcpt; i++)
 		ob->rcpt[i].done(&ir, ob->rcpt[i].arg);
