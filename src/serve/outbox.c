@@ -252,10 +252,10 @@ ob_find(const struct outbox *ob, int64_t id)
 	return NULL;
 }
 
-/* A new entry for id of the claiming channel, which has none; NULL when
-   all are in use. */
+/* A new entry for id of channel chan, which has none; NULL when all are
+   in use. */
 static struct ob_entry *
-ob_insert(struct outbox *ob, int64_t id)
+ob_insert(struct outbox *ob, int chan, int64_t id)
 {
 	uint32_t slot;
 
@@ -267,8 +267,8 @@ ob_insert(struct outbox *ob, int64_t id)
 	ob->ent[slot].id = id;
 	ob->ent[slot].used = true;
 	ob->ent[slot].leased_us = clock_mono_us();
-	ob->ent[slot].chan = ob->claim_chan;
-	ob->chans[ob->claim_chan].inflight++;
+	ob->ent[slot].chan = chan;
+	ob->chans[chan].inflight++;
 	ob->stats.inflight++;
 	return &ob->ent[slot];
 }
@@ -322,13 +322,14 @@ ob_send_channel(struct outbox *ob, const struct ob_chan *c,
 	return c->send(c->ctx, &rep);
 }
 
-/* Hand one claimed row to its channel; a refusal goes back as due soon. */
 /* Send one reply leased to us (claimed, or handed over by the store) on
-   channel ob->claim_chan. */
+   channel chan (not always the claim's: a handoff comes in between); a
+   refusal goes back as due at once. */
 static void
-ob_send_one(struct outbox *ob, const struct outbox_row *row, bool dialog_open)
+ob_send_one(
+    struct outbox *ob, int chan, const struct outbox_row *row, bool dialog_open)
 {
-	const struct ob_chan *c = &ob->chans[ob->claim_chan];
+	const struct ob_chan *c = &ob->chans[chan];
 	int rc;
 	int64_t id = row->id;
 	struct ob_entry *e;
@@ -336,7 +337,7 @@ ob_send_one(struct outbox *ob, const struct outbox_row *row, bool dialog_open)
 
 	if (ob_find(ob, id) != NULL)
 		return; /* lease ran out while we still hold it */
-	if ((e = ob_insert(ob, id)) == NULL)
+	if ((e = ob_insert(ob, chan, id)) == NULL)
 		return; /* full: the (short) lease brings it back */
 	strlcpy_s(e->created, row->created, sizeof(e->created));
 	e->attempts = row->attempts;
@@ -380,7 +381,8 @@ ob_send_row(struct outbox *ob, const struct db_rows *rows, int r)
 
 	if (row.id > c->cursor)
 		c->cursor = row.id;
-	ob_send_one(ob, &row, db_rows_get(rows, r, OB_C_DIALOG)[0] == 't');
+	ob_send_one(ob, ob->claim_chan, &row,
+	    db_rows_get(rows, r, OB_C_DIALOG)[0] == 't');
 }
 
 static void
@@ -814,9 +816,8 @@ outbox_handoff(struct outbox *ob, const struct outbox_row *rows, size_t n)
 			/* the link went down since: its lease brings it back */
 			continue;
 		}
-		ob->claim_chan = i;
 		ob->stats.handed++;
-		ob_send_one(ob, &rows[k], false);
+		ob_send_one(ob, i, &rows[k], false);
 	}
 }
 
