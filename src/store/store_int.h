@@ -110,6 +110,8 @@ enum st_dialogs_col { DB_COLS_ENUM(ST_DIALOGS_COLS) DLG__NCOLS };
 	COL(PART_DATA, "encode(p.data, 'hex')") \
 	COL(PART_DROPPED, "p.dropped") \
 	COL(PART_DONE, "p.message_id IS NOT NULL")
+enum st_parts_col { DB_COLS_ENUM(ST_PARTS_COLS) PART__NCOLS };
+
 /* The outbox insert's RETURNING: what the outbox needs to send. */
 #define ST_OUTBOX_COLS(COL1, COL) \
 	COL1(OBX_ID, "id") \
@@ -121,8 +123,6 @@ enum st_dialogs_col { DB_COLS_ENUM(ST_DIALOGS_COLS) DLG__NCOLS };
 	COL(OBX_TEXT, "text") \
 	COL(OBX_ATTEMPTS, "attempts")
 enum st_outbox_col { DB_COLS_ENUM(ST_OUTBOX_COLS) OBX__NCOLS };
-
-enum st_parts_col { DB_COLS_ENUM(ST_PARTS_COLS) PART__NCOLS };
 
 /* One row per register, ordered by contract and position. */
 #define ST_CONTRACTS_COLS(COL1, COL) \
