@@ -199,8 +199,14 @@ struct ob_chan {
 	   walk reached the end (the timer then starts another) */
 	int64_t cursor;
 	bool walked;
-	/* a reply of this channel was committed unleased: a kick claims it */
-	bool unleased;
+	/*
+	 * Replies of this channel may wait in the table for a claim (the link
+	 * just came up, one was committed unleased): no handoff until a walk
+	 * started after the last kick reached the end, so that a customer's
+	 * later reply never overtakes an earlier one. kick_gen counts kicks.
+	 */
+	bool pending;
+	uint64_t kick_gen;
 	unsigned inflight; /* its entries in outbox.ent */
 };
 
@@ -214,6 +220,7 @@ struct outbox {
 	struct ob_chan chans[OUTBOX_CHANNELS];
 	int nchans;
 	int claim_chan; /* the channel of the claim in flight */
+	uint64_t claim_gen; /* its channel's kick_gen when it started */
 	unsigned claim_limit; /* its LIMIT */
 	int next_chan; /* where the next claim looks first (round robin) */
 	int64_t backlog_next; /* clock_mono_us of the next count */
@@ -400,10 +407,15 @@ ob_claim_done(const struct db_round_result *res, void *arg)
 			ob_send_row(ob, rows, r);
 		/* A full claim means more may be due: go again at once.
 		 * Otherwise the walk is over: the timer starts the next. */
-		if ((unsigned)db_rows_count(rows) == ob->claim_limit)
-			ob->chans[ob->claim_chan].kicked = true;
-		else
-			ob->chans[ob->claim_chan].walked = true;
+		struct ob_chan *c = &ob->chans[ob->claim_chan];
+
+		if ((unsigned)db_rows_count(rows) == ob->claim_limit) {
+			c->kicked = true;
+		} else {
+			c->walked = true;
+			if (ob->claim_gen == c->kick_gen)
+				c->pending = false; /* caught up: hand over */
+		}
 	}
 	ob_next(ob);
 }
@@ -463,6 +475,7 @@ ob_claim(struct outbox *ob)
 	if ((chan = ob_due_chan(ob, &room)) < 0)
 		return false;
 	ob->claim_chan = chan;
+	ob->claim_gen = ob->chans[chan].kick_gen;
 	params[2] = ob->chans[chan].name;
 	ob->claim_limit = room < ob->opts.claim_max ? room : ob->opts.claim_max;
 	snprintf(limit, sizeof(limit), "%u", ob->claim_limit);
@@ -696,8 +709,10 @@ ob_next(struct outbox *ob)
 static void
 ob_kick_all(struct outbox *ob)
 {
-	for (int i = 0; i < ob->nchans; i++)
+	for (int i = 0; i < ob->nchans; i++) {
 		ob->chans[i].kicked = true;
+		ob->chans[i].kick_gen++;
+	}
 }
 
 static void
@@ -747,6 +762,9 @@ ob_db_state(bool up, void *arg)
 	struct outbox *ob = arg;
 
 	if (up) {
+		/* rows may have been committed unleased meanwhile */
+		for (int i = 0; i < ob->nchans; i++)
+			ob->chans[i].pending = true;
 		ob_kick_all(ob);
 		ob_next(ob);
 	}
@@ -784,9 +802,9 @@ outbox_kick_channel(struct outbox *ob, const char *channel)
 	if (i < 0)
 		return;
 	/* replies handed over need no claim; one committed unleased does */
-	if (ob_handoff_chan(ob, i) && !ob->chans[i].unleased)
+	ob->chans[i].kick_gen++;
+	if (ob_handoff_chan(ob, i) && !ob->chans[i].pending)
 		return;
-	ob->chans[i].unleased = false;
 	ob->chans[i].kicked = true;
 	event_active(ob->kick_ev, EV_TIMEOUT, 0);
 }
@@ -799,11 +817,9 @@ outbox_handoff_lease(struct outbox *ob, const char *channel)
 	if (i < 0 || !ob_handoff_chan(ob, i))
 		return 0;
 	if (!ob->chans[i].enabled || !db_ready(ob->db) ||
-	    ob_room(ob, i) < ob->opts.claim_max) {
-		ob->chans[i].unleased = true;
-		return 0;
-	}
-	return ob->opts.lease_s;
+	    ob_room(ob, i) < ob->opts.claim_max)
+		ob->chans[i].pending = true;
+	return ob->chans[i].pending ? 0 : ob->opts.lease_s;
 }
 
 void
@@ -835,6 +851,7 @@ outbox_set_enabled(struct outbox *ob, bool on)
 	if (i < 0)
 		return;
 	ob->chans[i].enabled = on;
+	ob->chans[i].pending = true; /* the leftovers go first */
 	if (on)
 		outbox_kick_channel(ob, "sms");
 }
@@ -1062,6 +1079,7 @@ outbox_new(struct event_base *base, const struct outbox_opts *opts)
 	if (opts->send != NULL) {
 		strlcpy_s(ob->chans[0].name, "sms", sizeof(ob->chans[0].name));
 		ob->nchans = 1; /* enabled once the link is bound */
+		ob->chans[0].pending = true;
 	}
 	dbo.conninfo = ob->conninfo;
 	dbo.stmts = ob_stmts;
