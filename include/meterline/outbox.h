@@ -126,9 +126,12 @@ struct outbox_row {
  * Direct handoff (docs/outbox.md). For a reply about to be committed on
  * channel: how many seconds to insert it leased to outbox_owner(), or 0
  * to insert it due at once (no handoff for that channel, the link is
- * down, memory is short: a claim takes it, and outbox_kick_channel then
- * wakes one). After the COMMIT the leased rows come to outbox_handoff,
- * which sends them without a claim.
+ * down, memory is short, replies of the channel may wait for a claim: a
+ * claim takes it). After the COMMIT the rows come to outbox_handoff,
+ * which sends the leased ones (attempts 1) without a claim and wakes a
+ * claim for the others (attempts 0); until that claim has walked to the
+ * end no reply of the channel is leased, so none overtakes an earlier one
+ * of the same customer.
  */
 int outbox_handoff_lease(struct outbox *, const char *channel);
 void outbox_handoff(struct outbox *, const struct outbox_row *, size_t n);

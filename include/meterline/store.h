@@ -24,13 +24,13 @@ struct event_base;
 struct config;
 struct store;
 
-/* A reply committed to the outbox, leased to this instance. */
+/* A reply committed to the outbox: leased to this instance, or not. */
 struct store_reply {
 	int64_t id;
 	const char *created; /* created_at as PostgreSQL wrote it */
 	int64_t created_us; /* the same, Unix microseconds */
 	const char *channel, *sender, *recipient, *text;
-	int attempts;
+	int attempts; /* 1: leased to this instance; 0: not */
 };
 
 struct store_opts {
@@ -69,8 +69,9 @@ struct store_opts {
 	 * Direct handoff to the outbox (docs/outbox.md; may be NULL). For
 	 * each reply, outbox_lease(arg, channel) says for how many seconds
 	 * to insert its row already leased to outbox_owner (0: due at once,
-	 * for whoever claims it); after COMMIT, on_replies gets the leased
-	 * rows, so they go out without a claim.
+	 * for whoever claims it); after COMMIT, on_replies gets the rows,
+	 * so the leased ones (attempts 1) go out without a claim, and the
+	 * others (attempts 0) wake one.
 	 */
 	int (*outbox_lease)(void *arg, const char *channel);
 	void (*on_replies)(void *arg, const struct store_reply *, size_t n);

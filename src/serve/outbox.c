@@ -243,6 +243,8 @@ struct outbox {
 };
 
 static void ob_next(struct outbox *);
+static void ob_queue_settle(
+    struct outbox *, const struct ob_entry *, const char *state, int delay);
 
 /* ---- in-flight index ------------------------------------------------------ */
 
@@ -801,8 +803,8 @@ outbox_kick_channel(struct outbox *ob, const char *channel)
 
 	if (i < 0)
 		return;
-	/* replies handed over need no claim; one committed unleased does */
-	ob->chans[i].kick_gen++;
+	/* replies handed over need no claim; outbox_handoff wakes one for a
+	   reply committed unleased */
 	if (ob_handoff_chan(ob, i) && !ob->chans[i].pending)
 		return;
 	ob->chans[i].kicked = true;
@@ -822,14 +824,39 @@ outbox_handoff_lease(struct outbox *ob, const char *channel)
 	return ob->chans[i].pending ? 0 : ob->opts.lease_s;
 }
 
+/*
+ * A committed reply that a claim must take: committed unleased, or leased
+ * while the link has gone down since (written back due at once, before the
+ * next claim). A claim started from now on must have walked past it before
+ * any reply of the channel is handed over again.
+ */
+static void
+ob_handoff_claim(struct outbox *ob, int chan, const struct outbox_row *row)
+{
+	struct ob_chan *c = &ob->chans[chan];
+
+	if (row->attempts > 0) {
+		struct ob_entry e = { .id = row->id };
+
+		strlcpy_s(e.created, row->created, sizeof(e.created));
+		ob_queue_settle(ob, &e, "pending", 0);
+	}
+	c->pending = true;
+	c->kick_gen++;
+	c->kicked = true;
+	event_active(ob->kick_ev, EV_TIMEOUT, 0);
+}
+
 void
 outbox_handoff(struct outbox *ob, const struct outbox_row *rows, size_t n)
 {
 	for (size_t k = 0; k < n; k++) {
 		int i = ob_chan_find(ob, rows[k].channel);
 
-		if (i < 0 || !ob->chans[i].enabled) {
-			/* the link went down since: its lease brings it back */
+		if (i < 0)
+			continue;
+		if (rows[k].attempts == 0 || !ob->chans[i].enabled) {
+			ob_handoff_claim(ob, i, &rows[k]);
 			continue;
 		}
 		ob->stats.handed++;

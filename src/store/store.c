@@ -503,7 +503,8 @@ store_round_done(struct store_conn *c)
 
 static void store_abort_cb(const struct db_round_result *, void *);
 
-/* The committed replies leased to this instance, to its outbox. */
+/* The committed replies, to this instance's outbox (attempts 0: not
+   leased, a claim takes it). */
 static void
 store_handoff(struct store *st, const struct db_rows *rows)
 {
@@ -516,8 +517,6 @@ store_handoff(struct store *st, const struct db_rows *rows)
 	for (int i = 0; i < db_rows_count(rows); i++) {
 		int attempts = atoi(db_rows_get(rows, i, OBX_ATTEMPTS));
 
-		if (attempts == 0)
-			continue; /* not leased: the claim takes it */
 		v[n++] = (struct store_reply){
 			.id = strtoll(db_rows_get(rows, i, OBX_ID), NULL, 10),
 			.created = db_rows_get(rows, i, OBX_CREATED),
