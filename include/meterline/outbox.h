@@ -63,7 +63,9 @@ struct outbox_opts {
 	outbox_send_fn send;
 	void *send_ctx;
 	int poll_ms; /* 0: 1000; claim due rows this often */
-	int lease_s; /* 0: 120; a claimed row's lease */
+	/* 0: 10; a claimed or handed-over row's lease, renewed every
+	   third of it while held */
+	int lease_s;
 	unsigned claim_max; /* 0: 500 rows per claim */
 	unsigned inflight_max; /* 0: 5000 replies held in memory */
 	unsigned max_attempts; /* 0: 10, then the row is failed */
@@ -79,6 +81,8 @@ struct outbox_opts {
 
 struct outbox_stats {
 	uint64_t claimed, sent, failed, retried, receipts, receipts_unknown;
+	/* of claimed: handed over by the store at commit (no claim) */
+	uint64_t handed;
 	/* sent, but the SMSC gave no usable message_id: receipts cannot
 	   match (smsc_message_id = '') */
 	uint64_t ids_lost;
@@ -109,11 +113,36 @@ int outbox_channel_add(
 void outbox_result(struct outbox *, uint64_t cookie, enum outbox_verdict,
     const char *ext_id, int retry_after_s);
 
+/* A reply leased to this instance (the claim's, or the store's handoff). */
+struct outbox_row {
+	int64_t id;
+	const char *created; /* created_at as PostgreSQL wrote it */
+	int64_t created_us; /* the same, Unix microseconds */
+	const char *channel, *sender, *recipient, *text;
+	int attempts; /* including this one */
+};
+
+/*
+ * Direct handoff (docs/outbox.md). For a reply about to be committed on
+ * channel: how many seconds to insert it leased to outbox_owner(), or 0
+ * to insert it due at once (no handoff for that channel, the link is
+ * down, memory is short, replies of the channel may wait for a claim: a
+ * claim takes it). After the COMMIT the rows come to outbox_handoff,
+ * which sends the leased ones (attempts 1) without a claim and wakes a
+ * claim for the others (attempts 0); until that claim has walked to the
+ * end no reply of the channel is leased, so none overtakes an earlier one
+ * of the same customer.
+ */
+int outbox_handoff_lease(struct outbox *, const char *channel);
+void outbox_handoff(struct outbox *, const struct outbox_row *, size_t n);
+const char *outbox_owner(const struct outbox *);
+
 /* Whether to claim SMS at all: false while the SMPP link is down. */
 void outbox_set_enabled(struct outbox *, bool);
 /* Claim due rows soon (the store committed some); coalesced. */
 void outbox_kick(struct outbox *);
-/* The same for one channel's rows only. */
+/* The same for one channel's rows only; a no-op when every reply of the
+   channel committed since was handed over (outbox_handoff_lease). */
 void outbox_kick_channel(struct outbox *, const char *channel);
 /* The link's report on one part of a reply (smpp_link_hooks.mt_report). */
 void outbox_report(struct outbox *, const struct smpp_mt_report *);

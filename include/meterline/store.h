@@ -24,6 +24,15 @@ struct event_base;
 struct config;
 struct store;
 
+/* A reply committed to the outbox: leased to this instance, or not. */
+struct store_reply {
+	int64_t id;
+	const char *created; /* created_at as PostgreSQL wrote it */
+	int64_t created_us; /* the same, Unix microseconds */
+	const char *channel, *sender, *recipient, *text;
+	int attempts; /* 1: leased to this instance; 0: not */
+};
+
 struct store_opts {
 	const char *conninfo; /* libpq (multi-host is fine) */
 	const struct config *cfg; /* borrowed, for the store's life */
@@ -56,6 +65,18 @@ struct store_opts {
 	 * periodic sweep (docs/store.md). 0: no sweep (replay, HTTP only).
 	 */
 	int parts_timeout_ms;
+	/*
+	 * Direct handoff to the outbox (docs/outbox.md; may be NULL). For
+	 * each reply, outbox_lease(arg, channel) says for how many seconds
+	 * to insert its row already leased to outbox_owner (0: due at once,
+	 * for whoever claims it); after COMMIT, on_replies gets the rows,
+	 * so the leased ones (attempts 1) go out without a claim, and the
+	 * others (attempts 0) wake one.
+	 */
+	int (*outbox_lease)(void *arg, const char *channel);
+	void (*on_replies)(void *arg, const struct store_reply *, size_t n);
+	void *outbox_arg;
+	const char *outbox_owner; /* borrowed */
 };
 
 /*

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -24,7 +25,7 @@
 #include "meterline/xmalloc.h"
 #include "meterline/sql_array.h"
 
-enum ob_stmt { OB_CLAIM, OB_SETTLE, OB_RECEIPT, OB_BACKLOG };
+enum ob_stmt { OB_CLAIM, OB_SETTLE, OB_RECEIPT, OB_BACKLOG, OB_RENEW };
 
 /* The claimed rows' columns (DB_COLS_SQL in db.h). */
 #define OB_CLAIM_COLS(COL1, COL) \
@@ -54,16 +55,21 @@ static const struct db_stmt ob_stmts[] = {
 	 * primary-key scan of the outbox: 100 ms per claim at 50k rows
 	 * (measured), seconds in the messenger benchmark on a loaded machine;
 	 * this form takes 2-15 ms there, before and after ANALYZE. */
+	/* Keyset: the walk of outbox_pending (channel, id) goes on from the
+	 * last id claimed ($4), so rows claimed before and the dead entries
+	 * of rows sent since are not read again; ob_timer_cb starts a new
+	 * walk once one has reached the end. None of the columns the claim
+	 * sets is indexed: a HOT update. */
 	[OB_CLAIM] = { "ob_claim",
 	    "UPDATE outbox o SET attempts = o.attempts + 1,"
 	    " next_attempt_at = now() + make_interval(secs => $2::int),"
-	    " updated_at = now()"
+	    " lease_owner = $5::text, updated_at = now()"
 	    " WHERE o.id = ANY (ARRAY(SELECT id FROM outbox"
-	    "  WHERE state = 'pending' AND next_attempt_at <= now()"
-	    "  AND channel = $3::text ORDER BY next_attempt_at LIMIT $1::int"
-	    "  FOR UPDATE SKIP LOCKED))"
+	    "  WHERE state = 'pending' AND channel = $3::text"
+	    "  AND id > $4::int8 AND next_attempt_at <= now()"
+	    "  ORDER BY id LIMIT $1::int FOR UPDATE SKIP LOCKED))"
 	    " RETURNING " DB_COLS_SQL(OB_CLAIM_COLS),
-	    3 },
+	    5 },
 	[OB_SETTLE] = { "ob_settle",
 	    "UPDATE outbox o SET state = u.state,"
 	    " smsc_message_id = coalesce(u.mid, o.smsc_message_id),"
@@ -89,11 +95,18 @@ static const struct db_stmt ob_stmts[] = {
 	    " SELECT count(*) FROM upd",
 	    2 },
 	/* The operator's "where are the replies": an index-only walk of
-	   outbox_due, every backlog_every_s. */
+	   outbox_pending, every backlog_every_s. */
 	[OB_BACKLOG] = { "ob_backlog",
 	    "SELECT count(*) FROM outbox WHERE state = 'pending'"
 	    " AND channel = 'sms'",
 	    0 },
+	/* Renew the short lease of rows held longer than a third of it (a
+	 * throttled link): HOT, through the primary key. */
+	[OB_RENEW] = { "ob_renew",
+	    "UPDATE outbox SET next_attempt_at = now()"
+	    " + make_interval(secs => $2::int)"
+	    " WHERE id = ANY ($1::int8[]) AND state = 'pending'",
+	    2 },
 };
 
 /*
@@ -103,12 +116,12 @@ static const struct db_stmt ob_stmts[] = {
  * Session settings of the outbox's connection.
  *
  * Its three statements are right only as index-driven nested loops: the
- * claim walks outbox_due from its oldest entries, the settle and the
+ * claim walks outbox_pending from its cursor, the settle and the
  * receipt match arrays of ids through the primary key and outbox_smsc_id.
  * Left to itself the planner strays two ways. A plan chosen while the
  * table was small seq-scans it ever after (a hash join over every
  * partition: 50 ms per write-back at 200k rows instead of 2 ms). A bitmap
- * scan of outbox_due rereads, on every claim, the entries of versions
+ * scan of the pending index rereads, on every claim, the entries of versions
  * already claimed or sent, which a plain index scan marks dead as it
  * passes (25 ms per claim instead of 5 ms at 200k rows). So: no
  * sequential or bitmap scans (there is always an index path), and one
@@ -146,6 +159,8 @@ struct ob_entry {
 	int retry_after; /* seconds the channel asked to wait, 0: backoff */
 	char created[40]; /* the row's created_at, for partition pruning */
 	int64_t created_us; /* the same, Unix microseconds: reply latency */
+	int64_t leased_us; /* clock_mono_us of its lease's last renewal */
+	bool used; /* in the index */
 	char mid[72]; /* SMSC id of the first accepted part */
 	int attempts;
 	int worst; /* the worst smpp_mt_state of its parts */
@@ -180,6 +195,18 @@ struct ob_chan {
 	outbox_channel_send_fn send; /* NULL for SMS: opts.send */
 	void *ctx;
 	bool enabled, kicked;
+	/* the claim's keyset cursor: the last id claimed, and whether the
+	   walk reached the end (the timer then starts another) */
+	int64_t cursor;
+	bool walked;
+	/*
+	 * Replies of this channel may wait in the table for a claim (the link
+	 * just came up, one was committed unleased): no handoff until a walk
+	 * started after the last kick reached the end, so that a customer's
+	 * later reply never overtakes an earlier one. kick_gen counts kicks.
+	 */
+	bool pending;
+	uint64_t kick_gen;
 	unsigned inflight; /* its entries in outbox.ent */
 };
 
@@ -193,8 +220,13 @@ struct outbox {
 	struct ob_chan chans[OUTBOX_CHANNELS];
 	int nchans;
 	int claim_chan; /* the channel of the claim in flight */
+	uint64_t claim_gen; /* its channel's kick_gen when it started */
+	unsigned claim_limit; /* its LIMIT */
 	int next_chan; /* where the next claim looks first (round robin) */
 	int64_t backlog_next; /* clock_mono_us of the next count */
+	int64_t renew_next; /* clock_mono_us of the next lease renewal */
+	bool renew_due;
+	char owner[96]; /* lease_owner: host:pid */
 	/* in flight at the link: entries, and their slots by hash of id */
 	struct ob_entry *ent;
 	struct htab idx;
@@ -211,6 +243,8 @@ struct outbox {
 };
 
 static void ob_next(struct outbox *);
+static void ob_queue_settle(
+    struct outbox *, const struct ob_entry *, const char *state, int delay);
 
 /* ---- in-flight index ------------------------------------------------------ */
 
@@ -227,10 +261,10 @@ ob_find(const struct outbox *ob, int64_t id)
 	return NULL;
 }
 
-/* A new entry for id of the claiming channel, which has none; NULL when
-   all are in use. */
+/* A new entry for id of channel chan, which has none; NULL when all are
+   in use. */
 static struct ob_entry *
-ob_insert(struct outbox *ob, int64_t id)
+ob_insert(struct outbox *ob, int chan, int64_t id)
 {
 	uint32_t slot;
 
@@ -240,8 +274,10 @@ ob_insert(struct outbox *ob, int64_t id)
 	htab_put(&ob->idx, hash_u64((uint64_t)id), slot);
 	memset(&ob->ent[slot], 0, sizeof(ob->ent[slot]));
 	ob->ent[slot].id = id;
-	ob->ent[slot].chan = ob->claim_chan;
-	ob->chans[ob->claim_chan].inflight++;
+	ob->ent[slot].used = true;
+	ob->ent[slot].leased_us = clock_mono_us();
+	ob->ent[slot].chan = chan;
+	ob->chans[chan].inflight++;
 	ob->stats.inflight++;
 	return &ob->ent[slot];
 }
@@ -253,6 +289,7 @@ ob_remove(struct outbox *ob, const struct ob_entry *e)
 
 	if (!htab_del(&ob->idx, hash_u64((uint64_t)e->id), slot))
 		return;
+	ob->ent[slot].used = false;
 	ob->free_slots[ob->nfree++] = slot;
 	ob->chans[e->chan].inflight--;
 	ob->stats.inflight--;
@@ -294,36 +331,36 @@ ob_send_channel(struct outbox *ob, const struct ob_chan *c,
 	return c->send(c->ctx, &rep);
 }
 
-/* Hand one claimed row to its channel; a refusal goes back as due soon. */
+/* Send one reply leased to us (claimed, or handed over by the store) on
+   channel chan (not always the claim's: a handoff comes in between); a
+   refusal goes back as due at once. */
 static void
-ob_send_row(struct outbox *ob, const struct db_rows *rows, int r)
+ob_send_one(
+    struct outbox *ob, int chan, const struct outbox_row *row, bool dialog_open)
 {
-	const struct ob_chan *c = &ob->chans[ob->claim_chan];
+	const struct ob_chan *c = &ob->chans[chan];
 	int rc;
-	int64_t id = strtoll(db_rows_get(rows, r, OB_C_ID), NULL, 10);
-	const char *text = db_rows_get(rows, r, OB_C_TEXT);
+	int64_t id = row->id;
 	struct ob_entry *e;
 	struct smpp_mt mt;
 
 	if (ob_find(ob, id) != NULL)
 		return; /* lease ran out while we still hold it */
-	if ((e = ob_insert(ob, id)) == NULL)
-		return; /* full: the lease brings it back */
-	strlcpy_s(
-	    e->created, db_rows_get(rows, r, OB_C_CREATED), sizeof(e->created));
-	e->attempts = atoi(db_rows_get(rows, r, OB_C_ATTEMPTS));
-	e->created_us =
-	    strtoll(db_rows_get(rows, r, OB_C_CREATED_US), NULL, 10);
+	if ((e = ob_insert(ob, chan, id)) == NULL)
+		return; /* full: the (short) lease brings it back */
+	strlcpy_s(e->created, row->created, sizeof(e->created));
+	e->attempts = row->attempts;
+	e->created_us = row->created_us;
 	e->worst = SMPP_MT_ACCEPTED;
-	mt = (struct smpp_mt){ .from = db_rows_get(rows, r, OB_C_SENDER),
-		.to = db_rows_get(rows, r, OB_C_RECIPIENT),
-		.text = text,
-		.len = strlen(text),
+	mt = (struct smpp_mt){ .from = row->sender,
+		.to = row->recipient,
+		.text = row->text,
+		.len = strlen(row->text),
 		.cookie = (uint64_t)id };
 	ob->stats.claimed++;
-	rc = c->send == NULL ? ob->opts.send(ob->opts.send_ctx, &mt)
-	                     : ob_send_channel(ob, c, &mt, e->attempts,
-	                           db_rows_get(rows, r, OB_C_DIALOG)[0] == 't');
+	rc = c->send == NULL
+	    ? ob->opts.send(ob->opts.send_ctx, &mt)
+	    : ob_send_channel(ob, c, &mt, e->attempts, dialog_open);
 	if (rc != 0) {
 		struct smpp_mt_report rep = { .cookie = (uint64_t)id,
 			.part = 1,
@@ -334,6 +371,27 @@ ob_send_row(struct outbox *ob, const struct db_rows *rows, int r)
 
 		outbox_report(ob, &rep);
 	}
+}
+
+static void
+ob_send_row(struct outbox *ob, const struct db_rows *rows, int r)
+{
+	struct outbox_row row = {
+		.id = strtoll(db_rows_get(rows, r, OB_C_ID), NULL, 10),
+		.created = db_rows_get(rows, r, OB_C_CREATED),
+		.created_us =
+		    strtoll(db_rows_get(rows, r, OB_C_CREATED_US), NULL, 10),
+		.sender = db_rows_get(rows, r, OB_C_SENDER),
+		.recipient = db_rows_get(rows, r, OB_C_RECIPIENT),
+		.text = db_rows_get(rows, r, OB_C_TEXT),
+		.attempts = atoi(db_rows_get(rows, r, OB_C_ATTEMPTS)),
+	};
+	struct ob_chan *c = &ob->chans[ob->claim_chan];
+
+	if (row.id > c->cursor)
+		c->cursor = row.id;
+	ob_send_one(ob, ob->claim_chan, &row,
+	    db_rows_get(rows, r, OB_C_DIALOG)[0] == 't');
 }
 
 static void
@@ -349,9 +407,17 @@ ob_claim_done(const struct db_round_result *res, void *arg)
 	} else {
 		for (int r = 0; r < db_rows_count(rows); r++)
 			ob_send_row(ob, rows, r);
-		/* A full claim means more may be due: go again at once. */
-		if ((unsigned)db_rows_count(rows) == ob->opts.claim_max)
-			ob->chans[ob->claim_chan].kicked = true;
+		/* A full claim means more may be due: go again at once.
+		 * Otherwise the walk is over: the timer starts the next. */
+		struct ob_chan *c = &ob->chans[ob->claim_chan];
+
+		if ((unsigned)db_rows_count(rows) == ob->claim_limit) {
+			c->kicked = true;
+		} else {
+			c->walked = true;
+			if (ob->claim_gen == c->kick_gen)
+				c->pending = false; /* caught up: hand over */
+		}
 	}
 	ob_next(ob);
 }
@@ -403,17 +469,19 @@ ob_due_chan(struct outbox *ob, uint32_t *room)
 static bool
 ob_claim(struct outbox *ob)
 {
-	char limit[16], lease[16];
+	char limit[16], lease[16], cursor[24];
 	uint32_t room;
-	const char *params[3] = { limit, lease, NULL };
+	const char *params[5] = { limit, lease, NULL, cursor, ob->owner };
 	int chan;
 
 	if ((chan = ob_due_chan(ob, &room)) < 0)
 		return false;
 	ob->claim_chan = chan;
+	ob->claim_gen = ob->chans[chan].kick_gen;
 	params[2] = ob->chans[chan].name;
-	snprintf(limit, sizeof(limit), "%u",
-	    room < ob->opts.claim_max ? room : ob->opts.claim_max);
+	ob->claim_limit = room < ob->opts.claim_max ? room : ob->opts.claim_max;
+	snprintf(limit, sizeof(limit), "%u", ob->claim_limit);
+	snprintf(cursor, sizeof(cursor), "%" PRId64, ob->chans[chan].cursor);
 	snprintf(lease, sizeof(lease), "%d", ob->opts.lease_s);
 	if (db_send(ob->db, OB_CLAIM, params) != 0 ||
 	    db_round(ob->db, true, ob_claim_done, ob) != 0)
@@ -569,8 +637,53 @@ ob_count_backlog(struct outbox *ob)
 	return true;
 }
 
-/* Start the next round: write-backs first, then a claim if one is due,
-   then the backlog count. */
+static void
+ob_renew_done(const struct db_round_result *res, void *arg)
+{
+	struct outbox *ob = arg;
+
+	ob->busy = false;
+	if (!res->lost && res->failed >= 0)
+		log_warn("outbox: lease renewal failed: %s", res->error);
+	ob_next(ob);
+}
+
+/*
+ * Renew the lease of the replies held longer than a third of it (a
+ * throttled link, a paused messenger), so that nobody else takes them
+ * while we still may send them. Most replies are settled long before.
+ */
+static bool
+ob_renew(struct outbox *ob)
+{
+	struct sql_arr ids = { 0 };
+	char lease[16];
+	const char *params[2] = { NULL, lease };
+	int64_t now = clock_mono_us();
+	int64_t old = now - ob->opts.lease_s * 1000000LL / 3;
+	bool sent = false;
+
+	ob->renew_due = false;
+	ob->renew_next = now + ob->opts.lease_s * 1000000LL / 3;
+	sarr_begin(&ids);
+	for (uint32_t i = 0; i < ob->opts.inflight_max; i++)
+		if (ob->ent[i].used && ob->ent[i].leased_us <= old) {
+			sarr_i64(&ids, ob->ent[i].id);
+			ob->ent[i].leased_us = now;
+		}
+	params[0] = sarr_end(&ids);
+	snprintf(lease, sizeof(lease), "%d", ob->opts.lease_s);
+	if (ids.n > 0 && db_send(ob->db, OB_RENEW, params) == 0 &&
+	    db_round(ob->db, true, ob_renew_done, ob) == 0) {
+		ob->busy = true;
+		sent = true;
+	}
+	sbuf_free(&ids.b);
+	return sent;
+}
+
+/* Start the next round: write-backs first, then lease renewals, then a
+   claim if one is due, then the backlog count. */
 static void
 ob_next(struct outbox *ob)
 {
@@ -585,6 +698,8 @@ ob_next(struct outbox *ob)
 		cb(ob->flushed_arg);
 		return;
 	}
+	if (ob->renew_due && ob_renew(ob))
+		return;
 	if (ob_claim(ob))
 		return;
 	if (ob->backlog_due)
@@ -596,8 +711,10 @@ ob_next(struct outbox *ob)
 static void
 ob_kick_all(struct outbox *ob)
 {
-	for (int i = 0; i < ob->nchans; i++)
+	for (int i = 0; i < ob->nchans; i++) {
 		ob->chans[i].kicked = true;
+		ob->chans[i].kick_gen++;
+	}
 }
 
 static void
@@ -607,9 +724,18 @@ ob_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	ob_kick_all(ob); /* leftovers: restarts, retries, leases */
+	/* leftovers: restarts, retries, leases; a walk that reached the end
+	   starts again from the first pending row */
+	for (int i = 0; i < ob->nchans; i++)
+		if (ob->chans[i].walked) {
+			ob->chans[i].walked = false;
+			ob->chans[i].cursor = 0;
+		}
+	ob_kick_all(ob);
 	if (clock_mono_us() >= ob->backlog_next)
 		ob->backlog_due = true;
+	if (clock_mono_us() >= ob->renew_next)
+		ob->renew_due = true;
 	ob_next(ob);
 }
 
@@ -638,6 +764,9 @@ ob_db_state(bool up, void *arg)
 	struct outbox *ob = arg;
 
 	if (up) {
+		/* rows may have been committed unleased meanwhile */
+		for (int i = 0; i < ob->nchans; i++)
+			ob->chans[i].pending = true;
 		ob_kick_all(ob);
 		ob_next(ob);
 	}
@@ -659,6 +788,14 @@ ob_chan_find(const struct outbox *ob, const char *name)
 	return -1;
 }
 
+/* Whether the store hands channel i's replies over: SMS only (a
+   messenger's reply needs its dialog looked up, which the claim does). */
+static bool
+ob_handoff_chan(const struct outbox *ob, int i)
+{
+	return ob->chans[i].send == NULL && ob->opts.send != NULL;
+}
+
 void
 outbox_kick_channel(struct outbox *ob, const char *channel)
 {
@@ -666,8 +803,71 @@ outbox_kick_channel(struct outbox *ob, const char *channel)
 
 	if (i < 0)
 		return;
+	/* replies handed over need no claim; outbox_handoff wakes one for a
+	   reply committed unleased */
+	if (ob_handoff_chan(ob, i) && !ob->chans[i].pending)
+		return;
 	ob->chans[i].kicked = true;
 	event_active(ob->kick_ev, EV_TIMEOUT, 0);
+}
+
+int
+outbox_handoff_lease(struct outbox *ob, const char *channel)
+{
+	int i = ob_chan_find(ob, channel);
+
+	if (i < 0 || !ob_handoff_chan(ob, i))
+		return 0;
+	if (!ob->chans[i].enabled || !db_ready(ob->db) ||
+	    ob_room(ob, i) < ob->opts.claim_max)
+		ob->chans[i].pending = true;
+	return ob->chans[i].pending ? 0 : ob->opts.lease_s;
+}
+
+/*
+ * A committed reply that a claim must take: committed unleased, or leased
+ * while the link has gone down since (written back due at once, before the
+ * next claim). A claim started from now on must have walked past it before
+ * any reply of the channel is handed over again.
+ */
+static void
+ob_handoff_claim(struct outbox *ob, int chan, const struct outbox_row *row)
+{
+	struct ob_chan *c = &ob->chans[chan];
+
+	if (row->attempts > 0) {
+		struct ob_entry e = { .id = row->id };
+
+		strlcpy_s(e.created, row->created, sizeof(e.created));
+		ob_queue_settle(ob, &e, "pending", 0);
+	}
+	c->pending = true;
+	c->kick_gen++;
+	c->kicked = true;
+	event_active(ob->kick_ev, EV_TIMEOUT, 0);
+}
+
+void
+outbox_handoff(struct outbox *ob, const struct outbox_row *rows, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		int i = ob_chan_find(ob, rows[k].channel);
+
+		if (i < 0)
+			continue;
+		if (rows[k].attempts == 0 || !ob->chans[i].enabled) {
+			ob_handoff_claim(ob, i, &rows[k]);
+			continue;
+		}
+		ob->stats.handed++;
+		ob_send_one(ob, i, &rows[k], false);
+	}
+}
+
+const char *
+outbox_owner(const struct outbox *ob)
+{
+	return ob->owner;
 }
 
 void
@@ -678,6 +878,7 @@ outbox_set_enabled(struct outbox *ob, bool on)
 	if (i < 0)
 		return;
 	ob->chans[i].enabled = on;
+	ob->chans[i].pending = true; /* the leftovers go first */
 	if (on)
 		outbox_kick_channel(ob, "sms");
 }
@@ -857,7 +1058,7 @@ ob_opts_defaults(struct outbox_opts *o)
 	if (o->poll_ms <= 0)
 		o->poll_ms = 1000;
 	if (o->lease_s <= 0)
-		o->lease_s = 120;
+		o->lease_s = 10;
 	if (o->claim_max == 0)
 		o->claim_max = 500;
 	if (o->inflight_max == 0)
@@ -866,6 +1067,18 @@ ob_opts_defaults(struct outbox_opts *o)
 		o->max_attempts = 10;
 	if (o->backlog_every_s <= 0)
 		o->backlog_every_s = 2;
+}
+
+/* lease_owner: which instance holds a row, for whoever looks. */
+static void
+ob_owner_name(struct outbox *ob)
+{
+	char host[64] = "";
+
+	if (gethostname(host, sizeof(host)) != 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	snprintf(ob->owner, sizeof(ob->owner), "%s:%ld", host, (long)getpid());
 }
 
 struct outbox *
@@ -880,6 +1093,7 @@ outbox_new(struct event_base *base, const struct outbox_opts *opts)
 	ob_opts_defaults(&ob->opts);
 	ob->conninfo = xstrdup(opts->conninfo);
 	ob->stats.backlog = -1;
+	ob_owner_name(ob);
 	htab_clear(&ob->idx, ob->opts.inflight_max); /* never grows */
 	ob->ent = xcalloc(ob->opts.inflight_max, sizeof(*ob->ent));
 	ob->free_slots = xcalloc(ob->opts.inflight_max, sizeof(uint32_t));
@@ -894,6 +1108,7 @@ outbox_new(struct event_base *base, const struct outbox_opts *opts)
 	if (opts->send != NULL) {
 		strlcpy_s(ob->chans[0].name, "sms", sizeof(ob->chans[0].name));
 		ob->nchans = 1; /* enabled once the link is bound */
+		ob->chans[0].pending = true;
 	}
 	dbo.conninfo = ob->conninfo;
 	dbo.stmts = ob_stmts;
@@ -910,6 +1125,9 @@ outbox_free(struct outbox *ob)
 
 	if (ob == NULL)
 		return;
+	log_info("outbox: %" PRIu64 " replies taken (%" PRIu64
+	         " handed over at commit, the rest claimed), %" PRIu64 " sent",
+	    ob->stats.claimed, ob->stats.handed, ob->stats.sent);
 	db_free(ob->db); /* a round in flight ends as lost, before us */
 	for (size_t i = 0; i < ob->nrcpt; i++)
 		ob->rcpt[i].done(&ir, ob->rcpt[i].arg);

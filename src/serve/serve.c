@@ -76,6 +76,7 @@ struct serve {
 	struct config cfg;
 	struct store *store;
 	struct outbox *outbox;
+	char outbox_owner[96]; /* the store's lease_owner, from the outbox */
 	struct smpp_link *link;
 	struct http_intake *http;
 	/* messenger channels (Telegram, MAX) and their HTTPS client */
@@ -422,6 +423,41 @@ serve_link_wait_cb(evutil_socket_t fd, short what, void *arg)
 	smpp_link_start(sv->link);
 }
 
+/* The store asks whether to lease a reply to our outbox (handoff). */
+static int
+serve_outbox_lease(void *arg, const char *channel)
+{
+	struct serve *sv = arg;
+
+	return sv->outbox != NULL ? outbox_handoff_lease(sv->outbox, channel)
+	                          : 0;
+}
+
+/* Committed replies leased to us: straight to the outbox's sender. */
+static void
+serve_on_replies(void *arg, const struct store_reply *r, size_t n)
+{
+	struct serve *sv = arg;
+	struct outbox_row rows[64];
+
+	while (sv->outbox != NULL && n > 0) {
+		size_t k = n < 64 ? n : 64;
+
+		for (size_t i = 0; i < k; i++)
+			rows[i] = (struct outbox_row){ .id = r[i].id,
+				.created = r[i].created,
+				.created_us = r[i].created_us,
+				.channel = r[i].channel,
+				.sender = r[i].sender,
+				.recipient = r[i].recipient,
+				.text = r[i].text,
+				.attempts = r[i].attempts };
+		outbox_handoff(sv->outbox, rows, k);
+		r += k;
+		n -= k;
+	}
+}
+
 static int
 serve_start_smpp(struct serve *sv, char *err, size_t errlen)
 {
@@ -438,6 +474,8 @@ serve_start_smpp(struct serve *sv, char *err, size_t errlen)
 	smpp_link_tuning_defaults(&tuning);
 	tuning.stop_timeout_ms = SERVE_LINK_STOP_MS;
 	sv->outbox = outbox_new(sv->base, &oo);
+	strlcpy_s(sv->outbox_owner, outbox_owner(sv->outbox),
+	    sizeof(sv->outbox_owner));
 	sv->link = smpp_link_new(
 	    sv->base, &sv->cfg.smpp, &tuning, &hooks, err, errlen);
 	if (sv->link == NULL)
@@ -698,7 +736,11 @@ serve_start(struct serve *sv, char *err, size_t errlen)
 		.on_commit = serve_on_commit,
 		.on_commit_arg = sv,
 		.parts_timeout_ms =
-		    sv->cfg.smpp.enabled ? sv->cfg.smpp.concat_timeout_ms : 0 };
+		    sv->cfg.smpp.enabled ? sv->cfg.smpp.concat_timeout_ms : 0,
+		.outbox_lease = serve_outbox_lease,
+		.on_replies = serve_on_replies,
+		.outbox_arg = sv,
+		.outbox_owner = sv->outbox_owner };
 	struct intake in = { serve_submit, sv };
 
 	sv->metrics = metrics_new();

@@ -504,6 +504,37 @@ store_round_done(struct store_conn *c)
 
 static void store_abort_cb(const struct db_round_result *, void *);
 
+/* The committed replies, to this instance's outbox (attempts 0: not
+   leased, a claim takes it). */
+static void
+store_handoff(struct store *st, const struct db_rows *rows)
+{
+	struct store_reply *v;
+	size_t n = 0;
+
+	if (rows == NULL || st->opts.on_replies == NULL)
+		return;
+	v = xcalloc((size_t)db_rows_count(rows) + 1, sizeof(*v));
+	for (int i = 0; i < db_rows_count(rows); i++) {
+		int attempts = atoi(db_rows_get(rows, i, OBX_ATTEMPTS));
+
+		v[n++] = (struct store_reply){
+			.id = strtoll(db_rows_get(rows, i, OBX_ID), NULL, 10),
+			.created = db_rows_get(rows, i, OBX_CREATED),
+			.created_us = strtoll(
+			    db_rows_get(rows, i, OBX_CREATED_US), NULL, 10),
+			.channel = db_rows_get(rows, i, OBX_CHANNEL),
+			.sender = db_rows_get(rows, i, OBX_SENDER),
+			.recipient = db_rows_get(rows, i, OBX_RECIPIENT),
+			.text = db_rows_get(rows, i, OBX_TEXT),
+			.attempts = attempts,
+		};
+	}
+	if (n > 0)
+		st->opts.on_replies(st->opts.outbox_arg, v, n);
+	free(v);
+}
+
 /*
  * Round 2 is back: committed (or, in a dry run, written inside the one
  * transaction that is never committed).
@@ -529,6 +560,7 @@ store_round2_cb(const struct db_round_result *r, void *arg)
 		store_batch_failed(st, &c->batch, r->sqlstate, r->error);
 	} else {
 		store_phase(c, &st->stats.write_us);
+		store_handoff(st, batch_outbox_rows(&c->batch, r));
 		if (st->opts.on_commit != NULL)
 			st->opts.on_commit(st->opts.on_commit_arg, c->batch.n,
 			    c->t_mark - c->t_start);
@@ -606,6 +638,9 @@ store_batch_start(struct store *st, struct store_conn *c)
 	size_t n = (size_t)st->cfg->store.batch_max;
 
 	b->attempts = 0;
+	b->outbox_lease = st->opts.outbox_lease;
+	b->outbox_arg = st->opts.outbox_arg;
+	b->outbox_owner = st->opts.outbox_owner;
 	/* A dry run's one transaction would keep every sender's advisory lock
 	   to the end and exhaust the server's lock table (max_locks_per_
 	   transaction) after a few thousand senders: it takes none. */

@@ -1108,12 +1108,27 @@ batch_write_registers(struct store_batch *b, struct db *db)
 		db_send(db, ST_REGS, b->params);
 }
 
+/* Seconds to lease m's outbox row to this instance (0: not leased). */
+static int
+batch_outbox_lease(const struct store_batch *b, const struct store_msg *m)
+{
+	if (b->outbox_lease == NULL || b->outbox_owner == NULL || b->no_locks)
+		return 0; /* no handoff (replay, dry run) */
+	return b->outbox_lease(b->outbox_arg, m->in.channel);
+}
+
+/*
+ * The replies, inserted already leased to this instance's outbox where it
+ * takes them (store.c hands them over after COMMIT). This is round 2's
+ * last statement: batch_outbox_rows finds its result there.
+ */
 static void
 batch_write_outbox(struct store_batch *b, struct db *db)
 {
 	struct sql_arr *a = b->arr;
 
-	batch_begin_arrays(b, 5);
+	b->outbox_sent = false;
+	batch_begin_arrays(b, 6);
 	for (size_t i = 0; i < b->n; i++) {
 		const struct store_msg *m = &b->msgs[i];
 
@@ -1124,10 +1139,24 @@ batch_write_outbox(struct store_batch *b, struct db *db)
 		sarr_text(&a[2], m->in.recipient);
 		sarr_text(&a[3], m->in.sender);
 		sarr_text(&a[4], batch_text(b, m->reply));
+		sarr_i64(&a[5], batch_outbox_lease(b, m));
 	}
-	batch_end_arrays(b, 5);
-	if (a[0].n > 0)
-		db_send(db, ST_OUTBOX, b->params);
+	batch_end_arrays(b, 6);
+	b->params[6] = b->outbox_owner;
+	if (a[0].n > 0 && db_send(db, ST_OUTBOX, b->params) == 0)
+		b->outbox_sent = true;
+}
+
+const struct db_rows *
+batch_outbox_rows(const struct store_batch *b, const struct db_round_result *r)
+{
+	const struct db_rows *rows;
+
+	if (!b->outbox_sent || r->nrows == 0)
+		return NULL;
+	rows = r->rows[r->nrows - 1];
+	return rows != NULL && db_rows_columns(rows) == OBX__NCOLS ? rows
+	                                                           : NULL;
 }
 
 int

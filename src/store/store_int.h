@@ -114,6 +114,18 @@ enum st_dialogs_col { DB_COLS_ENUM(ST_DIALOGS_COLS) DLG__NCOLS };
 	COL(PART_DONE, "p.message_id IS NOT NULL")
 enum st_parts_col { DB_COLS_ENUM(ST_PARTS_COLS) PART__NCOLS };
 
+/* The outbox insert's RETURNING: what the outbox needs to send. */
+#define ST_OUTBOX_COLS(COL1, COL) \
+	COL1(OBX_ID, "id") \
+	COL(OBX_CREATED, "created_at") \
+	COL(OBX_CREATED_US, "(extract(epoch FROM created_at) * 1e6)::int8") \
+	COL(OBX_CHANNEL, "channel") \
+	COL(OBX_SENDER, "sender") \
+	COL(OBX_RECIPIENT, "recipient") \
+	COL(OBX_TEXT, "text") \
+	COL(OBX_ATTEMPTS, "attempts")
+enum st_outbox_col { DB_COLS_ENUM(ST_OUTBOX_COLS) OBX__NCOLS };
+
 /* One row per register, ordered by contract and position. */
 #define ST_CONTRACTS_COLS(COL1, COL) \
 	COL1(CON_CONTRACT, "c.contract") \
@@ -316,6 +328,12 @@ struct store_batch {
 	struct dialog_decision dec; /* scratch for one decision */
 	int attempts; /* retries after transient errors */
 	bool no_locks; /* dry run: no advisory locks (see store.c) */
+	/* the outbox handoff (store_opts): leases, and whether round 2's
+	   last statement is the outbox insert */
+	int (*outbox_lease)(void *arg, const char *channel);
+	void *outbox_arg;
+	const char *outbox_owner;
+	bool outbox_sent;
 };
 
 /* store_batch.c: one batch's work, between the database rounds. */
@@ -334,6 +352,9 @@ void batch_send_loads(
 int batch_decide(struct store_batch *, const struct db_round_result *,
     const struct config *, struct db *, char *err, size_t errlen);
 void batch_free(struct store_batch *);
+/* Round 2's outbox rows (ST_OUTBOX_COLS), or NULL if it had none. */
+const struct db_rows *
+batch_outbox_rows(const struct store_batch *, const struct db_round_result *);
 
 /* store_parts.c: parts of concatenated SMS (docs/store.md). */
 

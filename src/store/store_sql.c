@@ -154,10 +154,16 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	    " WHERE g.contract = u.contract AND g.position = u.position",
 	    REG__NPARAMS },
 	[ST_OUTBOX] = { "ml_outbox",
-	    "INSERT INTO outbox (message_id, channel, sender, recipient, text)"
-	    " SELECT " U(1, bigint, message_id) ", " U(2, text, channel) ","
-	    " " U(3, text, sender) ", " U(4, text, recipient) ", " U(5, text, text),
-	    5 },
+	    "INSERT INTO outbox (message_id, channel, sender, recipient, text,"
+	    " lease_owner, next_attempt_at, attempts)"
+	    " SELECT message_id, channel, sender, recipient, text,"
+	    "  CASE WHEN lease > 0 THEN $7::text END,"
+	    "  now() + make_interval(secs => lease), (lease > 0)::int"
+	    " FROM (SELECT " U(1, bigint, message_id) ", " U(2, text, channel) ","
+	    " " U(3, text, sender) ", " U(4, text, recipient) ", " U(5, text, text)
+	    ", " U(6, int, lease) ") AS q"
+	    " RETURNING " DB_COLS_SQL(ST_OUTBOX_COLS),
+	    7 },
 	/* Keyed by (sender, recipient, ref, total); channel is always sms. */
 	[ST_PARTS] = { "ml_parts",
 	    "SELECT " DB_COLS_SQL(ST_PARTS_COLS)
