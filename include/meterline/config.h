@@ -137,6 +137,16 @@ struct config_http {
 	bool require_timestamp;
 };
 
+/* [verify]: who may act on a contract (docs/dialog.md, "Bound senders"). */
+enum config_verify_mode {
+	CONFIG_VERIFY_OFF, /* anyone, as before issue 17 */
+	CONFIG_VERIFY_BOUND, /* only senders bound to the contract */
+};
+
+struct config_verify {
+	enum config_verify_mode mode;
+};
+
 struct config_dialog {
 	int64_t expiry; /* seconds of idle time before a dialog expires */
 };
@@ -175,6 +185,7 @@ struct config {
 	struct config_smpp smpp;
 	struct config_http http;
 	struct config_dialog dialog;
+	struct config_verify verify;
 	struct config_window_set window;
 	struct config_limits limits;
 	struct config_store store;
