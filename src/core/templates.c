@@ -154,12 +154,12 @@ static const struct tpl_def tpl_defs[TPL__MAX] = {
 	    "Не понял «{label}». Шкалы договора {contract}: {registers}",
 	    V(CONTRACT) | V(LABEL) | V(REGISTERS) | V(EXAMPLE), false },
 	[TPL_INFO] = { "info",
-	    "Договор {contract}: {readings}. Показания этого месяца приняты",
+	    "Договор {contract}: {readings}. За этот месяц приняты",
 	    V(CONTRACT) | V(READINGS) | V(DAYS) | V(FROM) | V(TO) | V(NEXT),
 	    true },
 	[TPL_INFO_DUE] = { "info_due",
-	    "Договор {contract}: {readings}. Показания этого месяца не "
-	    "переданы, приём с {from} по {to} число",
+	    "Договор {contract}: {readings}. За этот месяц не переданы, "
+	    "приём {days} числа",
 	    V(CONTRACT) | V(READINGS) | V(DAYS) | V(FROM) | V(TO) | V(NEXT),
 	    true },
 	[TPL_NOT_BOUND] = { "not_bound",
