@@ -3,7 +3,8 @@
  * bindings loaded with the dialog, ПС and values alone for the one bound
  * contract, which-contract for several, [verify] mode = bound refusing
  * others, ИНФО, ОТВЯЗАТЬ deleting the binding (seen by a later message of
- * the same batch), НЕ НАПОМИНАТЬ / НАПОМИНАТЬ stored once per sender.
+ * the same batch), НЕ НАПОМИНАТЬ / НАПОМИНАТЬ stored once per sender, a
+ * Telegram chat bound through the phone it shared.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +140,29 @@ test_reminders(struct tstore *t)
 	    itest_long(db, "SELECT count(*) FROM reminder_optout"), 1);
 }
 
+/* A Telegram chat binds through the phone it shared (channel_phones). */
+static void
+test_messenger(struct tstore *t)
+{
+	struct tstore *one[1] = { t };
+	struct tres r;
+
+	t->cfg->verify.mode = CONFIG_VERIFY_BOUND;
+	tstore_submit(t, "telegram", "79000000101", "ИНФО 102057522",
+	    tstore_time(40), "tg-1", &r);
+	tstore_wait(one, 1);
+	/* a chat id that looks like a bound phone is no phone */
+	expect(&r, "rejected", "not_bound", "Номер не привязан");
+	itest_exec(db,
+	    "INSERT INTO channel_phones (channel, sender, phone, message_id)"
+	    " VALUES ('telegram', '5550001', '+79000000101', 1)");
+	tstore_submit(
+	    t, "telegram", "5550001", "ИНФО", tstore_time(41), "tg-2", &r);
+	tstore_wait(one, 1);
+	expect(&r, "info", "", "Договор 102057522: показания 11700");
+	t->cfg->verify.mode = CONFIG_VERIFY_OFF;
+}
+
 int
 main(void)
 {
@@ -156,6 +180,7 @@ main(void)
 	test_bound(&t);
 	test_unbind_in_batch(&t);
 	test_reminders(&t);
+	test_messenger(&t);
 	tstore_close(&t);
 	PQfinish(db);
 	event_base_free(base);
