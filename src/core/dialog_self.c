@@ -53,13 +53,15 @@ self_var_contracts(struct dlg *d, const struct model_bindings *b)
 	size_t used = 0, len;
 
 	d->contracts[0] = '\0';
-	for (unsigned i = 0; i < b->n && i < MODEL_BINDINGS_MAX; i++) {
+	for (unsigned i = 0;
+	     i < b->n && i < MODEL_BINDINGS_MAX && used < sizeof(d->contracts);
+	     i++) {
 		len = strnlen(b->contract[i], MODEL_CONTRACT_MAX);
 		used += (size_t)snprintf(d->contracts + used,
 		    sizeof(d->contracts) - used, "%s***%s", i ? ", " : "",
 		    b->contract[i] + (len > 3 ? len - 3 : 0));
 	}
-	if (b->more)
+	if (b->more && used < sizeof(d->contracts))
 		snprintf(
 		    d->contracts + used, sizeof(d->contracts) - used, ", …");
 	dlg_var(d, TPL_VAR_CONTRACTS, d->contracts);
@@ -176,7 +178,8 @@ self_var_readings(struct dlg *d, const struct model_contract *c)
 	unsigned m, day;
 
 	d->readings[0] = '\0';
-	for (unsigned i = 0; i < c->nregisters; i++) {
+	for (unsigned i = 0; i < c->nregisters && used < sizeof(d->readings);
+	     i++) {
 		const struct model_register *r = &c->registers[i];
 		const char *sep = i ? ", " : "";
 
@@ -195,8 +198,6 @@ self_var_readings(struct dlg *d, const struct model_contract *c)
 			    sizeof(d->readings) - used, "%s%s %u (%02u.%02u)",
 			    sep, r->name, (unsigned)r->last_value, day, m);
 		}
-		if (used >= sizeof(d->readings))
-			break;
 	}
 	dlg_var(d, TPL_VAR_READINGS, d->readings);
 }
