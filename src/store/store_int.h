@@ -315,10 +315,6 @@ struct store_batch {
 
 /* store_batch.c: one batch's work, between the database rounds. */
 
-/*
- * Parse the texts, find the senders; send round 1 (locks and loads). The
- * caller closes the round. window_s: the redelivery window.
- */
 /* store_batch.c: the sender (channel, sender) of the batch, or NULL. */
 struct store_sender *batch_sender_find(struct store_batch *,
     const char *channel, const char *sender, uint64_t sender_key);
@@ -332,6 +328,10 @@ void bind_load(struct store_batch *, const struct db_rows *);
 void bind_apply(struct store_batch *, size_t i);
 void bind_write(struct store_batch *, struct db *);
 
+/*
+ * Parse the texts, find the senders; send round 1 (locks and loads). The
+ * caller closes the round. window_s: the redelivery window.
+ */
 void batch_send_loads(
     struct store_batch *, struct db *, struct parser *, int64_t window_s);
 /*
