@@ -4,7 +4,7 @@
 MLINE_DEPS="build-essential cmake pkg-config libpcre2-dev libinih-dev
 libevent-dev libpq-dev libsmpp34-dev libjansson-dev libssl-dev libcurl4-openssl-dev libcmocka-dev
 postgresql postgresql-client tzdata clang libclang-rt-14-dev curl openssl libnet-smpp-perl
-nodejs kannel"
+nodejs kannel libsodium-dev chromium jq"
 # Debian's npm; not where node comes with its own (NodeSource's nodejs
 # bundles npm and conflicts with Debian's).
 command -v npm >/dev/null || MLINE_DEPS="$MLINE_DEPS npm"
@@ -30,15 +30,19 @@ deps_install() {
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# The independent peer SMSC (tests/peers/smsc, docs/peers.md) runs on node
-# with the npm packages pinned by its package-lock.json: `npm ci` when its
-# node_modules is missing or older than the lockfile. Nothing without npm.
+# The npm packages of the tests, each pinned by its package-lock.json: the
+# independent peer SMSC (tests/peers/smsc, docs/peers.md) and the console's
+# browser tests (tests/browser, puppeteer-core; docs/console.md). `npm ci`
+# when a node_modules is missing or older than its lockfile. Nothing
+# without npm (those tests then skip).
 deps_peers() {
-	local dir
-	dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/peers/smsc"
-	command -v npm >/dev/null || { echo "no npm: the peer SMSC tests will skip" >&2; return 0; }
-	if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
-		echo "npm ci --prefix tests/peers/smsc" >&2
-		npm ci --prefix "$dir" --no-audit --no-fund >/dev/null && touch "$dir/node_modules"
-	fi
+	local root dir
+	root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+	command -v npm >/dev/null || { echo "no npm: the peer SMSC and browser tests will skip" >&2; return 0; }
+	for dir in "$root/tests/peers/smsc" "$root/tests/browser"; do
+		if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+			echo "npm ci --prefix ${dir#"$root"/}" >&2
+			npm ci --prefix "$dir" --no-audit --no-fund >/dev/null && touch "$dir/node_modules"
+		fi
+	done
 }

@@ -169,6 +169,31 @@ struct config_messenger {
 	size_t photo_max;
 };
 
+/*
+ * [console]: the support console and the billing API (docs/console.md);
+ * enabled when the section is present. The console (console_new) takes
+ * this struct as it is.
+ */
+struct config_console {
+	bool enabled;
+	/* "127.0.0.1:8090"; port 0 = any (tests) */
+	char listen[CONFIG_HOST_MAX + 1];
+	/* seconds a session may stay unused, and may live at most */
+	int64_t session_idle;
+	int64_t session_max;
+	/* failed logins within login_window that lock a user, an address */
+	int login_max_failures;
+	int login_max_failures_addr;
+	int64_t login_window;
+	/* open connections; seconds from a request's first byte to its last;
+	   seconds a keep-alive connection may stay silent */
+	int max_connections;
+	int64_t request_timeout;
+	int64_t idle_timeout;
+	/* take the client address from X-Forwarded-For (behind a proxy) */
+	bool trust_forwarded;
+};
+
 struct config_dialog {
 	int64_t expiry; /* seconds of idle time before a dialog expires */
 };
@@ -207,6 +232,7 @@ struct config {
 	struct config_smpp smpp;
 	struct config_http http;
 	struct config_messenger telegram, max;
+	struct config_console console;
 	struct config_dialog dialog;
 	struct config_verify verify;
 	struct config_window_set window;

@@ -22,5 +22,8 @@ int cmd_export_log(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_webhook(int argc, char **argv);
 int cmd_photo(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_token(int argc, char **argv);
 
 #endif

@@ -14,6 +14,9 @@ static const struct command commands[] = {
 	{ "export-log", cmd_export_log, "write the message log as JSON Lines" },
 	{ "webhook", cmd_webhook, "register a messenger bot's webhook" },
 	{ "photo", cmd_photo, "write a photo a customer sent to a file" },
+	{ "export", cmd_export, "export a month's readings for billing" },
+	{ "user", cmd_user, "add a user of the support console" },
+	{ "token", cmd_token, "add a token of the billing API" },
 };
 
 static void

@@ -136,6 +136,27 @@ static const struct cfg_key cfg_keys[] = {
 	{ "http", "require_timestamp", CFG_BOOL, F(http.require_timestamp), 0,
 	    0, NULL, "false", 0 },
 
+	{ "console", "listen", CFG_STR, F(console.listen), 0, 0, NULL,
+	    "127.0.0.1:8090", 0 },
+	{ "console", "session_idle", CFG_DURATION, F(console.session_idle),
+	    SECS(MINUTE), SECS(DAY), NULL, "30m", 0 },
+	{ "console", "session_max", CFG_DURATION, F(console.session_max),
+	    SECS(MINUTE), SECS(7 * DAY), NULL, "12h", 0 },
+	{ "console", "login_max_failures", CFG_INT,
+	    F(console.login_max_failures), 1, 1000, NULL, "5", 0 },
+	{ "console", "login_max_failures_addr", CFG_INT,
+	    F(console.login_max_failures_addr), 1, 100000, NULL, "20", 0 },
+	{ "console", "login_window", CFG_DURATION, F(console.login_window),
+	    SECS(MINUTE), SECS(DAY), NULL, "15m", 0 },
+	{ "console", "max_connections", CFG_INT, F(console.max_connections), 1,
+	    10000, NULL, "64", 0 },
+	{ "console", "request_timeout", CFG_DURATION,
+	    F(console.request_timeout), SECS(1), SECS(HOUR), NULL, "20s", 0 },
+	{ "console", "idle_timeout", CFG_DURATION, F(console.idle_timeout),
+	    SECS(1), SECS(HOUR), NULL, "1m", 0 },
+	{ "console", "trust_forwarded", CFG_BOOL, F(console.trust_forwarded), 0,
+	    0, NULL, "false", 0 },
+
 	{ "dialog", "expiry", CFG_DURATION, F(dialog.expiry), SECS(MINUTE),
 	    SECS(DAY), NULL, "30m", 0 },
 
@@ -223,8 +244,8 @@ static const struct cfg_key cfg_keys[] = {
 };
 
 static const char *const cfg_sections[] = { "database", "smpp", "http",
-	"dialog", "verify", "window", "limits", "store", "log", "security",
-	"templates", "telegram", "max" };
+	"console", "dialog", "verify", "window", "limits", "store", "log",
+	"security", "templates", "telegram", "max" };
 
 static int cfg_why(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -536,6 +557,8 @@ config_section(
 		cfg->telegram.enabled = true;
 	if (strcmp(section, "max") == 0)
 		cfg->max.enabled = true;
+	if (strcmp(section, "console") == 0)
+		cfg->console.enabled = true;
 	return 0;
 }
 
@@ -706,9 +729,9 @@ config_numeric_host(const char *host)
 	return cfg_ipv4_ok(host, strlen(host)) || cfg_ipv6_ok(host);
 }
 
-/* "host:port" or "[v6]:port" with a host and a port of 1..65535. */
+/* "host:port" or "[v6]:port" with a host and a port of min_port..65535. */
 static bool
-cfg_hostport_ok(const char *s)
+cfg_hostport_ok(const char *s, int64_t min_port)
 {
 	const char *colon = strrchr(s, ':');
 	int64_t port;
@@ -717,7 +740,7 @@ cfg_hostport_ok(const char *s)
 		return false;
 	if (s[0] == '[' && (colon[-1] != ']' || colon - s < 3))
 		return false;
-	return cfg_parse_int(colon + 1, &port) == 0 && port >= 1 &&
+	return cfg_parse_int(colon + 1, &port) == 0 && port >= min_port &&
 	    port <= 65535;
 }
 
@@ -753,10 +776,10 @@ cfg_check_http(const struct config_http *h, config_report_cb report, void *arg)
 
 	if (!h->enabled)
 		return 0;
-	if (!cfg_hostport_ok(h->listen))
+	if (!cfg_hostport_ok(h->listen, 1))
 		n += cfg_report(report, arg, "http", "listen",
 		    "not host:port (127.0.0.1:8080, [::1]:8080)");
-	if (h->admin_listen[0] != '\0' && !cfg_hostport_ok(h->admin_listen))
+	if (h->admin_listen[0] != '\0' && !cfg_hostport_ok(h->admin_listen, 1))
 		n += cfg_report(
 		    report, arg, "http", "admin_listen", "not host:port");
 	else if (strcmp(h->admin_listen, h->listen) == 0)
@@ -810,6 +833,10 @@ config_check(const struct config *cfg, config_report_cb report, void *arg)
 	    cfg_check_messenger(cfg, "telegram", &cfg->telegram, report, arg) +
 	    cfg_check_messenger(cfg, "max", &cfg->max, report, arg);
 
+	/* port 0: any free port (tests read it from the log) */
+	if (cfg->console.enabled && !cfg_hostport_ok(cfg->console.listen, 0))
+		n += cfg_report(report, arg, "console", "listen",
+		    "not host:port (127.0.0.1:8090, [::1]:8090)");
 	if (cfg->database.conninfo[0] == '\0')
 		n +=
 		    cfg_report(report, arg, "database", "conninfo", "required");

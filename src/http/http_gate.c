@@ -21,7 +21,7 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 
-#include "http_gate.h"
+#include "meterline/http_gate.h"
 #include "meterline/clock.h"
 #include "meterline/hash.h"
 #include "meterline/log.h"

@@ -33,7 +33,7 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
-#include "http_gate.h"
+#include "meterline/http_gate.h"
 #include "http_int.h"
 #include "meterline/clock.h"
 #include "meterline/hash.h"

@@ -19,6 +19,7 @@
 
 #include "meterline/channel.h"
 #include "meterline/config.h"
+#include "meterline/console.h"
 #include "meterline/http_intake.h"
 #include "meterline/max.h"
 #include "meterline/log.h"
@@ -65,6 +66,7 @@ struct serve {
 	struct channel *chans[2];
 	const char *chan_names[2];
 	size_t nchans;
+	struct console *console;
 	struct metrics *metrics;
 	struct metrics_std std;
 	struct metric *smpp_bounds; /* meterline_smpp_bounds_total{what} */
@@ -537,6 +539,7 @@ serve_signal(evutil_socket_t sig, short what, void *arg)
 	/* queued messenger replies go back to the table, due at once */
 	for (size_t i = 0; i < sv->nchans; i++)
 		channel_stop(sv->chans[i]);
+	console_stop(sv->console);
 	if (sv->link != NULL) {
 		smpp_link_stop(sv->link, serve_link_stopped, sv);
 	} else {
@@ -581,13 +584,19 @@ serve_start(struct serve *sv, char *err, size_t errlen)
 		return -1;
 	if (serve_start_channels(sv, &in, err, errlen) != 0)
 		return -1;
+	if (sv->cfg.console.enabled &&
+	    (sv->console = console_new(sv->base, &sv->cfg.console,
+	         sv->cfg.database.conninfo, sv->cfg.window.timezone, err,
+	         errlen)) == NULL)
+		return -1;
 	sv->sig_term = evsignal_new(sv->base, SIGTERM, serve_signal, sv);
 	sv->sig_int = evsignal_new(sv->base, SIGINT, serve_signal, sv);
 	event_add(sv->sig_term, NULL);
 	event_add(sv->sig_int, NULL);
-	log_info("meterline serving: smpp %s, http %s",
+	log_info("meterline serving: smpp %s, http %s, console %s",
 	    sv->cfg.smpp.enabled ? sv->cfg.smpp.host : "off",
-	    sv->cfg.http.enabled ? sv->cfg.http.listen : "off");
+	    sv->cfg.http.enabled ? sv->cfg.http.listen : "off",
+	    sv->cfg.console.enabled ? sv->cfg.console.listen : "off");
 	return 0;
 }
 
@@ -604,6 +613,7 @@ serve_free(struct serve *sv)
 	for (size_t i = 0; i < sv->nchans; i++)
 		channel_stop(sv->chans[i]);
 	http_intake_free(sv->http);
+	console_free(sv->console);
 	smpp_link_free(sv->link);
 	webc_free(sv->webc);
 	outbox_free(sv->outbox);
@@ -661,11 +671,16 @@ serve_check_listen(const char *key, const char *addr, char *err, size_t errlen)
 int
 serve_check(const struct config *cfg, char *err, size_t errlen)
 {
-	if (!cfg->smpp.enabled && !cfg->http.enabled) {
+	if (!cfg->smpp.enabled && !cfg->http.enabled && !cfg->console.enabled) {
 		snprintf(err, errlen,
-		    "neither [smpp] nor [http] is configured: nothing to serve");
+		    "none of [smpp], [http] and [console] is "
+		    "configured: nothing to serve");
 		return -1;
 	}
+	if (cfg->console.enabled &&
+	    serve_check_listen(
+	        "console listen", cfg->console.listen, err, errlen) != 0)
+		return -1;
 	if (cfg->http.enabled &&
 	    (serve_check_listen("listen", cfg->http.listen, err, errlen) != 0 ||
 	        (cfg->http.admin_listen[0] != '\0' &&

@@ -59,7 +59,7 @@ expect_eq "the photo is the submission's" \
 # A bare photo outside a dialog: the help.
 expect_eq "bare photo" "$(tg_photo 9201 803 meter803)" 200
 wait_reply telegram 803 1
-expect_match "the help" "$(sent telegram 803)" "ПС <договор>"
+expect_match "the help" "$(sent telegram 803)" "Пришлите: ПС [0-9]+ [0-9]+"
 
 # Over photo_max (the fake's "huge" file is 11 MiB, the cap 10 MiB).
 expect_eq "huge photo" "$(tg_photo 9301 804 meterhuge 'ПС 345678')" 200
@@ -78,7 +78,7 @@ expect_eq "still one binding" "$(sql "SELECT count(*) FROM channel_phones")" 1
 img=$(printf '{"update_type":"message_created","timestamp":%s000,"message":{"sender":{"user_id":901,"name":"E","is_bot":false},"recipient":{"chat_id":901,"chat_type":"dialog","user_id":777},"timestamp":%s000,"body":{"mid":"mid.p1","seq":1,"text":"","attachments":[{"type":"image","payload":{"photo_id":1,"token":"t","url":"http://127.0.0.1:%s/images/max901.jpg"}}]}}}' "$(date +%s)" "$(date +%s)" "$FAKE_PORT")
 expect_eq "max image" "$(post /v1/max X-Max-Bot-Api-Secret "$MAX_SECRET" "$img")" 200
 wait_reply max 901 1
-expect_match "the help" "$(sent max 901)" "ПС <договор>"
+expect_match "the help" "$(sent max 901)" "Пришлите: ПС [0-9]+ [0-9]+"
 wait_photo mid.p1 max stored
 serve_stop
 echo "ok: photos fetched, stored, linked, capped; contact bound; MAX image"

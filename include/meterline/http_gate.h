@@ -1,8 +1,9 @@
 /*
- * The gate in front of one evhttp listener: a cap on open connections (at
- * the cap a new connection closes the oldest one not waiting for an
- * answer), a deadline for each request (first byte to last), and accept
- * errors that pause accepting instead of spinning. Private to src/http.
+ * The gate in front of one evhttp listener (the bridge's, and the
+ * console's in src/console): a cap on open connections (at the cap a new
+ * connection closes the oldest one not waiting for an answer), a deadline
+ * for each request (first byte to last), and accept errors that pause
+ * accepting instead of spinning.
  *
  * evhttp has no hook at accept time that exposes the connection: its
  * bevcb only creates the bufferevent. So the gate creates it, remembers
