@@ -216,6 +216,16 @@ struct config_store {
 	int64_t duplicate_window; /* seconds an SMS redelivery is recognised */
 };
 
+/*
+ * [intake]: bounds on a message's own time against the clock, for the
+ * channels that are told it (the bridge's "timestamp", replay's lines).
+ * Seconds; 0 turns a bound off. intake_time_check() (intake.h).
+ */
+struct config_intake {
+	int64_t max_future_skew; /* ahead of the clock at most */
+	int64_t max_age; /* behind the clock at most */
+};
+
 struct config_log {
 	enum log_level level;
 };
@@ -238,6 +248,7 @@ struct config {
 	struct config_window_set window;
 	struct config_limits limits;
 	struct config_store store;
+	struct config_intake intake;
 	struct config_log log;
 	struct config_security security;
 	char templates[TPL__MAX][TPL_MAX + 1];

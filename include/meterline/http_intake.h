@@ -94,6 +94,11 @@ struct http_intake_deps {
 	/* NULL: always healthy */
 	http_health_cb health;
 	void *health_arg;
+	/*
+	 * Bounds on a message's "timestamp" ([intake]; copied): one outside
+	 * gets 400 time_in_future or time_too_old. NULL: no bounds.
+	 */
+	const struct config_intake *time_bounds;
 };
 
 struct http_intake;

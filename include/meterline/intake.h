@@ -131,6 +131,7 @@ struct intake_result {
 	const struct intake_part *parts;
 	size_t nparts;
 	bool part_done;
+	unsigned flags; /* DIALOG_F_* of the decision; 0 for the others */
 };
 
 /* Called exactly once per submitted message. The result is borrowed. */
@@ -149,6 +150,35 @@ struct intake {
 	    intake_done_cb done, void *arg);
 	void *ctx;
 };
+
+/*
+ * Whether a message's own time is one to apply, for the channels that are
+ * told it rather than reading the clock (the bridge, replay): at most
+ * max_future_skew ahead of now, at most max_age behind (config.h [intake];
+ * 0 turns a bound off). A message dated in the future would open the next
+ * period early; one from long ago is a bridge's or a file's mistake.
+ * Pure (src/core/intake_time.c): the caller passes its clock.
+ */
+struct config_intake;
+
+enum intake_time {
+	INTAKE_TIME_OK,
+	INTAKE_TIME_FUTURE, /* beyond max_future_skew ahead */
+	INTAKE_TIME_OLD, /* older than max_age */
+};
+
+enum intake_time intake_time_check(
+    const struct config_intake *, int64_t now_us, int64_t time_us);
+
+/* The refusal as a stable code: "time_in_future", "time_too_old", NULL. */
+const char *intake_time_name(enum intake_time);
+
+/*
+ * The refusal for people into buf: "the message time is 104 days ahead
+ * of the server's clock (at most 5 minutes allowed)". Returns buf.
+ */
+const char *intake_time_why(const struct config_intake *, int64_t now_us,
+    int64_t time_us, char *buf, size_t len);
 
 static inline int
 intake_submit(const struct intake *in, const struct inbound_msg *msg,

@@ -100,6 +100,8 @@ struct metrics_std {
 	struct metric *messages;
 	/* counter meterline_duplicates_total{channel} */
 	struct metric *duplicates;
+	/* counter meterline_flagged_total{flag} */
+	struct metric *flagged;
 	/* histogram meterline_store_batch_size */
 	struct metric *batch_size;
 	/* histogram meterline_store_commit_seconds */

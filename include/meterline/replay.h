@@ -66,6 +66,7 @@ struct replay_set {
 	struct replay_rec *recs;
 	size_t n, cap;
 	long bad; /* malformed records reported */
+	long refused; /* records outside the time bounds (replay_bound) */
 };
 
 /* A malformed record: name:line: why. */
@@ -83,6 +84,15 @@ typedef void (*replay_bad_cb)(
 int replay_read(struct replay_set *, FILE *in, const char *name,
     enum replay_format, replay_bad_cb bad, void *arg, char *err, size_t errlen);
 void replay_set_free(struct replay_set *);
+
+/*
+ * Drop the records whose time is outside the [intake] bounds around
+ * now_us (intake_time_check: too far ahead, or older than max_age), each
+ * reported through bad as "<why>; not replayed" and counted in refused.
+ */
+struct config_intake;
+void replay_bound(struct replay_set *, const struct config_intake *,
+    int64_t now_us, replay_bad_cb bad, void *arg);
 
 /* Sort by time, stably (the order read breaks ties). */
 void replay_sort(struct replay_set *);
@@ -136,12 +146,17 @@ struct replay_export_opts {
 	bool has_since, has_until;
 	int64_t since_us, until_us; /* message time: since <= t < until */
 	const char *channel; /* NULL: all */
+	const char *contract; /* NULL: all */
+	const char *sender; /* NULL: all */
+	const char *outcome; /* "accepted", "duplicate"...; NULL: all */
 };
 
 /*
- * Write the message log as JSON Lines to out, oldest row first, through a
- * cursor (a few thousand rows in memory at a time). *rows gets the count.
- * Returns 0, or -1 with why in err.
+ * Write the message log as JSON Lines to out in the messages' time order,
+ * through a cursor (a few thousand rows in memory at a time), each line
+ * with the contract, the stored values and submission status, and the
+ * reply's delivery state and receipt. *rows gets the count. Returns 0, or
+ * -1 with why in err.
  */
 int replay_export(const struct replay_export_opts *, FILE *out, long *rows,
     char *err, size_t errlen);

@@ -128,6 +128,8 @@ size_t
 smsc_sim_replies(const struct smsc_sim *, const struct smsc_sim_reply **);
 /* MO messages queued and those done (acknowledged with ESME_ROK). */
 size_t smsc_sim_pending(const struct smsc_sim *);
+/* Messages delivered or not that never got their reply (gave up waiting). */
+size_t smsc_sim_unanswered(const struct smsc_sim *);
 /* Print statistics and latency percentiles. */
 void smsc_sim_report(const struct smsc_sim *, FILE *);
 /*

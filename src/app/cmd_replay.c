@@ -40,7 +40,7 @@ static const char replay_usage[] =
     "\n"
     "Apply the messages of a log through the same grammar, dialogs and store\n"
     "as live traffic, each with its own time as \"now\", in time order per\n"
-    "sender. A message already in the log (same channel and id) is a\n"
+    "sender and per contract. A message already in the log (same channel and id) is a\n"
     "duplicate and changes nothing; a line without an id gets a stable one\n"
     "from its time, channel, from, to and text, so a file replayed twice\n"
     "changes nothing the second time.\n"
@@ -65,16 +65,20 @@ static const char replay_usage[] =
     "  --inflight N     messages handed to the store at once\n"
     "                   (default 2 x connections x batch)\n"
     "  --stats          the store's figures at the end (batches, time per phase)\n"
+    "  --max-age D      replay lines up to D old (90s, 30m, 2h, 7d; 0: any age);\n"
+    "                   default [intake] max_age (7d)\n"
     "  --config FILE    config file (default " CONF_DEFAULT_PATH ")\n"
     "  --db CONNINFO    libpq connection string; overrides [database] conninfo\n"
     "  -h, --help       this text\n"
     "\n"
-    "Malformed lines are reported on stderr as FILE:LINE: why and skipped.\n"
-    "Exit status: 0 every line processed, 1 some lines malformed,\n"
+    "Malformed lines, and lines dated beyond [intake] max_future_skew ahead\n"
+    "of the clock or older than the maximum age, are reported on stderr as\n"
+    "FILE:LINE: why and skipped.\n"
+    "Exit status: 0 every line processed, 1 some lines malformed or refused,\n"
     "2 usage, config or database error (or messages that could not be stored).\n";
 
 struct replay_args {
-	const char *config, *db;
+	const char *config, *db, *max_age;
 	int fmt; /* enum replay_format */
 	bool dry_run, send_replies, json, quiet, stats;
 	int batch, inflight, connections;
@@ -95,6 +99,7 @@ static const struct opt replay_opts[] = {
 	{ "format", 0, OPT_CHOICE, A(fmt), .choices = replay_formats },
 	{ "batch", 0, OPT_INT, A(batch), 1, REPLAY_BATCH_MAX },
 	{ "stats", 0, OPT_FLAG, A(stats) },
+	{ "max-age", 0, OPT_STRING, A(max_age) },
 	{ "inflight", 0, OPT_INT, A(inflight), 1, 1000000 },
 	{ "connections", 0, OPT_INT, A(connections), 1,
 	    REPLAY_CONNECTIONS_MAX },
@@ -306,7 +311,8 @@ replay_print_stats(FILE *f, const struct store_stats *s)
 
 /* The summary by outcome, each with its reasons. */
 static void
-replay_summary(struct replay_cli *c, FILE *f, size_t total, long bad)
+replay_summary(
+    struct replay_cli *c, FILE *f, size_t total, long bad, long refused)
 {
 	double t = replay_elapsed(c);
 
@@ -336,6 +342,8 @@ replay_summary(struct replay_cli *c, FILE *f, size_t total, long bad)
 	}
 	if (bad > 0)
 		fprintf(f, "  malformed lines skipped: %ld\n", bad);
+	if (refused > 0)
+		fprintf(f, "  lines refused for their time: %ld\n", refused);
 }
 
 /* Read every file; a file that cannot be opened is a usage error. */
@@ -405,6 +413,7 @@ replay_go(struct replay_cli *c, struct replay_set *set, const char *conninfo)
 
 	if (c->a.stats)
 		o.stats = &stats;
+	replay_bound(set, &c->cfg->intake, clock_real_us(), replay_bad, c);
 	replay_sort(set);
 	c->t0_us = clock_mono_us();
 	if (replay_run(set, &o, replay_result, c, err, sizeof(err)) != 0) {
@@ -416,8 +425,8 @@ replay_go(struct replay_cli *c, struct replay_set *set, const char *conninfo)
 	if (c->bar_drawn)
 		fputs("\r\033[K", stderr);
 	fflush(stdout);
-	replay_summary(
-	    c, c->a.json || c->a.quiet ? stderr : stdout, set->n, set->bad);
+	replay_summary(c, c->a.json || c->a.quiet ? stderr : stdout, set->n,
+	    set->bad, set->refused);
 	if (c->failed > 0 && c->a.dry_run)
 		fprintf(stderr,
 		    "meterline replay: a batch of the dry run failed: "
@@ -428,7 +437,7 @@ replay_go(struct replay_cli *c, struct replay_set *set, const char *conninfo)
 		    c->a.json || c->a.quiet ? stderr : stdout, &stats);
 	if (c->failed > 0)
 		return EXIT_USAGE;
-	return set->bad > 0 ? 1 : 0;
+	return set->bad + set->refused > 0 ? 1 : 0;
 }
 
 int
@@ -458,6 +467,13 @@ cmd_replay(int argc, char **argv)
 		fprintf(stderr,
 		    "meterline replay: no config file: using the built-in defaults (window, time zone, replies)\n");
 	cfg->store.batch_max = c.a.batch;
+	if (c.a.max_age != NULL &&
+	    config_parse_duration(c.a.max_age, &cfg->intake.max_age) != 0) {
+		fprintf(stderr,
+		    "meterline replay: --max-age takes a duration: 90s, 30m, 2h, 7d or 0\n");
+		free(cfg);
+		return EXIT_USAGE;
+	}
 	c.cfg = cfg;
 	c.bar = isatty(2);
 	rc = EXIT_USAGE;

@@ -205,6 +205,11 @@ static const struct cfg_key cfg_keys[] = {
 	{ "store", "duplicate_window", CFG_DURATION, F(store.duplicate_window),
 	    SECS(0), SECS(7 * DAY), NULL, "10m", 0 },
 
+	{ "intake", "max_future_skew", CFG_DURATION, F(intake.max_future_skew),
+	    SECS(0), SECS(DAY), NULL, "5m", 0 },
+	{ "intake", "max_age", CFG_DURATION, F(intake.max_age), SECS(0),
+	    SECS(366 * DAY), NULL, "7d", 0 },
+
 	{ "log", "level", CFG_ENUM, F(log.level), 0, 0, level_names, "info",
 	    0 },
 
@@ -244,8 +249,8 @@ static const struct cfg_key cfg_keys[] = {
 };
 
 static const char *const cfg_sections[] = { "database", "smpp", "http",
-	"console", "dialog", "verify", "window", "limits", "store", "log",
-	"security", "templates", "telegram", "max" };
+	"console", "dialog", "verify", "window", "limits", "store", "intake",
+	"log", "security", "templates", "telegram", "max" };
 
 static int cfg_why(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

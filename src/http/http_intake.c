@@ -89,6 +89,8 @@ struct http_intake {
 	struct metrics *metrics;
 	http_health_cb health;
 	void *health_arg;
+	bool has_bounds;
+	struct config_intake bounds; /* when has_bounds */
 	struct evhttp *http, *admin;
 	struct evhttp_bound_socket *sock, *admin_sock;
 	struct http_gate *gate, *admin_gate;
@@ -743,6 +745,31 @@ http_messages_rate(struct http_intake *srv, struct evhttp_request *req,
 	return -1;
 }
 
+/*
+ * The message's own time within [intake] bounds of our clock: a bridge
+ * that sends 2027 for 2026, or a message from long ago, would be judged
+ * in a period that is not the customer's. -1 when answered (400).
+ */
+static int
+http_messages_time(struct http_intake *srv, struct evhttp_request *req,
+    const struct http_msg *m, int64_t t0)
+{
+	int64_t now = clock_real_us();
+	enum intake_time t;
+	const char *error;
+	char why[160];
+
+	if (!srv->has_bounds ||
+	    (t = intake_time_check(&srv->bounds, now, m->time_us)) ==
+	        INTAKE_TIME_OK)
+		return 0;
+	error = intake_time_name(t);
+	intake_time_why(&srv->bounds, now, m->time_us, why, sizeof(why));
+	metrics_inc(srv->m_events, error);
+	http_error(srv, req, 400, error, why, 0, t0);
+	return -1;
+}
+
 static void
 http_messages_cb(struct evhttp_request *req, void *arg)
 {
@@ -762,6 +789,10 @@ http_messages_cb(struct evhttp_request *req, void *arg)
 	if (http_msg_parse(&m, body, len, srv->tune.max_text, &error, detail,
 	        sizeof(detail)) < 0) {
 		http_error(srv, req, 400, error, detail, 0, t0);
+		return;
+	}
+	if (http_messages_time(srv, req, &m, t0) < 0) {
+		http_msg_clear(&m);
 		return;
 	}
 	if (!http_messages_join(srv, req, &m, t0)) {
@@ -1000,7 +1031,8 @@ http_register_metrics(struct http_intake *srv)
 	    "listener,event", 0);
 	srv->m_events =
 	    metrics_counter(srv->metrics, "meterline_http_checks_total",
-	        "HTTP requests caught by a replay, freshness or framing check",
+	        "HTTP requests caught by a replay, freshness, message time or "
+	        "framing check",
 	        "event", 0);
 }
 
@@ -1118,6 +1150,10 @@ http_intake_new(struct event_base *base, const struct config_http *cfg,
 	srv->metrics = deps->metrics;
 	srv->health = deps->health;
 	srv->health_arg = deps->health_arg;
+	if (deps->time_bounds != NULL) {
+		srv->has_bounds = true;
+		srv->bounds = *deps->time_bounds;
+	}
 	srv->seed = hash_seed();
 	srv->rl = http_ratelimit_new(
 	    tuning->rate_slots, cfg->rate_limit, cfg->rate_burst);

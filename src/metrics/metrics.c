@@ -576,6 +576,9 @@ metrics_register_std(struct metrics *m, struct metrics_std *o)
 	o->duplicates = metrics_counter(m, "meterline_duplicates_total",
 	    "Messages seen before (a redelivery, a repeated id) and answered with the original's reply.",
 	    "channel", 8);
+	o->flagged = metrics_counter(m, "meterline_flagged_total",
+	    "Accepted submissions carrying a flag for review (high_consumption, wraparound, correction...), by flag.",
+	    "flag", 16);
 	o->batch_size = metrics_histogram(m, "meterline_store_batch_size",
 	    "Messages per store transaction.", NULL, metrics_batch_bounds,
 	    NB(metrics_batch_bounds), 0);
@@ -616,7 +619,7 @@ metrics_register_std(struct metrics *m, struct metrics_std *o)
 	o->http_ratelimited =
 	    metrics_counter(m, "meterline_http_rate_limited_total",
 	        "Requests refused with 429, by channel.", "channel", 32);
-	if (!o->messages || !o->duplicates || !o->batch_size ||
+	if (!o->messages || !o->duplicates || !o->flagged || !o->batch_size ||
 	    !o->commit_seconds || !o->db_reconnects || !o->db_up ||
 	    !o->smpp_link_up || !o->smpp_window || !o->smpp_throttled ||
 	    !o->outbox_depth || !o->outbox_backlog || !o->reply_seconds ||

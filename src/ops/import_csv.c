@@ -552,7 +552,12 @@ static const char import_registers_sql[] =
     "  last_value = CASE WHEN " IMPORT_KEEP_OURS("g", "EXCLUDED")
     "   THEN g.last_value ELSE EXCLUDED.last_value END,"
     "  last_date = CASE WHEN " IMPORT_KEEP_OURS("g", "EXCLUDED")
-    "   THEN g.last_date ELSE EXCLUDED.last_date END"
+    "   THEN g.last_date ELSE EXCLUDED.last_date END,"
+    /* billing's value has no "before" we know of (a correction's base) */
+    "  prev_value = CASE WHEN " IMPORT_KEEP_OURS("g", "EXCLUDED")
+    "   THEN g.prev_value END,"
+    "  prev_date = CASE WHEN " IMPORT_KEEP_OURS("g", "EXCLUDED")
+    "   THEN g.prev_date END"
     " RETURNING 1)"
     " SELECT (SELECT count(*) FROM import_rows), (SELECT count(*) FROM u)";
 /* clang-format on */

@@ -1,5 +1,6 @@
 /*
- * export-log: the message log as JSON Lines, read through a server-side
+ * export-log: the message log as JSON Lines in time order, with what each
+ * message stored and its reply's delivery, read through a server-side
  * cursor (FETCH of a few thousand rows at a time) so that a log of any
  * size streams in constant memory.
  */
@@ -17,40 +18,76 @@
 
 #define EXPORT_FETCH 5000
 
-/* The exported columns (DB_COLS_SQL in db.h). */
+/*
+ * The exported columns (DB_COLS_SQL in db.h): the message, what happened,
+ * the readings it stored (values in register order, the submission's
+ * status) and its SMS reply's delivery (outbox state, receipt).
+ */
 #define EXPORT_COLS(COL1, COL) \
 	COL1(EX_RECEIVED_US, \
-	    "(extract(epoch FROM received_at) * 1000000)::bigint") \
-	COL(EX_CHANNEL, "channel") \
-	COL(EX_SENDER, "sender") \
-	COL(EX_RECIPIENT, "recipient") \
-	COL(EX_TEXT, "text") \
-	COL(EX_EXTERNAL_ID, "external_id") \
-	COL(EX_OUTCOME, "outcome") \
-	COL(EX_REASON, "reason") \
-	COL(EX_REPLY, "reply") \
+	    "(extract(epoch FROM m.received_at) * 1000000)::bigint") \
+	COL(EX_CHANNEL, "m.channel") \
+	COL(EX_SENDER, "m.sender") \
+	COL(EX_RECIPIENT, "m.recipient") \
+	COL(EX_TEXT, "m.text") \
+	COL(EX_EXTERNAL_ID, "m.external_id") \
+	COL(EX_OUTCOME, "m.outcome") \
+	COL(EX_REASON, "m.reason") \
+	COL(EX_REPLY, "m.reply") \
+	COL(EX_CONTRACT, "m.contract") \
+	COL(EX_VALUES, "v.vals") \
+	COL(EX_STATUS, "v.status") \
+	COL(EX_DELIVERY, "o.state") \
+	COL(EX_RECEIPT, "o.dlr_state") \
 	COL(EX_DUP_US, \
 	    EXPORT_DUP_COL( \
-	        "(extract(epoch FROM o.received_at) * 1000000)::bigint")) \
-	COL(EX_DUP_EXTERNAL_ID, EXPORT_DUP_COL("o.external_id"))
+	        "(extract(epoch FROM orig.received_at) * 1000000)::bigint")) \
+	COL(EX_DUP_EXTERNAL_ID, EXPORT_DUP_COL("orig.external_id"))
 /* A column of a duplicate's original (NULL for other rows). */
 #define EXPORT_DUP_COL(col) \
-	"CASE WHEN messages.duplicate_of IS NULL THEN NULL ELSE (SELECT " col \
-	" FROM messages AS o WHERE o.id = messages.duplicate_of LIMIT 1) END"
+	"CASE WHEN m.duplicate_of IS NULL THEN NULL ELSE (SELECT " col \
+	" FROM messages AS orig WHERE orig.id = m.duplicate_of LIMIT 1) END"
 enum export_col { DB_COLS_ENUM(EXPORT_COLS) EX__N };
 
+/* A bound on the time a row was written, from $1 (the message time):
+   written at most a day before its own time (clock skew; [intake]
+   max_future_skew is at most a day), so older partitions are skipped. */
+#define EXPORT_WRITTEN(col) \
+	" ($1::bigint IS NULL OR " col " >= timestamptz 'epoch'" \
+	" + $1::bigint * interval '1 microsecond' - interval '1 day')"
+
+/*
+ * Submissions and outbox rows are written in the message's transaction,
+ * so their created_at is the message's logged_at: the joins use it, and
+ * hash joins over the period's partitions (neither table has an index on
+ * message_id: the hot path does not need one).
+ */
 /* clang-format off */
 static const char export_declare[] =
     "DECLARE ml_export NO SCROLL CURSOR FOR"
     " SELECT " DB_COLS_SQL(EXPORT_COLS)
-    " FROM messages"
-    " WHERE ($1::bigint IS NULL OR received_at >="
+    " FROM messages AS m"
+    " LEFT JOIN (SELECT s.message_id, s.created_at, s.status,"
+    "   string_agg(r.value::text, ',' ORDER BY r.position) AS vals"
+    "  FROM submissions AS s JOIN readings AS r"
+    "   ON r.submission_id = s.id AND r.created_at = s.created_at"
+    "  WHERE" EXPORT_WRITTEN("s.created_at")
+    "  GROUP BY s.message_id, s.created_at, s.status) AS v"
+    "  ON v.message_id = m.id AND v.created_at = m.logged_at"
+    " LEFT JOIN outbox AS o ON o.message_id = m.id"
+    "  AND o.created_at = m.logged_at AND" EXPORT_WRITTEN("o.created_at")
+    " WHERE ($1::bigint IS NULL OR m.received_at >="
     "  timestamptz 'epoch' + $1::bigint * interval '1 microsecond')"
-    " AND ($2::bigint IS NULL OR received_at <"
+    " AND" EXPORT_WRITTEN("m.logged_at")
+    " AND ($2::bigint IS NULL OR m.received_at <"
     "  timestamptz 'epoch' + $2::bigint * interval '1 microsecond')"
-    " AND ($3::text IS NULL OR channel = $3)"
-    " ORDER BY id";
+    " AND ($3::text IS NULL OR m.channel = $3)"
+    " AND ($4::text IS NULL OR m.contract = $4)"
+    " AND ($5::text IS NULL OR m.sender = $5)"
+    " AND ($6::text IS NULL OR m.outcome = $6)"
+    " ORDER BY m.received_at, m.id";
 /* clang-format on */
+#define EXPORT_NPARAMS 6
 
 /* Column col as a JSON string, or null for SQL NULL (and, if asked, ""). */
 static json_t *
@@ -123,6 +160,42 @@ export_dup_of(const struct db_rows *rows, int r, json_t *o)
 	json_object_set_new(o, "duplicate_of", json_string(ext));
 }
 
+/* "11638,5100" as a JSON array of numbers; null for SQL NULL. */
+static json_t *
+export_values(const char *s)
+{
+	json_t *a;
+
+	if (s == NULL)
+		return json_null();
+	a = json_array();
+	while (*s != '\0') {
+		char *end;
+		long long v = strtoll(s, &end, 10);
+
+		if (end == s)
+			break; /* the SQL writes numbers only */
+		json_array_append_new(a, json_integer((json_int_t)v));
+		s = *end == ',' ? end + 1 : end;
+	}
+	return a;
+}
+
+/* What the message stored and where its reply went. */
+static void
+export_stored(const struct db_rows *rows, int r, json_t *o)
+{
+	json_object_set_new(
+	    o, "contract", export_col(rows, r, EX_CONTRACT, true));
+	json_object_set_new(
+	    o, "values", export_values(db_rows_get(rows, r, EX_VALUES)));
+	json_object_set_new(o, "status", export_col(rows, r, EX_STATUS, true));
+	json_object_set_new(
+	    o, "delivery", export_col(rows, r, EX_DELIVERY, true));
+	json_object_set_new(
+	    o, "receipt", export_col(rows, r, EX_RECEIPT, true));
+}
+
 /* One row as one line. Returns 0 or -1 (write error). */
 static int
 export_row(const struct db_rows *rows, int r, const struct tz *tz, FILE *out)
@@ -154,6 +227,7 @@ export_row(const struct db_rows *rows, int r, const struct tz *tz, FILE *out)
 	json_object_set_new(o, "reason", export_col(rows, r, EX_REASON, true));
 	json_object_set_new(o, "reply", export_col(rows, r, EX_REPLY, true));
 	export_dup_of(rows, r, o);
+	export_stored(rows, r, o);
 	line = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (line == NULL)
@@ -199,10 +273,13 @@ replay_export(const struct replay_export_opts *o, FILE *out, long *count,
     char *err, size_t errlen)
 {
 	char since[24], until[24];
-	const char *params[3] = {
+	const char *params[EXPORT_NPARAMS] = {
 		o->has_since ? since : NULL,
 		o->has_until ? until : NULL,
 		o->channel,
+		o->contract,
+		o->sender,
+		o->outcome,
 	};
 	struct db_sync *db;
 	struct db_rows *rows;
@@ -216,8 +293,8 @@ replay_export(const struct replay_export_opts *o, FILE *out, long *count,
 	/* One snapshot for the whole export; read only. */
 	if (db_sync_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 	        err, errlen) == 0 &&
-	    (rows = db_sync_query(
-	         db, export_declare, 3, params, err, errlen)) != NULL) {
+	    (rows = db_sync_query(db, export_declare, EXPORT_NPARAMS, params,
+	         err, errlen)) != NULL) {
 		db_rows_free(rows);
 		rc = export_fetch_all(db, o->tz, out, count, err, errlen);
 	}

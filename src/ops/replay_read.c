@@ -11,6 +11,8 @@
 
 #include <jansson.h>
 
+#include "meterline/config.h"
+#include "meterline/intake.h"
 #include "meterline/msg_id.h"
 #include "meterline/replay.h"
 #include "meterline/xmalloc.h"
@@ -441,6 +443,30 @@ replay_set_free(struct replay_set *set)
 		free(set->recs[i].buf);
 	free(set->recs);
 	memset(set, 0, sizeof(*set));
+}
+
+void
+replay_bound(struct replay_set *set, const struct config_intake *b,
+    int64_t now_us, replay_bad_cb bad, void *arg)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < set->n; i++) {
+		struct replay_rec *r = &set->recs[i];
+		char why[200], line[240];
+
+		if (intake_time_check(b, now_us, r->time_us) ==
+		    INTAKE_TIME_OK) {
+			set->recs[kept++] = *r;
+			continue;
+		}
+		snprintf(line, sizeof(line), "%s; not replayed",
+		    intake_time_why(b, now_us, r->time_us, why, sizeof(why)));
+		bad(r->file, r->line, line, arg);
+		set->refused++;
+		free(r->buf);
+	}
+	set->n = kept;
 }
 
 static int

@@ -2,12 +2,15 @@
  * Running a replay: every record goes to the store (store_submit), the one
  * path live traffic takes, on a private event loop.
  *
- * Order: the records are sorted by time; a sender's (channel, from) next
- * message is submitted only after its previous one is done (committed, or
- * rolled back in a dry run), so a sender's messages apply in time order
- * even when a batch is retried. Different senders' messages are submitted
- * up to max_inflight at once, so group commit makes large batches.
- * Results are handed back in the set's order, whatever order they finish.
+ * Order: the records are sorted by time; a record is submitted only after
+ * the sender's (channel, from) previous record and the previous record
+ * concerning the same contract are done (committed, or written in a dry
+ * run), so both a customer's dialog and a contract's readings apply in
+ * time order, as they did live, even when a batch is retried: A's
+ * "ПС 102057522" at 10:00:00 and "11600" at 10:00:30 go before B's
+ * "ПС 102057522 11700" at 10:05. Other records are submitted up to
+ * max_inflight at once, so group commit makes large batches. Results are
+ * handed back in the set's order, whatever order they finish.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 
 #include "meterline/config.h"
 #include "meterline/hash.h"
+#include "meterline/parse.h"
 #include "meterline/replay.h"
 #include "meterline/store.h"
 #include "meterline/xmalloc.h"
@@ -24,6 +28,9 @@
 #define RUN_INFLIGHT 4000
 #define RUN_ATTEMPTS 8 /* submissions of one message before giving up */
 #define RUN_NONE SIZE_MAX
+/* contracts a record may concern: its sender's dialog's, and the first
+   number of a keyword-less "<contract> <values>" */
+#define RUN_KEYS 2
 
 enum run_state {
 	RUN_WAITING,
@@ -38,8 +45,10 @@ struct run;
 /* One record's progress and result. */
 struct run_slot {
 	struct run *run;
-	size_t next_same; /* the sender's next record, or RUN_NONE */
-	bool has_prev; /* the sender's previous record is not done */
+	size_t next_sender; /* the sender's next record, or RUN_NONE */
+	/* each of its contracts' next record, or RUN_NONE */
+	size_t next_contract[RUN_KEYS];
+	uint8_t waits; /* predecessors not done yet (0..1 + RUN_KEYS) */
 	uint8_t state; /* enum run_state */
 	uint8_t attempts;
 	uint8_t status; /* enum intake_status */
@@ -63,6 +72,8 @@ struct run {
 	struct event *retry_timer, *progress_timer;
 	const char **names; /* interned outcomes and reasons */
 	size_t nnames;
+	/* while chaining: the contracts each record concerns, "" none */
+	char (*contract_of)[RUN_KEYS][PARSE_CONTRACT_MAX + 1];
 };
 
 static void run_fill(struct run *);
@@ -80,39 +91,121 @@ run_intern(struct run *r, const char *s)
 	return r->names[r->nnames++] = xstrdup(s);
 }
 
-/* Link every record to its sender's next one (records are in time order). */
+static bool
+run_same_sender(const struct run *r, size_t a, size_t b)
+{
+	const struct replay_rec *x = &r->set->recs[a], *y = &r->set->recs[b];
+
+	return strcmp(x->from, y->from) == 0 &&
+	    strcmp(x->channel, y->channel) == 0;
+}
+
+/* Link record i after its sender's previous one; that one, or RUN_NONE. */
+static size_t
+run_link_sender(struct run *r, struct htab *last, uint64_t seed, size_t i)
+{
+	const char *k[2] = { r->set->recs[i].channel, r->set->recs[i].from };
+	uint64_t key = hash_strs(seed, k, 2);
+	size_t pos = HTAB_START, prev;
+	uintptr_t *v;
+
+	while ((v = htab_next(last, key, &pos)) != NULL)
+		if (run_same_sender(r, *v, i))
+			break;
+	if (v == NULL) {
+		htab_put(last, key, i);
+		return RUN_NONE;
+	}
+	prev = *v;
+	*v = i;
+	r->slots[prev].next_sender = i;
+	r->slots[i].waits++;
+	return prev;
+}
+
+/*
+ * Link record i's contract j after the latest earlier record concerning
+ * it (the map's values are record x RUN_KEYS + key).
+ */
 static void
-run_chain(struct run *r)
+run_link_contract(
+    struct run *r, struct htab *last, uint64_t seed, size_t i, unsigned j)
+{
+	const char *c = r->contract_of[i][j];
+	uint64_t key = hash_strs(seed, &c, 1);
+	size_t pos = HTAB_START;
+	uintptr_t *v;
+
+	while ((v = htab_next(last, key, &pos)) != NULL)
+		if (strcmp(r->contract_of[*v / RUN_KEYS][*v % RUN_KEYS], c) ==
+		    0)
+			break;
+	if (v == NULL) {
+		htab_put(last, key, i * RUN_KEYS + j);
+		return;
+	}
+	r->slots[*v / RUN_KEYS].next_contract[*v % RUN_KEYS] = i;
+	r->slots[i].waits++;
+	*v = i * RUN_KEYS + j;
+}
+
+/*
+ * The contracts record i concerns, as far as its text tells: the one a
+ * ПС names; else its sender's dialog's, the one the sender named last (a
+ * bare value continues that dialog; unknown when the dialog was opened
+ * before the file began), and for a keyword-less "<contract> <values>"
+ * its first number too (the dialog decides which it is).
+ */
+static void
+run_contracts(
+    struct run *r, size_t i, size_t prev, const struct parse_result *cmd)
+{
+	char(*k)[PARSE_CONTRACT_MAX + 1] = r->contract_of[i];
+
+	if (cmd->contract[0] != '\0' && !cmd->bare_contract) {
+		memcpy(k[0], cmd->contract, sizeof(k[0]));
+		return;
+	}
+	if (prev != RUN_NONE)
+		memcpy(k[0], r->contract_of[prev][0], sizeof(k[0]));
+	if (cmd->bare_contract && strcmp(cmd->contract, k[0]) != 0)
+		memcpy(k[1], cmd->contract, sizeof(k[1]));
+}
+
+/*
+ * Link every record after its sender's previous one and after the
+ * previous one concerning each of its contracts (records are in time
+ * order).
+ */
+static void
+run_chain(struct run *r, struct parser *parser)
 {
 	const struct replay_rec *recs = r->set->recs;
-	struct htab last = { 0 }; /* sender -> its latest record so far */
+	struct htab senders = { 0 }, contracts = { 0 };
 	uint64_t seed = hash_seed();
+	struct parse_result cmd;
 
-	htab_clear(&last, r->n);
+	r->contract_of = xcalloc(r->n ? r->n : 1, sizeof(*r->contract_of));
+	htab_clear(&senders, r->n);
+	htab_clear(&contracts, r->n * RUN_KEYS);
 	for (size_t i = 0; i < r->n; i++) {
-		const char *k[2] = { recs[i].channel, recs[i].from };
-		uint64_t key = hash_strs(seed, k, 2);
-		size_t pos = HTAB_START;
-		uintptr_t *prev;
+		struct run_slot *s = &r->slots[i];
 
-		r->slots[i].run = r;
-		r->slots[i].next_same = RUN_NONE;
-		while ((prev = htab_next(&last, key, &pos)) != NULL) {
-			const struct replay_rec *o = &recs[*prev];
-
-			if (strcmp(o->from, recs[i].from) == 0 &&
-			    strcmp(o->channel, recs[i].channel) == 0)
-				break;
-		}
-		if (prev == NULL) {
-			htab_put(&last, key, i);
-			continue;
-		}
-		r->slots[*prev].next_same = i;
-		r->slots[i].has_prev = true;
-		*prev = i;
+		s->run = r;
+		s->next_sender = RUN_NONE;
+		for (unsigned j = 0; j < RUN_KEYS; j++)
+			s->next_contract[j] = RUN_NONE;
+		parser_parse(parser, recs[i].text, recs[i].text_len, &cmd);
+		run_contracts(
+		    r, i, run_link_sender(r, &senders, seed, i), &cmd);
+		for (unsigned j = 0; j < RUN_KEYS; j++)
+			if (r->contract_of[i][j][0] != '\0')
+				run_link_contract(r, &contracts, seed, i, j);
 	}
-	htab_free(&last);
+	free(r->contract_of);
+	r->contract_of = NULL;
+	htab_free(&senders);
+	htab_free(&contracts);
 }
 
 /* Report the finished records at the head, in order. */
@@ -191,7 +284,17 @@ run_submit(struct run *r, size_t i)
 		run_retry_later(r, i); /* refused: down, or the queue is full */
 }
 
-/* Record i is finished: free its place, release its sender's next. */
+/* A predecessor of record i is done: submit i once all are. */
+static void
+run_release(struct run *r, size_t i)
+{
+	if (i == RUN_NONE || --r->slots[i].waits > 0)
+		return;
+	if (r->slots[i].state == RUN_DEFERRED)
+		run_submit(r, i);
+}
+
+/* Record i is finished: free its place, release its successors. */
 static void
 run_finish(struct run *r, size_t i)
 {
@@ -200,11 +303,9 @@ run_finish(struct run *r, size_t i)
 	s->state = RUN_DONE;
 	r->inflight--;
 	r->done++;
-	if (s->next_same != RUN_NONE) {
-		r->slots[s->next_same].has_prev = false; /* may go now */
-		if (r->slots[s->next_same].state == RUN_DEFERRED)
-			run_submit(r, s->next_same);
-	}
+	run_release(r, s->next_sender);
+	for (unsigned j = 0; j < RUN_KEYS; j++)
+		run_release(r, s->next_contract[j]);
 	run_fill(r);
 	run_report(r);
 }
@@ -261,7 +362,7 @@ run_fill(struct run *r)
 	while (r->inflight < r->max_inflight && r->cursor < r->n) {
 		size_t i = r->cursor++;
 
-		if (!r->slots[i].has_prev)
+		if (r->slots[i].waits == 0)
 			run_submit(r, i);
 		else
 			r->slots[i].state = RUN_DEFERRED;
@@ -335,12 +436,16 @@ replay_run(const struct replay_set *set, const struct replay_opts *o,
 	struct run r = {
 		.set = set, .o = o, .n = set->n, .cb = cb, .arg = arg
 	};
+	struct parser *parser;
 	int rc = -1;
 
 	r.max_inflight =
 	    o->max_inflight > 0 ? (size_t)o->max_inflight : RUN_INFLIGHT;
 	r.slots = xcalloc(r.n ? r.n : 1, sizeof(*r.slots));
-	run_chain(&r);
+	if ((parser = parser_new(err, errlen)) == NULL)
+		goto out;
+	run_chain(&r, parser);
+	parser_free(parser);
 	r.base = event_base_new();
 	if (r.base == NULL || (r.st = run_store_new(&r, err, errlen)) == NULL)
 		goto out;

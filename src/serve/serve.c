@@ -18,8 +18,10 @@
 #include <event2/event.h>
 
 #include "meterline/channel.h"
+#include "meterline/clock.h"
 #include "meterline/config.h"
 #include "meterline/console.h"
+#include "meterline/dialog.h"
 #include "meterline/http_intake.h"
 #include "meterline/max.h"
 #include "meterline/log.h"
@@ -42,6 +44,15 @@
 #define SERVE_STOP_DEADLINE_S 10
 #define SERVE_LINK_STOP_MS 6000
 
+/*
+ * The flags that make an accepted submission one to review: counted in
+ * meterline_flagged_total{flag} (the others describe the dialog).
+ */
+#define SERVE_REVIEW_FLAGS \
+	(DIALOG_F_HIGH_CONSUMPTION | DIALOG_F_WRAPAROUND | \
+	    DIALOG_F_OUTSIDE_WINDOW | DIALOG_F_TRUNCATED | DIALOG_F_NO_LAST | \
+	    DIALOG_F_CORRECTION)
+
 /* A message on its way through the store; pooled, not malloc'ed each time. */
 struct serve_call {
 	struct serve *sv;
@@ -51,6 +62,9 @@ struct serve_call {
 	/* the channel whose outbox claim a committed reply wakes, or NULL */
 	const char *kick;
 	const char *label; /* messages_total{channel} */
+	int64_t t0_us; /* submitted (monotonic): the store's latency */
+	char channel[33]; /* as the message said (validated by its channel) */
+	char from[24]; /* the sender, masked (log_mask_phone) */
 	struct serve_call *next; /* free list */
 };
 
@@ -93,12 +107,59 @@ serve_call_get(struct serve *sv)
 	return c;
 }
 
+/*
+ * One info line per message once the store has answered it: who (masked),
+ * which channel, what happened and how long the store took, so support
+ * staff can follow a customer without the message log.
+ */
+static void
+serve_log_message(const struct serve_call *c, const struct intake_result *r)
+{
+	static const char *const status_outcome[] = {
+		[INTAKE_APPLIED] = NULL,
+		[INTAKE_DUPLICATE] = "duplicate",
+		[INTAKE_TEMPFAIL] = "not_stored",
+	};
+	const char *outcome = status_outcome[r->status];
+	const char *reason = outcome != NULL ? r->outcome : r->reason;
+	char flags[160], id[24] = "-";
+
+	if (outcome == NULL)
+		outcome = r->outcome ? r->outcome : "?";
+	if (r->message_id > 0)
+		snprintf(id, sizeof(id), "%lld", (long long)r->message_id);
+	log_info("message %s: %s from %s: %s%s%s%s%s%s in %.1f ms", id,
+	    c->channel, c->from, outcome, reason ? " (" : "",
+	    reason ? reason : "", reason ? ")" : "", r->flags ? ", flags " : "",
+	    r->flags ? dialog_flags_str(r->flags, flags, sizeof(flags)) : "",
+	    (double)(clock_mono_us() - c->t0_us) / 1000);
+}
+
+/* Each review flag of an accepted submission, in meterline_flagged_total. */
+static void
+serve_count_flags(struct serve *sv, const struct intake_result *r)
+{
+	unsigned f = r->flags & SERVE_REVIEW_FLAGS;
+
+	if (r->status != INTAKE_APPLIED || r->outcome == NULL ||
+	    strcmp(r->outcome, "accepted") != 0)
+		return;
+	for (unsigned bit = 1; f != 0; bit <<= 1) {
+		if (!(f & bit))
+			continue;
+		f &= ~bit;
+		metrics_inc(sv->std.flagged, dialog_flag_name(bit));
+	}
+}
+
 static void
 serve_done(const struct intake_result *r, void *arg)
 {
 	struct serve_call *c = arg;
 	struct serve *sv = c->sv;
 
+	serve_log_message(c, r);
+	serve_count_flags(sv, r);
 	/* a part kept (INTAKE_F_PART) is no message yet */
 	if (r->status != INTAKE_TEMPFAIL &&
 	    !(r->outcome != NULL && strcmp(r->outcome, "part") == 0))
@@ -134,6 +195,9 @@ serve_submit(
 			c->label = c->kick = sv->chan_names[i];
 	if (c->label == NULL)
 		c->label = "bridge";
+	c->t0_us = clock_mono_us();
+	strlcpy_s(c->channel, msg->channel, sizeof(c->channel));
+	log_mask_phone(msg->sender, c->from, sizeof(c->from));
 	if (store_submit(sv->store, msg, serve_done, c) != 0) {
 		c->next = sv->free_calls;
 		sv->free_calls = c;
@@ -384,7 +448,8 @@ static int
 serve_start_http(
     struct serve *sv, const struct intake *in, char *err, size_t errlen)
 {
-	struct http_intake_deps deps = { in, sv->metrics, serve_health, sv };
+	struct http_intake_deps deps = { in, sv->metrics, serve_health, sv,
+		&sv->cfg.intake };
 
 	sv->http =
 	    http_intake_new(sv->base, &sv->cfg.http, NULL, &deps, err, errlen);

@@ -357,6 +357,7 @@ store_batch_committed(struct store *st, struct store_batch *b)
 			.reason = store_text(b, m->reason),
 			.reply = store_text(b, m->reply),
 			.message_id = m->original ? m->original : m->id,
+			.flags = m->flags,
 		};
 
 		if (m->status == INTAKE_TEMPFAIL) {

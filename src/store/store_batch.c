@@ -288,6 +288,25 @@ batch_parse_vals(const char *s, uint32_t *v, int max)
 	return *s == '}' ? n : -1;
 }
 
+/*
+ * The open question's values (dialogs.pending) into d: they would fill the
+ * registers from next on, so at most the ones left. 0, or -1 with why.
+ */
+static int
+batch_load_pending(
+    struct dialog_state *d, const char *col, char *err, size_t errlen)
+{
+	int n = batch_parse_vals(col, d->pending, MODEL_MAX_REGISTERS);
+
+	if (n < 0 || d->next + n > d->nregisters) {
+		snprintf(err, errlen, "dialog %s: bad pending values %s",
+		    d->contract, col);
+		return -1;
+	}
+	d->npending = (uint8_t)n;
+	return 0;
+}
+
 /* Put each dialog row on its sender; a bad row is dropped (and deleted). */
 static void
 batch_load_dialogs(struct store_batch *b, const struct db_rows *rows)
@@ -315,6 +334,8 @@ batch_load_dialogs(struct store_batch *b, const struct db_rows *rows)
 		s->had = true;
 		if (batch_parse_vals(db_rows_get(rows, r, DLG_VALS), d.values,
 		        MODEL_MAX_REGISTERS) != d.next ||
+		    batch_load_pending(&d, db_rows_get(rows, r, DLG_PENDING),
+		        err, sizeof(err)) != 0 ||
 		    dialog_state_check(&d, err, sizeof(err)) != 0) {
 			log_error("store: dropping a bad dialog row: %s", err);
 			s->dirty = true; /* delete it */
@@ -345,6 +366,12 @@ batch_load_register(struct model_contract *c, const struct db_rows *rows, int r)
 	}
 	v = db_rows_get(rows, r, CON_LAST_DATE);
 	g->last_date = v ? (int32_t)atol(v) : MODEL_DATE_NONE;
+	if ((v = db_rows_get(rows, r, CON_PREV_VALUE)) != NULL) {
+		g->has_prev = true;
+		g->prev_value = (uint32_t)strtoul(v, NULL, 10);
+	}
+	v = db_rows_get(rows, r, CON_PREV_DATE);
+	g->prev_date = v ? (int32_t)atol(v) : MODEL_DATE_NONE;
 }
 
 static uint64_t
@@ -630,6 +657,9 @@ batch_dialog_differs(
 	    a->nregisters != z->nregisters || a->next != z->next ||
 	    a->started_us != z->started_us ||
 	    memcmp(a->values, z->values, a->next * sizeof(a->values[0])) != 0 ||
+	    a->npending != z->npending ||
+	    memcmp(a->pending, z->pending,
+	        a->npending * sizeof(a->pending[0])) != 0 ||
 	    (with_time && a->last_us != z->last_us);
 }
 
@@ -658,36 +688,78 @@ batch_run_engine(struct store_batch *b, struct store_msg *m,
 	return dialog_decide(&in, cfg, &b->dec);
 }
 
-/* Record the submission and move the contract's last values on. */
+/*
+ * Move register g on to value v of date: last into prev, then v into last;
+ * a correction replaces last and leaves prev as it was. An older reading
+ * never moves the last one back in time (round 1 locked these rows, so
+ * this view is the database's). Returns whether g changed.
+ */
+bool
+batch_move_register(
+    struct model_register *g, uint32_t v, int32_t date, bool correction)
+{
+	if (g->has_last && g->last_date != MODEL_DATE_NONE &&
+	    date < g->last_date)
+		return false;
+	if (!correction) {
+		g->has_prev = g->has_last;
+		g->prev_value = g->last_value;
+		g->prev_date = g->last_date;
+	}
+	g->has_last = true;
+	g->last_value = v;
+	g->last_date = date;
+	return true;
+}
+
+/*
+ * A correction replaces the contract's submissions of its period up to
+ * its own date: those earlier in this batch are marked here (they are
+ * written superseded); those already stored, by ST_SUPERSEDE.
+ */
+void
+batch_supersede_in_batch(
+    struct store_batch *b, const struct dialog_submission *s)
+{
+	for (size_t j = 0; j < b->nsubs; j++) {
+		struct store_sub *o = &b->subs[j];
+
+		if (strcmp(o->s.contract, s->contract) == 0 &&
+		    o->s.date >= s->supersedes_since && o->s.date <= s->date)
+			o->superseded = true;
+	}
+}
+
+/* Record the submission and move the contract's registers on. */
 static void
 batch_apply_submission(struct store_batch *b, size_t i)
 {
 	const struct dialog_submission *s = &b->dec.submission;
 	struct store_contract *c = batch_contract(b, s->contract);
+	bool correction = (s->flags & DIALOG_F_CORRECTION) != 0;
 	struct store_sub *sub;
 
+	if (correction)
+		batch_supersede_in_batch(b, s);
 	if (b->nsubs == b->subs_cap) {
 		b->subs_cap = b->subs_cap ? b->subs_cap * 2 : 64;
 		b->subs = xrealloc(b->subs, b->subs_cap * sizeof(*b->subs));
 	}
 	sub = &b->subs[b->nsubs];
 	b->msgs[i].sub = (int)b->nsubs++;
+	memset(sub, 0, sizeof(*sub));
 	sub->msg = (int)i;
 	sub->s = *s;
 	for (unsigned r = 0; r < s->nvalues; r++) {
 		struct model_register *g = &c->c.registers[r];
 
+		/* the value it replaces, for a correction too (whose
+		   consumption the engine counts from prev): each reading's
+		   previous is the one accepted before it */
 		sub->has_prev[r] = g->has_last;
 		sub->prev[r] = g->last_value;
-		/* an older reading never moves the last one back in time;
-		   round 1 locked these rows, so this view is the database's */
-		if (g->has_last && g->last_date != MODEL_DATE_NONE &&
-		    s->date < g->last_date)
-			continue;
-		g->has_last = true;
-		g->last_value = s->values[r];
-		g->last_date = s->date;
-		c->dirty |= 1u << r;
+		if (batch_move_register(g, s->values[r], s->date, correction))
+			c->dirty |= 1u << r;
 	}
 }
 
@@ -874,26 +946,38 @@ batch_write_messages(struct store_batch *b, struct db *db)
 		db_send(db, ST_MSGIDS, b->params);
 }
 
+#define BATCH_VALS_MAX (MODEL_MAX_REGISTERS * 11 + 3)
+
+/* "{1,2,3}": n values as an array literal into buf (BATCH_VALS_MAX). */
+static void
+batch_vals_literal(char *buf, const uint32_t *v, unsigned n)
+{
+	size_t o = 0;
+
+	buf[o++] = '{';
+	for (unsigned k = 0; k < n && k < MODEL_MAX_REGISTERS; k++)
+		o += (size_t)snprintf(buf + o, BATCH_VALS_MAX - o, "%s%" PRIu32,
+		    k ? "," : "", v[k]);
+	snprintf(buf + o, BATCH_VALS_MAX - o, "}");
+}
+
 /* Dialogs created, changed or ended by the batch. */
 static void
 batch_write_dialogs(struct store_batch *b, struct db *db)
 {
 	struct sql_arr *a = b->arr;
-	char vals[MODEL_MAX_REGISTERS * 11 + 3];
+	char vals[BATCH_VALS_MAX], pending[BATCH_VALS_MAX];
 
 	batch_begin_arrays(b, DLG__NPARAMS);
 	for (size_t i = 0; i < b->nsenders; i++) {
 		const struct store_sender *s = &b->senders[i];
 		const struct store_msg *m = &b->msgs[s->msg];
-		size_t o = 0;
 
 		if (!s->dirty || !s->has)
 			continue;
-		vals[o++] = '{';
-		for (unsigned v = 0; v < s->cur.next; v++)
-			o += (size_t)snprintf(vals + o, sizeof(vals) - o,
-			    "%s%" PRIu32, v ? "," : "", s->cur.values[v]);
-		snprintf(vals + o, sizeof(vals) - o, "}");
+		batch_vals_literal(vals, s->cur.values, s->cur.next);
+		batch_vals_literal(pending, s->cur.pending, s->cur.npending);
+		sarr_text(&a[DLG_P_PENDING], pending);
 		sarr_text(&a[DLG_P_CHANNEL], m->in.channel);
 		sarr_text(&a[DLG_P_SENDER], m->in.sender);
 		sarr_text(&a[DLG_P_CONTRACT], s->cur.contract);
@@ -929,6 +1013,9 @@ batch_submission_rows(struct store_batch *b, const struct store_sub *sub)
 	const struct dialog_submission *s = &sub->s;
 	const struct store_msg *m = &b->msgs[sub->msg];
 	bool review = (s->flags & DIALOG_F_HIGH_CONSUMPTION) != 0;
+	const char *status = sub->superseded ? "superseded"
+	    : review                         ? "review"
+	                                     : "accepted";
 
 	sarr_i64(&a[SUB_P_MESSAGE_ID], m->id);
 	sarr_text(&a[SUB_P_CONTRACT], s->contract);
@@ -940,7 +1027,7 @@ batch_submission_rows(struct store_batch *b, const struct store_sub *sub)
 	sarr_i64(&a[SUB_P_LOCAL_DATE], s->date);
 	sarr_i64(&a[SUB_P_FLAGS], s->flags);
 	sarr_i64(&a[SUB_P_DAILY_MILLI], (int64_t)s->daily_milli);
-	sarr_text(&a[SUB_P_STATUS], review ? "review" : "accepted");
+	sarr_text(&a[SUB_P_STATUS], status);
 	for (unsigned r = 0; r < s->nvalues; r++) {
 		sarr_i64(&a[RDG_P_MESSAGE_ID], m->id);
 		sarr_i64(&a[RDG_P_POSITION], r + 1);
@@ -967,26 +1054,61 @@ batch_write_submissions(struct store_batch *b, struct db *db)
 	db_send(db, ST_SUBMIT, b->params);
 }
 
-/* Registers whose last value moved: the final value of the batch. */
+/*
+ * Submissions already stored that the batch's corrections replace: each
+ * correction's contract, its period's first date and its own date. Sent
+ * before the batch's own submissions are inserted.
+ */
+static void
+batch_write_supersede(struct store_batch *b, struct db *db)
+{
+	struct sql_arr *a = b->arr;
+
+	batch_begin_arrays(b, 3);
+	for (size_t i = 0; i < b->nsubs; i++) {
+		const struct dialog_submission *s = &b->subs[i].s;
+
+		if (!(s->flags & DIALOG_F_CORRECTION))
+			continue;
+		sarr_text(&a[0], s->contract);
+		sarr_i64(&a[1], s->supersedes_since);
+		sarr_i64(&a[2], s->date);
+	}
+	batch_end_arrays(b, 3);
+	if (a[0].n > 0)
+		db_send(db, ST_SUPERSEDE, b->params);
+}
+
+/* Registers whose values moved: the final values of the batch. */
 static void
 batch_write_registers(struct store_batch *b, struct db *db)
 {
 	struct sql_arr *a = b->arr;
 
-	batch_begin_arrays(b, 4);
+	batch_begin_arrays(b, REG__NPARAMS);
 	for (size_t i = 0; i < b->ncontracts; i++) {
 		const struct store_contract *c = &b->contracts[i];
 
 		for (unsigned r = 0; r < c->c.nregisters; r++) {
+			const struct model_register *g = &c->c.registers[r];
+
 			if (!(c->dirty & (1u << r)))
 				continue;
-			sarr_text(&a[0], c->c.number);
-			sarr_i64(&a[1], c->c.registers[r].position);
-			sarr_i64(&a[2], c->c.registers[r].last_value);
-			sarr_i64(&a[3], c->c.registers[r].last_date);
+			sarr_text(&a[REG_P_CONTRACT], c->c.number);
+			sarr_i64(&a[REG_P_POSITION], g->position);
+			sarr_i64(&a[REG_P_VALUE], g->last_value);
+			sarr_i64(&a[REG_P_DAY], g->last_date);
+			if (g->has_prev)
+				sarr_i64(&a[REG_P_PREV], g->prev_value);
+			else
+				sarr_null(&a[REG_P_PREV]);
+			if (g->has_prev && g->prev_date != MODEL_DATE_NONE)
+				sarr_i64(&a[REG_P_PREV_DAY], g->prev_date);
+			else
+				sarr_null(&a[REG_P_PREV_DAY]);
 		}
 	}
-	batch_end_arrays(b, 4);
+	batch_end_arrays(b, REG__NPARAMS);
 	if (a[0].n > 0)
 		db_send(db, ST_REGS, b->params);
 }
@@ -1054,6 +1176,7 @@ batch_decide(struct store_batch *b, const struct db_round_result *r,
 	batch_write_messages(b, db);
 	batch_write_dialogs(b, db);
 	bind_write(b, db);
+	batch_write_supersede(b, db);
 	batch_write_submissions(b, db);
 	batch_write_registers(b, db);
 	batch_write_outbox(b, db);

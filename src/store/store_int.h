@@ -51,7 +51,8 @@ enum store_stmt {
 	ST_DLG_PUT, /* dialogs created or changed */
 	ST_DLG_DEL, /* dialogs ended */
 	ST_SUBMIT, /* submissions and their readings */
-	ST_REGS, /* registers' new last values */
+	ST_SUPERSEDE, /* earlier submissions a correction replaces */
+	ST_REGS, /* registers' new last and previous values */
 	ST_OUTBOX, /* replies to send */
 	ST_PARTS, /* stored parts of the batch's concatenated messages */
 	ST_PART_PUT, /* parts to keep */
@@ -99,7 +100,8 @@ enum st_prior_col { DB_COLS_ENUM(ST_PRIOR_COLS) PRIOR__NCOLS };
 	COL(DLG_NEXT, "d.next") \
 	COL(DLG_VALS, "d.vals") \
 	COL(DLG_STARTED_US, "d.started_us") \
-	COL(DLG_LAST_US, "d.last_us")
+	COL(DLG_LAST_US, "d.last_us") \
+	COL(DLG_PENDING, "d.pending")
 enum st_dialogs_col { DB_COLS_ENUM(ST_DIALOGS_COLS) DLG__NCOLS };
 
 #define ST_PARTS_COLS(COL1, COL) \
@@ -131,7 +133,9 @@ enum st_bindings_col { DB_COLS_ENUM(ST_BINDINGS_COLS) BIND__NCOLS };
 	COL(CON_NAME, "r.name") \
 	COL(CON_DIGITS, "r.digits") \
 	COL(CON_LAST_VALUE, "r.last_value") \
-	COL(CON_LAST_DATE, "r.last_date - DATE '1970-01-01'")
+	COL(CON_LAST_DATE, "r.last_date - DATE '1970-01-01'") \
+	COL(CON_PREV_VALUE, "r.prev_value") \
+	COL(CON_PREV_DATE, "r.prev_date - DATE '1970-01-01'")
 enum st_contracts_col { DB_COLS_ENUM(ST_CONTRACTS_COLS) CON__NCOLS };
 
 /*
@@ -173,7 +177,8 @@ enum st_msgs_param { ST_MSGS_PARAMS(ST_PARAM_ENUM, ST_PARAM_ENUM) };
 	P(5, DLG_P_NEXT, smallint, next) \
 	P(6, DLG_P_VALS, text, vals) \
 	P(7, DLG_P_STARTED_US, bigint, started_us) \
-	P(8, DLG_P_LAST_US, bigint, last_us)
+	P(8, DLG_P_LAST_US, bigint, last_us) \
+	P(9, DLG_P_PENDING, text, pending)
 enum st_dlg_put_param { ST_DLG_PUT_PARAMS(ST_PARAM_ENUM, ST_PARAM_ENUM) };
 #define DLG__NPARAMS (0 ST_DLG_PUT_PARAMS(ST_PARAM_COUNT, ST_PARAM_COUNT))
 
@@ -204,6 +209,17 @@ enum st_submit_param {
 #define SUB__NPARAMS \
 	(0 ST_SUBMIT_PARAMS(ST_PARAM_COUNT, ST_PARAM_COUNT) \
 	        ST_READING_PARAMS(ST_PARAM_COUNT, ST_PARAM_COUNT))
+
+/* ST_REGS: a row per register whose values moved (prev_*: NULL = none). */
+#define ST_REGS_PARAMS(P1, P) \
+	P1(1, REG_P_CONTRACT, text, contract) \
+	P(2, REG_P_POSITION, smallint, position) \
+	P(3, REG_P_VALUE, integer, value) \
+	P(4, REG_P_DAY, integer, day) \
+	P(5, REG_P_PREV, integer, prev) \
+	P(6, REG_P_PREV_DAY, integer, prev_day)
+enum st_regs_param { ST_REGS_PARAMS(ST_PARAM_ENUM, ST_PARAM_ENUM) };
+#define REG__NPARAMS (0 ST_REGS_PARAMS(ST_PARAM_COUNT, ST_PARAM_COUNT))
 
 extern const struct db_stmt store_stmts[ST__MAX];
 #define STORE_MAX_PARAMS 19
@@ -267,12 +283,16 @@ struct store_contract {
 	unsigned dirty;
 };
 
-/* A submission decided in the batch, with each register's value before. */
+/*
+ * A submission decided in the batch, with each register's value before
+ * (for a correction, the value it replaces).
+ */
 struct store_sub {
 	int msg;
 	struct dialog_submission s;
 	bool has_prev[MODEL_MAX_REGISTERS];
 	uint32_t prev[MODEL_MAX_REGISTERS];
+	bool superseded; /* by a correction later in the same batch */
 };
 
 /* A stored part returned with a part's answer; data in the batch's bytes. */
@@ -364,5 +384,16 @@ void parts_sweep_send(struct db *, int64_t after_ms);
 struct store;
 int
 parts_sweep_rows(struct store *, const struct config *, const struct db_rows *);
+/*
+ * The register side of a submission (exposed for test_store_units): move
+ * g on to value v of date, last into prev first unless it is a correction
+ * (prev stays); never back in time. Returns whether g changed.
+ */
+bool batch_move_register(
+    struct model_register *g, uint32_t v, int32_t date, bool correction);
+/* Mark the batch's submissions that correction s replaces (same contract,
+   dated from s->supersedes_since to s->date). */
+void batch_supersede_in_batch(
+    struct store_batch *, const struct dialog_submission *s);
 
 #endif

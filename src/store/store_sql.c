@@ -41,6 +41,7 @@ const char store_session_sql[] =
 _Static_assert(MSG__NPARAMS <= STORE_MAX_PARAMS, "batch arrays too few");
 _Static_assert(DLG__NPARAMS <= STORE_MAX_PARAMS, "batch arrays too few");
 _Static_assert(SUB__NPARAMS <= STORE_MAX_PARAMS, "batch arrays too few");
+_Static_assert(REG__NPARAMS <= STORE_MAX_PARAMS, "batch arrays too few");
 
 /*
  * The phone a sender's bindings are under (issue 17, docs/store.md
@@ -138,14 +139,14 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	    3 },
 	[ST_DLG_PUT] = { "ml_dlg_put",
 	    "INSERT INTO dialogs (channel, sender, contract, nregisters, next, vals,"
-	    " started_us, last_us)"
+	    " started_us, last_us, pending)"
 	    " SELECT channel, sender, contract, nregisters, next, vals::integer[],"
-	    " started_us, last_us"
+	    " started_us, last_us, pending::integer[]"
 	    " FROM (SELECT " U_LIST_SQL(ST_DLG_PUT_PARAMS) ") AS u"
 	    " ON CONFLICT (channel, sender) DO UPDATE SET contract = EXCLUDED.contract,"
 	    " nregisters = EXCLUDED.nregisters, next = EXCLUDED.next,"
 	    " vals = EXCLUDED.vals, started_us = EXCLUDED.started_us,"
-	    " last_us = EXCLUDED.last_us",
+	    " last_us = EXCLUDED.last_us, pending = EXCLUDED.pending",
 	    DLG__NPARAMS },
 	[ST_DLG_DEL] = { "ml_dlg_del",
 	    "DELETE FROM dialogs AS d"
@@ -168,13 +169,28 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	    " FROM (SELECT " U_LIST_SQL(ST_READING_PARAMS) ") AS r"
 	    " JOIN s USING (message_id)",
 	    SUB__NPARAMS },
+	/* Sent before ST_SUBMIT: the batch's own submissions are not in the
+	   table yet (the batch marks those itself). No bound on created_at
+	   (the partition key): a submission's write time says nothing sure
+	   about its date, and an index probe per partition is cheap. */
+	[ST_SUPERSEDE] = { "ml_supersede",
+	    "WITH x AS (UPDATE submissions AS s SET status = 'superseded'"
+	    " FROM (SELECT " U(1, text, contract) ", " U(2, integer, since) ","
+	    " " U(3, integer, until) ") AS u"
+	    " WHERE s.contract = u.contract AND s.status <> 'superseded'"
+	    " AND s.local_date BETWEEN DATE '1970-01-01' + u.since"
+	    "  AND DATE '1970-01-01' + u.until"
+	    " RETURNING s.id, s.created_at)"
+	    " UPDATE readings AS r SET status = 'superseded' FROM x"
+	    " WHERE r.submission_id = x.id AND r.created_at = x.created_at",
+	    3 },
 	[ST_REGS] = { "ml_regs",
 	    "UPDATE registers AS g SET last_value = u.value,"
-	    " last_date = DATE '1970-01-01' + u.day"
-	    " FROM (SELECT " U(1, text, contract) ", " U(2, smallint, position) ","
-	    " " U(3, integer, value) ", " U(4, integer, day) ") AS u"
+	    " last_date = DATE '1970-01-01' + u.day,"
+	    " prev_value = u.prev, prev_date = DATE '1970-01-01' + u.prev_day"
+	    " FROM (SELECT " U_LIST_SQL(ST_REGS_PARAMS) ") AS u"
 	    " WHERE g.contract = u.contract AND g.position = u.position",
-	    4 },
+	    REG__NPARAMS },
 	[ST_OUTBOX] = { "ml_outbox",
 	    "INSERT INTO outbox (message_id, channel, sender, recipient, text)"
 	    " SELECT " U(1, bigint, message_id) ", " U(2, text, channel) ","

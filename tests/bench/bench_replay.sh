@@ -82,7 +82,7 @@ fresh() {
 
 # run MODE...: one replay; prints its messages/s.
 run() {
-	"$BIN" replay --db "$DB" -q --stats ${BENCH_ARGS:-} "$@" "$tmp/log.csv" 2>"$tmp/summary" >/dev/null ||
+	"$BIN" replay --db "$DB" -q --stats --max-age 0 ${BENCH_ARGS:-} "$@" "$tmp/log.csv" 2>"$tmp/summary" >/dev/null ||
 		{ cat "$tmp/summary" >&2; exit 1; }
 	sed -n 's/^summary: .*(\([0-9]*\) msg\/s).*/\1/p' "$tmp/summary"
 }

@@ -40,7 +40,7 @@ level = info
 CONF
 M migrate --db "$DB" >/dev/null 2>&1
 M import contracts --db "$DB" "$MLINE_SOURCE_DIR/tests/data/contracts-sample.csv" >/dev/null
-M replay --config "$work/serve.conf" "$here/seed.jsonl" >"$work/replay.out"
+M replay --max-age 0 --config "$work/serve.conf" "$here/seed.jsonl" >"$work/replay.out"
 printf 'admin-password-1\n' | M user add admin --role admin --config "$work/serve.conf" >/dev/null
 printf 'support-password-2\n' | M user add ivanova --role support --config "$work/serve.conf" >/dev/null
 printf 'manager-password-3\n' | M user add petrov --role manager --config "$work/serve.conf" >/dev/null

@@ -68,7 +68,7 @@ expect_eq "/healthz/sms without an SMSC" \
 	"$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$admin/healthz/sms")" 503
 
 # A real message still goes through.
-body='{"id":"fd-1","channel":"viber","from":"447700900009","to":"7377","text":"PS 123859 11638 5100","timestamp":"2026-05-20T12:00:00+03:00"}'
+body='{"id":"fd-1","channel":"viber","from":"447700900009","to":"7377","text":"PS 123859 11638 5100","timestamp":"'"$(date -u +%Y-%m-%dT%H:%M:%SZ)"'"}'
 sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$secret" | sed 's/^.*= //')
 got=$(curl -s -o "$W/resp" -w '%{http_code}' --max-time 10 -H 'Content-Type: application/json' \
 	-H "X-Meterline-Signature: sha256=$sig" --data-binary "$body" "http://127.0.0.1:$port/v1/messages")

@@ -28,7 +28,7 @@ listen = 127.0.0.1:0
 CONF
 M migrate --db "$DB" >/dev/null 2>&1
 M import contracts --db "$DB" "$MLINE_SOURCE_DIR/tests/data/contracts-sample.csv" >/dev/null
-M replay --config "$tmp/t.conf" "$MLINE_SOURCE_DIR/tests/browser/seed.jsonl" >/dev/null
+M replay --max-age 0 --config "$tmp/t.conf" "$MLINE_SOURCE_DIR/tests/browser/seed.jsonl" >/dev/null
 tok=$(M token add billing --config "$tmp/t.conf")
 old=$(M token add old --config "$tmp/t.conf")
 sql "UPDATE api_tokens SET revoked_at = now() WHERE name = 'old'"

@@ -14,7 +14,7 @@ db_create itest_console_cli
 printf '[database]\nconninfo = %s\n' "$DB" >"$tmp/t.conf"
 M migrate --db "$DB" >/dev/null 2>&1
 M import contracts --db "$DB" "$MLINE_SOURCE_DIR/tests/data/contracts-sample.csv" >/dev/null
-M replay --config "$tmp/t.conf" "$MLINE_SOURCE_DIR/tests/browser/seed.jsonl" >/dev/null
+M replay --max-age 0 --config "$tmp/t.conf" "$MLINE_SOURCE_DIR/tests/browser/seed.jsonl" >/dev/null
 
 # ---- user add -----------------------------------------------------------
 out=$(printf 'a-long-password\n' | M user add ivanova --role support --config "$tmp/t.conf")

@@ -10,7 +10,8 @@ set -eu
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 sample=$MLINE_SOURCE_DIR/tests/data/contracts-sample.csv
-printf '[database]\nconninfo = unused\n' >"$tmp/t.conf"
+# fixed dates in the past: no [intake] max_age
+printf '[database]\nconninfo = unused\n[intake]\nmax_age = 0\n' >"$tmp/t.conf"
 M() { "$MLINE_BIN" "$@"; }
 
 # fresh NAME: a migrated database with the sample contracts, DB set.
@@ -145,7 +146,7 @@ expect_eq "replies queued" "$(sql "SELECT count(*) FROM outbox")" 5
 
 # ---- round trip: export-log -> replay into an empty database ------------
 expect_eq "export: every message" "$(wc -l <"$tmp/export.jsonl")" 12
-expect_match "export line" "$(grep '"vb-4"' "$tmp/export.jsonl")" '^\{"id":"vb-4","time":"2026-11-20T12:06:00.250000\+03:00","channel":"viber","from":"v-2","to":"7377","text":"5500","outcome":"accepted","reason":null,"reply":"Показания приняты. Спасибо."\}$'
+expect_match "export line" "$(grep '"vb-4"' "$tmp/export.jsonl")" '^\{"id":"vb-4","time":"2026-11-20T12:06:00.250000\+03:00","channel":"viber","from":"v-2","to":"7377","text":"5500","outcome":"accepted","reason":null,"reply":"Показания приняты. Спасибо.","contract":"345678","values":\[10300,8200,5500\],"status":"accepted","delivery":null,"receipt":null\}$'
 expect_eq "export --since/--until/--channel" "$(M export-log --config "$tmp/t.conf" --db "$DB1" --since 2026-11-20T12:02:00+03:00 --until 2026-11-21 --channel sms | grep -vc duplicate)" 2
 fresh itest_replay_rt
 M replay --config "$tmp/t.conf" --db "$DB" -q "$tmp/export.jsonl" 2>/dev/null

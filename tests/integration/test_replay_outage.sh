@@ -19,7 +19,7 @@ cleanup() {
 trap cleanup EXIT
 sh "$MLINE_PG_CLUSTER" start "$dir" "$port" >/dev/null
 DB="host=$dir port=$port user=postgres dbname=postgres"
-printf '[database]\nconninfo = unused\n' >"$tmp/t.conf"
+printf '[database]\nconninfo = unused\n[intake]\nmax_age = 0\n' >"$tmp/t.conf"
 
 # 6,000 contracts; each sender a two-step dialog: 12,000 messages.
 awk 'BEGIN { print "contract,resource,position,register,digits,last_value,last_date"

@@ -31,7 +31,8 @@ sim_usage(FILE *f)
 	    "  --password PW        expected password (default: any)\n"
 	    "  --scenario FILE      play FILE, lines sender<TAB>recipient<TAB>text, one\n"
 	    "                       at a time, each waiting for its reply; prints a\n"
-	    "                       transcript\n"
+	    "                       transcript. In text, \\n is a line break, \\t a\n"
+	    "                       tab and \\\\ a backslash\n"
 	    "  --flood N            deliver N messages at --window and --rate\n"
 	    "  --flood-file FILE    deliver the lines of FILE (as --scenario) at\n"
 	    "                       --window and --rate; a sender's next message\n"
@@ -373,6 +374,7 @@ main(int argc, char **argv)
 	struct cflood *cf = NULL;
 	struct event *sigint, *sigterm, *timeout;
 	char err[256];
+	size_t unanswered;
 	int rc, work;
 
 	memset(&o, 0, sizeof(o));
@@ -424,6 +426,14 @@ main(int argc, char **argv)
 		cflood_report(cf, stderr);
 	sim_report_cpu(stderr);
 	rc = work && !run.finished ? 1 : 0;
+	/* The help's promise: 1 when a message went unanswered (a scenario
+	   gives up on a reply after --reply-timeout and goes on). */
+	if (work && cf == NULL && run.finished &&
+	    (unanswered = smsc_sim_unanswered(sim)) > 0) {
+		fprintf(stderr, "smsc-sim: %zu message%s got no reply\n",
+		    unanswered, unanswered == 1 ? "" : "s");
+		rc = 1;
+	}
 	if (o.results != NULL && sim_write_results(sim, o.results) != 0)
 		rc = 1;
 	if (work && !run.finished)

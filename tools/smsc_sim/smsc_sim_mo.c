@@ -92,6 +92,28 @@ smsc_sim_add_mo(struct smsc_sim *sim, const char *sender, const char *recipient,
 	return 0;
 }
 
+/*
+ * A scenario text's escapes, in place: \n a line break, \t a tab, \\ a
+ * backslash (a line of the file cannot hold the first two); any other
+ * backslash stays as it is.
+ */
+static void
+scenario_unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' &&
+		    (s[1] == 'n' || s[1] == 't' || s[1] == '\\')) {
+			s++;
+			*o++ = *s == 'n' ? '\n' : *s == 't' ? '\t' : '\\';
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
 int
 smsc_sim_load_scenario(
     struct smsc_sim *sim, const char *path, char *err, size_t errlen)
@@ -121,6 +143,7 @@ smsc_sim_load_scenario(
 		}
 		*to++ = '\0';
 		*text++ = '\0';
+		scenario_unescape(text);
 		if (smsc_sim_add_mo(sim, from, to, text, e, sizeof(e)) != 0) {
 			snprintf(err, errlen, "%s:%u: %s", path, lineno, e);
 			fclose(f);
@@ -518,6 +541,16 @@ size_t
 smsc_sim_pending(const struct smsc_sim *sim)
 {
 	return sim->nitems - (size_t)sim->st.mo_done;
+}
+
+size_t
+smsc_sim_unanswered(const struct smsc_sim *sim)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sim->nitems; i++)
+		n += !sim->items[i]->replied;
+	return n;
 }
 
 static int
