@@ -27,7 +27,7 @@ cat >"$tmp/log.jsonl" <<'JSON'
 {"time":"2026-11-20T12:06:00+03:00","channel":"sms","from":"79000000102","to":"7377","text":"НЕ НАПОМИНАТЬ"}
 {"time":"2026-11-20T12:07:00+03:00","channel":"sms","from":"79000000102","to":"7377","text":"ИНФО 123859"}
 JSON
-M replay --config "$tmp/t.conf" --db "$DB" -q "$tmp/log.jsonl" >/dev/null 2>"$tmp/err" ||
+M replay --config "$tmp/t.conf" --db "$DB" --max-age 0 -q "$tmp/log.jsonl" >/dev/null 2>"$tmp/err" ||
 	fail "replay: $(cat "$tmp/err")"
 expect_eq "outcomes" "$(sql "SELECT string_agg(outcome || '/' || coalesce(reason, '-'), ' ' ORDER BY received_at) FROM messages")" \
 	"prompt/- accepted/- info/- rejected/not_bound rejected/which_contract setting/- setting/- rejected/not_bound"
@@ -40,7 +40,7 @@ expect_eq "opt-out" "$(sql "SELECT channel || ' ' || sender FROM reminder_optout
 
 # The same file again: every message a duplicate, nothing changes.
 before=$(sql "SELECT count(*) FROM messages")
-M replay --config "$tmp/t.conf" --db "$DB" -q "$tmp/log.jsonl" >/dev/null 2>&1 || true
+M replay --config "$tmp/t.conf" --db "$DB" --max-age 0 -q "$tmp/log.jsonl" >/dev/null 2>&1 || true
 expect_eq "again" "$(sql "SELECT count(*) FROM messages")" "$before"
 expect_eq "bindings again" "$(sql "SELECT count(*) FROM bindings")" 2
 echo ok
