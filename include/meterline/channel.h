@@ -31,6 +31,9 @@ struct event_base;
 enum chan_kind {
 	CHAN_IN_MESSAGE, /* msg is filled: store it */
 	CHAN_IN_IGNORE, /* nothing for us (another update type): 200 */
+	/* the platform's report on one of our replies: external_id is the
+	   reply's id (as the verdict gave it), status its state */
+	CHAN_IN_STATUS,
 };
 
 /* A parsed update; its strings belong to the adapter's storage here. */
@@ -43,6 +46,12 @@ struct chan_update {
 	char photo[512];
 	/* a shared contact's phone, when the contact is the sender's own */
 	char phone[40];
+	/* CHAN_IN_STATUS: "DELIVRD", "READ" or "UNDELIV" (outbox dlr_state) */
+	char status[16];
+	/* the 200's body instead of {"ok":true} (VK's "ok", Viber's
+	   welcome): owned (malloc), NULL for none; answer_type NULL: JSON */
+	char *answer;
+	const char *answer_type;
 };
 
 /* One reply to send, from the outbox (strings borrowed for the call). */
@@ -78,6 +87,16 @@ enum chan_verdict {
 struct chan_api {
 	const char *name; /* channel name in the store: "telegram" */
 	const char *secret_header; /* "X-Telegram-Bot-Api-Secret-Token" */
+	/*
+	 * When set, replaces the secret header: whether the request is the
+	 * platform's (a signature over the raw body, a secret inside it),
+	 * compared in constant time. false: 401, nothing stored.
+	 */
+	bool (*auth)(void *ctx, const struct http_exchange *x, const char *body,
+	    size_t len);
+	/* When set, GET on the webhook path is a verification handshake
+	   that this answers (WhatsApp); else GET is 405. */
+	void (*handshake)(void *ctx, struct http_exchange *x);
 	/* body -> u; 0, or -1 with why (answered 400) */
 	int (*parse)(void *ctx, const char *body, size_t len,
 	    struct chan_update *u, char *why, size_t whylen);
@@ -100,6 +119,12 @@ struct chan_api {
 typedef void (*chan_result_cb)(void *arg, uint64_t cookie, enum chan_verdict,
     const char *ext_id, int retry_after);
 
+/* A platform's report on a reply (CHAN_IN_STATUS): record it, then call
+   done(done_arg, ok) once; not ok: the webhook is answered 503. */
+typedef void (*chan_status_cb)(void *arg, const char *channel,
+    const char *ext_id, const char *status, void (*done)(void *, bool),
+    void *done_arg);
+
 struct chan_opts {
 	const struct chan_api *api; /* borrowed */
 	void *api_ctx;
@@ -112,6 +137,8 @@ struct chan_opts {
 	struct webc *webc; /* borrowed */
 	chan_result_cb result;
 	void *result_arg;
+	chan_status_cb status; /* NULL: reports are counted and ignored */
+	void *status_arg;
 	/*
 	 * Where photos and shared phones go (schema 0005): libpq conninfo,
 	 * or NULL to keep neither. photo_max: bytes (0: 10 MiB).
@@ -140,6 +167,7 @@ struct chan_stats {
 	uint64_t updates, stored, duplicates, ignored, bad, unauthorized;
 	uint64_t sent, rejected, retried, throttled; /* throttled: 429s */
 	uint64_t photos, photos_stored, photos_failed, phones;
+	uint64_t statuses; /* delivered/read/failed reports taken */
 	size_t queued, inflight;
 };
 void channel_stats(const struct channel *, struct chan_stats *);

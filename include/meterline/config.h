@@ -148,7 +148,7 @@ struct config_verify {
 };
 
 /*
- * [telegram] and [max]: a messenger bot (docs/channels.md). The section
+ * [telegram], [max], [viber], [whatsapp], [vk]: a messenger bot (docs/channels.md). The section
  * enables the channel; its webhook is served on the [http] listener.
  */
 struct config_messenger {
@@ -167,6 +167,20 @@ struct config_messenger {
 	int send_rate;
 	/* bytes of a photo kept with its message */
 	size_t photo_max;
+	/* [viber] bot_name: the sender name of every message */
+	char bot_name[64];
+	/* [whatsapp] verify_token (hub.verify_token); [vk] confirmation */
+	char verify_token[CONFIG_SECRET_MAX + 1];
+	/* [whatsapp] phone_number_id; [vk] group_id */
+	char account_id[64];
+	/* [vk] api_version */
+	char api_version[16];
+	/* [whatsapp] template: the only message allowed outside the 24-hour
+	   window ("" refuses those replies); template_lang its language */
+	char template_name[128];
+	char template_lang[16];
+	/* not a key: the help text, filled by serve for Viber's welcome */
+	char welcome[512];
 };
 
 /*
@@ -241,7 +255,7 @@ struct config {
 	struct config_database database;
 	struct config_smpp smpp;
 	struct config_http http;
-	struct config_messenger telegram, max;
+	struct config_messenger telegram, max, viber, whatsapp, vk;
 	struct config_console console;
 	struct config_dialog dialog;
 	struct config_verify verify;

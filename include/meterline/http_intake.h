@@ -167,6 +167,16 @@ typedef void (*http_route_cb)(struct http_exchange *, void *arg);
 int http_intake_route(struct http_intake *, const char *path, http_route_cb cb,
     void *arg, char *err, size_t errlen);
 
+/* The same, and GET requests go to cb too (without the type check). */
+int http_intake_route_get(struct http_intake *, const char *path,
+    http_route_cb cb, void *arg, char *err, size_t errlen);
+
+/* Whether the request is a GET (a route_get's handshake). */
+bool http_exchange_is_get(const struct http_exchange *);
+/* A query parameter, decoded, into out: 0, or -1 (absent, too long). */
+int http_exchange_query(
+    const struct http_exchange *, const char *name, char *out, size_t len);
+
 /* A request header (NULL if absent) and the body; valid in the callback
  * only. */
 const char *http_exchange_header(const struct http_exchange *, const char *);
@@ -179,6 +189,9 @@ const char *http_exchange_body(const struct http_exchange *, size_t *len);
  */
 void http_exchange_reply(
     struct http_exchange *, int code, const char *json, int retry_after);
+/* Answer with a body of any type (VK's "ok", a verification challenge). */
+void http_exchange_reply_raw(struct http_exchange *, int code,
+    const char *ctype, const char *body, size_t len);
 
 /* ---- building blocks, exposed for tests (src/http/http_check.c) ---- */
 

@@ -36,6 +36,8 @@ struct chan_wait {
 	int64_t time_us;
 	char sender[64];
 	char photo[512], phone[40];
+	char *answer; /* the 200's body (owned), NULL: {"ok":true} */
+	const char *answer_type;
 };
 
 struct channel {
@@ -109,16 +111,29 @@ chan_reply_error(
 	http_exchange_reply(x, code, body, retry_after);
 }
 
+/* 200 with the adapter's body, or {"ok":true}. */
+static void
+chan_answer(struct http_exchange *x, const char *answer, const char *type)
+{
+	if (answer == NULL)
+		http_exchange_reply(x, 200, NULL, 0);
+	else
+		http_exchange_reply_raw(x, 200,
+		    type != NULL ? type : "application/json", answer,
+		    strlen(answer));
+}
+
 static void
 chan_recorded_cb(void *arg, bool ok)
 {
 	struct chan_wait *w = arg;
 
-	if (ok)
-		http_exchange_reply(w->x, 200, NULL, 0);
-	else
+	if (!ok)
 		chan_reply_error(
 		    w->x, 503, "database_unavailable", CHAN_RETRY_AFTER);
+	else
+		chan_answer(w->x, w->answer, w->answer_type);
+	free(w->answer);
 	free(w);
 }
 
@@ -168,6 +183,7 @@ chan_submit(struct channel *ch, struct http_exchange *x, struct chan_update *u)
 	struct chan_wait *w = xmalloc(sizeof(*w));
 	int wait;
 
+	memset(w, 0, sizeof(*w));
 	if ((wait = chan_rate(ch, u)) > 0) {
 		free(w);
 		chan_reply_error(x, 429, "rate_limited", wait);
@@ -179,31 +195,75 @@ chan_submit(struct channel *ch, struct http_exchange *x, struct chan_update *u)
 	strlcpy_s(w->sender, u->sender, sizeof(w->sender));
 	strlcpy_s(w->photo, u->photo, sizeof(w->photo));
 	strlcpy_s(w->phone, u->phone, sizeof(w->phone));
+	w->answer = u->answer;
+	w->answer_type = u->answer_type;
+	u->answer = NULL; /* the wait's now */
 	u->msg.flags |= INTAKE_F_OUTBOX;
 	if (intake_submit(&ch->intake, &u->msg, chan_stored_cb, w) != 0) {
+		free(w->answer);
 		free(w);
 		chan_reply_error(x, 503, "unavailable", CHAN_RETRY_AFTER);
 	}
+}
+
+/* A platform's report on a reply: into the outbox, then 200 (or 503). */
+static void
+chan_status(struct channel *ch, struct http_exchange *x, struct chan_update *u)
+{
+	struct chan_wait *w;
+
+	ch->st.statuses++;
+	if (ch->o.status == NULL) {
+		chan_answer(x, u->answer, u->answer_type);
+		return;
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->ch = ch;
+	w->x = x;
+	w->answer = u->answer;
+	w->answer_type = u->answer_type;
+	u->answer = NULL;
+	ch->o.status(ch->o.status_arg, ch->o.api->name, u->external_id,
+	    u->status, chan_recorded_cb, w);
+}
+
+/* The platform's own: its secret header, or the adapter's check. */
+static bool
+chan_authentic(
+    struct channel *ch, struct http_exchange *x, const char *body, size_t len)
+{
+	const char *sec;
+
+	if (ch->o.api->auth != NULL)
+		return ch->o.api->auth(ch->o.api_ctx, x, body, len);
+	sec = http_exchange_header(x, ch->o.api->secret_header);
+	return sec != NULL && ch->secret[0] != '\0' &&
+	    chan_secret_equal(sec, ch->secret);
 }
 
 static void
 chan_webhook_cb(struct http_exchange *x, void *arg)
 {
 	struct channel *ch = arg;
-	const char *sec = http_exchange_header(x, ch->o.api->secret_header);
 	struct chan_update u;
 	char why[160];
 	const char *body;
 	size_t len;
 
+	if (http_exchange_is_get(x)) {
+		if (ch->o.api->handshake != NULL)
+			ch->o.api->handshake(ch->o.api_ctx, x);
+		else
+			chan_reply_error(x, 405, "method_not_allowed", 0);
+		return;
+	}
 	ch->st.updates++;
-	if (sec == NULL || ch->secret[0] == '\0' ||
-	    !chan_secret_equal(sec, ch->secret)) {
+	body = http_exchange_body(x, &len);
+	if (!chan_authentic(ch, x, body, len)) {
 		ch->st.unauthorized++;
 		chan_reply_error(x, 401, "unauthorized", 0);
 		return;
 	}
-	body = http_exchange_body(x, &len);
 	memset(&u, 0, sizeof(u));
 	if (ch->o.api->parse(ch->o.api_ctx, body, len, &u, why, sizeof(why)) !=
 	    0) {
@@ -212,10 +272,13 @@ chan_webhook_cb(struct http_exchange *x, void *arg)
 		chan_reply_error(x, 400, "bad_update", 0);
 	} else if (u.kind == CHAN_IN_IGNORE) {
 		ch->st.ignored++;
-		http_exchange_reply(x, 200, NULL, 0);
+		chan_answer(x, u.answer, u.answer_type);
+	} else if (u.kind == CHAN_IN_STATUS) {
+		chan_status(ch, x, &u);
 	} else {
 		chan_submit(ch, x, &u);
 	}
+	free(u.answer);
 	free(u.text);
 }
 
@@ -223,6 +286,9 @@ int
 channel_route(struct channel *ch, struct http_intake *http, const char *path,
     char *err, size_t errlen)
 {
+	if (ch->o.api->handshake != NULL)
+		return http_intake_route_get(
+		    http, path, chan_webhook_cb, ch, err, errlen);
 	return http_intake_route(http, path, chan_webhook_cb, ch, err, errlen);
 }
 

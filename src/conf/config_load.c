@@ -400,6 +400,21 @@ load_secret(struct load_ctx *c, const char *section, const char *key,
 	explicit_bzero(buf, sizeof(buf));
 }
 
+/* A messenger's token_file and its secret's file (secret_key NULL: none). */
+static void
+load_messenger_secrets(struct load_ctx *c, const char *section,
+    const char *secret_key, struct config_messenger *m)
+{
+	if (!m->enabled)
+		return;
+	if (m->token[0] == '\0')
+		load_secret(c, section, "token_file", m->token_file, m->token,
+		    sizeof(m->token));
+	if (secret_key != NULL && m->secret[0] == '\0')
+		load_secret(c, section, secret_key, m->secret_file, m->secret,
+		    sizeof(m->secret));
+}
+
 /* A file the SMPP link reads when it starts: readable now. */
 static void
 load_readable(
@@ -449,6 +464,10 @@ load_finish(struct load_ctx *c)
 	if (cfg->max.enabled && cfg->max.secret[0] == '\0')
 		load_secret(c, "max", "secret_file", cfg->max.secret_file,
 		    cfg->max.secret, sizeof(cfg->max.secret));
+	load_messenger_secrets(c, "viber", NULL, &cfg->viber);
+	load_messenger_secrets(
+	    c, "whatsapp", "app_secret_file", &cfg->whatsapp);
+	load_messenger_secrets(c, "vk", "secret_file", &cfg->vk);
 	if (cfg->smpp.enabled && cfg->smpp.tls && cfg->smpp.tls_verify)
 		load_readable(c, "smpp", "tls_ca_file", cfg->smpp.tls_ca_file);
 }

@@ -246,11 +246,70 @@ static const struct cfg_key cfg_keys[] = {
 	    0 },
 	{ "max", "photo_max", CFG_INT, F(max.photo_max), 1024, 104857600, NULL,
 	    "10485760", 0 },
+
+	{ "viber", "token", CFG_STR, F(viber.token), 0, 0, NULL, "",
+	    CFG_SECRET },
+	{ "viber", "token_file", CFG_STR, F(viber.token_file), 0, 0, NULL, "",
+	    0 },
+	{ "viber", "api_base", CFG_STR, F(viber.api_base), 0, 0, NULL,
+	    "https://chatapi.viber.com", 0 },
+	{ "viber", "webhook_path", CFG_STR, F(viber.webhook_path), 0, 0, NULL,
+	    "/v1/viber", 0 },
+	{ "viber", "send_rate", CFG_INT, F(viber.send_rate), 1, 100000, NULL,
+	    "30", 0 },
+	{ "viber", "photo_max", CFG_INT, F(viber.photo_max), 1024, 104857600,
+	    NULL, "10485760", 0 },
+	{ "viber", "bot_name", CFG_STR, F(viber.bot_name), 0, 0, NULL,
+	    "meterline", 0 },
+
+	{ "whatsapp", "token", CFG_STR, F(whatsapp.token), 0, 0, NULL, "",
+	    CFG_SECRET },
+	{ "whatsapp", "token_file", CFG_STR, F(whatsapp.token_file), 0, 0, NULL,
+	    "", 0 },
+	{ "whatsapp", "app_secret", CFG_STR, F(whatsapp.secret), 0, 0, NULL, "",
+	    CFG_SECRET },
+	{ "whatsapp", "app_secret_file", CFG_STR, F(whatsapp.secret_file), 0, 0,
+	    NULL, "", 0 },
+	{ "whatsapp", "api_base", CFG_STR, F(whatsapp.api_base), 0, 0, NULL,
+	    "https://graph.facebook.com/v21.0", 0 },
+	{ "whatsapp", "webhook_path", CFG_STR, F(whatsapp.webhook_path), 0, 0,
+	    NULL, "/v1/whatsapp", 0 },
+	{ "whatsapp", "send_rate", CFG_INT, F(whatsapp.send_rate), 1, 100000,
+	    NULL, "30", 0 },
+	{ "whatsapp", "photo_max", CFG_INT, F(whatsapp.photo_max), 1024,
+	    104857600, NULL, "10485760", 0 },
+	{ "whatsapp", "verify_token", CFG_STR, F(whatsapp.verify_token), 0, 0,
+	    NULL, "", CFG_SECRET },
+	{ "whatsapp", "phone_number_id", CFG_STR, F(whatsapp.account_id), 0, 0,
+	    NULL, "", 0 },
+	{ "whatsapp", "template", CFG_STR, F(whatsapp.template_name), 0, 0,
+	    NULL, "", 0 },
+	{ "whatsapp", "template_lang", CFG_STR, F(whatsapp.template_lang), 0, 0,
+	    NULL, "ru", 0 },
+
+	{ "vk", "token", CFG_STR, F(vk.token), 0, 0, NULL, "", CFG_SECRET },
+	{ "vk", "token_file", CFG_STR, F(vk.token_file), 0, 0, NULL, "", 0 },
+	{ "vk", "secret", CFG_STR, F(vk.secret), 0, 0, NULL, "", CFG_SECRET },
+	{ "vk", "secret_file", CFG_STR, F(vk.secret_file), 0, 0, NULL, "", 0 },
+	{ "vk", "api_base", CFG_STR, F(vk.api_base), 0, 0, NULL,
+	    "https://api.vk.com", 0 },
+	{ "vk", "webhook_path", CFG_STR, F(vk.webhook_path), 0, 0, NULL,
+	    "/v1/vk", 0 },
+	{ "vk", "send_rate", CFG_INT, F(vk.send_rate), 1, 100000, NULL, "30",
+	    0 },
+	{ "vk", "photo_max", CFG_INT, F(vk.photo_max), 1024, 104857600, NULL,
+	    "10485760", 0 },
+	{ "vk", "group_id", CFG_STR, F(vk.account_id), 0, 0, NULL, "", 0 },
+	{ "vk", "confirmation", CFG_STR, F(vk.verify_token), 0, 0, NULL, "",
+	    0 },
+	{ "vk", "api_version", CFG_STR, F(vk.api_version), 0, 0, NULL, "5.199",
+	    0 },
 };
 
 static const char *const cfg_sections[] = { "database", "smpp", "http",
 	"console", "dialog", "verify", "window", "limits", "store", "intake",
-	"log", "security", "templates", "telegram", "max" };
+	"log", "security", "templates", "telegram", "max", "viber", "whatsapp",
+	"vk" };
 
 static int cfg_why(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -564,6 +623,12 @@ config_section(
 		cfg->max.enabled = true;
 	if (strcmp(section, "console") == 0)
 		cfg->console.enabled = true;
+	if (strcmp(section, "viber") == 0)
+		cfg->viber.enabled = true;
+	if (strcmp(section, "whatsapp") == 0)
+		cfg->whatsapp.enabled = true;
+	if (strcmp(section, "vk") == 0)
+		cfg->vk.enabled = true;
 	return 0;
 }
 
@@ -800,6 +865,26 @@ cfg_check_http(const struct config_http *h, config_report_cb report, void *arg)
 	return n;
 }
 
+/* WhatsApp's and VK's own required keys. */
+static int
+cfg_check_accounts(const struct config *cfg, config_report_cb report, void *arg)
+{
+	int n = 0;
+
+	if (cfg->whatsapp.enabled && cfg->whatsapp.account_id[0] == '\0')
+		n += cfg_report(report, arg, "whatsapp", "phone_number_id",
+		    "required (the number's id in the Cloud API)");
+	if (cfg->whatsapp.enabled && cfg->whatsapp.verify_token[0] == '\0')
+		n += cfg_report(report, arg, "whatsapp", "verify_token",
+		    "required (the webhook verification's hub.verify_token)");
+	if (cfg->vk.enabled && cfg->vk.account_id[0] == '\0')
+		n += cfg_report(report, arg, "vk", "group_id", "required");
+	if (cfg->vk.enabled && cfg->vk.verify_token[0] == '\0')
+		n += cfg_report(report, arg, "vk", "confirmation",
+		    "required (the string the Callback API server setup shows)");
+	return n;
+}
+
 /* A messenger bot: its token and secret, and the listener it needs. */
 static int
 cfg_check_messenger(const struct config *cfg, const char *section,
@@ -815,10 +900,13 @@ cfg_check_messenger(const struct config *cfg, const char *section,
 	if ((m->token[0] != '\0') == (m->token_file[0] != '\0'))
 		n += cfg_report(report, arg, section, "token",
 		    "set token or token_file (one of them)");
-	if ((m->secret[0] != '\0') == (m->secret_file[0] != '\0'))
+	/* Viber signs with the token itself */
+	if (strcmp(section, "viber") != 0 &&
+	    (m->secret[0] != '\0') == (m->secret_file[0] != '\0'))
 		n += cfg_report(report, arg, section,
-		    strcmp(section, "telegram") == 0 ? "secret_token"
-		                                     : "secret",
+		    strcmp(section, "telegram") == 0       ? "secret_token"
+		        : strcmp(section, "whatsapp") == 0 ? "app_secret"
+		                                           : "secret",
 		    "set the webhook secret or its _file (one of them)");
 	if (m->webhook_path[0] != '/')
 		n += cfg_report(
@@ -836,7 +924,11 @@ config_check(const struct config *cfg, config_report_cb report, void *arg)
 	int n = cfg_check_smpp(&cfg->smpp, report, arg) +
 	    cfg_check_http(&cfg->http, report, arg) +
 	    cfg_check_messenger(cfg, "telegram", &cfg->telegram, report, arg) +
-	    cfg_check_messenger(cfg, "max", &cfg->max, report, arg);
+	    cfg_check_messenger(cfg, "max", &cfg->max, report, arg) +
+	    cfg_check_messenger(cfg, "viber", &cfg->viber, report, arg) +
+	    cfg_check_messenger(cfg, "whatsapp", &cfg->whatsapp, report, arg) +
+	    cfg_check_messenger(cfg, "vk", &cfg->vk, report, arg) +
+	    cfg_check_accounts(cfg, report, arg);
 
 	/* port 0: any free port (tests read it from the log) */
 	if (cfg->console.enabled && !cfg_hostport_ok(cfg->console.listen, 0))
@@ -1149,7 +1241,11 @@ config_dump(const struct config *cfg, char *buf, size_t cap)
 		    (strcmp(k->section, "http") == 0 && !cfg->http.enabled) ||
 		    (strcmp(k->section, "telegram") == 0 &&
 		        !cfg->telegram.enabled) ||
-		    (strcmp(k->section, "max") == 0 && !cfg->max.enabled))
+		    (strcmp(k->section, "max") == 0 && !cfg->max.enabled) ||
+		    (strcmp(k->section, "viber") == 0 && !cfg->viber.enabled) ||
+		    (strcmp(k->section, "whatsapp") == 0 &&
+		        !cfg->whatsapp.enabled) ||
+		    (strcmp(k->section, "vk") == 0 && !cfg->vk.enabled))
 			continue; /* a disabled channel has no section */
 		if (strcmp(section, k->section) != 0)
 			cfg_printf(&o, "%s[%s]\n", o.len ? "\n" : "",

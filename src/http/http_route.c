@@ -13,6 +13,7 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
 #include "http_int.h"
 #include "meterline/clock.h"
@@ -23,6 +24,7 @@ struct http_route {
 	struct http_routes *set;
 	http_route_cb cb;
 	void *arg;
+	bool get; /* GET is the route's too (a verification handshake) */
 };
 
 struct http_exchange {
@@ -40,6 +42,8 @@ struct http_routes {
 	size_t nheld;
 };
 
+static void http_exchange_unlink(struct http_exchange *);
+
 static void
 http_route_dispatch(struct evhttp_request *req, void *arg)
 {
@@ -53,7 +57,9 @@ http_route_dispatch(struct evhttp_request *req, void *arg)
 
 	if (!http_request_begin(srv, req, t0))
 		return;
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+	if (r->get && evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
+		ctype = "application/json"; /* a GET has no body to check */
+	} else if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		evhttp_add_header(
 		    evhttp_request_get_output_headers(req), "Allow", "POST");
 		http_error(
@@ -81,9 +87,9 @@ http_route_dispatch(struct evhttp_request *req, void *arg)
 	r->cb(x, r->arg);
 }
 
-int
-http_intake_route(struct http_intake *srv, const char *path, http_route_cb cb,
-    void *arg, char *err, size_t errlen)
+static int
+http_route_add(struct http_intake *srv, const char *path, http_route_cb cb,
+    void *arg, bool get, char *err, size_t errlen)
 {
 	struct http_routes **setp = http_intake_routes(srv);
 	struct http_route *r;
@@ -100,6 +106,7 @@ http_intake_route(struct http_intake *srv, const char *path, http_route_cb cb,
 	r->set = *setp;
 	r->cb = cb;
 	r->arg = arg;
+	r->get = get;
 	if (evhttp_set_cb(
 	        http_intake_main(srv), path, http_route_dispatch, r) != 0) {
 		snprintf(err, errlen, "http: path %s is taken", path);
@@ -110,6 +117,59 @@ http_intake_route(struct http_intake *srv, const char *path, http_route_cb cb,
 	    (*setp)->routes, ((*setp)->nroutes + 1) * sizeof(*(*setp)->routes));
 	(*setp)->routes[(*setp)->nroutes++] = r;
 	return 0;
+}
+
+int
+http_intake_route(struct http_intake *srv, const char *path, http_route_cb cb,
+    void *arg, char *err, size_t errlen)
+{
+	return http_route_add(srv, path, cb, arg, false, err, errlen);
+}
+
+int
+http_intake_route_get(struct http_intake *srv, const char *path,
+    http_route_cb cb, void *arg, char *err, size_t errlen)
+{
+	return http_route_add(srv, path, cb, arg, true, err, errlen);
+}
+
+bool
+http_exchange_is_get(const struct http_exchange *x)
+{
+	return x->req != NULL &&
+	    evhttp_request_get_command(x->req) == EVHTTP_REQ_GET;
+}
+
+int
+http_exchange_query(
+    const struct http_exchange *x, const char *name, char *out, size_t len)
+{
+	struct evkeyvalq q;
+	const char *uri, *v;
+	int rc = -1;
+
+	if (x->req == NULL || len == 0)
+		return -1;
+	uri = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(x->req));
+	if (uri == NULL || evhttp_parse_query_str(uri, &q) != 0)
+		return -1;
+	if ((v = evhttp_find_header(&q, name)) != NULL && strlen(v) < len) {
+		memcpy(out, v, strlen(v) + 1);
+		rc = 0;
+	}
+	evhttp_clear_headers(&q);
+	return rc;
+}
+
+void
+http_exchange_reply_raw(struct http_exchange *x, int code, const char *ctype,
+    const char *body, size_t len)
+{
+	if (x->set != NULL && x->req != NULL)
+		http_send(
+		    x->set->srv, x->req, code, ctype, body, len, 0, x->t0);
+	http_exchange_unlink(x);
+	free(x);
 }
 
 const char *

@@ -797,7 +797,9 @@ outbox_result(struct outbox *ob, uint64_t cookie, enum outbox_verdict v,
 	if (e == NULL || (unsigned)v >= ARRAY_SIZE(state))
 		return;
 	e->worst = state[v];
-	if (v == OUTBOX_SENT && ext_id != NULL)
+	/* sent: the platform's id; rejected: a channel's reason, if any
+	   (WhatsApp's closed 24-hour window) */
+	if ((v == OUTBOX_SENT || v == OUTBOX_REJECTED) && ext_id != NULL)
 		strlcpy_s(e->mid, ext_id, sizeof(e->mid));
 	e->retry_after = retry_after_s > 0 ? retry_after_s : 0;
 	ob_settle_entry(ob, e);

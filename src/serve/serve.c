@@ -31,6 +31,9 @@
 #include "meterline/smpp_link.h"
 #include "meterline/store.h"
 #include "meterline/telegram.h"
+#include "meterline/viber.h"
+#include "meterline/vk.h"
+#include "meterline/whatsapp.h"
 #include "meterline/webc.h"
 #include "meterline/xmalloc.h"
 
@@ -77,8 +80,8 @@ struct serve {
 	struct http_intake *http;
 	/* messenger channels (Telegram, MAX) and their HTTPS client */
 	struct webc *webc;
-	struct channel *chans[2];
-	const char *chan_names[2];
+	struct channel *chans[5];
+	const char *chan_names[5];
 	size_t nchans;
 	struct console *console;
 	struct metrics *metrics;
@@ -332,6 +335,7 @@ serve_collect_channels(struct serve *sv)
 			{ "photos_stored", cs.photos_stored },
 			{ "photos_failed", cs.photos_failed },
 			{ "phones", cs.phones },
+			{ "statuses", cs.statuses },
 		};
 
 		for (size_t k = 0; k < ARRAY_SIZE(c); k++)
@@ -482,6 +486,56 @@ serve_chan_result(void *arg, uint64_t cookie, enum chan_verdict v,
 	outbox_result(sv->outbox, cookie, map[v], ext_id, retry_after);
 }
 
+/* Viber's welcome on conversation_started: the help, for the window. */
+static void
+serve_viber_welcome(struct serve *sv)
+{
+	const struct config_window *w = &sv->cfg.window.all;
+	char from[8], to[8], days[16];
+	struct tpl_vars v = { { 0 } };
+
+	snprintf(from, sizeof(from), "%u", w->from);
+	snprintf(to, sizeof(to), "%u", w->to);
+	snprintf(days, sizeof(days), "%u-%u", w->from, w->to);
+	v.v[TPL_VAR_FROM] = from;
+	v.v[TPL_VAR_TO] = to;
+	v.v[TPL_VAR_DAYS] = days;
+	tpl_render(sv->cfg.templates[TPL_HELP], &v, sv->cfg.viber.welcome,
+	    sizeof(sv->cfg.viber.welcome));
+}
+
+/* A platform's delivered/read/failed report, as a receipt of the outbox. */
+struct serve_status {
+	void (*done)(void *, bool);
+	void *arg;
+};
+
+static void
+serve_status_done(const struct intake_result *r, void *arg)
+{
+	struct serve_status *st = arg;
+
+	st->done(st->arg, r->status != INTAKE_TEMPFAIL);
+	free(st);
+}
+
+static void
+serve_chan_status(void *arg, const char *channel, const char *ext_id,
+    const char *status, void (*done)(void *, bool), void *done_arg)
+{
+	struct serve *sv = arg;
+	struct serve_status *st = xmalloc(sizeof(*st));
+	struct smpp_receipt r = { .src = channel,
+		.dst = "",
+		.message_id = ext_id,
+		.stat = status,
+		.err = "" };
+
+	st->done = done;
+	st->arg = done_arg;
+	outbox_receipt(sv->outbox, &r, serve_status_done, st);
+}
+
 static int
 serve_start_channel(struct serve *sv, const struct intake *in,
     const struct chan_api *api, const struct config_messenger *mc, char *err,
@@ -497,6 +551,8 @@ serve_start_channel(struct serve *sv, const struct intake *in,
 		.webc = sv->webc,
 		.result = serve_chan_result,
 		.result_arg = sv,
+		.status = serve_chan_status,
+		.status_arg = sv,
 		.conninfo = sv->cfg.database.conninfo,
 		.photo_max = mc->photo_max };
 	struct channel *ch = channel_new(sv->base, &co);
@@ -521,7 +577,9 @@ static int
 serve_start_channels(
     struct serve *sv, const struct intake *in, char *err, size_t errlen)
 {
-	if (!sv->cfg.telegram.enabled && !sv->cfg.max.enabled)
+	if (!sv->cfg.telegram.enabled && !sv->cfg.max.enabled &&
+	    !sv->cfg.viber.enabled && !sv->cfg.whatsapp.enabled &&
+	    !sv->cfg.vk.enabled)
 		return 0;
 	if (sv->http == NULL) {
 		snprintf(err, errlen, "messenger channels need [http]");
@@ -545,6 +603,18 @@ serve_start_channels(
 	if (sv->cfg.max.enabled &&
 	    serve_start_channel(sv, in, &max_api, &sv->cfg.max, err, errlen) !=
 	        0)
+		return -1;
+	serve_viber_welcome(sv);
+	if (sv->cfg.viber.enabled &&
+	    serve_start_channel(
+	        sv, in, &viber_api, &sv->cfg.viber, err, errlen) != 0)
+		return -1;
+	if (sv->cfg.whatsapp.enabled &&
+	    serve_start_channel(
+	        sv, in, &whatsapp_api, &sv->cfg.whatsapp, err, errlen) != 0)
+		return -1;
+	if (sv->cfg.vk.enabled &&
+	    serve_start_channel(sv, in, &vk_api, &sv->cfg.vk, err, errlen) != 0)
 		return -1;
 	return 0;
 }

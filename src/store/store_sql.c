@@ -48,12 +48,13 @@ _Static_assert(REG__NPARAMS <= STORE_MAX_PARAMS, "batch arrays too few");
  * "Bindings"): the one its messenger chat shared (channel_phones,
  * migration 0005; Telegram may write it with a +), else the sender
  * itself on channels whose senders are phone numbers (SMS, WhatsApp
- * through the bridge), never a Telegram or MAX chat id.
+ * Cloud API, the bridge), never a Telegram, MAX, Viber or VK chat id.
  */
 #define SENDER_PHONE(q) \
 	"coalesce((SELECT ltrim(cp.phone, '+') FROM channel_phones AS cp" \
 	" WHERE cp.channel = " q ".channel AND cp.sender = " q ".sender)," \
-	" CASE WHEN " q ".channel IN ('telegram', 'max') THEN NULL" \
+	" CASE WHEN " q \
+	".channel IN ('telegram', 'max', 'viber', 'vk') THEN NULL" \
 	" ELSE " q ".sender END)"
 
 /* SQL laid out by hand; result columns: ST_*_COLS in store_int.h. */

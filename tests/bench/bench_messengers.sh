@@ -5,7 +5,7 @@
 # reply received" is timed in one process).
 #
 #   tests/bench/bench_messengers.sh [--count N] [--runs R] [--conns C]
-#                                   [--kind telegram|max] [--smoke]
+#                                   [--kind telegram|max|viber] [--smoke]
 #
 # Each run: a fresh database with N one-register contracts, serve with
 # [http], [telegram] and [max] (send_rate 100000: the fake has no flood
@@ -62,10 +62,16 @@ one_run() {
 	FAKE_PORT=$(free_port)
 	HTTP_PORT=$(free_port)
 	SEND_RATE=100000 msgr_conf "[log]
-level = warn"
+level = warn
+
+[viber]
+token = $MAX_SECRET
+api_base = http://127.0.0.1:$FAKE_PORT
+send_rate = 100000"
 	serve_up
 	local sec=$TG_SECRET
-	[ "$kind" = max ] && sec=$MAX_SECRET
+	# viber: the token is the signature's key (the fake signs with it)
+	[ "$kind" = max ] || [ "$kind" = viber ] && sec=$MAX_SECRET
 	line=$("$FAKE_BIN" --port "$FAKE_PORT" --log /dev/null --token "$TG_TOKEN" \
 		--max-token "$MAX_TOKEN" --kind "$kind" --chats "$count" --conns "$conns" \
 		--secret "$sec" --load "http://127.0.0.1:$HTTP_PORT/v1/$kind" --timeout 600 2>"$W/fake.err") ||

@@ -7,6 +7,9 @@
  *   POST /messages?user_id=<id> {text} (Authorization: <token>)
  *                                                    -> {"message":{...,"body":{"mid":..}}}
  *   POST /subscriptions, GET /subscriptions          -> {"success":true} / {"subscriptions":[]}
+ *   POST /pa/send_message {receiver,text}            -> {"status":0,"message_token":N}
+ *     (Viber, for the benchmark's --kind viber; tests/msgr/bots_fake is
+ *     the full fake of Viber, WhatsApp and VK)
  *
  * Faults, set at run time: GET /_mode?status=429|500|hang&count=N makes the
  * next N send calls answer 429 (Telegram: parameters.retry_after; MAX:
@@ -18,7 +21,8 @@
  *
  * --load URL runs the benchmark's client in the same process: N updates
  * (one per chat, "ПС <contract> <value>") posted at the webhook over C
- * keep-alive connections, and the time from each post to its reply here;
+ * keep-alive connections (--kind viber: signed with --secret as Viber's
+ * X-Viber-Content-Signature), and the time from each post to its reply here;
  * it prints the rate and latencies once every reply came (or --timeout).
  */
 #include <arpa/inet.h>
@@ -40,6 +44,8 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 static struct {
 	struct event_base *base;
@@ -375,6 +381,30 @@ max_cb(struct evhttp_request *req, const char *path)
 	}
 }
 
+/* Viber's send_message, for the load: taken, answered with a token. */
+static void
+viber_send(struct evhttp_request *req)
+{
+	json_t *b = body_json(req);
+	const char *to = json_string_value(json_object_get(b, "receiver"));
+	const char *text = json_string_value(json_object_get(b, "text"));
+	char out[160];
+
+	if (to == NULL || text == NULL) {
+		reply(req, 200, "{\"status\":3,\"status_message\":\"badData\"}",
+		    0);
+	} else if (!fault(req, false)) {
+		log_text("viber", to, text, NULL);
+		snprintf(out, sizeof(out),
+		    "{\"status\":0,\"status_message\":\"ok\",\"message_token\":"
+		    "%ld}",
+		    5000000000000000000L + ++F.msg_id);
+		reply(req, 200, out, 0);
+		load_reply(to);
+	}
+	json_decref(b);
+}
+
 static void
 mode_cb(struct evhttp_request *req)
 {
@@ -413,6 +443,8 @@ api_cb(struct evhttp_request *req, void *arg)
 		file_cb(req, path + 8);
 	else if (strcmp(path, "/_mode") == 0)
 		mode_cb(req);
+	else if (strcmp(path, "/pa/send_message") == 0)
+		viber_send(req);
 	else
 		max_cb(req, path);
 }
@@ -437,18 +469,38 @@ load_done_cb(struct evhttp_request *req, void *arg)
 	load_next(c);
 }
 
+/* Viber's signature: hex HMAC-SHA256 of body keyed with --secret. */
+static void
+load_sign(const char *body, char hex[65])
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	HMAC(EVP_sha256(), F.secret, (int)strlen(F.secret),
+	    (const unsigned char *)body, strlen(body), mac, &n);
+	for (unsigned int k = 0; k < n && k < 32; k++)
+		snprintf(hex + 2 * k, 3, "%02x", mac[k]);
+}
+
 static void
 load_next(struct evhttp_connection *c)
 {
 	struct evhttp_request *req;
-	char body[768], hdr[40];
+	char body[768], hdr[40], sig[65];
 	int i = F.next;
 	int64_t ts = (int64_t)time(NULL);
 
 	if (i >= F.chats)
 		return;
 	F.next++;
-	if (strcmp(F.kind, "max") == 0)
+	if (strcmp(F.kind, "viber") == 0)
+		snprintf(body, sizeof(body),
+		    "{\"event\":\"message\",\"timestamp\":%" PRId64 "000,"
+		    "\"chat_hostname\":\"SN-1_\",\"message_token\":%d,"
+		    "\"sender\":{\"id\":\"%d\",\"name\":\"u\"},\"message\":"
+		    "{\"type\":\"text\",\"text\":\"ПС %d %d\"}}",
+		    ts, 700000000 + i, 1000000 + i, 100000 + i, F.value);
+	else if (strcmp(F.kind, "max") == 0)
 		snprintf(body, sizeof(body),
 		    "{\"update_type\":\"message_created\",\"timestamp\":"
 		    "%" PRId64 "000,\"message\":{\"sender\":{\"user_id\":%d,"
@@ -471,11 +523,18 @@ load_next(struct evhttp_connection *c)
 	    evhttp_request_get_output_headers(req), "Host", F.host);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "application/json");
-	snprintf(hdr, sizeof(hdr), "%s",
-	    strcmp(F.kind, "max") == 0 ? "X-Max-Bot-Api-Secret"
-	                               : "X-Telegram-Bot-Api-Secret-Token");
-	evhttp_add_header(
-	    evhttp_request_get_output_headers(req), hdr, F.secret);
+	if (strcmp(F.kind, "viber") == 0) {
+		load_sign(body, sig);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "X-Viber-Content-Signature", sig);
+	} else {
+		snprintf(hdr, sizeof(hdr), "%s",
+		    strcmp(F.kind, "max") == 0
+		        ? "X-Max-Bot-Api-Secret"
+		        : "X-Telegram-Bot-Api-Secret-Token");
+		evhttp_add_header(
+		    evhttp_request_get_output_headers(req), hdr, F.secret);
+	}
 	evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));
 	F.posted_us[i] = now_us();
 	evhttp_make_request(c, req, EVHTTP_REQ_POST, F.path);
