@@ -137,6 +137,16 @@ struct config_http {
 	bool require_timestamp;
 };
 
+/* [verify]: who may act on a contract (docs/dialog.md, "Bound senders"). */
+enum config_verify_mode {
+	CONFIG_VERIFY_OFF, /* anyone, as before issue 17 */
+	CONFIG_VERIFY_BOUND, /* only senders bound to the contract */
+};
+
+struct config_verify {
+	enum config_verify_mode mode;
+};
+
 /*
  * [telegram], [max], [viber], [whatsapp], [vk]: a messenger bot (docs/channels.md). The section
  * enables the channel; its webhook is served on the [http] listener.
@@ -248,6 +258,7 @@ struct config {
 	struct config_messenger telegram, max, viber, whatsapp, vk;
 	struct config_console console;
 	struct config_dialog dialog;
+	struct config_verify verify;
 	struct config_window_set window;
 	struct config_limits limits;
 	struct config_store store;

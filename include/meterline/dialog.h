@@ -72,6 +72,8 @@ enum dialog_outcome {
 	DIALOG_OUT_HELP, /* ПОМОЩЬ/СПРАВКА/? */
 	DIALOG_OUT_REJECTED, /* see the reason */
 	DIALOG_OUT_THANKS, /* Спасибо!: answered politely, nothing else */
+	DIALOG_OUT_INFO, /* ИНФО: the last readings of a contract */
+	DIALOG_OUT_SETTING, /* НЕ НАПОМИНАТЬ, НАПОМИНАТЬ, ОТВЯЗАТЬ done */
 	DIALOG__OUT_MAX
 };
 
@@ -92,6 +94,8 @@ enum dialog_reason {
 	DIALOG_R_UNKNOWN_LABEL, /* rejected: a label names no register */
 	DIALOG_R_MISSING_VALUES, /* rejected: labels left a register out */
 	DIALOG_R_NOTHING_TO_CONFIRM, /* help: ДА with no question open */
+	DIALOG_R_NOT_BOUND, /* rejected: [verify] and the sender is not bound */
+	DIALOG_R_WHICH_CONTRACT, /* rejected: bound to several, name one */
 	DIALOG__R_MAX
 };
 
@@ -135,6 +139,14 @@ struct dialog_submission {
 	int32_t supersedes_since; /* correction: first date of the period */
 };
 
+/* What the store changes for the sender besides the dialog. */
+enum dialog_action {
+	DIALOG_ACT_NONE,
+	DIALOG_ACT_REMIND_OFF, /* the sender gets no reminders */
+	DIALOG_ACT_REMIND_ON, /* the sender gets reminders again */
+	DIALOG_ACT_UNBIND, /* drop the binding (sender, action_contract) */
+};
+
 struct dialog_input {
 	int64_t time_us; /* the message's own time, UTC */
 	const char *channel; /* owner of the dialog, with sender */
@@ -150,6 +162,11 @@ struct dialog_input {
 	 */
 	const char *text;
 	size_t text_len;
+	/*
+	 * The contracts the sender is bound to (loaded by the store with the
+	 * dialog), or NULL: bound to none. See dialog_contract_wanted().
+	 */
+	const struct model_bindings *bindings;
 };
 
 struct dialog_decision {
@@ -160,6 +177,8 @@ struct dialog_decision {
 	struct dialog_state dialog;
 	bool has_submission;
 	struct dialog_submission submission;
+	enum dialog_action action; /* DIALOG_OUT_SETTING: what to store */
+	char action_contract[MODEL_CONTRACT_MAX + 1]; /* UNBIND: which */
 	enum tpl_id tpl; /* the template the reply was rendered from */
 	size_t reply_len;
 	char reply[DIALOG_REPLY_MAX]; /* UTF-8, NUL-terminated */
@@ -175,6 +194,18 @@ struct dialog_decision {
  */
 const char *dialog_contract_needed(
     const struct parse_result *cmd, const struct dialog_state *dialog);
+
+/*
+ * The same, for a sender with bindings (NULL: none): the contract the
+ * message acts on when the customer named none and the sender is bound to
+ * exactly one (ПС alone, ИНФО or ОТВЯЗАТЬ alone, values with no dialog
+ * open); for keyword-less "<contract> <values>" with no dialog, the first
+ * number when it is a bound contract. Otherwise as
+ * dialog_contract_needed(). The store loads this one before
+ * dialog_decide. Points into cmd, dialog or bindings.
+ */
+const char *dialog_contract_wanted(const struct parse_result *cmd,
+    const struct dialog_state *dialog, const struct model_bindings *bindings);
 
 /*
  * Decide one message. in->contract must be the contract numbered

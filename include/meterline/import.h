@@ -42,4 +42,23 @@ int import_contracts(const char *conninfo, FILE *in, const char *name,
     import_bad_cb bad, void *arg, struct import_report *, char *err,
     size_t errlen);
 
+/*
+ * Phone import (issue 17): a CSV with the header contract,phone, one
+ * binding a line. Phones are normalised to the international digits an
+ * SMS sender arrives as; lines of unknown contracts are reported and
+ * skipped; the rest is added to bindings (existing ones stay). One
+ * transaction. Returns as import_contracts.
+ */
+struct import_phones_report {
+	long lines; /* data lines read (header excluded) */
+	long bad_lines; /* reported and skipped */
+	long bindings; /* distinct (phone, contract) loaded */
+	long bindings_new; /* of which not bound before */
+	double seconds;
+};
+
+int import_phones(const char *conninfo, FILE *in, const char *name,
+    import_bad_cb bad, void *arg, struct import_phones_report *, char *err,
+    size_t errlen);
+
 #endif

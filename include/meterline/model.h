@@ -64,6 +64,25 @@ struct model_contract {
 	struct model_register registers[MODEL_MAX_REGISTERS]; /* in order */
 };
 
+/*
+ * The contracts one sender (a phone, a messenger chat) is bound to, as
+ * the store loads them with the sender's dialog (docs/dialog.md,
+ * "Bound senders"). Fixed-size: a sender bound to more than
+ * MODEL_BINDINGS_MAX contracts keeps the first ones (by contract number)
+ * and more is set.
+ */
+#define MODEL_BINDINGS_MAX 8
+
+struct model_bindings {
+	uint8_t n; /* contracts listed, 0..MODEL_BINDINGS_MAX */
+	bool more; /* bound to more than those listed */
+	bool remind_off; /* the sender said НЕ НАПОМИНАТЬ */
+	char contract[MODEL_BINDINGS_MAX][MODEL_CONTRACT_MAX + 1];
+};
+
+/* Whether contract is one of b's (b may be NULL: bound to nothing). */
+bool model_bindings_has(const struct model_bindings *b, const char *contract);
+
 /* "electricity", "hot_water", "cold_water"; NULL when out of range. */
 const char *model_resource_name(enum model_resource);
 /* The inverse; returns 0, or -1 for an unknown name. */

@@ -28,6 +28,10 @@ enum parse_kind {
 	PARSE_HELP, /* ПОМОЩЬ / СПРАВКА / ? / HELP / помогите / Как передать...? */
 	PARSE_THANKS, /* Спасибо! / благодарю / 👍 (no command, no number) */
 	PARSE_CONFIRM, /* ДА (the answer to an ambiguous-thousands question) */
+	PARSE_INFO, /* ИНФО [contract] / ПС <contract> ? : last readings */
+	PARSE_REMIND_OFF, /* НЕ НАПОМИНАТЬ */
+	PARSE_REMIND_ON, /* НАПОМИНАТЬ */
+	PARSE_UNBIND, /* ОТВЯЗАТЬ [contract] */
 	PARSE__KIND_MAX
 };
 
@@ -56,7 +60,9 @@ enum parse_reason {
 
 /*
  * SUBMIT: contract and 1..6 values. START: contract. VALUES: 1..6 values.
- * CANCEL, HELP, THANKS, CONFIRM: nothing else. INVALID: reason; contract
+ * INFO, UNBIND: contract, or "" when the customer named none (the dialog
+ * takes the sender's one bound contract then).
+ * CANCEL, HELP, THANKS, CONFIRM, REMIND_OFF, REMIND_ON: nothing else. INVALID: reason; contract
  * too when the contract was good and a value was not (bad_value,
  * too_many_values), so a reply can name it. Fields not listed are zero / "".
  *

@@ -54,6 +54,13 @@ enum tpl_id {
 	TPL_AMBIGUOUS_DOT, /* "6.600": 6600? */
 	TPL_AMBIGUOUS_SPACE, /* "12 000": 12000? */
 	TPL_UNKNOWN_LABEL, /* a label that names no register */
+	TPL_INFO, /* ИНФО: last readings; this period's are in */
+	TPL_INFO_DUE, /* ИНФО: last readings; this period's are not in yet */
+	TPL_NOT_BOUND, /* [verify]: the sender is not bound; how to bind */
+	TPL_WHICH_CONTRACT, /* bound to several contracts: which one? */
+	TPL_UNBOUND, /* ОТВЯЗАТЬ done */
+	TPL_REMIND_OFF, /* НЕ НАПОМИНАТЬ done */
+	TPL_REMIND_ON, /* НАПОМИНАТЬ done */
 	TPL__MAX
 };
 
@@ -76,6 +83,8 @@ enum tpl_var {
 	TPL_VAR_UNKNOWN, /* " «кВт»": what was not understood, or "" */
 	TPL_VAR_LABEL, /* a register label as written, "ввод" */
 	TPL_VAR_NEXT, /* the day the next window opens, "18.06" */
+	TPL_VAR_READINGS, /* last readings, "день 12000 (05.11), ночь 5800 (05.11)" */
+	TPL_VAR_CONTRACTS, /* the sender's contracts, masked, "***859, ***861" */
 	TPL_VAR__MAX
 };
 

@@ -1,6 +1,7 @@
 /*
  * meterline import contracts FILE.csv|-: load contracts and registers from
  * billing (upsert), report bad lines as FILE:LINE: why, print a summary.
+ * meterline import phones FILE.csv|-: the phones bound to contracts.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 
 static const char import_usage[] =
     "usage: meterline import contracts [--config FILE] [--db CONNINFO] FILE.csv|-\n"
+    "       meterline import phones [--config FILE] [--db CONNINFO] FILE.csv|-\n"
     "\n"
     "Load contracts and their registers from billing's CSV (- reads standard\n"
     "input). Header, then one line per register:\n"
@@ -33,6 +35,11 @@ static const char import_usage[] =
     "\n"
     "A bad line is reported on stderr as FILE:LINE: why and skipped with every\n"
     "other line of its contract; the rest is loaded.\n"
+    "\n"
+    "phones: header contract,phone, one binding a line (102057522,+79123456789).\n"
+    "Spaces, - ( ) and a leading + are allowed in the phone; 8XXXXXXXXXX is\n"
+    "taken as 7XXXXXXXXXX. Lines of contracts not imported are bad lines. The\n"
+    "bindings are added; bindings not in the file stay.\n"
     "\n"
     "  --config FILE    config file (default " CONF_DEFAULT_PATH ")\n"
     "  --db CONNINFO    libpq connection string; overrides [database] conninfo\n"
@@ -87,6 +94,41 @@ import_file(const char *conninfo, const char *path)
 	return rep.bad_lines ? EXIT_PARTIAL : 0;
 }
 
+static void
+import_phones_print(const char *name, const struct import_phones_report *r)
+{
+	printf("%s: %ld lines: %ld bindings loaded (%ld new); %ld bad lines;"
+	       " %.2f s\n",
+	    name, r->lines, r->bindings, r->bindings_new, r->bad_lines,
+	    r->seconds);
+}
+
+/* The same for phones. */
+static int
+import_phones_file(const char *conninfo, const char *path)
+{
+	struct import_phones_report rep;
+	const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	char err[1024];
+	int rc;
+
+	if (in == NULL) {
+		perror(path);
+		return 1;
+	}
+	rc = import_phones(conninfo, in, name, import_report_bad, NULL, &rep,
+	    err, sizeof(err));
+	if (in != stdin)
+		fclose(in);
+	if (rc < 0) {
+		fprintf(stderr, "meterline import: %s\n", err);
+		return 1;
+	}
+	import_phones_print(name, &rep);
+	return rep.bad_lines ? EXIT_PARTIAL : 0;
+}
+
 struct import_args {
 	const char *config, *db;
 };
@@ -96,7 +138,7 @@ static const struct opt import_opts[] = {
 	OPT_DB(struct import_args),
 };
 
-/* import contracts FILE: the only kind of import so far */
+/* import contracts FILE, import phones FILE */
 static const struct opts_spec import_spec = { .cmd = "import",
 	.usage = import_usage,
 	.opts = import_opts,
@@ -114,7 +156,8 @@ cmd_import(int argc, char **argv)
 
 	if ((rc = opts_parse(&import_spec, argc, argv, &a, &first)) >= 0)
 		return rc;
-	if (strcmp(argv[first], "contracts") != 0) {
+	if (strcmp(argv[first], "contracts") != 0 &&
+	    strcmp(argv[first], "phones") != 0) {
 		fputs(import_usage, stderr);
 		return EXIT_USAGE;
 	}
@@ -124,7 +167,11 @@ cmd_import(int argc, char **argv)
 		free(cfg);
 		return 1;
 	}
-	rc = import_file(cfg->database.conninfo, argv[first + 1]);
+	if (strcmp(argv[first], "phones") == 0)
+		rc =
+		    import_phones_file(cfg->database.conninfo, argv[first + 1]);
+	else
+		rc = import_file(cfg->database.conninfo, argv[first + 1]);
 	free(cfg);
 	return rc;
 }

@@ -109,6 +109,11 @@ print_readable(
 		print_values(r, f);
 		break;
 	case PARSE_START: fprintf(f, ": contract %s", r->contract); break;
+	case PARSE_INFO:
+	case PARSE_UNBIND:
+		if (r->contract[0] != '\0')
+			fprintf(f, ": contract %s", r->contract);
+		break;
 	case PARSE_VALUES:
 		fputs(": ", f);
 		print_values(r, f);

@@ -55,6 +55,7 @@ struct cfg_key {
 #define DAY 86400
 
 static const char *const bind_names[] = { "transceiver", "pair", NULL };
+static const char *const verify_names[] = { "off", "bound", NULL };
 static const char *const level_names[] = { "debug", "info", "warn", "error",
 	NULL };
 
@@ -158,6 +159,9 @@ static const struct cfg_key cfg_keys[] = {
 
 	{ "dialog", "expiry", CFG_DURATION, F(dialog.expiry), SECS(MINUTE),
 	    SECS(DAY), NULL, "30m", 0 },
+
+	{ "verify", "mode", CFG_ENUM, F(verify.mode), 0, 0, verify_names, "off",
+	    0 },
 
 	{ "window", "days", CFG_DAYS, F(window.all), 0, 0, NULL, "18-25", 0 },
 	{ "window", "timezone", CFG_TZ, F(window.timezone), 0, 0, NULL,
@@ -303,8 +307,9 @@ static const struct cfg_key cfg_keys[] = {
 };
 
 static const char *const cfg_sections[] = { "database", "smpp", "http",
-	"console", "dialog", "window", "limits", "store", "intake", "log",
-	"security", "templates", "telegram", "max", "viber", "whatsapp", "vk" };
+	"console", "dialog", "verify", "window", "limits", "store", "intake",
+	"log", "security", "templates", "telegram", "max", "viber", "whatsapp",
+	"vk" };
 
 static int cfg_why(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -19,6 +19,8 @@ static const char *const outcome_names[DIALOG__OUT_MAX] = {
 	[DIALOG_OUT_HELP] = "help",
 	[DIALOG_OUT_REJECTED] = "rejected",
 	[DIALOG_OUT_THANKS] = "thanks",
+	[DIALOG_OUT_INFO] = "info",
+	[DIALOG_OUT_SETTING] = "setting",
 };
 
 static const char *const reason_names[DIALOG__R_MAX] = {
@@ -37,6 +39,8 @@ static const char *const reason_names[DIALOG__R_MAX] = {
 	[DIALOG_R_UNKNOWN_LABEL] = "unknown_label",
 	[DIALOG_R_MISSING_VALUES] = "missing_values",
 	[DIALOG_R_NOTHING_TO_CONFIRM] = "nothing_to_confirm",
+	[DIALOG_R_NOT_BOUND] = "not_bound",
+	[DIALOG_R_WHICH_CONTRACT] = "which_contract",
 };
 
 static const char *const flag_names[DIALOG__F_COUNT] = {
@@ -106,6 +110,7 @@ dialog_contract_needed(
 			return cmd->contract; /* "<contract> <values>" */
 		return dialog != NULL ? dialog->contract : NULL;
 	case PARSE_CONFIRM: return dialog != NULL ? dialog->contract : NULL;
+	case PARSE_INFO: return cmd->contract[0] != '\0' ? cmd->contract : NULL;
 	default: return NULL;
 	}
 }
@@ -143,7 +148,7 @@ dialog_state_check(const struct dialog_state *s, char *err, size_t errlen)
 
 /* ---- outcomes -------------------------------------------------------- */
 
-static void
+void
 dlg_outcome(
     struct dlg *d, enum dialog_outcome o, enum dialog_reason r, enum tpl_id tpl)
 {
@@ -152,7 +157,7 @@ dlg_outcome(
 	d->tpl = tpl;
 }
 
-static void
+void
 dlg_reject(struct dlg *d, enum dialog_reason r, enum tpl_id tpl)
 {
 	dlg_outcome(d, DIALOG_OUT_REJECTED, r, tpl);
@@ -169,7 +174,7 @@ dlg_tpl(const struct dlg *d, enum tpl_id several, enum tpl_id single)
  * Keep s as the sender's dialog, touched by this message. Any question
  * it held is answered by this message, whatever it is.
  */
-static void
+void
 dlg_keep(struct dlg *d, const struct dialog_state *s)
 {
 	d->out->has_dialog = true;
@@ -639,6 +644,10 @@ static void (*const dlg_handlers[PARSE__KIND_MAX])(struct dlg *) = {
 	[PARSE_HELP] = dlg_on_help,
 	[PARSE_THANKS] = dlg_on_thanks,
 	[PARSE_CONFIRM] = dlg_on_confirm,
+	[PARSE_INFO] = dlg_on_info,
+	[PARSE_REMIND_OFF] = dlg_on_remind_off,
+	[PARSE_REMIND_ON] = dlg_on_remind_on,
+	[PARSE_UNBIND] = dlg_on_unbind,
 };
 
 /* ---- the decision ---------------------------------------------------- */
@@ -656,7 +665,8 @@ dlg_caller_error(struct dialog_decision *out, const char *why)
 static int
 dlg_check_input(const struct dialog_input *in, struct dialog_decision *out)
 {
-	const char *needed = dialog_contract_needed(in->cmd, in->dialog);
+	const char *needed =
+	    dialog_contract_wanted(in->cmd, in->dialog, in->bindings);
 	char err[128];
 
 	if ((unsigned)in->cmd->kind >= PARSE__KIND_MAX ||
@@ -670,7 +680,8 @@ dlg_check_input(const struct dialog_input *in, struct dialog_decision *out)
 	    (needed == NULL || strcmp(needed, in->contract->number) != 0))
 		return dlg_caller_error(out,
 		    "dialog_decide: the contract is not "
-		    "the one dialog_contract_needed names");
+		    "the one dialog_contract_needed (with bindings: "
+		    "dialog_contract_wanted) names");
 	return 0;
 }
 
@@ -769,22 +780,25 @@ dialog_decide(const struct dialog_input *in, const struct config *cfg,
 	tz_local(&cfg->window.tz, dlg_seconds(in->time_us), &d.local);
 	if (in->contract != NULL)
 		dlg_basis(&d);
-	if (in->cmd->kind == PARSE_VALUES && in->cmd->bare_contract &&
-	    in->cmd->nvalues > 0 && in->dialog == NULL && in->contract != NULL)
-		dlg_bare_as_command(&d);
 	d.live =
 	    in->dialog != NULL && !dialog_expired(in->dialog, in->time_us, cfg);
 	if (in->dialog != NULL && !d.live)
 		out->flags |= DIALOG_F_EXPIRED;
 	if (in->cmd->truncated)
 		out->flags |= DIALOG_F_TRUNCATED;
-	dlg_var(
-	    &d, TPL_VAR_CONTRACT, dialog_contract_needed(in->cmd, in->dialog));
+	dlg_var(&d, TPL_VAR_CONTRACT,
+	    dialog_contract_wanted(in->cmd, in->dialog, in->bindings));
 	dlg_var_num(
 	    &d, TPL_VAR_MINUTES, d.minutes, (uint64_t)cfg->dialog.expiry / 60);
 	if (d.vars.v[TPL_VAR_CONTRACT] == NULL && in->dialog != NULL)
 		dlg_var(&d, TPL_VAR_CONTRACT, in->dialog->contract);
-	dlg_handlers[d.cmd->kind](&d);
+	if (!dlg_self_resolve(&d) && !dlg_self_gate(&d)) {
+		if (d.cmd == in->cmd && in->cmd->kind == PARSE_VALUES &&
+		    in->cmd->bare_contract && in->cmd->nvalues > 0 &&
+		    in->dialog == NULL && in->contract != NULL)
+			dlg_bare_as_command(&d);
+		dlg_handlers[d.cmd->kind](&d);
+	}
 	out->tpl = tpl_pick(cfg->templates, d.tpl);
 	out->reply_len = tpl_render(
 	    cfg->templates[out->tpl], &d.vars, out->reply, sizeof(out->reply));

@@ -15,6 +15,10 @@
 #define DLG_VALUES (MODEL_MAX_REGISTERS * 12)
 #define DLG_QUOTE_CHARS 10 /* characters of the text a reply quotes */
 #define DLG_QUOTE (8 + DLG_QUOTE_CHARS * 4)
+/* "полупик 123456789 (05.11), " per register */
+#define DLG_READINGS (MODEL_MAX_REGISTERS * (MODEL_NAME_MAX + 24) + 1)
+/* "***859, " per bound contract, and ", …" */
+#define DLG_CONTRACTS (MODEL_BINDINGS_MAX * 9 + 8)
 
 /* One decision in progress. */
 struct dlg {
@@ -43,7 +47,31 @@ struct dlg {
 	char consumption[DLG_NUM];
 	char registers[DLG_LIST], example[DLG_EXAMPLE], values[DLG_VALUES];
 	char unknown[DLG_QUOTE], label[PARSE_LABEL_MAX + 1];
+	char readings[DLG_READINGS], contracts[DLG_CONTRACTS];
 };
+
+/* ---- outcomes (dialog.c) ------------------------------------------------ */
+
+void
+dlg_outcome(struct dlg *, enum dialog_outcome, enum dialog_reason, enum tpl_id);
+void dlg_reject(struct dlg *, enum dialog_reason, enum tpl_id);
+/* Keep s as the sender's dialog, touched by this message. */
+void dlg_keep(struct dlg *, const struct dialog_state *s);
+
+/* ---- bound senders and self-service (dialog_self.c) --------------------- */
+
+/*
+ * A command that names no contract, from a sender with bindings: bound
+ * to one, d->cmd becomes the command for it (false: decide on); bound to
+ * several, the reply asks which (true: decided).
+ */
+bool dlg_self_resolve(struct dlg *);
+/* [verify] mode = bound: refuse a sender not bound to the contract (true). */
+bool dlg_self_gate(struct dlg *);
+void dlg_on_info(struct dlg *);
+void dlg_on_unbind(struct dlg *);
+void dlg_on_remind_off(struct dlg *);
+void dlg_on_remind_on(struct dlg *);
 
 /* Where the values of one message go (dialog_place.c). */
 enum dlg_place_status {

@@ -121,3 +121,16 @@ model_contract_check(const struct model_contract *c, char *err, size_t errlen)
 	}
 	return 0;
 }
+
+bool
+model_bindings_has(const struct model_bindings *b, const char *contract)
+{
+	if (b == NULL)
+		return false;
+	for (unsigned i = 0; i < b->n && i < MODEL_BINDINGS_MAX; i++) {
+		if (strncmp(b->contract[i], contract, sizeof(b->contract[i])) ==
+		    0)
+			return true;
+	}
+	return false;
+}

@@ -48,6 +48,10 @@ static const char *const kind_names[] = {
 	[PARSE_HELP] = "help",
 	[PARSE_THANKS] = "thanks",
 	[PARSE_CONFIRM] = "confirm",
+	[PARSE_INFO] = "info",
+	[PARSE_REMIND_OFF] = "remind_off",
+	[PARSE_REMIND_ON] = "remind_on",
+	[PARSE_UNBIND] = "unbind",
 };
 
 static const char *const reason_names[] = {

@@ -145,6 +145,10 @@ enum phrase_class {
 	PH_HELP, /* помощь, помогите, как передать показания */
 	PH_CANCEL, /* отмена, стоп */
 	PH_CONFIRM, /* да, верно, подтверждаю */
+	PH_INFO, /* инфо, бал: the last readings (a contract may follow) */
+	PH_UNBIND, /* отвязать (a contract may follow) */
+	PH_REMIND_OFF, /* не напоминать */
+	PH_REMIND_ON, /* напоминать */
 };
 
 /*

@@ -8,6 +8,9 @@
  *   [greeting] values [politeness]                                values
  *   words without digits                      help/cancel/confirm/thanks
  *
+ * and, for the customer's own account, ИНФО / ОТВЯЗАТЬ [contract],
+ * ПС <contract> ?, НЕ НАПОМИНАТЬ / НАПОМИНАТЬ.
+ *
  * A hand-written scanner rather than one pattern: labels, units, digit
  * groups and lead words depend on what came before, and a failure has to
  * say where it happened so the reply can quote it.
@@ -703,12 +706,26 @@ contract(struct scan *sc, size_t i, size_t *next)
 	return true;
 }
 
-/* ПС and what follows it, from kw (the keyword's end). */
-static enum parse_kind
-keyword_text(struct scan *sc, size_t kw)
+/*
+ * From j: a space at most, 1-3 question marks, then what may end any text
+ * (politeness). Such a tail asks for the readings: "ПС 123859 ?".
+ */
+static bool
+question(struct scan *sc, size_t j)
 {
-	size_t i = kw, j;
+	size_t k = skip_space(sc, j), run = 0;
 
+	while (k + run < sc->n && sc->s[k + run] == '?')
+		run++;
+	if (run == 0 || run > 3)
+		return false;
+	return trail(sc, k + run);
+}
+
+/* Between a command word and its contract: spaces, : . # - and №. */
+static size_t
+before_contract(const struct scan *sc, size_t i)
+{
 	for (;;) {
 		if (i < sc->n && is_mark(sc->s[i], " :.#-"))
 			i++;
@@ -717,17 +734,49 @@ keyword_text(struct scan *sc, size_t kw)
 		    (unsigned char)sc->s[i + 2] == 0x96)
 			i += 3; /* № */
 		else
-			break;
+			return i;
 	}
+}
+
+/* ПС and what follows it, from kw (the keyword's end). */
+static enum parse_kind
+keyword_text(struct scan *sc, size_t kw)
+{
+	size_t i = before_contract(sc, kw), j;
+
 	if (i >= sc->n) {
 		problem(sc, PARSE_R_NO_CONTRACT, sc->n, sc->n);
 		return PARSE_INVALID;
 	}
-	if (!contract(sc, i, &j) || !rest(sc, j)) {
+	if (!contract(sc, i, &j)) {
+		sc->problem = PARSE_R_BAD_SYNTAX;
+		return PARSE_INVALID;
+	}
+	if (question(sc, j))
+		return PARSE_INFO; /* "ПС 123859 ?" */
+	if (!rest(sc, j)) {
 		sc->problem = PARSE_R_BAD_SYNTAX;
 		return PARSE_INVALID;
 	}
 	return sc->out->nvalues ? PARSE_SUBMIT : PARSE_START;
+}
+
+/*
+ * ИНФО / ОТВЯЗАТЬ <contract> [?] from i (after the command word, whose
+ * kind is k): the separators a keyword takes, the contract, then what
+ * may end any text.
+ */
+static enum parse_kind
+contract_command(struct scan *sc, size_t i, enum parse_kind k)
+{
+	size_t j;
+
+	i = before_contract(sc, i);
+	if (!contract(sc, i, &j) || !(question(sc, j) || trail(sc, j))) {
+		sc->problem = PARSE_R_BAD_SYNTAX;
+		return PARSE_INVALID;
+	}
+	return k;
 }
 
 /*
@@ -740,7 +789,7 @@ command_at(const struct scan *sc, size_t i)
 	size_t pl;
 	enum phrase_class c = phrase_at(sc->s, i, sc->n, &pl);
 
-	return c == PH_HELP || c == PH_CANCEL || c == PH_CONFIRM;
+	return c >= PH_HELP;
 }
 
 /* Values without the keyword, after greetings, thanks or a "да". */
@@ -778,6 +827,33 @@ values_text(struct scan *sc)
 	return PARSE_VALUES;
 }
 
+/*
+ * A text with digits and no keyword: ИНФО / ОТВЯЗАТЬ <contract> after
+ * greetings, else values.
+ */
+static enum parse_kind
+digits_text(struct scan *sc)
+{
+	size_t i = 0, pl;
+	enum phrase_class c;
+
+	if (is_digit(sc->s[0]))
+		return values_text(sc); /* most texts */
+	for (;;) {
+		i = skip_space(sc, i);
+		c = phrase_at(sc->s, i, sc->n, &pl);
+		if (c == PH_INFO)
+			return contract_command(sc, i + pl, PARSE_INFO);
+		if (c == PH_UNBIND)
+			return contract_command(sc, i + pl, PARSE_UNBIND);
+		if (c != PH_GREET && c != PH_POLITE)
+			return values_text(sc);
+		i += pl;
+		if (!marks(sc, &i))
+			return values_text(sc);
+	}
+}
+
 /* The kind a text without digits is: a command, thanks, or nothing. */
 static enum parse_kind
 word_kind(enum phrase_class core, bool polite)
@@ -786,6 +862,10 @@ word_kind(enum phrase_class core, bool polite)
 	case PH_HELP: return PARSE_HELP;
 	case PH_CANCEL: return PARSE_CANCEL;
 	case PH_CONFIRM: return PARSE_CONFIRM;
+	case PH_INFO: return PARSE_INFO;
+	case PH_UNBIND: return PARSE_UNBIND;
+	case PH_REMIND_OFF: return PARSE_REMIND_OFF;
+	case PH_REMIND_ON: return PARSE_REMIND_ON;
 	default: return polite ? PARSE_THANKS : PARSE_INVALID;
 	}
 }
@@ -880,7 +960,7 @@ scan_text(
 	if (kw > 0)
 		k = keyword_text(&sc, kw);
 	else if (has_digit(s, n))
-		k = values_text(&sc);
+		k = digits_text(&sc);
 	else
 		k = words_text(&sc);
 	if (k != PARSE_INVALID && sc.problem == PARSE_R_NONE) {

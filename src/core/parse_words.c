@@ -1,6 +1,7 @@
 /*
  * The grammar's fixed vocabulary (docs/grammar.md lists the same words):
- * phrases that greet, thank, ask for help, cancel or confirm; units after
+ * phrases that greet, thank, ask for help, cancel or confirm, ask for the
+ * last readings, unbind or switch reminders; units after
  * a value; the keyword; register labels. And the character classes the
  * scanner reads the normalised text with (lower case, single spaces).
  */
@@ -27,6 +28,7 @@ static const struct phrase phrases[] = {
 	P("hello", PH_GREET),
 	P("help", PH_HELP),
 	P("hi", PH_GREET),
+	P("info", PH_INFO),
 	P("ok", PH_CONFIRM),
 	P("please", PH_POLITE),
 	P("thank you", PH_THANKS),
@@ -34,13 +36,16 @@ static const struct phrase phrases[] = {
 	P("thx", PH_THANKS),
 	P("yes", PH_CONFIRM),
 	P("ага", PH_CONFIRM),
+	P("бал", PH_INFO),
 	P("благодарим", PH_THANKS),
 	P("благодарю", PH_THANKS),
 	P("большое спасибо", PH_THANKS),
 	P("верно", PH_CONFIRM),
+	P("включить напоминания", PH_REMIND_ON),
 	P("все верно", PH_CONFIRM),
 	P("всего доброго", PH_POLITE),
 	P("всё верно", PH_CONFIRM),
+	P("выключить напоминания", PH_REMIND_OFF),
 	P("да", PH_CONFIRM),
 	P("до свидания", PH_POLITE),
 	P("доброго времени суток", PH_GREET),
@@ -53,6 +58,8 @@ static const struct phrase phrases[] = {
 	P("здравствуйте", PH_GREET),
 	P("здраствуйте", PH_GREET),
 	P("инструкция", PH_HELP),
+	P("инфо", PH_INFO),
+	P("информация", PH_INFO),
 	P("как ввести показания", PH_HELP),
 	P("как внести показания", PH_HELP),
 	P("как отправить", PH_HELP),
@@ -63,11 +70,18 @@ static const struct phrase phrases[] = {
 	P("как передать показания", PH_HELP),
 	P("как подать показания", PH_HELP),
 	P("как сдать показания", PH_HELP),
+	P("напоминайте", PH_REMIND_ON),
+	P("напоминать", PH_REMIND_ON),
+	P("не напоминайте", PH_REMIND_OFF),
+	P("не напоминать", PH_REMIND_OFF),
 	P("не понимаю", PH_HELP),
 	P("не понял", PH_HELP),
 	P("не поняла", PH_HELP),
 	P("огромное спасибо", PH_THANKS),
 	P("ок", PH_CONFIRM),
+	P("отвяжите", PH_UNBIND),
+	P("отвязать", PH_UNBIND),
+	P("отключить напоминания", PH_REMIND_OFF),
 	P("отмена", PH_CANCEL),
 	P("отправляю", PH_FILLER),
 	P("пасиб", PH_THANKS),
@@ -84,7 +98,10 @@ static const struct phrase phrases[] = {
 	P("помогите", PH_HELP),
 	P("помощь", PH_HELP),
 	P("понятно", PH_POLITE),
+	P("последние показания", PH_INFO),
 	P("правильно", PH_CONFIRM),
+	P("предыдущие показания", PH_INFO),
+	P("прежние показания", PH_INFO),
 	P("привет", PH_GREET),
 	P("приветствую", PH_GREET),
 	P("с уважением", PH_SIGN),

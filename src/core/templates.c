@@ -153,6 +153,28 @@ static const struct tpl_def tpl_defs[TPL__MAX] = {
 	[TPL_UNKNOWN_LABEL] = { "unknown_label",
 	    "Не понял «{label}». Шкалы договора {contract}: {registers}",
 	    V(CONTRACT) | V(LABEL) | V(REGISTERS) | V(EXAMPLE), false },
+	[TPL_INFO] = { "info",
+	    "Договор {contract}: {readings}. За этот месяц приняты",
+	    V(CONTRACT) | V(READINGS) | V(DAYS) | V(FROM) | V(TO) | V(NEXT),
+	    true },
+	[TPL_INFO_DUE] = { "info_due",
+	    "Договор {contract}: {readings}. За этот месяц не переданы, "
+	    "приём {days} числа",
+	    V(CONTRACT) | V(READINGS) | V(DAYS) | V(FROM) | V(TO) | V(NEXT),
+	    true },
+	[TPL_NOT_BOUND] = { "not_bound",
+	    "Номер не привязан к договору. Привязать его можно в абонентском "
+	    "отделе",
+	    V(CONTRACT), false },
+	[TPL_WHICH_CONTRACT] = { "which_contract",
+	    "Укажите договор: {contracts}. Пример: ПС 102057522 11638",
+	    V(CONTRACTS), false },
+	[TPL_UNBOUND] = { "unbound", "Номер отвязан от договора {contract}.",
+	    V(CONTRACT), false },
+	[TPL_REMIND_OFF] = { "remind_off",
+	    "Напоминания отключены. Включить: НАПОМИНАТЬ", 0, false },
+	[TPL_REMIND_ON] = { "remind_on",
+	    "Напоминания включены. Отключить: НЕ НАПОМИНАТЬ", 0, false },
 };
 
 static const char *const tpl_var_names[TPL_VAR__MAX] = {
@@ -174,6 +196,8 @@ static const char *const tpl_var_names[TPL_VAR__MAX] = {
 	[TPL_VAR_UNKNOWN] = "unknown",
 	[TPL_VAR_LABEL] = "label",
 	[TPL_VAR_NEXT] = "next",
+	[TPL_VAR_READINGS] = "readings",
+	[TPL_VAR_CONTRACTS] = "contracts",
 };
 
 const char *

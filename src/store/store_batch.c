@@ -21,8 +21,7 @@ batch_key(const struct store_batch *b, uint64_t h)
 	return hash_u64(h ^ b->seed);
 }
 
-/* The sender (channel, sender) of the batch, or NULL. */
-static struct store_sender *
+struct store_sender *
 batch_sender_find(struct store_batch *b, const char *channel,
     const char *sender, uint64_t sender_key)
 {
@@ -183,6 +182,7 @@ batch_send_lookups(struct store_batch *b, struct db *db, int64_t window_s)
 
 	batch_sender_arrays(b, 0);
 	batch_send(b, db, ST_DIALOGS);
+	batch_send(b, db, ST_BINDINGS); /* the same senders */
 }
 
 void
@@ -209,6 +209,7 @@ batch_send_loads(
 		m->original = 0;
 		m->sub = -1;
 		m->contract[0] = '\0';
+		m->unbind = false;
 	}
 	batch_send_lookups(b, db, window_s);
 
@@ -244,6 +245,7 @@ batch_shape_ok(const struct store_batch *b, const struct db_round_result *r)
 		[ST_PRIOR] = PRIOR__NCOLS,
 		[ST_DIALOGS] = DLG__NCOLS,
 		[ST_CONTRACTS] = CON__NCOLS,
+		[ST_BINDINGS] = BIND__NCOLS,
 	};
 
 	for (int st = 0; st < ST__MAX; st++) {
@@ -666,7 +668,8 @@ static int
 batch_run_engine(struct store_batch *b, struct store_msg *m,
     const struct dialog_state *dlg, const struct config *cfg)
 {
-	const char *needed = dialog_contract_needed(&m->cmd, dlg);
+	const struct model_bindings *bind = &b->senders[m->sender].bind;
+	const char *needed = dialog_contract_wanted(&m->cmd, dlg, bind);
 	struct store_contract *c = needed ? batch_contract(b, needed) : NULL;
 	struct dialog_input in = {
 		.time_us = m->in.time_us,
@@ -677,6 +680,7 @@ batch_run_engine(struct store_batch *b, struct store_msg *m,
 		.text_len = m->in.text_len,
 		.dialog = dlg,
 		.contract = c ? &c->c : NULL,
+		.bindings = bind,
 	};
 
 	if (needed != NULL)
@@ -775,6 +779,7 @@ batch_apply(struct store_batch *b, size_t i, const struct dialog_state *before)
 	}
 	if (d->has_submission)
 		batch_apply_submission(b, i);
+	bind_apply(b, i);
 	m->outcome = sbuf_str(&b->text, dialog_outcome_name(d->outcome));
 	m->reason = sbuf_str(&b->text, dialog_reason_name(d->reason));
 	m->reply = sbuf_str(&b->text, d->reply);
@@ -1174,6 +1179,7 @@ batch_decide(struct store_batch *b, const struct db_round_result *r,
 	sbuf_reset(&b->text);
 	b->nsubs = 0;
 	batch_load_dialogs(b, batch_rows(b, r, ST_DIALOGS));
+	bind_load(b, batch_rows(b, r, ST_BINDINGS));
 	batch_load_contracts(b, batch_rows(b, r, ST_CONTRACTS));
 	htab_clear(&b->ext_map, b->n + (ext ? (size_t)db_rows_count(ext) : 0));
 	for (int i = 0; ext != NULL && i < db_rows_count(ext); i++)
@@ -1198,6 +1204,7 @@ batch_decide(struct store_batch *b, const struct db_round_result *r,
 
 	batch_write_messages(b, db);
 	batch_write_dialogs(b, db);
+	bind_write(b, db);
 	batch_write_supersede(b, db);
 	batch_write_submissions(b, db);
 	batch_write_registers(b, db);

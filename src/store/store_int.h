@@ -57,6 +57,8 @@ enum store_stmt {
 	ST_PARTS, /* stored parts of the batch's concatenated messages */
 	ST_PART_PUT, /* parts to keep */
 	ST_PART_DONE, /* parts joined into a message */
+	ST_BINDINGS, /* the senders' bound contracts and reminder opt-outs */
+	ST_BIND_SET, /* unbinds and reminder switches (store_bind.c) */
 	ST__MAX
 };
 
@@ -125,6 +127,13 @@ enum st_parts_col { DB_COLS_ENUM(ST_PARTS_COLS) PART__NCOLS };
 	COL(OBX_TEXT, "text") \
 	COL(OBX_ATTEMPTS, "attempts")
 enum st_outbox_col { DB_COLS_ENUM(ST_OUTBOX_COLS) OBX__NCOLS };
+/* One row per bound contract (NULL: an opt-out only), by sender. */
+#define ST_BINDINGS_COLS(COL1, COL) \
+	COL1(BIND_CHANNEL, "q.channel") \
+	COL(BIND_SENDER, "q.sender") \
+	COL(BIND_CONTRACT, "b.contract") \
+	COL(BIND_REMIND_OFF, "o.sender IS NOT NULL")
+enum st_bindings_col { DB_COLS_ENUM(ST_BINDINGS_COLS) BIND__NCOLS };
 
 /* One row per register, ordered by contract and position. */
 #define ST_CONTRACTS_COLS(COL1, COL) \
@@ -263,6 +272,7 @@ struct store_msg {
 	bool part_put, part_done;
 	size_t ret_first, ret_n; /* in the batch's ret */
 	char contract[MODEL_CONTRACT_MAX + 1];
+	bool unbind; /* its decision unbound contract (store_bind.c) */
 };
 
 /* A sender of the batch and its dialog as it evolves message by message. */
@@ -272,6 +282,10 @@ struct store_sender {
 	bool has; /* a dialog is open now */
 	bool dirty; /* now differs from the row */
 	struct dialog_state cur;
+	/* its bindings as they evolve (store_bind.c); remind: what to write,
+	   DIALOG_ACT_REMIND_OFF/ON or NONE */
+	struct model_bindings bind;
+	enum dialog_action remind;
 };
 
 /* A contract loaded for the batch; dirty bit i: register i's last value moved. */
@@ -337,6 +351,19 @@ struct store_batch {
 };
 
 /* store_batch.c: one batch's work, between the database rounds. */
+
+/* store_batch.c: the sender (channel, sender) of the batch, or NULL. */
+struct store_sender *batch_sender_find(struct store_batch *,
+    const char *channel, const char *sender, uint64_t sender_key);
+
+/*
+ * Bindings (store_bind.c, issue 17): put the ST_BINDINGS rows on the
+ * senders; apply message i's decided action to its sender; write the
+ * unbinds and reminder switches of the batch (round 2).
+ */
+void bind_load(struct store_batch *, const struct db_rows *);
+void bind_apply(struct store_batch *, size_t i);
+void bind_write(struct store_batch *, struct db *);
 
 /*
  * Parse the texts, find the senders; send round 1 (locks and loads). The

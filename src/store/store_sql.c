@@ -43,6 +43,20 @@ _Static_assert(DLG__NPARAMS <= STORE_MAX_PARAMS, "batch arrays too few");
 _Static_assert(SUB__NPARAMS <= STORE_MAX_PARAMS, "batch arrays too few");
 _Static_assert(REG__NPARAMS <= STORE_MAX_PARAMS, "batch arrays too few");
 
+/*
+ * The phone a sender's bindings are under (issue 17, docs/store.md
+ * "Bindings"): the one its messenger chat shared (channel_phones,
+ * migration 0005; Telegram may write it with a +), else the sender
+ * itself on channels whose senders are phone numbers (SMS, WhatsApp
+ * Cloud API, the bridge), never a Telegram, MAX, Viber or VK chat id.
+ */
+#define SENDER_PHONE(q) \
+	"coalesce((SELECT ltrim(cp.phone, '+') FROM channel_phones AS cp" \
+	" WHERE cp.channel = " q ".channel AND cp.sender = " q ".sender)," \
+	" CASE WHEN " q \
+	".channel IN ('telegram', 'max', 'viber', 'vk') THEN NULL" \
+	" ELSE " q ".sender END)"
+
 /* SQL laid out by hand; result columns: ST_*_COLS in store_int.h. */
 /* clang-format off */
 const struct db_stmt store_stmts[ST__MAX] = {
@@ -81,9 +95,34 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	    " WHERE c.contract IN (SELECT unnest($1::text[])"
 	    "  UNION SELECT d.contract"
 	    "   FROM (SELECT " U(2, text, channel) ", " U(3, text, sender) ") AS q"
-	    "   JOIN dialogs AS d USING (channel, sender))"
+	    "   JOIN dialogs AS d USING (channel, sender)"
+	    /* the senders' bound contracts: ПС or values alone take the one
+	       left (issue 17), after an unbind earlier in the batch too */
+	    "  UNION SELECT b.contract"
+	    "   FROM (SELECT " U(2, text, channel) ", " U(3, text, sender) ") AS q"
+	    "   JOIN bindings AS b ON b.phone = " SENDER_PHONE("q") ")"
 	    " ORDER BY c.contract, r.position FOR NO KEY UPDATE OF r",
 	    3 },
+	[ST_BINDINGS] = { "ml_bindings",
+	    "SELECT " DB_COLS_SQL(ST_BINDINGS_COLS)
+	    " FROM (SELECT " U(1, text, channel) ", " U(2, text, sender) ") AS q"
+	    " LEFT JOIN bindings AS b ON b.phone = " SENDER_PHONE("q")
+	    " LEFT JOIN reminder_optout AS o USING (channel, sender)"
+	    " WHERE b.contract IS NOT NULL OR o.sender IS NOT NULL"
+	    " ORDER BY 1, 2, 3",
+	    2 },
+	/* $3: unbind, remind_off or remind_on; one remind row per sender */
+	[ST_BIND_SET] = { "ml_bind_set",
+	    "WITH u AS (SELECT " U(1, text, channel) ", " U(2, text, sender) ","
+	    " " U(3, text, action) ", " U(4, text, contract) "),"
+	    " d AS (DELETE FROM bindings AS b USING u WHERE u.action = 'unbind'"
+	    "  AND b.phone = " SENDER_PHONE("u") " AND b.contract = u.contract),"
+	    " o AS (INSERT INTO reminder_optout (channel, sender)"
+	    "  SELECT channel, sender FROM u WHERE action = 'remind_off'"
+	    "  ON CONFLICT DO NOTHING)"
+	    " DELETE FROM reminder_optout AS r USING u WHERE u.action = 'remind_on'"
+	    " AND r.channel = u.channel AND r.sender = u.sender",
+	    4 },
 	[ST_MSGS] = { "ml_msgs",
 	    "INSERT INTO messages (id, received_at, channel, sender, recipient,"
 	    " text, dcs, text_flags, external_id, contract, outcome, reason, flags,"

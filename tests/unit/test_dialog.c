@@ -49,6 +49,9 @@ struct conversation {
 };
 
 static struct config base_cfg, cfg; /* 30 KiB each: off the stack */
+/* the sender's bindings: "123859,555001", set by a setup; NULL: none */
+static const char *bound_to;
+static struct model_bindings bindings;
 static struct parser *parser;
 
 /* ---- the contracts billing knows ------------------------------------- */
@@ -357,6 +360,42 @@ check_step(const struct conversation *cv, unsigned i, const struct step *st,
 	}
 }
 
+/* bound_to into bindings. */
+static void
+bindings_reset(void)
+{
+	const char *p = bound_to;
+	size_t len;
+
+	memset(&bindings, 0, sizeof(bindings));
+	while (p != NULL && *p != '\0' && bindings.n < MODEL_BINDINGS_MAX) {
+		len = strcspn(p, ",");
+		snprintf(bindings.contract[bindings.n++],
+		    MODEL_CONTRACT_MAX + 1, "%.*s", (int)len, p);
+		p += len + (p[len] == ',');
+	}
+}
+
+/* What the store does with a decision's action (dialog.h). */
+static void
+bindings_apply(const struct dialog_decision *out)
+{
+	if (out->action == DIALOG_ACT_REMIND_OFF)
+		bindings.remind_off = true;
+	if (out->action == DIALOG_ACT_REMIND_ON)
+		bindings.remind_off = false;
+	if (out->action != DIALOG_ACT_UNBIND)
+		return;
+	for (unsigned i = 0; i < bindings.n; i++) {
+		if (strcmp(bindings.contract[i], out->action_contract) != 0)
+			continue;
+		memmove(bindings.contract[i], bindings.contract[i + 1],
+		    (bindings.n - i - 1) * sizeof(bindings.contract[0]));
+		bindings.n--;
+		return;
+	}
+}
+
 static void
 run(const struct conversation *cv)
 {
@@ -365,8 +404,10 @@ run(const struct conversation *cv)
 	struct dialog_decision *out = malloc(sizeof(*out));
 
 	cfg = base_cfg;
+	bound_to = NULL;
 	if (cv->setup != NULL)
 		cv->setup(&cfg);
+	bindings_reset();
 	catalog_reset();
 	for (unsigned i = 0; cv->steps[i].text != NULL; i++) {
 		const struct step *st = &cv->steps[i];
@@ -383,9 +424,10 @@ run(const struct conversation *cv)
 			.channel = "sms",
 			.sender = "79120000001",
 			.cmd = &cmd,
-			.dialog = has_open ? &open : NULL };
-		in.contract =
-		    catalog_find(dialog_contract_needed(&cmd, in.dialog));
+			.dialog = has_open ? &open : NULL,
+			.bindings = &bindings };
+		in.contract = catalog_find(
+		    dialog_contract_wanted(&cmd, in.dialog, in.bindings));
 		if (dialog_decide(&in, &cfg, out) != 0)
 			fail_msg("%s step %u: caller error: %s", cv->name, i,
 			    out->reply);
@@ -394,6 +436,7 @@ run(const struct conversation *cv)
 			open = out->dialog;
 		if (out->has_submission)
 			catalog_apply(&out->submission);
+		bindings_apply(out);
 	}
 	free(out);
 }
@@ -407,6 +450,48 @@ set(struct config *c, const char *section, const char *key, const char *v)
 
 	if (config_set(c, section, key, v, why, sizeof(why)) != 0)
 		fail_msg("config %s.%s = %s: %s", section, key, v, why);
+}
+
+static void
+verify_bound(struct config *c)
+{
+	set(c, "verify", "mode", "bound");
+}
+
+static void
+bound_123859(struct config *c)
+{
+	verify_bound(c);
+	bound_to = "123859";
+}
+
+static void
+bound_555001(struct config *c)
+{
+	verify_bound(c);
+	bound_to = "555001";
+}
+
+static void
+bound_several(struct config *c)
+{
+	verify_bound(c);
+	bound_to = "123859,555001";
+}
+
+/* [verify] off, but billing bound the phone: the shortcuts still work. */
+static void
+off_bound_123859(struct config *c)
+{
+	(void)c;
+	bound_to = "123859";
+}
+
+static void
+off_bound_several(struct config *c)
+{
+	(void)c;
+	bound_to = "123859,555001";
 }
 
 static void
@@ -1342,6 +1427,178 @@ static const struct conversation conversations[] = {
 	        { T, "45", "prompt", NULL, NULL, "176354/1" },
 	        { T, "45", "accepted", NULL, ACCEPTED_RU, NULL, "45 45" },
 	    } },
+	/* issue 17: ИНФО, bound senders ([verify] mode = bound), settings */
+	{ "info to anyone with verify off", NULL,
+	    {
+	        { T, "ИНФО 123859", "info", NULL,
+	            "Договор 123859: день 45000 (22.04), ночь 23000 (22.04). "
+	            "За этот месяц не переданы, приём 18-25 числа",
+	            NULL, NOTHING },
+	        { T, "ПС 123859 45055 23186", "accepted", NULL, ACCEPTED_RU,
+	            NULL, "45055 23186" },
+	        { T, "ПС 123859 ?", "info", NULL,
+	            "Договор 123859: день 45055 (20.05), ночь 23186 (20.05). "
+	            "За этот месяц приняты",
+	            NULL, NOTHING },
+	        { T, "инфо 000111", "rejected", "unknown_contract",
+	            "Нет договора 000111. Проверьте номер. Пример: ПС 102057522 "
+	            "11638",
+	            NULL, NOTHING },
+	        { T, "ИНФО", "rejected", "not_bound",
+	            "Номер не привязан к договору. Привязать его можно в "
+	            "абонентском отделе",
+	            NULL, NOTHING },
+	        { T, "инфо 777001", "info", NULL,
+	            "Договор 777001: Т1 —. За этот месяц не переданы, приём "
+	            "18-25 числа",
+	            NULL, NOTHING },
+	    } },
+	{ "info after the window closed: the last occurrence's", NULL,
+	    {
+	        { "2024-05-24 12:00:00", "ПС 123859 45055 23186", "accepted",
+	            NULL, ACCEPTED_RU, NULL, "45055 23186" },
+	        { "2024-06-02 12:00:00", "ИНФО 123859", "info", NULL,
+	            "Договор 123859: день 45055 (24.05), ночь 23186 (24.05). "
+	            "За этот месяц приняты",
+	            NULL, NOTHING },
+	        { "2024-06-18 12:00:00", "ИНФО 123859", "info", NULL, NULL,
+	            NULL, NOTHING },
+	    } },
+	{ "info keeps the open dialog", NULL,
+	    {
+	        { T, "ПС 123859", "prompt", NULL, NULL, "123859/0", NOTHING },
+	        { T, "ИНФО 123859", "info", NULL, NULL, "123859/0", NOTHING },
+	        { T, "45055 23186", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "45055 23186" },
+	    } },
+	{ "settings with verify off", NULL,
+	    {
+	        { T, "НЕ НАПОМИНАТЬ", "setting", NULL,
+	            "Напоминания отключены. Включить: НАПОМИНАТЬ", NULL,
+	            NOTHING },
+	        { T, "Напоминайте", "setting", NULL,
+	            "Напоминания включены. Отключить: НЕ НАПОМИНАТЬ", NULL,
+	            NOTHING },
+	        { T, "ОТВЯЗАТЬ 123859", "rejected", "not_bound", NULL, NULL,
+	            NOTHING },
+	    } },
+	{ "bound to one: ПС alone starts its dialog", bound_123859,
+	    {
+	        { T, "ПС", "prompt", NULL,
+	            "Договор 123859. Введите показания: день", "123859/0",
+	            NOTHING },
+	        { T, "45055 23186", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "45055 23186" },
+	        { T, "ИНФО", "info", NULL,
+	            "Договор 123859: день 45055 (20.05), ночь 23186 (20.05). "
+	            "За этот месяц приняты",
+	            NULL, NOTHING },
+	    } },
+	{ "bound to one: values alone go to it", bound_123859,
+	    {
+	        { T, "45055 23186", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "45055 23186" },
+	        { T, "день 45100 ночь 23200", "accepted", NULL,
+	            "Показания исправлены: день 45100, ночь 23200.", NULL,
+	            "45100 23200", "correction" },
+	        { T, "123859 45200 23300", "accepted", NULL, NULL, NULL,
+	            "45200 23300", "correction" },
+	    } },
+	{ "bound to one: values alone, one at a time", bound_123859,
+	    {
+	        { T, "45055", "prompt", NULL, NULL, "123859/1", NOTHING },
+	        { T, "23186", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "45055 23186" },
+	    } },
+	{ "bound to one: another contract is refused", bound_555001,
+	    {
+	        { T, "ПС 123859 45055 23186", "rejected", "not_bound",
+	            "Номер не привязан к договору. Привязать его можно в "
+	            "абонентском отделе",
+	            NULL, NOTHING },
+	        { T, "ИНФО 123859", "rejected", "not_bound", NULL, NULL,
+	            NOTHING },
+	        /* values alone go to the one bound contract, 555001 */
+	        { T, "123859 45055 23186", "rejected", "lower_than_last", NULL,
+	            "555001/1", NOTHING },
+	        { T, "ОТМЕНА", "cancelled", NULL, NULL, NULL, NOTHING },
+	        { T, "ИНФО 555001", "info", NULL, NULL, NULL, NOTHING },
+	        { T, "ПС 555001 100100 50050 30030", "accepted", NULL,
+	            ACCEPTED_RU, NULL, "100100 50050 30030" },
+	    } },
+	{ "not bound at all", verify_bound,
+	    {
+	        { T, "ПС 123859 45055 23186", "rejected", "not_bound", NULL,
+	            NULL, NOTHING },
+	        { T, "ПС 123859", "rejected", "not_bound", NULL, NULL,
+	            NOTHING },
+	        { T, "45055 23186", "rejected", "not_bound", NULL, NULL,
+	            NOTHING },
+	        { T, "ИНФО 123859", "rejected", "not_bound", NULL, NULL,
+	            NOTHING },
+	        { T, "ПС", "rejected", "not_bound", NULL, NULL, NOTHING },
+	        { T, "ПОМОЩЬ", "help", NULL, NULL, NULL, NOTHING },
+	        { T, "Спасибо", "thanks", NULL, NULL, NULL, NOTHING },
+	        { T, "ДА", "help", "nothing_to_confirm", NULL, NULL, NOTHING },
+	        { T, "НЕ НАПОМИНАТЬ", "setting", NULL, NULL, NULL, NOTHING },
+	        { T, "абв", "rejected", "bad_format", NULL, NULL, NOTHING },
+	    } },
+	{ "bound to several: which one?", bound_several,
+	    {
+	        { T, "ПС", "rejected", "which_contract",
+	            "Укажите договор: ***859, ***001. Пример: ПС 102057522 "
+	            "11638",
+	            NULL, NOTHING },
+	        { T, "45055 23186", "rejected", "which_contract", NULL, NULL,
+	            NOTHING },
+	        { T, "ИНФО", "rejected", "which_contract", NULL, NULL,
+	            NOTHING },
+	        { T, "ОТВЯЗАТЬ", "rejected", "which_contract", NULL, NULL,
+	            NOTHING },
+	        { T, "ПС 102057522 11638", "rejected", "not_bound", NULL, NULL,
+	            NOTHING },
+	        { T, "123859 45055 23186", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "45055 23186" },
+	        { T, "ПС 555001", "prompt", NULL, NULL, "555001/0", NOTHING },
+	        { T, "100100 50050 30030", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "100100 50050 30030" },
+	    } },
+	{ "unbind, then refused", bound_123859,
+	    {
+	        { T, "ПС 123859", "prompt", NULL, NULL, "123859/0", NOTHING },
+	        { T, "ОТВЯЗАТЬ 555001", "rejected", "not_bound", NULL, NULL,
+	            NOTHING },
+	        { T, "ОТВЯЗАТЬ 123859", "setting", NULL,
+	            "Номер отвязан от договора 123859.", NULL, NOTHING },
+	        { T, "ПС 123859 45055 23186", "rejected", "not_bound", NULL,
+	            NULL, NOTHING },
+	        { T, "ПС", "rejected", "not_bound", NULL, NULL, NOTHING },
+	    } },
+	{ "unbind alone, bound to one", bound_123859,
+	    {
+	        { T, "отвязать", "setting", NULL,
+	            "Номер отвязан от договора 123859.", NULL, NOTHING },
+	        { T, "45055 23186", "rejected", "not_bound", NULL, NULL,
+	            NOTHING },
+	    } },
+	{ "verify off, bound to one: the shortcuts work", off_bound_123859,
+	    {
+	        { T, "ПС", "prompt", NULL, NULL, "123859/0", NOTHING },
+	        { T, "ОТМЕНА", "cancelled", NULL, NULL, NULL, NOTHING },
+	        { T, "ПС 555001 100100 50050 30030", "accepted", NULL,
+	            ACCEPTED_RU, NULL, "100100 50050 30030" },
+	        { T, "45055 23186", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "45055 23186" },
+	    } },
+	{ "verify off, bound to several: a known bare contract as before",
+	    off_bound_several,
+	    {
+	        { T, "102057522 11638", "accepted", NULL, ACCEPTED_RU, NULL,
+	            "11638" },
+	        { T, "45055 23186", "rejected", "which_contract", NULL, NULL,
+	            NOTHING },
+	    } },
+
 };
 
 #define NCONV (sizeof(conversations) / sizeof(conversations[0]))
@@ -1387,6 +1644,75 @@ test_contract_needed(void **state)
 	assert_null(dialog_contract_needed(&r, &d));
 	r = cmd_of("СТОП");
 	assert_null(dialog_contract_needed(&r, &d));
+}
+
+/* Bindings name the contract the customer left out; NULL: as needed. */
+static void
+test_contract_wanted(void **state)
+{
+	struct model_bindings one = { .n = 1, .contract = { "123859" } };
+	struct model_bindings two = { .n = 2,
+		.contract = { "123859", "555001" } };
+	struct dialog_state d = { .contract = "176354", .nregisters = 2 };
+	struct parse_result r;
+
+	(void)state;
+	r = cmd_of("ПС");
+	assert_string_equal(dialog_contract_wanted(&r, NULL, &one), "123859");
+	assert_null(dialog_contract_wanted(&r, NULL, &two));
+	assert_null(dialog_contract_wanted(&r, NULL, NULL));
+	r = cmd_of("45055 23186");
+	assert_string_equal(dialog_contract_wanted(&r, NULL, &one), "123859");
+	assert_string_equal(dialog_contract_wanted(&r, &d, &one), "176354");
+	assert_string_equal(dialog_contract_wanted(&r, NULL, &two), "45055");
+	r = cmd_of("555001 45055 23186");
+	assert_string_equal(dialog_contract_wanted(&r, NULL, &two), "555001");
+	r = cmd_of("ИНФО");
+	assert_string_equal(dialog_contract_wanted(&r, NULL, &one), "123859");
+	assert_null(dialog_contract_wanted(&r, NULL, NULL));
+	r = cmd_of("ИНФО 176354");
+	assert_string_equal(dialog_contract_wanted(&r, NULL, &one), "176354");
+	r = cmd_of("ОТВЯЗАТЬ 176354");
+	assert_null(dialog_contract_wanted(&r, NULL, &one));
+	r = cmd_of("ПС 176354 20 30");
+	assert_string_equal(dialog_contract_wanted(&r, NULL, &one), "176354");
+	one.more = true; /* more than listed: never "the one" */
+	r = cmd_of("ПС");
+	assert_null(dialog_contract_wanted(&r, NULL, &one));
+}
+
+/* What the store is told to change: the action and its contract. */
+static void
+test_actions(void **state)
+{
+	struct model_bindings b = { .n = 1, .contract = { "123859" } };
+	struct dialog_decision *out = malloc(sizeof(*out));
+	struct parse_result r;
+	struct dialog_input in = {
+		.time_us = time_of(T), .cmd = &r, .bindings = &b
+	};
+
+	(void)state;
+	r = cmd_of("НЕ НАПОМИНАТЬ");
+	assert_int_equal(dialog_decide(&in, &base_cfg, out), 0);
+	assert_int_equal(out->action, DIALOG_ACT_REMIND_OFF);
+	assert_string_equal(dialog_outcome_name(out->outcome), "setting");
+	r = cmd_of("НАПОМИНАТЬ");
+	assert_int_equal(dialog_decide(&in, &base_cfg, out), 0);
+	assert_int_equal(out->action, DIALOG_ACT_REMIND_ON);
+	r = cmd_of("ОТВЯЗАТЬ 123859");
+	assert_int_equal(dialog_decide(&in, &base_cfg, out), 0);
+	assert_int_equal(out->action, DIALOG_ACT_UNBIND);
+	assert_string_equal(out->action_contract, "123859");
+	r = cmd_of("ОТВЯЗАТЬ 555001");
+	assert_int_equal(dialog_decide(&in, &base_cfg, out), 0);
+	assert_int_equal(out->action, DIALOG_ACT_NONE);
+	assert_string_equal(dialog_reason_name(out->reason), "not_bound");
+	r = cmd_of("ПС 123859 45055 23186");
+	in.contract = catalog_find("123859");
+	assert_int_equal(dialog_decide(&in, &base_cfg, out), 0);
+	assert_int_equal(out->action, DIALOG_ACT_NONE);
+	free(out);
 }
 
 static void
@@ -1661,7 +1987,7 @@ teardown(void **state)
 int
 main(void)
 {
-	struct CMUnitTest tests[NCONV + 11];
+	struct CMUnitTest tests[NCONV + 13];
 	size_t n = 0;
 
 	for (size_t i = 0; i < NCONV; i++) {
@@ -1671,6 +1997,8 @@ main(void)
 		n++;
 	}
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_contract_needed);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_contract_wanted);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_actions);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_caller_errors);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_state_check);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_contract_changed);

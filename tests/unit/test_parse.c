@@ -62,6 +62,12 @@ struct gcase {
 #define CANCEL "{\"kind\":\"cancel\"}"
 #define THANKS "{\"kind\":\"thanks\"}"
 #define CONFIRM "{\"kind\":\"confirm\"}"
+#define INFO(c) "{\"kind\":\"info\",\"contract\":\"" c "\"}"
+#define INFO0 "{\"kind\":\"info\"}"
+#define UNBIND(c) "{\"kind\":\"unbind\",\"contract\":\"" c "\"}"
+#define UNBIND0 "{\"kind\":\"unbind\"}"
+#define REMIND_OFF "{\"kind\":\"remind_off\"}"
+#define REMIND_ON "{\"kind\":\"remind_on\"}"
 #define HELP "{\"kind\":\"help\"}"
 #define INVALID(r) "{\"kind\":\"invalid\",\"reason\":\"" r "\"}"
 /* with the span not understood: byte offset and length in the text */
@@ -698,6 +704,43 @@ static const struct gcase cases[] = {
 	T("ПС 102057522 ١١٦٣٨", INVALID_U("non_ascii_digit", 15, 2)),
 	T("ПС 102057522 11638 м²", INVALID_U("non_ascii_digit", 23, 2)),
 	T("ПС 102057522 11638 м³ abc", INVALID_U("bad_syntax", 26, 3)),
+
+	/* issue 17: the last readings, reminders, unbinding */
+	T("ИНФО 123859", INFO("123859")),
+	T("инфо 123859", INFO("123859")),
+	T("Инфо: 123859", INFO("123859")),
+	T("инфо №123859", INFO("123859")),
+	T("ИНФО 102 057 522", INFO("102057522")),
+	T("ИНФО 123859?", INFO("123859")),
+	T("info 123859", INFO("123859")),
+	T("БАЛ 123859", INFO("123859")),
+	T("Последние показания 123859", INFO("123859")),
+	T("Здравствуйте! Инфо 123859, пожалуйста", INFO("123859")),
+	T("ПС 123859 ?", INFO("123859")),
+	T("ПС 123859?", INFO("123859")),
+	T("пс 123859 ???", INFO("123859")),
+	T("ПС 123859 ? спасибо", INFO("123859")),
+	T("ИНФО", INFO0),
+	T("инфо?", INFO0),
+	T("Информация", INFO0),
+	T("ИНФО 123", INVALID_U("bad_contract", 9, 3)),
+	T("ИНФО 123859 5", INVALID_U("bad_syntax", 16, 1)),
+	T("ИНФО 123859 ????", INVALID_U("bad_syntax", 16, 4)),
+	T("ПС 123859 ????", INVALID_U("bad_syntax", 12, 4)),
+	T("ПС 123859 11638 ?", INVALID_U("bad_syntax", 18, 1)),
+	T("НЕ НАПОМИНАТЬ", REMIND_OFF),
+	T("Не напоминайте, пожалуйста", REMIND_OFF),
+	T("отключить напоминания", REMIND_OFF),
+	T("НАПОМИНАТЬ", REMIND_ON),
+	T("Напоминайте!", REMIND_ON),
+	T("включить напоминания", REMIND_ON),
+	T("не напоминать 5", INVALID_U("bad_syntax", 0, 4)),
+	T("напоминать стоп", INVALID_U("bad_syntax", 21, 8)),
+	T("ОТВЯЗАТЬ 123859", UNBIND("123859")),
+	T("Отвяжите 123859, спасибо", UNBIND("123859")),
+	T("ОТВЯЗАТЬ", UNBIND0),
+	T("ОТВЯЗАТЬ 12", INVALID_U("bad_contract", 17, 2)),
+	T("ИНФО 123859 ОТВЯЗАТЬ", INVALID_U("bad_syntax", 16, 16)),
 };
 
 /* ---- helpers --------------------------------------------------------- */
@@ -1091,6 +1134,10 @@ test_names(void **state)
 	assert_string_equal(parse_kind_name(PARSE_VALUES), "values");
 	assert_string_equal(parse_kind_name(PARSE_CANCEL), "cancel");
 	assert_string_equal(parse_kind_name(PARSE_HELP), "help");
+	assert_string_equal(parse_kind_name(PARSE_INFO), "info");
+	assert_string_equal(parse_kind_name(PARSE_REMIND_OFF), "remind_off");
+	assert_string_equal(parse_kind_name(PARSE_REMIND_ON), "remind_on");
+	assert_string_equal(parse_kind_name(PARSE_UNBIND), "unbind");
 	assert_string_equal(parse_kind_name((enum parse_kind)99), "?");
 	assert_string_equal(parse_reason_name(PARSE_R_NONE), "none");
 	assert_string_equal(parse_reason_name(PARSE_R_TOO_LONG), "too_long");
@@ -1281,7 +1328,16 @@ check_invariants(const char *text, size_t len, const struct parse_result *r)
 	case PARSE_CANCEL:
 	case PARSE_HELP:
 	case PARSE_THANKS:
-	case PARSE_CONFIRM: ok = bare_kind(r); break;
+	case PARSE_CONFIRM:
+	case PARSE_REMIND_OFF:
+	case PARSE_REMIND_ON: ok = bare_kind(r); break;
+	case PARSE_INFO:
+	case PARSE_UNBIND:
+		ok = (r->contract[0] == '\0' ||
+		         all_digits(r->contract, 4, 12)) &&
+		    r->nvalues == 0 && !r->truncated && !r->ambiguous &&
+		    !r->bare_contract && r->reason == PARSE_R_NONE;
+		break;
 	case PARSE_INVALID:
 		ok = r->reason > PARSE_R_NONE && r->reason < PARSE_R__MAX &&
 		    r->nvalues == 0 && !r->truncated && !r->ambiguous &&
@@ -1378,6 +1434,11 @@ static const char *const pieces[] = {
 	")",
 	"000",
 	"!",
+	/* issue 17 */
+	"ИНФО",
+	"не напоминать",
+	"Напоминать",
+	"отвязать",
 };
 
 /* 0-63 bytes of anything. */
@@ -1434,6 +1495,11 @@ static const char *const seeds[] = {
 	"102057540 7700",
 	"*ПС 1О2О57533 11638*",
 	"\xf0\x9f\x91\x8d",
+	"ИНФО 123859",
+	"ПС 123859 ?",
+	"НЕ НАПОМИНАТЬ",
+	"НАПОМИНАТЬ",
+	"ОТВЯЗАТЬ 123859",
 };
 
 /* Change a valid message by 1-4 random edits. */
@@ -1496,9 +1562,11 @@ sweep(
 		kinds[r.kind]++;
 	}
 	print_message("%u %s: invalid %u submit %u start %u values %u "
-	              "cancel %u help %u thanks %u confirm %u\n",
+	              "cancel %u help %u thanks %u confirm %u info %u "
+	              "remind_off %u remind_on %u unbind %u\n",
 	    SWEEP, what, kinds[0], kinds[1], kinds[2], kinds[3], kinds[4],
-	    kinds[5], kinds[6], kinds[7]);
+	    kinds[5], kinds[6], kinds[7], kinds[8], kinds[9], kinds[10],
+	    kinds[11]);
 	/* mutations and pieces reach every kind, so they test more than rejects */
 	if (gen != random_bytes)
 		for (int k = 0; k < PARSE__KIND_MAX; k++)

@@ -39,6 +39,8 @@ static struct tpl_vars typical = { {
     [TPL_VAR_UNKNOWN] = " «абвгдеёжзи…»", /* the longest quote */
     [TPL_VAR_LABEL] = "электроэнер", /* 22 bytes, near the label max */
     [TPL_VAR_NEXT] = "18.06",
+    [TPL_VAR_READINGS] = "пик 123456 (05.11), полупик 123456 (05.11)",
+    [TPL_VAR_CONTRACTS] = "***522, ***859, ***861",
 } };
 
 /* {example} as dialog.c builds it for template i. */
