@@ -31,8 +31,8 @@ mkdir -p "$work/tree"
 # dpkg-buildpackage writes the .deb next to the tree: build a copy.
 tar -C "$src" --exclude='./build*' --exclude=./.git --exclude=node_modules \
 	--exclude=./var -cf - . | tar -C "$work/tree" -xf -
-echo "== dpkg-buildpackage -us -uc -b"
-(cd "$work/tree" && dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1 ||
+echo "== dpkg-buildpackage -us -uc -b -J2"
+(cd "$work/tree" && dpkg-buildpackage -us -uc -b -J2) >"$work/build.log" 2>&1 ||
 	{ tail -40 "$work/build.log" >&2; fail "dpkg-buildpackage failed ($work/build.log)"; }
 version=$(dpkg-parsechangelog -l "$src/debian/changelog" -S Version)
 deb=$(ls "$work"/meterline_"$version"_*.deb)
@@ -68,14 +68,11 @@ for k in User=meterline ProtectSystem=strict NoNewPrivileges=yes PrivateTmp=yes 
 	grep -qx "$k" "$unit" || fail "unit lacks $k"
 done
 if command -v systemd-analyze >/dev/null; then
-	# Without a running systemd "verify" still parses the unit and checks
-	# that ExecStart exists; its complaints about the absent manager are
-	# not ours, so only lines naming the unit file count.
-	out=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify "$unit" 2>&1 || true)
-	echo "$out" | grep "meterline.service" | grep -v 'Failed to connect' && fail "systemd-analyze verify: $out"
+	# Works without a running systemd: parses the unit, checks ExecStart.
+	SYSTEMD_LOG_LEVEL=warning systemd-analyze verify "$unit" ||
+		fail "systemd-analyze verify $unit"
 	echo "systemd-analyze verify: unit ok"
 fi
-man -l /usr/share/man/man1/meterline.1.gz >/dev/null 2>&1 || true
 
 echo "== dpkg --purge"
 dpkg --purge meterline >"$work/purge.log" 2>&1 || { cat "$work/purge.log" >&2; fail "purge"; }
