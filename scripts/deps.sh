@@ -2,7 +2,7 @@
 # meterline needs, when they are missing and we may (root or sudo).
 
 MLINE_DEPS="build-essential cmake pkg-config libpcre2-dev libinih-dev
-libevent-dev libpq-dev libsmpp34-dev libjansson-dev libssl-dev libcmocka-dev
+libevent-dev libpq-dev libsmpp34-dev libjansson-dev libssl-dev libcurl4-openssl-dev libcmocka-dev
 postgresql postgresql-client tzdata clang libclang-rt-14-dev curl openssl libnet-smpp-perl
 nodejs kannel debhelper"
 # Debian's npm; not where node comes with its own (NodeSource's nodejs

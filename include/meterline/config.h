@@ -137,6 +137,28 @@ struct config_http {
 	bool require_timestamp;
 };
 
+/*
+ * [telegram] and [max]: a messenger bot (docs/channels.md). The section
+ * enables the channel; its webhook is served on the [http] listener.
+ */
+struct config_messenger {
+	bool enabled;
+	/* the bot's API token; secret */
+	char token[CONFIG_SECRET_MAX + 1];
+	char token_file[CONFIG_PATH_MAX + 1];
+	/* what the platform sends in its secret header; secret */
+	char secret[CONFIG_SECRET_MAX + 1];
+	char secret_file[CONFIG_PATH_MAX + 1];
+	/* "https://api.telegram.org"; tests point it at a local fake */
+	char api_base[CONFIG_HOST_MAX + 1];
+	/* the webhook's path on the [http] listener */
+	char webhook_path[128];
+	/* replies per second to the platform's API */
+	int send_rate;
+	/* bytes of a photo kept with its message */
+	size_t photo_max;
+};
+
 struct config_dialog {
 	int64_t expiry; /* seconds of idle time before a dialog expires */
 };
@@ -174,6 +196,7 @@ struct config {
 	struct config_database database;
 	struct config_smpp smpp;
 	struct config_http http;
+	struct config_messenger telegram, max;
 	struct config_dialog dialog;
 	struct config_window_set window;
 	struct config_limits limits;

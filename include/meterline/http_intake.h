@@ -144,6 +144,37 @@ void http_intake_stop(struct http_intake *);
  */
 void http_intake_free(struct http_intake *);
 
+/* ---- routes: more POST paths on the main listener (channel webhooks) ---- */
+
+/*
+ * One request to a route, from its callback until http_exchange_reply.
+ * Before the callback the intake has checked framing, method (POST, else
+ * 405), Content-Type (application/json, else 415) and size (max_body,
+ * else 413); the callback checks the rest and answers once, now or later.
+ */
+struct http_exchange;
+typedef void (*http_route_cb)(struct http_exchange *, void *arg);
+
+/*
+ * Serve path on the main listener with cb. 0, or -1 with why in err (the
+ * path is taken or not "/..."). Routes stay until http_intake_free.
+ */
+int http_intake_route(struct http_intake *, const char *path, http_route_cb cb,
+    void *arg, char *err, size_t errlen);
+
+/* A request header (NULL if absent) and the body; valid in the callback
+ * only. */
+const char *http_exchange_header(const struct http_exchange *, const char *);
+const char *http_exchange_body(const struct http_exchange *, size_t *len);
+
+/*
+ * Answer with code and a JSON body (NULL: {"ok":true} for 2xx), and a
+ * Retry-After when retry_after > 0. Frees x. After http_intake_free the
+ * request was answered 503 already: this only frees x.
+ */
+void http_exchange_reply(
+    struct http_exchange *, int code, const char *json, int retry_after);
+
 /* ---- building blocks, exposed for tests (src/http/http_check.c) ---- */
 
 /* Parse RFC 3339 "2024-05-18T09:30:00.250+03:00" (offset or Z required)

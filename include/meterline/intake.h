@@ -87,9 +87,10 @@ struct inbound_msg {
 };
 
 /*
- * Replies are queued in the outbox (and sent by the SMPP link) only for
- * channel "sms"; other channels take the reply from the result. This flag
- * keeps an "sms" reply out of the outbox too (replay without sending).
+ * Replies are queued in the outbox (and sent by the SMPP link) for channel
+ * "sms" and for messages with INTAKE_F_OUTBOX; other channels take the
+ * reply from the result. This flag keeps an "sms" reply out of the outbox
+ * too (replay without sending).
  */
 #define INTAKE_F_NO_OUTBOX 0x01
 /*
@@ -102,6 +103,12 @@ struct inbound_msg {
 #define INTAKE_F_PART 0x04
 /* the message was joined from the parts of part's group (intake_part) */
 #define INTAKE_F_WHOLE 0x08
+/*
+ * The reply goes to the outbox although the channel is not "sms": a
+ * messenger channel (Telegram, MAX) sends it from there, durable, with
+ * retries, instead of in its webhook's response (channel.h).
+ */
+#define INTAKE_F_OUTBOX 0x10
 
 enum intake_status {
 	INTAKE_APPLIED, /* committed now */

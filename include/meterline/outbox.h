@@ -1,6 +1,7 @@
 /*
  * The outbox sender: replies the store committed to the outbox table go
- * out over SMPP from here, and their fate comes back here.
+ * out from here, each through its channel's sender (SMS over the SMPP link,
+ * a messenger over HTTPS), and their fate comes back here.
  *
  * Rows are claimed with FOR UPDATE SKIP LOCKED, so several instances on one
  * database share the work; a claim leases a row (next_attempt_at moves
@@ -27,8 +28,38 @@ struct smpp_receipt;
 /* Hand one reply to the SMPP link; 0 when queued, -1 when refused. */
 typedef int (*outbox_send_fn)(void *ctx, const struct smpp_mt *mt);
 
+/* A reply of a channel other than SMS, handed to that channel's sender. */
+struct outbox_reply {
+	uint64_t cookie; /* the row; give it back to outbox_result */
+	const char *channel; /* "telegram", "max" */
+	const char *from; /* our address (the bot), as the message had it */
+	const char *to; /* the customer (chat or user id) */
+	const char *text; /* UTF-8 */
+	size_t len;
+	int attempts; /* including this one */
+	/* the customer's dialog is open as the reply goes (a bot may offer
+	   a cancel button) */
+	bool dialog_open;
+};
+
+/*
+ * Hand one reply to a channel's sender: 0 when taken (outbox_result
+ * follows, later, exactly once), -1 when refused (written back due
+ * again).
+ */
+typedef int (*outbox_channel_send_fn)(void *ctx, const struct outbox_reply *);
+
+/* What became of a reply a channel took. */
+enum outbox_verdict {
+	OUTBOX_SENT, /* the platform took it: row sent */
+	OUTBOX_REJECTED, /* refused for good (blocked bot, bad chat): failed */
+	OUTBOX_RETRY, /* temporary (429, 5xx, timeout): pending, backoff */
+	OUTBOX_UNSENT, /* never left (stopping): pending, due at once */
+};
+
 struct outbox_opts {
 	const char *conninfo;
+	/* the SMS channel's sender; NULL: no SMS channel */
 	outbox_send_fn send;
 	void *send_ctx;
 	int poll_ms; /* 0: 1000; claim due rows this often */
@@ -60,10 +91,30 @@ struct outbox_stats {
 struct outbox *outbox_new(struct event_base *, const struct outbox_opts *);
 void outbox_free(struct outbox *); /* NULL-safe */
 
-/* Whether to claim at all: false while the SMPP link is down. */
+/*
+ * Add a channel whose rows (outbox.channel = name) go to send. At most
+ * OUTBOX_CHANNELS channels with SMS; 0, or -1 when full or named twice.
+ * A channel added here is enabled at once.
+ */
+#define OUTBOX_CHANNELS 8
+int outbox_channel_add(
+    struct outbox *, const char *name, outbox_channel_send_fn, void *ctx);
+
+/*
+ * The fate of a reply a channel took (cookie from struct outbox_reply).
+ * ext_id: the platform's message id, stored in smsc_message_id (may be
+ * NULL). retry_after_s > 0: not due again before that many seconds (a
+ * platform's 429 retry_after), whatever the backoff says.
+ */
+void outbox_result(struct outbox *, uint64_t cookie, enum outbox_verdict,
+    const char *ext_id, int retry_after_s);
+
+/* Whether to claim SMS at all: false while the SMPP link is down. */
 void outbox_set_enabled(struct outbox *, bool);
 /* Claim due rows soon (the store committed some); coalesced. */
 void outbox_kick(struct outbox *);
+/* The same for one channel's rows only. */
+void outbox_kick_channel(struct outbox *, const char *channel);
 /* The link's report on one part of a reply (smpp_link_hooks.mt_report). */
 void outbox_report(struct outbox *, const struct smpp_mt_report *);
 /*

@@ -20,5 +20,7 @@ int cmd_import(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_export_log(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+int cmd_webhook(int argc, char **argv);
+int cmd_photo(int argc, char **argv);
 
 #endif

@@ -12,6 +12,8 @@ static const struct command commands[] = {
 	{ "import", cmd_import, "load contracts from billing (CSV)" },
 	{ "replay", cmd_replay, "apply a message log again (dry run, report)" },
 	{ "export-log", cmd_export_log, "write the message log as JSON Lines" },
+	{ "webhook", cmd_webhook, "register a messenger bot's webhook" },
+	{ "photo", cmd_photo, "write a photo a customer sent to a file" },
 };
 
 static void

@@ -435,6 +435,20 @@ load_finish(struct load_ctx *c)
 	if (cfg->http.enabled && cfg->http.secret[0] == '\0')
 		load_secret(c, "http", "secret_file", cfg->http.secret_file,
 		    cfg->http.secret, sizeof(cfg->http.secret));
+	if (cfg->telegram.enabled && cfg->telegram.token[0] == '\0')
+		load_secret(c, "telegram", "token_file",
+		    cfg->telegram.token_file, cfg->telegram.token,
+		    sizeof(cfg->telegram.token));
+	if (cfg->telegram.enabled && cfg->telegram.secret[0] == '\0')
+		load_secret(c, "telegram", "secret_token_file",
+		    cfg->telegram.secret_file, cfg->telegram.secret,
+		    sizeof(cfg->telegram.secret));
+	if (cfg->max.enabled && cfg->max.token[0] == '\0')
+		load_secret(c, "max", "token_file", cfg->max.token_file,
+		    cfg->max.token, sizeof(cfg->max.token));
+	if (cfg->max.enabled && cfg->max.secret[0] == '\0')
+		load_secret(c, "max", "secret_file", cfg->max.secret_file,
+		    cfg->max.secret, sizeof(cfg->max.secret));
 	if (cfg->smpp.enabled && cfg->smpp.tls && cfg->smpp.tls_verify)
 		load_readable(c, "smpp", "tls_ca_file", cfg->smpp.tls_ca_file);
 }

@@ -185,10 +185,42 @@ static const struct cfg_key cfg_keys[] = {
 
 	{ "security", "strict_secret_files", CFG_BOOL,
 	    F(security.strict_secret_files), 0, 0, NULL, "false", 0 },
+
+	{ "telegram", "token", CFG_STR, F(telegram.token), 0, 0, NULL, "",
+	    CFG_SECRET },
+	{ "telegram", "token_file", CFG_STR, F(telegram.token_file), 0, 0, NULL,
+	    "", 0 },
+	{ "telegram", "secret_token", CFG_STR, F(telegram.secret), 0, 0, NULL,
+	    "", CFG_SECRET },
+	{ "telegram", "secret_token_file", CFG_STR, F(telegram.secret_file), 0,
+	    0, NULL, "", 0 },
+	{ "telegram", "api_base", CFG_STR, F(telegram.api_base), 0, 0, NULL,
+	    "https://api.telegram.org", 0 },
+	{ "telegram", "webhook_path", CFG_STR, F(telegram.webhook_path), 0, 0,
+	    NULL, "/v1/telegram", 0 },
+	{ "telegram", "send_rate", CFG_INT, F(telegram.send_rate), 1, 100000,
+	    NULL, "30", 0 },
+	{ "telegram", "photo_max", CFG_INT, F(telegram.photo_max), 1024,
+	    104857600, NULL, "10485760", 0 },
+
+	{ "max", "token", CFG_STR, F(max.token), 0, 0, NULL, "", CFG_SECRET },
+	{ "max", "token_file", CFG_STR, F(max.token_file), 0, 0, NULL, "", 0 },
+	{ "max", "secret", CFG_STR, F(max.secret), 0, 0, NULL, "", CFG_SECRET },
+	{ "max", "secret_file", CFG_STR, F(max.secret_file), 0, 0, NULL, "",
+	    0 },
+	{ "max", "api_base", CFG_STR, F(max.api_base), 0, 0, NULL,
+	    "https://platform-api2.max.ru", 0 },
+	{ "max", "webhook_path", CFG_STR, F(max.webhook_path), 0, 0, NULL,
+	    "/v1/max", 0 },
+	{ "max", "send_rate", CFG_INT, F(max.send_rate), 1, 100000, NULL, "30",
+	    0 },
+	{ "max", "photo_max", CFG_INT, F(max.photo_max), 1024, 104857600, NULL,
+	    "10485760", 0 },
 };
 
 static const char *const cfg_sections[] = { "database", "smpp", "http",
-	"dialog", "window", "limits", "store", "log", "security", "templates" };
+	"dialog", "window", "limits", "store", "log", "security", "templates",
+	"telegram", "max" };
 
 static int cfg_why(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -496,6 +528,10 @@ config_section(
 		cfg->smpp.enabled = true;
 	if (strcmp(section, "http") == 0)
 		cfg->http.enabled = true;
+	if (strcmp(section, "telegram") == 0)
+		cfg->telegram.enabled = true;
+	if (strcmp(section, "max") == 0)
+		cfg->max.enabled = true;
 	return 0;
 }
 
@@ -732,11 +768,43 @@ cfg_check_http(const struct config_http *h, config_report_cb report, void *arg)
 	return n;
 }
 
+/* A messenger bot: its token and secret, and the listener it needs. */
+static int
+cfg_check_messenger(const struct config *cfg, const char *section,
+    const struct config_messenger *m, config_report_cb report, void *arg)
+{
+	int n = 0;
+
+	if (!m->enabled)
+		return 0;
+	if (!cfg->http.enabled)
+		n += cfg_report(report, arg, section, "webhook_path",
+		    "needs [http]: the webhook is served on its listener");
+	if ((m->token[0] != '\0') == (m->token_file[0] != '\0'))
+		n += cfg_report(report, arg, section, "token",
+		    "set token or token_file (one of them)");
+	if ((m->secret[0] != '\0') == (m->secret_file[0] != '\0'))
+		n += cfg_report(report, arg, section,
+		    strcmp(section, "telegram") == 0 ? "secret_token"
+		                                     : "secret",
+		    "set the webhook secret or its _file (one of them)");
+	if (m->webhook_path[0] != '/')
+		n += cfg_report(
+		    report, arg, section, "webhook_path", "must start with /");
+	if (strncmp(m->api_base, "http://", 7) != 0 &&
+	    strncmp(m->api_base, "https://", 8) != 0)
+		n += cfg_report(
+		    report, arg, section, "api_base", "not an http(s) URL");
+	return n;
+}
+
 int
 config_check(const struct config *cfg, config_report_cb report, void *arg)
 {
 	int n = cfg_check_smpp(&cfg->smpp, report, arg) +
-	    cfg_check_http(&cfg->http, report, arg);
+	    cfg_check_http(&cfg->http, report, arg) +
+	    cfg_check_messenger(cfg, "telegram", &cfg->telegram, report, arg) +
+	    cfg_check_messenger(cfg, "max", &cfg->max, report, arg);
 
 	if (cfg->database.conninfo[0] == '\0')
 		n +=
@@ -1042,7 +1110,10 @@ config_dump(const struct config *cfg, char *buf, size_t cap)
 		const struct cfg_key *k = &cfg_keys[i];
 
 		if ((strcmp(k->section, "smpp") == 0 && !cfg->smpp.enabled) ||
-		    (strcmp(k->section, "http") == 0 && !cfg->http.enabled))
+		    (strcmp(k->section, "http") == 0 && !cfg->http.enabled) ||
+		    (strcmp(k->section, "telegram") == 0 &&
+		        !cfg->telegram.enabled) ||
+		    (strcmp(k->section, "max") == 0 && !cfg->max.enabled))
 			continue; /* a disabled channel has no section */
 		if (strcmp(section, k->section) != 0)
 			cfg_printf(&o, "%s[%s]\n", o.len ? "\n" : "",

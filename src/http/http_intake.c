@@ -34,6 +34,7 @@
 #include <jansson.h>
 
 #include "http_gate.h"
+#include "http_int.h"
 #include "meterline/clock.h"
 #include "meterline/hash.h"
 #include "meterline/http_intake.h"
@@ -110,6 +111,7 @@ struct http_intake {
 	struct metric *m_limited;
 	struct metric *m_open, *m_gate; /* {listener}, {listener,event} */
 	struct metric *m_events; /* {event}: replays, stale, framing */
+	struct http_routes *routes; /* webhooks of channels (http_route.c) */
 };
 
 void
@@ -167,7 +169,7 @@ http_count(struct http_intake *srv, int code)
  * retry_after > 0, a Retry-After header. t0_us > 0 records the latency.
  * Takes care of the one reply per request: req is gone afterwards.
  */
-static void
+void
 http_send(struct http_intake *srv, struct evhttp_request *req, int code,
     const char *ctype, const char *body, size_t len, int retry_after,
     int64_t t0_us)
@@ -214,7 +216,7 @@ http_send_json(struct http_intake *srv, struct evhttp_request *req, int code,
 }
 
 /* {"error":error,"detail":detail} */
-static void
+void
 http_error(struct http_intake *srv, struct evhttp_request *req, int code,
     const char *error, const char *detail, int retry_after, int64_t t0_us)
 {
@@ -269,7 +271,7 @@ http_length_conflict(const struct evkeyvalq *h)
  * refused with 400 and the connection closed (what follows on it cannot
  * be trusted). Returns false when answered.
  */
-static bool
+bool
 http_request_begin(
     struct http_intake *srv, struct evhttp_request *req, int64_t t0)
 {
@@ -1158,7 +1160,25 @@ http_intake_admin_port(const struct http_intake *srv)
 size_t
 http_intake_inflight(const struct http_intake *srv)
 {
-	return srv->waiting;
+	return srv->waiting + http_routes_waiting(srv->routes);
+}
+
+struct evhttp *
+http_intake_main(struct http_intake *srv)
+{
+	return srv->http;
+}
+
+size_t
+http_intake_max_body(const struct http_intake *srv)
+{
+	return srv->cfg.max_body;
+}
+
+struct http_routes **
+http_intake_routes(struct http_intake *srv)
+{
+	return &srv->routes;
 }
 
 size_t
@@ -1208,6 +1228,7 @@ http_intake_free(struct http_intake *srv)
 		p->srv = NULL;
 		p->prev = p->next = NULL;
 	}
+	http_routes_free(srv->routes);
 	/* evhttp_free frees the listeners before it closes connections */
 	http_gate_unbind(srv->gate);
 	http_gate_unbind(srv->admin_gate);

@@ -17,14 +17,18 @@
 
 #include <event2/event.h>
 
+#include "meterline/channel.h"
 #include "meterline/config.h"
 #include "meterline/http_intake.h"
+#include "meterline/max.h"
 #include "meterline/log.h"
 #include "meterline/metrics.h"
 #include "meterline/outbox.h"
 #include "meterline/serve.h"
 #include "meterline/smpp_link.h"
 #include "meterline/store.h"
+#include "meterline/telegram.h"
+#include "meterline/webc.h"
 #include "meterline/xmalloc.h"
 
 /*
@@ -43,6 +47,9 @@ struct serve_call {
 	intake_done_cb done;
 	void *arg;
 	bool sms;
+	/* the channel whose outbox claim a committed reply wakes, or NULL */
+	const char *kick;
+	const char *label; /* messages_total{channel} */
 	struct serve_call *next; /* free list */
 };
 
@@ -53,9 +60,16 @@ struct serve {
 	struct outbox *outbox;
 	struct smpp_link *link;
 	struct http_intake *http;
+	/* messenger channels (Telegram, MAX) and their HTTPS client */
+	struct webc *webc;
+	struct channel *chans[2];
+	const char *chan_names[2];
+	size_t nchans;
 	struct metrics *metrics;
 	struct metrics_std std;
 	struct metric *smpp_bounds; /* meterline_smpp_bounds_total{what} */
+	/* meterline_channel_events_total{channel,event} (docs/channels.md) */
+	struct metric *chan_events;
 	struct serve_call *free_calls;
 	struct event *sig_term, *sig_int, *stop_timer, *link_wait;
 	/* 0 running, 1 draining, 2 done */
@@ -86,13 +100,13 @@ serve_done(const struct intake_result *r, void *arg)
 	/* a part kept (INTAKE_F_PART) is no message yet */
 	if (r->status != INTAKE_TEMPFAIL &&
 	    !(r->outcome != NULL && strcmp(r->outcome, "part") == 0))
-		metrics_inc(sv->std.messages, c->sms ? "sms" : "bridge",
+		metrics_inc(sv->std.messages, c->label,
 		    r->outcome ? r->outcome : "", r->reason ? r->reason : "");
 	if (r->status == INTAKE_DUPLICATE)
-		metrics_inc(sv->std.duplicates, c->sms ? "sms" : "bridge");
-	if (c->sms && r->status == INTAKE_APPLIED && r->reply != NULL &&
-	    sv->outbox != NULL)
-		outbox_kick(sv->outbox);
+		metrics_inc(sv->std.duplicates, c->label);
+	if (c->kick != NULL && r->status == INTAKE_APPLIED &&
+	    r->reply != NULL && sv->outbox != NULL)
+		outbox_kick_channel(sv->outbox, c->kick);
 	c->done(r, c->arg);
 	c->next = sv->free_calls;
 	sv->free_calls = c;
@@ -112,6 +126,12 @@ serve_submit(
 	c->done = done;
 	c->arg = arg;
 	c->sms = strcmp(msg->channel, "sms") == 0;
+	c->label = c->kick = c->sms ? "sms" : NULL;
+	for (size_t i = 0; c->kick == NULL && i < sv->nchans; i++)
+		if (strcmp(msg->channel, sv->chan_names[i]) == 0)
+			c->label = c->kick = sv->chan_names[i];
+	if (c->label == NULL)
+		c->label = "bridge";
 	if (store_submit(sv->store, msg, serve_done, c) != 0) {
 		c->next = sv->free_calls;
 		sv->free_calls = c;
@@ -219,6 +239,42 @@ serve_collect_smpp_bounds(struct serve *sv, const struct smpp_link_stats *ls)
 		metrics_set(metrics_series(m, c[i].what), (double)c[i].n);
 }
 
+/* What each messenger channel did: one counter family, event as label. */
+static void
+serve_collect_channels(struct serve *sv)
+{
+	for (size_t i = 0; i < sv->nchans && sv->chan_events != NULL; i++) {
+		struct chan_stats cs;
+		const char *n = sv->chan_names[i];
+
+		channel_stats(sv->chans[i], &cs);
+		const struct {
+			const char *event;
+			uint64_t v;
+		} c[] = {
+			{ "updates", cs.updates },
+			{ "stored", cs.stored },
+			{ "duplicates", cs.duplicates },
+			{ "ignored", cs.ignored },
+			{ "bad_update", cs.bad },
+			{ "unauthorized", cs.unauthorized },
+			{ "sent", cs.sent },
+			{ "rejected", cs.rejected },
+			{ "retried", cs.retried },
+			{ "throttled", cs.throttled },
+			{ "photos", cs.photos },
+			{ "photos_stored", cs.photos_stored },
+			{ "photos_failed", cs.photos_failed },
+			{ "phones", cs.phones },
+		};
+
+		for (size_t k = 0; k < ARRAY_SIZE(c); k++)
+			metrics_set(
+			    metrics_series(sv->chan_events, n, c[k].event),
+			    (double)c[k].v);
+	}
+}
+
 /* Copy the modules' own counters into the registry when scraped. */
 static void
 serve_collect(void *arg)
@@ -239,6 +295,7 @@ serve_collect(void *arg)
 		    (double)ls->mt_throttled);
 		serve_collect_smpp_bounds(sv, ls);
 	}
+	serve_collect_channels(sv);
 	if (sv->outbox != NULL) {
 		struct outbox_stats os;
 
@@ -332,6 +389,99 @@ serve_start_http(
 	return sv->http != NULL ? 0 : -1;
 }
 
+/* ---- messenger channels -------------------------------------------------- */
+
+/* The outbox hands a messenger's reply to its channel. */
+static int
+serve_chan_send(void *ctx, const struct outbox_reply *r)
+{
+	struct chan_reply cr = { r->cookie, r->to, r->text, r->len,
+		r->dialog_open };
+
+	return channel_send(ctx, &cr);
+}
+
+/* A channel's verdict on a reply, into the outbox. */
+static void
+serve_chan_result(void *arg, uint64_t cookie, enum chan_verdict v,
+    const char *ext_id, int retry_after)
+{
+	static const enum outbox_verdict map[] = { [CHAN_SENT] = OUTBOX_SENT,
+		[CHAN_REJECTED] = OUTBOX_REJECTED,
+		[CHAN_RETRY] = OUTBOX_RETRY,
+		[CHAN_UNSENT] = OUTBOX_UNSENT };
+	struct serve *sv = arg;
+
+	outbox_result(sv->outbox, cookie, map[v], ext_id, retry_after);
+}
+
+static int
+serve_start_channel(struct serve *sv, const struct intake *in,
+    const struct chan_api *api, const struct config_messenger *mc, char *err,
+    size_t errlen)
+{
+	struct chan_opts co = { .api = api,
+		.api_ctx = (void *)mc,
+		.secret = mc->secret,
+		.send_rate = mc->send_rate,
+		.rate_limit = sv->cfg.http.rate_limit,
+		.rate_burst = sv->cfg.http.rate_burst,
+		.intake = in,
+		.webc = sv->webc,
+		.result = serve_chan_result,
+		.result_arg = sv,
+		.conninfo = sv->cfg.database.conninfo,
+		.photo_max = mc->photo_max };
+	struct channel *ch = channel_new(sv->base, &co);
+
+	if (ch == NULL) {
+		snprintf(
+		    err, errlen, "%s: cannot start the channel", api->name);
+		return -1;
+	}
+	sv->chans[sv->nchans] = ch;
+	sv->chan_names[sv->nchans++] = api->name;
+	if (channel_route(ch, sv->http, mc->webhook_path, err, errlen) != 0 ||
+	    outbox_channel_add(sv->outbox, api->name, serve_chan_send, ch) != 0)
+		return -1;
+	log_info("%s: webhook on %s, replies to %s", api->name,
+	    mc->webhook_path, mc->api_base);
+	return 0;
+}
+
+/* Telegram and MAX: their webhooks on [http], their replies by HTTPS. */
+static int
+serve_start_channels(
+    struct serve *sv, const struct intake *in, char *err, size_t errlen)
+{
+	if (!sv->cfg.telegram.enabled && !sv->cfg.max.enabled)
+		return 0;
+	if (sv->http == NULL) {
+		snprintf(err, errlen, "messenger channels need [http]");
+		return -1;
+	}
+	if (sv->outbox == NULL) {
+		struct outbox_opts oo = { .conninfo = sv->cfg.database.conninfo,
+			.on_sent = serve_on_sent,
+			.on_sent_arg = sv };
+
+		sv->outbox = outbox_new(sv->base, &oo);
+	}
+	if ((sv->webc = webc_new(sv->base, NULL)) == NULL) {
+		snprintf(err, errlen, "cannot set up libcurl");
+		return -1;
+	}
+	if (sv->cfg.telegram.enabled &&
+	    serve_start_channel(
+	        sv, in, &telegram_api, &sv->cfg.telegram, err, errlen) != 0)
+		return -1;
+	if (sv->cfg.max.enabled &&
+	    serve_start_channel(sv, in, &max_api, &sv->cfg.max, err, errlen) !=
+	        0)
+		return -1;
+	return 0;
+}
+
 /* ---- graceful stop -------------------------------------------------------- */
 
 static void
@@ -340,10 +490,12 @@ serve_stop_tick(evutil_socket_t fd, short what, void *arg)
 	struct serve *sv = arg;
 	bool http_busy = sv->http != NULL && http_intake_inflight(sv->http) > 0;
 	bool outbox_busy = sv->outbox != NULL && !outbox_idle(sv->outbox);
+	/* messenger replies on the wire: their results are written back */
+	bool webc_busy = sv->webc != NULL && webc_inflight(sv->webc) > 0;
 
 	(void)fd;
 	(void)what;
-	if (sv->stopping == 2 && !http_busy && !outbox_busy &&
+	if (sv->stopping == 2 && !http_busy && !outbox_busy && !webc_busy &&
 	    store_pending(sv->store) == 0) {
 		log_info("stopped cleanly");
 		event_base_loopexit(sv->base, NULL);
@@ -382,10 +534,16 @@ serve_signal(evutil_socket_t sig, short what, void *arg)
 	sv->stopping = 1;
 	if (sv->http != NULL)
 		http_intake_stop(sv->http);
-	if (sv->link != NULL)
+	/* queued messenger replies go back to the table, due at once */
+	for (size_t i = 0; i < sv->nchans; i++)
+		channel_stop(sv->chans[i]);
+	if (sv->link != NULL) {
 		smpp_link_stop(sv->link, serve_link_stopped, sv);
-	else
+	} else {
 		sv->stopping = 2;
+		if (sv->outbox != NULL)
+			outbox_flush(sv->outbox, NULL, NULL);
+	}
 	sv->stop_timer =
 	    event_new(sv->base, -1, EV_PERSIST, serve_stop_tick, sv);
 	event_add(sv->stop_timer, &tick);
@@ -410,12 +568,18 @@ serve_start(struct serve *sv, char *err, size_t errlen)
 	sv->smpp_bounds = metrics_counter(sv->metrics,
 	    "meterline_smpp_bounds_total",
 	    "What the SMPP link's bounds did (docs/security.md)", "what", 0);
+	sv->chan_events =
+	    metrics_counter(sv->metrics, "meterline_channel_events_total",
+	        "What each messenger channel did (docs/channels.md)",
+	        "channel,event", 0);
 	metrics_on_render(sv->metrics, serve_collect, sv);
 	if ((sv->store = store_new(sv->base, &so, err, errlen)) == NULL)
 		return -1;
 	if (sv->cfg.smpp.enabled && serve_start_smpp(sv, err, errlen) != 0)
 		return -1;
 	if (sv->cfg.http.enabled && serve_start_http(sv, &in, err, errlen) != 0)
+		return -1;
+	if (serve_start_channels(sv, &in, err, errlen) != 0)
 		return -1;
 	sv->sig_term = evsignal_new(sv->base, SIGTERM, serve_signal, sv);
 	sv->sig_int = evsignal_new(sv->base, SIGINT, serve_signal, sv);
@@ -432,11 +596,20 @@ serve_free(struct serve *sv)
 {
 	struct serve_call *c;
 
-	/* Channels first, so nothing submits into a store being freed. */
+	/* Channels first, so nothing submits into a store being freed. A
+	 * messenger channel stops first (nothing new to its HTTPS client),
+	 * the client's cancelled requests report to the outbox, and the
+	 * channel itself goes last: the store's last done callbacks answer
+	 * its webhooks. */
+	for (size_t i = 0; i < sv->nchans; i++)
+		channel_stop(sv->chans[i]);
 	http_intake_free(sv->http);
 	smpp_link_free(sv->link);
+	webc_free(sv->webc);
 	outbox_free(sv->outbox);
 	store_free(sv->store);
+	for (size_t i = 0; i < sv->nchans; i++)
+		channel_free(sv->chans[i]);
 	metrics_free(sv->metrics);
 	while ((c = sv->free_calls) != NULL) {
 		sv->free_calls = c->next;

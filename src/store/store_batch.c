@@ -707,7 +707,9 @@ batch_apply(struct store_batch *b, size_t i, const struct dialog_state *before)
 	m->reason = sbuf_str(&b->text, dialog_reason_name(d->reason));
 	m->reply = sbuf_str(&b->text, d->reply);
 	m->flags = d->flags;
-	m->outbox = d->reply[0] != '\0' && strcmp(m->in.channel, "sms") == 0 &&
+	m->outbox = d->reply[0] != '\0' &&
+	    (strcmp(m->in.channel, "sms") == 0 ||
+	        (m->in.flags & INTAKE_F_OUTBOX)) &&
 	    !(m->in.flags & INTAKE_F_NO_OUTBOX);
 	if (m->advanced && batch_redeliverable(m))
 		htab_put(

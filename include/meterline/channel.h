@@ -1,0 +1,159 @@
+/*
+ * The messenger channel framework: what every bot platform shares, so a
+ * new messenger is one folder with one struct chan_api.
+ *
+ *   platform --webhook--> http route --> channel: secret (constant time),
+ *     the adapter's parse --> struct inbound_msg --> intake (the store);
+ *     200 after COMMIT, 503 when nothing was stored (the platform retries),
+ *     401 on a wrong secret, 400 on a bad update, 429 over the rate.
+ *   outbox --channel_send--> queue --rate limit--> the adapter's request
+ *     --> webc (HTTPS) --> the adapter's verdict --> result callback
+ *     (sent, rejected, retry with the platform's retry_after).
+ *
+ * The platform's own id of an update is the message's external id, so a
+ * retried webhook is answered 200 and never applied twice (the store's
+ * (channel, external_id) dedupe). docs/channels.md.
+ */
+#ifndef METERLINE_CHANNEL_H
+#define METERLINE_CHANNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meterline/http_intake.h"
+#include "meterline/intake.h"
+#include "meterline/webc.h"
+
+struct event_base;
+
+/* What an adapter made of one webhook body. */
+enum chan_kind {
+	CHAN_IN_MESSAGE, /* msg is filled: store it */
+	CHAN_IN_IGNORE, /* nothing for us (another update type): 200 */
+};
+
+/* A parsed update; its strings belong to the adapter's storage here. */
+struct chan_update {
+	enum chan_kind kind;
+	struct inbound_msg msg;
+	char sender[64], recipient[64], external_id[64];
+	char *text; /* owned (malloc) */
+	/* a photo's platform reference (file_id, URL), "" when none */
+	char photo[512];
+	/* a shared contact's phone, when the contact is the sender's own */
+	char phone[40];
+};
+
+/* One reply to send, from the outbox (strings borrowed for the call). */
+struct chan_reply {
+	uint64_t cookie;
+	const char *to; /* the chat or user id */
+	const char *text;
+	size_t len;
+	/* the dialog is open: offer CHAN_CANCEL_TEXT as a button */
+	bool dialog_open;
+};
+
+/* The button a bot offers while a dialog is open (the grammar's cancel). */
+#define CHAN_CANCEL_TEXT "Отмена"
+
+/* The HTTP request an adapter builds for a reply. */
+struct chan_req {
+	char url[1024];
+	const char *headers[4]; /* NULL-terminated, pointing into hdr */
+	char hdr[3][320];
+	char *body; /* owned (malloc) */
+	size_t len;
+};
+
+enum chan_verdict {
+	CHAN_SENT,
+	CHAN_REJECTED, /* permanent: the row fails */
+	CHAN_RETRY, /* temporary: backoff, or retry_after */
+	CHAN_UNSENT, /* never sent (stopping) */
+};
+
+/* One platform. Every function is called on the loop. */
+struct chan_api {
+	const char *name; /* channel name in the store: "telegram" */
+	const char *secret_header; /* "X-Telegram-Bot-Api-Secret-Token" */
+	/* body -> u; 0, or -1 with why (answered 400) */
+	int (*parse)(void *ctx, const char *body, size_t len,
+	    struct chan_update *u, char *why, size_t whylen);
+	/* the request that sends r; 0 or -1 (the reply fails) */
+	int (*build)(void *ctx, const struct chan_reply *r, struct chan_req *q);
+	/* the platform's answer: verdict, its message id, its retry_after */
+	enum chan_verdict (*verdict)(void *ctx, const struct webc_resp *,
+	    char *ext_id, size_t idlen, int *retry_after);
+	/*
+	 * Photos: the URL of step `step` (0 first, photo_steps in all) of
+	 * fetching ref, given the previous step's answer (NULL at step 0);
+	 * the last step's answer is the file. 0, or -1 (the photo fails).
+	 */
+	int photo_steps;
+	int (*photo_url)(void *ctx, const char *ref, int step,
+	    const struct webc_resp *prev, char *url, size_t len);
+};
+
+/* The outcome of one reply (channel_send). */
+typedef void (*chan_result_cb)(void *arg, uint64_t cookie, enum chan_verdict,
+    const char *ext_id, int retry_after);
+
+struct chan_opts {
+	const struct chan_api *api; /* borrowed */
+	void *api_ctx;
+	const char *secret; /* the webhook secret (copied); "" refuses all */
+	int send_rate; /* replies per second, > 0 */
+	int max_inflight; /* 0: 64 requests at once */
+	int send_timeout_ms; /* 0: 10,000 */
+	int rate_limit, rate_burst; /* inbound per sender per minute; 0 off */
+	const struct intake *intake; /* copied; ctx borrowed */
+	struct webc *webc; /* borrowed */
+	chan_result_cb result;
+	void *result_arg;
+	/*
+	 * Where photos and shared phones go (schema 0005): libpq conninfo,
+	 * or NULL to keep neither. photo_max: bytes (0: 10 MiB).
+	 */
+	const char *conninfo;
+	size_t photo_max;
+};
+
+struct channel;
+
+struct channel *channel_new(struct event_base *, const struct chan_opts *);
+/* Replies still queued get CHAN_UNSENT from here. NULL-safe. */
+void channel_free(struct channel *);
+
+/* Serve the webhook on path of the [http] listener. */
+int channel_route(struct channel *, struct http_intake *, const char *path,
+    char *err, size_t errlen);
+
+/* Take one reply: 0 (the result callback follows, once), -1 refused. */
+int channel_send(struct channel *, const struct chan_reply *);
+
+/* Stop sending: queued replies get CHAN_UNSENT now. */
+void channel_stop(struct channel *);
+
+struct chan_stats {
+	uint64_t updates, stored, duplicates, ignored, bad, unauthorized;
+	uint64_t sent, rejected, retried, throttled; /* throttled: 429s */
+	uint64_t photos, photos_stored, photos_failed, phones;
+	size_t queued, inflight;
+};
+void channel_stats(const struct channel *, struct chan_stats *);
+
+/*
+ * For adapters: set u's text (a copy, cut to CHAN_TEXT_MAX bytes at a
+ * character boundary), and point u->msg at u's fields with channel and
+ * time. The text is "?" (the help) when NULL.
+ */
+#define CHAN_TEXT_MAX 4096
+void chan_update_fill(struct chan_update *u, const char *channel,
+    const char *text, int64_t time_us);
+
+/* Equal strings, in time that depends on the lengths only. */
+bool chan_secret_equal(const char *a, const char *b);
+
+#endif
