@@ -158,7 +158,34 @@ def file_seeds():
     put("replay_read", "csv_no_id", b"\x02time,channel,from,to,text\n2026-11-01T10:00:00Z,sms,1,2,x\n")
 
 
+def messenger_seeds():
+    """Op octet: bit 0 MAX, bit 1 a platform answer, bits 2-4 its status."""
+    tg = {
+        "tg_text": '{"update_id":10,"message":{"message_id":1,"from":{"id":42,"is_bot":false,"first_name":"A"},"chat":{"id":42,"type":"private"},"date":1700000000,"text":"ПС 123859"}}',
+        "tg_photo": '{"update_id":11,"message":{"message_id":2,"from":{"id":42},"chat":{"id":42,"type":"private"},"date":1,"photo":[{"file_id":"small","file_unique_id":"a","width":90,"height":90},{"file_id":"big","file_unique_id":"b","width":800,"height":800}],"caption":"ПС 1 2"}}',
+        "tg_contact": '{"update_id":13,"message":{"message_id":4,"from":{"id":42},"chat":{"id":42,"type":"private"},"date":1,"contact":{"phone_number":"79120000001","first_name":"A","user_id":42}}}',
+        "tg_start": '{"update_id":15,"message":{"message_id":6,"from":{"id":42},"chat":{"id":42,"type":"private"},"date":1,"text":"/start"}}',
+        "tg_edit": '{"update_id":16,"edited_message":{"message_id":6,"from":{"id":42},"chat":{"id":42,"type":"private"},"date":1,"text":"x"}}',
+        "tg_group": '{"update_id":17,"message":{"message_id":7,"from":{"id":42},"chat":{"id":-100,"type":"group"},"date":1,"text":"x"}}',
+    }
+    mx = {
+        "max_text": '{"update_type":"message_created","timestamp":1700000000123,"message":{"sender":{"user_id":501,"name":"I","is_bot":false},"recipient":{"chat_id":9,"chat_type":"dialog","user_id":777},"timestamp":1700000000123,"body":{"mid":"mid.abc","seq":1,"text":"ПС 123859","attachments":[{"type":"image","payload":{"photo_id":1,"token":"t","url":"https://i.example/p.jpg"}}]}},"user_locale":"ru"}',
+        "max_started": '{"update_type":"bot_started","timestamp":5000,"chat_id":9,"user":{"user_id":501,"name":"I"},"payload":null}',
+        "max_chat": '{"update_type":"message_created","timestamp":1,"message":{"sender":{"user_id":501},"recipient":{"chat_id":9,"chat_type":"chat"},"timestamp":1,"body":{"mid":"m","text":"x"}}}',
+        "max_removed": '{"update_type":"message_removed","timestamp":1,"message_id":"m"}',
+    }
+    for name, body in tg.items():
+        put("messenger", name, b"\x00" + body.encode())
+    for name, body in mx.items():
+        put("messenger", name, b"\x01" + body.encode())
+    put("messenger", "tg_ok", b"\x02" + b'{"ok":true,"result":{"message_id":99,"chat":{"id":42}}}')
+    put("messenger", "tg_flood", bytes([2 | 4 << 2]) + b'{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 5","parameters":{"retry_after":5}}')
+    put("messenger", "max_ok", b"\x03" + b'{"message":{"recipient":{"user_id":501},"body":{"mid":"mid.out","seq":2,"text":"ok"}}}')
+    put("messenger", "max_404", bytes([3 | 3 << 2]) + b"{}")
+
+
 smpp_seeds()
 concat_seeds()
+messenger_seeds()
 http_seeds()
 file_seeds()
