@@ -26,6 +26,6 @@ cmake --build build-asan -j "$jobs"
 	ctest --output-on-failure -j "$jobs" -LE package)
 
 if [ -x scripts/fuzz.sh ] && command -v clang >/dev/null; then
-	echo "== fuzz smoke (every target 8 s) =="
-	scripts/fuzz.sh --time 8
+	echo "== fuzz smoke (every target 6 s) =="
+	scripts/fuzz.sh --time 6
 fi
