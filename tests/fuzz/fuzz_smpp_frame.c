@@ -122,5 +122,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	bufferevent_free(pair[0]);
 	bufferevent_free(pair[1]);
+	/* libevent frees a bufferevent in a finaliser on the loop: without a
+	   turn of the loop every input's pair stays allocated (2 GB after
+	   150,000 inputs: the campaign's first out-of-memory finding). */
+	event_base_loop(base, EVLOOP_NONBLOCK);
 	return 0;
 }
