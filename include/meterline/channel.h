@@ -181,6 +181,12 @@ void channel_stats(const struct channel *, struct chan_stats *);
 void chan_update_fill(struct chan_update *u, const char *channel,
     const char *text, int64_t time_us);
 
+/*
+ * A platform's timestamp (v units of unit_us microseconds) in Unix
+ * microseconds; 0 (no time, as when absent) when it does not fit.
+ */
+int64_t chan_time_us(long long v, int64_t unit_us);
+
 /* Equal strings, in time that depends on the lengths only. */
 bool chan_secret_equal(const char *a, const char *b);
 

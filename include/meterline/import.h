@@ -61,4 +61,13 @@ int import_phones(const char *conninfo, FILE *in, const char *name,
     import_bad_cb bad, void *arg, struct import_phones_report *, char *err,
     size_t errlen);
 
+/*
+ * The per-line checks of import_contracts without a database (for the
+ * fuzzer and a dry run): the header, every field of every line. Checks
+ * across lines need the database and are not made. The same report,
+ * without contract counts; the same return.
+ */
+int import_check_csv(FILE *in, const char *name, import_bad_cb bad, void *arg,
+    struct import_report *, char *err, size_t errlen);
+
 #endif

@@ -4,6 +4,7 @@
  * that takes the outbox's replies to the platform at its rate.
  */
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +70,15 @@ chan_secret_equal(const char *a, const char *b)
 	for (size_t i = 0; i < lb; i++)
 		d |= (unsigned char)(b[i] ^ (i < la ? a[i] : 0));
 	return d == 0;
+}
+
+int64_t
+chan_time_us(long long v, int64_t unit_us)
+{
+	/* a hostile body's huge value must not overflow (fuzz_messenger) */
+	if (v > INT64_MAX / unit_us || v < INT64_MIN / unit_us)
+		return 0;
+	return (int64_t)v * unit_us;
 }
 
 void

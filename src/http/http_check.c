@@ -416,7 +416,8 @@ http_parse_unix_time(const char *s, int64_t *secs)
 
 	if (s == NULL)
 		return -1;
-	for (; s[n] >= '0' && s[n] <= '9'; n++)
+	/* 13 digits are enough to refuse: no overflow on a long run. */
+	for (; n <= 12 && s[n] >= '0' && s[n] <= '9'; n++)
 		v = v * 10 + (s[n] - '0');
 	if (n == 0 || n > 12 || s[n] != '\0')
 		return -1;

@@ -86,7 +86,8 @@ mx_message(json_t *root, struct chan_update *u, char *why, size_t whylen)
 		text = NULL; /* a bare photo: the help, or the prompt again */
 	if (text != NULL && strncmp(text, "/start", 6) == 0)
 		text = NULL;
-	chan_update_fill(u, "max", text, json_integer_value(ts) * 1000);
+	chan_update_fill(
+	    u, "max", text, chan_time_us(json_integer_value(ts), 1000));
 	return 0;
 }
 
@@ -104,7 +105,8 @@ mx_started(json_t *root, struct chan_update *u, char *why, size_t whylen)
 	    "start:%" JSON_INTEGER_FORMAT ":%" JSON_INTEGER_FORMAT,
 	    json_integer_value(uid), json_integer_value(ts));
 	snprintf(u->recipient, sizeof(u->recipient), "max");
-	chan_update_fill(u, "max", NULL, json_integer_value(ts) * 1000);
+	chan_update_fill(
+	    u, "max", NULL, chan_time_us(json_integer_value(ts), 1000));
 	return 0;
 }
 

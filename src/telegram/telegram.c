@@ -109,8 +109,8 @@ tg_message(const struct config_messenger *c, json_t *msg, json_int_t update_id,
 			return 0; /* someone else's card: nothing to do */
 		text = NULL;
 	}
-	chan_update_fill(
-	    u, "telegram", tg_text(text), json_integer_value(date) * 1000000);
+	chan_update_fill(u, "telegram", tg_text(text),
+	    chan_time_us(json_integer_value(date), 1000000));
 	return 0;
 }
 

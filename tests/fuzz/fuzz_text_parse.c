@@ -16,22 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
 #include "meterline/text.h"
 #ifdef MLINE_FUZZ_GRAMMAR
 #include "meterline/parse.h"
 #endif
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x) \
-	do { \
-		if (!(x)) { \
-			fprintf(stderr, "check failed: %s at %s:%d\n", #x, \
-			    __FILE__, __LINE__); \
-			abort(); \
-		} \
-	} while (0)
 
 /* Length of the well-formed UTF-8 sequence at s (RFC 3629), 0 if none. */
 static size_t

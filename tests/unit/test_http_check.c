@@ -176,6 +176,9 @@ test_signature_timestamp(void **state)
 	assert_int_equal(http_parse_unix_time("17e8", &t), -1);
 	assert_int_equal(http_parse_unix_time(" 1", &t), -1);
 	assert_int_equal(http_parse_unix_time("1234567890123", &t), -1);
+	/* fuzz_http_msg found the overflow (tests/fuzz/regress/http_msg) */
+	assert_int_equal(
+	    http_parse_unix_time("22444444444444444444444", &t), -1);
 	assert_int_equal(http_parse_unix_time(NULL, &t), -1);
 }
 
