@@ -236,9 +236,18 @@ harness_free(struct harness *h)
 {
 	smpp_link_free(h->link);
 	smsc_sim_free(h->sim);
-	/* Let closers and pending one-shot events run before freeing the base. */
+	/* Let closers and pending one-shot events run before freeing the base:
+	   a connection closed while its peer stopped reading waits up to its
+	   flush timeout (1 s, smpp_frame_close_after_flush), so poll for that
+	   long at most. */
 	for (int i = 0; i < 20; i++)
 		event_base_loop(h->base, EVLOOP_NONBLOCK);
+	for (int i = 0; i < 150 &&
+	     event_base_get_num_events(h->base, EVENT_BASE_COUNT_ADDED) > 0;
+	     i++) {
+		usleep(10000);
+		event_base_loop(h->base, EVLOOP_NONBLOCK);
+	}
 	event_base_free(h->base);
 	free(h);
 }
