@@ -40,10 +40,16 @@ level = info
 CONF
 M migrate --db "$DB" >/dev/null 2>&1
 M import contracts --db "$DB" "$MLINE_SOURCE_DIR/tests/data/contracts-sample.csv" >/dev/null
-M replay --max-age 0 --config "$work/serve.conf" "$here/seed.jsonl" >"$work/replay.out"
-printf 'admin-password-1\n' | M user add admin --role admin --config "$work/serve.conf" >/dev/null
-printf 'support-password-2\n' | M user add ivanova --role support --config "$work/serve.conf" >/dev/null
-printf 'manager-password-3\n' | M user add petrov --role manager --config "$work/serve.conf" >/dev/null
+M replay --max-age 0 --config "$work/serve.conf" "$here/seed.jsonl" >"$work/replay.out" 2>&1 ||
+	{ cat "$work/replay.out" >&2; fail "replay of the seed"; }
+# A setup step that fails says which and why (its output is in $work).
+add_user() {
+	printf '%s\n' "$3" | M user add "$1" --role "$2" --config "$work/serve.conf" \
+		>"$work/user-$1.out" 2>&1 || { cat "$work/user-$1.out" >&2; fail "user add $1"; }
+}
+add_user admin admin admin-password-1
+add_user ivanova support support-password-2
+add_user petrov manager manager-password-3
 
 "$MLINE_BIN" serve --config "$work/serve.conf" >"$work/serve.log" 2>&1 &
 pid=$!
