@@ -115,6 +115,13 @@ struct chan_api {
 	    const struct webc_resp *prev, char *url, size_t len);
 };
 
+/*
+ * photo_url for a platform whose update carries the file's own http(s)
+ * URL (MAX, Viber, VK): one step, ref itself.
+ */
+int chan_photo_url_direct(void *ctx, const char *ref, int step,
+    const struct webc_resp *prev, char *url, size_t len);
+
 /* The outcome of one reply (channel_send). */
 typedef void (*chan_result_cb)(void *arg, uint64_t cookie, enum chan_verdict,
     const char *ext_id, int retry_after);

@@ -537,3 +537,18 @@ channel_free(struct channel *ch)
 	free(ch->secret);
 	free(ch);
 }
+
+int
+chan_photo_url_direct(void *ctx, const char *ref, int step,
+    const struct webc_resp *prev, char *url, size_t len)
+{
+	(void)ctx;
+	(void)prev;
+	if (step != 0 ||
+	    (strncmp(ref, "https://", 8) != 0 &&
+	        strncmp(ref, "http://", 7) != 0) ||
+	    strlen(ref) >= len)
+		return -1;
+	snprintf(url, len, "%s", ref);
+	return 0;
+}

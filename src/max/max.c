@@ -199,22 +199,6 @@ mx_verdict(void *ctx, const struct webc_resp *r, char *ext_id, size_t idlen,
 	return v;
 }
 
-/* The attachment's URL itself. */
-static int
-mx_photo_url(void *ctx, const char *ref, int step, const struct webc_resp *prev,
-    char *url, size_t len)
-{
-	(void)ctx;
-	(void)prev;
-	if (step != 0 ||
-	    (strncmp(ref, "https://", 8) != 0 &&
-	        strncmp(ref, "http://", 7) != 0) ||
-	    strlen(ref) >= len)
-		return -1;
-	snprintf(url, len, "%s", ref);
-	return 0;
-}
-
 const struct chan_api max_api = {
 	.name = "max",
 	.secret_header = "X-Max-Bot-Api-Secret",
@@ -222,7 +206,7 @@ const struct chan_api max_api = {
 	.build = mx_build,
 	.verdict = mx_verdict,
 	.photo_steps = 1,
-	.photo_url = mx_photo_url,
+	.photo_url = chan_photo_url_direct,
 };
 
 int

@@ -223,22 +223,6 @@ vb_verdict(void *ctx, const struct webc_resp *r, char *ext_id, size_t idlen,
 	return v;
 }
 
-/* The picture's media URL itself. */
-static int
-vb_photo_url(void *ctx, const char *ref, int step, const struct webc_resp *prev,
-    char *url, size_t len)
-{
-	(void)ctx;
-	(void)prev;
-	if (step != 0 ||
-	    (strncmp(ref, "https://", 8) != 0 &&
-	        strncmp(ref, "http://", 7) != 0) ||
-	    strlen(ref) >= len)
-		return -1;
-	snprintf(url, len, "%s", ref);
-	return 0;
-}
-
 const struct chan_api viber_api = {
 	.name = "viber",
 	.auth = vb_auth,
@@ -246,7 +230,7 @@ const struct chan_api viber_api = {
 	.build = vb_build,
 	.verdict = vb_verdict,
 	.photo_steps = 1,
-	.photo_url = vb_photo_url,
+	.photo_url = chan_photo_url_direct,
 };
 
 int

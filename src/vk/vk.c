@@ -292,22 +292,6 @@ vk_verdict(void *ctx, const struct webc_resp *r, char *ext_id, size_t idlen,
 	return v;
 }
 
-/* The photo size's URL itself. */
-static int
-vk_photo_url(void *ctx, const char *ref, int step, const struct webc_resp *prev,
-    char *url, size_t len)
-{
-	(void)ctx;
-	(void)prev;
-	if (step != 0 ||
-	    (strncmp(ref, "https://", 8) != 0 &&
-	        strncmp(ref, "http://", 7) != 0) ||
-	    strlen(ref) >= len)
-		return -1;
-	snprintf(url, len, "%s", ref);
-	return 0;
-}
-
 const struct chan_api vk_api = {
 	.name = "vk",
 	.auth = vk_auth,
@@ -315,7 +299,7 @@ const struct chan_api vk_api = {
 	.build = vk_build,
 	.verdict = vk_verdict,
 	.photo_steps = 1,
-	.photo_url = vk_photo_url,
+	.photo_url = chan_photo_url_direct,
 };
 
 int
