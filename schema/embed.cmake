@@ -8,6 +8,9 @@ include_guard(GLOBAL)
 
 file(GLOB _mline_sql CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/schema/[0-9]*.sql)
 list(SORT _mline_sql)
+# The glob's CONFIGURE_DEPENDS notices a file added or removed, not one edited:
+# name every file too, so an edited migration re-runs cmake.
+set_property(DIRECTORY ${CMAKE_SOURCE_DIR} APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_mline_sql})
 set(_body "")
 set(_table "")
 set(_count 0)
