@@ -224,12 +224,20 @@ static void
 cm_step(struct cm_fetch *f, const struct webc_resp *prev)
 {
 	struct chan_media *cm = f->cm;
-	char url[1024];
+	char url[1024], hdr[320];
+	const char *headers[2] = { hdr, NULL };
 	bool last = f->step + 1 == cm->api->photo_steps;
 	struct webc_req q = { .method = "GET",
 		.url = url,
 		.max_body = last ? cm->photo_max : CM_STEP_MAX_BODY };
 
+	if (cm->api->photo_header != NULL) {
+		if (cm->api->photo_header(cm->api_ctx, hdr, sizeof(hdr)) != 0) {
+			cm_settle(f, NULL, NULL);
+			return;
+		}
+		q.headers = headers;
+	}
 	if (cm->api->photo_url(
 	        cm->api_ctx, f->ref, f->step, prev, url, sizeof(url)) != 0 ||
 	    webc_send(cm->webc, &q, cm_fetched_cb, f) != 0)
