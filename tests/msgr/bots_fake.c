@@ -10,6 +10,9 @@
  *            (Authorization: Bearer <token>) -> {"messages":[{"id":"wamid..."}]}
  *            free text to a number ending in 00: 400 code 131047 (the
  *            24-hour window is closed)
+ *          GET /<media-id> (Bearer) -> {"url": "http://<us>/_media/<id>"}
+ *          GET /_media/<id> (Bearer) -> <id mod 3000 + 100> bytes of a
+ *            JPEG-looking file (logged "MEDIA <id>")
  *   VK     POST /method/messages.send (form: user_id, random_id, message,
  *            access_token, v)          -> {"response":N}; the same
  *            random_id again is answered with the same N and not sent
@@ -45,7 +48,7 @@ static struct {
 	struct event_base *base;
 	FILE *log;
 	const char *viber_token, *wa_token, *wa_phone, *vk_token;
-	int fault_status, fault_count;
+	int fault_status, fault_count, port;
 	long msg_id;
 	long long vk_rid[VK_SEEN_MAX];
 	long vk_mid[VK_SEEN_MAX];
@@ -246,6 +249,39 @@ wa_send(struct evhttp_request *req)
 	json_decref(b);
 }
 
+/* GET /<media-id>: where the file is, as the Graph API answers. */
+static void
+wa_media_url(struct evhttp_request *req, const char *id)
+{
+	char out[512];
+
+	snprintf(out, sizeof(out),
+	    "{\"messaging_product\":\"whatsapp\",\"url\":\"http://127.0.0.1:"
+	    "%d/_media/%s\",\"mime_type\":\"image/jpeg\",\"sha256\":\"81d3\","
+	    "\"file_size\":\"%ld\",\"id\":\"%s\"}",
+	    F.port, id, atol(id) % 3000 + 100, id);
+	reply(req, 200, out, 0);
+}
+
+/* GET /_media/<id>: the file (a JPEG's first bytes, then filler). */
+static void
+wa_media_file(struct evhttp_request *req, const char *id)
+{
+	struct evbuffer *b = evbuffer_new();
+	size_t n = (size_t)(atol(id) % 3000 + 100);
+	unsigned char *f = calloc(1, n);
+
+	memcpy(f, "\xff\xd8\xff\xe0", 4);
+	evbuffer_add(b, f, n);
+	free(f);
+	fprintf(F.log, "MEDIA\t%s\n", id);
+	fflush(F.log);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "image/jpeg");
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
 static void
 wa_cb(struct evhttp_request *req, const char *path)
 {
@@ -260,8 +296,12 @@ wa_cb(struct evhttp_request *req, const char *path)
 		    0);
 		return;
 	}
-	wa_send(req);
-	(void)path;
+	if (strncmp(path, "/_media/", 8) == 0)
+		wa_media_file(req, path + 8);
+	else if (evhttp_request_get_command(req) == EVHTTP_REQ_GET)
+		wa_media_url(req, path + 1);
+	else
+		wa_send(req);
 }
 
 /* ---- VK ------------------------------------------------------------------ */
@@ -379,6 +419,10 @@ api_cb(struct evhttp_request *req, void *arg)
 	else if (path[0] == '/' && strncmp(path + 1, F.wa_phone, pl) == 0 &&
 	    strcmp(path + 1 + pl, "/messages") == 0)
 		wa_cb(req, path);
+	else if (strncmp(path, "/_media/", 8) == 0 ||
+	    (path[0] == '/' && path[1] != '\0' &&
+	        strspn(path + 1, "0123456789") == strlen(path + 1)))
+		wa_cb(req, path); /* media: GET /<media-id>, then its url */
 	else
 		reply(req, 404, "{\"error\":\"not found\"}", 0);
 }
@@ -399,7 +443,7 @@ main(int argc, char **argv)
 		const char *a = argv[i], *v = argv[i + 1];
 
 		if (strcmp(a, "--port") == 0)
-			port = atoi(v);
+			port = F.port = atoi(v);
 		else if (strcmp(a, "--log") == 0)
 			logpath = v;
 		else if (strcmp(a, "--viber-token") == 0)
