@@ -19,7 +19,10 @@
  *            again (VK's own dedupe)
  *
  * Faults: GET /_mode?status=429|500&count=N: the next N send calls answer
- * that status (429 with Retry-After: 1); status=0 clears.
+ * that status (429 with Retry-After: 1); status=0 clears. status=hang: the
+ * next N sends are held unanswered and not taken (the platform never got
+ * them; "CALL hang"); status=taken: taken (SENT logged, VK's random_id
+ * remembered) and then held unanswered (the answer lost; "CALL taken").
  *
  * Every call is logged to --log: "CALL <status> <path>"; each reply taken
  * "SENT <channel> <to> <text> <button>"; registrations "API <channel> ...".
@@ -118,15 +121,43 @@ body_json(struct evhttp_request *req)
 	return j;
 }
 
-/* A fault for this send call, if one is set: answered. */
+#define FAULT_HANG (-1)
+#define FAULT_TAKEN (-2)
+
+/* Hold req unanswered (a request the peer never sees answered). */
+static void
+hold(struct evhttp_request *req, const char *what)
+{
+	fprintf(F.log, "CALL\t%s\t%s\n", what,
+	    evhttp_request_get_uri(req) ? evhttp_request_get_uri(req) : "");
+	fflush(F.log);
+}
+
+/* A fault for this send call before it is taken, if one is set: answered
+   (or held). */
 static bool
 fault(struct evhttp_request *req)
 {
-	if (F.fault_status == 0 || F.fault_count <= 0)
+	if (F.fault_status == 0 || F.fault_status == FAULT_TAKEN ||
+	    F.fault_count <= 0)
 		return false;
 	F.fault_count--;
-	reply(req, F.fault_status, "{\"error\":\"fault\"}",
-	    F.fault_status == 429 ? 1 : 0);
+	if (F.fault_status == FAULT_HANG)
+		hold(req, "hang");
+	else
+		reply(req, F.fault_status, "{\"error\":\"fault\"}",
+		    F.fault_status == 429 ? 1 : 0);
+	return true;
+}
+
+/* After the send was taken: its answer lost, if that fault is set. */
+static bool
+answer_lost(struct evhttp_request *req)
+{
+	if (F.fault_status != FAULT_TAKEN || F.fault_count <= 0)
+		return false;
+	F.fault_count--;
+	hold(req, "taken");
 	return true;
 }
 
@@ -156,7 +187,8 @@ viber_send(struct evhttp_request *req)
 		    "%ld,\"chat_hostname\":\"SN-CHAT-05_\",\"billing_status\":"
 		    "1}",
 		    5741311803571721000L + ++F.msg_id);
-		reply(req, 200, out, 0);
+		if (!answer_lost(req))
+			reply(req, 200, out, 0);
 	}
 	json_decref(b);
 }
@@ -244,7 +276,8 @@ wa_send(struct evhttp_request *req)
 		    "\"input\":\"%s\",\"wa_id\":\"%s\"}],\"messages\":[{\"id\":"
 		    "\"wamid.HBgLNzkxMjk2NzE1MjAVAgARGBI%06ldQA==\"}]}",
 		    to, to, ++F.msg_id);
-		reply(req, 200, out, 0);
+		if (!answer_lost(req))
+			reply(req, 200, out, 0);
 	}
 	json_decref(b);
 }
@@ -350,7 +383,8 @@ vk_send(struct evhttp_request *req, struct evkeyvalq *q)
 		F.vk_mid[F.vk_n++] = ++F.msg_id;
 	}
 	snprintf(out, sizeof(out), "{\"response\":%ld}", F.msg_id);
-	reply(req, 200, out, 0);
+	if (!answer_lost(req))
+		reply(req, 200, out, 0);
 }
 
 static void
@@ -394,7 +428,10 @@ mode_cb(struct evhttp_request *req)
 	evhttp_parse_query_str(query ? query : "", &q);
 	st = evhttp_find_header(&q, "status");
 	n = evhttp_find_header(&q, "count");
-	F.fault_status = st ? atoi(st) : 0;
+	F.fault_status = st == NULL    ? 0
+	    : strcmp(st, "hang") == 0  ? FAULT_HANG
+	    : strcmp(st, "taken") == 0 ? FAULT_TAKEN
+	                               : atoi(st);
 	F.fault_count = n ? atoi(n) : 1000000000;
 	evhttp_clear_headers(&q);
 	reply(req, 200, "{\"ok\":true}", 0);
