@@ -4,7 +4,9 @@
 # is taken whole (every message stored and answered, the status applied),
 # answered 200 once all are committed; the same notification again stores
 # and answers nothing new; a malformed message does not cost the sound
-# ones of its notification; an image message's media is fetched through
+# ones of its notification; a failed status with error 131047 (free text
+# after the 24-hour window, as the Cloud API reports it) marks its row
+# REJECTD; an image message's media is fetched through
 # the photo path: GET /{media-id}, then its url, both with the Bearer
 # token, and its bytes are stored with the message.
 set -eu
@@ -46,6 +48,14 @@ expect_eq "the file fetched once" "$(grep -c -E $'^MEDIA\t'"$MEDIA"'$' "$W/fake.
 expect_eq "no media call without the token" "$(grep -c -E $'^CALL\t401\t/(_media/)?[0-9]' "$W/fake.log" || true)" 0
 expect_eq "its size" "$(sql "SELECT size FROM message_photos p JOIN messages m ON m.id = p.message_id WHERE m.external_id = 'wamid.IMG1'")" $((MEDIA % 3000 + 100))
 expect_eq "its bytes" "$(sql "SELECT encode(substr(bytes, 1, 4), 'hex') FROM message_photos p JOIN messages m ON m.id = p.message_id WHERE m.external_id = 'wamid.IMG1'")" ffd8ffe0
+
+# The Cloud API takes free text after the 24-hour window and fails it
+# later, in a status with error 131047: the row says so (REJECTD).
+wait_until 10 "N3's reply settled" sh -c "[ \"\$($PSQL -qXAt '$DB' -c \"SELECT state FROM outbox WHERE recipient = '$N3'\")\" = sent ]"
+w3=$(sql "SELECT smsc_message_id FROM outbox WHERE recipient = '$N3'")
+fst=$(printf '{"id":"%s","status":"failed","timestamp":"%s","recipient_id":"%s","errors":[{"code":131047,"title":"Re-engagement message","message":"Re-engagement message","error_data":{"details":"Message failed to send because more than 24 hours have passed since the customer last replied to this number."},"href":"https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"}]}' "$w3" "$ts" "$N3")
+expect_eq "a failed status, window closed" "$(wa_post "$HEAD{\"id\":\"102290129340398\",\"changes\":[{\"value\":{$META,\"statuses\":[$fst]},\"field\":\"messages\"}]}]}")" 200
+expect_eq "the row: undeliverable, REJECTD" "$(sql "SELECT state || ' ' || dlr_state FROM outbox WHERE recipient = '$N3'")" "undeliverable REJECTD"
 
 # Meta's retry of the whole notification: nothing new.
 expect_eq "the same batch again" "$(wa_post "$body")" 200
