@@ -509,6 +509,33 @@ test_wa_answers(void **state)
 	assert_true(retry > 0);
 }
 
+/* The button's interactive body holds 1,024 characters: a longer reply
+   goes as a text message (4,096), without the button. */
+static void
+test_wa_button_limit(void **state)
+{
+	char text[2 * 1100 + 1];
+	struct chan_reply r = { 1, "16505551234", text, 0, true };
+	struct chan_req q;
+	json_t *b;
+
+	(void)state;
+	for (int i = 0; i < 1100; i++)
+		memcpy(text + 2 * i, "я", 2);
+	text[2 * 1100] = '\0';
+	for (int n = 1024; n <= 1025; n++) {
+		r.len = 2 * (size_t)n;
+		memset(&q, 0, sizeof(q));
+		assert_int_equal(whatsapp_api.build(&wa_cfg, &r, &q), 0);
+		b = json_loadb(q.body, q.len, 0, NULL);
+		assert_string_equal(
+		    json_string_value(json_object_get(b, "type")),
+		    n == 1024 ? "interactive" : "text");
+		json_decref(b);
+		free(q.body);
+	}
+}
+
 /* ---- VK ------------------------------------------------------------------ */
 
 static void
@@ -643,6 +670,7 @@ main(void)
 		cmocka_unit_test(test_wa_batch),
 		cmocka_unit_test(test_wa_signature),
 		cmocka_unit_test(test_wa_answers),
+		cmocka_unit_test(test_wa_button_limit),
 		cmocka_unit_test(test_vk_confirmation),
 		cmocka_unit_test(test_vk_message_new),
 		cmocka_unit_test(test_vk_group_chat),
