@@ -100,6 +100,18 @@ struct chan_api {
 	/* body -> u; 0, or -1 with why (answered 400) */
 	int (*parse)(void *ctx, const char *body, size_t len,
 	    struct chan_update *u, char *why, size_t whylen);
+	/*
+	 * When set, replaces parse: a body that may carry several updates
+	 * (WhatsApp batches messages and statuses of several entries in one
+	 * notification). each(arg, u, NULL) once per update (u stays the
+	 * adapter's; the callee copies), each(arg, NULL, why) for an update
+	 * that is refused (the others are still taken). 0, or -1 with why
+	 * when the body as a whole is bad (answered 400). The webhook is
+	 * answered 200 once every update is stored, else 503 (or 429).
+	 */
+	int (*parse_each)(void *ctx, const char *body, size_t len,
+	    void (*each)(void *arg, struct chan_update *u, const char *why),
+	    void *arg, char *why, size_t whylen);
 	/* the request that sends r; 0 or -1 (the reply fails) */
 	int (*build)(void *ctx, const struct chan_reply *r, struct chan_req *q);
 	/* the platform's answer: verdict, its message id, its retry_after */
@@ -113,6 +125,9 @@ struct chan_api {
 	int photo_steps;
 	int (*photo_url)(void *ctx, const char *ref, int step,
 	    const struct webc_resp *prev, char *url, size_t len);
+	/* When set, a header line every photo step carries (WhatsApp's
+	   media needs the Bearer token); 0, or -1 (the photo fails). */
+	int (*photo_header)(void *ctx, char *line, size_t len);
 };
 
 /*

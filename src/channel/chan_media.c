@@ -1,8 +1,8 @@
 /*
  * Photos and shared phones of one channel (chan_media_int.h; schema 0005).
  *
- * Recording runs on the channel's own connection, one round per update,
- * after the store committed the message (so its id is known) and before
+ * Recording runs on the channel's own connection, after the store
+ * committed the message (so its id is known) and before
  * the webhook's 200: the platform then never needs to send the update
  * again, and if it does (a 503 here), the store calls it a duplicate with
  * the same message id and the rows are already there (ON CONFLICT).
@@ -80,6 +80,9 @@ struct chan_media {
 	bool claiming;
 	int fetching;
 	char *conninfo;
+	/* records waiting for the round on its way (recording) */
+	struct cm_rec *queue, **queue_tail;
+	bool recording, closing;
 };
 
 /* A photo on its way from the platform. */
@@ -90,60 +93,121 @@ struct cm_fetch {
 	int step;
 };
 
-/* A record waiting for its round. */
+/* A record waiting for its round, its parameters copied. */
 struct cm_rec {
 	void (*done)(void *, bool);
 	void *arg;
-	bool photo;
+	char id[24], us[24];
+	char *sender, *photo, *phone;
+	struct cm_rec *next;
+};
+
+/* A round of records on its way. */
+struct cm_round {
 	struct chan_media *cm;
+	struct cm_rec *list;
+	bool photo; /* one of them has a photo: look for fetches after */
 };
 
 /* ---- recording ----------------------------------------------------------- */
 
+/* Tell every record of list how its round ended, and free them. */
+static void
+cm_recs_done(struct cm_rec *list, bool ok)
+{
+	while (list != NULL) {
+		struct cm_rec *r = list;
+
+		list = r->next;
+		r->done(r->arg, ok);
+		free(r->sender);
+		free(r->photo);
+		free(r->phone);
+		free(r);
+	}
+}
+
+static void cm_flush(struct chan_media *cm);
+
 static void
 cm_record_done(const struct db_round_result *res, void *arg)
 {
-	struct cm_rec *r = arg;
+	struct cm_round *rd = arg;
+	struct chan_media *cm = rd->cm;
 	bool ok = !res->lost && res->failed < 0;
 
 	if (!ok && !res->lost)
-		log_warn("%s: photo or phone not recorded: %s",
-		    r->cm->api->name, res->error);
-	if (ok && r->photo)
-		event_active(r->cm->kick, EV_TIMEOUT, 0);
-	r->done(r->arg, ok);
-	free(r);
+		log_warn("%s: photo or phone not recorded: %s", cm->api->name,
+		    res->error);
+	if (ok && rd->photo && !cm->closing)
+		event_active(cm->kick, EV_TIMEOUT, 0);
+	cm->recording = false;
+	cm_recs_done(rd->list, ok);
+	free(rd);
+	if (!cm->closing)
+		cm_flush(cm);
+}
+
+/*
+ * Send every queued record in one round (one transaction): while a round
+ * is on its way the next ones queue, so a burst of webhooks costs a few
+ * commits, not one each. On failure the queued records are told at once.
+ */
+static void
+cm_flush(struct chan_media *cm)
+{
+	struct cm_round *rd;
+	bool sent = true;
+
+	if (cm->recording || cm->queue == NULL)
+		return;
+	rd = xcalloc(1, sizeof(*rd));
+	rd->cm = cm;
+	rd->list = cm->queue;
+	cm->queue = NULL;
+	cm->queue_tail = &cm->queue;
+	for (struct cm_rec *r = rd->list; r != NULL && sent; r = r->next) {
+		const char *pp[5] = { r->id, cm->api->name, r->sender, r->us,
+			r->photo };
+		const char *hp[4] = { cm->api->name, r->sender, r->phone,
+			r->id };
+
+		sent = (r->photo[0] == '\0' ||
+		           db_send(cm->db, CM_PHOTO, pp) == 0) &&
+		    (r->phone[0] == '\0' || db_send(cm->db, CM_PHONE, hp) == 0);
+		rd->photo |= r->photo[0] != '\0';
+	}
+	if (!sent || db_round(cm->db, true, cm_record_done, rd) != 0) {
+		cm_recs_done(rd->list, false);
+		free(rd);
+		return;
+	}
+	cm->recording = true;
 }
 
 int
 chan_media_record(struct chan_media *cm, const struct chan_media_rec *r,
     void (*done)(void *, bool), void *arg)
 {
-	char id[24], us[24];
-	const char *pp[5] = { id, cm->api->name, r->sender, us, r->photo };
-	const char *hp[4] = { cm->api->name, r->sender, r->phone, id };
 	struct cm_rec *x;
 
 	if (!db_ready(cm->db))
 		return -1;
-	snprintf(id, sizeof(id), "%" PRId64, r->message_id);
-	snprintf(us, sizeof(us), "%" PRId64, r->time_us);
-	if ((r->photo[0] != '\0' && db_send(cm->db, CM_PHOTO, pp) != 0) ||
-	    (r->phone[0] != '\0' && db_send(cm->db, CM_PHONE, hp) != 0))
-		return -1;
 	x = xcalloc(1, sizeof(*x));
 	x->done = done;
 	x->arg = arg;
-	x->cm = cm;
-	x->photo = r->photo[0] != '\0';
-	if (db_round(cm->db, true, cm_record_done, x) != 0) {
-		free(x);
-		return -1;
-	}
-	if (x->photo)
+	snprintf(x->id, sizeof(x->id), "%" PRId64, r->message_id);
+	snprintf(x->us, sizeof(x->us), "%" PRId64, r->time_us);
+	x->sender = xstrdup(r->sender);
+	x->photo = xstrdup(r->photo);
+	x->phone = xstrdup(r->phone);
+	*cm->queue_tail = x;
+	cm->queue_tail = &x->next;
+	if (x->photo[0] != '\0')
 		cm->st->photos++;
-	if (r->phone[0] != '\0')
+	if (x->phone[0] != '\0')
 		cm->st->phones++;
+	cm_flush(cm);
 	return 0;
 }
 
@@ -224,12 +288,20 @@ static void
 cm_step(struct cm_fetch *f, const struct webc_resp *prev)
 {
 	struct chan_media *cm = f->cm;
-	char url[1024];
+	char url[1024], hdr[320];
+	const char *headers[2] = { hdr, NULL };
 	bool last = f->step + 1 == cm->api->photo_steps;
 	struct webc_req q = { .method = "GET",
 		.url = url,
 		.max_body = last ? cm->photo_max : CM_STEP_MAX_BODY };
 
+	if (cm->api->photo_header != NULL) {
+		if (cm->api->photo_header(cm->api_ctx, hdr, sizeof(hdr)) != 0) {
+			cm_settle(f, NULL, NULL);
+			return;
+		}
+		q.headers = headers;
+	}
 	if (cm->api->photo_url(
 	        cm->api_ctx, f->ref, f->step, prev, url, sizeof(url)) != 0 ||
 	    webc_send(cm->webc, &q, cm_fetched_cb, f) != 0)
@@ -297,6 +369,7 @@ chan_media_new(
 	cm->st = st;
 	cm->photo_max = o->photo_max > 0 ? o->photo_max : 10u << 20;
 	cm->conninfo = xstrdup(o->conninfo);
+	cm->queue_tail = &cm->queue;
 	cm->timer = event_new(base, -1, EV_PERSIST, cm_timer_cb, cm);
 	cm->kick = event_new(base, -1, 0, cm_timer_cb, cm);
 	event_add(cm->timer, &tv);
@@ -313,7 +386,9 @@ chan_media_free(struct chan_media *cm)
 {
 	if (cm == NULL)
 		return;
+	cm->closing = true;
 	db_free(cm->db); /* rounds in flight end as lost: their callbacks run */
+	cm_recs_done(cm->queue, false);
 	event_free(cm->timer);
 	event_free(cm->kick);
 	free(cm->conninfo);

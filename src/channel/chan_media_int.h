@@ -27,9 +27,10 @@ struct chan_media_rec {
 };
 
 /*
- * Record r durably; done(arg, ok) runs once, later (ok false: nothing
- * recorded, the webhook asks for a retry). -1 at once when the database is
- * not there (done never runs).
+ * Record r durably; done(arg, ok) runs once, later or before this returns
+ * (ok false: nothing recorded, the webhook asks for a retry). Records that
+ * come while a round is on its way share the next round (one commit for a
+ * burst). -1 at once when the database is not there (done never runs).
  */
 int chan_media_record(struct chan_media *, const struct chan_media_rec *r,
     void (*done)(void *arg, bool ok), void *arg);

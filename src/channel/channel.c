@@ -30,10 +30,21 @@ struct chan_job {
 	struct chan_job *next;
 };
 
+/* A webhook of several updates (parse_each): answered once all are done,
+   200 only if every one was taken. */
+struct chan_batch {
+	struct channel *ch;
+	struct http_exchange *x;
+	int pending; /* updates not done yet, and 1 while parsing */
+	int code, retry_after; /* 200, or the answer of a failure */
+	const char *error;
+};
+
 /* A webhook waiting for the store (and then for its photo or phone). */
 struct chan_wait {
 	struct channel *ch;
-	struct http_exchange *x;
+	struct http_exchange *x; /* NULL when part of a batch */
+	struct chan_batch *batch;
 	int64_t time_us;
 	char sender[64];
 	char photo[512], phone[40];
@@ -133,14 +144,47 @@ chan_answer(struct http_exchange *x, const char *answer, const char *type)
 		    strlen(answer));
 }
 
+/* One update of b is done: code 200, or its failure's answer. */
+static void
+chan_batch_done(
+    struct chan_batch *b, int code, const char *error, int retry_after)
+{
+	/* a 503 wins: the platform must retry, the store dedupes the rest */
+	if (code != 200 && (b->code == 200 || code == 503)) {
+		b->code = code;
+		b->error = error;
+		b->retry_after = retry_after;
+	}
+	if (--b->pending > 0)
+		return;
+	if (b->code == 200)
+		chan_answer(b->x, NULL, NULL);
+	else
+		chan_reply_error(b->x, b->code, b->error, b->retry_after);
+	free(b);
+}
+
+/* An update failed: the exchange's answer, or its part of the batch. */
+static void
+chan_fail(struct http_exchange *x, struct chan_batch *b, int code,
+    const char *error, int retry_after)
+{
+	if (b != NULL)
+		chan_batch_done(b, code, error, retry_after);
+	else
+		chan_reply_error(x, code, error, retry_after);
+}
+
 static void
 chan_recorded_cb(void *arg, bool ok)
 {
 	struct chan_wait *w = arg;
 
 	if (!ok)
-		chan_reply_error(
-		    w->x, 503, "database_unavailable", CHAN_RETRY_AFTER);
+		chan_fail(w->x, w->batch, 503, "database_unavailable",
+		    CHAN_RETRY_AFTER);
+	else if (w->batch != NULL)
+		chan_batch_done(w->batch, 200, NULL, 0);
 	else
 		chan_answer(w->x, w->answer, w->answer_type);
 	free(w->answer);
@@ -186,9 +230,11 @@ chan_rate(struct channel *ch, const struct chan_update *u)
 	    clock_mono_us());
 }
 
-/* Hand a parsed update to the intake; the exchange is answered later. */
+/* Hand a parsed update to the intake; the exchange (or batch b) is
+   answered later. */
 static void
-chan_submit(struct channel *ch, struct http_exchange *x, struct chan_update *u)
+chan_submit(struct channel *ch, struct http_exchange *x, struct chan_batch *b,
+    struct chan_update *u)
 {
 	struct chan_wait *w = xmalloc(sizeof(*w));
 	int wait;
@@ -196,11 +242,12 @@ chan_submit(struct channel *ch, struct http_exchange *x, struct chan_update *u)
 	memset(w, 0, sizeof(*w));
 	if ((wait = chan_rate(ch, u)) > 0) {
 		free(w);
-		chan_reply_error(x, 429, "rate_limited", wait);
+		chan_fail(x, b, 429, "rate_limited", wait);
 		return;
 	}
 	w->ch = ch;
 	w->x = x;
+	w->batch = b;
 	w->time_us = u->msg.time_us;
 	strlcpy_s(w->sender, u->sender, sizeof(w->sender));
 	strlcpy_s(w->photo, u->photo, sizeof(w->photo));
@@ -212,24 +259,29 @@ chan_submit(struct channel *ch, struct http_exchange *x, struct chan_update *u)
 	if (intake_submit(&ch->intake, &u->msg, chan_stored_cb, w) != 0) {
 		free(w->answer);
 		free(w);
-		chan_reply_error(x, 503, "unavailable", CHAN_RETRY_AFTER);
+		chan_fail(x, b, 503, "unavailable", CHAN_RETRY_AFTER);
 	}
 }
 
 /* A platform's report on a reply: into the outbox, then 200 (or 503). */
 static void
-chan_status(struct channel *ch, struct http_exchange *x, struct chan_update *u)
+chan_status(struct channel *ch, struct http_exchange *x, struct chan_batch *b,
+    struct chan_update *u)
 {
 	struct chan_wait *w;
 
 	ch->st.statuses++;
 	if (ch->o.status == NULL) {
-		chan_answer(x, u->answer, u->answer_type);
+		if (b != NULL)
+			chan_batch_done(b, 200, NULL, 0);
+		else
+			chan_answer(x, u->answer, u->answer_type);
 		return;
 	}
 	w = xcalloc(1, sizeof(*w));
 	w->ch = ch;
 	w->x = x;
+	w->batch = b;
 	w->answer = u->answer;
 	w->answer_type = u->answer_type;
 	u->answer = NULL;
@@ -249,6 +301,52 @@ chan_authentic(
 	sec = http_exchange_header(x, ch->o.api->secret_header);
 	return sec != NULL && ch->secret[0] != '\0' &&
 	    chan_secret_equal(sec, ch->secret);
+}
+
+/* One update of a batch (parse_each); NULL u: refused, why says why. */
+static void
+chan_each_cb(void *arg, struct chan_update *u, const char *why)
+{
+	struct chan_batch *b = arg;
+	struct channel *ch = b->ch;
+
+	if (u == NULL) {
+		/* a retry cannot mend it: the others are taken, this counted */
+		ch->st.bad++;
+		log_debug("%s: update refused: %s", ch->o.api->name, why);
+		return;
+	}
+	if (u->kind == CHAN_IN_IGNORE) {
+		ch->st.ignored++;
+	} else {
+		b->pending++;
+		if (u->kind == CHAN_IN_STATUS)
+			chan_status(ch, NULL, b, u);
+		else
+			chan_submit(ch, NULL, b, u);
+	}
+}
+
+/* A body of several updates: each one taken, one answer for all. */
+static void
+chan_webhook_batch(
+    struct channel *ch, struct http_exchange *x, const char *body, size_t len)
+{
+	struct chan_batch *b = xcalloc(1, sizeof(*b));
+	char why[160];
+
+	b->ch = ch;
+	b->x = x;
+	b->pending = 1;
+	b->code = 200;
+	if (ch->o.api->parse_each(ch->o.api_ctx, body, len, chan_each_cb, b,
+	        why, sizeof(why)) != 0) {
+		ch->st.bad++;
+		log_debug("%s: update refused: %s", ch->o.api->name, why);
+		chan_batch_done(b, 400, "bad_update", 0);
+		return;
+	}
+	chan_batch_done(b, 200, NULL, 0);
 }
 
 static void
@@ -274,6 +372,10 @@ chan_webhook_cb(struct http_exchange *x, void *arg)
 		chan_reply_error(x, 401, "unauthorized", 0);
 		return;
 	}
+	if (ch->o.api->parse_each != NULL) {
+		chan_webhook_batch(ch, x, body, len);
+		return;
+	}
 	memset(&u, 0, sizeof(u));
 	if (ch->o.api->parse(ch->o.api_ctx, body, len, &u, why, sizeof(why)) !=
 	    0) {
@@ -284,9 +386,9 @@ chan_webhook_cb(struct http_exchange *x, void *arg)
 		ch->st.ignored++;
 		chan_answer(x, u.answer, u.answer_type);
 	} else if (u.kind == CHAN_IN_STATUS) {
-		chan_status(ch, x, &u);
+		chan_status(ch, x, NULL, &u);
 	} else {
-		chan_submit(ch, x, &u);
+		chan_submit(ch, x, NULL, &u);
 	}
 	free(u.answer);
 	free(u.text);

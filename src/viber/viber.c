@@ -58,12 +58,19 @@ vb_auth(void *ctx, const struct http_exchange *x, const char *body, size_t len)
 	    http_exchange_header(x, "X-Viber-Content-Signature"), body, len);
 }
 
-/* The callback's message_token as text; -1 when absent. */
+/* The callback's message_token as text; -1 when absent. Viber's JSON has
+   a number (up to 2^63); a string of digits is taken too. */
 static int
 vb_token(json_t *root, char *out, size_t len)
 {
 	json_t *t = json_object_get(root, "message_token");
+	const char *s = json_string_value(t);
 
+	if (s != NULL && s[0] != '\0' && strlen(s) < len &&
+	    strspn(s, "0123456789") == strlen(s)) {
+		snprintf(out, len, "%s", s);
+		return 0;
+	}
 	if (!json_is_integer(t))
 		return -1;
 	snprintf(out, len, "%" JSON_INTEGER_FORMAT, json_integer_value(t));
@@ -98,7 +105,8 @@ vb_message(const struct config_messenger *c, json_t *root,
 		snprintf(u->photo, sizeof(u->photo), "%s", media);
 	if (text != NULL && text[0] == '\0')
 		text = NULL; /* a bare picture: the help, or the prompt again */
-	chan_update_fill(u, "viber", text, json_integer_value(ts) * 1000);
+	chan_update_fill(
+	    u, "viber", text, chan_time_us(json_integer_value(ts), 1000));
 	return 0;
 }
 

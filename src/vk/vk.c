@@ -30,8 +30,13 @@
 
 #define VK_PEER_CHATS 2000000000LL /* peer ids of group chats start here */
 
-/* error codes (dev.vk.com/ru/reference/errors) retried, not failed */
-static const int vk_temporary[] = { 1, 5, 6, 9, 10 };
+/* error codes (dev.vk.com/ru/reference/errors) retried, not failed: unknown,
+   authorization (an operator's fix), too many per second, flood control,
+   server error, the method's rate limit */
+static const int vk_temporary[] = { 1, 5, 6, 9, 10, 29 };
+#define VK_TOO_MANY 6
+#define VK_FLOOD 9
+#define VK_RATE_LIMIT 29
 
 static int
 vk_fail(char *why, size_t whylen, const char *what)
@@ -148,7 +153,8 @@ vk_message(const struct config_messenger *c, json_t *root,
 		snprintf(u->photo, sizeof(u->photo), "%s", photo);
 	if (text != NULL && text[0] == '\0')
 		text = NULL;
-	chan_update_fill(u, "vk", text, json_integer_value(date) * 1000000);
+	chan_update_fill(
+	    u, "vk", text, chan_time_us(json_integer_value(date), 1000000));
 	return 0;
 }
 
@@ -233,8 +239,9 @@ vk_request(const struct config_messenger *c, const char *method, char *form,
 long long
 vk_random_id(uint64_t row)
 {
-	/* VK's random_id is an int32; rows far apart may share one, which
-	   matters only within VK's dedupe period for the same user */
+	/* VK's random_id is an int32 checked against the community's whole
+	   history with the user, so a resend of the row is shown once; rows
+	   2^31 - 1 apart would share one (0 turns the check off) */
 	return (long long)(row % 2147483647ULL) + 1;
 }
 
@@ -264,6 +271,18 @@ vk_build(void *ctx, const struct chan_reply *r, struct chan_req *q)
 	return vk_request(ctx, "messages.send", form, cap, len, q);
 }
 
+/* Seconds before a retry for a temporary error code, 0: the backoff's. */
+static int
+vk_backoff(json_int_t code)
+{
+	switch (code) {
+	case VK_TOO_MANY: return 1; /* per second */
+	case VK_FLOOD: return 5;
+	case VK_RATE_LIMIT: return 60; /* the method's quota */
+	default: return 0;
+	}
+}
+
 static enum chan_verdict
 vk_verdict(void *ctx, const struct webc_resp *r, char *ext_id, size_t idlen,
     int *retry_after)
@@ -285,8 +304,8 @@ vk_verdict(void *ctx, const struct webc_resp *r, char *ext_id, size_t idlen,
 		for (size_t i = 0; i < ARRAY_SIZE(vk_temporary); i++)
 			if (json_integer_value(err) == vk_temporary[i])
 				v = CHAN_RETRY;
-		if (json_integer_value(err) == 6 && *retry_after <= 0)
-			*retry_after = 1; /* too many requests per second */
+		if (*retry_after <= 0)
+			*retry_after = vk_backoff(json_integer_value(err));
 	}
 	json_decref(root);
 	return v;

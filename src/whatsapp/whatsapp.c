@@ -5,18 +5,23 @@
  * In: {"object": "whatsapp_business_account", "entry": [{"changes":
  * [{"field": "messages", "value": {"metadata": {"phone_number_id"},
  * "messages": [...], "statuses": [...]}}]}]}, signed with the app secret.
- *   messages[] of type text (text.body), image (image.caption; the media
- *     is not fetched: its download needs the Bearer token), interactive
- *     (the cancel button: button_reply.title) and button: from `from`
- *     (the wa_id, a phone number: also bound as the chat's verified
- *     phone), external id `id` (wamid...), time `timestamp` (seconds).
- *   statuses[] delivered/read/failed: the reply whose wamid they name.
- * One notification carries one message or status in practice; when it
- * carries several, the first message (else the first status) is taken.
+ *   messages[] of type text (text.body), image (image.caption; image.id
+ *     kept as the photo: GET {api_base}/{media-id} answers its url, GET
+ *     url the bytes, both with the Bearer token), interactive (the cancel
+ *     button: button_reply.title) and button: from `from` (the wa_id, a
+ *     phone number: also bound as the chat's verified phone), external id
+ *     `id` (wamid...), time `timestamp` (seconds).
+ *   statuses[] delivered/read/failed: the reply whose wamid they name; a
+ *     failure for the closed 24-hour window (errors[].code 131047, how
+ *     the Cloud API reports free text sent outside it) is REJECTD.
+ * A notification may carry several messages and statuses, of several
+ * entries and changes: every one is taken (parse_each).
  *
  * Out: POST {api_base}/{phone_number_id}/messages {messaging_product:
  * whatsapp, to, type: text} with `Authorization: Bearer <token>`; while a
- * dialog is open an interactive message with one reply button.
+ * dialog is open an interactive message with one reply button (its body
+ * holds at most WA_BUTTON_BODY_MAX characters: a longer reply goes as
+ * text, without the button).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -30,9 +35,16 @@
 /* Graph API error codes (developers.facebook.com/docs/whatsapp/cloud-api/
    support/error-codes) */
 #define WA_RE_ENGAGEMENT 131047 /* the 24-hour window is closed */
-#define WA_RATE_LIMIT 130429
+#define WA_RATE_LIMIT 130429 /* the number's throughput */
 #define WA_SPAM_RATE 131048
 #define WA_PAIR_RATE 131056
+#define WA_APP_RATE 4 /* the app's Graph API calls */
+#define WA_WABA_RATE 80007
+#define WA_GENERIC 131000 /* "Something went wrong" */
+#define WA_UNAVAILABLE 131016
+
+/* an interactive message's body.text (the text message's is 4096) */
+#define WA_BUTTON_BODY_MAX 1024
 
 static int
 wa_fail(char *why, size_t whylen, const char *what)
@@ -116,6 +128,19 @@ wa_text(json_t *m, const char *type, bool *known)
 	return NULL;
 }
 
+/* An image's media id as u's photo (digits only: it goes in a URL). */
+static void
+wa_media(json_t *m, const char *type, struct chan_update *u)
+{
+	const char *id = json_string_value(
+	    json_object_get(json_object_get(m, "image"), "id"));
+	size_t n = id ? strlen(id) : 0;
+
+	if (strcmp(type, "image") == 0 && n > 0 && n < 64 &&
+	    strspn(id, "0123456789") == n)
+		snprintf(u->photo, sizeof(u->photo), "%s", id);
+}
+
 static int
 wa_message(const struct config_messenger *c, json_t *m, struct chan_update *u,
     char *why, size_t whylen)
@@ -143,12 +168,22 @@ wa_message(const struct config_messenger *c, json_t *m, struct chan_update *u,
 	snprintf(u->sender, sizeof(u->sender), "%s", from);
 	snprintf(u->external_id, sizeof(u->external_id), "%s", id);
 	snprintf(u->recipient, sizeof(u->recipient), "%s", c->account_id);
+	wa_media(m, type, u);
 	/* the wa_id is the number WhatsApp verified: the chat's phone */
 	snprintf(u->phone, sizeof(u->phone), "+%s", from);
 	if (text != NULL && text[0] == '\0')
 		text = NULL;
-	chan_update_fill(u, "whatsapp", text, strtoll(ts, NULL, 10) * 1000000);
+	chan_update_fill(
+	    u, "whatsapp", text, chan_time_us(strtoll(ts, NULL, 10), 1000000));
 	return 0;
+}
+
+/* A failed status's first error code, 0 when none. */
+static json_int_t
+wa_error_code(json_t *s)
+{
+	return json_integer_value(json_object_get(
+	    json_array_get(json_object_get(s, "errors"), 0), "code"));
 }
 
 static int
@@ -169,51 +204,104 @@ wa_status(json_t *s, struct chan_update *u, char *why, size_t whylen)
 	snprintf(u->status, sizeof(u->status), "%s",
 	    strcmp(st, "delivered") == 0  ? "DELIVRD"
 	        : strcmp(st, "read") == 0 ? "READ"
-	                                  : "UNDELIV");
+	        : wa_error_code(s) == WA_RE_ENGAGEMENT
+	        ? "REJECTD" /* free text after the 24-hour window */
+	        : "UNDELIV");
 	return 0;
 }
 
-/* The first change's value with messages, else with statuses. */
-static json_t *
-wa_find(json_t *root, const char *what)
-{
-	size_t i, j;
-	json_t *e, *ch;
+typedef void wa_each_fn(void *arg, struct chan_update *u, const char *why);
 
+/* One message or status of a notification, to each(). */
+static void
+wa_take(const struct config_messenger *c, json_t *item, bool message,
+    wa_each_fn *each, void *arg)
+{
+	struct chan_update u;
+	char why[160];
+	int rc;
+
+	memset(&u, 0, sizeof(u));
+	u.kind = CHAN_IN_IGNORE;
+	rc = message ? wa_message(c, item, &u, why, sizeof(why))
+	             : wa_status(item, &u, why, sizeof(why));
+	if (rc != 0)
+		each(arg, NULL, why);
+	else
+		each(arg, &u, NULL);
+	free(u.text);
+	free(u.answer);
+}
+
+static int
+wa_parse_each(void *ctx, const char *body, size_t len, wa_each_fn *each,
+    void *arg, char *why, size_t whylen)
+{
+	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	const char *obj = json_string_value(json_object_get(root, "object"));
+	json_t *e, *ch, *item;
+	size_t i, j, k;
+
+	if (!json_is_object(root) || obj == NULL ||
+	    !json_is_array(json_object_get(root, "entry"))) {
+		json_decref(root);
+		return wa_fail(
+		    why, whylen, root ? "no object or entry" : "not JSON");
+	}
 	json_array_foreach(json_object_get(root, "entry"), i, e)
 	{
 		json_array_foreach(json_object_get(e, "changes"), j, ch)
 		{
-			json_t *arr =
-			    json_object_get(json_object_get(ch, "value"), what);
+			json_t *v = json_object_get(ch, "value");
 
-			if (json_array_size(arr) > 0)
-				return json_array_get(arr, 0);
+			json_array_foreach(json_object_get(v, "messages"), k,
+			    item) wa_take(ctx, item, true, each, arg);
+			json_array_foreach(json_object_get(v, "statuses"), k,
+			    item) wa_take(ctx, item, false, each, arg);
 		}
 	}
-	return NULL;
+	json_decref(root);
+	return 0;
+}
+
+/* The first update of a body (the tests' and fuzzers' single parse). */
+struct wa_first {
+	struct chan_update *u;
+	char *why;
+	size_t whylen;
+	int rc;
+	bool done;
+};
+
+static void
+wa_first_cb(void *arg, struct chan_update *u, const char *why)
+{
+	struct wa_first *f = arg;
+
+	if (f->done || (u != NULL && u->kind == CHAN_IN_IGNORE))
+		return;
+	f->done = true;
+	if (u == NULL) {
+		f->rc = wa_fail(f->why, f->whylen, why);
+		return;
+	}
+	*f->u = *u;
+	f->u->text = NULL;
+	f->u->answer = NULL;
+	if (u->kind == CHAN_IN_MESSAGE) /* its own copy, msg pointing at it */
+		chan_update_fill(f->u, "whatsapp", u->text, u->msg.time_us);
 }
 
 static int
 wa_parse(void *ctx, const char *body, size_t len, struct chan_update *u,
     char *why, size_t whylen)
 {
-	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
-	const char *obj = json_string_value(json_object_get(root, "object"));
-	json_t *m, *s;
-	int rc = 0;
+	struct wa_first f = { u, why, whylen, 0, false };
 
 	u->kind = CHAN_IN_IGNORE;
-	if (!json_is_object(root) || obj == NULL ||
-	    !json_is_array(json_object_get(root, "entry")))
-		rc = wa_fail(
-		    why, whylen, root ? "no object or entry" : "not JSON");
-	else if ((m = wa_find(root, "messages")) != NULL)
-		rc = wa_message(ctx, m, u, why, whylen);
-	else if ((s = wa_find(root, "statuses")) != NULL)
-		rc = wa_status(s, u, why, whylen);
-	json_decref(root);
-	return rc;
+	if (wa_parse_each(ctx, body, len, wa_first_cb, &f, why, whylen) != 0)
+		return -1;
+	return f.rc;
 }
 
 /* q: POST {api_base}/{phone_number_id}/messages, Bearer, the body (taken). */
@@ -240,12 +328,23 @@ wa_request(const struct config_messenger *c, json_t *body, struct chan_req *q)
 	return 0;
 }
 
+/* UTF-8 characters in s (WhatsApp's limits count characters). */
+static size_t
+wa_chars(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		n += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return n;
+}
+
 static int
 wa_build(void *ctx, const struct chan_reply *r, struct chan_req *q)
 {
 	json_t *b;
 
-	if (r->dialog_open)
+	if (r->dialog_open && wa_chars(r->text, r->len) <= WA_BUTTON_BODY_MAX)
 		/* a reply button that sends the cancel */
 		b = json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:{s:s%},s:{s:[{s:s,"
 		              "s:{s:s,s:s}}]}}}",
@@ -303,10 +402,13 @@ wa_verdict(void *ctx, const struct webc_resp *r, char *ext_id, size_t idlen,
 		v = CHAN_REJECTED;
 		snprintf(ext_id, idlen, "%s", WHATSAPP_WINDOW_CLOSED);
 	} else if (code == WA_RATE_LIMIT || code == WA_SPAM_RATE ||
-	    code == WA_PAIR_RATE) {
+	    code == WA_PAIR_RATE || code == WA_APP_RATE ||
+	    code == WA_WABA_RATE) {
 		v = CHAN_RETRY;
 		if (*retry_after <= 0)
 			*retry_after = 5;
+	} else if (code == WA_GENERIC || code == WA_UNAVAILABLE) {
+		v = CHAN_RETRY; /* Meta's own trouble, whatever the status */
 	} else if (r->status == 400 || r->status == 403 || r->status == 404) {
 		v = CHAN_REJECTED;
 	}
@@ -314,11 +416,49 @@ wa_verdict(void *ctx, const struct webc_resp *r, char *ext_id, size_t idlen,
 	return v;
 }
 
+/* Photos: step 0 GET {api_base}/{media-id} -> {"url": ...}; step 1 that
+   url. Both carry the Bearer token (wa_photo_header). */
+static int
+wa_photo_url(void *ctx, const char *ref, int step, const struct webc_resp *prev,
+    char *url, size_t len)
+{
+	const struct config_messenger *c = ctx;
+	const char *file;
+	json_t *root;
+	int rc, n;
+
+	if (step == 0) {
+		n = snprintf(url, len, "%s/%s", c->api_base, ref);
+		return n < 0 || (size_t)n >= len ||
+		        strspn(ref, "0123456789") != strlen(ref)
+		    ? -1
+		    : 0;
+	}
+	root = json_loadb(prev->body, prev->len, 0, NULL);
+	file = json_string_value(json_object_get(root, "url"));
+	rc = file ? chan_photo_url_direct(ctx, file, 0, NULL, url, len) : -1;
+	json_decref(root);
+	return rc;
+}
+
+static int
+wa_photo_header(void *ctx, char *line, size_t len)
+{
+	const struct config_messenger *c = ctx;
+	int n = snprintf(line, len, "Authorization: Bearer %s", c->token);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 const struct chan_api whatsapp_api = {
 	.name = "whatsapp",
 	.auth = wa_auth,
 	.handshake = wa_handshake,
 	.parse = wa_parse,
+	.parse_each = wa_parse_each,
 	.build = wa_build,
 	.verdict = wa_verdict,
+	.photo_steps = 2,
+	.photo_url = wa_photo_url,
+	.photo_header = wa_photo_header,
 };

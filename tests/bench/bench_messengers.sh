@@ -5,7 +5,8 @@
 # reply received" is timed in one process).
 #
 #   tests/bench/bench_messengers.sh [--count N] [--runs R] [--conns C]
-#                                   [--kind telegram|max|viber] [--smoke]
+#                                   [--kind telegram|max|viber|whatsapp|vk]
+#                                   [--smoke]
 #
 # Each run: a fresh database with N one-register contracts, serve with
 # [http], [telegram] and [max] (send_rate 100000: the fake has no flood
@@ -67,11 +68,28 @@ level = warn
 [viber]
 token = $MAX_SECRET
 api_base = http://127.0.0.1:$FAKE_PORT
+send_rate = 100000
+
+[whatsapp]
+token = wa-bench-token
+app_secret = $MAX_SECRET
+verify_token = wa-bench-verify
+phone_number_id = 106540352242922
+api_base = http://127.0.0.1:$FAKE_PORT
+send_rate = 100000
+
+[vk]
+token = vk-bench-token
+secret = $MAX_SECRET
+group_id = 214752
+confirmation = bench
+api_base = http://127.0.0.1:$FAKE_PORT
 send_rate = 100000"
 	serve_up
 	local sec=$TG_SECRET
-	# viber: the token is the signature's key (the fake signs with it)
-	[ "$kind" = max ] || [ "$kind" = viber ] && sec=$MAX_SECRET
+	# viber: the token is the signature's key (the fake signs with it);
+	# whatsapp: the app secret; vk: the secret in the body
+	[ "$kind" = telegram ] || sec=$MAX_SECRET
 	line=$("$FAKE_BIN" --port "$FAKE_PORT" --log /dev/null --token "$TG_TOKEN" \
 		--max-token "$MAX_TOKEN" --kind "$kind" --chats "$count" --conns "$conns" \
 		--secret "$sec" --load "http://127.0.0.1:$HTTP_PORT/v1/$kind" --timeout 600 2>"$W/fake.err") ||

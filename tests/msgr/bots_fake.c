@@ -10,13 +10,19 @@
  *            (Authorization: Bearer <token>) -> {"messages":[{"id":"wamid..."}]}
  *            free text to a number ending in 00: 400 code 131047 (the
  *            24-hour window is closed)
+ *          GET /<media-id> (Bearer) -> {"url": "http://<us>/_media/<id>"}
+ *          GET /_media/<id> (Bearer) -> <id mod 3000 + 100> bytes of a
+ *            JPEG-looking file (logged "MEDIA <id>")
  *   VK     POST /method/messages.send (form: user_id, random_id, message,
  *            access_token, v)          -> {"response":N}; the same
  *            random_id again is answered with the same N and not sent
  *            again (VK's own dedupe)
  *
  * Faults: GET /_mode?status=429|500&count=N: the next N send calls answer
- * that status (429 with Retry-After: 1); status=0 clears.
+ * that status (429 with Retry-After: 1); status=0 clears. status=hang: the
+ * next N sends are held unanswered and not taken (the platform never got
+ * them; "CALL hang"); status=taken: taken (SENT logged, VK's random_id
+ * remembered) and then held unanswered (the answer lost; "CALL taken").
  *
  * Every call is logged to --log: "CALL <status> <path>"; each reply taken
  * "SENT <channel> <to> <text> <button>"; registrations "API <channel> ...".
@@ -45,7 +51,7 @@ static struct {
 	struct event_base *base;
 	FILE *log;
 	const char *viber_token, *wa_token, *wa_phone, *vk_token;
-	int fault_status, fault_count;
+	int fault_status, fault_count, port;
 	long msg_id;
 	long long vk_rid[VK_SEEN_MAX];
 	long vk_mid[VK_SEEN_MAX];
@@ -115,15 +121,43 @@ body_json(struct evhttp_request *req)
 	return j;
 }
 
-/* A fault for this send call, if one is set: answered. */
+#define FAULT_HANG (-1)
+#define FAULT_TAKEN (-2)
+
+/* Hold req unanswered (a request the peer never sees answered). */
+static void
+hold(struct evhttp_request *req, const char *what)
+{
+	fprintf(F.log, "CALL\t%s\t%s\n", what,
+	    evhttp_request_get_uri(req) ? evhttp_request_get_uri(req) : "");
+	fflush(F.log);
+}
+
+/* A fault for this send call before it is taken, if one is set: answered
+   (or held). */
 static bool
 fault(struct evhttp_request *req)
 {
-	if (F.fault_status == 0 || F.fault_count <= 0)
+	if (F.fault_status == 0 || F.fault_status == FAULT_TAKEN ||
+	    F.fault_count <= 0)
 		return false;
 	F.fault_count--;
-	reply(req, F.fault_status, "{\"error\":\"fault\"}",
-	    F.fault_status == 429 ? 1 : 0);
+	if (F.fault_status == FAULT_HANG)
+		hold(req, "hang");
+	else
+		reply(req, F.fault_status, "{\"error\":\"fault\"}",
+		    F.fault_status == 429 ? 1 : 0);
+	return true;
+}
+
+/* After the send was taken: its answer lost, if that fault is set. */
+static bool
+answer_lost(struct evhttp_request *req)
+{
+	if (F.fault_status != FAULT_TAKEN || F.fault_count <= 0)
+		return false;
+	F.fault_count--;
+	hold(req, "taken");
 	return true;
 }
 
@@ -153,7 +187,8 @@ viber_send(struct evhttp_request *req)
 		    "%ld,\"chat_hostname\":\"SN-CHAT-05_\",\"billing_status\":"
 		    "1}",
 		    5741311803571721000L + ++F.msg_id);
-		reply(req, 200, out, 0);
+		if (!answer_lost(req))
+			reply(req, 200, out, 0);
 	}
 	json_decref(b);
 }
@@ -241,9 +276,43 @@ wa_send(struct evhttp_request *req)
 		    "\"input\":\"%s\",\"wa_id\":\"%s\"}],\"messages\":[{\"id\":"
 		    "\"wamid.HBgLNzkxMjk2NzE1MjAVAgARGBI%06ldQA==\"}]}",
 		    to, to, ++F.msg_id);
-		reply(req, 200, out, 0);
+		if (!answer_lost(req))
+			reply(req, 200, out, 0);
 	}
 	json_decref(b);
+}
+
+/* GET /<media-id>: where the file is, as the Graph API answers. */
+static void
+wa_media_url(struct evhttp_request *req, const char *id)
+{
+	char out[512];
+
+	snprintf(out, sizeof(out),
+	    "{\"messaging_product\":\"whatsapp\",\"url\":\"http://127.0.0.1:"
+	    "%d/_media/%s\",\"mime_type\":\"image/jpeg\",\"sha256\":\"81d3\","
+	    "\"file_size\":\"%ld\",\"id\":\"%s\"}",
+	    F.port, id, atol(id) % 3000 + 100, id);
+	reply(req, 200, out, 0);
+}
+
+/* GET /_media/<id>: the file (a JPEG's first bytes, then filler). */
+static void
+wa_media_file(struct evhttp_request *req, const char *id)
+{
+	struct evbuffer *b = evbuffer_new();
+	size_t n = (size_t)(atol(id) % 3000 + 100);
+	unsigned char *f = calloc(1, n);
+
+	memcpy(f, "\xff\xd8\xff\xe0", 4);
+	evbuffer_add(b, f, n);
+	free(f);
+	fprintf(F.log, "MEDIA\t%s\n", id);
+	fflush(F.log);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "image/jpeg");
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
 }
 
 static void
@@ -260,8 +329,12 @@ wa_cb(struct evhttp_request *req, const char *path)
 		    0);
 		return;
 	}
-	wa_send(req);
-	(void)path;
+	if (strncmp(path, "/_media/", 8) == 0)
+		wa_media_file(req, path + 8);
+	else if (evhttp_request_get_command(req) == EVHTTP_REQ_GET)
+		wa_media_url(req, path + 1);
+	else
+		wa_send(req);
 }
 
 /* ---- VK ------------------------------------------------------------------ */
@@ -310,7 +383,8 @@ vk_send(struct evhttp_request *req, struct evkeyvalq *q)
 		F.vk_mid[F.vk_n++] = ++F.msg_id;
 	}
 	snprintf(out, sizeof(out), "{\"response\":%ld}", F.msg_id);
-	reply(req, 200, out, 0);
+	if (!answer_lost(req))
+		reply(req, 200, out, 0);
 }
 
 static void
@@ -354,7 +428,10 @@ mode_cb(struct evhttp_request *req)
 	evhttp_parse_query_str(query ? query : "", &q);
 	st = evhttp_find_header(&q, "status");
 	n = evhttp_find_header(&q, "count");
-	F.fault_status = st ? atoi(st) : 0;
+	F.fault_status = st == NULL    ? 0
+	    : strcmp(st, "hang") == 0  ? FAULT_HANG
+	    : strcmp(st, "taken") == 0 ? FAULT_TAKEN
+	                               : atoi(st);
 	F.fault_count = n ? atoi(n) : 1000000000;
 	evhttp_clear_headers(&q);
 	reply(req, 200, "{\"ok\":true}", 0);
@@ -379,6 +456,10 @@ api_cb(struct evhttp_request *req, void *arg)
 	else if (path[0] == '/' && strncmp(path + 1, F.wa_phone, pl) == 0 &&
 	    strcmp(path + 1 + pl, "/messages") == 0)
 		wa_cb(req, path);
+	else if (strncmp(path, "/_media/", 8) == 0 ||
+	    (path[0] == '/' && path[1] != '\0' &&
+	        strspn(path + 1, "0123456789") == strlen(path + 1)))
+		wa_cb(req, path); /* media: GET /<media-id>, then its url */
 	else
 		reply(req, 404, "{\"error\":\"not found\"}", 0);
 }
@@ -399,7 +480,7 @@ main(int argc, char **argv)
 		const char *a = argv[i], *v = argv[i + 1];
 
 		if (strcmp(a, "--port") == 0)
-			port = atoi(v);
+			port = F.port = atoi(v);
 		else if (strcmp(a, "--log") == 0)
 			logpath = v;
 		else if (strcmp(a, "--viber-token") == 0)

@@ -10,6 +10,9 @@
  *   POST /pa/send_message {receiver,text}            -> {"status":0,"message_token":N}
  *     (Viber, for the benchmark's --kind viber; tests/msgr/bots_fake is
  *     the full fake of Viber, WhatsApp and VK)
+ *   POST /<phone_number_id>/messages {to,...}        -> {"messages":[{"id":..}]}
+ *   POST /method/messages.send (form: user_id, ...)  -> {"response":N}
+ *     (WhatsApp and VK, for --kind whatsapp and --kind vk)
  *
  * Faults, set at run time: GET /_mode?status=429|500|hang&count=N makes the
  * next N send calls answer 429 (Telegram: parameters.retry_after; MAX:
@@ -22,7 +25,9 @@
  * --load URL runs the benchmark's client in the same process: N updates
  * (one per chat, "ПС <contract> <value>") posted at the webhook over C
  * keep-alive connections (--kind viber: signed with --secret as Viber's
- * X-Viber-Content-Signature), and the time from each post to its reply here;
+ * X-Viber-Content-Signature; whatsapp: as X-Hub-Signature-256; vk: the
+ * secret in the body, group_id 214752), and the time from each post to
+ * its reply here;
  * it prints the rate and latencies once every reply came (or --timeout).
  */
 #include <arpa/inet.h>
@@ -405,6 +410,60 @@ viber_send(struct evhttp_request *req)
 	json_decref(b);
 }
 
+/* WhatsApp's /{phone_number_id}/messages, for the load. */
+static void
+wa_send(struct evhttp_request *req)
+{
+	json_t *b = body_json(req);
+	const char *to = json_string_value(json_object_get(b, "to"));
+	char out[200];
+
+	if (to == NULL) {
+		reply(req, 400,
+		    "{\"error\":{\"message\":\"(#100) Invalid parameter\","
+		    "\"type\":\"OAuthException\",\"code\":100}}",
+		    0);
+	} else if (!fault(req, false)) {
+		log_text("whatsapp", to, "", NULL);
+		snprintf(out, sizeof(out),
+		    "{\"messaging_product\":\"whatsapp\",\"contacts\":[{"
+		    "\"input\":\"%s\",\"wa_id\":\"%s\"}],\"messages\":[{"
+		    "\"id\":\"wamid.OUT%ld\"}]}",
+		    to, to, ++F.msg_id);
+		reply(req, 200, out, 0);
+		load_reply(to);
+	}
+	json_decref(b);
+}
+
+/* VK's messages.send, for the load. */
+static void
+vk_send(struct evhttp_request *req)
+{
+	size_t n = evbuffer_get_length(evhttp_request_get_input_buffer(req));
+	char *form = calloc(1, n + 1), out[64];
+	struct evkeyvalq q;
+	const char *uid;
+
+	evbuffer_copyout(evhttp_request_get_input_buffer(req), form, n);
+	TAILQ_INIT(&q);
+	evhttp_parse_query_str(form, &q);
+	uid = evhttp_find_header(&q, "user_id");
+	if (uid == NULL || evhttp_find_header(&q, "random_id") == NULL) {
+		reply(req, 200,
+		    "{\"error\":{\"error_code\":100,\"error_msg\":\"One of "
+		    "the parameters specified was missing or invalid\"}}",
+		    0);
+	} else if (!fault(req, false)) {
+		log_text("vk", uid, "", NULL);
+		snprintf(out, sizeof(out), "{\"response\":%ld}", ++F.msg_id);
+		reply(req, 200, out, 0);
+		load_reply(uid);
+	}
+	evhttp_clear_headers(&q);
+	free(form);
+}
+
 static void
 mode_cb(struct evhttp_request *req)
 {
@@ -445,6 +504,11 @@ api_cb(struct evhttp_request *req, void *arg)
 		mode_cb(req);
 	else if (strcmp(path, "/pa/send_message") == 0)
 		viber_send(req);
+	else if (strcmp(path, "/method/messages.send") == 0)
+		vk_send(req);
+	else if (strlen(path) > 10 && path[1] >= '0' && path[1] <= '9' &&
+	    strcmp(path + strlen(path) - 9, "/messages") == 0)
+		wa_send(req);
 	else
 		max_cb(req, path);
 }
@@ -486,14 +550,36 @@ static void
 load_next(struct evhttp_connection *c)
 {
 	struct evhttp_request *req;
-	char body[768], hdr[40], sig[65];
+	char body[1024], hdr[40], sig[65], wsig[80];
 	int i = F.next;
 	int64_t ts = (int64_t)time(NULL);
 
 	if (i >= F.chats)
 		return;
 	F.next++;
-	if (strcmp(F.kind, "viber") == 0)
+	if (strcmp(F.kind, "whatsapp") == 0)
+		snprintf(body, sizeof(body),
+		    "{\"object\":\"whatsapp_business_account\",\"entry\":[{"
+		    "\"id\":\"1\",\"changes\":[{\"value\":{"
+		    "\"messaging_product\":\"whatsapp\",\"metadata\":{"
+		    "\"display_phone_number\":\"15550783881\","
+		    "\"phone_number_id\":\"106540352242922\"},\"contacts\":[{"
+		    "\"profile\":{\"name\":\"u\"},\"wa_id\":\"%d\"}],"
+		    "\"messages\":[{\"from\":\"%d\",\"id\":\"wamid.IN%d\","
+		    "\"timestamp\":\"%" PRId64 "\",\"text\":{\"body\":"
+		    "\"ПС %d %d\"},\"type\":\"text\"}]},\"field\":"
+		    "\"messages\"}]}]}",
+		    1000000 + i, 1000000 + i, i, ts, 100000 + i, F.value);
+	else if (strcmp(F.kind, "vk") == 0)
+		snprintf(body, sizeof(body),
+		    "{\"group_id\":214752,\"type\":\"message_new\","
+		    "\"event_id\":\"ev%d\",\"v\":\"5.199\",\"object\":{"
+		    "\"message\":{\"date\":%" PRId64 ",\"from_id\":%d,\"id\":"
+		    "0,\"out\":0,\"peer_id\":%d,\"text\":\"ПС %d %d\"}},"
+		    "\"secret\":\"%s\"}",
+		    i, ts, 1000000 + i, 1000000 + i, 100000 + i, F.value,
+		    F.secret);
+	else if (strcmp(F.kind, "viber") == 0)
 		snprintf(body, sizeof(body),
 		    "{\"event\":\"message\",\"timestamp\":%" PRId64 "000,"
 		    "\"chat_hostname\":\"SN-1_\",\"message_token\":%d,"
@@ -527,6 +613,13 @@ load_next(struct evhttp_connection *c)
 		load_sign(body, sig);
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "X-Viber-Content-Signature", sig);
+	} else if (strcmp(F.kind, "whatsapp") == 0) {
+		load_sign(body, sig);
+		snprintf(wsig, sizeof(wsig), "sha256=%s", sig);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "X-Hub-Signature-256", wsig);
+	} else if (strcmp(F.kind, "vk") == 0) {
+		/* the secret is in the body */
 	} else {
 		snprintf(hdr, sizeof(hdr), "%s",
 		    strcmp(F.kind, "max") == 0
