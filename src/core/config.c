@@ -55,8 +55,7 @@ struct cfg_key {
 #define DAY 86400
 
 static const char *const bind_names[] = { "transceiver", "pair", NULL };
-static const char *const verify_names[] = { "off", "bound", "challenge",
-	NULL };
+static const char *const verify_names[] = { "off", "bound", "challenge", NULL };
 static const char *const level_names[] = { "debug", "info", "warn", "error",
 	NULL };
 

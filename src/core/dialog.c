@@ -780,8 +780,9 @@ dlg_render(struct dlg *d, const struct config *cfg)
 		if (n > 0 && n + 2 < sizeof(out->reply))
 			out->reply[n++] = ' ';
 	}
-	return n + tpl_render(cfg->templates[out->tpl], &d->vars, out->reply + n,
-	               sizeof(out->reply) - n);
+	return n +
+	    tpl_render(cfg->templates[out->tpl], &d->vars, out->reply + n,
+	        sizeof(out->reply) - n);
 }
 
 int

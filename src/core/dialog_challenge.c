@@ -64,11 +64,12 @@ ch_answer(const struct dlg *d, char answer[CH_DIGITS + 1])
 
 	if (t == NULL)
 		return false;
-	while (a < n && (t[a] == ' ' || t[a] == '\t' || t[a] == '\n' ||
-	                    t[a] == '\r'))
+	while (a < n &&
+	    (t[a] == ' ' || t[a] == '\t' || t[a] == '\n' || t[a] == '\r'))
 		a++;
-	for (z = n; z > a && (t[z - 1] == ' ' || t[z - 1] == '\t' ||
-	                         t[z - 1] == '\n' || t[z - 1] == '\r');
+	for (z = n; z > a &&
+	     (t[z - 1] == ' ' || t[z - 1] == '\t' || t[z - 1] == '\n' ||
+	         t[z - 1] == '\r');
 	     z--)
 		;
 	if (z - a != CH_DIGITS || strspn(t + a, "0123456789") < CH_DIGITS)
@@ -193,8 +194,8 @@ ch_ask(struct dlg *d, struct dialog_challenge *st)
 	s->npending = ch_hold(d, s->pending);
 	d->out->has_dialog = true;
 	st->asked_us = d->in->time_us;
-	st->held = d->cmd->kind == PARSE_INFO ? DIALOG_HELD_INFO
-	                                      : DIALOG_HELD_READING;
+	st->held =
+	    d->cmd->kind == PARSE_INFO ? DIALOG_HELD_INFO : DIALOG_HELD_READING;
 	ch_write(d, st, DIALOG_CH_PUT);
 	dlg_outcome(d, DIALOG_OUT_PROMPT, DIALOG_R_CHALLENGE, TPL_CHALLENGE);
 }
