@@ -609,6 +609,77 @@ test_rows_matched(void **state)
 	free(out);
 }
 
+/*
+ * Issue 17 item 2 where test_dialog does not reach: bound to more than
+ * MODEL_BINDINGS_MAX, the list is masked and ends in "…"; bound to one,
+ * values inside a dialog of another contract go to that dialog; bound
+ * to several, values alone inside a dialog go to it (no question).
+ */
+static void
+test_which_masked(void **state)
+{
+	struct model_bindings many = { .n = MODEL_BINDINGS_MAX, .more = true };
+	struct parse_result cmd;
+	struct dialog_decision *out = malloc(sizeof(*out));
+	struct dialog_input in = {
+		.time_us = time_of(T), .cmd = &cmd, .bindings = &many
+	};
+
+	(void)state;
+	cfg = base_cfg;
+	set(&cfg, "verify", "mode", "bound");
+	catalog_reset();
+	for (unsigned i = 0; i < MODEL_BINDINGS_MAX; i++)
+		snprintf(many.contract[i], sizeof(many.contract[i]),
+		    "10000%u%02u", i, 11 * i);
+	for (unsigned k = 0; k < 2; k++) {
+		const char *text = k ? "45055 23186" : "ПС";
+
+		parser_parse(parser, text, strlen(text), &cmd);
+		in.text = text;
+		in.text_len = strlen(text);
+		/* "45055" could be a contract: billing has none such */
+		assert_null(
+		    catalog_find(dialog_contract_wanted(&cmd, NULL, &many)));
+		assert_int_equal(dialog_decide(&in, &cfg, out), 0);
+		assert_int_equal(out->reason, DIALOG_R_WHICH_CONTRACT);
+		assert_false(out->has_dialog);
+		assert_string_equal(out->reply,
+		    "Укажите договор: ***000, ***111, ***222, ***333, ***444, "
+		    "***555, ***666, ***777, …. Пример: ПС 102057522 11638");
+	}
+	free(out);
+}
+
+static void
+test_bound_values_in_dialog(void **state)
+{
+	static const struct conversation one = { "bound to one, a dialog of "
+		                                 "another open",
+		"off", "555001", false,
+		{
+		    { T, "ПС 123859", "prompt", NULL, NULL, Q },
+		    { T1, "45055 23186", "accepted", NULL, ACCEPTED_RU, NULL,
+		        "45055 23186" },
+		    /* no dialog: values alone are the bound contract's */
+		    { T2, "150", "accepted", NULL, ACCEPTED_RU, NULL, "150" },
+		} };
+	static const struct conversation bound = { "mode bound, bound to one",
+		"bound", "123859", false,
+		{
+		    { T, "ПС", "prompt", NULL,
+		        "Договор 123859. Введите показания: день", Q },
+		    { T1, "45055", "prompt", NULL, NULL, "123859/1" },
+		    { T2, "23186", "accepted", NULL, ACCEPTED_RU, NULL,
+		        "45055 23186" },
+		    { T2, "ПС 555001 150", "rejected", "not_bound" },
+		} };
+
+	(void)state;
+	run(&one);
+	run(&bound);
+}
+
 static int
 setup(void **state)
 {
@@ -635,7 +706,7 @@ teardown(void **state)
 int
 main(void)
 {
-	struct CMUnitTest tests[NCONV + 3];
+	struct CMUnitTest tests[NCONV + 5];
 	size_t n = 0;
 
 	for (size_t i = 0; i < NCONV; i++)
@@ -646,6 +717,9 @@ main(void)
 	tests[n++] =
 	    (struct CMUnitTest)cmocka_unit_test(test_configured_attempts);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_rows_matched);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_which_masked);
+	tests[n++] =
+	    (struct CMUnitTest)cmocka_unit_test(test_bound_values_in_dialog);
 	return _cmocka_run_group_tests(
 	    "dialog_challenge", tests, n, setup, teardown);
 }
