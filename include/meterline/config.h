@@ -141,10 +141,16 @@ struct config_http {
 enum config_verify_mode {
 	CONFIG_VERIFY_OFF, /* anyone, as before issue 17 */
 	CONFIG_VERIFY_BOUND, /* only senders bound to the contract */
+	/* as bound, and an unbound sender is asked a question from billing
+	   data (the meter's serial) that binds it (docs/dialog.md) */
+	CONFIG_VERIFY_CHALLENGE,
 };
 
 struct config_verify {
 	enum config_verify_mode mode;
+	int64_t lockout; /* challenge: seconds locked out after the last
+	                    wrong answer allowed */
+	int attempts; /* challenge: wrong answers allowed */
 };
 
 /*

@@ -96,6 +96,11 @@ enum dialog_reason {
 	DIALOG_R_NOTHING_TO_CONFIRM, /* help: ДА with no question open */
 	DIALOG_R_NOT_BOUND, /* rejected: [verify] and the sender is not bound */
 	DIALOG_R_WHICH_CONTRACT, /* rejected: bound to several, name one */
+	/* [verify] mode = challenge (dialog_challenge.c) */
+	DIALOG_R_CHALLENGE, /* prompt: the question is asked (again) */
+	DIALOG_R_WRONG_ANSWER, /* rejected: a wrong answer, attempts left */
+	DIALOG_R_LOCKED_OUT, /* rejected: too many wrong answers, until ... */
+	DIALOG_R_CANNOT_VERIFY, /* rejected: no serial, or no phone to bind */
 	DIALOG__R_MAX
 };
 
@@ -111,7 +116,8 @@ enum dialog_reason {
 	0x40 /* registers changed mid-dialog; restarted */
 #define DIALOG_F_NO_LAST 0x80 /* a register had no last value (new meter) */
 #define DIALOG_F_CORRECTION 0x100 /* supersedes this period's submission */
-#define DIALOG__F_COUNT 9
+#define DIALOG_F_VERIFIED 0x200 /* the right answer bound the sender now */
+#define DIALOG__F_COUNT 10
 
 /*
  * What to store when every register is filled: one reading per register.
@@ -145,6 +151,34 @@ enum dialog_action {
 	DIALOG_ACT_REMIND_OFF, /* the sender gets no reminders */
 	DIALOG_ACT_REMIND_ON, /* the sender gets reminders again */
 	DIALOG_ACT_UNBIND, /* drop the binding (sender, action_contract) */
+	DIALOG_ACT_BIND, /* bind (sender, action_contract): challenge passed */
+};
+
+/* What the right answer to a challenge goes on with. */
+enum dialog_held {
+	DIALOG_HELD_READING, /* ПС <contract> with the dialog's pending values */
+	DIALOG_HELD_INFO, /* ИНФО <contract> */
+};
+
+/*
+ * [verify] mode = challenge: the state of one (channel, sender, contract),
+ * one row of table challenges (schema/0010_challenge.sql). A question is
+ * open while the sender's dialog is alive, of this contract, and started
+ * at asked_us; the reading it holds is that dialog's pending values.
+ */
+struct dialog_challenge {
+	char contract[MODEL_CONTRACT_MAX + 1];
+	uint8_t attempts; /* wrong answers since the last lockout */
+	int64_t locked_until_us; /* 0: not locked out; Unix µs */
+	int64_t asked_us; /* the open question's time; 0: none */
+	enum dialog_held held;
+};
+
+/* What the store does with the challenge row of (sender, contract). */
+enum dialog_challenge_op {
+	DIALOG_CH_NONE, /* leave it as it is */
+	DIALOG_CH_PUT, /* upsert out->challenge */
+	DIALOG_CH_DELETE, /* delete it (passed, or nothing left to keep) */
 };
 
 struct dialog_input {
@@ -167,6 +201,14 @@ struct dialog_input {
 	 * dialog), or NULL: bound to none. See dialog_contract_wanted().
 	 */
 	const struct model_bindings *bindings;
+	/*
+	 * [verify] mode = challenge: the row of (sender, the contract
+	 * dialog_contract_wanted names), or NULL: none yet. no_phone: the
+	 * sender has no phone a binding could be stored under (a messenger
+	 * chat that shared no contact).
+	 */
+	const struct dialog_challenge *challenge;
+	bool no_phone;
 };
 
 struct dialog_decision {
@@ -178,7 +220,9 @@ struct dialog_decision {
 	bool has_submission;
 	struct dialog_submission submission;
 	enum dialog_action action; /* DIALOG_OUT_SETTING: what to store */
-	char action_contract[MODEL_CONTRACT_MAX + 1]; /* UNBIND: which */
+	char action_contract[MODEL_CONTRACT_MAX + 1]; /* UNBIND, BIND: which */
+	enum dialog_challenge_op challenge_op;
+	struct dialog_challenge challenge; /* DIALOG_CH_PUT, _DELETE: the row */
 	enum tpl_id tpl; /* the template the reply was rendered from */
 	size_t reply_len;
 	char reply[DIALOG_REPLY_MAX]; /* UTF-8, NUL-terminated */

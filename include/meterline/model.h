@@ -21,6 +21,7 @@
 #define MODEL_DIGITS_MIN 4 /* digit capacity (значность) of a register */
 #define MODEL_DIGITS_MAX 9 /* so every value fits a PostgreSQL integer */
 #define MODEL_DATE_NONE INT32_MIN
+#define MODEL_SERIAL_MAX 32 /* bytes of a meter's serial number */
 
 enum model_resource {
 	MODEL_RES_ELECTRICITY,
@@ -54,6 +55,11 @@ struct model_register {
 	uint32_t prev_value;
 	int32_t prev_date; /* or MODEL_DATE_NONE */
 	char name[MODEL_NAME_MAX + 1]; /* "день", "ночь", "кухня"... */
+	/*
+	 * The meter's serial number (заводской номер) from billing, "" when
+	 * unknown; [verify] mode = challenge asks for its last four digits.
+	 */
+	char serial[MODEL_SERIAL_MAX + 1];
 };
 
 struct model_contract {

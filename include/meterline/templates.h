@@ -61,6 +61,13 @@ enum tpl_id {
 	TPL_UNBOUND, /* ОТВЯЗАТЬ done */
 	TPL_REMIND_OFF, /* НЕ НАПОМИНАТЬ done */
 	TPL_REMIND_ON, /* НАПОМИНАТЬ done */
+	/* [verify] mode = challenge */
+	TPL_CHALLENGE, /* the question: the last 4 digits of the serial */
+	TPL_CHALLENGE_WRONG, /* a wrong answer, attempts left */
+	TPL_CHALLENGE_LOCKED, /* locked out until */
+	TPL_CHALLENGE_PASSED, /* bound; the held reading's reply follows */
+	TPL_CANNOT_VERIFY, /* the contract has no serial: bind elsewhere */
+	TPL_CANNOT_VERIFY_PHONE, /* a chat without a phone: share it first */
 	TPL__MAX
 };
 
@@ -85,6 +92,8 @@ enum tpl_var {
 	TPL_VAR_NEXT, /* the day the next window opens, "18.06" */
 	TPL_VAR_READINGS, /* last readings, "день 12000 (05.11), ночь 5800 (05.11)" */
 	TPL_VAR_CONTRACTS, /* the sender's contracts, masked, "***859, ***861" */
+	TPL_VAR_ATTEMPTS, /* wrong answers left before a lockout, "2" */
+	TPL_VAR_UNTIL, /* the lockout's end, local, "14:35 07.12" */
 	TPL_VAR__MAX
 };
 

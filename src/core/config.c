@@ -55,7 +55,7 @@ struct cfg_key {
 #define DAY 86400
 
 static const char *const bind_names[] = { "transceiver", "pair", NULL };
-static const char *const verify_names[] = { "off", "bound", NULL };
+static const char *const verify_names[] = { "off", "bound", "challenge", NULL };
 static const char *const level_names[] = { "debug", "info", "warn", "error",
 	NULL };
 
@@ -161,6 +161,10 @@ static const struct cfg_key cfg_keys[] = {
 	    SECS(DAY), NULL, "30m", 0 },
 
 	{ "verify", "mode", CFG_ENUM, F(verify.mode), 0, 0, verify_names, "off",
+	    0 },
+	{ "verify", "lockout", CFG_DURATION, F(verify.lockout), SECS(MINUTE),
+	    SECS(30 * DAY), NULL, "1h", 0 },
+	{ "verify", "attempts", CFG_INT, F(verify.attempts), 1, 10, NULL, "3",
 	    0 },
 
 	{ "window", "days", CFG_DAYS, F(window.all), 0, 0, NULL, "18-25", 0 },

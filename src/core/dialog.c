@@ -41,6 +41,10 @@ static const char *const reason_names[DIALOG__R_MAX] = {
 	[DIALOG_R_NOTHING_TO_CONFIRM] = "nothing_to_confirm",
 	[DIALOG_R_NOT_BOUND] = "not_bound",
 	[DIALOG_R_WHICH_CONTRACT] = "which_contract",
+	[DIALOG_R_CHALLENGE] = "challenge",
+	[DIALOG_R_WRONG_ANSWER] = "wrong_answer",
+	[DIALOG_R_LOCKED_OUT] = "locked_out",
+	[DIALOG_R_CANNOT_VERIFY] = "cannot_verify",
 };
 
 static const char *const flag_names[DIALOG__F_COUNT] = {
@@ -53,6 +57,7 @@ static const char *const flag_names[DIALOG__F_COUNT] = {
 	"contract_changed",
 	"no_last",
 	"correction",
+	"verified",
 };
 
 const char *
@@ -762,6 +767,24 @@ dlg_basis(struct dlg *d)
 	d->period_start = start;
 }
 
+/* The reply: after a challenge passed, "bound" and then what followed. */
+static size_t
+dlg_render(struct dlg *d, const struct config *cfg)
+{
+	struct dialog_decision *out = d->out;
+	size_t n = 0;
+
+	if (d->passed) {
+		n = tpl_render(cfg->templates[TPL_CHALLENGE_PASSED], &d->vars,
+		    out->reply, sizeof(out->reply));
+		if (n > 0 && n + 2 < sizeof(out->reply))
+			out->reply[n++] = ' ';
+	}
+	return n +
+	    tpl_render(cfg->templates[out->tpl], &d->vars, out->reply + n,
+	        sizeof(out->reply) - n);
+}
+
 int
 dialog_decide(const struct dialog_input *in, const struct config *cfg,
     struct dialog_decision *out)
@@ -800,7 +823,6 @@ dialog_decide(const struct dialog_input *in, const struct config *cfg,
 		dlg_handlers[d.cmd->kind](&d);
 	}
 	out->tpl = tpl_pick(cfg->templates, d.tpl);
-	out->reply_len = tpl_render(
-	    cfg->templates[out->tpl], &d.vars, out->reply, sizeof(out->reply));
+	out->reply_len = dlg_render(&d, cfg);
 	return 0;
 }

@@ -48,6 +48,8 @@ struct dlg {
 	char registers[DLG_LIST], example[DLG_EXAMPLE], values[DLG_VALUES];
 	char unknown[DLG_QUOTE], label[PARSE_LABEL_MAX + 1];
 	char readings[DLG_READINGS], contracts[DLG_CONTRACTS];
+	char attempts[DLG_NUM], until[DLG_NUM];
+	bool passed; /* a challenge passed: its reply comes first */
 };
 
 /* ---- outcomes (dialog.c) ------------------------------------------------ */
@@ -69,6 +71,15 @@ bool dlg_self_resolve(struct dlg *);
 /* [verify] mode = bound: refuse a sender not bound to the contract (true). */
 bool dlg_self_gate(struct dlg *);
 void dlg_on_info(struct dlg *);
+
+/*
+ * [verify] mode = challenge (dialog_challenge.c): a sender not bound to
+ * contract (NULL: none named) acts on it. Asks the question, judges an
+ * answer, refuses while locked out (true: decided); false when the
+ * ordinary handler decides (no contract, an unknown or closed one, a
+ * kind the challenge leaves alone).
+ */
+bool dlg_challenge(struct dlg *, const char *contract);
 void dlg_on_unbind(struct dlg *);
 void dlg_on_remind_off(struct dlg *);
 void dlg_on_remind_on(struct dlg *);

@@ -2,7 +2,7 @@
  * Customer self-service (issue 17, docs/dialog.md "Bound senders"): the
  * contracts a sender is bound to stand in for a contract the customer did
  * not name, [verify] mode = bound refuses senders acting on a contract
- * they are not bound to, and the handlers of ИНФО, ОТВЯЗАТЬ, НЕ НАПОМИНАТЬ
+ * they are not bound to (mode = challenge asks them: dialog_challenge.c), and the handlers of ИНФО, ОТВЯЗАТЬ, НЕ НАПОМИНАТЬ
  * and НАПОМИНАТЬ.
  */
 #include <stdio.h>
@@ -161,6 +161,8 @@ dlg_self_gate(struct dlg *d)
 	if (contract != NULL ? model_bindings_has(in->bindings, contract)
 	                     : in->bindings != NULL && in->bindings->n > 0)
 		return false;
+	if (d->cfg->verify.mode == CONFIG_VERIFY_CHALLENGE)
+		return dlg_challenge(d, contract);
 	if (contract != NULL)
 		dlg_var(d, TPL_VAR_CONTRACT, contract);
 	self_not_bound(d);

@@ -175,6 +175,26 @@ static const struct tpl_def tpl_defs[TPL__MAX] = {
 	    "Напоминания отключены. Включить: НАПОМИНАТЬ", 0, false },
 	[TPL_REMIND_ON] = { "remind_on",
 	    "Напоминания включены. Отключить: НЕ НАПОМИНАТЬ", 0, false },
+	[TPL_CHALLENGE] = { "challenge",
+	    "Договор {contract}: пришлите 4 последние цифры номера счётчика",
+	    V(CONTRACT) | V(ATTEMPTS), false },
+	[TPL_CHALLENGE_WRONG] = { "challenge_wrong",
+	    "Неверно. Осталось попыток: {attempts}. Нужны 4 последние цифры "
+	    "номера счётчика",
+	    V(CONTRACT) | V(ATTEMPTS), false },
+	[TPL_CHALLENGE_LOCKED] = { "challenge_locked",
+	    "Слишком много неверных ответов. Повторите после {until}",
+	    V(CONTRACT) | V(UNTIL), false },
+	[TPL_CHALLENGE_PASSED] = { "challenge_passed",
+	    "Номер привязан к договору {contract}.", V(CONTRACT), false },
+	[TPL_CANNOT_VERIFY] = { "cannot_verify",
+	    "Подтвердить договор {contract} здесь нельзя. Привяжите номер в "
+	    "абонентском отделе",
+	    V(CONTRACT), true },
+	[TPL_CANNOT_VERIFY_PHONE] = { "cannot_verify_phone",
+	    "Поделитесь контактом (номером телефона), затем пришлите ПС "
+	    "{contract}",
+	    V(CONTRACT), false },
 };
 
 static const char *const tpl_var_names[TPL_VAR__MAX] = {
@@ -198,6 +218,8 @@ static const char *const tpl_var_names[TPL_VAR__MAX] = {
 	[TPL_VAR_NEXT] = "next",
 	[TPL_VAR_READINGS] = "readings",
 	[TPL_VAR_CONTRACTS] = "contracts",
+	[TPL_VAR_ATTEMPTS] = "attempts",
+	[TPL_VAR_UNTIL] = "until",
 };
 
 const char *

@@ -23,9 +23,10 @@
 #define IMPORT_MAX_LINE 4096 /* longer lines are bad lines */
 #define IMPORT_WHY_MAX 96
 #define IMPORT_FLUSH (1u << 20) /* COPY chunk size */
-#define IMPORT_NCOLS 8
+#define IMPORT_NREQ 7 /* the columns every header starts with */
+#define IMPORT_NCOLS 9 /* and then status and serial, in any order */
 
-static const char *const import_cols[IMPORT_NCOLS] = {
+static const char *const import_cols[IMPORT_NREQ] = {
 	"contract",
 	"resource",
 	"position",
@@ -33,8 +34,10 @@ static const char *const import_cols[IMPORT_NCOLS] = {
 	"digits",
 	"last_value",
 	"last_date",
-	"status",
 };
+#define IMPORT_HEADER \
+	"header must be contract,resource,position,register,digits," \
+	"last_value,last_date[,status][,serial]"
 
 struct import_bad {
 	long line;
@@ -44,6 +47,7 @@ struct import_bad {
 /* One checked line, ready for COPY. */
 struct import_row {
 	const char *contract, *resource, *name, *status;
+	const char *serial; /* "": none (NULL in the table) */
 	int position, digits;
 	long last_value; /* -1: none */
 	char last_date[11]; /* "" or YYYY-MM-DD */
@@ -55,7 +59,8 @@ struct import {
 	import_bad_cb bad;
 	void *arg;
 	struct import_report *rep;
-	int ncols; /* 7 or 8, from the header */
+	int ncols; /* 7 to 9, from the header */
+	int col_status, col_serial; /* their field, or -1: not in the header */
 	char *copy; /* COPY text not yet sent */
 	size_t copy_len, copy_cap;
 	char *skip; /* {c1,c2,...}: contracts with a bad line */
@@ -181,10 +186,43 @@ import_date(const char *s, char out[11])
  * Check the fields of one line; fills *row or returns why not (a constant
  * or whybuf, IMPORT_WHY_MAX bytes).
  */
+/* The optional field col of a line (-1: no such column), or "". */
 static const char *
-import_check(char **f, int n, struct import_row *row, char *whybuf)
+import_opt(char **f, int n, int col)
+{
+	return col >= 0 && col < n ? f[col] : "";
+}
+
+/*
+ * Text shown to staff or compared with what customers send (a register's
+ * name, a serial): valid UTF-8, nothing that could hide, reorder or break
+ * the text around it. Returns why not, or NULL.
+ */
+static const char *
+import_text_check(const char *f, const char *what, char *whybuf)
 {
 	int32_t cp;
+
+	if (!import_name_ok(f)) {
+		snprintf(whybuf, IMPORT_WHY_MAX, "%s is not valid UTF-8", what);
+		return whybuf;
+	}
+	if (log_text_unsafe(f, strlen(f), &cp) >= 0) {
+		snprintf(whybuf, IMPORT_WHY_MAX,
+		    cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)
+		        ? "control character U+%04X in %s"
+		        : "bidi or line separator character U+%04X in %s",
+		    (unsigned)cp, what);
+		return whybuf;
+	}
+	return NULL;
+}
+
+static const char *
+import_check(const struct import *im, char **f, int n, struct import_row *row,
+    char *whybuf)
+{
+	const char *why;
 	long v;
 
 	if (!import_uint(f[0], MODEL_CONTRACT_MAX, &v) || strlen(f[0]) < 4)
@@ -201,19 +239,8 @@ import_check(char **f, int n, struct import_row *row, char *whybuf)
 		return "register name is empty";
 	if (strlen(f[3]) > MODEL_NAME_MAX)
 		return "register name longer than 47 bytes";
-	if (!import_name_ok(f[3]))
-		return "register name is not valid UTF-8";
-	if (log_text_unsafe(f[3], strlen(f[3]), &cp) >= 0) {
-		/* names are shown to staff and sent to customers: nothing
-		   that could hide, reorder or break the text around them */
-		snprintf(whybuf, IMPORT_WHY_MAX,
-		    cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)
-		        ? "control character U+%04X in register name"
-		        : "bidi or line separator character U+%04X in "
-		          "register name",
-		    (unsigned)cp);
-		return whybuf;
-	}
+	if ((why = import_text_check(f[3], "register name", whybuf)) != NULL)
+		return why;
 	row->name = f[3];
 	if (!import_uint(f[4], 1, &v) || v < MODEL_DIGITS_MIN ||
 	    v > MODEL_DIGITS_MAX)
@@ -231,10 +258,28 @@ import_check(char **f, int n, struct import_row *row, char *whybuf)
 		if (row->last_value < 0)
 			return "last_date without last_value";
 	}
-	row->status = n > 7 && f[7][0] != '\0' ? f[7] : "active";
+	row->status = import_opt(f, n, im->col_status);
+	if (row->status[0] == '\0')
+		row->status = "active";
 	if (strcmp(row->status, "active") && strcmp(row->status, "closed"))
 		return "status must be active or closed";
-	return NULL;
+	row->serial = import_opt(f, n, im->col_serial);
+	if (strlen(row->serial) > MODEL_SERIAL_MAX)
+		return "serial longer than 32 bytes";
+	return import_text_check(row->serial, "serial", whybuf);
+}
+
+/* Text into the COPY stream: only the backslash needs escaping (the
+   checks let no control character through). */
+static void
+import_copy_text(struct import *im, const char *s)
+{
+	for (const char *p = s; *p; p++) {
+		if (*p == '\\')
+			import_append(
+			    &im->copy, &im->copy_len, &im->copy_cap, "\\", 1);
+		import_append(&im->copy, &im->copy_len, &im->copy_cap, p, 1);
+	}
 }
 
 /* One COPY text-format line: tab-separated, \N for NULL. */
@@ -251,21 +296,21 @@ import_copy_row(struct import *im, long line, const struct import_row *r)
 	n = snprintf(
 	    head, sizeof(head), "\t%s\t%d\t", r->resource, r->position);
 	import_append(&im->copy, &im->copy_len, &im->copy_cap, head, (size_t)n);
-	/* The name has no control characters; only the backslash needs escaping. */
-	for (const char *p = r->name; *p; p++) {
-		if (*p == '\\')
-			import_append(
-			    &im->copy, &im->copy_len, &im->copy_cap, "\\", 1);
-		import_append(&im->copy, &im->copy_len, &im->copy_cap, p, 1);
-	}
+	import_copy_text(im, r->name);
 	if (r->last_value >= 0)
-		n = snprintf(tail, sizeof(tail), "\t%d\t%ld\t%s\t%s\n",
+		n = snprintf(tail, sizeof(tail), "\t%d\t%ld\t%s\t%s\t",
 		    r->digits, r->last_value,
 		    r->last_date[0] ? r->last_date : "\\N", r->status);
 	else
-		n = snprintf(tail, sizeof(tail), "\t%d\t\\N\t\\N\t%s\n",
+		n = snprintf(tail, sizeof(tail), "\t%d\t\\N\t\\N\t%s\t",
 		    r->digits, r->status);
 	import_append(&im->copy, &im->copy_len, &im->copy_cap, tail, (size_t)n);
+	if (r->serial[0] != '\0')
+		import_copy_text(im, r->serial);
+	else
+		import_append(
+		    &im->copy, &im->copy_len, &im->copy_cap, "\\N", 2);
+	import_append(&im->copy, &im->copy_len, &im->copy_cap, "\n", 1);
 }
 
 /* Note a bad line; import_report_bads() reports them in line order. */
@@ -316,13 +361,21 @@ import_header(struct import *im, char *line)
 	    (unsigned char)line[2] == 0xbf)
 		line += 3; /* UTF-8 byte order mark, as spreadsheets write it */
 	n = import_split(line, f, IMPORT_NCOLS + 1, &why);
-	if (n < IMPORT_NCOLS - 1 || n > IMPORT_NCOLS)
-		return "header must be contract,resource,position,register,digits,"
-		       "last_value,last_date[,status]";
-	for (int i = 0; i < n; i++)
+	if (n < IMPORT_NREQ || n > IMPORT_NCOLS)
+		return IMPORT_HEADER;
+	for (int i = 0; i < IMPORT_NREQ; i++)
 		if (strcasecmp(f[i], import_cols[i]) != 0)
-			return "header must be contract,resource,position,register,"
-			       "digits,last_value,last_date[,status]";
+			return IMPORT_HEADER;
+	im->col_status = im->col_serial = -1;
+	for (int i = IMPORT_NREQ; i < n; i++) {
+		int *col = strcasecmp(f[i], "status") == 0 ? &im->col_status
+		    : strcasecmp(f[i], "serial") == 0      ? &im->col_serial
+		                                           : NULL;
+
+		if (col == NULL || *col >= 0)
+			return IMPORT_HEADER;
+		*col = i;
+	}
 	im->ncols = n;
 	return NULL;
 }
@@ -351,6 +404,17 @@ import_skip_contract(struct import *im, const char *line)
 	import_append(&im->skip, &im->skip_len, &im->skip_cap, contract, n);
 }
 
+/* A line with a wrong number of fields. */
+static const char *
+import_fields_why(const struct import *im, char *whybuf)
+{
+	if (im->ncols == IMPORT_NREQ)
+		return "expected 7 fields";
+	snprintf(whybuf, IMPORT_WHY_MAX, "expected 7 %s %d fields",
+	    im->ncols == IMPORT_NREQ + 1 ? "or" : "to", im->ncols);
+	return whybuf;
+}
+
 /* One data line: check it, append it to the COPY buffer or report it. */
 static void
 import_line(struct import *im, char *line, size_t len, long lineno)
@@ -367,11 +431,11 @@ import_line(struct import *im, char *line, size_t len, long lineno)
 		why = "line longer than 4096 bytes";
 	} else {
 		n = import_split(line, f, IMPORT_NCOLS + 1, &why);
-		if (n >= 0 && n != im->ncols && !(n == 7 && im->ncols == 8))
-			why = im->ncols == 8 ? "expected 7 or 8 fields"
-			                     : "expected 7 fields";
+		/* the optional columns may be left off at the end */
+		if (n >= 0 && (n < IMPORT_NREQ || n > im->ncols))
+			why = import_fields_why(im, whybuf);
 		if (why == NULL)
-			why = import_check(f, n, &row, whybuf);
+			why = import_check(im, f, n, &row, whybuf);
 	}
 	if (why != NULL) {
 		import_bad(im, lineno, why);
@@ -540,30 +604,43 @@ static const char import_removed_sql[] =
 #define IMPORT_KEEP_OURS(o, t) \
 	o ".digits = " t ".digits AND " o ".last_date IS NOT NULL" \
 	" AND (" t ".last_date IS NULL OR " t ".last_date < " o ".last_date)"
+/*
+ * The meter's serial: billing's when the file has the column (an empty
+ * cell clears it), else ours stays. SERIAL(x) is what register x's serial
+ * becomes, for the "would not change" filter and the update.
+ */
+#define IMPORT_REGISTERS_SQL(SERIAL_NEW, SERIAL_SAME) \
+    "WITH u AS (INSERT INTO registers AS g" \
+    " (contract, position, name, digits, last_value, last_date, serial)" \
+    " SELECT i.contract, i.position, i.name, i.digits, i.last_value," \
+    " i.last_date, i.serial" \
+    " FROM import_rows i" \
+    " WHERE NOT EXISTS (SELECT 1 FROM registers x WHERE x.contract = i.contract" \
+    "  AND x.position = i.position AND x.name = i.name AND x.digits = i.digits" \
+    "  AND " SERIAL_SAME \
+    "  AND ((" IMPORT_KEEP_OURS("x", "i") ")" \
+    "   OR (x.last_value IS NOT DISTINCT FROM i.last_value" \
+    "    AND x.last_date IS NOT DISTINCT FROM i.last_date)))" \
+    " ORDER BY i.contract, i.position" \
+    " ON CONFLICT (contract, position) DO UPDATE SET" \
+    "  name = EXCLUDED.name, digits = EXCLUDED.digits, serial = " SERIAL_NEW "," \
+    IMPORT_REGISTERS_SET
+#define IMPORT_REGISTERS_SET \
+    "  last_value = CASE WHEN " IMPORT_KEEP_OURS("g", "EXCLUDED") \
+    "   THEN g.last_value ELSE EXCLUDED.last_value END," \
+    "  last_date = CASE WHEN " IMPORT_KEEP_OURS("g", "EXCLUDED") \
+    "   THEN g.last_date ELSE EXCLUDED.last_date END," \
+    /* billing's value has no "before" we know of (a correction's base) */ \
+    "  prev_value = CASE WHEN " IMPORT_KEEP_OURS("g", "EXCLUDED") \
+    "   THEN g.prev_value END," \
+    "  prev_date = CASE WHEN " IMPORT_KEEP_OURS("g", "EXCLUDED") \
+    "   THEN g.prev_date END" \
+    " RETURNING 1)" \
+    " SELECT (SELECT count(*) FROM import_rows), (SELECT count(*) FROM u)"
 static const char import_registers_sql[] =
-    "WITH u AS (INSERT INTO registers AS g"
-    " (contract, position, name, digits, last_value, last_date)"
-    " SELECT i.contract, i.position, i.name, i.digits, i.last_value, i.last_date"
-    " FROM import_rows i"
-    " WHERE NOT EXISTS (SELECT 1 FROM registers x WHERE x.contract = i.contract"
-    "  AND x.position = i.position AND x.name = i.name AND x.digits = i.digits"
-    "  AND ((" IMPORT_KEEP_OURS("x", "i") ")"
-    "   OR (x.last_value IS NOT DISTINCT FROM i.last_value"
-    "    AND x.last_date IS NOT DISTINCT FROM i.last_date)))"
-    " ORDER BY i.contract, i.position"
-    " ON CONFLICT (contract, position) DO UPDATE SET"
-    "  name = EXCLUDED.name, digits = EXCLUDED.digits,"
-    "  last_value = CASE WHEN " IMPORT_KEEP_OURS("g", "EXCLUDED")
-    "   THEN g.last_value ELSE EXCLUDED.last_value END,"
-    "  last_date = CASE WHEN " IMPORT_KEEP_OURS("g", "EXCLUDED")
-    "   THEN g.last_date ELSE EXCLUDED.last_date END,"
-    /* billing's value has no "before" we know of (a correction's base) */
-    "  prev_value = CASE WHEN " IMPORT_KEEP_OURS("g", "EXCLUDED")
-    "   THEN g.prev_value END,"
-    "  prev_date = CASE WHEN " IMPORT_KEEP_OURS("g", "EXCLUDED")
-    "   THEN g.prev_date END"
-    " RETURNING 1)"
-    " SELECT (SELECT count(*) FROM import_rows), (SELECT count(*) FROM u)";
+    IMPORT_REGISTERS_SQL("g.serial", "true");
+static const char import_registers_serial_sql[] = IMPORT_REGISTERS_SQL(
+    "EXCLUDED.serial", "x.serial IS NOT DISTINCT FROM i.serial");
 /* clang-format on */
 
 /* Drop the lines of skipped contracts; count the skipped contracts. */
@@ -597,8 +674,11 @@ import_apply(struct import *im, char *err, size_t errlen)
 	        errlen) < 0 ||
 	    import_count(im, import_removed_sql, &rep->registers_removed, NULL,
 	        NULL, err, errlen) < 0 ||
-	    import_count(im, import_registers_sql, &rep->registers,
-	        &rep->registers_changed, NULL, err, errlen) < 0)
+	    import_count(im,
+	        im->col_serial >= 0 ? import_registers_serial_sql
+	                            : import_registers_sql,
+	        &rep->registers, &rep->registers_changed, NULL, err,
+	        errlen) < 0)
 		return -1;
 	return 0;
 }
@@ -609,7 +689,7 @@ static const char import_setup_sql[] =
     "CREATE TEMP TABLE import_rows (line integer NOT NULL, contract text NOT NULL,"
     " resource text NOT NULL, position smallint NOT NULL, name text NOT NULL,"
     " digits smallint NOT NULL, last_value integer, last_date date,"
-    " status text NOT NULL) ON COMMIT DROP;"
+    " status text NOT NULL, serial text) ON COMMIT DROP;"
     "CREATE TEMP TABLE import_skip (contract text) ON COMMIT DROP;";
 
 /* The whole import inside one transaction on im->db. */

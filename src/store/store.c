@@ -659,6 +659,7 @@ store_batch_start(struct store *st, struct store_conn *c)
 	while (n-- > 0)
 		store_batch_take(b, store_pop_front(st));
 	c->t_start = c->t_mark = clock_mono_us();
+	b->challenge = st->cfg->verify.mode == CONFIG_VERIFY_CHALLENGE;
 	batch_send_loads(b, c->db, st->parser, st->cfg->store.duplicate_window);
 	c->busy = STORE_BATCH;
 	st->locking = true;

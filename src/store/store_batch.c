@@ -183,6 +183,7 @@ batch_send_lookups(struct store_batch *b, struct db *db, int64_t window_s)
 	batch_sender_arrays(b, 0);
 	batch_send(b, db, ST_DIALOGS);
 	batch_send(b, db, ST_BINDINGS); /* the same senders */
+	chal_send_load(b, db); /* and again ([verify] mode = challenge) */
 }
 
 void
@@ -209,7 +210,7 @@ batch_send_loads(
 		m->original = 0;
 		m->sub = -1;
 		m->contract[0] = '\0';
-		m->unbind = false;
+		m->unbind = m->bind = false;
 	}
 	batch_send_lookups(b, db, window_s);
 
@@ -246,6 +247,7 @@ batch_shape_ok(const struct store_batch *b, const struct db_round_result *r)
 		[ST_DIALOGS] = DLG__NCOLS,
 		[ST_CONTRACTS] = CON__NCOLS,
 		[ST_BINDINGS] = BIND__NCOLS,
+		[ST_CHALLENGES] = CHAL__NCOLS,
 	};
 
 	for (int st = 0; st < ST__MAX; st++) {
@@ -372,6 +374,8 @@ batch_load_register(struct model_contract *c, const struct db_rows *rows, int r)
 	}
 	v = db_rows_get(rows, r, CON_PREV_DATE);
 	g->prev_date = v ? (int32_t)atol(v) : MODEL_DATE_NONE;
+	if ((v = db_rows_get(rows, r, CON_SERIAL)) != NULL)
+		strlcpy_s(g->serial, v, sizeof(g->serial));
 }
 
 static uint64_t
@@ -681,6 +685,8 @@ batch_run_engine(struct store_batch *b, struct store_msg *m,
 		.dialog = dlg,
 		.contract = c ? &c->c : NULL,
 		.bindings = bind,
+		.challenge = chal_find(b, m->sender, needed),
+		.no_phone = b->senders[m->sender].no_phone,
 	};
 
 	if (needed != NULL)
@@ -828,7 +834,8 @@ batch_decide_one(struct store_batch *b, size_t i, const struct config *cfg,
 			return;
 		}
 	}
-	m->advanced = d->has_submission ||
+	m->advanced = d->has_submission || d->challenge_op != DIALOG_CH_NONE ||
+	    d->action == DIALOG_ACT_BIND ||
 	    batch_dialog_differs(dlg, d->has_dialog ? &d->dialog : NULL, false);
 	batch_apply(b, i, dlg);
 }
@@ -1180,6 +1187,7 @@ batch_decide(struct store_batch *b, const struct db_round_result *r,
 	b->nsubs = 0;
 	batch_load_dialogs(b, batch_rows(b, r, ST_DIALOGS));
 	bind_load(b, batch_rows(b, r, ST_BINDINGS));
+	chal_load(b, batch_rows(b, r, ST_CHALLENGES));
 	batch_load_contracts(b, batch_rows(b, r, ST_CONTRACTS));
 	htab_clear(&b->ext_map, b->n + (ext ? (size_t)db_rows_count(ext) : 0));
 	for (int i = 0; ext != NULL && i < db_rows_count(ext); i++)
@@ -1205,6 +1213,7 @@ batch_decide(struct store_batch *b, const struct db_round_result *r,
 	batch_write_messages(b, db);
 	batch_write_dialogs(b, db);
 	bind_write(b, db);
+	chal_write(b, db);
 	batch_write_supersede(b, db);
 	batch_write_submissions(b, db);
 	batch_write_registers(b, db);
@@ -1220,6 +1229,7 @@ batch_free(struct store_batch *b)
 	free(b->contracts);
 	free(b->subs);
 	parts_free(b);
+	chal_free(b);
 	htab_free(&b->sender_map);
 	htab_free(&b->contract_map);
 	htab_free(&b->dedupe_map);

@@ -2,9 +2,9 @@
  * Bound senders in the batch (issue 17, docs/store.md "Bindings"): the
  * contracts each sender's phone is bound to and its reminder opt-out,
  * read in round 1 with the dialogs (ST_BINDINGS, no extra round trip);
- * the decisions' unbinds and reminder switches applied to the batch's
- * copy at once, so a later message of the same sender sees them, and
- * written in round 2 (ST_BIND_SET).
+ * the decisions' binds (a challenge passed), unbinds and reminder
+ * switches applied to the batch's copy at once, so a later message of
+ * the same sender sees them, and written in round 2 (ST_BIND_SET).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +53,19 @@ bind_drop(struct model_bindings *bd, const char *contract)
 	}
 }
 
+/* Add contract to the sender's bindings (the batch's copy). */
+static void
+bind_add(struct model_bindings *bd, const char *contract)
+{
+	if (model_bindings_has(bd, contract))
+		return;
+	if (bd->n == MODEL_BINDINGS_MAX) {
+		bd->more = true;
+		return;
+	}
+	strlcpy_s(bd->contract[bd->n++], contract, sizeof(bd->contract[0]));
+}
+
 void
 bind_apply(struct store_batch *b, size_t i)
 {
@@ -60,7 +73,13 @@ bind_apply(struct store_batch *b, size_t i)
 	struct store_sender *s = &b->senders[m->sender];
 	const struct dialog_decision *d = &b->dec;
 
+	chal_apply(b, i);
 	switch (d->action) {
+	case DIALOG_ACT_BIND:
+		bind_add(&s->bind, d->action_contract);
+		strlcpy_s(m->contract, d->action_contract, sizeof(m->contract));
+		m->bind = true; /* round 2 inserts the row */
+		break;
 	case DIALOG_ACT_UNBIND:
 		bind_drop(&s->bind, d->action_contract);
 		/* the log names the contract unbound; round 2 deletes the row */
@@ -75,6 +94,27 @@ bind_apply(struct store_batch *b, size_t i)
 		break;
 	default: break;
 	}
+}
+
+/*
+ * Whether a later message of the batch binds or unbinds the same
+ * contract for the same sender: the last one wins (one statement cannot
+ * insert and delete one row in order).
+ */
+static bool
+bind_superseded(const struct store_batch *b, size_t i)
+{
+	const struct store_msg *m = &b->msgs[i];
+
+	for (size_t j = i + 1; j < b->n; j++) {
+		const struct store_msg *o = &b->msgs[j];
+
+		if (o->sender == m->sender && (o->bind || o->unbind) &&
+		    o->status != INTAKE_TEMPFAIL && o->dup == STORE_DUP_NONE &&
+		    strcmp(o->contract, m->contract) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* One row of ST_BIND_SET. */
@@ -99,9 +139,10 @@ bind_write(struct store_batch *b, struct db *db)
 	for (size_t i = 0; i < b->n; i++) {
 		const struct store_msg *m = &b->msgs[i];
 
-		if (m->status != INTAKE_TEMPFAIL && m->dup == STORE_DUP_NONE &&
-		    m->unbind)
-			bind_row(b, m, "unbind", m->contract);
+		if (m->status == INTAKE_TEMPFAIL || m->dup != STORE_DUP_NONE ||
+		    !(m->bind || m->unbind) || bind_superseded(b, i))
+			continue;
+		bind_row(b, m, m->bind ? "bind" : "unbind", m->contract);
 	}
 	for (size_t i = 0; i < b->nsenders; i++) {
 		const struct store_sender *s = &b->senders[i];

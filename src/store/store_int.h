@@ -58,7 +58,9 @@ enum store_stmt {
 	ST_PART_PUT, /* parts to keep */
 	ST_PART_DONE, /* parts joined into a message */
 	ST_BINDINGS, /* the senders' bound contracts and reminder opt-outs */
-	ST_BIND_SET, /* unbinds and reminder switches (store_bind.c) */
+	ST_BIND_SET, /* binds, unbinds and reminder switches (store_bind.c) */
+	ST_CHALLENGES, /* the senders' challenge rows (store_challenge.c) */
+	ST_CHAL_SET, /* challenge rows changed or ended */
 	ST__MAX
 };
 
@@ -134,6 +136,18 @@ enum st_outbox_col { DB_COLS_ENUM(ST_OUTBOX_COLS) OBX__NCOLS };
 	COL(BIND_CONTRACT, "b.contract") \
 	COL(BIND_REMIND_OFF, "o.sender IS NOT NULL")
 enum st_bindings_col { DB_COLS_ENUM(ST_BINDINGS_COLS) BIND__NCOLS };
+/* A row per challenge row of a sender, and per sender with no phone a
+   binding could be stored under (contract NULL). */
+#define ST_CHALLENGES_COLS(COL1, COL) \
+	COL1(CHAL_CHANNEL, "q.channel") \
+	COL(CHAL_SENDER, "q.sender") \
+	COL(CHAL_CONTRACT, "x.contract") \
+	COL(CHAL_ATTEMPTS, "x.attempts") \
+	COL(CHAL_LOCKED_US, "x.locked_until_us") \
+	COL(CHAL_ASKED_US, "x.asked_us") \
+	COL(CHAL_HELD, "x.held") \
+	COL(CHAL_PHONE, "q.phone")
+enum st_challenges_col { DB_COLS_ENUM(ST_CHALLENGES_COLS) CHAL__NCOLS };
 
 /* One row per register, ordered by contract and position. */
 #define ST_CONTRACTS_COLS(COL1, COL) \
@@ -146,7 +160,8 @@ enum st_bindings_col { DB_COLS_ENUM(ST_BINDINGS_COLS) BIND__NCOLS };
 	COL(CON_LAST_VALUE, "r.last_value") \
 	COL(CON_LAST_DATE, "r.last_date - DATE '1970-01-01'") \
 	COL(CON_PREV_VALUE, "r.prev_value") \
-	COL(CON_PREV_DATE, "r.prev_date - DATE '1970-01-01'")
+	COL(CON_PREV_DATE, "r.prev_date - DATE '1970-01-01'") \
+	COL(CON_SERIAL, "r.serial")
 enum st_contracts_col { DB_COLS_ENUM(ST_CONTRACTS_COLS) CON__NCOLS };
 
 /*
@@ -273,6 +288,7 @@ struct store_msg {
 	size_t ret_first, ret_n; /* in the batch's ret */
 	char contract[MODEL_CONTRACT_MAX + 1];
 	bool unbind; /* its decision unbound contract (store_bind.c) */
+	bool bind; /* its decision bound contract: a challenge passed */
 };
 
 /* A sender of the batch and its dialog as it evolves message by message. */
@@ -286,6 +302,15 @@ struct store_sender {
 	   DIALOG_ACT_REMIND_OFF/ON or NONE */
 	struct model_bindings bind;
 	enum dialog_action remind;
+	bool no_phone; /* a chat with no phone to bind (store_challenge.c) */
+};
+
+/* A challenge row of a sender in the batch, as it evolves. */
+struct store_chal {
+	int sender; /* index into the batch's senders */
+	struct dialog_challenge ch;
+	bool dirty; /* to write: upserted, or deleted when gone */
+	bool gone;
 };
 
 /* A contract loaded for the batch; dirty bit i: register i's last value moved. */
@@ -330,6 +355,12 @@ struct store_batch {
 	size_t ncontracts, contracts_cap;
 	struct store_sub *subs;
 	size_t nsubs, subs_cap;
+	/* [verify] mode = challenge (store_challenge.c): whether to load
+	   the rows, and the rows by (sender, contract) */
+	bool challenge;
+	struct store_chal *chals;
+	size_t nchals, chals_cap;
+	struct htab chal_map;
 	int r1[ST__MAX]; /* round 1: result index per statement */
 	size_t r1_count;
 	/* Indexes by hash (hash.h); keys mixed with seed, which an outsider
@@ -364,6 +395,20 @@ struct store_sender *batch_sender_find(struct store_batch *,
 void bind_load(struct store_batch *, const struct db_rows *);
 void bind_apply(struct store_batch *, size_t i);
 void bind_write(struct store_batch *, struct db *);
+
+/*
+ * Challenges (store_challenge.c, [verify] mode = challenge): round 1's
+ * load of the senders' rows (with the sender arrays in params[0..1]);
+ * put them on the batch; the row of (sender, contract) for the engine;
+ * message i's decided row into the batch's copy; round 2's writes.
+ */
+void chal_send_load(struct store_batch *, struct db *);
+void chal_load(struct store_batch *, const struct db_rows *);
+const struct dialog_challenge *
+chal_find(struct store_batch *, int sender, const char *contract);
+void chal_apply(struct store_batch *, size_t i);
+void chal_write(struct store_batch *, struct db *);
+void chal_free(struct store_batch *);
 
 /*
  * Parse the texts, find the senders; send round 1 (locks and loads). The

@@ -111,18 +111,54 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	    " WHERE b.contract IS NOT NULL OR o.sender IS NOT NULL"
 	    " ORDER BY 1, 2, 3",
 	    2 },
-	/* $3: unbind, remind_off or remind_on; one remind row per sender */
+	/* $3: bind, unbind, remind_off or remind_on; one remind row per
+	   sender, one bind or unbind per (sender, contract); a bind only
+	   under a phone the table takes (the engine asked none without) */
 	[ST_BIND_SET] = { "ml_bind_set",
 	    "WITH u AS (SELECT " U(1, text, channel) ", " U(2, text, sender) ","
 	    " " U(3, text, action) ", " U(4, text, contract) "),"
 	    " d AS (DELETE FROM bindings AS b USING u WHERE u.action = 'unbind'"
 	    "  AND b.phone = " SENDER_PHONE("u") " AND b.contract = u.contract),"
+	    " i AS (INSERT INTO bindings (phone, contract, source)"
+	    "  SELECT p, contract, 'challenge' FROM (SELECT " SENDER_PHONE("u")
+	    "  AS p, u.contract FROM u WHERE u.action = 'bind') AS n"
+	    "  WHERE p ~ '^[0-9]{5,20}$' ON CONFLICT DO NOTHING),"
 	    " o AS (INSERT INTO reminder_optout (channel, sender)"
 	    "  SELECT channel, sender FROM u WHERE action = 'remind_off'"
 	    "  ON CONFLICT DO NOTHING)"
 	    " DELETE FROM reminder_optout AS r USING u WHERE u.action = 'remind_on'"
 	    " AND r.channel = u.channel AND r.sender = u.sender",
 	    4 },
+	/* [verify] mode = challenge: the senders' rows, and the senders
+	   with no phone a binding could be stored under */
+	[ST_CHALLENGES] = { "ml_challenges",
+	    "SELECT " DB_COLS_SQL(ST_CHALLENGES_COLS)
+	    " FROM (SELECT p.channel, p.sender, coalesce(" SENDER_PHONE("p")
+	    "  ~ '^[0-9]{5,20}$', false) AS phone"
+	    "  FROM (SELECT " U(1, text, channel) ", " U(2, text, sender) ") AS p) AS q"
+	    " LEFT JOIN challenges AS x ON x.channel = q.channel AND x.sender = q.sender"
+	    " WHERE x.contract IS NOT NULL OR NOT q.phone"
+	    " ORDER BY 1, 2, 3",
+	    2 },
+	/* one row per (channel, sender, contract): upserted, or deleted */
+	[ST_CHAL_SET] = { "ml_chal_set",
+	    "WITH u AS (SELECT " U(1, text, channel) ", " U(2, text, sender) ","
+	    " " U(3, text, contract) ", " U(4, smallint, attempts) ","
+	    " " U(5, bigint, locked) ", " U(6, bigint, asked) ","
+	    " " U(7, text, held) ", " U(8, boolean, gone) "),"
+	    " d AS (DELETE FROM challenges AS x USING u WHERE u.gone"
+	    "  AND x.channel = u.channel AND x.sender = u.sender"
+	    "  AND x.contract = u.contract)"
+	    " INSERT INTO challenges (channel, sender, contract, attempts,"
+	    " locked_until_us, asked_us, held)"
+	    " SELECT channel, sender, contract, attempts, locked, asked, held"
+	    " FROM u WHERE NOT gone"
+	    " ON CONFLICT (channel, sender, contract) DO UPDATE SET"
+	    " attempts = EXCLUDED.attempts,"
+	    " locked_until_us = EXCLUDED.locked_until_us,"
+	    " asked_us = EXCLUDED.asked_us, held = EXCLUDED.held,"
+	    " updated_at = now()",
+	    8 },
 	[ST_MSGS] = { "ml_msgs",
 	    "INSERT INTO messages (id, received_at, channel, sender, recipient,"
 	    " text, dcs, text_flags, external_id, contract, outcome, reason, flags,"

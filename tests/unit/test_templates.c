@@ -41,6 +41,8 @@ static struct tpl_vars typical = { {
     [TPL_VAR_NEXT] = "18.06",
     [TPL_VAR_READINGS] = "пик 123456 (05.11), полупик 123456 (05.11)",
     [TPL_VAR_CONTRACTS] = "***522, ***859, ***861",
+    [TPL_VAR_ATTEMPTS] = "2",
+    [TPL_VAR_UNTIL] = "14:35 07.12",
 } };
 
 /* {example} as dialog.c builds it for template i. */
