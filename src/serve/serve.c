@@ -27,6 +27,7 @@
 #include "meterline/log.h"
 #include "meterline/metrics.h"
 #include "meterline/outbox.h"
+#include "meterline/remind.h"
 #include "meterline/serve.h"
 #include "meterline/smpp_link.h"
 #include "meterline/store.h"
@@ -85,6 +86,7 @@ struct serve {
 	const char *chan_names[5];
 	size_t nchans;
 	struct console *console;
+	struct remind *remind; /* [reminders]: its timer (docs/reminders.md) */
 	struct metrics *metrics;
 	struct metrics_std std;
 	struct metric *smpp_bounds; /* meterline_smpp_bounds_total{what} */
@@ -657,6 +659,40 @@ serve_start_channels(
 	return 0;
 }
 
+/* ---- reminders ----------------------------------------------------------- */
+
+/* Reminders went into a channel's outbox: claim them soon. */
+static void
+serve_reminders_queued(void *arg, const char *channel)
+{
+	struct serve *sv = arg;
+
+	if (sv->outbox != NULL)
+		outbox_kick_channel(sv->outbox, channel);
+}
+
+/* [reminders]: queued and released on a timer of their own. */
+static int
+serve_start_reminders(struct serve *sv, char *err, size_t errlen)
+{
+	struct remind_opts ro = { .cfg = &sv->cfg,
+		.queued = serve_reminders_queued,
+		.queued_arg = sv };
+
+	if (!sv->cfg.reminders.enabled)
+		return 0;
+	if (sv->outbox == NULL) {
+		snprintf(
+		    err, errlen, "reminders need a channel with an outbox");
+		return -1;
+	}
+	sv->remind = remind_new(sv->base, &ro);
+	log_info("reminders: days %u.., at %02d:%02d, channels %s",
+	    sv->cfg.reminders.days.day[0], sv->cfg.reminders.time / 60,
+	    sv->cfg.reminders.time % 60, sv->cfg.reminders.channels);
+	return 0;
+}
+
 /* ---- graceful stop -------------------------------------------------------- */
 
 static void
@@ -707,6 +743,9 @@ serve_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	log_info("signal %d: stopping (finishing work in flight)", (int)sig);
 	sv->stopping = 1;
+	/* no new reminders into the outbox; a round in flight rolls back */
+	remind_free(sv->remind);
+	sv->remind = NULL;
 	if (sv->http != NULL)
 		http_intake_stop(sv->http);
 	/* queued messenger replies go back to the table, due at once */
@@ -759,7 +798,8 @@ serve_start(struct serve *sv, char *err, size_t errlen)
 		return -1;
 	if (sv->cfg.http.enabled && serve_start_http(sv, &in, err, errlen) != 0)
 		return -1;
-	if (serve_start_channels(sv, &in, err, errlen) != 0)
+	if (serve_start_channels(sv, &in, err, errlen) != 0 ||
+	    serve_start_reminders(sv, err, errlen) != 0)
 		return -1;
 	if (sv->cfg.console.enabled &&
 	    (sv->console = console_new(sv->base, &sv->cfg.console,
@@ -791,6 +831,7 @@ serve_free(struct serve *sv)
 		channel_stop(sv->chans[i]);
 	http_intake_free(sv->http);
 	console_free(sv->console);
+	remind_free(sv->remind);
 	smpp_link_free(sv->link);
 	webc_free(sv->webc);
 	outbox_free(sv->outbox);

@@ -1,0 +1,127 @@
+/*
+ * The SQL of reminders, one home for the blocking face (remind_store.c:
+ * the CLI, tests) and the timer on serve's loop (remind_timer.c).
+ * Private to src/remind.
+ */
+#ifndef METERLINE_REMIND_SQL_H
+#define METERLINE_REMIND_SQL_H
+
+#include <stddef.h>
+
+#include "meterline/remind.h"
+#include "meterline/sql_array.h"
+
+/*
+ * Who gets a reminder: $1 the date (days since 1970-01-01), $2 resources,
+ * $3 and $4 their windows' first and last days (days, aligned with $2),
+ * $5 the channels. Every active contract of a due resource with no
+ * accepted (or review) submission dated inside its window; each phone
+ * bound to it on the phone channels (sms, whatsapp: the sender is the
+ * phone), each chat whose verified phone is bound on the others; not
+ * those that opted out (channel, sender).
+ */
+#define REMIND_SQL_TARGETS \
+	"due AS (SELECT d.resource, DATE '1970-01-01' + d.since AS since," \
+	" DATE '1970-01-01' + d.deadline AS deadline" \
+	" FROM unnest($2::text[], $3::int[], $4::int[])" \
+	" AS d(resource, since, deadline))," \
+	" todo AS (SELECT c.contract, d.since, d.deadline FROM contracts c" \
+	" JOIN due d ON d.resource = c.resource WHERE c.status = 'active'" \
+	" AND NOT EXISTS (SELECT 1 FROM submissions s" \
+	" WHERE s.contract = c.contract AND s.local_date BETWEEN d.since" \
+	" AND d.deadline AND s.status IN ('accepted', 'review')))," \
+	" phones AS (SELECT t.contract, t.since, t.deadline, b.phone" \
+	" FROM todo t JOIN bindings b ON b.contract = t.contract)," \
+	" targets AS (SELECT p.contract, p.since, p.deadline," \
+	" ch.name AS channel, p.phone AS target, 'bound phone' AS how" \
+	" FROM phones p CROSS JOIN unnest($5::text[]) AS ch(name)" \
+	" WHERE ch.name IN ('sms', 'whatsapp')" \
+	" UNION ALL SELECT p.contract, p.since, p.deadline, cp.channel," \
+	" cp.sender, 'chat of bound phone' FROM phones p" \
+	" JOIN channel_phones cp ON ltrim(cp.phone, '+') = p.phone" \
+	" WHERE cp.channel = ANY ($5::text[])" \
+	" AND cp.channel NOT IN ('sms', 'whatsapp'))," \
+	" live AS (SELECT * FROM targets t WHERE NOT EXISTS (SELECT 1" \
+	" FROM reminder_optout o WHERE o.channel = t.channel" \
+	" AND o.sender = t.target))"
+
+/*
+ * Queue a date once: the run row first; the reminders only when this
+ * statement inserted it (a second instance waits on its key, then finds
+ * it). Returns one row per reminder queued.
+ */
+#define REMIND_SQL_QUEUE \
+	"WITH run AS (INSERT INTO reminder_runs (remind_date)" \
+	" VALUES (DATE '1970-01-01' + $1::int) ON CONFLICT DO NOTHING" \
+	" RETURNING remind_date), " REMIND_SQL_TARGETS \
+	" INSERT INTO reminders (contract, remind_date, channel, target," \
+	" since, deadline) SELECT l.contract, DATE '1970-01-01' + $1::int," \
+	" l.channel, l.target, l.since, l.deadline FROM live l" \
+	" WHERE EXISTS (SELECT 1 FROM run) ON CONFLICT DO NOTHING"
+
+/* Queue one date's count only, for the blocking face. */
+#define REMIND_SQL_QUEUE_COUNT \
+	"WITH q AS (" REMIND_SQL_QUEUE " RETURNING 1) SELECT count(*) FROM q"
+
+/* The dry run: the same targets, whether already queued. */
+#define REMIND_SQL_DRY \
+	"WITH " REMIND_SQL_TARGETS \
+	" SELECT l.contract, l.channel, l.target, l.how || ', no reading'" \
+	" || ' from ' || to_char(l.since, 'DD.MM') || ' (deadline '" \
+	" || to_char(l.deadline, 'DD.MM') || ')', EXISTS (SELECT 1" \
+	" FROM reminders r WHERE r.contract = l.contract" \
+	" AND r.remind_date = DATE '1970-01-01' + $1::int" \
+	" AND r.channel = l.channel AND r.target = l.target)" \
+	" FROM live l ORDER BY l.contract, l.channel, l.target"
+
+/*
+ * Release: claim up to $2 queued reminders of channel $1 (SKIP LOCKED),
+ * judge each again on the local date $3 (days): its window closed, its
+ * sender opted out or its contract submitted since it was queued; put
+ * the others into the outbox (due at once, from $5, the text $4 with
+ * {contract}, {to}, {date}), and mark every one. One statement: a
+ * reminder reaches the outbox once. Returns a row per reminder sent.
+ */
+#define REMIND_SQL_RELEASE \
+	"WITH picked AS (SELECT id FROM reminders WHERE state = 'queued'" \
+	" AND channel = $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)," \
+	" judged AS MATERIALIZED (SELECT r.id, r.contract, r.target," \
+	" r.deadline, CASE WHEN r.deadline < DATE '1970-01-01' + $3::int" \
+	" THEN 'expired' WHEN EXISTS (SELECT 1 FROM reminder_optout o" \
+	" WHERE o.channel = r.channel AND o.sender = r.target)" \
+	" THEN 'opted_out' WHEN EXISTS (SELECT 1 FROM submissions s" \
+	" WHERE s.contract = r.contract AND s.local_date BETWEEN r.since" \
+	" AND r.deadline AND s.status IN ('accepted', 'review'))" \
+	" THEN 'submitted' ELSE 'sent' END AS verdict," \
+	" nextval('outbox_id_seq') AS outbox_id FROM reminders r" \
+	" JOIN picked p ON p.id = r.id)," \
+	" o AS (INSERT INTO outbox (id, channel, sender, recipient, text)" \
+	" SELECT j.outbox_id, $1, $5, j.target, replace(replace(replace($4," \
+	" '{contract}', j.contract), '{to}', to_char(j.deadline, 'FMDD'))," \
+	" '{date}', to_char(j.deadline, 'DD.MM')) FROM judged j" \
+	" WHERE j.verdict = 'sent' ORDER BY j.id)" \
+	" UPDATE reminders r SET state = j.verdict, released_at = now()," \
+	" outbox_id = CASE WHEN j.verdict = 'sent' THEN j.outbox_id END" \
+	" FROM judged j WHERE r.id = j.id RETURNING j.verdict = 'sent'"
+
+/* The parameters of REMIND_SQL_QUEUE and REMIND_SQL_DRY for d. */
+struct remind_params {
+	char date[16];
+	struct sql_arr res, since, deadline, channels;
+	const char *p[5];
+};
+
+void remind_params_fill(
+    struct remind_params *, const struct config *, const struct remind_due *d);
+void remind_params_free(struct remind_params *);
+
+/* The parameters of REMIND_SQL_RELEASE. */
+struct remind_release_params {
+	char max[16], today[16];
+	const char *p[5];
+};
+
+void remind_release_fill(struct remind_release_params *, const struct config *,
+    const char *channel, int max, int32_t today);
+
+#endif
