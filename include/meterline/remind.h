@@ -21,6 +21,12 @@
 #include "meterline/config.h"
 #include "meterline/model.h"
 
+/*
+ * The sender (our address) of a messenger reminder's outbox row: serve
+ * sends such a row on WhatsApp as the approved template.
+ */
+#define REMIND_SENDER "reminder"
+
 /* ---- the pure part ------------------------------------------------------ */
 
 /* The window occurrence of one resource a reminder date falls in. */
@@ -79,10 +85,12 @@ long remind_queue(struct db_sync *, const struct config *,
  * Move up to max queued reminders of channel into its outbox (those whose
  * contract submitted or whose sender opted out since, or whose window
  * closed, are skipped with a reason). today: the local date. Returns the
- * rows put into the outbox, -1 with why in err.
+ * reminders it took (0: none left), of which *sent went into the outbox;
+ * -1 with why in err.
  */
-long remind_release(struct db_sync *, const struct config *,
-    const char *channel, int max, int32_t today, char *err, size_t errlen);
+long
+remind_release(struct db_sync *, const struct config *, const char *channel,
+    int max, int32_t today, long *sent, char *err, size_t errlen);
 
 /* One target a dry run found. Strings point into the row set. */
 struct remind_target {

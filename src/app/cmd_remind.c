@@ -127,14 +127,15 @@ remind_release_cmd(struct db_sync *db, const struct config *cfg, int max,
 
 	while (*s != '\0') {
 		size_t len = strcspn(s, ",");
-		long n;
+		long n, sent = 0;
 
 		snprintf(name, sizeof(name), "%.*s", (int)len, s);
 		if ((n = remind_release(
-		         db, cfg, name, max, today, err, errlen)) < 0)
+		         db, cfg, name, max, today, &sent, err, errlen)) < 0)
 			return -1;
-		printf("%s: %ld reminder%s into the outbox\n", name, n,
-		    n == 1 ? "" : "s");
+		printf("%s: %ld reminder%s into the outbox, %ld skipped "
+		       "(submitted, opted out or too late)\n",
+		    name, sent, sent == 1 ? "" : "s", n - sent);
 		s += len + (s[len] == ',');
 	}
 	return 0;

@@ -48,20 +48,17 @@
 /*
  * Queue a date once: the run row first; the reminders only when this
  * statement inserted it (a second instance waits on its key, then finds
- * it). Returns one row per reminder queued.
+ * it). Returns one row: how many reminders it queued.
  */
 #define REMIND_SQL_QUEUE \
 	"WITH run AS (INSERT INTO reminder_runs (remind_date)" \
 	" VALUES (DATE '1970-01-01' + $1::int) ON CONFLICT DO NOTHING" \
 	" RETURNING remind_date), " REMIND_SQL_TARGETS \
-	" INSERT INTO reminders (contract, remind_date, channel, target," \
-	" since, deadline) SELECT l.contract, DATE '1970-01-01' + $1::int," \
-	" l.channel, l.target, l.since, l.deadline FROM live l" \
-	" WHERE EXISTS (SELECT 1 FROM run) ON CONFLICT DO NOTHING"
-
-/* Queue one date's count only, for the blocking face. */
-#define REMIND_SQL_QUEUE_COUNT \
-	"WITH q AS (" REMIND_SQL_QUEUE " RETURNING 1) SELECT count(*) FROM q"
+	", ins AS (INSERT INTO reminders (contract, remind_date, channel," \
+	" target, since, deadline) SELECT l.contract," \
+	" DATE '1970-01-01' + $1::int, l.channel, l.target, l.since," \
+	" l.deadline FROM live l WHERE EXISTS (SELECT 1 FROM run)" \
+	" ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM ins"
 
 /* The dry run: the same targets, whether already queued. */
 #define REMIND_SQL_DRY \

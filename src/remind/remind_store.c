@@ -17,6 +17,7 @@ remind_params_fill(struct remind_params *q, const struct config *cfg,
 	const char *s = cfg->reminders.channels;
 	char name[32];
 
+	memset(q, 0, sizeof(*q));
 	snprintf(q->date, sizeof(q->date), "%ld", (long)d->date);
 	sarr_begin(&q->res);
 	sarr_begin(&q->since);
@@ -63,8 +64,9 @@ remind_release_fill(struct remind_release_params *q, const struct config *cfg,
 	q->p[1] = q->max;
 	q->p[2] = q->today;
 	q->p[3] = cfg->reminders.text;
-	/* an SMS goes from the short number; a messenger needs no sender */
-	q->p[4] = strcmp(channel, "sms") == 0 ? cfg->reminders.sms_from : "";
+	/* an SMS goes from the short number; a messenger's row is marked */
+	q->p[4] = strcmp(channel, "sms") == 0 ? cfg->reminders.sms_from
+	                                      : REMIND_SENDER;
 }
 
 long
@@ -76,7 +78,7 @@ remind_queue(struct db_sync *db, const struct config *cfg,
 	long n = -1;
 
 	remind_params_fill(&q, cfg, d);
-	rows = db_sync_query(db, REMIND_SQL_QUEUE_COUNT, 5, q.p, err, errlen);
+	rows = db_sync_query(db, REMIND_SQL_QUEUE, 5, q.p, err, errlen);
 	if (rows != NULL && db_rows_count(rows) == 1)
 		n = strtol(db_rows_get(rows, 0, 0), NULL, 10);
 	db_rows_free(rows);
@@ -86,18 +88,21 @@ remind_queue(struct db_sync *db, const struct config *cfg,
 
 long
 remind_release(struct db_sync *db, const struct config *cfg,
-    const char *channel, int max, int32_t today, char *err, size_t errlen)
+    const char *channel, int max, int32_t today, long *sent, char *err,
+    size_t errlen)
 {
 	struct remind_release_params q;
 	struct db_rows *rows;
-	long n = 0;
+	long n;
 
 	remind_release_fill(&q, cfg, channel, max, today);
 	if ((rows = db_sync_query(
 	         db, REMIND_SQL_RELEASE, 5, q.p, err, errlen)) == NULL)
 		return -1;
-	for (int i = 0; i < db_rows_count(rows); i++)
-		n += strcmp(db_rows_get(rows, i, 0), "t") == 0;
+	n = db_rows_count(rows);
+	*sent = 0;
+	for (int i = 0; i < n; i++)
+		*sent += strcmp(db_rows_get(rows, i, 0), "t") == 0;
 	db_rows_free(rows);
 	return n;
 }

@@ -54,21 +54,21 @@ remind_queue_done(const struct db_round_result *r, void *arg)
 {
 	struct remind *rm = arg;
 	char day[16];
+	long n;
 
 	rm->busy = false;
-	if (r->lost || r->failed >= 0) {
+	if (r->lost || r->failed >= 0 || db_rows_count(r->rows[0]) != 1) {
 		log_warn("reminders: queueing failed (retried): %s",
 		    r->lost ? "connection lost" : r->error);
 		return;
 	}
+	n = strtol(db_rows_get(r->rows[0], 0, 0), NULL, 10);
 	rm->queued_date = rm->queuing_date;
 	rm->st.runs++;
-	rm->st.queued += (uint64_t)db_rows_count(r->rows[0]);
+	rm->st.queued += (uint64_t)n;
 	remind_date_str(rm->queued_date, day, sizeof(day));
-	log_info("reminders for %s: %d queued%s", day,
-	    db_rows_count(r->rows[0]),
-	    db_rows_count(r->rows[0]) == 0 ? " (none due, or queued before)"
-	                                   : "");
+	log_info("reminders for %s: %ld queued%s", day, n,
+	    n == 0 ? " (none due, or queued before)" : "");
 }
 
 /* Queue today's reminders when due and not queued yet by this process. */

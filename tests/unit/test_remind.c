@@ -80,8 +80,9 @@ test_keys(void **state)
 	    0);
 	set("reminders", "quiet_hours", "22:15-07:45");
 	config_dump(&cfg, dump, sizeof(dump));
-	assert_non_null(strstr(dump, "[reminders]\ndays = 5,20,24\n"
-	                             "time = 09:30\nquiet_hours = 22:15-07:45\n"));
+	assert_non_null(strstr(dump,
+	    "[reminders]\ndays = 5,20,24\n"
+	    "time = 09:30\nquiet_hours = 22:15-07:45\n"));
 }
 
 /* Cross-key checks: channels configured, sms_from, template, text. */
@@ -92,7 +93,8 @@ test_check(void **state)
 	config_defaults(&cfg); /* no [reminders]: nothing to check */
 	assert_int_equal(config_check(&cfg, NULL, NULL), 0);
 	set("reminders", "channels", "sms");
-	assert_int_equal(config_check(&cfg, NULL, NULL), 2); /* no [smpp], from */
+	assert_int_equal(
+	    config_check(&cfg, NULL, NULL), 2); /* no [smpp], from */
 	set("smpp", "host", "127.0.0.1");
 	set("smpp", "system_id", "x");
 	set("smpp", "password", "y");
@@ -179,8 +181,8 @@ test_wrapping_window(void **state)
 	   day, and the window opened that day, closing on March 3rd */
 	expect_due(day(2027, 2, 28), MODEL__RES_MAX, day(2027, 2, 28),
 	    day(2027, 3, 3));
-	expect_due(day(2027, 3, 1), MODEL__RES_MAX, day(2027, 2, 28),
-	    day(2027, 3, 3));
+	expect_due(
+	    day(2027, 3, 1), MODEL__RES_MAX, day(2027, 2, 28), day(2027, 3, 3));
 }
 
 /* Per-resource windows: each resource on the days inside its own. */
@@ -206,9 +208,8 @@ test_resource_windows(void **state)
 static void
 zone(const char *name, const char *rule)
 {
-	assert_int_equal(tz_from_rule(&cfg.window.tz, name, rule, why,
-	                     sizeof(why)),
-	    0);
+	assert_int_equal(
+	    tz_from_rule(&cfg.window.tz, name, rule, why, sizeof(why)), 0);
 }
 
 /* The time of day in the utility's zone, not UTC. */
