@@ -506,8 +506,9 @@ serve_start_http(
 static int
 serve_chan_send(void *ctx, const struct outbox_reply *r)
 {
+	/* a reminder's row (src/remind) goes as the approved template */
 	struct chan_reply cr = { r->cookie, r->to, r->text, r->len,
-		r->dialog_open };
+		r->dialog_open, strcmp(r->from, REMIND_SENDER) == 0 };
 
 	return channel_send(ctx, &cr);
 }
@@ -921,6 +922,11 @@ serve_run(const struct config *cfg, char *err, size_t errlen)
 	signal(SIGPIPE, SIG_IGN);
 	sv = xcalloc(1, sizeof(*sv));
 	sv->cfg = *cfg;
+	/* WhatsApp reminders go as [reminders] whatsapp_template */
+	if (cfg->reminders.whatsapp_template[0] != '\0')
+		strlcpy_s(sv->cfg.whatsapp.template_name,
+		    cfg->reminders.whatsapp_template,
+		    sizeof(sv->cfg.whatsapp.template_name));
 	sv->base = event_base_new();
 	rc = serve_start(sv, err, errlen);
 	if (rc == 0)
