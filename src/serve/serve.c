@@ -676,9 +676,11 @@ serve_reminders_queued(void *arg, const char *channel)
 static int
 serve_start_reminders(struct serve *sv, char *err, size_t errlen)
 {
+	const struct config_reminders *r = &sv->cfg.reminders;
 	struct remind_opts ro = { .cfg = &sv->cfg,
 		.queued = serve_reminders_queued,
 		.queued_arg = sv };
+	char days[CONFIG_REMIND_DAYS_MAX * 3 + 1] = "";
 
 	if (!sv->cfg.reminders.enabled)
 		return 0;
@@ -688,9 +690,12 @@ serve_start_reminders(struct serve *sv, char *err, size_t errlen)
 		return -1;
 	}
 	sv->remind = remind_new(sv->base, &ro);
-	log_info("reminders: days %u.., at %02d:%02d, channels %s",
-	    sv->cfg.reminders.days.day[0], sv->cfg.reminders.time / 60,
-	    sv->cfg.reminders.time % 60, sv->cfg.reminders.channels);
+	for (unsigned i = 0; i < r->days.n; i++)
+		snprintf(days + strlen(days), sizeof(days) - strlen(days),
+		    "%s%u", i ? "," : "", r->days.day[i]);
+	log_info("reminders: days %s of the month from %02d:%02d, channels "
+	         "%s, %d/s each",
+	    days, r->time / 60, r->time % 60, r->channels, r->rate);
 	return 0;
 }
 
