@@ -72,34 +72,45 @@
 	" FROM live l ORDER BY l.contract, l.channel, l.target"
 
 /*
+ * A queued reminder's verdict at release (r: its row; $3 the local date
+ * in days): its window closed, its target opted out, or its contract
+ * submitted since it was queued; else sent. submissions.contract has the
+ * default collation (its index too), reminders' the "C" one.
+ */
+#define REMIND_SQL_VERDICT \
+	"CASE WHEN r.deadline < DATE '1970-01-01' + $3::int THEN 'expired'" \
+	" WHEN EXISTS (SELECT 1 FROM reminder_optout o" \
+	" WHERE o.channel = r.channel AND o.sender = r.target)" \
+	" THEN 'opted_out' WHEN EXISTS (SELECT 1 FROM submissions s" \
+	" WHERE s.contract = r.contract COLLATE \"default\"" \
+	" AND s.local_date BETWEEN r.since AND r.deadline" \
+	" AND s.status IN ('accepted', 'review')) THEN 'submitted'" \
+	" ELSE 'sent' END"
+
+/*
  * Release: claim up to $2 queued reminders of channel $1 (SKIP LOCKED),
- * judge each again on the local date $3 (days): its window closed, its
- * sender opted out or its contract submitted since it was queued; put
- * the others into the outbox (due at once, from $5, the text $4 with
- * {contract}, {to}, {date}), and mark every one. One statement: a
- * reminder reaches the outbox once. Returns a row per reminder sent.
+ * judge each (REMIND_SQL_VERDICT), give the sent ones an outbox id and
+ * put them into the outbox (due at once, from $5, the text $4 with
+ * {contract}, {to}, {date}). One statement: a reminder reaches the
+ * outbox once. The claimed rows are updated through their primary key
+ * (id = ANY (ARRAY(...))): no join with the whole table. Returns one
+ * row: reminders taken, of which sent.
  */
 #define REMIND_SQL_RELEASE \
 	"WITH picked AS (SELECT id FROM reminders WHERE state = 'queued'" \
 	" AND channel = $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)," \
-	" judged AS MATERIALIZED (SELECT r.id, r.contract, r.target," \
-	" r.deadline, CASE WHEN r.deadline < DATE '1970-01-01' + $3::int" \
-	" THEN 'expired' WHEN EXISTS (SELECT 1 FROM reminder_optout o" \
-	" WHERE o.channel = r.channel AND o.sender = r.target)" \
-	" THEN 'opted_out' WHEN EXISTS (SELECT 1 FROM submissions s" \
-	" WHERE s.contract = r.contract AND s.local_date BETWEEN r.since" \
-	" AND r.deadline AND s.status IN ('accepted', 'review'))" \
-	" THEN 'submitted' ELSE 'sent' END AS verdict," \
-	" nextval('outbox_id_seq') AS outbox_id FROM reminders r" \
-	" JOIN picked p ON p.id = r.id)," \
+	" upd AS (UPDATE reminders r SET state = " REMIND_SQL_VERDICT \
+	", released_at = now(), outbox_id = CASE WHEN " REMIND_SQL_VERDICT \
+	" = 'sent' THEN nextval('outbox_id_seq') END" \
+	" WHERE r.id = ANY (ARRAY(SELECT id FROM picked))" \
+	" RETURNING r.id, r.contract, r.target, r.deadline, r.state," \
+	" r.outbox_id)," \
 	" o AS (INSERT INTO outbox (id, channel, sender, recipient, text)" \
-	" SELECT j.outbox_id, $1, $5, j.target, replace(replace(replace($4," \
-	" '{contract}', j.contract), '{to}', to_char(j.deadline, 'FMDD'))," \
-	" '{date}', to_char(j.deadline, 'DD.MM')) FROM judged j" \
-	" WHERE j.verdict = 'sent' ORDER BY j.id)" \
-	" UPDATE reminders r SET state = j.verdict, released_at = now()," \
-	" outbox_id = CASE WHEN j.verdict = 'sent' THEN j.outbox_id END" \
-	" FROM judged j WHERE r.id = j.id RETURNING j.verdict = 'sent'"
+	" SELECT u.outbox_id, $1, $5, u.target, replace(replace(replace($4," \
+	" '{contract}', u.contract), '{to}', to_char(u.deadline, 'FMDD'))," \
+	" '{date}', to_char(u.deadline, 'DD.MM')) FROM upd u" \
+	" WHERE u.state = 'sent' ORDER BY u.id)" \
+	" SELECT count(*), count(*) FILTER (WHERE state = 'sent') FROM upd"
 
 /* The parameters of REMIND_SQL_QUEUE and REMIND_SQL_DRY for d. */
 struct remind_params {
@@ -120,5 +131,9 @@ struct remind_release_params {
 
 void remind_release_fill(struct remind_release_params *, const struct config *,
     const char *channel, int max, int32_t today);
+
+/* A release's one row: reminders taken (-1: no such row), *sent. */
+struct db_rows;
+long remind_release_counts(const struct db_rows *, long *sent);
 
 #endif

@@ -70,6 +70,15 @@ remind_release_fill(struct remind_release_params *q, const struct config *cfg,
 }
 
 long
+remind_release_counts(const struct db_rows *rows, long *sent)
+{
+	if (rows == NULL || db_rows_count(rows) != 1)
+		return -1;
+	*sent = strtol(db_rows_get(rows, 0, 1), NULL, 10);
+	return strtol(db_rows_get(rows, 0, 0), NULL, 10);
+}
+
+long
 remind_queue(struct db_sync *db, const struct config *cfg,
     const struct remind_due *d, char *err, size_t errlen)
 {
@@ -99,11 +108,10 @@ remind_release(struct db_sync *db, const struct config *cfg,
 	if ((rows = db_sync_query(
 	         db, REMIND_SQL_RELEASE, 5, q.p, err, errlen)) == NULL)
 		return -1;
-	n = db_rows_count(rows);
-	*sent = 0;
-	for (int i = 0; i < n; i++)
-		*sent += strcmp(db_rows_get(rows, i, 0), "t") == 0;
+	n = remind_release_counts(rows, sent);
 	db_rows_free(rows);
+	if (n < 0)
+		snprintf(err, errlen, "release: no counts returned");
 	return n;
 }
 

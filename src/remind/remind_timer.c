@@ -105,8 +105,8 @@ remind_release_done(const struct db_round_result *r, void *arg)
 	for (size_t i = 0; i < r->nrows && i < rm->nchannels; i++) {
 		long sent = 0;
 
-		for (int k = 0; k < db_rows_count(r->rows[i]); k++)
-			sent += strcmp(db_rows_get(r->rows[i], k, 0), "t") == 0;
+		if (remind_release_counts(r->rows[i], &sent) < 0)
+			continue;
 		rm->st.released += (uint64_t)sent;
 		if (sent > 0 && rm->o.queued != NULL)
 			rm->o.queued(rm->o.queued_arg, rm->channels[i]);

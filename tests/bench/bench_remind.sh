@@ -98,6 +98,7 @@ t2=$(now_s)
 queue_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 again_s=$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.2f", b - a }')
 load=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "queue:   ${queue_s} s, $(cat "$W/queue.out") (load average after: $load)"
 
 expect_match "queue output" "$(cat "$W/queue.out")" "^2026-12-20: $((want_sms + want_tg)) reminders queued"
 expect_match "second queue output" "$(cat "$W/queue2.out")" "^2026-12-20: 0 reminders queued"
@@ -121,7 +122,6 @@ expect_eq "reminders in the outbox" "$(sql "SELECT count(*) FROM outbox WHERE me
 expect_eq "sms released" "$(sql "SELECT count(*) FROM reminders WHERE channel = 'sms' AND state <> 'queued'")" "$rel"
 
 echo "queued: $((want_sms + want_tg)) reminders ($want_sms sms, $want_tg telegram) for $count contracts"
-echo "queue:   ${queue_s} s (load average after: $load)"
 echo "again:   ${again_s} s (the date was queued: nothing to do)"
 echo "release: ${release_s} s for $rel sms + $(grep -o '^telegram: [0-9]*' "$W/release.out" | cut -d' ' -f2) telegram reminders into the outbox (one statement per channel)"
 if [ $smoke = 0 ] && [ "$count" -ge 1000000 ]; then
