@@ -10,7 +10,8 @@ CREATE TABLE reminder_runs (
 	queued_at   timestamptz NOT NULL DEFAULT now()
 );
 
--- reminders: one row per (contract, reminder date, channel, target), the
+-- reminders: one row per (contract, reminder date, channel, target: the
+-- primary key), the
 -- target being a bound phone (sms, whatsapp) or a chat whose verified
 -- phone is bound (telegram, max, viber, vk: channel_phones). Queued
 -- set-based by one INSERT ... SELECT, then released into the outbox of
@@ -22,7 +23,6 @@ CREATE TABLE reminder_runs (
 -- Not partitioned: a few rows per contract and month; delete old ones
 -- (remind_date) as retention requires.
 CREATE TABLE reminders (
-	id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	contract    text COLLATE "C" NOT NULL,
 	remind_date date NOT NULL,
 	channel     text COLLATE "C" NOT NULL,
@@ -34,7 +34,9 @@ CREATE TABLE reminders (
 	outbox_id   bigint,		-- the outbox row, once sent there
 	created_at  timestamptz NOT NULL DEFAULT now(),
 	released_at timestamptz,
-	UNIQUE (contract, remind_date, channel, target)
+	PRIMARY KEY (contract, remind_date, channel, target)
 );
--- The release walks the queued rows of a channel in id order.
-CREATE INDEX reminders_queued ON reminders (channel, id) WHERE state = 'queued';
+-- The release takes a channel's queued rows from here. One key per
+-- channel: deduplicated, its entries in insertion (heap) order, so a
+-- million queued rows cost little to insert, and a row released leaves it.
+CREATE INDEX reminders_queued ON reminders (channel) WHERE state = 'queued';

@@ -14,8 +14,10 @@
 # then one release of 10,000 SMS reminders into the outbox, timed. Prints
 # the figures and the load average (the machine is shared) and checks the
 # rows: exactly one per contract and target, none for the readings and
-# opt-outs. Target: queue <= 60 s at 1,000,000; a miss is reported, not
-# failed. --smoke (ctest): 20,000 contracts, every check, no target.
+# opt-outs. The queue's figures: wall time, and the CPU time of the
+# PostgreSQL backend that ran it (sampled; the machine is shared, so wall
+# time says more about the others' load). Target: queue <= 60 s at
+# 1,000,000; a miss is reported, not failed. --smoke (ctest): 20,000 contracts, every check, no target.
 #
 # The binary is $MLINE_BIN, else build/meterline; PostgreSQL is ctest's e2e
 # cluster when MLINE_TEST_PGHOST is set, else a private one.
@@ -87,10 +89,27 @@ sms_from = 7377
 EOF2
 
 now_s() { date +%s.%N; }
+# backend_cpu: the CPU seconds of the backend running the queue statement,
+# sampled until it ends (the machine is shared: wall time depends on the
+# load, the backend's CPU much less).
+backend_cpu() {
+	local pid="" cpu=0
+	while kill -0 "$1" 2>/dev/null; do
+		[ -n "$pid" ] || pid=$(sql "SELECT pid FROM pg_stat_activity WHERE
+			query LIKE 'WITH run AS%' AND pid <> pg_backend_pid()")
+		[ -n "$pid" ] && cpu=$(cpu_s "$pid" 2>/dev/null || echo "$cpu")
+		sleep 0.2
+	done
+	echo "$cpu"
+}
 echo "machine: $(nproc) CPU(s); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 t0=$(now_s)
-"$BIN" remind --queue --date 2026-12-20 --config "$W/remind.conf" >"$W/queue.out" 2>&1 ||
-	{ cat "$W/queue.out" >&2; fail "remind --queue"; }
+"$BIN" remind --queue --date 2026-12-20 --config "$W/remind.conf" >"$W/queue.out" 2>&1 &
+qpid=$!
+track "$qpid"
+queue_cpu=$(backend_cpu "$qpid")
+wait "$qpid" || { cat "$W/queue.out" >&2; fail "remind --queue"; }
+untrack "$qpid"
 t1=$(now_s)
 "$BIN" remind --queue --date 2026-12-20 --config "$W/remind.conf" >"$W/queue2.out" 2>&1 ||
 	{ cat "$W/queue2.out" >&2; fail "remind --queue again"; }
@@ -99,6 +118,7 @@ queue_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 again_s=$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.2f", b - a }')
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "queue:   ${queue_s} s, $(cat "$W/queue.out") (load average after: $load)"
+echo "queue:   PostgreSQL backend CPU ${queue_cpu} s (sampled every 0.2 s)"
 
 expect_match "queue output" "$(cat "$W/queue.out")" "^2026-12-20: $((want_sms + want_tg)) reminders queued"
 expect_match "second queue output" "$(cat "$W/queue2.out")" "^2026-12-20: 0 reminders queued"
