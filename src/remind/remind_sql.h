@@ -116,6 +116,13 @@
 	" WHERE u.state = 'sent' ORDER BY u.outbox_id)" \
 	" SELECT count(*), count(*) FILTER (WHERE state = 'sent') FROM upd"
 
+/*
+ * The session of every reminder connection: no JIT. The queue's plan is
+ * big and costly on paper, so PostgreSQL compiled it (5 s under load,
+ * also when the date was queued already and nothing runs).
+ */
+#define REMIND_SQL_SESSION "SET jit = off"
+
 /* The parameters of REMIND_SQL_QUEUE and REMIND_SQL_DRY for d. */
 struct remind_params {
 	char date[16];

@@ -86,6 +86,8 @@ remind_queue(struct db_sync *db, const struct config *cfg,
 	struct db_rows *rows;
 	long n = -1;
 
+	if (db_sync_exec(db, REMIND_SQL_SESSION, err, errlen) != 0)
+		return -1;
 	remind_params_fill(&q, cfg, d);
 	rows = db_sync_query(db, REMIND_SQL_QUEUE, 5, q.p, err, errlen);
 	if (rows != NULL && db_rows_count(rows) == 1)
@@ -124,6 +126,8 @@ remind_dry_run(struct db_sync *db, const struct config *cfg,
 	struct db_rows *rows;
 	long n;
 
+	if (db_sync_exec(db, REMIND_SQL_SESSION, err, errlen) != 0)
+		return -1;
 	remind_params_fill(&q, cfg, d);
 	rows = db_sync_query(db, REMIND_SQL_DRY, 5, q.p, err, errlen);
 	remind_params_free(&q);
