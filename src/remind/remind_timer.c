@@ -34,6 +34,7 @@ struct remind {
 	struct db *db;
 	struct event *timer;
 	bool busy; /* a round in flight */
+	bool freeing; /* remind_free: a round ending lost is no news */
 	unsigned ticks;
 	int32_t queued_date; /* the last date this process saw queued */
 	int32_t queuing_date; /* the date of the queue round in flight */
@@ -57,6 +58,8 @@ remind_queue_done(const struct db_round_result *r, void *arg)
 	long n;
 
 	rm->busy = false;
+	if (rm->freeing)
+		return;
 	if (r->lost || r->failed >= 0 || db_rows_count(r->rows[0]) != 1) {
 		log_warn("reminders: queueing failed (retried): %s",
 		    r->lost ? "connection lost" : r->error);
@@ -97,6 +100,8 @@ remind_release_done(const struct db_round_result *r, void *arg)
 	struct remind *rm = arg;
 
 	rm->busy = false;
+	if (rm->freeing)
+		return;
 	if (r->lost || r->failed >= 0) {
 		log_warn("reminders: release failed (retried): %s",
 		    r->lost ? "connection lost" : r->error);
@@ -193,6 +198,7 @@ remind_free(struct remind *rm)
 	if (rm == NULL)
 		return;
 	event_free(rm->timer);
+	rm->freeing = true;
 	db_free(rm->db); /* a round in flight ends as lost: its callback runs */
 	free(rm);
 }
