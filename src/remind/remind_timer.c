@@ -20,6 +20,9 @@
 #include "remind_sql.h"
 
 #define REMIND_PLAN_EVERY 15 /* ticks between checks of the plan */
+/* ticks to wait after a failed round (schema not migrated, database
+   trouble): one warning per this many, not one a second */
+#define REMIND_BACKOFF 30
 #define REMIND_CHANNELS 6
 
 enum { REMIND_ST_QUEUE, REMIND_ST_RELEASE };
@@ -36,6 +39,7 @@ struct remind {
 	bool busy; /* a round in flight */
 	bool freeing; /* remind_free: a round ending lost is no news */
 	unsigned ticks;
+	unsigned idle; /* ticks left to wait after a failure */
 	int32_t queued_date; /* the last date this process saw queued */
 	int32_t queuing_date; /* the date of the queue round in flight */
 	char channels[REMIND_CHANNELS][16];
@@ -61,6 +65,7 @@ remind_queue_done(const struct db_round_result *r, void *arg)
 	if (rm->freeing)
 		return;
 	if (r->lost || r->failed >= 0 || db_rows_count(r->rows[0]) != 1) {
+		rm->idle = REMIND_BACKOFF;
 		log_warn("reminders: queueing failed (retried): %s",
 		    r->lost ? "connection lost" : r->error);
 		return;
@@ -103,6 +108,7 @@ remind_release_done(const struct db_round_result *r, void *arg)
 	if (rm->freeing)
 		return;
 	if (r->lost || r->failed >= 0) {
+		rm->idle = REMIND_BACKOFF;
 		log_warn("reminders: release failed (retried): %s",
 		    r->lost ? "connection lost" : r->error);
 		return;
@@ -146,6 +152,10 @@ remind_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (rm->busy || !db_ready(rm->db))
 		return;
+	if (rm->idle > 0) {
+		rm->idle--;
+		return;
+	}
 	if (rm->ticks++ % REMIND_PLAN_EVERY == 0 && remind_plan(rm, now))
 		return;
 	if (!remind_quiet(rm->o.cfg, now))
