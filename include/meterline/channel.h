@@ -62,6 +62,9 @@ struct chan_reply {
 	size_t len;
 	/* the dialog is open: offer CHAN_CANCEL_TEXT as a button */
 	bool dialog_open;
+	/* a reminder (src/remind): a platform that allows only approved
+	   templates outside its window (WhatsApp) sends its template */
+	bool as_template;
 };
 
 /* The button a bot offers while a dialog is open (the grammar's cancel). */

@@ -214,6 +214,40 @@ struct config_console {
 	bool trust_forwarded;
 };
 
+/*
+ * [reminders]: reminders before the deadline (docs/reminders.md); enabled
+ * when the section is present. Times of day are local ([window] timezone),
+ * in minutes after midnight.
+ */
+#define CONFIG_REMIND_DAYS_MAX 8
+#define CONFIG_REMIND_TEXT_MAX 320
+
+struct config_daylist {
+	uint8_t n; /* 0: none */
+	uint8_t day[CONFIG_REMIND_DAYS_MAX]; /* 1..31, ascending, distinct */
+};
+
+/* "21:00-09:00"; from == to: none. May wrap over midnight. */
+struct config_clock_range {
+	int16_t from, to; /* minutes after local midnight */
+};
+
+struct config_reminders {
+	bool enabled;
+	struct config_daylist days; /* days of the month, "20,24" */
+	int16_t time; /* key time: not before this local time, "10:00" */
+	struct config_clock_range quiet; /* key quiet_hours: nothing sent */
+	/* comma-separated channel names: sms, telegram, max, viber,
+	   whatsapp, vk; each must be configured */
+	char channels[64];
+	int rate; /* reminders per second per channel into its outbox */
+	char sms_from[21]; /* the source address of an SMS reminder */
+	/* the approved WhatsApp template a reminder goes as */
+	char whatsapp_template[128];
+	/* {contract}, {to} (the window's last day), {date} (its dd.mm) */
+	char text[CONFIG_REMIND_TEXT_MAX + 1];
+};
+
 struct config_dialog {
 	int64_t expiry; /* seconds of idle time before a dialog expires */
 };
@@ -271,6 +305,7 @@ struct config {
 	struct config_intake intake;
 	struct config_log log;
 	struct config_security security;
+	struct config_reminders reminders;
 	char templates[TPL__MAX][TPL_MAX + 1];
 };
 

@@ -25,5 +25,6 @@ int cmd_photo(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_remind(int argc, char **argv);
 
 #endif

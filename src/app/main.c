@@ -17,6 +17,7 @@ static const struct command commands[] = {
 	{ "export", cmd_export, "export a month's readings for billing" },
 	{ "user", cmd_user, "add a user of the support console" },
 	{ "token", cmd_token, "add a token of the billing API" },
+	{ "remind", cmd_remind, "reminders before the deadline (dry run)" },
 };
 
 static void

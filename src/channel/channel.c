@@ -27,6 +27,7 @@ struct chan_job {
 	char *to, *text;
 	size_t len;
 	bool dialog_open;
+	bool as_template; /* chan_reply's */
 	struct chan_job *next;
 };
 
@@ -465,7 +466,7 @@ static void
 chan_fire(struct channel *ch, struct chan_job *j)
 {
 	struct chan_reply r = { j->cookie, j->to, j->text, j->len,
-		j->dialog_open };
+		j->dialog_open, j->as_template };
 	struct chan_req q;
 	struct webc_req wr;
 
@@ -562,6 +563,7 @@ channel_send(struct channel *ch, const struct chan_reply *r)
 	j->text[r->len] = '\0';
 	j->len = r->len;
 	j->dialog_open = r->dialog_open;
+	j->as_template = r->as_template;
 	if (ch->tail != NULL)
 		ch->tail->next = j;
 	else

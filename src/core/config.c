@@ -31,6 +31,9 @@ enum cfg_type {
 	CFG_POLICY, /* enum config_policy */
 	CFG_LIMIT, /* uint32 thousandths, "200", "2.5" */
 	CFG_TZ, /* IANA name; config_load loads the zone */
+	CFG_DAYLIST, /* struct config_daylist "20,24" */
+	CFG_CLOCK, /* int16 minutes after midnight "10:00" */
+	CFG_CLOCKS, /* struct config_clock_range "21:00-09:00", "" none */
 };
 
 #define CFG_SECRET 0x1 /* never printed */
@@ -308,12 +311,30 @@ static const struct cfg_key cfg_keys[] = {
 	    0 },
 	{ "vk", "api_version", CFG_STR, F(vk.api_version), 0, 0, NULL, "5.199",
 	    0 },
+	{ "reminders", "days", CFG_DAYLIST, F(reminders.days), 0, 0, NULL,
+	    "20,24", 0 },
+	{ "reminders", "time", CFG_CLOCK, F(reminders.time), 0, 0, NULL,
+	    "10:00", 0 },
+	{ "reminders", "quiet_hours", CFG_CLOCKS, F(reminders.quiet), 0, 0,
+	    NULL, "21:00-09:00", 0 },
+	{ "reminders", "channels", CFG_STR, F(reminders.channels), 0, 0, NULL,
+	    "sms", 0 },
+	{ "reminders", "rate", CFG_INT, F(reminders.rate), 1, 10000, NULL, "20",
+	    0 },
+	{ "reminders", "sms_from", CFG_STR, F(reminders.sms_from), 0, 0, NULL,
+	    "", 0 },
+	{ "reminders", "whatsapp_template", CFG_STR,
+	    F(reminders.whatsapp_template), 0, 0, NULL, "", 0 },
+	{ "reminders", "text", CFG_STR, F(reminders.text), 0, 0, NULL,
+	    "Передайте показания по договору {contract} до {to} числа: "
+	    "ПС {contract} <показания>. Не напоминать: НЕ НАПОМИНАТЬ",
+	    0 },
 };
 
 static const char *const cfg_sections[] = { "database", "smpp", "http",
 	"console", "dialog", "verify", "window", "limits", "store", "intake",
 	"log", "security", "templates", "telegram", "max", "viber", "whatsapp",
-	"vk" };
+	"vk", "reminders" };
 
 static int cfg_why(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -423,6 +444,68 @@ cfg_parse_days(const char *s, struct config_window *w, bool unset_ok)
 		return -1;
 	w->from = (uint8_t)from;
 	w->to = (uint8_t)to;
+	return 0;
+}
+
+/* "20,24": distinct days of the month, kept ascending. */
+static int
+cfg_parse_daylist(const char *s, struct config_daylist *l)
+{
+	struct config_daylist out = { 0 };
+	bool seen[32] = { false };
+
+	for (;;) {
+		size_t n = strspn(s, "0123456789");
+		unsigned d = n == 1 ? (unsigned)(s[0] - '0')
+		    : n == 2        ? (unsigned)((s[0] - '0') * 10 + s[1] - '0')
+		                    : 0;
+
+		if (d < 1 || d > 31 || seen[d] ||
+		    out.n == CONFIG_REMIND_DAYS_MAX)
+			return -1;
+		seen[d] = true;
+		out.n++;
+		s += n;
+		if (*s == '\0')
+			break;
+		if (*s++ != ',')
+			return -1;
+	}
+	for (unsigned d = 1, i = 0; d <= 31; d++)
+		if (seen[d])
+			out.day[i++] = (uint8_t)d;
+	*l = out;
+	return 0;
+}
+
+/* "10:00" -> 600 minutes after midnight; used: characters taken. */
+static int
+cfg_parse_clock(const char *s, int16_t *min, int *used)
+{
+	unsigned h, m;
+	int n = 0;
+
+	if (sscanf(s, "%2u:%2u%n", &h, &m, &n) != 2 || n != 5 || h > 23 ||
+	    m > 59)
+		return -1;
+	*min = (int16_t)(h * 60 + m);
+	*used = n;
+	return 0;
+}
+
+/* "21:00-09:00", or "" for none. */
+static int
+cfg_parse_clocks(const char *s, struct config_clock_range *r)
+{
+	int a = 0, b = 0;
+
+	if (s[0] == '\0') {
+		r->from = r->to = 0;
+		return 0;
+	}
+	if (cfg_parse_clock(s, &r->from, &a) != 0 || s[a] != '-' ||
+	    cfg_parse_clock(s + a + 1, &r->to, &b) != 0 || s[a + 1 + b] != '\0')
+		return -1;
 	return 0;
 }
 
@@ -597,6 +680,30 @@ cfg_set_key(const struct cfg_key *k, struct config *cfg, const char *value,
 			    "\"%s\" is not days of the month like 18-25 or 30-3",
 			    value);
 		return 0;
+	case CFG_DAYLIST:
+		if (cfg_parse_daylist(value, (void *)field) != 0)
+			return cfg_why(why, whylen,
+			    "\"%s\" is not distinct days of the month like "
+			    "20,24 (at most %d)",
+			    value, CONFIG_REMIND_DAYS_MAX);
+		return 0;
+	case CFG_CLOCK: {
+		int16_t min;
+		int used;
+
+		if (cfg_parse_clock(value, &min, &used) != 0 ||
+		    value[used] != '\0')
+			return cfg_why(why, whylen,
+			    "\"%s\" is not a time of day like 10:00", value);
+		memcpy(field, &min, sizeof(min));
+		return 0;
+	}
+	case CFG_CLOCKS:
+		if (cfg_parse_clocks(value, (void *)field) != 0)
+			return cfg_why(why, whylen,
+			    "\"%s\" is not hours like 21:00-09:00 (or empty)",
+			    value);
+		return 0;
 	}
 	return cfg_why(why, whylen, "internal: bad key type");
 }
@@ -633,6 +740,8 @@ config_section(
 		cfg->whatsapp.enabled = true;
 	if (strcmp(section, "vk") == 0)
 		cfg->vk.enabled = true;
+	if (strcmp(section, "reminders") == 0)
+		cfg->reminders.enabled = true;
 	return 0;
 }
 
@@ -889,6 +998,85 @@ cfg_check_accounts(const struct config *cfg, config_report_cb report, void *arg)
 	return n;
 }
 
+/* Whether a reminder channel name is a configured channel. */
+static bool
+cfg_channel_on(const struct config *cfg, const char *name, size_t len)
+{
+	const struct {
+		const char *name;
+		bool on;
+	} map[] = { { "sms", cfg->smpp.enabled },
+		{ "telegram", cfg->telegram.enabled },
+		{ "max", cfg->max.enabled }, { "viber", cfg->viber.enabled },
+		{ "whatsapp", cfg->whatsapp.enabled },
+		{ "vk", cfg->vk.enabled } };
+
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
+		if (strlen(map[i].name) == len &&
+		    memcmp(map[i].name, name, len) == 0)
+			return map[i].on;
+	return false;
+}
+
+/* The reminder text's placeholders: {contract}, {to}, {date} only. */
+static bool
+cfg_remind_text_ok(const char *s)
+{
+	static const char *const vars[] = { "{contract}", "{to}", "{date}" };
+
+	while ((s = strchr(s, '{')) != NULL) {
+		size_t i = 0;
+
+		while (i < ARRAY_SIZE(vars) &&
+		    strncmp(s, vars[i], strlen(vars[i])) != 0)
+			i++;
+		if (i == ARRAY_SIZE(vars))
+			return false;
+		s += strlen(vars[i]);
+	}
+	return true;
+}
+
+/* [reminders]: its channels are configured, SMS has a source, WhatsApp
+   a template, the text only known placeholders. */
+static int
+cfg_check_reminders(
+    const struct config *cfg, config_report_cb report, void *arg)
+{
+	const struct config_reminders *r = &cfg->reminders;
+	const char *s = r->channels;
+	int n = 0;
+
+	if (!r->enabled)
+		return 0;
+	if (s[0] == '\0')
+		n += cfg_report(
+		    report, arg, "reminders", "channels", "required");
+	while (*s != '\0') {
+		size_t len = strcspn(s, ",");
+
+		if (!cfg_channel_on(cfg, s, len))
+			n += cfg_report(report, arg, "reminders", "channels",
+			    "names a channel that is not configured (sms, "
+			    "telegram, max, viber, whatsapp, vk)");
+		if (len == 3 && memcmp(s, "sms", 3) == 0 &&
+		    r->sms_from[0] == '\0')
+			n += cfg_report(report, arg, "reminders", "sms_from",
+			    "required with channel sms");
+		if (len == 8 && memcmp(s, "whatsapp", 8) == 0 &&
+		    r->whatsapp_template[0] == '\0')
+			n += cfg_report(report, arg, "reminders",
+			    "whatsapp_template",
+			    "required with channel whatsapp (outside the "
+			    "24-hour window only a template goes)");
+		s += len + (s[len] == ',');
+	}
+	if (!cfg_remind_text_ok(r->text))
+		n += cfg_report(report, arg, "reminders", "text",
+		    "only {contract}, {to} and {date} may be used");
+	return n;
+}
+
 /* A messenger bot: its token and secret, and the listener it needs. */
 static int
 cfg_check_messenger(const struct config *cfg, const char *section,
@@ -932,7 +1120,8 @@ config_check(const struct config *cfg, config_report_cb report, void *arg)
 	    cfg_check_messenger(cfg, "viber", &cfg->viber, report, arg) +
 	    cfg_check_messenger(cfg, "whatsapp", &cfg->whatsapp, report, arg) +
 	    cfg_check_messenger(cfg, "vk", &cfg->vk, report, arg) +
-	    cfg_check_accounts(cfg, report, arg);
+	    cfg_check_accounts(cfg, report, arg) +
+	    cfg_check_reminders(cfg, report, arg);
 
 	/* port 0: any free port (tests read it from the log) */
 	if (cfg->console.enabled && !cfg_hostport_ok(cfg->console.listen, 0))
@@ -1177,6 +1366,19 @@ cfg_load_int(const void *field, size_t size, bool is_unsigned)
 }
 
 static void
+cfg_put_clock(struct cfg_out *o, int16_t min)
+{
+	cfg_printf(o, "%02d:%02d", min / 60, min % 60);
+}
+
+static void
+cfg_put_daylist(struct cfg_out *o, const struct config_daylist *l)
+{
+	for (unsigned i = 0; i < l->n; i++)
+		cfg_printf(o, "%s%u", i ? "," : "", l->day[i]);
+}
+
+static void
 cfg_put_value(struct cfg_out *o, const struct cfg_key *k, const char *field)
 {
 	const struct config_window *w = (const void *)field;
@@ -1227,6 +1429,20 @@ cfg_put_value(struct cfg_out *o, const struct cfg_key *k, const char *field)
 		if (w->from != 0)
 			cfg_printf(o, "%u-%u", w->from, w->to);
 		break;
+	case CFG_DAYLIST: cfg_put_daylist(o, (const void *)field); break;
+	case CFG_CLOCK:
+		cfg_put_clock(o, *(const int16_t *)(const void *)field);
+		break;
+	case CFG_CLOCKS: {
+		const struct config_clock_range *r = (const void *)field;
+
+		if (r->from != r->to) {
+			cfg_put_clock(o, r->from);
+			cfg_printf(o, "-");
+			cfg_put_clock(o, r->to);
+		}
+		break;
+	}
 	}
 }
 
@@ -1249,7 +1465,9 @@ config_dump(const struct config *cfg, char *buf, size_t cap)
 		    (strcmp(k->section, "viber") == 0 && !cfg->viber.enabled) ||
 		    (strcmp(k->section, "whatsapp") == 0 &&
 		        !cfg->whatsapp.enabled) ||
-		    (strcmp(k->section, "vk") == 0 && !cfg->vk.enabled))
+		    (strcmp(k->section, "vk") == 0 && !cfg->vk.enabled) ||
+		    (strcmp(k->section, "reminders") == 0 &&
+		        !cfg->reminders.enabled))
 			continue; /* a disabled channel has no section */
 		if (strcmp(section, k->section) != 0)
 			cfg_printf(&o, "%s[%s]\n", o.len ? "\n" : "",

@@ -27,6 +27,7 @@
 #include "meterline/log.h"
 #include "meterline/metrics.h"
 #include "meterline/outbox.h"
+#include "meterline/remind.h"
 #include "meterline/serve.h"
 #include "meterline/smpp_link.h"
 #include "meterline/store.h"
@@ -85,6 +86,7 @@ struct serve {
 	const char *chan_names[5];
 	size_t nchans;
 	struct console *console;
+	struct remind *remind; /* [reminders]: its timer (docs/reminders.md) */
 	struct metrics *metrics;
 	struct metrics_std std;
 	struct metric *smpp_bounds; /* meterline_smpp_bounds_total{what} */
@@ -504,8 +506,9 @@ serve_start_http(
 static int
 serve_chan_send(void *ctx, const struct outbox_reply *r)
 {
+	/* a reminder's row (src/remind) goes as the approved template */
 	struct chan_reply cr = { r->cookie, r->to, r->text, r->len,
-		r->dialog_open };
+		r->dialog_open, strcmp(r->from, REMIND_SENDER) == 0 };
 
 	return channel_send(ctx, &cr);
 }
@@ -657,6 +660,45 @@ serve_start_channels(
 	return 0;
 }
 
+/* ---- reminders ----------------------------------------------------------- */
+
+/* Reminders went into a channel's outbox: claim them soon. */
+static void
+serve_reminders_queued(void *arg, const char *channel)
+{
+	struct serve *sv = arg;
+
+	if (sv->outbox != NULL)
+		outbox_kick_channel(sv->outbox, channel);
+}
+
+/* [reminders]: queued and released on a timer of their own. */
+static int
+serve_start_reminders(struct serve *sv, char *err, size_t errlen)
+{
+	const struct config_reminders *r = &sv->cfg.reminders;
+	struct remind_opts ro = { .cfg = &sv->cfg,
+		.queued = serve_reminders_queued,
+		.queued_arg = sv };
+	char days[CONFIG_REMIND_DAYS_MAX * 3 + 1] = "";
+
+	if (!sv->cfg.reminders.enabled)
+		return 0;
+	if (sv->outbox == NULL) {
+		snprintf(
+		    err, errlen, "reminders need a channel with an outbox");
+		return -1;
+	}
+	sv->remind = remind_new(sv->base, &ro);
+	for (unsigned i = 0; i < r->days.n; i++)
+		snprintf(days + strlen(days), sizeof(days) - strlen(days),
+		    "%s%u", i ? "," : "", r->days.day[i]);
+	log_info("reminders: days %s of the month from %02d:%02d, channels "
+	         "%s, %d/s each",
+	    days, r->time / 60, r->time % 60, r->channels, r->rate);
+	return 0;
+}
+
 /* ---- graceful stop -------------------------------------------------------- */
 
 static void
@@ -707,6 +749,9 @@ serve_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	log_info("signal %d: stopping (finishing work in flight)", (int)sig);
 	sv->stopping = 1;
+	/* no new reminders into the outbox; a round in flight rolls back */
+	remind_free(sv->remind);
+	sv->remind = NULL;
 	if (sv->http != NULL)
 		http_intake_stop(sv->http);
 	/* queued messenger replies go back to the table, due at once */
@@ -759,7 +804,8 @@ serve_start(struct serve *sv, char *err, size_t errlen)
 		return -1;
 	if (sv->cfg.http.enabled && serve_start_http(sv, &in, err, errlen) != 0)
 		return -1;
-	if (serve_start_channels(sv, &in, err, errlen) != 0)
+	if (serve_start_channels(sv, &in, err, errlen) != 0 ||
+	    serve_start_reminders(sv, err, errlen) != 0)
 		return -1;
 	if (sv->cfg.console.enabled &&
 	    (sv->console = console_new(sv->base, &sv->cfg.console,
@@ -791,6 +837,7 @@ serve_free(struct serve *sv)
 		channel_stop(sv->chans[i]);
 	http_intake_free(sv->http);
 	console_free(sv->console);
+	remind_free(sv->remind);
 	smpp_link_free(sv->link);
 	webc_free(sv->webc);
 	outbox_free(sv->outbox);
@@ -880,6 +927,11 @@ serve_run(const struct config *cfg, char *err, size_t errlen)
 	signal(SIGPIPE, SIG_IGN);
 	sv = xcalloc(1, sizeof(*sv));
 	sv->cfg = *cfg;
+	/* WhatsApp reminders go as [reminders] whatsapp_template */
+	if (cfg->reminders.whatsapp_template[0] != '\0')
+		strlcpy_s(sv->cfg.whatsapp.template_name,
+		    cfg->reminders.whatsapp_template,
+		    sizeof(sv->cfg.whatsapp.template_name));
 	sv->base = event_base_new();
 	rc = serve_start(sv, err, errlen);
 	if (rc == 0)

@@ -344,6 +344,8 @@ wa_build(void *ctx, const struct chan_reply *r, struct chan_req *q)
 {
 	json_t *b;
 
+	if (r->as_template) /* a reminder: outside the window too */
+		return whatsapp_template_req(ctx, r->to, q);
 	if (r->dialog_open && wa_chars(r->text, r->len) <= WA_BUTTON_BODY_MAX)
 		/* a reply button that sends the cancel */
 		b = json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:{s:s%},s:{s:[{s:s,"

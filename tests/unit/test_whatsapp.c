@@ -229,6 +229,18 @@ test_build(void **state)
 	    "meter_reminder");
 	json_decref(b);
 	free(q.body);
+	/* a reminder's row (chan_reply.as_template) goes as the template */
+	r.as_template = true;
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(whatsapp_api.build(&cfg, &r, &q), 0);
+	b = json_loadb(q.body, q.len, 0, NULL);
+	assert_string_equal(
+	    json_string_value(json_object_get(b, "type")), "template");
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_object_get(b, "template"), "name")),
+	    "meter_reminder");
+	json_decref(b);
+	free(q.body);
 }
 
 static enum chan_verdict
