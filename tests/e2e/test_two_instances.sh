@@ -80,7 +80,7 @@ import "$W/contracts.csv"
 
 # ---- the peer SMSC, two instances, the balancer
 peer_start two --messages "$W/sms.tsv" --window 100 --coding ucs2 --spread \
-	--hold-sender --timeout 170 --linger-ms 3000 --start-delay-ms 1500
+	--hold-sender --min-binds 2 --timeout 170 --linger-ms 3000
 PORT_A=$(free_port)
 PORT_B=$(free_port)
 inst_conf() { # NAME HTTP_PORT
@@ -97,11 +97,11 @@ inst_start() { # NAME: serve in the background, its PID in PID_<NAME>
 }
 inst_conf A "$PORT_A"
 inst_conf B "$PORT_B"
-binds() { grep -c '^bound: ' "$W/peer-two.err" || true; }
+bound() { [ "$(grep -c '^bound: ' "$W/peer-two.err")" -ge "$1" ]; }
 inst_start A
-wait_until 20 "instance A to bind" test "$(binds)" -ge 1
+wait_until 20 "instance A to bind" bound 1
 inst_start B
-wait_until 20 "instance B to bind" test "$(binds)" -ge 2
+wait_until 20 "instance B to bind" bound 2
 node "$BAL/balancer.js" --backend "127.0.0.1:$PORT_A" --backend "127.0.0.1:$PORT_B" \
 	2>"$W/balancer.err" &
 BAL_PID=$!
@@ -132,7 +132,10 @@ BRIDGE_RC=0
 wait "$BRIDGE_PID" || BRIDGE_RC=$?
 untrack "$BRIDGE_PID"
 cat "$W/bridge.err" >&2
-peer_wait
+PEER_RC=0 # its exit status: 1 with a reply twice, judged below
+wait "$SIM_PID" || PEER_RC=$?
+untrack "$SIM_PID"
+grep -E '^(end|MO|acked|replies|duration|dropping)' "$W/peer-two.err" | sed 's/^/  peer: /' >&2
 for p in "$PID_A" "$PID_B"; do
 	kill -TERM "$p"
 	rc=0

@@ -48,6 +48,7 @@ function usage() {
                         turn (round robin over every rx/trx bind), as an
                         SMSC with several ESME binds of one account does;
                         without it everything goes to the first bind
+  --min-binds N         start the flood only once N receivers are bound (1)
   --hold-sender         a sender's next MO waits until the previous one has
                         its reply, as a person answering a prompt would
   --redeliver-ms MS     resend a deliver_sm answered with an error after MS (1000)
@@ -71,7 +72,7 @@ const opt = {
 	lingerMs: 300, startDelayMs: 200, expectReply: null, log: null,
 	results: null, summary: null, messages: null, partOrder: 'forward',
 	partGapMs: 0, omitPart: 0, resendPart: 0, dropMo: -1, dropWhen: 'resp',
-	dropDelayMs: 0, spread: false, holdSender: false,
+	dropDelayMs: 0, spread: false, holdSender: false, minBinds: 1,
 };
 const OPTS = {
 	'--port': ['port', Number], '--system-id': ['systemId', String],
@@ -89,6 +90,7 @@ const OPTS = {
 	'--part-gap-ms': ['partGapMs', Number], '--omit-part': ['omitPart', Number],
 	'--resend-part': ['resendPart', Number], '--drop-mo': ['dropMo', Number],
 	'--drop-when': ['dropWhen', String], '--drop-delay-ms': ['dropDelayMs', Number],
+	'--min-binds': ['minBinds', Number],
 };
 const FLAGS = { '--spread': 'spread', '--hold-sender': 'holdSender' };
 {
@@ -479,8 +481,10 @@ const server = smpp.createServer((sess) => {
 		sess._peerBound = kind;
 		st.binds++;
 		process.stderr.write(`bound: ${kind} from ${pdu.system_id}\n`);
-		if (kind !== 'tx' && !rx) {
-			rx = sess;
+		if (kind !== 'tx' && !rx) rx = sess;
+		const receivers = [...sessions].filter((s) => s._peerBound === 'rx' || s._peerBound === 'trx').length;
+		if (kind !== 'tx' && (rx === sess || (!started && receivers === opt.minBinds))) {
+			if (!started && receivers < opt.minBinds) return;
 			if (!started) setTimeout(() => { started = true; pump(); if (!opt.count) maybeDone(); armTimeout(); }, opt.startDelayMs);
 			else pump();
 		}
