@@ -29,6 +29,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 N=${FAILOVER_N:-3000}
 KILL_AT=${FAILOVER_KILL_AT:-800}
+# Seconds between the crash and the promotion: what a failover manager
+# (Patroni, repmgr, pg_auto_failover) takes to decide the primary is dead.
+DETECT_S=${FAILOVER_DETECT_S:-8}
+FOUND_MAX_S=${FAILOVER_FOUND_MAX_S:-4}
 peer_require
 [ -x "$PGBIN/pg_basebackup" ] || e2e_skip "no PostgreSQL server binaries in $PGBIN"
 W=${E2E_WORK:-${TMPDIR:-/tmp}/mline-e2e-work}/e2e_failover
@@ -120,8 +124,9 @@ serve_start
 
 stored() { [ "$(sql "SELECT count(*) FROM messages")" -ge "$1" ]; }
 wait_until 60 "$KILL_AT messages stored" stored "$KILL_AT"
-t_crash=$(date +%s.%N)
 pg_ctl_ -D "$D/primary" -m immediate -w -t 30 stop >/dev/null
+t_crash=$(date +%s.%N) # once it is down: what committed before is on the standby
+sleep "$DETECT_S"
 pg_ctl_ -D "$D/standby" -w -t 60 promote >/dev/null
 t_promoted=$(date +%s.%N)
 before=$(sql "SELECT count(*) FROM messages")
@@ -137,6 +142,8 @@ expect_eq "MO without a reply" \
 first_after=$(sql "SELECT extract(epoch FROM min(logged_at)) FROM messages WHERE logged_at > to_timestamp($t_crash)")
 [ -n "$first_after" ] || fail "nothing was stored after the failover"
 outage=$(echo "$first_after - $t_crash" | bc)
+# serve's own part: from the promotion to its first commit there
+found=$(echo "$first_after - $t_promoted" | bc)
 expect_eq "the new primary is read-write" "$(sql "SELECT pg_is_in_recovery()")" f
 tempfails=$(peer_sum resp_other)
 expect_ge "deliver_sm answered with a temporary error" "$tempfails" 1
@@ -147,6 +154,8 @@ expect_eq "outbox rows not sent" "$(sql "SELECT count(*) FROM outbox WHERE state
 # (docs/outbox.md), so a mark the primary had not flushed at the crash is
 # gone and that reply goes out again after its lease: counted, not failed.
 dups=$(peer_sum extra_replies)
-echo "outage: ${outage} s from the crash of the primary to the first message committed on the new one; $dups replies sent twice" >&2
+echo "outage: ${outage} s from the crash of the primary to the first message committed on the new one (promoted after ${DETECT_S} s; serve there ${found} s after the promotion); $dups replies sent twice" >&2
+[ "$(echo "$found < $FOUND_MAX_S" | bc)" = 1 ] ||
+	fail "serve took ${found} s after the promotion to commit there, expected under $FOUND_MAX_S s"
 expect_eq "replies to strangers" "$(peer_sum stranger_replies)" 0
 echo "ok: $ACKED MO exactly once across a failover to the standby (outage $(printf '%.1f' "$outage") s, $tempfails temporary errors, $dups replies twice)"

@@ -159,6 +159,16 @@ expect_eq "SMS link instances that stored messages (A, B, A again)" \
 	"$(sql "SELECT count(DISTINCT conn >> 32) FROM messages WHERE channel = 'sms'")" 3
 expect_eq "outbox rows not sent" "$(sql "SELECT count(*) FROM outbox WHERE state <> 'sent'")" 0
 expect_eq "outbox rows (one reply per SMS)" "$(sql "SELECT count(*) FROM outbox")" "$N"
+# Each outbox took its share under its own lease owner (host:pid): A, B, A again.
+owners=$(sql "SELECT count(*) || ' rows by ' || lease_owner FROM outbox GROUP BY lease_owner" | paste -sd ',')
+echo "outbox rows per lease owner: $owners" >&2
+expect_eq "lease owners that sent replies (A, B, A again)" \
+	"$(sql "SELECT count(DISTINCT lease_owner) FROM outbox")" 3
+# The dead instance's leased replies wait out their lease (10 s) before
+# B or the new A claims them: the worst MO -> reply latency.
+worst=$(awk -F'\t' '$1 == "reply" && $6 > w { w = $6 } END { printf "%d", w / 1000 }' "$W/peer-two.results")
+echo "worst MO -> reply latency ${worst} ms" >&2
+[ "$worst" -le 25000 ] || fail "worst MO->reply latency ${worst} ms, expected at most 25000 ms"
 
 # ---- replies sent twice: only from the dead instance, in flight at its crash
 node - "$W/peer-two.jsonl" "$inflight_ms" >"$W/dups.txt" <<'EOF'
