@@ -32,7 +32,7 @@ KILL_AT=${FAILOVER_KILL_AT:-800}
 # Seconds between the crash and the promotion: what a failover manager
 # (Patroni, repmgr, pg_auto_failover) takes to decide the primary is dead.
 DETECT_S=${FAILOVER_DETECT_S:-8}
-FOUND_MAX_S=${FAILOVER_FOUND_MAX_S:-4}
+FOUND_MAX_S=${FAILOVER_FOUND_MAX_S:-5}
 peer_require
 [ -x "$PGBIN/pg_basebackup" ] || e2e_skip "no PostgreSQL server binaries in $PGBIN"
 W=${E2E_WORK:-${TMPDIR:-/tmp}/mline-e2e-work}/e2e_failover
