@@ -207,13 +207,32 @@ expect_ge "senders whose messages went through more than one instance" "$both" 1
 expect_eq "customers with two replies (peer summary vs PDU log)" "$(peer_sum extra_replies)" "$dups"
 
 # ---- dialogs in order: SMS (the peer's replies) and bridge (its answers)
+# The store applied each dialog in the order sent: prompt, prompt, accepted.
+expect_eq "SMS dialogs not applied as prompt, prompt, accepted" "$(sql "
+	SELECT count(*) FROM (SELECT sender, array_agg(outcome ORDER BY id) AS o
+	  FROM messages WHERE channel = 'sms' AND sender LIKE '797%' AND outcome <> 'duplicate'
+	 GROUP BY sender) x WHERE o <> '{prompt,prompt,accepted}'")" 0
+# The replies, as the customer got them. A reply sent twice (in flight at
+# the crash) looks to the peer like the answer to the next message, which
+# it then sends early: that dialog's replies are checked as a set (they
+# may overtake each other across the two outboxes); the others in order.
+want="Введите показания: день|Введите показания: ночь|Показания приняты. Спасибо."
 bad_order=0
+early=0
 for j in $(seq 0 $((DIALOGS - 1))); do
 	s=$(printf '797%08d' "$j")
-	got=$(peer_replies "$s" | sed -n '1p;2p;3p' | awk '{ sub(/^Договор [0-9]+\. /, ""); print }' | paste -sd '|')
-	[ "$got" = "Введите показания: день|Введите показания: ночь|Показания приняты. Спасибо." ] ||
+	got=$(peer_replies "$s" | awk '{ sub(/^Договор [0-9]+\. /, ""); print }' | paste -sd '|')
+	if [ "$(peer_replies "$s" | wc -l)" -gt 3 ]; then
+		early=$((early + 1))
+		got=$(echo "$got" | tr '|' '\n' | sort -u | paste -sd '|')
+		exp=$(echo "$want" | tr '|' '\n' | sort -u | paste -sd '|')
+	else
+		exp=$want
+	fi
+	[ "$got" = "$exp" ] ||
 		{ bad_order=$((bad_order + 1)); [ $bad_order -gt 3 ] || echo "sender $s replies: $got" >&2; }
 done
+echo "SMS dialogs with a reply twice (checked as a set): $early" >&2
 expect_eq "SMS dialogs whose replies were not prompt, prompt, accepted" "$bad_order" 0
 expect_eq "bridge: outcomes not prompt, prompt, accepted" "$(awk -F'\t' '
 	{ split($1, p, "-"); if (p[2] ~ /^d/) { n = p[3]; want = n == 3 ? "accepted" : "prompt";
