@@ -105,7 +105,7 @@ struct db_opts {
 	int connect_timeout_ms; /* 0: 10 s */
 	int round_timeout_ms; /* 0: 60 s; then the link is dropped */
 	int backoff_min_ms; /* 0: 100 ms */
-	int backoff_max_ms; /* 0: 30 s */
+	int backoff_max_ms; /* 0: 2 s (see db_new) */
 };
 
 /* What a round gives back. rows[i] is statement i's result (NULL if lost). */

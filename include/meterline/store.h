@@ -57,7 +57,7 @@ struct store_opts {
 	 */
 	void (*on_commit)(void *arg, size_t nmsgs, int64_t commit_us);
 	void *on_commit_arg;
-	int backoff_max_ms; /* 0: 30 s (reconnect backoff cap) */
+	int backoff_max_ms; /* 0: 2 s (reconnect backoff cap) */
 	/*
 	 * The channel's concat_timeout ([smpp] concat_timeout): kept parts
 	 * of a concatenated SMS that no channel completes within it (the

@@ -100,6 +100,8 @@ struct store {
 	time_t last_error_at;
 	unsigned error_repeats;
 	struct store_stats stats;
+	struct store_doubt
+	    doubt; /* SMS answered while their commit was in doubt */
 };
 
 static void store_kick(struct store *);
@@ -549,6 +551,7 @@ store_round2_cb(const struct db_round_result *r, void *arg)
 		log_warn(
 		    "store: connection %s lost with a batch of %zu in flight: temporary failure for each",
 		    c->name, c->batch.n);
+		batch_doubt(&c->batch, &st->doubt); /* committed or not? */
 		store_batch_tempfail(st, &c->batch);
 	} else if (r->failed >= 0 && st->opts.dry_run) {
 		/* no sync went with round 2: end the aborted transaction first */
@@ -641,6 +644,7 @@ store_batch_start(struct store *st, struct store_conn *c)
 	b->outbox_lease = st->opts.outbox_lease;
 	b->outbox_arg = st->opts.outbox_arg;
 	b->outbox_owner = st->opts.outbox_owner;
+	b->doubt = &st->doubt;
 	/* A dry run's one transaction would keep every sender's advisory lock
 	   to the end and exhaust the server's lock table (max_locks_per_
 	   transaction) after a few thousand senders: it takes none. */
@@ -984,6 +988,7 @@ store_free(struct store *st)
 	free(st->conns);
 	free(st->q);
 	free(st->forced);
+	doubt_free(&st->doubt);
 	free(st);
 }
 

@@ -109,19 +109,56 @@ batch_checks_redelivery(const struct store_msg *m)
 	return batch_redeliverable(m) && m->acks.conn != 0;
 }
 
+/* Whether the message of (conn, time_us) is in the doubt ring. */
+static bool
+batch_in_doubt(const struct store_doubt *d, uint64_t conn, int64_t time_us)
+{
+	for (size_t i = 0; d != NULL && i < d->n; i++)
+		if (d->v[i].conn == conn && d->v[i].time_us == time_us)
+			return true;
+	return false;
+}
+
+void
+batch_doubt(const struct store_batch *b, struct store_doubt *d)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		const struct store_msg *m = &b->msgs[i];
+
+		if (!batch_checks_redelivery(m))
+			continue;
+		if (d->v == NULL)
+			d->v = xcalloc(STORE_DOUBT_MAX, sizeof(*d->v));
+		d->v[d->next] =
+		    (struct store_doubt_msg){ m->acks.conn, m->in.time_us };
+		d->next = (d->next + 1) % STORE_DOUBT_MAX;
+		if (d->n < STORE_DOUBT_MAX)
+			d->n++;
+	}
+}
+
+void
+doubt_free(struct store_doubt *d)
+{
+	free(d->v);
+	*d = (struct store_doubt){ 0 };
+}
+
 /*
  * Whether, as far as m's channel knows, the acknowledgement of a message
  * received at time_us on connection conn (0: unknown) may not have
  * reached the peer: never written or written shortly before its
  * connection closed, or written by another process (a crash, a restart,
- * another instance: when its connection closed is unknown).
+ * another instance: when its connection closed is unknown); or the
+ * answer was a temporary failure while the commit was in doubt.
  */
 static bool
-batch_ack_at_risk(const struct store_msg *m, uint64_t conn, int64_t time_us)
+batch_ack_at_risk(const struct store_batch *b, const struct store_msg *m,
+    uint64_t conn, int64_t time_us)
 {
 	const struct intake_acks *a = &m->acks;
 
-	if (conn == 0 ||
+	if (conn == 0 || batch_in_doubt(b->doubt, conn, time_us) ||
 	    INTAKE_CONN_INSTANCE(conn) != INTAKE_CONN_INSTANCE(a->conn) ||
 	    INTAKE_CONN_NUMBER(conn) < a->known_from)
 		return true;
@@ -559,21 +596,21 @@ batch_ext_duplicate(struct store_batch *b, size_t i, const struct db_rows *ext)
 
 /* Whether message o of the batch is one m may be a redelivery of. */
 static bool
-batch_same_msg(
-    const struct store_msg *o, const struct store_msg *m, int64_t from_us)
+batch_same_msg(const struct store_batch *b, const struct store_msg *o,
+    const struct store_msg *m, int64_t from_us)
 {
 	return o->in.time_us >= from_us &&
 	    strcmp(o->in.text, m->in.text) == 0 &&
 	    strcmp(o->in.sender, m->in.sender) == 0 &&
 	    strcmp(o->in.recipient, m->in.recipient) == 0 &&
 	    strcmp(o->in.channel, m->in.channel) == 0 &&
-	    batch_ack_at_risk(m, o->acks.conn, o->in.time_us);
+	    batch_ack_at_risk(b, m, o->acks.conn, o->in.time_us);
 }
 
 /* Whether row r of ST_PRIOR is a message m may be a redelivery of. */
 static bool
-batch_same_row(const struct db_rows *prior, int r, const struct store_msg *m,
-    int64_t from_us)
+batch_same_row(const struct store_batch *b, const struct db_rows *prior, int r,
+    const struct store_msg *m, int64_t from_us)
 {
 	int64_t us =
 	    strtoll(db_rows_get(prior, r, PRIOR_RECEIVED_US), NULL, 10);
@@ -585,7 +622,7 @@ batch_same_row(const struct db_rows *prior, int r, const struct store_msg *m,
 	    batch_row_is(prior, r, PRIOR_RECIPIENT, m->in.recipient) &&
 	    batch_row_is(prior, r, PRIOR_CHANNEL, m->in.channel) &&
 	    batch_ack_at_risk(
-	        m, conn ? (uint64_t)strtoll(conn, NULL, 10) : 0, us);
+	        b, m, conn ? (uint64_t)strtoll(conn, NULL, 10) : 0, us);
 }
 
 /*
@@ -626,10 +663,10 @@ batch_redelivery(struct store_batch *b, size_t i, const struct db_rows *prior,
 
 		if (BATCH_IS_MSG(*pv)) {
 			if (v > best_msg &&
-			    batch_same_msg(&b->msgs[v], m, from_us))
+			    batch_same_msg(b, &b->msgs[v], m, from_us))
 				best_msg = v;
 		} else if (v > best_row &&
-		    batch_same_row(prior, v, m, from_us)) {
+		    batch_same_row(b, prior, v, m, from_us)) {
 			best_row = v;
 		}
 	}

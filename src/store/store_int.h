@@ -338,6 +338,24 @@ struct store_ret {
 	size_t off, len;
 };
 
+/*
+ * SMS whose commit is in doubt: their batch's connection was lost after
+ * round 2 (with the COMMIT) was sent, so they were answered with a
+ * temporary failure and may be committed all the same (a primary that
+ * crashed after the commit reached its standby: docs/ha.md). The SMSC
+ * sends them again, on a connection that is still open, where a copy
+ * counts as answered; a copy named here is at risk, so its redelivery is
+ * a duplicate. A ring of the last STORE_DOUBT_MAX (conn, message time).
+ */
+#define STORE_DOUBT_MAX 4096
+struct store_doubt {
+	struct store_doubt_msg {
+		uint64_t conn;
+		int64_t time_us;
+	} * v;
+	size_t n, next;
+};
+
 /* One batch: the messages of one transaction and what they decide. */
 struct store_batch {
 	struct store_msg *msgs;
@@ -379,6 +397,8 @@ struct store_batch {
 	void *outbox_arg;
 	const char *outbox_owner;
 	bool outbox_sent;
+	const struct store_doubt
+	    *doubt; /* the store's, for batch_ack_at_risk */
 };
 
 /* store_batch.c: one batch's work, between the database rounds. */
@@ -424,6 +444,9 @@ void batch_send_loads(
 int batch_decide(struct store_batch *, const struct db_round_result *,
     const struct config *, struct db *, char *err, size_t errlen);
 void batch_free(struct store_batch *);
+/* The batch's SMS checked for redelivery go into the doubt ring. */
+void batch_doubt(const struct store_batch *, struct store_doubt *);
+void doubt_free(struct store_doubt *);
 /* Round 2's outbox rows (ST_OUTBOX_COLS), or NULL if it had none. */
 const struct db_rows *
 batch_outbox_rows(const struct store_batch *, const struct db_round_result *);

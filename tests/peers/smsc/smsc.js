@@ -44,6 +44,13 @@ function usage() {
                         before any answer can arrive
   --drop-delay-ms MS    with "resp": drop MS after the ESME_ROK instead
                         (nothing else goes out meanwhile)
+  --spread              send each deliver_sm on the next bound receiver in
+                        turn (round robin over every rx/trx bind), as an
+                        SMSC with several ESME binds of one account does;
+                        without it everything goes to the first bind
+  --min-binds N         start the flood only once N receivers are bound (1)
+  --hold-sender         a sender's next MO waits until the previous one has
+                        its reply, as a person answering a prompt would
   --redeliver-ms MS     resend a deliver_sm answered with an error after MS (1000)
   --timeout S           give up S seconds after the first deliver_sm (60)
   --bind-timeout S      give up when no receiver has bound after S seconds (30)
@@ -65,7 +72,7 @@ const opt = {
 	lingerMs: 300, startDelayMs: 200, expectReply: null, log: null,
 	results: null, summary: null, messages: null, partOrder: 'forward',
 	partGapMs: 0, omitPart: 0, resendPart: 0, dropMo: -1, dropWhen: 'resp',
-	dropDelayMs: 0,
+	dropDelayMs: 0, spread: false, holdSender: false, minBinds: 1,
 };
 const OPTS = {
 	'--port': ['port', Number], '--system-id': ['systemId', String],
@@ -83,11 +90,14 @@ const OPTS = {
 	'--part-gap-ms': ['partGapMs', Number], '--omit-part': ['omitPart', Number],
 	'--resend-part': ['resendPart', Number], '--drop-mo': ['dropMo', Number],
 	'--drop-when': ['dropWhen', String], '--drop-delay-ms': ['dropDelayMs', Number],
+	'--min-binds': ['minBinds', Number],
 };
+const FLAGS = { '--spread': 'spread', '--hold-sender': 'holdSender' };
 {
 	const a = process.argv.slice(2);
 	for (let i = 0; i < a.length; i++) {
 		if (a[i] === '-h' || a[i] === '--help') { console.log(usage()); process.exit(0); }
+		if (FLAGS[a[i]]) { opt[FLAGS[a[i]]] = true; continue; }
 		const o = OPTS[a[i]];
 		if (!o || i + 1 >= a.length) { console.error(`smsc.js: bad option ${a[i]}\n${usage()}`); process.exit(2); }
 		const v = o[1](a[++i]);
@@ -211,6 +221,7 @@ function pump() {
 	while (outstanding < opt.window && qhead < queue.length) {
 		const [mi, p] = queue[qhead++];
 		const m = mos[mi];
+		if (holdBehind(m)) continue;
 		const multi = m.parts.length > 1;
 		const data = multi ? Buffer.concat([text.udh8(m.ref, m.parts.length, p + 1), m.parts[p]]) : m.parts[p];
 		const pdu = new smpp.PDU('deliver_sm', {
@@ -220,7 +231,7 @@ function pump() {
 			registered_delivery: 0, data_coding: opt.coding === 'ucs2' ? 8 : 0,
 			short_message: data,
 		});
-		const sess = rx;
+		const sess = nextRx();
 		const at = now();
 		if (m.firstSent < 0) m.firstSent = at;
 		if (st.firstDeliver < 0) st.firstDeliver = at;
@@ -232,7 +243,7 @@ function pump() {
 		if (!ok) { outstanding--; qhead--; return; }
 		if (drop) dropped = true;
 		sess._peerInflight.set(pdu.sequence_number, [mi, p]);
-		log('out', pdu, { text: m.text, part: multi ? `${p + 1}/${m.parts.length}` : undefined });
+		log('out', pdu, { text: m.text, part: multi ? `${p + 1}/${m.parts.length}` : undefined, session: sess._peerId });
 	}
 	maybeDone();
 }
@@ -269,6 +280,34 @@ function onDeliverResp(sess, resp, mi, p, at) {
 	pump();
 }
 
+// --spread: the bound receivers in turn; else the one deliver_sm go to.
+let rrNext = 0;
+function nextRx() {
+	if (!opt.spread) return rx;
+	const rxs = [...sessions].filter((s) => s._peerBound === 'rx' || s._peerBound === 'trx');
+	if (!rxs.length) return rx;
+	return rxs[rrNext++ % rxs.length];
+}
+
+// --hold-sender: an MO not yet sent whose sender's previous MO has no reply
+// waits (in held, by that MO) and is queued again when the reply comes.
+const held = new Map(); // mo index -> [[mi, p]] waiting for its reply
+function holdBehind(m) {
+	if (!opt.holdSender || m.firstSent >= 0) return false;
+	const prev = m.prevOfSender;
+	if (prev < 0 || mos[prev].replies > 0) return false;
+	if (!held.has(prev)) held.set(prev, []);
+	held.get(prev).push(queue[qhead - 1]);
+	return true;
+}
+function releaseHeld(mi) {
+	const w = held.get(mi);
+	if (!w) return;
+	held.delete(mi);
+	for (const e of w) queue.push(e);
+	pump();
+}
+
 // A reply (complete submit_sm text) to `to`.
 function onReply(to, body, t) {
 	st.replies++;
@@ -282,6 +321,7 @@ function onReply(to, body, t) {
 		m.replies++;
 		m.replyLat = lat = t - m.firstSent;
 		replyLat.push(lat);
+		releaseHeld(m.i);
 	} else if (mos.some((m) => m.sender === to)) {
 		st.extraReplies++;
 	} else {
@@ -322,7 +362,7 @@ function onSubmit(sess, pdu) {
 	const resp = pdu.response({ message_id: id });
 	// Everything sent at once, the response before any bookkeeping.
 	sess.send(resp);
-	log('in', pdu, { text: body, part: concat ? `${concat.seq}/${concat.total}` : undefined });
+	log('in', pdu, { text: body, part: concat ? `${concat.seq}/${concat.total}` : undefined, session: sess._peerId });
 	log('out', resp, { message_id: id });
 	// The reply to the MO sender: the submit_sm's destination.
 	const to = pdu.destination_addr;
@@ -427,7 +467,7 @@ const server = smpp.createServer((sess) => {
 		if (!finished) process.stderr.write(`session ${sess._peerId} closed\n`);
 	});
 	const bind = (kind) => (pdu) => {
-		log('in', pdu, { system_id: pdu.system_id });
+		log('in', pdu, { system_id: pdu.system_id, session: sess._peerId });
 		if ((opt.systemId !== null && pdu.system_id !== opt.systemId) ||
 		    (opt.password !== null && pdu.password !== opt.password)) {
 			const r = pdu.response({ command_status: smpp.ESME_RBINDFAIL });
@@ -441,8 +481,10 @@ const server = smpp.createServer((sess) => {
 		sess._peerBound = kind;
 		st.binds++;
 		process.stderr.write(`bound: ${kind} from ${pdu.system_id}\n`);
-		if (kind !== 'tx' && !rx) {
-			rx = sess;
+		if (kind !== 'tx' && !rx) rx = sess;
+		const receivers = [...sessions].filter((s) => s._peerBound === 'rx' || s._peerBound === 'trx').length;
+		if (kind !== 'tx' && (rx === sess || (!started && receivers === opt.minBinds))) {
+			if (!started && receivers < opt.minBinds) return;
 			if (!started) setTimeout(() => { started = true; pump(); if (!opt.count) maybeDone(); armTimeout(); }, opt.startDelayMs);
 			else pump();
 		}
@@ -478,7 +520,9 @@ const server = smpp.createServer((sess) => {
 // Build the reply queue index per sender (MO order).
 for (const m of mos) {
 	if (!bySender.has(m.sender)) bySender.set(m.sender, []);
-	bySender.get(m.sender).push(m.i);
+	const list = bySender.get(m.sender);
+	m.prevOfSender = list.length ? list[list.length - 1] : -1;
+	list.push(m.i);
 }
 
 function armTimeout() {
