@@ -42,8 +42,12 @@ struct config_window {
 	enum config_policy policy;
 };
 
+/* [database] pooler: how serve reaches PostgreSQL (db.h enum db_pooler). */
+enum config_pooler { CONFIG_POOLER_NONE, CONFIG_POOLER_TRANSACTION };
+
 struct config_database {
 	char conninfo[CONFIG_CONNINFO_MAX + 1]; /* libpq; may hold a password */
+	enum config_pooler pooler; /* a transaction pooler in between */
 };
 
 /*
@@ -280,6 +284,20 @@ struct config_intake {
 	int64_t max_age; /* behind the clock at most */
 };
 
+/*
+ * [retention] (docs/retention.md): how long rows are kept, in seconds;
+ * 0 keeps them forever. `meterline maintain` (and serve every interval)
+ * drops the monthly partitions of messages and outbox that lie wholly
+ * before now - period, and deletes older photos and stable ids.
+ */
+struct config_retention {
+	int64_t messages; /* the message log (and its ids with it) */
+	int64_t outbox; /* replies and their delivery state */
+	int64_t photos; /* message_photos */
+	int64_t message_ids; /* the never-twice ids; 0: as long as messages */
+	int64_t interval; /* serve runs the maintenance this often; 0: never */
+};
+
 struct config_log {
 	enum log_level level;
 };
@@ -303,6 +321,7 @@ struct config {
 	struct config_limits limits;
 	struct config_store store;
 	struct config_intake intake;
+	struct config_retention retention;
 	struct config_log log;
 	struct config_security security;
 	struct config_reminders reminders;
@@ -339,6 +358,16 @@ bool config_key_secret(const char *section, const char *key);
 typedef void (*config_report_cb)(
     const char *section, const char *key, const char *why, void *arg);
 int config_check(const struct config *, config_report_cb, void *arg);
+
+/*
+ * How far behind the clock, in seconds, a message's time may lie so that
+ * its stable id, had it been applied, is still in message_ids under
+ * [retention] (docs/retention.md): the ids' period (or the log's), less
+ * the redelivery window (a duplicate is replayed under its original's id,
+ * up to that much older) and the allowed future skew (an id is written up
+ * to that much before its message's time). 0: ids are kept forever.
+ */
+int64_t config_id_horizon(const struct config *);
 
 /* The window in effect for a resource (per-resource keys over [window]). */
 struct config_window

@@ -101,7 +101,14 @@ struct db_opts {
 	const char *conninfo;
 	const struct db_stmt *stmts; /* prepared at every connect */
 	size_t nstmts;
-	const char *session_sql; /* run once per connect, or NULL */
+	/*
+	 * Run once per connect, or NULL: one SELECT of set_config(name,
+	 * value, false) calls and nothing else. Behind a transaction pooler
+	 * it runs at the start of every transaction instead, each "false)"
+	 * turned into "true)" (SET LOCAL), so that no setting outlives the
+	 * transaction on a server connection other clients share.
+	 */
+	const char *session_sql;
 	int connect_timeout_ms; /* 0: 10 s */
 	int round_timeout_ms; /* 0: 60 s; then the link is dropped */
 	int backoff_min_ms; /* 0: 100 ms */
@@ -122,6 +129,20 @@ struct db_round_result {
 typedef void (*db_round_cb)(const struct db_round_result *, void *arg);
 /* Connection became usable (up) or was lost (!up), once per change. */
 typedef void (*db_state_cb)(bool up, void *arg);
+
+/*
+ * How the process reaches PostgreSQL ([database] pooler, docs/store.md
+ * "PgBouncer"). DB_POOLER_TRANSACTION: through a pooler in transaction mode
+ * (PgBouncer pool_mode=transaction), where consecutive transactions of one
+ * connection may run on different server connections. Then nothing is
+ * prepared by name (each statement is sent with its text, as an unnamed
+ * statement) and session_sql runs, local, in every transaction. The
+ * process has one database and one way to it, so this is set once, before
+ * the first db_new(), and applies to every connection made after.
+ */
+enum db_pooler { DB_POOLER_NONE, DB_POOLER_TRANSACTION };
+void db_pooler_set(enum db_pooler);
+enum db_pooler db_pooler_get(void);
 
 /* Create and start connecting. opts is copied; the strings are borrowed. */
 struct db *

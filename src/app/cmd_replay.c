@@ -440,6 +440,24 @@ replay_go(struct replay_cli *c, struct replay_set *set, const char *conninfo)
 	return set->bad + set->refused > 0 ? 1 : 0;
 }
 
+/*
+ * Never twice under [retention] (docs/retention.md): a line older than the
+ * ids kept might have been applied with its id since pruned, so the age
+ * bound never goes beyond that horizon, whatever --max-age says.
+ */
+static void
+replay_retention_bound(struct config *cfg)
+{
+	int64_t h = config_id_horizon(cfg);
+
+	if (h > 0 && (cfg->intake.max_age == 0 || cfg->intake.max_age > h)) {
+		fprintf(stderr,
+		    "meterline replay: [retention] keeps message ids for a limited time: lines older than %lld s are not replayed\n",
+		    (long long)h);
+		cfg->intake.max_age = h;
+	}
+}
+
 int
 cmd_replay(int argc, char **argv)
 {
@@ -474,6 +492,11 @@ cmd_replay(int argc, char **argv)
 		free(cfg);
 		return EXIT_USAGE;
 	}
+	replay_retention_bound(cfg);
+	/* the store's connections, through a transaction pooler as serve's */
+	db_pooler_set(cfg->database.pooler == CONFIG_POOLER_TRANSACTION
+	        ? DB_POOLER_TRANSACTION
+	        : DB_POOLER_NONE);
 	c.cfg = cfg;
 	c.bar = isatty(2);
 	rc = EXIT_USAGE;

@@ -16,6 +16,7 @@ struct command {
 
 int cmd_parse(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+int cmd_maintain(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_export_log(int argc, char **argv);

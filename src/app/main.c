@@ -9,6 +9,7 @@ static const struct command commands[] = {
 	{ "serve", cmd_serve, "run the gateway (SMPP, HTTP bridge, store)" },
 	{ "parse", cmd_parse, "show what a customer's text means" },
 	{ "migrate", cmd_migrate, "create or upgrade the database schema" },
+	{ "maintain", cmd_maintain, "drop what [retention] no longer keeps" },
 	{ "import", cmd_import, "load contracts from billing (CSV)" },
 	{ "replay", cmd_replay, "apply a message log again (dry run, report)" },
 	{ "export-log", cmd_export_log, "write the message log as JSON Lines" },

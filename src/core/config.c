@@ -58,6 +58,7 @@ struct cfg_key {
 #define DAY 86400
 
 static const char *const bind_names[] = { "transceiver", "pair", NULL };
+static const char *const pooler_names[] = { "none", "transaction", NULL };
 static const char *const verify_names[] = { "off", "bound", "challenge", NULL };
 static const char *const level_names[] = { "debug", "info", "warn", "error",
 	NULL };
@@ -69,6 +70,8 @@ static const char *const level_names[] = { "debug", "info", "warn", "error",
 static const struct cfg_key cfg_keys[] = {
 	{ "database", "conninfo", CFG_STR, F(database.conninfo), 0, 0, NULL,
 	    "dbname=meterline", CFG_SECRET },
+	{ "database", "pooler", CFG_ENUM, F(database.pooler), 0, 0,
+	    pooler_names, "none", 0 },
 
 	{ "smpp", "host", CFG_STR, F(smpp.host), 0, 0, NULL, "", 0 },
 	{ "smpp", "port", CFG_INT, F(smpp.port), 1, 65535, NULL, "2775", 0 },
@@ -217,6 +220,18 @@ static const struct cfg_key cfg_keys[] = {
 	{ "intake", "max_age", CFG_DURATION, F(intake.max_age), SECS(0),
 	    SECS(366 * DAY), NULL, "7d", 0 },
 
+	/* 0 keeps forever; otherwise at least a day (config_check) */
+	{ "retention", "messages", CFG_DURATION, F(retention.messages), 0,
+	    SECS(100) * 366 * DAY, NULL, "0", 0 },
+	{ "retention", "outbox", CFG_DURATION, F(retention.outbox), 0,
+	    SECS(100) * 366 * DAY, NULL, "0", 0 },
+	{ "retention", "photos", CFG_DURATION, F(retention.photos), 0,
+	    SECS(100) * 366 * DAY, NULL, "0", 0 },
+	{ "retention", "message_ids", CFG_DURATION, F(retention.message_ids), 0,
+	    SECS(100) * 366 * DAY, NULL, "0", 0 },
+	{ "retention", "interval", CFG_DURATION, F(retention.interval), 0,
+	    SECS(7 * DAY), NULL, "1d", 0 },
+
 	{ "log", "level", CFG_ENUM, F(log.level), 0, 0, level_names, "info",
 	    0 },
 
@@ -333,8 +348,8 @@ static const struct cfg_key cfg_keys[] = {
 
 static const char *const cfg_sections[] = { "database", "smpp", "http",
 	"console", "dialog", "verify", "window", "limits", "store", "intake",
-	"log", "security", "templates", "telegram", "max", "viber", "whatsapp",
-	"vk", "reminders" };
+	"retention", "log", "security", "templates", "telegram", "max", "viber",
+	"whatsapp", "vk", "reminders" };
 
 static int cfg_why(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -1110,6 +1125,52 @@ cfg_check_messenger(const struct config *cfg, const char *section,
 	return n;
 }
 
+/*
+ * Retention periods: none shorter than a day (a partition is a month; a
+ * shorter period only says "drop what was just written"), nor than the
+ * redelivery window, whose check reads the log; stable ids no longer than
+ * the log they are joined with (docs/retention.md).
+ */
+static int
+cfg_check_retention(
+    const struct config *cfg, config_report_cb report, void *arg)
+{
+	const struct config_retention *r = &cfg->retention;
+	const struct {
+		const char *key;
+		int64_t v;
+	} p[] = { { "messages", r->messages }, { "outbox", r->outbox },
+		{ "photos", r->photos }, { "message_ids", r->message_ids } };
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
+		if (p[i].v != 0 && p[i].v < DAY)
+			n += cfg_report(report, arg, "retention", p[i].key,
+			    "0 (keep) or at least 1d");
+		else if (p[i].v != 0 && p[i].v < cfg->store.duplicate_window)
+			n += cfg_report(report, arg, "retention", p[i].key,
+			    "shorter than [store] duplicate_window");
+	}
+	if (r->messages != 0 && r->message_ids > r->messages)
+		n += cfg_report(report, arg, "retention", "message_ids",
+		    "longer than [retention] messages (ids go with their log rows)");
+	return n;
+}
+
+int64_t
+config_id_horizon(const struct config *cfg)
+{
+	int64_t kept = cfg->retention.message_ids != 0
+	    ? cfg->retention.message_ids
+	    : cfg->retention.messages;
+	int64_t h;
+
+	if (kept == 0)
+		return 0;
+	h = kept - cfg->store.duplicate_window - cfg->intake.max_future_skew;
+	return h > 0 ? h : 1;
+}
+
 int
 config_check(const struct config *cfg, config_report_cb report, void *arg)
 {
@@ -1121,7 +1182,8 @@ config_check(const struct config *cfg, config_report_cb report, void *arg)
 	    cfg_check_messenger(cfg, "whatsapp", &cfg->whatsapp, report, arg) +
 	    cfg_check_messenger(cfg, "vk", &cfg->vk, report, arg) +
 	    cfg_check_accounts(cfg, report, arg) +
-	    cfg_check_reminders(cfg, report, arg);
+	    cfg_check_reminders(cfg, report, arg) +
+	    cfg_check_retention(cfg, report, arg);
 
 	/* port 0: any free port (tests read it from the log) */
 	if (cfg->console.enabled && !cfg_hostport_ok(cfg->console.listen, 0))

@@ -10,6 +10,11 @@
  * Callbacks never run from inside db_send()/db_round(): a libpq error
  * there only marks the connection broken, and the failure is handled from
  * the loop a moment later.
+ *
+ * Behind a transaction pooler (db_pooler_set) nothing may live in the
+ * session: statements go as unnamed ones with their text, and the session
+ * settings are sent, local, as a hidden first statement of every
+ * transaction, whose result the round's owner never sees.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +34,7 @@ enum db_state { DB_IDLE, DB_CONNECTING, DB_PREPARING, DB_READY };
 /* One round in flight: its statements' results, then maybe a sync. */
 struct db_round_q {
 	size_t nstmts, got;
+	size_t hidden; /* leading results that are ours (pooled settings) */
 	bool sync;
 	PGresult **res;
 	int failed;
@@ -53,6 +59,10 @@ struct db {
 	bool want_write;
 	int backoff_ms;
 	size_t unsent; /* statements sent, round not yet closed */
+	size_t hidden; /* of which ours: the pooled settings */
+	bool pooled; /* behind a transaction pooler */
+	bool in_txn; /* pooled: the settings went in this transaction */
+	char *local_sql; /* pooled: session_sql with is_local true */
 	struct db_round_q *head, *tail;
 	unsigned gen; /* bumped by every failure */
 	uint32_t rng;
@@ -62,6 +72,47 @@ struct db {
 	unsigned repeats;
 	struct db_stats stats;
 };
+
+/* Process-wide: one database per process, one way to reach it (db.h). */
+static enum db_pooler db_pooler_mode = DB_POOLER_NONE;
+
+void
+db_pooler_set(enum db_pooler mode)
+{
+	db_pooler_mode = mode;
+}
+
+enum db_pooler
+db_pooler_get(void)
+{
+	return db_pooler_mode;
+}
+
+/*
+ * session_sql made transaction-local: every set_config(..., false) of the
+ * one SELECT db.h allows becomes set_config(..., true). NULL for NULL.
+ */
+static char *
+db_local_settings(const char *sql)
+{
+	static const char from[] = "false)", to[] = "true)";
+	char *out, *w;
+
+	if (sql == NULL)
+		return NULL;
+	w = out = xmalloc(strlen(sql) + 1); /* "true)" is shorter */
+	while (*sql != '\0') {
+		if (strncmp(sql, from, sizeof(from) - 1) == 0) {
+			memcpy(w, to, sizeof(to) - 1);
+			w += sizeof(to) - 1;
+			sql += sizeof(from) - 1;
+		} else {
+			*w++ = *sql++;
+		}
+	}
+	*w = '\0';
+	return out;
+}
 
 static void db_connect(struct db *);
 static void db_io_cb(evutil_socket_t, short, void *);
@@ -199,6 +250,8 @@ db_fail(struct db *db, const char *what)
 	db->state = DB_IDLE;
 	db->gen++;
 	db->unsent = 0;
+	db->hidden = 0;
+	db->in_txn = false;
 	db->stats.failures++;
 	evtimer_del(db->timer);
 	delay = db_backoff_next(db);
@@ -271,6 +324,12 @@ db_on_connected(struct db *db)
 		return;
 	}
 	db->state = DB_PREPARING;
+	if (db->pooled) { /* settings per transaction, nothing prepared */
+		db_round_push(db, true, db_prepared_cb, db);
+		if (db->state != DB_IDLE)
+			db_arm(db, EV_READ | (db->want_write ? EV_WRITE : 0));
+		return;
+	}
 	if (db->opts.session_sql != NULL) {
 		if (PQsendQueryParams(db->conn, db->opts.session_sql, 0, NULL,
 		        NULL, NULL, NULL, 0) != 1) {
@@ -306,6 +365,25 @@ db_connect_poll(struct db *db)
 	}
 }
 
+/*
+ * The result of a statement of ours (the pooled settings): a failure is
+ * the round's first statement's, as everything after it is aborted.
+ */
+static void
+db_hidden_result(struct db_round_q *q, PGresult *res)
+{
+	if (PQresultStatus(res) == PGRES_FATAL_ERROR && q->failed < 0) {
+		const char *ss = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		q->failed = 0;
+		snprintf(q->sqlstate, sizeof(q->sqlstate), "%s", ss ? ss : "");
+		snprintf(q->error, sizeof(q->error), "session settings: %s",
+		    PQresultErrorMessage(res));
+	}
+	q->hidden--;
+	PQclear(res);
+}
+
 /* Hand every complete result to its round; stop when libpq needs input. */
 static void
 db_drain(struct db *db)
@@ -325,6 +403,10 @@ db_drain(struct db *db)
 		}
 		nulls = 0;
 		st = PQresultStatus(res);
+		if (q->hidden > 0 && st != PGRES_PIPELINE_SYNC) {
+			db_hidden_result(q, res);
+			continue;
+		}
 		if ((st == PGRES_PIPELINE_SYNC) != (q->got == q->nstmts)) {
 			PQclear(res); /* cannot happen: libpq and we disagree */
 			db_fail(db, "unexpected result");
@@ -453,6 +535,9 @@ db_new(struct event_base *base, const struct db_opts *opts, db_state_cb cb,
 	db->backoff_ms = db->opts.backoff_min_ms;
 	db->state_cb = cb;
 	db->state_arg = arg;
+	db->pooled = db_pooler_mode == DB_POOLER_TRANSACTION;
+	if (db->pooled)
+		db->local_sql = db_local_settings(opts->session_sql);
 	db->rng =
 	    (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16) ^ 0x9e3779b9u;
 	db->timer = evtimer_new(base, db_timer_cb, db);
@@ -477,6 +562,7 @@ db_free(struct db *db)
 		db_round_finish(db, true);
 	event_free(db->timer);
 	event_free(db->fail_ev);
+	free(db->local_sql);
 	free(db);
 }
 
@@ -486,15 +572,37 @@ db_ready(const struct db *db)
 	return db->state == DB_READY;
 }
 
+/* Pooled: the first statement of a transaction brings its settings. */
+static void
+db_txn_begin(struct db *db)
+{
+	if (!db->pooled || db->in_txn)
+		return;
+	db->in_txn = true;
+	if (db->local_sql == NULL)
+		return;
+	if (PQsendQueryParams(
+	        db->conn, db->local_sql, 0, NULL, NULL, NULL, NULL, 0) != 1)
+		db_fail_later(db, "sending the session settings");
+	db->hidden++;
+}
+
 int
 db_send(struct db *db, int stmt, const char *const *params)
 {
 	const struct db_stmt *s = &db->opts.stmts[stmt];
+	int ok;
 
 	if (db->state != DB_READY)
 		return -1;
-	if (PQsendQueryPrepared(
-	        db->conn, s->name, s->nparams, params, NULL, NULL, 0) != 1)
+	db_txn_begin(db);
+	if (db->pooled) /* unnamed: parsed and planned every time */
+		ok = PQsendQueryParams(
+		    db->conn, s->sql, s->nparams, NULL, params, NULL, NULL, 0);
+	else
+		ok = PQsendQueryPrepared(
+		    db->conn, s->name, s->nparams, params, NULL, NULL, 0);
+	if (ok != 1)
 		db_fail_later(db, "sending a statement");
 	db->unsent++;
 	return 0;
@@ -505,6 +613,7 @@ db_send_sql(struct db *db, const char *sql)
 {
 	if (db->state != DB_READY)
 		return -1;
+	db_txn_begin(db);
 	if (PQsendQueryParams(db->conn, sql, 0, NULL, NULL, NULL, NULL, 0) != 1)
 		db_fail_later(db, "sending a statement");
 	db->unsent++;
@@ -519,12 +628,16 @@ db_round_push(struct db *db, bool sync, db_round_cb cb, void *arg)
 	int r;
 
 	q->nstmts = db->unsent;
+	q->hidden = db->hidden;
 	q->res = xcalloc(q->nstmts ? q->nstmts : 1, sizeof(*q->res));
 	q->sync = sync;
 	q->failed = -1;
 	q->cb = cb;
 	q->arg = arg;
 	db->unsent = 0;
+	db->hidden = 0;
+	if (sync) /* the transaction ends; the next one needs its settings */
+		db->in_txn = false;
 	if (db->tail != NULL)
 		db->tail->next = q;
 	else

@@ -110,7 +110,14 @@ migrate_locked(
 		rep->to = migrations[i].version;
 		rep->applied++;
 	}
-	return migrate_partitions(db, &rep->partitions, err, errlen);
+	if (migrate_partitions(db, &rep->partitions, err, errlen) < 0)
+		return -1;
+	/* New tables, indexes and partitions have no statistics, and
+	 * autovacuum never analyses a partitioned parent: the planner would
+	 * guess until it did (docs/retention.md). */
+	if (rep->applied > 0 || rep->partitions > 0)
+		return db_sync_exec(db, "ANALYZE", err, errlen);
+	return 0;
 }
 
 int

@@ -710,7 +710,10 @@ import_run(struct import *im, FILE *in, char *err, size_t errlen)
 	if (import_flush(im, err, errlen) < 0 ||
 	    db_sync_copy_end(im->db, err, errlen) < 0 ||
 	    import_apply(im, err, errlen) < 0 ||
-	    db_sync_exec(im->db, "COMMIT", err, errlen) < 0)
+	    db_sync_exec(im->db, "COMMIT", err, errlen) < 0 ||
+	    /* fresh statistics for the store's plans (docs/retention.md) */
+	    db_sync_exec(im->db, "ANALYZE contracts, registers", err, errlen) <
+	        0)
 		return -1;
 	return 0;
 }

@@ -205,7 +205,10 @@ phones_apply(struct phones *im, char *err, size_t errlen)
 	im->rep->bindings = atol(db_rows_get(r, 0, 0));
 	im->rep->bindings_new = atol(db_rows_get(r, 0, 1));
 	db_rows_free(r);
-	return db_sync_exec(im->db, "COMMIT", err, errlen);
+	if (db_sync_exec(im->db, "COMMIT", err, errlen) < 0)
+		return -1;
+	/* fresh statistics for the store's plans (docs/retention.md) */
+	return db_sync_exec(im->db, "ANALYZE bindings", err, errlen);
 }
 
 static int

@@ -21,8 +21,10 @@
 #include "meterline/clock.h"
 #include "meterline/config.h"
 #include "meterline/console.h"
+#include "meterline/db.h"
 #include "meterline/dialog.h"
 #include "meterline/http_intake.h"
+#include "meterline/maintain.h"
 #include "meterline/max.h"
 #include "meterline/log.h"
 #include "meterline/metrics.h"
@@ -87,6 +89,7 @@ struct serve {
 	size_t nchans;
 	struct console *console;
 	struct remind *remind; /* [reminders]: its timer (docs/reminders.md) */
+	struct maintain *maintain; /* [retention] on a timer, or NULL */
 	struct metrics *metrics;
 	struct metrics_std std;
 	struct metric *smpp_bounds; /* meterline_smpp_bounds_total{what} */
@@ -812,6 +815,7 @@ serve_start(struct serve *sv, char *err, size_t errlen)
 	         sv->cfg.database.conninfo, sv->cfg.window.timezone, err,
 	         errlen)) == NULL)
 		return -1;
+	sv->maintain = maintain_start(sv->base, &sv->cfg);
 	sv->sig_term = evsignal_new(sv->base, SIGTERM, serve_signal, sv);
 	sv->sig_int = evsignal_new(sv->base, SIGINT, serve_signal, sv);
 	event_add(sv->sig_term, NULL);
@@ -835,6 +839,7 @@ serve_free(struct serve *sv)
 	 * its webhooks. */
 	for (size_t i = 0; i < sv->nchans; i++)
 		channel_stop(sv->chans[i]);
+	maintain_free(sv->maintain);
 	http_intake_free(sv->http);
 	console_free(sv->console);
 	remind_free(sv->remind);
@@ -925,6 +930,10 @@ serve_run(const struct config *cfg, char *err, size_t errlen)
 	log_set_level(cfg->log.level);
 	/* libevent writes with writev: a closed peer must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
+	/* before any connection: each reads it at db_new (db.h) */
+	db_pooler_set(cfg->database.pooler == CONFIG_POOLER_TRANSACTION
+	        ? DB_POOLER_TRANSACTION
+	        : DB_POOLER_NONE);
 	sv = xcalloc(1, sizeof(*sv));
 	sv->cfg = *cfg;
 	/* WhatsApp reminders go as [reminders] whatsapp_template */

@@ -3,6 +3,7 @@
  *
  *   bench_store [--db CONNINFO] [--contracts N] [--messages N] [--runs N]
  *               [--batch N] [--inflight N] [--smoke]
+ *               [--pooler transaction] [--store-db CONNINFO]
  *
  * Imports N contracts of one register each (default 1,000,000), then
  * submits single-register submissions ("ПС <contract> <value>", each from
@@ -16,6 +17,11 @@
  * (tests/integration/pg_cluster.sh), stopped at exit. A database named
  * mline_bench is (re)created in it. --smoke: 2,000 contracts, 2,000
  * messages, one run; fails unless every message is applied.
+ *
+ * --pooler transaction: the store's connections as behind a transaction
+ * pooler (db.h: unnamed statements, settings in every transaction), to
+ * measure what that mode costs. --store-db: the store connects there (a
+ * PgBouncer in front of the bench database) instead; setup stays direct.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -43,6 +49,7 @@ struct bench {
 	long contracts, messages, inflight;
 	int runs, batch;
 	bool smoke;
+	const char *store_db; /* --store-db, or NULL: the bench database */
 	/* one run */
 	long next, done, applied;
 	int run;
@@ -288,7 +295,7 @@ static void
 bench_usage(void)
 {
 	fprintf(stderr,
-	    "usage: bench_store [--db CONNINFO] [--contracts N] [--messages N] [--runs N] [--batch N] [--inflight N] [--smoke]\n");
+	    "usage: bench_store [--db CONNINFO] [--contracts N] [--messages N] [--runs N] [--batch N] [--inflight N] [--smoke] [--pooler none|transaction] [--store-db CONNINFO]\n");
 	exit(2);
 }
 
@@ -303,6 +310,8 @@ bench_options(struct bench *b, int argc, char **argv)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "inflight", required_argument, NULL, 'i' },
 		{ "smoke", no_argument, NULL, 's' },
+		{ "pooler", required_argument, NULL, 'p' },
+		{ "store-db", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *db = NULL;
@@ -322,6 +331,13 @@ bench_options(struct bench *b, int argc, char **argv)
 		case 'b': b->batch = atoi(optarg); break;
 		case 'i': b->inflight = atol(optarg); break;
 		case 's': b->smoke = true; break;
+		case 'p':
+			if (strcmp(optarg, "transaction") == 0)
+				db_pooler_set(DB_POOLER_TRANSACTION);
+			else if (strcmp(optarg, "none") != 0)
+				bench_usage();
+			break;
+		case 'S': b->store_db = optarg; break;
 		default: bench_usage();
 		}
 	}
@@ -370,15 +386,17 @@ main(int argc, char **argv)
 	if (config_load_string(cfg, "bench", ini, err, sizeof(err)) != 0)
 		die("config", err);
 	b.base = event_base_new();
-	so.conninfo = conninfo;
+	so.conninfo = b.store_db != NULL ? b.store_db : conninfo;
 	so.cfg = cfg;
 	so.queue_max = (size_t)b.inflight + 1;
 	if ((b.st = store_new(b.base, &so, err, sizeof(err))) == NULL)
 		die("store", err);
 	bench_wait_ready(&b);
 	printf(
-	    "store: %ld messages per run, batch_max %d, %ld in flight, synchronous_commit on\n",
-	    b.messages, b.batch, b.inflight);
+	    "store: %ld messages per run, batch_max %d, %ld in flight, synchronous_commit on, %s statements%s\n",
+	    b.messages, b.batch, b.inflight,
+	    db_pooler_get() == DB_POOLER_TRANSACTION ? "unnamed" : "prepared",
+	    b.store_db != NULL ? ", through --store-db" : "");
 	for (b.run = 0; b.run < b.runs && b.run < 16; b.run++)
 		rates[b.run] = bench_run(&b);
 	qsort(rates, (size_t)b.runs, sizeof(rates[0]), cmp_double);
