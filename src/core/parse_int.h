@@ -51,9 +51,18 @@ parse_first_byte(uint64_t m)
 
 /* ---- step 1 ------------------------------------------------------------ */
 
+/* What an ASCII byte is to norm_text. */
+enum norm_kind {
+	NORM_PLAIN, /* digits, a-z, most punctuation: copied as they are */
+	NORM_KEEP, /* written as ascii[b] (capitals folded) */
+	NORM_SPACE, /* space, tab, LF, VT, FF, CR */
+	NORM_MARKUP, /* * _ ~ `: a space at a word's edge, else kept */
+};
+
 /* What norm_text writes for ASCII bytes and the Cyrillic 2-byte letters. */
 struct norm_tables {
 	char ascii[128];
+	unsigned char akind[128]; /* enum norm_kind */
 	char cyr[128][2]; /* D0/D1 xx folded, by (lead & 1, xx) */
 };
 
