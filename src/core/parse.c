@@ -35,6 +35,7 @@ struct parser {
 	pcre2_match_data *md;
 	bool jit;
 	struct norm_tables tables;
+	struct phrase_index phrases;
 	char scratch[PARSE_MAX_TEXT + PARSE_PAD];
 	uint16_t map[PARSE_MAX_TEXT + PARSE_PAD]; /* invalid texts only */
 };
@@ -185,7 +186,8 @@ parser_parse(
 		return set_invalid(out, PARSE_R_BAD_UTF8, 0, 0);
 	if (n == 0)
 		return blank_text(&info, out);
-	if (scan_text(p->scratch, (size_t)n, out, &f) != PARSE_INVALID)
+	if (scan_text(&p->phrases, p->scratch, (size_t)n, out, &f) !=
+	    PARSE_INVALID)
 		return out->kind;
 	return invalid(p, text, len, (size_t)n, info.foreign, &f, out);
 }
@@ -221,7 +223,7 @@ parser_new(char *err, size_t errlen)
 	struct parser *p = xcalloc(1, sizeof(*p));
 	uint32_t have_jit = 0;
 
-	if (!parse_words_check()) {
+	if (!parse_words_check() || !phrase_index_init(&p->phrases)) {
 		snprintf(err, errlen, "grammar phrase list is not sorted");
 		goto fail;
 	}

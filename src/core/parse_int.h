@@ -161,10 +161,24 @@ enum phrase_class {
 };
 
 /*
- * The longest listed phrase at s[i] that ends at a word boundary; its
- * length in *len. PH_NONE when none.
+ * Where the phrases of each first letter are in the (sorted) list: keys
+ * a-z, then the Cyrillic letters D0 80 - D1 BF. Built once by parser_new.
  */
-enum phrase_class phrase_at(const char *s, size_t i, size_t n, size_t *len);
+#define PHRASE_KEYS (26 + 128)
+
+struct phrase_index {
+	uint8_t from[PHRASE_KEYS], to[PHRASE_KEYS];
+};
+
+/* Fill ix; false if a phrase does not start with a letter of a key. */
+bool phrase_index_init(struct phrase_index *ix);
+
+/*
+ * The longest listed phrase at s[i] that ends at a word boundary; its
+ * length in *len. PH_NONE when none. s has PARSE_PAD bytes after s[n].
+ */
+enum phrase_class phrase_at(const struct phrase_index *ix, const char *s,
+    size_t i, size_t n, size_t *len);
 
 /* Whether the phrase list is sorted (parser_new refuses to start if not). */
 bool parse_words_check(void);
@@ -194,7 +208,7 @@ struct scan_fail {
  * out. For an invalid text, out->reason is set and *fail says what to
  * quote (len 0: nothing); the caller maps it back to the input.
  */
-enum parse_kind scan_text(
-    const char *s, size_t n, struct parse_result *out, struct scan_fail *fail);
+enum parse_kind scan_text(const struct phrase_index *ix, const char *s,
+    size_t n, struct parse_result *out, struct scan_fail *fail);
 
 #endif
