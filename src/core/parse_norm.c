@@ -13,23 +13,28 @@
 #include "parse_int.h"
 
 /*
- * Top bit of each byte of w that norm_text must look at: controls and
- * space (< 0x21), " # $ % & ' ( ) * (0x22-0x2A: * is markup), capitals and
- * [ \ ] ^ _ ` (0x41-0x60: _ and ` are markup), ~ and DEL (0x7E-0x7F), and
- * every byte >= 0x80. Each byte is compared with its top bit forced on,
- * so no borrow crosses bytes. Digits, lower case and , . ; / : - stay on
- * the fast path.
+ * Top bit of each byte of w that norm_text must look at: controls
+ * (< 0x20), " # $ % & ' ( ) * (0x22-0x2A: * is markup), capitals and
+ * [ \ ] ^ _ ` (0x41-0x60: _ and ` are markup), ~ and DEL (0x7E-0x7F),
+ * every byte >= 0x80, and a space right after a space (in w, or at its
+ * first byte when lastsp says the output before w ends in one): runs of
+ * spaces collapse. Each byte is compared with its top bit forced on, so
+ * no borrow crosses bytes. Digits, lower case, single spaces and
+ * , . ; / : - stay on the fast path.
  */
-static uint64_t
-special_bytes(uint64_t w)
+static inline uint64_t
+special_bytes(uint64_t w, bool lastsp)
 {
 	uint64_t h = w | PARSE_HIGHS;
-	uint64_t lt21 = ~(h - 0x21 * PARSE_ONES);
+	uint64_t lt20 = ~(h - 0x20 * PARSE_ONES);
 	uint64_t in22 = (h - 0x22 * PARSE_ONES) & ~(h - 0x2B * PARSE_ONES);
 	uint64_t in41 = (h - 0x41 * PARSE_ONES) & ~(h - 0x61 * PARSE_ONES);
 	uint64_t ge7e = h - 0x7E * PARSE_ONES;
+	uint64_t x = w ^ (0x20 * PARSE_ONES); /* a space: a zero byte */
+	uint64_t sp = ~(((x & 0x7F * PARSE_ONES) + 0x7F * PARSE_ONES) | x);
+	uint64_t dbl = sp & (sp << 8 | (uint64_t)lastsp << 7);
 
-	return (w | lt21 | in22 | in41 | ge7e) & PARSE_HIGHS;
+	return (w | lt20 | in22 | in41 | ge7e | dbl) & PARSE_HIGHS;
 }
 
 /*
@@ -298,24 +303,28 @@ next8(const struct norm *z)
 }
 
 /*
- * A run of plain bytes (digits, lower case, most punctuation: copied as
- * they are), 8 at a time; the caller checked that the text has 8 bytes
- * and that the first is plain, so at least one is taken. A store may
- * write up to 8 bytes past the run, which later output overwrites.
+ * A run of plain bytes (digits, lower case, single spaces, most
+ * punctuation: copied as they are), 8 at a time; the caller checked that
+ * the text has 8 bytes and that the first is plain (a space only after
+ * something else), so at least one is taken. A store may write up to 8
+ * bytes past the run, which later output overwrites.
  */
 static inline void
 norm_plain(struct norm *z)
 {
 	uint64_t w, m;
 	size_t k;
+	bool lastsp = false;
 
 	do {
 		w = next8(z);
-		m = special_bytes(w);
+		m = special_bytes(w, lastsp);
 		k = m ? parse_first_byte(m) : 8;
 		memcpy(z->out + z->o, &w, 8);
 		put_kept(z, k, k);
+		lastsp = z->out[z->o - 1] == ' ';
 	} while (k == 8 && z->i < z->len);
+	z->prev = lastsp;
 }
 
 /* An ASCII byte: kept (capitals folded), a space, or markup. */
@@ -413,7 +422,8 @@ norm_pass(const struct norm_tables *t, const unsigned char *in, size_t len,
 				norm_cyr(&z, b);
 			else if (!norm_wide(&z))
 				return -1;
-		} else if (PARSE_SWAR && t->akind[b] == NORM_PLAIN &&
+		} else if (PARSE_SWAR &&
+		    (t->akind[b] == NORM_PLAIN || (b == ' ' && !z.prev)) &&
 		    len >= 8) {
 			norm_plain(&z);
 		} else {
@@ -440,7 +450,8 @@ static void
 ascii_map_init(char *map, unsigned char *kind)
 {
 	for (unsigned b = 0; b < 128; b++) {
-		kind[b] = special_bytes(b) & 0x80 ? NORM_KEEP : NORM_PLAIN;
+		kind[b] =
+		    special_bytes(b, false) & 0x80 ? NORM_KEEP : NORM_PLAIN;
 		if (b == ' ' || (b >= '\t' && b <= '\r'))
 			map[b] = ' ', kind[b] = NORM_SPACE; /* tab, LF, CR.. */
 		else if (b >= 'A' && b <= 'Z')

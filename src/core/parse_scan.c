@@ -650,6 +650,39 @@ trail(struct scan *sc, size_t j)
 	}
 }
 
+/*
+ * The common item, read and committed at once: a run of at most
+ * PARSE_VALUE_MAX_DIGITS digits at s[i] followed by nothing that makes it
+ * more (no О/o, no , or . for groups or a fraction, no space and three
+ * digits, no unit), not the first value of a keyword-less text (which
+ * may be a contract) nor past the last one. False, with nothing
+ * recorded, when item_at and item_commit must take it; what they would
+ * do with such an item is exactly what is done here.
+ */
+static bool
+plain_value(struct scan *sc, size_t i, size_t *end)
+{
+	const char *s = sc->s;
+	uint64_t v;
+	size_t len, j;
+
+	if (!is_digit(s[i]) || (sc->values_path && sc->count == 0) ||
+	    sc->count >= PARSE_MAX_VALUES)
+		return false;
+	len = digit_run(s + i, &v);
+	j = i + len;
+	if (len > PARSE_VALUE_MAX_DIGITS || s[j] == 'o' ||
+	    (unsigned char)s[j] == 0xD0 || s[j] == ',' || s[j] == '.' ||
+	    (len <= 3 && s[j] == ' ' && three_digits(s, j + 1, sc->n)) ||
+	    (skip_space(sc, j) < sc->n && unit_start(s + skip_space(sc, j))))
+		return false;
+	sc->out->values[sc->out->nvalues++] = v;
+	sc->alt[sc->nalt] = v;
+	sc->alt_from[sc->nalt++] = (uint8_t)sc->count++;
+	*end = j;
+	return true;
+}
+
 /* Values after the first (or after the contract), then the end. */
 static bool
 rest(struct scan *sc, size_t j)
@@ -663,6 +696,8 @@ rest(struct scan *sc, size_t j)
 		k = separator(sc, j);
 		if (k == 0)
 			fail(sc, j);
+		else if (k < sc->n && plain_value(sc, k, &j))
+			continue;
 		else if (k < sc->n && item_at(sc, k, &it)) {
 			item_commit(sc, &it);
 			j = it.end;
