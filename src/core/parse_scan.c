@@ -652,19 +652,19 @@ trail(struct scan *sc, size_t j)
 
 /*
  * The common item, read and committed at once: a run of at most
- * PARSE_VALUE_MAX_DIGITS digits at s[i] followed by nothing that makes it
- * more (no О/o, no , or . for groups or a fraction, no space and three
- * digits, no unit), not the first value of a keyword-less text (which
- * may be a contract) nor past the last one. False, with nothing
- * recorded, when item_at and item_commit must take it; what they would
- * do with such an item is exactly what is done here.
+ * PARSE_VALUE_MAX_DIGITS digits at s[i], perhaps with a fraction, and
+ * nothing that makes it more (no О/o, no groups of three, no unit); not
+ * the first value of a keyword-less text (which may be a contract) nor
+ * past the last one. False, with nothing recorded, when item_at and
+ * item_commit must take it; what they would do with such an item is
+ * exactly what is done here.
  */
 static bool
 plain_value(struct scan *sc, size_t i, size_t *end)
 {
 	const char *s = sc->s;
 	uint64_t v;
-	size_t len, j;
+	size_t len, j, f = 0;
 
 	if (!is_digit(s[i]) || (sc->values_path && sc->count == 0) ||
 	    sc->count >= PARSE_MAX_VALUES)
@@ -672,14 +672,22 @@ plain_value(struct scan *sc, size_t i, size_t *end)
 	len = digit_run(s + i, &v);
 	j = i + len;
 	if (len > PARSE_VALUE_MAX_DIGITS || s[j] == 'o' ||
-	    (unsigned char)s[j] == 0xD0 || s[j] == ',' || s[j] == '.' ||
-	    (len <= 3 && s[j] == ' ' && three_digits(s, j + 1, sc->n)) ||
-	    (skip_space(sc, j) < sc->n && unit_start(s + skip_space(sc, j))))
+	    (unsigned char)s[j] == 0xD0 ||
+	    (len <= 3 && (s[j] == ' ' || s[j] == ',' || s[j] == '.') &&
+	        three_digits(s, j + 1, sc->n)))
+		return false;
+	if (s[j] == ',' || s[j] == '.') /* as fraction() reads it */
+		while (f < 4 && j + 1 + f < sc->n && is_digit(s[j + 1 + f]))
+			f++;
+	f = f >= 1 && f <= 3 ? f + 1 : 0; /* the fraction's bytes */
+	if (skip_space(sc, j + f) < sc->n &&
+	    unit_start(s + skip_space(sc, j + f)))
 		return false;
 	sc->out->values[sc->out->nvalues++] = v;
+	sc->out->truncated |= f > 0;
 	sc->alt[sc->nalt] = v;
 	sc->alt_from[sc->nalt++] = (uint8_t)sc->count++;
-	*end = j;
+	*end = j + f;
 	return true;
 }
 
