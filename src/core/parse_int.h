@@ -189,6 +189,9 @@ size_t unit_at(const char *s, size_t i, size_t n);
 /* Whether s[i..i+len) is the keyword: П/P/Р then С/C/S. */
 bool keyword_is(const char *s, size_t i, size_t len);
 
+/* Bytes of the keyword at s (PARSE_PAD readable after the text), or 0. */
+size_t keyword_len(const char *s);
+
 /*
  * Copy the label s[i..i+len) (letters, then digits) into out (size
  * PARSE_LABEL_MAX + 1), Latin look-alikes mapped to Cyrillic when the

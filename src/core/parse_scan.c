@@ -211,6 +211,28 @@ three_value(const char *s)
 }
 
 /*
+ * nd (1..PARSE_CONTRACT_MAX) bytes of src (PARSE_PAD readable after the
+ * text) into out, NUL-ended, as an 8-byte and a 4-byte store: out[nd..]
+ * up to the store's end become zeros. No call of memcpy.
+ */
+static inline void
+copy_plain(char *out, const char *src, unsigned nd)
+{
+	uint64_t w = parse_load8(src);
+	uint32_t t;
+
+	if (nd < 8)
+		w &= (1ULL << (8 * nd)) - 1;
+	memcpy(out, &w, 8);
+	if (nd > 8) {
+		memcpy(&t, src + 8, 4);
+		t &= nd < 12 ? (1U << (8 * (nd - 8))) - 1 : ~0U;
+		memcpy(out + 8, &t, 4);
+	}
+	out[nd] = '\0';
+}
+
+/*
  * The nd digits of s[at..end) (О/o as 0, spaces skipped) into out,
  * NUL-ended. Nearly always they are plain digits: one copy.
  */
@@ -220,6 +242,10 @@ copy_digits(
 {
 	size_t o = 0, k;
 
+	if (plain && PARSE_SWAR) {
+		copy_plain(out, s + at, nd);
+		return;
+	}
 	if (plain) {
 		memcpy(out, s + at, nd);
 		out[nd] = '\0';
@@ -725,9 +751,12 @@ rest(struct scan *sc, size_t j)
 static size_t
 find_keyword(const struct scan *sc)
 {
-	size_t i = 0, j, len;
+	size_t i = 0, j, len = keyword_len(sc->s);
 	enum pch c;
 
+	/* most texts: the keyword first, then a space or the contract */
+	if (len > 0 && (sc->s[len] == ' ' || is_digit(sc->s[len])))
+		return len;
 	while (i < sc->n) {
 		c = pch_at(sc->s, i, sc->n, &len);
 		if (c == PCH_SPACE ||

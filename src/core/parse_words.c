@@ -273,11 +273,14 @@ unit_at(const char *s, size_t i, size_t n)
 
 /* ---- keyword and labels ------------------------------------------------- */
 
-/* П (D0 BF), Р (D1 80) or Latin p; then С (D1 81), Latin c or s. */
-bool
-keyword_is(const char *s, size_t i, size_t len)
+/*
+ * П (D0 BF), Р (D1 80) or Latin p; then С (D1 81), Latin c or s: the
+ * keyword's length in bytes at u, 0 when there is none.
+ */
+size_t
+keyword_len(const char *s)
 {
-	const unsigned char *u = (const unsigned char *)s + i;
+	const unsigned char *u = (const unsigned char *)s;
 	size_t a;
 
 	if (u[0] == 'p')
@@ -286,10 +289,16 @@ keyword_is(const char *s, size_t i, size_t len)
 	    (u[0] == 0xD1 && u[1] == 0x80))
 		a = 2;
 	else
-		return false;
+		return 0;
 	if (u[a] == 'c' || u[a] == 's')
-		return len == a + 1;
-	return u[a] == 0xD1 && u[a + 1] == 0x81 && len == a + 2;
+		return a + 1;
+	return u[a] == 0xD1 && u[a + 1] == 0x81 ? a + 2 : 0;
+}
+
+bool
+keyword_is(const char *s, size_t i, size_t len)
+{
+	return len > 0 && keyword_len(s + i) == len;
 }
 
 /* Latin letters that look like Cyrillic ones, a-z; NULL for the others. */
