@@ -111,14 +111,12 @@ run(struct parser *p, const pcre2_code *re, const char *s, size_t n)
 static void
 map_span(struct parser *p, const char *text, size_t len, size_t *at, size_t *n)
 {
-	struct norm_info info;
-
 	if (*n == 0) {
 		*at = 0;
 		return;
 	}
-	norm_text(&p->tables, (const unsigned char *)text, len, p->scratch,
-	    p->map, &info);
+	norm_map(&p->tables, (const unsigned char *)text, len, *at + *n,
+	    p->scratch, p->map);
 	*n = (size_t)p->map[*at + *n - 1] + 1 - p->map[*at];
 	*at = p->map[*at];
 }
@@ -180,8 +178,8 @@ parser_parse(
 	result_clear(out);
 	if (len > PARSE_MAX_TEXT)
 		return set_invalid(out, PARSE_R_TOO_LONG, 0, 0);
-	n = norm_text(&p->tables, (const unsigned char *)text, len, p->scratch,
-	    NULL, &info);
+	n = norm_text(
+	    &p->tables, (const unsigned char *)text, len, p->scratch, &info);
 	if (n < 0)
 		return set_invalid(out, PARSE_R_BAD_UTF8, 0, 0);
 	if (n == 0)

@@ -78,11 +78,18 @@ struct norm_info {
 
 /*
  * Normalise len bytes of in into out (len + PARSE_PAD bytes). Returns the
- * output length or -1 for invalid UTF-8. With map != NULL, map[o] is the
- * input offset of output byte o (for quoting a span of the input).
+ * output length or -1 for invalid UTF-8.
  */
 int norm_text(const struct norm_tables *, const unsigned char *in, size_t len,
-    char *out, uint16_t *map, struct norm_info *);
+    char *out, struct norm_info *);
+
+/*
+ * Normalise the valid UTF-8 in again, into out (len + PARSE_PAD bytes),
+ * far enough that map[o] holds the input offset of each output byte
+ * o < upto (for quoting a span of the input).
+ */
+void norm_map(const struct norm_tables *, const unsigned char *in, size_t len,
+    size_t upto, char *out, uint16_t *map);
 
 /* ---- character classes and word lists (parse_words.c) ----------------- */
 

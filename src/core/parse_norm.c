@@ -402,19 +402,19 @@ norm_cyr(struct norm *z, unsigned b)
 /*
  * One pass, one branch on the kind of each character: runs of plain
  * ASCII 8 bytes at a time, other ASCII through the tables, Cyrillic
- * letters through the fold table, the rest decoded and classified.
- * Always inlined into norm_text twice, so the pass without a map tests
- * nothing about it.
+ * letters through the fold table, the rest decoded and classified. With
+ * a map it stops once upto bytes are out. Always inlined, into norm_text
+ * and norm_map, so the pass without a map tests nothing about it.
  */
 static inline __attribute__((always_inline)) int
 norm_pass(const struct norm_tables *t, const unsigned char *in, size_t len,
-    char *out, uint16_t *map, struct norm_info *info)
+    char *out, uint16_t *map, size_t upto, struct norm_info *info)
 {
 	struct norm z = { t, in, len, 0, 0, out, map, 1, info };
 	unsigned b;
 
 	memset(info, 0, sizeof(*info));
-	while (z.i < len) {
+	while (z.i < len && (map == NULL || z.o < upto)) {
 		b = in[z.i];
 		if (b >= 0x80) {
 			if ((b & 0xFE) == 0xD0 && z.i + 1 < len &&
@@ -438,11 +438,18 @@ norm_pass(const struct norm_tables *t, const unsigned char *in, size_t len,
 
 int
 norm_text(const struct norm_tables *t, const unsigned char *in, size_t len,
-    char *out, uint16_t *map, struct norm_info *info)
+    char *out, struct norm_info *info)
 {
-	if (map == NULL)
-		return norm_pass(t, in, len, out, NULL, info);
-	return norm_pass(t, in, len, out, map, info);
+	return norm_pass(t, in, len, out, NULL, 0, info);
+}
+
+void
+norm_map(const struct norm_tables *t, const unsigned char *in, size_t len,
+    size_t upto, char *out, uint16_t *map)
+{
+	struct norm_info info;
+
+	norm_pass(t, in, len, out, map, upto, &info);
 }
 
 /* What norm_text writes for each ASCII byte, and what kind it is. */
