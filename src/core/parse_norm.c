@@ -169,6 +169,13 @@ utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
 	return 0;
 }
 
+/*
+ * Every helper that takes a struct norm is inlined into norm_pass, so the
+ * compiler keeps its fields in registers: one call that took its address
+ * would keep the whole loop's state in memory.
+ */
+#define NORM_INLINE static inline __attribute__((always_inline))
+
 /* One normalisation: input, output, and what it has seen so far. */
 struct norm {
 	const struct norm_tables *t;
@@ -267,7 +274,7 @@ map_char(uint16_t *map, size_t o, size_t i, size_t n)
  * and the output advances past it only when the previous output was not
  * a space: arithmetic, not a branch that would mispredict.
  */
-static inline void
+NORM_INLINE void
 put_space(struct norm *z, size_t n)
 {
 	z->out[z->o] = ' ';
@@ -278,7 +285,7 @@ put_space(struct norm *z, size_t n)
 }
 
 /* n bytes already written at out[o] for the input at in[i]: advance. */
-static inline void
+NORM_INLINE void
 put_kept(struct norm *z, size_t n_in, size_t n_out)
 {
 	map_char(z->map, z->o, z->i, n_out);
@@ -292,7 +299,7 @@ put_kept(struct norm *z, size_t n_in, size_t n_out)
  * has 8 at all), the last 8 shifted so that the rest comes first,
  * followed by zero bytes (special, so a run stops there).
  */
-static inline uint64_t
+NORM_INLINE uint64_t
 next8(const struct norm *z)
 {
 	size_t left = z->len - z->i;
@@ -309,7 +316,7 @@ next8(const struct norm *z)
  * something else), so at least one is taken. A store may write up to 8
  * bytes past the run, which later output overwrites.
  */
-static inline void
+NORM_INLINE void
 norm_plain(struct norm *z)
 {
 	uint64_t w, m;
@@ -328,7 +335,7 @@ norm_plain(struct norm *z)
 }
 
 /* An ASCII byte: kept (capitals folded), a space, or markup. */
-static inline void
+NORM_INLINE void
 norm_ascii(struct norm *z, unsigned b)
 {
 	z->out[z->o] = z->t->ascii[b];
@@ -349,7 +356,7 @@ norm_ascii(struct norm *z, unsigned b)
  * Whether the non-Cyrillic character cp (n bytes at in[i]) is a space:
  * an emoji modifier, a pictograph (counted) or a space of Unicode.
  */
-static bool
+NORM_INLINE bool
 wide_is_space(struct norm *z, uint32_t cp, size_t n)
 {
 	if (emoji_modifier(cp)) /* skin tones are in the emoji block */
@@ -366,7 +373,7 @@ wide_is_space(struct norm *z, uint32_t cp, size_t n)
  * caller's fast path): a space, an emoji or a character kept. Returns
  * false for invalid UTF-8.
  */
-static bool
+NORM_INLINE bool
 norm_wide(struct norm *z)
 {
 	const unsigned char *in = z->in + z->i;
@@ -384,19 +391,35 @@ norm_wide(struct norm *z)
 	return true;
 }
 
-/*
- * A Cyrillic letter of U+0400-U+047F (lead D0/D1), most letters of a
- * Russian text: the table folds capitals to lower case.
- */
-static inline void
-norm_cyr(struct norm *z, unsigned b)
+/* Whether in[i] starts a letter of U+0400-U+047F (lead D0/D1). */
+static inline bool
+cyr_at(const unsigned char *in, size_t i, size_t len)
 {
-	const char *f =
-	    z->t->cyr[(b & 1) << 6 | ((unsigned char)z->in[z->i + 1] & 0x3F)];
+	return i + 1 < len && (in[i] & 0xFE) == 0xD0 &&
+	    (in[i + 1] & 0xC0) == 0x80;
+}
 
-	z->out[z->o] = f[0];
-	z->out[z->o + 1] = f[1];
-	put_kept(z, 2, 2);
+/*
+ * A run of Cyrillic letters of U+0400-U+047F (lead D0/D1), most letters
+ * of a Russian text, in a loop of its own: the table folds capitals to
+ * lower case, two bytes at a time.
+ */
+NORM_INLINE void
+norm_cyr(struct norm *z)
+{
+	const unsigned char *in = z->in;
+	size_t i = z->i, o = z->o;
+
+	do {
+		memcpy(z->out + o,
+		    z->t->cyr[(in[i] & 1) << 6 | (in[i + 1] & 0x3F)], 2);
+		map_char(z->map, o, i, 2);
+		i += 2;
+		o += 2;
+	} while (cyr_at(in, i, z->len));
+	z->i = i;
+	z->o = o;
+	z->prev = 0;
 }
 
 /*
@@ -417,9 +440,8 @@ norm_pass(const struct norm_tables *t, const unsigned char *in, size_t len,
 	while (z.i < len && (map == NULL || z.o < upto)) {
 		b = in[z.i];
 		if (b >= 0x80) {
-			if ((b & 0xFE) == 0xD0 && z.i + 1 < len &&
-			    (in[z.i + 1] & 0xC0) == 0x80)
-				norm_cyr(&z, b);
+			if (cyr_at(in, z.i, len))
+				norm_cyr(&z);
 			else if (!norm_wide(&z))
 				return -1;
 		} else if (PARSE_SWAR &&
