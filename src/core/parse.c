@@ -35,6 +35,7 @@ struct parser {
 	pcre2_match_data *md;
 	bool jit;
 	struct norm_tables tables;
+	struct phrase_index phrases;
 	char scratch[PARSE_MAX_TEXT + PARSE_PAD];
 	uint16_t map[PARSE_MAX_TEXT + PARSE_PAD]; /* invalid texts only */
 };
@@ -110,14 +111,12 @@ run(struct parser *p, const pcre2_code *re, const char *s, size_t n)
 static void
 map_span(struct parser *p, const char *text, size_t len, size_t *at, size_t *n)
 {
-	struct norm_info info;
-
 	if (*n == 0) {
 		*at = 0;
 		return;
 	}
-	norm_text(&p->tables, (const unsigned char *)text, len, p->scratch,
-	    p->map, &info);
+	norm_map(&p->tables, (const unsigned char *)text, len, *at + *n,
+	    p->scratch, p->map);
 	*n = (size_t)p->map[*at + *n - 1] + 1 - p->map[*at];
 	*at = p->map[*at];
 }
@@ -179,13 +178,14 @@ parser_parse(
 	result_clear(out);
 	if (len > PARSE_MAX_TEXT)
 		return set_invalid(out, PARSE_R_TOO_LONG, 0, 0);
-	n = norm_text(&p->tables, (const unsigned char *)text, len, p->scratch,
-	    NULL, &info);
+	n = norm_text(
+	    &p->tables, (const unsigned char *)text, len, p->scratch, &info);
 	if (n < 0)
 		return set_invalid(out, PARSE_R_BAD_UTF8, 0, 0);
 	if (n == 0)
 		return blank_text(&info, out);
-	if (scan_text(p->scratch, (size_t)n, out, &f) != PARSE_INVALID)
+	if (scan_text(&p->phrases, p->scratch, (size_t)n, out, &f) !=
+	    PARSE_INVALID)
 		return out->kind;
 	return invalid(p, text, len, (size_t)n, info.foreign, &f, out);
 }
@@ -221,7 +221,7 @@ parser_new(char *err, size_t errlen)
 	struct parser *p = xcalloc(1, sizeof(*p));
 	uint32_t have_jit = 0;
 
-	if (!parse_words_check()) {
+	if (!parse_words_check() || !phrase_index_init(&p->phrases)) {
 		snprintf(err, errlen, "grammar phrase list is not sorted");
 		goto fail;
 	}

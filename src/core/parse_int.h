@@ -51,9 +51,18 @@ parse_first_byte(uint64_t m)
 
 /* ---- step 1 ------------------------------------------------------------ */
 
+/* What an ASCII byte is to norm_text. */
+enum norm_kind {
+	NORM_PLAIN, /* digits, a-z, most punctuation: copied as they are */
+	NORM_KEEP, /* written as ascii[b] (capitals folded) */
+	NORM_SPACE, /* space, tab, LF, VT, FF, CR */
+	NORM_MARKUP, /* * _ ~ `: a space at a word's edge, else kept */
+};
+
 /* What norm_text writes for ASCII bytes and the Cyrillic 2-byte letters. */
 struct norm_tables {
 	char ascii[128];
+	unsigned char akind[128]; /* enum norm_kind */
 	char cyr[128][2]; /* D0/D1 xx folded, by (lead & 1, xx) */
 };
 
@@ -69,11 +78,18 @@ struct norm_info {
 
 /*
  * Normalise len bytes of in into out (len + PARSE_PAD bytes). Returns the
- * output length or -1 for invalid UTF-8. With map != NULL, map[o] is the
- * input offset of output byte o (for quoting a span of the input).
+ * output length or -1 for invalid UTF-8.
  */
 int norm_text(const struct norm_tables *, const unsigned char *in, size_t len,
-    char *out, uint16_t *map, struct norm_info *);
+    char *out, struct norm_info *);
+
+/*
+ * Normalise the valid UTF-8 in again, into out (len + PARSE_PAD bytes),
+ * far enough that map[o] holds the input offset of each output byte
+ * o < upto (for quoting a span of the input).
+ */
+void norm_map(const struct norm_tables *, const unsigned char *in, size_t len,
+    size_t upto, char *out, uint16_t *map);
 
 /* ---- character classes and word lists (parse_words.c) ----------------- */
 
@@ -152,10 +168,24 @@ enum phrase_class {
 };
 
 /*
- * The longest listed phrase at s[i] that ends at a word boundary; its
- * length in *len. PH_NONE when none.
+ * Where the phrases of each first letter are in the (sorted) list: keys
+ * a-z, then the Cyrillic letters D0 80 - D1 BF. Built once by parser_new.
  */
-enum phrase_class phrase_at(const char *s, size_t i, size_t n, size_t *len);
+#define PHRASE_KEYS (26 + 128)
+
+struct phrase_index {
+	uint8_t from[PHRASE_KEYS], to[PHRASE_KEYS];
+};
+
+/* Fill ix; false if a phrase does not start with a letter of a key. */
+bool phrase_index_init(struct phrase_index *ix);
+
+/*
+ * The longest listed phrase at s[i] that ends at a word boundary; its
+ * length in *len. PH_NONE when none. s has PARSE_PAD bytes after s[n].
+ */
+enum phrase_class phrase_at(const struct phrase_index *ix, const char *s,
+    size_t i, size_t n, size_t *len);
 
 /* Whether the phrase list is sorted (parser_new refuses to start if not). */
 bool parse_words_check(void);
@@ -165,6 +195,9 @@ size_t unit_at(const char *s, size_t i, size_t n);
 
 /* Whether s[i..i+len) is the keyword: П/P/Р then С/C/S. */
 bool keyword_is(const char *s, size_t i, size_t len);
+
+/* Bytes of the keyword at s (PARSE_PAD readable after the text), or 0. */
+size_t keyword_len(const char *s);
 
 /*
  * Copy the label s[i..i+len) (letters, then digits) into out (size
@@ -185,7 +218,7 @@ struct scan_fail {
  * out. For an invalid text, out->reason is set and *fail says what to
  * quote (len 0: nothing); the caller maps it back to the input.
  */
-enum parse_kind scan_text(
-    const char *s, size_t n, struct parse_result *out, struct scan_fail *fail);
+enum parse_kind scan_text(const struct phrase_index *ix, const char *s,
+    size_t n, struct parse_result *out, struct scan_fail *fail);
 
 #endif

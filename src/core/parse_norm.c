@@ -5,31 +5,37 @@
  * space, collapses runs, trims both ends and folds letters to lower case.
  * The scanner then only ever sees single spaces and lower case.
  *
- * Speed: runs of plain ASCII (digits, mostly) are copied 8 bytes at a time
- * (SWAR, little-endian hosts; others take the byte loop), because branches
- * that depend on the text mispredict on a mixed corpus and cost more than
- * the work itself.
+ * Speed: runs of plain ASCII (digits, single spaces) are copied 8 bytes at
+ * a time (SWAR, little-endian hosts; others take the byte loop), because
+ * branches that depend on the text mispredict on a mixed corpus and cost
+ * more than the work itself; Cyrillic letters fold in a loop of their own;
+ * the pass's state stays in registers (NORM_INLINE).
  */
 #include "parse_int.h"
 
 /*
- * Top bit of each byte of w that norm_text must look at: controls and
- * space (< 0x21), " # $ % & ' ( ) * (0x22-0x2A: * is markup), capitals and
- * [ \ ] ^ _ ` (0x41-0x60: _ and ` are markup), ~ and DEL (0x7E-0x7F), and
- * every byte >= 0x80. Each byte is compared with its top bit forced on,
- * so no borrow crosses bytes. Digits, lower case and , . ; / : - stay on
- * the fast path.
+ * Top bit of each byte of w that norm_text must look at: controls
+ * (< 0x20), " # $ % & ' ( ) * (0x22-0x2A: * is markup), capitals and
+ * [ \ ] ^ _ ` (0x41-0x60: _ and ` are markup), ~ and DEL (0x7E-0x7F),
+ * every byte >= 0x80, and a space right after a space (in w, or at its
+ * first byte when lastsp says the output before w ends in one): runs of
+ * spaces collapse. Each byte is compared with its top bit forced on, so
+ * no borrow crosses bytes. Digits, lower case, single spaces and
+ * , . ; / : - stay on the fast path.
  */
-static uint64_t
-special_bytes(uint64_t w)
+static inline uint64_t
+special_bytes(uint64_t w, bool lastsp)
 {
 	uint64_t h = w | PARSE_HIGHS;
-	uint64_t lt21 = ~(h - 0x21 * PARSE_ONES);
+	uint64_t lt20 = ~(h - 0x20 * PARSE_ONES);
 	uint64_t in22 = (h - 0x22 * PARSE_ONES) & ~(h - 0x2B * PARSE_ONES);
 	uint64_t in41 = (h - 0x41 * PARSE_ONES) & ~(h - 0x61 * PARSE_ONES);
 	uint64_t ge7e = h - 0x7E * PARSE_ONES;
+	uint64_t x = w ^ (0x20 * PARSE_ONES); /* a space: a zero byte */
+	uint64_t sp = ~(((x & 0x7F * PARSE_ONES) + 0x7F * PARSE_ONES) | x);
+	uint64_t dbl = sp & (sp << 8 | (uint64_t)lastsp << 7);
 
-	return (w | lt21 | in22 | in41 | ge7e) & PARSE_HIGHS;
+	return (w | lt20 | in22 | in41 | ge7e | dbl) & PARSE_HIGHS;
 }
 
 /*
@@ -164,6 +170,13 @@ utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
 	return 0;
 }
 
+/*
+ * Every helper that takes a struct norm is inlined into norm_pass, so the
+ * compiler keeps its fields in registers: one call that took its address
+ * would keep the whole loop's state in memory.
+ */
+#define NORM_INLINE static inline __attribute__((always_inline))
+
 /* One normalisation: input, output, and what it has seen so far. */
 struct norm {
 	const struct norm_tables *t;
@@ -248,96 +261,197 @@ copy_char(const struct norm_tables *t, char *out, const unsigned char *in,
 		*foreign = true;
 }
 
-/*
- * The character at in[i] that needs a look: a space, control, capital or
- * markup in ASCII, or a UTF-8 sequence. Writes its output at out[o] and
- * returns its length in bytes, 0 for invalid UTF-8; *sp tells whether it
- * was a space (written as ' ').
- */
-static inline size_t
-norm_char(struct norm *z, unsigned *sp)
+/* Record where output bytes o.. came from (map mode only). */
+static inline void
+map_char(uint16_t *map, size_t o, size_t i, size_t n)
 {
-	const unsigned char *in = z->in;
-	unsigned b = in[z->i];
+	if (map != NULL)
+		for (size_t k = 0; k < n; k++)
+			map[o + k] = (uint16_t)(i + k);
+}
+
+/*
+ * A space (of any kind) that took n input bytes. It is always written,
+ * and the output advances past it only when the previous output was not
+ * a space: arithmetic, not a branch that would mispredict.
+ */
+NORM_INLINE void
+put_space(struct norm *z, size_t n)
+{
+	z->out[z->o] = ' ';
+	map_char(z->map, z->o, z->i, 1);
+	z->o += !z->prev;
+	z->prev = 1;
+	z->i += n;
+}
+
+/* n bytes already written at out[o] for the input at in[i]: advance. */
+NORM_INLINE void
+put_kept(struct norm *z, size_t n_in, size_t n_out)
+{
+	map_char(z->map, z->o, z->i, n_out);
+	z->o += n_out;
+	z->i += n_in;
+	z->prev = 0;
+}
+
+/*
+ * The next 8 bytes of the input, or when fewer are left (and the text
+ * has 8 at all), the last 8 shifted so that the rest comes first,
+ * followed by zero bytes (special, so a run stops there).
+ */
+NORM_INLINE uint64_t
+next8(const struct norm *z)
+{
+	size_t left = z->len - z->i;
+
+	if (left >= 8)
+		return parse_load8(z->in + z->i);
+	return parse_load8(z->in + z->len - 8) >> (8 * (8 - left));
+}
+
+/*
+ * A run of plain bytes (digits, lower case, single spaces, most
+ * punctuation: copied as they are), 8 at a time; the caller checked that
+ * the text has 8 bytes and that the first is plain (a space only after
+ * something else), so at least one is taken. A store may write up to 8
+ * bytes past the run, which later output overwrites.
+ */
+NORM_INLINE void
+norm_plain(struct norm *z)
+{
+	uint64_t w, m;
+	size_t k;
+	bool lastsp = false;
+
+	do {
+		w = next8(z);
+		m = special_bytes(w, lastsp);
+		k = m ? parse_first_byte(m) : 8;
+		memcpy(z->out + z->o, &w, 8);
+		put_kept(z, k, k);
+		lastsp = z->out[z->o - 1] == ' ';
+	} while (k == 8 && z->i < z->len);
+	z->prev = lastsp;
+}
+
+/* An ASCII byte: kept (capitals folded), a space, or markup. */
+NORM_INLINE void
+norm_ascii(struct norm *z, unsigned b)
+{
+	z->out[z->o] = z->t->ascii[b];
+	switch (z->t->akind[b]) {
+	case NORM_PLAIN:
+	case NORM_KEEP: put_kept(z, 1, 1); return;
+	case NORM_SPACE: put_space(z, 1); return;
+	}
+	/* markup: * _ ~ ` */
+	if (markup_space(z->prev, z->o ? (unsigned char)z->out[z->o - 1] : 0,
+	        z->in, z->i, z->len))
+		put_space(z, 1);
+	else
+		put_kept(z, 1, 1);
+}
+
+/*
+ * Whether the non-Cyrillic character cp (n bytes at in[i]) is a space:
+ * an emoji modifier, a pictograph (counted) or a space of Unicode.
+ */
+NORM_INLINE bool
+wide_is_space(struct norm *z, uint32_t cp, size_t n)
+{
+	if (emoji_modifier(cp)) /* skin tones are in the emoji block */
+		return true;
+	if (pictograph(cp)) {
+		note_pictograph(z->info, z->i, cp, n);
+		return true;
+	}
+	return wide_space(cp);
+}
+
+/*
+ * A UTF-8 sequence other than a Cyrillic letter of the D0/D1 range (the
+ * caller's fast path): a space, an emoji or a character kept. Returns
+ * false for invalid UTF-8.
+ */
+NORM_INLINE bool
+norm_wide(struct norm *z)
+{
+	const unsigned char *in = z->in + z->i;
 	size_t n;
 	uint32_t cp;
 
-	if (b < 0x80) {
-		z->out[z->o] = z->t->ascii[b];
-		if (b == '*' || b == '_' || b == '~' || b == '`')
-			*sp = markup_space(z->prev,
-			    z->o ? (unsigned char)z->out[z->o - 1] : 0, in,
-			    z->i, z->len);
-		else
-			*sp = z->out[z->o] == ' ';
-		if (*sp)
-			z->out[z->o] = ' ';
-		return 1;
+	if ((n = utf8_seq(in, z->len - z->i, &cp)) == 0)
+		return false;
+	if ((cp < 0x400 || cp > 0x4FF) && wide_is_space(z, cp, n)) {
+		put_space(z, n);
+		return true;
 	}
-	if ((n = utf8_seq(in + z->i, z->len - z->i, &cp)) == 0)
-		return 0;
-	*sp = 1;
-	if (cp >= 0x400 && cp <= 0x4FF)
-		*sp = 0;
-	else if (emoji_modifier(cp)) /* skin tones are in the emoji block */
-		;
-	else if (pictograph(cp))
-		note_pictograph(z->info, z->i, cp, n);
-	else if (!wide_space(cp))
-		*sp = 0;
-	if (*sp)
-		z->out[z->o] = ' ';
-	else
-		copy_char(
-		    z->t, z->out + z->o, in + z->i, n, cp, &z->info->foreign);
-	return n;
+	copy_char(z->t, z->out + z->o, in, n, cp, &z->info->foreign);
+	put_kept(z, n, n);
+	return true;
 }
 
-/* Record where output bytes o.. came from (map mode only). */
-static void
-map_char(uint16_t *map, size_t o, size_t i, size_t n)
+/* Whether in[i] starts a letter of U+0400-U+047F (lead D0/D1). */
+static inline bool
+cyr_at(const unsigned char *in, size_t i, size_t len)
 {
-	for (size_t k = 0; k < n; k++)
-		map[o + k] = (uint16_t)(i + k);
+	return i + 1 < len && (in[i] & 0xFE) == 0xD0 &&
+	    (in[i + 1] & 0xC0) == 0x80;
 }
 
 /*
- * Runs of plain bytes are copied 8 at a time while 8 bytes are left; a
- * store may write up to 8 bytes past the run, which later output
- * overwrites. A space is always written, and the output advances past it
- * only when the previous output was not a space: arithmetic, not a branch
- * that would mispredict.
+ * A run of Cyrillic letters of U+0400-U+047F (lead D0/D1), most letters
+ * of a Russian text, in a loop of its own: the table folds capitals to
+ * lower case, two bytes at a time.
  */
-int
-norm_text(const struct norm_tables *t, const unsigned char *in, size_t len,
-    char *out, uint16_t *map, struct norm_info *info)
+NORM_INLINE void
+norm_cyr(struct norm *z)
+{
+	const unsigned char *in = z->in;
+	size_t i = z->i, o = z->o;
+
+	do {
+		memcpy(z->out + o,
+		    z->t->cyr[(in[i] & 1) << 6 | (in[i + 1] & 0x3F)], 2);
+		map_char(z->map, o, i, 2);
+		i += 2;
+		o += 2;
+	} while (cyr_at(in, i, z->len));
+	z->i = i;
+	z->o = o;
+	z->prev = 0;
+}
+
+/*
+ * One pass, one branch on the kind of each character: runs of plain
+ * ASCII 8 bytes at a time, other ASCII through the tables, Cyrillic
+ * letters through the fold table, the rest decoded and classified. With
+ * a map it stops once upto bytes are out. Always inlined, into norm_text
+ * and norm_map, so the pass without a map tests nothing about it.
+ */
+static inline __attribute__((always_inline)) int
+norm_pass(const struct norm_tables *t, const unsigned char *in, size_t len,
+    char *out, uint16_t *map, size_t upto, struct norm_info *info)
 {
 	struct norm z = { t, in, len, 0, 0, out, map, 1, info };
-	size_t n, k;
-	unsigned sp;
-	uint64_t w, m;
+	unsigned b;
 
 	memset(info, 0, sizeof(*info));
-	while (z.i < len) {
-		if (PARSE_SWAR && map == NULL && len - z.i >= 8) {
-			w = parse_load8(in + z.i);
-			m = special_bytes(w);
-			k = m ? parse_first_byte(m) : 8;
-			memcpy(out + z.o, &w, 8);
-			z.o += k;
-			z.i += k;
-			z.prev &= k == 0;
-			if (k == 8)
-				continue;
+	while (z.i < len && (map == NULL || z.o < upto)) {
+		b = in[z.i];
+		if (b >= 0x80) {
+			if (cyr_at(in, z.i, len))
+				norm_cyr(&z);
+			else if (!norm_wide(&z))
+				return -1;
+		} else if (PARSE_SWAR &&
+		    (t->akind[b] == NORM_PLAIN || (b == ' ' && !z.prev)) &&
+		    len >= 8) {
+			norm_plain(&z);
+		} else {
+			norm_ascii(&z, b);
 		}
-		n = norm_char(&z, &sp);
-		if (n == 0)
-			return -1;
-		if (map != NULL)
-			map_char(map, z.o, z.i, sp ? 1 : n);
-		z.i += n;
-		z.o += sp ? !z.prev : n;
-		z.prev = sp;
 	}
 	if (z.prev && z.o > 0)
 		z.o--; /* the one trailing space */
@@ -345,17 +459,37 @@ norm_text(const struct norm_tables *t, const unsigned char *in, size_t len,
 	return (int)z.o;
 }
 
-/* What norm_text writes for each ASCII byte. */
+int
+norm_text(const struct norm_tables *t, const unsigned char *in, size_t len,
+    char *out, struct norm_info *info)
+{
+	return norm_pass(t, in, len, out, NULL, 0, info);
+}
+
+void
+norm_map(const struct norm_tables *t, const unsigned char *in, size_t len,
+    size_t upto, char *out, uint16_t *map)
+{
+	struct norm_info info;
+
+	norm_pass(t, in, len, out, map, upto, &info);
+}
+
+/* What norm_text writes for each ASCII byte, and what kind it is. */
 static void
-ascii_map_init(char *map)
+ascii_map_init(char *map, unsigned char *kind)
 {
 	for (unsigned b = 0; b < 128; b++) {
+		kind[b] =
+		    special_bytes(b, false) & 0x80 ? NORM_KEEP : NORM_PLAIN;
 		if (b == ' ' || (b >= '\t' && b <= '\r'))
-			map[b] = ' '; /* tab, LF, VT, FF, CR */
+			map[b] = ' ', kind[b] = NORM_SPACE; /* tab, LF, CR.. */
 		else if (b >= 'A' && b <= 'Z')
 			map[b] = (char)(b | 0x20);
 		else
 			map[b] = (char)b; /* controls stay, as junk */
+		if (b == '*' || b == '_' || b == '~' || b == '`')
+			kind[b] = NORM_MARKUP;
 	}
 }
 
@@ -385,6 +519,6 @@ cyr_map_init(char map[128][2])
 void
 norm_tables_init(struct norm_tables *t)
 {
-	ascii_map_init(t->ascii);
+	ascii_map_init(t->ascii, t->akind);
 	cyr_map_init(t->cyr);
 }

@@ -74,7 +74,7 @@ static const uint64_t pow10[] = {
  * a non-digit within the buffer (the PAD zeros at the latest). The value
  * is exact up to 19 digits; longer runs are refused by length anyway.
  */
-static size_t
+static inline size_t
 digit_run(const char *s, uint64_t *value)
 {
 	size_t len = 0;
@@ -140,26 +140,19 @@ struct num {
 };
 
 /*
- * A number at s[i]: ASCII digits, and the letter О/o (Cyrillic or Latin)
- * read as 0 where it stands between digits ("1О2О57533"). It starts and
- * ends with a digit: "11638О" is a number glued to a letter.
+ * A number at s[i] with an О/o in it or after it (num_at's slow path):
+ * ASCII digits, and the letter О/o (Cyrillic or Latin) read as 0 where it
+ * stands between digits ("1О2О57533"). It starts and ends with a digit:
+ * "11638О" is a number glued to a letter.
  */
 static bool
-num_at(const char *s, size_t i, size_t n, struct num *nm)
+num_lettered(const char *s, size_t i, size_t n, struct num *nm)
 {
 	size_t j = i, last = i, k;
 	unsigned nd = 0, last_nd = 0;
 	uint64_t v = 0, last_v = 0, x;
 	bool lettered = false; /* read an О/o (trailing ones are dropped) */
 
-	/* the common case: a run of digits and no О/o after it */
-	if (i < n && is_digit(s[i])) {
-		k = digit_run(s + i, &x);
-		if (s[i + k] != 'o' && (unsigned char)s[i + k] != 0xD0) {
-			*nm = (struct num){ i, i + k, (unsigned)k, x, true };
-			return true;
-		}
-	}
 	for (;;) {
 		if (j < n && is_digit(s[j])) {
 			k = digit_run(s + j, &x);
@@ -182,6 +175,26 @@ num_at(const char *s, size_t i, size_t n, struct num *nm)
 	return true;
 }
 
+/*
+ * A number at s[i]. The common case, a run of digits with no О/o after
+ * it, is inline; the rest is num_lettered.
+ */
+static inline bool
+num_at(const char *s, size_t i, size_t n, struct num *nm)
+{
+	size_t k;
+	uint64_t x;
+
+	if (i < n && is_digit(s[i])) {
+		k = digit_run(s + i, &x);
+		if (s[i + k] != 'o' && (unsigned char)s[i + k] != 0xD0) {
+			*nm = (struct num){ i, i + k, (unsigned)k, x, true };
+			return true;
+		}
+	}
+	return num_lettered(s, i, n, nm);
+}
+
 /* Whether exactly three ASCII digits start at s[i] (no fourth). */
 static bool
 three_digits(const char *s, size_t i, size_t n)
@@ -198,6 +211,28 @@ three_value(const char *s)
 }
 
 /*
+ * nd (1..PARSE_CONTRACT_MAX) bytes of src (PARSE_PAD readable after the
+ * text) into out, NUL-ended, as an 8-byte and a 4-byte store: out[nd..]
+ * up to the store's end become zeros. No call of memcpy.
+ */
+static inline void
+copy_plain(char *out, const char *src, unsigned nd)
+{
+	uint64_t w = parse_load8(src);
+	uint32_t t;
+
+	if (nd < 8)
+		w &= (1ULL << (8 * nd)) - 1;
+	memcpy(out, &w, 8);
+	if (nd > 8) {
+		memcpy(&t, src + 8, 4);
+		t &= nd < 12 ? (1U << (8 * (nd - 8))) - 1 : ~0U;
+		memcpy(out + 8, &t, 4);
+	}
+	out[nd] = '\0';
+}
+
+/*
  * The nd digits of s[at..end) (О/o as 0, spaces skipped) into out,
  * NUL-ended. Nearly always they are plain digits: one copy.
  */
@@ -207,6 +242,10 @@ copy_digits(
 {
 	size_t o = 0, k;
 
+	if (plain && PARSE_SWAR) {
+		copy_plain(out, s + at, nd);
+		return;
+	}
 	if (plain) {
 		memcpy(out, s + at, nd);
 		out[nd] = '\0';
@@ -227,6 +266,7 @@ copy_digits(
 /* ---- the scanner's state ------------------------------------------------- */
 
 struct scan {
+	const struct phrase_index *ix;
 	const char *s;
 	size_t n;
 	struct parse_result *out;
@@ -262,15 +302,31 @@ problem(struct scan *sc, enum parse_reason r, size_t at, size_t end)
 	sc->prob_end = end;
 }
 
-/* Whether c is one of the punctuation marks of set (never NUL). */
-static bool
-is_mark(char c, const char *set)
+/*
+ * Sets of punctuation marks, as bit masks: every mark the grammar names
+ * is ASCII below 0x40, so one 64-bit word holds a set and a test is a
+ * shift (a loop over a string of marks cost more than the rest of a
+ * token's checks).
+ */
+#define MK(c) (1ULL << (c))
+#define MARKS_RUN /* between words, in a run of at most three */ \
+	(MK('.') | MK(',') | MK('!') | MK('?') | MK(';') | MK(':') | MK('-'))
+#define MARKS_PAREN (MK('(') | MK(')'))
+#define MARKS_NAME (MK('.') | MK(',') | MK('-') | MK('!')) /* signature */
+#define MARKS_LABEL (MK(':') | MK('=') | MK('-')) /* label: value */
+#define MARKS_END (MK('.') | MK(',') | MK(';') | MK('/')) /* after values */
+#define MARKS_LEAD /* between the words before the keyword */ \
+	(MARKS_RUN | MARKS_PAREN | MK('"') | MK('\''))
+#define MARKS_CONTRACT /* between a keyword and its contract */ \
+	(MK(' ') | MK(':') | MK('.') | MK('#') | MK('-'))
+
+/* Whether c is one of the punctuation marks of set (a MARKS_ mask). */
+static inline bool
+is_mark(char c, uint64_t set)
 {
-	/* the sets are short literals; a loop beats strchr's call here */
-	for (; *set != '\0'; set++)
-		if (*set == c)
-			return true;
-	return false;
+	unsigned char u = (unsigned char)c;
+
+	return u < 64 && (set >> u & 1);
 }
 
 /*
@@ -283,12 +339,12 @@ marks(struct scan *sc, size_t *i)
 	size_t k = *i, run;
 
 	for (;;) {
-		for (run = 0; k < sc->n && is_mark(sc->s[k], ".,!?;:-"); k++)
+		for (run = 0; k < sc->n && is_mark(sc->s[k], MARKS_RUN); k++)
 			run++;
 		if (run > 3)
 			return fail(sc, k - run);
-		if (k < sc->n && is_mark(sc->s[k], "()")) {
-			while (k < sc->n && is_mark(sc->s[k], "()"))
+		if (k < sc->n && is_mark(sc->s[k], MARKS_PAREN)) {
+			while (k < sc->n && is_mark(sc->s[k], MARKS_PAREN))
 				k++;
 			continue;
 		}
@@ -315,7 +371,7 @@ signature(struct scan *sc, size_t i)
 	for (; i < sc->n; i += len) {
 		c = pch_at(sc->s, i, sc->n, &len);
 		if (c != PCH_LATIN && c != PCH_CYR && c != PCH_SPACE &&
-		    !is_mark(sc->s[i], ".,-!"))
+		    !is_mark(sc->s[i], MARKS_NAME))
 			return fail(sc, i);
 	}
 	return true;
@@ -341,7 +397,7 @@ label_sep(const struct scan *sc, size_t i)
 {
 	size_t k = skip_space(sc, i);
 
-	if (k < sc->n && is_mark(sc->s[k], ":=-"))
+	if (k < sc->n && is_mark(sc->s[k], MARKS_LABEL))
 		return skip_space(sc, k + 1);
 	return k > i ? k : 0;
 }
@@ -364,7 +420,7 @@ label_at(struct scan *sc, size_t i, struct item *it, size_t *next)
 	while (digits < 3 && is_digit(sc->s[j + digits]) && j + digits < sc->n)
 		digits++;
 	if (digits > 2 || pch_wordy(sc->s, j + digits, sc->n) ||
-	    phrase_at(sc->s, i, sc->n, &pl) != PH_NONE ||
+	    phrase_at(sc->ix, sc->s, i, sc->n, &pl) != PH_NONE ||
 	    keyword_is(sc->s, i, j - i) || j + digits - i > PARSE_LABEL_MAX)
 		return fail(sc, i);
 	j += digits;
@@ -481,7 +537,7 @@ fillers(struct scan *sc, size_t i)
 {
 	size_t pl, k;
 
-	while (phrase_at(sc->s, i, sc->n, &pl) == PH_FILLER) {
+	while (phrase_at(sc->ix, sc->s, i, sc->n, &pl) == PH_FILLER) {
 		k = label_sep(sc, i + pl);
 		i = k ? k : i + pl;
 	}
@@ -595,7 +651,7 @@ trail(struct scan *sc, size_t j)
 	size_t k = skip_space(sc, j), pl, run = 0, mark = 0;
 	enum phrase_class c;
 
-	if (k < sc->n && is_mark(sc->s[k], ".,;/"))
+	if (k < sc->n && is_mark(sc->s[k], MARKS_END))
 		j = k + 1, mark = k + 1;
 	while (k + run < sc->n && sc->s[k + run] == '!')
 		run++;
@@ -607,7 +663,7 @@ trail(struct scan *sc, size_t j)
 		j = skip_space(sc, j);
 		if (j >= sc->n)
 			return true;
-		c = phrase_at(sc->s, j, sc->n, &pl);
+		c = phrase_at(sc->ix, sc->s, j, sc->n, &pl);
 		/* "1,5,5": quote the mark that does not fit, not what follows */
 		if (c != PH_THANKS && c != PH_POLITE && c != PH_GREET &&
 		    c != PH_SIGN)
@@ -618,6 +674,47 @@ trail(struct scan *sc, size_t j)
 		if (!marks(sc, &j))
 			return false;
 	}
+}
+
+/*
+ * The common item, read and committed at once: a run of at most
+ * PARSE_VALUE_MAX_DIGITS digits at s[i], perhaps with a fraction, and
+ * nothing that makes it more (no О/o, no groups of three, no unit); not
+ * the first value of a keyword-less text (which may be a contract) nor
+ * past the last one. False, with nothing recorded, when item_at and
+ * item_commit must take it; what they would do with such an item is
+ * exactly what is done here.
+ */
+static bool
+plain_value(struct scan *sc, size_t i, size_t *end)
+{
+	const char *s = sc->s;
+	uint64_t v;
+	size_t len, j, f = 0;
+
+	if (!is_digit(s[i]) || (sc->values_path && sc->count == 0) ||
+	    sc->count >= PARSE_MAX_VALUES)
+		return false;
+	len = digit_run(s + i, &v);
+	j = i + len;
+	if (len > PARSE_VALUE_MAX_DIGITS || s[j] == 'o' ||
+	    (unsigned char)s[j] == 0xD0 ||
+	    (len <= 3 && (s[j] == ' ' || s[j] == ',' || s[j] == '.') &&
+	        three_digits(s, j + 1, sc->n)))
+		return false;
+	if (s[j] == ',' || s[j] == '.') /* as fraction() reads it */
+		while (f < 4 && j + 1 + f < sc->n && is_digit(s[j + 1 + f]))
+			f++;
+	f = f >= 1 && f <= 3 ? f + 1 : 0; /* the fraction's bytes */
+	if (skip_space(sc, j + f) < sc->n &&
+	    unit_start(s + skip_space(sc, j + f)))
+		return false;
+	sc->out->values[sc->out->nvalues++] = v;
+	sc->out->truncated |= f > 0;
+	sc->alt[sc->nalt] = v;
+	sc->alt_from[sc->nalt++] = (uint8_t)sc->count++;
+	*end = j + f;
+	return true;
 }
 
 /* Values after the first (or after the contract), then the end. */
@@ -633,6 +730,8 @@ rest(struct scan *sc, size_t j)
 		k = separator(sc, j);
 		if (k == 0)
 			fail(sc, j);
+		else if (k < sc->n && plain_value(sc, k, &j))
+			continue;
 		else if (k < sc->n && item_at(sc, k, &it)) {
 			item_commit(sc, &it);
 			j = it.end;
@@ -652,13 +751,16 @@ rest(struct scan *sc, size_t j)
 static size_t
 find_keyword(const struct scan *sc)
 {
-	size_t i = 0, j, len;
+	size_t i = 0, j, len = keyword_len(sc->s);
 	enum pch c;
 
+	/* most texts: the keyword first, then a space or the contract */
+	if (len > 0 && (sc->s[len] == ' ' || is_digit(sc->s[len])))
+		return len;
 	while (i < sc->n) {
 		c = pch_at(sc->s, i, sc->n, &len);
 		if (c == PCH_SPACE ||
-		    (c == PCH_MARK && is_mark(sc->s[i], ".,!?:;-()\"'"))) {
+		    (c == PCH_MARK && is_mark(sc->s[i], MARKS_LEAD))) {
 			i++;
 			continue;
 		}
@@ -727,7 +829,7 @@ static size_t
 before_contract(const struct scan *sc, size_t i)
 {
 	for (;;) {
-		if (i < sc->n && is_mark(sc->s[i], " :.#-"))
+		if (i < sc->n && is_mark(sc->s[i], MARKS_CONTRACT))
 			i++;
 		else if (i + 3 <= sc->n && (unsigned char)sc->s[i] == 0xE2 &&
 		    (unsigned char)sc->s[i + 1] == 0x84 &&
@@ -787,7 +889,7 @@ static bool
 command_at(const struct scan *sc, size_t i)
 {
 	size_t pl;
-	enum phrase_class c = phrase_at(sc->s, i, sc->n, &pl);
+	enum phrase_class c = phrase_at(sc->ix, sc->s, i, sc->n, &pl);
 
 	return c >= PH_HELP;
 }
@@ -805,7 +907,7 @@ values_text(struct scan *sc)
 		i = skip_space(sc, i);
 		if (is_digit(sc->s[i]))
 			break; /* most texts: a value first */
-		c = phrase_at(sc->s, i, sc->n, &pl);
+		c = phrase_at(sc->ix, sc->s, i, sc->n, &pl);
 		if (c != PH_GREET && c != PH_THANKS && c != PH_POLITE &&
 		    c != PH_CONFIRM)
 			break;
@@ -841,7 +943,7 @@ digits_text(struct scan *sc)
 		return values_text(sc); /* most texts */
 	for (;;) {
 		i = skip_space(sc, i);
-		c = phrase_at(sc->s, i, sc->n, &pl);
+		c = phrase_at(sc->ix, sc->s, i, sc->n, &pl);
 		if (c == PH_INFO)
 			return contract_command(sc, i + pl, PARSE_INFO);
 		if (c == PH_UNBIND)
@@ -892,7 +994,7 @@ words_text(struct scan *sc)
 				goto bad; /* a mark that is not punctuation */
 			continue;
 		}
-		c = phrase_at(sc->s, i, sc->n, &pl);
+		c = phrase_at(sc->ix, sc->s, i, sc->n, &pl);
 		if (c == PH_NONE)
 			goto bad;
 		if (c >= PH_HELP && core != PH_NONE &&
@@ -950,10 +1052,10 @@ finish_alt(struct scan *sc)
 }
 
 enum parse_kind
-scan_text(
-    const char *s, size_t n, struct parse_result *out, struct scan_fail *f)
+scan_text(const struct phrase_index *ix, const char *s, size_t n,
+    struct parse_result *out, struct scan_fail *f)
 {
-	struct scan sc = { .s = s, .n = n, .out = out };
+	struct scan sc = { .ix = ix, .s = s, .n = n, .out = out };
 	enum parse_kind k;
 	size_t kw = find_keyword(&sc);
 

@@ -9,8 +9,14 @@
 
 /* ---- phrases ------------------------------------------------------------ */
 
+/*
+ * A phrase in a fixed array, zero-padded: compared 8 bytes at a time
+ * (phrase_is) without reading past its end.
+ */
+#define PHRASE_BYTES 48
+
 struct phrase {
-	const char *text;
+	char text[PHRASE_BYTES];
 	unsigned char len;
 	unsigned char cls;
 };
@@ -22,7 +28,8 @@ struct phrase {
 
 /*
  * Sorted by bytes (parse_words_check verifies it at parser_new), so the
- * phrases starting with one letter are found by binary search.
+ * phrases starting with one letter are one run, which phrase_index_init
+ * records.
  */
 static const struct phrase phrases[] = {
 	P("hello", PH_GREET),
@@ -144,50 +151,78 @@ parse_words_check(void)
 	return true;
 }
 
-/* memcmp for the few bytes of a word, without the call. */
-static int
-bytes_cmp(const char *a, const char *b, size_t n)
+/*
+ * Whether the phrase p is the text at s (which has at least p->len bytes
+ * and PARSE_PAD more after the text), 8 bytes at a time: a word-sized
+ * compare costs less than a byte loop or a call of memcmp.
+ */
+static bool
+phrase_is(const struct phrase *p, const char *s)
 {
-	for (size_t i = 0; i < n; i++)
-		if (a[i] != b[i])
-			return (unsigned char)a[i] < (unsigned char)b[i] ? -1
-			                                                 : 1;
-	return 0;
+	size_t k;
+
+	for (k = 0; k + 8 <= p->len; k += 8)
+		if (parse_load8(p->text + k) != parse_load8(s + k))
+			return false;
+	if (k == p->len)
+		return true;
+	if (!PARSE_SWAR)
+		return memcmp(p->text + k, s + k, p->len - k) == 0;
+	/* the last 1-7 bytes: the low bytes of a little-endian load */
+	return ((parse_load8(p->text + k) ^ parse_load8(s + k)) &
+	           (~0ULL >> (8 * (8 - (p->len - k))))) == 0;
 }
 
-/* Index of the first phrase whose first character is >= s[0..clen). */
-static size_t
-phrase_lower(const char *s, size_t clen)
+/*
+ * The index of a phrase's first letter: a-z, then the Cyrillic letters of
+ * the D0/D1 range (every phrase starts with one); -1 for anything else.
+ */
+static int
+phrase_key(const char *s)
 {
-	size_t lo = 0, hi = sizeof(phrases) / sizeof(phrases[0]), mid;
+	unsigned char b = (unsigned char)s[0], b1 = (unsigned char)s[1];
 
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		if (bytes_cmp(phrases[mid].text, s, clen) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (b >= 'a' && b <= 'z')
+		return b - 'a';
+	if ((b & 0xFE) == 0xD0 && (b1 & 0xC0) == 0x80)
+		return 26 + ((b & 1) << 6 | (b1 & 0x3F));
+	return -1;
+}
+
+bool
+phrase_index_init(struct phrase_index *ix)
+{
+	size_t n = sizeof(phrases) / sizeof(phrases[0]);
+	int key;
+
+	memset(ix, 0, sizeof(*ix));
+	for (size_t k = 0; k < n; k++) {
+		if ((key = phrase_key(phrases[k].text)) < 0)
+			return false;
+		if (ix->to[key] == 0)
+			ix->from[key] = (uint8_t)k;
+		else if (ix->to[key] != k)
+			return false; /* not one run: the list is not sorted */
+		ix->to[key] = (uint8_t)(k + 1);
 	}
-	return lo;
+	return n < 256;
 }
 
 enum phrase_class
-phrase_at(const char *s, size_t i, size_t n, size_t *len)
+phrase_at(const struct phrase_index *ix, const char *s, size_t i, size_t n,
+    size_t *len)
 {
-	size_t clen, k, best = 0;
-	enum pch c = pch_at(s, i, n, &clen);
+	size_t best = 0;
 	enum phrase_class cls = PH_NONE;
+	int key = i < n ? phrase_key(s + i) : -1;
 
-	if (c != PCH_LATIN && c != PCH_CYR)
+	*len = 0;
+	if (key < 0)
 		return PH_NONE;
-	for (k = phrase_lower(s + i, clen);
-	     k < sizeof(phrases) / sizeof(phrases[0]) &&
-	     bytes_cmp(phrases[k].text, s + i, clen) == 0;
-	     k++) {
+	for (size_t k = ix->from[key]; k < ix->to[key]; k++) {
 		const struct phrase *p = &phrases[k];
 
-		if (p->len > best && p->len <= n - i &&
-		    bytes_cmp(p->text, s + i, p->len) == 0 &&
+		if (p->len > best && p->len <= n - i && phrase_is(p, s + i) &&
 		    !pch_wordy(s, i + p->len, n)) {
 			best = p->len;
 			cls = (enum phrase_class)p->cls;
@@ -229,8 +264,7 @@ unit_at(const char *s, size_t i, size_t n)
 	for (size_t k = 0; k < sizeof(units) / sizeof(units[0]); k++) {
 		const struct phrase *u = &units[k];
 
-		if (u->len > best && u->len <= n - i &&
-		    memcmp(u->text, s + i, u->len) == 0 &&
+		if (u->len > best && u->len <= n - i && phrase_is(u, s + i) &&
 		    !pch_wordy(s, i + u->len, n))
 			best = u->len;
 	}
@@ -239,11 +273,14 @@ unit_at(const char *s, size_t i, size_t n)
 
 /* ---- keyword and labels ------------------------------------------------- */
 
-/* П (D0 BF), Р (D1 80) or Latin p; then С (D1 81), Latin c or s. */
-bool
-keyword_is(const char *s, size_t i, size_t len)
+/*
+ * П (D0 BF), Р (D1 80) or Latin p; then С (D1 81), Latin c or s: the
+ * keyword's length in bytes at u, 0 when there is none.
+ */
+size_t
+keyword_len(const char *s)
 {
-	const unsigned char *u = (const unsigned char *)s + i;
+	const unsigned char *u = (const unsigned char *)s;
 	size_t a;
 
 	if (u[0] == 'p')
@@ -252,10 +289,16 @@ keyword_is(const char *s, size_t i, size_t len)
 	    (u[0] == 0xD1 && u[1] == 0x80))
 		a = 2;
 	else
-		return false;
+		return 0;
 	if (u[a] == 'c' || u[a] == 's')
-		return len == a + 1;
-	return u[a] == 0xD1 && u[a + 1] == 0x81 && len == a + 2;
+		return a + 1;
+	return u[a] == 0xD1 && u[a + 1] == 0x81 ? a + 2 : 0;
+}
+
+bool
+keyword_is(const char *s, size_t i, size_t len)
+{
+	return len > 0 && keyword_len(s + i) == len;
 }
 
 /* Latin letters that look like Cyrillic ones, a-z; NULL for the others. */

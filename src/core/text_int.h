@@ -24,4 +24,13 @@ int gsm7_from_ucs(uint32_t cp);
 
 #define GSM7_IS_EXT(g) ((g)&0x100)
 
+/* -DTEXT_SWAR=0 forces the unit-by-unit UCS-2 loop (to test it on x86). */
+#ifndef TEXT_SWAR
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define TEXT_SWAR 1
+#else
+#define TEXT_SWAR 0
+#endif
+#endif
+
 #endif
