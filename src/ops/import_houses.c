@@ -244,28 +244,28 @@ static const char houses_unknown_sql[] =
     "  ELSE format('contract %s is not imported', contract) END"
     " FROM d ORDER BY line";
 
-/* Houses, then contracts, then serials; counts for the report. */
-static const char houses_apply_sql[] =
+/* Houses first: a CTE does not see the rows another CTE of the same
+ * statement inserts. */
+static const char houses_insert_sql[] =
     "WITH n AS (INSERT INTO houses (city, street, number)"
     "  SELECT DISTINCT city, street, number FROM import_houses"
-    "  ON CONFLICT DO NOTHING RETURNING 1),"
-    " c AS (UPDATE contracts AS c SET house_id = h.id, apartment = i.apartment"
+    "  ON CONFLICT DO NOTHING RETURNING 1)"
+    " SELECT (SELECT count(*) FROM n),"
+    " (SELECT count(DISTINCT (city, street, number)) FROM import_houses)";
+
+/* Then each contract its house and apartment, each register its serial. */
+static const char houses_place_sql[] =
+    "WITH c AS (UPDATE contracts AS c SET house_id = h.id,"
+    "  apartment = i.apartment"
     "  FROM import_houses AS i JOIN houses AS h"
     "  ON (h.city, h.street, h.number) = (i.city, i.street, i.number)"
-    "  WHERE c.contract = i.contract RETURNING 1)"
-    " SELECT (SELECT count(*) FROM n),"
-    " (SELECT count(DISTINCT (city, street, number)) FROM import_houses),"
-    " (SELECT count(*) FROM c)";
-
-/* Runs after the houses exist (a CTE does not see rows inserted by
- * another CTE of the same statement): each register its serial. */
-static const char houses_serials_sql[] =
-    "WITH g AS (UPDATE registers AS g SET serial = s.serial"
+    "  WHERE c.contract = i.contract RETURNING 1),"
+    " g AS (UPDATE registers AS g SET serial = s.serial"
     "  FROM import_houses AS i,"
     "  unnest(i.serials) WITH ORDINALITY AS s (serial, position)"
     "  WHERE g.contract = i.contract AND g.position = s.position"
     "  RETURNING 1)"
-    " SELECT count(*) FROM g";
+    " SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM g)";
 
 static int
 houses_apply(struct houses *im, char *err, size_t errlen)
@@ -279,17 +279,17 @@ houses_apply(struct houses *im, char *err, size_t errlen)
 		houses_bad(
 		    im, atol(db_rows_get(r, i, 0)), db_rows_get(r, i, 1));
 	db_rows_free(r);
-	r = db_sync_query(im->db, houses_apply_sql, 0, NULL, err, errlen);
+	r = db_sync_query(im->db, houses_insert_sql, 0, NULL, err, errlen);
 	if (r == NULL)
 		return -1;
 	im->rep->houses_new = atol(db_rows_get(r, 0, 0));
 	im->rep->houses = atol(db_rows_get(r, 0, 1));
-	im->rep->contracts = atol(db_rows_get(r, 0, 2));
 	db_rows_free(r);
-	r = db_sync_query(im->db, houses_serials_sql, 0, NULL, err, errlen);
+	r = db_sync_query(im->db, houses_place_sql, 0, NULL, err, errlen);
 	if (r == NULL)
 		return -1;
-	im->rep->serials = atol(db_rows_get(r, 0, 0));
+	im->rep->contracts = atol(db_rows_get(r, 0, 0));
+	im->rep->serials = atol(db_rows_get(r, 0, 1));
 	db_rows_free(r);
 	return db_sync_exec(im->db, "COMMIT", err, errlen);
 }
