@@ -11,9 +11,10 @@
  * around, window, high consumption) and the same store. Its external id
  * is house:<batch>:<contract>:<values>, so a batch sent again (a retry
  * after a dropped connection) is answered from the first time and
- * applied once. All apartments are submitted in one turn of the loop,
- * so the store takes them into one transaction (up to [store] batch_max):
- * a database failure applies none of them (all "retry").
+ * applied once. All apartments are submitted in one turn of the loop
+ * and flagged INTAKE_F_GROUP, so the store takes them into one
+ * transaction whatever else is queued: a database failure applies none
+ * of them (all "retry").
  *
  * The request's record may be gone (the console stopping) before the
  * store answers: the job outlives it and is freed by the last answer.
@@ -257,9 +258,12 @@ hs_invalid(const struct hs_item *it)
 	return NULL;
 }
 
-/* Hand one apartment to the intake: 0, or -1 (refused at once). */
+/*
+ * Hand one apartment to the intake: 0, or -1 (refused at once). group:
+ * more apartments follow, to go into the same transaction.
+ */
 static int
-hs_send(struct console *con, struct hs_item *it, const char *user)
+hs_send(struct console *con, struct hs_item *it, const char *user, bool group)
 {
 	char text[256], ext[256];
 	size_t tl, el;
@@ -267,7 +271,7 @@ hs_send(struct console *con, struct hs_item *it, const char *user)
 		.sender = user,
 		.recipient = "house",
 		.time_us = clock_real_us(),
-		.flags = INTAKE_F_NO_OUTBOX };
+		.flags = INTAKE_F_NO_OUTBOX | (group ? INTAKE_F_GROUP : 0) };
 
 	tl = (size_t)snprintf(text, sizeof(text), "ПС %s", it->contract);
 	el = (size_t)snprintf(
@@ -284,10 +288,12 @@ hs_send(struct console *con, struct hs_item *it, const char *user)
 	return intake_submit(&con->intake, &m, hs_done, it);
 }
 
-/* Send every filled apartment; the answer comes when the last is in. */
-static void
-hs_send_all(struct hs_job *j, struct creq *r)
+/* Check every filled apartment; those to send are marked it->sent. */
+static size_t
+hs_check_all(struct hs_job *j)
 {
+	size_t n = 0;
+
 	for (size_t i = 0; i < j->n; i++) {
 		struct hs_item *it = &j->items[i];
 		const char *why;
@@ -302,8 +308,28 @@ hs_send_all(struct hs_job *j, struct creq *r)
 			snprintf(it->message, sizeof(it->message), "%s", why);
 			continue;
 		}
+		it->sent = true;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Send the checked apartments in one turn of the loop, flagged as one
+ * group; the answer comes when the last is in.
+ */
+static void
+hs_send_all(struct hs_job *j, struct creq *r)
+{
+	size_t left = hs_check_all(j);
+
+	for (size_t i = 0; i < j->n; i++) {
+		struct hs_item *it = &j->items[i];
+
+		if (!it->sent)
+			continue;
 		j->refs++;
-		if (hs_send(r->con, it, r->user) != 0) {
+		if (hs_send(r->con, it, r->user, --left > 0) != 0) {
 			j->refs--;
 			it->status = "retry";
 			snprintf(it->message, sizeof(it->message),

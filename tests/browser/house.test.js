@@ -278,6 +278,31 @@ const scenarios = {
 			+ " AND duplicate_of IS NULL") === "40", "40 messages applied");
 	},
 
+	// The database fails in the middle of writing the house (a trigger on
+	// the 40th apartment's register): nothing of the house is stored, every
+	// apartment says to send again; sent again, all 40 go in, once.
+	async atomic(page) {
+		await login(page, "petrov");
+		await openHouse(page, H1);
+		for (let i = 1; i <= 40; i++) await fill(page, i, 10300 + i);
+		sql("CREATE FUNCTION house_boom() RETURNS trigger LANGUAGE plpgsql AS $$"
+			+ " BEGIN IF NEW.contract = '50000040' THEN"
+			+ " RAISE EXCEPTION 'disk on fire' USING ERRCODE = 'XX000'; END IF;"
+			+ " RETURN NEW; END $$;"
+			+ " CREATE TRIGGER house_boom BEFORE UPDATE ON registers"
+			+ " FOR EACH ROW EXECUTE FUNCTION house_boom()");
+		let st = await sendAndWait(page, false);
+		check(st.startsWith("Принято: 0. Не принято: 40"),
+			"a failed transaction: none accepted: " + st);
+		check(await page.$$eval("li.flat.st-retry", (l) => l.length) === 40,
+			"every apartment: not saved, send again");
+		check(readings(H1) === 0, "nothing of the house stored (all or nothing)");
+		sql("DROP TRIGGER house_boom ON registers");
+		st = await sendAndWait(page, false);
+		check(st.startsWith("Принято: 40."), "sent again: 40 accepted");
+		check(readings(H1) === 40, "40 readings");
+	},
+
 	// Another manager's house: not listed, 403 for the page and the POST.
 	async other(page) {
 		await login(page, "petrov");
