@@ -112,7 +112,9 @@ console_user_houses(const char *conninfo, const char *name, const char *houses,
     const char *actor, char *err, size_t errlen)
 {
 	/* every id must name a house and the user must be a manager, or no
-	   row changes (the count tells which) */
+	   row changes (the count tells which); the houses kept are neither
+	   deleted nor inserted (one snapshot: a deleted row would still
+	   conflict with its insert) */
 	static const char sql[] =
 	    "WITH w AS (SELECT DISTINCT x::integer AS id"
 	    "  FROM unnest(string_to_array($2, ',')) AS x),"
@@ -121,6 +123,7 @@ console_user_houses(const char *conninfo, const char *name, const char *houses,
 	    "  AND EXISTS (SELECT 1 FROM console_users"
 	    "  WHERE name = $1 AND role = 'manager') AS ok),"
 	    " d AS (DELETE FROM manager_houses WHERE username = $1"
+	    "  AND house_id NOT IN (SELECT id FROM w)"
 	    "  AND (SELECT ok FROM ok) RETURNING 1),"
 	    " i AS (INSERT INTO manager_houses (username, house_id)"
 	    "  SELECT $1, id FROM w WHERE (SELECT ok FROM ok)"
