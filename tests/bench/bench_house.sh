@@ -39,7 +39,7 @@ tmp=$(mktemp -d)
 pid=
 own=
 cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && { wait "$pid" 2>/dev/null || true; }
 	[ -f "$tmp/serve.log" ] && cp "$tmp/serve.log" "${TMPDIR:-/tmp}/bench_house.serve.log"
 	[ -n "$own" ] && sh "$src/tests/integration/pg_cluster.sh" stop "$own" >/dev/null 2>&1
 	rm -rf "$tmp"
@@ -82,7 +82,9 @@ level = info
 CONF
 printf 'bench-password-1\n' | M user add bench --role manager --houses "$house" \
 	--config "$tmp/t.conf" >/dev/null
-M serve --config "$tmp/t.conf" >"$tmp/serve.log" 2>&1 &
+# not through M: a function in the background is a subshell, whose pid
+# is not serve's
+"$MLINE_BIN" serve --config "$tmp/t.conf" >"$tmp/serve.log" 2>&1 &
 pid=$!
 port=
 for _ in $(seq 1 100); do

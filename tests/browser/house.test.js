@@ -47,14 +47,17 @@ async function freePort() {
 	});
 }
 
-// Start serve on the fixed port and wait until its console listens.
+// Start serve on the fixed port and wait until its console is ready.
 async function startServe() {
 	const log = path.join(WORK, "serve" + (++serveN) + ".log");
 	const out = fs.openSync(log, "w");
 	serve = spawn(process.env.MLINE_BIN, ["serve", "--config", conf],
 		{ stdio: ["ignore", out, out] });
 	for (let i = 0; i < 100; i++) {
-		if (fs.readFileSync(log, "utf8").includes("console: listening")) return;
+		// until the console's database is connected its pages answer 503
+		const text = fs.readFileSync(log, "utf8");
+		if (text.includes("console: listening") &&
+			text.includes("db console: connected")) return;
 		if (serve.exitCode !== null) break;
 		await sleep(100);
 	}

@@ -109,12 +109,13 @@
     });
     state.batch = newBatch();
     save();
-    setStatus("Принято: " + (n.accepted + n.review) + ". Не принято: " +
-      (n.rejected + n.invalid + n.retry) +
-      (n.rejected + n.invalid + n.retry ? " — исправьте отмеченные и отправьте снова." : "."),
-      n.rejected + n.invalid + n.retry ? "err" : "ok");
-    var bad = form.querySelector("li.st-rejected input, li.st-invalid input, li.st-retry input");
-    if (bad) bad.scrollIntoView({ block: "center" });
+    var bad = n.rejected + n.invalid + n.retry;
+    setStatus("Принято: " + (n.accepted + n.review) + ". Не принято: " + bad +
+      (n.rejected + n.invalid ? " — исправьте отмеченные и отправьте снова."
+        : n.retry ? " — не сохранено, отправьте ещё раз." : "."),
+      bad ? "err" : "ok");
+    var first = form.querySelector("li.st-rejected input, li.st-invalid input, li.st-retry input");
+    if (first) first.scrollIntoView({ block: "center" });
   }
 
   function send() {
