@@ -56,20 +56,7 @@ fi
 
 db_create mline_bench_house
 M() { "$MLINE_BIN" "$@"; }
-M migrate --db "$DB" >/dev/null 2>&1
-awk -v n="$apts" 'BEGIN {
-	print "contract,resource,position,register,digits,last_value,last_date"
-	for (i = 1; i <= n; i++)
-		printf "%d,electricity,1,T1,7,100000,2026-11-01\n", 60000000 + i
-}' >"$tmp/contracts.csv"
-awk -v n="$apts" 'BEGIN {
-	print "contract,city,street,number,apartment,serials"
-	for (i = 1; i <= n; i++)
-		printf "%d,Новосибирск,Большая ул.,1,%d,%d\n", 60000000 + i, i, 7000000 + i
-}' >"$tmp/houses.csv"
-M import contracts --db "$DB" "$tmp/contracts.csv" >/dev/null
-M import houses --db "$DB" "$tmp/houses.csv" >/dev/null
-house=$(sql "SELECT id FROM houses")
+# every command names this config (never /etc/meterline's)
 cat >"$tmp/t.conf" <<CONF
 [database]
 conninfo = $DB
@@ -80,6 +67,20 @@ days = 1-31
 [log]
 level = info
 CONF
+M migrate --config "$tmp/t.conf" >/dev/null 2>&1
+awk -v n="$apts" 'BEGIN {
+	print "contract,resource,position,register,digits,last_value,last_date"
+	for (i = 1; i <= n; i++)
+		printf "%d,electricity,1,T1,7,100000,2026-11-01\n", 60000000 + i
+}' >"$tmp/contracts.csv"
+awk -v n="$apts" 'BEGIN {
+	print "contract,city,street,number,apartment,serials"
+	for (i = 1; i <= n; i++)
+		printf "%d,Новосибирск,Большая ул.,1,%d,%d\n", 60000000 + i, i, 7000000 + i
+}' >"$tmp/houses.csv"
+M import contracts --config "$tmp/t.conf" "$tmp/contracts.csv" >/dev/null
+M import houses --config "$tmp/t.conf" "$tmp/houses.csv" >/dev/null
+house=$(sql "SELECT id FROM houses")
 printf 'bench-password-1\n' | M user add bench --role manager --houses "$house" \
 	--config "$tmp/t.conf" >/dev/null
 # not through M: a function in the background is a subshell, whose pid

@@ -10,7 +10,9 @@ rm -rf "$work"
 mkdir -p "$work"
 db_create browser_house_cli
 M() { "$MLINE_BIN" "$@"; }
-M migrate --db "$DB" >/dev/null 2>&1
+# every command names this config (never /etc/meterline's)
+printf '[database]\nconninfo = %s\n' "$DB" >"$work/t.conf"
+M migrate --config "$work/t.conf" >/dev/null 2>&1
 cat >"$work/contracts.csv" <<CSV
 contract,resource,position,register,digits,last_value,last_date
 70000001,electricity,1,день,6,100,2026-11-01
@@ -18,7 +20,7 @@ contract,resource,position,register,digits,last_value,last_date
 70000002,cold_water,1,ХВС,5,10,2026-11-01
 70000003,hot_water,1,ГВС,5,10,2026-11-01
 CSV
-M import contracts --db "$DB" "$work/contracts.csv" >/dev/null
+M import contracts --config "$work/t.conf" "$work/contracts.csv" >/dev/null
 cat >"$work/houses.csv" <<CSV
 Contract, City, Street, Number, Apartment, Serials
 70000001,Новосибирск,Ленина ул.,12,1,AB-123;456
@@ -33,7 +35,7 @@ Contract, City, Street, Number, Apartment, Serials
 70000003,Новосибирск,Мира ул.,3а
 CSV
 rc=0
-M import houses --db "$DB" "$work/houses.csv" >"$work/out" 2>"$work/err" || rc=$?
+M import houses --config "$work/t.conf" "$work/houses.csv" >"$work/out" 2>"$work/err" || rc=$?
 expect_eq "exit status with bad lines" "$rc" 3
 expect_match "summary" "$(cat "$work/out")" \
 	'10 lines: 2 houses \(2 new\), 3 contracts placed, 3 serials; 7 bad lines'
@@ -52,34 +54,34 @@ expect_eq "serials by position" \
 	"AB-123,456"
 expect_eq "no apartment: NULL" "$(sql "SELECT apartment IS NULL FROM contracts WHERE contract = '70000003'")" t
 rc=0
-M import houses --db "$DB" - <<CSV >"$work/out2" 2>&1 || rc=$?
+M import houses --config "$work/t.conf" - <<CSV >"$work/out2" 2>&1 || rc=$?
 contract,city,street,number,apartment,serials
 70000003,Новосибирск,Ленина ул.,12,3,999
 CSV
 expect_eq "re-import exit" "$rc" 0
 expect_match "re-import: no new house" "$(cat "$work/out2")" '1 houses \(0 new\), 1 contracts placed, 1 serials'
 rc=0
-printf 'x,y\n' | M import houses --db "$DB" - >/dev/null 2>"$work/err3" || rc=$?
+printf 'x,y\n' | M import houses --config "$work/t.conf" - >/dev/null 2>"$work/err3" || rc=$?
 expect_eq "bad header" "$rc" 1
 expect_match "bad header says" "$(cat "$work/err3")" 'want the header'
 
 lenina=$(sql "SELECT id FROM houses WHERE street = 'Ленина ул.'")
 mira=$(sql "SELECT id FROM houses WHERE street = 'Мира ул.'")
-printf 'manager-password-9\n' | M user add kozlov --role manager --houses "$lenina,$mira" --db "$DB" >/dev/null
+printf 'manager-password-9\n' | M user add kozlov --role manager --houses "$lenina,$mira" --config "$work/t.conf" >/dev/null
 expect_eq "two houses" "$(sql "SELECT count(*) FROM manager_houses WHERE username = 'kozlov'")" 2
-printf 'manager-password-9\n' | M user add kozlov --role manager --update --houses "$mira" --db "$DB" >/dev/null
+printf 'manager-password-9\n' | M user add kozlov --role manager --update --houses "$mira" --config "$work/t.conf" >/dev/null
 expect_eq "replaced by one" "$(sql "SELECT string_agg(house_id::text, ',') FROM manager_houses WHERE username = 'kozlov'")" "$mira"
 expect_eq "audited" "$(sql "SELECT count(*) FROM console_audit WHERE action = 'user.houses'")" 2
 rc=0
-printf 'manager-password-9\n' | M user add kozlov --role manager --update --houses "$mira,999" --db "$DB" >/dev/null 2>"$work/err4" || rc=$?
+printf 'manager-password-9\n' | M user add kozlov --role manager --update --houses "$mira,999" --config "$work/t.conf" >/dev/null 2>"$work/err4" || rc=$?
 expect_eq "unknown house refused" "$rc" 1
 expect_match "unknown house says" "$(cat "$work/err4")" 'no manager or a house id is unknown'
 expect_eq "unknown house: set unchanged" "$(sql "SELECT string_agg(house_id::text, ',') FROM manager_houses WHERE username = 'kozlov'")" "$mira"
 rc=0
-printf 'support-password-9\n' | M user add ivanova --role support --houses "$mira" --db "$DB" >/dev/null 2>&1 || rc=$?
+printf 'support-password-9\n' | M user add ivanova --role support --houses "$mira" --config "$work/t.conf" >/dev/null 2>&1 || rc=$?
 expect_eq "support gets no houses" "$rc" 1
 expect_eq "support: none" "$(sql "SELECT count(*) FROM manager_houses WHERE username = 'ivanova'")" 0
 rc=0
-printf 'manager-password-9\n' | M user add kozlov --role manager --update --houses "1,,2" --db "$DB" >/dev/null 2>&1 || rc=$?
+printf 'manager-password-9\n' | M user add kozlov --role manager --update --houses "1,,2" --config "$work/t.conf" >/dev/null 2>&1 || rc=$?
 expect_eq "malformed list" "$rc" 1
 echo "ok: import houses and user add --houses"

@@ -30,7 +30,9 @@ rm -rf "$work"
 mkdir -p "$work" "$MLINE_SHOTS"
 db_create "browser_house_$scenario"
 M() { "$MLINE_BIN" "$@"; }
-# every day is in the window: the tests must not depend on the date
+# every day is in the window: the tests must not depend on the date;
+# every command names this config (never /etc/meterline's, which a
+# package installed on the machine may hold)
 cat >"$work/serve.conf" <<CONF
 [database]
 conninfo = $DB
@@ -41,7 +43,7 @@ days = 1-31
 [log]
 level = info
 CONF
-M migrate --db "$DB" >/dev/null 2>&1
+M migrate --config "$work/serve.conf" >/dev/null 2>&1
 # houses.csv: house 1 = 40 apartments (contracts 50000001..50000040),
 # house 2 = 2 apartments (50000101, 50000102), house 3 = 500 apartments
 awk 'BEGIN {
@@ -62,8 +64,8 @@ awk 'BEGIN {
 	for (i = 1; i <= 500; i++)
 		printf "%d,Новосибирск,Большая ул.,250,%d,%d\n", 51000000 + i, i, 770000 + i
 }' >"$work/houses.csv"
-M import contracts --db "$DB" "$work/contracts.csv" >"$work/import.out"
-M import houses --db "$DB" "$work/houses.csv" >>"$work/import.out"
+M import contracts --config "$work/serve.conf" "$work/contracts.csv" >"$work/import.out"
+M import houses --config "$work/serve.conf" "$work/houses.csv" >>"$work/import.out"
 h1=$(sql "SELECT id FROM houses WHERE street = 'Авиастроителей ул.'")
 h2=$(sql "SELECT id FROM houses WHERE street = 'Ленина ул.'")
 h3=$(sql "SELECT id FROM houses WHERE street = 'Большая ул.'")
