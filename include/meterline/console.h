@@ -33,6 +33,14 @@ struct console *
 console_new(struct event_base *, const struct config_console *cfg,
     const char *conninfo, const char *tzname, char *err, size_t errlen);
 
+/*
+ * Where the house manager's page sends readings (issue 18): the service's
+ * intake, as every channel's (channel "web", the manager as sender).
+ * Without it the page answers 503. in is copied.
+ */
+struct intake;
+void console_set_intake(struct console *, const struct intake *in);
+
 /* The bound port (useful with port 0). */
 int console_port(const struct console *);
 

@@ -21,6 +21,14 @@ int console_user_add(const char *conninfo, const char *name, const char *role,
     size_t errlen);
 
 /*
+ * Set the houses a manager serves (issue 18): houses is a list of house
+ * ids separated by commas ("3,7"), replacing the user's earlier set; an
+ * unknown id is an error and nothing changes. Audited. 0, or -1 with why.
+ */
+int console_user_houses(const char *conninfo, const char *name,
+    const char *houses, const char *actor, char *err, size_t errlen);
+
+/*
  * Create API token name: 32 random bytes, printed once as 64 hex digits
  * into token; only its SHA-256 is stored. 0, or -1 with why in err.
  */

@@ -62,6 +62,28 @@ int import_phones(const char *conninfo, FILE *in, const char *name,
     size_t errlen);
 
 /*
+ * House import (issue 18, docs/house-entry.md): a CSV with the header
+ * contract,city,street,number,apartment,serials, one contract a line;
+ * serials are the registers' serial numbers in position order, separated
+ * by spaces or ';'. Houses are created as needed; each contract gets its
+ * house and apartment, each register its serial. Lines of unknown
+ * contracts are reported and skipped. One transaction. Returns as
+ * import_contracts.
+ */
+struct import_houses_report {
+	long lines; /* data lines read (header excluded) */
+	long bad_lines; /* reported and skipped */
+	long houses; /* distinct houses in the file */
+	long houses_new; /* of which created */
+	long contracts; /* contracts given a house */
+	long serials; /* registers given a serial */
+	double seconds;
+};
+int import_houses(const char *conninfo, FILE *in, const char *name,
+    import_bad_cb bad, void *arg, struct import_houses_report *, char *err,
+    size_t errlen);
+
+/*
  * The per-line checks of import_contracts without a database (for the
  * fuzzer and a dry run): the header, every field of every line. Checks
  * across lines need the database and are not made. The same report,

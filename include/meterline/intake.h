@@ -109,6 +109,14 @@ struct inbound_msg {
  * retries, instead of in its webhook's response (channel.h).
  */
 #define INTAKE_F_OUTBOX 0x10
+/*
+ * This message and the next one submitted belong together: the store does
+ * not end a batch between them, so a run of flagged messages and the one
+ * after it commit or fail together (a house of the manager's page, issue
+ * 18). A split to isolate a bad message (SQLSTATE 22, 23) may still part
+ * them.
+ */
+#define INTAKE_F_GROUP 0x20
 
 enum intake_status {
 	INTAKE_APPLIED, /* committed now */

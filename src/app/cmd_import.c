@@ -2,6 +2,7 @@
  * meterline import contracts FILE.csv|-: load contracts and registers from
  * billing (upsert), report bad lines as FILE:LINE: why, print a summary.
  * meterline import phones FILE.csv|-: the phones bound to contracts.
+ * meterline import houses FILE.csv|-: houses, apartments, meter serials.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 static const char import_usage[] =
     "usage: meterline import contracts [--config FILE] [--db CONNINFO] FILE.csv|-\n"
     "       meterline import phones [--config FILE] [--db CONNINFO] FILE.csv|-\n"
+    "       meterline import houses [--config FILE] [--db CONNINFO] FILE.csv|-\n"
     "\n"
     "Load contracts and their registers from billing's CSV (- reads standard\n"
     "input). Header, then one line per register:\n"
@@ -42,6 +44,13 @@ static const char import_usage[] =
     "Spaces, - ( ) and a leading + are allowed in the phone; 8XXXXXXXXXX is\n"
     "taken as 7XXXXXXXXXX. Lines of contracts not imported are bad lines. The\n"
     "bindings are added; bindings not in the file stay.\n"
+    "\n"
+    "houses: header contract,city,street,number,apartment,serials, one contract\n"
+    "a line (102057522,Новосибирск,Авиастроителей ул.,5,12,123456789); serials\n"
+    "are the registers' serial numbers in position order, separated by spaces\n"
+    "or ';'. Houses are created as needed; their ids (SELECT id, city, street,\n"
+    "number FROM houses) go to `meterline user add NAME --role manager\n"
+    "--houses ID,...`.\n"
     "\n"
     "  --config FILE    config file (default " CONF_DEFAULT_PATH ")\n"
     "  --db CONNINFO    libpq connection string; overrides [database] conninfo\n"
@@ -131,6 +140,41 @@ import_phones_file(const char *conninfo, const char *path)
 	return rep.bad_lines ? EXIT_PARTIAL : 0;
 }
 
+static void
+import_houses_print(const char *name, const struct import_houses_report *r)
+{
+	printf("%s: %ld lines: %ld houses (%ld new), %ld contracts placed, "
+	       "%ld serials; %ld bad lines; %.2f s\n",
+	    name, r->lines, r->houses, r->houses_new, r->contracts, r->serials,
+	    r->bad_lines, r->seconds);
+}
+
+/* The same for houses. */
+static int
+import_houses_file(const char *conninfo, const char *path)
+{
+	struct import_houses_report rep;
+	const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	char err[1024];
+	int rc;
+
+	if (in == NULL) {
+		perror(path);
+		return 1;
+	}
+	rc = import_houses(conninfo, in, name, import_report_bad, NULL, &rep,
+	    err, sizeof(err));
+	if (in != stdin)
+		fclose(in);
+	if (rc < 0) {
+		fprintf(stderr, "meterline import: %s\n", err);
+		return 1;
+	}
+	import_houses_print(name, &rep);
+	return rep.bad_lines ? EXIT_PARTIAL : 0;
+}
+
 struct import_args {
 	const char *config, *db;
 };
@@ -159,7 +203,8 @@ cmd_import(int argc, char **argv)
 	if ((rc = opts_parse(&import_spec, argc, argv, &a, &first)) >= 0)
 		return rc;
 	if (strcmp(argv[first], "contracts") != 0 &&
-	    strcmp(argv[first], "phones") != 0) {
+	    strcmp(argv[first], "phones") != 0 &&
+	    strcmp(argv[first], "houses") != 0) {
 		fputs(import_usage, stderr);
 		return EXIT_USAGE;
 	}
@@ -172,6 +217,9 @@ cmd_import(int argc, char **argv)
 	if (strcmp(argv[first], "phones") == 0)
 		rc =
 		    import_phones_file(cfg->database.conninfo, argv[first + 1]);
+	else if (strcmp(argv[first], "houses") == 0)
+		rc =
+		    import_houses_file(cfg->database.conninfo, argv[first + 1]);
 	else
 		rc = import_file(cfg->database.conninfo, argv[first + 1]);
 	free(cfg);

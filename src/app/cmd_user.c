@@ -20,7 +20,7 @@
 
 static const char user_usage[] =
     "usage: meterline user add NAME --role admin|support|manager [--update]\n"
-    "                          [--config FILE] [--db CONNINFO]\n"
+    "                          [--houses ID,...] [--config FILE] [--db CONNINFO]\n"
     "\n"
     "Create a user of the support console. The password is asked twice on a\n"
     "terminal, or read as the first line of standard input:\n"
@@ -34,6 +34,8 @@ static const char user_usage[] =
     "\n"
     "  --role ROLE      admin, support or manager (required)\n"
     "  --update         the user may exist: set its password and role, enable it\n"
+    "  --houses ID,...  a manager's houses (ids of `meterline import houses`),\n"
+    "                   replacing any it had; the house entry page shows only them\n"
     "  --config FILE    config file (default " CONF_DEFAULT_PATH ")\n"
     "  --db CONNINFO    libpq connection string; overrides [database] conninfo\n"
     "  -h, --help       this text\n"
@@ -41,13 +43,14 @@ static const char user_usage[] =
     "Exit status: 0 done, 1 error, 2 usage.\n";
 
 struct user_args {
-	const char *config, *db, *role;
+	const char *config, *db, *role, *houses;
 	bool update;
 };
 
 static const struct opt user_opts[] = {
 	{ "role", 0, OPT_STRING, offsetof(struct user_args, role) },
 	{ "update", 0, OPT_FLAG, offsetof(struct user_args, update) },
+	{ "houses", 0, OPT_STRING, offsetof(struct user_args, houses) },
 	OPT_CONFIG(struct user_args),
 	OPT_DB(struct user_args),
 };
@@ -142,6 +145,9 @@ cmd_user(int argc, char **argv)
 	rc = console_user_add(cfg->database.conninfo, argv[first + 1], a.role,
 	    pw, a.update, NULL, err, sizeof(err));
 	memset(pw, 0, sizeof(pw));
+	if (rc == 0 && a.houses != NULL)
+		rc = console_user_houses(cfg->database.conninfo,
+		    argv[first + 1], a.houses, NULL, err, sizeof(err));
 	free(cfg);
 	if (rc != 0) {
 		fprintf(stderr, "meterline user: %s\n", err);

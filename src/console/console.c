@@ -62,6 +62,8 @@ static const struct croute con_routes[] = {
 	{ "/users/add", true, ROLE_ADMIN, console_user_add_post },
 	{ "/users/disable", true, ROLE_ADMIN, console_user_disable_post },
 	{ "/audit", false, ROLE_ADMIN, console_audit_page },
+	{ "/house", false, ROLE_MANAGER | ROLE_ADMIN, console_house_page },
+	{ "/house/submit", true, ROLE_MANAGER | ROLE_ADMIN, console_house_submit },
 	/* bearer token, checked by the handler */
 	{ "/api/v1/readings", false, 0, console_api_readings },
 };
@@ -562,6 +564,13 @@ console_new(struct event_base *base, const struct config_console *cfg,
 	con->db = db_new(base, &o, NULL, NULL);
 	log_info("console: listening on %s (port %d)", cfg->listen, con->port);
 	return con;
+}
+
+void
+console_set_intake(struct console *con, const struct intake *in)
+{
+	con->intake = *in;
+	con->has_intake = true;
 }
 
 int

@@ -87,7 +87,7 @@ api_cursor_parse(const char *s, char *xid, char *id)
  * from PostgreSQL's text of integer columns (digits and a sign); strings
  * are escaped (quotes, backslashes, control characters).
  */
-static void
+void
 api_json_str(struct evbuffer *b, const char *s)
 {
 	const char *run;

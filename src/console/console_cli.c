@@ -108,6 +108,54 @@ console_user_add(const char *conninfo, const char *name, const char *role,
 }
 
 int
+console_user_houses(const char *conninfo, const char *name, const char *houses,
+    const char *actor, char *err, size_t errlen)
+{
+	/* every id must name a house and the user must be a manager, or no
+	   row changes (the count tells which); the houses kept are neither
+	   deleted nor inserted (one snapshot: a deleted row would still
+	   conflict with its insert) */
+	static const char sql[] =
+	    "WITH w AS (SELECT DISTINCT x::integer AS id"
+	    "  FROM unnest(string_to_array($2, ',')) AS x),"
+	    " ok AS (SELECT (SELECT count(*) FROM w) ="
+	    "  (SELECT count(*) FROM w JOIN houses USING (id))"
+	    "  AND EXISTS (SELECT 1 FROM console_users"
+	    "  WHERE name = $1 AND role = 'manager') AS ok),"
+	    " d AS (DELETE FROM manager_houses WHERE username = $1"
+	    "  AND house_id NOT IN (SELECT id FROM w)"
+	    "  AND (SELECT ok FROM ok) RETURNING 1),"
+	    " i AS (INSERT INTO manager_houses (username, house_id)"
+	    "  SELECT $1, id FROM w WHERE (SELECT ok FROM ok)"
+	    "  ON CONFLICT DO NOTHING RETURNING 1)"
+	    " INSERT INTO console_audit (actor, action, object, after)"
+	    " SELECT $3, 'user.houses', 'user ' || $1,"
+	    " jsonb_build_object('houses', $2::text)"
+	    " WHERE (SELECT ok FROM ok) RETURNING 1";
+	char who[128];
+	const char *p[3] = { name, houses, who };
+	int n = 0;
+
+	if (houses[0] == '\0' || houses[strlen(houses) - 1] == ',' ||
+	    strspn(houses, "0123456789,") != strlen(houses) ||
+	    strstr(houses, ",,") != NULL || houses[0] == ',' ||
+	    strlen(houses) > 4096)
+		return snprintf(err, errlen,
+		           "houses: house ids separated by commas (3,7)"),
+		       -1;
+	cli_actor(actor, who, sizeof(who));
+	if (cli_exec(conninfo, sql, 3, p, &n, err, errlen) != 0)
+		return -1;
+	if (n == 0)
+		return snprintf(err, errlen,
+		           "houses: user %s is no manager or a house id is "
+		           "unknown",
+		           name),
+		       -1;
+	return 0;
+}
+
+int
 console_token_add(const char *conninfo, const char *name, const char *actor,
     char token[65], char *err, size_t errlen)
 {

@@ -12,6 +12,8 @@
  *   console_api.c    GET /api/v1/readings (bearer tokens, streaming)
  *   console_sql.c    every statement, one table
  *   console_cli.c    user add, token add, export readings (blocking)
+ *   house.c          the house manager's page: houses, apartments
+ *   house_submit.c   a whole house's readings through the intake
  */
 #ifndef METERLINE_CONSOLE_INT_H
 #define METERLINE_CONSOLE_INT_H
@@ -25,6 +27,7 @@
 #include "meterline/config.h"
 #include "meterline/console.h"
 #include "meterline/db.h"
+#include "meterline/intake.h"
 
 struct evbuffer;
 struct evhttp;
@@ -71,6 +74,9 @@ enum con_stmt {
 	CS_AUDIT,
 	CS_API_TOKEN,
 	CS_API_PAGE,
+	CS_HOUSES,
+	CS_HOUSE,
+	CS_HOUSE_FLATS,
 	CS__N
 };
 extern const struct db_stmt console_stmts[CS__N];
@@ -104,6 +110,19 @@ enum console_reading_col { DB_COLS_ENUM(CONSOLE_READING_COLS) RC__N };
 	"   AND g.position = r.position"
 /* clang-format on */
 
+/* The house statements' SQL (house.c), in console_stmts. */
+extern const char house_sql_list[], house_sql_one[], house_sql_flats[];
+/* One register of a house's apartments (CS_HOUSE_FLATS). */
+/* clang-format off */
+#define HOUSE_FLAT_COLS(COL1, COL) \
+	COL1(HF_CONTRACT, "c.contract") COL(HF_APARTMENT, "c.apartment") \
+	COL(HF_POSITION, "g.position") COL(HF_NAME, "g.name") \
+	COL(HF_DIGITS, "g.digits") COL(HF_SERIAL, "g.serial") \
+	COL(HF_LAST_VALUE, "g.last_value") \
+	COL(HF_LAST_DATE, "to_char(g.last_date, 'DD.MM.YYYY')")
+/* clang-format on */
+enum house_flat_col { DB_COLS_ENUM(HOUSE_FLAT_COLS) HF__N };
+
 /* A reading row as the API's JSON object, with its "cursor" or not. */
 void console_reading_json(
     struct evbuffer *, const struct db_rows *, int row, bool with_cursor);
@@ -134,6 +153,8 @@ struct console {
 	int port;
 	bool closing;
 	char session_sql[384];
+	struct intake intake; /* where a house's readings go (house_submit.c) */
+	bool has_intake;
 };
 
 /* A request from dispatch until its reply; owned by the console. */
@@ -219,6 +240,15 @@ void console_correct_post(struct creq *);
 void console_annul_post(struct creq *);
 
 void console_api_readings(struct creq *);
+/* s as a JSON string (null for NULL), escaped. */
+void api_json_str(struct evbuffer *, const char *s);
+
+void console_house_page(struct creq *);
+void console_house_submit(struct creq *);
+/* $1 user, $2 admin?, $3 house id of the house statements. */
+void house_params(const struct creq *, const char *p[3], const char *id);
+/* Whether s is a house id: 1..9 digits. */
+bool house_id_ok(const char *s);
 /* Streams in flight, ended at console_free. */
 void console_api_free_all(struct console *);
 

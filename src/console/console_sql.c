@@ -170,5 +170,9 @@ const struct db_stmt console_stmts[CS__N] = {
 	    "  ORDER BY feed_xid, id LIMIT $3::integer)"
 	    " ORDER BY feed_xid, id LIMIT $3::integer)")
 	    " ORDER BY r.feed_xid, r.id", 3 },
+	/* the house manager's page (house.c): $1 user, $2 admin, $3 house */
+	[CS_HOUSES] = { "cs_houses", house_sql_list, 2 },
+	[CS_HOUSE] = { "cs_house", house_sql_one, 3 },
+	[CS_HOUSE_FLATS] = { "cs_house_flats", house_sql_flats, 3 },
 };
 /* clang-format on */

@@ -655,6 +655,10 @@ store_batch_start(struct store *st, struct store_conn *c)
 	}
 	if (n > st->qlen)
 		n = st->qlen;
+	/* a group (INTAKE_F_GROUP) is not cut by the batch's end */
+	while (n > 0 && n < st->qlen &&
+	    (st->q[(st->qhead + n - 1) % st->qcap].in.flags & INTAKE_F_GROUP))
+		n++;
 	if (n > b->cap) {
 		b->cap = n;
 		b->msgs = xrealloc(b->msgs, n * sizeof(*b->msgs));
