@@ -493,6 +493,39 @@ test_dump_masks_quoted_password(void **state)
 	    strstr(dump, "conninfo = host=db password=*** dbname=x\n"));
 }
 
+/*
+ * fuzz_config's finding (tests/fuzz/regress/config/): values must be text
+ * the dump writes back exactly. Invalid UTF-8 and control characters are
+ * refused where they are, once per line; a value that starts on the line
+ * below its "key =" has no leading space.
+ */
+static void
+test_value_text(void **state)
+{
+	(void)state;
+	expect_error("[database]\nconninfo =\n  host=x\xff\n",
+	    "test.conf:3: database.conninfo: not valid UTF-8 at byte 7 of the "
+	    "value (save the file as UTF-8)");
+	expect_error("[templates]\nhelp = \xd0\xa1\xd7\n",
+	    "test.conf:2: templates.help: not valid UTF-8 at byte 3");
+	expect_error("[database]\nconninfo = host=x\vdbname=y\n",
+	    "test.conf:2: database.conninfo: control character U+000B at byte "
+	    "7 of the value");
+	expect_error("[smpp]\nsystem_id = a\xc2\x85\n",
+	    "smpp.system_id: control character U+0085");
+	/* a bad first line is reported once, not again with its continuation */
+	expect_error("[templates]\nhelp = a\x01\n  b\n[log]\nlevel = loud\n",
+	    "test.conf:2: templates.help: control character U+0001 at byte 2 "
+	    "of the value\ntest.conf:5: log.level:");
+	/* a tab is text; Cyrillic is text */
+	assert_int_equal(load("[templates]\nhelp = Счётчик\tПС\n"), 0);
+	assert_string_equal(cfg.templates[TPL_HELP], "Счётчик\tПС");
+	/* "key =" with the value indented below */
+	assert_int_equal(
+	    load("[database]\nconninfo =\n  host=x\n  dbname=y\n"), 0);
+	assert_string_equal(cfg.database.conninfo, "host=x dbname=y");
+}
+
 static void
 test_numeric_host(void **state)
 {
@@ -700,6 +733,7 @@ main(void)
 		cmocka_unit_test(test_conninfo_masking),
 		cmocka_unit_test(test_dump_masks_quoted_password),
 		cmocka_unit_test(test_secret_file_modes),
+		cmocka_unit_test(test_value_text),
 		cmocka_unit_test(test_numeric_host),
 		cmocka_unit_test(test_check_what_serve_refuses),
 		cmocka_unit_test(test_every_problem_at_once),
