@@ -240,6 +240,16 @@ struct config_intake {
 	int64_t max_age; /* behind the clock at most */
 };
 
+/* [dns]: the resolver of host names on the event loop (docs/dns.md) */
+struct config_dns {
+	/* "10.0.0.53" or "127.0.0.1:5353"; "" = /etc/resolv.conf's */
+	char nameserver[CONFIG_HOST_MAX + 1];
+	/* how long one query waits for an answer */
+	int timeout_ms;
+	/* queries sent before a name fails */
+	int attempts;
+};
+
 struct config_log {
 	enum log_level level;
 };
@@ -265,6 +275,7 @@ struct config {
 	struct config_intake intake;
 	struct config_log log;
 	struct config_security security;
+	struct config_dns dns;
 	char templates[TPL__MAX][TPL_MAX + 1];
 };
 

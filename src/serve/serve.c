@@ -15,6 +15,7 @@
 
 #include <sys/socket.h>
 
+#include <event2/dns.h>
 #include <event2/event.h>
 
 #include "meterline/channel.h"
@@ -73,6 +74,8 @@ struct serve_call {
 
 struct serve {
 	struct event_base *base;
+	/* the resolver of host names (SMSC), [dns]; docs/dns.md */
+	struct evdns_base *dns;
 	struct config cfg;
 	struct store *store;
 	struct outbox *outbox;
@@ -473,6 +476,7 @@ serve_start_smpp(struct serve *sv, char *err, size_t errlen)
 
 	smpp_link_tuning_defaults(&tuning);
 	tuning.stop_timeout_ms = SERVE_LINK_STOP_MS;
+	tuning.dns = sv->dns;
 	sv->outbox = outbox_new(sv->base, &oo);
 	strlcpy_s(sv->outbox_owner, outbox_owner(sv->outbox),
 	    sizeof(sv->outbox_owner));
@@ -727,6 +731,41 @@ serve_signal(evutil_socket_t sig, short what, void *arg)
 
 /* ---- start and run ------------------------------------------------------- */
 
+/*
+ * The asynchronous resolver (evdns) for host names on the loop: [dns]
+ * nameserver, or /etc/resolv.conf's (and /etc/hosts). Idle, it holds no
+ * event, so the loop still ends when everything else has.
+ */
+static struct evdns_base *
+serve_dns_new(struct event_base *base, const struct config_dns *d, char *err,
+    size_t errlen)
+{
+	struct evdns_base *dns = evdns_base_new(base,
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE |
+	        (d->nameserver[0] ? 0 : EVDNS_BASE_INITIALIZE_NAMESERVERS));
+	char timeout[32], attempts[16];
+
+	if (dns == NULL) {
+		snprintf(err, errlen, "dns: no resolver (/etc/resolv.conf)");
+		return NULL;
+	}
+	snprintf(timeout, sizeof(timeout), "%d.%03d", d->timeout_ms / 1000,
+	    d->timeout_ms % 1000);
+	snprintf(attempts, sizeof(attempts), "%d", d->attempts);
+	if ((d->nameserver[0] &&
+	        evdns_base_nameserver_ip_add(dns, d->nameserver) != 0) ||
+	    evdns_base_set_option(dns, "timeout:", timeout) != 0 ||
+	    evdns_base_set_option(dns, "attempts:", attempts) != 0) {
+		snprintf(err, errlen, "dns.nameserver: cannot use \"%s\"",
+		    d->nameserver);
+		evdns_base_free(dns, 0);
+		return NULL;
+	}
+	if (d->nameserver[0])
+		evdns_base_load_hosts(dns, NULL); /* as with resolv.conf */
+	return dns;
+}
+
 static int
 serve_start(struct serve *sv, char *err, size_t errlen)
 {
@@ -753,6 +792,9 @@ serve_start(struct serve *sv, char *err, size_t errlen)
 	        "What each messenger channel did (docs/channels.md)",
 	        "channel,event", 0);
 	metrics_on_render(sv->metrics, serve_collect, sv);
+	if ((sv->dns = serve_dns_new(sv->base, &sv->cfg.dns, err, errlen)) ==
+	    NULL)
+		return -1;
 	if ((sv->store = store_new(sv->base, &so, err, errlen)) == NULL)
 		return -1;
 	if (sv->cfg.smpp.enabled && serve_start_smpp(sv, err, errlen) != 0)
@@ -791,7 +833,9 @@ serve_free(struct serve *sv)
 		channel_stop(sv->chans[i]);
 	http_intake_free(sv->http);
 	console_free(sv->console);
-	smpp_link_free(sv->link);
+	smpp_link_free(sv->link); /* cancels its lookup: before the resolver */
+	if (sv->dns != NULL)
+		evdns_base_free(sv->dns, 0);
 	webc_free(sv->webc);
 	outbox_free(sv->outbox);
 	store_free(sv->store);

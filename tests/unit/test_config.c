@@ -553,15 +553,35 @@ test_numeric_host(void **state)
 
 /*
  * --check and serve load the config the same way: what serve would refuse
- * at start (a host name for the SMSC, a backoff cap below its start, one
+ * at start (an SMSC host that is neither address nor name, a [dns]
+ * nameserver that is not an address, a backoff cap below its start, one
  * address for two listeners, a CA file it cannot read) is a config error, reported with the rest.
  */
 static void
 test_check_what_serve_refuses(void **state)
 {
 	(void)state;
-	expect_error("[smpp]\nhost = smsc.example.net\nsystem_id = x\n",
-	    "test.conf:2: smpp.host: not a numeric IPv4 or IPv6 address");
+	expect_error("[smpp]\nhost = smsc_1.example.net\nsystem_id = x\n",
+	    "test.conf:2: smpp.host: neither a numeric IPv4 or IPv6 address");
+	expect_error("[smpp]\nhost = 10.0.0\nsystem_id = x\n",
+	    "test.conf:2: smpp.host: neither a numeric");
+	expect_error("[smpp]\nhost = -smsc.net\nsystem_id = x\n",
+	    "test.conf:2: smpp.host: neither a numeric");
+	expect_error("[smpp]\nhost = smsc..net\nsystem_id = x\n",
+	    "test.conf:2: smpp.host: neither a numeric");
+	/* host names resolve with evdns at each connect (docs/dns.md) */
+	assert_int_equal(
+	    load("[smpp]\nhost = smsc.example.net\nsystem_id = x\n"), 0);
+	assert_int_equal(load("[smpp]\nhost = smsc1\nsystem_id = x\n"), 0);
+	assert_int_equal(load("[dns]\nnameserver = 127.0.0.1:5353\n"
+	                      "timeout = 300ms\nattempts = 1\n"),
+	    0);
+	assert_string_equal(cfg.dns.nameserver, "127.0.0.1:5353");
+	assert_int_equal(cfg.dns.timeout_ms, 300);
+	assert_int_equal(cfg.dns.attempts, 1);
+	assert_int_equal(load("[dns]\nnameserver = ::1\n"), 0);
+	expect_error("[dns]\nnameserver = ns.example.net\n",
+	    "test.conf:2: dns.nameserver: not a numeric address");
 	expect_error("[smpp]\nhost = 10.0.0.1\nsystem_id = x\n"
 	             "reconnect_max = 500ms\n",
 	    "test.conf:4: smpp.reconnect_max: 500ms is out of range 1..3600");
@@ -583,12 +603,13 @@ static void
 test_every_problem_at_once(void **state)
 {
 	(void)state;
-	expect_error("[smpp]\nhost = smsc.local\nport = x\nsystem_id = y\n"
+	expect_error("[smpp]\nhost = smsc_local\nport = x\nsystem_id = y\n"
 	             "[window]\ntimezone = Mars/Olympus_Mons\n"
 	             "[http]\nsecret_file = /nonexistent/key\n",
 	    "test.conf:3: smpp.port: \"x\" is not an integer\n"
 	    "test.conf:6: window.timezone: ");
-	assert_non_null(strstr(err, "\ntest.conf:2: smpp.host: not a numeric"));
+	assert_non_null(
+	    strstr(err, "\ntest.conf:2: smpp.host: neither a numeric"));
 	assert_non_null(strstr(err,
 	    "\ntest.conf:8: http.secret_file: "
 	    "/nonexistent/key: No such file"));
