@@ -98,7 +98,8 @@ vb_message(const struct config_messenger *c, json_t *root,
 		snprintf(u->photo, sizeof(u->photo), "%s", media);
 	if (text != NULL && text[0] == '\0')
 		text = NULL; /* a bare picture: the help, or the prompt again */
-	chan_update_fill(u, "viber", text, json_integer_value(ts) * 1000);
+	chan_update_fill(
+	    u, "viber", text, chan_time_us(json_integer_value(ts), 1000));
 	return 0;
 }
 

@@ -84,6 +84,16 @@ vk_answer(struct chan_update *u, const char *text)
 	u->answer_type = "text/plain";
 }
 
+/* A size's pixels; 0 for a size no photo has (a hostile body's huge
+   width and height must not overflow: fuzz_messenger). */
+static json_int_t
+vk_area(json_int_t w, json_int_t h)
+{
+	if (w <= 0 || h <= 0 || w > INT32_MAX || h > INT32_MAX)
+		return 0;
+	return w * h;
+}
+
 /* The URL of the largest size of the first photo attachment, or NULL. */
 static const char *
 vk_photo(json_t *msg)
@@ -103,9 +113,9 @@ vk_photo(json_t *msg)
 		json_array_foreach(
 		    json_object_get(json_object_get(a, "photo"), "sizes"), i, s)
 		{
-			json_int_t ar =
-			    json_integer_value(json_object_get(s, "width")) *
-			    json_integer_value(json_object_get(s, "height"));
+			json_int_t ar = vk_area(
+			    json_integer_value(json_object_get(s, "width")),
+			    json_integer_value(json_object_get(s, "height")));
 
 			if (ar > area) {
 				area = ar;
@@ -148,7 +158,8 @@ vk_message(const struct config_messenger *c, json_t *root,
 		snprintf(u->photo, sizeof(u->photo), "%s", photo);
 	if (text != NULL && text[0] == '\0')
 		text = NULL;
-	chan_update_fill(u, "vk", text, json_integer_value(date) * 1000000);
+	chan_update_fill(
+	    u, "vk", text, chan_time_us(json_integer_value(date), 1000000));
 	return 0;
 }
 
