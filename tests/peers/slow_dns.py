@@ -8,8 +8,9 @@ Listens on UDP 127.0.0.1 (port 0: any; the port is printed as
 ADDRESS (127.0.0.1) and every other query (AAAA...) with no record, each
 DELAY seconds (2) after it came, on a timer of its own: a slow resolver,
 not a stuck one, so many queries wait at once. Each query is logged as
-"query NAME TYPE" when it arrives and "answer NAME TYPE" when answered
-(and flushed, so a test can wait for them).
+"TIME query NAME TYPE" when it arrives and "TIME answer NAME TYPE" when
+answered (NAME in lower case, TIME in Unix seconds; flushed, so a test
+can wait for them).
 """
 import argparse
 import socket
@@ -62,7 +63,8 @@ def main():
 
     def note(what, name, qtype):
         with lock:
-            log.write(f"{time.time():.3f} {what} {name} {qtype}\n")
+            # evdns mixes the case of names (0x20 hardening): log them lower
+            log.write(f"{time.time():.3f} {what} {name.lower()} {qtype}\n")
             log.flush()
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Proves: no DNS lookup blocks the event loop (issue 19 item 4, docs/dns.md).
+# The SMSC is configured by name, smsc.test, and [dns] points at a local
+# resolver (tests/peers/slow_dns.py) that answers every query 2 s late.
+# While the gateway's lookup of smsc.test is pending, /healthz on the admin
+# listener answers within 100 ms, every time it is asked; then the answer
+# comes, the link connects to the simulator and binds. A second gateway
+# whose resolver never answers (a silent UDP port, [dns] timeout 300ms,
+# attempts 1) keeps answering too and logs "cannot resolve smsc.test",
+# then retries: a lookup that fails is a connect that failed.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+command -v python3 >/dev/null || { echo "no python3: skipped" >&2; exit 77; }
+command -v curl >/dev/null || { echo "no curl: skipped" >&2; exit 77; }
+e2e_init e2e_slow_dns
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+python3 "$MLINE_SOURCE_DIR/tests/peers/slow_dns.py" --delay 2 --log "$W/dns.log" \
+	2>"$W/dns.err" &
+DNS_PID=$!
+track "$DNS_PID"
+wait_until 10 "the slow resolver to listen" grep -q 'listening on 127.0.0.1:' "$W/dns.err"
+dns_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$W/dns.err")
+
+sim_start --timeout 30
+admin=$(free_port)
+serve_conf "[http]
+listen = 127.0.0.1:$(free_port)
+admin_listen = 127.0.0.1:$admin
+secret = slow-dns-secret-0123456789
+
+[dns]
+nameserver = 127.0.0.1:$dns_port
+timeout = 5s"
+sed -i 's/^host = 127\.0\.0\.1$/host = smsc.test/' "$W/serve.conf"
+grep -q '^host = smsc.test$' "$W/serve.conf" || fail "the config does not name smsc.test"
+serve_start
+
+# /healthz, timed, while the query is pending: its answer is 2 s away.
+health() {
+	curl -s -o /dev/null --max-time 5 -w '%{http_code} %{time_total}\n' \
+		"http://127.0.0.1:$admin/healthz"
+}
+wait_until 10 "the lookup of smsc.test" grep -q ' query smsc.test 1$' "$W/dns.log"
+asked=$(sed -n 's/^\([0-9.]*\) query smsc.test 1$/\1/p' "$W/dns.log" | head -n 1)
+up() { health | grep -q '^200 '; }
+wait_until 2 "/healthz on the admin listener" up
+n=0 worst=0
+while :; do
+	now=$(date +%s.%N)
+	awk -v a="$asked" -v n="$now" 'BEGIN { exit !(n - a < 1.7) }' || break
+	read -r code secs < <(health)
+	expect_eq "/healthz while smsc.test is resolving" "$code" 200
+	awk -v s="$secs" 'BEGIN { exit !(s < 0.1) }' ||
+		fail "/healthz took $secs s while smsc.test was resolving"
+	worst=$(awk -v s="$secs" -v w="$worst" 'BEGIN { print (s > w) ? s : w }')
+	n=$((n + 1))
+	sleep 0.1
+done
+expect_ge "/healthz answers while the lookup was pending" "$n" 5
+grep -q ' answer smsc.test 1$' "$W/dns.log" && {
+	answered=$(sed -n 's/^\([0-9.]*\) answer smsc.test 1$/\1/p' "$W/dns.log" | head -n 1)
+	awk -v a="$answered" -v n="$now" 'BEGIN { exit !(a >= n - 0.05) }' ||
+		fail "the resolver answered before the last /healthz was asked"
+}
+
+# Then the answer: the link connects to 127.0.0.1 and binds.
+bound() { grep -q 'bound to smsc.test:' "$W/serve.log"; }
+wait_until 10 "the link to bind to smsc.test" bound
+grep -q ' answer smsc.test 1$' "$W/dns.log" || fail "bound without the resolver's answer"
+serve_stop
+kill "$SIM_PID" 2>/dev/null || true
+sim_wait
+expect_eq "binds at the simulator" "$(sim_stat 'binds ok')" 1
+
+# A resolver that never answers: the lookup fails after timeout x attempts,
+# the link says why and tries again; the loop serves all along.
+silent=$(free_port)
+python3 -c "import socket,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(('127.0.0.1',$silent)); time.sleep(60)" &
+SILENT_PID=$!
+track "$SILENT_PID"
+sed -i "s/^nameserver = .*/nameserver = 127.0.0.1:$silent/; s/^timeout = 5s$/timeout = 300ms\nattempts = 1/" "$W/serve.conf"
+: >"$W/serve.log"
+serve_start
+wait_until 10 "/healthz with a silent resolver" up
+failed() { grep -q 'cannot resolve smsc.test' "$W/serve.log"; }
+wait_until 10 "the failed lookup to be logged" failed
+read -r code secs < <(health)
+expect_eq "/healthz with a silent resolver" "$code" 200
+awk -v s="$secs" 'BEGIN { exit !(s < 0.1) }' || fail "/healthz took $secs s with a silent resolver"
+serve_stop
+echo "ok: $n /healthz answers (worst ${worst} s) while smsc.test took 2 s to resolve; bound after the answer; a silent resolver fails the lookup, not the loop"
