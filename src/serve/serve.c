@@ -468,6 +468,7 @@ serve_start_smpp(struct serve *sv, char *err, size_t errlen)
 	struct smpp_link_hooks hooks = { serve_link_submit, serve_link_receipt,
 		serve_link_report, serve_link_bound, sv, true };
 	struct outbox_opts oo = { .conninfo = sv->cfg.database.conninfo,
+		.dns = sv->dns,
 		.send = serve_outbox_send,
 		.send_ctx = sv,
 		.on_sent = serve_on_sent,
@@ -629,6 +630,7 @@ serve_start_channels(
 	}
 	if (sv->outbox == NULL) {
 		struct outbox_opts oo = { .conninfo = sv->cfg.database.conninfo,
+			.dns = sv->dns,
 			.on_sent = serve_on_sent,
 			.on_sent_arg = sv };
 
@@ -731,6 +733,16 @@ serve_signal(evutil_socket_t sig, short what, void *arg)
 
 /* ---- start and run ------------------------------------------------------- */
 
+/* evdns's own messages (a nameserver that stopped answering) in our log */
+static void
+serve_dns_log(int is_warning, const char *msg)
+{
+	if (is_warning)
+		log_warn("dns: %s", msg);
+	else
+		log_debug("dns: %s", msg);
+}
+
 /*
  * The asynchronous resolver (evdns) for host names on the loop: [dns]
  * nameserver, or /etc/resolv.conf's (and /etc/hosts). Idle, it holds no
@@ -745,6 +757,7 @@ serve_dns_new(struct event_base *base, const struct config_dns *d, char *err,
 	        (d->nameserver[0] ? 0 : EVDNS_BASE_INITIALIZE_NAMESERVERS));
 	char timeout[32], attempts[16];
 
+	evdns_set_log_fn(serve_dns_log);
 	if (dns == NULL) {
 		snprintf(err, errlen, "dns: no resolver (/etc/resolv.conf)");
 		return NULL;
@@ -795,6 +808,7 @@ serve_start(struct serve *sv, char *err, size_t errlen)
 	if ((sv->dns = serve_dns_new(sv->base, &sv->cfg.dns, err, errlen)) ==
 	    NULL)
 		return -1;
+	so.dns = sv->dns;
 	if ((sv->store = store_new(sv->base, &so, err, errlen)) == NULL)
 		return -1;
 	if (sv->cfg.smpp.enabled && serve_start_smpp(sv, err, errlen) != 0)
@@ -833,15 +847,16 @@ serve_free(struct serve *sv)
 		channel_stop(sv->chans[i]);
 	http_intake_free(sv->http);
 	console_free(sv->console);
-	smpp_link_free(sv->link); /* cancels its lookup: before the resolver */
-	if (sv->dns != NULL)
-		evdns_base_free(sv->dns, 0);
+	smpp_link_free(sv->link);
 	webc_free(sv->webc);
 	outbox_free(sv->outbox);
 	store_free(sv->store);
 	for (size_t i = 0; i < sv->nchans; i++)
 		channel_free(sv->chans[i]);
 	metrics_free(sv->metrics);
+	/* after the link and the databases, which cancel their lookups */
+	if (sv->dns != NULL)
+		evdns_base_free(sv->dns, 0);
 	while ((c = sv->free_calls) != NULL) {
 		sv->free_calls = c->next;
 		free(c);

@@ -8,7 +8,7 @@
  * a private network and mount namespace whose /etc/resolv.conf points at
  * tests/peers/slow_dns.py (2 s late); a request to api.test, answered by
  * a local evhttp server, takes the 2 s while a 10 ms timer on the same
- * loop keeps firing on time.
+ * loop keeps firing (never a gap near the lookup's 2 s).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -132,9 +132,14 @@ test_slow_lookup(void **state)
 	    r.status, (double)(r.done_us - r.start_us) / 1e6,
 	    (double)r.worst_gap_us / 1e3);
 	assert_int_equal(r.status, 200);
-	/* the lookup was slow (else this proves nothing) and the loop ran */
+	/*
+	 * The lookup was slow (else this proves nothing) and the loop ran:
+	 * a lookup on the loop would stop the ticks for its 2 s; the bound
+	 * leaves room for a loaded machine's scheduling (gaps of 0.5 s seen
+	 * at load 17 on 2 cores), not for a blocked loop.
+	 */
 	assert_true(r.done_us - r.start_us >= 1500000);
-	assert_true(r.worst_gap_us < 100000);
+	assert_true(r.worst_gap_us < 1000000);
 	event_free(tick);
 	webc_free(wc);
 	evhttp_free(http);
