@@ -597,7 +597,8 @@ serve_start_channel(struct serve *sv, const struct intake *in,
 		.status = serve_chan_status,
 		.status_arg = sv,
 		.conninfo = sv->cfg.database.conninfo,
-		.photo_max = mc->photo_max };
+		.photo_max = mc->photo_max,
+		.dns = sv->dns };
 	struct channel *ch = channel_new(sv->base, &co);
 
 	if (ch == NULL) {
