@@ -855,9 +855,6 @@ serve_free(struct serve *sv)
 	for (size_t i = 0; i < sv->nchans; i++)
 		channel_free(sv->chans[i]);
 	metrics_free(sv->metrics);
-	/* after the link and the databases, which cancel their lookups */
-	if (sv->dns != NULL)
-		evdns_base_free(sv->dns, 0);
 	while ((c = sv->free_calls) != NULL) {
 		sv->free_calls = c->next;
 		free(c);
@@ -870,6 +867,13 @@ serve_free(struct serve *sv)
 		event_free(sv->stop_timer);
 	if (sv->link_wait != NULL)
 		event_free(sv->link_wait);
+	/* Last: the link and the databases cancelled their lookups, and
+	   evdns reports a cancel from the loop; one turn lets those reports
+	   free what they hold, then the resolver goes. */
+	if (sv->dns != NULL) {
+		event_base_loop(sv->base, EVLOOP_NONBLOCK);
+		evdns_base_free(sv->dns, 0);
+	}
 }
 
 /*
