@@ -26,6 +26,7 @@
 #include "meterline/webc.h"
 
 struct event_base;
+struct evdns_base;
 
 /* What an adapter made of one webhook body. */
 enum chan_kind {
@@ -170,6 +171,8 @@ struct chan_opts {
 	 */
 	const char *conninfo;
 	size_t photo_max;
+	/* resolves conninfo's host names (db_opts.dns); NULL: libpq does */
+	struct evdns_base *dns;
 };
 
 struct channel;

@@ -298,6 +298,16 @@ struct config_retention {
 	int64_t interval; /* serve runs the maintenance this often; 0: never */
 };
 
+/* [dns]: the resolver of host names on the event loop (docs/dns.md) */
+struct config_dns {
+	/* "10.0.0.53" or "127.0.0.1:5353"; "" = /etc/resolv.conf's */
+	char nameserver[CONFIG_HOST_MAX + 1];
+	/* how long one query waits for an answer */
+	int timeout_ms;
+	/* queries sent before a name fails */
+	int attempts;
+};
+
 struct config_log {
 	enum log_level level;
 };
@@ -325,6 +335,7 @@ struct config {
 	struct config_log log;
 	struct config_security security;
 	struct config_reminders reminders;
+	struct config_dns dns;
 	char templates[TPL__MAX][TPL_MAX + 1];
 };
 

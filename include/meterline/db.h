@@ -88,6 +88,7 @@ int db_sync_copy_end(struct db_sync *, char *err, size_t errlen);
  * the caller can decide on the results and send the next round.
  */
 struct event_base;
+struct evdns_base;
 struct db;
 
 struct db_stmt {
@@ -113,6 +114,11 @@ struct db_opts {
 	int round_timeout_ms; /* 0: 60 s; then the link is dropped */
 	int backoff_min_ms; /* 0: 100 ms */
 	int backoff_max_ms; /* 0: 2 s (see db_new) */
+	/* the resolver of the conninfo's host names (borrowed; outlives
+	   the db): they are looked up before every connect and given to
+	   libpq as hostaddr (docs/dns.md). NULL: libpq resolves them, with
+	   a blocking getaddrinfo */
+	struct evdns_base *dns;
 };
 
 /* What a round gives back. rows[i] is statement i's result (NULL if lost). */

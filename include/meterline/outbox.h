@@ -20,6 +20,7 @@
 #include "meterline/intake.h"
 
 struct event_base;
+struct evdns_base;
 struct outbox;
 struct smpp_mt;
 struct smpp_mt_report;
@@ -59,6 +60,8 @@ enum outbox_verdict {
 
 struct outbox_opts {
 	const char *conninfo;
+	/* resolves conninfo's host names (db_opts.dns); NULL: libpq does */
+	struct evdns_base *dns;
 	/* the SMS channel's sender; NULL: no SMS channel */
 	outbox_send_fn send;
 	void *send_ctx;

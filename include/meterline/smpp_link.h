@@ -29,6 +29,7 @@
 #include "meterline/intake.h"
 
 struct event_base;
+struct evdns_base;
 struct smpp_link;
 
 /*
@@ -68,6 +69,10 @@ struct smpp_link_tuning {
 	uint8_t mt_dst_ton, mt_dst_npi;
 	/* graceful stop: the bounded wait, 10000 */
 	int stop_timeout_ms;
+	/* the resolver of a host name (borrowed; outlives the link): the
+	   name is looked up at every connect, without blocking the loop.
+	   NULL, the default: the host must be a numeric address */
+	struct evdns_base *dns;
 };
 
 void smpp_link_tuning_defaults(struct smpp_link_tuning *);
@@ -166,7 +171,8 @@ struct smpp_link_stats {
  * Create a link (not connected yet). cfg and tuning are copied; tuning NULL
  * means smpp_link_tuning_defaults(). cfg is trusted as config_load left it
  * (bounds checked there); NULL with a reason when host is not a numeric
- * address, the TLS trust anchors do not load, or tuning is out of range.
+ * address (nor a name with tuning->dns set), the TLS trust anchors do not
+ * load, or tuning is out of range.
  */
 struct smpp_link *smpp_link_new(struct event_base *,
     const struct config_smpp *cfg, const struct smpp_link_tuning *tuning,

@@ -21,6 +21,7 @@
 #include "meterline/intake.h"
 
 struct event_base;
+struct evdns_base;
 struct config;
 struct store;
 
@@ -35,6 +36,8 @@ struct store_reply {
 
 struct store_opts {
 	const char *conninfo; /* libpq (multi-host is fine) */
+	/* resolves conninfo's host names (db_opts.dns); NULL: libpq does */
+	struct evdns_base *dns;
 	const struct config *cfg; /* borrowed, for the store's life */
 	size_t queue_max; /* 0: 16 x batch_max; beyond, submit refuses */
 	int connections; /* 0: 2; batches overlap on them */

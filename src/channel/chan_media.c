@@ -375,6 +375,7 @@ chan_media_new(
 	event_add(cm->timer, &tv);
 	dbo.name = o->api->name;
 	dbo.conninfo = cm->conninfo;
+	dbo.dns = o->dns;
 	dbo.stmts = cm_stmts;
 	dbo.nstmts = ARRAY_SIZE(cm_stmts);
 	cm->db = db_new(base, &dbo, NULL, NULL);

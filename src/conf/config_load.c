@@ -279,8 +279,10 @@ load_value(
 			    sizeof(c->value) - 1);
 			return NULL;
 		}
-		snprintf(
-		    c->value + used, sizeof(c->value) - used, " %s", value);
+		/* "key =" then the value indented below: no leading space,
+		   which the dump could not write back (fuzz_config) */
+		snprintf(c->value + used, sizeof(c->value) - used, "%s%s",
+		    used > 0 ? " " : "", value);
 		return c->value;
 	}
 	if (s != NULL) {
@@ -293,24 +295,69 @@ load_value(
 	return c->value;
 }
 
+/*
+ * A value is UTF-8 text without control characters (a tab is allowed):
+ * a file saved in another encoding, or a stray control octet, is reported
+ * here rather than sent to customers or libpq, and config_dump can write
+ * every accepted value back as it was read. 0, or -1 with why.
+ */
+static int
+load_text_ok(const char *value, char *why, size_t whylen)
+{
+	size_t len = strlen(value);
+
+	for (size_t i = 0; i < len;) {
+		int32_t cp;
+		size_t n = log_utf8_next(value + i, len - i, &cp);
+
+		if (cp < 0) {
+			snprintf(why, whylen,
+			    "not valid UTF-8 at byte %zu of the value (save the file as UTF-8)",
+			    i + 1);
+			return -1;
+		}
+		if ((cp < 0x20 && cp != '\t') || (cp >= 0x7F && cp < 0xA0)) {
+			snprintf(why, whylen,
+			    "control character U+%04X at byte %zu of the value",
+			    (unsigned)cp, i + 1);
+			return -1;
+		}
+		i += n;
+	}
+	return 0;
+}
+
+/* Report a refused value where it was found (load_report_cb skips it). */
+static void
+load_refuse(
+    struct load_ctx *c, const char *section, const char *key, const char *why)
+{
+	struct load_seen *s = load_find(c, section, key);
+
+	load_error(c, c->line, "%s.%s: %s", section, key, why);
+	if (s != NULL)
+		s->bad = true;
+}
+
 static int
 load_handler(
     void *user, const char *section, const char *key, const char *value)
 {
 	struct load_ctx *c = user;
+	const char *joined;
 	char why[256];
 
 	if (config_section(c->cfg, section, why, sizeof(why)) != 0)
 		return 1; /* reported once, at its header */
-	if ((value = load_value(c, section, key, value)) == NULL)
+	if ((joined = load_value(c, section, key, value)) == NULL)
 		return 1;
-	if (config_set(c->cfg, section, key, value, why, sizeof(why)) != 0) {
-		struct load_seen *s = load_find(c, section, key);
-
-		load_error(c, c->line, "%s.%s: %s", section, key, why);
-		if (s != NULL)
-			s->bad = true;
-	}
+	if (load_text_ok(value, why, sizeof(why)) != 0)
+		load_refuse(c, section, key, why);
+	else if (load_text_ok(joined, why, sizeof(why)) != 0)
+		; /* an earlier line of the value: reported there */
+	else if (config_set(c->cfg, section, key, joined, why, sizeof(why)) !=
+	    0)
+		load_refuse(c, section, key, why);
 	return 1; /* keep going: report every problem at once */
 }
 

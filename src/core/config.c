@@ -238,6 +238,11 @@ static const struct cfg_key cfg_keys[] = {
 	{ "security", "strict_secret_files", CFG_BOOL,
 	    F(security.strict_secret_files), 0, 0, NULL, "false", 0 },
 
+	{ "dns", "nameserver", CFG_STR, F(dns.nameserver), 0, 0, NULL, "", 0 },
+	{ "dns", "timeout", CFG_MSEC, F(dns.timeout_ms), 100, MSECS(MINUTE),
+	    NULL, "5s", 0 },
+	{ "dns", "attempts", CFG_INT, F(dns.attempts), 1, 10, NULL, "2", 0 },
+
 	{ "telegram", "token", CFG_STR, F(telegram.token), 0, 0, NULL, "",
 	    CFG_SECRET },
 	{ "telegram", "token_file", CFG_STR, F(telegram.token_file), 0, 0, NULL,
@@ -348,8 +353,8 @@ static const struct cfg_key cfg_keys[] = {
 
 static const char *const cfg_sections[] = { "database", "smpp", "http",
 	"console", "dialog", "verify", "window", "limits", "store", "intake",
-	"retention", "log", "security", "templates", "telegram", "max", "viber",
-	"whatsapp", "vk", "reminders" };
+	"retention", "log", "security", "dns", "templates", "telegram", "max",
+	"viber", "whatsapp", "vk", "reminders" };
 
 static int cfg_why(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -942,6 +947,54 @@ cfg_hostport_ok(const char *s, int64_t min_port)
 	    port <= 65535;
 }
 
+/*
+ * A DNS host name: dot-separated labels of ASCII letters, digits and '-'
+ * (1..63 octets, no '-' at either end), at most 253 octets in all, whose
+ * last label is not all digits ("10.0.0" is a broken address, not a name).
+ */
+static bool
+cfg_hostname_ok(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+	bool digits = true;
+
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		char ch = s[i];
+		bool digit = ch >= '0' && ch <= '9';
+
+		if (ch == '.' || ch == '\0') {
+			if (label == 0 || label > 63 || s[i - 1] == '-')
+				return false;
+			if (ch == '\0')
+				return !digits;
+			label = 0;
+			digits = true;
+		} else if (digit || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= 'A' && ch <= 'Z') || (ch == '-' && label > 0)) {
+			label++;
+			digits = digits && digit;
+		} else {
+			return false;
+		}
+	}
+	return false;
+}
+
+/* [dns] nameserver: a numeric address, with a port or not. */
+static int
+cfg_check_dns(const struct config_dns *d, config_report_cb report, void *arg)
+{
+	const char *ns = d->nameserver;
+
+	if (ns[0] == '\0' || config_numeric_host(ns) ||
+	    (cfg_hostport_ok(ns, 1) && ns[0] != '['))
+		return 0;
+	return cfg_report(report, arg, "dns", "nameserver",
+	    "not a numeric address (10.0.0.53, 127.0.0.1:5353)");
+}
+
 static int
 cfg_check_smpp(const struct config_smpp *s, config_report_cb report, void *arg)
 {
@@ -952,10 +1005,10 @@ cfg_check_smpp(const struct config_smpp *s, config_report_cb report, void *arg)
 		return 0;
 	if (s->host[0] == '\0')
 		n += cfg_report(report, arg, "smpp", "host", required);
-	else if (!config_numeric_host(s->host))
+	else if (!config_numeric_host(s->host) && !cfg_hostname_ok(s->host))
 		n += cfg_report(report, arg, "smpp", "host",
-		    "not a numeric IPv4 or IPv6 address (10.0.0.7, ::1): "
-		    "nothing on the event loop may wait for DNS");
+		    "neither a numeric IPv4 or IPv6 address (10.0.0.7, ::1) "
+		    "nor a host name (smsc.example.net)");
 	if (s->system_id[0] == '\0')
 		n += cfg_report(report, arg, "smpp", "system_id", required);
 	if (s->password[0] != '\0' && s->password_file[0] != '\0')
@@ -1183,7 +1236,8 @@ config_check(const struct config *cfg, config_report_cb report, void *arg)
 	    cfg_check_messenger(cfg, "vk", &cfg->vk, report, arg) +
 	    cfg_check_accounts(cfg, report, arg) +
 	    cfg_check_reminders(cfg, report, arg) +
-	    cfg_check_retention(cfg, report, arg);
+	    cfg_check_retention(cfg, report, arg) +
+	    cfg_check_dns(&cfg->dns, report, arg);
 
 	/* port 0: any free port (tests read it from the log) */
 	if (cfg->console.enabled && !cfg_hostport_ok(cfg->console.listen, 0))

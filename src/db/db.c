@@ -25,6 +25,7 @@
 #include <event2/event.h>
 #include <libpq-fe.h>
 
+#include "db_dns.h"
 #include "meterline/db.h"
 #include "meterline/log.h"
 #include "meterline/xmalloc.h"
@@ -64,6 +65,7 @@ struct db {
 	bool in_txn; /* pooled: the settings went in this transaction */
 	char *local_sql; /* pooled: session_sql with is_local true */
 	struct db_round_q *head, *tail;
+	struct db_lookup *lookup; /* host names being resolved (evdns) */
 	unsigned gen; /* bumped by every failure */
 	uint32_t rng;
 	/* log damping: one line per state change, repeats once a minute */
@@ -245,6 +247,8 @@ db_fail(struct db *db, const char *what)
 		event_free(db->io); /* before PQfinish closes the fd */
 		db->io = NULL;
 	}
+	db_lookup_cancel(db->lookup);
+	db->lookup = NULL;
 	PQfinish(db->conn);
 	db->conn = NULL;
 	db->state = DB_IDLE;
@@ -491,11 +495,13 @@ db_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* PQconnectStart, with hostaddr (NULL: none) from the lookup. */
 static void
-db_connect(struct db *db)
+db_connect_to(struct db *db, const char *hostaddr)
 {
-	const char *keys[] = { "dbname", "fallback_application_name", NULL };
-	const char *vals[] = { db->opts.conninfo, "meterline", NULL };
+	const char *keys[] = { "dbname", "fallback_application_name",
+		hostaddr ? "hostaddr" : NULL, NULL };
+	const char *vals[] = { db->opts.conninfo, "meterline", hostaddr, NULL };
 
 	db->conn = PQconnectStartParams(keys, vals, 1);
 	if (db->conn == NULL || PQstatus(db->conn) == CONNECTION_BAD ||
@@ -507,6 +513,35 @@ db_connect(struct db *db)
 	db->want_write = false;
 	db_arm(db, EV_WRITE); /* as if PGRES_POLLING_WRITING */
 	db_timer_set(db, db->opts.connect_timeout_ms);
+}
+
+static void
+db_looked_up(const char *hostaddr, const char *why, void *arg)
+{
+	struct db *db = arg;
+
+	db->lookup = NULL;
+	if (hostaddr == NULL)
+		db_fail(db, why);
+	else
+		db_connect_to(db, hostaddr);
+}
+
+/*
+ * Connect; with a resolver, first look the host names up (libpq's own
+ * lookup is a blocking getaddrinfo), bounded by the connect timeout.
+ */
+static void
+db_connect(struct db *db)
+{
+	if (db->opts.dns != NULL &&
+	    (db->lookup = db_lookup_start(db->base, db->opts.dns,
+	         db->opts.conninfo, db_looked_up, db)) != NULL) {
+		db->state = DB_CONNECTING;
+		db_timer_set(db, db->opts.connect_timeout_ms);
+		return;
+	}
+	db_connect_to(db, NULL);
 }
 
 struct db *
@@ -554,6 +589,7 @@ db_free(struct db *db)
 	if (db->io != NULL)
 		event_free(db->io);
 	db->io = NULL;
+	db_lookup_cancel(db->lookup);
 	PQfinish(db->conn);
 	db->conn = NULL;
 	db->state = DB_IDLE;

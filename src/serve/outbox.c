@@ -1111,6 +1111,7 @@ outbox_new(struct event_base *base, const struct outbox_opts *opts)
 		ob->chans[0].pending = true;
 	}
 	dbo.conninfo = ob->conninfo;
+	dbo.dns = opts->dns;
 	dbo.stmts = ob_stmts;
 	dbo.nstmts = ARRAY_SIZE(ob_stmts);
 	dbo.session_sql = ob_session_sql;

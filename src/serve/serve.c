@@ -15,6 +15,7 @@
 
 #include <sys/socket.h>
 
+#include <event2/dns.h>
 #include <event2/event.h>
 
 #include "meterline/channel.h"
@@ -76,6 +77,8 @@ struct serve_call {
 
 struct serve {
 	struct event_base *base;
+	/* the resolver of host names (SMSC), [dns]; docs/dns.md */
+	struct evdns_base *dns;
 	struct config cfg;
 	struct store *store;
 	struct outbox *outbox;
@@ -470,6 +473,7 @@ serve_start_smpp(struct serve *sv, char *err, size_t errlen)
 	struct smpp_link_hooks hooks = { serve_link_submit, serve_link_receipt,
 		serve_link_report, serve_link_bound, sv, true };
 	struct outbox_opts oo = { .conninfo = sv->cfg.database.conninfo,
+		.dns = sv->dns,
 		.send = serve_outbox_send,
 		.send_ctx = sv,
 		.on_sent = serve_on_sent,
@@ -478,6 +482,7 @@ serve_start_smpp(struct serve *sv, char *err, size_t errlen)
 
 	smpp_link_tuning_defaults(&tuning);
 	tuning.stop_timeout_ms = SERVE_LINK_STOP_MS;
+	tuning.dns = sv->dns;
 	sv->outbox = outbox_new(sv->base, &oo);
 	strlcpy_s(sv->outbox_owner, outbox_owner(sv->outbox),
 	    sizeof(sv->outbox_owner));
@@ -598,7 +603,8 @@ serve_start_channel(struct serve *sv, const struct intake *in,
 		.status = serve_chan_status,
 		.status_arg = sv,
 		.conninfo = sv->cfg.database.conninfo,
-		.photo_max = mc->photo_max };
+		.photo_max = mc->photo_max,
+		.dns = sv->dns };
 	struct channel *ch = channel_new(sv->base, &co);
 
 	if (ch == NULL) {
@@ -631,6 +637,7 @@ serve_start_channels(
 	}
 	if (sv->outbox == NULL) {
 		struct outbox_opts oo = { .conninfo = sv->cfg.database.conninfo,
+			.dns = sv->dns,
 			.on_sent = serve_on_sent,
 			.on_sent_arg = sv };
 
@@ -775,6 +782,52 @@ serve_signal(evutil_socket_t sig, short what, void *arg)
 
 /* ---- start and run ------------------------------------------------------- */
 
+/* evdns's own messages (a nameserver that stopped answering) in our log */
+static void
+serve_dns_log(int is_warning, const char *msg)
+{
+	if (is_warning)
+		log_warn("dns: %s", msg);
+	else
+		log_debug("dns: %s", msg);
+}
+
+/*
+ * The asynchronous resolver (evdns) for host names on the loop: [dns]
+ * nameserver, or /etc/resolv.conf's (and /etc/hosts). Idle, it holds no
+ * event, so the loop still ends when everything else has.
+ */
+static struct evdns_base *
+serve_dns_new(struct event_base *base, const struct config_dns *d, char *err,
+    size_t errlen)
+{
+	struct evdns_base *dns = evdns_base_new(base,
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE |
+	        (d->nameserver[0] ? 0 : EVDNS_BASE_INITIALIZE_NAMESERVERS));
+	char timeout[32], attempts[16];
+
+	evdns_set_log_fn(serve_dns_log);
+	if (dns == NULL) {
+		snprintf(err, errlen, "dns: no resolver (/etc/resolv.conf)");
+		return NULL;
+	}
+	snprintf(timeout, sizeof(timeout), "%d.%03d", d->timeout_ms / 1000,
+	    d->timeout_ms % 1000);
+	snprintf(attempts, sizeof(attempts), "%d", d->attempts);
+	if ((d->nameserver[0] &&
+	        evdns_base_nameserver_ip_add(dns, d->nameserver) != 0) ||
+	    evdns_base_set_option(dns, "timeout:", timeout) != 0 ||
+	    evdns_base_set_option(dns, "attempts:", attempts) != 0) {
+		snprintf(err, errlen, "dns.nameserver: cannot use \"%s\"",
+		    d->nameserver);
+		evdns_base_free(dns, 0);
+		return NULL;
+	}
+	if (d->nameserver[0])
+		evdns_base_load_hosts(dns, NULL); /* as with resolv.conf */
+	return dns;
+}
+
 static int
 serve_start(struct serve *sv, char *err, size_t errlen)
 {
@@ -801,6 +854,10 @@ serve_start(struct serve *sv, char *err, size_t errlen)
 	        "What each messenger channel did (docs/channels.md)",
 	        "channel,event", 0);
 	metrics_on_render(sv->metrics, serve_collect, sv);
+	if ((sv->dns = serve_dns_new(sv->base, &sv->cfg.dns, err, errlen)) ==
+	    NULL)
+		return -1;
+	so.dns = sv->dns;
 	if ((sv->store = store_new(sv->base, &so, err, errlen)) == NULL)
 		return -1;
 	if (sv->cfg.smpp.enabled && serve_start_smpp(sv, err, errlen) != 0)
@@ -864,6 +921,13 @@ serve_free(struct serve *sv)
 		event_free(sv->stop_timer);
 	if (sv->link_wait != NULL)
 		event_free(sv->link_wait);
+	/* Last: the link and the databases cancelled their lookups, and
+	   evdns reports a cancel from the loop; one turn lets those reports
+	   free what they hold, then the resolver goes. */
+	if (sv->dns != NULL) {
+		event_base_loop(sv->base, EVLOOP_NONBLOCK);
+		evdns_base_free(sv->dns, 0);
+	}
 }
 
 /*

@@ -425,6 +425,11 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 		    reason, sizeof(reason), "connection closed by the SMSC");
 	else if (what & BEV_EVENT_TIMEOUT)
 		sess_timeout_reason(s, reason, sizeof(reason));
+	else if (s->l->by_name && s->st == SS_CONNECTING &&
+	    bufferevent_socket_get_dns_error(bev) != 0)
+		snprintf(reason, sizeof(reason), "cannot resolve %.64s: %s",
+		    s->l->cfg.host,
+		    evutil_gai_strerror(bufferevent_socket_get_dns_error(bev)));
 	else if (s->l->tls_ctx != NULL &&
 	    (tls_err = bufferevent_get_openssl_error(bev)))
 		snprintf(reason, sizeof(reason), "TLS: %s",
@@ -484,6 +489,19 @@ sess_tls_bev(struct sess *s)
 	return bev;
 }
 
+/* connect() to the address, or first look the name up (evdns). */
+static int
+sess_connect_start(struct sess *s)
+{
+	struct smpp_link *l = s->l;
+
+	if (l->by_name)
+		return bufferevent_socket_connect_hostname(
+		    s->bev, l->tune.dns, AF_UNSPEC, l->cfg.host, l->cfg.port);
+	return bufferevent_socket_connect(
+	    s->bev, (struct sockaddr *)&l->addr, l->addrlen);
+}
+
 static void
 sess_connect(struct sess *s)
 {
@@ -509,8 +527,7 @@ sess_connect(struct sess *s)
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	sess_set_state(s, SS_CONNECTING);
 	l->st.connects++;
-	if (bufferevent_socket_connect(
-	        s->bev, (struct sockaddr *)&l->addr, l->addrlen) < 0)
+	if (sess_connect_start(s) < 0)
 		sess_fail(s, "connect failed");
 }
 
@@ -860,10 +877,13 @@ sess_init(struct smpp_link *l, unsigned idx, uint32_t bind_cmd)
 	s->reconnect_ev = evtimer_new(l->base, sess_reconnect_cb, s);
 }
 
-/* The SMSC's numeric address: nothing on the loop may block on DNS. */
+/*
+ * The SMSC's numeric address, or with a resolver a host name looked up at
+ * every connect (evdns): nothing on the loop may block on DNS.
+ */
 static int
-link_addr(struct smpp_link *l, const struct config_smpp *cfg, char *err,
-    size_t errlen)
+link_addr(struct smpp_link *l, const struct config_smpp *cfg,
+    struct evdns_base *dns, char *err, size_t errlen)
 {
 	char hostport[CONFIG_HOST_MAX + 16];
 
@@ -871,12 +891,14 @@ link_addr(struct smpp_link *l, const struct config_smpp *cfg, char *err,
 	snprintf(hostport, sizeof(hostport),
 	    strchr(cfg->host, ':') ? "[%s]:%u" : "%s:%u", cfg->host, cfg->port);
 	if (evutil_parse_sockaddr_port(
-	        hostport, (struct sockaddr *)&l->addr, &l->addrlen) != 0) {
-		snprintf(err, errlen, "host '%s' is not a numeric address",
-		    cfg->host);
-		return -1;
+	        hostport, (struct sockaddr *)&l->addr, &l->addrlen) == 0)
+		return 0;
+	if (dns != NULL && cfg->host[0] != '\0' && !strchr(cfg->host, ':')) {
+		l->by_name = true; /* config_check vetted its syntax */
+		return 0;
 	}
-	return 0;
+	snprintf(err, errlen, "host '%s' is not a numeric address", cfg->host);
+	return -1;
 }
 
 /* One tick drives every deadline; fine enough for the smallest one. */
@@ -915,7 +937,7 @@ smpp_link_new(struct event_base *base, const struct config_smpp *cfg,
 		return NULL;
 	}
 	l = xcalloc(1, sizeof(*l));
-	if (link_addr(l, cfg, err, errlen) != 0)
+	if (link_addr(l, cfg, tuning->dns, err, errlen) != 0)
 		goto fail;
 	if (cfg->tls && (l->tls_ctx = link_tls_ctx(cfg, err, errlen)) == NULL)
 		goto fail;

@@ -120,6 +120,7 @@ struct smpp_link {
 	struct smpp_link_hooks hooks;
 	struct sockaddr_storage addr;
 	int addrlen;
+	bool by_name; /* cfg.host is a name: resolved with tune.dns */
 	struct sess sess[2];
 	unsigned nsess;
 	bool was_bound;

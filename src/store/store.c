@@ -900,6 +900,7 @@ store_conn_open(struct store *st, struct store_conn *c, int i)
 	struct db_opts dbo = {
 		.name = c->name,
 		.conninfo = st->opts.conninfo,
+		.dns = st->opts.dns,
 		.stmts = store_stmts,
 		.nstmts = ST__MAX,
 		.session_sql = store_session_sql,

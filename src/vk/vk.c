@@ -89,6 +89,16 @@ vk_answer(struct chan_update *u, const char *text)
 	u->answer_type = "text/plain";
 }
 
+/* A size's pixels; 0 for a size no photo has (a hostile body's huge
+   width and height must not overflow: fuzz_messenger). */
+static json_int_t
+vk_area(json_int_t w, json_int_t h)
+{
+	if (w <= 0 || h <= 0 || w > INT32_MAX || h > INT32_MAX)
+		return 0;
+	return w * h;
+}
+
 /* The URL of the largest size of the first photo attachment, or NULL. */
 static const char *
 vk_photo(json_t *msg)
@@ -108,9 +118,9 @@ vk_photo(json_t *msg)
 		json_array_foreach(
 		    json_object_get(json_object_get(a, "photo"), "sizes"), i, s)
 		{
-			json_int_t ar =
-			    json_integer_value(json_object_get(s, "width")) *
-			    json_integer_value(json_object_get(s, "height"));
+			json_int_t ar = vk_area(
+			    json_integer_value(json_object_get(s, "width")),
+			    json_integer_value(json_object_get(s, "height")));
 
 			if (ar > area) {
 				area = ar;

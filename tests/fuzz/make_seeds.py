@@ -159,7 +159,9 @@ def file_seeds():
 
 
 def messenger_seeds():
-    """Op octet: bit 0 MAX, bit 1 a platform answer, bits 2-4 its status."""
+    """Op octet: bit 0 and bits 5-6 the adapter (0 Telegram, 1 MAX,
+    2 Viber, 3 WhatsApp, 4 VK), bit 1 a platform answer, bits 2-4 its
+    status (0 200, 1 400, 2 403, 3 404, 4 429, 5 500)."""
     tg = {
         "tg_text": '{"update_id":10,"message":{"message_id":1,"from":{"id":42,"is_bot":false,"first_name":"A"},"chat":{"id":42,"type":"private"},"date":1700000000,"text":"ПС 123859"}}',
         "tg_photo": '{"update_id":11,"message":{"message_id":2,"from":{"id":42},"chat":{"id":42,"type":"private"},"date":1,"photo":[{"file_id":"small","file_unique_id":"a","width":90,"height":90},{"file_id":"big","file_unique_id":"b","width":800,"height":800}],"caption":"ПС 1 2"}}',
@@ -182,6 +184,53 @@ def messenger_seeds():
     put("messenger", "tg_flood", bytes([2 | 4 << 2]) + b'{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 5","parameters":{"retry_after":5}}')
     put("messenger", "max_ok", b"\x03" + b'{"message":{"recipient":{"user_id":501},"body":{"mid":"mid.out","seq":2,"text":"ok"}}}')
     put("messenger", "max_404", bytes([3 | 3 << 2]) + b"{}")
+    others_seeds()
+
+
+def adapter_op(adapter, answer=False, status=0):
+    """The first octet of a messenger input (see messenger_seeds)."""
+    return bytes([(adapter & 1) | (adapter >> 1) << 5 | answer << 1 | status << 2])
+
+
+def others_seeds():
+    """Viber (2), WhatsApp (3) and VK (4): fuzz_messenger.c's config has
+    VK group_id 12345, secret vk-secret, confirmation confirm-me."""
+    vb = {
+        "vb_text": '{"event":"message","timestamp":1457764197627,"chat_hostname":"SN-376_","message_token":4912661846655238145,"sender":{"id":"01234567890A=","name":"John","api_version":1},"message":{"type":"text","text":"ПС 123859","tracking_data":"t"},"silent":false}',
+        "vb_picture": '{"event":"message","timestamp":1,"message_token":4912661846655238146,"sender":{"id":"01234567890A="},"message":{"type":"picture","text":"45055","media":"https://dl-media.viber.com/p.jpg"}}',
+        "vb_sticker": '{"event":"message","timestamp":1,"message_token":7,"sender":{"id":"a"},"message":{"type":"sticker","sticker_id":1}}',
+        "vb_started": '{"event":"conversation_started","timestamp":1,"message_token":8,"type":"open","context":"c","user":{"id":"0123="},"subscribed":false}',
+        "vb_delivered": '{"event":"delivered","timestamp":1,"message_token":4912661846655238145,"user_id":"0123="}',
+        "vb_failed": '{"event":"failed","timestamp":1,"message_token":9,"user_id":"0123=","desc":"x"}',
+    }
+    wa = {
+        "wa_text": '{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550000000","phone_number_id":"12345"},"contacts":[{"profile":{"name":"A"},"wa_id":"79120000001"}],"messages":[{"from":"79120000001","id":"wamid.ABC","timestamp":"1700000000","type":"text","text":{"body":"ПС 123859"}}]},"field":"messages"}]}]}',
+        "wa_image": '{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"phone_number_id":"12345"},"messages":[{"from":"79120000001","id":"wamid.IMG","timestamp":"1700000001","type":"image","image":{"id":"media-1","mime_type":"image/jpeg","caption":"45055"}}]},"field":"messages"}]}]}',
+        "wa_button": '{"object":"whatsapp_business_account","entry":[{"changes":[{"value":{"messages":[{"from":"79120000001","id":"wamid.B","timestamp":"1","type":"interactive","interactive":{"type":"button_reply","button_reply":{"id":"cancel","title":"Отмена"}}}]},"field":"messages"}]}]}',
+        "wa_status": '{"object":"whatsapp_business_account","entry":[{"changes":[{"value":{"statuses":[{"id":"wamid.OUT","status":"delivered","timestamp":"1700000002","recipient_id":"79120000001"}]},"field":"messages"}]}]}',
+    }
+    vk = {
+        "vk_confirm": '{"type":"confirmation","group_id":12345}',
+        "vk_text": '{"group_id":12345,"type":"message_new","event_id":"a1b2c3","v":"5.199","object":{"message":{"date":1700000000,"from_id":501,"id":7,"out":0,"peer_id":501,"text":"ПС 123859","attachments":[{"type":"photo","photo":{"id":1,"sizes":[{"height":75,"width":56,"type":"s","url":"https://sun9-1.userapi.com/s.jpg"},{"height":604,"width":453,"type":"x","url":"https://sun9-1.userapi.com/x.jpg"}]}}]},"client_info":{}},"secret":"vk-secret"}',
+        "vk_chat": '{"group_id":12345,"type":"message_new","event_id":"e2","object":{"message":{"date":1,"from_id":501,"peer_id":2000000001,"out":0,"text":"x"}},"secret":"vk-secret"}',
+        "vk_typing": '{"group_id":12345,"type":"message_typing_state","event_id":"e3","object":{"state":"typing","from_id":501,"to_id":-12345},"secret":"vk-secret"}',
+    }
+    for adapter, bodies in ((2, vb), (3, wa), (4, vk)):
+        for name, body in bodies.items():
+            put("messenger", name, adapter_op(adapter) + body.encode())
+    answers = {
+        "vb_ok": (2, 0, '{"status":0,"status_message":"ok","message_token":5741311803571721087,"chat_hostname":"SN-CHAT-05_","billing_status":1}'),
+        "vb_unsubscribed": (2, 0, '{"status":6,"status_message":"receiverNotSubscribed"}'),
+        "vb_flood": (2, 0, '{"status":12,"status_message":"tooManyRequests"}'),
+        "wa_ok": (3, 0, '{"messaging_product":"whatsapp","contacts":[{"input":"79120000001","wa_id":"79120000001"}],"messages":[{"id":"wamid.HBgL"}]}'),
+        "wa_window": (3, 1, '{"error":{"message":"Re-engagement message","type":"OAuthException","code":131047,"fbtrace_id":"x"}}'),
+        "wa_rate": (3, 1, '{"error":{"code":130429}}'),
+        "vk_ok": (4, 0, '{"response":731}'),
+        "vk_error": (4, 0, '{"error":{"error_code":901,"error_msg":"Can\'t send messages for users without permission"}}'),
+        "vk_flood": (4, 0, '{"error":{"error_code":6,"error_msg":"Too many requests per second"}}'),
+    }
+    for name, (adapter, status, body) in answers.items():
+        put("messenger", name, adapter_op(adapter, True, status) + body.encode())
 
 
 smpp_seeds()

@@ -493,6 +493,39 @@ test_dump_masks_quoted_password(void **state)
 	    strstr(dump, "conninfo = host=db password=*** dbname=x\n"));
 }
 
+/*
+ * fuzz_config's finding (tests/fuzz/regress/config/): values must be text
+ * the dump writes back exactly. Invalid UTF-8 and control characters are
+ * refused where they are, once per line; a value that starts on the line
+ * below its "key =" has no leading space.
+ */
+static void
+test_value_text(void **state)
+{
+	(void)state;
+	expect_error("[database]\nconninfo =\n  host=x\xff\n",
+	    "test.conf:3: database.conninfo: not valid UTF-8 at byte 7 of the "
+	    "value (save the file as UTF-8)");
+	expect_error("[templates]\nhelp = \xd0\xa1\xd7\n",
+	    "test.conf:2: templates.help: not valid UTF-8 at byte 3");
+	expect_error("[database]\nconninfo = host=x\vdbname=y\n",
+	    "test.conf:2: database.conninfo: control character U+000B at byte "
+	    "7 of the value");
+	expect_error("[smpp]\nsystem_id = a\xc2\x85\n",
+	    "smpp.system_id: control character U+0085");
+	/* a bad first line is reported once, not again with its continuation */
+	expect_error("[templates]\nhelp = a\x01\n  b\n[log]\nlevel = loud\n",
+	    "test.conf:2: templates.help: control character U+0001 at byte 2 "
+	    "of the value\ntest.conf:5: log.level:");
+	/* a tab is text; Cyrillic is text */
+	assert_int_equal(load("[templates]\nhelp = Счётчик\tПС\n"), 0);
+	assert_string_equal(cfg.templates[TPL_HELP], "Счётчик\tПС");
+	/* "key =" with the value indented below */
+	assert_int_equal(
+	    load("[database]\nconninfo =\n  host=x\n  dbname=y\n"), 0);
+	assert_string_equal(cfg.database.conninfo, "host=x dbname=y");
+}
+
 static void
 test_numeric_host(void **state)
 {
@@ -520,15 +553,35 @@ test_numeric_host(void **state)
 
 /*
  * --check and serve load the config the same way: what serve would refuse
- * at start (a host name for the SMSC, a backoff cap below its start, one
+ * at start (an SMSC host that is neither address nor name, a [dns]
+ * nameserver that is not an address, a backoff cap below its start, one
  * address for two listeners, a CA file it cannot read) is a config error, reported with the rest.
  */
 static void
 test_check_what_serve_refuses(void **state)
 {
 	(void)state;
-	expect_error("[smpp]\nhost = smsc.example.net\nsystem_id = x\n",
-	    "test.conf:2: smpp.host: not a numeric IPv4 or IPv6 address");
+	expect_error("[smpp]\nhost = smsc_1.example.net\nsystem_id = x\n",
+	    "test.conf:2: smpp.host: neither a numeric IPv4 or IPv6 address");
+	expect_error("[smpp]\nhost = 10.0.0\nsystem_id = x\n",
+	    "test.conf:2: smpp.host: neither a numeric");
+	expect_error("[smpp]\nhost = -smsc.net\nsystem_id = x\n",
+	    "test.conf:2: smpp.host: neither a numeric");
+	expect_error("[smpp]\nhost = smsc..net\nsystem_id = x\n",
+	    "test.conf:2: smpp.host: neither a numeric");
+	/* host names resolve with evdns at each connect (docs/dns.md) */
+	assert_int_equal(
+	    load("[smpp]\nhost = smsc.example.net\nsystem_id = x\n"), 0);
+	assert_int_equal(load("[smpp]\nhost = smsc1\nsystem_id = x\n"), 0);
+	assert_int_equal(load("[dns]\nnameserver = 127.0.0.1:5353\n"
+	                      "timeout = 300ms\nattempts = 1\n"),
+	    0);
+	assert_string_equal(cfg.dns.nameserver, "127.0.0.1:5353");
+	assert_int_equal(cfg.dns.timeout_ms, 300);
+	assert_int_equal(cfg.dns.attempts, 1);
+	assert_int_equal(load("[dns]\nnameserver = ::1\n"), 0);
+	expect_error("[dns]\nnameserver = ns.example.net\n",
+	    "test.conf:2: dns.nameserver: not a numeric address");
 	expect_error("[smpp]\nhost = 10.0.0.1\nsystem_id = x\n"
 	             "reconnect_max = 500ms\n",
 	    "test.conf:4: smpp.reconnect_max: 500ms is out of range 1..3600");
@@ -550,12 +603,13 @@ static void
 test_every_problem_at_once(void **state)
 {
 	(void)state;
-	expect_error("[smpp]\nhost = smsc.local\nport = x\nsystem_id = y\n"
+	expect_error("[smpp]\nhost = smsc_local\nport = x\nsystem_id = y\n"
 	             "[window]\ntimezone = Mars/Olympus_Mons\n"
 	             "[http]\nsecret_file = /nonexistent/key\n",
 	    "test.conf:3: smpp.port: \"x\" is not an integer\n"
 	    "test.conf:6: window.timezone: ");
-	assert_non_null(strstr(err, "\ntest.conf:2: smpp.host: not a numeric"));
+	assert_non_null(
+	    strstr(err, "\ntest.conf:2: smpp.host: neither a numeric"));
 	assert_non_null(strstr(err,
 	    "\ntest.conf:8: http.secret_file: "
 	    "/nonexistent/key: No such file"));
@@ -700,6 +754,7 @@ main(void)
 		cmocka_unit_test(test_conninfo_masking),
 		cmocka_unit_test(test_dump_masks_quoted_password),
 		cmocka_unit_test(test_secret_file_modes),
+		cmocka_unit_test(test_value_text),
 		cmocka_unit_test(test_numeric_host),
 		cmocka_unit_test(test_check_what_serve_refuses),
 		cmocka_unit_test(test_every_problem_at_once),
