@@ -107,7 +107,10 @@ CONF
 pg_ctl_ -D "$D/primary" reload >/dev/null
 ADMIN1="host=127.0.0.1 port=$P1 user=postgres dbname=postgres"
 sync_state() { "$PSQL" -qXAt "$ADMIN1" -c "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'standby1'"; }
-wait_until 30 "the standby to stream synchronously" test "$(sync_state)" = sync
+# a function, so the state is asked again at every try (an argument
+# "$(sync_state)" would be read once, before the reload took)
+is_sync() { [ "$(sync_state)" = sync ]; }
+wait_until 30 "the standby to stream synchronously" is_sync
 
 # ---- the database (created on the primary, replicated), the load
 "$PSQL" -qX -v ON_ERROR_STOP=1 "$ADMIN1" -c "CREATE DATABASE failover" >/dev/null
