@@ -209,6 +209,12 @@ struct dialog_input {
 	 */
 	const struct dialog_challenge *challenge;
 	bool no_phone;
+	/*
+	 * Entered by a signed-in console user (a manager's house, issue 18;
+	 * INTAKE_F_STAFF): the console vouched for the sender, so [verify]
+	 * asks for no binding. Never set from a field of a message.
+	 */
+	bool staff;
 };
 
 struct dialog_decision {

@@ -117,6 +117,12 @@ struct inbound_msg {
  * them.
  */
 #define INTAKE_F_GROUP 0x20
+/*
+ * Entered by a signed-in console user (the manager's page): [verify] does
+ * not ask the sender for a binding (dialog_input.staff). Only the console
+ * sets it; no adapter takes it from the network.
+ */
+#define INTAKE_F_STAFF 0x40
 
 enum intake_status {
 	INTAKE_APPLIED, /* committed now */

@@ -271,7 +271,8 @@ hs_send(struct console *con, struct hs_item *it, const char *user, bool group)
 		.sender = user,
 		.recipient = "house",
 		.time_us = clock_real_us(),
-		.flags = INTAKE_F_NO_OUTBOX | (group ? INTAKE_F_GROUP : 0) };
+		.flags = INTAKE_F_NO_OUTBOX | INTAKE_F_STAFF |
+		    (group ? INTAKE_F_GROUP : 0) };
 
 	tl = (size_t)snprintf(text, sizeof(text), "ПС %s", it->contract);
 	el = (size_t)snprintf(

@@ -154,7 +154,8 @@ dlg_self_gate(struct dlg *d)
 	const char *contract =
 	    dialog_contract_wanted(in->cmd, in->dialog, in->bindings);
 
-	if (d->cfg->verify.mode == CONFIG_VERIFY_OFF || self_open_to_all(d))
+	if (d->cfg->verify.mode == CONFIG_VERIFY_OFF || in->staff ||
+	    self_open_to_all(d))
 		return false;
 	if (contract == NULL && d->cmd->contract[0] != '\0')
 		contract = d->cmd->contract;

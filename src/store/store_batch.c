@@ -724,6 +724,7 @@ batch_run_engine(struct store_batch *b, struct store_msg *m,
 		.bindings = bind,
 		.challenge = chal_find(b, m->sender, needed),
 		.no_phone = b->senders[m->sender].no_phone,
+		.staff = (m->in.flags & INTAKE_F_STAFF) != 0,
 	};
 
 	if (needed != NULL)
