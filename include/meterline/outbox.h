@@ -155,6 +155,13 @@ void outbox_report(struct outbox *, const struct smpp_mt_report *);
  */
 void outbox_receipt(struct outbox *, const struct smpp_receipt *,
     intake_done_cb done, void *arg);
+/*
+ * A messenger's status of a reply it sent (DELIVRD, READ, UNDELIV,
+ * REJECTD): matched by the platform's message id exactly, as the send
+ * stored it; done as for outbox_receipt.
+ */
+void outbox_status(struct outbox *, const char *id, const char *stat,
+    intake_done_cb done, void *arg);
 /* Write pending results now; done(arg) runs when nothing is left. */
 void outbox_flush(struct outbox *, void (*done)(void *), void *arg);
 bool outbox_idle(const struct outbox *);

@@ -1006,9 +1006,10 @@ outbox_result(struct outbox *ob, uint64_t cookie, enum outbox_verdict v,
 	ob_settle_entry(ob, e);
 }
 
-void
-outbox_receipt(struct outbox *ob, const struct smpp_receipt *r,
-    intake_done_cb done, void *arg)
+/* Queue one receipt for the next round; its id is final. */
+static struct ob_receipt *
+ob_receipt_add(
+    struct outbox *ob, const char *stat, intake_done_cb done, void *arg)
 {
 	struct ob_receipt *x;
 
@@ -1017,17 +1018,36 @@ outbox_receipt(struct outbox *ob, const struct smpp_receipt *r,
 		ob->rcpt = xrealloc(ob->rcpt, ob->rcpt_cap * sizeof(*ob->rcpt));
 	}
 	x = &ob->rcpt[ob->nrcpt++];
-	outbox_normalise_id(r->message_id, x->mid, sizeof(x->mid));
-	if (r->stat[0] != '\0')
-		strlcpy_s(x->stat, r->stat, sizeof(x->stat));
-	else
-		strlcpy_s(x->stat,
-		    r->has_state && r->state == 2 ? "DELIVRD" : "UNKNOWN",
-		    sizeof(x->stat));
+	strlcpy_s(x->stat, stat, sizeof(x->stat));
 	x->done = done;
 	x->arg = arg;
 	ob->stats.receipts++;
 	event_active(ob->kick_ev, EV_TIMEOUT, 0);
+	return x;
+}
+
+void
+outbox_receipt(struct outbox *ob, const struct smpp_receipt *r,
+    intake_done_cb done, void *arg)
+{
+	const char *stat = r->stat[0] != '\0' ? r->stat
+	    : r->has_state && r->state == 2   ? "DELIVRD"
+	                                      : "UNKNOWN";
+	struct ob_receipt *x = ob_receipt_add(ob, stat, done, arg);
+
+	outbox_normalise_id(r->message_id, x->mid, sizeof(x->mid));
+}
+
+void
+outbox_status(struct outbox *ob, const char *id, const char *stat,
+    intake_done_cb done, void *arg)
+{
+	struct ob_receipt *x = ob_receipt_add(ob, stat, done, arg);
+
+	/* as the platform gave it: a messenger's ids are not SMSC hex
+	   (WhatsApp's are case-sensitive base64), and its send stored them
+	   so */
+	strlcpy_s(x->mid, id, sizeof(x->mid));
 }
 
 void

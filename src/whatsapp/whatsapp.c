@@ -23,7 +23,6 @@
  * holds at most WA_BUTTON_BODY_MAX characters: a longer reply goes as
  * text, without the button).
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,9 +197,8 @@ wa_status(json_t *s, struct chan_update *u, char *why, size_t whylen)
 	    strcmp(st, "failed") != 0)
 		return 0; /* "sent": ours already */
 	u->kind = CHAN_IN_STATUS;
-	/* stored lower case, as the outbox matches ids */
-	for (size_t i = 0; id[i] != '\0'; i++)
-		u->external_id[i] = (char)tolower((unsigned char)id[i]);
+	/* as given: ids are case-sensitive base64, matched exactly */
+	snprintf(u->external_id, sizeof(u->external_id), "%s", id);
 	snprintf(u->status, sizeof(u->status), "%s",
 	    strcmp(st, "delivered") == 0  ? "DELIVRD"
 	        : strcmp(st, "read") == 0 ? "READ"
@@ -393,11 +391,8 @@ wa_verdict(void *ctx, const struct webc_resp *r, char *ext_id, size_t idlen,
 	*retry_after = r->retry_after;
 	if (r->status == 200 && id != NULL) {
 		v = CHAN_SENT;
-		/* lower case: the outbox matches statuses' ids so */
-		for (size_t i = 0; id[i] != '\0' && i + 1 < idlen; i++) {
-			ext_id[i] = (char)tolower((unsigned char)id[i]);
-			ext_id[i + 1] = '\0';
-		}
+		/* as given: a status names it byte for byte */
+		snprintf(ext_id, idlen, "%s", id);
 	} else if (code == WA_RE_ENGAGEMENT) {
 		/* free text outside the 24-hour window: never, whatever
 		   retries; the row says why */

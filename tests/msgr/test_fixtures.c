@@ -367,9 +367,9 @@ test_wa_statuses(void **state)
 	assert_int_equal(g.n, 1);
 	assert_int_equal(g.u[0].kind, CHAN_IN_STATUS);
 	assert_string_equal(g.u[0].status, "DELIVRD");
-	/* stored lower case, as the verdict keeps the send's id */
+	/* as given, as the verdict keeps the send's id */
 	assert_string_equal(g.u[0].external_id,
-	    "wamid.hbgnntuxnjk5mjmxodiymhucabeyejgxqkvfrdvbqtvdodfdotg3mqa=");
+	    "wamid.HBgNNTUxNjk5MjMxODIyMhUCABEYEjgxQkVFRDVBQTVDODFDOTg3MQA=");
 	wa_each_file("whatsapp/status_failed_131047.json", &g);
 	assert_int_equal(g.n, 1);
 	assert_int_equal(g.u[0].kind, CHAN_IN_STATUS);
@@ -496,7 +496,7 @@ test_wa_answers(void **state)
 	        ext, sizeof(ext), &retry),
 	    CHAN_SENT);
 	assert_string_equal(
-	    ext, "wamid.hbglmty0njcwndm1otuvagargbi1rjqynue3neyxmzazmzq5mkea");
+	    ext, "wamid.HBgLMTY0NjcwNDM1OTUVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA");
 	assert_int_equal(
 	    verdict(&whatsapp_api, &wa_cfg, 400, "whatsapp/error_131047.json",
 	        ext, sizeof(ext), &retry),

@@ -163,8 +163,9 @@ test_statuses(void **state)
 	    0);
 	assert_int_equal(u.kind, CHAN_IN_STATUS);
 	assert_string_equal(u.status, "DELIVRD");
+	/* as given: the ids are case-sensitive base64 */
 	assert_string_equal(u.external_id,
-	    "wamid.hbglmty1mdm4nzk0mzkvagargbjdqjzcmzleque4otjbmte4rtua");
+	    "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJDQjZCMzlEQUE4OTJBMTE4RTUA");
 	assert_int_equal(
 	    parse(WA_HEAD
 	        "\"statuses\":[{\"id\":\"wamid.A\",\"status\":"
@@ -267,7 +268,7 @@ test_verdict(void **state)
 	                     "\"messages\":[{\"id\":\"wamid.HBgLABC\"}]}",
 	                     id),
 	    CHAN_SENT);
-	assert_string_equal(id, "wamid.hbglabc");
+	assert_string_equal(id, "wamid.HBgLABC"); /* as given */
 	assert_int_equal(verdict(400,
 	                     "{\"error\":{\"message\":\"(#131047) Re-"
 	                     "engagement message\",\"type\":\"OAuthException\","
