@@ -188,6 +188,30 @@ load_cut(const char *s, size_t len, size_t from, size_t max)
 	return 0;
 }
 
+/*
+ * The value line of len bytes without its inline comment (a ';' after a
+ * blank, inside the value) and the blanks before it. inih drops such a
+ * comment from a short "key = value" line only, not from a continuation
+ * line nor from the pieces of a cut one: without this, a long value kept
+ * its comment as text that a dump wrote back on one short line, and that
+ * loaded without it (fuzz_config, regress/config/long_line_comment).
+ */
+static size_t
+load_uncomment(const char *s, size_t len)
+{
+	size_t from = load_value_at(s, len);
+
+	for (size_t i = from + 1; i < len; i++) {
+		if (s[i] == ';' && (s[i - 1] == ' ' || s[i - 1] == '\t')) {
+			while (
+			    i > from && (s[i - 1] == ' ' || s[i - 1] == '\t'))
+				i--;
+			return i;
+		}
+	}
+	return len;
+}
+
 /* Hand inih the next piece of a cut line, as an indented continuation. */
 static char *
 load_piece(struct load_ctx *c, char *str, size_t num)
@@ -233,7 +257,9 @@ load_reader(char *str, int num, void *stream)
 	load_scan(c, c->next, len);
 	/* CRLF files: the CR is no part of the value */
 	vlen = len > 0 && c->next[len - 1] == '\r' ? len - 1 : len;
-	if (len + 1 >= (size_t)num && load_splittable(c->next, vlen) &&
+	if (load_splittable(c->next, vlen))
+		vlen = load_uncomment(c->next, vlen);
+	if (vlen + 1 >= (size_t)num && load_splittable(c->next, vlen) &&
 	    (cut = load_cut(c->next, vlen, load_value_at(c->next, vlen),
 	         (size_t)num - 2)) != 0) {
 		memcpy(str, c->next, cut);
@@ -244,7 +270,7 @@ load_reader(char *str, int num, void *stream)
 		c->next += len + (c->next[len] == '\n');
 		return str;
 	}
-	if (len + 1 >= (size_t)num) {
+	if (vlen + 1 >= (size_t)num) {
 		/* a long comment is harmless: drop it quietly */
 		if (!strchr(";#", c->next[strspn(c->next, " \t")]))
 			load_error(c, c->line,
@@ -252,9 +278,9 @@ load_reader(char *str, int num, void *stream)
 			    num - 2);
 		strlcpy_s(str, "\n", (size_t)num);
 	} else {
-		memcpy(str, c->next, len);
-		str[len] = '\n';
-		str[len + 1] = '\0';
+		memcpy(str, c->next, vlen);
+		str[vlen] = '\n';
+		str[vlen + 1] = '\0';
 	}
 	c->next += len + (c->next[len] == '\n');
 	return str;

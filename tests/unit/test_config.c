@@ -738,6 +738,33 @@ test_long_template_line(void **state)
 	assert_non_null(strstr(err, "test.conf:2: line longer than"));
 }
 
+/*
+ * An inline comment (';' after a blank) ends a value the same way on a
+ * short line, a long one inih gets in pieces, and a continuation line:
+ * a dump, which writes the value on one line, then loads to the same.
+ */
+static void
+test_inline_comment_everywhere(void **state)
+{
+	char text[1024], want[512] = "";
+
+	(void)state;
+	for (int i = 0; i < 30; i++) /* 240 bytes: cut into pieces */
+		strcat(want, i ? " host=xx" : "host=xx");
+	snprintf(text, sizeof(text),
+	    "[database]\nconninfo = %s ; a comment, long %0150d\n", want, 0);
+	assert_int_equal(load(text), 0);
+	assert_string_equal(cfg.database.conninfo, want);
+	assert_int_equal(load("[database]\nconninfo = host=x ; c\n"), 0);
+	assert_string_equal(cfg.database.conninfo, "host=x");
+	assert_int_equal(
+	    load("[database]\nconninfo = host=x\n  dbname=y\t; c\n"), 0);
+	assert_string_equal(cfg.database.conninfo, "host=x dbname=y");
+	/* no blank before it: text */
+	assert_int_equal(load("[database]\nconninfo = host=x;y\n"), 0);
+	assert_string_equal(cfg.database.conninfo, "host=x;y");
+}
+
 int
 main(void)
 {
@@ -761,6 +788,7 @@ main(void)
 		cmocka_unit_test(test_check_needs_loaded_zone),
 		cmocka_unit_test(test_example_file_documents_defaults),
 		cmocka_unit_test(test_long_template_line),
+		cmocka_unit_test(test_inline_comment_everywhere),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
