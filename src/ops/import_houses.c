@@ -291,7 +291,12 @@ houses_apply(struct houses *im, char *err, size_t errlen)
 	im->rep->contracts = atol(db_rows_get(r, 0, 0));
 	im->rep->serials = atol(db_rows_get(r, 0, 1));
 	db_rows_free(r);
-	return db_sync_exec(im->db, "COMMIT", err, errlen);
+	if (db_sync_exec(im->db, "COMMIT", err, errlen) < 0)
+		return -1;
+	/* fresh statistics for the store's plans, as the other imports
+	   (docs/retention.md) */
+	return db_sync_exec(
+	    im->db, "ANALYZE houses, contracts, registers", err, errlen);
 }
 
 static int
