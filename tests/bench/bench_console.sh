@@ -132,6 +132,9 @@ listen = 127.0.0.1:0
 CONF
 printf 'bench-password-1\n' | "$MLINE_BIN" user add bench --role support --update --config "$tmp/t.conf" >/dev/null
 tok=$("$MLINE_BIN" token add "bench-$$" --config "$tmp/t.conf")
+# The log exists before the loop below reads it: the shell opens it in
+# the background child, which may not have run yet.
+: >"$tmp/serve.log"
 "$MLINE_BIN" serve --config "$tmp/t.conf" >"$tmp/serve.log" 2>&1 &
 pid=$!
 port=

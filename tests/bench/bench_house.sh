@@ -85,6 +85,9 @@ printf 'bench-password-1\n' | M user add bench --role manager --houses "$house" 
 	--config "$tmp/t.conf" >/dev/null
 # not through M: a function in the background is a subshell, whose pid
 # is not serve's
+# The log exists before the loop below reads it: the shell opens it in
+# the background child, which may not have run yet.
+: >"$tmp/serve.log"
 "$MLINE_BIN" serve --config "$tmp/t.conf" >"$tmp/serve.log" 2>&1 &
 pid=$!
 port=

@@ -51,6 +51,9 @@ add_user admin admin admin-password-1
 add_user ivanova support support-password-2
 add_user petrov manager manager-password-3
 
+# The log exists before the loop below reads it: the shell opens it in
+# the background child, which may not have run yet.
+: >"$work/serve.log"
 "$MLINE_BIN" serve --config "$work/serve.conf" >"$work/serve.log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT

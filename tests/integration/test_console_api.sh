@@ -33,6 +33,9 @@ tok=$(M token add billing --config "$tmp/t.conf")
 old=$(M token add old --config "$tmp/t.conf")
 sql "UPDATE api_tokens SET revoked_at = now() WHERE name = 'old'"
 
+# The log exists before the loop below reads it: the shell opens it in
+# the background child, which may not have run yet.
+: >"$tmp/serve.log"
 "$MLINE_BIN" serve --config "$tmp/t.conf" >"$tmp/serve.log" 2>&1 &
 pid=$!
 port=
