@@ -15,6 +15,7 @@
 #include "meterline/config.h"
 
 struct event_base;
+struct evdns_base;
 struct console;
 
 struct console_stats {
@@ -26,12 +27,14 @@ struct console_stats {
 
 /*
  * Bind [console] listen and serve on base, reading and writing the
- * database at conninfo; times are shown in time zone tzname (IANA).
+ * database at conninfo (its host names looked up with dns; NULL: libpq's
+ * blocking lookup); times are shown in time zone tzname (IANA).
  * cfg is copied, the strings are copied. NULL with why in err.
  */
 struct console *
-console_new(struct event_base *, const struct config_console *cfg,
-    const char *conninfo, const char *tzname, char *err, size_t errlen);
+console_new(struct event_base *, struct evdns_base *dns,
+    const struct config_console *cfg, const char *conninfo,
+    const char *tzname, char *err, size_t errlen);
 
 /*
  * Where the house manager's page sends readings (issue 18): the service's

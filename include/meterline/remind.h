@@ -111,10 +111,14 @@ long remind_dry_run(struct db_sync *, const struct config *,
 /* ---- the timer inside serve -------------------------------------------- */
 
 struct event_base;
+struct evdns_base;
 struct remind;
 
 struct remind_opts {
 	const struct config *cfg; /* borrowed; outlives the remind */
+	/* the resolver of the database's host names (borrowed; NULL:
+	   libpq's blocking lookup, docs/dns.md) */
+	struct evdns_base *dns;
 	/* reminders went into channel's outbox: wake its claim (may be NULL) */
 	void (*queued)(void *arg, const char *channel);
 	void *queued_arg;

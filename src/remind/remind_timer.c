@@ -190,6 +190,7 @@ remind_new(struct event_base *base, const struct remind_opts *o)
 		.stmts = remind_stmts,
 		.nstmts = sizeof(remind_stmts) / sizeof(remind_stmts[0]),
 		.session_sql = REMIND_SQL_SESSION,
+		.dns = o->dns,
 		/* a million contracts take tens of seconds to queue */
 		.round_timeout_ms = 600000 };
 

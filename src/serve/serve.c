@@ -684,6 +684,7 @@ serve_start_reminders(struct serve *sv, char *err, size_t errlen)
 {
 	const struct config_reminders *r = &sv->cfg.reminders;
 	struct remind_opts ro = { .cfg = &sv->cfg,
+		.dns = sv->dns,
 		.queued = serve_reminders_queued,
 		.queued_arg = sv };
 	char days[CONFIG_REMIND_DAYS_MAX * 3 + 1] = "";
@@ -864,8 +865,8 @@ serve_start(struct serve *sv, char *err, size_t errlen)
 	    serve_start_reminders(sv, err, errlen) != 0)
 		return -1;
 	if (sv->cfg.console.enabled &&
-	    (sv->console = console_new(sv->base, &sv->cfg.console,
-	         sv->cfg.database.conninfo, sv->cfg.window.timezone, err,
+	    (sv->console = console_new(sv->base, sv->dns,
+	         &sv->cfg.console, sv->cfg.database.conninfo, sv->cfg.window.timezone, err,
 	         errlen)) == NULL)
 		return -1;
 	sv->maintain = maintain_start(sv->base, &sv->cfg);

@@ -9,7 +9,7 @@
 # attempts 1) keeps answering too and logs "cannot resolve db.test",
 # then retries: a lookup that fails is a connect that failed. PostgreSQL
 # is reached by name too (db.test, through a TCP proxy to the cluster's
-# socket): the store connects once db.test has resolved. libcurl's
+# socket): the store and the console connect once db.test has resolved. libcurl's
 # lookups (the messenger APIs) run in a thread: test_webc_dns with the
 # system resolver 2 s late, in namespaces of its own.
 set -eu
@@ -60,6 +60,9 @@ serve_conf "[http]
 listen = 127.0.0.1:$(free_port)
 admin_listen = 127.0.0.1:$admin
 secret = slow-dns-secret-0123456789
+
+[console]
+listen = 127.0.0.1:0
 
 [dns]
 nameserver = 127.0.0.1:$dns_port
@@ -116,6 +119,9 @@ grep -q ' answer smsc.test 1$' "$W/dns.log" || fail "bound without the resolver'
 stored() { grep -q 'db store#0: connected' "$W/serve.log"; }
 wait_until 10 "the store to connect to db.test" stored
 grep -q ' answer db.test 1$' "$W/dns.log" || fail "connected without the resolver's answer"
+# the console's own connection is looked up on the loop too
+console_db() { grep -q 'db console: connected' "$W/serve.log"; }
+wait_until 10 "the console to connect to db.test" console_db
 healthy() { health | grep -q '^200 '; }
 wait_until 5 "/healthz 200 once all is up" healthy
 serve_stop
