@@ -15,6 +15,10 @@
 #include "meterline/text.h"
 #include "text_int.h"
 
+#if TEXT_SIMD
+#include <emmintrin.h>
+#endif
+
 /* Output in progress: o is the next byte, lim the byte kept for the NUL. */
 struct sink {
 	char *o;
@@ -255,11 +259,57 @@ ucs2_ascii4(const uint8_t *in, unsigned char *o)
 	return true;
 }
 
+#if TEXT_SIMD
+/*
+ * The run of ASCII 1-0x7F units, or else of 0x80-0x7FF units (two UTF-8
+ * bytes each: Cyrillic words), that starts at in, up to eight of them,
+ * written at o, which has room for 16 bytes; returns the units taken
+ * (0 when the first unit is neither: NUL, three bytes, a surrogate) and
+ * the bytes written in *nout. Bytes past *nout may be written too: the
+ * caller's room is three bytes per unit left. SSE2 is part of x86-64
+ * itself, so no CPU check is needed.
+ */
+static inline unsigned
+ucs2_run8(const uint8_t *in, unsigned char *o, unsigned *nout)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)in);
+	/* each 16-bit lane the unit's value (the input is big-endian);
+	   signed compares: a unit >= 0x8000 is below zero, in neither class */
+	__m128i u = _mm_or_si128(_mm_slli_epi16(v, 8), _mm_srli_epi16(v, 8));
+	unsigned m, k;
+
+	m = (unsigned)_mm_movemask_epi8(
+	    _mm_and_si128(_mm_cmpgt_epi16(u, _mm_setzero_si128()),
+	        _mm_cmplt_epi16(u, _mm_set1_epi16(0x80))));
+	if (m & 1) {
+		k = (unsigned)__builtin_ctz(~m) / 2; /* ~m has bit 16 set */
+		_mm_storel_epi64((__m128i *)(void *)o, _mm_packus_epi16(u, u));
+		*nout = k;
+		return k;
+	}
+	m = (unsigned)_mm_movemask_epi8(
+	    _mm_and_si128(_mm_cmpgt_epi16(u, _mm_set1_epi16(0x7F)),
+	        _mm_cmplt_epi16(u, _mm_set1_epi16(0x800))));
+	k = (unsigned)__builtin_ctz(~m) / 2;
+	/* lead byte 110xxxxx first, then 10xxxxxx: little-endian lanes */
+	_mm_storeu_si128((__m128i *)(void *)o,
+	    _mm_or_si128(
+	        _mm_or_si128(_mm_srli_epi16(u, 6), _mm_set1_epi16(0xC0)),
+	        _mm_slli_epi16(
+	            _mm_or_si128(_mm_and_si128(u, _mm_set1_epi16(0x3F)),
+	                _mm_set1_epi16(0x80)),
+	            8)));
+	*nout = 2 * k;
+	return k;
+}
+#endif
+
 /*
  * UTF-16BE when the output surely fits: two input octets never make more
  * than three output bytes (a pair: four from four), so nothing is checked
- * per character. Runs of ASCII four units at a time, the rest one by
- * one: ASCII, then two-byte UTF-8 (Cyrillic) come first.
+ * per character. Runs of ASCII or of two-byte units up to eight at a
+ * time, then of ASCII four at a time, the rest one by one: ASCII, then
+ * two-byte UTF-8 (Cyrillic) come first.
  */
 static void
 decode_ucs2_roomy(const uint8_t *in, size_t n, struct sink *s)
@@ -268,6 +318,15 @@ decode_ucs2_roomy(const uint8_t *in, size_t n, struct sink *s)
 	uint32_t u;
 
 	for (size_t i = 0; i < n;) {
+#if TEXT_SIMD
+		unsigned k, nout;
+
+		if (n - i >= 16 && (k = ucs2_run8(in + i, o, &nout)) != 0) {
+			o += nout;
+			i += 2 * k;
+			continue;
+		}
+#endif
 		if (TEXT_SWAR && n - i >= 8 && ucs2_ascii4(in + i, o)) {
 			o += 4;
 			i += 8;

@@ -33,4 +33,14 @@ int gsm7_from_ucs(uint32_t cp);
 #endif
 #endif
 
+/* SSE2 blocks of eight UCS-2 units; -DTEXT_SIMD=0 (or TEXT_SWAR=0)
+   leaves them out. */
+#ifndef TEXT_SIMD
+#if defined(__SSE2__) && TEXT_SWAR
+#define TEXT_SIMD 1
+#else
+#define TEXT_SIMD 0
+#endif
+#endif
+
 #endif

@@ -1184,6 +1184,108 @@ sweep_one(struct rng *r, uint8_t dcs, const uint8_t *in, size_t len,
 	}
 }
 
+/*
+ * UCS-2 as the specification reads it, one unit at a time: the reference
+ * that the decoder's fast paths (four and eight units at a time) must
+ * match byte for byte and flag for flag.
+ */
+static size_t
+ref_ucs2(const uint8_t *in, size_t len, char *out, unsigned *flags)
+{
+	size_t o = 0, n = len & ~(size_t)1;
+
+	*flags = 0;
+	for (size_t i = 0; i < n;) {
+		uint32_t u = (uint32_t)in[i] << 8 | in[i + 1], lo;
+
+		i += 2;
+		if (u >= 0xD800 && u < 0xE000) {
+			lo = i < n ? (uint32_t)in[i] << 8 | in[i + 1] : 0;
+			if (u < 0xDC00 && lo >= 0xDC00 && lo < 0xE000) {
+				u = 0x10000 + ((u - 0xD800) << 10) +
+				    (lo - 0xDC00);
+				i += 2;
+			} else {
+				u = 0xFFFD;
+				*flags |= TEXT_F_REPLACED;
+			}
+		}
+		if (u == 0)
+			*flags |= TEXT_F_NUL_DROPPED;
+		else
+			o += utf8_put(u, out + o);
+	}
+	if (len & 1) {
+		o += utf8_put(0xFFFD, out + o);
+		*flags |= TEXT_F_REPLACED;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* A unit of one class: the runs a decoder takes whole and what breaks them. */
+static uint32_t
+ucs2_unit_of(struct rng *r, unsigned cls)
+{
+	switch (cls) {
+	case 0: return 0x20 + rng_below(r, 0x5F); /* printable ASCII */
+	case 1: return 0x410 + rng_below(r, 0x40); /* Cyrillic letters */
+	case 2: return 0x80 + rng_below(r, 0x780); /* other two-byte */
+	case 3: return 1 + rng_below(r, 0x7F); /* any ASCII but NUL */
+	case 4: return 0xE000 + rng_below(r, 0x2000); /* three bytes */
+	case 5: return 0xD800 + rng_below(r, 0x800); /* a surrogate */
+	default: return rng_below(r, 2) ? 0 : 0x7F + rng_below(r, 3);
+	}
+}
+
+/* Runs of one class each, of 1-12 units: text, digits, then the odd one. */
+static size_t
+ucs2_runs(struct rng *r, uint8_t *in, size_t cap)
+{
+	size_t len = 0, units = rng_below(r, (uint32_t)(cap / 2));
+
+	while (len / 2 < units) {
+		unsigned cls =
+		    rng_below(r, 8) < 6 ? rng_below(r, 2) : rng_below(r, 7);
+
+		for (uint32_t k = 1 + rng_below(r, 12);
+		     k > 0 && len / 2 < units; k--) {
+			uint32_t u = ucs2_unit_of(r, cls);
+
+			in[len++] = (uint8_t)(u >> 8);
+			in[len++] = (uint8_t)u;
+		}
+	}
+	if (len < cap && rng_below(r, 8) == 0)
+		in[len++] = (uint8_t)rng_next(r); /* an odd trailing octet */
+	return len;
+}
+
+static void
+test_ucs2_against_reference(void **state)
+{
+	struct rng r = { 0x75637332ULL };
+	static char want[TEXT_UTF8_MAX(400) + 1], got[TEXT_UTF8_MAX(400) + 1];
+	uint8_t buf[400];
+
+	(void)state;
+	for (unsigned t = 0; t < 300000; t++) {
+		size_t len = ucs2_runs(&r, buf, sizeof(buf)), wn, gn;
+		/* exactly len bytes of heap: ASan sees a read past the end */
+		uint8_t *in = malloc(len ? len : 1);
+		unsigned wf, gf;
+
+		assert_non_null(in);
+		memcpy(in, buf, len);
+		wn = ref_ucs2(in, len, want, &wf);
+		gn = text_decode(TEXT_DCS_UCS2, in, len, got, sizeof(got), &gf);
+		assert_int_equal(gn, wn);
+		assert_memory_equal(got, want, wn + 1);
+		assert_int_equal(gf, wf);
+		free(in);
+	}
+}
+
 static void
 test_random_decoders(void **state)
 {
@@ -1353,6 +1455,7 @@ main(void)
 		cmocka_unit_test(test_ucs2_odd_length),
 		cmocka_unit_test(test_ucs2_nul),
 		cmocka_unit_test(test_ucs2_truncation),
+		cmocka_unit_test(test_ucs2_against_reference),
 		cmocka_unit_test(test_utf8_max_bound),
 		cmocka_unit_test(test_dcs_charset),
 		cmocka_unit_test(test_dcs_decode_paths),
