@@ -92,4 +92,11 @@ int import_houses(const char *conninfo, FILE *in, const char *name,
 int import_check_csv(FILE *in, const char *name, import_bad_cb bad, void *arg,
     struct import_report *, char *err, size_t errlen);
 
+/* The same for import_phones and import_houses: the header and the
+   checks of every line, nothing loaded (counts of the database stay 0). */
+int import_check_phones(FILE *in, const char *name, import_bad_cb bad,
+    void *arg, struct import_phones_report *, char *err, size_t errlen);
+int import_check_houses(FILE *in, const char *name, import_bad_cb bad,
+    void *arg, struct import_houses_report *, char *err, size_t errlen);
+
 #endif

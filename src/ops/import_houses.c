@@ -21,6 +21,7 @@
 #include "meterline/clock.h"
 #include "meterline/db.h"
 #include "meterline/import.h"
+#include "meterline/log.h"
 #include "meterline/model.h"
 
 #define HOUSES_FLUSH (1u << 20) /* COPY chunk size */
@@ -120,19 +121,29 @@ houses_serials(char *s, char *out, size_t outlen)
 static const char *
 houses_text_why(const char *s, bool required)
 {
-	if (required && s[0] == '\0')
+	char clean[3 * HOUSES_FIELD_MAX + 1];
+	size_t n = strlen(s);
+	int32_t cp;
+
+	if (required && n == 0)
 		return "city, street and number must not be empty";
-	if (strlen(s) > HOUSES_FIELD_MAX)
+	if (n > HOUSES_FIELD_MAX)
 		return "a field is over 200 bytes";
 	if (strpbrk(s, "\"\t\\") != NULL)
 		return "quotes, tabs and backslashes are not allowed";
+	/* PostgreSQL would refuse the whole COPY for one such line */
+	if (db_text_clean(clean, s, n) != n || memcmp(clean, s, n) != 0)
+		return "a field is not valid UTF-8";
+	if (log_text_unsafe(s, n, &cp) >= 0)
+		return "a field has a control, bidi or line separator character";
 	return NULL;
 }
 
+/* The COPY rows so far to the server (none without one: a check). */
 static int
 houses_flush(struct houses *im, char *err, size_t errlen)
 {
-	if (im->copy_len > 0 &&
+	if (im->copy_len > 0 && im->db != NULL &&
 	    db_sync_copy_put(im->db, im->copy, im->copy_len, err, errlen) < 0)
 		return -1;
 	im->copy_len = 0;
@@ -342,5 +353,26 @@ import_houses(const char *conninfo, FILE *in, const char *name,
 	}
 	free(im);
 	rep->seconds = (double)(clock_mono_us() - t0) / 1e6;
+	return rc;
+}
+
+int
+import_check_houses(FILE *in, const char *name, import_bad_cb bad, void *arg,
+    struct import_houses_report *rep, char *err, size_t errlen)
+{
+	struct houses *im = calloc(1, sizeof(*im));
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	if (im == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	im->name = name;
+	im->bad = bad;
+	im->arg = arg;
+	im->rep = rep;
+	rc = houses_read(im, in, err, errlen);
+	free(im);
 	return rc;
 }

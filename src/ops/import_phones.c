@@ -77,10 +77,11 @@ phones_normalise(const char *s, char out[PHONE_MAX + 1])
 	return n >= PHONE_MIN;
 }
 
+/* The COPY rows so far to the server (none without one: a check). */
 static int
 phones_flush(struct phones *im, char *err, size_t errlen)
 {
-	if (im->copy_len > 0 &&
+	if (im->copy_len > 0 && im->db != NULL &&
 	    db_sync_copy_put(im->db, im->copy, im->copy_len, err, errlen) < 0)
 		return -1;
 	im->copy_len = 0;
@@ -254,5 +255,26 @@ import_phones(const char *conninfo, FILE *in, const char *name,
 	}
 	free(im);
 	rep->seconds = (double)(clock_mono_us() - t0) / 1e6;
+	return rc;
+}
+
+int
+import_check_phones(FILE *in, const char *name, import_bad_cb bad, void *arg,
+    struct import_phones_report *rep, char *err, size_t errlen)
+{
+	struct phones *im = calloc(1, sizeof(*im));
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	if (im == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	im->name = name;
+	im->bad = bad;
+	im->arg = arg;
+	im->rep = rep;
+	rc = phones_read(im, in, err, errlen);
+	free(im);
 	return rc;
 }

@@ -34,11 +34,14 @@ Contract, City, Street, Number, Apartment, Serials
 70000003,Новосибирск,Мира "ул.",3а,6,1
 70000003,Новосибирск,Мира ул.,3а
 CSV
+# two more: a byte that is no UTF-8 (PostgreSQL would refuse the whole
+# COPY for it) and a right-to-left override
+printf '70000003,\320,x,1,,\n70000003,Нск,Мира\342\200\256,1,,\n' >>"$work/houses.csv"
 rc=0
 M import houses --config "$work/t.conf" "$work/houses.csv" >"$work/out" 2>"$work/err" || rc=$?
 expect_eq "exit status with bad lines" "$rc" 3
 expect_match "summary" "$(cat "$work/out")" \
-	'10 lines: 2 houses \(2 new\), 3 contracts placed, 3 serials; 7 bad lines'
+	'12 lines: 2 houses \(2 new\), 3 contracts placed, 3 serials; 9 bad lines'
 expect_match "unknown contract" "$(cat "$work/err")" ':5: contract 70000009 is not imported'
 expect_match "not digits" "$(cat "$work/err")" ':6: contract is not 4..12 digits'
 expect_match "twice" "$(cat "$work/err")" ':7: contract 70000002 is on an earlier line'
@@ -46,6 +49,8 @@ expect_match "empty street" "$(cat "$work/err")" ':8: city, street and number mu
 expect_match "too many serials" "$(cat "$work/err")" ':9: more serials than a contract has registers'
 expect_match "quotes" "$(cat "$work/err")" ':10: quotes, tabs and backslashes'
 expect_match "fields" "$(cat "$work/err")" ':11: want 6 fields'
+expect_match "not UTF-8" "$(cat "$work/err")" ':12: a field is not valid UTF-8'
+expect_match "bidi" "$(cat "$work/err")" ':13: a field has a control, bidi'
 expect_eq "house and apartment" \
 	"$(sql "SELECT h.street || ' ' || h.number || '/' || c.apartment FROM contracts c JOIN houses h ON h.id = c.house_id WHERE contract = '70000002'")" \
 	"Ленина ул. 12/2"

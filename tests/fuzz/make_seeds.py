@@ -144,6 +144,14 @@ def file_seeds():
     put("import_csv", "quotes", hdr + '"123859",electricity,1,"день ""Т1""",5,44800,2026-10-20\n')
     put("import_csv", "bad_lines", hdr + "12,gas,0,,3,x,2026-02-30\n123456,cold_water,1,вода,5,,\n" + "9" * 5000 + "\n")
     put("import_csv", "bom_crlf", "\ufeff" + hdr.replace("\n", "\r\n") + "123456,hot_water,1,гвс,6,1,2024-02-29\r\n")
+    put("import_phones", "sample", "contract,phone\n102057522,+7 912 345-67-89\n123859,8 (900) 111-22-33\n"
+        "12,79001112233\n123456,12345\n123456,7900,1\n")
+    put("import_phones", "crlf_case", "Contract , PHONE\r\n176355,+79123456789\r\n\r\n")
+    hh = "contract,city,street,number,apartment,serials\n"
+    put("import_houses", "sample", hh + "102057522,Сыктывкар,Ленина,12,5,0123456;7788\n"
+        "123859,Сыктывкар,Ленина,12,,A-17 B-18\n176355,Ухта,\"Мира\",3,1,\n")
+    put("import_houses", "bad_lines", (hh + "12,a,b,c,d,e\n123456,,b,c,d,e\n123456,a\tb,c,d,e,f\n"
+        "123456,a\u202eb,c,d,,\n" + "x" * 300 + ",a,b,c,d,e\n").encode() + b"123456,\xd0,b,c,,\n")
     jl = ('{"time":"2026-11-01T10:00:00+03:00","channel":"sms","from":"79001234567","to":"1234","text":"ПС 123859 11638"}\n'
           '{"time":"2026-11-01T09:00:00Z","channel":"telegram","from":"tg-1","to":"bot","text":"25","id":"abc"}\n'
           '{"time":"bad","channel":1}\n\n[]\n')
