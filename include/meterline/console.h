@@ -31,10 +31,9 @@ struct console_stats {
  * blocking lookup); times are shown in time zone tzname (IANA).
  * cfg is copied, the strings are copied. NULL with why in err.
  */
-struct console *
-console_new(struct event_base *, struct evdns_base *dns,
-    const struct config_console *cfg, const char *conninfo,
-    const char *tzname, char *err, size_t errlen);
+struct console *console_new(struct event_base *, struct evdns_base *dns,
+    const struct config_console *cfg, const char *conninfo, const char *tzname,
+    char *err, size_t errlen);
 
 /*
  * Where the house manager's page sends readings (issue 18): the service's

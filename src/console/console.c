@@ -527,8 +527,8 @@ con_listen(struct console *con, char *err, size_t errlen)
 
 struct console *
 console_new(struct event_base *base, struct evdns_base *dns,
-    const struct config_console *cfg, const char *conninfo,
-    const char *tzname, char *err, size_t errlen)
+    const struct config_console *cfg, const char *conninfo, const char *tzname,
+    char *err, size_t errlen)
 {
 	struct console *con;
 	struct db_opts o = { .name = "console",

@@ -11,7 +11,6 @@
  * registers their serial, in one transaction. Fields hold no comma, quote,
  * tab or backslash (billing's addresses do not need them).
  */
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,8 @@
 #include "meterline/import.h"
 #include "meterline/log.h"
 #include "meterline/model.h"
+
+#include "import_int.h"
 
 #define HOUSES_FLUSH (1u << 20) /* COPY chunk size */
 #define HOUSES_FIELDS 6
@@ -152,9 +153,9 @@ houses_flush(struct houses *im, char *err, size_t errlen)
 
 /* One data line: checked, then a COPY row of the temporary table. */
 static int
-houses_line(
-    struct houses *im, char *line, long lineno, char *err, size_t errlen)
+houses_line(void *ctx, char *line, long lineno, char *err, size_t errlen)
 {
+	struct houses *im = ctx;
 	char *f[HOUSES_FIELDS], serials[HOUSES_FIELD_MAX * 2];
 	const char *why = NULL;
 
@@ -194,44 +195,27 @@ houses_header(char *line)
 	return true;
 }
 
+/* A data line with a NUL byte: counted and reported. */
+static void
+houses_unreadable(void *ctx, long lineno, const char *why)
+{
+	struct houses *im = ctx;
+
+	im->rep->lines++;
+	houses_bad(im, lineno, why);
+}
+
 static int
 houses_read(struct houses *im, FILE *in, char *err, size_t errlen)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	long lineno = 0;
-	int rc = 0;
+	struct import_lines il = { .name = im->name,
+		.header = "contract,city,street,number,apartment,serials",
+		.header_ok = houses_header,
+		.line = houses_line,
+		.bad = houses_unreadable,
+		.ctx = im };
 
-	while (rc == 0 && (len = getline(&line, &cap, in)) >= 0) {
-		lineno++;
-		while (
-		    len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
-		if (lineno == 1 && !houses_header(line)) {
-			snprintf(err, errlen,
-			    "%s:1: want the header "
-			    "contract,city,street,number,apartment,serials",
-			    im->name);
-			rc = -1;
-		} else if (lineno > 1 && len > 0 &&
-		    strlen(line) != (size_t)len) {
-			im->rep->lines++;
-			houses_bad(im, lineno, "NUL byte in line");
-		} else if (lineno > 1 && len > 0) {
-			rc = houses_line(im, line, lineno, err, errlen);
-		}
-	}
-	if (rc == 0 && ferror(in)) {
-		snprintf(err, errlen, "%s: read error: %s", im->name,
-		    strerror(errno));
-		rc = -1;
-	} else if (rc == 0 && lineno == 0) {
-		snprintf(err, errlen, "%s: empty file (no header)", im->name);
-		rc = -1;
-	}
-	free(line);
-	return rc;
+	return import_read_lines(&il, in, err, errlen);
 }
 
 static const char houses_setup_sql[] =
@@ -329,24 +313,36 @@ houses_run(struct houses *im, FILE *in, char *err, size_t errlen)
 	return houses_apply(im, err, errlen);
 }
 
-int
-import_houses(const char *conninfo, FILE *in, const char *name,
-    import_bad_cb bad, void *arg, struct import_houses_report *rep, char *err,
-    size_t errlen)
+/* A fresh import with an empty report; NULL with why in err. */
+static struct houses *
+houses_new(const char *name, import_bad_cb bad, void *arg,
+    struct import_houses_report *rep, char *err, size_t errlen)
 {
 	struct houses *im = calloc(1, sizeof(*im));
-	int64_t t0 = clock_mono_us();
-	int rc = -1;
 
 	memset(rep, 0, sizeof(*rep));
 	if (im == NULL) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return NULL;
 	}
 	im->name = name;
 	im->bad = bad;
 	im->arg = arg;
 	im->rep = rep;
+	return im;
+}
+
+int
+import_houses(const char *conninfo, FILE *in, const char *name,
+    import_bad_cb bad, void *arg, struct import_houses_report *rep, char *err,
+    size_t errlen)
+{
+	struct houses *im = houses_new(name, bad, arg, rep, err, errlen);
+	int64_t t0 = clock_mono_us();
+	int rc = -1;
+
+	if (im == NULL)
+		return -1;
 	if ((im->db = db_sync_open(conninfo, err, errlen)) != NULL) {
 		rc = houses_run(im, in, err, errlen);
 		db_sync_close(im->db); /* an open transaction is rolled back */
@@ -360,18 +356,11 @@ int
 import_check_houses(FILE *in, const char *name, import_bad_cb bad, void *arg,
     struct import_houses_report *rep, char *err, size_t errlen)
 {
-	struct houses *im = calloc(1, sizeof(*im));
+	struct houses *im = houses_new(name, bad, arg, rep, err, errlen);
 	int rc;
 
-	memset(rep, 0, sizeof(*rep));
-	if (im == NULL) {
-		snprintf(err, errlen, "out of memory");
+	if (im == NULL)
 		return -1;
-	}
-	im->name = name;
-	im->bad = bad;
-	im->arg = arg;
-	im->rep = rep;
 	rc = houses_read(im, in, err, errlen);
 	free(im);
 	return rc;

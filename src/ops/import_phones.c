@@ -9,7 +9,6 @@
  * rest added to bindings (ON CONFLICT DO NOTHING), in one transaction.
  * Bindings not in the file stay: a customer's ОТВЯЗАТЬ removes one.
  */
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,8 @@
 #include "meterline/db.h"
 #include "meterline/import.h"
 #include "meterline/model.h"
+
+#include "import_int.h"
 
 #define PHONES_FLUSH (1u << 20) /* COPY chunk size */
 #define PHONE_MIN 10 /* digits of an international number */
@@ -90,9 +91,9 @@ phones_flush(struct phones *im, char *err, size_t errlen)
 
 /* One data line: checked, then a COPY row "line \t phone \t contract". */
 static int
-phones_line(
-    struct phones *im, char *line, long lineno, char *err, size_t errlen)
+phones_line(void *ctx, char *line, long lineno, char *err, size_t errlen)
 {
+	struct phones *im = ctx;
 	char *comma = strchr(line, ',');
 	char phone[PHONE_MAX + 1];
 
@@ -120,7 +121,7 @@ phones_line(
 
 /* The header: contract,phone (any case, spaces around the names). */
 static bool
-phones_header(const char *line)
+phones_header(char *line)
 {
 	char a[16], b[16];
 
@@ -128,42 +129,27 @@ phones_header(const char *line)
 	    strcasecmp(a, "contract") == 0 && strcasecmp(b, "phone") == 0;
 }
 
+/* A data line with a NUL byte: counted and reported. */
+static void
+phones_unreadable(void *ctx, long lineno, const char *why)
+{
+	struct phones *im = ctx;
+
+	im->rep->lines++;
+	phones_bad(im, lineno, why);
+}
+
 static int
 phones_read(struct phones *im, FILE *in, char *err, size_t errlen)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	long lineno = 0;
-	int rc = 0;
+	struct import_lines il = { .name = im->name,
+		.header = "contract,phone",
+		.header_ok = phones_header,
+		.line = phones_line,
+		.bad = phones_unreadable,
+		.ctx = im };
 
-	while (rc == 0 && (len = getline(&line, &cap, in)) >= 0) {
-		lineno++;
-		while (
-		    len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
-		if (lineno == 1 && !phones_header(line)) {
-			snprintf(err, errlen,
-			    "%s:1: want the header contract,phone", im->name);
-			rc = -1;
-		} else if (lineno > 1 && len > 0 &&
-		    strlen(line) != (size_t)len) {
-			im->rep->lines++;
-			phones_bad(im, lineno, "NUL byte in line");
-		} else if (lineno > 1 && len > 0) {
-			rc = phones_line(im, line, lineno, err, errlen);
-		}
-	}
-	if (rc == 0 && ferror(in)) {
-		snprintf(err, errlen, "%s: read error: %s", im->name,
-		    strerror(errno));
-		rc = -1;
-	} else if (rc == 0 && lineno == 0) {
-		snprintf(err, errlen, "%s: empty file (no header)", im->name);
-		rc = -1;
-	}
-	free(line);
-	return rc;
+	return import_read_lines(&il, in, err, errlen);
 }
 
 static const char phones_setup_sql[] =
@@ -231,24 +217,36 @@ phones_run(struct phones *im, FILE *in, char *err, size_t errlen)
 	return phones_apply(im, err, errlen);
 }
 
-int
-import_phones(const char *conninfo, FILE *in, const char *name,
-    import_bad_cb bad, void *arg, struct import_phones_report *rep, char *err,
-    size_t errlen)
+/* A fresh import with an empty report; NULL with why in err. */
+static struct phones *
+phones_new(const char *name, import_bad_cb bad, void *arg,
+    struct import_phones_report *rep, char *err, size_t errlen)
 {
 	struct phones *im = calloc(1, sizeof(*im));
-	int64_t t0 = clock_mono_us();
-	int rc = -1;
 
 	memset(rep, 0, sizeof(*rep));
 	if (im == NULL) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return NULL;
 	}
 	im->name = name;
 	im->bad = bad;
 	im->arg = arg;
 	im->rep = rep;
+	return im;
+}
+
+int
+import_phones(const char *conninfo, FILE *in, const char *name,
+    import_bad_cb bad, void *arg, struct import_phones_report *rep, char *err,
+    size_t errlen)
+{
+	struct phones *im = phones_new(name, bad, arg, rep, err, errlen);
+	int64_t t0 = clock_mono_us();
+	int rc = -1;
+
+	if (im == NULL)
+		return -1;
 	if ((im->db = db_sync_open(conninfo, err, errlen)) != NULL) {
 		rc = phones_run(im, in, err, errlen);
 		db_sync_close(im->db); /* an open transaction is rolled back */
@@ -262,18 +260,11 @@ int
 import_check_phones(FILE *in, const char *name, import_bad_cb bad, void *arg,
     struct import_phones_report *rep, char *err, size_t errlen)
 {
-	struct phones *im = calloc(1, sizeof(*im));
+	struct phones *im = phones_new(name, bad, arg, rep, err, errlen);
 	int rc;
 
-	memset(rep, 0, sizeof(*rep));
-	if (im == NULL) {
-		snprintf(err, errlen, "out of memory");
+	if (im == NULL)
 		return -1;
-	}
-	im->name = name;
-	im->bad = bad;
-	im->arg = arg;
-	im->rep = rep;
 	rc = phones_read(im, in, err, errlen);
 	free(im);
 	return rc;

@@ -865,8 +865,8 @@ serve_start(struct serve *sv, char *err, size_t errlen)
 	    serve_start_reminders(sv, err, errlen) != 0)
 		return -1;
 	if (sv->cfg.console.enabled &&
-	    (sv->console = console_new(sv->base, sv->dns,
-	         &sv->cfg.console, sv->cfg.database.conninfo, sv->cfg.window.timezone, err,
+	    (sv->console = console_new(sv->base, sv->dns, &sv->cfg.console,
+	         sv->cfg.database.conninfo, sv->cfg.window.timezone, err,
 	         errlen)) == NULL)
 		return -1;
 	sv->maintain = maintain_start(sv->base, &sv->cfg);
