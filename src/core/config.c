@@ -1562,6 +1562,29 @@ cfg_put_value(struct cfg_out *o, const struct cfg_key *k, const char *field)
 	}
 }
 
+/*
+ * "key = " before a value, but "key =" before one that begins with ';':
+ * after a space inih reads it as a comment (an empty value), right after
+ * the '=' as the value's first character, which is how it was loaded.
+ */
+static void
+cfg_put_key(struct cfg_out *o, const char *key, char first)
+{
+	cfg_printf(o, first == ';' ? "%s =" : "%s = ", key);
+}
+
+/* The first character of a key's dump (a probe: masking may change it). */
+static char
+cfg_value_first(const struct cfg_key *k, const char *field)
+{
+	char first[2];
+	struct cfg_out probe = { first, sizeof(first), 0 };
+
+	first[0] = '\0';
+	cfg_put_value(&probe, k, field);
+	return first[0];
+}
+
 size_t
 config_dump(const struct config *cfg, char *buf, size_t cap)
 {
@@ -1588,12 +1611,15 @@ config_dump(const struct config *cfg, char *buf, size_t cap)
 		if (strcmp(section, k->section) != 0)
 			cfg_printf(&o, "%s[%s]\n", o.len ? "\n" : "",
 			    section = k->section);
-		cfg_printf(&o, "%s = ", k->key);
+		cfg_put_key(
+		    &o, k->key, cfg_value_first(k, (const char *)cfg + k->off));
 		cfg_put_value(&o, k, (const char *)cfg + k->off);
 		cfg_printf(&o, "\n");
 	}
 	cfg_printf(&o, "\n[templates]\n");
-	for (int i = 0; i < TPL__MAX; i++)
-		cfg_printf(&o, "%s = %s\n", tpl_name(i), cfg->templates[i]);
+	for (int i = 0; i < TPL__MAX; i++) {
+		cfg_put_key(&o, tpl_name(i), cfg->templates[i][0]);
+		cfg_printf(&o, "%s\n", cfg->templates[i]);
+	}
 	return o.len;
 }

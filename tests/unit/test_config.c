@@ -765,6 +765,37 @@ test_inline_comment_everywhere(void **state)
 	assert_string_equal(cfg.database.conninfo, "host=x;y");
 }
 
+/*
+ * A value that begins with ';' right after the '=' is text to inih, but
+ * after "= " a comment: the dump writes it back without the space, so it
+ * loads again as it was (fuzz_config, regress/config/value_starts_with_...).
+ */
+static void
+test_dump_value_starting_with_semicolon(void **state)
+{
+	static char again[sizeof(dump)];
+	static struct config c2;
+
+	(void)state;
+	assert_int_equal(load("[database]\nconninfo =;host=x\n"
+	                      "[templates]\nhelp =;see the site\n"),
+	    0);
+	assert_string_equal(cfg.database.conninfo, ";host=x");
+	assert_string_equal(cfg.templates[TPL_HELP], ";see the site");
+	config_dump(&cfg, dump, sizeof(dump));
+	assert_non_null(strstr(dump, "\nconninfo =;host=x\n"));
+	assert_non_null(strstr(dump, "\nhelp =;see the site\n"));
+	assert_int_equal(
+	    config_load_string(&c2, "dump", dump, err, sizeof(err)), 0);
+	assert_string_equal(c2.database.conninfo, ";host=x");
+	assert_string_equal(c2.templates[TPL_HELP], ";see the site");
+	config_dump(&c2, again, sizeof(again));
+	assert_string_equal(again, dump);
+	/* after a space it stays a comment: no conninfo at all */
+	assert_int_not_equal(load("[database]\nconninfo = ;host=x\n"), 0);
+	assert_non_null(strstr(err, "database.conninfo: required"));
+}
+
 int
 main(void)
 {
@@ -789,6 +820,7 @@ main(void)
 		cmocka_unit_test(test_example_file_documents_defaults),
 		cmocka_unit_test(test_long_template_line),
 		cmocka_unit_test(test_inline_comment_everywhere),
+		cmocka_unit_test(test_dump_value_starting_with_semicolon),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
