@@ -302,6 +302,26 @@ ucs2_run8(const uint8_t *in, unsigned char *o, unsigned *nout)
 	*nout = 2 * k;
 	return k;
 }
+
+/*
+ * The last r (1-7) units of a text of eight or more, when its last eight
+ * units are all ASCII: those eight are decoded again from in (the last 16
+ * octets) over the 8 - r bytes written last, which are the same bytes,
+ * and r more. False, nothing written, when one of the eight is not.
+ */
+static inline bool
+ucs2_ascii_tail(const uint8_t *in, unsigned char *o)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)in);
+	__m128i u = _mm_or_si128(_mm_slli_epi16(v, 8), _mm_srli_epi16(v, 8));
+
+	if (_mm_movemask_epi8(
+	        _mm_and_si128(_mm_cmpgt_epi16(u, _mm_setzero_si128()),
+	            _mm_cmplt_epi16(u, _mm_set1_epi16(0x80)))) != 0xFFFF)
+		return false;
+	_mm_storel_epi64((__m128i *)(void *)o, _mm_packus_epi16(u, u));
+	return true;
+}
 #endif
 
 /*
@@ -325,6 +345,11 @@ decode_ucs2_roomy(const uint8_t *in, size_t n, struct sink *s)
 			o += nout;
 			i += 2 * k;
 			continue;
+		}
+		if (n - i < 16 && n >= 16 &&
+		    ucs2_ascii_tail(in + n - 16, o - (8 - (n - i) / 2))) {
+			o += (n - i) / 2;
+			break;
 		}
 #endif
 		if (TEXT_SWAR && n - i >= 8 && ucs2_ascii4(in + i, o)) {
