@@ -1047,17 +1047,40 @@ finish_alt(struct scan *sc)
 		return;
 	sc->out->ambiguous = true;
 	sc->out->alt_nvalues = sc->nalt;
-	memcpy(sc->out->alt_values, sc->alt, sizeof(sc->alt));
-	memcpy(sc->out->alt_from, sc->alt_from, sizeof(sc->alt_from));
+	memcpy(sc->out->alt_values, sc->alt, sc->nalt * sizeof(sc->alt[0]));
+	memcpy(sc->out->alt_from, sc->alt_from, sc->nalt);
+}
+
+/*
+ * A scan of s[0..n) into out. alt and alt_from are left as they are: they
+ * are written before they are read (below nalt), and zeroing them was a
+ * tenth of a short text's scan.
+ */
+static void
+scan_init(struct scan *sc, const struct phrase_index *ix, const char *s,
+    size_t n, struct parse_result *out)
+{
+	sc->ix = ix;
+	sc->s = s;
+	sc->n = n;
+	sc->out = out;
+	sc->problem = PARSE_R_NONE;
+	sc->prob_at = sc->prob_end = sc->fail_at = 0;
+	sc->values_path = sc->ambiguous = false;
+	sc->count = 0;
+	sc->nalt = 0;
 }
 
 enum parse_kind
 scan_text(const struct phrase_index *ix, const char *s, size_t n,
     struct parse_result *out, struct scan_fail *f)
 {
-	struct scan sc = { .ix = ix, .s = s, .n = n, .out = out };
+	struct scan sc;
 	enum parse_kind k;
-	size_t kw = find_keyword(&sc);
+	size_t kw;
+
+	scan_init(&sc, ix, s, n, out);
+	kw = find_keyword(&sc);
 
 	if (kw > 0)
 		k = keyword_text(&sc, kw);
