@@ -40,8 +40,14 @@
 
 #define CON_COOKIE "ml_session"
 #define CON_MAX_BODY 65536
+/* a form with a file (an uploaded log): beyond the log's own cap
+   (console_replay.c), so that a file a little too big gets a page that
+   says so; beyond this evhttp answers 413 itself */
+#define CON_MAX_UPLOAD (4 * 1024 * 1024)
 #define CON_MAX_HEADERS 8192
 #define CON_KDF_QUEUE 16
+/* thumbnails being made or waiting: a conversation's photos at once */
+#define CON_IMAGE_QUEUE 64
 
 static void con_dispatch(struct creq *);
 
@@ -64,6 +70,11 @@ static const struct croute con_routes[] = {
 	{ "/audit", false, ROLE_ADMIN, console_audit_page },
 	{ "/house", false, ROLE_MANAGER | ROLE_ADMIN, console_house_page },
 	{ "/house/submit", true, ROLE_MANAGER | ROLE_ADMIN, console_house_submit },
+	{ "/replay", false, ROLES_WRITE, console_replay_page },
+	{ "/replay/dry", true, ROLES_WRITE, console_replay_dry_post, true },
+	{ "/replay/message", true, ROLES_WRITE, console_replay_message_post },
+	{ "/replay/apply", true, ROLES_WRITE, console_replay_apply_post },
+	{ "/photo", false, ROLES_ALL, console_photo_get },
 	/* bearer token, checked by the handler */
 	{ "/api/v1/readings", false, 0, console_api_readings },
 };
@@ -128,6 +139,7 @@ creq_finish(struct creq *r)
 	     kv = kv->next.tqe_next)
 		sodium_memzero(kv->value, strlen(kv->value));
 	evhttp_clear_headers(&r->params);
+	free(r->upload);
 	sodium_memzero(r->csrf, sizeof(r->csrf));
 	free(r);
 }
@@ -235,16 +247,25 @@ con_parse_params(struct creq *r)
 	char *body;
 	int rc;
 
+	const char *ctype = evhttp_find_header(
+	    evhttp_request_get_input_headers(r->req), "Content-Type");
+	bool multi = r->route->upload && ctype != NULL &&
+	    strncasecmp(ctype, "multipart/form-data", 19) == 0;
+
 	TAILQ_INIT(&r->params);
 	if (!r->route->post)
 		return q == NULL ? 0 : evhttp_parse_query_str(q, &r->params);
-	if (len > CON_MAX_BODY)
+	if (len > (multi ? CON_MAX_UPLOAD : CON_MAX_BODY))
 		return -1;
 	body = xmalloc(len + 1);
 	evbuffer_remove(in, body, len);
 	body[len] = '\0';
-	rc =
-	    strlen(body) == len ? evhttp_parse_query_str(body, &r->params) : -1;
+	if (multi)
+		rc = console_upload_parse(r, ctype, body, len);
+	else
+		rc = strlen(body) == len
+		    ? evhttp_parse_query_str(body, &r->params)
+		    : -1;
 	sodium_memzero(body, len);
 	free(body);
 	return rc;
@@ -509,7 +530,7 @@ con_listen(struct console *con, char *err, size_t errlen)
 	con->http = evhttp_new(con->base);
 	evhttp_set_timeout(con->http, (int)con->cfg.idle_timeout);
 	evhttp_set_max_headers_size(con->http, CON_MAX_HEADERS);
-	evhttp_set_max_body_size(con->http, CON_MAX_BODY);
+	evhttp_set_max_body_size(con->http, CON_MAX_UPLOAD);
 	evhttp_set_allowed_methods(
 	    con->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
 	evhttp_set_gencb(con->http, con_request_cb, con);
@@ -527,8 +548,8 @@ con_listen(struct console *con, char *err, size_t errlen)
 
 struct console *
 console_new(struct event_base *base, struct evdns_base *dns,
-    const struct config_console *cfg, const char *conninfo,
-    const char *tzname, char *err, size_t errlen)
+    const struct config_console *cfg, const char *conninfo, const char *tzname,
+    char *err, size_t errlen)
 {
 	struct console *con;
 	struct db_opts o = { .name = "console",
@@ -563,6 +584,8 @@ console_new(struct event_base *base, struct evdns_base *dns,
 		return NULL;
 	}
 	con->kdf = console_kdf_new(base, CON_KDF_QUEUE);
+	console_photo_init();
+	con->images = console_worker_new(base, CON_IMAGE_QUEUE);
 	con->db = db_new(base, &o, NULL, NULL);
 	log_info("console: listening on %s (port %d)", cfg->listen, con->port);
 	return con;
@@ -615,6 +638,8 @@ console_free(struct console *con)
 	con->closing = true;
 	/* jobs and rounds in flight answer their requests 503 */
 	console_kdf_free(con->kdf);
+	console_replay_free(con->replay);
+	console_worker_free(con->images);
 	db_free(con->db);
 	console_api_free_all(con);
 	while (con->reqs != NULL)
