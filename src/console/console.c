@@ -189,14 +189,28 @@ con_round_cb(const struct db_round_result *res, void *arg)
 	r->round_fn(r, res);
 }
 
+static int
+con_round_on(struct creq *r, struct db *db,
+    void (*fn)(struct creq *, const struct db_round_result *))
+{
+	r->round_fn = fn;
+	if (r->con->closing || db_round(db, true, con_round_cb, r) != 0)
+		return -1;
+	return 0;
+}
+
 int
 creq_round_raw(
     struct creq *r, void (*fn)(struct creq *, const struct db_round_result *))
 {
-	r->round_fn = fn;
-	if (r->con->closing || db_round(r->con->db, true, con_round_cb, r) != 0)
-		return -1;
-	return 0;
+	return con_round_on(r, r->con->db, fn);
+}
+
+int
+creq_round_api(
+    struct creq *r, void (*fn)(struct creq *, const struct db_round_result *))
+{
+	return con_round_on(r, r->con->api_db, fn);
 }
 
 int
@@ -579,6 +593,12 @@ console_new(struct event_base *base, struct evdns_base *dns,
 	    " set_config('lock_timeout', '5s', false)",
 	    tzname);
 	o.session_sql = con->session_sql;
+	/* the API's: the same without forcing custom plans */
+	snprintf(con->api_session_sql, sizeof(con->api_session_sql),
+	    "SELECT set_config('TimeZone', '%s', false),"
+	    " set_config('statement_timeout', '30s', false),"
+	    " set_config('lock_timeout', '5s', false)",
+	    tzname);
 	if (con_listen(con, err, errlen) != 0) {
 		console_free(con);
 		return NULL;
@@ -587,6 +607,9 @@ console_new(struct event_base *base, struct evdns_base *dns,
 	console_photo_init();
 	con->images = console_worker_new(base, CON_IMAGE_QUEUE);
 	con->db = db_new(base, &o, NULL, NULL);
+	o.name = "console-api";
+	o.session_sql = con->api_session_sql;
+	con->api_db = db_new(base, &o, NULL, NULL);
 	log_info("console: listening on %s (port %d)", cfg->listen, con->port);
 	return con;
 }
@@ -641,6 +664,7 @@ console_free(struct console *con)
 	console_replay_free(con->replay);
 	console_worker_free(con->images);
 	db_free(con->db);
+	db_free(con->api_db);
 	console_api_free_all(con);
 	while (con->reqs != NULL)
 		creq_error(con->reqs, 503, "Сервис останавливается.");

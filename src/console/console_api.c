@@ -30,7 +30,7 @@
 #include "meterline/log.h"
 #include "meterline/xmalloc.h"
 
-#define API_PAGE 5000
+#define API_PAGE 10000
 #define API_LIMIT_DEFAULT 1000
 #define API_LIMIT_MAX 100000
 #define API_HIGH_WATER (1024 * 1024)
@@ -397,8 +397,8 @@ api_fetch(struct api_stream *s)
 	}
 	s->asked = s->remaining < API_PAGE ? s->remaining : API_PAGE;
 	snprintf(lim, sizeof(lim), "%ld", s->asked);
-	if (r->con->closing || db_send(r->con->db, CS_API_PAGE, p) != 0 ||
-	    creq_round_raw(r, api_page_cb) != 0)
+	if (r->con->closing || db_send(r->con->api_db, CS_API_PAGE, p) != 0 ||
+	    creq_round_api(r, api_page_cb) != 0)
 		return -1;
 	s->inflight = true;
 	return 0;
@@ -470,11 +470,9 @@ console_api_readings(struct creq *r)
 		return;
 	}
 	console_sha256_hex(auth + 7, 64, th);
-	if (db_send(r->con->db, CS_API_TOKEN, p) != 0) {
+	if (db_send(r->con->api_db, CS_API_TOKEN, p) != 0 ||
+	    creq_round_api(r, api_token_cb) != 0)
 		creq_error(r, 503, "database unavailable");
-		return;
-	}
-	creq_round(r, api_token_cb);
 }
 
 void
