@@ -42,8 +42,10 @@
 #define CON_MAX_BODY 65536
 /* a form with a file (an uploaded log): beyond the log's own cap
    (console_replay.c), so that a file a little too big gets a page that
-   says so; beyond this evhttp answers 413 itself */
-#define CON_MAX_UPLOAD (4 * 1024 * 1024)
+   says so; beyond this evhttp answers 413 itself. evhttp has one limit
+   for every path and reads a body before any session check: this times
+   max_connections (64) bounds what anonymous uploads can hold */
+#define CON_MAX_UPLOAD (2 * 1024 * 1024)
 #define CON_MAX_HEADERS 8192
 #define CON_KDF_QUEUE 16
 /* thumbnails being made or waiting: a conversation's photos at once */
