@@ -4,7 +4,7 @@
 MLINE_DEPS="build-essential cmake pkg-config libpcre2-dev libinih-dev
 libevent-dev libpq-dev libsmpp34-dev libjansson-dev libssl-dev libcurl4-openssl-dev libcmocka-dev
 postgresql postgresql-client tzdata clang libclang-rt-14-dev curl openssl libnet-smpp-perl
-nodejs kannel libsodium-dev chromium jq debhelper pgbouncer"
+nodejs kannel libsodium-dev libgd-dev chromium jq debhelper pgbouncer"
 # Debian's npm; not where node comes with its own (NodeSource's nodejs
 # bundles npm and conflicts with Debian's).
 command -v npm >/dev/null || MLINE_DEPS="$MLINE_DEPS npm"

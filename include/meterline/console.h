@@ -43,6 +43,14 @@ struct console *console_new(struct event_base *, struct evdns_base *dns,
 struct intake;
 void console_set_intake(struct console *, const struct intake *in);
 
+/*
+ * Enable replay from the console (docs/console.md, "Replay"): the lines
+ * run through the replay engine of src/ops with cfg's window, templates,
+ * intake bounds and database, on a worker thread. Without it the replay
+ * pages answer 503. cfg is copied.
+ */
+void console_set_replay(struct console *, const struct config *cfg);
+
 /* The bound port (useful with port 0). */
 int console_port(const struct console *);
 

@@ -40,8 +40,16 @@
 
 #define CON_COOKIE "ml_session"
 #define CON_MAX_BODY 65536
+/* a form with a file (an uploaded log): beyond the log's own cap
+   (console_replay.c), so that a file a little too big gets a page that
+   says so; beyond this evhttp answers 413 itself. evhttp has one limit
+   for every path and reads a body before any session check: this times
+   max_connections (64) bounds what anonymous uploads can hold */
+#define CON_MAX_UPLOAD (2 * 1024 * 1024)
 #define CON_MAX_HEADERS 8192
 #define CON_KDF_QUEUE 16
+/* thumbnails being made or waiting: a conversation's photos at once */
+#define CON_IMAGE_QUEUE 64
 
 static void con_dispatch(struct creq *);
 
@@ -64,6 +72,11 @@ static const struct croute con_routes[] = {
 	{ "/audit", false, ROLE_ADMIN, console_audit_page },
 	{ "/house", false, ROLE_MANAGER | ROLE_ADMIN, console_house_page },
 	{ "/house/submit", true, ROLE_MANAGER | ROLE_ADMIN, console_house_submit },
+	{ "/replay", false, ROLES_WRITE, console_replay_page },
+	{ "/replay/dry", true, ROLES_WRITE, console_replay_dry_post, true },
+	{ "/replay/message", true, ROLES_WRITE, console_replay_message_post },
+	{ "/replay/apply", true, ROLES_WRITE, console_replay_apply_post },
+	{ "/photo", false, ROLES_ALL, console_photo_get },
 	/* bearer token, checked by the handler */
 	{ "/api/v1/readings", false, 0, console_api_readings },
 };
@@ -128,6 +141,7 @@ creq_finish(struct creq *r)
 	     kv = kv->next.tqe_next)
 		sodium_memzero(kv->value, strlen(kv->value));
 	evhttp_clear_headers(&r->params);
+	free(r->upload);
 	sodium_memzero(r->csrf, sizeof(r->csrf));
 	free(r);
 }
@@ -177,14 +191,28 @@ con_round_cb(const struct db_round_result *res, void *arg)
 	r->round_fn(r, res);
 }
 
+static int
+con_round_on(struct creq *r, struct db *db,
+    void (*fn)(struct creq *, const struct db_round_result *))
+{
+	r->round_fn = fn;
+	if (r->con->closing || db_round(db, true, con_round_cb, r) != 0)
+		return -1;
+	return 0;
+}
+
 int
 creq_round_raw(
     struct creq *r, void (*fn)(struct creq *, const struct db_round_result *))
 {
-	r->round_fn = fn;
-	if (r->con->closing || db_round(r->con->db, true, con_round_cb, r) != 0)
-		return -1;
-	return 0;
+	return con_round_on(r, r->con->db, fn);
+}
+
+int
+creq_round_api(
+    struct creq *r, void (*fn)(struct creq *, const struct db_round_result *))
+{
+	return con_round_on(r, r->con->api_db, fn);
 }
 
 int
@@ -235,16 +263,25 @@ con_parse_params(struct creq *r)
 	char *body;
 	int rc;
 
+	const char *ctype = evhttp_find_header(
+	    evhttp_request_get_input_headers(r->req), "Content-Type");
+	bool multi = r->route->upload && ctype != NULL &&
+	    strncasecmp(ctype, "multipart/form-data", 19) == 0;
+
 	TAILQ_INIT(&r->params);
 	if (!r->route->post)
 		return q == NULL ? 0 : evhttp_parse_query_str(q, &r->params);
-	if (len > CON_MAX_BODY)
+	if (len > (multi ? CON_MAX_UPLOAD : CON_MAX_BODY))
 		return -1;
 	body = xmalloc(len + 1);
 	evbuffer_remove(in, body, len);
 	body[len] = '\0';
-	rc =
-	    strlen(body) == len ? evhttp_parse_query_str(body, &r->params) : -1;
+	if (multi)
+		rc = console_upload_parse(r, ctype, body, len);
+	else
+		rc = strlen(body) == len
+		    ? evhttp_parse_query_str(body, &r->params)
+		    : -1;
 	sodium_memzero(body, len);
 	free(body);
 	return rc;
@@ -509,7 +546,7 @@ con_listen(struct console *con, char *err, size_t errlen)
 	con->http = evhttp_new(con->base);
 	evhttp_set_timeout(con->http, (int)con->cfg.idle_timeout);
 	evhttp_set_max_headers_size(con->http, CON_MAX_HEADERS);
-	evhttp_set_max_body_size(con->http, CON_MAX_BODY);
+	evhttp_set_max_body_size(con->http, CON_MAX_UPLOAD);
 	evhttp_set_allowed_methods(
 	    con->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
 	evhttp_set_gencb(con->http, con_request_cb, con);
@@ -558,12 +595,23 @@ console_new(struct event_base *base, struct evdns_base *dns,
 	    " set_config('lock_timeout', '5s', false)",
 	    tzname);
 	o.session_sql = con->session_sql;
+	/* the API's: the same without forcing custom plans */
+	snprintf(con->api_session_sql, sizeof(con->api_session_sql),
+	    "SELECT set_config('TimeZone', '%s', false),"
+	    " set_config('statement_timeout', '30s', false),"
+	    " set_config('lock_timeout', '5s', false)",
+	    tzname);
 	if (con_listen(con, err, errlen) != 0) {
 		console_free(con);
 		return NULL;
 	}
 	con->kdf = console_kdf_new(base, CON_KDF_QUEUE);
+	console_photo_init();
+	con->images = console_worker_new(base, CON_IMAGE_QUEUE);
 	con->db = db_new(base, &o, NULL, NULL);
+	o.name = "console-api";
+	o.session_sql = con->api_session_sql;
+	con->api_db = db_new(base, &o, NULL, NULL);
 	log_info("console: listening on %s (port %d)", cfg->listen, con->port);
 	return con;
 }
@@ -615,7 +663,10 @@ console_free(struct console *con)
 	con->closing = true;
 	/* jobs and rounds in flight answer their requests 503 */
 	console_kdf_free(con->kdf);
+	console_replay_free(con->replay);
+	console_worker_free(con->images);
 	db_free(con->db);
+	db_free(con->api_db);
 	console_api_free_all(con);
 	while (con->reqs != NULL)
 		creq_error(con->reqs, 503, "Сервис останавливается.");

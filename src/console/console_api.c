@@ -30,7 +30,7 @@
 #include "meterline/log.h"
 #include "meterline/xmalloc.h"
 
-#define API_PAGE 5000
+#define API_PAGE 10000
 #define API_LIMIT_DEFAULT 1000
 #define API_LIMIT_MAX 100000
 #define API_HIGH_WATER (1024 * 1024)
@@ -85,122 +85,182 @@ api_cursor_parse(const char *s, char *xid, char *id)
  * The row is written straight into the output as JSON: a million rows
  * through jansson objects cost twice the time of the query. Numbers come
  * from PostgreSQL's text of integer columns (digits and a sign); strings
- * are escaped (quotes, backslashes, control characters).
+ * are escaped (quotes, backslashes, control characters). A row is built
+ * in memory and added to the output in one call, with no printf: an
+ * evbuffer call per value cost more than the value (docs/console.md,
+ * "Speed"). The buffer starts on the stack and moves to the heap only
+ * for a row longer than it (a long register name, heavy escaping).
  */
-void
-api_json_str(struct evbuffer *b, const char *s)
+struct jrow {
+	char *p;
+	size_t len, cap;
+	bool heap;
+};
+
+static void
+jr_grow(struct jrow *j, size_t n)
 {
+	size_t cap = j->cap * 2 > j->len + n ? j->cap * 2 : j->len + n;
+
+	if (j->heap) {
+		j->p = xrealloc(j->p, cap);
+	} else {
+		char *p = xmalloc(cap);
+
+		memcpy(p, j->p, j->len);
+		j->p = p;
+		j->heap = true;
+	}
+	j->cap = cap;
+}
+
+static inline void
+jr_add(struct jrow *j, const char *s, size_t n)
+{
+	if (j->len + n > j->cap)
+		jr_grow(j, n);
+	memcpy(j->p + j->len, s, n);
+	j->len += n;
+}
+
+#define JR_LIT(j, lit) jr_add((j), (lit), sizeof(lit) - 1)
+
+/* s as a JSON string (null for NULL). */
+static void
+jr_str(struct jrow *j, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
 	const char *run;
 
 	if (s == NULL) {
-		evbuffer_add(b, "null", 4);
+		JR_LIT(j, "null");
 		return;
 	}
-	evbuffer_add(b, "\"", 1);
+	JR_LIT(j, "\"");
 	for (run = s; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
+		char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
 
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
-		evbuffer_add(b, run, (size_t)(s - run));
-		if (c == '"' || c == '\\')
-			evbuffer_add_printf(b, "\\%c", c);
-		else
-			evbuffer_add_printf(b, "\\u%04x", c);
+		jr_add(j, run, (size_t)(s - run));
+		if (c == '"' || c == '\\') {
+			e[1] = (char)c;
+			jr_add(j, e, 2);
+		} else {
+			jr_add(j, e, 6);
+		}
 		run = s + 1;
 	}
-	evbuffer_add(b, run, (size_t)(s - run));
-	evbuffer_add(b, "\"", 1);
+	jr_add(j, run, (size_t)(s - run));
+	JR_LIT(j, "\"");
 }
 
 /* An integer column's text as a JSON number (null for SQL NULL). */
 static void
-api_json_int(struct evbuffer *b, const char *s)
+jr_int(struct jrow *j, const char *s)
 {
-	if (s == NULL || s[0] == '\0' ||
-	    strspn(s + (s[0] == '-'), "0123456789") !=
-	        strlen(s + (s[0] == '-')))
-		evbuffer_add(b, "null", 4);
-	else
-		evbuffer_add(b, s, strlen(s));
-}
+	size_t n = s ? strlen(s) : 0, sign = n > 0 && s[0] == '-';
 
-/* "name": then the value's writer. */
-static void
-api_key(struct evbuffer *b, const char *key)
-{
-	evbuffer_add_printf(b, ",\"%s\":", key);
+	if (n == sign || strspn(s + sign, "0123456789") != n - sign)
+		JR_LIT(j, "null");
+	else
+		jr_add(j, s, n);
 }
 
 /* The DIALOG_F_* names as an array. */
 static void
-api_json_flags(struct evbuffer *b, const char *s)
+jr_flags(struct jrow *j, const char *s)
 {
 	unsigned flags = s ? (unsigned)atoi(s) : 0;
 	bool first = true;
 
-	evbuffer_add(b, "[", 1);
-	for (unsigned i = 0; i < DIALOG__F_COUNT; i++) {
+	JR_LIT(j, "[");
+	for (unsigned i = 0; flags != 0 && i < DIALOG__F_COUNT; i++) {
 		const char *n = dialog_flag_name(1u << i);
 
 		if ((flags & (1u << i)) && n != NULL) {
-			evbuffer_add_printf(b, "%s\"%s\"", first ? "" : ",", n);
+			if (!first)
+				JR_LIT(j, ",");
+			jr_str(j, n);
 			first = false;
 		}
 	}
-	evbuffer_add(b, "]", 1);
+	JR_LIT(j, "]");
+}
+
+void
+api_json_str(struct evbuffer *b, const char *s)
+{
+	char buf[256];
+	struct jrow j = { buf, 0, sizeof(buf), false };
+
+	jr_str(&j, s);
+	evbuffer_add(b, j.p, j.len);
+	if (j.heap)
+		free(j.p);
 }
 
 void
 console_reading_json(
     struct evbuffer *b, const struct db_rows *rows, int i, bool with_cursor)
 {
-	const char *tariff = console_tariff(db_rows_get(rows, i, RC_RESOURCE),
-	    db_rows_get(rows, i, RC_REGISTER),
-	    atoi(db_rows_get(rows, i, RC_POSITION)));
-	char key[24];
+#define V(col) db_rows_get(rows, i, col)
+	const char *tariff = console_tariff(
+	    V(RC_RESOURCE), V(RC_REGISTER), atoi(V(RC_POSITION)));
+	char buf[1024];
+	struct jrow j = { buf, 0, sizeof(buf), false };
 
-	evbuffer_add(b, "{", 1);
-	if (with_cursor)
-		evbuffer_add_printf(b, "\"cursor\":\"%s.%s\",",
-		    db_rows_get(rows, i, RC_XID), db_rows_get(rows, i, RC_ID));
-	evbuffer_add(b, "\"id\":", 5);
-	api_json_int(b, db_rows_get(rows, i, RC_ID));
-	api_key(b, "contract");
-	api_json_str(b, db_rows_get(rows, i, RC_CONTRACT));
-	api_key(b, "resource");
-	api_json_str(b, db_rows_get(rows, i, RC_RESOURCE));
-	api_key(b, "position");
-	api_json_int(b, db_rows_get(rows, i, RC_POSITION));
-	api_key(b, "register");
-	api_json_str(b, db_rows_get(rows, i, RC_REGISTER));
-	api_key(b, "tariff");
-	api_json_str(b, tariff);
-	api_key(b, "value");
-	api_json_int(b, db_rows_get(rows, i, RC_VALUE));
-	api_key(b, "previous");
-	api_json_int(b, db_rows_get(rows, i, RC_PREVIOUS));
-	api_key(b, "consumption");
-	api_json_int(b, db_rows_get(rows, i, RC_CONSUMPTION));
-	api_key(b, "status");
-	api_json_str(b, db_rows_get(rows, i, RC_STATUS));
-	api_key(b, "flags");
-	api_json_flags(b, db_rows_get(rows, i, RC_FLAGS));
-	api_key(b, "date");
-	api_json_str(b, db_rows_get(rows, i, RC_DATE));
-	api_key(b, "time");
-	api_json_str(b, db_rows_get(rows, i, RC_TIME));
-	api_key(b, "channel");
-	api_json_str(b, db_rows_get(rows, i, RC_CHANNEL));
-	api_key(b, "submission");
-	api_json_int(b, db_rows_get(rows, i, RC_SUBMISSION));
-	api_key(b, "message");
-	api_json_int(b, db_rows_get(rows, i, RC_MESSAGE));
+	JR_LIT(&j, "{");
+	if (with_cursor) {
+		JR_LIT(&j, "\"cursor\":\"");
+		jr_add(&j, V(RC_XID), strlen(V(RC_XID)));
+		JR_LIT(&j, ".");
+		jr_add(&j, V(RC_ID), strlen(V(RC_ID)));
+		JR_LIT(&j, "\",");
+	}
+	JR_LIT(&j, "\"id\":");
+	jr_int(&j, V(RC_ID));
+	JR_LIT(&j, ",\"contract\":");
+	jr_str(&j, V(RC_CONTRACT));
+	JR_LIT(&j, ",\"resource\":");
+	jr_str(&j, V(RC_RESOURCE));
+	JR_LIT(&j, ",\"position\":");
+	jr_int(&j, V(RC_POSITION));
+	JR_LIT(&j, ",\"register\":");
+	jr_str(&j, V(RC_REGISTER));
+	JR_LIT(&j, ",\"tariff\":");
+	jr_str(&j, tariff);
+	JR_LIT(&j, ",\"value\":");
+	jr_int(&j, V(RC_VALUE));
+	JR_LIT(&j, ",\"previous\":");
+	jr_int(&j, V(RC_PREVIOUS));
+	JR_LIT(&j, ",\"consumption\":");
+	jr_int(&j, V(RC_CONSUMPTION));
+	JR_LIT(&j, ",\"status\":");
+	jr_str(&j, V(RC_STATUS));
+	JR_LIT(&j, ",\"flags\":");
+	jr_flags(&j, V(RC_FLAGS));
+	JR_LIT(&j, ",\"date\":");
+	jr_str(&j, V(RC_DATE));
+	JR_LIT(&j, ",\"time\":");
+	jr_str(&j, V(RC_TIME));
+	JR_LIT(&j, ",\"channel\":");
+	jr_str(&j, V(RC_CHANNEL));
+	JR_LIT(&j, ",\"submission\":");
+	jr_int(&j, V(RC_SUBMISSION));
+	JR_LIT(&j, ",\"message\":");
+	jr_int(&j, V(RC_MESSAGE));
 	/* GIS ZhKKh: MeteringValueT1..T3 as decimal strings */
-	snprintf(key, sizeof(key), "MeteringValue%s", tariff);
-	api_key(b, key);
-	api_json_str(b, db_rows_get(rows, i, RC_VALUE));
-	evbuffer_add(b, "}", 1);
+	JR_LIT(&j, ",\"MeteringValue");
+	jr_add(&j, tariff, strlen(tariff));
+	JR_LIT(&j, "\":");
+	jr_str(&j, V(RC_VALUE));
+	JR_LIT(&j, "}");
+#undef V
+	evbuffer_add(b, j.p, j.len);
+	if (j.heap)
+		free(j.p);
 }
 
 /* ---- the stream ---------------------------------------------------------- */
@@ -337,8 +397,8 @@ api_fetch(struct api_stream *s)
 	}
 	s->asked = s->remaining < API_PAGE ? s->remaining : API_PAGE;
 	snprintf(lim, sizeof(lim), "%ld", s->asked);
-	if (r->con->closing || db_send(r->con->db, CS_API_PAGE, p) != 0 ||
-	    creq_round_raw(r, api_page_cb) != 0)
+	if (r->con->closing || db_send(r->con->api_db, CS_API_PAGE, p) != 0 ||
+	    creq_round_api(r, api_page_cb) != 0)
 		return -1;
 	s->inflight = true;
 	return 0;
@@ -410,11 +470,9 @@ console_api_readings(struct creq *r)
 		return;
 	}
 	console_sha256_hex(auth + 7, 64, th);
-	if (db_send(r->con->db, CS_API_TOKEN, p) != 0) {
+	if (db_send(r->con->api_db, CS_API_TOKEN, p) != 0 ||
+	    creq_round_api(r, api_token_cb) != 0)
 		creq_error(r, 503, "database unavailable");
-		return;
-	}
-	creq_round(r, api_token_cb);
 }
 
 void

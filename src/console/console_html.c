@@ -94,7 +94,9 @@ html_nav(struct evbuffer *b, const struct creq *r)
 {
 	evbuffer_add_printf(b, "<nav><a href=\"/\">Поиск</a>");
 	if (r->role & ROLES_WRITE)
-		evbuffer_add_printf(b, "<a href=\"/review\">Проверка</a>");
+		evbuffer_add_printf(b,
+		    "<a href=\"/review\">Проверка</a>"
+		    "<a href=\"/replay\">Повтор</a>");
 	if (r->role & (ROLE_MANAGER | ROLE_ADMIN))
 		evbuffer_add_printf(b, "<a href=\"/house\">Дома</a>");
 	if (r->role & ROLE_ADMIN)

@@ -14,6 +14,11 @@
  *   console_cli.c    user add, token add, export readings (blocking)
  *   house.c          the house manager's page: houses, apartments
  *   house_submit.c   a whole house's readings through the intake
+ *   console_replay.c replay of an uploaded log or one message: dry run,
+ *                    then apply (the engine of src/ops on a worker)
+ *   console_photo.c  messenger photos: thumbnails and the full image
+ *   console_upload.c multipart/form-data, text checks of an upload
+ *   console_worker.c a worker thread for slow jobs (replay, images)
  */
 #ifndef METERLINE_CONSOLE_INT_H
 #define METERLINE_CONSOLE_INT_H
@@ -77,6 +82,8 @@ enum con_stmt {
 	CS_HOUSES,
 	CS_HOUSE,
 	CS_HOUSE_FLATS,
+	CS_REPLAY_MESSAGE,
+	CS_PHOTO,
 	CS__N
 };
 extern const struct db_stmt console_stmts[CS__N];
@@ -88,7 +95,7 @@ extern const struct db_stmt console_stmts[CS__N];
 /* clang-format off */
 #define CONSOLE_READING_COLS(COL1, COL) \
 	COL1(RC_ID, "r.id") COL(RC_XID, "r.feed_xid") \
-	COL(RC_CONTRACT, "r.contract") COL(RC_RESOURCE, "c.resource") \
+	COL(RC_CONTRACT, "r.contract") COL(RC_RESOURCE, "s.resource") \
 	COL(RC_POSITION, "r.position") COL(RC_REGISTER, "g.name") \
 	COL(RC_VALUE, "r.value") COL(RC_PREVIOUS, "r.previous") \
 	COL(RC_CONSUMPTION, "r.consumption") COL(RC_STATUS, "r.status") \
@@ -98,14 +105,17 @@ extern const struct db_stmt console_stmts[CS__N];
 	COL(RC_MESSAGE, "s.message_id")
 /* clang-format on */
 enum console_reading_col { DB_COLS_ENUM(CONSOLE_READING_COLS) RC__N };
-/* src: the readings to show, "readings" or a subquery of it */
+/*
+ * src: the readings to show, "readings" or a subquery of it. The
+ * resource is the submission's (the store copies the contract's): a join
+ * to contracts per row cost an eighth of the API's query time.
+ */
 /* clang-format off */
 #define CONSOLE_READING_SELECT_FROM(src) \
 	"SELECT " DB_COLS_SQL(CONSOLE_READING_COLS) \
 	" FROM " src " AS r" \
 	" JOIN submissions AS s ON s.id = r.submission_id" \
 	"   AND s.created_at = r.created_at" \
-	" LEFT JOIN contracts AS c ON c.contract = r.contract" \
 	" LEFT JOIN registers AS g ON g.contract = r.contract" \
 	"   AND g.position = r.position"
 /* clang-format on */
@@ -138,12 +148,17 @@ struct croute {
 	bool post; /* POST (form, CSRF checked) or GET */
 	unsigned roles; /* 0: no session needed */
 	creq_fn fn;
+	bool upload; /* a POST may be multipart/form-data with a file */
 };
 
 struct console {
 	struct event_base *base;
 	struct config_console cfg;
 	struct db *db;
+	/* the billing API's own connection: its streams do not queue the
+	   pages' rounds, and its session lets PostgreSQL keep a generic plan
+	   of the page query (planning it each time cost 2-7 ms a page) */
+	struct db *api_db;
 	struct evhttp *http;
 	struct evhttp_bound_socket *sock;
 	struct http_gate *gate;
@@ -152,9 +167,11 @@ struct console {
 	struct console_stats stats;
 	int port;
 	bool closing;
-	char session_sql[384];
+	char session_sql[384], api_session_sql[384];
 	struct intake intake; /* where a house's readings go (house_submit.c) */
 	bool has_intake;
+	struct console_replay *replay; /* NULL until console_set_replay */
+	struct console_worker *images; /* photos decoded and scaled */
 };
 
 /* A request from dispatch until its reply; owned by the console. */
@@ -174,6 +191,10 @@ struct creq {
 	void (*free_fn)(void *);
 	/* a result callback for creq_round */
 	void (*round_fn)(struct creq *, const struct db_round_result *);
+	/* the file of a multipart form (console_upload.c), NUL-terminated */
+	char *upload;
+	size_t upload_len;
+	char upload_name[128];
 };
 
 /* Parameter of the query or form, NULL when absent (or empty). */
@@ -189,6 +210,9 @@ int creq_round(
 
 /* The same without an answer on -1 (a reply already under way). */
 int creq_round_raw(
+    struct creq *, void (*fn)(struct creq *, const struct db_round_result *));
+/* creq_round_raw on the API's connection (console_api.c). */
+int creq_round_api(
     struct creq *, void (*fn)(struct creq *, const struct db_round_result *));
 
 /* Whether a round failed; if so the request is answered (503 or 500) and
@@ -286,6 +310,48 @@ int console_kdf_verify(struct console_kdf *, const char *hash,
 /* Hash password. -1 when the queue is full. */
 int console_kdf_hash(
     struct console_kdf *, const char *password, kdf_done_cb, void *);
+
+/* ---- uploads (console_upload.c) ----------------------------------------- */
+
+/*
+ * Parse a multipart/form-data body (ctype: its Content-Type): text fields
+ * into r->params, the one file into r->upload. 0, or -1 when malformed.
+ */
+int console_upload_parse(
+    struct creq *, const char *ctype, const char *body, size_t len);
+/*
+ * Whether s is text: the line (from 1) of the first NUL byte (*why "nul")
+ * or invalid UTF-8 (*why "utf8"), or 0 when it is all valid.
+ */
+long console_text_check(const char *s, size_t len, const char **why);
+
+/* ---- slow jobs off the loop (console_worker.c) --------------------------- */
+
+/*
+ * One thread; work(arg) runs on it, then done(arg, false) on the loop.
+ * At most max_queue jobs submitted and not yet done: -1 beyond. On
+ * console_worker_free the running job finishes, the others get
+ * done(arg, true).
+ */
+struct console_worker;
+struct console_worker *
+console_worker_new(struct event_base *, size_t max_queue);
+int console_worker_submit(struct console_worker *, void (*work)(void *),
+    void (*done)(void *, bool cancelled), void *arg);
+void console_worker_free(struct console_worker *);
+
+/* ---- replay and photos --------------------------------------------------- */
+
+void console_replay_page(struct creq *);
+void console_replay_dry_post(struct creq *);
+void console_replay_message_post(struct creq *);
+void console_replay_apply_post(struct creq *);
+struct console_replay;
+void console_replay_free(struct console_replay *);
+
+void console_photo_get(struct creq *);
+/* Once, before any photo: libgd's messages into the log. */
+void console_photo_init(void);
 
 /* ---- shared by the server and the CLI ------------------------------------ */
 

@@ -385,8 +385,53 @@ console_search_csv(struct creq *r)
 
 /* ---- conversation -------------------------------------------------------- */
 
+/* A thumbnail of the message's photo, opening the full image. */
 static void
-conversation_row(struct evbuffer *b, const struct db_rows *rows, int i)
+conversation_photo(struct evbuffer *b, const struct db_rows *rows, int i)
+{
+	const char *state = db_rows_get(rows, i, 15);
+	const char *id = db_rows_get(rows, i, 0);
+
+	if (state == NULL)
+		return;
+	if (strcmp(state, "stored") != 0) {
+		evbuffer_add_printf(b, "<div class=\"photo none\">фото: ");
+		html_esc(b, state);
+		evbuffer_add_printf(b, "</div>");
+		return;
+	}
+	evbuffer_add_printf(b,
+	    "<a class=\"photo\" href=\"/photo?id=%s\" target=\"_blank\">"
+	    "<img src=\"/photo?id=%s&amp;thumb=1\" alt=\"фото\" "
+	    "loading=\"lazy\"></a>",
+	    id, id);
+}
+
+/* Support's button: this message through replay's dry run. */
+static void
+conversation_replay(
+    struct evbuffer *b, const struct creq *r, const struct db_rows *rows, int i)
+{
+	if ((r->role & ROLES_WRITE) == 0)
+		return;
+	evbuffer_add_printf(b,
+	    "<form method=\"post\" action=\"/replay/message\" "
+	    "class=\"inline replay\">");
+	html_csrf(b, r);
+	evbuffer_add_printf(b,
+	    "<input type=\"hidden\" name=\"id\" value=\"%s\">"
+	    "<input type=\"hidden\" name=\"channel\" value=\"",
+	    db_rows_get(rows, i, 0));
+	html_esc(b, db_rows_get(rows, i, 2));
+	evbuffer_add_printf(
+	    b, "\"><input type=\"hidden\" name=\"sender\" value=\"");
+	html_esc(b, db_rows_get(rows, i, 3));
+	evbuffer_add_printf(b, "\"><button>Повторить</button></form>");
+}
+
+static void
+conversation_row(
+    struct evbuffer *b, const struct creq *r, const struct db_rows *rows, int i)
 {
 	char fl[128];
 	unsigned flags = (unsigned)atoi(db_rows_get(rows, i, 10));
@@ -426,6 +471,8 @@ conversation_row(struct evbuffer *b, const struct db_rows *rows, int i)
 		}
 		evbuffer_add_printf(b, "</span></div>");
 	}
+	conversation_photo(b, rows, i);
+	conversation_replay(b, r, rows, i);
 	evbuffer_add_printf(b, "</li>\n");
 }
 
@@ -449,7 +496,7 @@ conversation_cb(struct creq *r, const struct db_round_result *res)
 	    "</p>\n<ol class=\"conv\" id=\"conversation\">\n",
 	    db_rows_count(rows));
 	for (int i = 0; i < db_rows_count(rows); i++)
-		conversation_row(b, rows, i);
+		conversation_row(b, r, rows, i);
 	evbuffer_add_printf(b, "</ol>\n");
 	html_end(b);
 	creq_reply(r, 200, HTML_TYPE, b);

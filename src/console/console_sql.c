@@ -70,7 +70,8 @@ const struct db_stmt console_stmts[CS__N] = {
 	    "SELECT * FROM (SELECT m.id, " LT("m.received_at") ", m.channel,"
 	    " m.sender, m.recipient, m.text, m.contract, m.outcome, m.reason,"
 	    " m.reply, m.flags, o.state, o.dlr_state, m.duplicate_of,"
-	    " m.received_at AS t"
+	    " m.received_at AS t,"
+	    " (SELECT p.state FROM message_photos AS p WHERE p.message_id = m.id)"
 	    " FROM messages AS m"
 	    " LEFT JOIN LATERAL (SELECT state, dlr_state FROM outbox"
 	    "   WHERE message_id = m.id ORDER BY id DESC LIMIT 1) AS o ON true"
@@ -174,5 +175,14 @@ const struct db_stmt console_stmts[CS__N] = {
 	[CS_HOUSES] = { "cs_houses", house_sql_list, 2 },
 	[CS_HOUSE] = { "cs_house", house_sql_one, 3 },
 	[CS_HOUSE_FLATS] = { "cs_house_flats", house_sql_flats, 3 },
+	/* $1 message id, $2 channel, $3 sender: its own time (replay) */
+	[CS_REPLAY_MESSAGE] = { "cs_replay_message",
+	    "SELECT (extract(epoch FROM received_at) * 1000000)::bigint"
+	    " FROM messages WHERE id = $1::bigint AND channel = $2::text"
+	    " AND sender COLLATE \"C\" = $3::text LIMIT 1", 3 },
+	/* $1 message id: a messenger photo as stored (docs/channels.md) */
+	[CS_PHOTO] = { "cs_photo",
+	    "SELECT state, bytes FROM message_photos"
+	    " WHERE message_id = $1::bigint", 1 },
 };
 /* clang-format on */

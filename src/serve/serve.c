@@ -870,8 +870,10 @@ serve_start(struct serve *sv, char *err, size_t errlen)
 	         errlen)) == NULL)
 		return -1;
 	sv->maintain = maintain_start(sv->base, &sv->cfg);
-	if (sv->console != NULL)
+	if (sv->console != NULL) {
 		console_set_intake(sv->console, &in);
+		console_set_replay(sv->console, &sv->cfg);
+	}
 	sv->sig_term = evsignal_new(sv->base, SIGTERM, serve_signal, sv);
 	sv->sig_int = evsignal_new(sv->base, SIGINT, serve_signal, sv);
 	event_add(sv->sig_term, NULL);

@@ -66,6 +66,47 @@ async function csrfOf(page) {
 	return page.$eval("input[name=csrf]", (e) => e.value);
 }
 
+// A file for an upload, in the scenario's own folder; returns its path.
+function tmpFile(name, content) {
+	const dir = process.env.WORK || require("os").tmpdir();
+	const f = path.join(dir, name);
+	require("fs").writeFileSync(f, content);
+	return f;
+}
+
+// Upload a file through the replay page's form; the navigation's response.
+async function uploadLog(page, file) {
+	await page.goto(URL + "/replay");
+	const input = await page.$("#upload input[type=file]");
+	await input.uploadFile(file);
+	const [resp] = await Promise.all([page.waitForNavigation(),
+		page.click("#upload button")]);
+	return resp;
+}
+
+// The outcomes column of the replay table.
+async function replayOutcomes(page) {
+	return page.$$eval("#replay td.outcome", (t) => t.map((e) => e.textContent));
+}
+
+const REPLAY_LOG = [
+	{ time: "2026-11-24T10:00:00+03:00", channel: "sms", from: "79004443322",
+		to: "7377", text: "ПС 176355 20 17" },
+	{ time: "2026-11-24T10:05:00+03:00", channel: "sms", from: "79004443333",
+		to: "7377", text: "ПС 555001 100" },
+	{ time: "2026-11-24T10:06:00+03:00", channel: "sms", from: "79004443333",
+		to: "7377", text: "привет" },
+].map((o) => JSON.stringify(o)).join("\n") + "\n";
+
+// Counts of the tables a replay writes, to see that nothing changed.
+function replayTables() {
+	return sql("SELECT (SELECT count(*) FROM messages) || ' ' ||" +
+		" (SELECT count(*) FROM readings) || ' ' ||" +
+		" (SELECT count(*) FROM submissions) || ' ' ||" +
+		" (SELECT string_agg(last_value::text, ',' ORDER BY contract, position)" +
+		"  FROM registers)");
+}
+
 const scenarios = {
 	// Log in: the session cookie is HttpOnly, SameSite=Strict, Secure.
 	async login(page) {
@@ -324,6 +365,162 @@ const scenarios = {
 			"five failures recorded");
 		const other = await login(page, "petrov");
 		check(other.url() === URL + "/", "another user from the same address still logs in");
+	},
+
+	// Replay an uploaded log: the dry run first (nothing changes), then
+	// apply; the same apply again is refused and changes nothing, the same
+	// file again is all duplicates; one message from a conversation.
+	async replay(page) {
+		page.on("dialog", (d) => d.accept());
+		await login(page, "ivanova");
+		check(await page.$("nav a[href='/replay']") !== null, "support sees the replay link");
+		const before = replayTables();
+		const file = tmpFile("replay.jsonl", REPLAY_LOG);
+		let resp = await uploadLog(page, file);
+		check(resp.status() === 200, "dry run: 200");
+		const dry = await replayOutcomes(page);
+		check(JSON.stringify(dry) === JSON.stringify(["accepted", "accepted",
+			"rejected"]) || (dry.length === 3 && dry[0] === "accepted" &&
+			dry[1] === "accepted"), "dry run shows what each message would do: " + dry);
+		check((await text(page, "#replay")).includes("Показания приняты"),
+			"the reply text is shown");
+		check((await text(page, "#summary")).includes("accepted: 2"), "summary");
+		check(replayTables() === before, "the dry run changed nothing");
+		check(await page.$("#apply") !== null, "an apply button");
+		await shot(page, "replay-dry");
+		const job = await page.$eval("#apply input[name=job]", (e) => e.value);
+		const sha = await page.$eval("#apply input[name=sha]", (e) => e.value);
+		const csrf = await csrfOf(page);
+		check(await post(page, "/replay/apply", { job, sha: "0".repeat(64), csrf })
+			=== 409, "apply with another content's hash: refused");
+		[resp] = await Promise.all([page.waitForNavigation(),
+			page.click("#apply button")]);
+		check(resp.status() === 200, "apply: 200");
+		check(JSON.stringify(await replayOutcomes(page)) === JSON.stringify(dry),
+			"apply did what the dry run showed");
+		const after = replayTables();
+		check(after !== before, "apply changed the tables");
+		check(sql("SELECT string_agg(last_value::text, ',' ORDER BY position) FROM registers WHERE contract = '176355'")
+			=== "20,17", "the readings are stored");
+		check(sql("SELECT actor || ' ' || action || ' ' || (after->>'messages') || ' ' || (after->'outcomes'->>'accepted') || ' ' || (after->>'file') FROM console_audit WHERE action = 'replay.apply'")
+			=== "ivanova replay.apply 3 2 replay.jsonl", "audit: who, what, counts");
+		await shot(page, "replay-applied");
+		check(await post(page, "/replay/apply", { job, sha, csrf }) === 409,
+			"the same apply again: refused");
+		check(replayTables() === after, "and nothing changed");
+		// the same file again: every line is a duplicate
+		resp = await uploadLog(page, file);
+		const dup = await replayOutcomes(page);
+		check(dup.length === 3 && dup.every((o) => o === "duplicate"),
+			"the same file again: all duplicates");
+		await Promise.all([page.waitForNavigation(), page.click("#apply button")]);
+		check(replayTables() === after, "applying it changes nothing");
+		check(sql("SELECT count(*) FROM console_audit WHERE action = 'replay.apply'")
+			=== "2", "both applies audited");
+		// one message from the conversation view
+		await page.goto(URL + "/conversation?channel=sms&sender=79005556677");
+		[resp] = await Promise.all([page.waitForNavigation(),
+			page.click("#conversation li form.replay button")]);
+		check(resp.status() === 200, "replay of one message: its dry run");
+		const one = await replayOutcomes(page);
+		check(one.length === 1 && one[0] === "duplicate",
+			"one message already in the log: a duplicate");
+		check((await text(page, "#replay")).includes("ПС 123859"), "its text");
+		check(replayTables() === after, "nothing changed");
+	},
+
+	// Refused: bad uploads get a clear error; a manager may not replay.
+	async replay_refused(page) {
+		await login(page, "ivanova");
+		const before = replayTables();
+		const cases = [
+			["binary.jsonl", Buffer.from([0x7b, 0x00, 0x01, 0x02, 0x0a]), 400,
+				"не текстовый"],
+			["latin1.jsonl", Buffer.from('{"text":"\xe9t\xe9"}\n', "latin1"), 400,
+				"не в UTF-8"],
+			["notes.txt", "hello\nworld\n", 400, "ни одной строки"],
+			["big.jsonl", "x".repeat(1536 * 1024), 413, "слишком большой"],
+		];
+		for (const [name, content, status, says] of cases) {
+			const resp = await uploadLog(page, tmpFile(name, content));
+			check(resp.status() === status, name + ": " + status);
+			check((await text(page, ".notice")).includes(says), name + ": says " + says);
+			check(await page.$("#apply") === null, name + ": nothing to apply");
+			if (name === "notes.txt")
+				check((await text(page, "#bad")).includes("строка 1"),
+					"not JSON Lines: the lines are named");
+		}
+		await shot(page, "replay-refused");
+		check(replayTables() === before, "nothing changed");
+		await page.goto(URL + "/");
+		await Promise.all([page.waitForNavigation(), page.click("nav form button")]);
+		await login(page, "petrov");
+		check(await page.$("nav a[href='/replay']") === null, "a manager: no replay link");
+		const resp = await page.goto(URL + "/replay");
+		check(resp.status() === 403, "a manager: the replay page 403");
+		check(await post(page, "/replay/message", { csrf: await csrfOf(page),
+			id: "1", channel: "sms", sender: "79005556677" }) === 403,
+			"a manager: replay of a message 403");
+	},
+
+	// Photos: a thumbnail scaled by the server, the full image on click,
+	// a non-image never served, a broken image as a placeholder.
+	async photos(page) {
+		await login(page, "petrov");
+		// a 400x300 PNG drawn by the browser
+		const b64 = await page.evaluate(() => {
+			const c = document.createElement("canvas");
+			c.width = 400; c.height = 300;
+			const g = c.getContext("2d");
+			g.fillStyle = "#c00"; g.fillRect(0, 0, 400, 300);
+			g.fillStyle = "#00c"; g.fillRect(100, 75, 200, 150);
+			return c.toDataURL("image/png").split(",")[1];
+		});
+		const ids = sql("SELECT string_agg(id::text, ' ' ORDER BY received_at) FROM messages WHERE sender = '79005556677'").split(" ");
+		const put = (id, bytes) => sql("INSERT INTO message_photos (message_id, channel, sender, received_at, ref, state, bytes, size) SELECT id, channel, sender, received_at, 'ref', 'stored', " + bytes + ", 1 FROM messages WHERE id = " + id);
+		put(ids[0], "decode('" + b64 + "', 'base64')");
+		put(ids[1], "convert_to('<html><script>alert(1)</script></html>', 'UTF8')");
+		put(ids[2], "'\\x89504e470d0a1a0a0000000d49484452ffff'::bytea");
+		await page.goto(URL + "/conversation?channel=sms&sender=79005556677");
+		await page.waitForFunction(() => [...document.querySelectorAll("a.photo img")]
+			.every((i) => i.complete));
+		const imgs = await page.$$eval("a.photo img", (t) => t.map((i) =>
+			[i.naturalWidth, i.naturalHeight]));
+		check(imgs.length === 3, "three thumbnails");
+		check(imgs[0][0] === 160 && imgs[0][1] === 120,
+			"the photo scaled on the server to 160x120: " + imgs[0]);
+		check(imgs[1][0] === 160 && imgs[2][0] === 160,
+			"the non-image and the broken image: the placeholder");
+		await shot(page, "photos");
+		const got = await page.evaluate(async (id) => {
+			const r = await fetch("/photo?id=" + id);
+			const t = await fetch("/photo?id=" + id + "&thumb=1");
+			return { type: r.headers.get("content-type"),
+				nosniff: r.headers.get("x-content-type-options"),
+				len: (await r.arrayBuffer()).byteLength,
+				ttype: t.headers.get("content-type") };
+		}, ids[0]);
+		check(got.type === "image/png" && got.nosniff === "nosniff",
+			"the full image: its own type, nosniff");
+		check(String(got.len) === sql("SELECT length(bytes) FROM message_photos WHERE message_id = " + ids[0]),
+			"the full image: the stored bytes");
+		check(got.ttype === "image/png", "the thumbnail is a PNG");
+		const href = await page.$eval("a.photo", (a) => a.getAttribute("href"));
+		check(href === "/photo?id=" + ids[0], "the thumbnail opens the full image");
+		const bad = await page.evaluate(async (id) => {
+			const r = await fetch("/photo?id=" + id);
+			const body = await r.text();
+			return { status: r.status, type: r.headers.get("content-type"),
+				script: body.includes("<script>alert") };
+		}, ids[1]);
+		check(bad.status === 415 && bad.type.startsWith("text/html") && !bad.script,
+			"a non-image is not served");
+		const anon = await page.evaluate(async (id) => {
+			const r = await fetch("/photo?id=" + id, { credentials: "omit",
+				redirect: "manual" });
+			return r.type === "opaqueredirect" ? 303 : r.status;
+		}, ids[0]);
+		check(anon === 303, "without a session: sent to the login, not served");
 	},
 
 	// Phone-sized screen: the search page fits without horizontal scroll.

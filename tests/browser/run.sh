@@ -35,6 +35,9 @@ cat >"$work/serve.conf" <<CONF
 conninfo = $DB
 [console]
 listen = 127.0.0.1:0
+[intake]
+; replay from the console (browser.replay): the seed's November lines
+max_age = 0
 [log]
 level = info
 CONF
@@ -66,7 +69,7 @@ for _ in $(seq 1 100); do
 done
 [ -n "$port" ] || fail "serve did not say its console port"
 
-URL="http://127.0.0.1:$port" DB="$DB" SHOTS="$MLINE_SHOTS" PSQL="$PSQL" \
+WORK="$work" URL="http://127.0.0.1:$port" DB="$DB" SHOTS="$MLINE_SHOTS" PSQL="$PSQL" \
 	CHROMIUM="$CHROMIUM" node "$here/console.test.js" "$scenario"
 
 # Nothing secret or a whole phone number in the service's log.
