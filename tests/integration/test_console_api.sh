@@ -46,7 +46,14 @@ for _ in $(seq 1 100); do
 done
 [ -n "$port" ] || fail "no console port"
 U="http://127.0.0.1:$port/api/v1/readings"
-sleep 0.3 # the console's database connection
+# the console's two database connections (pages, API) up before asking:
+# a fixed 0.3 s was too short on a loaded machine
+for _ in $(seq 1 100); do
+	[ "$(grep -c 'db console\(-api\)\{0,1\}: connected' "$tmp/serve.log")" -ge 2 ] && break
+	sleep 0.1
+done
+[ "$(grep -c 'db console\(-api\)\{0,1\}: connected' "$tmp/serve.log")" -ge 2 ] ||
+	fail "the console's database connections did not come up"
 
 api() { curl -sS -H "Authorization: Bearer $tok" "$U?$1"; }
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
