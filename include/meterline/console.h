@@ -28,11 +28,11 @@ struct console_stats {
 /*
  * Bind [console] listen and serve on base, reading and writing the
  * database at conninfo (its host names looked up with dns; NULL: libpq's
- * blocking lookup); times are shown in time zone tzname (IANA).
+ * blocking lookup); times are shown in the time zone named zone (IANA).
  * cfg is copied, the strings are copied. NULL with why in err.
  */
 struct console *console_new(struct event_base *, struct evdns_base *dns,
-    const struct config_console *cfg, const char *conninfo, const char *tzname,
+    const struct config_console *cfg, const char *conninfo, const char *zone,
     char *err, size_t errlen);
 
 /*

@@ -564,7 +564,7 @@ con_listen(struct console *con, char *err, size_t errlen)
 
 struct console *
 console_new(struct event_base *base, struct evdns_base *dns,
-    const struct config_console *cfg, const char *conninfo, const char *tzname,
+    const struct config_console *cfg, const char *conninfo, const char *zone,
     char *err, size_t errlen)
 {
 	struct console *con;
@@ -578,9 +578,9 @@ console_new(struct event_base *base, struct evdns_base *dns,
 		snprintf(err, errlen, "console: libsodium failed to start");
 		return NULL;
 	}
-	if (strspn(tzname,
+	if (strspn(zone,
 	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	        "0123456789/_+-") != strlen(tzname)) {
+	        "0123456789/_+-") != strlen(zone)) {
 		snprintf(err, errlen, "console: odd time zone name");
 		return NULL;
 	}
@@ -593,14 +593,14 @@ console_new(struct event_base *base, struct evdns_base *dns,
 	    " set_config('plan_cache_mode', 'force_custom_plan', false),"
 	    " set_config('statement_timeout', '30s', false),"
 	    " set_config('lock_timeout', '5s', false)",
-	    tzname);
+	    zone);
 	o.session_sql = con->session_sql;
 	/* the API's: the same without forcing custom plans */
 	snprintf(con->api_session_sql, sizeof(con->api_session_sql),
 	    "SELECT set_config('TimeZone', '%s', false),"
 	    " set_config('statement_timeout', '30s', false),"
 	    " set_config('lock_timeout', '5s', false)",
-	    tzname);
+	    zone);
 	if (con_listen(con, err, errlen) != 0) {
 		console_free(con);
 		return NULL;

@@ -152,6 +152,14 @@ def file_seeds():
         "123859,Сыктывкар,Ленина,12,,A-17 B-18\n176355,Ухта,\"Мира\",3,1,\n")
     put("import_houses", "bad_lines", (hh + "12,a,b,c,d,e\n123456,,b,c,d,e\n123456,a\tb,c,d,e,f\n"
         "123456,a\u202eb,c,d,,\n" + "x" * 300 + ",a,b,c,d,e\n").encode() + b"123456,\xd0,b,c,,\n")
+    up = ("XyZ\n--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc\r\n"
+          "--XyZ\r\nContent-Disposition: form-data; name=\"log\"; filename=\"day24.jsonl\"\r\n"
+          "Content-Type: application/octet-stream\r\n\r\n"
+          '{"time":"2026-11-01T10:00:00+03:00","channel":"sms","from":"79001234567","to":"1234","text":"ПС 123859 11638"}\n'
+          "line2\r\n--Xy\n\r\n--XyZ--\r\n")
+    put("console_upload", "form", up)
+    put("console_upload", "quoted_boundary", "a'b c\n--a'b c\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n\r\n--a'b c--")
+    put("console_upload", "bad_utf8", b"B\n--B\r\nContent-Disposition: form-data; name=\"log\"; filename=\"x\"\r\n\r\nok\n\xd0\n\x00\r\n--B--\r\n")
     jl = ('{"time":"2026-11-01T10:00:00+03:00","channel":"sms","from":"79001234567","to":"1234","text":"ПС 123859 11638"}\n'
           '{"time":"2026-11-01T09:00:00Z","channel":"telegram","from":"tg-1","to":"bot","text":"25","id":"abc"}\n'
           '{"time":"bad","channel":1}\n\n[]\n')
