@@ -64,6 +64,8 @@ smpp_link_tuning_defaults(struct smpp_link_tuning *t)
 	t->mt_dst_ton = 1;
 	t->mt_dst_npi = 1;
 	t->stop_timeout_ms = 10000;
+	t->mo_park_backlog = 256;
+	t->mo_park_max_ms = 5000;
 }
 
 static struct timeval
@@ -802,6 +804,7 @@ link_tick_cb(evutil_socket_t fd, short what, void *arg)
 		sess_tick(&l->sess[i], now);
 	mo_expire(l, now);
 	mt_pump(l);
+	mo_unpark(l, now);
 	if (l->stopping)
 		link_stop_progress(l);
 }
@@ -823,7 +826,8 @@ tuning_check(const struct smpp_link_tuning *t, const struct config_smpp *c,
 	    c->reconnect_max_ms < t->reconnect_min_ms ||
 	    c->concat_timeout_ms < 1 || t->mt_retry_ms < 1 ||
 	    c->ack_lost_ms < MO_ACK_SLOTS || c->ack_lost_ms > 3600000 ||
-	    t->throttle_pause_ms < 1 || t->stop_timeout_ms < 0)
+	    t->throttle_pause_ms < 1 || t->stop_timeout_ms < 0 ||
+	    t->mo_park_max_ms < 0)
 		what = "a time out of range";
 	else if (t->mt_max_attempts < 1 || t->mt_queue_max < 1)
 		what = "mt limits out of range";
