@@ -723,11 +723,34 @@ sess_pdu_cb(void *arg, const uint8_t *buf, size_t len)
 	return s->gen != gen || s->bev == NULL || s->out_paused ? -1 : 0;
 }
 
+/*
+ * ACK what was read at once. An SMSC whose socket keeps Nagle's algorithm
+ * (the npm smpp package's does) sends its next small deliver_sm only once
+ * the previous one is acknowledged; our answer comes after a commit, so
+ * the kernel's delayed ACK (up to 40 ms) held the SMSC's window back:
+ * window 10 against the npm peer ran at 280 MO/s with deliver_sm_resp
+ * p50 23 ms (issue 20). Linux leaves quick-ACK mode by itself, so it is
+ * asked again after every read.
+ */
+static void
+sess_quickack(struct bufferevent *bev)
+{
+#ifdef TCP_QUICKACK
+	int one = 1;
+
+	setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_QUICKACK, &one,
+	    sizeof(one));
+#else
+	(void)bev;
+#endif
+}
+
 static void
 sess_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct sess *s = arg;
 
+	sess_quickack(bev);
 	if (s->out_paused)
 		return;
 	if (smpp_frame_read(bev, sess_pdu_cb, s) == SMPP_FRAME_BAD)

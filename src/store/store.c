@@ -894,21 +894,39 @@ store_idle_conn(struct store *st)
  * A batch on a second connection while one is in flight keeps a flood
  * moving (one backend commits while the other locks and loads), but at
  * low rates it only halves every batch: at 1,000 MO/s batches of 7
- * instead of 14, and each batch costs PostgreSQL about the same whatever
+ * instead of 11, and each batch costs PostgreSQL about the same whatever
  * its size (issue 20). So the next batch overlaps one in flight only
- * once the queue holds STORE_OVERLAP_MIN messages; otherwise it starts
- * when that one ends. Nothing waits on a timer: a lone message, or a
- * window of 10 that arrives together, still starts at once.
+ * when it is at least as big as that one (or 32 messages): otherwise it
+ * starts when that one ends. A window of 10 whose straggler went alone
+ * still overlaps its other nine. Nothing waits on a timer: a lone
+ * message starts at once.
  */
 #define STORE_OVERLAP_MIN 32
 
-static bool
+/* The size of the batch in flight, 0 if none. */
+static size_t
 store_batch_in_flight(const struct store *st)
 {
+	size_t n = 0;
+
 	for (int i = 0; i < st->nconns; i++)
-		if (st->conns[i].busy == STORE_BATCH)
-			return true;
-	return false;
+		if (st->conns[i].busy == STORE_BATCH &&
+		    st->conns[i].batch.n + st->conns[i].batch.nparts > n)
+			n = st->conns[i].batch.n + st->conns[i].batch.nparts;
+	return n;
+}
+
+static bool
+store_batch_may_start(const struct store *st)
+{
+	size_t in_flight;
+
+	if (st->qlen == 0)
+		return false;
+	if (st->nforced > 0 || st->qlen >= STORE_OVERLAP_MIN)
+		return true;
+	in_flight = store_batch_in_flight(st);
+	return in_flight == 0 || st->qlen >= in_flight;
 }
 
 static void
@@ -955,9 +973,7 @@ store_kick_cb(evutil_socket_t fd, short what, void *arg)
 		store_kick(st); /* the other connections go on */
 		return;
 	}
-	if (st->qlen > 0 &&
-	    (st->qlen >= STORE_OVERLAP_MIN || st->nforced > 0 ||
-	        !store_batch_in_flight(st)))
+	if (store_batch_may_start(st))
 		store_batch_start(st, c);
 }
 
