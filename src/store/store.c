@@ -896,12 +896,13 @@ store_idle_conn(struct store *st)
  * low rates it only halves every batch: at 1,000 MO/s batches of 7
  * instead of 11, and each batch costs PostgreSQL about the same whatever
  * its size (issue 20). So the next batch overlaps one in flight only
- * when it is at least as big as that one (or 32 messages): otherwise it
- * starts when that one ends. A window of 10 whose straggler went alone
- * still overlaps its other nine. Nothing waits on a timer: a lone
- * message starts at once.
+ * when it is at least as big as that one and holds 8 messages, or 32
+ * whatever: otherwise it starts when that one ends. A window of 10 whose
+ * straggler went alone still overlaps its other nine. Nothing waits on a
+ * timer: a lone message starts at once.
  */
 #define STORE_OVERLAP_MIN 32
+#define STORE_OVERLAP_FLOOR 8
 
 /* The size of the batch in flight, 0 if none. */
 static size_t
@@ -926,7 +927,8 @@ store_batch_may_start(const struct store *st)
 	if (st->nforced > 0 || st->qlen >= STORE_OVERLAP_MIN)
 		return true;
 	in_flight = store_batch_in_flight(st);
-	return in_flight == 0 || st->qlen >= in_flight;
+	return in_flight == 0 ||
+	    (st->qlen >= in_flight && st->qlen >= STORE_OVERLAP_FLOOR);
 }
 
 static void
