@@ -69,6 +69,15 @@ struct smpp_link_tuning {
 	uint8_t mt_dst_ton, mt_dst_npi;
 	/* graceful stop: the bounded wait, 10000 */
 	int stop_timeout_ms;
+	/*
+	 * Replies ahead of the SMSC: while the reply parts queued reach
+	 * mo_park_backlog (256; 0: never), new MO wait in the link, in
+	 * order, unanswered, for at most mo_park_max_ms (5000) each, so
+	 * the SMSC's window paces its flood to the rate it takes replies
+	 * (docs/smpp.md, "Pacing")
+	 */
+	unsigned mo_park_backlog;
+	int mo_park_max_ms;
 	/* the resolver of a host name (borrowed; outlives the link): the
 	   name is looked up at every connect, without blocking the loop.
 	   NULL, the default: the host must be a numeric address */
@@ -165,6 +174,8 @@ struct smpp_link_stats {
 	uint64_t out_peak_bytes; /* largest output buffer seen */
 	uint64_t binds_mismatched; /* bind answered by another *_resp */
 	uint64_t mt_bad_message_id; /* submit_sm_resp OK without a usable id */
+	uint64_t mo_parked; /* MO held back while replies were behind */
+	uint64_t mo_park_timeouts; /* released by mo_park_max_ms, not pace */
 };
 
 /*

@@ -109,6 +109,8 @@ struct pending {
 	struct inbound_msg msg;
 	struct intake_acks acks;
 	struct intake_part part; /* INTAKE_F_PART/WHOLE; data not kept */
+	struct pending *park_next; /* parked: not at the store yet */
+	int64_t parked_at; /* clock_mono_us */
 };
 
 struct smpp_link {
@@ -128,8 +130,10 @@ struct smpp_link {
 	uint64_t rng;
 	/* MO */
 	struct smpp_reasm *reasm;
-	struct pending *pend; /* at the store */
+	struct pending *pend; /* at the store, or parked on the way */
 	unsigned inflight_mo;
+	struct pending *park_head, *park_tail; /* MO held back (pacing) */
+	unsigned nparked;
 	/* acknowledgement facts for the store (intake_acks) */
 	uint32_t instance; /* random, never 0 */
 	uint32_t nconns; /* connections numbered so far */
@@ -169,6 +173,7 @@ void mo_on_pdu(struct sess *, const struct smpp_pdu *);
 void mo_answer_now(struct sess *, uint32_t id, uint32_t seq, uint32_t status);
 void mo_expire(struct smpp_link *, int64_t now);
 void mo_flush_held(struct smpp_link *);
+void mo_unpark(struct smpp_link *, int64_t now);
 void mo_detach_all(struct smpp_link *);
 void mo_conn_open(struct sess *);
 void mo_conn_closed(struct sess *);

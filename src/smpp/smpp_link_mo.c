@@ -217,6 +217,90 @@ pending_free(struct pending *p)
 static void mo_submit_reasm(
     struct smpp_link *, const struct sess *, struct smpp_reasm_msg *);
 
+/* ---- pacing ------------------------------------------------------------- */
+
+static void mo_done(const struct intake_result *, void *);
+
+/*
+ * An SMSC floods deliver_sm as fast as we answer them, whatever the rate
+ * it takes our replies at: with a window of 500 the acknowledgements ran
+ * seconds ahead of the replies, which waited in the queue (reply p99 6 s
+ * against the npm peer, issue 20). While the reply parts queued reach
+ * mo_park_backlog a new MO is parked here, unanswered, so the SMSC's
+ * window fills and its flood follows our replies: a reply then waits
+ * about (the SMSC's window + the backlog) / the reply rate. Messages at
+ * the store are not counted: a batch committing while the queue drains
+ * would leave the link idle (counting them cost 40% of the rate). A parked MO
+ * stays in l->pend (its answer is owed: a drop counts it at risk, like
+ * one at the store) and goes on in arrival order as replies settle, or
+ * after mo_park_max_ms whatever the backlog, well inside an SMSC's
+ * response timeout.
+ */
+static bool
+mo_backlogged(const struct smpp_link *l)
+{
+	return l->tune.mo_park_backlog > 0 &&
+	    l->mt_queued >= l->tune.mo_park_backlog;
+}
+
+static void
+mo_to_store(struct smpp_link *l, struct pending *p)
+{
+	if (l->park_head == NULL && !mo_backlogged(l)) {
+		l->hooks.submit(l->hooks.ctx, &p->msg, mo_done, p);
+		return;
+	}
+	p->parked_at = clock_mono_us();
+	p->park_next = NULL;
+	if (l->park_tail != NULL)
+		l->park_tail->park_next = p;
+	else
+		l->park_head = p;
+	l->park_tail = p;
+	l->nparked++;
+	l->st.mo_parked++;
+}
+
+/* Parked MO on to the store while there is room, or (now >= 0) time is up. */
+void
+mo_unpark(struct smpp_link *l, int64_t now)
+{
+	int64_t max_us = (int64_t)l->tune.mo_park_max_ms * 1000;
+
+	while (l->park_head != NULL) {
+		struct pending *p = l->park_head;
+		bool late = now >= 0 && now - p->parked_at >= max_us;
+
+		if (!late && mo_backlogged(l))
+			break;
+		if (late)
+			l->st.mo_park_timeouts++;
+		l->park_head = p->park_next;
+		if (l->park_head == NULL)
+			l->park_tail = NULL;
+		l->nparked--;
+		l->hooks.submit(l->hooks.ctx, &p->msg, mo_done, p);
+	}
+}
+
+/* The link stops or goes: parked MO never reach the store. */
+static void
+mo_park_drop(struct smpp_link *l, bool answer)
+{
+	struct pending *p;
+
+	while ((p = l->park_head) != NULL) {
+		l->park_head = p->park_next;
+		l->nparked--;
+		for (size_t i = 0; answer && i < p->ntokens; i++)
+			token_ack(
+			    l, p->tokens[i], l->cfg.temporary_error_status, -1);
+		pending_unlink(l, p);
+		pending_free(p);
+	}
+	l->park_tail = NULL;
+}
+
 /*
  * A part is kept. A redelivery of a part of a message already processed
  * is forgotten (never joined again); parts the store returns (kept before
@@ -268,6 +352,7 @@ mo_done(const struct intake_result *res, void *arg)
 			token_ack(l, p->tokens[i], status,
 			    p->msg.channel != NULL ? p->msg.time_us : -1);
 		pending_unlink(l, p);
+		mo_unpark(l, -1);
 		if ((p->msg.flags & INTAKE_F_PART) &&
 		    res->status != INTAKE_TEMPFAIL)
 			mo_part_kept(l, p, res);
@@ -355,7 +440,7 @@ mo_submit(struct smpp_link *l, const struct sess *s, const char *src,
 		    smpp_log_addr(src, m, sizeof(m)), dcs,
 		    log_escape(p->text, p->msg.text_len, e, sizeof(e)));
 	}
-	l->hooks.submit(l->hooks.ctx, &p->msg, mo_done, p);
+	mo_to_store(l, p);
 }
 
 /* A reassembled message; s: the connection of its last part, or NULL. */
@@ -482,7 +567,7 @@ mo_submit_part(struct sess *s, const struct smpp_sm *sm, uint64_t tok,
 	p->msg.flags = INTAKE_F_PART;
 	p->msg.part = &p->part;
 	p->msg.acks = mo_acks(p, s);
-	l->hooks.submit(l->hooks.ctx, &p->msg, mo_done, p);
+	mo_to_store(l, p);
 	/* (p may be freed by now: done may run from inside submit) */
 }
 
@@ -586,12 +671,14 @@ mo_expire(struct smpp_link *l, int64_t now)
 	}
 }
 
-/* At a stop: parts still waiting for the rest get the temporary status. */
+/* At a stop: parts still waiting for the rest get the temporary status,
+   and so do parked messages (the SMSC sends them again). */
 void
 mo_flush_held(struct smpp_link *l)
 {
 	struct smpp_reasm_msg *m;
 
+	mo_park_drop(l, true);
 	while ((m = smpp_reasm_pop(l->reasm)) != NULL) {
 		for (size_t i = 0; i < m->ntokens; i++)
 			token_ack(
@@ -604,6 +691,7 @@ mo_flush_held(struct smpp_link *l)
 void
 mo_detach_all(struct smpp_link *l)
 {
+	mo_park_drop(l, false);
 	for (struct pending *p = l->pend; p != NULL; p = p->next)
 		p->l = NULL;
 	l->pend = NULL;

@@ -66,6 +66,7 @@ mt_settle_id(struct smpp_link *l, struct mt_part *p, enum smpp_mt_state state,
 
 	r.last = ++m->nsettled == m->nparts;
 	l->mt_queued--;
+	mo_unpark(l, -1);
 	switch (state) {
 	case SMPP_MT_ACCEPTED: l->st.mt_ok++; break;
 	case SMPP_MT_REJECTED: l->st.mt_rejected++; break;

@@ -57,6 +57,7 @@ enum store_busy {
 	STORE_CHECKING, /* schema version + partitions after connect */
 	STORE_PARTITIONS, /* the periodic partition round */
 	STORE_SWEEP, /* kept parts no channel completes (store_parts.c) */
+	STORE_REPLAN, /* DISCARD PLANS: the generic plans made again */
 	STORE_BATCH, /* a batch in flight */
 };
 
@@ -72,6 +73,8 @@ struct store_conn {
 	struct event *check_timer;
 	int64_t t_mark; /* when the current phase began (clock_mono_us) */
 	int64_t t_start; /* when the batch's first statement went out */
+	uint64_t batches; /* since the connection came up */
+	uint64_t replan_at; /* the batch count of the next DISCARD PLANS */
 	char saved_state[6]; /* a round-1 failure, until its sync */
 	char saved_error[256];
 };
@@ -666,6 +669,7 @@ store_batch_start(struct store *st, struct store_conn *c)
 	b->n = b->nparts = 0;
 	while (n-- > 0)
 		store_batch_take(b, store_pop_front(st));
+	c->batches++;
 	c->t_start = c->t_mark = clock_mono_us();
 	b->challenge = st->cfg->verify.mode == CONFIG_VERIFY_CHALLENGE;
 	batch_send_loads(b, c->db, st->parser, st->cfg->store.duplicate_window);
@@ -813,12 +817,56 @@ store_sweep_cb(const struct db_round_result *r, void *arg)
 	store_round_done(c);
 }
 
+/*
+ * The store's statements run generic plans (store_sql.c), made at their
+ * first use on a connection, so with the sizes the tables had then: on a
+ * new database, a message log of ten rows. Their shapes keep such plans
+ * index-driven, but the sizes still decide between indexes and join
+ * orders; DISCARD PLANS makes them again, with the sizes of now, after
+ * 16, 64, 256, 1024, 4096 and 16384 batches, then every 16384 (a few
+ * milliseconds each time). Not in a dry run (its sync would commit the
+ * one transaction) nor behind a transaction pooler (nothing is prepared).
+ */
+#define STORE_REPLAN_FIRST 16
+#define STORE_REPLAN_MAX 16384
+
+static bool
+store_replan_due(const struct store *st, const struct store_conn *c)
+{
+	return c->batches >= c->replan_at && !st->opts.dry_run &&
+	    db_pooler_get() == DB_POOLER_NONE;
+}
+
+static void
+store_replan_cb(const struct db_round_result *r, void *arg)
+{
+	struct store_conn *c = arg;
+
+	if (!r->lost && r->failed >= 0)
+		log_error(
+		    "store: DISCARD PLANS: %s [%s]", r->error, r->sqlstate);
+	store_round_done(c);
+}
+
+static void
+store_replan_send(struct store_conn *c)
+{
+	c->replan_at = c->replan_at < STORE_REPLAN_MAX
+	    ? 4 * c->replan_at
+	    : c->replan_at + STORE_REPLAN_MAX;
+	db_send_sql(c->db, "DISCARD PLANS");
+	if (db_round(c->db, true, store_replan_cb, c) == 0)
+		c->busy = STORE_REPLAN;
+}
+
 static void
 store_db_state_cb(bool up, void *arg)
 {
 	struct store_conn *c = arg;
 
 	if (up) {
+		c->batches = 0; /* a new session plans afresh */
+		c->replan_at = STORE_REPLAN_FIRST;
 		store_check_send(c);
 		return;
 	}
@@ -840,6 +888,47 @@ store_idle_conn(struct store *st)
 		    db_ready(st->conns[i].db))
 			return &st->conns[i];
 	return NULL;
+}
+
+/*
+ * A batch on a second connection while one is in flight keeps a flood
+ * moving (one backend commits while the other locks and loads), but at
+ * low rates it only halves every batch: at 1,000 MO/s batches of 7
+ * instead of 11, and each batch costs PostgreSQL about the same whatever
+ * its size (issue 20). So the next batch overlaps one in flight only
+ * when it is at least as big as that one and holds 8 messages, or 32
+ * whatever: otherwise it starts when that one ends. A window of 10 whose
+ * straggler went alone still overlaps its other nine. Nothing waits on a
+ * timer: a lone message starts at once.
+ */
+#define STORE_OVERLAP_MIN 32
+#define STORE_OVERLAP_FLOOR 8
+
+/* The size of the batch in flight, 0 if none. */
+static size_t
+store_batch_in_flight(const struct store *st)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < st->nconns; i++)
+		if (st->conns[i].busy == STORE_BATCH &&
+		    st->conns[i].batch.n + st->conns[i].batch.nparts > n)
+			n = st->conns[i].batch.n + st->conns[i].batch.nparts;
+	return n;
+}
+
+static bool
+store_batch_may_start(const struct store *st)
+{
+	size_t in_flight;
+
+	if (st->qlen == 0)
+		return false;
+	if (st->nforced > 0 || st->qlen >= STORE_OVERLAP_MIN)
+		return true;
+	in_flight = store_batch_in_flight(st);
+	return in_flight == 0 ||
+	    (st->qlen >= in_flight && st->qlen >= STORE_OVERLAP_FLOOR);
 }
 
 static void
@@ -881,7 +970,12 @@ store_kick_cb(evutil_socket_t fd, short what, void *arg)
 		store_kick(st);
 		return;
 	}
-	if (st->qlen > 0)
+	if (store_replan_due(st, c)) {
+		store_replan_send(c);
+		store_kick(st); /* the other connections go on */
+		return;
+	}
+	if (store_batch_may_start(st))
 		store_batch_start(st, c);
 }
 

@@ -955,14 +955,14 @@ batch_message_row(struct store_batch *b, const struct store_msg *m)
 	else
 		sarr_null(&a[MSG_P_CONN]);
 	sarr_bool(&a[MSG_P_REPLY_QUEUED], m->outbox);
+	sarr_text(&a[MSG_P_MSGID],
+	    m->status == INTAKE_APPLIED ? m->in.external_id : NULL);
 }
 
 /* The message log: every message but those that failed on their own. */
 static void
 batch_write_messages(struct store_batch *b, struct db *db)
 {
-	struct sql_arr *a = b->arr;
-
 	batch_begin_arrays(b, MSG__NPARAMS);
 	for (size_t i = 0; i < b->n; i++) {
 		const struct store_msg *m = &b->msgs[i];
@@ -975,20 +975,6 @@ batch_write_messages(struct store_batch *b, struct db *db)
 	}
 	batch_end_arrays(b, MSG__NPARAMS);
 	db_send(db, ST_MSGS, b->params);
-
-	batch_begin_arrays(b, 3);
-	for (size_t i = 0; i < b->n; i++) {
-		const struct store_msg *m = &b->msgs[i];
-
-		if (m->status != INTAKE_APPLIED)
-			continue;
-		sarr_text(&a[0], m->in.channel);
-		sarr_text(&a[1], m->in.external_id);
-		sarr_i64(&a[2], m->id);
-	}
-	batch_end_arrays(b, 3);
-	if (a[0].n > 0)
-		db_send(db, ST_MSGIDS, b->params);
 }
 
 #define BATCH_VALS_MAX (MODEL_MAX_REGISTERS * 11 + 3)

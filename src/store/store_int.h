@@ -46,8 +46,7 @@ enum store_stmt {
 	ST_PRIOR, /* recently applied messages with the same dedupe keys */
 	ST_DIALOGS, /* the senders' dialogs */
 	ST_CONTRACTS, /* contracts named by texts or dialogs, registers locked */
-	ST_MSGS, /* message log rows */
-	ST_MSGIDS, /* external ids of new messages */
+	ST_MSGS, /* message log rows, and external ids of new messages */
 	ST_DLG_PUT, /* dialogs created or changed */
 	ST_DLG_DEL, /* dialogs ended */
 	ST_SUBMIT, /* submissions and their readings */
@@ -191,7 +190,8 @@ enum st_contracts_col { DB_COLS_ENUM(ST_CONTRACTS_COLS) CON__NCOLS };
 	P(16, MSG_P_ADVANCED, boolean, advanced) \
 	P(17, MSG_P_DUPLICATE_OF, bigint, duplicate_of) \
 	P(18, MSG_P_CONN, bigint, conn) \
-	P(19, MSG_P_REPLY_QUEUED, boolean, reply_queued)
+	P(19, MSG_P_REPLY_QUEUED, boolean, reply_queued) \
+	P(20, MSG_P_MSGID, text, msgid)
 enum st_msgs_param { ST_MSGS_PARAMS(ST_PARAM_ENUM, ST_PARAM_ENUM) };
 #define MSG__NPARAMS (0 ST_MSGS_PARAMS(ST_PARAM_COUNT, ST_PARAM_COUNT))
 
@@ -248,7 +248,7 @@ enum st_regs_param { ST_REGS_PARAMS(ST_PARAM_ENUM, ST_PARAM_ENUM) };
 #define REG__NPARAMS (0 ST_REGS_PARAMS(ST_PARAM_COUNT, ST_PARAM_COUNT))
 
 extern const struct db_stmt store_stmts[ST__MAX];
-#define STORE_MAX_PARAMS 19
+#define STORE_MAX_PARAMS 20
 extern const char store_session_sql[];
 
 enum store_dup {

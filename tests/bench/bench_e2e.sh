@@ -5,6 +5,7 @@
 #
 #   tests/bench/bench_e2e.sh [--count N] [--runs R] [--windows "500 10"]
 #                            [--rate-count N] [--rate MO_PER_S] [--smoke]
+#                            [--statements]
 #
 # The load (tests/e2e/gen_load.sh): N Cyrillic (UCS-2) MO, per 10 messages
 # 7 complete single-register submissions, one two-message day/night dialog
@@ -30,6 +31,12 @@
 # -DCMAKE_BUILD_TYPE=RelWithDebInfo; not ASan). PostgreSQL is ctest's e2e
 # cluster when MLINE_TEST_PGHOST is set, else a private one started here.
 # --smoke: 2,000 MO, one run of each, checks only (ctest runs this).
+# --statements: the private cluster loads pg_stat_statements (with
+# track_planning); after every run the statements that cost the most
+# server time are printed (calls, planning and execution ms per call, ms
+# in all): where the backends' CPU goes; auto_explain writes the plan of
+# every statement over MLINE_BENCH_EXPLAIN_MS (5) into the server log
+# (pg_server.log in the work dir). Not with MLINE_TEST_PGHOST.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -43,6 +50,7 @@ windows="500 10"
 rate=1000
 rate_count=30000
 smoke=0
+statements=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--count) count=$2; shift ;;
@@ -51,6 +59,7 @@ while [ $# -gt 0 ]; do
 	--rate) rate=$2; shift ;;
 	--rate-count) rate_count=$2; shift ;;
 	--smoke) smoke=1 ;;
+	--statements) statements=1 ;;
 	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench_e2e: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -73,6 +82,35 @@ sanit=$(sed -n 's/^MLINE_SANITIZE:[A-Z]*=//p' "$cache" 2>/dev/null || true)
 top=${E2E_WORK:-${TMPDIR:-/tmp}/mline-bench-e2e}
 e2e_setup "$top/bench_e2e"
 top=$W
+
+# --statements: pg_stat_statements needs a restart to load.
+if [ $statements = 1 ]; then
+	[ -n "$E2E_CLUSTER" ] || fail "--statements needs the private cluster (unset MLINE_TEST_PGHOST)"
+	"$PSQL" -qX -v ON_ERROR_STOP=1 "host=$PGHOST_ port=$PGPORT_ user=postgres dbname=postgres" \
+		-c "ALTER SYSTEM SET shared_preload_libraries = pg_stat_statements, auto_explain" >/dev/null
+	sh "$PG_CLUSTER" halt "$E2E_CLUSTER"
+	sh "$PG_CLUSTER" resume "$E2E_CLUSTER"
+	"$PSQL" -qX -v ON_ERROR_STOP=1 "host=$PGHOST_ port=$PGPORT_ user=postgres dbname=postgres" \
+		-c "ALTER SYSTEM SET pg_stat_statements.track_planning = on" \
+		-c "ALTER SYSTEM SET auto_explain.log_min_duration = '${MLINE_BENCH_EXPLAIN_MS:-5}ms'" \
+		-c "SELECT pg_reload_conf()" >/dev/null
+fi
+
+# statements_reset / statements_print: the run's statements by server time.
+statements_reset() {
+	[ $statements = 1 ] || return 0
+	sql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()" >/dev/null
+}
+statements_print() {
+	[ $statements = 1 ] || return 0
+	"$PSQL" -qX "$DB" -c "SELECT calls, plans, round((total_plan_time / greatest(plans, 1))::numeric, 3) AS plan_ms,
+		round((total_exec_time / greatest(calls, 1))::numeric, 3) AS exec_ms,
+		round((total_plan_time + total_exec_time)::numeric) AS total_ms,
+		left(regexp_replace(query, '\s+', ' ', 'g'), 70) AS query
+		FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database
+			WHERE datname = current_database())
+		ORDER BY total_plan_time + total_exec_time DESC LIMIT 16"
+}
 
 echo "bench_e2e: $count MO, $runs run(s) per case; binary $BIN (${btype:-?}${sanit:+, sanitize=$sanit})"
 echo "machine: $(nproc) CPU(s), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1); $(uname -r)"
@@ -100,6 +138,7 @@ one_run() {
 	mkdir -p "$W"
 	db_new "bench_e2e_$(echo "$case" | tr -c 'a-z0-9\n' _)_$n"
 	import "$load/contracts.csv"
+	statements_reset
 	sim_start --flood-file "$load/messages.tsv" --timeout 1200 "$@"
 	serve_conf
 	serve_start
@@ -113,6 +152,7 @@ one_run() {
 		pgcpu=$(awk -v a="$pgcpu" -v b="$(cpu_s "$pid" 2>/dev/null || echo 0)" 'BEGIN { print a + b }')
 	done
 	serve_stop
+	statements_print
 	check_exact "$load/expected"
 	mos=$(sed -n 's/^rate: \([0-9]*\) MO\/s.*/\1/p' "$W/sim.err")
 	p50=$(sed -n 's/.*p50 \([0-9.]*\) ms.*/\1/p' "$W/sim.err")

@@ -638,6 +638,81 @@ test_throttled_submit(void **state)
 }
 
 static int
+all_submitted(struct harness *h)
+{
+	return h->submitted >= 3;
+}
+
+static void
+add_three_mo(struct harness *h)
+{
+	static const char *const from[] = { "79001234561", "79001234562",
+		"79001234563" };
+	char err[128];
+
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(smsc_sim_add_mo(h->sim, from[i], "7377",
+		                     "P 1 2", err, sizeof(err)),
+		    0);
+}
+
+/* Pacing (issue 20): while a reply is queued (backlog 1) and throttled,
+ * new MO wait in the link unanswered and reach the store only once the
+ * reply settles; every MO is then answered and every reply sent. */
+static void
+test_mo_paced_by_replies(void **state)
+{
+	struct harness *h = harness_new();
+
+	(void)state;
+	h->scfg.throttle_submits = 2;
+	h->tune.throttle_pause_ms = 300;
+	h->tune.mo_park_backlog = 1;
+	h->tune.mo_park_max_ms = 60000;
+	h->reply = "Accepted";
+	harness_start(h);
+	run_until(h, is_bound, 3000);
+	add_three_mo(h);
+	smsc_sim_run(h->sim, SMSC_SIM_FLOOD, on_sim_done, h);
+	run_for(h, 200); /* the first reply is paused for 300 ms */
+	assert_int_equal(h->submitted, 1);
+	assert_int_equal(h->resp_ok, 1);
+	assert_true(smpp_link_stats(h->link)->mo_parked >= 1);
+	run_until(h, sim_finished, 10000);
+	assert_int_equal(h->submitted, 3);
+	assert_int_equal(h->resp_ok, 3);
+	assert_int_equal(h->mt_accepted, 3);
+	assert_int_equal(smpp_link_stats(h->link)->mo_park_timeouts, 0);
+	harness_free(h);
+}
+
+/* A parked MO goes to the store after mo_park_max_ms whatever the
+ * backlog: an SMSC that stops taking replies does not stop intake for
+ * longer than that. */
+static void
+test_mo_park_max_time(void **state)
+{
+	struct harness *h = harness_new();
+	int64_t t0;
+
+	(void)state;
+	h->scfg.throttle_submits = 1;
+	h->tune.throttle_pause_ms = 5000;
+	h->tune.mo_park_backlog = 1;
+	h->tune.mo_park_max_ms = 150;
+	h->reply = "Accepted";
+	harness_start(h);
+	run_until(h, is_bound, 3000);
+	add_three_mo(h);
+	t0 = mono_ms();
+	smsc_sim_run(h->sim, SMSC_SIM_FLOOD, on_sim_done, h);
+	run_until(h, all_submitted, 2000);
+	assert_true(mono_ms() - t0 >= 150);
+	assert_true(smpp_link_stats(h->link)->mo_park_timeouts >= 1);
+	harness_free(h);
+}
+
+static int
 got_receipt(struct harness *h)
 {
 	return h->receipts > 0;
@@ -1221,6 +1296,8 @@ main(void)
 		cmocka_unit_test(test_bad_password),
 		cmocka_unit_test(test_drop_mid_flood),
 		cmocka_unit_test(test_throttled_submit),
+		cmocka_unit_test(test_mo_paced_by_replies),
+		cmocka_unit_test(test_mo_park_max_time),
 		cmocka_unit_test(test_delivery_receipt),
 		cmocka_unit_test(test_malformed_pdus),
 		cmocka_unit_test(test_late_done_after_reconnect),
