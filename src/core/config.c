@@ -1372,6 +1372,16 @@ cfg_put_conninfo_kv(struct cfg_out *o, const char *s)
 			p++;
 		v = p;
 		end = cfg_value_end(v);
+		if (*end != '\0' && !cfg_space(*end)) {
+			/* a quoted value with more glued to it: libpq refuses
+			   it, and where it ends is anyone's guess */
+			cfg_printf(o, "%.*s***",
+			    (int)((cfg_secret_keyword(k, klen, false) ? v
+			                                              : end) -
+			        s),
+			    s);
+			return;
+		}
 		if (cfg_secret_keyword(k, klen, false) ||
 		    (cfg_keyword_is(k, klen, "dbname") &&
 		        (memchr(v, '=', (size_t)(end - v)) != NULL ||

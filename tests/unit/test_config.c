@@ -457,6 +457,12 @@ test_conninfo_masking(void **state)
 	    "host=db password='never closed dbname=x", "host=db password=***");
 	expect_masked("host=db hunter2", "host=db ***");
 	expect_masked("host=db password", "host=db ***");
+	/* a quoted value with more glued to it: masked to the end, and a
+	   mask of the mask is the same (fuzz_config, quoted_secret_glued) */
+	expect_masked("password='a b'c user=m", "password=***");
+	expect_masked("password=***", "password=***");
+	expect_masked("host='db'x password=p", "host='db'***");
+	expect_masked("host='db'***", "host='db'***");
 	/* a dbname that is a connection string is libpq's too */
 	expect_masked("dbname='host=h password=p' user=m", "dbname=*** user=m");
 	expect_masked("dbname=postgresql://u:p@h/db", "dbname=***");
