@@ -191,7 +191,8 @@ wa_status(json_t *s, struct chan_update *u, char *why, size_t whylen)
 	const char *id = json_string_value(json_object_get(s, "id"));
 	const char *st = json_string_value(json_object_get(s, "status"));
 
-	if (id == NULL || st == NULL || strlen(id) >= sizeof(u->external_id))
+	if (id == NULL || id[0] == '\0' || st == NULL ||
+	    strlen(id) >= sizeof(u->external_id))
 		return wa_fail(why, whylen, "status without id or status");
 	if (strcmp(st, "delivered") != 0 && strcmp(st, "read") != 0 &&
 	    strcmp(st, "failed") != 0)

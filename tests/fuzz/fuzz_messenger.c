@@ -83,7 +83,8 @@ check_update(const struct chan_api *api, const uint8_t *body, size_t len)
 		CHECK(u.external_id[0] != '\0');
 		CHECK(strcmp(u.status, "DELIVRD") == 0 ||
 		    strcmp(u.status, "READ") == 0 ||
-		    strcmp(u.status, "UNDELIV") == 0);
+		    strcmp(u.status, "UNDELIV") == 0 ||
+		    strcmp(u.status, "REJECTD") == 0);
 	} else {
 		CHECK(u.kind == CHAN_IN_IGNORE);
 	}

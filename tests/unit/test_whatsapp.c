@@ -190,6 +190,11 @@ test_statuses(void **state)
 	        &u),
 	    0);
 	assert_int_equal(u.kind, CHAN_IN_IGNORE);
+	/* an empty id names no reply (fuzz_messenger, whatsapp_status_...) */
+	assert_int_equal(parse(WA_HEAD "\"statuses\":[{\"id\":\"\",\"status\":"
+	                               "\"delivered\"}]" WA_TAIL,
+	                     &u),
+	    -1);
 }
 
 static void
