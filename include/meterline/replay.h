@@ -124,6 +124,14 @@ struct replay_outcome {
 	int64_t message_id;
 };
 
+/*
+ * The outcome and reason a report shows for out: "duplicate" with what
+ * the original did as the reason, "failed"/"not_stored" when the message
+ * could not be stored (returns true then), else the outcome as it is.
+ */
+bool replay_outcome_shown(const struct replay_outcome *out,
+    const char **outcome, const char **reason);
+
 /* Called once per record, in the set's order (after replay_sort: time). */
 typedef void (*replay_result_cb)(const struct replay_rec *, size_t n,
     const struct replay_outcome *, void *arg);

@@ -234,18 +234,11 @@ replay_result(const struct replay_rec *rec, size_t n,
     const struct replay_outcome *out, void *arg)
 {
 	struct replay_cli *c = arg;
-	const char *outcome = out->outcome ? out->outcome : "?";
-	const char *reason = out->reason;
+	const char *outcome, *reason;
 	char time[48];
 
-	if (out->status == INTAKE_DUPLICATE) {
-		reason = outcome; /* what the original did */
-		outcome = "duplicate";
-	} else if (out->status == INTAKE_TEMPFAIL) {
-		outcome = "failed";
-		reason = "not_stored";
+	if (replay_outcome_shown(out, &outcome, &reason))
 		c->failed++;
-	}
 	replay_count(c, outcome, reason);
 	if (c->a.quiet)
 		return;

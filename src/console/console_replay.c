@@ -119,19 +119,12 @@ rp_result(const struct replay_rec *rec, size_t n,
     const struct replay_outcome *out, void *arg)
 {
 	struct rp_job *j = arg;
-	const char *outcome = out->outcome ? out->outcome : "?";
-	const char *reason = out->reason;
+	const char *outcome, *reason;
 	struct evbuffer *b = j->rows;
 	char time[48];
 
-	if (out->status == INTAKE_DUPLICATE) {
-		reason = outcome; /* what the original did */
-		outcome = "duplicate";
-	} else if (out->status == INTAKE_TEMPFAIL) {
-		outcome = "failed";
-		reason = "not_stored";
+	if (replay_outcome_shown(out, &outcome, &reason))
 		j->failed++;
-	}
 	rp_count(j, outcome, reason);
 	replay_time_format(
 	    rec->time_us, &j->cfg->window.tz, time, sizeof(time));

@@ -99,3 +99,20 @@ replay_time_format(int64_t us, const struct tz *tz, char *buf, size_t len)
 		    off < 0 ? '-' : '+', aoff / 3600, aoff / 60 % 60);
 	return buf;
 }
+
+bool
+replay_outcome_shown(
+    const struct replay_outcome *out, const char **outcome, const char **reason)
+{
+	*outcome = out->outcome ? out->outcome : "?";
+	*reason = out->reason;
+	if (out->status == INTAKE_DUPLICATE) {
+		*reason = *outcome; /* what the original did */
+		*outcome = "duplicate";
+	} else if (out->status == INTAKE_TEMPFAIL) {
+		*outcome = "failed";
+		*reason = "not_stored";
+		return true;
+	}
+	return false;
+}
