@@ -31,6 +31,8 @@
 # -DCMAKE_BUILD_TYPE=RelWithDebInfo; not ASan). PostgreSQL is ctest's e2e
 # cluster when MLINE_TEST_PGHOST is set, else a private one started here.
 # --smoke: 2,000 MO, one run of each, checks only (ctest runs this).
+# MLINE_BENCH_SQL: SQL run on every fresh database before its flood (A/B
+# runs: the cost of an index is DROP INDEX in one of them).
 # --statements: the private cluster loads pg_stat_statements (with
 # track_planning); after every run the statements that cost the most
 # server time are printed (calls, planning and execution ms per call, ms
@@ -138,6 +140,9 @@ one_run() {
 	mkdir -p "$W"
 	db_new "bench_e2e_$(echo "$case" | tr -c 'a-z0-9\n' _)_$n"
 	import "$load/contracts.csv"
+	# MLINE_BENCH_SQL: SQL run on each fresh database before the flood,
+	# for A/B runs (e.g. the cost of an index: DROP INDEX ...)
+	[ -z "${MLINE_BENCH_SQL:-}" ] || sql "$MLINE_BENCH_SQL" >/dev/null
 	statements_reset
 	sim_start --flood-file "$load/messages.tsv" --timeout 1200 "$@"
 	serve_conf
