@@ -5,8 +5,11 @@
  * of one channel's due rows (-> the SMPP link, or a messenger's sender) or
  * a write-back (results of sent replies and
  * delivery receipts, as array statements, committed together). Replies the
- * link holds are kept in a hash by outbox id, so a row whose lease ran out
- * while its parts were still queued (a throttled link) is not sent twice.
+ * link holds are kept in a hash by outbox id until their result is
+ * committed, so a row whose lease ran out while its parts were still queued
+ * (a throttled link), or while its result waited for the write-back, is
+ * not sent twice by this instance; renewing the leases of what it holds
+ * keeps other instances off.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -169,6 +172,10 @@ struct ob_entry {
 	int64_t created_us; /* the same, Unix microseconds: reply latency */
 	int64_t leased_us; /* clock_mono_us of its lease's last renewal */
 	bool used; /* in the index */
+	/* every part reported, the result queued but not yet committed: the
+	   row is still pending in the table, and a claim may take it again
+	   if its lease ran out (a loaded machine; issue 20's CI run) */
+	bool settling;
 	char mid[72]; /* SMSC id of the first accepted part */
 	int attempts;
 	int worst; /* the worst smpp_mt_state of its parts */
@@ -232,7 +239,7 @@ struct outbox {
 	unsigned claim_limit; /* its LIMIT */
 	int next_chan; /* where the next claim looks first (round robin) */
 	int64_t backlog_next; /* clock_mono_us of the next count */
-	int64_t renew_next; /* clock_mono_us of the next lease renewal */
+	int64_t claim_sent_us; /* clock_mono_us when the claim was sent */
 	bool renew_due;
 	char owner[96]; /* lease_owner: host:pid */
 	/* in flight at the link: entries, and their slots by hash of id */
@@ -272,7 +279,7 @@ ob_find(const struct outbox *ob, int64_t id)
 /* A new entry for id of channel chan, which has none; NULL when all are
    in use. */
 static struct ob_entry *
-ob_insert(struct outbox *ob, int chan, int64_t id)
+ob_insert(struct outbox *ob, int chan, int64_t id, int64_t leased_us)
 {
 	uint32_t slot;
 
@@ -283,7 +290,7 @@ ob_insert(struct outbox *ob, int chan, int64_t id)
 	memset(&ob->ent[slot], 0, sizeof(ob->ent[slot]));
 	ob->ent[slot].id = id;
 	ob->ent[slot].used = true;
-	ob->ent[slot].leased_us = clock_mono_us();
+	ob->ent[slot].leased_us = leased_us;
 	ob->ent[slot].chan = chan;
 	ob->chans[chan].inflight++;
 	ob->stats.inflight++;
@@ -341,10 +348,11 @@ ob_send_channel(struct outbox *ob, const struct ob_chan *c,
 
 /* Send one reply leased to us (claimed, or handed over by the store) on
    channel chan (not always the claim's: a handoff comes in between); a
-   refusal goes back as due at once. */
+   refusal goes back as due at once. leased_us: when its lease began, no
+   later than the database's now() of the lease. */
 static void
-ob_send_one(
-    struct outbox *ob, int chan, const struct outbox_row *row, bool dialog_open)
+ob_send_one(struct outbox *ob, int chan, const struct outbox_row *row,
+    bool dialog_open, int64_t leased_us)
 {
 	const struct ob_chan *c = &ob->chans[chan];
 	int rc;
@@ -354,7 +362,7 @@ ob_send_one(
 
 	if (ob_find(ob, id) != NULL)
 		return; /* lease ran out while we still hold it */
-	if ((e = ob_insert(ob, chan, id)) == NULL)
+	if ((e = ob_insert(ob, chan, id, leased_us)) == NULL)
 		return; /* full: the (short) lease brings it back */
 	strlcpy_s(e->created, row->created, sizeof(e->created));
 	e->attempts = row->attempts;
@@ -399,7 +407,7 @@ ob_send_row(struct outbox *ob, const struct db_rows *rows, int r)
 	if (row.id > c->cursor)
 		c->cursor = row.id;
 	ob_send_one(ob, ob->claim_chan, &row,
-	    db_rows_get(rows, r, OB_C_DIALOG)[0] == 't');
+	    db_rows_get(rows, r, OB_C_DIALOG)[0] == 't', ob->claim_sent_us);
 }
 
 static void
@@ -491,6 +499,7 @@ ob_claim(struct outbox *ob)
 	snprintf(limit, sizeof(limit), "%u", ob->claim_limit);
 	snprintf(cursor, sizeof(cursor), "%" PRId64, ob->chans[chan].cursor);
 	snprintf(lease, sizeof(lease), "%d", ob->opts.lease_s);
+	ob->claim_sent_us = clock_mono_us();
 	if (db_send(ob->db, OB_CLAIM, params) != 0 ||
 	    db_round(ob->db, true, ob_claim_done, ob) != 0)
 		return false;
@@ -533,6 +542,20 @@ ob_shift(void *base, size_t *len, size_t n, size_t size)
 	*len -= n;
 }
 
+/* The results of the round just committed are in the table: their
+   entries leave the index, and a claim may take those rows again (a
+   retry, once due). */
+static void
+ob_release_settled(struct outbox *ob)
+{
+	for (size_t i = 0; i < ob->settle_sent; i++) {
+		struct ob_entry *e = ob_find(ob, ob->settle[i].id);
+
+		if (e != NULL && e->settling)
+			ob_remove(ob, e);
+	}
+}
+
 static void
 ob_flush_done(const struct db_round_result *res, void *arg)
 {
@@ -555,9 +578,11 @@ ob_flush_done(const struct db_round_result *res, void *arg)
 	}
 	/* Results stay queued until written; receipts are answered either
 	 * way (a TEMPFAIL makes the SMSC send the receipt again). */
-	if (ok)
+	if (ok) {
+		ob_release_settled(ob);
 		ob_shift(ob->settle, &ob->nsettle, ob->settle_sent,
 		    sizeof(*ob->settle));
+	}
 	for (size_t i = 0; i < ob->rcpt_sent; i++)
 		ob->rcpt[i].done(&ir, ob->rcpt[i].arg);
 	ob_shift(ob->rcpt, &ob->nrcpt, ob->rcpt_sent, sizeof(*ob->rcpt));
@@ -660,6 +685,10 @@ ob_renew_done(const struct db_round_result *res, void *arg)
  * Renew the lease of the replies held longer than a third of it (a
  * throttled link, a paused messenger), so that nobody else takes them
  * while we still may send them. Most replies are settled long before.
+ * Looked at every poll_ms and before any write-back: a renewal that
+ * waited behind a stream of write-backs let leases run out under load.
+ * Results waiting for their write-back are not renewed: a retry's
+ * next_attempt_at is the write-back's to set.
  */
 static bool
 ob_renew(struct outbox *ob)
@@ -672,10 +701,10 @@ ob_renew(struct outbox *ob)
 	bool sent = false;
 
 	ob->renew_due = false;
-	ob->renew_next = now + ob->opts.lease_s * 1000000LL / 3;
 	sarr_begin(&ids);
 	for (uint32_t i = 0; i < ob->opts.inflight_max; i++)
-		if (ob->ent[i].used && ob->ent[i].leased_us <= old) {
+		if (ob->ent[i].used && !ob->ent[i].settling &&
+		    ob->ent[i].leased_us <= old) {
 			sarr_i64(&ids, ob->ent[i].id);
 			ob->ent[i].leased_us = now;
 		}
@@ -690,12 +719,14 @@ ob_renew(struct outbox *ob)
 	return sent;
 }
 
-/* Start the next round: write-backs first, then lease renewals, then a
+/* Start the next round: lease renewals first, then write-backs, then a
    claim if one is due, then the backlog count. */
 static void
 ob_next(struct outbox *ob)
 {
 	if (ob->busy || !db_ready(ob->db))
+		return;
+	if (ob->renew_due && ob_renew(ob))
 		return;
 	if (ob_flush(ob))
 		return;
@@ -706,8 +737,6 @@ ob_next(struct outbox *ob)
 		cb(ob->flushed_arg);
 		return;
 	}
-	if (ob->renew_due && ob_renew(ob))
-		return;
 	if (ob_claim(ob))
 		return;
 	if (ob->backlog_due)
@@ -742,8 +771,7 @@ ob_timer_cb(evutil_socket_t fd, short what, void *arg)
 	ob_kick_all(ob);
 	if (clock_mono_us() >= ob->backlog_next)
 		ob->backlog_due = true;
-	if (clock_mono_us() >= ob->renew_next)
-		ob->renew_due = true;
+	ob->renew_due = true;
 	ob_next(ob);
 }
 
@@ -868,7 +896,7 @@ outbox_handoff(struct outbox *ob, const struct outbox_row *rows, size_t n)
 			continue;
 		}
 		ob->stats.handed++;
-		ob_send_one(ob, i, &rows[k], false);
+		ob_send_one(ob, i, &rows[k], false, clock_mono_us());
 	}
 }
 
@@ -970,7 +998,7 @@ ob_settle_entry(struct outbox *ob, struct ob_entry *e)
 			delay = e->retry_after;
 		ob_queue_settle(ob, e, "pending", delay);
 	}
-	ob_remove(ob, e);
+	e->settling = true; /* ob_release_settled takes it out */
 }
 
 void
@@ -978,7 +1006,7 @@ outbox_report(struct outbox *ob, const struct smpp_mt_report *r)
 {
 	struct ob_entry *e = ob_find(ob, (int64_t)r->cookie);
 
-	if (e == NULL)
+	if (e == NULL || e->settling)
 		return;
 	if (r->state == SMPP_MT_ACCEPTED && e->mid[0] == '\0') {
 		outbox_normalise_id(r->message_id, e->mid, sizeof(e->mid));
@@ -1003,7 +1031,7 @@ outbox_result(struct outbox *ob, uint64_t cookie, enum outbox_verdict v,
 		[OUTBOX_UNSENT] = SMPP_MT_UNSENT };
 	struct ob_entry *e = ob_find(ob, (int64_t)cookie);
 
-	if (e == NULL || (unsigned)v >= ARRAY_SIZE(state))
+	if (e == NULL || e->settling || (unsigned)v >= ARRAY_SIZE(state))
 		return;
 	e->worst = state[v];
 	/* sent: the platform's id; rejected: a channel's reason, if any

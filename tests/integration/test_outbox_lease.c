@@ -1,0 +1,221 @@
+/*
+ * The outbox sender's leases against PostgreSQL (src/serve/outbox.c).
+ *
+ * 1. Held: replies the link holds for several leases (a throttled link)
+ *    keep their lease, renewed, and are sent once.
+ * 2. Settling: rows whose lease ran out while this instance held them are
+ *    taken again by a claim in the same round in which their results are
+ *    reported. They are not sent a second time: an entry stays in the
+ *    index until its result's write-back has committed. (CI, 2026-12-07:
+ *    bench_outbox_drain sent 80 of 20,000 replies twice on a loaded
+ *    machine, a claim having re-taken rows whose results were queued.)
+ *
+ * The link is the test: send() counts each id and holds the reply; the
+ * test reports the held replies as the SMSC's submit_sm_resp would.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "itest.h"
+#include "meterline/migrate.h"
+#include "meterline/outbox.h"
+#include "meterline/smpp_link.h"
+
+#define NROWS 200
+#define FIRST_A 1000 /* phase 1's rows: ids 1000..1199 */
+#define FIRST_B 2000 /* phase 2's rows: ids 2000..2199 */
+#define TRIGGER 1 /* phase 2's trigger row: first in id order */
+
+static PGconn *db;
+static struct outbox *ob;
+static int sends[3000]; /* by outbox id */
+static int64_t held[NROWS];
+static int nheld;
+
+static void
+report_accepted(int64_t id)
+{
+	char mid[32];
+	struct smpp_mt_report r = { .cookie = (uint64_t)id,
+		.part = 1,
+		.nparts = 1,
+		.state = SMPP_MT_ACCEPTED,
+		.message_id = mid,
+		.last = true };
+
+	snprintf(mid, sizeof(mid), "m%lld", (long long)id);
+	outbox_report(ob, &r);
+}
+
+/* The held replies are answered, all at once. */
+static void
+report_held(void)
+{
+	for (int i = 0; i < nheld; i++)
+		report_accepted(held[i]);
+	nheld = 0;
+}
+
+/*
+ * The link. The trigger row comes first in its claim (lowest id): its
+ * send reports every held reply, so the rest of that claim's rows, taken
+ * again because their lease was made to run out, are rows whose results
+ * are queued and not yet written.
+ */
+static int
+send_cb(void *ctx, const struct smpp_mt *mt)
+{
+	int64_t id = (int64_t)mt->cookie;
+
+	(void)ctx;
+	if (id < 0 || id >= (int64_t)(sizeof(sends) / sizeof(sends[0])))
+		itest_fail("send of an unexpected id %lld", (long long)id);
+	sends[id]++;
+	if (id == TRIGGER) {
+		report_held();
+		report_accepted(id);
+		return 0;
+	}
+	if (nheld == NROWS)
+		itest_fail("more than %d replies held", NROWS);
+	held[nheld++] = id;
+	return 0;
+}
+
+static void
+run_for(struct event_base *base, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+}
+
+/* Run the loop until sql counts want, for at most 20 s. */
+static void
+run_until(struct event_base *base, const char *sql, long want)
+{
+	for (int i = 0; i < 200; i++) {
+		if (itest_long(db, sql) == want)
+			return;
+		run_for(base, 100);
+	}
+	itest_fail("timed out waiting for %ld: %s (%ld)", want, sql,
+	    itest_long(db, sql));
+}
+
+static void
+insert_rows(int64_t first, int n)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql),
+	    "INSERT INTO outbox (id, channel, sender, recipient, text)"
+	    " SELECT %lld + i, 'sms', '7377', (79000000000 + i)::text,"
+	    " 'Показания приняты. Спасибо.' FROM generate_series(0, %d) i",
+	    (long long)first, n - 1);
+	itest_exec(db, sql);
+}
+
+/* Each of n ids from first sent exactly once. */
+static void
+check_sent_once(int64_t first, int n)
+{
+	for (int64_t id = first; id < first + n; id++)
+		if (sends[id] != 1)
+			itest_fail("outbox id %lld sent %d times",
+			    (long long)id, sends[id]);
+}
+
+static struct outbox *
+outbox_start(struct event_base *base, const char *conninfo, int lease_s)
+{
+	struct outbox_opts o = { .conninfo = conninfo,
+		.send = send_cb,
+		.poll_ms = 50,
+		.lease_s = lease_s,
+		.claim_max = 500,
+		.inflight_max = 1000 };
+	struct outbox *x = outbox_new(base, &o);
+
+	outbox_set_enabled(x, true);
+	return x;
+}
+
+/* Phase 1: held across three leases of 1 s, renewed, sent once. */
+static void
+phase_held(struct event_base *base, const char *conninfo)
+{
+	insert_rows(FIRST_A, NROWS);
+	ob = outbox_start(base, conninfo, 1);
+	for (int i = 0; i < 100 && nheld < NROWS; i++)
+		run_for(base, 100);
+	ITEST_EQ_LONG(nheld, NROWS);
+	run_for(base, 3000);
+	check_sent_once(FIRST_A, NROWS);
+	ITEST_EQ_LONG(itest_long(db,
+	                  "SELECT count(*) FROM outbox WHERE state = 'pending'"
+	                  " AND next_attempt_at <= now()"),
+	    0);
+	report_held();
+	run_until(
+	    base, "SELECT count(*) FROM outbox WHERE state = 'sent'", NROWS);
+	check_sent_once(FIRST_A, NROWS);
+	outbox_free(ob);
+}
+
+/*
+ * Phase 2: a lease long enough that no renewal comes in between (30 s:
+ * renewed after 10 s held); the rows' leases are made to run out and the
+ * trigger row inserted in one transaction, so the next claim takes the
+ * trigger and all of them.
+ */
+static void
+phase_settling(struct event_base *base, const char *conninfo)
+{
+	insert_rows(FIRST_B, NROWS);
+	ob = outbox_start(base, conninfo, 30);
+	for (int i = 0; i < 100 && nheld < NROWS; i++)
+		run_for(base, 100);
+	ITEST_EQ_LONG(nheld, NROWS);
+	itest_exec(db,
+	    "BEGIN;"
+	    " UPDATE outbox SET next_attempt_at = now() - interval '1 s'"
+	    "  WHERE state = 'pending';"
+	    " INSERT INTO outbox (id, channel, sender, recipient, text)"
+	    "  VALUES (1, 'sms', '7377', '79000000001', 'Спасибо.');"
+	    " COMMIT");
+	run_until(base, "SELECT count(*) FROM outbox WHERE state = 'sent'",
+	    2 * NROWS + 1);
+	run_for(base, 300); /* a claim or a send after the write-back */
+	ITEST_EQ_LONG(sends[TRIGGER], 1);
+	check_sent_once(FIRST_B, NROWS);
+	/* the claim did take them again: the case was exercised */
+	ITEST_EQ_LONG(itest_long(db,
+	                  "SELECT count(*) FROM outbox WHERE id >= 2000"
+	                  " AND attempts = 2"),
+	    NROWS);
+	outbox_free(ob);
+}
+
+int
+main(void)
+{
+	const char *conninfo = itest_db_create("itest_outbox_lease");
+	struct event_base *base = event_base_new();
+	struct migrate_report rep;
+	char err[512];
+
+	if (migrate_run(conninfo, &rep, err, sizeof(err)) != 0)
+		itest_fail("migrate: %s", err);
+	db = itest_connect(conninfo);
+	phase_held(base, conninfo);
+	phase_settling(base, conninfo);
+	PQfinish(db);
+	event_base_free(base);
+	printf("test_outbox_lease: ok\n");
+	return 0;
+}
