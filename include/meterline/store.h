@@ -126,6 +126,7 @@ struct store_stats {
 	uint64_t splits; /* batches split to isolate a failing message */
 	uint64_t reconnects; /* connections made after the first */
 	uint64_t db_failures; /* failed connects and lost connections */
+	uint64_t conns_up; /* connections up now (a gauge, not a count) */
 	uint64_t batch_hist[STORE_HIST]; /* committed batches by size */
 	/* where a batch's time goes, summed over batches (microseconds) */
 	uint64_t load_us; /* round 1 sent -> results: locks and loads */

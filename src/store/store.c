@@ -1116,6 +1116,7 @@ store_stats(const struct store *st, struct store_stats *out)
 
 		db_stats(st->conns[i].db, &d);
 		out->db_failures += d.failures;
+		out->conns_up += st->conns[i].up;
 	}
 }
 
