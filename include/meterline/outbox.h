@@ -123,6 +123,7 @@ struct outbox_row {
 	int64_t created_us; /* the same, Unix microseconds */
 	const char *channel, *sender, *recipient, *text;
 	int attempts; /* including this one */
+	bool dialog_open; /* a messenger's chat has a dialog open */
 };
 
 /*

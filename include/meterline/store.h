@@ -32,6 +32,8 @@ struct store_reply {
 	int64_t created_us; /* the same, Unix microseconds */
 	const char *channel, *sender, *recipient, *text;
 	int attempts; /* 1: leased to this instance; 0: not */
+	bool
+	    dialog_open; /* a messenger's chat has a dialog open (leased only) */
 };
 
 struct store_opts {

@@ -824,12 +824,13 @@ ob_chan_find(const struct outbox *ob, const char *name)
 	return -1;
 }
 
-/* Whether the store hands channel i's replies over: SMS only (a
-   messenger's reply needs its dialog looked up, which the claim does). */
+/* Whether the store hands channel i's replies over: SMS once its link
+   has a sender, every messenger (the insert returns whether the chat has a
+   dialog open, as the claim would). */
 static bool
 ob_handoff_chan(const struct outbox *ob, int i)
 {
-	return ob->chans[i].send == NULL && ob->opts.send != NULL;
+	return ob->chans[i].send != NULL || ob->opts.send != NULL;
 }
 
 void
@@ -896,7 +897,8 @@ outbox_handoff(struct outbox *ob, const struct outbox_row *rows, size_t n)
 			continue;
 		}
 		ob->stats.handed++;
-		ob_send_one(ob, i, &rows[k], false, clock_mono_us());
+		ob_send_one(
+		    ob, i, &rows[k], rows[k].dialog_open, clock_mono_us());
 	}
 }
 

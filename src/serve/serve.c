@@ -459,7 +459,8 @@ serve_on_replies(void *arg, const struct store_reply *r, size_t n)
 				.sender = r[i].sender,
 				.recipient = r[i].recipient,
 				.text = r[i].text,
-				.attempts = r[i].attempts };
+				.attempts = r[i].attempts,
+				.dialog_open = r[i].dialog_open };
 		outbox_handoff(sv->outbox, rows, k);
 		r += k;
 		n -= k;

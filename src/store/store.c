@@ -533,6 +533,8 @@ store_handoff(struct store *st, const struct db_rows *rows)
 			.recipient = db_rows_get(rows, i, OBX_RECIPIENT),
 			.text = db_rows_get(rows, i, OBX_TEXT),
 			.attempts = attempts,
+			.dialog_open =
+			    db_rows_get(rows, i, OBX_DIALOG)[0] == 't',
 		};
 	}
 	if (n > 0)

@@ -126,7 +126,11 @@ enum st_parts_col { DB_COLS_ENUM(ST_PARTS_COLS) PART__NCOLS };
 	COL(OBX_SENDER, "sender") \
 	COL(OBX_RECIPIENT, "recipient") \
 	COL(OBX_TEXT, "text") \
-	COL(OBX_ATTEMPTS, "attempts")
+	COL(OBX_ATTEMPTS, "attempts") \
+	COL(OBX_DIALOG, \
+	    "attempts > 0 AND channel <> 'sms' AND EXISTS (SELECT 1" \
+	    " FROM dialogs d WHERE d.channel = outbox.channel" \
+	    " AND d.sender = outbox.recipient COLLATE \"C\")")
 enum st_outbox_col { DB_COLS_ENUM(ST_OUTBOX_COLS) OBX__NCOLS };
 /* One row per bound contract (NULL: an opt-out only), by sender. */
 #define ST_BINDINGS_COLS(COL1, COL) \

@@ -90,6 +90,8 @@ expect_match "429 counted" "$metrics" 'meterline_channel_events_total\{channel="
 expect_match "messages by channel" "$metrics" 'meterline_messages_total\{channel="telegram",outcome="accepted"'
 expect_eq "no secret in the log" "$(grep -c -e "$TG_SECRET" -e "TEST-token" "$W/serve.log" || true)" 0
 serve_stop
+# Replies committed while the API was up went without a claim (docs/outbox.md).
+expect_match "replies handed over at commit" "$(grep 'handed over at commit' "$W/serve.log")" '\([1-9][0-9]* handed over'
 
 # Replay of an export holding these messages: into the same database all
 # are duplicates and nothing changes; into a fresh one the same outcomes,
