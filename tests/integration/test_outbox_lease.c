@@ -9,6 +9,10 @@
  *    index until its result's write-back has committed. (CI, 2026-12-07:
  *    bench_outbox_drain sent 80 of 20,000 replies twice on a loaded
  *    machine, a claim having re-taken rows whose results were queued.)
+ * 3. Results reported while a write-back is in flight, a full batch and
+ *    then a few: the few are written once that round is done, with no
+ *    further result to wake them. (CI, ASan, the same day: the last
+ *    results of a drain waited for ever and the stop timed out.)
  *
  * The link is the test: send() counts each id and holds the reply; the
  * test reports the held replies as the SMSC's submit_sm_resp would.
@@ -27,12 +31,15 @@
 #define NROWS 200
 #define FIRST_A 1000 /* phase 1's rows: ids 1000..1199 */
 #define FIRST_B 2000 /* phase 2's rows: ids 2000..2199 */
+#define FIRST_C 3000 /* phase 3's rows: ids 3000..3299 */
+#define NROWS_C 346
+#define HELD_MAX NROWS_C
 #define TRIGGER 1 /* phase 2's trigger row: first in id order */
 
 static PGconn *db;
 static struct outbox *ob;
-static int sends[3000]; /* by outbox id */
-static int64_t held[NROWS];
+static int sends[4000]; /* by outbox id */
+static int64_t held[HELD_MAX];
 static int nheld;
 
 static void
@@ -79,8 +86,8 @@ send_cb(void *ctx, const struct smpp_mt *mt)
 		report_accepted(id);
 		return 0;
 	}
-	if (nheld == NROWS)
-		itest_fail("more than %d replies held", NROWS);
+	if (nheld == HELD_MAX)
+		itest_fail("more than %d replies held", HELD_MAX);
 	held[nheld++] = id;
 	return 0;
 }
@@ -201,6 +208,55 @@ phase_settling(struct event_base *base, const char *conninfo)
 	outbox_free(ob);
 }
 
+/*
+ * Phase 3. The test's own connections hold row locks so that two
+ * write-backs stay in flight as long as it wants: F0 (one result) blocks;
+ * meanwhile 300 results are queued and the write-back timer fires (F1 is
+ * due); F0 is let go and F1 (those 300) blocks; meanwhile the last 45
+ * results are queued, a full batch being already queued ahead of them;
+ * F1 is let go. Those 45 must be written with no further result.
+ */
+static void
+report_range(int from, int to)
+{
+	for (int i = from; i < to; i++)
+		report_accepted(FIRST_C + i);
+}
+
+static void
+phase_in_flight(struct event_base *base, const char *conninfo)
+{
+	PGconn *lock0 = itest_connect(conninfo),
+	       *lock1 = itest_connect(conninfo);
+
+	insert_rows(FIRST_C, NROWS_C);
+	ob = outbox_start(base, conninfo, 30);
+	for (int i = 0; i < 100 && nheld < NROWS_C; i++)
+		run_for(base, 100);
+	ITEST_EQ_LONG(nheld, NROWS_C);
+	itest_exec(
+	    lock0, "BEGIN; SELECT 1 FROM outbox WHERE id = 3000 FOR UPDATE");
+	itest_exec(
+	    lock1, "BEGIN; SELECT 1 FROM outbox WHERE id = 3001 FOR UPDATE");
+	report_range(0, 1); /* 3000: F0 */
+	run_for(base, 200);
+	report_range(1, 301); /* F1, with 3001 */
+	run_for(base, 200);
+	itest_exec(lock0, "COMMIT");
+	run_for(base, 200);
+	report_range(301, NROWS_C);
+	nheld = 0;
+	itest_exec(lock1, "COMMIT");
+	run_until(base,
+	    "SELECT count(*) FROM outbox WHERE id >= 3000 AND state = 'sent'",
+	    NROWS_C);
+	check_sent_once(FIRST_C, NROWS_C);
+	ITEST_CHECK(outbox_idle(ob));
+	outbox_free(ob);
+	PQfinish(lock0);
+	PQfinish(lock1);
+}
+
 int
 main(void)
 {
@@ -214,6 +270,7 @@ main(void)
 	db = itest_connect(conninfo);
 	phase_held(base, conninfo);
 	phase_settling(base, conninfo);
+	phase_in_flight(base, conninfo);
 	PQfinish(db);
 	event_base_free(base);
 	printf("test_outbox_lease: ok\n");
