@@ -939,6 +939,9 @@ outbox_channel_add(
 	c->send = send;
 	c->ctx = ctx;
 	c->enabled = c->kicked = true;
+	/* no handoff until a claim has walked past the replies left from
+	   before (a restart): the chat's older replies go first */
+	c->pending = true;
 	event_active(ob->kick_ev, EV_TIMEOUT, 0);
 	return 0;
 }
