@@ -27,8 +27,21 @@
 #endif
 #endif
 
-/* norm_text writes 8 zero bytes after the text, for 8-byte reads. */
-#define PARSE_PAD 8
+/* SSE2 blocks of 16 bytes when normalising; -DPARSE_SIMD=0 (or
+   PARSE_SWAR=0) leaves them out. SSE2 is part of x86-64 itself. */
+#ifndef PARSE_SIMD
+#if defined(__SSE2__) && PARSE_SWAR
+#define PARSE_SIMD 1
+#else
+#define PARSE_SIMD 0
+#endif
+#endif
+
+/*
+ * norm_text writes 16 zero bytes after the text, for 8-byte reads; its
+ * 16-byte stores need as many bytes of room past the text.
+ */
+#define PARSE_PAD 16
 
 #define PARSE_ONES 0x0101010101010101ULL
 #define PARSE_HIGHS 0x8080808080808080ULL

@@ -13,6 +13,10 @@
  */
 #include "parse_int.h"
 
+#if PARSE_SIMD
+#include <emmintrin.h>
+#endif
+
 /*
  * Top bit of each byte of w that norm_text must look at: controls
  * (< 0x20), " # $ % & ' ( ) * (0x22-0x2A: * is markup), capitals and
@@ -423,6 +427,122 @@ norm_cyr(struct norm *z)
 	z->prev = 0;
 }
 
+#if PARSE_SIMD
+/*
+ * The 16 bytes of the input from in[i], zeros past its end (a NUL is
+ * never taken by norm_block, so a block stops there). Reads only the
+ * input's own bytes: the last 8 shifted, as next8.
+ */
+NORM_INLINE __m128i
+next16(const struct norm *z)
+{
+	const unsigned char *p = z->in + z->i;
+	size_t left = z->len - z->i;
+	uint64_t lo = 0, hi = 0;
+
+	if (left >= 16)
+		return _mm_loadu_si128((const __m128i *)(const void *)p);
+	if (left > 8) {
+		lo = parse_load8(p);
+		hi = parse_load8(z->in + z->len - 8) >> (8 * (16 - left));
+	} else if (z->len >= 8) {
+		lo = parse_load8(z->in + z->len - 8) >> (8 * (8 - left));
+	} else {
+		for (size_t k = 0; k < left; k++)
+			lo |= (uint64_t)p[k] << (8 * k);
+	}
+	return _mm_set_epi64x((long long)hi, (long long)lo);
+}
+
+#define NB(c) _mm_set1_epi8((char)(c))
+
+/*
+ * Bytes of v that are the same for norm_ascii whatever comes around them:
+ * ! to } except the markup * _ ` (capitals fold), and a space that does
+ * not follow a space (at byte 0: the output before, prev).
+ */
+NORM_INLINE __m128i
+block_ascii(__m128i v, unsigned prev)
+{
+	__m128i sp = _mm_cmpeq_epi8(v, NB(' '));
+	__m128i after_sp = _mm_or_si128(
+	    _mm_slli_si128(sp, 1), _mm_cvtsi32_si128(prev ? 0xFF : 0));
+	__m128i in = _mm_and_si128(
+	    _mm_cmpgt_epi8(v, NB(0x1F)), _mm_cmplt_epi8(v, NB(0x7E)));
+	__m128i markup = _mm_or_si128(_mm_cmpeq_epi8(v, NB('*')),
+	    _mm_or_si128(
+	        _mm_cmpeq_epi8(v, NB('_')), _mm_cmpeq_epi8(v, NB('`'))));
+
+	return _mm_andnot_si128(
+	    _mm_or_si128(markup, _mm_and_si128(sp, after_sp)), in);
+}
+
+/* Bytes of v that belong to a whole letter D0/D1 xx (U+0400-U+047F). */
+NORM_INLINE __m128i
+block_cyr(__m128i v)
+{
+	__m128i lead = _mm_cmpeq_epi8(_mm_and_si128(v, NB(0xFE)), NB(0xD0));
+	__m128i cont = _mm_cmpeq_epi8(_mm_and_si128(v, NB(0xC0)), NB(0x80));
+
+	return _mm_or_si128(_mm_and_si128(lead, _mm_srli_si128(cont, 1)),
+	    _mm_and_si128(cont, _mm_slli_si128(lead, 1)));
+}
+
+/*
+ * v folded as ascii[] and cyr[] fold it, for the bytes block_ascii and
+ * block_cyr take: A-Z +0x20; D0 90-9F to D0 B0-BF; D0 A0-AF to D1 80-8F;
+ * D0 81 (Ё) to D1 91.
+ */
+NORM_INLINE __m128i
+block_fold(__m128i v)
+{
+	__m128i cap = _mm_and_si128(
+	    _mm_cmpgt_epi8(v, NB('A' - 1)), _mm_cmplt_epi8(v, NB('Z' + 1)));
+	__m128i d0 = _mm_cmpeq_epi8(v, NB(0xD0));
+	__m128i hi = _mm_and_si128(v, NB(0xF0));
+	__m128i p_ = _mm_cmpeq_epi8(hi, NB(0xA0)); /* Р-Я */
+	__m128i yo = _mm_cmpeq_epi8(v, NB(0x81));
+	__m128i cont =
+	    _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(hi, NB(0x90)), NB(0x20)),
+	        _mm_or_si128(
+	            _mm_and_si128(p_, NB(-0x20)), _mm_and_si128(yo, NB(0x10))));
+	__m128i lead = _mm_and_si128(
+	    _mm_and_si128(d0, _mm_srli_si128(_mm_or_si128(p_, yo), 1)), NB(1));
+
+	return _mm_add_epi8(v,
+	    _mm_or_si128(_mm_and_si128(cap, NB(0x20)),
+	        _mm_or_si128(
+	            lead, _mm_and_si128(_mm_slli_si128(d0, 1), cont))));
+}
+
+/*
+ * A run of bytes that norm_ascii and norm_cyr would each copy (folded),
+ * up to 16 at a time, as one step: plain ASCII and whole Cyrillic letters
+ * mixed, the most of any text (ПС 102057522 11638). Returns the bytes
+ * taken, 0 when the first byte needs the per-character path. Stores 16
+ * bytes at out[o] (o <= i: PARSE_PAD covers them); later output
+ * overwrites those past the run.
+ */
+NORM_INLINE size_t
+norm_block(struct norm *z)
+{
+	__m128i v = next16(z);
+	unsigned m = (unsigned)_mm_movemask_epi8(
+	    _mm_or_si128(block_ascii(v, z->prev), block_cyr(v)));
+	size_t k = (unsigned)__builtin_ctz(~m); /* ~m has bit 16 set */
+
+	if (k == 0)
+		return 0;
+	_mm_storeu_si128((__m128i *)(void *)(z->out + z->o), block_fold(v));
+	map_char(z->map, z->o, z->i, k);
+	z->o += k;
+	z->i += k;
+	z->prev = z->out[z->o - 1] == ' ';
+	return k;
+}
+#undef NB
+#endif
+
 /*
  * One pass, one branch on the kind of each character: runs of plain
  * ASCII 8 bytes at a time, other ASCII through the tables, Cyrillic
@@ -440,12 +560,17 @@ norm_pass(const struct norm_tables *t, const unsigned char *in, size_t len,
 	memset(info, 0, sizeof(*info));
 	while (z.i < len && (map == NULL || z.o < upto)) {
 		b = in[z.i];
+#if PARSE_SIMD
+		/* most bytes start a block: ASCII ' '..'}', Cyrillic leads */
+		if ((b - 0x20u < 0x5E || (b & 0xFE) == 0xD0) && norm_block(&z))
+			continue;
+#endif
 		if (b >= 0x80) {
 			if (cyr_at(in, z.i, len))
 				norm_cyr(&z);
 			else if (!norm_wide(&z))
 				return -1;
-		} else if (PARSE_SWAR &&
+		} else if (PARSE_SWAR && !PARSE_SIMD &&
 		    (t->akind[b] == NORM_PLAIN || (b == ' ' && !z.prev)) &&
 		    len >= 8) {
 			norm_plain(&z);
