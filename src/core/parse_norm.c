@@ -490,15 +490,12 @@ block_cyr(__m128i v)
 
 /*
  * v folded as ascii[] and cyr[] fold it, for the bytes block_ascii and
- * block_cyr take: A-Z +0x20; D0 90-9F to D0 B0-BF; D0 A0-AF to D1 80-8F;
- * D0 81 (Ё) to D1 91.
+ * block_cyr take: A-Z (cap) +0x20; D0 (d0) 90-9F to D0 B0-BF; D0 A0-AF to
+ * D1 80-8F; D0 81 (Ё) to D1 91.
  */
 NORM_INLINE __m128i
-block_fold(__m128i v)
+block_fold(__m128i v, __m128i cap, __m128i d0)
 {
-	__m128i cap = _mm_and_si128(
-	    _mm_cmpgt_epi8(v, NB('A' - 1)), _mm_cmplt_epi8(v, NB('Z' + 1)));
-	__m128i d0 = _mm_cmpeq_epi8(v, NB(0xD0));
 	__m128i hi = _mm_and_si128(v, NB(0xF0));
 	__m128i p_ = _mm_cmpeq_epi8(hi, NB(0xA0)); /* Р-Я */
 	__m128i yo = _mm_cmpeq_epi8(v, NB(0x81));
@@ -521,7 +518,8 @@ block_fold(__m128i v)
  * mixed, the most of any text (ПС 102057522 11638). Returns the bytes
  * taken, 0 when the first byte needs the per-character path. Stores 16
  * bytes at out[o] (o <= i: PARSE_PAD covers them); later output
- * overwrites those past the run.
+ * overwrites those past the run. Only a block with a capital or a D0
+ * lead is folded: digits and spaces, most blocks, are not.
  */
 NORM_INLINE size_t
 norm_block(struct norm *z)
@@ -530,10 +528,16 @@ norm_block(struct norm *z)
 	unsigned m = (unsigned)_mm_movemask_epi8(
 	    _mm_or_si128(block_ascii(v, z->prev), block_cyr(v)));
 	size_t k = (unsigned)__builtin_ctz(~m); /* ~m has bit 16 set */
+	__m128i cap, d0;
 
 	if (k == 0)
 		return 0;
-	_mm_storeu_si128((__m128i *)(void *)(z->out + z->o), block_fold(v));
+	cap = _mm_and_si128(
+	    _mm_cmpgt_epi8(v, NB('A' - 1)), _mm_cmplt_epi8(v, NB('Z' + 1)));
+	d0 = _mm_cmpeq_epi8(v, NB(0xD0));
+	if (_mm_movemask_epi8(_mm_or_si128(cap, d0)) != 0)
+		v = block_fold(v, cap, d0);
+	_mm_storeu_si128((__m128i *)(void *)(z->out + z->o), v);
 	map_char(z->map, z->o, z->i, k);
 	z->o += k;
 	z->i += k;
