@@ -138,7 +138,7 @@ thanks_pictograph(uint32_t c)
  * its code point in *cp, or 0 when it is not well-formed: overlong forms,
  * surrogates and values past U+10FFFF are refused, as RFC 3629 says.
  */
-static size_t
+static inline __attribute__((always_inline)) size_t
 utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	unsigned char b = s[0];
@@ -259,7 +259,13 @@ copy_char(const struct norm_tables *t, char *out, const unsigned char *in,
 		out[1] = f[1];
 		return;
 	}
-	memcpy(out, in, n);
+	/* n is 2..4: byte by byte, no call of memcpy */
+	out[0] = (char)in[0];
+	out[1] = (char)in[1];
+	if (n > 2)
+		out[2] = (char)in[2];
+	if (n > 3)
+		out[3] = (char)in[3];
 	/* Cyrillic (U+0400-U+04FF) has no digits; anything else may. */
 	if (cp < 0x400 || cp > 0x4FF)
 		*foreign = true;
@@ -364,6 +370,15 @@ norm_ascii(struct norm *z, unsigned b)
 NORM_INLINE bool
 wide_is_space(struct norm *z, uint32_t cp, size_t n)
 {
+	/*
+	 * The common ones first, no-break (U+00A0) and zero-width (U+200B)
+	 * spaces: below U+2000 only (C) and (R) are pictographs and nothing
+	 * is an emoji modifier; U+2000-U+200F are all spaces.
+	 */
+	if (cp < 0x2000 && cp != 0xA9 && cp != 0xAE)
+		return wide_space(cp);
+	if (cp - 0x2000 < 0x10)
+		return true;
 	if (emoji_modifier(cp)) /* skin tones are in the emoji block */
 		return true;
 	if (pictograph(cp)) {
