@@ -677,27 +677,27 @@ trail(struct scan *sc, size_t j)
 }
 
 /*
- * The common item, read and committed at once: a run of at most
- * PARSE_VALUE_MAX_DIGITS digits at s[i], perhaps with a fraction, and
- * nothing that makes it more (no О/o, no groups of three, no unit); not
- * the first value of a keyword-less text (which may be a contract) nor
- * past the last one. False, with nothing recorded, when item_at and
- * item_commit must take it; what they would do with such an item is
- * exactly what is done here.
+ * The common item, read and committed at once: a run of digits at s[i],
+ * perhaps with a fraction, and nothing that makes it more (no О/o, no
+ * groups of three, no unit), at most PARSE_VALUE_MAX_DIGITS of them, or
+ * PARSE_CONTRACT_MAX for the first value of a keyword-less text, which is
+ * then a bare contract as bare_contract() says; not past the last value.
+ * False, with nothing recorded, when item_at and item_commit must take
+ * it; what they would do with such an item is exactly what is done here.
  */
-static bool
+static inline __attribute__((always_inline)) bool
 plain_value(struct scan *sc, size_t i, size_t *end)
 {
 	const char *s = sc->s;
+	bool first = sc->values_path && sc->count == 0, bare;
 	uint64_t v;
 	size_t len, j, f = 0;
 
-	if (!is_digit(s[i]) || (sc->values_path && sc->count == 0) ||
-	    sc->count >= PARSE_MAX_VALUES)
+	if (!is_digit(s[i]) || sc->count >= PARSE_MAX_VALUES)
 		return false;
 	len = digit_run(s + i, &v);
 	j = i + len;
-	if (len > PARSE_VALUE_MAX_DIGITS || s[j] == 'o' ||
+	if (len > PARSE_CONTRACT_MAX || s[j] == 'o' ||
 	    (unsigned char)s[j] == 0xD0 ||
 	    (len <= 3 && (s[j] == ' ' || s[j] == ',' || s[j] == '.') &&
 	        three_digits(s, j + 1, sc->n)))
@@ -706,9 +706,15 @@ plain_value(struct scan *sc, size_t i, size_t *end)
 		while (f < 4 && j + 1 + f < sc->n && is_digit(s[j + 1 + f]))
 			f++;
 	f = f >= 1 && f <= 3 ? f + 1 : 0; /* the fraction's bytes */
-	if (skip_space(sc, j + f) < sc->n &&
-	    unit_start(s + skip_space(sc, j + f)))
+	bare = first && f == 0 && len >= PARSE_CONTRACT_MIN;
+	if ((len > PARSE_VALUE_MAX_DIGITS && !bare) ||
+	    (skip_space(sc, j + f) < sc->n &&
+	        unit_start(s + skip_space(sc, j + f))))
 		return false;
+	if (bare) {
+		sc->out->bare_contract = true;
+		copy_digits(s, i, j, true, (unsigned)len, sc->out->contract);
+	}
 	sc->out->values[sc->out->nvalues++] = v;
 	sc->out->truncated |= f > 0;
 	sc->alt[sc->nalt] = v;
@@ -898,7 +904,7 @@ command_at(const struct scan *sc, size_t i)
 static enum parse_kind
 values_text(struct scan *sc)
 {
-	size_t i = 0, pl;
+	size_t i = 0, pl, end;
 	enum phrase_class c;
 	struct item it;
 
@@ -915,14 +921,18 @@ values_text(struct scan *sc)
 		if (!marks(sc, &i))
 			break;
 	}
-	if (!item_at(sc, i, &it)) {
+	if (plain_value(sc, i, &end)) {
+		/* most texts: a plain number */
+	} else if (item_at(sc, i, &it)) {
+		item_commit(sc, &it);
+		end = it.end;
+	} else {
 		fail(sc, i);
 		sc->problem =
 		    command_at(sc, i) ? PARSE_R_BAD_SYNTAX : PARSE_R_UNKNOWN;
 		return PARSE_INVALID;
 	}
-	item_commit(sc, &it);
-	if (!rest(sc, it.end)) {
+	if (!rest(sc, end)) {
 		sc->problem = PARSE_R_BAD_SYNTAX;
 		return PARSE_INVALID;
 	}
