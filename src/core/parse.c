@@ -162,6 +162,7 @@ result_clear(struct parse_result *out)
 	char *p = (char *)out;
 	size_t k;
 
+#pragma GCC unroll 8
 	for (k = 0; k + 64 <= sizeof(*out); k += 64)
 		memset(p + k, 0, 64);
 	memset(p + k, 0, sizeof(*out) - k);

@@ -182,12 +182,17 @@ enum phrase_class {
 
 /*
  * Where the phrases of each first letter are in the (sorted) list: keys
- * a-z, then the Cyrillic letters D0 80 - D1 BF. Built once by parser_new.
+ * a-z, then the Cyrillic letters D0 80 - D1 BF; and each phrase's first
+ * 8 bytes as a big-endian number (head, zero-padded) with the mask of
+ * its length (hmask), so that one compare orders a phrase against a text.
+ * Built once by parser_new.
  */
 #define PHRASE_KEYS (26 + 128)
+#define PHRASES_MAX 128
 
 struct phrase_index {
 	uint8_t from[PHRASE_KEYS], to[PHRASE_KEYS];
+	uint64_t head[PHRASES_MAX], hmask[PHRASES_MAX];
 };
 
 /* Fill ix; false if a phrase does not start with a letter of a key. */

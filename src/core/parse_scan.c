@@ -355,10 +355,14 @@ marks(struct scan *sc, size_t *i)
 	return true;
 }
 
+/*
+ * Past one space at i (i <= n, as every position the scanner reaches):
+ * s[n] is one of the PARSE_PAD zeros, so no bound is checked.
+ */
 static size_t
 skip_space(const struct scan *sc, size_t i)
 {
-	return i < sc->n && sc->s[i] == ' ' ? i + 1 : i;
+	return i + (sc->s[i] == ' ');
 }
 
 /* After с уважением: a name, letters with spaces and . , - only. */
@@ -708,8 +712,7 @@ plain_value(struct scan *sc, size_t i, size_t *end)
 	f = f >= 1 && f <= 3 ? f + 1 : 0; /* the fraction's bytes */
 	bare = first && f == 0 && len >= PARSE_CONTRACT_MIN;
 	if ((len > PARSE_VALUE_MAX_DIGITS && !bare) ||
-	    (skip_space(sc, j + f) < sc->n &&
-	        unit_start(s + skip_space(sc, j + f))))
+	    unit_start(s + skip_space(sc, j + f)))
 		return false;
 	if (bare) {
 		sc->out->bare_contract = true;
