@@ -533,25 +533,29 @@ block_fold(__m128i v, __m128i cap, __m128i d0)
  * mixed, the most of any text (ПС 102057522 11638). Returns the bytes
  * taken, 0 when the first byte needs the per-character path. Stores 16
  * bytes at out[o] (o <= i: PARSE_PAD covers them); later output
- * overwrites those past the run. Only a block with a capital or a D0
- * lead is folded: digits and spaces, most blocks, are not.
+ * overwrites those past the run. Cyrillic is looked for only in a
+ * block with a byte >= 0x80: digits and spaces, most blocks, have none.
  */
 NORM_INLINE size_t
 norm_block(struct norm *z)
 {
-	__m128i v = next16(z);
-	unsigned m = (unsigned)_mm_movemask_epi8(
-	    _mm_or_si128(block_ascii(v, z->prev), block_cyr(v)));
-	size_t k = (unsigned)__builtin_ctz(~m); /* ~m has bit 16 set */
-	__m128i cap, d0;
+	__m128i v = next16(z), ok = block_ascii(v, z->prev), cap, d0;
+	bool wide = _mm_movemask_epi8(v) != 0; /* a byte >= 0x80 */
+	size_t k;
 
-	if (k == 0)
+	if (wide)
+		ok = _mm_or_si128(ok, block_cyr(v));
+	k = (unsigned)__builtin_ctz(~(unsigned)_mm_movemask_epi8(ok));
+	if (k == 0) /* ~mask has bit 16 set */
 		return 0;
 	cap = _mm_and_si128(
 	    _mm_cmpgt_epi8(v, NB('A' - 1)), _mm_cmplt_epi8(v, NB('Z' + 1)));
-	d0 = _mm_cmpeq_epi8(v, NB(0xD0));
-	if (_mm_movemask_epi8(_mm_or_si128(cap, d0)) != 0)
+	if (!wide) {
+		v = _mm_add_epi8(v, _mm_and_si128(cap, NB(0x20)));
+	} else {
+		d0 = _mm_cmpeq_epi8(v, NB(0xD0));
 		v = block_fold(v, cap, d0);
+	}
 	_mm_storeu_si128((__m128i *)(void *)(z->out + z->o), v);
 	map_char(z->map, z->o, z->i, k);
 	z->o += k;
