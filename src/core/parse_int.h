@@ -87,6 +87,8 @@ struct norm_info {
 	unsigned pictos; /* pictographs (emoji) turned into spaces */
 	bool pictos_thanks; /* every one of them says thanks (👍 🙏 ...) */
 	size_t picto_at, picto_len; /* the first one, in the input */
+	size_t same; /* output bytes before it are at the same offsets in
+			the input: no map is needed for them */
 };
 
 /*

@@ -189,6 +189,7 @@ struct norm {
 	char *out;
 	uint16_t *map;
 	unsigned prev; /* the last output was a space (1 at the start) */
+	size_t same; /* output before it is at the same offset in the input */
 	struct norm_info *info;
 };
 
@@ -290,6 +291,10 @@ put_space(struct norm *z, size_t n)
 {
 	z->out[z->o] = ' ';
 	map_char(z->map, z->o, z->i, 1);
+	/* the only place output and input offsets part: a run of spaces, or
+	   one space of several bytes */
+	if ((z->prev || n > 1) && z->o < z->same)
+		z->same = z->o;
 	z->o += !z->prev;
 	z->prev = 1;
 	z->i += n;
@@ -577,7 +582,7 @@ static inline __attribute__((always_inline)) int
 norm_pass(const struct norm_tables *t, const unsigned char *in, size_t len,
     char *out, uint16_t *map, size_t upto, struct norm_info *info)
 {
-	struct norm z = { t, in, len, 0, 0, out, map, 1, info };
+	struct norm z = { t, in, len, 0, 0, out, map, 1, len, info };
 	unsigned b;
 
 	memset(info, 0, sizeof(*info));
@@ -603,6 +608,7 @@ norm_pass(const struct norm_tables *t, const unsigned char *in, size_t len,
 	}
 	if (z.prev && z.o > 0)
 		z.o--; /* the one trailing space */
+	info->same = z.same;
 	memset(out + z.o, 0, PARSE_PAD);
 	return (int)z.o;
 }
