@@ -22,6 +22,10 @@
  */
 #include "parse_int.h"
 
+#if PARSE_SIMD
+#include <emmintrin.h>
+#endif
+
 /* ---- numbers, 8 bytes at a time ------------------------------------------ */
 
 /*
@@ -120,6 +124,51 @@ has_digit(const char *s, size_t n)
 	}
 	return false;
 }
+
+#if PARSE_SIMD
+#define NB(c) _mm_set1_epi8((char)(c))
+
+/*
+ * The end of the run of letters (a-z, Cyrillic: pch_at's PCH_LATIN and
+ * PCH_CYR) from s[i], i <= n, 16 bytes a step: a-z, the leads D0-D3 and
+ * continuation bytes. Whole letters only, as the text is valid UTF-8 and
+ * i starts a character; the PARSE_PAD zeros after s[n] end the run.
+ */
+static inline size_t
+letters_end(const char *s, size_t i, size_t n)
+{
+	unsigned k;
+
+	(void)n;
+	do {
+		__m128i v =
+		    _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		__m128i az = _mm_and_si128(_mm_cmpgt_epi8(v, NB('a' - 1)),
+		    _mm_cmplt_epi8(v, NB('z' + 1)));
+		__m128i cont = _mm_cmplt_epi8(v, NB(0xC0)); /* 80-BF */
+		__m128i lead =
+		    _mm_cmpeq_epi8(_mm_and_si128(v, NB(0xFC)), NB(0xD0));
+
+		k = (unsigned)__builtin_ctz(~(unsigned)_mm_movemask_epi8(
+		    _mm_or_si128(az, _mm_or_si128(cont, lead))));
+		i += k;
+	} while (k == 16);
+	return i;
+}
+#undef NB
+#else
+/* The end of the run of letters (a-z, Cyrillic) from s[i]. */
+static inline size_t
+letters_end(const char *s, size_t i, size_t n)
+{
+	size_t len;
+	enum pch c;
+
+	while ((c = pch_at(s, i, n, &len)) == PCH_LATIN || c == PCH_CYR)
+		i += len;
+	return i;
+}
+#endif
 
 /* Length of the letter О/o (Cyrillic or Latin) at s, or 0. */
 static size_t
@@ -413,12 +462,9 @@ label_sep(const struct scan *sc, size_t i)
 static bool
 label_at(struct scan *sc, size_t i, struct item *it, size_t *next)
 {
-	size_t j = i, len, k, digits = 0, pl;
-	enum pch c;
+	size_t j = letters_end(sc->s, i, sc->n), k, digits = 0, pl;
 	struct num nm;
 
-	while ((c = pch_at(sc->s, j, sc->n, &len)) == PCH_LATIN || c == PCH_CYR)
-		j += len;
 	if (j == i)
 		return fail(sc, i);
 	while (digits < 3 && is_digit(sc->s[j + digits]) && j + digits < sc->n)
@@ -775,11 +821,9 @@ find_keyword(const struct scan *sc)
 		}
 		if (c != PCH_LATIN && c != PCH_CYR)
 			return 0;
-		for (j = i; (c = pch_at(sc->s, j, sc->n, &len)) == PCH_LATIN ||
-		     c == PCH_CYR;)
-			j += len;
+		j = letters_end(sc->s, i, sc->n);
 		if (keyword_is(sc->s, i, j - i) &&
-		    (c == PCH_DIGIT || !pch_wordy(sc->s, j, sc->n)))
+		    (is_digit(sc->s[j]) || !pch_wordy(sc->s, j, sc->n)))
 			return j;
 		if (pch_wordy(sc->s, j, sc->n))
 			return 0;
