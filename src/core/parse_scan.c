@@ -773,7 +773,7 @@ plain_value(struct scan *sc, size_t i, size_t *end)
 }
 
 /* Values after the first (or after the contract), then the end. */
-static bool
+static inline __attribute__((always_inline)) bool
 rest(struct scan *sc, size_t j)
 {
 	struct item it;
@@ -833,7 +833,7 @@ find_keyword(const struct scan *sc)
 }
 
 /* The contract: a number, or 1-3 digits then groups of 3 (102 057 522). */
-static bool
+static inline __attribute__((always_inline)) bool
 contract(struct scan *sc, size_t i, size_t *next)
 {
 	struct num nm;
