@@ -669,7 +669,7 @@ item_commit(struct scan *sc, const struct item *it)
  * comma directly before a letter (a label). Returns the position after
  * it, or 0.
  */
-static size_t
+static inline __attribute__((always_inline)) size_t
 separator(const struct scan *sc, size_t j)
 {
 	const char *s = sc->s;
