@@ -1013,6 +1013,16 @@ digits_text(struct scan *sc)
 	}
 }
 
+/* Whether the text is nothing but question marks (no call of strspn). */
+static bool
+only_questions(const struct scan *sc)
+{
+	for (size_t k = 0; k < sc->n; k++)
+		if (sc->s[k] != '?')
+			return false;
+	return true;
+}
+
 /* The kind a text without digits is: a command, thanks, or nothing. */
 static enum parse_kind
 word_kind(enum phrase_class core, bool polite)
@@ -1041,7 +1051,7 @@ words_text(struct scan *sc)
 	bool polite = false;
 	size_t i = 0, pl;
 
-	if (sc->n <= 4 && strspn(sc->s, "?") == sc->n)
+	if (sc->s[0] == '?' && sc->n <= 4 && only_questions(sc))
 		return PARSE_HELP; /* ? to ???? */
 	while ((i = skip_space(sc, i)) < sc->n) {
 		if (pch_at(sc->s, i, sc->n, &pl) == PCH_MARK) {
