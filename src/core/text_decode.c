@@ -434,7 +434,9 @@ text_decode(uint8_t dcs, const uint8_t *in, size_t len, char *out,
     size_t outcap, unsigned *flags)
 {
 	struct sink s = { out, out, 0 };
-	enum text_charset cs = text_dcs_charset(dcs, &s.flags);
+	enum text_charset cs = dcs == TEXT_DCS_UCS2
+	    ? TEXT_CS_UCS2 /* most SMS: no look at the other codings */
+	    : text_dcs_charset(dcs, &s.flags);
 
 	if (outcap == 0) {
 		if (len > 0)
