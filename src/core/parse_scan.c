@@ -327,10 +327,25 @@ struct scan {
 	bool values_path; /* no keyword: the first value may be a contract */
 	unsigned count; /* values read, those past the 6th included */
 	bool ambiguous;
+	/* the last phrase looked up: the same word is often asked again */
+	size_t ph_at, ph_len;
+	enum phrase_class ph_class;
 	uint8_t nalt;
 	uint64_t alt[PARSE_MAX_VALUES];
 	uint8_t alt_from[PARSE_MAX_VALUES];
 };
+
+/* The listed phrase at s[i] (phrase_at), its length in *len. */
+static enum phrase_class
+phrase(struct scan *sc, size_t i, size_t *len)
+{
+	if (i != sc->ph_at) {
+		sc->ph_class = phrase_at(sc->ix, sc->s, i, sc->n, &sc->ph_len);
+		sc->ph_at = i;
+	}
+	*len = sc->ph_len;
+	return sc->ph_class;
+}
 
 /* The scan could not read the token at i; remember the furthest. */
 static bool
@@ -470,8 +485,8 @@ label_at(struct scan *sc, size_t i, struct item *it, size_t *next)
 	while (digits < 3 && is_digit(sc->s[j + digits]) && j + digits < sc->n)
 		digits++;
 	if (digits > 2 || pch_wordy(sc->s, j + digits, sc->n) ||
-	    phrase_at(sc->ix, sc->s, i, sc->n, &pl) != PH_NONE ||
-	    keyword_is(sc->s, i, j - i) || j + digits - i > PARSE_LABEL_MAX)
+	    phrase(sc, i, &pl) != PH_NONE || keyword_is(sc->s, i, j - i) ||
+	    j + digits - i > PARSE_LABEL_MAX)
 		return fail(sc, i);
 	j += digits;
 	if ((k = label_sep(sc, j)) == 0 || !num_at(sc->s, k, sc->n, &nm))
@@ -587,7 +602,7 @@ fillers(struct scan *sc, size_t i)
 {
 	size_t pl, k;
 
-	while (phrase_at(sc->ix, sc->s, i, sc->n, &pl) == PH_FILLER) {
+	while (phrase(sc, i, &pl) == PH_FILLER) {
 		k = label_sep(sc, i + pl);
 		i = k ? k : i + pl;
 	}
@@ -713,7 +728,7 @@ trail(struct scan *sc, size_t j)
 		j = skip_space(sc, j);
 		if (j >= sc->n)
 			return true;
-		c = phrase_at(sc->ix, sc->s, j, sc->n, &pl);
+		c = phrase(sc, j, &pl);
 		/* "1,5,5": quote the mark that does not fit, not what follows */
 		if (c != PH_THANKS && c != PH_POLITE && c != PH_GREET &&
 		    c != PH_SIGN)
@@ -939,10 +954,10 @@ contract_command(struct scan *sc, size_t i, enum parse_kind k)
  * after it is bad_syntax ("starts like a command"), else unknown.
  */
 static bool
-command_at(const struct scan *sc, size_t i)
+command_at(struct scan *sc, size_t i)
 {
 	size_t pl;
-	enum phrase_class c = phrase_at(sc->ix, sc->s, i, sc->n, &pl);
+	enum phrase_class c = phrase(sc, i, &pl);
 
 	return c >= PH_HELP;
 }
@@ -960,7 +975,7 @@ values_text(struct scan *sc)
 		i = skip_space(sc, i);
 		if (is_digit(sc->s[i]))
 			break; /* most texts: a value first */
-		c = phrase_at(sc->ix, sc->s, i, sc->n, &pl);
+		c = phrase(sc, i, &pl);
 		if (c != PH_GREET && c != PH_THANKS && c != PH_POLITE &&
 		    c != PH_CONFIRM)
 			break;
@@ -1000,7 +1015,7 @@ digits_text(struct scan *sc)
 		return values_text(sc); /* most texts */
 	for (;;) {
 		i = skip_space(sc, i);
-		c = phrase_at(sc->ix, sc->s, i, sc->n, &pl);
+		c = phrase(sc, i, &pl);
 		if (c == PH_INFO)
 			return contract_command(sc, i + pl, PARSE_INFO);
 		if (c == PH_UNBIND)
@@ -1061,7 +1076,7 @@ words_text(struct scan *sc)
 				goto bad; /* a mark that is not punctuation */
 			continue;
 		}
-		c = phrase_at(sc->ix, sc->s, i, sc->n, &pl);
+		c = phrase(sc, i, &pl);
 		if (c == PH_NONE)
 			goto bad;
 		if (c >= PH_HELP && core != PH_NONE &&
@@ -1135,6 +1150,7 @@ scan_init(struct scan *sc, const struct phrase_index *ix, const char *s,
 	sc->prob_at = sc->prob_end = sc->fail_at = 0;
 	sc->values_path = sc->ambiguous = false;
 	sc->count = 0;
+	sc->ph_at = SIZE_MAX;
 	sc->nalt = 0;
 }
 
