@@ -885,6 +885,8 @@ question(struct scan *sc, size_t j)
 {
 	size_t k = skip_space(sc, j), run = 0;
 
+	if (sc->s[k] != '?')
+		return false; /* most texts: no question */
 	while (k + run < sc->n && sc->s[k + run] == '?')
 		run++;
 	if (run == 0 || run > 3)
@@ -896,6 +898,8 @@ question(struct scan *sc, size_t j)
 static size_t
 before_contract(const struct scan *sc, size_t i)
 {
+	if (sc->s[i] == ' ' && is_digit(sc->s[i + 1]))
+		return i + 1; /* most texts: one space */
 	for (;;) {
 		if (i < sc->n && is_mark(sc->s[i], MARKS_CONTRACT))
 			i++;
