@@ -5,11 +5,13 @@
  * space, collapses runs, trims both ends and folds letters to lower case.
  * The scanner then only ever sees single spaces and lower case.
  *
- * Speed: runs of plain ASCII (digits, single spaces) are copied 8 bytes at
- * a time (SWAR, little-endian hosts; others take the byte loop), because
- * branches that depend on the text mispredict on a mixed corpus and cost
- * more than the work itself; Cyrillic letters fold in a loop of their own;
- * the pass's state stays in registers (NORM_INLINE).
+ * Speed: runs of plain ASCII and Cyrillic letters, mixed, are copied and
+ * folded 16 bytes at a time with SSE2 (norm_block); without it, runs of
+ * plain ASCII (digits, single spaces) go 8 bytes at a time (SWAR,
+ * little-endian hosts; others take the byte loop) and Cyrillic letters
+ * fold in a loop of their own: branches that depend on the text
+ * mispredict on a mixed corpus and cost more than the work itself. The
+ * pass's state stays in registers (NORM_INLINE).
  */
 #include "parse_int.h"
 
@@ -572,9 +574,10 @@ norm_block(struct norm *z)
 #endif
 
 /*
- * One pass, one branch on the kind of each character: runs of plain
- * ASCII 8 bytes at a time, other ASCII through the tables, Cyrillic
- * letters through the fold table, the rest decoded and classified. With
+ * One pass, one branch on the kind of each character: blocks of up to 16
+ * plain bytes (SSE2), else runs of plain ASCII 8 bytes at a time and
+ * Cyrillic letters through the fold table; other ASCII through the
+ * tables, the rest decoded and classified. With
  * a map it stops once upto bytes are out. Always inlined, into norm_text
  * and norm_map, so the pass without a map tests nothing about it.
  */
