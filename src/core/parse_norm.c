@@ -379,13 +379,16 @@ wide_is_space(struct norm *z, uint32_t cp, size_t n)
 {
 	/*
 	 * The common ones first, no-break (U+00A0) and zero-width (U+200B)
-	 * spaces: below U+2000 only (C) and (R) are pictographs and nothing
-	 * is an emoji modifier; U+2000-U+200F are all spaces.
+	 * spaces and №: below U+2000 only (C) and (R) are pictographs and
+	 * nothing is an emoji modifier; U+2000-U+200F are all spaces; № is
+	 * none of the three kinds.
 	 */
 	if (cp < 0x2000 && cp != 0xA9 && cp != 0xAE)
 		return wide_space(cp);
 	if (cp - 0x2000 < 0x10)
 		return true;
+	if (cp == 0x2116)
+		return false; /* №, often before a contract: a mark, kept */
 	if (emoji_modifier(cp)) /* skin tones are in the emoji block */
 		return true;
 	if (pictograph(cp)) {
