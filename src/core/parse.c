@@ -107,14 +107,21 @@ run(struct parser *p, const pcre2_code *re, const char *s, size_t n)
 	    re, (PCRE2_SPTR)s, n, 0, PCRE2_NO_UTF_CHECK, p->md, NULL);
 }
 
-/* Normalise again, recording where each byte came from, and map a span. */
+/*
+ * Map a span of the normalised text back to the input: as it is when the
+ * normalisation moved nothing before its end (same), else by normalising
+ * again, recording where each byte came from.
+ */
 static void
-map_span(struct parser *p, const char *text, size_t len, size_t *at, size_t *n)
+map_span(struct parser *p, const char *text, size_t len, size_t same,
+    size_t *at, size_t *n)
 {
 	if (*n == 0) {
 		*at = 0;
 		return;
 	}
+	if (*at + *n <= same)
+		return;
 	norm_map(&p->tables, (const unsigned char *)text, len, *at + *n,
 	    p->scratch, p->map);
 	*n = (size_t)p->map[*at + *n - 1] + 1 - p->map[*at];
@@ -123,19 +130,19 @@ map_span(struct parser *p, const char *text, size_t len, size_t *at, size_t *n)
 
 /* An invalid text: which reason, and what to quote. */
 static enum parse_kind
-invalid(struct parser *p, const char *text, size_t len, size_t n, bool foreign,
-    struct scan_fail *f, struct parse_result *out)
+invalid(struct parser *p, const char *text, size_t len, size_t n,
+    const struct norm_info *info, struct scan_fail *f, struct parse_result *out)
 {
 	enum parse_reason r = out->reason;
 	PCRE2_SIZE *ov;
 
-	if (foreign && run(p, p->re_nad, p->scratch, n) > 0) {
+	if (info->foreign && run(p, p->re_nad, p->scratch, n) > 0) {
 		ov = pcre2_get_ovector_pointer(p->md);
 		f->at = ov[0];
 		f->len = ov[1] - ov[0];
 		r = PARSE_R_NON_ASCII_DIGIT;
 	}
-	map_span(p, text, len, &f->at, &f->len);
+	map_span(p, text, len, info->same, &f->at, &f->len);
 	return set_invalid(out, r, f->at, f->len);
 }
 
@@ -162,6 +169,7 @@ result_clear(struct parse_result *out)
 	char *p = (char *)out;
 	size_t k;
 
+#pragma GCC unroll 8
 	for (k = 0; k + 64 <= sizeof(*out); k += 64)
 		memset(p + k, 0, 64);
 	memset(p + k, 0, sizeof(*out) - k);
@@ -187,7 +195,7 @@ parser_parse(
 	if (scan_text(&p->phrases, p->scratch, (size_t)n, out, &f) !=
 	    PARSE_INVALID)
 		return out->kind;
-	return invalid(p, text, len, (size_t)n, info.foreign, &f, out);
+	return invalid(p, text, len, (size_t)n, &info, &f, out);
 }
 
 /* ---- setup --------------------------------------------------------- */

@@ -27,8 +27,21 @@
 #endif
 #endif
 
-/* norm_text writes 8 zero bytes after the text, for 8-byte reads. */
-#define PARSE_PAD 8
+/* SSE2 blocks of 16 bytes when normalising; -DPARSE_SIMD=0 (or
+   PARSE_SWAR=0) leaves them out. SSE2 is part of x86-64 itself. */
+#ifndef PARSE_SIMD
+#if defined(__SSE2__) && PARSE_SWAR
+#define PARSE_SIMD 1
+#else
+#define PARSE_SIMD 0
+#endif
+#endif
+
+/*
+ * norm_text writes 16 zero bytes after the text, for 8-byte reads; its
+ * 16-byte stores need as many bytes of room past the text.
+ */
+#define PARSE_PAD 16
 
 #define PARSE_ONES 0x0101010101010101ULL
 #define PARSE_HIGHS 0x8080808080808080ULL
@@ -74,6 +87,8 @@ struct norm_info {
 	unsigned pictos; /* pictographs (emoji) turned into spaces */
 	bool pictos_thanks; /* every one of them says thanks (👍 🙏 ...) */
 	size_t picto_at, picto_len; /* the first one, in the input */
+	size_t same; /* output bytes before it are at the same offsets in
+			the input: no map is needed for them */
 };
 
 /*
@@ -169,12 +184,17 @@ enum phrase_class {
 
 /*
  * Where the phrases of each first letter are in the (sorted) list: keys
- * a-z, then the Cyrillic letters D0 80 - D1 BF. Built once by parser_new.
+ * a-z, then the Cyrillic letters D0 80 - D1 BF; and each phrase's first
+ * 8 bytes as a big-endian number (head, zero-padded) with the mask of
+ * its length (hmask), so that one compare orders a phrase against a text.
+ * Built once by parser_new.
  */
 #define PHRASE_KEYS (26 + 128)
+#define PHRASES_MAX 128
 
 struct phrase_index {
 	uint8_t from[PHRASE_KEYS], to[PHRASE_KEYS];
+	uint64_t head[PHRASES_MAX], hmask[PHRASES_MAX];
 };
 
 /* Fill ix; false if a phrase does not start with a letter of a key. */

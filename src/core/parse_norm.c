@@ -5,13 +5,19 @@
  * space, collapses runs, trims both ends and folds letters to lower case.
  * The scanner then only ever sees single spaces and lower case.
  *
- * Speed: runs of plain ASCII (digits, single spaces) are copied 8 bytes at
- * a time (SWAR, little-endian hosts; others take the byte loop), because
- * branches that depend on the text mispredict on a mixed corpus and cost
- * more than the work itself; Cyrillic letters fold in a loop of their own;
- * the pass's state stays in registers (NORM_INLINE).
+ * Speed: runs of plain ASCII and Cyrillic letters, mixed, are copied and
+ * folded 16 bytes at a time with SSE2 (norm_block); without it, runs of
+ * plain ASCII (digits, single spaces) go 8 bytes at a time (SWAR,
+ * little-endian hosts; others take the byte loop) and Cyrillic letters
+ * fold in a loop of their own: branches that depend on the text
+ * mispredict on a mixed corpus and cost more than the work itself. The
+ * pass's state stays in registers (NORM_INLINE).
  */
 #include "parse_int.h"
+
+#if PARSE_SIMD
+#include <emmintrin.h>
+#endif
 
 /*
  * Top bit of each byte of w that norm_text must look at: controls
@@ -134,7 +140,7 @@ thanks_pictograph(uint32_t c)
  * its code point in *cp, or 0 when it is not well-formed: overlong forms,
  * surrogates and values past U+10FFFF are refused, as RFC 3629 says.
  */
-static size_t
+static inline __attribute__((always_inline)) size_t
 utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	unsigned char b = s[0];
@@ -185,6 +191,7 @@ struct norm {
 	char *out;
 	uint16_t *map;
 	unsigned prev; /* the last output was a space (1 at the start) */
+	size_t same; /* output before it is at the same offset in the input */
 	struct norm_info *info;
 };
 
@@ -255,7 +262,13 @@ copy_char(const struct norm_tables *t, char *out, const unsigned char *in,
 		out[1] = f[1];
 		return;
 	}
-	memcpy(out, in, n);
+	/* n is 2..4: byte by byte, no call of memcpy */
+	out[0] = (char)in[0];
+	out[1] = (char)in[1];
+	if (n > 2)
+		out[2] = (char)in[2];
+	if (n > 3)
+		out[3] = (char)in[3];
 	/* Cyrillic (U+0400-U+04FF) has no digits; anything else may. */
 	if (cp < 0x400 || cp > 0x4FF)
 		*foreign = true;
@@ -280,6 +293,10 @@ put_space(struct norm *z, size_t n)
 {
 	z->out[z->o] = ' ';
 	map_char(z->map, z->o, z->i, 1);
+	/* the only place output and input offsets part: a run of spaces, or
+	   one space of several bytes */
+	if ((z->prev || n > 1) && z->o < z->same)
+		z->same = z->o;
 	z->o += !z->prev;
 	z->prev = 1;
 	z->i += n;
@@ -360,6 +377,18 @@ norm_ascii(struct norm *z, unsigned b)
 NORM_INLINE bool
 wide_is_space(struct norm *z, uint32_t cp, size_t n)
 {
+	/*
+	 * The common ones first, no-break (U+00A0) and zero-width (U+200B)
+	 * spaces and №: below U+2000 only (C) and (R) are pictographs and
+	 * nothing is an emoji modifier; U+2000-U+200F are all spaces; № is
+	 * none of the three kinds.
+	 */
+	if (cp < 0x2000 && cp != 0xA9 && cp != 0xAE)
+		return wide_space(cp);
+	if (cp - 0x2000 < 0x10)
+		return true;
+	if (cp == 0x2116)
+		return false; /* №, often before a contract: a mark, kept */
 	if (emoji_modifier(cp)) /* skin tones are in the emoji block */
 		return true;
 	if (pictograph(cp)) {
@@ -423,10 +452,135 @@ norm_cyr(struct norm *z)
 	z->prev = 0;
 }
 
+#if PARSE_SIMD
 /*
- * One pass, one branch on the kind of each character: runs of plain
- * ASCII 8 bytes at a time, other ASCII through the tables, Cyrillic
- * letters through the fold table, the rest decoded and classified. With
+ * The 16 bytes of the input from in[i], zeros past its end (a NUL is
+ * never taken by norm_block, so a block stops there). Reads only the
+ * input's own bytes: the last 8 shifted, as next8.
+ */
+NORM_INLINE __m128i
+next16(const struct norm *z)
+{
+	const unsigned char *p = z->in + z->i;
+	size_t left = z->len - z->i;
+	uint64_t lo = 0, hi = 0;
+
+	if (left >= 16)
+		return _mm_loadu_si128((const __m128i *)(const void *)p);
+	if (left > 8) {
+		lo = parse_load8(p);
+		hi = parse_load8(z->in + z->len - 8) >> (8 * (16 - left));
+	} else if (z->len >= 8) {
+		lo = parse_load8(z->in + z->len - 8) >> (8 * (8 - left));
+	} else {
+		for (size_t k = 0; k < left; k++)
+			lo |= (uint64_t)p[k] << (8 * k);
+	}
+	return _mm_set_epi64x((long long)hi, (long long)lo);
+}
+
+#define NB(c) _mm_set1_epi8((char)(c))
+
+/*
+ * Bytes of v that are the same for norm_ascii whatever comes around them:
+ * ! to } except the markup * _ ` (capitals fold), and a space that does
+ * not follow a space (at byte 0: the output before, prev).
+ */
+NORM_INLINE __m128i
+block_ascii(__m128i v, unsigned prev)
+{
+	__m128i sp = _mm_cmpeq_epi8(v, NB(' '));
+	__m128i after_sp = _mm_or_si128(
+	    _mm_slli_si128(sp, 1), _mm_cvtsi32_si128(prev ? 0xFF : 0));
+	__m128i in = _mm_and_si128(
+	    _mm_cmpgt_epi8(v, NB(0x1F)), _mm_cmplt_epi8(v, NB(0x7E)));
+	__m128i markup = _mm_or_si128(_mm_cmpeq_epi8(v, NB('*')),
+	    _mm_or_si128(
+	        _mm_cmpeq_epi8(v, NB('_')), _mm_cmpeq_epi8(v, NB('`'))));
+
+	return _mm_andnot_si128(
+	    _mm_or_si128(markup, _mm_and_si128(sp, after_sp)), in);
+}
+
+/* Bytes of v that belong to a whole letter D0/D1 xx (U+0400-U+047F). */
+NORM_INLINE __m128i
+block_cyr(__m128i v)
+{
+	__m128i lead = _mm_cmpeq_epi8(_mm_and_si128(v, NB(0xFE)), NB(0xD0));
+	__m128i cont = _mm_cmpeq_epi8(_mm_and_si128(v, NB(0xC0)), NB(0x80));
+
+	return _mm_or_si128(_mm_and_si128(lead, _mm_srli_si128(cont, 1)),
+	    _mm_and_si128(cont, _mm_slli_si128(lead, 1)));
+}
+
+/*
+ * v folded as ascii[] and cyr[] fold it, for the bytes block_ascii and
+ * block_cyr take: A-Z (cap) +0x20; D0 (d0) 90-9F to D0 B0-BF; D0 A0-AF to
+ * D1 80-8F; D0 81 (Ё) to D1 91.
+ */
+NORM_INLINE __m128i
+block_fold(__m128i v, __m128i cap, __m128i d0)
+{
+	__m128i hi = _mm_and_si128(v, NB(0xF0));
+	__m128i p_ = _mm_cmpeq_epi8(hi, NB(0xA0)); /* Р-Я */
+	__m128i yo = _mm_cmpeq_epi8(v, NB(0x81));
+	__m128i cont =
+	    _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(hi, NB(0x90)), NB(0x20)),
+	        _mm_or_si128(
+	            _mm_and_si128(p_, NB(-0x20)), _mm_and_si128(yo, NB(0x10))));
+	__m128i lead = _mm_and_si128(
+	    _mm_and_si128(d0, _mm_srli_si128(_mm_or_si128(p_, yo), 1)), NB(1));
+
+	return _mm_add_epi8(v,
+	    _mm_or_si128(_mm_and_si128(cap, NB(0x20)),
+	        _mm_or_si128(
+	            lead, _mm_and_si128(_mm_slli_si128(d0, 1), cont))));
+}
+
+/*
+ * A run of bytes that norm_ascii and norm_cyr would each copy (folded),
+ * up to 16 at a time, as one step: plain ASCII and whole Cyrillic letters
+ * mixed, the most of any text (ПС 102057522 11638). Returns the bytes
+ * taken, 0 when the first byte needs the per-character path. Stores 16
+ * bytes at out[o] (o <= i: PARSE_PAD covers them); later output
+ * overwrites those past the run. Cyrillic is looked for only in a
+ * block with a byte >= 0x80: digits and spaces, most blocks, have none.
+ */
+NORM_INLINE size_t
+norm_block(struct norm *z)
+{
+	__m128i v = next16(z), ok = block_ascii(v, z->prev), cap, d0;
+	bool wide = _mm_movemask_epi8(v) != 0; /* a byte >= 0x80 */
+	size_t k;
+
+	if (wide)
+		ok = _mm_or_si128(ok, block_cyr(v));
+	k = (unsigned)__builtin_ctz(~(unsigned)_mm_movemask_epi8(ok));
+	if (k == 0) /* ~mask has bit 16 set */
+		return 0;
+	cap = _mm_and_si128(
+	    _mm_cmpgt_epi8(v, NB('A' - 1)), _mm_cmplt_epi8(v, NB('Z' + 1)));
+	if (!wide) {
+		v = _mm_add_epi8(v, _mm_and_si128(cap, NB(0x20)));
+	} else {
+		d0 = _mm_cmpeq_epi8(v, NB(0xD0));
+		v = block_fold(v, cap, d0);
+	}
+	_mm_storeu_si128((__m128i *)(void *)(z->out + z->o), v);
+	map_char(z->map, z->o, z->i, k);
+	z->o += k;
+	z->i += k;
+	z->prev = z->out[z->o - 1] == ' ';
+	return k;
+}
+#undef NB
+#endif
+
+/*
+ * One pass, one branch on the kind of each character: blocks of up to 16
+ * plain bytes (SSE2), else runs of plain ASCII 8 bytes at a time and
+ * Cyrillic letters through the fold table; other ASCII through the
+ * tables, the rest decoded and classified. With
  * a map it stops once upto bytes are out. Always inlined, into norm_text
  * and norm_map, so the pass without a map tests nothing about it.
  */
@@ -434,18 +588,23 @@ static inline __attribute__((always_inline)) int
 norm_pass(const struct norm_tables *t, const unsigned char *in, size_t len,
     char *out, uint16_t *map, size_t upto, struct norm_info *info)
 {
-	struct norm z = { t, in, len, 0, 0, out, map, 1, info };
+	struct norm z = { t, in, len, 0, 0, out, map, 1, len, info };
 	unsigned b;
 
 	memset(info, 0, sizeof(*info));
 	while (z.i < len && (map == NULL || z.o < upto)) {
 		b = in[z.i];
+#if PARSE_SIMD
+		/* most bytes start a block: ASCII ' '..'}', Cyrillic leads */
+		if ((b - 0x20u < 0x5E || (b & 0xFE) == 0xD0) && norm_block(&z))
+			continue;
+#endif
 		if (b >= 0x80) {
 			if (cyr_at(in, z.i, len))
 				norm_cyr(&z);
 			else if (!norm_wide(&z))
 				return -1;
-		} else if (PARSE_SWAR &&
+		} else if (PARSE_SWAR && !PARSE_SIMD &&
 		    (t->akind[b] == NORM_PLAIN || (b == ' ' && !z.prev)) &&
 		    len >= 8) {
 			norm_plain(&z);
@@ -455,6 +614,7 @@ norm_pass(const struct norm_tables *t, const unsigned char *in, size_t len,
 	}
 	if (z.prev && z.o > 0)
 		z.o--; /* the one trailing space */
+	info->same = z.same;
 	memset(out + z.o, 0, PARSE_PAD);
 	return (int)z.o;
 }

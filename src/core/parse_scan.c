@@ -22,6 +22,10 @@
  */
 #include "parse_int.h"
 
+#if PARSE_SIMD
+#include <emmintrin.h>
+#endif
+
 /* ---- numbers, 8 bytes at a time ------------------------------------------ */
 
 /*
@@ -120,6 +124,51 @@ has_digit(const char *s, size_t n)
 	}
 	return false;
 }
+
+#if PARSE_SIMD
+#define NB(c) _mm_set1_epi8((char)(c))
+
+/*
+ * The end of the run of letters (a-z, Cyrillic: pch_at's PCH_LATIN and
+ * PCH_CYR) from s[i], i <= n, 16 bytes a step: a-z, the leads D0-D3 and
+ * continuation bytes. Whole letters only, as the text is valid UTF-8 and
+ * i starts a character; the PARSE_PAD zeros after s[n] end the run.
+ */
+static inline size_t
+letters_end(const char *s, size_t i, size_t n)
+{
+	unsigned k;
+
+	(void)n;
+	do {
+		__m128i v =
+		    _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		__m128i az = _mm_and_si128(_mm_cmpgt_epi8(v, NB('a' - 1)),
+		    _mm_cmplt_epi8(v, NB('z' + 1)));
+		__m128i cont = _mm_cmplt_epi8(v, NB(0xC0)); /* 80-BF */
+		__m128i lead =
+		    _mm_cmpeq_epi8(_mm_and_si128(v, NB(0xFC)), NB(0xD0));
+
+		k = (unsigned)__builtin_ctz(~(unsigned)_mm_movemask_epi8(
+		    _mm_or_si128(az, _mm_or_si128(cont, lead))));
+		i += k;
+	} while (k == 16);
+	return i;
+}
+#undef NB
+#else
+/* The end of the run of letters (a-z, Cyrillic) from s[i]. */
+static inline size_t
+letters_end(const char *s, size_t i, size_t n)
+{
+	size_t len;
+	enum pch c;
+
+	while ((c = pch_at(s, i, n, &len)) == PCH_LATIN || c == PCH_CYR)
+		i += len;
+	return i;
+}
+#endif
 
 /* Length of the letter О/o (Cyrillic or Latin) at s, or 0. */
 static size_t
@@ -278,10 +327,25 @@ struct scan {
 	bool values_path; /* no keyword: the first value may be a contract */
 	unsigned count; /* values read, those past the 6th included */
 	bool ambiguous;
+	/* the last phrase looked up: the same word is often asked again */
+	size_t ph_at, ph_len;
+	enum phrase_class ph_class;
 	uint8_t nalt;
 	uint64_t alt[PARSE_MAX_VALUES];
 	uint8_t alt_from[PARSE_MAX_VALUES];
 };
+
+/* The listed phrase at s[i] (phrase_at), its length in *len. */
+static enum phrase_class
+phrase(struct scan *sc, size_t i, size_t *len)
+{
+	if (i != sc->ph_at) {
+		sc->ph_class = phrase_at(sc->ix, sc->s, i, sc->n, &sc->ph_len);
+		sc->ph_at = i;
+	}
+	*len = sc->ph_len;
+	return sc->ph_class;
+}
 
 /* The scan could not read the token at i; remember the furthest. */
 static bool
@@ -355,10 +419,14 @@ marks(struct scan *sc, size_t *i)
 	return true;
 }
 
+/*
+ * Past one space at i (i <= n, as every position the scanner reaches):
+ * s[n] is one of the PARSE_PAD zeros, so no bound is checked.
+ */
 static size_t
 skip_space(const struct scan *sc, size_t i)
 {
-	return i < sc->n && sc->s[i] == ' ' ? i + 1 : i;
+	return i + (sc->s[i] == ' ');
 }
 
 /* After с уважением: a name, letters with spaces and . , - only. */
@@ -409,19 +477,16 @@ label_sep(const struct scan *sc, size_t i)
 static bool
 label_at(struct scan *sc, size_t i, struct item *it, size_t *next)
 {
-	size_t j = i, len, k, digits = 0, pl;
-	enum pch c;
+	size_t j = letters_end(sc->s, i, sc->n), k, digits = 0, pl;
 	struct num nm;
 
-	while ((c = pch_at(sc->s, j, sc->n, &len)) == PCH_LATIN || c == PCH_CYR)
-		j += len;
 	if (j == i)
 		return fail(sc, i);
 	while (digits < 3 && is_digit(sc->s[j + digits]) && j + digits < sc->n)
 		digits++;
 	if (digits > 2 || pch_wordy(sc->s, j + digits, sc->n) ||
-	    phrase_at(sc->ix, sc->s, i, sc->n, &pl) != PH_NONE ||
-	    keyword_is(sc->s, i, j - i) || j + digits - i > PARSE_LABEL_MAX)
+	    phrase(sc, i, &pl) != PH_NONE || keyword_is(sc->s, i, j - i) ||
+	    j + digits - i > PARSE_LABEL_MAX)
 		return fail(sc, i);
 	j += digits;
 	if ((k = label_sep(sc, j)) == 0 || !num_at(sc->s, k, sc->n, &nm))
@@ -537,7 +602,7 @@ fillers(struct scan *sc, size_t i)
 {
 	size_t pl, k;
 
-	while (phrase_at(sc->ix, sc->s, i, sc->n, &pl) == PH_FILLER) {
+	while (phrase(sc, i, &pl) == PH_FILLER) {
 		k = label_sep(sc, i + pl);
 		i = k ? k : i + pl;
 	}
@@ -619,7 +684,7 @@ item_commit(struct scan *sc, const struct item *it)
  * comma directly before a letter (a label). Returns the position after
  * it, or 0.
  */
-static size_t
+static inline __attribute__((always_inline)) size_t
 separator(const struct scan *sc, size_t j)
 {
 	const char *s = sc->s;
@@ -663,7 +728,7 @@ trail(struct scan *sc, size_t j)
 		j = skip_space(sc, j);
 		if (j >= sc->n)
 			return true;
-		c = phrase_at(sc->ix, sc->s, j, sc->n, &pl);
+		c = phrase(sc, j, &pl);
 		/* "1,5,5": quote the mark that does not fit, not what follows */
 		if (c != PH_THANKS && c != PH_POLITE && c != PH_GREET &&
 		    c != PH_SIGN)
@@ -677,27 +742,27 @@ trail(struct scan *sc, size_t j)
 }
 
 /*
- * The common item, read and committed at once: a run of at most
- * PARSE_VALUE_MAX_DIGITS digits at s[i], perhaps with a fraction, and
- * nothing that makes it more (no О/o, no groups of three, no unit); not
- * the first value of a keyword-less text (which may be a contract) nor
- * past the last one. False, with nothing recorded, when item_at and
- * item_commit must take it; what they would do with such an item is
- * exactly what is done here.
+ * The common item, read and committed at once: a run of digits at s[i],
+ * perhaps with a fraction, and nothing that makes it more (no О/o, no
+ * groups of three, no unit), at most PARSE_VALUE_MAX_DIGITS of them, or
+ * PARSE_CONTRACT_MAX for the first value of a keyword-less text, which is
+ * then a bare contract as bare_contract() says; not past the last value.
+ * False, with nothing recorded, when item_at and item_commit must take
+ * it; what they would do with such an item is exactly what is done here.
  */
-static bool
+static inline __attribute__((always_inline)) bool
 plain_value(struct scan *sc, size_t i, size_t *end)
 {
 	const char *s = sc->s;
+	bool first = sc->values_path && sc->count == 0, bare;
 	uint64_t v;
 	size_t len, j, f = 0;
 
-	if (!is_digit(s[i]) || (sc->values_path && sc->count == 0) ||
-	    sc->count >= PARSE_MAX_VALUES)
+	if (!is_digit(s[i]) || sc->count >= PARSE_MAX_VALUES)
 		return false;
 	len = digit_run(s + i, &v);
 	j = i + len;
-	if (len > PARSE_VALUE_MAX_DIGITS || s[j] == 'o' ||
+	if (len > PARSE_CONTRACT_MAX || s[j] == 'o' ||
 	    (unsigned char)s[j] == 0xD0 ||
 	    (len <= 3 && (s[j] == ' ' || s[j] == ',' || s[j] == '.') &&
 	        three_digits(s, j + 1, sc->n)))
@@ -706,9 +771,14 @@ plain_value(struct scan *sc, size_t i, size_t *end)
 		while (f < 4 && j + 1 + f < sc->n && is_digit(s[j + 1 + f]))
 			f++;
 	f = f >= 1 && f <= 3 ? f + 1 : 0; /* the fraction's bytes */
-	if (skip_space(sc, j + f) < sc->n &&
+	bare = first && f == 0 && len >= PARSE_CONTRACT_MIN;
+	if ((len > PARSE_VALUE_MAX_DIGITS && !bare) ||
 	    unit_start(s + skip_space(sc, j + f)))
 		return false;
+	if (bare) {
+		sc->out->bare_contract = true;
+		copy_digits(s, i, j, true, (unsigned)len, sc->out->contract);
+	}
 	sc->out->values[sc->out->nvalues++] = v;
 	sc->out->truncated |= f > 0;
 	sc->alt[sc->nalt] = v;
@@ -718,7 +788,7 @@ plain_value(struct scan *sc, size_t i, size_t *end)
 }
 
 /* Values after the first (or after the contract), then the end. */
-static bool
+static inline __attribute__((always_inline)) bool
 rest(struct scan *sc, size_t j)
 {
 	struct item it;
@@ -766,11 +836,9 @@ find_keyword(const struct scan *sc)
 		}
 		if (c != PCH_LATIN && c != PCH_CYR)
 			return 0;
-		for (j = i; (c = pch_at(sc->s, j, sc->n, &len)) == PCH_LATIN ||
-		     c == PCH_CYR;)
-			j += len;
+		j = letters_end(sc->s, i, sc->n);
 		if (keyword_is(sc->s, i, j - i) &&
-		    (c == PCH_DIGIT || !pch_wordy(sc->s, j, sc->n)))
+		    (is_digit(sc->s[j]) || !pch_wordy(sc->s, j, sc->n)))
 			return j;
 		if (pch_wordy(sc->s, j, sc->n))
 			return 0;
@@ -780,7 +848,7 @@ find_keyword(const struct scan *sc)
 }
 
 /* The contract: a number, or 1-3 digits then groups of 3 (102 057 522). */
-static bool
+static inline __attribute__((always_inline)) bool
 contract(struct scan *sc, size_t i, size_t *next)
 {
 	struct num nm;
@@ -817,6 +885,8 @@ question(struct scan *sc, size_t j)
 {
 	size_t k = skip_space(sc, j), run = 0;
 
+	if (sc->s[k] != '?')
+		return false; /* most texts: no question */
 	while (k + run < sc->n && sc->s[k + run] == '?')
 		run++;
 	if (run == 0 || run > 3)
@@ -828,6 +898,8 @@ question(struct scan *sc, size_t j)
 static size_t
 before_contract(const struct scan *sc, size_t i)
 {
+	if (sc->s[i] == ' ' && is_digit(sc->s[i + 1]))
+		return i + 1; /* most texts: one space */
 	for (;;) {
 		if (i < sc->n && is_mark(sc->s[i], MARKS_CONTRACT))
 			i++;
@@ -886,10 +958,10 @@ contract_command(struct scan *sc, size_t i, enum parse_kind k)
  * after it is bad_syntax ("starts like a command"), else unknown.
  */
 static bool
-command_at(const struct scan *sc, size_t i)
+command_at(struct scan *sc, size_t i)
 {
 	size_t pl;
-	enum phrase_class c = phrase_at(sc->ix, sc->s, i, sc->n, &pl);
+	enum phrase_class c = phrase(sc, i, &pl);
 
 	return c >= PH_HELP;
 }
@@ -898,7 +970,7 @@ command_at(const struct scan *sc, size_t i)
 static enum parse_kind
 values_text(struct scan *sc)
 {
-	size_t i = 0, pl;
+	size_t i = 0, pl, end;
 	enum phrase_class c;
 	struct item it;
 
@@ -907,7 +979,7 @@ values_text(struct scan *sc)
 		i = skip_space(sc, i);
 		if (is_digit(sc->s[i]))
 			break; /* most texts: a value first */
-		c = phrase_at(sc->ix, sc->s, i, sc->n, &pl);
+		c = phrase(sc, i, &pl);
 		if (c != PH_GREET && c != PH_THANKS && c != PH_POLITE &&
 		    c != PH_CONFIRM)
 			break;
@@ -915,14 +987,18 @@ values_text(struct scan *sc)
 		if (!marks(sc, &i))
 			break;
 	}
-	if (!item_at(sc, i, &it)) {
+	if (plain_value(sc, i, &end)) {
+		/* most texts: a plain number */
+	} else if (item_at(sc, i, &it)) {
+		item_commit(sc, &it);
+		end = it.end;
+	} else {
 		fail(sc, i);
 		sc->problem =
 		    command_at(sc, i) ? PARSE_R_BAD_SYNTAX : PARSE_R_UNKNOWN;
 		return PARSE_INVALID;
 	}
-	item_commit(sc, &it);
-	if (!rest(sc, it.end)) {
+	if (!rest(sc, end)) {
 		sc->problem = PARSE_R_BAD_SYNTAX;
 		return PARSE_INVALID;
 	}
@@ -943,7 +1019,7 @@ digits_text(struct scan *sc)
 		return values_text(sc); /* most texts */
 	for (;;) {
 		i = skip_space(sc, i);
-		c = phrase_at(sc->ix, sc->s, i, sc->n, &pl);
+		c = phrase(sc, i, &pl);
 		if (c == PH_INFO)
 			return contract_command(sc, i + pl, PARSE_INFO);
 		if (c == PH_UNBIND)
@@ -954,6 +1030,16 @@ digits_text(struct scan *sc)
 		if (!marks(sc, &i))
 			return values_text(sc);
 	}
+}
+
+/* Whether the text is nothing but question marks (no call of strspn). */
+static bool
+only_questions(const struct scan *sc)
+{
+	for (size_t k = 0; k < sc->n; k++)
+		if (sc->s[k] != '?')
+			return false;
+	return true;
 }
 
 /* The kind a text without digits is: a command, thanks, or nothing. */
@@ -984,7 +1070,7 @@ words_text(struct scan *sc)
 	bool polite = false;
 	size_t i = 0, pl;
 
-	if (sc->n <= 4 && strspn(sc->s, "?") == sc->n)
+	if (sc->s[0] == '?' && sc->n <= 4 && only_questions(sc))
 		return PARSE_HELP; /* ? to ???? */
 	while ((i = skip_space(sc, i)) < sc->n) {
 		if (pch_at(sc->s, i, sc->n, &pl) == PCH_MARK) {
@@ -994,7 +1080,7 @@ words_text(struct scan *sc)
 				goto bad; /* a mark that is not punctuation */
 			continue;
 		}
-		c = phrase_at(sc->ix, sc->s, i, sc->n, &pl);
+		c = phrase(sc, i, &pl);
 		if (c == PH_NONE)
 			goto bad;
 		if (c >= PH_HELP && core != PH_NONE &&
@@ -1068,6 +1154,7 @@ scan_init(struct scan *sc, const struct phrase_index *ix, const char *s,
 	sc->prob_at = sc->prob_end = sc->fail_at = 0;
 	sc->values_path = sc->ambiguous = false;
 	sc->count = 0;
+	sc->ph_at = SIZE_MAX;
 	sc->nalt = 0;
 }
 

@@ -189,6 +189,13 @@ phrase_key(const char *s)
 	return -1;
 }
 
+/* The first 8 bytes at s as a big-endian number: ordered as memcmp. */
+static uint64_t
+head8(const char *s)
+{
+	return __builtin_bswap64(parse_load8(s));
+}
+
 bool
 phrase_index_init(struct phrase_index *ix)
 {
@@ -196,6 +203,8 @@ phrase_index_init(struct phrase_index *ix)
 	int key;
 
 	memset(ix, 0, sizeof(*ix));
+	if (n > PHRASES_MAX)
+		return false;
 	for (size_t k = 0; k < n; k++) {
 		if ((key = phrase_key(phrases[k].text)) < 0)
 			return false;
@@ -204,10 +213,20 @@ phrase_index_init(struct phrase_index *ix)
 		else if (ix->to[key] != k)
 			return false; /* not one run: the list is not sorted */
 		ix->to[key] = (uint8_t)(k + 1);
+		ix->head[k] = head8(phrases[k].text);
+		ix->hmask[k] = phrases[k].len >= 8
+		    ? ~0ULL
+		    : ~(~0ULL >> (8 * phrases[k].len));
 	}
-	return n < 256;
+	return true;
 }
 
+/*
+ * The phrases of the first letter in sorted order: those that are a
+ * prefix of the text come in order of length, and once a phrase is
+ * greater than the text in its first bytes, no later one can be a
+ * prefix of it, so the search stops there.
+ */
 enum phrase_class
 phrase_at(const struct phrase_index *ix, const char *s, size_t i, size_t n,
     size_t *len)
@@ -215,14 +234,20 @@ phrase_at(const struct phrase_index *ix, const char *s, size_t i, size_t n,
 	size_t best = 0;
 	enum phrase_class cls = PH_NONE;
 	int key = i < n ? phrase_key(s + i) : -1;
+	uint64_t text, h;
 
 	*len = 0;
 	if (key < 0)
 		return PH_NONE;
+	text = head8(s + i);
 	for (size_t k = ix->from[key]; k < ix->to[key]; k++) {
 		const struct phrase *p = &phrases[k];
 
-		if (p->len > best && p->len <= n - i && phrase_is(p, s + i) &&
+		h = text & ix->hmask[k];
+		if (ix->head[k] > h)
+			break;
+		if (ix->head[k] == h && p->len > best && p->len <= n - i &&
+		    (p->len <= 8 || phrase_is(p, s + i)) &&
 		    !pch_wordy(s, i + p->len, n)) {
 			best = p->len;
 			cls = (enum phrase_class)p->cls;

@@ -260,30 +260,54 @@ ucs2_ascii4(const uint8_t *in, unsigned char *o)
 }
 
 #if TEXT_SIMD
-/*
- * The run of ASCII 1-0x7F units, or else of 0x80-0x7FF units (two UTF-8
- * bytes each: Cyrillic words), that starts at in, up to eight of them,
- * written at o, which has room for 16 bytes; returns the units taken
- * (0 when the first unit is neither: NUL, three bytes, a surrogate) and
- * the bytes written in *nout. Bytes past *nout may be written too: the
- * caller's room is three bytes per unit left. SSE2 is part of x86-64
- * itself, so no CPU check is needed.
- */
-static inline unsigned
-ucs2_run8(const uint8_t *in, unsigned char *o, unsigned *nout)
+/* The eight UTF-16BE units at in, each a 16-bit lane with its value. */
+static inline __m128i
+ucs2_lanes(const uint8_t *in)
 {
 	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)in);
-	/* each 16-bit lane the unit's value (the input is big-endian);
-	   signed compares: a unit >= 0x8000 is below zero, in neither class */
-	__m128i u = _mm_or_si128(_mm_slli_epi16(v, 8), _mm_srli_epi16(v, 8));
-	unsigned m, k;
 
-	m = (unsigned)_mm_movemask_epi8(
+	return _mm_or_si128(_mm_slli_epi16(v, 8), _mm_srli_epi16(v, 8));
+}
+
+/*
+ * Which lanes of u are ASCII 1-0x7F, two bits each. Signed compares: a
+ * unit >= 0x8000 is below zero, in neither class.
+ */
+static inline unsigned
+ucs2_ascii_lanes(__m128i u)
+{
+	return (unsigned)_mm_movemask_epi8(
 	    _mm_and_si128(_mm_cmpgt_epi16(u, _mm_setzero_si128()),
 	        _mm_cmplt_epi16(u, _mm_set1_epi16(0x80))));
+}
+
+/*
+ * The run of ASCII 1-0x7F units, or else of 0x80-0x7FF units (two UTF-8
+ * bytes each: Cyrillic words), that starts at in, up to eight of them
+ * (sixteen ASCII ones when more says 32 octets are there), written at o,
+ * which has room for 16 bytes; returns the units taken (0 when the first
+ * unit is neither: NUL, three bytes, a surrogate) and the bytes written
+ * in *nout. Bytes past *nout may be written too: the caller's room is
+ * three bytes per unit left. SSE2 is part of x86-64 itself, so no CPU
+ * check is needed.
+ */
+static inline unsigned
+ucs2_run8(const uint8_t *in, bool more, unsigned char *o, unsigned *nout)
+{
+	__m128i u = ucs2_lanes(in), u2;
+	unsigned m = ucs2_ascii_lanes(u), k;
+
 	if (m & 1) {
 		k = (unsigned)__builtin_ctz(~m) / 2; /* ~m has bit 16 set */
-		_mm_storel_epi64((__m128i *)(void *)o, _mm_packus_epi16(u, u));
+		if (k == 8 && more) { /* long ASCII runs: 16 at a time */
+			u2 = ucs2_lanes(in + 16);
+			_mm_storeu_si128(
+			    (__m128i *)(void *)o, _mm_packus_epi16(u, u2));
+			k += (unsigned)__builtin_ctz(~ucs2_ascii_lanes(u2)) / 2;
+		} else {
+			_mm_storel_epi64(
+			    (__m128i *)(void *)o, _mm_packus_epi16(u, u));
+		}
 		*nout = k;
 		return k;
 	}
@@ -312,12 +336,9 @@ ucs2_run8(const uint8_t *in, unsigned char *o, unsigned *nout)
 static inline bool
 ucs2_ascii_tail(const uint8_t *in, unsigned char *o)
 {
-	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)in);
-	__m128i u = _mm_or_si128(_mm_slli_epi16(v, 8), _mm_srli_epi16(v, 8));
+	__m128i u = ucs2_lanes(in);
 
-	if (_mm_movemask_epi8(
-	        _mm_and_si128(_mm_cmpgt_epi16(u, _mm_setzero_si128()),
-	            _mm_cmplt_epi16(u, _mm_set1_epi16(0x80)))) != 0xFFFF)
+	if (ucs2_ascii_lanes(u) != 0xFFFF)
 		return false;
 	_mm_storel_epi64((__m128i *)(void *)o, _mm_packus_epi16(u, u));
 	return true;
@@ -341,7 +362,8 @@ decode_ucs2_roomy(const uint8_t *in, size_t n, struct sink *s)
 #if TEXT_SIMD
 		unsigned k, nout;
 
-		if (n - i >= 16 && (k = ucs2_run8(in + i, o, &nout)) != 0) {
+		if (n - i >= 16 &&
+		    (k = ucs2_run8(in + i, n - i >= 32, o, &nout)) != 0) {
 			o += nout;
 			i += 2 * k;
 			continue;
@@ -412,7 +434,9 @@ text_decode(uint8_t dcs, const uint8_t *in, size_t len, char *out,
     size_t outcap, unsigned *flags)
 {
 	struct sink s = { out, out, 0 };
-	enum text_charset cs = text_dcs_charset(dcs, &s.flags);
+	enum text_charset cs = dcs == TEXT_DCS_UCS2
+	    ? TEXT_CS_UCS2 /* most SMS: no look at the other codings */
+	    : text_dcs_charset(dcs, &s.flags);
 
 	if (outcap == 0) {
 		if (len > 0)

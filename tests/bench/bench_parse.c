@@ -7,8 +7,11 @@
  * and parsed (parser_parse). Prints messages/second and ns/message, the
  * median of 5 runs, plus the decode-only and parse-only medians.
  *
- *   bench_parse [--count N] [--runs R] [--seed S]
+ *   bench_parse [--count N] [--runs R] [--seed S] [--kind KIND]
  *   bench_parse --smoke     tiny corpus, once; exit 1 if any result is wrong
+ *
+ * --kind keeps only the generated messages of one kind (submit, invalid,
+ * ...), to see what each costs (callgrind).
  *
  * Every generated message carries the kind (and reason) it must parse to,
  * and the corpus is checked against it before timing, so the figure is
@@ -330,8 +333,20 @@ to_ucs2(const char *u8, uint8_t *out)
 	return o;
 }
 
+/* One message of kind only (PARSE__KIND_MAX: any) into t. */
+static enum parse_kind
+gen_kind(uint64_t *s, char *t, enum parse_reason *reason, enum parse_kind only)
+{
+	enum parse_kind k;
+
+	do
+		k = gen_one(s, t, reason);
+	while (only != PARSE__KIND_MAX && k != only);
+	return k;
+}
+
 static void
-corpus_build(struct corpus *c, size_t n, uint64_t seed)
+corpus_build(struct corpus *c, size_t n, uint64_t seed, enum parse_kind only)
 {
 	char t[MAX_MSG_UTF8 * 2];
 	size_t o = 0, uo = 0;
@@ -344,7 +359,7 @@ corpus_build(struct corpus *c, size_t n, uint64_t seed)
 	c->kind = xmalloc(n * sizeof(*c->kind));
 	c->reason = xmalloc(n * sizeof(*c->reason));
 	for (size_t i = 0; i < n; i++) {
-		c->kind[i] = gen_one(&seed, t, &c->reason[i]);
+		c->kind[i] = gen_kind(&seed, t, &c->reason[i], only);
 		c->off[i] = o;
 		o += to_ucs2(t, c->ucs2 + o);
 		c->uoff[i] = uo;
@@ -514,12 +529,24 @@ report(const char *what, const struct span *t, int runs, size_t n)
 	    what, n / c, c * 1e9 / n, n / w);
 }
 
+/* The kind called name into *k; false when none is. */
+static bool
+kind_named(const char *name, enum parse_kind *k)
+{
+	for (int i = 0; i < PARSE__KIND_MAX; i++)
+		if (strcmp(parse_kind_name((enum parse_kind)i), name) == 0) {
+			*k = (enum parse_kind)i;
+			return true;
+		}
+	return false;
+}
+
 static int
 usage(void)
 {
 	fprintf(stderr,
 	    "usage: bench_parse [--smoke] [--count N] [--runs R] "
-	    "[--seed S]\n");
+	    "[--seed S] [--kind KIND]\n");
 	return 2;
 }
 
@@ -534,6 +561,7 @@ main(int argc, char **argv)
 	struct corpus c;
 	struct parser *p;
 	char err[256];
+	enum parse_kind only = PARSE__KIND_MAX;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--smoke") == 0)
@@ -544,7 +572,10 @@ main(int argc, char **argv)
 			runs = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
 			seed = strtoull(argv[++i], NULL, 10);
-		else
+		else if (strcmp(argv[i], "--kind") == 0 && i + 1 < argc) {
+			if (!kind_named(argv[++i], &only))
+				return usage();
+		} else
 			return usage();
 	}
 	if (smoke) {
@@ -557,7 +588,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_parse: %s\n", err);
 		return 1;
 	}
-	corpus_build(&c, n, seed);
+	corpus_build(&c, n, seed, only);
 	bad = verify(p, &c, count);
 	printf("corpus: %zu msgs, %zu UCS-2 octets; submit %zu start %zu "
 	       "values %zu cancel %zu help %zu thanks %zu confirm %zu "
