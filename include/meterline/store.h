@@ -32,9 +32,18 @@ struct store_reply {
 	int64_t created_us; /* the same, Unix microseconds */
 	const char *channel, *sender, *recipient, *text;
 	int attempts; /* 1: leased to this instance; 0: not */
-	bool
-	    dialog_open; /* a messenger's chat has a dialog open (leased only) */
+	bool dialog_open; /* its chat has a dialog open (leased only) */
 };
+
+/*
+ * SQL: whether the chat of outbox row o (its alias) has a dialog open, for
+ * a messenger's cancel button; false for SMS. One expression for the
+ * store's outbox insert (handoff) and the outbox's claim.
+ */
+#define STORE_SQL_DIALOG_OPEN(o) \
+	"(" o ".channel <> 'sms' AND EXISTS (SELECT 1 FROM dialogs d" \
+	" WHERE d.channel = " o ".channel" \
+	" AND d.sender = " o ".recipient COLLATE \"C\"))"
 
 struct store_opts {
 	const char *conninfo; /* libpq (multi-host is fine) */

@@ -25,6 +25,7 @@
 #include "meterline/log.h"
 #include "meterline/outbox.h"
 #include "meterline/smpp_link.h"
+#include "meterline/store.h"
 #include "meterline/xmalloc.h"
 #include "meterline/sql_array.h"
 
@@ -39,10 +40,7 @@ enum ob_stmt { OB_CLAIM, OB_SETTLE, OB_RECEIPT, OB_BACKLOG, OB_RENEW };
 	COL(OB_C_RECIPIENT, "o.recipient") \
 	COL(OB_C_TEXT, "o.text") \
 	COL(OB_C_ATTEMPTS, "o.attempts") \
-	COL(OB_C_DIALOG, \
-	    "CASE WHEN o.channel = 'sms' THEN false ELSE EXISTS (SELECT 1" \
-	    " FROM dialogs d WHERE d.channel = o.channel" \
-	    " AND d.sender = o.recipient COLLATE \"C\") END")
+	COL(OB_C_DIALOG, STORE_SQL_DIALOG_OPEN("o"))
 enum ob_claim_col { DB_COLS_ENUM(OB_CLAIM_COLS) OB_C__N };
 
 static const struct db_stmt ob_stmts[] = {

@@ -18,6 +18,7 @@
 #include "meterline/model.h"
 #include "meterline/parse.h"
 #include "meterline/sql_array.h"
+#include "meterline/store.h"
 
 #define STORE_NONE SIZE_MAX /* "no string" in a text buffer offset */
 
@@ -127,10 +128,7 @@ enum st_parts_col { DB_COLS_ENUM(ST_PARTS_COLS) PART__NCOLS };
 	COL(OBX_RECIPIENT, "recipient") \
 	COL(OBX_TEXT, "text") \
 	COL(OBX_ATTEMPTS, "attempts") \
-	COL(OBX_DIALOG, \
-	    "attempts > 0 AND channel <> 'sms' AND EXISTS (SELECT 1" \
-	    " FROM dialogs d WHERE d.channel = outbox.channel" \
-	    " AND d.sender = outbox.recipient COLLATE \"C\")")
+	COL(OBX_DIALOG, "attempts > 0 AND " STORE_SQL_DIALOG_OPEN("outbox"))
 enum st_outbox_col { DB_COLS_ENUM(ST_OUTBOX_COLS) OBX__NCOLS };
 /* One row per bound contract (NULL: an opt-out only), by sender. */
 #define ST_BINDINGS_COLS(COL1, COL) \
