@@ -272,6 +272,7 @@ struct config_store {
 	int batch_max; /* messages per transaction */
 	int connections; /* batches overlap on this many */
 	int64_t duplicate_window; /* seconds an SMS redelivery is recognised */
+	int gather_ms; /* a batch waits this long for more (store.c) */
 };
 
 /*

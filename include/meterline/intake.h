@@ -123,6 +123,15 @@ struct inbound_msg {
  * sets it; no adapter takes it from the network.
  */
 #define INTAKE_F_STAFF 0x40
+/*
+ * More messages may follow from this message's source before it waits
+ * for this one's answer (an SMPP link whose peer's window is not full):
+ * the store may hold a small batch up to [store] gather for them, one
+ * transaction instead of several (docs/store.md "Gathering"). Without it
+ * (the peer waits for this answer before it sends more) a batch starts at
+ * once.
+ */
+#define INTAKE_F_MAY_WAIT 0x80
 
 enum intake_status {
 	INTAKE_APPLIED, /* committed now */
@@ -193,6 +202,25 @@ const char *intake_time_name(enum intake_time);
  */
 const char *intake_time_why(const struct config_intake *, int64_t now_us,
     int64_t time_us, char *buf, size_t len);
+
+/*
+ * A source's window as far as it shows (INTAKE_F_MAY_WAIT): a peer sends
+ * until as many messages as its window await our answers, then waits.
+ * The most awaiting at once over the last one to two seconds is that
+ * window; a message that arrives with fewer awaiting may be followed by
+ * more before the peer waits. Pure (src/core/intake_window.c): the
+ * caller counts what awaits and passes its clock.
+ */
+struct intake_window {
+	unsigned cur, prev; /* the most seen this period, the one before */
+	int64_t since_us; /* this period's start */
+};
+
+/* awaiting (this message included) at now_us: remember the peak. */
+void
+intake_window_note(struct intake_window *, unsigned awaiting, int64_t now_us);
+/* Whether a message that arrived with awaiting in all may wait for more. */
+bool intake_window_open(const struct intake_window *, unsigned awaiting);
 
 static inline int
 intake_submit(const struct intake *in, const struct inbound_msg *msg,

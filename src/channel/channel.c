@@ -60,6 +60,9 @@ struct channel {
 	char *secret;
 	struct http_ratelimit *rl;
 	struct chan_media *media; /* NULL: photos and phones not kept */
+	/* updates at the store: the platform's webhook concurrency shows */
+	unsigned awaiting;
+	struct intake_window window;
 	/* sender */
 	struct chan_job *head, *tail;
 	size_t queued, inflight;
@@ -201,6 +204,7 @@ chan_stored_cb(const struct intake_result *r, void *arg)
 	struct chan_media_rec rec = { r->message_id, w->sender, w->time_us,
 		w->photo, w->phone };
 
+	ch->awaiting--;
 	if (r->status == INTAKE_TEMPFAIL) {
 		chan_recorded_cb(w, false);
 		return;
@@ -257,7 +261,16 @@ chan_submit(struct channel *ch, struct http_exchange *x, struct chan_batch *b,
 	w->answer_type = u->answer_type;
 	u->answer = NULL; /* the wait's now */
 	u->msg.flags |= INTAKE_F_OUTBOX;
+	/* A platform sends updates on up to its webhook concurrency (Telegram:
+	   max_connections, default 40), each waiting for our answer: below
+	   the most seen at once, more may come, and the store may gather
+	   this one with them (docs/store.md, "Gathering"). */
+	ch->awaiting++;
+	intake_window_note(&ch->window, ch->awaiting, clock_mono_us());
+	if (intake_window_open(&ch->window, ch->awaiting))
+		u->msg.flags |= INTAKE_F_MAY_WAIT;
 	if (intake_submit(&ch->intake, &u->msg, chan_stored_cb, w) != 0) {
+		ch->awaiting--;
 		free(w->answer);
 		free(w);
 		chan_fail(x, b, 503, "unavailable", CHAN_RETRY_AFTER);

@@ -214,6 +214,10 @@ static const struct cfg_key cfg_keys[] = {
 	    "2", 0 },
 	{ "store", "duplicate_window", CFG_DURATION, F(store.duplicate_window),
 	    SECS(0), SECS(7 * DAY), NULL, "10m", 0 },
+	/* A batch of messages whose sources may send more waits up to this
+	 * for them (docs/store.md "Gathering"); 0: never waits. */
+	{ "store", "gather", CFG_MSEC, F(store.gather_ms), 0, MSECS(1), NULL,
+	    "10ms", 0 },
 
 	{ "intake", "max_future_skew", CFG_DURATION, F(intake.max_future_skew),
 	    SECS(0), SECS(DAY), NULL, "5m", 0 },

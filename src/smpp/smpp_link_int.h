@@ -132,6 +132,7 @@ struct smpp_link {
 	struct smpp_reasm *reasm;
 	struct pending *pend; /* at the store, or parked on the way */
 	unsigned inflight_mo;
+	struct intake_window window; /* the peer's, by inflight_mo */
 	struct pending *park_head, *park_tail; /* MO held back (pacing) */
 	unsigned nparked;
 	/* acknowledgement facts for the store (intake_acks) */

@@ -191,6 +191,7 @@ pending_new(struct smpp_link *l, const uint64_t *tokens, size_t ntokens)
 		l->pend->prev = p;
 	l->pend = p;
 	l->inflight_mo++;
+	intake_window_note(&l->window, l->inflight_mo, clock_mono_us());
 	return p;
 }
 
@@ -243,11 +244,27 @@ mo_backlogged(const struct smpp_link *l)
 	    l->mt_queued >= l->tune.mo_park_backlog;
 }
 
+/*
+ * MO p on to the store, saying whether more may follow it before the peer
+ * waits for our answers: below its window the store may gather it with
+ * them into one transaction (docs/store.md, "Gathering"); one that fills
+ * the window (a window of 1: every one) starts its batch at once.
+ */
+static void
+mo_hand_over(struct smpp_link *l, struct pending *p)
+{
+	if (intake_window_open(&l->window, l->inflight_mo))
+		p->msg.flags |= INTAKE_F_MAY_WAIT;
+	else
+		p->msg.flags &= ~(unsigned)INTAKE_F_MAY_WAIT;
+	l->hooks.submit(l->hooks.ctx, &p->msg, mo_done, p);
+}
+
 static void
 mo_to_store(struct smpp_link *l, struct pending *p)
 {
 	if (l->park_head == NULL && !mo_backlogged(l)) {
-		l->hooks.submit(l->hooks.ctx, &p->msg, mo_done, p);
+		mo_hand_over(l, p);
 		return;
 	}
 	p->parked_at = clock_mono_us();
@@ -279,7 +296,7 @@ mo_unpark(struct smpp_link *l, int64_t now)
 		if (l->park_head == NULL)
 			l->park_tail = NULL;
 		l->nparked--;
-		l->hooks.submit(l->hooks.ctx, &p->msg, mo_done, p);
+		mo_hand_over(l, p);
 	}
 }
 

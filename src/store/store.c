@@ -97,6 +97,8 @@ struct store {
 	struct store_forced *forced;
 	size_t nforced, forced_cap;
 	struct event *kick; /* start the next batch from the loop */
+	struct event *gather_timer; /* the wait for more ends (gathering) */
+	size_t nurgent; /* queued messages without INTAKE_F_MAY_WAIT */
 	struct event *partitions_timer;
 	struct event *sweep_timer; /* NULL: no sweep */
 	char last_error[256]; /* log damping of batch failures */
@@ -145,12 +147,20 @@ store_queue_grow(struct store *st)
 	st->qhead = 0;
 }
 
+/* Whether no batch should wait for more on m's account (gathering). */
+static bool
+store_urgent(const struct store_msg *m)
+{
+	return !(m->in.flags & INTAKE_F_MAY_WAIT);
+}
+
 static void
 store_push_back(struct store *st, const struct store_msg *m)
 {
 	if (st->qlen == st->qcap)
 		store_queue_grow(st);
 	st->q[(st->qhead + st->qlen++) % st->qcap] = *m;
+	st->nurgent += store_urgent(m);
 }
 
 static void
@@ -161,6 +171,7 @@ store_push_front(struct store *st, const struct store_msg *m)
 	st->qhead = (st->qhead + st->qcap - 1) % st->qcap;
 	st->q[st->qhead] = *m;
 	st->qlen++;
+	st->nurgent += store_urgent(m);
 }
 
 static struct store_msg
@@ -170,6 +181,7 @@ store_pop_front(struct store *st)
 
 	st->qhead = (st->qhead + 1) % st->qcap;
 	st->qlen--;
+	st->nurgent -= store_urgent(&m);
 	return m;
 }
 
@@ -286,6 +298,7 @@ store_submit(struct store *st, const struct inbound_msg *msg,
 	m.sender_key = store_sender_key(m.in.channel, m.in.sender);
 	m.dedupe_key = store_dedupe_key(
 	    m.in.channel, m.in.sender, m.in.recipient, m.in.text);
+	m.queued_us = clock_mono_us();
 	store_push_back(st, &m);
 	store_kick(st);
 	return 0;
@@ -900,8 +913,8 @@ store_idle_conn(struct store *st)
  * its size (issue 20). So the next batch overlaps one in flight only
  * when it is at least as big as that one and holds 8 messages, or 32
  * whatever: otherwise it starts when that one ends. A window of 10 whose
- * straggler went alone still overlaps its other nine. Nothing waits on a
- * timer: a lone message starts at once.
+ * straggler went alone still overlaps its other nine. Only gathering
+ * (below) waits on a timer.
  */
 #define STORE_OVERLAP_MIN 32
 #define STORE_OVERLAP_FLOOR 8
@@ -919,14 +932,52 @@ store_batch_in_flight(const struct store *st)
 	return n;
 }
 
+/*
+ * Gathering (docs/store.md): at 1,000 MO/s a batch held one or two
+ * messages, and PostgreSQL's cost of a transaction hardly depends on its
+ * size (about 1 ms of backend CPU for the statements' executor start-up,
+ * the commit and the protocol), so it cost ~770 µs of CPU a message
+ * against ~150 in a flood (issue 20, item 5). While every queued message
+ * says its source may send more before it waits for this answer
+ * (INTAKE_F_MAY_WAIT: an SMPP link below its peer's window), a small
+ * batch waits for them, up to [store] gather after the oldest was
+ * queued. One message without the flag (a peer at its window, a webhook
+ * that waits, replay) starts the batch at once, so no source ever waits
+ * on a timer for an answer it is blocked on.
+ */
 static bool
-store_batch_may_start(const struct store *st)
+store_gathering(struct store *st)
+{
+	int64_t wait_us, left_us;
+	struct timeval tv;
+
+	wait_us = (int64_t)st->cfg->store.gather_ms * 1000;
+	if (wait_us <= 0 || st->nurgent > 0 || st->qlen >= STORE_OVERLAP_MIN ||
+	    st->freeing)
+		return false;
+	left_us = st->q[st->qhead].queued_us + wait_us - clock_mono_us();
+	if (left_us <= 0)
+		return false;
+	if (!evtimer_pending(st->gather_timer, NULL)) {
+		tv.tv_sec = (time_t)(left_us / 1000000);
+		tv.tv_usec = (suseconds_t)(left_us % 1000000);
+		evtimer_add(st->gather_timer, &tv);
+	}
+	return true;
+}
+
+static bool
+store_batch_may_start(struct store *st)
 {
 	size_t in_flight;
 
 	if (st->qlen == 0)
 		return false;
-	if (st->nforced > 0 || st->qlen >= STORE_OVERLAP_MIN)
+	if (st->nforced > 0)
+		return true;
+	if (store_gathering(st))
+		return false;
+	if (st->qlen >= STORE_OVERLAP_MIN)
 		return true;
 	in_flight = store_batch_in_flight(st);
 	return in_flight == 0 ||
@@ -1038,6 +1089,7 @@ store_new(struct event_base *base, const struct store_opts *opts, char *err,
 	if (st->opts.dry_run)
 		st->nconns = 1;
 	st->kick = event_new(base, -1, 0, store_kick_cb, st);
+	st->gather_timer = evtimer_new(base, store_kick_cb, st);
 	st->partitions_timer =
 	    event_new(base, -1, EV_PERSIST, store_partitions_timer_cb, st);
 	every.tv_sec = st->opts.partitions_every_s;
@@ -1082,6 +1134,7 @@ store_free(struct store *st)
 		store_tempfail(st, &m);
 	}
 	event_free(st->kick);
+	event_free(st->gather_timer);
 	event_free(st->partitions_timer);
 	if (st->sweep_timer != NULL)
 		event_free(st->sweep_timer);

@@ -273,6 +273,7 @@ struct store_msg {
 	   in copy; in.acks is NULL */
 	struct intake_acks acks;
 	bool id_derived; /* in.external_id is its stable id (msg_id.h) */
+	int64_t queued_us; /* when it was submitted (clock_mono_us) */
 	/* set while its batch runs */
 	struct parse_result cmd;
 	int sender; /* index into the batch's senders */

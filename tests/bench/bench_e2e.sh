@@ -33,6 +33,8 @@
 # --smoke: 2,000 MO, one run of each, checks only (ctest runs this).
 # MLINE_BENCH_SQL: SQL run on every fresh database before its flood (A/B
 # runs: the cost of an index is DROP INDEX in one of them).
+# MLINE_BENCH_CONF: lines added to serve's config, sections included
+# (A/B runs of a setting: MLINE_BENCH_CONF=$'[store]\ngather = 0').
 # --statements: the private cluster loads pg_stat_statements (with
 # track_planning); after every run the statements that cost the most
 # server time are printed (calls, planning and execution ms per call, ms
@@ -145,7 +147,7 @@ one_run() {
 	[ -z "${MLINE_BENCH_SQL:-}" ] || sql "$MLINE_BENCH_SQL" >/dev/null
 	statements_reset
 	sim_start --flood-file "$load/messages.tsv" --timeout 1200 "$@"
-	serve_conf
+	serve_conf "${MLINE_BENCH_CONF:-}"
 	serve_start
 	sim_wait
 	[ "$SIM_RC" = 0 ] || fail "$case run $n: the simulator did not finish (exit $SIM_RC)"

@@ -12,6 +12,9 @@
 # PostgreSQL must hold every MO exactly once in messages, one reading and
 # one submission per MO, and one sent outbox row per MO.
 #
+# Every phase runs with [store] gather = 1s; the window-1 phase must still
+# take well under 50 x 1 s.
+#
 # Then one two-part MO at window 1 (each part waits for its deliver_sm_resp
 # before the next is sent, as some SMSCs do): each part is answered once it
 # is durable (docs/store.md, "Concatenated SMS"), so it completes well
@@ -66,9 +69,11 @@ phase() {
 	track "$SIM_PID"
 	wait_until 20 "the peer SMSC to listen" grep -q 'listening on 127.0.0.1:' "$W/peer-$name.err"
 	SIM_PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$W/peer-$name.err")
-	serve_conf
+	serve_conf "$STORE_CONF"
 	serve_start
+	t0=$(date +%s%N)
 	wait "$SIM_PID" || rc=$?
+	PHASE_MS=$((($(date +%s%N) - t0) / 1000000))
 	untrack "$SIM_PID"
 	serve_stop
 	sed "s/^/  $name: /" "$W/peer-$name.err" | grep -E ': (end|MO|acked|replies|rate|reply latency|deliver_sm_resp)' >&2
@@ -80,9 +85,17 @@ phase() {
 	total=$((total + n))
 }
 
+# A batch waits up to [store] gather for more MO only while the peer's
+# window is not full (docs/store.md, "Gathering"): with a wait of 1 s, a
+# window of 1 (the peer sends the next MO only after our answer) would
+# take 50 s here if the link ever let the store wait for more.
+STORE_CONF='[store]
+gather = 1s'
 phase ucs2-w50 2000 --senders 200 --window 50 --coding ucs2 --contract-base 10000000 --timeout 120
 phase gsm7-w1 50 --senders 50 --window 1 --coding gsm7 --template 'PS {contract} {value}' \
 	--contract-base 11000000 --sender-base 79200000000 --timeout 60
+echo "gsm7-w1: 50 MO at window 1 in $PHASE_MS ms with [store] gather = 1s" >&2
+[ "$PHASE_MS" -lt 25000 ] || fail "window 1 took $PHASE_MS ms: the store waited for MO the peer could not send"
 phase concat2-w2 50 --senders 50 --window 2 --coding ucs2 --parts 2 \
 	--contract-base 12000000 --sender-base 79300000000 --timeout 60
 # meterline's receiver + transmitter pair (bind = pair): MO on one

@@ -52,6 +52,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg.smpp.temporary_error_status, 0x64);
 	assert_int_equal(cfg.dialog.expiry, 30 * 60);
 	assert_int_equal(cfg.store.duplicate_window, 10 * 60);
+	assert_int_equal(cfg.store.gather_ms, 10);
 	assert_int_equal(cfg.log.level, LOG_INFO);
 	assert_string_equal(cfg.window.timezone, "Europe/Moscow");
 	assert_string_equal(cfg.window.tz.name, "Europe/Moscow");
@@ -85,6 +86,7 @@ test_set_values(void **state)
 		{ "limits", "hot_water", "2.5" },
 		{ "limits", "cold_water", "0.125" },
 		{ "store", "duplicate_window", "36h" },
+		{ "store", "gather", "0" },
 		{ "log", "level", "debug" },
 		{ "templates", "accepted", "Дякуємо, {contract}!" },
 	};
@@ -106,6 +108,7 @@ test_set_values(void **state)
 	assert_int_equal(cfg.smpp.bind, CONFIG_BIND_PAIR);
 	assert_int_equal(cfg.dialog.expiry, 45 * 60);
 	assert_int_equal(cfg.store.duplicate_window, 36 * 3600);
+	assert_int_equal(cfg.store.gather_ms, 0);
 	assert_int_equal(cfg.log.level, LOG_DEBUG);
 	assert_int_equal(cfg.limits.daily_milli[MODEL_RES_HOT_WATER], 2500);
 	assert_int_equal(cfg.limits.daily_milli[MODEL_RES_COLD_WATER], 125);
@@ -141,6 +144,7 @@ test_set_errors(void **state)
 		{ "dialog", "expiry", "30x", "not a duration" },
 		{ "dialog", "expiry", "30s", "out of range" },
 		{ "dialog", "expiry", "2d", "out of range" },
+		{ "store", "gather", "2s", "out of range" },
 		{ "window", "days", "0-5", "not days of the month" },
 		{ "window", "days", "18-", "not days of the month" },
 		{ "window", "days", "18-32", "not days of the month" },
