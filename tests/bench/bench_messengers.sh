@@ -16,6 +16,8 @@
 # update of serve and of its PostgreSQL backends; then checks the database
 # exactly (N accepted, N outbox rows sent). --smoke: 2,000 updates, one
 # run (ctest). Needs a RelWithDebInfo build for figures (MLINE_BIN).
+# MLINE_BENCH_CONF: lines added to serve's config, sections included
+# (A/B runs of a setting: MLINE_BENCH_CONF=$'[store]\ngather = 0').
 set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
 export MLINE_SOURCE_DIR=${MLINE_SOURCE_DIR:-$src}
@@ -84,7 +86,8 @@ secret = $MAX_SECRET
 group_id = 214752
 confirmation = bench
 api_base = http://127.0.0.1:$FAKE_PORT
-send_rate = 100000"
+send_rate = 100000
+${MLINE_BENCH_CONF:-}"
 	serve_up
 	local sec=$TG_SECRET
 	# viber: the token is the signature's key (the fake signs with it);
