@@ -17,7 +17,8 @@
 # "Показания приняты. Спасибо." No store, no DLR database, logs at warning.
 # meterline: `meterline serve` ($MLINE_BIN, else build-bench/meterline;
 # build it RelWithDebInfo) on a fresh database of a throw-away PostgreSQL 15
-# (fsync and synchronous_commit on), the contracts imported first.
+# (fsync and synchronous_commit on), the contracts imported first;
+# MLINE_BENCH_CONF adds lines to its config (A/B runs of a setting).
 #
 # Per run and as medians it prints:
 #   MO/s       end to end, the first deliver_sm to the last reply
@@ -239,7 +240,7 @@ meterline_run() { # CASE WINDOW N SENDERS
 	peer_start "$window" "$n" "$senders" --expect-reply "$REPLY"
 	SIM_SYSID=bench
 	SIM_PASSWORD=bench-pw
-	serve_conf
+	serve_conf "${MLINE_BENCH_CONF:-}"
 	serve_start
 	wait_until 60 "meterline to bind" grep -q '^bound:' "$W/peer.err"
 	t0=$(ticks "$SERVE_PID")
