@@ -47,28 +47,37 @@ submit(struct tstore *t, unsigned flags, int k, struct tres *res)
 	t->flags = 0;
 }
 
+/*
+ * Wait for the three results of r, all applied in one transaction (the
+ * store's count of batches was b0 before); the milliseconds since t0.
+ */
+static int64_t
+wait_one_batch(struct tstore *t, struct tres *r, uint64_t b0, int64_t t0)
+{
+	tstore_wait((struct tstore *[]){ t }, 1);
+	ITEST_EQ_LONG(done_count(r, 3), 3);
+	ITEST_EQ_LONG((long)(batches(t) - b0), 1);
+	for (int i = 0; i < 3; i++)
+		ITEST_EQ_LONG(r[i].status, INTAKE_APPLIED);
+	return (clock_mono_us() - t0) / 1000;
+}
+
 /* Three messages that may wait: one batch, not before the wait is over. */
 static void
 test_waits_for_more(struct tstore *t)
 {
-	struct tres r[3];
+	struct tres r[3] = { 0 };
 	uint64_t b0 = batches(t);
 	int64_t t0 = clock_mono_us(), took_ms;
 
-	memset(r, 0, sizeof(r));
 	for (int i = 0; i < 3; i++) {
 		submit(t, INTAKE_F_MAY_WAIT, i, &r[i]);
 		tstore_spin(t->base, 50);
 	}
 	ITEST_EQ_LONG(done_count(r, 3), 0);
 	ITEST_EQ_LONG((long)(batches(t) - b0), 0);
-	tstore_wait((struct tstore *[]){ t }, 1);
-	took_ms = (clock_mono_us() - t0) / 1000;
-	ITEST_EQ_LONG(done_count(r, 3), 3);
-	ITEST_EQ_LONG((long)(batches(t) - b0), 1);
+	took_ms = wait_one_batch(t, r, b0, t0);
 	ITEST_CHECK(took_ms >= GATHER_MS - 50);
-	for (int i = 0; i < 3; i++)
-		ITEST_EQ_LONG(r[i].status, INTAKE_APPLIED);
 	printf("ok: 3 messages that may wait: one batch after %lld ms\n",
 	    (long long)took_ms);
 }
@@ -77,18 +86,14 @@ test_waits_for_more(struct tstore *t)
 static void
 test_urgent_starts(struct tstore *t)
 {
-	struct tres r[3];
+	struct tres r[3] = { 0 };
 	uint64_t b0 = batches(t);
 	int64_t t0 = clock_mono_us(), took_ms;
 
-	memset(r, 0, sizeof(r));
 	submit(t, INTAKE_F_MAY_WAIT, 10, &r[0]);
 	submit(t, INTAKE_F_MAY_WAIT, 11, &r[1]);
 	submit(t, 0, 12, &r[2]);
-	tstore_wait((struct tstore *[]){ t }, 1);
-	took_ms = (clock_mono_us() - t0) / 1000;
-	ITEST_EQ_LONG(done_count(r, 3), 3);
-	ITEST_EQ_LONG((long)(batches(t) - b0), 1);
+	took_ms = wait_one_batch(t, r, b0, t0);
 	ITEST_CHECK(took_ms < GATHER_MS / 2);
 	printf("ok: a message without the flag: one batch after %lld ms\n",
 	    (long long)took_ms);
