@@ -248,11 +248,11 @@ note_pictograph(struct norm_info *info, size_t i, uint32_t cp, size_t n)
 /*
  * Copy the n-byte character cp from in to out. A Cyrillic letter of the
  * D0/D1 range goes through the table, which folds Russian capitals to
- * lower case.
+ * lower case. Returns whether it is foreign (may be a digit).
  */
-static void
+static bool
 copy_char(const struct norm_tables *t, char *out, const unsigned char *in,
-    size_t n, uint32_t cp, bool *foreign)
+    size_t n, uint32_t cp)
 {
 	const char *f;
 
@@ -260,7 +260,7 @@ copy_char(const struct norm_tables *t, char *out, const unsigned char *in,
 		f = t->cyr[(in[0] & 1) << 6 | (in[1] & 0x3F)];
 		out[0] = f[0];
 		out[1] = f[1];
-		return;
+		return false;
 	}
 	/* n is 2..4: byte by byte, no call of memcpy */
 	out[0] = (char)in[0];
@@ -270,8 +270,7 @@ copy_char(const struct norm_tables *t, char *out, const unsigned char *in,
 	if (n > 3)
 		out[3] = (char)in[3];
 	/* Cyrillic (U+0400-U+04FF) has no digits; anything else may. */
-	if (cp < 0x400 || cp > 0x4FF)
-		*foreign = true;
+	return cp < 0x400 || cp > 0x4FF;
 }
 
 /* Record where output bytes o.. came from (map mode only). */
@@ -416,7 +415,10 @@ norm_wide(struct norm *z)
 		put_space(z, n);
 		return true;
 	}
-	copy_char(z->t, z->out + z->o, in, n, cp, &z->info->foreign);
+	if (copy_char(z->t, z->out + z->o, in, n, cp) && !z->info->foreign) {
+		z->info->foreign = true;
+		z->info->foreign_at = z->o;
+	}
 	put_kept(z, n, n);
 	return true;
 }
