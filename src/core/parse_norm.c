@@ -456,6 +456,30 @@ norm_cyr(struct norm *z)
 
 #if PARSE_SIMD
 /*
+ * The left (1-7) bytes at p in the low bytes of a word, zeros above: two
+ * loads that overlap in the middle (the same bytes at the same places),
+ * no byte loop; a short text ("25", "да") is all of it.
+ */
+static inline uint64_t
+load_short(const unsigned char *p, size_t left)
+{
+	uint32_t a, b;
+	uint16_t c, d;
+
+	if (left >= 4) {
+		memcpy(&a, p, 4);
+		memcpy(&b, p + left - 4, 4);
+		return a | (uint64_t)b << (8 * (left - 4));
+	}
+	if (left >= 2) {
+		memcpy(&c, p, 2);
+		memcpy(&d, p + left - 2, 2);
+		return c | (uint64_t)d << (8 * (left - 2));
+	}
+	return p[0];
+}
+
+/*
  * The 16 bytes of the input from in[i], zeros past its end (a NUL is
  * never taken by norm_block, so a block stops there). Reads only the
  * input's own bytes: the last 8 shifted, as next8.
@@ -475,8 +499,7 @@ next16(const struct norm *z)
 	} else if (z->len >= 8) {
 		lo = parse_load8(z->in + z->len - 8) >> (8 * (8 - left));
 	} else {
-		for (size_t k = 0; k < left; k++)
-			lo |= (uint64_t)p[k] << (8 * k);
+		lo = load_short(p, left);
 	}
 	return _mm_set_epi64x((long long)hi, (long long)lo);
 }
