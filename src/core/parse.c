@@ -93,18 +93,20 @@ set_invalid(
 }
 
 /*
- * Run re over the normalised text. pcre2_jit_match skips the checks of
- * pcre2_match, UTF validation included; that is safe only because the
- * scratch is our own output and norm_text validated every byte of it
- * (api-notes.md §d).
+ * Run re over the normalised text from offset at (a character's start;
+ * lookbehinds still see what is before it). pcre2_jit_match skips the
+ * checks of pcre2_match, UTF validation included; that is safe only
+ * because the scratch is our own output and norm_text validated every
+ * byte of it (api-notes.md §d).
  */
 static int
-run(struct parser *p, const pcre2_code *re, const char *s, size_t n)
+run(struct parser *p, const pcre2_code *re, const char *s, size_t n, size_t at)
 {
 	if (p->jit)
-		return pcre2_jit_match(re, (PCRE2_SPTR)s, n, 0, 0, p->md, NULL);
+		return pcre2_jit_match(
+		    re, (PCRE2_SPTR)s, n, at, 0, p->md, NULL);
 	return pcre2_match(
-	    re, (PCRE2_SPTR)s, n, 0, PCRE2_NO_UTF_CHECK, p->md, NULL);
+	    re, (PCRE2_SPTR)s, n, at, PCRE2_NO_UTF_CHECK, p->md, NULL);
 }
 
 /*
@@ -136,7 +138,9 @@ invalid(struct parser *p, const char *text, size_t len, size_t n,
 	enum parse_reason r = out->reason;
 	PCRE2_SIZE *ov;
 
-	if (info->foreign && run(p, p->re_nad, p->scratch, n) > 0) {
+	/* \p{N} but 0-9 is foreign: the search starts at the first one */
+	if (info->foreign &&
+	    run(p, p->re_nad, p->scratch, n, info->foreign_at) > 0) {
 		ov = pcre2_get_ovector_pointer(p->md);
 		f->at = ov[0];
 		f->len = ov[1] - ov[0];

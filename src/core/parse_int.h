@@ -84,6 +84,7 @@ void norm_tables_init(struct norm_tables *);
 /* What norm_text saw besides the text it wrote. */
 struct norm_info {
 	bool foreign; /* kept a non-ASCII, non-Cyrillic character */
+	size_t foreign_at; /* the first one, in the output */
 	unsigned pictos; /* pictographs (emoji) turned into spaces */
 	bool pictos_thanks; /* every one of them says thanks (👍 🙏 ...) */
 	size_t picto_at, picto_len; /* the first one, in the input */

@@ -248,11 +248,11 @@ note_pictograph(struct norm_info *info, size_t i, uint32_t cp, size_t n)
 /*
  * Copy the n-byte character cp from in to out. A Cyrillic letter of the
  * D0/D1 range goes through the table, which folds Russian capitals to
- * lower case.
+ * lower case. Returns whether it is foreign (may be a digit).
  */
-static void
+static bool
 copy_char(const struct norm_tables *t, char *out, const unsigned char *in,
-    size_t n, uint32_t cp, bool *foreign)
+    size_t n, uint32_t cp)
 {
 	const char *f;
 
@@ -260,7 +260,7 @@ copy_char(const struct norm_tables *t, char *out, const unsigned char *in,
 		f = t->cyr[(in[0] & 1) << 6 | (in[1] & 0x3F)];
 		out[0] = f[0];
 		out[1] = f[1];
-		return;
+		return false;
 	}
 	/* n is 2..4: byte by byte, no call of memcpy */
 	out[0] = (char)in[0];
@@ -270,8 +270,7 @@ copy_char(const struct norm_tables *t, char *out, const unsigned char *in,
 	if (n > 3)
 		out[3] = (char)in[3];
 	/* Cyrillic (U+0400-U+04FF) has no digits; anything else may. */
-	if (cp < 0x400 || cp > 0x4FF)
-		*foreign = true;
+	return cp < 0x400 || cp > 0x4FF;
 }
 
 /* Record where output bytes o.. came from (map mode only). */
@@ -416,7 +415,10 @@ norm_wide(struct norm *z)
 		put_space(z, n);
 		return true;
 	}
-	copy_char(z->t, z->out + z->o, in, n, cp, &z->info->foreign);
+	if (copy_char(z->t, z->out + z->o, in, n, cp) && !z->info->foreign) {
+		z->info->foreign = true;
+		z->info->foreign_at = z->o;
+	}
 	put_kept(z, n, n);
 	return true;
 }
@@ -454,6 +456,30 @@ norm_cyr(struct norm *z)
 
 #if PARSE_SIMD
 /*
+ * The left (1-7) bytes at p in the low bytes of a word, zeros above: two
+ * loads that overlap in the middle (the same bytes at the same places),
+ * no byte loop; a short text ("25", "да") is all of it.
+ */
+static inline uint64_t
+load_short(const unsigned char *p, size_t left)
+{
+	uint32_t a, b;
+	uint16_t c, d;
+
+	if (left >= 4) {
+		memcpy(&a, p, 4);
+		memcpy(&b, p + left - 4, 4);
+		return a | (uint64_t)b << (8 * (left - 4));
+	}
+	if (left >= 2) {
+		memcpy(&c, p, 2);
+		memcpy(&d, p + left - 2, 2);
+		return c | (uint64_t)d << (8 * (left - 2));
+	}
+	return p[0];
+}
+
+/*
  * The 16 bytes of the input from in[i], zeros past its end (a NUL is
  * never taken by norm_block, so a block stops there). Reads only the
  * input's own bytes: the last 8 shifted, as next8.
@@ -473,8 +499,7 @@ next16(const struct norm *z)
 	} else if (z->len >= 8) {
 		lo = parse_load8(z->in + z->len - 8) >> (8 * (8 - left));
 	} else {
-		for (size_t k = 0; k < left; k++)
-			lo |= (uint64_t)p[k] << (8 * k);
+		lo = load_short(p, left);
 	}
 	return _mm_set_epi64x((long long)hi, (long long)lo);
 }

@@ -895,7 +895,7 @@ question(struct scan *sc, size_t j)
 }
 
 /* Between a command word and its contract: spaces, : . # - and №. */
-static size_t
+static inline __attribute__((always_inline)) size_t
 before_contract(const struct scan *sc, size_t i)
 {
 	if (sc->s[i] == ' ' && is_digit(sc->s[i + 1]))
