@@ -939,11 +939,12 @@ store_batch_in_flight(const struct store *st)
  * the commit and the protocol), so it cost ~770 µs of CPU a message
  * against ~150 in a flood (issue 20, item 5). While every queued message
  * says its source may send more before it waits for this answer
- * (INTAKE_F_MAY_WAIT: an SMPP link below its peer's window), a small
- * batch waits for them, up to [store] gather after the oldest was
- * queued. One message without the flag (a peer at its window, a webhook
- * that waits, replay) starts the batch at once, so no source ever waits
- * on a timer for an answer it is blocked on.
+ * (INTAKE_F_MAY_WAIT: an SMPP link below its peer's window, a messenger
+ * channel below its platform's webhook concurrency), a small batch waits
+ * for them, up to [store] gather after the oldest was queued. One
+ * message without the flag (a peer at its window, the bridge, replay)
+ * starts the batch at once, so no source ever waits on a timer for an
+ * answer it is blocked on.
  */
 static bool
 store_gathering(struct store *st)
