@@ -255,8 +255,6 @@ mo_hand_over(struct smpp_link *l, struct pending *p)
 {
 	if (intake_window_open(&l->window, l->inflight_mo))
 		p->msg.flags |= INTAKE_F_MAY_WAIT;
-	else
-		p->msg.flags &= ~(unsigned)INTAKE_F_MAY_WAIT;
 	l->hooks.submit(l->hooks.ctx, &p->msg, mo_done, p);
 }
 
