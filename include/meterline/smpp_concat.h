@@ -61,8 +61,9 @@ smpp_reasm_new(unsigned max_groups, size_t max_bytes, int64_t timeout_us);
 void smpp_reasm_free(struct smpp_reasm *);
 
 /*
- * Bound each group to bytes octets of user data (0, the default: only
- * max_bytes bounds it).
+ * Bound each message to bytes octets of user data as handed back, the
+ * U+FFFD of odd UCS-2 parts included (0, the default: only max_bytes
+ * bounds it).
  */
 void smpp_reasm_set_group_max(struct smpp_reasm *, size_t bytes);
 

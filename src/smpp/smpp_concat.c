@@ -18,7 +18,8 @@ struct grp {
 	int64_t deadline;
 	bool evicted; /* pushed out by the bounds: expire now */
 	bool truncated; /* a part was dropped: over max_group_bytes */
-	size_t bytes;
+	size_t bytes; /* octets held */
+	size_t out_bytes; /* octets the message will hold: grp_out_len() */
 	uint8_t **part; /* [total], NULL until that part arrives */
 	uint16_t *plen;
 	uint64_t *tokens;
@@ -223,6 +224,18 @@ grp_new(struct smpp_reasm *r, uint64_t key, const char *src, const char *dst,
 	return g;
 }
 
+/*
+ * The octets a part of len adds to g's message: grp_emit() turns the
+ * dangling octet of an odd UCS-2 part into two (U+FFFD).
+ */
+static size_t
+grp_out_len(const struct grp *g, size_t len)
+{
+	if (len % 2 == 1 && text_dcs_charset(g->dcs, NULL) == TEXT_CS_UCS2)
+		return len + 1;
+	return len;
+}
+
 /* Keep one part's octets in g (bounds already made room). */
 static void
 grp_store(struct smpp_reasm *r, struct grp *g, unsigned i, const uint8_t *data,
@@ -232,16 +245,18 @@ grp_store(struct smpp_reasm *r, struct grp *g, unsigned i, const uint8_t *data,
 	memcpy(g->part[i], data, len);
 	g->plen[i] = (uint16_t)len;
 	g->bytes += len;
+	g->out_bytes += grp_out_len(g, len);
 	r->bytes += len;
 	if (!g->evicted)
 		r->live_bytes += len;
 }
 
-/* 1 when a part of len octets would take g past max_group_bytes. */
+/* 1 when a part of len octets would take g's message past the bound. */
 static int
 grp_over(const struct smpp_reasm *r, const struct grp *g, size_t len)
 {
-	return r->max_group_bytes > 0 && g->bytes + len > r->max_group_bytes;
+	return r->max_group_bytes > 0 &&
+	    g->out_bytes + grp_out_len(g, len) > r->max_group_bytes;
 }
 
 enum smpp_reasm_rc

@@ -311,6 +311,38 @@ test_ucs2_odd_part(void **state)
 	smpp_reasm_free(r);
 }
 
+/*
+ * The group bound holds for the message handed back: the octet an odd
+ * UCS-2 part grows by (its U+FFFD) counts against it. Found by the
+ * smpp_concat fuzz target (regress/smpp_concat/ucs2_odd_past_group_max).
+ */
+static void
+test_ucs2_odd_group_max(void **state)
+{
+	struct smpp_reasm *r = smpp_reasm_new(16, 1 << 16, 1000);
+	struct smpp_concat c1 = { SMPP_CONCAT_UDH8, 6, 2, 1 };
+	struct smpp_concat c2 = { SMPP_CONCAT_UDH8, 6, 2, 2 };
+	static const uint8_t p1[] = { 0x04, 0x1F, 0x04 };
+	static const uint8_t p2[] = { 0x04 };
+	static const uint8_t want[] = { 0x04, 0x1F, 0xFF, 0xFD };
+	struct smpp_reasm_msg *m;
+
+	(void)state;
+	smpp_reasm_set_group_max(r, 4);
+	assert_int_equal(
+	    smpp_reasm_add(r, "a", "b", &c1, 0x08, p1, sizeof(p1), 1, 0, &m),
+	    SMPP_REASM_HELD);
+	/* 3 + 1 octets held would fit; 4 + 2 handed back would not. */
+	assert_int_equal(
+	    smpp_reasm_add(r, "a", "b", &c2, 0x08, p2, sizeof(p2), 2, 0, &m),
+	    SMPP_REASM_COMPLETE);
+	assert_true(m->truncated);
+	assert_int_equal(m->len, sizeof(want));
+	assert_memory_equal(m->data, want, sizeof(want));
+	smpp_reasm_msg_free(m);
+	smpp_reasm_free(r);
+}
+
 int
 main(void)
 {
@@ -325,6 +357,7 @@ main(void)
 		cmocka_unit_test(test_flood_held_bytes),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_ucs2_odd_part),
+		cmocka_unit_test(test_ucs2_odd_group_max),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
