@@ -14,6 +14,11 @@
  *    further result to wake them. (CI, ASan, the same day: the last
  *    results of a drain waited for ever and the stop timed out.)
  *
+ * 4. One write-back of rows from two months' partitions (a reply
+ *    committed before midnight at a month's end, reported after it):
+ *    every row is written, though the write-back prunes the partitions
+ *    outside its rows' created_at.
+ *
  * The link is the test: send() counts each id and holds the reply; the
  * test reports the held replies as the SMSC's submit_sm_resp would.
  */
@@ -33,6 +38,8 @@
 #define FIRST_B 2000 /* phase 2's rows: ids 2000..2199 */
 #define FIRST_C 3000 /* phase 3's rows: ids 3000..3299 */
 #define NROWS_C 346
+#define FIRST_D 3500 /* phase 4's rows: ids 3500..3699 */
+#define NROWS_D 200
 #define HELD_MAX NROWS_C
 #define TRIGGER 1 /* phase 2's trigger row: first in id order */
 
@@ -257,6 +264,46 @@ phase_in_flight(struct event_base *base, const char *conninfo)
 	PQfinish(lock1);
 }
 
+/*
+ * Phase 4: the first half of the rows in last month's partition (created
+ * a minute before this UTC month began), the rest in this month's.
+ */
+static void
+phase_two_months(struct event_base *base, const char *conninfo)
+{
+	char sql[1024];
+
+	itest_exec(db,
+	    "DO $$ DECLARE m timestamptz := date_trunc('month', now()"
+	    "  AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - interval '1 month';"
+	    " BEGIN EXECUTE format('CREATE TABLE %I PARTITION OF outbox"
+	    "  FOR VALUES FROM (%L) TO (%L)', 'outbox_' || to_char(m AT TIME"
+	    "  ZONE 'UTC', 'YYYYMM'), m, m + interval '1 month'); END $$");
+	snprintf(sql, sizeof(sql),
+	    "INSERT INTO outbox (id, channel, sender, recipient, text,"
+	    " created_at) SELECT %d + i, 'sms', '7377',"
+	    " (79000000000 + i)::text, 'Спасибо.', CASE WHEN i < %d THEN"
+	    " date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE"
+	    " 'UTC' - interval '1 minute' ELSE now() END"
+	    " FROM generate_series(0, %d) i",
+	    FIRST_D, NROWS_D / 2, NROWS_D - 1);
+	itest_exec(db, sql);
+	ITEST_EQ_LONG(itest_long(db,
+	                  "SELECT count(DISTINCT tableoid) FROM outbox"
+	                  " WHERE id >= 3500"),
+	    2);
+	ob = outbox_start(base, conninfo, 30);
+	for (int i = 0; i < 100 && nheld < NROWS_D; i++)
+		run_for(base, 100);
+	ITEST_EQ_LONG(nheld, NROWS_D);
+	report_held(); /* fewer than a write-back's batch: one round */
+	run_until(base,
+	    "SELECT count(*) FROM outbox WHERE id >= 3500 AND state = 'sent'",
+	    NROWS_D);
+	check_sent_once(FIRST_D, NROWS_D);
+	outbox_free(ob);
+}
+
 int
 main(void)
 {
@@ -271,6 +318,7 @@ main(void)
 	phase_held(base, conninfo);
 	phase_settling(base, conninfo);
 	phase_in_flight(base, conninfo);
+	phase_two_months(base, conninfo);
 	PQfinish(db);
 	event_base_free(base);
 	printf("test_outbox_lease: ok\n");
