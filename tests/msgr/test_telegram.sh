@@ -6,7 +6,10 @@
 # read as the text; a 429 with parameters.retry_after is honoured and the
 # reply goes once; with the API down the reply waits in the outbox and
 # goes once when it is back; every outbox row ends `sent` with the
-# platform's message id; serve stops with exit 0.
+# platform's message id; serve stops with exit 0. It runs with [store]
+# gather = 1s: updates posted one at a time (the platform's webhook
+# concurrency is then 1) are each stored and answered at once, never
+# after the gathering wait (docs/store.md, "Gathering").
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -15,8 +18,21 @@ command -v curl >/dev/null || { echo "no curl: skipped" >&2; exit 77; }
 e2e_init msgr_telegram
 import "$SRC/tests/data/contracts-sample.csv"
 fake_start
-msgr_conf
+msgr_conf '[store]
+gather = 1s'
 serve_up
+
+# tg_post_timed UPDATE_ID CHAT TEXT: tg_post that fails when the answer
+# took as long as the gathering wait (1 s).
+tg_post_timed() {
+	local t0 t1 code
+	t0=$(date +%s%N)
+	code=$(tg_post "$@")
+	t1=$(date +%s%N)
+	[ $(((t1 - t0) / 1000000)) -lt 800 ] ||
+		fail "update $1 answered after $(((t1 - t0) / 1000000)) ms: it waited to be gathered"
+	echo "$code"
+}
 
 # The secret: missing, wrong, one byte short; nothing stored.
 expect_eq "no secret" "$(post /v1/telegram X-Other x "$(tg_update 1 111 'ПС 123859')")" 401
@@ -26,11 +42,11 @@ expect_eq "bad JSON" "$(post /v1/telegram X-Telegram-Bot-Api-Secret-Token "$TG_S
 expect_eq "nothing stored" "$(sql "SELECT count(*) FROM messages")" 0
 
 # The two-tariff dialog.
-expect_eq "update 1" "$(tg_post 1001 111 'ПС 123859')" 200
+expect_eq "update 1" "$(tg_post_timed 1001 111 'ПС 123859')" 200
 wait_reply telegram 111 1
-expect_eq "update 2" "$(tg_post 1002 111 '45055')" 200
+expect_eq "update 2" "$(tg_post_timed 1002 111 '45055')" 200
 wait_reply telegram 111 2
-expect_eq "update 3" "$(tg_post 1003 111 '23186')" 200
+expect_eq "update 3" "$(tg_post_timed 1003 111 '23186')" 200
 wait_reply telegram 111 3
 expect_eq "the dialog's replies" "$(sent telegram 111)" "Договор 123859. Введите показания: день
 Договор 123859. Введите показания: ночь
