@@ -1,6 +1,6 @@
 /*
- * libFuzzer target: one SMPP PDU through smpp_decode (libsmpp34 behind our
- * length checks), the way the link sees it after framing.
+ * libFuzzer target: one SMPP PDU through smpp_decode (our walk and
+ * reader; libsmpp34 for binds), the way the link sees it after framing.
  *
  * Input: a whole frame. It is decoded twice: as given (command_length may
  * lie) and with command_length set to the input's size. For every
