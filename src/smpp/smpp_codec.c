@@ -118,8 +118,6 @@ struct walk {
 	size_t pos, end; /* raw read position and command_length */
 	uint8_t *copy; /* sanitised mandatory part */
 	size_t clen;
-	uint8_t tonnpi[4]; /* raw TON/NPI octets, in order */
-	unsigned ntonnpi;
 	uint8_t ifver;
 	uint16_t at[17]; /* where each mandatory field starts in the input */
 };
@@ -199,8 +197,6 @@ walk_octet(struct walk *w, const struct fdef *f, char *err, size_t errlen)
 	}
 	v = w->in[w->pos++];
 	if (f->kind == FK_TON || f->kind == FK_NPI) {
-		if (w->ntonnpi < sizeof(w->tonnpi))
-			w->tonnpi[w->ntonnpi++] = v;
 		if (f->kind == FK_TON ? !ton_listed(v) : !npi_listed(v))
 			v = 0;
 	} else if (f->kind == FK_IFVER) {
@@ -381,12 +377,16 @@ copy_cstr(char *dst, size_t dstsize, const uint8_t *src, size_t srcsize)
 #define COPY_CSTR(dst, src) copy_cstr((dst), sizeof(dst), (src), sizeof(src))
 
 /*
- * Where the fields decode_sm reads sit in submit_fields and deliver_fields
+ * Where the fields we read sit in submit_fields and deliver_fields
  * (F_*) and in data_sm_fields (FD_*).
  */
 enum {
 	F_SERVICE = 0,
+	F_SRC_TON = 1,
+	F_SRC_NPI = 2,
 	F_SRC = 3,
+	F_DST_TON = 4,
+	F_DST_NPI = 5,
 	F_DST = 6,
 	F_ESM = 7,
 	F_PROTOCOL = 8,
@@ -396,6 +396,8 @@ enum {
 	F_SM = 16,
 	FD_REGISTERED = 8,
 	FD_DCS = 9,
+	BIND_TON = 4, /* in bind_fields */
+	BIND_NPI = 5,
 };
 
 /* A C-octet string the walk has checked, as far as dst holds. */
@@ -420,7 +422,11 @@ sm_read(const struct walk *w, uint32_t id, struct smpp_sm *sm)
 	const uint8_t *in = w->in;
 
 	field_cstr(w, F_SERVICE, sm->service_type, sizeof(sm->service_type));
+	sm->src.ton = in[w->at[F_SRC_TON]];
+	sm->src.npi = in[w->at[F_SRC_NPI]];
 	field_cstr(w, F_SRC, sm->src.addr, sizeof(sm->src.addr));
+	sm->dst.ton = in[w->at[F_DST_TON]];
+	sm->dst.npi = in[w->at[F_DST_NPI]];
 	field_cstr(w, F_DST, sm->dst.addr, sizeof(sm->dst.addr));
 	sm->esm_class = in[w->at[F_ESM]];
 	if (id == SMPP_CMD_DATA_SM) {
@@ -456,10 +462,6 @@ decode_sm(
 	    (st = walk_tlvs(w, sm, err, errlen)) != 0)
 		return st;
 	sm_read(w, id, sm);
-	sm->src.ton = w->tonnpi[0];
-	sm->src.npi = w->tonnpi[1];
-	sm->dst.ton = w->tonnpi[2];
-	sm->dst.npi = w->tonnpi[3];
 	sm->is_receipt = (sm->esm_class & SMPP_ESM_TYPE_MASK) != 0;
 	if (smpp_sm_parse_udh(sm) != 0) {
 		snprintf(err, errlen, "UDH length runs past the user data");
@@ -497,8 +499,9 @@ decode_bind(
 	COPY_CSTR(b->system_type, p.system_type);
 	COPY_CSTR(b->address_range, p.address_range);
 	b->interface_version = w->ifver;
-	b->addr_ton = w->tonnpi[0];
-	b->addr_npi = w->tonnpi[1];
+	/* the library saw them neutralised: the peer's octets */
+	b->addr_ton = w->in[w->at[BIND_TON]];
+	b->addr_npi = w->in[w->at[BIND_NPI]];
 	return 0;
 }
 
