@@ -29,6 +29,15 @@
 #include "meterline/xmalloc.h"
 #include "meterline/sql_array.h"
 
+/*
+ * How old a reply a delivery receipt or a messenger's status may still
+ * match. SMSCs keep a message at most days (validity periods of 1-3
+ * days are usual, 7 the longest seen); a messenger reports "read" when
+ * the chat is opened, which may be later. Past it, a receipt is counted
+ * as unknown.
+ */
+#define OB_RECEIPT_DAYS "30"
+
 enum ob_stmt { OB_CLAIM, OB_SETTLE, OB_RECEIPT, OB_BACKLOG, OB_RENEW };
 
 /* The claimed rows' columns (DB_COLS_SQL in db.h). */
@@ -95,17 +104,33 @@ static const struct db_stmt ob_stmts[] = {
 	    7 },
 	/* A receipt may come before the submit_sm_resp's id is written
 	 * (another instance, a slow write-back): it then matches nothing,
-	 * is counted, and acknowledged anyway. */
+	 * is counted, and acknowledged anyway.
+	 * Only replies of the last OB_RECEIPT_DAYS are matched. An SMSC
+	 * reuses its ids, so an older reply sharing one is not the receipt's;
+	 * and the bound prunes the older months (now() is known at executor
+	 * start-up), whose outbox_smsc_id every receipt probed before, a cost
+	 * that grew with the months kept. Each id is one LATERAL probe by
+	 * equality (store_sql.c, PROBE): "smsc_message_id = ANY" with the
+	 * bound let the generic plan of a new database take the primary key,
+	 * the bound being on its second column, a walk of every entry of the
+	 * month per receipt. The rows found are then updated through the
+	 * primary key (id, created_at) of the same months. */
 	[OB_RECEIPT] = { "ob_receipt",
 	    "WITH u AS (SELECT unnest($1::text[]) AS mid,"
 	    "  unnest($2::text[]) AS stat),"
-	    " upd AS (UPDATE outbox o SET dlr_state = u.stat, dlr_at = now(),"
+	    " f AS (SELECT x.id, x.created_at, u.stat FROM u"
+	    "  CROSS JOIN LATERAL (SELECT y.id, y.created_at FROM outbox AS y"
+	    "   WHERE y.smsc_message_id = u.mid"
+	    "   AND y.created_at >= now() - interval '" OB_RECEIPT_DAYS " days'"
+	    "   OFFSET 0) AS x),"
+	    " upd AS (UPDATE outbox o SET dlr_state = f.stat, dlr_at = now(),"
 	    "  updated_at = now(), state = CASE"
-	    "   WHEN u.stat = 'DELIVRD' THEN 'delivered'"
-	    "   WHEN u.stat IN ('UNDELIV', 'REJECTD', 'EXPIRED', 'DELETED')"
+	    "   WHEN f.stat = 'DELIVRD' THEN 'delivered'"
+	    "   WHEN f.stat IN ('UNDELIV', 'REJECTD', 'EXPIRED', 'DELETED')"
 	    "    THEN 'undeliverable' ELSE o.state END"
-	    "  FROM u WHERE o.smsc_message_id = ANY ($1::text[])"
-	    "  AND o.smsc_message_id = u.mid RETURNING 1)"
+	    "  FROM f WHERE o.id = ANY (ARRAY(SELECT id FROM f))"
+	    "  AND o.created_at >= now() - interval '" OB_RECEIPT_DAYS " days'"
+	    "  AND o.id = f.id AND o.created_at = f.created_at RETURNING 1)"
 	    " SELECT count(*) FROM upd",
 	    2 },
 	/* The operator's "where are the replies": an index-only walk of

@@ -18,6 +18,10 @@
  *    committed before midnight at a month's end, reported after it):
  *    every row is written, though the write-back prunes the partitions
  *    outside its rows' created_at.
+ * 5. Delivery receipts match replies of the last 30 days only: an SMSC
+ *    reuses its ids, and a receipt must not mark a reply of two months
+ *    ago that happened to get the same id (nor probe those months).
+ *    A reply of 20 days ago still matches.
  *
  * The link is the test: send() counts each id and holds the reply; the
  * test reports the held replies as the SMSC's submit_sm_resp would.
@@ -304,6 +308,80 @@ phase_two_months(struct event_base *base, const char *conninfo)
 	outbox_free(ob);
 }
 
+/*
+ * Phase 5, after phase 4 (rows 3500.. sent with SMSC ids "m3500"...): a
+ * reply of 45 days ago whose SMSC id is also "m3650" (reused by the
+ * SMSC), and one of 20 days ago (last month's partition in the first
+ * third of a month).
+ */
+static int receipts_done;
+
+static void
+receipt_done(const struct intake_result *r, void *arg)
+{
+	(void)arg;
+	if (r->status != INTAKE_APPLIED)
+		itest_fail("receipt not applied: status %d", (int)r->status);
+	receipts_done++;
+}
+
+static void
+receipt(const char *mid, const char *stat)
+{
+	struct smpp_receipt r = { .src = "79000000000",
+		.dst = "7377",
+		.message_id = mid,
+		.stat = stat,
+		.err = "" };
+
+	outbox_receipt(ob, &r, receipt_done, NULL);
+}
+
+static void
+phase_receipts(struct event_base *base, const char *conninfo)
+{
+	struct outbox_stats st;
+
+	itest_exec(db,
+	    "DO $$ DECLARE m timestamptz := date_trunc('month', (now()"
+	    "  - interval '45 days') AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';"
+	    " BEGIN IF to_regclass('outbox_' || to_char(m AT TIME ZONE 'UTC',"
+	    "  'YYYYMM')) IS NULL THEN EXECUTE format('CREATE TABLE %I"
+	    "  PARTITION OF outbox FOR VALUES FROM (%L) TO (%L)', 'outbox_'"
+	    "  || to_char(m AT TIME ZONE 'UTC', 'YYYYMM'), m,"
+	    "  m + interval '1 month'); END IF; END $$");
+	itest_exec(db,
+	    "INSERT INTO outbox (id, channel, sender, recipient, text,"
+	    " created_at, state, smsc_message_id)"
+	    " VALUES (3900, 'sms', '7377', '79000000000', 'Спасибо.',"
+	    " now() - interval '45 days', 'sent', 'm3650'),"
+	    " (3901, 'sms', '7377', '79000000001', 'Спасибо.',"
+	    " now() - interval '20 days', 'sent', 'm3901')");
+	ob = outbox_start(base, conninfo, 30);
+	receipt("m3650", "DELIVRD");
+	receipt("m3901", "UNDELIV"); /* 20 days old */
+	receipt("m9999", "DELIVRD"); /* no such reply */
+	for (int i = 0; i < 100 && receipts_done < 3; i++)
+		run_for(base, 50);
+	ITEST_EQ_LONG(receipts_done, 3);
+	ITEST_EQ_LONG(itest_long(db,
+	                  "SELECT count(*) FROM outbox WHERE id = 3650"
+	                  " AND state = 'delivered' AND dlr_state = 'DELIVRD'"),
+	    1);
+	ITEST_EQ_LONG(itest_long(db,
+	                  "SELECT count(*) FROM outbox WHERE id = 3901"
+	                  " AND state = 'undeliverable'"),
+	    1);
+	ITEST_EQ_LONG(itest_long(db,
+	                  "SELECT count(*) FROM outbox WHERE id = 3900"
+	                  " AND state = 'sent' AND dlr_state IS NULL"),
+	    1);
+	outbox_stats(ob, &st);
+	ITEST_EQ_LONG((long)st.receipts, 3);
+	ITEST_EQ_LONG((long)st.receipts_unknown, 1);
+	outbox_free(ob);
+}
+
 int
 main(void)
 {
@@ -319,6 +397,7 @@ main(void)
 	phase_settling(base, conninfo);
 	phase_in_flight(base, conninfo);
 	phase_two_months(base, conninfo);
+	phase_receipts(base, conninfo);
 	PQfinish(db);
 	event_base_free(base);
 	printf("test_outbox_lease: ok\n");
