@@ -37,6 +37,14 @@
  * as unknown.
  */
 #define OB_RECEIPT_DAYS "30"
+/*
+ * No row is created in the future: created_at is the database's now()
+ * when it was written. Saying so prunes the months that
+ * meterline_ensure_partitions() makes ahead (3, empty), each of which a
+ * statement would otherwise open and probe. A day of margin covers a
+ * primary whose clock is behind the old one's after a failover.
+ */
+#define OB_NOT_FUTURE "now() + interval '1 day'"
 
 enum ob_stmt { OB_CLAIM, OB_SETTLE, OB_RECEIPT, OB_BACKLOG, OB_RENEW };
 
@@ -109,12 +117,13 @@ static const struct db_stmt ob_stmts[] = {
 	 * reuses its ids, so an older reply sharing one is not the receipt's;
 	 * and the bound prunes the older months (now() is known at executor
 	 * start-up), whose outbox_smsc_id every receipt probed before, a cost
-	 * that grew with the months kept. Each id is one LATERAL probe by
-	 * equality (store_sql.c, PROBE): "smsc_message_id = ANY" with the
-	 * bound let the generic plan of a new database take the primary key,
-	 * the bound being on its second column, a walk of every entry of the
-	 * month per receipt. The rows found are then updated through the
-	 * primary key (id, created_at) of the same months. */
+	 * that grew with the months kept (OB_NOT_FUTURE prunes the months
+	 * ahead). Each id is one LATERAL probe by equality (store_sql.c,
+	 * PROBE): "smsc_message_id = ANY" with the bound let the generic plan
+	 * of a new database take the primary key, the bound being on its
+	 * second column, a walk of every entry of the month per receipt. The
+	 * rows found are then updated through the primary key (id,
+	 * created_at) of the same months. */
 	[OB_RECEIPT] = { "ob_receipt",
 	    "WITH u AS (SELECT unnest($1::text[]) AS mid,"
 	    "  unnest($2::text[]) AS stat),"
@@ -122,6 +131,7 @@ static const struct db_stmt ob_stmts[] = {
 	    "  CROSS JOIN LATERAL (SELECT y.id, y.created_at FROM outbox AS y"
 	    "   WHERE y.smsc_message_id = u.mid"
 	    "   AND y.created_at >= now() - interval '" OB_RECEIPT_DAYS " days'"
+	    "   AND y.created_at <= " OB_NOT_FUTURE
 	    "   OFFSET 0) AS x),"
 	    " upd AS (UPDATE outbox o SET dlr_state = f.stat, dlr_at = now(),"
 	    "  updated_at = now(), state = CASE"
@@ -130,6 +140,7 @@ static const struct db_stmt ob_stmts[] = {
 	    "    THEN 'undeliverable' ELSE o.state END"
 	    "  FROM f WHERE o.id = ANY (ARRAY(SELECT id FROM f))"
 	    "  AND o.created_at >= now() - interval '" OB_RECEIPT_DAYS " days'"
+	    "  AND o.created_at <= " OB_NOT_FUTURE
 	    "  AND o.id = f.id AND o.created_at = f.created_at RETURNING 1)"
 	    " SELECT count(*) FROM upd",
 	    2 },
