@@ -22,6 +22,8 @@
 # (the median rate of the last quarter of the blocks at least 80% of the
 # first quarter's). A miss is reported, not failed. --smoke (ctest): 20,000 replies; fails when a row is not sent
 # exactly once (the simulator's count of submit_sm) or the drain stalls.
+# MLINE_BENCH_SQL: SQL run on the fresh database before the backlog is
+# written (A/B runs of a storage setting, as in bench_e2e.sh).
 #
 # The binary is $MLINE_BIN, else build-e2e/meterline; PostgreSQL is ctest's
 # e2e cluster when MLINE_TEST_PGHOST is set, else a private one.
@@ -53,6 +55,7 @@ db_new bench_outbox_drain
 echo "bench_outbox_drain: $count replies; binary $BIN"
 echo "machine: $(nproc) CPU(s); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
+[ -z "${MLINE_BENCH_SQL:-}" ] || sql "$MLINE_BENCH_SQL" >/dev/null
 # The backlog: what the store commits while the link is down.
 for first in $(seq 0 10000 $((count - 1))); do
 	n=$((count - first < 10000 ? count - first : 10000))

@@ -25,6 +25,22 @@ done
 expect_eq "partitions per table" \
 	"$(sql "SELECT count(*) FROM pg_inherits WHERE inhparent = 'messages'::regclass")" 4
 
+# Migration 0013: the outbox's partitions are filled to half (room for a
+# claim's heap-only update), those made by meterline_ensure_partitions()
+# and those that existed before it; the other tables' are not.
+ff() { # the fillfactor of every partition of $1, distinct, comma-separated
+	sql "SELECT coalesce(string_agg(DISTINCT coalesce(array_to_string(c.reloptions, ','), '-'), ','), 'none')
+	     FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+	     WHERE i.inhparent = '$1'::regclass"
+}
+expect_eq "outbox partitions' fillfactor" "$(ff outbox)" "fillfactor=50"
+expect_eq "messages partitions' storage options" "$(ff messages)" "-"
+sql "CREATE TABLE outbox_200001 PARTITION OF outbox FOR VALUES FROM ('2000-01-01') TO ('2000-02-01')"
+sql "DELETE FROM meterline_schema WHERE version = 13"
+"$MLINE_BIN" migrate --db "$DB" >/dev/null
+expect_eq "a partition made before 0013 gets it too" "$(ff outbox)" "fillfactor=50"
+sql "DROP TABLE outbox_200001"
+
 # Rows land in the current month's partition.
 sql "INSERT INTO messages (id, received_at, channel, sender, recipient, text, outcome, dedupe_key)
      VALUES (1, now(), 'sms', '79000000001', '1234', 'x', 'help', 1)"
