@@ -97,10 +97,11 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	    " FROM (SELECT " U(1, text, channel) ", " U(2, text, external_id) ") AS q"
 	    " " PROBE("message_ids", "i",
 		"x.channel = q.channel AND x.external_id = q.external_id")
-	    /* by id alone (unique: one sequence), a probe per partition:
-	       with logged_at too an empty table's plan may take another
-	       index that has logged_at as its second column */
-	    " " PROBE("messages", "m", "x.id = i.message_id"),
+	    /* the original, only for the ids found (migration 0014): a
+	       probe of messages here started an index scan in every month
+	       at every batch */
+	    " CROSS JOIN LATERAL meterline_logged(i.message_id, i.logged_at)"
+	    " AS m",
 	    2 },
 	/* One probe of messages_dedupe per key (PROBE's shape): the plain
 	   "dedupe_key = ANY ($1)" got, as a generic plan made while the log

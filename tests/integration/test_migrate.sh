@@ -36,7 +36,7 @@ ff() { # the fillfactor of every partition of $1, distinct, comma-separated
 expect_eq "outbox partitions' fillfactor" "$(ff outbox)" "fillfactor=50"
 expect_eq "messages partitions' storage options" "$(ff messages)" "-"
 sql "CREATE TABLE outbox_200001 PARTITION OF outbox FOR VALUES FROM ('2000-01-01') TO ('2000-02-01')"
-sql "DELETE FROM meterline_schema WHERE version = 13"
+sql "DELETE FROM meterline_schema WHERE version >= 13" # 0013 and those after it run again
 "$MLINE_BIN" migrate --db "$DB" >/dev/null
 expect_eq "a partition made before 0013 gets it too" "$(ff outbox)" "fillfactor=50"
 sql "DROP TABLE outbox_200001"
