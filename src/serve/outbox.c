@@ -131,8 +131,7 @@ static const struct db_stmt ob_stmts[] = {
 	    "  CROSS JOIN LATERAL (SELECT y.id, y.created_at FROM outbox AS y"
 	    "   WHERE y.smsc_message_id = u.mid"
 	    "   AND y.created_at >= now() - interval '" OB_RECEIPT_DAYS " days'"
-	    "   AND y.created_at <= " OB_NOT_FUTURE
-	    "   OFFSET 0) AS x),"
+	    "   AND y.created_at <= " OB_NOT_FUTURE " OFFSET 0) AS x),"
 	    " upd AS (UPDATE outbox o SET dlr_state = f.stat, dlr_at = now(),"
 	    "  updated_at = now(), state = CASE"
 	    "   WHEN f.stat = 'DELIVRD' THEN 'delivered'"
