@@ -65,6 +65,16 @@ void db_rows_free(struct db_rows *); /* NULL-safe */
 #define DB_COLS_ENUM(list) list(DB_COL_ENUM, DB_COL_ENUM)
 #define DB_COLS_SQL(list) list(DB_COL_SQL1, DB_COL_SQL)
 
+/*
+ * The upper bound of a time-partitioned table's write time (logged_at,
+ * created_at: the database's now() when the row was written), as SQL: no
+ * row is written in the future. Bounding a read by it prunes the empty
+ * months meterline_ensure_partitions() keeps ahead, each of which the
+ * executor would otherwise start a scan in. The day covers a new
+ * primary whose clock is behind the old one's after a failover.
+ */
+#define DB_NOT_FUTURE "now() + interval '1 day'"
+
 /* COPY ... FROM STDIN: begin, put any number of chunks, end. 0 or -1. */
 int
 db_sync_copy_begin(struct db_sync *, const char *sql, char *err, size_t errlen);

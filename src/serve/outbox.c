@@ -37,14 +37,11 @@
  * as unknown.
  */
 #define OB_RECEIPT_DAYS "30"
-/*
- * No row is created in the future: created_at is the database's now()
- * when it was written. Saying so prunes the months that
- * meterline_ensure_partitions() makes ahead (3, empty), each of which a
- * statement would otherwise open and probe. A day of margin covers a
- * primary whose clock is behind the old one's after a failover.
- */
-#define OB_NOT_FUTURE "now() + interval '1 day'"
+/* The created_at of a reply a receipt may match: the last OB_RECEIPT_DAYS,
+ * never the future (DB_NOT_FUTURE). Both ends prune partitions. */
+#define OB_RECEIPT_SPAN(col) \
+	col " >= now() - interval '" OB_RECEIPT_DAYS " days' AND " col \
+	    " <= " DB_NOT_FUTURE
 
 enum ob_stmt { OB_CLAIM, OB_SETTLE, OB_RECEIPT, OB_BACKLOG, OB_RENEW };
 
@@ -60,6 +57,8 @@ enum ob_stmt { OB_CLAIM, OB_SETTLE, OB_RECEIPT, OB_BACKLOG, OB_RENEW };
 	COL(OB_C_DIALOG, STORE_SQL_DIALOG_OPEN("o"))
 enum ob_claim_col { DB_COLS_ENUM(OB_CLAIM_COLS) OB_C__N };
 
+/* SQL laid out by hand, as in store_sql.c. */
+/* clang-format off */
 static const struct db_stmt ob_stmts[] = {
 	/* Lease due rows: next_attempt_at moves ahead, so nobody else takes
 	 * them until the lease ends; the result settles them for good. */
@@ -117,7 +116,7 @@ static const struct db_stmt ob_stmts[] = {
 	 * reuses its ids, so an older reply sharing one is not the receipt's;
 	 * and the bound prunes the older months (now() is known at executor
 	 * start-up), whose outbox_smsc_id every receipt probed before, a cost
-	 * that grew with the months kept (OB_NOT_FUTURE prunes the months
+	 * that grew with the months kept (DB_NOT_FUTURE prunes the months
 	 * ahead). Each id is one LATERAL probe by equality (store_sql.c,
 	 * PROBE): "smsc_message_id = ANY" with the bound let the generic plan
 	 * of a new database take the primary key, the bound being on its
@@ -130,16 +129,14 @@ static const struct db_stmt ob_stmts[] = {
 	    " f AS (SELECT x.id, x.created_at, u.stat FROM u"
 	    "  CROSS JOIN LATERAL (SELECT y.id, y.created_at FROM outbox AS y"
 	    "   WHERE y.smsc_message_id = u.mid"
-	    "   AND y.created_at >= now() - interval '" OB_RECEIPT_DAYS " days'"
-	    "   AND y.created_at <= " OB_NOT_FUTURE " OFFSET 0) AS x),"
+	    "   AND " OB_RECEIPT_SPAN("y.created_at") " OFFSET 0) AS x),"
 	    " upd AS (UPDATE outbox o SET dlr_state = f.stat, dlr_at = now(),"
 	    "  updated_at = now(), state = CASE"
 	    "   WHEN f.stat = 'DELIVRD' THEN 'delivered'"
 	    "   WHEN f.stat IN ('UNDELIV', 'REJECTD', 'EXPIRED', 'DELETED')"
 	    "    THEN 'undeliverable' ELSE o.state END"
 	    "  FROM f WHERE o.id = ANY (ARRAY(SELECT id FROM f))"
-	    "  AND o.created_at >= now() - interval '" OB_RECEIPT_DAYS " days'"
-	    "  AND o.created_at <= " OB_NOT_FUTURE
+	    "  AND " OB_RECEIPT_SPAN("o.created_at")
 	    "  AND o.id = f.id AND o.created_at = f.created_at RETURNING 1)"
 	    " SELECT count(*) FROM upd",
 	    2 },
@@ -157,6 +154,7 @@ static const struct db_stmt ob_stmts[] = {
 	    " WHERE id = ANY ($1::int8[]) AND state = 'pending'",
 	    2 },
 };
+/* clang-format on */
 
 /*
  * Arrays are unnested in the select list, not in FROM, for the reason

@@ -117,11 +117,9 @@ const struct db_stmt store_stmts[ST__MAX] = {
 	    /* Logged after it was received (a day for clock skew): lets the
 	       partitions of older months be skipped. */
 	    "  AND x.logged_at >= " TS("$2::bigint") " - interval '1 day'"
-	    /* and never in the future (a day of margin for a new primary's
-	       clock after a failover): prunes the three empty months that
-	       meterline_ensure_partitions() keeps ahead, three index scans
-	       less to start per batch */
-	    "  AND x.logged_at <= now() + interval '1 day'"
+	    /* and never in the future (db.h): three index scans less to
+	       start per batch */
+	    "  AND x.logged_at <= " DB_NOT_FUTURE
 	    "  OFFSET 0) AS m"
 	    " ORDER BY m.id",
 	    2 },
