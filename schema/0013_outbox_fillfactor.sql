@@ -9,7 +9,11 @@
 --
 -- A partitioned table holds no storage parameters: each monthly partition
 -- gets it, those that exist now (for the pages they have yet to fill) and
--- those that meterline_ensure_partitions() creates from now on.
+-- those that meterline_ensure_partitions() creates from now on. 0008 set
+-- 80 on the partitions that existed then only; every partition made
+-- since, a new database's all, was at 100. So the setting now lives in
+-- the function that makes partitions (restated whole from 0001: only its
+-- CREATE TABLE gains the WITH clause).
 DO $$
 DECLARE
 	p regclass;

@@ -268,6 +268,29 @@ phase_in_flight(struct event_base *base, const char *conninfo)
 	PQfinish(lock1);
 }
 
+/* A minute before this UTC month began: in last month's partition. */
+#define LAST_MONTH_END \
+	"date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'" \
+	" - interval '1 minute'"
+
+/* The outbox partition of the UTC month of the SQL time at, unless the
+ * migration made it already (it makes this month's and those ahead). */
+static void
+month_partition(const char *at)
+{
+	char sql[1024];
+
+	snprintf(sql, sizeof(sql),
+	    "DO $$ DECLARE m timestamptz := date_trunc('month', (%s)"
+	    "  AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';"
+	    " p text := 'outbox_' || to_char(m AT TIME ZONE 'UTC', 'YYYYMM');"
+	    " BEGIN IF to_regclass(p) IS NULL THEN EXECUTE format("
+	    "  'CREATE TABLE %%I PARTITION OF outbox FOR VALUES FROM (%%L)"
+	    "  TO (%%L)', p, m, m + interval '1 month'); END IF; END $$",
+	    at);
+	itest_exec(db, sql);
+}
+
 /*
  * Phase 4: the first half of the rows in last month's partition (created
  * a minute before this UTC month began), the rest in this month's.
@@ -277,18 +300,12 @@ phase_two_months(struct event_base *base, const char *conninfo)
 {
 	char sql[1024];
 
-	itest_exec(db,
-	    "DO $$ DECLARE m timestamptz := date_trunc('month', now()"
-	    "  AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - interval '1 month';"
-	    " BEGIN EXECUTE format('CREATE TABLE %I PARTITION OF outbox"
-	    "  FOR VALUES FROM (%L) TO (%L)', 'outbox_' || to_char(m AT TIME"
-	    "  ZONE 'UTC', 'YYYYMM'), m, m + interval '1 month'); END $$");
+	month_partition(LAST_MONTH_END);
 	snprintf(sql, sizeof(sql),
 	    "INSERT INTO outbox (id, channel, sender, recipient, text,"
 	    " created_at) SELECT %d + i, 'sms', '7377',"
 	    " (79000000000 + i)::text, 'Спасибо.', CASE WHEN i < %d THEN"
-	    " date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE"
-	    " 'UTC' - interval '1 minute' ELSE now() END"
+	    " " LAST_MONTH_END " ELSE now() END"
 	    " FROM generate_series(0, %d) i",
 	    FIRST_D, NROWS_D / 2, NROWS_D - 1);
 	itest_exec(db, sql);
@@ -342,14 +359,7 @@ phase_receipts(struct event_base *base, const char *conninfo)
 {
 	struct outbox_stats st;
 
-	itest_exec(db,
-	    "DO $$ DECLARE m timestamptz := date_trunc('month', (now()"
-	    "  - interval '45 days') AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';"
-	    " BEGIN IF to_regclass('outbox_' || to_char(m AT TIME ZONE 'UTC',"
-	    "  'YYYYMM')) IS NULL THEN EXECUTE format('CREATE TABLE %I"
-	    "  PARTITION OF outbox FOR VALUES FROM (%L) TO (%L)', 'outbox_'"
-	    "  || to_char(m AT TIME ZONE 'UTC', 'YYYYMM'), m,"
-	    "  m + interval '1 month'); END IF; END $$");
+	month_partition("now() - interval '45 days'");
 	itest_exec(db,
 	    "INSERT INTO outbox (id, channel, sender, recipient, text,"
 	    " created_at, state, smsc_message_id)"
