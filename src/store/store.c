@@ -911,12 +911,16 @@ store_idle_conn(struct store *st)
  * low rates it only halves every batch: at 1,000 MO/s batches of 7
  * instead of 11, and each batch costs PostgreSQL about the same whatever
  * its size (issue 20). So the next batch overlaps one in flight only
- * when it is at least as big as that one and holds 8 messages, or 32
+ * when it is at least as big as that one and holds 8 messages, or 64
  * whatever: otherwise it starts when that one ends. A window of 10 whose
  * straggler went alone still overlaps its other nine. Only gathering
- * (below) waits on a timer.
+ * (below) waits on a timer, and stops at 64 too. At 32, a messenger
+ * platform posting on 64 connections got two overlapping batches of 32,
+ * and PostgreSQL spent a fifth more CPU an update than on one batch of
+ * 64 (bench_messengers, docs/store.md); a flood's queue is past 64 at
+ * once, and windows of 10 or 1,000 MO/s never reach 32.
  */
-#define STORE_OVERLAP_MIN 32
+#define STORE_OVERLAP_MIN 64
 #define STORE_OVERLAP_FLOOR 8
 
 /* The size of the batch in flight, 0 if none. */
