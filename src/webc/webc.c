@@ -17,6 +17,7 @@
 
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 
 #include "meterline/log.h"
 #include "meterline/webc.h"
@@ -37,9 +38,13 @@ struct webc_xfer {
 	struct webc_xfer *prev, *next;
 };
 
-/* The event of one socket curl asked us to watch. */
+/*
+ * The event of one socket curl asked us to watch. Kept in place while
+ * curl moves the socket between reading and writing (every transfer
+ * does): reassigned, not freed and made again.
+ */
 struct webc_sock {
-	struct event *ev;
+	struct event ev;
 };
 
 /*
@@ -133,7 +138,7 @@ webc_sock_cb(CURL *easy, curl_socket_t s, int what, void *arg, void *sockp)
 	(void)easy;
 	if (what == CURL_POLL_REMOVE) {
 		if (ws != NULL) {
-			event_free(ws->ev);
+			event_del(&ws->ev);
 			free(ws);
 			curl_multi_assign(wc->multi, s, NULL);
 		}
@@ -145,10 +150,10 @@ webc_sock_cb(CURL *easy, curl_socket_t s, int what, void *arg, void *sockp)
 		ws = xcalloc(1, sizeof(*ws));
 		curl_multi_assign(wc->multi, s, ws);
 	} else {
-		event_free(ws->ev);
+		event_del(&ws->ev);
 	}
-	ws->ev = event_new(wc->base, s, kind, webc_event_cb, wc);
-	event_add(ws->ev, NULL);
+	event_assign(&ws->ev, wc->base, s, kind, webc_event_cb, wc);
+	event_add(&ws->ev, NULL);
 	return 0;
 }
 
