@@ -1,7 +1,7 @@
 /*
- * The Viber, WhatsApp Cloud and VK adapters on the platforms' own
- * documented examples (tests/msgr/fixtures/README.md names each source),
- * not on our fakes' JSON: each fixture goes through the adapter's real
+ * The Telegram, MAX, Viber, WhatsApp Cloud and VK adapters on the
+ * platforms' own documented examples (tests/msgr/fixtures/README.md names
+ * each source), not on our fakes' JSON: each fixture goes through the adapter's real
  * parse, verdict or photo steps, and its raw bytes through the signature
  * check, with the HMAC computed here by OpenSSL. A shape we misread
  * together with our fakes fails here.
@@ -17,9 +17,21 @@
 #include <jansson.h>
 #include <openssl/hmac.h>
 
+#include "meterline/max.h"
+#include "meterline/telegram.h"
 #include "meterline/viber.h"
 #include "meterline/vk.h"
 #include "meterline/whatsapp.h"
+
+static struct config_messenger tg_cfg = { .enabled = true,
+	.token = "5555555555:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+	.secret = "tg-secret",
+	.api_base = "https://api.telegram.org" };
+
+static struct config_messenger max_cfg = { .enabled = true,
+	.token = "max-token",
+	.secret = "max-secret",
+	.api_base = "https://platform-api2.max.ru" };
 
 static struct config_messenger viber_cfg = { .enabled = true,
 	.token = "445da6az1s345z78-dazcczb2542zv51a-e0vc5fva17480im9",
@@ -655,10 +667,279 @@ test_vk_send(void **state)
 	free(q2.body);
 }
 
+/* ---- Telegram -------------------------------------------------------- */
+
+/*
+ * The webhooks guide's example updates: a private text, a forward, an
+ * edit, entities, a voice note, a document, an inline query, a callback.
+ */
+static void
+test_tg_guide_updates(void **state)
+{
+	static const char *const ignored[] = { "telegram/edited_message.json",
+		"telegram/inline_query.json", "telegram/callback_query.json" };
+	static const char *const helped[] = { "telegram/forwarded.json",
+		"telegram/voice.json", "telegram/document.json" };
+	struct chan_update u;
+
+	(void)state;
+	assert_int_equal(
+	    parse(&telegram_api, &tg_cfg, "telegram/message_text.json", &u), 0);
+	assert_int_equal(u.kind, CHAN_IN_MESSAGE);
+	assert_string_equal(u.msg.channel, "telegram");
+	assert_string_equal(u.sender, "1111111"); /* the chat */
+	assert_string_equal(u.recipient, "5555555555"); /* the bot */
+	assert_string_equal(u.external_id, "10000"); /* update_id */
+	assert_int_equal(u.msg.time_us, 1441645532000000LL);
+	assert_string_equal(u.msg.text, "?"); /* /start: the help */
+	update_free(&u);
+	assert_int_equal(
+	    parse(&telegram_api, &tg_cfg, "telegram/entities.json", &u), 0);
+	assert_int_equal(u.kind, CHAN_IN_MESSAGE);
+	assert_string_equal(u.msg.text, "Bold and italics");
+	update_free(&u);
+	/* a forward of /start, a voice note, a file: the help, no crash */
+	for (size_t i = 0; i < sizeof(helped) / sizeof(helped[0]); i++) {
+		assert_int_equal(
+		    parse(&telegram_api, &tg_cfg, helped[i], &u), 0);
+		assert_int_equal(u.kind, CHAN_IN_MESSAGE);
+		assert_string_equal(u.msg.text, "?");
+		assert_string_equal(u.photo, "");
+		update_free(&u);
+	}
+	/* an edit changes no reading; queries are not messages: 200 only */
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) {
+		assert_int_equal(
+		    parse(&telegram_api, &tg_cfg, ignored[i], &u), 0);
+		assert_int_equal(u.kind, CHAN_IN_IGNORE);
+		update_free(&u);
+	}
+}
+
+/* A photo with its caption (the largest size kept), contacts, a group. */
+static void
+test_tg_photo_contact(void **state)
+{
+	struct chan_update u;
+	char url[1024];
+	size_t len;
+	char *file = fixture("telegram/getfile_response.json", &len);
+	struct webc_resp prev = { .status = 200, .body = file, .len = len };
+
+	(void)state;
+	assert_int_equal(
+	    parse(&telegram_api, &tg_cfg, "telegram/photo_caption.json", &u),
+	    0);
+	assert_int_equal(u.kind, CHAN_IN_MESSAGE);
+	assert_string_equal(u.msg.text, "ПС 102057522 11638");
+	assert_string_equal(u.photo, "AgACAgIAAxkBAAMEZ1aLargeSize");
+	assert_int_equal(telegram_api.photo_steps, 2);
+	assert_int_equal(
+	    telegram_api.photo_url(&tg_cfg, u.photo, 0, NULL, url, sizeof(url)),
+	    0);
+	assert_string_equal(url,
+	    "https://api.telegram.org/bot5555555555:"
+	    "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/getFile?file_id="
+	    "AgACAgIAAxkBAAMEZ1aLargeSize");
+	assert_int_equal(telegram_api.photo_url(
+	                     &tg_cfg, u.photo, 1, &prev, url, sizeof(url)),
+	    0);
+	assert_string_equal(url,
+	    "https://api.telegram.org/file/bot5555555555:"
+	    "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/photos/file_0.jpg");
+	update_free(&u);
+	/* the sender's own card: a verified phone */
+	assert_int_equal(
+	    parse(&telegram_api, &tg_cfg, "telegram/contact_own.json", &u), 0);
+	assert_int_equal(u.kind, CHAN_IN_MESSAGE);
+	assert_string_equal(u.phone, "79123456789");
+	update_free(&u);
+	/* someone else's card binds nothing */
+	assert_int_equal(
+	    parse(&telegram_api, &tg_cfg, "telegram/contact_other.json", &u),
+	    0);
+	assert_int_equal(u.kind, CHAN_IN_IGNORE);
+	assert_string_equal(u.phone, "");
+	update_free(&u);
+	/* a group's message is not a customer's */
+	assert_int_equal(
+	    parse(&telegram_api, &tg_cfg, "telegram/group_message.json", &u),
+	    0);
+	assert_int_equal(u.kind, CHAN_IN_IGNORE);
+	update_free(&u);
+	free(file);
+}
+
+static void
+test_tg_answers(void **state)
+{
+	char ext[72];
+	int retry = -1;
+
+	(void)state;
+	assert_int_equal(
+	    verdict(&telegram_api, &tg_cfg, 200, "telegram/send_response.json",
+	        ext, sizeof(ext), &retry),
+	    CHAN_SENT);
+	assert_string_equal(ext, "1369");
+	assert_int_equal(
+	    verdict(&telegram_api, &tg_cfg, 429, "telegram/error_429.json", ext,
+	        sizeof(ext), &retry),
+	    CHAN_RETRY);
+	assert_int_equal(retry, 7); /* parameters.retry_after */
+	assert_int_equal(
+	    verdict(&telegram_api, &tg_cfg, 403, "telegram/error_403.json", ext,
+	        sizeof(ext), &retry),
+	    CHAN_REJECTED);
+}
+
+/* sendMessage as documented: chat_id an Integer, text, reply_markup. */
+static void
+test_tg_send(void **state)
+{
+	struct chan_reply r = { 7, "1111111", "Введите показания: ночь",
+		strlen("Введите показания: ночь"), true };
+	struct chan_req q;
+	json_t *b, *kb;
+
+	(void)state;
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(telegram_api.build(&tg_cfg, &r, &q), 0);
+	assert_string_equal(q.url,
+	    "https://api.telegram.org/bot5555555555:"
+	    "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage");
+	assert_string_equal(q.headers[0], "Content-Type: application/json");
+	b = json_loadb(q.body, q.len, 0, NULL);
+	assert_non_null(b);
+	assert_int_equal(
+	    json_integer_value(json_object_get(b, "chat_id")), 1111111);
+	assert_string_equal(json_string_value(json_object_get(b, "text")),
+	    "Введите показания: ночь");
+	/* ReplyKeyboardMarkup: keyboard is an array of rows of buttons */
+	kb = json_object_get(json_object_get(b, "reply_markup"), "keyboard");
+	assert_string_equal(
+	    json_string_value(json_object_get(
+	        json_array_get(json_array_get(kb, 0), 0), "text")),
+	    CHAN_CANCEL_TEXT);
+	json_decref(b);
+	free(q.body);
+	/* no dialog: the keyboard is taken away (ReplyKeyboardRemove) */
+	r.dialog_open = false;
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(telegram_api.build(&tg_cfg, &r, &q), 0);
+	b = json_loadb(q.body, q.len, 0, NULL);
+	assert_true(json_is_true(json_object_get(
+	    json_object_get(b, "reply_markup"), "remove_keyboard")));
+	json_decref(b);
+	free(q.body);
+	/* a chat id that is not a number never reaches a request */
+	r.to = "1111111; DROP";
+	assert_int_equal(telegram_api.build(&tg_cfg, &r, &q), -1);
+}
+
+/* ---- MAX ------------------------------------------------------------- */
+
+/* The official Go client's webhook stubs and shapes of its schema. */
+static void
+test_max_updates(void **state)
+{
+	static const char *const ignored[] = {
+		"max/message_created_chat.json", /* a group chat */
+		"max/message_edited.json", "max/message_callback.json"
+	};
+	struct chan_update u;
+
+	(void)state;
+	assert_int_equal(
+	    parse(&max_api, &max_cfg, "max/message_created_dialog.json", &u),
+	    0);
+	assert_int_equal(u.kind, CHAN_IN_MESSAGE);
+	assert_string_equal(u.msg.channel, "max");
+	assert_string_equal(u.sender, "123456789");
+	assert_string_equal(u.recipient, "229229229"); /* the bot */
+	assert_string_equal(
+	    u.external_id, "mid.000000000adf429c019d47b1ce4600ff");
+	assert_int_equal(u.msg.time_us, 1775025603399000LL); /* ms */
+	assert_string_equal(u.msg.text, "ПС 102057522 11638");
+	update_free(&u);
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) {
+		assert_int_equal(parse(&max_api, &max_cfg, ignored[i], &u), 0);
+		assert_int_equal(u.kind, CHAN_IN_IGNORE);
+		update_free(&u);
+	}
+	/* Start pressed: the help, once per (user, time) */
+	assert_int_equal(
+	    parse(&max_api, &max_cfg, "max/bot_started.json", &u), 0);
+	assert_int_equal(u.kind, CHAN_IN_MESSAGE);
+	assert_string_equal(u.sender, "123456789");
+	assert_string_equal(u.external_id, "start:123456789:1775025604499");
+	assert_string_equal(u.msg.text, "?");
+	update_free(&u);
+}
+
+static void
+test_max_image(void **state)
+{
+	struct chan_update u;
+	char url[1024];
+
+	(void)state;
+	assert_int_equal(parse(&max_api, &max_cfg, "max/image.json", &u), 0);
+	assert_int_equal(u.kind, CHAN_IN_MESSAGE);
+	assert_string_equal(
+	    u.photo, "https://i.oneme.ru/i?r=BTGBPUwtwgYUeoFhO7rESmr8");
+	assert_string_equal(u.msg.text, "?"); /* a bare photo */
+	assert_int_equal(max_api.photo_steps, 1);
+	assert_int_equal(
+	    max_api.photo_url(&max_cfg, u.photo, 0, NULL, url, sizeof(url)), 0);
+	assert_string_equal(url, u.photo);
+	update_free(&u);
+}
+
+static void
+test_max_answers_send(void **state)
+{
+	struct chan_reply r = { 9, "123456789", "Показания приняты. Спасибо.",
+		strlen("Показания приняты. Спасибо."), false };
+	struct chan_req q;
+	char ext[72];
+	int retry;
+	json_t *b;
+
+	(void)state;
+	assert_int_equal(
+	    verdict(&max_api, &max_cfg, 200, "max/send_response.json", ext,
+	        sizeof(ext), &retry),
+	    CHAN_SENT);
+	assert_string_equal(ext, "mid.000000000adf429c019d47d58f2b3d9e");
+	/* a wrong token: kept and retried until the operator fixes it */
+	assert_int_equal(
+	    verdict(&max_api, &max_cfg, 401, "max/error_invalid_token.json",
+	        ext, sizeof(ext), &retry),
+	    CHAN_RETRY);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(max_api.build(&max_cfg, &r, &q), 0);
+	assert_string_equal(
+	    q.url, "https://platform-api2.max.ru/messages?user_id=123456789");
+	assert_string_equal(q.headers[0], "Authorization: max-token");
+	b = json_loadb(q.body, q.len, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(b, "text")),
+	    "Показания приняты. Спасибо.");
+	json_decref(b);
+	free(q.body);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tg_guide_updates),
+		cmocka_unit_test(test_tg_photo_contact),
+		cmocka_unit_test(test_tg_answers),
+		cmocka_unit_test(test_tg_send),
+		cmocka_unit_test(test_max_updates),
+		cmocka_unit_test(test_max_image),
+		cmocka_unit_test(test_max_answers_send),
 		cmocka_unit_test(test_viber_message),
 		cmocka_unit_test(test_viber_events),
 		cmocka_unit_test(test_viber_receipts),
