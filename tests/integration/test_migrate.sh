@@ -3,7 +3,7 @@
 # database newer than the binary.
 set -eu
 . "$(dirname "$0")/lib.sh"
-: "${MLINE_BIN:?}"
+: "${MLINE_BIN:?}" "${MLINE_SOURCE_DIR:?}"
 
 db_create itest_migrate
 
@@ -36,8 +36,9 @@ ff() { # the fillfactor of every partition of $1, distinct, comma-separated
 expect_eq "outbox partitions' fillfactor" "$(ff outbox)" "fillfactor=50"
 expect_eq "messages partitions' storage options" "$(ff messages)" "-"
 sql "CREATE TABLE outbox_200001 PARTITION OF outbox FOR VALUES FROM ('2000-01-01') TO ('2000-02-01')"
-sql "DELETE FROM meterline_schema WHERE version >= 13" # 0013 and those after it run again
-"$MLINE_BIN" migrate --db "$DB" >/dev/null
+# 0013 itself, once more (not by deleting its version row: migrate would
+# then run every later migration again too, idempotent or not)
+sql "$(cat "$MLINE_SOURCE_DIR/schema/0013_outbox_fillfactor.sql")"
 expect_eq "a partition made before 0013 gets it too" "$(ff outbox)" "fillfactor=50"
 sql "DROP TABLE outbox_200001"
 
